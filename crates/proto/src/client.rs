@@ -1,0 +1,111 @@
+//! Messages from a client to the server.
+
+use crate::ids::{PeerId, RequestId, RoomId};
+use serde::{Deserialize, Serialize};
+
+/// One client frame: a message plus the optional request id the server echoes as `ref`.
+///
+/// Produce these from network input only through [`crate::decode_client`], which also
+/// validates field contents; plain `serde` deserialization checks shapes only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    /// Client-chosen id of this request, echoed as `ref` in its reply or error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
+    /// The message.
+    #[serde(flatten)]
+    pub msg: ClientMsg,
+}
+
+/// A client-to-server message, tagged by `"type"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ClientMsg {
+    /// First message on a connection: the protocol version the client speaks.
+    Hello {
+        /// Must equal [`crate::PROTOCOL_VERSION`].
+        version: u32,
+    },
+    /// Enter a room under a display name. A connection is in at most one room.
+    Join {
+        /// The room to enter; created on first join.
+        room: RoomId,
+        /// Display name, trimmed, 1 to [`crate::MAX_NAME_CHARS`] characters.
+        name: String,
+    },
+    /// Leave the current room (the connection stays open).
+    Leave,
+    /// An SDP offer for one peer in the same room.
+    Offer {
+        /// Addressee.
+        to: PeerId,
+        /// The session description.
+        sdp: String,
+    },
+    /// An SDP answer for one peer in the same room.
+    Answer {
+        /// Addressee.
+        to: PeerId,
+        /// The session description.
+        sdp: String,
+    },
+    /// A trickled ICE candidate; `null` means end of candidates.
+    Candidate {
+        /// Addressee.
+        to: PeerId,
+        /// The candidate, as `RTCIceCandidate.toJSON()` gives it.
+        candidate: Option<IceCandidate>,
+    },
+    /// End the call with one peer; both stay in the room.
+    Hangup {
+        /// Addressee.
+        to: PeerId,
+    },
+    /// Keep-alive; answered with `pong`.
+    Ping,
+}
+
+/// An ICE candidate in the shape of the browser's `RTCIceCandidateInit`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    /// The `candidate:` attribute line (may be empty: end of candidates for a generation).
+    pub candidate: String,
+    /// Media stream identification tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    /// Index of the m-line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_m_line_index: Option<u16>,
+    /// ICE username fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}
+
+impl ClientMsg {
+    /// The message's `type` tag.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientMsg::Hello { .. } => "hello",
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::Leave => "leave",
+            ClientMsg::Offer { .. } => "offer",
+            ClientMsg::Answer { .. } => "answer",
+            ClientMsg::Candidate { .. } => "candidate",
+            ClientMsg::Hangup { .. } => "hangup",
+            ClientMsg::Ping => "ping",
+        }
+    }
+
+    /// Every `type` tag a client may send.
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "join",
+        "leave",
+        "offer",
+        "answer",
+        "candidate",
+        "hangup",
+        "ping",
+    ];
+}

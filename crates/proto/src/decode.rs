@@ -1,0 +1,234 @@
+//! The one decoder for client frames read from the network.
+
+use crate::client::{ClientFrame, ClientMsg};
+use crate::ids::{RequestId, RoomId};
+use crate::server::{ErrorCode, ServerMsg};
+use crate::{MAX_FRAME_BYTES, MAX_NAME_CHARS};
+use serde_json::Value;
+
+/// Why a client frame was rejected. Turn it into a [`ServerMsg::Error`] with `.into()`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct DecodeError {
+    /// The error code sent back.
+    pub code: ErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+    /// The request id of the offending frame, when one could be read.
+    pub ref_: Option<RequestId>,
+}
+
+impl DecodeError {
+    fn new(code: ErrorCode, message: impl Into<String>, ref_: Option<RequestId>) -> Self {
+        DecodeError {
+            code,
+            message: message.into(),
+            ref_,
+        }
+    }
+
+    /// The error for a frame of `len` bytes over [`MAX_FRAME_BYTES`].
+    pub fn too_large(len: usize) -> Self {
+        DecodeError::new(
+            ErrorCode::TooLarge,
+            format!("frame of {len} bytes exceeds the limit of {MAX_FRAME_BYTES} bytes"),
+            None,
+        )
+    }
+
+    /// The error for a binary WebSocket frame (the protocol is text only).
+    pub fn binary() -> Self {
+        DecodeError::new(ErrorCode::BadJson, "binary frames are not supported", None)
+    }
+}
+
+impl From<DecodeError> for ServerMsg {
+    fn from(e: DecodeError) -> Self {
+        ServerMsg::Error {
+            code: e.code,
+            message: e.message,
+            ref_: e.ref_,
+        }
+    }
+}
+
+/// Decodes and validates one text frame from a client.
+///
+/// Contract: never panics on any input; on success every field holds a valid value
+/// (room ids checked, names trimmed and checked, SDPs non-empty); on failure the error
+/// carries the frame's `id` as `ref_` whenever the frame was an object with a valid id.
+pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError::too_large(text.len()));
+    }
+    let mut value: Value = serde_json::from_str(text)
+        .map_err(|e| DecodeError::new(ErrorCode::BadJson, format!("invalid JSON: {e}"), None))?;
+    let Some(obj) = value.as_object_mut() else {
+        return Err(DecodeError::new(
+            ErrorCode::BadJson,
+            "a message must be a JSON object",
+            None,
+        ));
+    };
+    let id = match obj.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(RequestId::from_json(&v).ok_or_else(|| {
+            DecodeError::new(
+                ErrorCode::BadField,
+                "id must be a non-negative integer or a string of at most 64 bytes",
+                None,
+            )
+        })?),
+    };
+    match obj.get("type") {
+        Some(Value::String(t)) if ClientMsg::TYPES.contains(&t.as_str()) => {}
+        Some(Value::String(t)) => {
+            let shown: String = t.chars().take(32).collect();
+            return Err(DecodeError::new(
+                ErrorCode::UnknownType,
+                format!("unknown message type {shown:?}"),
+                id,
+            ));
+        }
+        _ => {
+            return Err(DecodeError::new(
+                ErrorCode::UnknownType,
+                "missing string field \"type\"",
+                id,
+            ))
+        }
+    }
+    let mut msg: ClientMsg = serde_json::from_value(value)
+        .map_err(|e| DecodeError::new(ErrorCode::BadField, e.to_string(), id.clone()))?;
+    if let Err((code, message)) = validate(&mut msg) {
+        return Err(DecodeError::new(code, message, id));
+    }
+    Ok(ClientFrame { id, msg })
+}
+
+/// Checks field contents that serde cannot, normalizing where the contract says so.
+fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
+    match msg {
+        ClientMsg::Join { room, name } => {
+            if RoomId::parse(room.as_str()).is_none() {
+                return Err((
+                    ErrorCode::BadRoom,
+                    "room must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'".into(),
+                ));
+            }
+            let trimmed = name.trim();
+            let chars = trimmed.chars().count();
+            if chars == 0 || chars > MAX_NAME_CHARS {
+                return Err((
+                    ErrorCode::BadName,
+                    format!("name must be 1-{MAX_NAME_CHARS} characters"),
+                ));
+            }
+            if trimmed.chars().any(char::is_control) {
+                return Err((
+                    ErrorCode::BadName,
+                    "name must not contain control characters".into(),
+                ));
+            }
+            if trimmed.len() != name.len() {
+                *name = trimmed.to_owned();
+            }
+        }
+        ClientMsg::Offer { sdp, .. } | ClientMsg::Answer { sdp, .. } if sdp.trim().is_empty() => {
+            return Err((ErrorCode::BadSdp, "sdp must not be empty".into()));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(text: &str) -> ErrorCode {
+        decode_client(text).unwrap_err().code
+    }
+
+    #[test]
+    fn classifies_bad_input() {
+        assert_eq!(code("{"), ErrorCode::BadJson);
+        assert_eq!(code("[1,2]"), ErrorCode::BadJson);
+        assert_eq!(code(r#"{"id":1}"#), ErrorCode::UnknownType);
+        assert_eq!(code(r#"{"type":5}"#), ErrorCode::UnknownType);
+        assert_eq!(code(r#"{"type":"fly"}"#), ErrorCode::UnknownType);
+        assert_eq!(code(r#"{"type":"hello"}"#), ErrorCode::BadField);
+        assert_eq!(code(r#"{"type":"hello","version":"1"}"#), ErrorCode::BadField);
+        assert_eq!(code(r#"{"type":"offer","to":"p1"}"#), ErrorCode::BadField);
+        assert_eq!(code(r#"{"type":"offer","to":"p1","sdp":" "}"#), ErrorCode::BadSdp);
+        assert_eq!(code(r#"{"type":"ping","id":-1}"#), ErrorCode::BadField);
+        assert_eq!(
+            code(r#"{"type":"join","room":"","name":"a"}"#),
+            ErrorCode::BadRoom
+        );
+        assert_eq!(
+            code(r#"{"type":"join","room":"a/b","name":"a"}"#),
+            ErrorCode::BadRoom
+        );
+        assert_eq!(
+            code(r#"{"type":"join","room":"r","name":"   "}"#),
+            ErrorCode::BadName
+        );
+        assert_eq!(
+            code(r#"{"type":"join","room":"r","name":"a\u0007b"}"#),
+            ErrorCode::BadName
+        );
+        let long = format!(r#"{{"type":"join","room":"r","name":"{}"}}"#, "é".repeat(65));
+        assert_eq!(code(&long), ErrorCode::BadName);
+        let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(code(&huge), ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn keeps_ref_when_readable() {
+        let e = decode_client(r#"{"type":"nope","id":"a1"}"#).unwrap_err();
+        assert_eq!(e.ref_, Some(RequestId::Str("a1".into())));
+        let e = decode_client(r#"{"type":"hello","id":9}"#).unwrap_err();
+        assert_eq!(e.ref_, Some(RequestId::Num(9)));
+    }
+
+    #[test]
+    fn trims_names_and_ignores_unknown_fields() {
+        let f = decode_client(r#"{"type":"join","room":"r","name":"  Ada ","extra":1}"#).unwrap();
+        assert_eq!(
+            f.msg,
+            ClientMsg::Join {
+                room: RoomId::parse("r").unwrap(),
+                name: "Ada".into()
+            }
+        );
+    }
+
+    proptest! {
+        /// No input panics, and every error stays within the documented codes.
+        #[test]
+        fn never_panics_on_arbitrary_text(s in ".{0,300}") {
+            let _ = decode_client(&s);
+        }
+
+        /// Structured but random JSON objects are classified, never panic.
+        #[test]
+        fn never_panics_on_random_objects(
+            t in prop::sample::select(vec!["hello","join","leave","offer","answer","candidate","hangup","ping","x"]),
+            k in "[a-zA-Z]{1,10}",
+            v in prop_oneof![Just("1".to_string()), Just("null".to_string()), Just("\"s\"".to_string()), Just("[]".to_string()), Just("{}".to_string())],
+        ) {
+            let text = format!(r#"{{"type":"{t}","{k}":{v}}}"#);
+            let _ = decode_client(&text);
+        }
+
+        /// A valid join round-trips: encode, decode, same message.
+        #[test]
+        fn valid_join_round_trips(room in "[A-Za-z0-9_-]{1,64}", name in "[a-zA-Z0-9 ]{0,60}[a-z]", id in any::<u64>()) {
+            let frame = ClientFrame { id: Some(RequestId::Num(id)), msg: ClientMsg::Join { room: RoomId::parse(&room).unwrap(), name: name.trim().to_string() } };
+            let text = serde_json::to_string(&frame).unwrap();
+            prop_assert_eq!(decode_client(&text).unwrap(), frame);
+        }
+    }
+}

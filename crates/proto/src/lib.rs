@@ -1,0 +1,60 @@
+//! confab's signaling wire protocol, version [`PROTOCOL_VERSION`].
+//!
+//! This crate holds the message types exchanged over the `/ws` WebSocket and the one
+//! decoder that turns a text frame from the network into a validated [`ClientFrame`].
+//! It has no IO and no state; `docs/protocol.md` describes the same protocol in prose
+//! and `fixtures/protocol/` holds one JSON example per message, checked by both the
+//! Rust tests and the browser client's tests.
+//!
+//! ```
+//! use confab_proto::{decode_client, ClientMsg, ServerMsg, ErrorCode};
+//!
+//! let frame = decode_client(r#"{"type":"join","id":7,"room":"standup","name":"Ada"}"#).unwrap();
+//! assert!(matches!(frame.msg, ClientMsg::Join { ref room, .. } if room.as_str() == "standup"));
+//!
+//! let err = decode_client(r#"{"type":"join","id":"j1","room":"bad room!","name":"Ada"}"#).unwrap_err();
+//! assert_eq!(err.code, ErrorCode::BadRoom);
+//! let reply: ServerMsg = err.into();
+//! assert!(serde_json::to_string(&reply).unwrap().contains(r#""ref":"j1""#));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod decode;
+mod ids;
+mod server;
+
+pub use client::{ClientFrame, ClientMsg, IceCandidate};
+pub use decode::{decode_client, DecodeError};
+pub use ids::{PeerId, RequestId, RoomId};
+pub use server::{ErrorCode, IceServer, LeaveReason, PeerInfo, ServerMsg};
+
+/// The protocol version this crate speaks; sent in `hello` and `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest text frame the server accepts; a larger one gets [`ErrorCode::TooLarge`].
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Longest display name, in Unicode scalar values, after trimming.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Longest room id, in bytes (room ids are ASCII).
+pub const MAX_ROOM_LEN: usize = 64;
+
+/// Longest client-chosen request id string.
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// WebSocket close codes the server uses, beyond the standard ones.
+pub mod close {
+    /// The frame was far over [`crate::MAX_FRAME_BYTES`] (standard "message too big").
+    pub const TOO_BIG: u16 = 1009;
+    /// The client spoke an unsupported protocol version.
+    pub const UNSUPPORTED_VERSION: u16 = 4000;
+    /// No frame arrived within the idle timeout.
+    pub const IDLE_TIMEOUT: u16 = 4001;
+    /// The client could not keep up with its outbound queue.
+    pub const SLOW_CONSUMER: u16 = 4002;
+    /// The server is shutting down; reconnect later.
+    pub const GOING_AWAY: u16 = 1001;
+}

@@ -1,0 +1,164 @@
+//! Messages from the server to a client.
+
+use crate::ids::{PeerId, RequestId, RoomId};
+use crate::IceCandidate;
+use serde::{Deserialize, Serialize};
+
+/// A server-to-client message, tagged by `"type"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ServerMsg {
+    /// Answer to `hello`: the connection's identity and the ICE servers to use.
+    Welcome {
+        /// [`crate::PROTOCOL_VERSION`].
+        version: u32,
+        /// This connection's peer id.
+        peer_id: PeerId,
+        /// ICE servers for `RTCPeerConnection`, possibly empty.
+        ice_servers: Vec<IceServer>,
+    },
+    /// Answer to `join`: a snapshot of the room.
+    Joined {
+        /// The `id` of the `join` request.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The room joined.
+        room: RoomId,
+        /// This connection, as others see it.
+        you: PeerInfo,
+        /// Everyone else already in the room, in join order.
+        peers: Vec<PeerInfo>,
+    },
+    /// Answer to `leave`.
+    Left {
+        /// The `id` of the `leave` request.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The room left.
+        room: RoomId,
+    },
+    /// Someone entered your room.
+    PeerJoined {
+        /// Who.
+        peer: PeerInfo,
+    },
+    /// Someone left your room.
+    PeerLeft {
+        /// Who.
+        peer_id: PeerId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A relayed SDP offer.
+    Offer {
+        /// Sender, stamped by the server.
+        from: PeerId,
+        /// The session description.
+        sdp: String,
+    },
+    /// A relayed SDP answer.
+    Answer {
+        /// Sender, stamped by the server.
+        from: PeerId,
+        /// The session description.
+        sdp: String,
+    },
+    /// A relayed ICE candidate; `null` means end of candidates.
+    Candidate {
+        /// Sender, stamped by the server.
+        from: PeerId,
+        /// The candidate.
+        candidate: Option<IceCandidate>,
+    },
+    /// The sender ended its call with you.
+    Hangup {
+        /// Sender, stamped by the server.
+        from: PeerId,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// The `id` of the `ping` request.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+    },
+    /// A request failed; nothing changed and the connection stays open (unless the
+    /// code's documentation says otherwise).
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable explanation, in English.
+        message: String,
+        /// The `id` of the offending request, when it had a readable one.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+    },
+}
+
+/// A peer as others in the room see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Its peer id.
+    pub id: PeerId,
+    /// Its display name.
+    pub name: String,
+}
+
+/// Why a peer left a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// It sent `leave`.
+    Left,
+    /// Its connection closed or timed out.
+    Disconnected,
+}
+
+/// One entry of `RTCConfiguration.iceServers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Machine-readable error codes, sent as snake_case strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not a JSON object (or was a binary frame).
+    BadJson,
+    /// `type` was missing, not a string, or not a known message type.
+    UnknownType,
+    /// A field was missing or of the wrong type.
+    BadField,
+    /// The frame exceeded [`crate::MAX_FRAME_BYTES`].
+    TooLarge,
+    /// The display name was empty, too long, or held control characters.
+    BadName,
+    /// The room id was empty, too long, or held characters outside `A-Za-z0-9_-`.
+    BadRoom,
+    /// An SDP was empty.
+    BadSdp,
+    /// A message other than `hello` (or `ping`) came before `hello`.
+    HelloRequired,
+    /// A second `hello` on one connection.
+    AlreadyHello,
+    /// `hello` named a version this server does not speak; the server then closes
+    /// the connection with code 4000.
+    UnsupportedVersion,
+    /// The request needs a joined room.
+    NotJoined,
+    /// `join` while already in a room; `leave` first.
+    AlreadyJoined,
+    /// The addressee is not a peer in your room (or is yourself).
+    UnknownPeer,
+    /// The room is at its peer limit.
+    RoomFull,
+    /// The server is at its room limit.
+    ServerFull,
+}

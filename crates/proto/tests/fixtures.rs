@@ -1,0 +1,80 @@
+//! Every JSON fixture in `fixtures/protocol/` round-trips through the Rust types.
+//! The browser client's tests read the same files (web/test/protocol.test.js).
+
+use confab_proto::{decode_client, ClientMsg, ErrorCode, ServerMsg};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn dir(kind: &str) -> Vec<(PathBuf, String)> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/protocol").join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(&d)
+        .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", d.display());
+    files
+}
+
+#[test]
+fn client_fixtures_decode_and_reencode_identically() {
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, text) in dir("client") {
+        let frame = decode_client(text.trim())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seen.insert(frame.msg.type_name());
+        let again: Value = serde_json::to_value(&frame).unwrap();
+        let orig: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(again, orig, "{}", path.display());
+    }
+    let all: std::collections::BTreeSet<_> = ClientMsg::TYPES.iter().copied().collect();
+    assert_eq!(seen, all, "every client message type needs a fixture");
+}
+
+#[test]
+fn server_fixtures_round_trip() {
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, text) in dir("server") {
+        let msg: ServerMsg =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let v = serde_json::to_value(&msg).unwrap();
+        seen.insert(v["type"].as_str().unwrap().to_owned());
+        let orig: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, orig, "{}", path.display());
+    }
+    for t in [
+        "welcome",
+        "joined",
+        "left",
+        "peerJoined",
+        "peerLeft",
+        "offer",
+        "answer",
+        "candidate",
+        "hangup",
+        "pong",
+        "error",
+    ] {
+        assert!(seen.contains(t), "no server fixture for {t}");
+    }
+}
+
+#[test]
+fn invalid_fixtures_get_their_documented_error() {
+    for (path, text) in dir("invalid") {
+        let case: Value = serde_json::from_str(&text).unwrap();
+        let err = decode_client(case["input"].as_str().unwrap())
+            .expect_err(&path.display().to_string());
+        let code: ErrorCode = serde_json::from_value(case["code"].clone()).unwrap();
+        assert_eq!(err.code, code, "{}", path.display());
+        let reply = serde_json::to_value(ServerMsg::from(err)).unwrap();
+        let want_ref = &case["ref"];
+        let got_ref = reply.get("ref").unwrap_or(&Value::Null);
+        assert_eq!(got_ref, want_ref, "{}", path.display());
+    }
+}
