@@ -19,7 +19,11 @@ pub struct ClientFrame {
 
 /// A client-to-server message, tagged by `"type"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ClientMsg {
     /// First message on a connection: the protocol version the client speaks.
     Hello {

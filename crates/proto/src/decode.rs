@@ -159,9 +159,15 @@ mod tests {
         assert_eq!(code(r#"{"type":5}"#), ErrorCode::UnknownType);
         assert_eq!(code(r#"{"type":"fly"}"#), ErrorCode::UnknownType);
         assert_eq!(code(r#"{"type":"hello"}"#), ErrorCode::BadField);
-        assert_eq!(code(r#"{"type":"hello","version":"1"}"#), ErrorCode::BadField);
+        assert_eq!(
+            code(r#"{"type":"hello","version":"1"}"#),
+            ErrorCode::BadField
+        );
         assert_eq!(code(r#"{"type":"offer","to":"p1"}"#), ErrorCode::BadField);
-        assert_eq!(code(r#"{"type":"offer","to":"p1","sdp":" "}"#), ErrorCode::BadSdp);
+        assert_eq!(
+            code(r#"{"type":"offer","to":"p1","sdp":" "}"#),
+            ErrorCode::BadSdp
+        );
         assert_eq!(code(r#"{"type":"ping","id":-1}"#), ErrorCode::BadField);
         assert_eq!(
             code(r#"{"type":"join","room":"","name":"a"}"#),
@@ -179,9 +185,15 @@ mod tests {
             code(r#"{"type":"join","room":"r","name":"a\u0007b"}"#),
             ErrorCode::BadName
         );
-        let long = format!(r#"{{"type":"join","room":"r","name":"{}"}}"#, "é".repeat(65));
+        let long = format!(
+            r#"{{"type":"join","room":"r","name":"{}"}}"#,
+            "é".repeat(65)
+        );
         assert_eq!(code(&long), ErrorCode::BadName);
-        let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        let huge = format!(
+            r#"{{"type":"ping","pad":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
         assert_eq!(code(&huge), ErrorCode::TooLarge);
     }
 

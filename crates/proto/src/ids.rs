@@ -39,7 +39,8 @@ impl RoomId {
     pub fn parse(s: &str) -> Option<RoomId> {
         let ok = !s.is_empty()
             && s.len() <= crate::MAX_ROOM_LEN
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         ok.then(|| RoomId(s.to_owned()))
     }
     /// The id as text.

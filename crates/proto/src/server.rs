@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 
 /// A server-to-client message, tagged by `"type"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ServerMsg {
     /// Answer to `hello`: the connection's identity and the ICE servers to use.
     Welcome {

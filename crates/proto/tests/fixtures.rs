@@ -6,7 +6,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn dir(kind: &str) -> Vec<(PathBuf, String)> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/protocol").join(kind);
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/protocol")
+        .join(kind);
     let mut files: Vec<_> = std::fs::read_dir(&d)
         .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
         .map(|e| e.unwrap().path())
@@ -25,8 +27,8 @@ fn dir(kind: &str) -> Vec<(PathBuf, String)> {
 fn client_fixtures_decode_and_reencode_identically() {
     let mut seen = std::collections::BTreeSet::new();
     for (path, text) in dir("client") {
-        let frame = decode_client(text.trim())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let frame =
+            decode_client(text.trim()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         seen.insert(frame.msg.type_name());
         let again: Value = serde_json::to_value(&frame).unwrap();
         let orig: Value = serde_json::from_str(&text).unwrap();
@@ -68,8 +70,8 @@ fn server_fixtures_round_trip() {
 fn invalid_fixtures_get_their_documented_error() {
     for (path, text) in dir("invalid") {
         let case: Value = serde_json::from_str(&text).unwrap();
-        let err = decode_client(case["input"].as_str().unwrap())
-            .expect_err(&path.display().to_string());
+        let err =
+            decode_client(case["input"].as_str().unwrap()).expect_err(&path.display().to_string());
         let code: ErrorCode = serde_json::from_value(case["code"].clone()).unwrap();
         assert_eq!(err.code, code, "{}", path.display());
         let reply = serde_json::to_value(ServerMsg::from(err)).unwrap();

@@ -1,0 +1,142 @@
+//! The one task that owns the signaling [`Hub`]: connections send it commands over a
+//! bounded channel, it feeds them to the sans-IO core and routes the core's outputs to
+//! each connection's bounded outbound queue.
+//!
+//! Nothing here is shared behind a lock: the task owns the hub and the map of outbound
+//! queues, so there is no lock to hold across an `.await`.
+
+use confab_proto::{close, ClientFrame};
+use confab_signal::{ConnId, Hub, HubConfig, Output};
+use std::collections::HashMap;
+use std::time::Instant;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What the hub task sends to a connection's driver.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A serialized server message.
+    Text(String),
+    /// Close the WebSocket with this code and reason (after what is already queued).
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+}
+
+/// A connection's registration: where its messages go, and how to drop it at once.
+pub struct ConnLink {
+    /// The bounded outbound queue.
+    pub tx: mpsc::Sender<Outbound>,
+    /// Cancelled when the connection must go now (its queue overflowed).
+    pub kill: CancellationToken,
+}
+
+enum Cmd {
+    Connect(ConnId, ConnLink),
+    Frame(ConnId, ClientFrame, OwnedSemaphorePermit),
+    Disconnect(ConnId),
+}
+
+/// Cheap, cloneable handle for sending to the hub task.
+#[derive(Clone)]
+pub struct HubHandle {
+    tx: mpsc::Sender<Cmd>,
+}
+
+/// The hub task has stopped (server shutting down).
+#[derive(Debug)]
+pub struct HubGone;
+
+impl HubHandle {
+    /// Registers a new connection.
+    pub async fn connect(&self, conn: ConnId, link: ConnLink) -> Result<(), HubGone> {
+        self.tx
+            .send(Cmd::Connect(conn, link))
+            .await
+            .map_err(|_| HubGone)
+    }
+    /// Hands a decoded frame to the hub. The permit is released once the hub has
+    /// processed the frame and queued its reply, which bounds a connection's requests
+    /// in flight (and so the replies that can pile up in its queue).
+    pub async fn frame(
+        &self,
+        conn: ConnId,
+        frame: ClientFrame,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), HubGone> {
+        self.tx
+            .send(Cmd::Frame(conn, frame, permit))
+            .await
+            .map_err(|_| HubGone)
+    }
+    /// Reports a closed connection. Safe to call more than once.
+    pub async fn disconnect(&self, conn: ConnId) {
+        let _ = self.tx.send(Cmd::Disconnect(conn)).await;
+    }
+}
+
+/// Starts the hub task on `tracker`; it ends when every handle is dropped.
+pub fn spawn(config: HubConfig, seed: u64, tracker: &TaskTracker) -> HubHandle {
+    // Commands are small; the bound gives backpressure to readers if the hub falls behind.
+    let (tx, rx) = mpsc::channel(4096);
+    tracker.spawn(run(Hub::new(config, seed), rx));
+    HubHandle { tx }
+}
+
+async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>) {
+    let mut links: HashMap<ConnId, ConnLink> = HashMap::new();
+    while let Some(cmd) = rx.recv().await {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Connect(conn, link) => {
+                links.insert(conn, link);
+                hub.handle_connect(conn, now);
+            }
+            Cmd::Frame(conn, frame, _permit) => hub.handle_frame(conn, frame, now),
+            Cmd::Disconnect(conn) => {
+                links.remove(&conn);
+                hub.handle_disconnect(conn, now);
+            }
+        }
+        drain(&mut hub, &mut links, now);
+        // A frame's permit (bound above) is dropped here, after its reply is queued.
+    }
+}
+
+/// Routes every pending output. A connection whose queue is full is dropped on the spot
+/// (its peers see it leave) rather than allowed to stall the room.
+fn drain(hub: &mut Hub, links: &mut HashMap<ConnId, ConnLink>, now: Instant) {
+    while let Some(out) = hub.poll_output() {
+        let (conn, item) = match out {
+            Output::Send { to, msg } => match serde_json::to_string(&msg) {
+                Ok(text) => (to, Outbound::Text(text)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serialize a server message");
+                    continue;
+                }
+            },
+            Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),
+        };
+        let Some(link) = links.get(&conn) else {
+            continue;
+        };
+        match link.tx.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(conn = conn.0, "outbound queue full; dropping slow client");
+                if let Some(link) = links.remove(&conn) {
+                    link.kill.cancel();
+                }
+                hub.handle_disconnect(conn, now);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+/// The close code a killed (slow) connection gets.
+pub const SLOW_CONSUMER_CLOSE: u16 = close::SLOW_CONSUMER;

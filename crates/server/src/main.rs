@@ -1,0 +1,132 @@
+//! `confab`: self-hosted video calls in one binary.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use confab_server::config::{Config, ServeArgs, TlsMode};
+use confab_server::tls::{self, TlsOrigin};
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "confab",
+    version,
+    about = "Self-hosted video calls: web app, signaling and (soon) TURN in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (HTTPS web app + signaling WebSocket).
+    Serve(ServeArgs),
+}
+
+fn main() -> ExitCode {
+    // One crypto backend for everything (rustls panics if two are compiled in and none
+    // is chosen); done before any TLS object exists.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("confab: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(args)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .with_context(|| format!("invalid log filter {:?}", config.log))?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let tls = tls::load(&config)?;
+    let server_tls = tls.as_ref().map(tls::server_config).transpose()?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    print_banner(&config, tls.as_ref());
+
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(signal_shutdown(shutdown.clone()));
+        confab_server::run(listener, Arc::new(config), server_tls, shutdown)
+            .await
+            .context("server failed")
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn signal_shutdown(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: closing connections");
+    token.cancel();
+}
+
+/// Tells the operator where to point browsers and which certificate they will see.
+fn print_banner(config: &Config, tls: Option<&tls::TlsMaterial>) {
+    let scheme = if config.tls == TlsMode::Off {
+        "http"
+    } else {
+        "https"
+    };
+    let port = config.listen.port();
+    let ip = config.listen.ip();
+    let mut hosts: Vec<String> = if ip.is_unspecified() {
+        let mut h = vec!["localhost".to_string()];
+        h.extend(tls::host_name());
+        h
+    } else if ip.is_ipv6() {
+        vec![format!("[{ip}]")]
+    } else {
+        vec![ip.to_string()]
+    };
+    hosts.extend(config.public_hosts.iter().cloned());
+    println!(
+        "confab {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        config.listen
+    );
+    for h in hosts {
+        println!("  open {scheme}://{h}:{port}/");
+    }
+    if let Some(t) = tls {
+        match &t.origin {
+            TlsOrigin::Files => println!("  TLS certificate from the configured files"),
+            TlsOrigin::Generated(p) => {
+                println!("  generated a self-signed certificate: {}", p.display())
+            }
+            TlsOrigin::Reused(p) => println!("  self-signed certificate: {}", p.display()),
+        }
+        println!("  certificate SHA-256 fingerprint: {}", t.fingerprint);
+        if t.origin != TlsOrigin::Files {
+            println!("  browsers will warn about it once; compare the fingerprint, then accept");
+        }
+    } else {
+        println!(
+            "  plain HTTP: browsers allow camera access only on localhost or behind an HTTPS proxy"
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! TLS material: operator-provided PEM files, or a self-signed certificate generated on
+//! first start and kept in the data dir so browsers' "accept the risk" survives restarts.
+
+use crate::config::{Config, TlsMode};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A certificate chain and key ready for rustls, plus what to tell the operator.
+pub struct TlsMaterial {
+    /// Leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: PrivateKeyDer<'static>,
+    /// SHA-256 of the leaf certificate, as colon-separated hex (what browsers show).
+    pub fingerprint: String,
+    /// Where the certificate came from, for the start-up message.
+    pub origin: TlsOrigin,
+}
+
+/// Where a [`TlsMaterial`] came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsOrigin {
+    /// Read from operator files.
+    Files,
+    /// Self-signed, generated now.
+    Generated(PathBuf),
+    /// Self-signed, reused from an earlier start.
+    Reused(PathBuf),
+}
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file held no usable PEM item.
+    #[error("{path}: {message}")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Certificate generation failed.
+    #[error("generating the self-signed certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// rustls refused the certificate and key (e.g. they do not match).
+    #[error("the TLS certificate and key cannot be used together: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Loads or creates TLS material for `config`; `None` when TLS is off.
+pub fn load(config: &Config) -> Result<Option<TlsMaterial>, TlsError> {
+    match &config.tls {
+        TlsMode::Off => Ok(None),
+        TlsMode::Files { cert, key } => {
+            let (chain, key) = read_pem_pair(cert, key)?;
+            Ok(Some(material(chain, key, TlsOrigin::Files)))
+        }
+        TlsMode::SelfSigned => self_signed(&config.data_dir, &subject_names(config)).map(Some),
+    }
+}
+
+/// Builds the rustls server configuration (HTTP/2 and HTTP/1.1 via ALPN).
+pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let mut sc = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(m.chain.clone(), m.key.clone_key())?;
+    sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(sc))
+}
+
+/// The names a self-signed certificate covers: loopback, this host's name, and every
+/// `--public-host`.
+pub fn subject_names(config: &Config) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    if let Some(h) = host_name() {
+        names.push(h);
+    }
+    if !config.listen.ip().is_unspecified() && !config.listen.ip().is_loopback() {
+        names.push(config.listen.ip().to_string());
+    }
+    names.extend(config.public_hosts.iter().cloned());
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
+}
+
+/// This machine's host name, if it has a usable one.
+pub fn host_name() -> Option<String> {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let h = h.trim();
+    (!h.is_empty() && h != "localhost").then(|| h.to_owned())
+}
+
+fn self_signed(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, TlsError> {
+    let dir = data_dir.join("tls");
+    let (cert_path, key_path, names_path) = (
+        dir.join("self-signed-cert.pem"),
+        dir.join("self-signed-key.pem"),
+        dir.join("self-signed-names.txt"),
+    );
+    let wanted = names.join("\n");
+    // Reuse the stored certificate while it covers the same names; regenerate when the
+    // operator adds a --public-host (the browser must be told to trust it again anyway).
+    if cert_path.is_file() && key_path.is_file() {
+        let stored = std::fs::read_to_string(&names_path).unwrap_or_default();
+        if stored == wanted {
+            let (chain, key) = read_pem_pair(&cert_path, &key_path)?;
+            return Ok(material(chain, key, TlsOrigin::Reused(cert_path)));
+        }
+    }
+    let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec())?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "confab self-signed");
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        format!(
+            "confab on {}",
+            host_name().unwrap_or_else(|| "localhost".into())
+        ),
+    );
+    let now = std::time::SystemTime::now();
+    params.not_before = (now - std::time::Duration::from_secs(86_400)).into();
+    // Browsers reject leaf certificates valid for more than 398 days; stay under it.
+    params.not_after = (now + std::time::Duration::from_secs(395 * 86_400)).into();
+    let cert = params.self_signed(&key_pair)?;
+    let io = |what, path: &Path| {
+        let path = path.to_owned();
+        move |source| TlsError::Io { what, path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+    write_private(&key_path, key_pair.serialize_pem().as_bytes())
+        .map_err(io("cannot write", &key_path))?;
+    std::fs::write(&cert_path, cert.pem()).map_err(io("cannot write", &cert_path))?;
+    std::fs::write(&names_path, &wanted).map_err(io("cannot write", &names_path))?;
+    let key = PrivateKeyDer::try_from(key_pair.serialize_der()).map_err(|m| TlsError::Pem {
+        path: key_path.clone(),
+        message: m.to_string(),
+    })?;
+    Ok(material(
+        vec![cert.der().clone()],
+        key,
+        TlsOrigin::Generated(cert_path),
+    ))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    opts.open(path)?.write_all(bytes)
+}
+
+fn read_pem_pair(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    let cert_bytes = std::fs::read(cert).map_err(|source| TlsError::Io {
+        what: "cannot read TLS certificate",
+        path: cert.to_owned(),
+        source,
+    })?;
+    let key_bytes = std::fs::read(key).map_err(|source| TlsError::Io {
+        what: "cannot read TLS key",
+        path: key.to_owned(),
+        source,
+    })?;
+    let chain: Vec<_> = CertificateDer::pem_slice_iter(&cert_bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Pem {
+            path: cert.to_owned(),
+            message: format!("invalid PEM certificate: {e}"),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::Pem {
+            path: cert.to_owned(),
+            message: "no PEM certificate found".into(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| TlsError::Pem {
+        path: key.to_owned(),
+        message: format!("no usable PEM private key: {e}"),
+    })?;
+    Ok((chain, key))
+}
+
+fn material(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    origin: TlsOrigin,
+) -> TlsMaterial {
+    let fingerprint = fingerprint(&chain[0]);
+    TlsMaterial {
+        chain,
+        key,
+        fingerprint,
+        origin,
+    }
+}
+
+/// SHA-256 of a DER certificate as `AB:CD:…`.
+pub fn fingerprint(der: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+    d.as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("confab-tls-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn self_signed_is_generated_once_and_reused() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = tmp("reuse");
+        let names = vec!["localhost".to_string(), "call.test".into()];
+        let a = self_signed(&dir, &names).unwrap();
+        assert!(matches!(a.origin, TlsOrigin::Generated(_)));
+        let b = self_signed(&dir, &names).unwrap();
+        assert!(matches!(b.origin, TlsOrigin::Reused(_)));
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.fingerprint.len(), 32 * 3 - 1);
+        server_config(&b).unwrap();
+        // A new public host name means a new certificate.
+        let c = self_signed(&dir, &["localhost".to_string()]).unwrap();
+        assert!(matches!(c.origin, TlsOrigin::Generated(_)));
+        assert_ne!(a.fingerprint, c.fingerprint);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unreadable_or_garbage_files_are_clean_errors() {
+        let dir = tmp("bad");
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = read_pem_pair(&dir.join("none.pem"), &dir.join("none.key"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("cannot read TLS certificate"), "{e}");
+        std::fs::write(dir.join("c.pem"), "not pem").unwrap();
+        std::fs::write(dir.join("k.pem"), "not pem").unwrap();
+        let e = read_pem_pair(&dir.join("c.pem"), &dir.join("k.pem"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("no PEM certificate"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

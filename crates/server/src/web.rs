@@ -1,0 +1,123 @@
+//! HTTP routes: the embedded web client, shareable room links, the small JSON API and
+//! the WebSocket upgrade.
+
+use crate::server::AppState;
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use confab_proto::RoomId;
+use confab_signal::ConnId;
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+
+/// The web client, compiled into the binary (read from disk in debug builds).
+#[derive(rust_embed::RustEmbed)]
+#[folder = "../../web/"]
+#[exclude = "test/*"]
+struct Assets;
+
+/// Builds the router over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/r/{room}", get(room_page))
+        .route("/ws", get(ws_upgrade))
+        .route("/api/ice-servers", get(ice_servers))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(get(static_file))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(self), microphone=(self), display-capture=(self)"),
+    );
+    res
+}
+
+async fn index(State(state): State<AppState>) -> Response {
+    asset(&state, "index.html").await
+}
+
+async fn room_page(State(state): State<AppState>, Path(room): Path<String>) -> Response {
+    if RoomId::parse(&room).is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            "room names are 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        )
+            .into_response();
+    }
+    asset(&state, "index.html").await
+}
+
+async fn static_file(State(state): State<AppState>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    asset(&state, path).await
+}
+
+async fn ice_servers(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "iceServers": state.config.ice_servers })),
+    )
+}
+
+async fn ws_upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
+    let settings = state.conn_settings.clone();
+    let hub = state.hub.clone();
+    let shutdown = state.shutdown.clone();
+    let tracker = state.tracker.clone();
+    ws.max_message_size(crate::ws::HARD_FRAME_LIMIT)
+        .max_frame_size(crate::ws::HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| async move {
+            // Tracked so graceful shutdown waits for the close frames to go out.
+            tracker
+                .spawn(crate::ws::serve(socket, conn, hub, settings, shutdown))
+                .await
+                .ok();
+        })
+}
+
+/// Serves one file of the web client, from `--web-dir` or the embedded copy.
+async fn asset(state: &AppState, path: &str) -> Response {
+    if path
+        .split('/')
+        .any(|seg| seg == ".." || seg.starts_with('.'))
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let body: Option<Cow<'static, [u8]>> = match &state.config.web_dir {
+        Some(dir) => tokio::fs::read(dir.join(path)).await.ok().map(Cow::Owned),
+        None => Assets::get(path).map(|f| f.data),
+    };
+    match body {
+        Some(bytes) => {
+            let mime = mime_guess::from_path(path).first_or_octet_stream();
+            (
+                [
+                    (header::CONTENT_TYPE, mime.as_ref().to_owned()),
+                    // The client is small and changes with the binary: always revalidate.
+                    (header::CACHE_CONTROL, "no-cache".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}

@@ -1,0 +1,196 @@
+//! The WebSocket connection driver: reads frames, decodes them, hands them to the hub
+//! task, writes what the hub queues, and enforces liveness and size limits.
+
+use crate::hub_task::{ConnLink, HubHandle, Outbound, SLOW_CONSUMER_CLOSE};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use confab_proto::{close, decode_client, DecodeError, ServerMsg, MAX_FRAME_BYTES};
+use confab_signal::ConnId;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Frames up to this size are read whole and answered with a `too_large` error; larger
+/// ones make the WebSocket layer fail and the connection is closed with 1009.
+pub const HARD_FRAME_LIMIT: usize = 16 * MAX_FRAME_BYTES;
+
+/// A write that takes longer than this means the client stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Per-connection settings, copied from the server config.
+#[derive(Clone, Debug)]
+pub struct ConnSettings {
+    /// Silence longer than this disconnects.
+    pub idle_timeout: Duration,
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// Outbound queue capacity.
+    pub outbound_queue: usize,
+}
+
+impl ConnSettings {
+    /// Requests one connection may have in the hub at once. Each request yields at most
+    /// one reply to its sender, so with this below the queue capacity a client's own
+    /// replies cannot overflow its queue; only traffic it fails to read can.
+    pub fn max_in_flight(&self) -> usize {
+        (self.outbound_queue / 4).max(1)
+    }
+}
+
+enum Exit {
+    Closed,
+    Close(u16, String),
+}
+
+/// Runs one connection to completion. Always tells the hub it is gone (in `drive`,
+/// before the closing handshake).
+pub async fn serve(
+    socket: WebSocket,
+    conn: ConnId,
+    hub: HubHandle,
+    settings: ConnSettings,
+    shutdown: CancellationToken,
+) {
+    let (tx, rx) = mpsc::channel(settings.outbound_queue);
+    let kill = CancellationToken::new();
+    let link = ConnLink {
+        tx,
+        kill: kill.clone(),
+    };
+    if hub.connect(conn, link).await.is_err() {
+        return;
+    }
+    let exit = drive(socket, conn, &hub, &settings, rx, &kill, &shutdown).await;
+    tracing::debug!(conn = conn.0, ?exit, "connection ended");
+}
+
+impl std::fmt::Debug for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Closed => write!(f, "closed by peer"),
+            Exit::Close(c, r) => write!(f, "closed by server: {c} {r}"),
+        }
+    }
+}
+
+async fn drive(
+    socket: WebSocket,
+    conn: ConnId,
+    hub: &HubHandle,
+    settings: &ConnSettings,
+    mut rx: mpsc::Receiver<Outbound>,
+    kill: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Exit {
+    let (mut sink, mut stream) = socket.split();
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight()));
+    let mut deadline = Instant::now() + settings.idle_timeout;
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + settings.ping_interval,
+        settings.ping_interval,
+    );
+    let exit = loop {
+        // Biased: drain what is queued for this client before reading more from it, so
+        // a client's own burst of requests cannot overflow its queue with the replies.
+        let to_send = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break Exit::Close(close::GOING_AWAY, "server shutting down".into()),
+            _ = kill.cancelled() => break Exit::Close(SLOW_CONSUMER_CLOSE, "too slow to keep up".into()),
+            _ = sleep_until(deadline) => break Exit::Close(close::IDLE_TIMEOUT, "idle timeout".into()),
+            out = rx.recv() => match out {
+                Some(Outbound::Text(t)) => Message::Text(t.into()),
+                Some(Outbound::Close { code, reason }) => break Exit::Close(code, reason),
+                None => break Exit::Close(close::GOING_AWAY, "server shutting down".into()),
+            },
+            _ = ping.tick() => Message::Ping(Default::default()),
+            msg = stream.next() => {
+                let msg = match msg {
+                    None => break Exit::Closed,
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        // The only read error worth answering: a frame over the hard limit.
+                        if is_capacity_error(&e) {
+                            break Exit::Close(close::TOO_BIG, "frame too large".into());
+                        }
+                        break Exit::Closed;
+                    }
+                };
+                deadline = Instant::now() + settings.idle_timeout;
+                let decoded = match msg {
+                    Message::Text(t) => decode_client(t.as_str()),
+                    Message::Binary(_) => Err(DecodeError::binary()),
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Close(_) => break Exit::Closed,
+                };
+                match decoded {
+                    Ok(frame) => {
+                        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                            break Exit::Closed;
+                        };
+                        if hub.frame(conn, frame, permit).await.is_err() {
+                            break Exit::Close(close::GOING_AWAY, "server shutting down".into());
+                        }
+                        continue;
+                    }
+                    Err(e) => error_message(e),
+                }
+            }
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, sink.send(to_send)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break Exit::Closed,
+            Err(_) => break Exit::Close(SLOW_CONSUMER_CLOSE, "write timeout".into()),
+        }
+    };
+    // Peers learn at once; the goodbye below may take a moment with a stalled client.
+    hub.disconnect(conn).await;
+    if let Exit::Close(code, reason) = &exit {
+        // Flush what the hub already queued (e.g. the error before a version close).
+        while let Ok(Outbound::Text(t)) = rx.try_recv() {
+            if !matches!(
+                tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(t.into()))).await,
+                Ok(Ok(()))
+            ) {
+                return exit;
+            }
+        }
+        let frame = CloseFrame {
+            code: *code,
+            reason: Utf8Bytes::from(reason.clone()),
+        };
+        let sent = tokio::time::timeout(
+            Duration::from_secs(2),
+            sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+        if matches!(sent, Ok(Ok(()))) {
+            // Complete the closing handshake: wait briefly for the client's close reply,
+            // so the client reads our close code instead of a reset connection.
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+    exit
+}
+
+fn error_message(e: DecodeError) -> Message {
+    let msg: ServerMsg = e.into();
+    Message::Text(
+        serde_json::to_string(&msg)
+            .expect("error messages always serialize")
+            .into(),
+    )
+}
+
+fn is_capacity_error(e: &axum::Error) -> bool {
+    // axum wraps tungstenite's error; capacity errors say "Space limit exceeded".
+    let s = e.to_string();
+    s.contains("Space limit exceeded") || s.contains("too long") || s.contains("Capacity")
+}

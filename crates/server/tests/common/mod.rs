@@ -1,0 +1,186 @@
+//! Shared harness for the server's scenario tests: a real server on 127.0.0.1 port 0
+//! and real WebSocket clients.
+#![allow(dead_code)]
+
+use confab_server::config::{Config, TlsMode};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for an expected message.
+pub const WAIT: Duration = Duration::from_secs(3);
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// A plain-HTTP server with default limits.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A plain-HTTP server with `tweak` applied to the default config.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: TlsMode::Off,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let listener = std::net::TcpListener::bind(config.listen).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(confab_server::run(
+            listener,
+            Arc::new(config),
+            None,
+            shutdown.clone(),
+        ));
+        TestServer {
+            addr,
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// A connected client that has not said hello.
+    pub async fn raw_client(&self) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(self.ws_url())
+            .await
+            .expect("websocket connect");
+        Client { ws }
+    }
+
+    /// A client that said hello; returns it with its peer id.
+    pub async fn client(&self) -> (Client, String) {
+        let mut c = self.raw_client().await;
+        let id = c.hello().await;
+        (c, id)
+    }
+
+    /// A client that said hello and joined `room` as `name`.
+    pub async fn joined(&self, room: &str, name: &str) -> (Client, String) {
+        let (mut c, id) = self.client().await;
+        let r = c
+            .request(json!({"type":"join","room":room,"name":name}))
+            .await;
+        assert_eq!(r["type"], "joined", "{r}");
+        (c, id)
+    }
+
+    /// Plain HTTP GET; returns (status, headers text, body).
+    pub async fn get(&self, path: &str) -> (u16, String, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = TcpStream::connect(self.addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, head.to_string(), body.to_string())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A WebSocket client speaking JSON.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, v: Value) {
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_text(&mut self, t: &str) {
+        self.ws.send(Message::Text(t.into())).await.unwrap();
+    }
+
+    /// The next JSON message (server pings are skipped); panics after [`WAIT`].
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let m = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a message")
+                .expect("connection ended")
+                .expect("websocket error");
+            match m {
+                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Sends `v` and returns the next message.
+    pub async fn request(&mut self, v: Value) -> Value {
+        self.send(v).await;
+        self.recv().await
+    }
+
+    pub async fn hello(&mut self) -> String {
+        let w = self.request(json!({"type":"hello","version":1})).await;
+        assert_eq!(w["type"], "welcome", "{w}");
+        w["peerId"].as_str().unwrap().to_owned()
+    }
+
+    /// Asserts nothing but pings arrives for `ms` milliseconds.
+    pub async fn expect_silence(&mut self, ms: u64) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
+        loop {
+            match tokio::time::timeout_at(until, self.ws.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("expected silence, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts the connection is still usable: a ping gets its pong.
+    pub async fn assert_alive(&mut self) {
+        let r = self.request(json!({"type":"ping","id":"alive?"})).await;
+        assert_eq!(r, json!({"type":"pong","ref":"alive?"}));
+    }
+
+    /// Waits for the server's close frame and returns its code.
+    pub async fn expect_close(&mut self) -> u16 {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("timed out waiting for close")
+            {
+                Some(Ok(Message::Close(Some(f)))) => return f.code.into(),
+                Some(Ok(Message::Close(None))) | None => return 1005,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("error instead of close: {e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The [`Hub`]: connection lifecycle, `hello`/`ping`, dispatch, and the output queue.
+//!
+//! Room membership lives in `room.rs` and the SDP/ICE relay in `relay.rs`; both are
+//! further `impl Hub` blocks over the state declared here.
+
+use crate::ids::SplitMix64;
+use crate::room::Room;
+use crate::{ConnId, HubConfig, Output};
+use confab_proto::{
+    close, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
+    PROTOCOL_VERSION,
+};
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+/// WebSocket close code 1013, "try again later", for connections over the limit.
+const TRY_AGAIN_LATER: u16 = 1013;
+
+/// All signaling state of one server: connections, rooms and pending outputs.
+///
+/// Sans-IO: feed it events with the `handle_*` methods and drain [`Output`]s with
+/// [`Hub::poll_output`] after each one. Methods never block, never read the clock, and
+/// never panic on any sequence of calls, whatever the clients send.
+#[derive(Debug)]
+pub struct Hub {
+    pub(crate) config: HubConfig,
+    rng: SplitMix64,
+    /// Every open connection; the single owner of per-connection state.
+    pub(crate) conns: HashMap<ConnId, Conn>,
+    /// Every non-empty room; a room exists exactly while it has members.
+    pub(crate) rooms: HashMap<RoomId, Room>,
+    /// Index from peer id to connection, for every helloed connection.
+    pub(crate) by_peer: HashMap<PeerId, ConnId>,
+    out: VecDeque<Output>,
+}
+
+/// One open connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// When the last event for this connection arrived; for idle timeouts.
+    #[allow(dead_code)] // Read by the idle timer once it exists; kept current already.
+    pub(crate) last_seen: Instant,
+    /// `None` until a successful `hello`.
+    pub(crate) session: Option<Session>,
+}
+
+/// What a connection has after `hello`.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// Assigned in `welcome`; unique among open connections.
+    pub(crate) peer_id: PeerId,
+    /// The room it is in, if any; its display name is kept in the room's member list.
+    pub(crate) room: Option<RoomId>,
+}
+
+impl Hub {
+    /// An empty hub. `seed` fully determines the peer ids it hands out, so tests can
+    /// replay runs; a server should pass something unpredictable-ish (e.g. the time).
+    pub fn new(config: HubConfig, seed: u64) -> Hub {
+        Hub {
+            config,
+            rng: SplitMix64::new(seed),
+            conns: HashMap::new(),
+            rooms: HashMap::new(),
+            by_peer: HashMap::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// A new connection opened. Over [`HubConfig::max_connections`] it is refused:
+    /// an `error` (`server_full`) then a close with code 1013, and it is not counted.
+    /// A `conn` the hub already knows is left as it is (a driver bug, not client input).
+    pub fn handle_connect(&mut self, conn: ConnId, now: Instant) {
+        if self.conns.contains_key(&conn) {
+            return;
+        }
+        if self.conns.len() >= self.config.max_connections {
+            let message = format!(
+                "the server is at its limit of {} connections; try again later",
+                self.config.max_connections
+            );
+            self.error(conn, ErrorCode::ServerFull, message, None);
+            self.out.push_back(Output::Close {
+                conn,
+                code: TRY_AGAIN_LATER,
+                reason: "server full".into(),
+            });
+            return;
+        }
+        let state = Conn {
+            last_seen: now,
+            session: None,
+        };
+        self.conns.insert(conn, state);
+    }
+
+    /// One decoded frame from `conn`. Frames for a connection the hub does not know
+    /// (never connected, refused, or already closed) are ignored.
+    pub fn handle_frame(&mut self, conn: ConnId, frame: ClientFrame, now: Instant) {
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        state.last_seen = now;
+        let ClientFrame { id, msg } = frame;
+        match msg {
+            ClientMsg::Hello { version } => self.handle_hello(conn, version, id),
+            ClientMsg::Ping => self.send(conn, ServerMsg::Pong { ref_: id }),
+            ClientMsg::Join { room, name } => self.handle_join(conn, room, name, id),
+            ClientMsg::Leave => self.handle_leave(conn, id),
+            ClientMsg::Offer { to, sdp } => {
+                self.handle_relay(conn, to, id, |from| ServerMsg::Offer { from, sdp })
+            }
+            ClientMsg::Answer { to, sdp } => {
+                self.handle_relay(conn, to, id, |from| ServerMsg::Answer { from, sdp })
+            }
+            ClientMsg::Candidate { to, candidate } => self.handle_relay(conn, to, id, |from| {
+                ServerMsg::Candidate { from, candidate }
+            }),
+            ClientMsg::Hangup { to } => {
+                self.handle_relay(conn, to, id, |from| ServerMsg::Hangup { from })
+            }
+        }
+    }
+
+    /// `conn` closed (or the driver dropped it). Its room, if any, hears `peerLeft`
+    /// with reason `disconnected`. Idempotent: an unknown `conn` is a no-op.
+    pub fn handle_disconnect(&mut self, conn: ConnId, _now: Instant) {
+        let Some(state) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(session) = state.session {
+            self.by_peer.remove(&session.peer_id);
+            if let Some(room) = session.room {
+                self.remove_member(&room, conn, confab_proto::LeaveReason::Disconnected);
+            }
+        }
+    }
+
+    /// The next output, oldest first; `None` when there is nothing to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Open connections, helloed or not (refused ones are not counted).
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Rooms with at least one member.
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// The members of `room` in join order; empty if the room does not exist.
+    pub fn peers_in(&self, room: &RoomId) -> Vec<PeerInfo> {
+        self.rooms
+            .get(room)
+            .map(|r| r.members.iter().map(|m| m.info.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn handle_hello(&mut self, conn: ConnId, version: u32, ref_: Option<RequestId>) {
+        if self.session(conn).is_some() {
+            let message = "hello was already received on this connection";
+            return self.error(conn, ErrorCode::AlreadyHello, message, ref_);
+        }
+        if version != PROTOCOL_VERSION {
+            let message = format!(
+                "protocol version {version} is not supported; this server speaks version \
+                 {PROTOCOL_VERSION}"
+            );
+            self.error(conn, ErrorCode::UnsupportedVersion, message, ref_);
+            self.out.push_back(Output::Close {
+                conn,
+                code: close::UNSUPPORTED_VERSION,
+                reason: "unsupported protocol version".into(),
+            });
+            // Not yet helloed, so in no room and not indexed: forgetting it is complete.
+            self.conns.remove(&conn);
+            return;
+        }
+        let peer_id = self.fresh_peer_id();
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        state.session = Some(Session {
+            peer_id: peer_id.clone(),
+            room: None,
+        });
+        self.by_peer.insert(peer_id.clone(), conn);
+        let welcome = ServerMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            peer_id,
+            ice_servers: self.config.ice_servers.clone(),
+        };
+        self.send(conn, welcome);
+    }
+
+    /// A peer id no open connection has. Collisions need 60 random bits to repeat, so
+    /// the loop practically never runs twice.
+    fn fresh_peer_id(&mut self) -> PeerId {
+        loop {
+            let id = self.rng.peer_id();
+            if !self.by_peer.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// The session of a helloed connection.
+    pub(crate) fn session(&self, conn: ConnId) -> Option<&Session> {
+        self.conns.get(&conn).and_then(|c| c.session.as_ref())
+    }
+
+    /// The peer id and room of a helloed `conn`, or `hello_required` sent back and
+    /// `None`. Returns copies so the caller can go on to borrow the hub mutably.
+    pub(crate) fn require_hello(
+        &mut self,
+        conn: ConnId,
+        ref_: &Option<RequestId>,
+    ) -> Option<(PeerId, Option<RoomId>)> {
+        match self.session(conn) {
+            Some(s) => Some((s.peer_id.clone(), s.room.clone())),
+            None => {
+                let message = "send hello before any other message";
+                self.error(conn, ErrorCode::HelloRequired, message, ref_.clone());
+                None
+            }
+        }
+    }
+
+    pub(crate) fn send(&mut self, to: ConnId, msg: ServerMsg) {
+        self.out.push_back(Output::Send { to, msg });
+    }
+
+    /// Queues an `error` reply. Callers return right after: errors change no state.
+    pub(crate) fn error(
+        &mut self,
+        to: ConnId,
+        code: ErrorCode,
+        message: impl Into<String>,
+        ref_: Option<RequestId>,
+    ) {
+        let message = message.into();
+        self.send(
+            to,
+            ServerMsg::Error {
+                code,
+                message,
+                ref_,
+            },
+        );
+    }
+
+    /// Panics if the state's internal invariants are broken; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let mut seen_members = std::collections::HashSet::new();
+        for (room_id, room) in &self.rooms {
+            assert!(!room.members.is_empty(), "room {room_id} is empty");
+            assert!(room.members.len() <= self.config.max_peers_per_room);
+            for m in &room.members {
+                assert!(seen_members.insert(m.conn), "{} in two rooms", m.conn);
+                let s = self.session(m.conn).expect("members are helloed");
+                assert_eq!(s.room.as_ref(), Some(room_id));
+                assert_eq!(s.peer_id, m.info.id);
+            }
+        }
+        assert!(self.rooms.len() <= self.config.max_rooms);
+        assert!(self.conns.len() <= self.config.max_connections);
+        let mut helloed = 0;
+        for (conn, c) in &self.conns {
+            if let Some(s) = &c.session {
+                helloed += 1;
+                assert_eq!(self.by_peer.get(&s.peer_id), Some(conn));
+                if s.room.is_some() {
+                    assert!(seen_members.contains(conn), "{conn} missing from its room");
+                }
+            }
+        }
+        assert_eq!(helloed, self.by_peer.len());
+    }
+}

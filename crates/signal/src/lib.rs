@@ -1,0 +1,146 @@
+//! confab's signaling hub: connections, rooms, presence and the SDP/ICE relay, sans-IO.
+//!
+//! The [`Hub`] owns all signaling state. It never touches a socket, spawns a task, takes
+//! a lock or reads the clock: an IO driver feeds it events (`handle_connect`,
+//! `handle_frame` with an already-decoded [`confab_proto::ClientFrame`],
+//! `handle_disconnect`), each with the current [`std::time::Instant`], and then drains
+//! [`Output`]s with [`Hub::poll_output`] and performs them. That keeps every protocol
+//! rule testable without a network and faster than real time, and gives the state one
+//! obvious owner (the task that holds the `Hub`).
+//!
+//! Contract highlights:
+//! - Every rejected request produces exactly one [`ServerMsg::Error`] to the requester,
+//!   echoing the request id as `ref`, and changes no state. The connection stays open,
+//!   except after an unsupported `hello` version (then an [`Output::Close`] follows).
+//! - Relayed messages (`offer`, `answer`, `candidate`, `hangup`) go to exactly one
+//!   connection, the addressee, with `from` stamped by the hub, never by the client.
+//! - Outputs come out in the order the hub produced them, per connection and overall.
+//!
+//! [`ServerMsg::Error`]: confab_proto::ServerMsg::Error
+//!
+//! # Example
+//!
+//! Two connections meet in a room and one sends the other an offer:
+//!
+//! ```
+//! use confab_proto::{ClientFrame, ClientMsg, RoomId, ServerMsg, PROTOCOL_VERSION};
+//! use confab_signal::{ConnId, Hub, HubConfig, Output};
+//! use std::time::Instant;
+//!
+//! let mut hub = Hub::new(HubConfig::default(), 42);
+//! let now = Instant::now();
+//! let (ada, grace) = (ConnId(1), ConnId(2));
+//! let frame = |msg| ClientFrame { id: None, msg };
+//!
+//! // Connect and say hello; each connection gets a welcome with its peer id.
+//! let mut ids = Vec::new();
+//! for conn in [ada, grace] {
+//!     hub.handle_connect(conn, now);
+//!     hub.handle_frame(conn, frame(ClientMsg::Hello { version: PROTOCOL_VERSION }), now);
+//!     match hub.poll_output() {
+//!         Some(Output::Send { to, msg: ServerMsg::Welcome { peer_id, .. } }) if to == conn => {
+//!             ids.push(peer_id)
+//!         }
+//!         other => panic!("expected a welcome, got {other:?}"),
+//!     }
+//! }
+//!
+//! // Both join "standup"; Grace's join is announced to Ada.
+//! let room = RoomId::parse("standup").unwrap();
+//! for (conn, name) in [(ada, "Ada"), (grace, "Grace")] {
+//!     let join = ClientMsg::Join { room: room.clone(), name: name.into() };
+//!     hub.handle_frame(conn, frame(join), now);
+//! }
+//! let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();
+//! assert_eq!(outputs.len(), 3); // joined (Ada), joined (Grace), peerJoined (to Ada)
+//! assert_eq!(hub.peers_in(&room).len(), 2);
+//!
+//! // Ada's offer reaches Grace only, stamped with Ada's id.
+//! let offer = ClientMsg::Offer { to: ids[1].clone(), sdp: "v=0\r\n".into() };
+//! hub.handle_frame(ada, frame(offer), now);
+//! assert_eq!(
+//!     hub.poll_output(),
+//!     Some(Output::Send {
+//!         to: grace,
+//!         msg: ServerMsg::Offer { from: ids[0].clone(), sdp: "v=0\r\n".into() },
+//!     })
+//! );
+//! assert_eq!(hub.poll_output(), None);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod hub;
+mod ids;
+#[cfg(test)]
+mod proptests;
+mod relay;
+mod room;
+
+pub use hub::Hub;
+
+use confab_proto::{IceServer, ServerMsg};
+use std::fmt;
+
+/// Identifies one connection to the hub. Assigned by the IO driver, which must never
+/// reuse a value while the hub may still know it (a counter is the simple choice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// Limits and settings of a [`Hub`]. Passed in by the server from its configuration;
+/// the hub never reads a global.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Most rooms that may exist at once; a `join` that would create one more gets
+    /// `server_full`. Default 10 000.
+    pub max_rooms: usize,
+    /// Most peers in one room; a `join` into a room this full gets `room_full`.
+    /// A mesh call grows quadratically, so keep it small. Default 16.
+    pub max_peers_per_room: usize,
+    /// Most open connections; a connection beyond this gets `server_full` and is closed
+    /// with code 1013 ("try again later"). Default 20 000.
+    pub max_connections: usize,
+    /// ICE servers sent in every `welcome`, as given. Default empty.
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_rooms: 10_000,
+            max_peers_per_room: 16,
+            max_connections: 20_000,
+            ice_servers: Vec::new(),
+        }
+    }
+}
+
+/// Something the IO driver must do, drained with [`Hub::poll_output`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Deliver `msg` on connection `to`. The target may have disconnected since the
+    /// message was queued; the driver then drops it.
+    Send {
+        /// The connection to write to.
+        to: ConnId,
+        /// The message to encode and send.
+        msg: ServerMsg,
+    },
+    /// Close connection `conn` with a WebSocket close code and reason, after flushing
+    /// what was already queued to it. The hub has already forgotten the connection, so
+    /// the driver's later [`Hub::handle_disconnect`] for it is a harmless no-op.
+    Close {
+        /// The connection to close.
+        conn: ConnId,
+        /// WebSocket close code (see [`confab_proto::close`]).
+        code: u16,
+        /// Short human-readable reason (well under the 123-byte WebSocket limit).
+        reason: String,
+    },
+}

@@ -1,0 +1,149 @@
+//! Property test: random operation sequences never panic and keep the hub consistent.
+
+use crate::{ConnId, Hub, HubConfig, Output};
+use confab_proto::{
+    ClientFrame, ClientMsg, ErrorCode, IceCandidate, PeerId, RequestId, RoomId, ServerMsg,
+    PROTOCOL_VERSION,
+};
+use proptest::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+const CONNS: u64 = 5;
+const ROOMS: [&str; 2] = ["a", "b"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Connect(u64),
+    Hello(u64, bool),
+    Ping(u64),
+    Join(u64, usize),
+    Leave(u64),
+    /// Relay kind 0..4 from a conn to the peer id last seen on another conn (or a bogus id).
+    Relay(u64, u8, Option<u64>),
+    Disconnect(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let c = 0..CONNS;
+    prop_oneof![
+        3 => c.clone().prop_map(Op::Connect),
+        3 => (c.clone(), prop::bool::weighted(0.95)).prop_map(|(c, ok)| Op::Hello(c, ok)),
+        1 => c.clone().prop_map(Op::Ping),
+        4 => (c.clone(), 0..ROOMS.len()).prop_map(|(c, r)| Op::Join(c, r)),
+        1 => c.clone().prop_map(Op::Leave),
+        6 => (c.clone(), 0..4u8, prop::option::weighted(0.9, 0..CONNS))
+            .prop_map(|(c, k, t)| Op::Relay(c, k, t)),
+        1 => c.prop_map(Op::Disconnect),
+    ]
+}
+
+fn room(i: usize) -> RoomId {
+    RoomId::parse(ROOMS[i]).unwrap()
+}
+
+/// Everything a client or the server can observe through the public API.
+fn snapshot(hub: &Hub) -> (usize, usize, Vec<Vec<confab_proto::PeerInfo>>) {
+    let rooms = (0..ROOMS.len()).map(|i| hub.peers_in(&room(i))).collect();
+    (hub.connection_count(), hub.room_count(), rooms)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_operations_keep_invariants(ops in prop::collection::vec(op(), 1..120), seed in any::<u64>()) {
+        let config = HubConfig { max_rooms: 1, max_peers_per_room: 3, max_connections: 4, ..HubConfig::default() };
+        let mut hub = Hub::new(config.clone(), seed);
+        let t0 = Instant::now();
+        let mut ids: HashMap<u64, PeerId> = HashMap::new();
+        for (step, op) in ops.into_iter().enumerate() {
+            let now = t0 + Duration::from_millis(step as u64);
+            let live_before: HashSet<ConnId> = hub.conns.keys().copied().collect();
+            let before = snapshot(&hub);
+            let req = Some(RequestId::Num(step as u64));
+            let frame = |msg| ClientFrame { id: req.clone(), msg };
+            let (actor, is_relay) = match &op {
+                Op::Connect(c) => { hub.handle_connect(ConnId(*c), now); (*c, false) }
+                Op::Hello(c, ok) => {
+                    let version = if *ok { PROTOCOL_VERSION } else { PROTOCOL_VERSION + 1 };
+                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Hello { version }), now);
+                    (*c, false)
+                }
+                Op::Ping(c) => { hub.handle_frame(ConnId(*c), frame(ClientMsg::Ping), now); (*c, false) }
+                Op::Join(c, r) => {
+                    let msg = ClientMsg::Join { room: room(*r), name: format!("n{c}") };
+                    hub.handle_frame(ConnId(*c), frame(msg), now);
+                    (*c, false)
+                }
+                Op::Leave(c) => { hub.handle_frame(ConnId(*c), frame(ClientMsg::Leave), now); (*c, false) }
+                Op::Relay(c, kind, target) => {
+                    let to = target
+                        .and_then(|t| ids.get(&t).cloned())
+                        .unwrap_or_else(|| PeerId::new("nobodyhere22"));
+                    let msg = match kind {
+                        0 => ClientMsg::Offer { to, sdp: "v=0".into() },
+                        1 => ClientMsg::Answer { to, sdp: "v=0".into() },
+                        2 => ClientMsg::Candidate { to, candidate: Some(IceCandidate {
+                            candidate: "candidate:1".into(), sdp_mid: None,
+                            sdp_m_line_index: Some(0), username_fragment: None }) },
+                        _ => ClientMsg::Hangup { to },
+                    };
+                    hub.handle_frame(ConnId(*c), frame(msg), now);
+                    (*c, true)
+                }
+                Op::Disconnect(c) => { hub.handle_disconnect(ConnId(*c), now); (*c, false) }
+            };
+            hub.check_invariants();
+
+            let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();
+            let mut error_code = None;
+            for o in &outputs {
+                let target = match o { Output::Send { to, .. } => *to, Output::Close { conn, .. } => *conn };
+                prop_assert!(
+                    live_before.contains(&target) || target == ConnId(actor),
+                    "output to a connection that was not live: {o:?}"
+                );
+                if let Output::Send { to, msg } = o {
+                    match msg {
+                        ServerMsg::Welcome { peer_id, .. } => { ids.insert(to.0, peer_id.clone()); }
+                        ServerMsg::Error { code, ref_, .. } => {
+                            prop_assert_eq!(*to, ConnId(actor));
+                            if !matches!(op, Op::Connect(_)) { prop_assert_eq!(ref_, &req); }
+                            error_code = Some(*code);
+                        }
+                        ServerMsg::Offer { from, .. } | ServerMsg::Answer { from, .. }
+                        | ServerMsg::Candidate { from, .. } | ServerMsg::Hangup { from } => {
+                            prop_assert_eq!(Some(from), ids.get(&actor));
+                            prop_assert_ne!(*to, ConnId(actor));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if !live_before.contains(&ConnId(actor)) && !matches!(op, Op::Connect(_)) {
+                prop_assert!(outputs.is_empty(), "events for unknown connections are ignored");
+            } else if is_relay {
+                prop_assert_eq!(outputs.len(), 1, "a relay produces exactly one output");
+            }
+            match error_code {
+                // These two end the connection, by contract.
+                Some(ErrorCode::ServerFull) if matches!(op, Op::Connect(_)) => {}
+                Some(ErrorCode::UnsupportedVersion) => {}
+                Some(_) => {
+                    prop_assert_eq!(outputs.len(), 1, "an error is the only output");
+                    prop_assert_eq!(&snapshot(&hub), &before, "an error changed state");
+                }
+                None => {}
+            }
+
+            let (conns, rooms, members) = snapshot(&hub);
+            prop_assert!(conns <= config.max_connections);
+            prop_assert!(rooms <= config.max_rooms);
+            prop_assert_eq!(rooms, members.iter().filter(|m| !m.is_empty()).count());
+            for m in &members {
+                prop_assert!(m.len() <= config.max_peers_per_room);
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Rooms and presence: `join`, `leave`, and removing a member for any reason.
+
+use crate::hub::Hub;
+use crate::ConnId;
+use confab_proto::{ErrorCode, LeaveReason, PeerInfo, RequestId, RoomId, ServerMsg};
+
+/// A room's members in join order. A room exists only while it has members; the
+/// display names live here (not on the connection) because they belong to a join.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    pub(crate) members: Vec<Member>,
+}
+
+/// One connection's presence in a room.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) conn: ConnId,
+    /// What the other members see: the peer id (fixed at `hello`) and the join name.
+    pub(crate) info: PeerInfo,
+}
+
+impl Hub {
+    /// `join`: enters `room` (creating it) under `name`, answers with a snapshot of the
+    /// others and announces the joiner to them. `name` was validated by the decoder.
+    pub(crate) fn handle_join(
+        &mut self,
+        conn: ConnId,
+        room: RoomId,
+        name: String,
+        ref_: Option<RequestId>,
+    ) {
+        let Some((peer_id, current)) = self.require_hello(conn, &ref_) else {
+            return;
+        };
+        if let Some(current) = current {
+            let message = format!("already in room {current}; leave it first");
+            return self.error(conn, ErrorCode::AlreadyJoined, message, ref_);
+        }
+        match self.rooms.get(&room) {
+            Some(r) if r.members.len() >= self.config.max_peers_per_room => {
+                let message = format!(
+                    "room {room} is full ({} peers)",
+                    self.config.max_peers_per_room
+                );
+                return self.error(conn, ErrorCode::RoomFull, message, ref_);
+            }
+            None if self.rooms.len() >= self.config.max_rooms => {
+                let message = format!(
+                    "the server is at its limit of {} rooms; try again later",
+                    self.config.max_rooms
+                );
+                return self.error(conn, ErrorCode::ServerFull, message, ref_);
+            }
+            _ => {}
+        }
+        let Some(session) = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut()) else {
+            return;
+        };
+        session.room = Some(room.clone());
+        let you = PeerInfo { id: peer_id, name };
+        let members = &mut self.rooms.entry(room.clone()).or_default().members;
+        let peers: Vec<PeerInfo> = members.iter().map(|m| m.info.clone()).collect();
+        let others: Vec<ConnId> = members.iter().map(|m| m.conn).collect();
+        members.push(Member {
+            conn,
+            info: you.clone(),
+        });
+        let joined = ServerMsg::Joined {
+            ref_,
+            room,
+            you: you.clone(),
+            peers,
+        };
+        self.send(conn, joined);
+        for other in others {
+            let peer = you.clone();
+            self.send(other, ServerMsg::PeerJoined { peer });
+        }
+    }
+
+    /// `leave`: exits the current room, answers `left`, and tells the rest `peerLeft`.
+    pub(crate) fn handle_leave(&mut self, conn: ConnId, ref_: Option<RequestId>) {
+        let Some((_, current)) = self.require_hello(conn, &ref_) else {
+            return;
+        };
+        let Some(room) = current else {
+            let message = "not in a room; join one first";
+            return self.error(conn, ErrorCode::NotJoined, message, ref_);
+        };
+        if let Some(session) = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut()) {
+            session.room = None;
+        }
+        self.send(
+            conn,
+            ServerMsg::Left {
+                ref_,
+                room: room.clone(),
+            },
+        );
+        self.remove_member(&room, conn, LeaveReason::Left);
+    }
+
+    /// Takes `conn` out of `room`'s member list, deletes the room if that emptied it,
+    /// and sends `peerLeft` to the remaining members. The caller clears the
+    /// connection's own `room` field (or has removed the connection altogether).
+    pub(crate) fn remove_member(&mut self, room: &RoomId, conn: ConnId, reason: LeaveReason) {
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let Some(pos) = r.members.iter().position(|m| m.conn == conn) else {
+            return;
+        };
+        let gone = r.members.remove(pos);
+        let others: Vec<ConnId> = r.members.iter().map(|m| m.conn).collect();
+        if others.is_empty() {
+            self.rooms.remove(room);
+        }
+        for other in others {
+            let msg = ServerMsg::PeerLeft {
+                peer_id: gone.info.id.clone(),
+                reason,
+            };
+            self.send(other, msg);
+        }
+    }
+}

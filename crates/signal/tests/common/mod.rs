@@ -1,0 +1,165 @@
+//! Shared harness for the hub scenario tests: a [`Hub`] plus a simulated clock and
+//! helpers that drive connections the way the IO driver would.
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use confab_proto::{
+    ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
+    PROTOCOL_VERSION,
+};
+use confab_signal::{ConnId, Hub, HubConfig, Output};
+use std::time::{Duration, Instant};
+
+pub struct Harness {
+    pub hub: Hub,
+    pub now: Instant,
+}
+
+pub fn room(name: &str) -> RoomId {
+    RoomId::parse(name).unwrap()
+}
+
+pub fn send(to: ConnId, msg: ServerMsg) -> Output {
+    Output::Send { to, msg }
+}
+
+pub fn info(id: &PeerId, name: &str) -> PeerInfo {
+    PeerInfo {
+        id: id.clone(),
+        name: name.into(),
+    }
+}
+
+/// Everything observable through the hub's public accessors, for "nothing changed".
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub connections: usize,
+    pub rooms: usize,
+    pub members: Vec<Vec<PeerInfo>>,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(HubConfig::default())
+    }
+
+    pub fn with_config(config: HubConfig) -> Self {
+        Harness {
+            hub: Hub::new(config, 7),
+            now: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self) -> Instant {
+        self.now += Duration::from_millis(10);
+        self.now
+    }
+
+    pub fn connect(&mut self, conn: u64) -> ConnId {
+        let now = self.tick();
+        self.hub.handle_connect(ConnId(conn), now);
+        ConnId(conn)
+    }
+
+    pub fn disconnect(&mut self, conn: ConnId) {
+        let now = self.tick();
+        self.hub.handle_disconnect(conn, now);
+    }
+
+    /// Sends `msg` from `conn` with request id `id`.
+    pub fn frame_id(&mut self, conn: ConnId, id: Option<RequestId>, msg: ClientMsg) {
+        let now = self.tick();
+        self.hub.handle_frame(conn, ClientFrame { id, msg }, now);
+    }
+
+    /// Sends `msg` from `conn` with no request id.
+    pub fn frame(&mut self, conn: ConnId, msg: ClientMsg) {
+        self.frame_id(conn, None, msg);
+    }
+
+    /// All pending outputs, oldest first.
+    pub fn drain(&mut self) -> Vec<Output> {
+        std::iter::from_fn(|| self.hub.poll_output()).collect()
+    }
+
+    /// Connects `conn`, says hello, checks the welcome and returns the peer id.
+    pub fn ready(&mut self, conn: u64) -> (ConnId, PeerId) {
+        let c = self.connect(conn);
+        self.frame(
+            c,
+            ClientMsg::Hello {
+                version: PROTOCOL_VERSION,
+            },
+        );
+        match self.drain().as_slice() {
+            [Output::Send {
+                to,
+                msg: ServerMsg::Welcome { peer_id, .. },
+            }] if *to == c => (c, peer_id.clone()),
+            other => panic!("expected one welcome, got {other:?}"),
+        }
+    }
+
+    pub fn join(&mut self, conn: ConnId, room_name: &str, name: &str) {
+        let msg = ClientMsg::Join {
+            room: room(room_name),
+            name: name.into(),
+        };
+        self.frame(conn, msg);
+    }
+
+    /// A ready connection joined to `room_name`, with its outputs drained.
+    pub fn joined(&mut self, conn: u64, room_name: &str, name: &str) -> (ConnId, PeerId) {
+        let (c, id) = self.ready(conn);
+        self.join(c, room_name, name);
+        self.drain();
+        (c, id)
+    }
+
+    pub fn snapshot(&self, rooms: &[&str]) -> Snapshot {
+        Snapshot {
+            connections: self.hub.connection_count(),
+            rooms: self.hub.room_count(),
+            members: rooms.iter().map(|r| self.hub.peers_in(&room(r))).collect(),
+        }
+    }
+
+    /// Sends `msg` with a request id and asserts that the only output is an error with
+    /// `code` echoing that id, and that no observable state changed.
+    pub fn expect_error(&mut self, conn: ConnId, msg: ClientMsg, code: ErrorCode) -> String {
+        let rooms = ["r", "s", "t"];
+        let before = self.snapshot(&rooms);
+        let id = Some(RequestId::Str(format!("req-{code:?}")));
+        self.frame_id(conn, id.clone(), msg);
+        let out = self.drain();
+        assert_eq!(
+            self.snapshot(&rooms),
+            before,
+            "an error must change no state"
+        );
+        match out.as_slice() {
+            [Output::Send {
+                to,
+                msg:
+                    ServerMsg::Error {
+                        code: got,
+                        message,
+                        ref_,
+                    },
+            }] => {
+                assert_eq!(*to, conn);
+                assert_eq!(*got, code);
+                assert_eq!(*ref_, id, "errors echo the request id");
+                assert!(!message.is_empty());
+                message.clone()
+            }
+            other => panic!("expected one {code:?} error, got {other:?}"),
+        }
+    }
+}
+
+pub fn offer(to: &PeerId) -> ClientMsg {
+    ClientMsg::Offer {
+        to: to.clone(),
+        sdp: "v=0\r\n".into(),
+    }
+}
