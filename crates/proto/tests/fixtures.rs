@@ -80,3 +80,32 @@ fn invalid_fixtures_get_their_documented_error() {
         assert_eq!(got_ref, want_ref, "{}", path.display());
     }
 }
+
+#[test]
+fn protocol_doc_examples_are_exactly_the_fixtures() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/protocol.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let examples: Vec<Value> = doc
+        .split("```json")
+        .skip(1)
+        .map(|rest| {
+            let block = rest.split("```").next().unwrap();
+            serde_json::from_str(block.trim())
+                .unwrap_or_else(|e| panic!("bad JSON example in protocol.md: {e}\n{block}"))
+        })
+        .collect();
+    let mut fixtures: Vec<(PathBuf, Value)> = dir("client")
+        .into_iter()
+        .chain(dir("server"))
+        .map(|(p, t)| (p, serde_json::from_str(&t).unwrap()))
+        .collect();
+    for ex in &examples {
+        let i = fixtures
+            .iter()
+            .position(|(_, v)| v == ex)
+            .unwrap_or_else(|| panic!("protocol.md example is not a fixture: {ex}"));
+        fixtures.remove(i);
+    }
+    let missing: Vec<_> = fixtures.iter().map(|(p, _)| p.display().to_string()).collect();
+    assert!(missing.is_empty(), "fixtures not shown in protocol.md: {missing:?}");
+}
