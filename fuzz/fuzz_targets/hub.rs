@@ -1,0 +1,48 @@
+//! A sequence of events from a few connections, each frame decoded from fuzzer text,
+//! driven through the Hub: nothing panics and every output addresses a known connection.
+#![no_main]
+use confab_signal::{ConnId, Hub, HubConfig, Output};
+use libfuzzer_sys::fuzz_target;
+use std::time::{Duration, Instant};
+
+fuzz_target!(|data: &[u8]| {
+    let config = HubConfig {
+        max_rooms: 2,
+        max_peers_per_room: 3,
+        max_connections: 4,
+        ice_servers: Vec::new(),
+    };
+    let mut hub = Hub::new(config, 7);
+    let t0 = Instant::now();
+    let mut ever = std::collections::HashSet::new();
+    // Records are separated by 0xFF: first byte = connection and action, rest = frame.
+    for (i, rec) in data.split(|&b| b == 0xFF).enumerate().take(256) {
+        let Some((&head, body)) = rec.split_first() else {
+            continue;
+        };
+        let conn = ConnId(u64::from(head & 0x07));
+        let now = t0 + Duration::from_millis(i as u64);
+        match head >> 6 {
+            0 => {
+                ever.insert(conn);
+                hub.handle_connect(conn, now)
+            }
+            1 => hub.handle_disconnect(conn, now),
+            _ => {
+                let frame = std::str::from_utf8(body)
+                    .ok()
+                    .and_then(|t| confab_proto::decode_client(t).ok());
+                if let Some(frame) = frame {
+                    hub.handle_frame(conn, frame, now);
+                }
+            }
+        }
+        while let Some(out) = hub.poll_output() {
+            let to = match out {
+                Output::Send { to, .. } => to,
+                Output::Close { conn, .. } => conn,
+            };
+            assert!(ever.contains(&to), "output to a connection that never connected");
+        }
+    }
+});

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what confab's tests need on a fresh Debian 12 machine (run as root):
+#   apt: chromium (browser E2E), iproute2 + iptables (network namespaces), curl, openssl
+#   npm: playwright-core and typescript, pinned in package-lock.json (`npm ci`)
+#   cargo: cargo-fuzz (fuzz smoke; uses the nightly toolchain already on the machine)
+# Idempotent: skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in chromium iproute2 iptables curl openssl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+  echo "== apt-get install ${need_apt[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+fi
+
+echo "== npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "== cargo install cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi
