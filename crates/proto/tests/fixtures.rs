@@ -106,6 +106,12 @@ fn protocol_doc_examples_are_exactly_the_fixtures() {
             .unwrap_or_else(|| panic!("protocol.md example is not a fixture: {ex}"));
         fixtures.remove(i);
     }
-    let missing: Vec<_> = fixtures.iter().map(|(p, _)| p.display().to_string()).collect();
-    assert!(missing.is_empty(), "fixtures not shown in protocol.md: {missing:?}");
+    let missing: Vec<_> = fixtures
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fixtures not shown in protocol.md: {missing:?}"
+    );
 }

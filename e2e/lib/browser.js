@@ -1,0 +1,230 @@
+// Debian's Chromium, driven by playwright-core, running inside a lab namespace.
+//
+// Playwright talks to Chromium over a pipe (fds 3/4), so one Node process can drive
+// browsers in different namespaces: executablePath is a wrapper script that does
+// `exec ip netns exec "$CHROME_NETNS" /usr/lib/chromium/chromium "$@"`.
+
+import { chmodSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { pollUntil, safeJson, slug, withTimeout } from './util.js';
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/lib/chromium/chromium';
+
+let wrapperDir = null;
+// Profiles of browsers not closed yet; removed at process exit (crash, signal) too.
+const liveProfiles = new Set();
+process.on('exit', () => {
+  for (const dir of liveProfiles) rmSync(dir, { recursive: true, force: true });
+});
+
+function wrapperPath() {
+  if (wrapperDir) return join(wrapperDir, 'chromium-in-netns');
+  wrapperDir = mkdtempSync(join(tmpdir(), 'confab-e2e-wrap-'));
+  const p = join(wrapperDir, 'chromium-in-netns');
+  writeFileSync(p, '#!/bin/sh\n' +
+    ': "${CHROME_NETNS:?CHROME_NETNS not set}"\n' +
+    `exec ip netns exec "$CHROME_NETNS" ${CHROMIUM} "$@"\n`);
+  chmodSync(p, 0o755);
+  process.on('exit', () => rmSync(wrapperDir, { recursive: true, force: true }));
+  return p;
+}
+
+/**
+ * Flags from TESTING.md. `media`:
+ *  - 'grant': fake camera/mic, permission prompts auto-accepted;
+ *  - 'deny':  fake devices, but every permission prompt is denied, so getUserMedia
+ *             rejects with NotAllowedError (see browser.js header / e2e/README.md).
+ */
+export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'grant', extraArgs = [] }) {
+  const args = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-device-for-media-stream',
+    '--ignore-certificate-errors',
+    // Only the test host resolves; everything else fails fast (no DNS stalls). IP-literal
+    // URLs still work because the rule maps names only.
+    `--host-resolver-rules=MAP ${publicHost} ${serverIp}, MAP * ~NOTFOUND`,
+  ];
+  if (media === 'grant') args.push('--use-fake-ui-for-media-stream');
+  else if (media === 'deny') args.push('--deny-permission-prompts');
+  else throw new Error(`unknown media mode ${media}`);
+  return [...args, ...extraArgs];
+}
+
+/**
+ * Launch a persistent-context Chromium in namespace `ns`; returns {context, page, ...}.
+ * Console messages, page errors, failed requests and WebSocket frames of every page go to
+ * `<artifactsDir>/browser-<name>.log`.
+ *
+ * @param {{ns: string, name: string, artifactsDir: string, serverIp: string,
+ *          publicHost?: string, media?: 'grant'|'deny', extraArgs?: string[],
+ *          viewport?: {width: number, height: number}, launchTimeoutMs?: number,
+ *          traceRtc?: boolean}} o
+ * `traceRtc` (default: env CONFAB_E2E_TRACE_RTC set) logs every RTCPeerConnection call and
+ * event to the page console, hence to the browser log.
+ */
+export async function launchBrowser({
+  ns, name, artifactsDir, serverIp, publicHost = 'call.test', media = 'grant',
+  extraArgs = [], viewport = { width: 1280, height: 800 }, launchTimeoutMs = 20_000,
+  traceRtc = !!process.env.CONFAB_E2E_TRACE_RTC,
+}) {
+  const userDataDir = mkdtempSync(join(tmpdir(), `confab-e2e-chrome-${slug(name)}-`));
+  liveProfiles.add(userDataDir);
+  const log = createWriteStream(join(artifactsDir, `browser-${slug(name)}.log`), { flags: 'a' });
+  const logLine = (s) => log.write(`${new Date().toISOString()} ${s}\n`);
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: wrapperPath(),
+      env: { ...process.env, CHROME_NETNS: ns },
+      headless: true,
+      args: chromiumArgs({ serverIp, publicHost, media, extraArgs }),
+      ignoreHTTPSErrors: true,
+      viewport,
+      timeout: launchTimeoutMs,
+    });
+  } catch (e) {
+    log.end();
+    rmSync(userDataDir, { recursive: true, force: true });
+    liveProfiles.delete(userDataDir);
+    throw e;
+  }
+  /** Uncaught page errors and console.error texts, for assertions. */
+  const pageErrors = [];
+  const consoleErrors = [];
+  if (traceRtc) await context.addInitScript(RTC_TRACE_SCRIPT);
+  const attach = (page) => {
+    attachLogging(page, logLine);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  };
+  context.pages().forEach(attach);
+  context.on('page', attach);
+  const page = context.pages()[0] || await context.newPage();
+
+  let closed = null;
+  const browser = {
+    name, ns, context, page, userDataDir, log: logLine, pageErrors, consoleErrors,
+    /** Close the browser and remove its profile. Idempotent. */
+    close() {
+      if (!closed) {
+        closed = (async () => {
+          try {
+            await withTimeout(context.close(), 10_000);
+          } catch { /* already gone */ }
+          rmSync(userDataDir, { recursive: true, force: true });
+          liveProfiles.delete(userDataDir);
+          await new Promise((r) => log.end(r));
+        })();
+      }
+      return closed;
+    },
+  };
+  return browser;
+}
+
+// Observes RTCPeerConnection without changing its behaviour: wraps the negotiation
+// methods to log calls and outcomes, and listens (addEventListener) to its events.
+const RTC_TRACE_SCRIPT = `(() => {
+  const Orig = window.RTCPeerConnection;
+  if (!Orig || Orig.__traced) return;
+  let n = 0;
+  const t0 = performance.now();
+  const log = (id, what) => console.debug('[rtc#' + id + ' +' + (performance.now() - t0).toFixed(1) + 'ms] ' + what);
+  const short = (d) => d ? (d.type || '?') + (d.sdp ? ' ' + (d.sdp.match(/a=candidate/g) || []).length + ' cands' : '') : 'implicit';
+  const P = Orig.prototype;
+  for (const m of ['setLocalDescription', 'setRemoteDescription', 'addIceCandidate', 'createOffer', 'createAnswer', 'restartIce', 'close']) {
+    const f = P[m];
+    P[m] = function (...args) {
+      const id = this.__id;
+      const arg = m === 'addIceCandidate' ? (args[0] ? (args[0].candidate || '').slice(0, 60) : 'end') : m.endsWith('Description') ? short(args[0]) : '';
+      log(id, m + '(' + arg + ') called in ' + this.signalingState);
+      const r = f.apply(this, args);
+      if (r && typeof r.then === 'function') {
+        r.then(() => log(id, m + ' ok -> ' + this.signalingState + (m === 'setLocalDescription' ? ' ' + short(this.localDescription) : '')),
+          (e) => log(id, m + ' FAILED ' + e.name + ': ' + e.message));
+      }
+      return r;
+    };
+  }
+  function Traced(...args) {
+    const pc = new Orig(...args);
+    pc.__id = ++n;
+    log(pc.__id, 'new RTCPeerConnection ' + JSON.stringify(args[0] || {}));
+    pc.addEventListener('negotiationneeded', () => log(pc.__id, 'negotiationneeded in ' + pc.signalingState));
+    pc.addEventListener('signalingstatechange', () => log(pc.__id, 'signalingState ' + pc.signalingState));
+    pc.addEventListener('icegatheringstatechange', () => log(pc.__id, 'iceGatheringState ' + pc.iceGatheringState));
+    pc.addEventListener('iceconnectionstatechange', () => log(pc.__id, 'iceConnectionState ' + pc.iceConnectionState));
+    pc.addEventListener('icecandidate', (e) => log(pc.__id, 'icecandidate ' + (e.candidate ? e.candidate.candidate.slice(0, 60) : 'null')));
+    pc.addEventListener('icecandidateerror', (e) => log(pc.__id, 'icecandidateerror ' + e.errorCode + ' ' + e.errorText));
+    pc.addEventListener('track', (e) => log(pc.__id, 'track ' + e.track.kind));
+    return pc;
+  }
+  Traced.prototype = P;
+  Object.setPrototypeOf(Traced, Orig);
+  Traced.__traced = true;
+  window.RTCPeerConnection = Traced;
+})();`;
+
+function attachLogging(page, logLine) {
+  page.on('console', (m) => {
+    const loc = m.location();
+    const where = loc && loc.url ? ` (${loc.url.replace(/^https?:\/\/[^/]+/, '')}:${loc.lineNumber})` : '';
+    logLine(`[console.${m.type()}] ${m.text()}${where}`);
+  });
+  page.on('pageerror', (e) => logLine(`[pageerror] ${e.stack || e.message}`));
+  page.on('crash', () => logLine('[crash] page crashed'));
+  page.on('requestfailed', (r) => logLine(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) logLine(`[http ${r.status()}] ${r.url()}`); });
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) logLine(`[navigated] ${f.url()}`); });
+  page.on('websocket', (ws) => {
+    logLine(`[ws open] ${ws.url()}`);
+    const trunc = (p) => { const s = typeof p === 'string' ? p : `<binary ${p.length}B>`; return s.length > 20000 ? `${s.slice(0, 20000)}…` : s; };
+    ws.on('framesent', (f) => logLine(`[ws >] ${trunc(f.payload)}`));
+    ws.on('framereceived', (f) => logLine(`[ws <] ${trunc(f.payload)}`));
+    ws.on('socketerror', (e) => logLine(`[ws error] ${e}`));
+    ws.on('close', () => logLine('[ws close]'));
+  });
+}
+
+/**
+ * Poll `page.evaluate(fnOrExpr, arg)` until truthy; return the value. Throws on timeout
+ * with the last value or evaluation error.
+ */
+export function waitFor(page, fnOrExpr, { timeout = 10_000, interval = 100, arg, message } = {}) {
+  return pollUntil(() => page.evaluate(fnOrExpr, arg), {
+    timeout, interval, message: message || String(fnOrExpr).slice(0, 200),
+  });
+}
+
+/** `window.confab.stats()`: {peerId: CallStats}. */
+export function callStats(page) {
+  return page.evaluate(() => window.confab.stats());
+}
+
+/** Save `<artifactsDir>/<name>.png`; returns the path. Never throws (logs instead). */
+export async function screenshot(page, artifactsDir, name, opts = {}) {
+  const path = join(artifactsDir, `${slug(name)}.png`);
+  try {
+    await page.screenshot({ path, timeout: 10_000, ...opts });
+  } catch (e) {
+    console.error(`[e2e] screenshot ${name} failed: ${e.message}`);
+  }
+  return path;
+}
+
+/** Compact one-line description of a window.confab state, for assertion messages. */
+export async function describeConfab(page) {
+  try {
+    return safeJson(await page.evaluate(() => {
+      const c = window.confab;
+      if (!c) return 'window.confab missing';
+      return { state: c.state, peerId: c.peerId, peers: c.peers, callState: c.callState,
+        errors: c.errors, pcs: Object.keys(c.pcs ? c.pcs() : {}) };
+    }));
+  } catch (e) {
+    return `unavailable: ${e.message}`;
+  }
+}

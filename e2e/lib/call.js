@@ -1,0 +1,80 @@
+// Call-level helpers built on the web-test contract (docs/web-test-contract.md): join a
+// room through the URL, wait for a proven call, read setup times.
+
+import { callStats, describeConfab, waitFor } from './browser.js';
+import { pollUntil, safeJson } from './util.js';
+
+/**
+ * Open `/r/<room>?name=<name>&join=1` and wait until the client is in the room.
+ * Returns the page's own peer id.
+ */
+export async function joinRoom(lab, page, room, name, { timeout = 15_000 } = {}) {
+  const path = `/r/${encodeURIComponent(room)}?name=${encodeURIComponent(name)}&join=1`;
+  await page.goto(lab.url(path), { timeout });
+  try {
+    return await waitFor(page, () => window.confab && window.confab.state === 'in-room'
+      && window.confab.peerId, { timeout, message: `${name} in room ${room}` });
+  } catch (e) {
+    throw new Error(`${e.message}\n${name}'s window.confab: ${await describeConfab(page)}`);
+  }
+}
+
+const CONNECTED = new Set(['connected', 'completed']);
+
+/** Whether one CallStats entry proves a working call (media both kinds flowing). */
+export function callIsUp(s) {
+  return !!s && CONNECTED.has(s.iceConnectionState) && s.videoWidth > 0
+    && s.framesDecoded > 0 && s.audioPacketsReceived > 0;
+}
+
+/**
+ * Poll `window.confab.stats()` until the entry for `peerId` proves a working call and
+ * (unless `needFirstFrame` is false) carries `firstFrameAt`. Returns that CallStats.
+ * On timeout the error shows the last stats and the page's window.confab state.
+ */
+export async function waitForCall(page, peerId, { timeout = 20_000, label = 'page', needFirstFrame = true } = {}) {
+  let last;
+  try {
+    return await pollUntil(async () => {
+      last = await callStats(page);
+      const s = last && last[peerId];
+      return callIsUp(s) && (!needFirstFrame || typeof s.firstFrameAt === 'number') ? s : null;
+    }, { timeout, interval: 100, message: `${label}: call with ${peerId} up` });
+  } catch (e) {
+    const s = last && last[peerId];
+    const brief = s ? `ice=${s.iceConnectionState} videoWidth=${s.videoWidth} ` +
+      `framesDecoded=${s.framesDecoded} audioPackets=${s.audioPacketsReceived}` : 'no stats entry';
+    throw new Error(`${label}: no working call with ${peerId} within ${timeout} ms (${brief})\n` +
+      `${e.message}\nlast stats: ${safeJson(last)}\nwindow.confab: ${await describeConfab(page)}`);
+  }
+}
+
+/** ms from joining the room to the first decoded remote video frame, or null. */
+export function setupTimeMs(s) {
+  return s && typeof s.firstFrameAt === 'number' && typeof s.joinedAt === 'number'
+    ? s.firstFrameAt - s.joinedAt : null;
+}
+
+/** Wait until the page has no call: callState 'idle' and no RTCPeerConnection left. */
+export async function waitForIdle(page, { timeout = 5_000, label = 'page' } = {}) {
+  try {
+    return await waitFor(page, () => window.confab.callState === 'idle'
+      && Object.keys(window.confab.pcs()).length === 0, { timeout, message: `${label} idle` });
+  } catch (e) {
+    throw new Error(`${e.message}\n${label}'s window.confab: ${await describeConfab(page)}`);
+  }
+}
+
+/**
+ * Two pages join one room (first, then second) and a call is proven on both.
+ * Returns {ids: [idA, idB], stats: [statsAtA, statsAtB]}; statsAtA describes A's view of B.
+ */
+export async function establishCall(lab, [pageA, pageB], room, [nameA, nameB] = ['Alice', 'Bob'], opts = {}) {
+  const idA = await joinRoom(lab, pageA, room, nameA);
+  const idB = await joinRoom(lab, pageB, room, nameB);
+  const [sA, sB] = await Promise.all([
+    waitForCall(pageA, idB, { label: nameA, ...opts }),
+    waitForCall(pageB, idA, { label: nameB, ...opts }),
+  ]);
+  return { ids: [idA, idB], stats: [sA, sB] };
+}

@@ -1,0 +1,123 @@
+// Start and stop the `confab` binary inside a lab namespace.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sleep, withTimeout } from './util.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The binary under test: $CONFAB_BIN, else target/debug/confab in the repo. */
+export function confabBin() {
+  return process.env.CONFAB_BIN
+    ? resolve(REPO_ROOT, process.env.CONFAB_BIN)
+    : join(REPO_ROOT, 'target/debug/confab');
+}
+
+const TAIL_LINES = 40;
+// Data dirs of servers not stopped yet; removed at process exit (crash, signal) too.
+const liveDataDirs = new Set();
+process.on('exit', () => {
+  for (const dir of liveDataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Start `confab serve` in namespace `ns`, log to `<artifactsDir>/confab.log`, and wait
+ * until `GET https://<ip>:<port>/healthz` answers 200 (probed with curl from `probeNs`,
+ * default `ns`; probing from a client namespace also proves the lab's links work).
+ *
+ * @param {{lab: import('./netns.js').Lab, ns: string, ip: string, port?: number,
+ *          probeNs?: string, artifactsDir: string, publicHost?: string,
+ *          extraArgs?: string[], timeoutMs?: number, bin?: string}} o
+ */
+export async function startConfab({
+  lab, ns, ip, port = 8443, probeNs = ns, artifactsDir, publicHost = 'call.test',
+  extraArgs = [], timeoutMs = 15_000, bin = confabBin(),
+}) {
+  if (!existsSync(bin)) {
+    throw new Error(`confab binary not found at ${bin}: run \`cargo build -p confab-server\` ` +
+      'or set CONFAB_BIN');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'confab-e2e-data-'));
+  liveDataDirs.add(dataDir);
+  const logPath = join(artifactsDir, 'confab.log');
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const tail = [];
+  const args = ['serve', '--listen', `${ip}:${port}`, '--data-dir', dataDir,
+    '--public-host', publicHost, ...extraArgs];
+  log.write(`# ip netns exec ${ns} ${bin} ${args.join(' ')}\n`);
+  // `ip netns exec` execs the program, so child.pid is confab's own pid.
+  const child = spawn('ip', ['netns', 'exec', ns, bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', RUST_BACKTRACE: '1' },
+  });
+  lab.track(child);
+  const onData = (buf) => {
+    log.write(buf);
+    for (const line of buf.toString('utf8').split('\n')) {
+      if (!line) continue;
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  let exited = null;
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+    log.write(`# exited code=${code} signal=${signal}\n`);
+  });
+
+  const url = `https://${ip}:${port}`;
+  const server = {
+    child, pid: child.pid, url, ip, port, ns, logPath, dataDir,
+    tail: () => tail.join('\n'),
+    get exited() { return exited; },
+    stop: () => stopConfab(server, log),
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    if (exited) {
+      await server.stop();
+      throw new Error(`confab exited during startup (${JSON.stringify(exited)}); log tail:\n` +
+        server.tail());
+    }
+    const r = spawnSync('ip', ['netns', 'exec', probeNs, 'curl', '-sk', '--max-time', '2',
+      '-o', '/dev/null', '-w', '%{http_code}', `${url}/healthz`], { encoding: 'utf8', timeout: 5000 });
+    last = `${(r.stdout || '').trim()} ${(r.stderr || '').trim()}`.trim();
+    if (r.stdout && r.stdout.trim() === '200') break;
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`confab not healthy at ${url}/healthz after ${timeoutMs} ms ` +
+        `(last probe: ${last || 'no answer'}); log tail:\n${server.tail()}`);
+    }
+    await sleep(150);
+  }
+  return server;
+}
+
+/** SIGTERM by pid, SIGKILL after 3 s; removes the data dir. Idempotent. */
+async function stopConfab(server, log) {
+  if (server.stopped) return server.stopped;
+  server.stopped = (async () => {
+    const { child } = server;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exitedP = new Promise((r) => child.once('exit', r));
+      try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
+      const timedOut = await withTimeout(exitedP.then(() => false), 3000, true);
+      if (timedOut) {
+        log.write('# did not exit 3 s after SIGTERM: SIGKILL\n');
+        try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+        await withTimeout(exitedP, 2000);
+      }
+    }
+    await new Promise((r) => log.end(r));
+    rmSync(server.dataDir, { recursive: true, force: true });
+    liveDataDirs.delete(server.dataDir);
+  })();
+  return server.stopped;
+}

@@ -1,0 +1,110 @@
+// One-line fixture for browser tests: a LAN lab, confab in `<p>srv`, N browsers each in
+// its own namespace.
+//
+//   const lab = await startLab({ t, browsers: 2 });   // t.after(lab.close) is registered
+//   const [alice, bob] = lab.pages;
+//   await alice.goto(lab.url('/r/room?name=Alice&join=1'));
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchBrowser, screenshot, describeConfab } from './browser.js';
+import { startConfab } from './confab.js';
+import { createLanLab, labUnavailableReason } from './netns.js';
+import { artifactsDirFor, slug } from './util.js';
+
+export { waitFor, callStats, screenshot, describeConfab } from './browser.js';
+export { pollUntil, sleep, median, slug } from './util.js';
+
+const DEFAULT_NAMES = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi'];
+export const PUBLIC_HOST = 'call.test';
+export const PORT = 8443;
+
+let cachedSkip;
+/**
+ * false when labs can be built here, else the reason (printed loudly once). Use as
+ * `test(name, { skip: skipReason() }, ...)` (node 20 treats `skip: null` as skipped).
+ */
+export function skipReason() {
+  if (cachedSkip === undefined) {
+    cachedSkip = labUnavailableReason() || false;
+    if (cachedSkip) {
+      const bar = '!'.repeat(78);
+      console.error(`\n${bar}\n!! E2E TESTS SKIPPED: ${cachedSkip}\n${bar}\n`);
+    }
+  }
+  return cachedSkip;
+}
+
+/** A room name valid for the protocol (A-Za-z0-9_-), unique per call. */
+export function roomName(tag = 'e2e') {
+  return `${slug(tag).slice(0, 20)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * @typedef {{name?: string, media?: 'grant'|'deny', extraArgs?: string[],
+ *            viewport?: {width: number, height: number}}} BrowserSpec
+ * @param {{t?: import('node:test').TestContext, name?: string,
+ *          browsers?: number | BrowserSpec[], confabArgs?: string[]}} opts
+ */
+export async function startLab({ t, name, browsers = 2, confabArgs = [] } = {}) {
+  const testName = name || t?.name || 'lab';
+  const specs = (typeof browsers === 'number'
+    ? Array.from({ length: browsers }, () => ({}))
+    : browsers
+  ).map((s, i) => ({ name: DEFAULT_NAMES[i] || `User${i + 1}`, media: 'grant', ...s }));
+  const artifactsDir = artifactsDirFor(testName);
+
+  const net = createLanLab({ clients: specs.length });
+  /** @type {any} */
+  const lab = {
+    name: testName, artifactsDir, net, confab: null, browsers: [], pages: [],
+    serverIp: net.serverIp,
+    /** `https://call.test:8443<path>` */
+    url: (path = '/') => `https://${PUBLIC_HOST}:${PORT}${path.startsWith('/') ? '' : '/'}${path}`,
+    screenshot: (page, shotName, opts) => screenshot(page, artifactsDir, shotName, opts),
+    /** Text pointing at the evidence, for assertion messages. */
+    where: () => `artifacts in ${artifactsDir}`,
+    close: null,
+  };
+  let closing = null;
+  lab.close = () => {
+    if (!closing) closing = closeLab(lab);
+    return closing;
+  };
+  if (t) t.after(() => lab.close());
+
+  try {
+    lab.confab = await startConfab({
+      lab: net, ns: net.serverNs, ip: net.serverIp, port: PORT,
+      probeNs: net.clients[0]?.ns ?? net.serverNs, artifactsDir,
+      publicHost: PUBLIC_HOST, extraArgs: confabArgs,
+    });
+    lab.browsers = await Promise.all(specs.map((s, i) => launchBrowser({
+      ns: net.clients[i].ns, name: s.name, artifactsDir, serverIp: net.serverIp,
+      publicHost: PUBLIC_HOST, media: s.media, extraArgs: s.extraArgs, viewport: s.viewport,
+    })));
+    lab.pages = lab.browsers.map((b) => b.page);
+  } catch (e) {
+    await lab.close();
+    throw e;
+  }
+  return lab;
+}
+
+/** Record each open page's state + screenshot, close browsers, stop confab, drop netns. */
+async function closeLab(lab) {
+  const errors = [];
+  const state = {};
+  await Promise.all(lab.browsers.map(async (b) => {
+    if (b.page.isClosed()) { state[b.name] = 'page closed'; return; }
+    state[b.name] = await describeConfab(b.page);
+    await screenshot(b.page, lab.artifactsDir, `at-close-${b.name}`);
+  }));
+  try {
+    writeFileSync(join(lab.artifactsDir, 'state-at-close.json'), JSON.stringify(state, null, 2));
+  } catch (e) { errors.push(e); }
+  await Promise.all(lab.browsers.map((b) => b.close().catch((e) => errors.push(e))));
+  if (lab.confab) await lab.confab.stop().catch((e) => errors.push(e));
+  lab.net.destroySync();
+  if (errors.length) console.error(`[e2e] errors while closing lab ${lab.name}:`, errors);
+}

@@ -1,0 +1,72 @@
+// Small shared helpers: sleeping, bounded polling, artifact directories.
+
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ARTIFACTS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../artifacts');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolve to `promise`'s value, or to `onTimeout` after `ms`; the timer is cleared either
+ * way so it never keeps the process alive.
+ */
+export function withTimeout(promise, ms, onTimeout = undefined) {
+  let timer;
+  const t = new Promise((r) => { timer = setTimeout(() => r(onTimeout), ms); });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+/** A filesystem-safe slug of a test name. */
+export function slug(name) {
+  return String(name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
+    .slice(0, 80) || 'unnamed';
+}
+
+/** Fresh (emptied) `e2e/artifacts/<slug>/`. */
+export function artifactsDirFor(name) {
+  const dir = join(ARTIFACTS_ROOT, slug(name));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Poll `fn` (sync or async) until it returns a truthy value; return that value.
+ * Throws after `timeout` ms with `message` and the last value or error seen.
+ */
+export async function pollUntil(fn, { timeout = 10_000, interval = 100, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  let lastErr;
+  for (;;) {
+    try {
+      last = await fn();
+      lastErr = undefined;
+      if (last) return last;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastErr ? `last error: ${lastErr.message}` : `last value: ${safeJson(last)}`;
+      throw new Error(`timed out after ${timeout} ms waiting for ${message}; ${detail}`);
+    }
+    await sleep(interval);
+  }
+}
+
+export function safeJson(v) {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -1,0 +1,402 @@
+// One `PeerCall` per remote peer: an RTCPeerConnection negotiated with the "perfect
+// negotiation" pattern from the W3C WebRTC spec (section 10, "Perfect negotiation
+// example") and MDN. Both sides may start negotiating at any time; when their offers
+// collide, the *polite* peer rolls its own offer back and the *impolite* one ignores
+// the incoming offer. Who is polite is fixed by the protocol: the peer with the smaller
+// peer id (plain string comparison).
+
+/**
+ * What `PeerCall` needs from the signaling connection.
+ * @typedef {object} CallSignaling
+ * @property {(to: string, sdp: string) => unknown} sendOffer
+ * @property {(to: string, sdp: string) => unknown} sendAnswer
+ * @property {(to: string, candidate: RTCIceCandidateInit | null) => unknown} sendCandidate
+ */
+
+/**
+ * Per-peer statistics, as `window.confab.stats()` reports them (see
+ * docs/web-test-contract.md).
+ * @typedef {object} CallStats
+ * @property {RTCIceConnectionState} iceConnectionState
+ * @property {RTCPeerConnectionState} connectionState
+ * @property {RTCSignalingState} signalingState
+ * @property {number} videoWidth of the remote <video> element
+ * @property {number} framesDecoded inbound-rtp video
+ * @property {number} audioPacketsReceived inbound-rtp audio
+ * @property {string | null} localCandidateType of the selected candidate pair
+ * @property {string | null} remoteCandidateType of the selected candidate pair
+ * @property {number | null} joinedAt performance.now() when we joined the room
+ * @property {number | null} firstFrameAt performance.now() of the first remote video frame
+ */
+
+/**
+ * @typedef {object} PeerCallOptions
+ * @property {string} myId our peer id
+ * @property {string} peerId theirs
+ * @property {RTCIceServer[]} iceServers
+ * @property {MediaStream | null} localStream tracks to send (null: receive only)
+ * @property {CallSignaling} signaling
+ * @property {HTMLVideoElement} video where the remote media plays
+ * @property {number | null} [joinedAt]
+ * @property {(call: PeerCall) => void} [onChange] connection state or first frame changed
+ * @property {(call: PeerCall) => void} [onAutoplayBlocked] the remote video had to be muted to play
+ * @property {number} [waitForOfferMs] hold our tracks back this long (or until the peer's
+ *   first offer arrives) instead of offering at once; see `WAIT_FOR_OFFER_MS`
+ * @property {(call: PeerCall) => void} [onStuck] ICE never started; the owner should
+ *   replace this call with a fresh one (see `STUCK_ICE_MS`)
+ * @property {typeof RTCPeerConnection} [RTCPeerConnection] for tests
+ */
+
+/**
+ * How long a peer already in the room waits for a newcomer's offer before offering
+ * itself. The newcomer offers as soon as it has joined, so this is rarely reached; it
+ * keeps the two sides from offering at the same moment. Perfect negotiation resolves
+ * such a collision, but Chromium (seen in M156, about one collision in four between two
+ * tabs) sometimes never gathers ICE candidates on the polite side after it rolls its own
+ * offer back, whether implicitly or explicitly, and `restartIce()` does not revive it.
+ */
+export const WAIT_FOR_OFFER_MS = 1500;
+
+/**
+ * The safety net for that bug: if ICE is still 'new' this long after an offer/answer
+ * exchange completed, the impolite side reports the call as stuck (`onStuck`) so it can
+ * be replaced by a fresh connection. Only the impolite side does, so the replacement
+ * does not collide again.
+ */
+export const STUCK_ICE_MS = 3000;
+
+/**
+ * After ICE fails, the polite side waits this long for the impolite side's ICE restart
+ * before restarting itself, so the two restarts do not collide.
+ */
+const POLITE_RESTART_DELAY_MS = 4000;
+
+/** Sends and receives media with one remote peer. */
+export class PeerCall {
+  /** @param {PeerCallOptions} opts */
+  constructor(opts) {
+    this.myId = opts.myId;
+    this.peerId = opts.peerId;
+    /** Perfect negotiation: the smaller id yields on collision. */
+    this.polite = opts.myId < opts.peerId;
+    this.signaling = opts.signaling;
+    this.video = opts.video;
+    this.joinedAt = opts.joinedAt ?? null;
+    /** @type {number | null} */
+    this.firstFrameAt = null;
+    this.onChange = opts.onChange ?? (() => {});
+    this.onAutoplayBlocked = opts.onAutoplayBlocked ?? (() => {});
+    this.onStuck = opts.onStuck ?? (() => {});
+    this.closed = false;
+
+    // Perfect negotiation state.
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.isSettingRemoteAnswerPending = false;
+
+    const PC = opts.RTCPeerConnection ?? RTCPeerConnection;
+    // One transport for audio and video from the first offer: fewer candidates and ICE
+    // checks than 'balanced', and every browser we support bundles anyway.
+    this.pc = new PC({ iceServers: opts.iceServers, bundlePolicy: 'max-bundle' });
+    const pc = this.pc;
+
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        this.sendDescription();
+      } catch (err) {
+        if (!this.closed) console.error(`confab: negotiation with ${this.peerId} failed`, err);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (this.closed) return;
+      this.signaling.sendCandidate(this.peerId, candidate ? candidate.toJSON() : null);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed') this.restartAfterFailure();
+      this.onChange(this);
+    };
+    pc.onconnectionstatechange = () => this.onChange(this);
+    pc.onsignalingstatechange = () => {
+      if (pc.signalingState === 'stable') this.armWatchdog();
+      this.onChange(this);
+    };
+    pc.ontrack = ({ track, streams }) => this.attachTrack(track, streams[0]);
+
+    this.watchFirstFrame();
+
+    /** @private */
+    this.localStream = opts.localStream;
+    /** @private */
+    this.mediaAdded = false;
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.waitTimer = null;
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.watchdogTimer = null;
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.restartTimer = null;
+    const wait = opts.waitForOfferMs ?? 0;
+    if (wait > 0) {
+      this.waitTimer = setTimeout(() => this.addLocalMedia(), wait);
+    } else {
+      this.addLocalMedia();
+    }
+  }
+
+  /**
+   * Adds our tracks (which starts negotiation unless an offer from the peer is being
+   * answered). Called once: at creation, after the peer's first offer was applied, or
+   * when waiting for that offer timed out.
+   * @private
+   */
+  addLocalMedia() {
+    if (this.mediaAdded || this.closed) return;
+    this.mediaAdded = true;
+    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
+    const pc = this.pc;
+    const stream = this.localStream;
+    // After the peer's offer was applied, addTrack reuses its transceivers, so the
+    // answer sends on them.
+    if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    // Without a local track of a kind, still ask to receive that kind, so a receive-only
+    // participant can start a call too.
+    for (const kind of /** @type {const} */ (['audio', 'video'])) {
+      const have = pc.getTransceivers().some((t) => t.receiver.track.kind === kind);
+      if (!have) pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+  }
+
+  /**
+   * After an offer/answer exchange, checks later that ICE got going (impolite side only).
+   * @private
+   */
+  armWatchdog() {
+    if (this.polite) return;
+    if (this.watchdogTimer !== null) clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = setTimeout(() => {
+      this.watchdogTimer = null;
+      const pc = this.pc;
+      if (this.closed || pc.signalingState !== 'stable') return;
+      if (!pc.remoteDescription || !pc.localDescription || pc.iceConnectionState !== 'new') return;
+      console.warn(`confab: ICE with ${this.peerId} never started`);
+      this.onStuck(this);
+    }, STUCK_ICE_MS);
+  }
+
+  /**
+   * ICE failed (e.g. the network changed): restart it. Both sides see the failure; the
+   * impolite one restarts at once, the polite one only if that restart does not come.
+   * @private
+   */
+  restartAfterFailure() {
+    if (!this.polite) {
+      this.pc.restartIce();
+      return;
+    }
+    if (this.restartTimer !== null) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.closed && this.pc.iceConnectionState === 'failed') this.pc.restartIce();
+    }, POLITE_RESTART_DELAY_MS);
+  }
+
+  /** @private */
+  sendDescription() {
+    const desc = this.pc.localDescription;
+    if (!desc || this.closed) return;
+    if (desc.type === 'offer') this.signaling.sendOffer(this.peerId, desc.sdp);
+    else if (desc.type === 'answer') this.signaling.sendAnswer(this.peerId, desc.sdp);
+  }
+
+  /**
+   * Applies an offer or answer relayed from the peer.
+   * @param {{type: 'offer' | 'answer', sdp: string}} description
+   */
+  async handleDescription(description) {
+    if (this.closed) return;
+    const pc = this.pc;
+    try {
+      const readyForOffer =
+        !this.makingOffer && (pc.signalingState === 'stable' || this.isSettingRemoteAnswerPending);
+      const offerCollision = description.type === 'offer' && !readyForOffer;
+      this.ignoreOffer = !this.polite && offerCollision;
+      if (this.ignoreOffer) return;
+      this.isSettingRemoteAnswerPending = description.type === 'answer';
+      await pc.setRemoteDescription(description); // rolls our own offer back if needed
+      this.isSettingRemoteAnswerPending = false;
+      if (description.type === 'offer') {
+        this.addLocalMedia(); // if we were waiting for this offer
+        await pc.setLocalDescription();
+        this.sendDescription();
+      }
+    } catch (err) {
+      if (!this.closed) console.error(`confab: applying ${description.type} from ${this.peerId} failed`, err);
+    }
+  }
+
+  /**
+   * Adds a trickled ICE candidate from the peer; null means end of candidates.
+   * @param {RTCIceCandidateInit | null} candidate
+   */
+  async handleCandidate(candidate) {
+    if (this.closed) return;
+    try {
+      if (candidate) {
+        await this.pc.addIceCandidate(candidate);
+      } else {
+        await this.pc.addIceCandidate();
+      }
+    } catch (err) {
+      // Candidates belonging to an offer we ignored are expected to fail.
+      if (!this.ignoreOffer && !this.closed) console.warn(`confab: candidate from ${this.peerId} rejected`, err);
+    }
+  }
+
+  /**
+   * @private
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream | undefined} stream
+   */
+  attachTrack(track, stream) {
+    const video = this.video;
+    if (stream) {
+      if (video.srcObject !== stream) video.srcObject = stream;
+    } else {
+      // The sender gave no stream: collect its tracks in one of our own.
+      let own = video.srcObject instanceof MediaStream ? video.srcObject : null;
+      if (!own) video.srcObject = own = new MediaStream();
+      if (!own.getTracks().includes(track)) own.addTrack(track);
+    }
+    this.play();
+  }
+
+  /** @private */
+  play() {
+    const video = this.video;
+    video.play().catch((err) => {
+      if (err && err.name === 'NotAllowedError' && !video.muted) {
+        // Autoplay with sound was refused: play muted so the picture shows, and let the
+        // UI offer an unmute button.
+        video.muted = true;
+        this.onAutoplayBlocked(this);
+        video.play().catch(() => {});
+      }
+    });
+  }
+
+  /** @private */
+  watchFirstFrame() {
+    const video = this.video;
+    const mark = () => {
+      if (this.firstFrameAt !== null || this.closed) return;
+      this.firstFrameAt = performance.now();
+      this.onChange(this);
+    };
+    if (typeof video.requestVideoFrameCallback === 'function') {
+      video.requestVideoFrameCallback(() => mark());
+    }
+    video.addEventListener('loadeddata', () => {
+      if (video.videoWidth > 0) mark();
+    });
+    video.addEventListener('resize', () => {
+      if (video.videoWidth > 0) mark();
+    });
+  }
+
+  /**
+   * The remote session id (the `o=` line), to tell a fresh call from this one.
+   * @returns {string | null}
+   */
+  remoteSessionId() {
+    const sdp = this.pc.currentRemoteDescription?.sdp ?? this.pc.remoteDescription?.sdp;
+    return sdp ? sessionIdOf(sdp) : null;
+  }
+
+  /**
+   * Gathers the statistics for this call.
+   * @returns {Promise<CallStats>}
+   */
+  async stats() {
+    const pc = this.pc;
+    let framesDecoded = 0;
+    let audioPacketsReceived = 0;
+    /** @type {string | null} */
+    let localCandidateType = null;
+    /** @type {string | null} */
+    let remoteCandidateType = null;
+    if (!this.closed) {
+      /** @type {Map<string, any>} */
+      const byId = new Map();
+      /** @type {string | null} */
+      let selectedPairId = null;
+      const report = await pc.getStats();
+      report.forEach((/** @type {any} */ s) => {
+        byId.set(s.id, s);
+        if (s.type === 'inbound-rtp') {
+          const kind = s.kind ?? s.mediaType;
+          if (kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+          else if (kind === 'audio') audioPacketsReceived += s.packetsReceived ?? 0;
+        } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+          selectedPairId = s.selectedCandidatePairId;
+        }
+      });
+      let pair = selectedPairId ? byId.get(selectedPairId) : undefined;
+      if (!pair) {
+        for (const s of byId.values()) {
+          if (s.type === 'candidate-pair' && ((s.state === 'succeeded' && s.nominated) || s.selected)) {
+            pair = s;
+            break;
+          }
+        }
+      }
+      if (pair) {
+        localCandidateType = byId.get(pair.localCandidateId)?.candidateType ?? null;
+        remoteCandidateType = byId.get(pair.remoteCandidateId)?.candidateType ?? null;
+      }
+    }
+    return {
+      iceConnectionState: pc.iceConnectionState,
+      connectionState: pc.connectionState,
+      signalingState: pc.signalingState,
+      videoWidth: this.video.videoWidth,
+      framesDecoded,
+      audioPacketsReceived,
+      localCandidateType,
+      remoteCandidateType,
+      joinedAt: this.joinedAt,
+      firstFrameAt: this.firstFrameAt,
+    };
+  }
+
+  /** Ends the call: closes the connection and detaches the remote media. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
+    if (this.watchdogTimer !== null) clearTimeout(this.watchdogTimer);
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    const pc = this.pc;
+    pc.onnegotiationneeded = null;
+    pc.onicecandidate = null;
+    pc.oniceconnectionstatechange = null;
+    pc.onconnectionstatechange = null;
+    pc.onsignalingstatechange = null;
+    pc.ontrack = null;
+    pc.close();
+    this.video.srcObject = null;
+  }
+}
+
+/**
+ * The session id of an SDP's `o=` line, or null.
+ * @param {string} sdp
+ * @returns {string | null}
+ */
+export function sessionIdOf(sdp) {
+  const m = /^o=\S+ (\S+) /m.exec(sdp);
+  return m ? m[1] : null;
+}

@@ -1,0 +1,189 @@
+// Checks web/js/protocol.js against the shared protocol fixtures in fixtures/protocol/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as proto from '../js/protocol.js';
+
+const FIXTURES = new URL('../../fixtures/protocol/', import.meta.url);
+
+/** @param {string} dir */
+function fixtures(dir) {
+  const base = new URL(`${dir}/`, FIXTURES);
+  return readdirSync(fileURLToPath(base))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => {
+      const text = readFileSync(fileURLToPath(new URL(file, base)), 'utf8');
+      return { file, text, value: JSON.parse(text) };
+    });
+}
+
+const roundTrip = (v) => JSON.parse(JSON.stringify(v));
+
+/** Builds the client message a fixture shows, through the public constructors. */
+function construct(f) {
+  const v = f.value;
+  switch (v.type) {
+    case 'hello':
+      return proto.hello(v.id, v.version);
+    case 'join':
+      return proto.join(v.room, v.name, v.id);
+    case 'leave':
+      return proto.leave(v.id);
+    case 'offer':
+      return proto.offer(v.to, v.sdp, v.id);
+    case 'answer':
+      return proto.answer(v.to, v.sdp, v.id);
+    case 'candidate':
+      return proto.candidate(v.to, v.candidate, v.id);
+    case 'hangup':
+      return proto.hangup(v.to, v.id);
+    case 'ping':
+      return proto.ping(v.id);
+    default:
+      throw new Error(`${f.file}: no constructor for client message type ${v.type}`);
+  }
+}
+
+const clientFixtures = fixtures('client');
+const serverFixtures = fixtures('server');
+const invalidFixtures = fixtures('invalid');
+
+test('fixtures are present', () => {
+  assert.ok(clientFixtures.length >= 8, 'client fixtures');
+  assert.ok(serverFixtures.length >= 10, 'server fixtures');
+  assert.ok(invalidFixtures.length >= 5, 'invalid fixtures');
+});
+
+for (const f of clientFixtures) {
+  test(`client fixture ${f.file}: constructor builds the same message`, () => {
+    assert.deepEqual(roundTrip(construct(f)), f.value);
+  });
+}
+
+test('every client message type has a fixture', () => {
+  const types = new Set(clientFixtures.map((f) => f.value.type));
+  for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping']) {
+    assert.ok(types.has(t), `missing client fixture for ${t}`);
+  }
+});
+
+test('hello defaults to the protocol version; ids are optional', () => {
+  assert.deepEqual(proto.hello(), { type: 'hello', version: proto.PROTOCOL_VERSION });
+  assert.equal(proto.PROTOCOL_VERSION, 1);
+  assert.deepEqual(proto.ping(), { type: 'ping' });
+  assert.deepEqual(proto.leave(), { type: 'leave' });
+});
+
+test('join trims the name like the server does', () => {
+  assert.deepEqual(proto.join('standup', '  Ada \n'), { type: 'join', room: 'standup', name: 'Ada' });
+});
+
+test('candidate drops null fields of an RTCIceCandidateInit and keeps null as end of candidates', () => {
+  const c = proto.candidate('p1', { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: null, sdpMLineIndex: 0, usernameFragment: null });
+  assert.deepEqual(roundTrip(c), {
+    type: 'candidate',
+    to: 'p1',
+    candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMLineIndex: 0 },
+  });
+  assert.deepEqual(roundTrip(proto.candidate('p1', null)), { type: 'candidate', to: 'p1', candidate: null });
+});
+
+for (const f of serverFixtures) {
+  test(`server fixture ${f.file} is accepted`, () => {
+    const msg = proto.parseServerMessage(f.text);
+    assert.deepEqual(roundTrip(msg), f.value);
+  });
+}
+
+test('malformed server messages are rejected', () => {
+  const bad = [
+    'not json',
+    '[1]',
+    '{"type":"teleport"}',
+    '{"version":1}',
+    '{"type":"welcome","version":1,"peerId":7,"iceServers":[]}',
+    '{"type":"welcome","version":1,"peerId":"a","iceServers":[{"urls":"stun:x"}]}',
+    '{"type":"joined","room":"bad room","you":{"id":"a","name":"A"},"peers":[]}',
+    '{"type":"joined","room":"r","you":{"id":"a"},"peers":[]}',
+    '{"type":"peerLeft","peerId":"a","reason":"bored"}',
+    '{"type":"offer","from":"a"}',
+    '{"type":"candidate","from":"a","candidate":{"sdpMid":"0"}}',
+    '{"type":"candidate","from":"a"}',
+    '{"type":"error","code":"room_full"}',
+    '{"type":"pong","ref":{"x":1}}',
+  ];
+  for (const text of bad) {
+    assert.throws(() => proto.parseServerMessage(text), proto.ProtocolError, text);
+  }
+  assert.throws(() => proto.parseServerMessage(new ArrayBuffer(4)), proto.ProtocolError);
+});
+
+/** The join fields of an invalid fixture, or null when it is not a join. */
+function joinFields(f) {
+  let v;
+  try {
+    v = JSON.parse(f.value.input);
+  } catch {
+    return null;
+  }
+  return v && typeof v === 'object' && v.type === 'join' ? v : null;
+}
+
+test('invalid fixtures: bad names are rejected by the JS validators', () => {
+  const names = invalidFixtures.filter((f) => f.value.code === 'bad_name');
+  assert.deepEqual(names.map((f) => f.file).sort(), ['control-name.json', 'empty-name.json', 'long-name.json']);
+  for (const f of names) {
+    const v = joinFields(f);
+    assert.ok(v, f.file);
+    assert.equal(proto.isValidName(v.name), false, f.file);
+    assert.equal(typeof proto.nameError(v.name), 'string', f.file);
+    assert.equal(proto.isValidRoom(v.room), true, `${f.file}: its room is fine`);
+  }
+});
+
+test('invalid fixtures: bad rooms are rejected by the JS validators', () => {
+  const rooms = invalidFixtures.filter((f) => f.value.code === 'bad_room');
+  assert.deepEqual(rooms.map((f) => f.file).sort(), ['bad-room.json', 'long-room.json']);
+  for (const f of rooms) {
+    const v = joinFields(f);
+    assert.ok(v, f.file);
+    assert.equal(proto.isValidRoom(v.room), false, f.file);
+    assert.equal(typeof proto.roomError(v.room), 'string', f.file);
+    assert.equal(proto.isValidName(v.name), true, `${f.file}: its name is fine`);
+  }
+});
+
+test('name rules mirror the server', () => {
+  assert.equal(proto.isValidName('Ada'), true);
+  assert.equal(proto.isValidName('  Ada  '), true);
+  assert.equal(proto.isValidName('é'.repeat(64)), true);
+  assert.equal(proto.isValidName('é'.repeat(65)), false);
+  assert.equal(proto.isValidName('😀'.repeat(64)), true, 'counted in code points, not UTF-16 units');
+  assert.equal(proto.isValidName('😀'.repeat(65)), false);
+  assert.equal(proto.isValidName(' '.repeat(70) + 'x'), true, 'length is checked after trimming');
+  assert.equal(proto.isValidName('a\u0007b'), false);
+  assert.equal(proto.isValidName('a\u0085b'), false, 'C1 controls are control characters');
+  assert.equal(proto.isValidName('\u0085Ada'), true, 'Rust trims U+0085 (White_Space)');
+  assert.equal(proto.isValidName('\u3000Ada\u3000'), true);
+  assert.equal(proto.isValidName('\u00a0\u2003'), false, 'only whitespace');
+  assert.equal(proto.trimName('\ufeffAda'), '\ufeffAda', 'Rust does not trim U+FEFF');
+  assert.equal(proto.isValidName(''), false);
+  assert.equal(proto.isValidName(42), false);
+});
+
+test('room rules mirror the server', () => {
+  for (const ok of ['a', 'standup', 'A-Z_0-9', 'r'.repeat(64)]) assert.equal(proto.isValidRoom(ok), true, ok);
+  for (const bad of ['', 'r'.repeat(65), 'a b', 'a/b', 'café', 'a.b', 'a\n', null, 7]) {
+    assert.equal(proto.isValidRoom(bad), false, String(bad));
+  }
+});
+
+test('server errors and close codes read as English', () => {
+  assert.match(proto.describeServerError({ code: 'room_full', message: 'room standup is full' }), /full/);
+  assert.match(proto.describeServerError({ code: 'brand_new', message: 'something odd' }), /something odd/);
+  assert.equal(proto.describeClose(1000), null);
+  assert.match(proto.describeClose(4000) ?? '', /Reload/);
+  assert.match(proto.describeClose(1006) ?? '', /connection/i);
+});
