@@ -5,7 +5,8 @@
 //! Nothing here is shared behind a lock: the task owns the hub and the map of outbound
 //! queues, so there is no lock to hold across an `.await`.
 
-use confab_proto::{close, ClientFrame};
+use crate::turn::ice::IceMinter;
+use confab_proto::{close, ClientFrame, ServerMsg};
 use confab_signal::{ConnId, Hub, HubConfig, Output};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -33,6 +34,8 @@ pub struct ConnLink {
     pub tx: mpsc::Sender<Outbound>,
     /// Cancelled when the connection must go now (its queue overflowed).
     pub kill: CancellationToken,
+    /// The host the browser reached us by (for the TURN URLs in its welcome).
+    pub host: Option<String>,
 }
 
 enum Cmd {
@@ -80,14 +83,14 @@ impl HubHandle {
 }
 
 /// Starts the hub task on `tracker`; it ends when every handle is dropped.
-pub fn spawn(config: HubConfig, seed: u64, tracker: &TaskTracker) -> HubHandle {
+pub fn spawn(config: HubConfig, seed: u64, ice: IceMinter, tracker: &TaskTracker) -> HubHandle {
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
-    tracker.spawn(run(Hub::new(config, seed), rx));
+    tracker.spawn(run(Hub::new(config, seed), rx, ice));
     HubHandle { tx }
 }
 
-async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>) {
+async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter) {
     let mut links: HashMap<ConnId, ConnLink> = HashMap::new();
     while let Some(cmd) = rx.recv().await {
         let now = Instant::now();
@@ -102,23 +105,35 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>) {
                 hub.handle_disconnect(conn, now);
             }
         }
-        drain(&mut hub, &mut links, now);
+        drain(&mut hub, &mut links, &ice, now);
         // A frame's permit (bound above) is dropped here, after its reply is queued.
     }
 }
 
 /// Routes every pending output. A connection whose queue is full is dropped on the spot
 /// (its peers see it leave) rather than allowed to stall the room.
-fn drain(hub: &mut Hub, links: &mut HashMap<ConnId, ConnLink>, now: Instant) {
+fn drain(hub: &mut Hub, links: &mut HashMap<ConnId, ConnLink>, ice: &IceMinter, now: Instant) {
     while let Some(out) = hub.poll_output() {
         let (conn, item) = match out {
-            Output::Send { to, msg } => match serde_json::to_string(&msg) {
-                Ok(text) => (to, Outbound::Text(text)),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serialize a server message");
-                    continue;
+            Output::Send { to, mut msg } => {
+                // Each welcome gets credentials minted now, named after the peer id.
+                if let ServerMsg::Welcome {
+                    peer_id,
+                    ice_servers,
+                    ..
+                } = &mut msg
+                {
+                    let host = links.get(&to).and_then(|l| l.host.as_deref());
+                    *ice_servers = ice.servers_for(peer_id.as_str(), host, crate::unix_now());
                 }
-            },
+                match serde_json::to_string(&msg) {
+                    Ok(text) => (to, Outbound::Text(text)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot serialize a server message");
+                        continue;
+                    }
+                }
+            }
             Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),
         };
         let Some(link) = links.get(&conn) else {

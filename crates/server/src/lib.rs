@@ -3,14 +3,23 @@
 //!
 //! Layout: [`config`] (flags > env > file), [`tls`] (certificates), [`server`] (the entry
 //! point taking a bound listener), `web` (routes), `ws` (one task per WebSocket) and
-//! `hub_task` (the single owner of the signaling hub).
+//! `hub_task` (the single owner of the signaling hub), [`turn`] (STUN/TURN drivers).
 #![forbid(unsafe_code)]
 
 pub mod config;
 mod hub_task;
 pub mod server;
 pub mod tls;
+pub mod turn;
 mod web;
 mod ws;
 
-pub use server::run;
+pub use server::{run, Listeners};
+
+/// Seconds since the Unix epoch (TURN REST credentials are stamped with it).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

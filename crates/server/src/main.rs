@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use confab_server::config::{Config, ServeArgs, TlsMode};
 use confab_server::tls::{self, TlsOrigin};
+use confab_server::Listeners;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -53,17 +54,24 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .init();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let mut config = config;
+    if let Some(turn) = config.turn.as_mut() {
+        if turn.secret.is_none() {
+            turn.secret = Some(confab_server::turn::load_or_create_secret(
+                &config.data_dir,
+            )?);
+        }
+    }
     let tls = tls::load(&config)?;
     let server_tls = tls.as_ref().map(tls::server_config).transpose()?;
-    let listener = std::net::TcpListener::bind(config.listen)
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listeners = Listeners::bind(&config)?;
     print_banner(&config, tls.as_ref());
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(signal_shutdown(shutdown.clone()));
-        confab_server::run(listener, Arc::new(config), server_tls, shutdown)
+        confab_server::run(listeners, Arc::new(config), server_tls, shutdown)
             .await
             .context("server failed")
     })?;

@@ -3,6 +3,8 @@
 
 use crate::config::Config;
 use crate::hub_task::{self, HubHandle};
+use crate::turn::ice::{IceMinter, TurnAdvert};
+use crate::turn::TurnSockets;
 use crate::ws::ConnSettings;
 use confab_signal::HubConfig;
 use std::sync::atomic::AtomicU64;
@@ -26,6 +28,45 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Mints ICE server lists with fresh TURN credentials.
+    pub ice: IceMinter,
+}
+
+/// The sockets a server runs on, bound by the caller (tests bind port 0).
+pub struct Listeners {
+    /// HTTP(S) and WebSocket.
+    pub http: std::net::TcpListener,
+    /// STUN/TURN, when enabled.
+    pub turn: Option<TurnSockets>,
+}
+
+impl Listeners {
+    /// Binds every listener `config` asks for, with errors naming the address.
+    pub fn bind(config: &Config) -> Result<Listeners, BindError> {
+        let http =
+            std::net::TcpListener::bind(config.listen).map_err(|source| BindError::Http {
+                addr: config.listen,
+                source,
+            })?;
+        let turn = config.turn.as_ref().map(TurnSockets::bind).transpose()?;
+        Ok(Listeners { http, turn })
+    }
+}
+
+/// A listener could not be bound.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// The HTTP(S) port.
+    #[error("cannot listen on {addr}: {source}")]
+    Http {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A TURN port.
+    #[error(transparent)]
+    Turn(#[from] crate::turn::TurnStartError),
 }
 
 /// How long shutdown waits for connections to say goodbye.
@@ -36,20 +77,57 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
 /// `tls` of `None` serves plain HTTP. Returns after connections have drained (or the
 /// drain deadline passed).
 pub async fn run(
-    listener: std::net::TcpListener,
+    listeners: Listeners,
     config: Arc<Config>,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let listener = listeners.http;
     listener.set_nonblocking(true)?;
     let tracker = TaskTracker::new();
+    let mut advert = None;
+    if let (Some(settings), Some(sockets)) = (&config.turn, listeners.turn) {
+        // Without a configured secret (tests), a random one lives as long as the process.
+        let secret = settings
+            .secret
+            .clone()
+            .unwrap_or_else(|| format!("{:032x}", u128::from(seed()) << 64 | u128::from(seed())));
+        let listen = sockets.udp.local_addr()?;
+        let tls_port = match (&sockets.tls, &tls) {
+            (Some(l), Some(_)) => Some(l.local_addr()?.port()),
+            _ => None,
+        };
+        crate::turn::spawn(
+            sockets,
+            settings,
+            &secret,
+            tls.clone(),
+            &tracker,
+            shutdown.clone(),
+        )?;
+        advert = Some(TurnAdvert {
+            external_ip: settings.external_ip,
+            listen,
+            tls_port,
+            fallback_host: config
+                .public_hosts
+                .first()
+                .cloned()
+                .or_else(crate::tls::host_name)
+                .unwrap_or_else(|| "localhost".into()),
+            secret: secret.into_bytes(),
+            ttl: settings.credential_ttl,
+        });
+    }
+    let ice = IceMinter::new(config.ice_servers.clone(), advert);
     let hub_config = HubConfig {
         max_rooms: config.max_rooms,
         max_peers_per_room: config.max_peers_per_room,
         max_connections: config.max_connections,
-        ice_servers: config.ice_servers.clone(),
+        // Static servers only; the hub task adds fresh TURN credentials per welcome.
+        ice_servers: Vec::new(),
     };
-    let hub = hub_task::spawn(hub_config, seed(), &tracker);
+    let hub = hub_task::spawn(hub_config, seed(), ice.clone(), &tracker);
     let state = AppState {
         conn_settings: ConnSettings {
             idle_timeout: config.idle_timeout,
@@ -61,6 +139,7 @@ pub async fn run(
         next_conn: Arc::new(AtomicU64::new(1)),
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
+        ice,
     };
     let app = crate::web::router(state).into_make_service();
     let handle = axum_server::Handle::new();

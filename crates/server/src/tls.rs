@@ -157,7 +157,8 @@ fn self_signed(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, TlsErro
     ))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file readable by its owner only (keys and secrets).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;

@@ -3,7 +3,7 @@
 
 use crate::server::AppState;
 use axum::extract::{Path, State, WebSocketUpgrade};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -69,14 +69,32 @@ async fn static_file(State(state): State<AppState>, uri: Uri) -> Response {
     asset(&state, path).await
 }
 
-async fn ice_servers(State(state): State<AppState>) -> impl IntoResponse {
+fn request_host(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(crate::turn::ice::host_from_header)
+}
+
+/// ICE servers for clients that do not use the WebSocket; the TURN user is `anonymous`.
+async fn ice_servers(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let servers = state.ice.servers_for(
+        "anonymous",
+        request_host(&headers).as_deref(),
+        crate::unix_now(),
+    );
     (
         [(header::CACHE_CONTROL, "no-store")],
-        Json(serde_json::json!({ "iceServers": state.config.ice_servers })),
+        Json(serde_json::json!({ "iceServers": servers })),
     )
 }
 
-async fn ws_upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn ws_upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let host = request_host(&headers);
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     let settings = state.conn_settings.clone();
     let hub = state.hub.clone();
@@ -87,7 +105,9 @@ async fn ws_upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Resp
         .on_upgrade(move |socket| async move {
             // Tracked so graceful shutdown waits for the close frames to go out.
             tracker
-                .spawn(crate::ws::serve(socket, conn, hub, settings, shutdown))
+                .spawn(crate::ws::serve(
+                    socket, conn, hub, settings, host, shutdown,
+                ))
                 .await
                 .ok();
         })

@@ -50,6 +50,7 @@ pub async fn serve(
     conn: ConnId,
     hub: HubHandle,
     settings: ConnSettings,
+    host: Option<String>,
     shutdown: CancellationToken,
 ) {
     let (tx, rx) = mpsc::channel(settings.outbound_queue);
@@ -57,6 +58,7 @@ pub async fn serve(
     let link = ConnLink {
         tx,
         kill: kill.clone(),
+        host,
     };
     if hub.connect(conn, link).await.is_err() {
         return;

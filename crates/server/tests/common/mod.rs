@@ -13,12 +13,17 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
+/// The TURN REST secret of [`TestServer::start_turn`].
+pub const TURN_SECRET: &str = "test-secret-0123456789";
+
 /// How long a test waits for an expected message.
 pub const WAIT: Duration = Duration::from_secs(3);
 
 /// A running server; stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// STUN/TURN UDP (and TCP) address, when TURN is on.
+    pub turn_addr: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -37,20 +42,39 @@ impl TestServer {
             ..Config::default()
         };
         tweak(&mut config);
-        let listener = std::net::TcpListener::bind(config.listen).unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listeners = confab_server::Listeners::bind(&config).unwrap();
+        let addr = listeners.http.local_addr().unwrap();
+        let turn_addr = listeners.turn.as_ref().map(|t| t.udp.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(confab_server::run(
-            listener,
+            listeners,
             Arc::new(config),
             None,
             shutdown.clone(),
         ));
         TestServer {
             addr,
+            turn_addr,
             shutdown,
             task: Some(task),
         }
+    }
+
+    /// A server with STUN/TURN on loopback (ephemeral ports, TLS off), relaying to
+    /// loopback peers (denied by default), with REST secret [`TURN_SECRET`].
+    pub async fn start_turn(
+        tweak: impl FnOnce(&mut confab_server::config::TurnSettings),
+    ) -> TestServer {
+        let mut t = confab_server::config::TurnSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls_listen: None,
+            relay_ports: (40000, 40999),
+            secret: Some(TURN_SECRET.into()),
+            allow_peers: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
+        tweak(&mut t);
+        Self::start_with(|c| c.turn = Some(t)).await
     }
 
     pub fn ws_url(&self) -> String {

@@ -1,0 +1,194 @@
+//! IO drivers for the built-in STUN/TURN server: sockets on one side, the sans-IO
+//! [`confab_turn::Server`] core on the other.
+//!
+//! One task owns the core (`task.rs`); socket readers (`udp.rs`, `stream.rs`) only cut
+//! bytes into messages and send them to it over a bounded channel; the owner performs
+//! the core's outputs with non-blocking sends, so a slow or unreachable peer can never
+//! stall the relay for others.
+
+pub mod ice;
+mod stream;
+mod task;
+mod udp;
+
+use crate::config::TurnSettings;
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// TURN's listening sockets, bound before the server starts so a busy port is a clean
+/// start-up error (and tests can bind port 0).
+pub struct TurnSockets {
+    /// STUN/TURN over UDP.
+    pub udp: UdpSocket,
+    /// STUN/TURN over TCP.
+    pub tcp: TcpListener,
+    /// TURN over TLS, if enabled.
+    pub tls: Option<TcpListener>,
+}
+
+/// Why TURN could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnStartError {
+    /// A listening socket could not be bound.
+    #[error("cannot listen for TURN on {transport} {addr}: {source}")]
+    Bind {
+        /// udp, tcp or tls.
+        transport: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The secret file could not be read or written.
+    #[error("TURN secret file {path}: {source}")]
+    Secret {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl TurnSockets {
+    /// Binds the listeners named in `settings`.
+    pub fn bind(settings: &TurnSettings) -> Result<TurnSockets, TurnStartError> {
+        let err = |transport, addr| {
+            move |source| TurnStartError::Bind {
+                transport,
+                addr,
+                source,
+            }
+        };
+        let udp = UdpSocket::bind(settings.listen).map_err(err("udp", settings.listen))?;
+        // Bind TCP to the port UDP actually got (they differ only when port 0 was asked).
+        let tcp_addr = udp.local_addr().map_err(err("udp", settings.listen))?;
+        let tcp = TcpListener::bind(tcp_addr).map_err(err("tcp", tcp_addr))?;
+        let tls = match settings.tls_listen {
+            Some(a) => Some(TcpListener::bind(a).map_err(err("tls", a))?),
+            None => None,
+        };
+        Ok(TurnSockets { udp, tcp, tls })
+    }
+}
+
+/// Reads the TURN REST secret from `data_dir/turn-secret`, creating a random one the
+/// first time, so credentials stay valid across restarts.
+pub fn load_or_create_secret(data_dir: &Path) -> Result<String, TurnStartError> {
+    let path = data_dir.join("turn-secret");
+    let err = |source| TurnStartError::Secret {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 16 => return Ok(s.trim().to_owned()),
+        Ok(_) => {} // empty or too short: replace it
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let mut bytes = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| err(std::io::Error::other("no randomness")))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(data_dir).map_err(err)?;
+    crate::tls::write_private(&path, secret.as_bytes()).map_err(err)?;
+    Ok(secret)
+}
+
+/// The address relay sockets bind to: the configured one, else the TURN listen
+/// address, else the source address of the default route (found with a UDP `connect`,
+/// which sends nothing).
+pub fn relay_ip(settings: &TurnSettings) -> IpAddr {
+    if let Some(ip) = settings.relay_ip {
+        return ip;
+    }
+    if !settings.listen.ip().is_unspecified() {
+        return settings.listen.ip();
+    }
+    UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.0.2.1:9")?; // TEST-NET-1: a route lookup only
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// Starts the TURN tasks on `tracker`. They stop when `shutdown` is cancelled.
+pub fn spawn(
+    sockets: TurnSockets,
+    settings: &TurnSettings,
+    secret: &str,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let relay_ip = relay_ip(settings);
+    let nets = |cidrs: &[String]| cidrs.iter().filter_map(|c| c.parse().ok()).collect();
+    let policy = confab_turn::PeerPolicy {
+        allow: nets(&settings.allow_peers),
+        deny: nets(&settings.deny_peers),
+        server_addrs: [
+            Some(relay_ip),
+            settings.external_ip,
+            Some(settings.listen.ip()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|ip| !ip.is_unspecified())
+        .collect(),
+    };
+    let config = confab_turn::TurnConfig {
+        realm: settings.realm.clone(),
+        rest_secret: Some(secret.as_bytes().to_vec()),
+        static_users: settings.users.clone(),
+        relay_ip,
+        external_ip: settings.external_ip,
+        user_quota: settings.user_quota,
+        max_allocations: settings.max_allocations,
+        peer_policy: policy,
+        ..confab_turn::TurnConfig::default()
+    };
+    sockets.udp.set_nonblocking(true)?;
+    let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
+    let (tx, rx) = tokio::sync::mpsc::channel(task::INBOX);
+    let core = confab_turn::Server::new(config, rand_seed());
+    tracker.spawn(task::run(
+        core,
+        rx,
+        udp.clone(),
+        settings.relay_ports,
+        tx.clone(),
+        shutdown.clone(),
+    ));
+    tracker.spawn(udp::listen(udp, tx.clone(), shutdown.clone()));
+    sockets.tcp.set_nonblocking(true)?;
+    let tcp = tokio::net::TcpListener::from_std(sockets.tcp)?;
+    tracker.spawn(stream::accept(
+        tcp,
+        None,
+        tx.clone(),
+        tracker.clone(),
+        shutdown.clone(),
+    ));
+    if let (Some(l), Some(tls)) = (sockets.tls, tls) {
+        l.set_nonblocking(true)?;
+        let l = tokio::net::TcpListener::from_std(l)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        tracker.spawn(stream::accept(
+            l,
+            Some(acceptor),
+            tx,
+            tracker.clone(),
+            shutdown,
+        ));
+    }
+    Ok(())
+}
+
+fn rand_seed() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    u64::from_le_bytes(b)
+}

@@ -1,0 +1,126 @@
+//! TCP and TLS listeners: each connection's byte stream is cut into STUN messages and
+//! ChannelData frames with [`confab_turn::frame_len`] and handed to the owner task.
+
+use super::task::Input;
+use confab_turn::{ClientKey, Transport};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Frames queued for one TCP client before it counts as too slow and is dropped.
+const OUT_QUEUE: usize = 1024;
+/// Largest frame accepted on a stream (a STUN message or ChannelData frame).
+const MAX_FRAME: usize = 65_536 + 4;
+/// A TLS handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until shutdown; `tls` makes it the TURN-over-TLS listener.
+pub async fn accept(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    inbox: mpsc::Sender<Input>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
+    loop {
+        let (tcp, client) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let inbox = inbox.clone();
+        let shutdown = shutdown.clone();
+        match &tls {
+            None => {
+                let key = ClientKey {
+                    transport: Transport::Tcp,
+                    client,
+                    local,
+                };
+                tracker.spawn(serve(tcp, key, inbox, shutdown));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let key = ClientKey {
+                    transport: Transport::Tls,
+                    client,
+                    local,
+                };
+                tracker.spawn(async move {
+                    if let Ok(Ok(s)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+                    {
+                        serve(s, key, inbox, shutdown).await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Runs one stream connection: reads frames in, writes what the owner queues out.
+async fn serve<S>(
+    stream: S,
+    key: ClientKey,
+    inbox: mpsc::Sender<Input>,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
+    if inbox.send(Input::StreamOpened(key, tx)).await.is_err() {
+        return;
+    }
+    let writer = async {
+        while let Some(frame) = rx.recv().await {
+            if wr.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    let reader = async {
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            // Hand over every complete frame in the buffer.
+            loop {
+                match confab_turn::frame_len(&buf) {
+                    Ok(Some(n)) if n <= buf.len() => {
+                        let frame: Vec<u8> = buf.drain(..n).collect();
+                        if inbox.send(Input::Client(key, frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) if buf.len() > MAX_FRAME => return,
+                    Ok(_) => break,
+                    Err(_) => return, // not STUN/TURN: drop the connection
+                }
+            }
+            match rd.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = reader => {}
+        _ = writer => {}
+    }
+    let _ = inbox.send(Input::StreamClosed(key)).await;
+}
