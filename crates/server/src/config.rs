@@ -442,6 +442,13 @@ impl Config {
             turn: resolve_turn(args.turn, file.turn)?,
             ..d
         };
+        let mut config = config;
+        if config.tls == TlsMode::Off {
+            // TURN over TLS uses the HTTPS certificate; without one there is none.
+            if let Some(t) = config.turn.as_mut() {
+                t.tls_listen = None;
+            }
+        }
         config.check()?;
         Ok(config)
     }
