@@ -37,15 +37,19 @@ function wrapperPath() {
  *  - 'deny':  fake devices, but every permission prompt is denied, so getUserMedia
  *             rejects with NotAllowedError (see browser.js header / e2e/README.md).
  */
-export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'grant', extraArgs = [] }) {
+export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'grant', extraArgs = [],
+  ignoreCertificateErrors = true }) {
   const args = [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--use-fake-device-for-media-stream',
-    '--ignore-certificate-errors',
-    // Only the test host resolves; everything else fails fast (no DNS stalls). IP-literal
-    // URLs still work because the rule maps names only.
-    `--host-resolver-rules=MAP ${publicHost} ${serverIp}, MAP * ~NOTFOUND`,
+    ...(ignoreCertificateErrors ? ['--ignore-certificate-errors'] : []),
+    // Only the test host resolves; everything else fails fast (no DNS stalls). `MAP *`
+    // also matches IP literals, and Chromium sends some IP-literal connections through its
+    // host resolver: TURN over TCP/TLS to `turn:<ip>:3478?transport=tcp` failed with
+    // icecandidateerror 701 before the EXCLUDE (UDP TURN/STUN never asks the resolver).
+    // So the server's own IP is excluded from the mapping and passes through as itself.
+    `--host-resolver-rules=MAP ${publicHost} ${serverIp}, EXCLUDE ${serverIp}, MAP * ~NOTFOUND`,
   ];
   if (media === 'grant') args.push('--use-fake-ui-for-media-stream');
   else if (media === 'deny') args.push('--deny-permission-prompts');
@@ -64,11 +68,15 @@ export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'gran
  *          traceRtc?: boolean}} o
  * `traceRtc` (default: env CONFAB_E2E_TRACE_RTC set) logs every RTCPeerConnection call and
  * event to the page console, hence to the browser log.
+ * `ignoreCertificateErrors` (default true): `--ignore-certificate-errors` and Playwright's
+ * `ignoreHTTPSErrors`; false only for experiments about certificate checks (tools/).
+ * `initScripts`: script sources run in every page before its own scripts (Playwright
+ * `addInitScript`), after the RTC trace script; e.g. `ice.js`'s ICE policy override.
  */
 export async function launchBrowser({
   ns, name, artifactsDir, serverIp, publicHost = 'call.test', media = 'grant',
   extraArgs = [], viewport = { width: 1280, height: 800 }, launchTimeoutMs = 20_000,
-  traceRtc = !!process.env.CONFAB_E2E_TRACE_RTC,
+  traceRtc = !!process.env.CONFAB_E2E_TRACE_RTC, initScripts = [], ignoreCertificateErrors = true,
 }) {
   const userDataDir = mkdtempSync(join(tmpdir(), `confab-e2e-chrome-${slug(name)}-`));
   liveProfiles.add(userDataDir);
@@ -80,8 +88,8 @@ export async function launchBrowser({
       executablePath: wrapperPath(),
       env: { ...process.env, CHROME_NETNS: ns },
       headless: true,
-      args: chromiumArgs({ serverIp, publicHost, media, extraArgs }),
-      ignoreHTTPSErrors: true,
+      args: chromiumArgs({ serverIp, publicHost, media, extraArgs, ignoreCertificateErrors }),
+      ignoreHTTPSErrors: ignoreCertificateErrors,
       viewport,
       timeout: launchTimeoutMs,
     });
@@ -95,6 +103,7 @@ export async function launchBrowser({
   const pageErrors = [];
   const consoleErrors = [];
   if (traceRtc) await context.addInitScript(RTC_TRACE_SCRIPT);
+  for (const script of initScripts) await context.addInitScript(script);
   const attach = (page) => {
     attachLogging(page, logLine);
     page.on('pageerror', (e) => pageErrors.push(e.message));

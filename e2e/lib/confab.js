@@ -16,6 +16,19 @@ export function confabBin() {
     : join(REPO_ROOT, 'target/debug/confab');
 }
 
+let helpCache = null;
+/**
+ * Whether `confab serve` of the binary under test knows `flag` (e.g. '--no-turn'), from
+ * its --help; lets the harness work with binaries from before and after a flag existed.
+ */
+export function confabServeHasFlag(flag, bin = confabBin()) {
+  if (!helpCache || helpCache.bin !== bin) {
+    const r = spawnSync(bin, ['serve', '--help'], { encoding: 'utf8', timeout: 10_000 });
+    helpCache = { bin, text: `${r.stdout || ''}${r.stderr || ''}` };
+  }
+  return new RegExp(`(^|\\s)${flag.replace(/[-]/g, '\\-')}(\\s|=|$)`, 'm').test(helpCache.text);
+}
+
 const TAIL_LINES = 40;
 // Data dirs of servers not stopped yet; removed at process exit (crash, signal) too.
 const liveDataDirs = new Set();

@@ -1,9 +1,12 @@
-// One-line fixture for browser tests: a LAN lab, confab in `<p>srv`, N browsers each in
-// its own namespace.
+// One-line fixture for browser tests: a lab (by default the LAN lab), confab in its server
+// namespace, N browsers each in its own client namespace.
 //
 //   const lab = await startLab({ t, browsers: 2 });   // t.after(lab.close) is registered
 //   const [alice, bob] = lab.pages;
 //   await alice.goto(lab.url('/r/room?name=Alice&join=1'));
+//
+// Another topology: pass `net` (e.g. `createNatLab(...)` from netns.js; any Lab with
+// `serverNs`, `serverIp` and `clients[].ns`). `nat.js` does that for the NAT lab.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,23 +45,35 @@ export function roomName(tag = 'e2e') {
 
 /**
  * @typedef {{name?: string, media?: 'grant'|'deny', extraArgs?: string[],
- *            viewport?: {width: number, height: number}}} BrowserSpec
+ *            viewport?: {width: number, height: number}, initScripts?: string[]}} BrowserSpec
  * @param {{t?: import('node:test').TestContext, name?: string,
- *          browsers?: number | BrowserSpec[], confabArgs?: string[]}} opts
+ *          browsers?: number | BrowserSpec[], confabArgs?: string[],
+ *          net?: any, artifactsDir?: string}} opts
+ * `net`: a lab built by the caller (default: `createLanLab` with one client per browser);
+ * startLab owns it from then on (close destroys it, also when startLab fails).
+ * `artifactsDir`: an already prepared directory (default: a fresh one for the test).
+ * The returned lab's `onClose(fn)` registers async cleanup run after the browsers are
+ * closed and before confab is stopped and the namespaces are deleted.
  */
-export async function startLab({ t, name, browsers = 2, confabArgs = [] } = {}) {
+export async function startLab({ t, name, browsers = 2, confabArgs = [], net: givenNet,
+  artifactsDir: givenDir } = {}) {
   const testName = name || t?.name || 'lab';
   const specs = (typeof browsers === 'number'
     ? Array.from({ length: browsers }, () => ({}))
     : browsers
   ).map((s, i) => ({ name: DEFAULT_NAMES[i] || `User${i + 1}`, media: 'grant', ...s }));
-  const artifactsDir = artifactsDirFor(testName);
+  const artifactsDir = givenDir || artifactsDirFor(testName);
 
-  const net = createLanLab({ clients: specs.length });
+  const net = givenNet || createLanLab({ clients: specs.length });
+  if (net.clients.length < specs.length) {
+    net.destroySync();
+    throw new Error(`lab has ${net.clients.length} client namespaces for ${specs.length} browsers`);
+  }
   /** @type {any} */
   const lab = {
     name: testName, artifactsDir, net, confab: null, browsers: [], pages: [],
-    serverIp: net.serverIp,
+    serverIp: net.serverIp, closeHooks: [],
+    onClose: (fn) => { lab.closeHooks.push(fn); },
     /** `https://call.test:8443<path>` */
     url: (path = '/') => `https://${PUBLIC_HOST}:${PORT}${path.startsWith('/') ? '' : '/'}${path}`,
     screenshot: (page, shotName, opts) => screenshot(page, artifactsDir, shotName, opts),
@@ -82,6 +97,7 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [] } = {}) 
     lab.browsers = await Promise.all(specs.map((s, i) => launchBrowser({
       ns: net.clients[i].ns, name: s.name, artifactsDir, serverIp: net.serverIp,
       publicHost: PUBLIC_HOST, media: s.media, extraArgs: s.extraArgs, viewport: s.viewport,
+      initScripts: s.initScripts,
     })));
     lab.pages = lab.browsers.map((b) => b.page);
   } catch (e) {
@@ -104,6 +120,9 @@ async function closeLab(lab) {
     writeFileSync(join(lab.artifactsDir, 'state-at-close.json'), JSON.stringify(state, null, 2));
   } catch (e) { errors.push(e); }
   await Promise.all(lab.browsers.map((b) => b.close().catch((e) => errors.push(e))));
+  for (const fn of lab.closeHooks) {
+    try { await fn(); } catch (e) { errors.push(e); }
+  }
   if (lab.confab) await lab.confab.stop().catch((e) => errors.push(e));
   lab.net.destroySync();
   if (errors.length) console.error(`[e2e] errors while closing lab ${lab.name}:`, errors);

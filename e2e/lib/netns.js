@@ -10,9 +10,10 @@
 // pattern /^cf(\d+)n\d+/ lets a later run find namespaces left behind by a crashed run
 // (its pid is no longer a live node process) and delete them.
 //
-// Topologies are plain functions returning a `Lab`; `createLanLab` is the first. A NAT
-// lab (TESTING.md: peers behind natA/natB, a `pub` bridge, MASQUERADE) is another such
-// function built from the same helpers (`lab.addNamespace`, `lab.vethBetween`, `lab.run`).
+// Topologies are plain functions returning a `Lab`: `createLanLab` (one bridge, no NAT)
+// and `createNatLab` (TESTING.md's NAT lab: each peer behind its own NAT box, the NATs'
+// wan sides and the server on a `pub` bridge), both built from the same helpers
+// (`lab.addNamespace`, `lab.vethBetween`, `lab.run`).
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -238,6 +239,96 @@ export function createLanLab({ clients = 2 } = {}) {
       lab.ip(srv, 'link', 'set', `v${role}`, 'master', 'br0');
       lab.ip(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
       lab.clients.push({ ns, ip, role });
+    }
+    return lab;
+  } catch (e) {
+    lab.destroySync();
+    throw e;
+  }
+}
+
+/**
+ * `iptables -w 5 ...` inside a lab namespace. `-w`: the xtables lock is machine-wide, and
+ * another lab (another test run) may be configuring its own namespaces at the same time.
+ */
+function iptables(lab, ns, args) {
+  lab.run(ns, 'iptables', ['-w', '5', ...args]);
+}
+
+export const NAT_PUB_IP = '198.51.100.1';
+
+/**
+ * NAT lab, exactly the topology of TESTING.md ("The NAT lab"):
+ *
+ *     <p>pa 10.0.1.2 -eth0/lan- <p>na (10.0.1.1 | wan 198.51.100.11) -wan/wa-+
+ *     <p>pb 10.0.2.2 -eth0/lan- <p>nb (10.0.2.1 | wan 198.51.100.12) -wan/wb-+- <p>pub: br0 198.51.100.1
+ *
+ * Client i (0-based, role a, b, ...) lives in `<p>p<role>` with eth0 10.0.(i+1).2/24 and a
+ * default route via its NAT box `<p>n<role>`, which has lan 10.0.(i+1).1/24 and wan
+ * 198.51.100.(11+i)/24 (a port of br0 in `<p>pub`) and a default route via 198.51.100.1.
+ * The server (confab, coturn) runs in `<p>pub` on 198.51.100.1.
+ *
+ * Each NAT box: ip_forward=1; `MASQUERADE` out of wan (`nat: 'cone'`) or
+ * `MASQUERADE --random-fully` (`nat: 'symmetric'`: a new mapped port per destination);
+ * FORWARD from wan only for ESTABLISHED,RELATED; and the REQUIRED
+ * `INPUT -i wan -p udp -m conntrack --ctstate NEW -j DROP` (without it an unsolicited
+ * connectivity check creates a conntrack entry that collides with the later outbound
+ * mapping, and hole punching fails even through cone NATs).
+ * `<p>pub` gets `default dev br0` (REQUIRED: else a relay sending to a private host
+ * candidate gets ENETUNREACH). IPv6 is off everywhere (see `Lab.addNamespace`).
+ *
+ * @param {{clients?: number, nat?: 'cone'|'symmetric'|('cone'|'symmetric')[]}} opts
+ *   `nat`: one kind for every NAT box, or one per client.
+ * @returns {Lab & {serverNs: string, serverIp: string, kind: 'nat',
+ *   clients: {ns: string, ip: string, role: string, natNs: string, wanIp: string,
+ *             lanIp: string, nat: 'cone'|'symmetric'}[]}}
+ */
+export function createNatLab({ clients = 2, nat = 'cone' } = {}) {
+  if (clients < 1 || clients > 9) throw new Error(`clients out of range: ${clients}`);
+  const kinds = Array.isArray(nat) ? nat : Array.from({ length: clients }, () => nat);
+  if (kinds.length !== clients) throw new Error(`nat: ${kinds.length} kinds for ${clients} clients`);
+  for (const k of kinds) {
+    if (k !== 'cone' && k !== 'symmetric') throw new Error(`unknown nat kind ${k}`);
+  }
+  cleanupStaleNamespaces();
+  const lab = new Lab(newPrefix());
+  try {
+    const pub = lab.addNamespace('pub');
+    lab.ip(pub, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0');
+    lab.ip(pub, 'addr', 'add', `${NAT_PUB_IP}/24`, 'dev', 'br0');
+    lab.ip(pub, 'link', 'set', 'br0', 'up');
+    lab.ip(pub, 'route', 'add', 'default', 'dev', 'br0');
+    lab.kind = 'nat';
+    lab.serverNs = pub;
+    lab.serverIp = NAT_PUB_IP;
+    lab.clients = [];
+    for (let i = 0; i < clients; i++) {
+      const role = String.fromCharCode(97 + i);
+      const natNs = lab.addNamespace(`n${role}`);
+      const ns = lab.addNamespace(`p${role}`);
+      const wanIp = `198.51.100.${11 + i}`;
+      const lanIp = `10.0.${i + 1}.1`;
+      const ip = `10.0.${i + 1}.2`;
+      // wan side: NAT box <-> pub bridge
+      lab.vethBetween(pub, `w${role}`, natNs, 'wan');
+      lab.ip(pub, 'link', 'set', `w${role}`, 'master', 'br0');
+      lab.ip(natNs, 'addr', 'add', `${wanIp}/24`, 'dev', 'wan');
+      // lan side: peer <-> NAT box
+      lab.vethBetween(natNs, 'lan', ns, 'eth0');
+      lab.ip(natNs, 'addr', 'add', `${lanIp}/24`, 'dev', 'lan');
+      lab.ip(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+      lab.ip(ns, 'route', 'add', 'default', 'via', lanIp);
+      lab.ip(natNs, 'route', 'add', 'default', 'via', NAT_PUB_IP, 'dev', 'wan');
+      lab.run(natNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      const masq = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE'];
+      if (kinds[i] === 'symmetric') masq.push('--random-fully');
+      iptables(lab, natNs, masq);
+      iptables(lab, natNs, ['-A', 'FORWARD', '-i', 'wan', '-m', 'conntrack',
+        '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+      iptables(lab, natNs, ['-A', 'FORWARD', '-i', 'wan', '-j', 'DROP']);
+      iptables(lab, natNs, ['-A', 'INPUT', '-i', 'wan', '-p', 'udp', '-m', 'conntrack',
+        '--ctstate', 'NEW', '-j', 'DROP']);
+      lab.clients.push({ ns, ip, role, natNs, wanIp, lanIp, nat: kinds[i] });
     }
     return lab;
   } catch (e) {
