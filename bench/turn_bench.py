@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""TURN benchmark: confab's built-in TURN against coturn 4.6, under the same
+turnutils_uclient loads, on loopback. Not a test: it prints a table.
+
+    python3 bench/turn_bench.py            # builds confab --release first
+    python3 bench/turn_bench.py --quick    # shorter steps
+
+For each server it measures:
+  - load 1: 100 clients x 1000 messages (120 bytes, every 20 ms): loss, msgs/s, CPU s
+  - a rate ramp: 100 clients, interval stepping down until loss > 0.5 %; the highest
+    relayed rate (messages/s through the relay, both directions) with loss <= 0.5 %
+  - allocations/s: 200 clients that each allocate, bind a channel and send 1 message
+  - CPU seconds (user+sys of the server) for load 1, and peak RSS (VmHWM) over the run
+Everything runs on 127.0.0.1; every step has a time limit.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET = "bench-secret-0123456789abcdef"
+HOST = "127.0.0.1"
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_udp_stun(port, limit=10.0):
+    """Waits until a STUN binding on `port` is answered."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        r = subprocess.run(["timeout", "2", "turnutils_stunclient", "-p", str(port), HOST],
+                           capture_output=True, text=True)
+        if "reflexive" in r.stdout + r.stderr:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"no STUN answer on port {port}")
+
+
+class Server:
+    def __init__(self, kind, port, workdir):
+        self.kind, self.port = kind, port
+        log = open(os.path.join(workdir, f"{kind}.log"), "w")
+        if kind == "confab":
+            cmd = [os.path.join(ROOT, "target/release/confab"), "serve", "--insecure-http",
+                   "--listen", f"{HOST}:0", "--data-dir", os.path.join(workdir, "confab-data"),
+                   "--turn-listen", f"{HOST}:{port}", "--turns-listen", "off",
+                   "--turn-relay-ports", "50000-59999", "--turn-allow-peer", f"{HOST}/32",
+                   "--turn-secret", SECRET, "--turn-user-quota", "100000", "--log", "warn"]
+        else:
+            cmd = ["turnserver", "-n", f"--listening-ip={HOST}", f"--listening-port={port}",
+                   f"--relay-ip={HOST}", "--min-port=60000", "--max-port=65000",
+                   "--use-auth-secret", f"--static-auth-secret={SECRET}", "--realm=confab",
+                   "--fingerprint", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
+                   "--log-file=stdout", "--simple-log", "--no-software-attribute"]
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        wait_udp_stun(port)
+        self.cpu0 = cpu_seconds(self.proc.pid)
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid) - self.cpu0
+
+    def rss(self):
+        return peak_rss_kib(self.proc.pid)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def uclient(port, peer_port, clients, msgs, interval_ms, extra=(), limit=120):
+    cmd = ["turnutils_uclient", "-m", str(clients), "-n", str(msgs), "-l", "120",
+           "-z", str(interval_ms), "-c", "-W", SECRET, "-u", "bench", "-e", HOST,
+           "-r", str(peer_port), "-p", str(port), *extra, HOST]
+    t0 = time.time()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        out = r.stdout + r.stderr
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() + (e.stderr or b"").decode()
+    wall = time.time() - t0
+
+    def last(pattern):
+        m = re.findall(pattern, out)
+        return int(m[-1]) if m else None
+
+    sent = last(r"tot_send_msgs=(\d+)")
+    recv = last(r"tot_recv_msgs=(\d+)")
+    lost = last(r"Total lost packets (\d+)")
+    if sent is None or recv is None:
+        return {"ok": False, "wall": wall, "out": out[-600:]}
+    loss = 100.0 * (sent - recv) / sent if sent else 100.0
+    return {"ok": True, "sent": sent, "recv": recv, "lost": lost, "loss": loss, "wall": wall}
+
+
+def bench(kind, port, peer_port, workdir, quick):
+    s = Server(kind, port, workdir)
+    res = {"kind": kind}
+    try:
+        # Load 1: 100 clients x 1000 messages.
+        n = 300 if quick else 1000
+        r = uclient(port, peer_port, 100, n, 20)
+        res["load1"] = r
+        res["cpu"] = s.cpu()  # the same fixed work for both servers
+        # Rate ramp: 100 clients; shorter intervals until loss > 0.5 %.
+        best = None
+        for z in [20, 10, 5, 3, 2, 1]:
+            msgs = max(50, int((2000 if quick else 5000) / z))  # ~2-5 s per step
+            r = uclient(port, peer_port, 100, msgs, z)
+            rate = 2 * r["recv"] / r["wall"] if r["ok"] and r["wall"] > 0 else 0
+            print(f"  {kind}: 100 clients every {z} ms: "
+                  + (f"loss {r['loss']:.2f} %, {rate:,.0f} relayed msgs/s" if r["ok"] else "failed"),
+                  flush=True)
+            if not r["ok"] or r["loss"] > 0.5:
+                break
+            best = max(best or 0, rate)
+        res["rate"] = best or 0
+        # Allocations per second: 200 clients, 1 message each.
+        r = uclient(port, peer_port, 200, 1, 20)
+        res["allocs"] = 200 / r["wall"] if r["ok"] else 0
+        res["rss"] = s.rss()
+    finally:
+        s.stop()
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    for tool in ["turnserver", "turnutils_uclient", "turnutils_peer", "turnutils_stunclient"]:
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found: apt-get install coturn")
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "confab-server"], cwd=ROOT, check=True)
+    workdir = tempfile.mkdtemp(prefix="turn-bench-")
+    peer_port = 23480
+    peer = subprocess.Popen(["turnutils_peer", "-L", HOST, "-p", str(peer_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        results = [bench("confab", 23478, peer_port, workdir, args.quick),
+                   bench("coturn", 23578, peer_port, workdir, args.quick)]
+    finally:
+        peer.terminate()
+    c, t = results
+    print()
+    print(f"TURN benchmark on {os.cpu_count()} cores, loopback, turnutils_uclient (coturn 4.6 clients); logs in {workdir}")
+    print(f"{'':44}{'confab':>14}{'coturn':>14}{'confab/coturn':>15}")
+
+    def row(label, a, b, fmt, higher_better=True):
+        ratio = (a / b) if b else float("inf")
+        mark = "" if (ratio >= 1) == higher_better or a == b else "  (worse)"
+        print(f"{label:44}{fmt.format(a):>14}{fmt.format(b):>14}{ratio:>14.2f}x{mark}")
+
+    for name, r in (("confab", c["load1"]), ("coturn", t["load1"])):
+        if not r["ok"]:
+            print(f"load 1 failed for {name}: {r['out']}")
+    if c["load1"]["ok"] and t["load1"]["ok"]:
+        row("load 1 (100x1000 msgs): loss %", c["load1"]["loss"], t["load1"]["loss"], "{:.3f}", False)
+    row("relayed msgs/s at <= 0.5 % loss", c["rate"], t["rate"], "{:,.0f}")
+    row("allocations/s (200 clients, 1 msg each)", c["allocs"], t["allocs"], "{:,.1f}")
+    row("server CPU seconds for load 1", c["cpu"], t["cpu"], "{:.2f}", False)
+    row("server peak RSS, MiB", c["rss"] / 1024, t["rss"] / 1024, "{:.1f}", False)
+
+
+if __name__ == "__main__":
+    main()
