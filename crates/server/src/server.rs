@@ -126,7 +126,6 @@ pub async fn run(
         max_connections: config.max_connections,
         // Static servers only; the hub task adds fresh TURN credentials per welcome.
         ice_servers: Vec::new(),
-        ..HubConfig::default()
     };
     let hub = hub_task::spawn(hub_config, seed(), ice.clone(), &tracker);
     let state = AppState {
