@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
         max_rooms: 2,
         max_peers_per_room: 3,
         max_connections: 4,
-        ice_servers: Vec::new(),
+        chat_history: 3,
+        chat_burst: 4,
+        ..HubConfig::default()
     };
     let mut hub = Hub::new(config, 7);
     let t0 = Instant::now();

@@ -14,6 +14,7 @@ import {
 } from './protocol.js';
 import { startLocalMedia, stopMedia } from './media.js';
 import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
+import { ChatPanel } from './chat.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
@@ -79,6 +80,30 @@ const ui = {
   tileTemplate: $('remote-tile', HTMLTemplateElement),
   peerTemplate: $('peer-item', HTMLTemplateElement),
 };
+
+const chat = new ChatPanel(
+  {
+    panel: $('chat', HTMLElement),
+    toggle: $('chat-toggle', HTMLButtonElement),
+    badge: $('chat-badge', HTMLElement),
+    close: $('chat-close', HTMLButtonElement),
+    scroller: $('chat-scroll', HTMLElement),
+    list: $('chat-list', HTMLOListElement),
+    empty: $('chat-empty', HTMLElement),
+    form: $('chat-form', HTMLFormElement),
+    input: $('chat-input', HTMLTextAreaElement),
+    send: $('chat-send', HTMLButtonElement),
+    error: $('chat-error', HTMLElement),
+  },
+  {
+    // One side panel at a time: chat replaces the people list.
+    onOpenChange: (open) => {
+      ui.roomView.classList.toggle('chat-open', open);
+      if (open) setPeopleOpen(false);
+      requestAnimationFrame(layoutStage);
+    },
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // State
@@ -447,6 +472,7 @@ function wire(sig) {
     app.peerId = j.you.id;
     app.peers.clear();
     for (const p of j.peers) app.peers.set(p.id, p);
+    chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
     ui.roomName.textContent = j.room;
     history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
     renderAll();
@@ -498,6 +524,10 @@ function wire(sig) {
     endCall(from);
   });
 
+  sig.on('chat', (m) => {
+    if (live()) chat.receive(m.message, m.ref);
+  });
+
   sig.on('serverError', (e) => {
     if (!live()) return;
     if (e.code === 'unknown_peer') {
@@ -516,6 +546,7 @@ function wire(sig) {
     if (!live() || info.expected) return;
     if (app.state === 'in-room') {
       app.disconnected = true;
+      chat.setEnabled(false);
       const why = describeClose(info.code) ?? 'The connection to the server closed.';
       showError(
         app.calls.size > 0
@@ -630,6 +661,7 @@ function resetToLobby() {
   app.peers.clear();
   app.joinedAt = null;
   app.disconnected = false;
+  chat.clear();
   ui.room.value = app.room ?? ui.room.value;
   renderAll();
 }
@@ -674,6 +706,7 @@ function setPeopleOpen(open) {
   ui.roomView.classList.toggle('people-closed', !open);
   ui.peopleToggle.setAttribute('aria-expanded', String(open));
   ui.peopleToggle.setAttribute('aria-label', open ? 'Hide people' : 'Show people');
+  if (open) chat.setOpen(false);
   requestAnimationFrame(layoutStage);
 }
 
@@ -736,6 +769,7 @@ const handle = Object.freeze(
       peers: { enumerable: true, get: () => [...app.peers.values()].map((p) => ({ id: p.id, name: p.name })) },
       callState: { enumerable: true, get: () => (app.calls.size > 0 ? 'in-call' : 'idle') },
       errors: { enumerable: true, get: () => [...app.errors] },
+      chat: { enumerable: true, get: () => chat.messages.map((m) => ({ ...m })) },
       pcs: {
         enumerable: true,
         value: () => Object.fromEntries([...app.calls].map(([id, e]) => [id, e.call.pc])),

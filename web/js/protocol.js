@@ -10,13 +10,15 @@
 export const PROTOCOL_VERSION = 1;
 /** Longest display name, in Unicode scalar values, after trimming. */
 export const MAX_NAME_CHARS = 64;
+/** Longest chat text, in Unicode scalar values, after trimming. */
+export const MAX_CHAT_CHARS = 2000;
 /** Longest room id (room ids are ASCII). */
 export const MAX_ROOM_LEN = 64;
 /** Longest string request id. */
 export const MAX_REQUEST_ID_LEN = 64;
 /** How often `Signaling` sends a keep-alive `ping`, in milliseconds. */
 export const PING_INTERVAL_MS = 15_000;
-/** How long a request (join, leave, ping) may wait for its reply, in milliseconds. */
+/** How long a request (join, leave, ping, chat) may wait for its reply, in milliseconds. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** WebSocket close codes the server uses (mirrors `confab_proto::close`). */
@@ -55,9 +57,16 @@ export const CloseCode = Object.freeze({
 /** @typedef {{id: string, name: string}} PeerInfo */
 
 /**
+ * A chat message as the server stored it. `id` increases within a room; `ts` is the
+ * server's time of receipt in Unix milliseconds.
+ * @typedef {{id: number, from: string, name: string, text: string, ts: number}} ChatMessage
+ */
+
+/**
  * @typedef {'bad_json' | 'unknown_type' | 'bad_field' | 'too_large' | 'bad_name' |
  *   'bad_room' | 'bad_sdp' | 'hello_required' | 'already_hello' | 'unsupported_version' |
- *   'not_joined' | 'already_joined' | 'unknown_peer' | 'room_full' | 'server_full'} ErrorCode
+ *   'not_joined' | 'already_joined' | 'unknown_peer' | 'room_full' | 'server_full' | 'bad_text' |
+ *   'rate_limited'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId}} HelloMsg */
@@ -68,10 +77,16 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'candidate', to: string, candidate: IceCandidate | null, id?: RequestId}} CandidateMsg */
 /** @typedef {{type: 'hangup', to: string, id?: RequestId}} HangupMsg */
 /** @typedef {{type: 'ping', id?: RequestId}} PingMsg */
-/** @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg | PingMsg} ClientMsg */
+/** @typedef {{type: 'chat', text: string, id?: RequestId}} ChatMsg */
+/** @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg | PingMsg | ChatMsg} ClientMsg */
 
 /** @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[]}} WelcomeMsg */
-/** @typedef {{type: 'joined', ref?: RequestId, room: string, you: PeerInfo, peers: PeerInfo[]}} JoinedMsg */
+/**
+ * `history` is always an array here: `validateServerMessage` fills in `[]` for servers
+ * that predate chat.
+ * @typedef {{type: 'joined', ref?: RequestId, room: string, you: PeerInfo, peers: PeerInfo[],
+ *   history: ChatMessage[]}} JoinedMsg
+ */
 /** @typedef {{type: 'left', ref?: RequestId, room: string}} LeftMsg */
 /** @typedef {{type: 'peerJoined', peer: PeerInfo}} PeerJoinedMsg */
 /** @typedef {{type: 'peerLeft', peerId: string, reason: 'left' | 'disconnected'}} PeerLeftMsg */
@@ -79,11 +94,12 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'answer', from: string, sdp: string}} RemoteAnswerMsg */
 /** @typedef {{type: 'candidate', from: string, candidate: IceCandidate | null}} RemoteCandidateMsg */
 /** @typedef {{type: 'hangup', from: string}} RemoteHangupMsg */
+/** @typedef {{type: 'chat', ref?: RequestId, message: ChatMessage}} RemoteChatMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
  * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
- *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PongMsg | ErrorMsg} ServerMsg
  */
 
 // ---------------------------------------------------------------------------------------
@@ -96,6 +112,8 @@ const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\
 const TRIM_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
 // Rust's `char::is_control`: general category Cc.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+// The same, minus tab and newline (allowed in chat).
+const CHAT_CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 /**
  * Whether `room` is a valid room id: 1-64 characters of `A-Z a-z 0-9 _ -`.
@@ -151,6 +169,51 @@ export function roomError(room) {
     return 'A room name may only use letters A–Z, digits, "-" and "_" (no spaces).';
   }
   return null;
+}
+
+/**
+ * Trims a chat text the way the server does (Rust's `str::trim`).
+ * @param {string} text
+ * @returns {string}
+ */
+export function trimChat(text) {
+  return text.replace(TRIM_RE, '');
+}
+
+/**
+ * Checks a chat text. Returns null when the server will accept it, else an English
+ * explanation (the server's rule for `bad_text`: 1-2000 characters after trimming, no
+ * control characters other than newline and tab).
+ * @param {unknown} text
+ * @returns {string | null}
+ */
+export function chatTextError(text) {
+  if (typeof text !== 'string') return 'Type a message first.';
+  const trimmed = trimChat(text);
+  const chars = [...trimmed].length;
+  if (chars === 0) return 'Type a message first.';
+  if (chars > MAX_CHAT_CHARS) {
+    return `A message can be at most ${MAX_CHAT_CHARS.toLocaleString('en')} characters long; ` +
+      `this one is ${(chars - MAX_CHAT_CHARS).toLocaleString('en')} over.`;
+  }
+  if (CHAT_CONTROL_RE.test(trimmed)) return 'A message must not contain control characters.';
+  return null;
+}
+
+/**
+ * Adds `msg` to `list` (kept in id order) unless a message with its id is there already.
+ * Returns whether it was added. History and live messages can overlap (and will across
+ * reconnects), so every insert goes through here.
+ * @param {ChatMessage[]} list
+ * @param {ChatMessage} msg
+ * @returns {boolean}
+ */
+export function addChatMessage(list, msg) {
+  let i = list.length;
+  while (i > 0 && list[i - 1].id > msg.id) i--;
+  if (i > 0 && list[i - 1].id === msg.id) return false;
+  list.splice(i, 0, msg);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,6 +321,16 @@ export function hangup(to, id) {
 }
 
 /**
+ * `chat`: a text message to everyone in the room (sent trimmed).
+ * @param {string} text
+ * @param {RequestId} [id]
+ * @returns {ChatMsg}
+ */
+export function chat(text, id) {
+  return withId({ type: /** @type {const} */ ('chat'), text: trimChat(text) }, id);
+}
+
+/**
  * `ping`: keep-alive, answered with `pong`.
  * @param {RequestId} [id]
  * @returns {PingMsg}
@@ -299,6 +372,10 @@ const isOptRef = (v) =>
 /** @param {unknown} v @returns {v is PeerInfo} */
 const isPeerInfo = (v) => isObject(v) && isString(v.id) && isString(v.name);
 
+/** @param {unknown} v @returns {v is ChatMessage} */
+const isChatMessage = (v) =>
+  isObject(v) && isUint(v.id) && isString(v.from) && isString(v.name) && isString(v.text) && isUint(v.ts);
+
 /** @param {unknown} v @returns {v is IceServer} */
 function isIceServer(v) {
   return (
@@ -327,7 +404,12 @@ const SERVER_CHECKS = {
   welcome: (m) =>
     isUint(m.version) && isString(m.peerId) && Array.isArray(m.iceServers) && m.iceServers.every(isIceServer),
   joined: (m) =>
-    isOptRef(m.ref) && isValidRoom(m.room) && isPeerInfo(m.you) && Array.isArray(m.peers) && m.peers.every(isPeerInfo),
+    isOptRef(m.ref) &&
+    isValidRoom(m.room) &&
+    isPeerInfo(m.you) &&
+    Array.isArray(m.peers) &&
+    m.peers.every(isPeerInfo) &&
+    (m.history === undefined || (Array.isArray(m.history) && m.history.every(isChatMessage))),
   left: (m) => isOptRef(m.ref) && isValidRoom(m.room),
   peerJoined: (m) => isPeerInfo(m.peer),
   peerLeft: (m) => isString(m.peerId) && (m.reason === 'left' || m.reason === 'disconnected'),
@@ -335,6 +417,7 @@ const SERVER_CHECKS = {
   answer: (m) => isString(m.from) && isString(m.sdp),
   candidate: (m) => isString(m.from) && isCandidateOrNull(m.candidate),
   hangup: (m) => isString(m.from),
+  chat: (m) => isOptRef(m.ref) && isChatMessage(m.message),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.
   error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),
@@ -355,6 +438,7 @@ export function validateServerMessage(value) {
   const check = SERVER_CHECKS[/** @type {ServerMsg['type']} */ (type)];
   if (!check(value)) throw new ProtocolError(`malformed ${type} message`);
   if (value.ref === null) delete value.ref;
+  if (type === 'joined' && value.history === undefined) value.history = [];
   return /** @type {ServerMsg} */ (/** @type {unknown} */ (value));
 }
 
@@ -389,6 +473,8 @@ const ERROR_TEXT = {
   not_joined: 'You are not in a room any more.',
   already_joined: 'You are already in a room.',
   too_large: 'A message was too large for the server.',
+  bad_text: 'The server did not accept that chat message.',
+  rate_limited: 'You are sending messages too fast. Wait a moment and try again.',
 };
 
 /**
@@ -476,6 +562,7 @@ export function describeClose(code) {
  * @property {RemoteAnswerMsg} answer
  * @property {RemoteCandidateMsg} candidate
  * @property {RemoteHangupMsg} hangup
+ * @property {RemoteChatMsg} chat every chat message in the room, own ones included
  * @property {PongMsg} pong
  * @property {ErrorMsg} serverError an `error` that answered no pending request
  * @property {ProtocolError} protocolError the server sent something unreadable
@@ -644,7 +731,10 @@ export class Signaling {
       }
       return;
     }
-    if ((msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong') && msg.ref !== undefined) {
+    if (
+      (msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong' || msg.type === 'chat') &&
+      msg.ref !== undefined
+    ) {
       const p = this.pending.get(msg.ref);
       if (p && p.expect === msg.type) {
         this.settle(msg.ref);
@@ -719,7 +809,7 @@ export class Signaling {
 
   /**
    * @private
-   * @template {'joined' | 'left' | 'pong'} T
+   * @template {'joined' | 'left' | 'pong' | 'chat'} T
    * @param {T} expect
    * @param {(id: number) => ClientMsg} build
    * @returns {Promise<Extract<ServerMsg, {type: T}>>}
@@ -763,6 +853,25 @@ export class Signaling {
    */
   ping() {
     return this.request('pong', (id) => ping(id));
+  }
+
+  /**
+   * Sends a chat message (trimmed). Returns the request id, which comes back as `ref` on
+   * this connection's copy of the message (also dispatched as a 'chat' event, before
+   * `reply` settles), or null when not connected; and `reply`, which resolves with the
+   * stored message or rejects with a SignalingError (`bad_text`, `rate_limited`,
+   * `not_joined`, 'timeout' or 'closed').
+   * @param {string} text
+   * @returns {{id: number | null, reply: Promise<ChatMessage>}}
+   */
+  sendChat(text) {
+    /** @type {number | null} */
+    let id = null;
+    const reply = this.request('chat', (n) => {
+      id = n;
+      return chat(text, n);
+    }).then((m) => m.message);
+    return { id, reply };
   }
 
   /** @param {string} to @param {string} sdp */

@@ -41,6 +41,8 @@ function construct(f) {
       return proto.hangup(v.to, v.id);
     case 'ping':
       return proto.ping(v.id);
+    case 'chat':
+      return proto.chat(v.text, v.id);
     default:
       throw new Error(`${f.file}: no constructor for client message type ${v.type}`);
   }
@@ -64,7 +66,7 @@ for (const f of clientFixtures) {
 
 test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
-  for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping']) {
+  for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });
@@ -113,6 +115,13 @@ test('malformed server messages are rejected', () => {
     '{"type":"candidate","from":"a"}',
     '{"type":"error","code":"room_full"}',
     '{"type":"pong","ref":{"x":1}}',
+    '{"type":"chat","message":{"id":1,"from":"a","name":"A","text":"hi"}}',
+    '{"type":"chat","message":{"id":-1,"from":"a","name":"A","text":"hi","ts":1}}',
+    '{"type":"chat","message":{"id":1,"from":"a","name":"A","text":7,"ts":1}}',
+    '{"type":"chat","ref":{},"message":{"id":1,"from":"a","name":"A","text":"hi","ts":1}}',
+    '{"type":"chat"}',
+    '{"type":"joined","room":"r","you":{"id":"a","name":"A"},"peers":[],"history":{}}',
+    '{"type":"joined","room":"r","you":{"id":"a","name":"A"},"peers":[],"history":[{"id":1}]}',
   ];
   for (const text of bad) {
     assert.throws(() => proto.parseServerMessage(text), proto.ProtocolError, text);
@@ -186,4 +195,66 @@ test('server errors and close codes read as English', () => {
   assert.equal(proto.describeClose(1000), null);
   assert.match(proto.describeClose(4000) ?? '', /Reload/);
   assert.match(proto.describeClose(1006) ?? '', /connection/i);
+});
+
+test('a joined without history (a server older than chat) reads as an empty history', () => {
+  const msg = proto.parseServerMessage('{"type":"joined","room":"r","you":{"id":"a","name":"A"},"peers":[]}');
+  assert.equal(msg.type, 'joined');
+  assert.deepEqual(msg.type === 'joined' && msg.history, []);
+});
+
+test('server chat messages are accepted with and without ref', () => {
+  const message = { id: 3, from: 'a', name: 'Ada', text: 'hi\nthere', ts: 1767258000123 };
+  assert.deepEqual(proto.parseServerMessage(JSON.stringify({ type: 'chat', message })), { type: 'chat', message });
+  assert.deepEqual(proto.parseServerMessage(JSON.stringify({ type: 'chat', ref: 4, message })), { type: 'chat', ref: 4, message });
+});
+
+test('invalid fixtures: bad chat texts are rejected by the JS validator', () => {
+  const texts = invalidFixtures.filter((f) => f.value.code === 'bad_text');
+  assert.deepEqual(texts.map((f) => f.file).sort(), ['control-text.json', 'empty-text.json', 'long-text.json']);
+  for (const f of texts) {
+    const v = JSON.parse(f.value.input);
+    assert.equal(v.type, 'chat', f.file);
+    assert.equal(typeof proto.chatTextError(v.text), 'string', f.file);
+  }
+});
+
+test('chat text rules mirror the server', () => {
+  assert.equal(proto.chatTextError('hi'), null);
+  assert.equal(proto.chatTextError('line 1\n\tline 2'), null, 'newline and tab are allowed');
+  assert.equal(proto.chatTextError('  padded  '), null);
+  assert.equal(proto.chatTextError('x'.repeat(2000)), null);
+  assert.equal(proto.chatTextError('😀'.repeat(2000)), null, 'counted in code points');
+  assert.equal(proto.chatTextError(' '.repeat(50) + 'x'.repeat(2000) + '\n\n'), null, 'length after trimming');
+  assert.match(proto.chatTextError('x'.repeat(2001)) ?? '', /at most 2,000 characters.*1 over/);
+  assert.match(proto.chatTextError('') ?? '', /Type a message/);
+  assert.match(proto.chatTextError(' \n\t\u3000') ?? '', /Type a message/);
+  assert.match(proto.chatTextError('a\rb') ?? '', /control/);
+  assert.match(proto.chatTextError('a\u0000b') ?? '', /control/);
+  assert.match(proto.chatTextError('a\u009bb') ?? '', /control/, 'C1 controls too');
+  assert.equal(proto.chatTextError(undefined), 'Type a message first.');
+  assert.equal(proto.trimChat('\n  hi \u0085'), 'hi');
+  assert.equal(proto.MAX_CHAT_CHARS, 2000);
+});
+
+test('chat() sends the trimmed text', () => {
+  assert.deepEqual(proto.chat('  hello \n', 5), { type: 'chat', text: 'hello', id: 5 });
+  assert.deepEqual(proto.chat('a\nb'), { type: 'chat', text: 'a\nb' });
+});
+
+test('addChatMessage keeps id order and drops duplicates', () => {
+  const m = (id) => ({ id, from: 'a', name: 'A', text: `m${id}`, ts: id });
+  const list = [];
+  assert.equal(proto.addChatMessage(list, m(2)), true);
+  assert.equal(proto.addChatMessage(list, m(4)), true);
+  assert.equal(proto.addChatMessage(list, m(1)), true);
+  assert.equal(proto.addChatMessage(list, m(3)), true);
+  assert.equal(proto.addChatMessage(list, m(4)), false);
+  assert.equal(proto.addChatMessage(list, m(1)), false);
+  assert.deepEqual(list.map((x) => x.id), [1, 2, 3, 4]);
+});
+
+test('chat errors read as English', () => {
+  assert.match(proto.describeServerError({ code: 'rate_limited', message: 'slow down' }), /too fast/);
+  assert.match(proto.describeServerError({ code: 'bad_text', message: 'text must be 1-2000 characters' }), /chat message/);
 });

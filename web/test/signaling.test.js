@@ -91,7 +91,7 @@ function setup() {
   const sig = new Signaling(socket, { timers });
   /** @type {Record<string, any[]>} */
   const events = {};
-  for (const type of ['welcome', 'joined', 'left', 'peerJoined', 'peerLeft', 'offer', 'answer', 'candidate', 'hangup', 'pong', 'serverError', 'protocolError', 'close']) {
+  for (const type of ['welcome', 'joined', 'left', 'peerJoined', 'peerLeft', 'offer', 'answer', 'candidate', 'hangup', 'chat', 'pong', 'serverError', 'protocolError', 'close']) {
     events[type] = [];
     sig.on(/** @type {any} */ (type), (ev) => events[type].push(ev));
   }
@@ -136,7 +136,7 @@ test('join resolves with the joined snapshot matched by request id', async () =>
   assert.notEqual(req.id, socket.sent[0].id, 'request ids are unique');
   const joined = { type: 'joined', ref: req.id, room: 'standup', you: { id: 'me1', name: 'Ada' }, peers: [{ id: 'k3', name: 'Grace' }] };
   socket.receive(joined);
-  assert.deepEqual(await p, joined);
+  assert.deepEqual(await p, { ...joined, history: [] }, 'a missing history reads as []');
   assert.equal(events.joined.length, 1, 'the reply is dispatched as an event too');
 });
 
@@ -324,4 +324,44 @@ test('a throwing listener does not stop others', () => {
     console.error = origError;
   }
   assert.deepEqual(seen, ['a']);
+});
+
+test('sendChat: the own copy (with ref) resolves the reply, after the chat event', async () => {
+  const { socket, sig, events } = setup();
+  socket.open();
+  socket.receive(WELCOME);
+  const { id, reply } = sig.sendChat('  hi all \n');
+  const req = socket.last();
+  assert.deepEqual(req, { type: 'chat', text: 'hi all', id });
+  const message = { id: 7, from: 'me1', name: 'Ada', text: 'hi all', ts: 1767258000123 };
+  /** @type {string[]} */
+  const order = [];
+  sig.on('chat', () => order.push('event'));
+  reply.then(() => order.push('reply'));
+  socket.receive({ type: 'chat', ref: id, message });
+  assert.deepEqual(await reply, message);
+  assert.deepEqual(order, ['event', 'reply']);
+  assert.deepEqual(events.chat, [{ type: 'chat', ref: id, message }]);
+});
+
+test('sendChat: others\' messages are plain events; errors reject the reply', async () => {
+  const { socket, sig, events } = setup();
+  socket.open();
+  socket.receive(WELCOME);
+  const message = { id: 8, from: 'k3', name: 'Grace', text: 'yo', ts: 1 };
+  socket.receive({ type: 'chat', message });
+  assert.deepEqual(events.chat, [{ type: 'chat', message }]);
+  const { id, reply } = sig.sendChat('spam');
+  socket.receive({ type: 'error', code: 'rate_limited', message: 'too fast', ref: id });
+  await assert.rejects(reply, (err) => err instanceof SignalingError && err.code === 'rate_limited');
+  assert.equal(events.serverError.length, 0);
+});
+
+test('sendChat on a closed connection has no id and rejects', async () => {
+  const { socket, sig } = setup();
+  socket.open();
+  socket.serverClose(1006);
+  const { id, reply } = sig.sendChat('hello?');
+  assert.equal(id, null);
+  await assert.rejects(reply, (err) => err instanceof SignalingError && err.code === 'closed');
 });

@@ -67,6 +67,12 @@ pub enum ClientMsg {
     },
     /// Keep-alive; answered with `pong`.
     Ping,
+    /// A chat message to everyone in the room (the sender included).
+    Chat {
+        /// The text, trimmed, 1 to [`crate::MAX_CHAT_CHARS`] characters; no control
+        /// characters other than `\n` and `\t`.
+        text: String,
+    },
 }
 
 /// An ICE candidate in the shape of the browser's `RTCIceCandidateInit`.
@@ -98,6 +104,7 @@ impl ClientMsg {
             ClientMsg::Candidate { .. } => "candidate",
             ClientMsg::Hangup { .. } => "hangup",
             ClientMsg::Ping => "ping",
+            ClientMsg::Chat { .. } => "chat",
         }
     }
 
@@ -111,5 +118,6 @@ impl ClientMsg {
         "candidate",
         "hangup",
         "ping",
+        "chat",
     ];
 }

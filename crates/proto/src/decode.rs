@@ -3,7 +3,7 @@
 use crate::client::{ClientFrame, ClientMsg};
 use crate::ids::{RequestId, RoomId};
 use crate::server::{ErrorCode, ServerMsg};
-use crate::{MAX_FRAME_BYTES, MAX_NAME_CHARS};
+use crate::{MAX_CHAT_CHARS, MAX_FRAME_BYTES, MAX_NAME_CHARS};
 use serde_json::Value;
 
 /// Why a client frame was rejected. Turn it into a [`ServerMsg::Error`] with `.into()`.
@@ -137,6 +137,28 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
         ClientMsg::Offer { sdp, .. } | ClientMsg::Answer { sdp, .. } if sdp.trim().is_empty() => {
             return Err((ErrorCode::BadSdp, "sdp must not be empty".into()));
         }
+        ClientMsg::Chat { text } => {
+            let trimmed = text.trim();
+            let chars = trimmed.chars().count();
+            if chars == 0 || chars > MAX_CHAT_CHARS {
+                return Err((
+                    ErrorCode::BadText,
+                    format!("text must be 1-{MAX_CHAT_CHARS} characters after trimming"),
+                ));
+            }
+            if trimmed
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                return Err((
+                    ErrorCode::BadText,
+                    "text must not contain control characters other than newline and tab".into(),
+                ));
+            }
+            if trimmed.len() != text.len() {
+                *text = trimmed.to_owned();
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -195,6 +217,47 @@ mod tests {
             "x".repeat(MAX_FRAME_BYTES)
         );
         assert_eq!(code(&huge), ErrorCode::TooLarge);
+        assert_eq!(code(r#"{"type":"chat"}"#), ErrorCode::BadField);
+        assert_eq!(code(r#"{"type":"chat","text":5}"#), ErrorCode::BadField);
+        assert_eq!(code(r#"{"type":"chat","text":""}"#), ErrorCode::BadText);
+        assert_eq!(
+            code(r#"{"type":"chat","text":" \n\t "}"#),
+            ErrorCode::BadText
+        );
+        assert_eq!(
+            code(r#"{"type":"chat","text":"a\u0000b"}"#),
+            ErrorCode::BadText
+        );
+        assert_eq!(code(r#"{"type":"chat","text":"a\rb"}"#), ErrorCode::BadText);
+        assert_eq!(
+            code(r#"{"type":"chat","text":"a\u009bb"}"#),
+            ErrorCode::BadText
+        );
+    }
+
+    #[test]
+    fn chat_text_is_trimmed_and_counted_in_chars() {
+        let text = |t: &str| {
+            let json = serde_json::json!({"type": "chat", "text": t}).to_string();
+            decode_client(&json).map(|f| match f.msg {
+                ClientMsg::Chat { text } => text,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(text("  hi there \n").unwrap(), "hi there");
+        assert_eq!(text("line 1\n\tline 2").unwrap(), "line 1\n\tline 2");
+        assert_eq!(
+            text(&"é".repeat(MAX_CHAT_CHARS)).unwrap().chars().count(),
+            2000
+        );
+        let padded = format!("   {}   ", "x".repeat(MAX_CHAT_CHARS));
+        assert_eq!(text(&padded).unwrap().len(), MAX_CHAT_CHARS);
+        assert_eq!(
+            text(&"😀".repeat(MAX_CHAT_CHARS + 1)).unwrap_err().code,
+            ErrorCode::BadText
+        );
+        let e = decode_client(r#"{"type":"chat","id":"c1","text":"  "}"#).unwrap_err();
+        assert_eq!(e.ref_, Some(RequestId::Str("c1".into())));
     }
 
     #[test]
@@ -227,7 +290,7 @@ mod tests {
         /// Structured but random JSON objects are classified, never panic.
         #[test]
         fn never_panics_on_random_objects(
-            t in prop::sample::select(vec!["hello","join","leave","offer","answer","candidate","hangup","ping","x"]),
+            t in prop::sample::select(vec!["hello","join","leave","offer","answer","candidate","hangup","ping","chat","x"]),
             k in "[a-zA-Z]{1,10}",
             v in prop_oneof![Just("1".to_string()), Just("null".to_string()), Just("\"s\"".to_string()), Just("[]".to_string()), Just("{}".to_string())],
         ) {
@@ -241,6 +304,27 @@ mod tests {
             let frame = ClientFrame { id: Some(RequestId::Num(id)), msg: ClientMsg::Join { room: RoomId::parse(&room).unwrap(), name: name.trim().to_string() } };
             let text = serde_json::to_string(&frame).unwrap();
             prop_assert_eq!(decode_client(&text).unwrap(), frame);
+        }
+
+        /// Any chat text is accepted exactly when it obeys the documented rules, and
+        /// what is accepted is the trimmed text.
+        #[test]
+        fn chat_text_follows_the_rules(t in prop_oneof![".{0,40}", "[ \t\n\r\u{0}-\u{1f}a-z\u{85}\u{3000}]{0,20}"]) {
+            let json = serde_json::json!({"type": "chat", "text": t}).to_string();
+            let trimmed = t.trim();
+            let ok = !trimmed.is_empty()
+                && trimmed.chars().count() <= MAX_CHAT_CHARS
+                && !trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+            match decode_client(&json) {
+                Ok(f) => {
+                    prop_assert!(ok);
+                    prop_assert_eq!(f.msg, ClientMsg::Chat { text: trimmed.to_owned() });
+                }
+                Err(e) => {
+                    prop_assert!(!ok);
+                    prop_assert_eq!(e.code, ErrorCode::BadText);
+                }
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ mod server;
 pub use client::{ClientFrame, ClientMsg, IceCandidate};
 pub use decode::{decode_client, DecodeError};
 pub use ids::{PeerId, RequestId, RoomId};
-pub use server::{ErrorCode, IceServer, LeaveReason, PeerInfo, ServerMsg};
+pub use server::{ChatMessage, ErrorCode, IceServer, LeaveReason, PeerInfo, ServerMsg};
 
 /// The protocol version this crate speaks; sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -38,6 +38,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Longest display name, in Unicode scalar values, after trimming.
 pub const MAX_NAME_CHARS: usize = 64;
+
+/// Longest chat message, in Unicode scalar values, after trimming.
+pub const MAX_CHAT_CHARS: usize = 2000;
 
 /// Longest room id, in bytes (room ids are ASCII).
 pub const MAX_ROOM_LEN: usize = 64;

@@ -32,6 +32,10 @@ pub enum ServerMsg {
         you: PeerInfo,
         /// Everyone else already in the room, in join order.
         peers: Vec<PeerInfo>,
+        /// The room's most recent chat messages, oldest first (at most the server's
+        /// history length, 100 by default). Absent from servers older than chat.
+        #[serde(default)]
+        history: Vec<ChatMessage>,
     },
     /// Answer to `leave`.
     Left {
@@ -79,6 +83,15 @@ pub enum ServerMsg {
         /// Sender, stamped by the server.
         from: PeerId,
     },
+    /// A chat message in your room, sent to every member including its sender; the
+    /// sender's copy carries `ref`, the `id` of its `chat` request.
+    Chat {
+        /// The `id` of the `chat` request (sender's copy only).
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The message, as stored.
+        message: ChatMessage,
+    },
     /// Answer to `ping`.
     Pong {
         /// The `id` of the `ping` request.
@@ -105,6 +118,22 @@ pub struct PeerInfo {
     pub id: PeerId,
     /// Its display name.
     pub name: String,
+}
+
+/// One chat message as the server stored and sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Server-assigned, increasing within a room (1, 2, 3, …); clients order and
+    /// de-duplicate by it.
+    pub id: u64,
+    /// The sender's peer id.
+    pub from: PeerId,
+    /// The sender's display name when it sent the message.
+    pub name: String,
+    /// The validated text.
+    pub text: String,
+    /// When the server received it, in milliseconds since the Unix epoch.
+    pub ts: u64,
 }
 
 /// Why a peer left a room.
@@ -165,4 +194,9 @@ pub enum ErrorCode {
     RoomFull,
     /// The server is at its room limit.
     ServerFull,
+    /// A chat text was empty after trimming, too long, or held control characters
+    /// other than newline and tab.
+    BadText,
+    /// Too many chat messages too fast; this one was dropped (not stored, not sent).
+    RateLimited,
 }

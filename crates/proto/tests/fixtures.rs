@@ -61,6 +61,7 @@ fn server_fixtures_round_trip() {
         "hangup",
         "pong",
         "error",
+        "chat",
     ] {
         assert!(seen.contains(t), "no server fixture for {t}");
     }
@@ -114,4 +115,13 @@ fn protocol_doc_examples_are_exactly_the_fixtures() {
         missing.is_empty(),
         "fixtures not shown in protocol.md: {missing:?}"
     );
+}
+
+#[test]
+fn joined_from_a_server_without_chat_still_parses() {
+    let old = r#"{"type":"joined","ref":2,"room":"standup","you":{"id":"a8d2kq0n5v1c","name":"Ada"},"peers":[]}"#;
+    match serde_json::from_str::<ServerMsg>(old).unwrap() {
+        ServerMsg::Joined { history, .. } => assert!(history.is_empty()),
+        other => panic!("{other:?}"),
+    }
 }

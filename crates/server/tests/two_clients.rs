@@ -15,7 +15,8 @@ async fn two_clients_see_each_other_and_leave() {
     assert_eq!(
         snap,
         json!({"type":"joined","ref":"j","room":"standup",
-               "you":{"id":b_id,"name":"Grace"},"peers":[{"id":a_id,"name":"Ada"}]})
+               "you":{"id":b_id,"name":"Grace"},"peers":[{"id":a_id,"name":"Ada"}],
+               "history":[]})
     );
     assert_eq!(
         a.recv().await,

@@ -1,14 +1,15 @@
 //! The [`Hub`]: connection lifecycle, `hello`/`ping`, dispatch, and the output queue.
 //!
-//! Room membership lives in `room.rs` and the SDP/ICE relay in `relay.rs`; both are
-//! further `impl Hub` blocks over the state declared here.
+//! Room membership lives in `room.rs`, chat in `chat.rs` and the SDP/ICE relay in
+//! `relay.rs`; all are further `impl Hub` blocks over the state declared here.
 
+use crate::chat::TokenBucket;
 use crate::ids::SplitMix64;
 use crate::room::Room;
 use crate::{ConnId, HubConfig, Output};
 use confab_proto::{
-    close, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
-    PROTOCOL_VERSION,
+    close, ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId,
+    ServerMsg, PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -31,6 +32,11 @@ pub struct Hub {
     pub(crate) rooms: HashMap<RoomId, Room>,
     /// Index from peer id to connection, for every helloed connection.
     pub(crate) by_peer: HashMap<PeerId, ConnId>,
+    /// Members of all rooms together (kept by `room.rs`; checked by the invariants).
+    pub(crate) peer_total: usize,
+    /// Wall-clock time in Unix milliseconds, as last given by [`Hub::set_wall_clock`];
+    /// the `ts` of chat messages.
+    pub(crate) wall_clock_ms: u64,
     out: VecDeque<Output>,
 }
 
@@ -42,6 +48,8 @@ pub(crate) struct Conn {
     pub(crate) last_seen: Instant,
     /// `None` until a successful `hello`.
     pub(crate) session: Option<Session>,
+    /// Chat rate limit; per connection, so leaving and rejoining does not reset it.
+    pub(crate) chat_bucket: TokenBucket,
 }
 
 /// What a connection has after `hello`.
@@ -63,8 +71,19 @@ impl Hub {
             conns: HashMap::new(),
             rooms: HashMap::new(),
             by_peer: HashMap::new(),
+            peer_total: 0,
+            wall_clock_ms: 0,
             out: VecDeque::new(),
         }
+    }
+
+    /// Tells the hub the wall-clock time, in milliseconds since the Unix epoch. The hub
+    /// never reads a clock: the driver calls this before each event, and chat messages
+    /// are stamped with the latest value (0 if it was never called). Elapsed time for
+    /// limits and timeouts still comes from the `now: Instant` of each event, so a
+    /// wall-clock jump cannot disturb them.
+    pub fn set_wall_clock(&mut self, unix_ms: u64) {
+        self.wall_clock_ms = unix_ms;
     }
 
     /// A new connection opened. Over [`HubConfig::max_connections`] it is refused:
@@ -90,6 +109,7 @@ impl Hub {
         let state = Conn {
             last_seen: now,
             session: None,
+            chat_bucket: TokenBucket::full(self.config.chat_burst, now),
         };
         self.conns.insert(conn, state);
     }
@@ -119,6 +139,7 @@ impl Hub {
             ClientMsg::Hangup { to } => {
                 self.handle_relay(conn, to, id, |from| ServerMsg::Hangup { from })
             }
+            ClientMsg::Chat { text } => self.handle_chat(conn, text, id, now),
         }
     }
 
@@ -151,11 +172,25 @@ impl Hub {
         self.rooms.len()
     }
 
+    /// Connections that are in a room.
+    pub fn peer_count(&self) -> usize {
+        self.peer_total
+    }
+
     /// The members of `room` in join order; empty if the room does not exist.
     pub fn peers_in(&self, room: &RoomId) -> Vec<PeerInfo> {
         self.rooms
             .get(room)
             .map(|r| r.members.iter().map(|m| m.info.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The chat history `room` keeps (what a joiner would get), oldest first; empty if
+    /// the room does not exist.
+    pub fn chat_history(&self, room: &RoomId) -> Vec<ChatMessage> {
+        self.rooms
+            .get(room)
+            .map(|r| r.history.iter().cloned().collect())
             .unwrap_or_default()
     }
 
@@ -255,9 +290,15 @@ impl Hub {
     /// Panics if the state's internal invariants are broken; for tests.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
+        let members: usize = self.rooms.values().map(|r| r.members.len()).sum();
+        assert_eq!(members, self.peer_total, "peer_count matches the rooms");
         let mut seen_members = std::collections::HashSet::new();
         for (room_id, room) in &self.rooms {
             assert!(!room.members.is_empty(), "room {room_id} is empty");
+            assert!(room.history.len() <= self.config.chat_history);
+            let ids: Vec<u64> = room.history.iter().map(|m| m.id).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "history ids increase");
+            assert!(ids.last().is_none_or(|&id| id <= room.last_chat_id));
             assert!(room.members.len() <= self.config.max_peers_per_room);
             for m in &room.members {
                 assert!(seen_members.insert(m.conn), "{} in two rooms", m.conn);

@@ -1,9 +1,11 @@
-//! confab's signaling hub: connections, rooms, presence and the SDP/ICE relay, sans-IO.
+//! confab's signaling hub: connections, rooms, presence, chat and the SDP/ICE relay,
+//! sans-IO.
 //!
 //! The [`Hub`] owns all signaling state. It never touches a socket, spawns a task, takes
 //! a lock or reads the clock: an IO driver feeds it events (`handle_connect`,
 //! `handle_frame` with an already-decoded [`confab_proto::ClientFrame`],
-//! `handle_disconnect`), each with the current [`std::time::Instant`], and then drains
+//! `handle_disconnect`), each with the current [`std::time::Instant`] (and, for chat
+//! timestamps, the wall-clock time through [`Hub::set_wall_clock`]), and then drains
 //! [`Output`]s with [`Hub::poll_output`] and performs them. That keeps every protocol
 //! rule testable without a network and faster than real time, and gives the state one
 //! obvious owner (the task that holds the `Hub`).
@@ -14,6 +16,9 @@
 //!   except after an unsupported `hello` version (then an [`Output::Close`] follows).
 //! - Relayed messages (`offer`, `answer`, `candidate`, `hangup`) go to exactly one
 //!   connection, the addressee, with `from` stamped by the hub, never by the client.
+//! - A `chat` goes to every member of the sender's room, the sender included (its copy
+//!   carries `ref`), with a server-assigned id that increases within the room; the room
+//!   keeps the last [`HubConfig::chat_history`] messages for the `joined` snapshot.
 //! - Outputs come out in the order the hub produced them, per connection and overall.
 //!
 //! [`ServerMsg::Error`]: confab_proto::ServerMsg::Error
@@ -70,6 +75,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod chat;
 mod hub;
 mod ids;
 #[cfg(test)]
@@ -81,6 +87,7 @@ pub use hub::Hub;
 
 use confab_proto::{IceServer, ServerMsg};
 use std::fmt;
+use std::time::Duration;
 
 /// Identifies one connection to the hub. Assigned by the IO driver, which must never
 /// reuse a value while the hub may still know it (a counter is the simple choice).
@@ -108,6 +115,16 @@ pub struct HubConfig {
     pub max_connections: usize,
     /// ICE servers sent in every `welcome`, as given. Default empty.
     pub ice_servers: Vec<IceServer>,
+    /// Chat messages a room keeps for the `joined` snapshot of late joiners (the most
+    /// recent ones). The history lives as long as the room, i.e. until its last member
+    /// leaves. Default 100.
+    pub chat_history: usize,
+    /// Chat rate limit, a token bucket per connection: how many messages may be sent in
+    /// a burst. Default 10.
+    pub chat_burst: u32,
+    /// Chat rate limit: one token is added back per interval, up to
+    /// [`HubConfig::chat_burst`]. Default 1 s (so one message per second sustained).
+    pub chat_refill: Duration,
 }
 
 impl Default for HubConfig {
@@ -117,6 +134,9 @@ impl Default for HubConfig {
             max_peers_per_room: 16,
             max_connections: 20_000,
             ice_servers: Vec::new(),
+            chat_history: 100,
+            chat_burst: 10,
+            chat_refill: Duration::from_secs(1),
         }
     }
 }

@@ -21,6 +21,8 @@ enum Op {
     Leave(u64),
     /// Relay kind 0..4 from a conn to the peer id last seen on another conn (or a bogus id).
     Relay(u64, u8, Option<u64>),
+    /// A chat message, after a pause of this many milliseconds (to exercise the limit).
+    Chat(u64, u16),
     Disconnect(u64),
 }
 
@@ -34,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => c.clone().prop_map(Op::Leave),
         6 => (c.clone(), 0..4u8, prop::option::weighted(0.9, 0..CONNS))
             .prop_map(|(c, k, t)| Op::Relay(c, k, t)),
+        4 => (c.clone(), prop_oneof![Just(0u16), 0..3000u16]).prop_map(|(c, p)| Op::Chat(c, p)),
         1 => c.prop_map(Op::Disconnect),
     ]
 }
@@ -42,10 +45,20 @@ fn room(i: usize) -> RoomId {
     RoomId::parse(ROOMS[i]).unwrap()
 }
 
+type Snapshot = (
+    usize,
+    usize,
+    Vec<Vec<confab_proto::PeerInfo>>,
+    Vec<Vec<confab_proto::ChatMessage>>,
+);
+
 /// Everything a client or the server can observe through the public API.
-fn snapshot(hub: &Hub) -> (usize, usize, Vec<Vec<confab_proto::PeerInfo>>) {
+fn snapshot(hub: &Hub) -> Snapshot {
     let rooms = (0..ROOMS.len()).map(|i| hub.peers_in(&room(i))).collect();
-    (hub.connection_count(), hub.room_count(), rooms)
+    let history = (0..ROOMS.len())
+        .map(|i| hub.chat_history(&room(i)))
+        .collect();
+    (hub.connection_count(), hub.room_count(), rooms, history)
 }
 
 proptest! {
@@ -53,12 +66,20 @@ proptest! {
 
     #[test]
     fn random_operations_keep_invariants(ops in prop::collection::vec(op(), 1..120), seed in any::<u64>()) {
-        let config = HubConfig { max_rooms: 1, max_peers_per_room: 3, max_connections: 4, ..HubConfig::default() };
+        let config = HubConfig {
+            max_rooms: 1, max_peers_per_room: 3, max_connections: 4,
+            chat_history: 4, chat_burst: 3, ..HubConfig::default()
+        };
         let mut hub = Hub::new(config.clone(), seed);
         let t0 = Instant::now();
         let mut ids: HashMap<u64, PeerId> = HashMap::new();
+        let mut elapsed = Duration::ZERO;
+        let mut last_chat_id: HashMap<usize, u64> = HashMap::new();
         for (step, op) in ops.into_iter().enumerate() {
-            let now = t0 + Duration::from_millis(step as u64);
+            elapsed += Duration::from_millis(1);
+            if let Op::Chat(_, pause) = op { elapsed += Duration::from_millis(pause.into()); }
+            let now = t0 + elapsed;
+            hub.set_wall_clock(1_700_000_000_000 + elapsed.as_millis() as u64);
             let live_before: HashSet<ConnId> = hub.conns.keys().copied().collect();
             let before = snapshot(&hub);
             let req = Some(RequestId::Num(step as u64));
@@ -92,6 +113,10 @@ proptest! {
                     hub.handle_frame(ConnId(*c), frame(msg), now);
                     (*c, true)
                 }
+                Op::Chat(c, _) => {
+                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Chat { text: format!("t{step}") }), now);
+                    (*c, false)
+                }
                 Op::Disconnect(c) => { hub.handle_disconnect(ConnId(*c), now); (*c, false) }
             };
             hub.check_invariants();
@@ -117,6 +142,19 @@ proptest! {
                             prop_assert_eq!(Some(from), ids.get(&actor));
                             prop_assert_ne!(*to, ConnId(actor));
                         }
+                        ServerMsg::Chat { ref_, message } => {
+                            prop_assert!(matches!(op, Op::Chat(..)));
+                            prop_assert_eq!(Some(&message.from), ids.get(&actor));
+                            let mine = *to == ConnId(actor);
+                            prop_assert_eq!(ref_, if mine { &req } else { &None });
+                            let r = before.2.iter()
+                                .position(|m| m.iter().any(|p| Some(&p.id) == ids.get(&actor)));
+                            prop_assert!(r.is_some(), "chat from a connection in no room");
+                            let r = r.unwrap_or_default();
+                            let expected = last_chat_id.get(&r).copied().unwrap_or(0) + 1;
+                            prop_assert_eq!(message.id, expected, "ids count up per room");
+                            prop_assert!(before.2[r].iter().any(|p| ids.get(&to.0) == Some(&p.id)));
+                        }
                         _ => {}
                     }
                 }
@@ -137,7 +175,20 @@ proptest! {
                 None => {}
             }
 
-            let (conns, rooms, members) = snapshot(&hub);
+            if let Some(Output::Send { msg: ServerMsg::Chat { message, .. }, .. }) = outputs.first() {
+                let r = before.2.iter()
+                    .position(|m| m.iter().any(|p| p.id == message.from)).unwrap_or_default();
+                prop_assert_eq!(outputs.len(), before.2[r].len(), "a chat goes to every member");
+                last_chat_id.insert(r, message.id);
+            }
+            let (conns, rooms, members, history) = snapshot(&hub);
+            for (i, m) in members.iter().enumerate() {
+                if m.is_empty() {
+                    last_chat_id.remove(&i); // the room ended; ids start over
+                    prop_assert!(history[i].is_empty());
+                }
+                prop_assert!(history[i].len() <= config.chat_history);
+            }
             prop_assert!(conns <= config.max_connections);
             prop_assert!(rooms <= config.max_rooms);
             prop_assert_eq!(rooms, members.iter().filter(|m| !m.is_empty()).count());

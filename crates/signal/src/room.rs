@@ -2,13 +2,19 @@
 
 use crate::hub::Hub;
 use crate::ConnId;
-use confab_proto::{ErrorCode, LeaveReason, PeerInfo, RequestId, RoomId, ServerMsg};
+use confab_proto::{ChatMessage, ErrorCode, LeaveReason, PeerInfo, RequestId, RoomId, ServerMsg};
+use std::collections::VecDeque;
 
-/// A room's members in join order. A room exists only while it has members; the
-/// display names live here (not on the connection) because they belong to a join.
+/// A room's members in join order, and its chat. A room exists only while it has
+/// members; the display names live here (not on the connection) because they belong to
+/// a join. The chat history and id counter end with the room for now (see `chat.rs`).
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     pub(crate) members: Vec<Member>,
+    /// The last `HubConfig::chat_history` messages, oldest first.
+    pub(crate) history: VecDeque<ChatMessage>,
+    /// The id of the last chat message (0: none yet); the next one is this plus one.
+    pub(crate) last_chat_id: u64,
 }
 
 /// One connection's presence in a room.
@@ -58,10 +64,12 @@ impl Hub {
         };
         session.room = Some(room.clone());
         let you = PeerInfo { id: peer_id, name };
-        let members = &mut self.rooms.entry(room.clone()).or_default().members;
-        let peers: Vec<PeerInfo> = members.iter().map(|m| m.info.clone()).collect();
-        let others: Vec<ConnId> = members.iter().map(|m| m.conn).collect();
-        members.push(Member {
+        let r = self.rooms.entry(room.clone()).or_default();
+        let peers: Vec<PeerInfo> = r.members.iter().map(|m| m.info.clone()).collect();
+        let others: Vec<ConnId> = r.members.iter().map(|m| m.conn).collect();
+        let history: Vec<ChatMessage> = r.history.iter().cloned().collect();
+        self.peer_total += 1;
+        r.members.push(Member {
             conn,
             info: you.clone(),
         });
@@ -70,6 +78,7 @@ impl Hub {
             room,
             you: you.clone(),
             peers,
+            history,
         };
         self.send(conn, joined);
         for other in others {
@@ -111,6 +120,7 @@ impl Hub {
             return;
         };
         let gone = r.members.remove(pos);
+        self.peer_total -= 1;
         let others: Vec<ConnId> = r.members.iter().map(|m| m.conn).collect();
         if others.is_empty() {
             self.rooms.remove(room);

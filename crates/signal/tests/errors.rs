@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{offer, room, Harness};
+use common::{chat, offer, room, Harness};
 use confab_proto::{ClientMsg, ErrorCode, PeerId, PROTOCOL_VERSION};
 use confab_signal::HubConfig;
 
@@ -13,13 +13,16 @@ fn every_request_error_echoes_ref_changes_nothing_and_keeps_the_connection() {
     let config = HubConfig {
         max_rooms: 2,
         max_peers_per_room: 2,
+        chat_burst: 1,
         ..HubConfig::default()
     };
     let mut h = Harness::with_config(config);
     let fresh = h.connect(1);
     let (a, ida) = h.joined(2, "r", "Ada");
     h.joined(3, "r", "Grace");
-    let (_, ids) = h.joined(4, "s", "Xavier");
+    let (x, ids) = h.joined(4, "s", "Xavier");
+    h.frame(x, chat("uses up Xavier's one token"));
+    h.drain();
     let (lobby, _) = h.ready(5);
 
     let join = |r: &str| ClientMsg::Join {
@@ -40,6 +43,9 @@ fn every_request_error_echoes_ref_changes_nothing_and_keeps_the_connection() {
         (a, offer(&ids), ErrorCode::UnknownPeer),
         (a, offer(&ida), ErrorCode::UnknownPeer),
         (a, offer(&PeerId::new("nobody")), ErrorCode::UnknownPeer),
+        (fresh, chat("hi"), ErrorCode::HelloRequired),
+        (lobby, chat("hi"), ErrorCode::NotJoined),
+        (x, chat("again"), ErrorCode::RateLimited),
     ];
     for (conn, msg, code) in cases {
         h.expect_error(conn, msg, code);

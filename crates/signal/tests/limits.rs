@@ -20,6 +20,9 @@ fn defaults_are_as_documented() {
     assert_eq!(c.max_peers_per_room, 16);
     assert_eq!(c.max_connections, 20_000);
     assert!(c.ice_servers.is_empty());
+    assert_eq!(c.chat_history, 100);
+    assert_eq!(c.chat_burst, 10);
+    assert_eq!(c.chat_refill, std::time::Duration::from_secs(1));
 }
 
 #[test]

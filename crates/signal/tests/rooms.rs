@@ -25,6 +25,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         room: room("standup"),
         you: info(&ida, "Ada"),
         peers: vec![],
+        history: vec![],
     };
     assert_eq!(h.drain(), vec![send(a, joined_a)]);
     assert_eq!(h.hub.room_count(), 1);
@@ -35,6 +36,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         room: room("standup"),
         you: info(&idb, "Grace"),
         peers: vec![info(&ida, "Ada")],
+        history: vec![],
     };
     let announce_b = ServerMsg::PeerJoined {
         peer: info(&idb, "Grace"),
@@ -47,6 +49,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         room: room("standup"),
         you: info(&idc, "Linus"),
         peers: vec![info(&ida, "Ada"), info(&idb, "Grace")],
+        history: vec![],
     };
     let announce_c = ServerMsg::PeerJoined {
         peer: info(&idc, "Linus"),

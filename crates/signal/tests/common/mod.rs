@@ -3,7 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use confab_proto::{
-    ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
+    ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
     PROTOCOL_VERSION,
 };
 use confab_signal::{ConnId, Hub, HubConfig, Output};
@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 pub struct Harness {
     pub hub: Hub,
     pub now: Instant,
+    /// Simulated wall clock (Unix ms), advanced with `now` and given to the hub.
+    pub wall_ms: u64,
 }
+
+/// The simulated wall clock's start: 2023-11-14T22:13:20Z.
+pub const WALL_START_MS: u64 = 1_700_000_000_000;
 
 pub fn room(name: &str) -> RoomId {
     RoomId::parse(name).unwrap()
@@ -35,6 +40,7 @@ pub struct Snapshot {
     pub connections: usize,
     pub rooms: usize,
     pub members: Vec<Vec<PeerInfo>>,
+    pub history: Vec<Vec<ChatMessage>>,
 }
 
 impl Harness {
@@ -46,11 +52,20 @@ impl Harness {
         Harness {
             hub: Hub::new(config, 7),
             now: Instant::now(),
+            wall_ms: WALL_START_MS,
         }
     }
 
+    /// Lets simulated time pass (both clocks).
+    pub fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.wall_ms += u64::try_from(by.as_millis()).unwrap();
+    }
+
+    /// Advances time by 10 ms before each event, as a driver would see it pass.
     fn tick(&mut self) -> Instant {
-        self.now += Duration::from_millis(10);
+        self.advance(Duration::from_millis(10));
+        self.hub.set_wall_clock(self.wall_ms);
         self.now
     }
 
@@ -120,6 +135,10 @@ impl Harness {
             connections: self.hub.connection_count(),
             rooms: self.hub.room_count(),
             members: rooms.iter().map(|r| self.hub.peers_in(&room(r))).collect(),
+            history: rooms
+                .iter()
+                .map(|r| self.hub.chat_history(&room(r)))
+                .collect(),
         }
     }
 
@@ -162,4 +181,8 @@ pub fn offer(to: &PeerId) -> ClientMsg {
         to: to.clone(),
         sdp: "v=0\r\n".into(),
     }
+}
+
+pub fn chat(text: &str) -> ClientMsg {
+    ClientMsg::Chat { text: text.into() }
 }

@@ -1,0 +1,331 @@
+// The room's chat panel: message list, composer, unread badge. app.js owns the
+// connection and hands this module what the server sends; the protocol rules live in
+// protocol.js. User text only ever reaches the page through `textContent`.
+//
+// Own messages show at once as "Sending…" and are settled by the server's copy (matched
+// by request id, the `ref` it carries) or removed again if the server refuses them, with
+// the text put back in the composer and the reason shown under it.
+
+import { SignalingError, addChatMessage, chatTextError, trimChat } from './protocol.js';
+
+/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
+
+/**
+ * Sends a chat text; see `Signaling.sendChat`.
+ * @typedef {(text: string) => {id: number | null, reply: Promise<ChatMessage>}} SendChat
+ */
+
+/**
+ * The elements of the panel (ids in docs/web-test-contract.md).
+ * @typedef {object} ChatElements
+ * @property {HTMLElement} panel        #chat
+ * @property {HTMLButtonElement} toggle #chat-toggle
+ * @property {HTMLElement} badge        #chat-badge, unread count on the toggle
+ * @property {HTMLButtonElement} close  #chat-close
+ * @property {HTMLElement} scroller     the scrolling area around the list
+ * @property {HTMLOListElement} list    #chat-list
+ * @property {HTMLElement} empty        #chat-empty
+ * @property {HTMLFormElement} form     #chat-form
+ * @property {HTMLTextAreaElement} input #chat-input
+ * @property {HTMLButtonElement} send   #chat-send
+ * @property {HTMLElement} error        #chat-error
+ */
+
+/** Messages from one sender closer together than this share one header. */
+const GROUP_MS = 5 * 60_000;
+/** Tallest the composer grows before it scrolls, in pixels. */
+const INPUT_MAX_PX = 140;
+
+/** @type {Record<string, string>} */
+const SEND_ERRORS = {
+  rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
+  bad_text: 'The server did not accept this message.',
+  not_joined: 'You are not in a room any more.',
+  timeout: 'The server did not confirm this message. Check your connection and try again.',
+  closed: 'Not connected to the server, so the message was not sent.',
+};
+
+/**
+ * @param {number} ts Unix ms
+ * @returns {string} e.g. "14:05", or "Mon 14:05" / "3 Jan, 14:05" when not today
+ */
+export function formatChatTime(ts, now = Date.now()) {
+  const d = new Date(ts);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (new Date(now).toDateString() === d.toDateString()) return time;
+  const days = (now - ts) / 86_400_000;
+  const day =
+    days >= 0 && days < 6
+      ? d.toLocaleDateString([], { weekday: 'short' })
+      : d.toLocaleDateString([], { day: 'numeric', month: 'short' });
+  return `${day} ${time}`;
+}
+
+/**
+ * A stable hue per sender, so names are told apart at a glance.
+ * @param {string} id
+ * @returns {number}
+ */
+function hueOf(id) {
+  let h = 0;
+  for (const c of id) h = (h * 31 + (c.codePointAt(0) ?? 0)) % 360;
+  return h;
+}
+
+export class ChatPanel {
+  /**
+   * @param {ChatElements} el
+   * @param {{onOpenChange?: (open: boolean) => void}} [options]
+   */
+  constructor(el, options = {}) {
+    this.el = el;
+    this.onOpenChange = options.onOpenChange ?? (() => {});
+    /** Confirmed messages, in id order. @type {ChatMessage[]} */
+    this.messages = [];
+    /** @type {string | null} */
+    this.selfId = null;
+    /** @type {SendChat | null} */
+    this.sender = null;
+    this.open = false;
+    this.unread = 0;
+    this.enabled = false;
+    /** Own messages awaiting the server, by request id. @type {Map<number, HTMLLIElement>} */
+    this.pending = new Map();
+
+    el.toggle.addEventListener('click', () => this.setOpen(!this.open));
+    el.close.addEventListener('click', () => this.setOpen(false));
+    el.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.submit();
+    });
+    el.input.addEventListener('keydown', (ev) => {
+      // Enter sends, Shift+Enter is a new line; never while an IME is composing.
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+        ev.preventDefault();
+        this.submit();
+      }
+    });
+    el.input.addEventListener('input', () => {
+      this.showError('');
+      this.renderComposer();
+    });
+    this.renderComposer();
+    this.renderBadge();
+  }
+
+  /**
+   * A fresh room: its history from `joined`, and who we are.
+   * @param {ChatMessage[]} history
+   * @param {string} selfId
+   * @param {SendChat} sender
+   */
+  start(history, selfId, sender) {
+    this.clear();
+    this.selfId = selfId;
+    this.sender = sender;
+    for (const m of history) this.receive(m);
+    this.unread = 0; // history is context, not news
+    this.setEnabled(true);
+    this.renderBadge();
+    this.scrollToEnd();
+  }
+
+  /** Back to the lobby: forget the room's messages. */
+  clear() {
+    this.messages = [];
+    this.pending.clear();
+    this.el.list.replaceChildren();
+    this.selfId = null;
+    this.sender = null;
+    this.unread = 0;
+    this.el.input.value = '';
+    this.showError('');
+    this.setEnabled(false);
+    this.renderBadge();
+    this.renderEmpty();
+  }
+
+  /** @param {boolean} on whether messages can be sent (connected and in the room) */
+  setEnabled(on) {
+    this.enabled = on;
+    this.el.input.disabled = !on;
+    this.el.input.placeholder = on ? 'Message everyone' : 'Not connected';
+    this.renderComposer();
+  }
+
+  /** @param {boolean} open */
+  setOpen(open) {
+    if (open === this.open) return;
+    this.open = open;
+    this.el.panel.classList.toggle('open', open);
+    this.el.toggle.setAttribute('aria-expanded', String(open));
+    this.el.toggle.setAttribute('aria-label', open ? 'Hide chat' : 'Show chat');
+    if (open) {
+      this.unread = 0;
+      this.renderBadge();
+      this.scrollToEnd();
+      // On touch screens focusing would pop up the keyboard over the messages.
+      if (window.matchMedia('(pointer: fine)').matches) this.el.input.focus({ preventScroll: true });
+    }
+    this.onOpenChange(open);
+  }
+
+  /**
+   * A message from the server (history, someone else's, or our own copy with `ref`).
+   * @param {ChatMessage} msg
+   * @param {import('./protocol.js').RequestId} [ref]
+   */
+  receive(msg, ref) {
+    const pendingLi = typeof ref === 'number' ? this.pending.get(ref) : undefined;
+    if (!addChatMessage(this.messages, msg)) return; // already shown
+    const stick = this.nearEnd() || msg.from === this.selfId;
+    if (pendingLi && typeof ref === 'number') {
+      this.pending.delete(ref);
+      pendingLi.remove();
+    }
+    const li = this.item(msg);
+    const index = this.messages.indexOf(msg);
+    const next = this.messages[index + 1];
+    const before = next ? this.el.list.querySelector(`li[data-msg-id="${next.id}"]`) : null;
+    // Pending own messages stay last, below every confirmed one.
+    this.el.list.insertBefore(li, before ?? this.el.list.querySelector('li.pending'));
+    this.regroup(li);
+    if (li.nextElementSibling instanceof HTMLLIElement) this.regroup(li.nextElementSibling);
+    if (!this.open && msg.from !== this.selfId && ref === undefined) {
+      this.unread++;
+      this.renderBadge();
+    }
+    this.renderEmpty();
+    if (stick) this.scrollToEnd();
+  }
+
+  /** Sends what is in the composer, if it is a valid message. */
+  submit() {
+    const text = this.el.input.value;
+    if (!this.enabled || !this.sender) return;
+    const problem = chatTextError(text);
+    if (problem) {
+      if (text.trim() !== '') this.showError(problem);
+      return;
+    }
+    const { id, reply } = this.sender(text);
+    if (id === null) {
+      this.showError(SEND_ERRORS.closed);
+      return;
+    }
+    this.el.input.value = '';
+    this.showError('');
+    this.renderComposer();
+    const li = this.item({ id: -1, from: this.selfId ?? '', name: '', text: trimChat(text), ts: Date.now() });
+    li.classList.add('pending');
+    delete li.dataset.msgId;
+    /** @type {HTMLElement} */ (li.querySelector('.chat-time')).textContent = 'Sending…';
+    this.pending.set(id, li);
+    this.el.list.append(li);
+    this.regroup(li);
+    this.renderEmpty();
+    this.scrollToEnd();
+    reply.then(
+      (msg) => this.receive(msg, id), // normally already done by the 'chat' event
+      (err) => {
+        const li = this.pending.get(id);
+        if (li) {
+          this.pending.delete(id);
+          li.remove();
+          this.renderEmpty();
+        }
+        // Give the text back so nothing typed is lost.
+        if (this.el.input.value.trim() === '') this.el.input.value = text;
+        this.renderComposer();
+        const code = err instanceof SignalingError ? err.code : '';
+        this.showError(SEND_ERRORS[code] ?? `The message was not sent: ${err instanceof Error ? err.message : err}`);
+      },
+    );
+  }
+
+  /**
+   * @private
+   * @param {ChatMessage} msg
+   * @returns {HTMLLIElement}
+   */
+  item(msg) {
+    const mine = msg.from === this.selfId;
+    const li = document.createElement('li');
+    li.className = mine ? 'chat-msg mine' : 'chat-msg';
+    li.dataset.msgId = String(msg.id);
+    li.dataset.from = msg.from;
+    li.dataset.ts = String(msg.ts);
+    li.style.setProperty('--hue', String(hueOf(msg.from)));
+    const meta = document.createElement('div');
+    meta.className = 'chat-meta';
+    const name = document.createElement('span');
+    name.className = 'chat-name';
+    name.textContent = mine ? 'You' : msg.name;
+    const time = document.createElement('time');
+    time.className = 'chat-time';
+    time.dateTime = new Date(msg.ts).toISOString();
+    time.textContent = formatChatTime(msg.ts);
+    time.title = new Date(msg.ts).toLocaleString();
+    meta.append(name, time);
+    const text = document.createElement('div');
+    text.className = 'chat-text';
+    text.textContent = msg.text;
+    li.append(meta, text);
+    return li;
+  }
+
+  /**
+   * Hides the header of a message that directly follows one from the same sender.
+   * @private
+   * @param {HTMLLIElement} li
+   */
+  regroup(li) {
+    const prev = li.previousElementSibling;
+    const same =
+      prev instanceof HTMLLIElement &&
+      prev.dataset.from === li.dataset.from &&
+      Number(li.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS &&
+      !prev.classList.contains('pending');
+    li.classList.toggle('cont', same);
+  }
+
+  /** @private */
+  nearEnd() {
+    const s = this.el.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 48;
+  }
+
+  /** @private */
+  scrollToEnd() {
+    const s = this.el.scroller;
+    s.scrollTop = s.scrollHeight;
+  }
+
+  /** @private */
+  renderEmpty() {
+    this.el.empty.hidden = this.el.list.childElementCount > 0;
+  }
+
+  /** @private */
+  renderBadge() {
+    this.el.badge.textContent = this.unread > 0 ? (this.unread > 99 ? '99+' : String(this.unread)) : '';
+    this.el.toggle.title = this.unread > 0 ? `Chat (${this.unread} unread)` : 'Chat';
+  }
+
+  /** @private */
+  renderComposer() {
+    const input = this.el.input;
+    this.el.send.disabled = !this.enabled || input.value.trim() === '';
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, INPUT_MAX_PX)}px`;
+  }
+
+  /**
+   * @private
+   * @param {string} message
+   */
+  showError(message) {
+    this.el.error.textContent = message;
+    this.el.error.hidden = message === '';
+  }
+}
