@@ -3,9 +3,9 @@
 //! The resolved [`Config`] is a plain struct passed down to whatever needs it; nothing
 //! reads configuration from globals.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use confab_proto::IceServer;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `confab_server=debug`. [default: info]
     #[arg(long, env = "CONFAB_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// Log line format on stderr: `text` for people, `json` (one object per line) for log
+    /// collectors. [default: text]
+    #[arg(long, env = "CONFAB_LOG_FORMAT", value_name = "FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
     #[command(flatten)]
     pub turn: TurnArgs,
 }
@@ -156,76 +160,126 @@ pub struct TurnArgs {
 }
 
 /// The `--config` TOML file. Unknown keys are an error, so typos are caught.
-#[derive(Deserialize, Debug, Default)]
+///
+/// Every key is documented in `docs/configuration.md`; `tests/config.rs` reads the key
+/// list from serde (the unknown-field error names them all) and fails on an
+/// undocumented one. It is also the shape `confab check-config` prints.
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// See [`ServeArgs::listen`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     /// See [`ServeArgs::data_dir`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// See [`ServeArgs::tls_cert`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_cert: Option<PathBuf>,
     /// See [`ServeArgs::tls_key`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
     /// See [`ServeArgs::insecure_http`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insecure_http: Option<bool>,
     /// See [`ServeArgs::public_host`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_host: Option<Vec<String>>,
     /// See [`ServeArgs::web_dir`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub web_dir: Option<PathBuf>,
     /// Full ICE server entries (with credentials if needed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ice_servers: Option<Vec<IceServer>>,
     /// See [`ServeArgs::idle_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout: Option<u64>,
     /// See [`ServeArgs::max_peers_per_room`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_peers_per_room: Option<usize>,
     /// See [`ServeArgs::max_rooms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_rooms: Option<usize>,
     /// See [`ServeArgs::max_connections`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
     /// See [`ServeArgs::log`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// See [`ServeArgs::log_format`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
     /// The `[turn]` table.
     #[serde(default)]
     pub turn: FileTurn,
 }
 
 /// The `[turn]` table of the config file; keys as the `--turn-*` flags.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FileTurn {
     /// `false` disables TURN (as `--no-turn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// See [`TurnArgs::turn_listen`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     /// See [`TurnArgs::turns_listen`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_listen: Option<String>,
     /// See [`TurnArgs::turn_relay_ports`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relay_ports: Option<String>,
     /// See [`TurnArgs::turn_relay_ip`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relay_ip: Option<IpAddr>,
     /// See [`TurnArgs::external_ip`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_ip: Option<IpAddr>,
     /// See [`TurnArgs::turn_secret`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// See [`TurnArgs::turn_credential_ttl`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_ttl: Option<u64>,
     /// See [`TurnArgs::turn_allow_peer`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_peer: Option<Vec<String>>,
     /// See [`TurnArgs::turn_deny_peer`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deny_peer: Option<Vec<String>>,
     /// See [`TurnArgs::turn_user`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<String>>,
     /// See [`TurnArgs::turn_realm`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
     /// See [`TurnArgs::turn_user_quota`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_quota: Option<usize>,
     /// See [`TurnArgs::turn_max_allocations`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allocations: Option<usize>,
 }
 
+/// The format of log lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message`, fields).
+    Json,
+}
+
+/// What `confab check-config` prints instead of a secret.
+pub const REDACTED: &str = "<redacted>";
+
 /// The resolved TURN settings (`None` in [`Config::turn`] when disabled).
-#[derive(Clone, Debug)]
+///
+/// `Debug` redacts the secret and the static users' passwords.
+#[derive(Clone)]
 pub struct TurnSettings {
     /// UDP + TCP listen address.
     pub listen: SocketAddr,
@@ -253,6 +307,31 @@ pub struct TurnSettings {
     pub user_quota: usize,
     /// Allocations in all.
     pub max_allocations: usize,
+}
+
+impl std::fmt::Debug for TurnSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<String> = self
+            .users
+            .iter()
+            .map(|(n, _)| format!("{n}:{REDACTED}"))
+            .collect();
+        f.debug_struct("TurnSettings")
+            .field("listen", &self.listen)
+            .field("tls_listen", &self.tls_listen)
+            .field("relay_ports", &self.relay_ports)
+            .field("relay_ip", &self.relay_ip)
+            .field("external_ip", &self.external_ip)
+            .field("secret", &self.secret.as_ref().map(|_| REDACTED))
+            .field("credential_ttl", &self.credential_ttl)
+            .field("allow_peers", &self.allow_peers)
+            .field("deny_peers", &self.deny_peers)
+            .field("users", &users)
+            .field("realm", &self.realm)
+            .field("user_quota", &self.user_quota)
+            .field("max_allocations", &self.max_allocations)
+            .finish()
+    }
 }
 
 impl Default for TurnSettings {
@@ -292,7 +371,9 @@ pub enum TlsMode {
 }
 
 /// The resolved configuration of `confab serve`.
-#[derive(Clone, Debug)]
+///
+/// `Debug` redacts secrets (ICE server credentials here, see also [`TurnSettings`]).
+#[derive(Clone)]
 pub struct Config {
     /// Where to listen for HTTP(S).
     pub listen: SocketAddr,
@@ -320,8 +401,43 @@ pub struct Config {
     pub max_connections: usize,
     /// Log filter.
     pub log: String,
+    /// Log line format.
+    pub log_format: LogFormat,
     /// The built-in STUN/TURN server; `None` when disabled.
     pub turn: Option<TurnSettings>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("tls", &self.tls)
+            .field("public_hosts", &self.public_hosts)
+            .field("web_dir", &self.web_dir)
+            .field("ice_servers", &redact_ice(&self.ice_servers))
+            .field("idle_timeout", &self.idle_timeout)
+            .field("ping_interval", &self.ping_interval)
+            .field("outbound_queue", &self.outbound_queue)
+            .field("max_peers_per_room", &self.max_peers_per_room)
+            .field("max_rooms", &self.max_rooms)
+            .field("max_connections", &self.max_connections)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("turn", &self.turn)
+            .finish()
+    }
+}
+
+/// ICE servers with their credentials replaced by [`REDACTED`].
+fn redact_ice(servers: &[IceServer]) -> Vec<IceServer> {
+    servers
+        .iter()
+        .map(|s| IceServer {
+            credential: s.credential.as_ref().map(|_| REDACTED.to_owned()),
+            ..s.clone()
+        })
+        .collect()
 }
 
 impl Default for Config {
@@ -340,6 +456,7 @@ impl Default for Config {
             max_rooms: 10_000,
             max_connections: 20_000,
             log: "info".into(),
+            log_format: LogFormat::Text,
             turn: None,
         }
     }
@@ -439,6 +556,7 @@ impl Config {
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
             log: args.log.or(file.log).unwrap_or(d.log),
+            log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             turn: resolve_turn(args.turn, file.turn)?,
             ..d
         };
@@ -468,6 +586,12 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
         }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            return Err(ConfigError::Invalid(format!(
+                "log filter {:?} is invalid: {e}",
+                self.log
+            )));
+        }
         if let Some(dir) = &self.web_dir {
             if !dir.join("index.html").is_file() {
                 return Err(ConfigError::Invalid(format!(
@@ -477,6 +601,94 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The effective configuration in the config file's shape, with every secret (the
+    /// TURN secret, static TURN users' passwords, ICE server credentials) replaced by
+    /// [`REDACTED`]. Values that only exist at run time (a TURN secret generated into
+    /// the data dir) are left out.
+    pub fn to_file_redacted(&self) -> FileConfig {
+        let (tls_cert, tls_key) = match &self.tls {
+            TlsMode::Files { cert, key } => (Some(cert.clone()), Some(key.clone())),
+            TlsMode::SelfSigned | TlsMode::Off => (None, None),
+        };
+        let turn = match &self.turn {
+            None => FileTurn {
+                enabled: Some(false),
+                ..FileTurn::default()
+            },
+            Some(t) => FileTurn {
+                enabled: Some(true),
+                listen: Some(t.listen),
+                tls_listen: Some(
+                    t.tls_listen
+                        .map_or_else(|| "off".to_owned(), |a| a.to_string()),
+                ),
+                relay_ports: Some(format!("{}-{}", t.relay_ports.0, t.relay_ports.1)),
+                relay_ip: t.relay_ip,
+                external_ip: t.external_ip,
+                secret: t.secret.as_ref().map(|_| REDACTED.to_owned()),
+                credential_ttl: Some(t.credential_ttl.as_secs()),
+                allow_peer: Some(t.allow_peers.clone()),
+                deny_peer: Some(t.deny_peers.clone()),
+                users: Some(
+                    t.users
+                        .iter()
+                        .map(|(n, _)| format!("{n}:{REDACTED}"))
+                        .collect(),
+                ),
+                realm: Some(t.realm.clone()),
+                user_quota: Some(t.user_quota),
+                max_allocations: Some(t.max_allocations),
+            },
+        };
+        FileConfig {
+            listen: Some(self.listen),
+            data_dir: Some(self.data_dir.clone()),
+            tls_cert,
+            tls_key,
+            insecure_http: Some(self.tls == TlsMode::Off),
+            public_host: Some(self.public_hosts.clone()),
+            web_dir: self.web_dir.clone(),
+            ice_servers: Some(redact_ice(&self.ice_servers)),
+            idle_timeout: Some(self.idle_timeout.as_secs()),
+            max_peers_per_room: Some(self.max_peers_per_room),
+            max_rooms: Some(self.max_rooms),
+            max_connections: Some(self.max_connections),
+            log: Some(self.log.clone()),
+            log_format: Some(self.log_format),
+            turn,
+        }
+    }
+
+    /// [`Config::to_file_redacted`] as TOML, for `confab check-config`.
+    pub fn to_toml_redacted(&self) -> String {
+        let mut out = String::from(
+            "# The effective configuration of `confab serve` (flags > env > file > defaults),\n\
+             # with secrets redacted.\n",
+        );
+        if self.turn.as_ref().is_some_and(|t| t.secret.is_none()) {
+            out.push_str(&format!(
+                "# turn.secret is not set: a random one is kept in {}\n",
+                self.data_dir.join("turn-secret").display()
+            ));
+        }
+        if self.tls == TlsMode::SelfSigned {
+            out.push_str(&format!(
+                "# TLS: a self-signed certificate kept in {}\n",
+                self.data_dir.display()
+            ));
+        }
+        if self.web_dir.is_none() {
+            out.push_str("# web_dir is not set: the embedded web client is served\n");
+        }
+        out.push('\n');
+        match toml::to_string_pretty(&self.to_file_redacted()) {
+            Ok(text) => out.push_str(&text),
+            // Every field is a string, number, bool, list or table: cannot happen.
+            Err(e) => out.push_str(&format!("# cannot render as TOML: {e}\n")),
+        }
+        out
     }
 
     /// The ping interval never exceeds a third of the idle timeout, so a live client
@@ -589,8 +801,23 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
-        message: e.to_string(),
+        message: one_line_toml_error(&text, &e),
     })
+}
+
+/// `line L, column C: message` — the TOML error on one line (its `Display` draws a
+/// multi-line excerpt of the file, which would also echo a secret on that line).
+fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@
 //! Nothing here is shared behind a lock: the task owns the hub and the map of outbound
 //! queues, so there is no lock to hold across an `.await`.
 
+use crate::metrics::Metrics;
 use crate::turn::ice::IceMinter;
 use confab_proto::{close, ClientFrame, ServerMsg};
 use confab_signal::{ConnId, Hub, HubConfig, Output};
 use std::collections::HashMap;
 use std::time::Instant;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -42,6 +43,8 @@ enum Cmd {
     Connect(ConnId, ConnLink),
     Frame(ConnId, ClientFrame, OwnedSemaphorePermit),
     Disconnect(ConnId),
+    /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
+    Ready(oneshot::Sender<()>),
 }
 
 /// Cheap, cloneable handle for sending to the hub task.
@@ -80,20 +83,35 @@ impl HubHandle {
     pub async fn disconnect(&self, conn: ConnId) {
         let _ = self.tx.send(Cmd::Disconnect(conn)).await;
     }
+    /// Resolves once the hub task has answered, i.e. it runs and works through its
+    /// queue.
+    pub async fn ready(&self) -> Result<(), HubGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Cmd::Ready(tx)).await.map_err(|_| HubGone)?;
+        rx.await.map_err(|_| HubGone)
+    }
 }
 
 /// Starts the hub task on `tracker`; it ends when every handle is dropped.
-pub fn spawn(config: HubConfig, seed: u64, ice: IceMinter, tracker: &TaskTracker) -> HubHandle {
+pub fn spawn(
+    config: HubConfig,
+    seed: u64,
+    ice: IceMinter,
+    tracker: &TaskTracker,
+    metrics: Metrics,
+) -> HubHandle {
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
-    tracker.spawn(run(Hub::new(config, seed), rx, ice));
+    tracker.spawn(run(Hub::new(config, seed), rx, ice, metrics));
     HubHandle { tx }
 }
 
-async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter) {
+async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics: Metrics) {
     let mut links: HashMap<ConnId, ConnLink> = HashMap::new();
     while let Some(cmd) = rx.recv().await {
         let now = Instant::now();
+        // The hub never reads a clock; chat timestamps come from here.
+        hub.set_wall_clock(unix_ms());
         match cmd {
             Cmd::Connect(conn, link) => {
                 links.insert(conn, link);
@@ -104,51 +122,89 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter) {
                 links.remove(&conn);
                 hub.handle_disconnect(conn, now);
             }
+            Cmd::Ready(tx) => {
+                let _ = tx.send(());
+                continue;
+            }
         }
-        drain(&mut hub, &mut links, &ice, now);
+        let mut routes = Routes {
+            links: &mut links,
+            ice: &ice,
+            metrics: &metrics,
+        };
+        routes.drain(&mut hub, now);
+        metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
         // A frame's permit (bound above) is dropped here, after its reply is queued.
     }
 }
 
-/// Routes every pending output. A connection whose queue is full is dropped on the spot
-/// (its peers see it leave) rather than allowed to stall the room.
-fn drain(hub: &mut Hub, links: &mut HashMap<ConnId, ConnLink>, ice: &IceMinter, now: Instant) {
-    while let Some(out) = hub.poll_output() {
-        let (conn, item) = match out {
-            Output::Send { to, mut msg } => {
-                // Each welcome gets credentials minted now, named after the peer id.
-                if let ServerMsg::Welcome {
-                    peer_id,
-                    ice_servers,
-                    ..
-                } = &mut msg
-                {
-                    let host = links.get(&to).and_then(|l| l.host.as_deref());
-                    *ice_servers = ice.servers_for(peer_id.as_str(), host, crate::unix_now());
-                }
-                match serde_json::to_string(&msg) {
-                    Ok(text) => (to, Outbound::Text(text)),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot serialize a server message");
-                        continue;
+/// What [`Routes::drain`] needs of the hub task's state.
+struct Routes<'a> {
+    links: &'a mut HashMap<ConnId, ConnLink>,
+    ice: &'a IceMinter,
+    metrics: &'a Metrics,
+}
+
+/// Milliseconds since the Unix epoch (0 if the system clock is before it).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl Routes<'_> {
+    /// Routes every pending output. A connection whose queue is full is dropped on the spot
+    /// (its peers see it leave) rather than allowed to stall the room.
+    fn drain(&mut self, hub: &mut Hub, now: Instant) {
+        let Routes {
+            links,
+            ice,
+            metrics,
+        } = self;
+        while let Some(out) = hub.poll_output() {
+            let (conn, item) = match out {
+                Output::Send { to, mut msg } => {
+                    // Each welcome gets credentials minted now, named after the peer id.
+                    if let ServerMsg::Welcome {
+                        peer_id,
+                        ice_servers,
+                        ..
+                    } = &mut msg
+                    {
+                        let host = links.get(&to).and_then(|l| l.host.as_deref());
+                        *ice_servers = ice.servers_for(peer_id.as_str(), host, crate::unix_now());
+                    }
+                    if let ServerMsg::Error { code, .. } = &msg {
+                        metrics.error(*code);
+                    }
+                    match serde_json::to_string(&msg) {
+                        Ok(text) => (to, Outbound::Text(text)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot serialize a server message");
+                            continue;
+                        }
                     }
                 }
+                Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),
+            };
+            let Some(link) = links.get(&conn) else {
+                continue;
+            };
+            if let Outbound::Text(text) = &item {
+                metrics.message_out(crate::metrics::wire_type(text));
             }
-            Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),
-        };
-        let Some(link) = links.get(&conn) else {
-            continue;
-        };
-        match link.tx.try_send(item) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(conn = conn.0, "outbound queue full; dropping slow client");
-                if let Some(link) = links.remove(&conn) {
-                    link.kill.cancel();
+            match link.tx.try_send(item) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(conn = conn.0, "outbound queue full; dropping slow client");
+                    if let Some(link) = links.remove(&conn) {
+                        link.kill.cancel();
+                    }
+                    hub.handle_disconnect(conn, now);
                 }
-                hub.handle_disconnect(conn, now);
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! Layout: [`config`] (flags > env > file), [`tls`] (certificates), [`server`] (the entry
 //! point taking a bound listener), `web` (routes), `ws` (one task per WebSocket) and
-//! `hub_task` (the single owner of the signaling hub), [`turn`] (STUN/TURN drivers).
+//! `hub_task` (the single owner of the signaling hub), [`turn`] (STUN/TURN drivers),
+//! [`metrics`] (the per-server Prometheus registry behind `/metrics`).
 #![forbid(unsafe_code)]
 
 pub mod config;
 mod hub_task;
+pub mod metrics;
 pub mod server;
 pub mod tls;
 pub mod turn;

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use confab_server::config::{Config, ServeArgs, TlsMode};
+use confab_server::config::{Config, LogFormat, ServeArgs, TlsMode};
 use confab_server::tls::{self, TlsOrigin};
 use confab_server::Listeners;
 use std::process::ExitCode;
@@ -24,6 +24,9 @@ struct Cli {
 enum Command {
     /// Run the server (HTTPS web app + signaling WebSocket).
     Serve(ServeArgs),
+    /// Validate the configuration (file, env and flags, exactly as `serve` reads them)
+    /// and print the effective configuration as TOML, secrets redacted. Binds nothing.
+    CheckConfig(ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::CheckConfig(args) => check_config(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,15 +47,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// `confab check-config`: resolve as `serve` does, print the redacted result.
+fn check_config(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(args)?;
+    // Operator-provided certificate files are read (not generated, nothing written).
+    if matches!(config.tls, TlsMode::Files { .. }) {
+        tls::load(&config)?;
+    }
+    print!("{}", config.to_toml_redacted());
+    Ok(())
+}
+
+/// Logs go to stderr (the banner to stdout), as text or as one JSON object per line.
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .with_context(|| format!("invalid log filter {:?}", config.log))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(())
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::resolve(args)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .with_context(|| format!("invalid log filter {:?}", config.log))?,
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let mut config = config;
@@ -66,6 +89,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server_tls = tls.as_ref().map(tls::server_config).transpose()?;
     let listeners = Listeners::bind(&config)?;
     print_banner(&config, tls.as_ref());
+    tracing::info!(
+        listen = %listeners.http.local_addr().unwrap_or(config.listen),
+        tls = config.tls != TlsMode::Off,
+        turn = listeners.turn.is_some(),
+        "serving"
+    );
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::hub_task::{self, HubHandle};
+use crate::metrics::Metrics;
 use crate::turn::ice::{IceMinter, TurnAdvert};
 use crate::turn::TurnSockets;
 use crate::ws::ConnSettings;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Mints ICE server lists with fresh TURN credentials.
     pub ice: IceMinter,
+    /// This server's metrics registry (rendered at `/metrics`).
+    pub metrics: Metrics,
 }
 
 /// The sockets a server runs on, bound by the caller (tests bind port 0).
@@ -85,6 +88,8 @@ pub async fn run(
     let listener = listeners.http;
     listener.set_nonblocking(true)?;
     let tracker = TaskTracker::new();
+    // One registry per server instance (see crate::metrics for why it is not global).
+    let metrics = Metrics::new(config.turn.is_some() && listeners.turn.is_some());
     let mut advert = None;
     if let (Some(settings), Some(sockets)) = (&config.turn, listeners.turn) {
         // Without a configured secret (tests), a random one lives as long as the process.
@@ -104,6 +109,7 @@ pub async fn run(
             tls.clone(),
             &tracker,
             shutdown.clone(),
+            metrics.clone(),
         )?;
         advert = Some(TurnAdvert {
             external_ip: settings.external_ip,
@@ -126,13 +132,16 @@ pub async fn run(
         max_connections: config.max_connections,
         // Static servers only; the hub task adds fresh TURN credentials per welcome.
         ice_servers: Vec::new(),
+        // Chat limits and history length: the hub's defaults (100 kept, 10 burst, 1/s).
+        ..HubConfig::default()
     };
-    let hub = hub_task::spawn(hub_config, seed(), ice.clone(), &tracker);
+    let hub = hub_task::spawn(hub_config, seed(), ice.clone(), &tracker, metrics.clone());
     let state = AppState {
         conn_settings: ConnSettings {
             idle_timeout: config.idle_timeout,
             ping_interval: config.effective_ping_interval(),
             outbound_queue: config.outbound_queue,
+            metrics: metrics.clone(),
         },
         config,
         hub,
@@ -140,6 +149,7 @@ pub async fn run(
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
         ice,
+        metrics,
     };
     let app = crate::web::router(state).into_make_service();
     let handle = axum_server::Handle::new();

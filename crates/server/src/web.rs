@@ -2,8 +2,9 @@
 //! the WebSocket upgrade.
 
 use crate::server::AppState;
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{MatchedPath, Path, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,9 +27,68 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws_upgrade))
         .route("/api/ice-servers", get(ice_servers))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(get(static_file))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// How long `/readyz` waits for the hub task before calling the server not ready.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness: 200 once the hub task answers; 503 while shutting down or when the hub
+/// task is gone or too far behind to answer in [`READY_TIMEOUT`]. (`/healthz` is the
+/// liveness probe: it answers whenever the HTTP server does.)
+async fn readyz(State(state): State<AppState>) -> Response {
+    let unavailable = |why: &'static str| (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+    if state.shutdown.is_cancelled() {
+        return unavailable("shutting down");
+    }
+    match tokio::time::timeout(READY_TIMEOUT, state.hub.ready()).await {
+        Ok(Ok(())) if !state.shutdown.is_cancelled() => "ready".into_response(),
+        Ok(Ok(())) => unavailable("shutting down"),
+        Ok(Err(_)) => unavailable("signaling hub stopped"),
+        Err(_) => unavailable("signaling hub not answering"),
+    }
+}
+
+/// The Prometheus text exposition of this server's metrics.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts each answered request by route pattern (never the raw path, so clients cannot
+/// mint series) and status.
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = match req.extensions().get::<MatchedPath>().map(|p| p.as_str()) {
+        Some("/") => "/",
+        Some("/r/{room}") => "/r/{room}",
+        Some("/ws") => "/ws",
+        Some("/api/ice-servers") => "/api/ice-servers",
+        Some("/healthz") => "/healthz",
+        Some("/readyz") => "/readyz",
+        Some("/metrics") => "/metrics",
+        Some(_) => "other",
+        None => "static",
+    };
+    let res = next.run(req).await;
+    state.metrics.http_request(route, res.status().as_u16());
+    res
 }
 
 async fn security_headers(mut res: Response) -> Response {
@@ -139,5 +199,54 @@ async fn asset(state: &AppState, path: &str) -> Response {
                 .into_response()
         }
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::metrics::Metrics;
+    use crate::turn::ice::IceMinter;
+    use crate::ws::ConnSettings;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    #[tokio::test]
+    async fn readyz_is_503_once_shutdown_starts() {
+        let tracker = TaskTracker::new();
+        let metrics = Metrics::new(false);
+        let ice = IceMinter::new(Vec::new(), None);
+        let hub = crate::hub_task::spawn(
+            confab_signal::HubConfig::default(),
+            1,
+            ice.clone(),
+            &tracker,
+            metrics.clone(),
+        );
+        let shutdown = CancellationToken::new();
+        let state = AppState {
+            config: Arc::new(Config::default()),
+            hub,
+            conn_settings: ConnSettings {
+                idle_timeout: std::time::Duration::from_secs(40),
+                ping_interval: std::time::Duration::from_secs(15),
+                outbound_queue: 16,
+                metrics: metrics.clone(),
+            },
+            next_conn: Arc::new(AtomicU64::new(1)),
+            shutdown: shutdown.clone(),
+            tracker,
+            ice,
+            metrics,
+        };
+        assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
+        shutdown.cancel();
+        assert_eq!(
+            readyz(State(state)).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

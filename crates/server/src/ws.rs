@@ -2,6 +2,7 @@
 //! task, writes what the hub queues, and enforces liveness and size limits.
 
 use crate::hub_task::{ConnLink, HubHandle, Outbound, SLOW_CONSUMER_CLOSE};
+use crate::metrics::{Metrics, INVALID_TYPE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use confab_proto::{close, decode_client, DecodeError, ServerMsg, MAX_FRAME_BYTES};
 use confab_signal::ConnId;
@@ -18,7 +19,7 @@ pub const HARD_FRAME_LIMIT: usize = 16 * MAX_FRAME_BYTES;
 /// A write that takes longer than this means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Per-connection settings, copied from the server config.
+/// Per-connection settings, copied from the server config, and the server's metrics.
 #[derive(Clone, Debug)]
 pub struct ConnSettings {
     /// Silence longer than this disconnects.
@@ -27,6 +28,8 @@ pub struct ConnSettings {
     pub ping_interval: Duration,
     /// Outbound queue capacity.
     pub outbound_queue: usize,
+    /// Where frames in (by type) and decode errors (by code) are counted.
+    pub metrics: Metrics,
 }
 
 impl ConnSettings {
@@ -127,6 +130,7 @@ async fn drive(
                 };
                 match decoded {
                     Ok(frame) => {
+                        settings.metrics.message_in(frame.msg.type_name());
                         let Ok(permit) = in_flight.clone().acquire_owned().await else {
                             break Exit::Closed;
                         };
@@ -135,7 +139,13 @@ async fn drive(
                         }
                         continue;
                     }
-                    Err(e) => error_message(e),
+                    Err(e) => {
+                        let m = &settings.metrics;
+                        m.message_in(INVALID_TYPE);
+                        m.error(e.code);
+                        m.message_out("error");
+                        error_message(e)
+                    }
                 }
             }
         };

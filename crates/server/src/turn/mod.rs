@@ -1,15 +1,14 @@
 //! IO drivers for the built-in STUN/TURN server: sockets on one side, the sans-IO
 //! [`confab_turn::Server`] core on the other.
 //!
-//! One task owns the core (`task.rs`); socket readers (`udp.rs`, `stream.rs`) only cut
-//! bytes into messages and send them to it over a bounded channel; the owner performs
-//! the core's outputs with non-blocking sends, so a slow or unreachable peer can never
-//! stall the relay for others.
+//! The core and the relay sockets it owns sit behind one short-held lock (`shared.rs`,
+//! which says why it is not an owner task); socket readers (`shared.rs` for UDP,
+//! `stream.rs` for TCP/TLS) hand it each message directly, and every output is performed
+//! with a non-blocking send, so a slow or unreachable peer never stalls the relay.
 
 pub mod ice;
+mod shared;
 mod stream;
-mod task;
-mod udp;
 
 use crate::config::TurnSettings;
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
@@ -123,6 +122,7 @@ pub fn spawn(
     tls: Option<Arc<rustls::ServerConfig>>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
+    metrics: crate::metrics::Metrics,
 ) -> std::io::Result<()> {
     let relay_ip = relay_ip(settings);
     let nets = |cidrs: &[String]| cidrs.iter().filter_map(|c| c.parse().ok()).collect();
@@ -152,23 +152,30 @@ pub fn spawn(
     };
     sockets.udp.set_nonblocking(true)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
-    let (tx, rx) = tokio::sync::mpsc::channel(task::INBOX);
     let core = confab_turn::Server::new(config, rand_seed());
-    tracker.spawn(task::run(
-        core,
-        rx,
-        udp.clone(),
-        settings.relay_ports,
-        tx.clone(),
-        shutdown.clone(),
-    ));
-    tracker.spawn(udp::listen(udp, tx.clone(), shutdown.clone()));
+    let shared = shared::Shared::new(core, udp, settings.relay_ports, shutdown.clone(), metrics);
+    tracker.spawn(shared::listener_reader(shared.clone()));
+    {
+        // Expiry needs only second precision; a tick keeps the timer out of the hot path.
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => shared.tick(),
+                }
+            }
+            shared.close_relays();
+        });
+    }
     sockets.tcp.set_nonblocking(true)?;
     let tcp = tokio::net::TcpListener::from_std(sockets.tcp)?;
     tracker.spawn(stream::accept(
         tcp,
         None,
-        tx.clone(),
+        shared.clone(),
         tracker.clone(),
         shutdown.clone(),
     ));
@@ -179,7 +186,7 @@ pub fn spawn(
         tracker.spawn(stream::accept(
             l,
             Some(acceptor),
-            tx,
+            shared,
             tracker.clone(),
             shutdown,
         ));

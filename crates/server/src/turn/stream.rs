@@ -1,8 +1,9 @@
 //! TCP and TLS listeners: each connection's byte stream is cut into STUN messages and
-//! ChannelData frames with [`confab_turn::frame_len`] and handed to the owner task.
+//! ChannelData frames with [`confab_turn::frame_len`] and handed to the TURN core.
 
-use super::task::Input;
+use super::shared::Shared;
 use confab_turn::{ClientKey, Transport};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -21,7 +22,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn accept(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    inbox: mpsc::Sender<Input>,
+    shared: Arc<Shared>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 ) {
@@ -41,7 +42,7 @@ pub async fn accept(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let inbox = inbox.clone();
+        let shared = shared.clone();
         let shutdown = shutdown.clone();
         match &tls {
             None => {
@@ -50,7 +51,7 @@ pub async fn accept(
                     client,
                     local,
                 };
-                tracker.spawn(serve(tcp, key, inbox, shutdown));
+                tracker.spawn(serve(tcp, key, shared, shutdown));
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
@@ -63,7 +64,7 @@ pub async fn accept(
                     if let Ok(Ok(s)) =
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
                     {
-                        serve(s, key, inbox, shutdown).await;
+                        serve(s, key, shared, shutdown).await;
                     }
                 });
             }
@@ -72,19 +73,13 @@ pub async fn accept(
 }
 
 /// Runs one stream connection: reads frames in, writes what the owner queues out.
-async fn serve<S>(
-    stream: S,
-    key: ClientKey,
-    inbox: mpsc::Sender<Input>,
-    shutdown: CancellationToken,
-) where
+async fn serve<S>(stream: S, key: ClientKey, shared: Arc<Shared>, shutdown: CancellationToken)
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
-    if inbox.send(Input::StreamOpened(key, tx)).await.is_err() {
-        return;
-    }
+    shared.stream_opened(key, tx);
     let writer = async {
         while let Some(frame) = rx.recv().await {
             if wr.write_all(&frame).await.is_err() {
@@ -101,10 +96,8 @@ async fn serve<S>(
             loop {
                 match confab_turn::frame_len(&buf) {
                     Ok(Some(n)) if n <= buf.len() => {
-                        let frame: Vec<u8> = buf.drain(..n).collect();
-                        if inbox.send(Input::Client(key, frame)).await.is_err() {
-                            return;
-                        }
+                        shared.client(key, &buf[..n]);
+                        buf.drain(..n);
                     }
                     Ok(_) if buf.len() > MAX_FRAME => return,
                     Ok(_) => break,
@@ -122,5 +115,5 @@ async fn serve<S>(
         _ = reader => {}
         _ = writer => {}
     }
-    let _ = inbox.send(Input::StreamClosed(key)).await;
+    shared.stream_closed(key);
 }

@@ -1,0 +1,340 @@
+//! Prometheus metrics, one registry per server instance, rendered at `/metrics`.
+//!
+//! Why not the `metrics` crate's global recorder (`metrics::counter!`): it is installed
+//! once per process, and the integration tests start many servers in one process, so
+//! every server would count into the same series and no test could assert exact values.
+//! `metrics::with_local_recorder` only covers a synchronous closure, not an async task.
+//! Instead each [`Metrics`] builds its own [`PrometheusRecorder`] (never installed) and
+//! registers its series through the [`Recorder`] trait directly, keeping the returned
+//! handles (`Counter`, `Gauge`: atomics behind an `Arc`) so the hot paths only do an
+//! atomic add. Configuration is passed down, never global (DESIGN.md principle 7); the
+//! metrics registry follows the same rule.
+//!
+//! Labels only ever hold fixed vocabularies (message types, error codes, route patterns,
+//! status codes, directions): never user input and never a secret.
+
+use confab_proto::{ClientMsg, ErrorCode};
+use metrics::{Counter, Gauge, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use std::sync::Arc;
+
+/// The `type` label of `confab_messages_in_total` for frames that did not decode.
+pub const INVALID_TYPE: &str = "invalid";
+
+/// The `type`s of server messages, registered up front so they show as 0 before their
+/// first use. A type missing here is still counted (registered on first use).
+const SERVER_TYPES: &[&str] = &[
+    "welcome",
+    "joined",
+    "left",
+    "peerJoined",
+    "peerLeft",
+    "offer",
+    "answer",
+    "candidate",
+    "hangup",
+    "chat",
+    "pong",
+    "error",
+];
+
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
+
+/// The metrics of one server; cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    connections: Gauge,
+    rooms: Gauge,
+    peers: Gauge,
+    messages_in: Vec<(&'static str, Counter)>,
+    messages_out: Vec<(&'static str, Counter)>,
+    turn: Option<TurnSeries>,
+}
+
+struct TurnSeries {
+    allocations: Gauge,
+    to_peer: Counter,
+    to_client: Counter,
+}
+
+/// Which way relayed TURN bytes went (the `direction` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayDirection {
+    /// From a TURN client out of its relay address to a peer (`to_peer`).
+    ToPeer,
+    /// From a peer into a relay address, forwarded to the TURN client (`to_client`).
+    ToClient,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("turn", &self.inner.turn.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every signaling series at zero; the TURN series exist only
+    /// when `turn` is true (so a server without TURN does not export them).
+    pub fn new(turn: bool) -> Metrics {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let describe_gauge = |name: &'static str, help: &'static str| {
+            recorder.describe_gauge(name.into(), None, help.into());
+        };
+        let describe_counter = |name: &'static str, help: &'static str| {
+            recorder.describe_counter(name.into(), None, help.into());
+        };
+        describe_gauge(
+            "confab_connections",
+            "Open signaling WebSocket connections.",
+        );
+        describe_gauge("confab_rooms", "Rooms with at least one peer.");
+        describe_gauge("confab_peers", "Connections that have joined a room.");
+        describe_counter(
+            "confab_messages_in_total",
+            "Signaling frames received, by message type (`invalid` when undecodable).",
+        );
+        describe_counter(
+            "confab_messages_out_total",
+            "Signaling messages sent to open connections, by message type.",
+        );
+        describe_counter(
+            "confab_errors_total",
+            "Error messages sent to clients, by error code.",
+        );
+        describe_counter(
+            "confab_http_requests_total",
+            "HTTP requests answered, by route pattern and status code.",
+        );
+        let gauge = |name: &'static str| recorder.register_gauge(&Key::from_name(name), &METADATA);
+        let typed = |name: &'static str, types: &[&'static str]| {
+            types
+                .iter()
+                .map(|&t| {
+                    let key = Key::from_parts(name, vec![Label::from_static_parts("type", t)]);
+                    (t, recorder.register_counter(&key, &METADATA))
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut in_types = ClientMsg::TYPES.to_vec();
+        in_types.push(INVALID_TYPE);
+        let turn = turn.then(|| {
+            describe_gauge("confab_turn_allocations", "Live TURN allocations.");
+            describe_counter(
+                "confab_turn_relayed_bytes_total",
+                "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`).",
+            );
+            let relayed = |dir: &'static str| {
+                let key = Key::from_parts(
+                    "confab_turn_relayed_bytes_total",
+                    vec![Label::from_static_parts("direction", dir)],
+                );
+                recorder.register_counter(&key, &METADATA)
+            };
+            TurnSeries {
+                allocations: gauge("confab_turn_allocations"),
+                to_peer: relayed("to_peer"),
+                to_client: relayed("to_client"),
+            }
+        });
+        let inner = Inner {
+            connections: gauge("confab_connections"),
+            rooms: gauge("confab_rooms"),
+            peers: gauge("confab_peers"),
+            messages_in: typed("confab_messages_in_total", &in_types),
+            messages_out: typed("confab_messages_out_total", SERVER_TYPES),
+            turn,
+            handle,
+            recorder,
+        };
+        Metrics {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        self.inner.handle.render()
+    }
+
+    /// Sets the signaling gauges (called by the hub task, which owns the counts).
+    pub fn set_signaling(&self, connections: usize, rooms: usize, peers: usize) {
+        self.inner.connections.set(connections as f64);
+        self.inner.rooms.set(rooms as f64);
+        self.inner.peers.set(peers as f64);
+    }
+
+    /// One frame received, by its `type` (or [`INVALID_TYPE`]).
+    pub fn message_in(&self, type_name: &'static str) {
+        self.by_type(
+            &self.inner.messages_in,
+            "confab_messages_in_total",
+            type_name,
+        );
+    }
+
+    /// One message for an open connection, by its `type` (see [`wire_type`]).
+    pub fn message_out(&self, type_name: &str) {
+        self.by_type(
+            &self.inner.messages_out,
+            "confab_messages_out_total",
+            type_name,
+        );
+    }
+
+    fn by_type(&self, known: &[(&'static str, Counter)], name: &'static str, t: &str) {
+        match known.iter().find(|(k, _)| *k == t) {
+            Some((_, c)) => c.increment(1),
+            None => {
+                let key = Key::from_parts(name, vec![Label::new("type", t.to_owned())]);
+                self.inner
+                    .recorder
+                    .register_counter(&key, &METADATA)
+                    .increment(1);
+            }
+        }
+    }
+
+    /// One error sent to a client. Errors are rare, so the series is looked up per call.
+    pub fn error(&self, code: ErrorCode) {
+        let code = error_code_name(code);
+        let key = Key::from_parts("confab_errors_total", vec![Label::new("code", code)]);
+        self.inner
+            .recorder
+            .register_counter(&key, &METADATA)
+            .increment(1);
+    }
+
+    /// One HTTP request answered; `route` is the matched route pattern (never the raw
+    /// path, which would let clients create unbounded series).
+    pub fn http_request(&self, route: &'static str, status: u16) {
+        let key = Key::from_parts(
+            "confab_http_requests_total",
+            vec![
+                Label::from_static_parts("route", route),
+                Label::new("status", status.to_string()),
+            ],
+        );
+        self.inner
+            .recorder
+            .register_counter(&key, &METADATA)
+            .increment(1);
+    }
+
+    /// Sets `confab_turn_allocations` to the TURN core's current count. No-op without
+    /// TURN.
+    pub fn set_turn_allocations(&self, n: usize) {
+        if let Some(t) = &self.inner.turn {
+            t.allocations.set(n as f64);
+        }
+    }
+
+    /// One TURN allocation created (alternative to [`Metrics::set_turn_allocations`]).
+    pub fn turn_allocation_opened(&self) {
+        if let Some(t) = &self.inner.turn {
+            t.allocations.increment(1.0);
+        }
+    }
+
+    /// One TURN allocation removed (expired, refreshed to 0, or its transport closed).
+    pub fn turn_allocation_closed(&self) {
+        if let Some(t) = &self.inner.turn {
+            t.allocations.decrement(1.0);
+        }
+    }
+
+    /// `bytes` of application data relayed in `direction` (payload only, not the
+    /// STUN/ChannelData framing).
+    pub fn turn_relayed(&self, direction: RelayDirection, bytes: usize) {
+        if let Some(t) = &self.inner.turn {
+            let c = match direction {
+                RelayDirection::ToPeer => &t.to_peer,
+                RelayDirection::ToClient => &t.to_client,
+            };
+            c.increment(bytes as u64);
+        }
+    }
+}
+
+/// The `type` tag of a serialized server message. serde writes an internally tagged
+/// enum's tag first, so it is read off the front of the JSON text without parsing it
+/// again (and without a `match` that a new message type would silently miss).
+pub fn wire_type(json: &str) -> &str {
+    json.strip_prefix("{\"type\":\"")
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("unknown")
+}
+
+/// The wire name of an error code (`bad_json`, ...), from its serde representation so it
+/// cannot drift from the protocol.
+fn error_code_name(code: ErrorCode) -> String {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_type_reads_the_tag() {
+        use confab_proto::ServerMsg;
+        let samples = [
+            ServerMsg::Pong { ref_: None },
+            ServerMsg::Hangup {
+                from: confab_proto::PeerId::new("p1"),
+            },
+            ServerMsg::Error {
+                code: ErrorCode::BadJson,
+                message: "x".into(),
+                ref_: None,
+            },
+        ];
+        for m in samples {
+            let text = serde_json::to_string(&m).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["type"], wire_type(&text));
+            assert!(SERVER_TYPES.contains(&wire_type(&text)));
+        }
+        assert_eq!(wire_type("garbage"), "unknown");
+    }
+
+    #[test]
+    fn instances_are_isolated() {
+        let a = Metrics::new(false);
+        let b = Metrics::new(true);
+        a.message_in("join");
+        a.error(ErrorCode::BadJson);
+        b.turn_relayed(RelayDirection::ToPeer, 100);
+        let ra = a.render();
+        let rb = b.render();
+        assert!(
+            ra.contains("confab_messages_in_total{type=\"join\"} 1"),
+            "{ra}"
+        );
+        assert!(
+            ra.contains("confab_errors_total{code=\"bad_json\"} 1"),
+            "{ra}"
+        );
+        assert!(!ra.contains("confab_turn"), "{ra}");
+        assert!(
+            rb.contains("confab_messages_in_total{type=\"join\"} 0"),
+            "{rb}"
+        );
+        assert!(
+            rb.contains("confab_turn_relayed_bytes_total{direction=\"to_peer\"} 100"),
+            "{rb}"
+        );
+        assert!(rb.contains("# TYPE confab_turn_allocations gauge"), "{rb}");
+    }
+}

@@ -1,0 +1,292 @@
+//! The TURN core and what it owns (relay sockets, stream writers), behind one mutex.
+//!
+//! Why a mutex and not an owner task (DESIGN.md principle 4): every relayed packet would
+//! otherwise cross a channel and wake another task, twice per round trip. Measured with
+//! bench/turn_bench.py, that hop cost half the sustainable rate against coturn. The lock
+//! is a `std::sync::Mutex` held only for synchronous work on the sans-IO core (never
+//! across an `.await`), and socket sends happen after it is released.
+
+use crate::metrics::{Metrics, RelayDirection};
+use confab_turn::{BindError, ClientKey, Output, Server, Transport};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Largest datagram read from a client or a peer.
+const MAX_DATAGRAM: usize = 65_536;
+
+thread_local! {
+    /// One receive buffer per worker thread, shared by every socket reader on it: a
+    /// reader borrows it only between `readable()` and the end of its synchronous drain.
+    static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_DATAGRAM]);
+}
+
+/// A send decided under the lock and performed after it.
+enum Send {
+    Udp(Arc<UdpSocket>, SocketAddr, Vec<u8>),
+    Stream(mpsc::Sender<Vec<u8>>, Vec<u8>),
+}
+
+struct Relay {
+    socket: Arc<UdpSocket>,
+    stop: CancellationToken,
+}
+
+struct Inner {
+    core: Server,
+    streams: HashMap<ClientKey, mpsc::Sender<Vec<u8>>>,
+    relays: HashMap<SocketAddr, Relay>,
+    next_port: u32,
+}
+
+/// The TURN server as the socket readers see it. Cheap to share (`Arc`).
+pub struct Shared {
+    inner: Mutex<Inner>,
+    listener: Arc<UdpSocket>,
+    ports: (u16, u16),
+    shutdown: CancellationToken,
+    metrics: Metrics,
+}
+
+impl Shared {
+    /// Wraps `core`; client datagrams are answered from `listener`.
+    pub fn new(
+        core: Server,
+        listener: Arc<UdpSocket>,
+        ports: (u16, u16),
+        shutdown: CancellationToken,
+        metrics: Metrics,
+    ) -> Arc<Shared> {
+        let span = u32::from(ports.1 - ports.0) + 1;
+        Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                core,
+                streams: HashMap::new(),
+                relays: HashMap::new(),
+                next_port: std::process::id().wrapping_mul(2_654_435_761) % span,
+            }),
+            listener,
+            ports,
+            shutdown,
+            metrics,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the core half-updated in a way
+        // that matters more than stopping TURN would; keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the core, then performs everything it asked for.
+    fn with_core(self: &Arc<Self>, f: impl FnOnce(&mut Server)) {
+        let mut sends = Vec::new();
+        {
+            let mut inner = self.lock();
+            f(&mut inner.core);
+            self.flush(&mut inner, &mut sends);
+            self.metrics
+                .set_turn_allocations(inner.core.allocation_count());
+        }
+        for s in sends {
+            match s {
+                // Non-blocking: a full socket buffer or an unreachable peer (ENETUNREACH,
+                // EPERM) loses this one packet, as UDP may, and never the allocation.
+                Send::Udp(sock, to, data) => {
+                    let _ = sock.try_send_to(&data, to);
+                }
+                Send::Stream(tx, data) => {
+                    if tx.try_send(data).is_err() {
+                        tracing::debug!("TURN stream client too slow; frame dropped");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A message from a client (a datagram, or one frame cut from a stream).
+    pub fn client(self: &Arc<Self>, key: ClientKey, data: &[u8]) {
+        let (now, unix) = (Instant::now(), crate::unix_now());
+        self.with_core(|c| c.handle_client(key, data, now, unix));
+    }
+
+    /// A datagram from `peer` on relay socket `relay`.
+    pub fn peer(self: &Arc<Self>, relay: SocketAddr, peer: SocketAddr, data: &[u8]) {
+        let now = Instant::now();
+        // Payload bytes offered for relaying (dropped ones, without a permission, too).
+        self.metrics
+            .turn_relayed(RelayDirection::ToClient, data.len());
+        self.with_core(|c| c.handle_peer(relay, peer, data, now));
+    }
+
+    /// Expires what is due.
+    pub fn tick(self: &Arc<Self>) {
+        let now = Instant::now();
+        self.with_core(|c| c.handle_timeout(now));
+    }
+
+    /// A stream client connected; its frames go to `tx`.
+    pub fn stream_opened(&self, key: ClientKey, tx: mpsc::Sender<Vec<u8>>) {
+        self.lock().streams.insert(key, tx);
+    }
+
+    /// A stream client went away: its allocation goes at once.
+    pub fn stream_closed(self: &Arc<Self>, key: ClientKey) {
+        self.lock().streams.remove(&key);
+        let now = Instant::now();
+        self.with_core(|c| c.handle_client_closed(key, now));
+    }
+
+    /// Closes every relay socket (at shutdown).
+    pub fn close_relays(&self) {
+        for (_, r) in self.lock().relays.drain() {
+            r.stop.cancel();
+        }
+    }
+
+    /// Performs the core's outputs: relay binds and releases now, sends into `sends`.
+    fn flush(self: &Arc<Self>, inner: &mut Inner, sends: &mut Vec<Send>) {
+        while let Some(out) = inner.core.poll_output() {
+            match out {
+                Output::ToClient { key, data } => match key.transport {
+                    Transport::Udp => {
+                        sends.push(Send::Udp(self.listener.clone(), key.client, data))
+                    }
+                    Transport::Tcp | Transport::Tls => {
+                        if let Some(tx) = inner.streams.get(&key) {
+                            sends.push(Send::Stream(tx.clone(), data));
+                        }
+                    }
+                },
+                Output::ToPeer { relay, peer, data } => {
+                    if let Some(r) = inner.relays.get(&relay) {
+                        self.metrics
+                            .turn_relayed(RelayDirection::ToPeer, data.len());
+                        sends.push(Send::Udp(r.socket.clone(), peer, data));
+                    }
+                }
+                Output::BindRelay {
+                    request,
+                    ip,
+                    even_port,
+                } => {
+                    let result = self.bind_relay(inner, ip, even_port);
+                    inner
+                        .core
+                        .handle_relay_bound(request, result, Instant::now());
+                }
+                Output::ReleaseRelay { relay } => {
+                    if let Some(r) = inner.relays.remove(&relay) {
+                        r.stop.cancel();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Binds a relay socket on `ip` (an even port if `even`), trying ports of the range
+    /// in turn from a moving start, and starts its reader.
+    fn bind_relay(
+        self: &Arc<Self>,
+        inner: &mut Inner,
+        ip: IpAddr,
+        even: bool,
+    ) -> Result<SocketAddr, BindError> {
+        let span = u32::from(self.ports.1 - self.ports.0) + 1;
+        for _ in 0..span.min(256) {
+            let port = self.ports.0 + (inner.next_port % span) as u16;
+            inner.next_port = inner.next_port.wrapping_add(1);
+            if even && port % 2 == 1 {
+                continue;
+            }
+            let Ok(std_sock) = std::net::UdpSocket::bind((ip, port)) else {
+                continue;
+            };
+            if std_sock.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let Ok(socket) = UdpSocket::from_std(std_sock) else {
+                continue;
+            };
+            let socket = Arc::new(socket);
+            let addr = socket.local_addr().map_err(|e| BindError(e.to_string()))?;
+            let stop = self.shutdown.child_token();
+            tokio::spawn(relay_reader(
+                self.clone(),
+                socket.clone(),
+                addr,
+                stop.clone(),
+            ));
+            inner.relays.insert(addr, Relay { socket, stop });
+            return Ok(addr);
+        }
+        Err(BindError(format!(
+            "no free relay port on {ip} in {}-{}",
+            self.ports.0, self.ports.1
+        )))
+    }
+}
+
+/// Datagrams one reader handles per wake-up before letting other tasks run.
+const DRAIN_BUDGET: usize = 256;
+
+/// Reads the datagrams waiting on `socket` (without awaiting), handing each to
+/// `on_datagram`, until the socket would block or the budget is spent.
+fn drain(socket: &UdpSocket, mut on_datagram: impl FnMut(SocketAddr, &[u8])) {
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        for _ in 0..DRAIN_BUDGET {
+            match socket.try_recv_from(&mut buf) {
+                Ok((n, from)) => on_datagram(from, &buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // ICMP errors from earlier sends surface here on Linux; they concern
+                // one remote address, never the socket: keep reading (within budget).
+                Err(_) => continue,
+            }
+        }
+    });
+}
+
+/// Serves client datagrams on the UDP listener until shutdown.
+pub async fn listener_reader(shared: Arc<Shared>) {
+    let Ok(local) = shared.listener.local_addr() else {
+        return;
+    };
+    let socket = shared.listener.clone();
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            r = socket.readable() => if r.is_err() { return },
+        }
+        drain(&socket, |client, data| {
+            let key = ClientKey {
+                transport: Transport::Udp,
+                client,
+                local,
+            };
+            shared.client(key, data);
+        });
+    }
+}
+
+/// Serves peer datagrams on one relay socket until its allocation goes.
+async fn relay_reader(
+    shared: Arc<Shared>,
+    socket: Arc<UdpSocket>,
+    relay: SocketAddr,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            r = socket.readable() => if r.is_err() { return },
+        }
+        drain(&socket, |peer, data| shared.peer(relay, peer, data));
+    }
+}

@@ -1,0 +1,344 @@
+//! The configuration reference cannot drift from the code, and `confab check-config`
+//! resolves like `serve`, redacts secrets and fails cleanly.
+
+use clap::{Args, Command as ClapCommand};
+use confab_server::config::{Config, FileConfig, ServeArgs};
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+
+const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
+
+fn doc() -> String {
+    std::fs::read_to_string(DOC_PATH).expect("docs/configuration.md exists")
+}
+
+/// `text` contains `` `needle `` followed by a backtick or a space (so `--log` is not
+/// found inside `--log-format`).
+fn mentions(text: &str, needle: &str) -> bool {
+    let pat = format!("`{needle}");
+    text.match_indices(&pat).any(|(i, _)| {
+        matches!(
+            text[i + pat.len()..].chars().next(),
+            Some('`') | Some(' ') | Some('\\')
+        )
+    })
+}
+
+/// The `confab serve` flags as clap defines them.
+fn serve_command() -> ClapCommand {
+    <ServeArgs as Args>::augment_args(ClapCommand::new("serve"))
+}
+
+/// The first column of the reference table: the documented flags.
+fn documented_flags(doc: &str) -> BTreeSet<String> {
+    doc.lines()
+        .filter_map(|l| l.strip_prefix("| `--"))
+        .map(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_flag_and_env_var_is_documented_and_every_documented_flag_exists() {
+    let doc = doc();
+    let cmd = serve_command();
+    let mut longs = BTreeSet::new();
+    for arg in cmd.get_arguments() {
+        let Some(long) = arg.get_long() else {
+            continue;
+        };
+        if long == "help" || long == "version" {
+            continue;
+        }
+        longs.insert(long.to_string());
+        assert!(
+            mentions(&doc, &format!("--{long}")),
+            "--{long} is not in docs/configuration.md"
+        );
+        let env = arg
+            .get_env()
+            .unwrap_or_else(|| panic!("--{long} has no environment variable"))
+            .to_str()
+            .unwrap();
+        assert!(
+            mentions(&doc, env),
+            "{env} (of --{long}) is not in docs/configuration.md"
+        );
+        assert!(
+            arg.get_help().is_some(),
+            "--{long} has no help text for `confab serve --help`"
+        );
+    }
+    assert!(longs.len() >= 25, "clap introspection found {longs:?}");
+    let documented = documented_flags(&doc);
+    let stale: Vec<_> = documented.difference(&longs).collect();
+    assert!(
+        stale.is_empty(),
+        "documented flags that do not exist: {stale:?}"
+    );
+}
+
+/// The keys serde accepts, read from its unknown-field error ("expected one of `a`, ...").
+fn serde_keys(toml_text: &str) -> Vec<String> {
+    let err = toml::from_str::<FileConfig>(toml_text)
+        .expect_err("an unknown key is rejected")
+        .to_string();
+    let list = err
+        .split("expected one of ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("unexpected serde error: {err}"));
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_file_key_is_documented_and_every_documented_key_exists() {
+    let doc = doc();
+    let top = serde_keys("not_a_key_zzz = 1\n");
+    let turn = serde_keys("[turn]\nnot_a_key_zzz = 1\n");
+    assert!(top.contains(&"listen".to_string()) && top.contains(&"turn".to_string()));
+    assert!(turn.contains(&"secret".to_string()), "{turn:?}");
+    let mut all = BTreeSet::new();
+    for key in &top {
+        if key == "turn" {
+            continue; // the table; its keys are below
+        }
+        assert!(
+            mentions(&doc, key),
+            "file key `{key}` is not in docs/configuration.md"
+        );
+        all.insert(key.clone());
+    }
+    for key in &turn {
+        let full = format!("turn.{key}");
+        assert!(
+            mentions(&doc, &full),
+            "file key `{full}` is not in docs/configuration.md"
+        );
+        all.insert(full);
+    }
+    // The other way: every key in the table's file-key column exists.
+    for line in doc.lines().filter(|l| l.starts_with("| `--")) {
+        let col = line.split(" | ").nth(2).unwrap_or("");
+        if let Some(key) = col.split('`').nth(1) {
+            let key = key.split(' ').next().unwrap();
+            assert!(all.contains(key), "documented key `{key}` does not exist");
+        }
+    }
+}
+
+#[test]
+fn a_file_with_every_documented_key_is_accepted() {
+    // Built from the key list the reference documents, with a valid value for each.
+    let web_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web");
+    let text = &format!(
+        r#"
+listen = "127.0.0.1:8443"
+data_dir = "/tmp/confab-doc-test"
+tls_cert = "cert.pem"
+tls_key = "key.pem"
+insecure_http = true
+public_host = ["a.test"]
+web_dir = "{web_dir}"
+ice_servers = [{{ urls = ["turn:t.test"], username = "u", credential = "c" }}]
+idle_timeout = 30
+max_peers_per_room = 4
+max_rooms = 5
+max_connections = 6
+log = "debug"
+log_format = "json"
+
+[turn]
+enabled = true
+listen = "127.0.0.1:3478"
+tls_listen = "off"
+relay_ports = "50000-50010"
+relay_ip = "127.0.0.1"
+external_ip = "203.0.113.7"
+secret = "0123456789abcdef0123"
+credential_ttl = 600
+allow_peer = ["10.0.0.0/8"]
+deny_peer = ["192.0.2.0/24"]
+users = ["bob:pw"]
+realm = "test"
+user_quota = 3
+max_allocations = 9
+"#
+    );
+    let f: FileConfig = toml::from_str(text).expect("every documented key parses");
+    // And each key of the doc's table appears in this sample, so it stays complete.
+    let doc = doc();
+    for line in doc.lines().filter(|l| l.starts_with("| `--")) {
+        let col = line.split(" | ").nth(2).unwrap_or("");
+        if let Some(key) = col.split('`').nth(1) {
+            let key = key.split(' ').next().unwrap();
+            let bare = key.strip_prefix("turn.").unwrap_or(key);
+            assert!(
+                text.lines().any(|l| l.starts_with(&format!("{bare} ="))),
+                "the sample lacks `{key}`"
+            );
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("confab-allkeys-{}.toml", std::process::id()));
+    std::fs::write(&dir, text).unwrap();
+    let c = Config::resolve(ServeArgs {
+        config: Some(dir.clone()),
+        ..Default::default()
+    });
+    std::fs::remove_file(&dir).unwrap();
+    let c = c.expect("resolves");
+    assert_eq!(c.max_rooms, 5);
+    assert_eq!(c.turn.unwrap().user_quota, 3);
+    drop(f);
+}
+
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_confab"));
+    cmd.arg("check-config").args(args);
+    // A clean environment: no CONFAB_* from the caller.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CONFAB_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run confab check-config")
+}
+
+struct TempFile(std::path::PathBuf);
+impl TempFile {
+    fn new(tag: &str, text: &str) -> TempFile {
+        let p = std::env::temp_dir().join(format!("confab-{tag}-{}.toml", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        TempFile(p)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn check_config_prints_the_effective_config_with_secrets_redacted() {
+    const SECRET: &str = "flag-secret-0123456789abcdef";
+    const PASSWORD: &str = "env-password-xyz";
+    const CREDENTIAL: &str = "file-credential-abc";
+    let file = TempFile::new(
+        "check",
+        &format!(
+            "max_rooms = 7\nlisten = \"127.0.0.1:9000\"\n\
+             ice_servers = [{{ urls = [\"turn:t.test\"], username = \"u\", credential = \"{CREDENTIAL}\" }}]\n\
+             [turn]\nrealm = \"from-file\"\nsecret = \"file-secret-is-overridden-0000\"\n"
+        ),
+    );
+    let out = check_config(
+        &[
+            "--config",
+            file.path(),
+            "--turn-secret",
+            SECRET,
+            "--listen",
+            "127.0.0.1:9001",
+        ],
+        &[
+            ("CONFAB_TURN_USER", &format!("alice:{PASSWORD}")),
+            ("CONFAB_LOG_FORMAT", "json"),
+        ],
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    for secret in [SECRET, PASSWORD, CREDENTIAL, "file-secret-is-overridden"] {
+        assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
+        assert!(!stderr.contains(secret), "{secret} leaked:\n{stderr}");
+    }
+    // The output is a config file in its own right.
+    let v: toml::Table = toml::from_str(&stdout).expect("TOML");
+    assert_eq!(v["listen"].as_str(), Some("127.0.0.1:9001"), "flag wins");
+    assert_eq!(v["max_rooms"].as_integer(), Some(7), "file value");
+    assert_eq!(v["log_format"].as_str(), Some("json"), "env value");
+    assert_eq!(v["idle_timeout"].as_integer(), Some(40), "default");
+    let turn = v["turn"].as_table().unwrap();
+    assert_eq!(turn["secret"].as_str(), Some("<redacted>"));
+    assert_eq!(turn["realm"].as_str(), Some("from-file"));
+    assert_eq!(
+        turn["users"].as_array().unwrap()[0].as_str(),
+        Some("alice:<redacted>")
+    );
+    assert_eq!(
+        v["ice_servers"].as_array().unwrap()[0]["credential"].as_str(),
+        Some("<redacted>")
+    );
+    toml::from_str::<FileConfig>(&stdout).expect("the output is a valid config file");
+}
+
+#[test]
+fn check_config_output_round_trips() {
+    let first = check_config(
+        &[
+            "--no-turn",
+            "--insecure-http",
+            "--public-host",
+            "a.test,b.test",
+            "--max-peers-per-room",
+            "3",
+        ],
+        &[],
+    );
+    assert!(first.status.success());
+    let text = String::from_utf8(first.stdout).unwrap();
+    let file = TempFile::new("roundtrip", &text);
+    let second = check_config(&["--config", file.path()], &[]);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(String::from_utf8(second.stdout).unwrap(), text);
+}
+
+#[test]
+fn check_config_fails_with_one_clean_line() {
+    let bad_key = TempFile::new("badkey", "max_room = 3\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--config", bad_key.path()], "unknown field"),
+        (vec!["--config", "/nonexistent/confab.toml"], "cannot read"),
+        (vec!["--max-rooms", "0"], "max_rooms"),
+        (vec!["--turn-secret", "short"], "at least 16"),
+        (vec!["--log", "x=[["], "log filter"),
+        (
+            vec![
+                "--tls-cert",
+                "/nonexistent/c.pem",
+                "--tls-key",
+                "/nonexistent/k.pem",
+            ],
+            "/nonexistent/c.pem",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = check_config(&args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("confab: error: "), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    // A bad value for a typed flag is clap's usage error (exit 2), not a crash.
+    let out = check_config(&["--log-format", "xml"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
