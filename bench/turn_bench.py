@@ -8,7 +8,9 @@ turnutils_uclient loads, on loopback. Not a test: it prints a table.
 For each server it measures:
   - load 1: 100 clients x 1000 messages (120 bytes, every 20 ms): loss, msgs/s, CPU s
   - a rate ramp: 100 clients, interval stepping down until loss > 0.5 %; the highest
-    relayed rate (messages/s through the relay, both directions) with loss <= 0.5 %
+    relayed rate (messages/s through the relay, both directions) with loss <= 0.5 %.
+    1 ms is uclient's shortest interval, so the top step may be the load generator's
+    ceiling (adding clients only slows uclient down on 2 cores)
   - allocations/s: 200 clients that each allocate, bind a channel and send 1 message
   - CPU seconds (user+sys of the server) for load 1, and peak RSS (VmHWM) over the run
 Everything runs on 127.0.0.1; every step has a time limit.
@@ -133,6 +135,8 @@ def bench(kind, port, peer_port, workdir, quick):
             print(f"  {kind}: 100 clients every {z} ms: "
                   + (f"loss {r['loss']:.2f} %, {rate:,.0f} relayed msgs/s" if r["ok"] else "failed"),
                   flush=True)
+            if not r["ok"]:
+                print("    uclient output (tail):\n    " + r["out"].replace("\n", "\n    "))
             if not r["ok"] or r["loss"] > 0.5:
                 break
             best = max(best or 0, rate)

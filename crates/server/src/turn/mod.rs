@@ -61,7 +61,8 @@ impl TurnSockets {
                 source,
             }
         };
-        let udp = UdpSocket::bind(settings.listen).map_err(err("udp", settings.listen))?;
+        let udp =
+            bind_udp(settings.listen, LISTENER_BUFFER).map_err(err("udp", settings.listen))?;
         // Bind TCP to the port UDP actually got (they differ only when port 0 was asked).
         let tcp_addr = udp.local_addr().map_err(err("udp", settings.listen))?;
         let tcp = TcpListener::bind(tcp_addr).map_err(err("tcp", tcp_addr))?;
@@ -71,6 +72,25 @@ impl TurnSockets {
         };
         Ok(TurnSockets { udp, tcp, tls })
     }
+}
+
+/// Socket buffer size asked for the UDP listener, which carries every client's traffic.
+/// The kernel caps it at net.core.rmem_max / wmem_max (4 MiB on Debian 12). With the
+/// 208 KiB default, bursts from 100 clients overflowed it (kernel RcvbufErrors) at rates
+/// coturn, which enlarges its buffers too, sustained (bench/turn_bench.py).
+const LISTENER_BUFFER: usize = 4 << 20;
+/// Socket buffer size asked for each relay socket (one peer's traffic).
+pub(crate) const RELAY_BUFFER: usize = 1 << 20;
+
+/// Binds a UDP socket with enlarged receive and send buffers (best effort: a refusal
+/// leaves the kernel default).
+pub(crate) fn bind_udp(addr: SocketAddr, buffer: usize) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// Reads the TURN REST secret from `data_dir/turn-secret`, creating a random one the

@@ -205,7 +205,8 @@ impl Shared {
             if even && port % 2 == 1 {
                 continue;
             }
-            let Ok(std_sock) = std::net::UdpSocket::bind((ip, port)) else {
+            let Ok(std_sock) = super::bind_udp(SocketAddr::new(ip, port), super::RELAY_BUFFER)
+            else {
                 continue;
             };
             if std_sock.set_nonblocking(true).is_err() {
