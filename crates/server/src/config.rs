@@ -82,6 +82,16 @@ pub struct ServeArgs {
     /// collectors. [default: text]
     #[arg(long, env = "CONFAB_LOG_FORMAT", value_name = "FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Another web origin (e.g. `https://app.example.org`) whose pages may open the
+    /// signaling WebSocket; by default only pages served by confab itself may.
+    /// Repeatable.
+    #[arg(
+        long,
+        env = "CONFAB_ALLOWED_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allowed_origin: Vec<String>,
     #[command(flatten)]
     pub turn: TurnArgs,
 }
@@ -209,6 +219,9 @@ pub struct FileConfig {
     /// See [`ServeArgs::log_format`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+    /// See [`ServeArgs::allowed_origin`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
     /// The `[turn]` table.
     #[serde(default)]
     pub turn: FileTurn,
@@ -403,6 +416,8 @@ pub struct Config {
     pub log: String,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Extra origins allowed to open the WebSocket (lower-case `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
     /// The built-in STUN/TURN server; `None` when disabled.
     pub turn: Option<TurnSettings>,
 }
@@ -424,6 +439,7 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
+            .field("allowed_origins", &self.allowed_origins)
             .field("turn", &self.turn)
             .finish()
     }
@@ -457,6 +473,7 @@ impl Default for Config {
             max_connections: 20_000,
             log: "info".into(),
             log_format: LogFormat::Text,
+            allowed_origins: Vec::new(),
             turn: None,
         }
     }
@@ -557,6 +574,14 @@ impl Config {
                 .unwrap_or(d.max_connections),
             log: args.log.or(file.log).unwrap_or(d.log),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
+            allowed_origins: if args.allowed_origin.is_empty() {
+                file.allowed_origins.unwrap_or_default()
+            } else {
+                args.allowed_origin
+            }
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
             turn: resolve_turn(args.turn, file.turn)?,
             ..d
         };
@@ -572,6 +597,16 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        for o in &self.allowed_origins {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains('/')) {
+                return Err(ConfigError::Invalid(format!(
+                    "allowed origin {o:?} must look like https://host[:port]"
+                )));
+            }
+        }
         if self.idle_timeout < Duration::from_secs(5) {
             return Err(ConfigError::Invalid(
                 "idle_timeout must be at least 5 seconds".into(),
@@ -657,6 +692,7 @@ impl Config {
             max_connections: Some(self.max_connections),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),
+            allowed_origins: Some(self.allowed_origins.clone()),
             turn,
         }
     }

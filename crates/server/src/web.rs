@@ -149,11 +149,45 @@ async fn ice_servers(State(state): State<AppState>, headers: HeaderMap) -> impl 
     )
 }
 
+/// Defence against cross-site WebSocket hijacking: a page from another site must not
+/// open a signaling connection from the user's browser. Browsers always send `Origin`;
+/// it must name this server (same host and port as the request) or be in
+/// `--allowed-origin`. Clients without `Origin` (tools, tests) are not browsers and pass.
+fn origin_allowed(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.to_ascii_lowercase();
+    if allowed.contains(&origin) {
+        return true;
+    }
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()));
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((rest, host), (Some(r), Some(h)) if r.eq_ignore_ascii_case(h))
+}
+
 async fn ws_upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&headers, &uri, &state.config.allowed_origins) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this page's origin may not open confab's signaling socket; see --allowed-origin",
+        )
+            .into_response();
+    }
     let host = request_host(&headers);
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     let settings = state.conn_settings.clone();

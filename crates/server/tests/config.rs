@@ -154,6 +154,7 @@ max_rooms = 5
 max_connections = 6
 log = "debug"
 log_format = "json"
+allowed_origins = ["https://app.example.org"]
 
 [turn]
 enabled = true
