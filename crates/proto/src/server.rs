@@ -111,6 +111,25 @@ pub enum ServerMsg {
     },
 }
 
+impl ServerMsg {
+    /// Every `type` tag the server sends. The fixture test checks each has a fixture and
+    /// that every fixture's type is listed, so this list cannot drift from the enum.
+    pub const TYPES: &'static [&'static str] = &[
+        "welcome",
+        "joined",
+        "left",
+        "peerJoined",
+        "peerLeft",
+        "offer",
+        "answer",
+        "candidate",
+        "hangup",
+        "chat",
+        "pong",
+        "error",
+    ];
+}
+
 /// A peer as others in the room see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {

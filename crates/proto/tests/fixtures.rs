@@ -49,21 +49,14 @@ fn server_fixtures_round_trip() {
         let orig: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v, orig, "{}", path.display());
     }
-    for t in [
-        "welcome",
-        "joined",
-        "left",
-        "peerJoined",
-        "peerLeft",
-        "offer",
-        "answer",
-        "candidate",
-        "hangup",
-        "pong",
-        "error",
-        "chat",
-    ] {
-        assert!(seen.contains(t), "no server fixture for {t}");
+    for t in ServerMsg::TYPES {
+        assert!(seen.contains(*t), "no server fixture for {t}");
+    }
+    for t in &seen {
+        assert!(
+            ServerMsg::TYPES.contains(&t.as_str()),
+            "{t} missing from ServerMsg::TYPES"
+        );
     }
 }
 

@@ -23,20 +23,7 @@ pub const INVALID_TYPE: &str = "invalid";
 
 /// The `type`s of server messages, registered up front so they show as 0 before their
 /// first use. A type missing here is still counted (registered on first use).
-const SERVER_TYPES: &[&str] = &[
-    "welcome",
-    "joined",
-    "left",
-    "peerJoined",
-    "peerLeft",
-    "offer",
-    "answer",
-    "candidate",
-    "hangup",
-    "chat",
-    "pong",
-    "error",
-];
+const SERVER_TYPES: &[&str] = confab_proto::ServerMsg::TYPES;
 
 const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
 
