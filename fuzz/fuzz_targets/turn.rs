@@ -2,10 +2,12 @@
 //! timeouts driven through the TURN server, plus `frame_len` on every record. Nothing may
 //! panic, every ToPeer must be permitted, and the allocation cap must hold.
 #![no_main]
-use confab_turn::{
-    frame_len, BindError, ClientKey, Output, RelayRequestId, Server, Transport, TurnConfig,
-};
+use confab_turn::{frame_len, BindError, ClientKey, Output, RelayRequestId, Server, Transport};
 use libfuzzer_sys::fuzz_target;
+
+/// The same configuration the seed-writing test uses (one file, so they cannot drift).
+#[path = "../../crates/turn/tests/support/fuzz_config.rs"]
+mod fuzz_config;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -27,15 +29,7 @@ fn peer(n: u8) -> SocketAddr {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut config = TurnConfig {
-        rest_secret: Some(b"secret".to_vec()),
-        static_users: vec![("ada".into(), "lovelace".into())],
-        relay_ip: "198.51.100.1".parse().unwrap(),
-        max_allocations: 3,
-        user_quota: 2,
-        ..TurnConfig::default()
-    };
-    config.peer_policy.allow = vec!["127.0.0.1/32".parse().unwrap()];
+    let config = fuzz_config::fuzz_config();
     let max = config.max_allocations;
     let mut server = Server::new(config, 1);
     let t0 = Instant::now();

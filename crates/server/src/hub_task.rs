@@ -111,7 +111,7 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
     while let Some(cmd) = rx.recv().await {
         let now = Instant::now();
         // The hub never reads a clock; chat timestamps come from here.
-        hub.set_wall_clock(unix_ms());
+        hub.set_wall_clock(crate::unix_ms());
         match cmd {
             Cmd::Connect(conn, link) => {
                 links.insert(conn, link);
@@ -143,14 +143,6 @@ struct Routes<'a> {
     links: &'a mut HashMap<ConnId, ConnLink>,
     ice: &'a IceMinter,
     metrics: &'a Metrics,
-}
-
-/// Milliseconds since the Unix epoch (0 if the system clock is before it).
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 impl Routes<'_> {

@@ -18,10 +18,16 @@ mod ws;
 
 pub use server::{run, Listeners};
 
-/// Seconds since the Unix epoch (TURN REST credentials are stamped with it).
-pub(crate) fn unix_now() -> u64 {
+/// Milliseconds since the Unix epoch (0 if the system clock is before it): chat
+/// timestamps. The one place the server reads the wall clock.
+pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+/// Seconds since the Unix epoch (TURN REST credentials are stamped with it).
+pub(crate) fn unix_now() -> u64 {
+    unix_ms() / 1000
 }

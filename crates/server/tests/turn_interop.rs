@@ -144,44 +144,34 @@ async fn stunclient_reports_the_reflexive_address() {
 // Moderate load: 10 clients x 200 messages of 120 bytes, one every 5 ms each.
 const LOAD: [&str; 8] = ["-m", "10", "-n", "200", "-l", "120", "-z", "5"];
 
-#[tokio::test]
-async fn uclient_udp_with_channels_has_no_loss() {
+/// Runs the moderate load with `flags` (always no RTCP, `-c`) and asserts 0 % loss.
+async fn no_loss_with(label: &str, flags: &[&str]) {
     if !have_coturn() {
         return;
     }
     let t = target(true).await;
-    let (code, out) = uclient(&t, TURN_SECRET, &[&LOAD[..], &["-c"]].concat()).await;
-    assert_no_loss("udp channels", code, &out);
+    let (code, out) = uclient(&t, TURN_SECRET, &[&LOAD[..], &["-c"], flags].concat()).await;
+    assert_no_loss(label, code, &out);
+}
+
+#[tokio::test]
+async fn uclient_udp_with_channels_has_no_loss() {
+    no_loss_with("udp channels", &[]).await;
 }
 
 #[tokio::test]
 async fn uclient_udp_with_send_indications_has_no_loss() {
-    if !have_coturn() {
-        return;
-    }
-    let t = target(true).await;
-    let (code, out) = uclient(&t, TURN_SECRET, &[&LOAD[..], &["-c", "-s"]].concat()).await;
-    assert_no_loss("udp send indications", code, &out);
+    no_loss_with("udp send indications", &["-s"]).await;
 }
 
 #[tokio::test]
 async fn uclient_tcp_with_channels_has_no_loss() {
-    if !have_coturn() {
-        return;
-    }
-    let t = target(true).await;
-    let (code, out) = uclient(&t, TURN_SECRET, &[&LOAD[..], &["-c", "-t"]].concat()).await;
-    assert_no_loss("tcp channels", code, &out);
+    no_loss_with("tcp channels", &["-t"]).await;
 }
 
 #[tokio::test]
 async fn uclient_tcp_with_send_indications_has_no_loss() {
-    if !have_coturn() {
-        return;
-    }
-    let t = target(true).await;
-    let (code, out) = uclient(&t, TURN_SECRET, &[&LOAD[..], &["-c", "-t", "-s"]].concat()).await;
-    assert_no_loss("tcp send indications", code, &out);
+    no_loss_with("tcp send indications", &["-t", "-s"]).await;
 }
 
 #[tokio::test]

@@ -7,25 +7,15 @@
 mod common;
 
 use common::{make_channel_data, request, Auth};
-use confab_turn::{ClientKey, Output, Server, Transport, TurnConfig};
+use confab_turn::{ClientKey, Output, Server, Transport};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use turn_types::attribute::{ChannelNumber, Data, Lifetime, RequestedTransport, XorPeerAddress};
 use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH, SEND};
 
-/// Same as the fuzz target's.
-fn fuzz_config() -> TurnConfig {
-    let mut config = TurnConfig {
-        rest_secret: Some(b"secret".to_vec()),
-        static_users: vec![("ada".into(), "lovelace".into())],
-        relay_ip: "198.51.100.1".parse().unwrap(),
-        max_allocations: 3,
-        user_quota: 2,
-        ..TurnConfig::default()
-    };
-    config.peer_policy.allow = vec!["127.0.0.1/32".parse().unwrap()];
-    config
-}
+#[path = "support/fuzz_config.rs"]
+mod fuzz_config;
+use fuzz_config::fuzz_config;
 
 fn client0() -> ClientKey {
     ClientKey {
