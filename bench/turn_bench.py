@@ -14,6 +14,13 @@ For each server it measures:
   - allocations/s: 200 clients that each allocate, bind a channel and send 1 message
   - CPU seconds (user+sys of the server) for load 1, and peak RSS (VmHWM) over the run
 Everything runs on 127.0.0.1; every step has a time limit.
+
+    python3 bench/turn_bench.py --mmsg-ab  # confab with and without recvmmsg/sendmmsg
+
+The A/B mode runs confab twice per load (CONFAB_TURN_MMSG=1, then =0), alternating for
+--rounds rounds, driven by our own load generator (crates/turn/examples/turn_blast.rs,
+which unlike uclient can offer more than the server relays) at fixed offered rates and
+flat out. It prints server CPU microseconds per relayed frame, relayed frames/s and loss.
 """
 
 import argparse
@@ -59,7 +66,7 @@ def wait_udp_stun(port, limit=10.0):
 
 
 class Server:
-    def __init__(self, kind, port, workdir):
+    def __init__(self, kind, port, workdir, env=None):
         self.kind, self.port = kind, port
         log = open(os.path.join(workdir, f"{kind}.log"), "w")
         if kind == "confab":
@@ -74,7 +81,8 @@ class Server:
                    "--use-auth-secret", f"--static-auth-secret={SECRET}", "--realm=confab",
                    "--fingerprint", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
                    "--log-file=stdout", "--simple-log", "--no-software-attribute"]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
         wait_udp_stun(port)
         self.cpu0 = cpu_seconds(self.proc.pid)
 
@@ -150,20 +158,81 @@ def bench(kind, port, peer_port, workdir, quick):
     return res
 
 
+def blast(port, rate, seconds):
+    """Runs the turn_blast example (8 allocations, ChannelData to one peer) at `rate`
+    frames/s (0 = flat out); returns its key=value figures."""
+    exe = os.path.join(ROOT, "target/release/examples/turn_blast")
+    r = subprocess.run([exe, "--server", f"{HOST}:{port}", "--secret", SECRET, "--rate", str(rate),
+                        "--seconds", str(seconds)], capture_output=True, text=True,
+                       timeout=seconds + 30)
+    figures = dict(kv.split("=") for kv in r.stdout.split() if "=" in kv)
+    if r.returncode != 0 or "received" not in figures:
+        raise RuntimeError(f"turn_blast failed: {r.stdout}{r.stderr}")
+    return {k: float(v) for k, v in figures.items()}
+
+
+def mmsg_ab(port, workdir, rounds, seconds, rates):
+    """Server CPU per relayed frame and loss, recvmmsg/sendmmsg on vs off, alternating."""
+    rows = {}
+    for rnd in range(rounds):
+        for rate in rates:
+            for mode in ("1", "0"):
+                s = Server("confab", port, workdir, env={"CONFAB_TURN_MMSG": mode})
+                try:
+                    cpu0 = s.cpu()
+                    f = blast(port, rate, seconds)
+                    cpu = s.cpu() - cpu0
+                finally:
+                    s.stop()
+                us = 1e6 * cpu / f["received"] if f["received"] else float("inf")
+                got = f["received"] / f["seconds"]
+                rows.setdefault((rate, mode), []).append((us, got, f["loss_pct"]))
+                print(f"  round {rnd + 1} offered {rate or 'max':>7}/s mmsg={'on ' if mode == '1' else 'off'}: "
+                      f"{us:5.2f} CPU us/frame, {got:9,.0f} frames/s relayed, loss {f['loss_pct']:.2f} %",
+                      flush=True)
+    print()
+    print(f"confab TURN relay with recvmmsg/sendmmsg on vs off: bench turn_blast (8 UDP allocations, "
+          f"ChannelData of 120 bytes to one peer), {seconds} s per run, median of {rounds} alternating rounds")
+    print(f"{'offered frames/s':>17} | {'CPU us/frame on':>15} {'off':>6} | {'relayed/s on':>12} {'off':>9} | "
+          f"{'loss % on':>9} {'off':>6}")
+
+    def med(rate, mode, i):
+        v = sorted(x[i] for x in rows.get((rate, mode), []))
+        return v[len(v) // 2] if v else float("nan")
+
+    for rate in rates:
+        print(f"{rate or 'max':>17} | {med(rate, '1', 0):>15.2f} {med(rate, '0', 0):>6.2f} | "
+              f"{med(rate, '1', 1):>12,.0f} {med(rate, '0', 1):>9,.0f} | "
+              f"{med(rate, '1', 2):>9.2f} {med(rate, '0', 2):>6.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--mmsg-ab", action="store_true", help="confab with vs without recvmmsg/sendmmsg")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=4, help="seconds per run in --mmsg-ab")
+    ap.add_argument("--rates", default="20000,50000,100000,0",
+                    help="offered frames/s in --mmsg-ab, comma-separated (0 = as fast as possible)")
     args = ap.parse_args()
     for tool in ["turnserver", "turnutils_uclient", "turnutils_peer", "turnutils_stunclient"]:
         if not shutil.which(tool):
             sys.exit(f"{tool} not found: apt-get install coturn")
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "confab-server"], cwd=ROOT, check=True)
+        if args.mmsg_ab:
+            subprocess.run(["cargo", "build", "--release", "-q", "-p", "confab-turn", "--example",
+                            "turn_blast"], cwd=ROOT, check=True)
     workdir = tempfile.mkdtemp(prefix="turn-bench-")
     peer_port = 23480
     peer = subprocess.Popen(["turnutils_peer", "-L", HOST, "-p", str(peer_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.mmsg_ab:
+        peer.terminate()
+        mmsg_ab(23478, workdir, args.rounds, args.seconds,
+                [int(r) for r in args.rates.split(",")])
+        return
     try:
         results = [bench("confab", 23478, peer_port, workdir, args.quick),
                    bench("coturn", 23578, peer_port, workdir, args.quick)]

@@ -5,7 +5,7 @@
 //! point taking a bound listener), `web` (routes), `ws` (one task per WebSocket) and
 //! `hub_task` (the single owner of the signaling hub), [`turn`] (STUN/TURN drivers),
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod config;
 mod hub_task;

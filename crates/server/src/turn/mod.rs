@@ -7,6 +7,7 @@
 //! with a non-blocking send, so a slow or unreachable peer never stalls the relay.
 
 pub mod ice;
+mod mmsg;
 mod shared;
 mod stream;
 

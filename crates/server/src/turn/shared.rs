@@ -6,14 +6,17 @@
 //! is a `std::sync::Mutex` held only for synchronous work on the sans-IO core (never
 //! across an `.await`), and socket sends happen after it is released.
 
+use super::mmsg::{self, RecvBatch};
 use crate::metrics::{Metrics, RelayDirection};
 use confab_turn::{BindError, ClientKey, Output, Server, Transport};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +28,15 @@ thread_local! {
     /// One receive buffer per worker thread, shared by every socket reader on it: a
     /// reader borrows it only between `readable()` and the end of its synchronous drain.
     static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_DATAGRAM]);
+    /// The same for batched reads ([`mmsg`]).
+    static BATCH: RefCell<RecvBatch> = RefCell::new(RecvBatch::new());
+}
+
+/// Whether UDP goes through `recvmmsg`/`sendmmsg` ([`mmsg`]), on unless the environment
+/// says `CONFAB_TURN_MMSG=0`: the switch exists for bench/turn_bench.py's A/B run.
+fn use_mmsg() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("CONFAB_TURN_MMSG").map_or(true, |v| v != "0"))
 }
 
 /// A send decided under the lock and performed after it.
@@ -94,35 +106,51 @@ impl Shared {
             self.metrics
                 .set_turn_allocations(inner.core.allocation_count());
         }
-        for s in sends {
-            match s {
-                // Non-blocking: a full socket buffer or an unreachable peer (ENETUNREACH,
-                // EPERM) loses this one packet, as UDP may, and never the allocation.
-                Send::Udp(sock, to, data) => {
-                    let _ = sock.try_send_to(&data, to);
-                }
-                Send::Stream(tx, data) => {
-                    if tx.try_send(data).is_err() {
-                        tracing::debug!("TURN stream client too slow; frame dropped");
-                    }
-                }
-            }
-        }
+        perform(sends);
     }
 
-    /// A message from a client (a datagram, or one frame cut from a stream).
+    /// A message from a client (one frame cut from a stream).
     pub fn client(self: &Arc<Self>, key: ClientKey, data: &[u8]) {
         let (now, unix) = (Instant::now(), crate::unix_now());
         self.with_core(|c| c.handle_client(key, data, now, unix));
     }
 
-    /// A datagram from `peer` on relay socket `relay`.
-    pub fn peer(self: &Arc<Self>, relay: SocketAddr, peer: SocketAddr, data: &[u8]) {
+    /// Datagrams from UDP clients on the listener whose address is `local`, handled
+    /// under one lock.
+    fn udp_clients(
+        self: &Arc<Self>,
+        local: SocketAddr,
+        batch: &mut dyn Iterator<Item = (SocketAddr, &[u8])>,
+    ) {
+        let (now, unix) = (Instant::now(), crate::unix_now());
+        self.with_core(|c| {
+            for (client, data) in batch {
+                let key = ClientKey {
+                    transport: Transport::Udp,
+                    client,
+                    local,
+                };
+                c.handle_client(key, data, now, unix);
+            }
+        });
+    }
+
+    /// Datagrams from peers on relay socket `relay`, handled under one lock.
+    fn peers(
+        self: &Arc<Self>,
+        relay: SocketAddr,
+        batch: &mut dyn Iterator<Item = (SocketAddr, &[u8])>,
+    ) {
         let now = Instant::now();
-        // Payload bytes offered for relaying (dropped ones, without a permission, too).
-        self.metrics
-            .turn_relayed(RelayDirection::ToClient, data.len());
-        self.with_core(|c| c.handle_peer(relay, peer, data, now));
+        self.with_core(|c| {
+            for (peer, data) in batch {
+                // Payload bytes offered for relaying (dropped ones, without a
+                // permission, too).
+                self.metrics
+                    .turn_relayed(RelayDirection::ToClient, data.len());
+                c.handle_peer(relay, peer, data, now);
+            }
+        });
     }
 
     /// Expires what is due.
@@ -234,20 +262,75 @@ impl Shared {
     }
 }
 
+/// Performs the sends decided under the lock. Non-blocking: a full socket buffer or an
+/// unreachable peer (ENETUNREACH, EPERM) loses packets, as UDP may, and never the
+/// allocation. Consecutive datagrams for one socket go out in one `sendmmsg`.
+fn perform(mut sends: Vec<Send>) {
+    let mut i = 0;
+    while i < sends.len() {
+        if let Send::Stream(tx, data) = &mut sends[i] {
+            if tx.try_send(std::mem::take(data)).is_err() {
+                tracing::debug!("TURN stream client too slow; frame dropped");
+            }
+            i += 1;
+            continue;
+        }
+        let Send::Udp(sock, to, data) = &sends[i] else {
+            unreachable!("streams handled above")
+        };
+        if !use_mmsg() {
+            let _ = sock.try_send_to(data, *to);
+            i += 1;
+            continue;
+        }
+        let mut group: Vec<(SocketAddr, &[u8])> = vec![(*to, data)];
+        i += 1;
+        while let Some(Send::Udp(next, to, data)) = sends.get(i) {
+            if !Arc::ptr_eq(next, sock) {
+                break;
+            }
+            group.push((*to, data));
+            i += 1;
+        }
+        let _ = sock.try_io(Interest::WRITABLE, || mmsg::send(sock.as_raw_fd(), &group));
+    }
+}
+
 /// Datagrams one reader handles per wake-up before letting other tasks run.
 const DRAIN_BUDGET: usize = 256;
 
-/// Reads the datagrams waiting on `socket` (without awaiting), handing each to
-/// `on_datagram`, until the socket would block or the budget is spent.
-fn drain(socket: &UdpSocket, mut on_datagram: impl FnMut(SocketAddr, &[u8])) {
+/// Reads the datagrams waiting on `socket` (without awaiting), handing them to
+/// `on_batch` (up to [`mmsg::BATCH`] at a time, or one by one without mmsg), until the
+/// socket would block or the budget is spent.
+fn drain(
+    socket: &UdpSocket,
+    mut on_batch: impl FnMut(&mut dyn Iterator<Item = (SocketAddr, &[u8])>),
+) {
+    // ICMP errors from earlier sends surface as read errors on Linux; they concern one
+    // remote address, never the socket: keep reading (within budget).
+    if use_mmsg() {
+        BATCH.with(|batch| {
+            let mut batch = batch.borrow_mut();
+            let mut budget = DRAIN_BUDGET;
+            while budget > 0 {
+                match socket.try_io(Interest::READABLE, || batch.recv(socket.as_raw_fd())) {
+                    Ok(n) => {
+                        budget = budget.saturating_sub(n.max(1));
+                        on_batch(&mut batch.iter());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(_) => budget -= 1,
+                }
+            }
+        });
+        return;
+    }
     BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
         for _ in 0..DRAIN_BUDGET {
             match socket.try_recv_from(&mut buf) {
-                Ok((n, from)) => on_datagram(from, &buf[..n]),
+                Ok((n, from)) => on_batch(&mut std::iter::once((from, &buf[..n]))),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // ICMP errors from earlier sends surface here on Linux; they concern
-                // one remote address, never the socket: keep reading (within budget).
                 Err(_) => continue,
             }
         }
@@ -265,14 +348,7 @@ pub async fn listener_reader(shared: Arc<Shared>) {
             _ = shared.shutdown.cancelled() => return,
             r = socket.readable() => if r.is_err() { return },
         }
-        drain(&socket, |client, data| {
-            let key = ClientKey {
-                transport: Transport::Udp,
-                client,
-                local,
-            };
-            shared.client(key, data);
-        });
+        drain(&socket, |batch| shared.udp_clients(local, batch));
     }
 }
 
@@ -288,6 +364,6 @@ async fn relay_reader(
             _ = stop.cancelled() => return,
             r = socket.readable() => if r.is_err() { return },
         }
-        drain(&socket, |peer, data| shared.peer(relay, peer, data));
+        drain(&socket, |batch| shared.peers(relay, batch));
     }
 }
