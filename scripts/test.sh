@@ -4,13 +4,13 @@
 #   lint        cargo fmt --check, cargo clippy -D warnings, tsc --checkJs on web/
 #   rust        unit, property, scenario and integration tests (cargo test)
 #   web         the web client's unit tests (node --test), sharing fixtures with Rust
-#   fuzz        a short smoke run of every fuzz target (FUZZ_SECONDS each, default 15)
+#   fuzz        a short smoke run of every fuzz target (FUZZ_SECONDS each, default 30)
 #   e2e         real Chromium browsers in network namespaces against a real confab
 # Set SKIP_INSTALL=1 to skip the installer, STAGES="rust web" to run some stages only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STAGES=${STAGES:-"lint rust web fuzz e2e"}
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 
 [ "${SKIP_INSTALL:-0}" = 1 ] || bash scripts/install-test-deps.sh
 

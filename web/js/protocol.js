@@ -25,10 +25,12 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export const CloseCode = Object.freeze({
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  FLOOD: 1008,
   TOO_BIG: 1009,
   UNSUPPORTED_VERSION: 4000,
   IDLE_TIMEOUT: 4001,
   SLOW_CONSUMER: 4002,
+  HELLO_TIMEOUT: 4003,
 });
 
 // ---------------------------------------------------------------------------------------
@@ -507,6 +509,10 @@ export function describeClose(code) {
       return 'The connection to the server was too slow and was dropped.';
     case CloseCode.TOO_BIG:
       return 'The server closed the connection: a message was too large.';
+    case CloseCode.FLOOD:
+      return 'The server closed the connection: this page sent too many messages too fast.';
+    case CloseCode.HELLO_TIMEOUT:
+      return 'The connection to the server timed out while connecting.';
     default:
       return 'Lost the connection to the server.';
   }

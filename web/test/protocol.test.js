@@ -195,6 +195,8 @@ test('server errors and close codes read as English', () => {
   assert.equal(proto.describeClose(1000), null);
   assert.match(proto.describeClose(4000) ?? '', /Reload/);
   assert.match(proto.describeClose(1006) ?? '', /connection/i);
+  assert.match(proto.describeClose(1008) ?? '', /too many messages/);
+  assert.match(proto.describeClose(4003) ?? '', /timed out/);
 });
 
 test('a joined without history (a server older than chat) reads as an empty history', () => {

@@ -58,6 +58,11 @@ pub mod close {
     pub const IDLE_TIMEOUT: u16 = 4001;
     /// The client could not keep up with its outbound queue.
     pub const SLOW_CONSUMER: u16 = 4002;
+    /// No `hello` arrived within the handshake timeout.
+    pub const HELLO_TIMEOUT: u16 = 4003;
+    /// The client kept sending faster than its message rate limit (standard "policy
+    /// violation").
+    pub const FLOOD: u16 = 1008;
     /// The server is shutting down; reconnect later.
     pub const GOING_AWAY: u16 = 1001;
 }

@@ -66,6 +66,19 @@ pub struct ServeArgs {
     /// Seconds without any frame from a client before it is disconnected. [default: 40]
     #[arg(long, env = "CONFAB_IDLE_TIMEOUT", value_name = "SECS")]
     pub idle_timeout: Option<u64>,
+    /// Seconds a new connection may take to finish its TLS handshake, send its HTTP
+    /// request headers, and (on the WebSocket) send `hello`; slower ones are dropped.
+    /// [default: 10]
+    #[arg(long, env = "CONFAB_HANDSHAKE_TIMEOUT", value_name = "SECS")]
+    pub handshake_timeout: Option<u64>,
+    /// Messages per second one WebSocket connection may send, sustained; more get a
+    /// `rate_limited` error, and a client that keeps it up is disconnected (1008).
+    /// 0 turns the limit off. [default: 50]
+    #[arg(long, env = "CONFAB_MSG_RATE", value_name = "N")]
+    pub msg_rate: Option<u32>,
+    /// Messages one connection may send in a burst above --msg-rate. [default: 200]
+    #[arg(long, env = "CONFAB_MSG_BURST", value_name = "N")]
+    pub msg_burst: Option<u32>,
     /// Most peers in one room. [default: 16]
     #[arg(long, env = "CONFAB_MAX_PEERS_PER_ROOM", value_name = "N")]
     pub max_peers_per_room: Option<usize>,
@@ -204,6 +217,15 @@ pub struct FileConfig {
     /// See [`ServeArgs::idle_timeout`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout: Option<u64>,
+    /// See [`ServeArgs::handshake_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_timeout: Option<u64>,
+    /// See [`ServeArgs::msg_rate`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg_rate: Option<u32>,
+    /// See [`ServeArgs::msg_burst`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg_burst: Option<u32>,
     /// See [`ServeArgs::max_peers_per_room`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_peers_per_room: Option<usize>,
@@ -406,6 +428,12 @@ pub struct Config {
     pub ping_interval: Duration,
     /// Capacity of each connection's outbound queue; a client that lets it fill is dropped.
     pub outbound_queue: usize,
+    /// Time allowed for the TLS handshake, the HTTP request headers, and the `hello`.
+    pub handshake_timeout: Duration,
+    /// Sustained messages per second per WebSocket connection (0: no limit).
+    pub msg_rate: u32,
+    /// Burst of messages per connection above `msg_rate`.
+    pub msg_burst: u32,
     /// Most peers per room.
     pub max_peers_per_room: usize,
     /// Most rooms.
@@ -434,6 +462,9 @@ impl std::fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("ping_interval", &self.ping_interval)
             .field("outbound_queue", &self.outbound_queue)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("msg_rate", &self.msg_rate)
+            .field("msg_burst", &self.msg_burst)
             .field("max_peers_per_room", &self.max_peers_per_room)
             .field("max_rooms", &self.max_rooms)
             .field("max_connections", &self.max_connections)
@@ -468,6 +499,9 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(40),
             ping_interval: Duration::from_secs(15),
             outbound_queue: 256,
+            handshake_timeout: Duration::from_secs(10),
+            msg_rate: 50,
+            msg_burst: 200,
             max_peers_per_room: 16,
             max_rooms: 10_000,
             max_connections: 20_000,
@@ -563,6 +597,13 @@ impl Config {
                 .or(file.idle_timeout)
                 .map(Duration::from_secs)
                 .unwrap_or(d.idle_timeout),
+            handshake_timeout: args
+                .handshake_timeout
+                .or(file.handshake_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.handshake_timeout),
+            msg_rate: args.msg_rate.or(file.msg_rate).unwrap_or(d.msg_rate),
+            msg_burst: args.msg_burst.or(file.msg_burst).unwrap_or(d.msg_burst),
             max_peers_per_room: args
                 .max_peers_per_room
                 .or(file.max_peers_per_room)
@@ -612,7 +653,13 @@ impl Config {
                 "idle_timeout must be at least 5 seconds".into(),
             ));
         }
+        if self.handshake_timeout < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid(
+                "handshake_timeout must be at least 1 second".into(),
+            ));
+        }
         for (name, v) in [
+            ("msg_burst", self.msg_burst as usize),
             ("max_peers_per_room", self.max_peers_per_room),
             ("max_rooms", self.max_rooms),
             ("max_connections", self.max_connections),
@@ -687,6 +734,9 @@ impl Config {
             web_dir: self.web_dir.clone(),
             ice_servers: Some(redact_ice(&self.ice_servers)),
             idle_timeout: Some(self.idle_timeout.as_secs()),
+            handshake_timeout: Some(self.handshake_timeout.as_secs()),
+            msg_rate: Some(self.msg_rate),
+            msg_burst: Some(self.msg_burst),
             max_peers_per_room: Some(self.max_peers_per_room),
             max_rooms: Some(self.max_rooms),
             max_connections: Some(self.max_connections),

@@ -141,6 +141,9 @@ pub async fn run(
             idle_timeout: config.idle_timeout,
             ping_interval: config.effective_ping_interval(),
             outbound_queue: config.outbound_queue,
+            handshake_timeout: config.handshake_timeout,
+            msg_rate: config.msg_rate,
+            msg_burst: config.msg_burst,
             metrics: metrics.clone(),
         },
         config,
@@ -151,6 +154,7 @@ pub async fn run(
         ice,
         metrics,
     };
+    let handshake = state.config.handshake_timeout;
     let app = crate::web::router(state).into_make_service();
     let handle = axum_server::Handle::new();
     {
@@ -161,21 +165,22 @@ pub async fn run(
             handle.graceful_shutdown(Some(DRAIN_DEADLINE));
         });
     }
+    // Slowloris defence: a connection gets `handshake_timeout` for its TLS handshake
+    // and again for its request headers (hyper needs a timer to enforce the latter).
     let served = match tls {
         Some(sc) => {
-            axum_server::from_tcp_rustls(
+            let mut server = axum_server::from_tcp_rustls(
                 listener,
                 axum_server::tls_rustls::RustlsConfig::from_config(sc),
             )?
-            .handle(handle)
-            .serve(app)
-            .await
+            .map(|a| a.handshake_timeout(handshake));
+            limit_headers(server.http_builder(), handshake);
+            server.handle(handle).serve(app).await
         }
         None => {
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(app)
-                .await
+            let mut server = axum_server::from_tcp(listener)?;
+            limit_headers(server.http_builder(), handshake);
+            server.handle(handle).serve(app).await
         }
     };
     // Connection tasks see the token and send close frames; wait for them briefly.
@@ -183,6 +188,17 @@ pub async fn run(
     tracker.close();
     let _ = tokio::time::timeout(DRAIN_DEADLINE, tracker.wait()).await;
     served
+}
+
+/// Drops HTTP/1 connections that take longer than `timeout` to send request headers.
+fn limit_headers(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
 }
 
 /// A per-process seed for peer ids, so ids differ across restarts.

@@ -5,6 +5,8 @@ use crate::hub_task::{ConnLink, HubHandle, Outbound, SLOW_CONSUMER_CLOSE};
 use crate::metrics::{Metrics, INVALID_TYPE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use confab_proto::{close, decode_client, DecodeError, ServerMsg, MAX_FRAME_BYTES};
+use confab_proto::{ClientMsg, ErrorCode};
+use confab_signal::rate::{FloodGuard, Verdict};
 use confab_signal::ConnId;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -28,6 +30,12 @@ pub struct ConnSettings {
     pub ping_interval: Duration,
     /// Outbound queue capacity.
     pub outbound_queue: usize,
+    /// Time allowed between the upgrade and `hello`.
+    pub handshake_timeout: Duration,
+    /// Sustained messages per second (0: unlimited) and burst; see [`FloodGuard`].
+    pub msg_rate: u32,
+    /// See `msg_rate`.
+    pub msg_burst: u32,
     /// Where frames in (by type) and decode errors (by code) are counted.
     pub metrics: Metrics,
 }
@@ -91,6 +99,13 @@ async fn drive(
     let (mut sink, mut stream) = socket.split();
     let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight()));
     let mut deadline = Instant::now() + settings.idle_timeout;
+    // Until `hello` is through, the idle deadline is the (shorter) handshake deadline.
+    let mut hello_deadline = Some(Instant::now() + settings.handshake_timeout);
+    let mut guard = FloodGuard::new(
+        settings.msg_burst,
+        settings.msg_rate,
+        Instant::now().into_std(),
+    );
     let mut ping = tokio::time::interval_at(
         Instant::now() + settings.ping_interval,
         settings.ping_interval,
@@ -103,6 +118,8 @@ async fn drive(
             _ = shutdown.cancelled() => break Exit::Close(close::GOING_AWAY, "server shutting down".into()),
             _ = kill.cancelled() => break Exit::Close(SLOW_CONSUMER_CLOSE, "too slow to keep up".into()),
             _ = sleep_until(deadline) => break Exit::Close(close::IDLE_TIMEOUT, "idle timeout".into()),
+            _ = sleep_until(hello_deadline.unwrap_or(deadline)), if hello_deadline.is_some() =>
+                break Exit::Close(close::HELLO_TIMEOUT, "no hello in time".into()),
             out = rx.recv() => match out {
                 Some(Outbound::Text(t)) => Message::Text(t.into()),
                 Some(Outbound::Close { code, reason }) => break Exit::Close(code, reason),
@@ -122,6 +139,22 @@ async fn drive(
                     }
                 };
                 deadline = Instant::now() + settings.idle_timeout;
+                let verdict = if matches!(msg, Message::Text(_) | Message::Binary(_)) {
+                    guard.check(Instant::now().into_std())
+                } else {
+                    Verdict::Allow
+                };
+                if verdict == Verdict::Disconnect {
+                    settings.metrics.error(ErrorCode::RateLimited);
+                    break Exit::Close(close::FLOOD, "too many messages".into());
+                }
+                if verdict == Verdict::Reject {
+                    // Dropped unread: decoding a flood would be the work it wants to cause.
+                    let m = &settings.metrics;
+                    m.error(ErrorCode::RateLimited);
+                    m.message_out("error");
+                    rate_limited(settings)
+                } else {
                 let decoded = match msg {
                     Message::Text(t) => decode_client(t.as_str()),
                     Message::Binary(_) => Err(DecodeError::binary()),
@@ -131,6 +164,9 @@ async fn drive(
                 match decoded {
                     Ok(frame) => {
                         settings.metrics.message_in(frame.msg.type_name());
+                        if matches!(frame.msg, ClientMsg::Hello { .. }) {
+                            hello_deadline = None;
+                        }
                         let Ok(permit) = in_flight.clone().acquire_owned().await else {
                             break Exit::Closed;
                         };
@@ -146,6 +182,7 @@ async fn drive(
                         m.message_out("error");
                         error_message(e)
                     }
+                }
                 }
             }
         };
@@ -194,6 +231,24 @@ async fn drive(
 
 fn error_message(e: DecodeError) -> Message {
     let msg: ServerMsg = e.into();
+    Message::Text(
+        serde_json::to_string(&msg)
+            .expect("error messages always serialize")
+            .into(),
+    )
+}
+
+/// The `rate_limited` error for a message dropped by the [`FloodGuard`].
+fn rate_limited(settings: &ConnSettings) -> Message {
+    let msg = ServerMsg::Error {
+        code: ErrorCode::RateLimited,
+        message: format!(
+            "you are sending messages too fast (at most {} in a row, then {} a second); \
+             this one was dropped",
+            settings.msg_burst, settings.msg_rate
+        ),
+        ref_: None,
+    };
     Message::Text(
         serde_json::to_string(&msg)
             .expect("error messages always serialize")

@@ -149,6 +149,9 @@ public_host = ["a.test"]
 web_dir = "{web_dir}"
 ice_servers = [{{ urls = ["turn:t.test"], username = "u", credential = "c" }}]
 idle_timeout = 30
+handshake_timeout = 5
+msg_rate = 40
+msg_burst = 80
 max_peers_per_room = 4
 max_rooms = 5
 max_connections = 6
@@ -196,6 +199,8 @@ max_allocations = 9
     std::fs::remove_file(&dir).unwrap();
     let c = c.expect("resolves");
     assert_eq!(c.max_rooms, 5);
+    assert_eq!((c.msg_rate, c.msg_burst), (40, 80));
+    assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }

@@ -11,66 +11,7 @@ use crate::hub::Hub;
 use crate::room::Room;
 use crate::ConnId;
 use confab_proto::{ChatMessage, ErrorCode, PeerId, RequestId, ServerMsg};
-use std::time::{Duration, Instant};
-
-/// A token bucket on the hub's simulated time: `burst` tokens, one more per `refill`.
-/// Integer arithmetic, so a test that advances time by exact steps gets exact answers.
-#[derive(Clone, Debug)]
-pub(crate) struct TokenBucket {
-    tokens: u32,
-    /// When the next token started accruing (meaningless while the bucket is full).
-    since: Instant,
-}
-
-impl TokenBucket {
-    /// A full bucket.
-    pub(crate) fn full(burst: u32, now: Instant) -> Self {
-        TokenBucket {
-            tokens: burst,
-            since: now,
-        }
-    }
-
-    /// Takes a token if one is available (after crediting the time since the last call);
-    /// otherwise returns how long until the next one.
-    pub(crate) fn try_take(
-        &mut self,
-        now: Instant,
-        burst: u32,
-        refill: Duration,
-    ) -> Result<(), Duration> {
-        self.refill(now, burst, refill);
-        if self.tokens == 0 {
-            let next = self.since + refill;
-            return Err(next.saturating_duration_since(now));
-        }
-        self.tokens -= 1;
-        Ok(())
-    }
-
-    fn refill(&mut self, now: Instant, burst: u32, refill: Duration) {
-        if self.tokens >= burst || refill.is_zero() {
-            self.tokens = burst;
-            self.since = now;
-            return;
-        }
-        let elapsed = now.saturating_duration_since(self.since);
-        let earned = elapsed.as_nanos() / refill.as_nanos();
-        if earned == 0 {
-            return;
-        }
-        // `earned` may be huge after a long pause; only `burst - tokens` of it counts.
-        let room = u128::from(burst - self.tokens);
-        if earned >= room {
-            self.tokens = burst;
-            self.since = now;
-        } else {
-            // earned < burst <= u32::MAX, so the casts are lossless.
-            self.tokens += earned as u32;
-            self.since += refill * earned as u32;
-        }
-    }
-}
+use std::time::Instant;
 
 impl Room {
     /// Stamps a new message with the room's next id, keeps it in the history (dropping
@@ -149,56 +90,6 @@ impl Hub {
             let ref_ = if member == conn { ref_.clone() } else { None };
             let message = message.clone();
             self.send(member, ServerMsg::Chat { ref_, message });
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const S: Duration = Duration::from_secs(1);
-
-    #[test]
-    fn bucket_allows_a_burst_then_one_per_interval() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::full(3, t0);
-        for _ in 0..3 {
-            assert!(b.try_take(t0, 3, S).is_ok());
-        }
-        assert_eq!(b.try_take(t0, 3, S), Err(S));
-        let half = t0 + S / 2;
-        assert_eq!(b.try_take(half, 3, S), Err(S / 2));
-        assert!(b.try_take(t0 + S, 3, S).is_ok());
-        assert!(b.try_take(t0 + S, 3, S).is_err());
-        // 2.5 intervals later: two tokens, and the half interval is kept.
-        let later = t0 + S * 7 / 2;
-        assert!(b.try_take(later, 3, S).is_ok());
-        assert!(b.try_take(later, 3, S).is_ok());
-        assert_eq!(b.try_take(later, 3, S), Err(S / 2));
-    }
-
-    #[test]
-    fn bucket_never_holds_more_than_the_burst() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::full(2, t0);
-        let later = t0 + Duration::from_secs(3600);
-        assert!(b.try_take(later, 2, S).is_ok());
-        assert!(b.try_take(later, 2, S).is_ok());
-        assert!(b.try_take(later, 2, S).is_err());
-    }
-
-    #[test]
-    fn bucket_survives_time_going_backwards_and_zero_settings() {
-        let t0 = Instant::now() + Duration::from_secs(10);
-        let mut b = TokenBucket::full(1, t0);
-        assert!(b.try_take(t0, 1, S).is_ok());
-        assert!(b.try_take(t0 - S, 1, S).is_err());
-        let mut none = TokenBucket::full(0, t0);
-        assert!(none.try_take(t0 + S * 100, 0, S).is_err());
-        let mut free = TokenBucket::full(1, t0);
-        for _ in 0..100 {
-            assert!(free.try_take(t0, 1, Duration::ZERO).is_ok());
         }
     }
 }

@@ -3,8 +3,8 @@
 //! Room membership lives in `room.rs`, chat in `chat.rs` and the SDP/ICE relay in
 //! `relay.rs`; all are further `impl Hub` blocks over the state declared here.
 
-use crate::chat::TokenBucket;
 use crate::ids::SplitMix64;
+use crate::rate::TokenBucket;
 use crate::room::Room;
 use crate::{ConnId, HubConfig, Output};
 use confab_proto::{

@@ -80,6 +80,7 @@ mod hub;
 mod ids;
 #[cfg(test)]
 mod proptests;
+pub mod rate;
 mod relay;
 mod room;
 

@@ -62,11 +62,21 @@ impl TurnSockets {
                 source,
             }
         };
-        let udp =
-            bind_udp(settings.listen, LISTENER_BUFFER).map_err(err("udp", settings.listen))?;
-        // Bind TCP to the port UDP actually got (they differ only when port 0 was asked).
-        let tcp_addr = udp.local_addr().map_err(err("udp", settings.listen))?;
-        let tcp = TcpListener::bind(tcp_addr).map_err(err("tcp", tcp_addr))?;
+        // Bind TCP to the port UDP actually got (they differ only when port 0 was asked:
+        // then another program may hold that TCP port, and a fresh pair is tried).
+        let tries = if settings.listen.port() == 0 { 20 } else { 1 };
+        let mut attempt = 0;
+        let (udp, tcp) = loop {
+            attempt += 1;
+            let udp =
+                bind_udp(settings.listen, LISTENER_BUFFER).map_err(err("udp", settings.listen))?;
+            let tcp_addr = udp.local_addr().map_err(err("udp", settings.listen))?;
+            match TcpListener::bind(tcp_addr) {
+                Ok(tcp) => break (udp, tcp),
+                Err(e) if attempt < tries && e.kind() == std::io::ErrorKind::AddrInUse => {}
+                Err(e) => return Err(err("tcp", tcp_addr)(e)),
+            }
+        };
         let tls = match settings.tls_listen {
             Some(a) => Some(TcpListener::bind(a).map_err(err("tls", a))?),
             None => None,
