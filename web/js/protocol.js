@@ -72,7 +72,7 @@ export const CloseCode = Object.freeze({
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId}} HelloMsg */
-/** @typedef {{type: 'join', room: string, name: string, id?: RequestId}} JoinMsg */
+/** @typedef {{type: 'join', room: string, name: string, id?: RequestId, password?: string, token?: string}} JoinMsg */
 /** @typedef {{type: 'leave', id?: RequestId}} LeaveMsg */
 /** @typedef {{type: 'offer', to: string, sdp: string, id?: RequestId}} OfferMsg */
 /** @typedef {{type: 'answer', to: string, sdp: string, id?: RequestId}} AnswerMsg */
@@ -242,14 +242,21 @@ export function hello(id, version = PROTOCOL_VERSION) {
 }
 
 /**
- * `join`: enter a room under a display name (sent trimmed).
+ * `join`: enter a room under a display name (sent trimmed), with the room's password or
+ * a join token when it needs one.
  * @param {string} room
  * @param {string} name
  * @param {RequestId} [id]
+ * @param {{password?: string, token?: string}} [credentials]
  * @returns {JoinMsg}
  */
-export function join(room, name, id) {
-  return withId({ type: /** @type {const} */ ('join'), room, name: trimName(name) }, id);
+export function join(room, name, id, credentials = {}) {
+  /** @type {JoinMsg} */
+  const msg = { type: /** @type {const} */ ('join'), room, name: trimName(name) };
+  if (id !== undefined) msg.id = id;
+  if (credentials.password) msg.password = credentials.password;
+  if (credentials.token) msg.token = credentials.token;
+  return msg;
 }
 
 /**

@@ -28,7 +28,7 @@ function construct(f) {
     case 'hello':
       return proto.hello(v.id, v.version);
     case 'join':
-      return proto.join(v.room, v.name, v.id);
+      return proto.join(v.room, v.name, v.id, { password: v.password, token: v.token });
     case 'leave':
       return proto.leave(v.id);
     case 'offer':

@@ -36,6 +36,14 @@ pub enum ClientMsg {
         room: RoomId,
         /// Display name, trimmed, 1 to [`crate::MAX_NAME_CHARS`] characters.
         name: String,
+        /// The room's password, for a room that has one. The server checks it and never
+        /// passes it on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        /// A signed join token (JWT) from the application's backend: it names the room,
+        /// the display name (which wins over `name`), the role and the expiry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// Leave the current room (the connection stays open).
     Leave,

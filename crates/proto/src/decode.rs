@@ -106,32 +106,64 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
     Ok(ClientFrame { id, msg })
 }
 
+/// Longest room password accepted in `join`.
+pub const MAX_SECRET_BYTES: usize = 1024;
+/// Longest join token accepted in `join`.
+pub const MAX_TOKEN_BYTES: usize = 8192;
+
+/// A display name as the protocol accepts it: trimmed, 1 to [`MAX_NAME_CHARS`]
+/// characters, no control characters. Also used for names that come in join tokens.
+pub fn normalize_name(name: &str) -> Result<String, (ErrorCode, String)> {
+    let trimmed = name.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err((
+            ErrorCode::BadName,
+            format!("name must be 1-{MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err((
+            ErrorCode::BadName,
+            "name must not contain control characters".into(),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// Checks field contents that serde cannot, normalizing where the contract says so.
 fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
     match msg {
-        ClientMsg::Join { room, name } => {
+        ClientMsg::Join {
+            room,
+            name,
+            password,
+            token,
+        } => {
             if RoomId::parse(room.as_str()).is_none() {
                 return Err((
                     ErrorCode::BadRoom,
                     "room must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'".into(),
                 ));
             }
-            let trimmed = name.trim();
-            let chars = trimmed.chars().count();
-            if chars == 0 || chars > MAX_NAME_CHARS {
+            *name = normalize_name(name)?;
+            if password
+                .as_ref()
+                .is_some_and(|p| p.is_empty() || p.len() > MAX_SECRET_BYTES)
+            {
                 return Err((
-                    ErrorCode::BadName,
-                    format!("name must be 1-{MAX_NAME_CHARS} characters"),
+                    ErrorCode::BadField,
+                    format!("password must be 1-{MAX_SECRET_BYTES} bytes"),
                 ));
             }
-            if trimmed.chars().any(char::is_control) {
+            if token
+                .as_ref()
+                .is_some_and(|t| t.is_empty() || t.len() > MAX_TOKEN_BYTES)
+            {
                 return Err((
-                    ErrorCode::BadName,
-                    "name must not contain control characters".into(),
+                    ErrorCode::BadField,
+                    format!("token must be 1-{MAX_TOKEN_BYTES} bytes"),
                 ));
-            }
-            if trimmed.len() != name.len() {
-                *name = trimmed.to_owned();
             }
         }
         ClientMsg::Offer { sdp, .. } | ClientMsg::Answer { sdp, .. } if sdp.trim().is_empty() => {
@@ -275,7 +307,9 @@ mod tests {
             f.msg,
             ClientMsg::Join {
                 room: RoomId::parse("r").unwrap(),
-                name: "Ada".into()
+                name: "Ada".into(),
+                password: None,
+                token: None,
             }
         );
     }
@@ -301,7 +335,7 @@ mod tests {
         /// A valid join round-trips: encode, decode, same message.
         #[test]
         fn valid_join_round_trips(room in "[A-Za-z0-9_-]{1,64}", name in "[a-zA-Z0-9 ]{0,60}[a-z]", id in any::<u64>()) {
-            let frame = ClientFrame { id: Some(RequestId::Num(id)), msg: ClientMsg::Join { room: RoomId::parse(&room).unwrap(), name: name.trim().to_string() } };
+            let frame = ClientFrame { id: Some(RequestId::Num(id)), msg: ClientMsg::Join { room: RoomId::parse(&room).unwrap(), name: name.trim().to_string(), password: None, token: None } };
             let text = serde_json::to_string(&frame).unwrap();
             prop_assert_eq!(decode_client(&text).unwrap(), frame);
         }

@@ -26,7 +26,7 @@ mod ids;
 mod server;
 
 pub use client::{ClientFrame, ClientMsg, IceCandidate};
-pub use decode::{decode_client, DecodeError};
+pub use decode::{decode_client, normalize_name, DecodeError, MAX_SECRET_BYTES, MAX_TOKEN_BYTES};
 pub use ids::{PeerId, RequestId, RoomId};
 pub use server::{ChatMessage, ErrorCode, IceServer, LeaveReason, PeerInfo, ServerMsg};
 

@@ -218,4 +218,12 @@ pub enum ErrorCode {
     BadText,
     /// Too many chat messages too fast; this one was dropped (not stored, not sent).
     RateLimited,
+    /// The room needs a password and `join` had none.
+    PasswordRequired,
+    /// The password was wrong.
+    BadPassword,
+    /// The server (or room) admits only holders of a join token, and `join` had none.
+    TokenRequired,
+    /// The join token was malformed, badly signed, expired, or for another room.
+    BadToken,
 }

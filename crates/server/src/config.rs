@@ -3,6 +3,7 @@
 //! The resolved [`Config`] is a plain struct passed down to whatever needs it; nothing
 //! reads configuration from globals.
 
+pub use crate::auth::settings::{AuthArgs, AuthSettings, FileAuth};
 use clap::{Args, ValueEnum};
 use confab_proto::IceServer;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,8 @@ pub struct ServeArgs {
     pub allowed_origin: Vec<String>,
     #[command(flatten)]
     pub turn: TurnArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// Flags for the built-in STUN/TURN server.
@@ -247,6 +250,9 @@ pub struct FileConfig {
     /// The `[turn]` table.
     #[serde(default)]
     pub turn: FileTurn,
+    /// The `[auth]` table.
+    #[serde(default)]
+    pub auth: FileAuth,
 }
 
 /// The `[turn]` table of the config file; keys as the `--turn-*` flags.
@@ -448,6 +454,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// The built-in STUN/TURN server; `None` when disabled.
     pub turn: Option<TurnSettings>,
+    /// Room passwords and join tokens.
+    pub auth: AuthSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -472,6 +480,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("allowed_origins", &self.allowed_origins)
             .field("turn", &self.turn)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -509,6 +518,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             allowed_origins: Vec::new(),
             turn: None,
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -624,6 +634,7 @@ impl Config {
             .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
             .collect(),
             turn: resolve_turn(args.turn, file.turn)?,
+            auth: AuthSettings::resolve(args.auth, file.auth)?,
             ..d
         };
         let mut config = config;
@@ -744,6 +755,7 @@ impl Config {
             log_format: Some(self.log_format),
             allowed_origins: Some(self.allowed_origins.clone()),
             turn,
+            auth: self.auth.to_file_redacted(),
         }
     }
 

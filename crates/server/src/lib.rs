@@ -7,6 +7,7 @@
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`).
 #![deny(unsafe_code)]
 
+pub mod auth;
 pub mod config;
 mod hub_task;
 pub mod metrics;
@@ -28,6 +29,6 @@ pub(crate) fn unix_ms() -> u64 {
 }
 
 /// Seconds since the Unix epoch (TURN REST credentials are stamped with it).
-pub(crate) fn unix_now() -> u64 {
+pub fn unix_now() -> u64 {
     unix_ms() / 1000
 }

@@ -27,6 +27,52 @@ enum Command {
     /// Validate the configuration (file, env and flags, exactly as `serve` reads them)
     /// and print the effective configuration as TOML, secrets redacted. Binds nothing.
     CheckConfig(ServeArgs),
+    /// Mint a join token (HS256, with the configured token key) and print it.
+    Token(TokenArgs),
+    /// Read a room password from stdin and print its argon2 hash, for
+    /// `--room-password ROOM=HASH` or `room_passwords` in the `[auth]` table.
+    HashPassword,
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// The room the token admits to.
+    #[arg(long)]
+    room: String,
+    /// The display name its holder appears under.
+    #[arg(long)]
+    name: String,
+    /// The holder's role.
+    #[arg(long, value_enum, default_value = "guest")]
+    role: confab_server::auth::token::Role,
+    /// How long it is valid: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    ttl: u64,
+    /// Where the token key comes from: the same flags, env and file as `serve`.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// `90`, `90s`, `15m`, `1h`, `7d` as seconds.
+fn parse_ttl(s: &str) -> Result<u64, String> {
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 1h"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
+    };
+    match n.checked_mul(mult) {
+        Some(secs) if secs > 0 => Ok(secs),
+        _ => Err(format!("{s:?} is not a usable duration")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -37,6 +83,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::CheckConfig(args) => check_config(args),
+        Command::Token(args) => token(args),
+        Command::HashPassword => hash_password(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,6 +103,57 @@ fn check_config(args: ServeArgs) -> anyhow::Result<()> {
         tls::load(&config)?;
     }
     print!("{}", config.to_toml_redacted());
+    Ok(())
+}
+
+/// `confab token`: print a join token, and the link that uses it on stderr.
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    use confab_server::auth::token::{mint, Claims};
+    let config = Config::resolve(args.serve)?;
+    let key = config.auth.token_key.as_deref().context(
+        "no token key: set --token-key, CONFAB_TOKEN_KEY or token_key in the [auth] table",
+    )?;
+    let room = confab_proto::RoomId::parse(&args.room)
+        .with_context(|| format!("{:?} is not a room id", args.room))?;
+    let name = confab_proto::normalize_name(&args.name).map_err(|(_, m)| anyhow::anyhow!(m))?;
+    let now = confab_server::unix_now();
+    let token = mint(
+        key,
+        &Claims {
+            room: room.to_string(),
+            name,
+            role: args.role,
+            exp: now + args.ttl,
+            iat: Some(now),
+        },
+    );
+    println!("{token}");
+    let host = config
+        .public_hosts
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "localhost".into());
+    let scheme = if config.tls == TlsMode::Off {
+        "http"
+    } else {
+        "https"
+    };
+    eprintln!(
+        "join link: {scheme}://{host}:{}/r/{room}?token={token}",
+        config.listen.port()
+    );
+    Ok(())
+}
+
+/// `confab hash-password`: the argon2 hash of the first line of stdin.
+fn hash_password() -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "empty password (give it on stdin)");
+    println!("{}", confab_server::auth::password::hash(password));
     Ok(())
 }
 

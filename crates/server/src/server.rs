@@ -141,6 +141,7 @@ pub async fn run(
             idle_timeout: config.idle_timeout,
             ping_interval: config.effective_ping_interval(),
             outbound_queue: config.outbound_queue,
+            auth: Arc::new(crate::auth::Auth::new(&config.auth).map_err(std::io::Error::other)?),
             handshake_timeout: config.handshake_timeout,
             msg_rate: config.msg_rate,
             msg_burst: config.msg_burst,

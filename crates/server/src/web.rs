@@ -268,6 +268,7 @@ mod tests {
                 idle_timeout: std::time::Duration::from_secs(40),
                 ping_interval: std::time::Duration::from_secs(15),
                 outbound_queue: 16,
+                auth: Arc::new(crate::auth::Auth::open()),
                 handshake_timeout: std::time::Duration::from_secs(10),
                 msg_rate: 50,
                 msg_burst: 200,

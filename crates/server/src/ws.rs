@@ -1,6 +1,7 @@
 //! The WebSocket connection driver: reads frames, decodes them, hands them to the hub
 //! task, writes what the hub queues, and enforces liveness and size limits.
 
+use crate::auth::{Auth, MAX_FAILURES};
 use crate::hub_task::{ConnLink, HubHandle, Outbound, SLOW_CONSUMER_CLOSE};
 use crate::metrics::{Metrics, INVALID_TYPE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -9,6 +10,7 @@ use confab_proto::{ClientMsg, ErrorCode};
 use confab_signal::rate::{FloodGuard, Verdict};
 use confab_signal::ConnId;
 use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
@@ -38,6 +40,8 @@ pub struct ConnSettings {
     pub msg_burst: u32,
     /// Where frames in (by type) and decode errors (by code) are counted.
     pub metrics: Metrics,
+    /// Who may join which room.
+    pub auth: Arc<Auth>,
 }
 
 impl ConnSettings {
@@ -101,6 +105,7 @@ async fn drive(
     let mut deadline = Instant::now() + settings.idle_timeout;
     // Until `hello` is through, the idle deadline is the (shorter) handshake deadline.
     let mut hello_deadline = Some(Instant::now() + settings.handshake_timeout);
+    let mut failed_joins = 0;
     let mut guard = FloodGuard::new(
         settings.msg_burst,
         settings.msg_rate,
@@ -162,18 +167,29 @@ async fn drive(
                     Message::Close(_) => break Exit::Closed,
                 };
                 match decoded {
-                    Ok(frame) => {
+                    Ok(mut frame) => {
                         settings.metrics.message_in(frame.msg.type_name());
-                        if matches!(frame.msg, ClientMsg::Hello { .. }) {
-                            hello_deadline = None;
+                        if let Err(e) = admit(&mut frame, &settings.auth).await {
+                            failed_joins += 1;
+                            if failed_joins > MAX_FAILURES {
+                                break Exit::Close(close::FLOOD, "too many failed joins".into());
+                            }
+                            let m = &settings.metrics;
+                            m.error(e.code);
+                            m.message_out("error");
+                            error_message(e)
+                        } else {
+                            if matches!(frame.msg, ClientMsg::Hello { .. }) {
+                                hello_deadline = None;
+                            }
+                            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                                break Exit::Closed;
+                            };
+                            if hub.frame(conn, frame, permit).await.is_err() {
+                                break Exit::Close(close::GOING_AWAY, "server shutting down".into());
+                            }
+                            continue;
                         }
-                        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-                            break Exit::Closed;
-                        };
-                        if hub.frame(conn, frame, permit).await.is_err() {
-                            break Exit::Close(close::GOING_AWAY, "server shutting down".into());
-                        }
-                        continue;
                     }
                     Err(e) => {
                         let m = &settings.metrics;
@@ -236,6 +252,33 @@ fn error_message(e: DecodeError) -> Message {
             .expect("error messages always serialize")
             .into(),
     )
+}
+
+/// Checks a `join`'s password or token (other frames pass) and takes both out of the
+/// frame, so the hub never holds a secret. A token's name replaces the requested one.
+async fn admit(frame: &mut confab_proto::ClientFrame, auth: &Auth) -> Result<(), DecodeError> {
+    let ClientMsg::Join {
+        room,
+        name,
+        password,
+        token,
+    } = &mut frame.msg
+    else {
+        return Ok(());
+    };
+    match auth.check_join(room, password.take(), token.take()).await {
+        Ok(grant) => {
+            if let Some(n) = grant.name {
+                *name = n;
+            }
+            Ok(())
+        }
+        Err(r) => Err(DecodeError {
+            code: r.code,
+            message: r.message,
+            ref_: frame.id.clone(),
+        }),
+    }
 }
 
 /// The `rate_limited` error for a message dropped by the [`FloodGuard`].

@@ -103,12 +103,14 @@ fn every_file_key_is_documented_and_every_documented_key_exists() {
     let doc = doc();
     let top = serde_keys("not_a_key_zzz = 1\n");
     let turn = serde_keys("[turn]\nnot_a_key_zzz = 1\n");
+    let auth = serde_keys("[auth]\nnot_a_key_zzz = 1\n");
     assert!(top.contains(&"listen".to_string()) && top.contains(&"turn".to_string()));
     assert!(turn.contains(&"secret".to_string()), "{turn:?}");
+    assert!(auth.contains(&"token_key".to_string()), "{auth:?}");
     let mut all = BTreeSet::new();
     for key in &top {
-        if key == "turn" {
-            continue; // the table; its keys are below
+        if key == "turn" || key == "auth" {
+            continue; // the tables; their keys are below
         }
         assert!(
             mentions(&doc, key),
@@ -116,13 +118,15 @@ fn every_file_key_is_documented_and_every_documented_key_exists() {
         );
         all.insert(key.clone());
     }
-    for key in &turn {
-        let full = format!("turn.{key}");
-        assert!(
-            mentions(&doc, &full),
-            "file key `{full}` is not in docs/configuration.md"
-        );
-        all.insert(full);
+    for (table, keys) in [("turn", &turn), ("auth", &auth)] {
+        for key in keys {
+            let full = format!("{table}.{key}");
+            assert!(
+                mentions(&doc, &full),
+                "file key `{full}` is not in docs/configuration.md"
+            );
+            all.insert(full);
+        }
     }
     // The other way: every key in the table's file-key column exists.
     for line in doc.lines().filter(|l| l.starts_with("| `--")) {
@@ -174,6 +178,12 @@ users = ["bob:pw"]
 realm = "test"
 user_quota = 3
 max_allocations = 9
+
+[auth]
+token_key = "0123456789abcdef0123456789abcdef"
+token_public_key = "/etc/confab/token.pub.pem"
+require_token = true
+room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$nEJZNPqXxKDAPgiTr3SyTqzfhjSYQ2K1bcggEEHzj5I"]
 "#
     );
     let f: FileConfig = toml::from_str(text).expect("every documented key parses");
@@ -183,7 +193,10 @@ max_allocations = 9
         let col = line.split(" | ").nth(2).unwrap_or("");
         if let Some(key) = col.split('`').nth(1) {
             let key = key.split(' ').next().unwrap();
-            let bare = key.strip_prefix("turn.").unwrap_or(key);
+            let bare = key
+                .strip_prefix("turn.")
+                .or_else(|| key.strip_prefix("auth."))
+                .unwrap_or(key);
             assert!(
                 text.lines().any(|l| l.starts_with(&format!("{bare} ="))),
                 "the sample lacks `{key}`"
@@ -200,6 +213,8 @@ max_allocations = 9
     let c = c.expect("resolves");
     assert_eq!(c.max_rooms, 5);
     assert_eq!((c.msg_rate, c.msg_burst), (40, 80));
+    assert!(c.auth.require_token);
+    assert_eq!(c.auth.room_passwords.len(), 1);
     assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
@@ -242,6 +257,7 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
     const SECRET: &str = "flag-secret-0123456789abcdef";
     const PASSWORD: &str = "env-password-xyz";
     const CREDENTIAL: &str = "file-credential-abc";
+    const TOKEN_KEY: &str = "env-token-key-0123456789abcdef-0123456";
     let file = TempFile::new(
         "check",
         &format!(
@@ -262,12 +278,19 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
         &[
             ("CONFAB_TURN_USER", &format!("alice:{PASSWORD}")),
             ("CONFAB_LOG_FORMAT", "json"),
+            ("CONFAB_TOKEN_KEY", TOKEN_KEY),
         ],
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{stderr}");
-    for secret in [SECRET, PASSWORD, CREDENTIAL, "file-secret-is-overridden"] {
+    for secret in [
+        SECRET,
+        PASSWORD,
+        CREDENTIAL,
+        TOKEN_KEY,
+        "file-secret-is-overridden",
+    ] {
         assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
         assert!(!stderr.contains(secret), "{secret} leaked:\n{stderr}");
     }
@@ -279,6 +302,7 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
     assert_eq!(v["idle_timeout"].as_integer(), Some(40), "default");
     let turn = v["turn"].as_table().unwrap();
     assert_eq!(turn["secret"].as_str(), Some("<redacted>"));
+    assert_eq!(v["auth"]["token_key"].as_str(), Some("<redacted>"));
     assert_eq!(turn["realm"].as_str(), Some("from-file"));
     assert_eq!(
         turn["users"].as_array().unwrap()[0].as_str(),

@@ -125,7 +125,7 @@ impl Hub {
         match msg {
             ClientMsg::Hello { version } => self.handle_hello(conn, version, id),
             ClientMsg::Ping => self.send(conn, ServerMsg::Pong { ref_: id }),
-            ClientMsg::Join { room, name } => self.handle_join(conn, room, name, id),
+            ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, id),
             ClientMsg::Leave => self.handle_leave(conn, id),
             ClientMsg::Offer { to, sdp } => {
                 self.handle_relay(conn, to, id, |from| ServerMsg::Offer { from, sdp })

@@ -53,7 +53,7 @@
 //! // Both join "standup"; Grace's join is announced to Ada.
 //! let room = RoomId::parse("standup").unwrap();
 //! for (conn, name) in [(ada, "Ada"), (grace, "Grace")] {
-//!     let join = ClientMsg::Join { room: room.clone(), name: name.into() };
+//!     let join = ClientMsg::Join { room: room.clone(), name: name.into(), password: None, token: None };
 //!     hub.handle_frame(conn, frame(join), now);
 //! }
 //! let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();

@@ -93,7 +93,7 @@ proptest! {
                 }
                 Op::Ping(c) => { hub.handle_frame(ConnId(*c), frame(ClientMsg::Ping), now); (*c, false) }
                 Op::Join(c, r) => {
-                    let msg = ClientMsg::Join { room: room(*r), name: format!("n{c}") };
+                    let msg = ClientMsg::Join { room: room(*r), name: format!("n{c}"), password: None, token: None };
                     hub.handle_frame(ConnId(*c), frame(msg), now);
                     (*c, false)
                 }

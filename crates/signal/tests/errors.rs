@@ -28,6 +28,8 @@ fn every_request_error_echoes_ref_changes_nothing_and_keeps_the_connection() {
     let join = |r: &str| ClientMsg::Join {
         room: room(r),
         name: "Ada".into(),
+        password: None,
+        token: None,
     };
     let hello = ClientMsg::Hello {
         version: PROTOCOL_VERSION,

@@ -143,6 +143,8 @@ fn everything_but_hello_and_ping_requires_hello() {
         ClientMsg::Join {
             room: room("r"),
             name: "Ada".into(),
+            password: None,
+            token: None,
         },
         ClientMsg::Leave,
         offer(&other),

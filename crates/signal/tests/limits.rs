@@ -10,6 +10,8 @@ fn join(r: &str) -> ClientMsg {
     ClientMsg::Join {
         room: room(r),
         name: "Late".into(),
+        password: None,
+        token: None,
     }
 }
 

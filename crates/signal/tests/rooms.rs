@@ -18,6 +18,8 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         ClientMsg::Join {
             room: room("standup"),
             name: "Ada".into(),
+            password: None,
+            token: None,
         },
     );
     let joined_a = ServerMsg::Joined {
@@ -77,6 +79,8 @@ fn second_join_is_rejected_whatever_the_room() {
         let msg = ClientMsg::Join {
             room: room(target),
             name: "Ada".into(),
+            password: None,
+            token: None,
         };
         let message = h.expect_error(a, msg, ErrorCode::AlreadyJoined);
         assert!(message.contains("room r"), "{message}");

@@ -118,6 +118,8 @@ impl Harness {
         let msg = ClientMsg::Join {
             room: room(room_name),
             name: name.into(),
+            password: None,
+            token: None,
         };
         self.frame(conn, msg);
     }

@@ -1,0 +1,154 @@
+//! Access control for `join`: room passwords (argon2 hashes in the configuration) and
+//! signed join tokens (JWT). Rooms are open unless the configuration says otherwise.
+//!
+//! The connection driver calls [`Auth::check_join`] before a `join` reaches the hub,
+//! and strips the password and token from it, so the hub, its logs and its metrics
+//! never see a secret. Password checks are slow on purpose (argon2); they run on the
+//! blocking pool, at most [`PARALLEL_VERIFICATIONS`] at once, so a flood of guesses
+//! cannot starve the server, and each connection gets [`MAX_FAILURES`] wrong tries.
+
+pub mod password;
+pub mod settings;
+pub mod token;
+
+use confab_proto::{normalize_name, ErrorCode, RoomId};
+use settings::AuthSettings;
+use std::collections::HashMap;
+use std::sync::Arc;
+use token::{Role, Verifier};
+use tokio::sync::Semaphore;
+
+/// Password verifications running at once, server-wide.
+pub const PARALLEL_VERIFICATIONS: usize = 2;
+/// Failed joins (wrong password, bad token) one connection may make before it is closed.
+pub const MAX_FAILURES: u32 = 5;
+
+/// Who a successful `join` admits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grant {
+    /// The display name from a token, which replaces the one in `join`.
+    pub name: Option<String>,
+    /// The role from a token.
+    pub role: Option<Role>,
+}
+
+/// Why a `join` was refused: a protocol error code and a sentence for the person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The error code sent.
+    pub code: ErrorCode,
+    /// The explanation sent.
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The access rules of one server. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct Auth {
+    verifier: Verifier,
+    require_token: bool,
+    passwords: HashMap<RoomId, Arc<str>>,
+    slots: Semaphore,
+}
+
+impl Auth {
+    /// Builds the rules; reads the token public key file if one is configured.
+    pub fn new(settings: &AuthSettings) -> Result<Auth, String> {
+        let pem = match &settings.token_public_key {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| format!("cannot read token public key {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Auth {
+            verifier: Verifier::new(settings.token_key.as_deref(), pem.as_deref())?,
+            require_token: settings.require_token,
+            passwords: settings
+                .room_passwords
+                .iter()
+                .map(|(r, h)| (r.clone(), Arc::from(h.as_str())))
+                .collect(),
+            slots: Semaphore::new(PARALLEL_VERIFICATIONS),
+        })
+    }
+
+    /// Open rooms, no tokens.
+    pub fn open() -> Auth {
+        Auth::new(&AuthSettings::default()).expect("no files to read")
+    }
+
+    /// Decides a `join` to `room` with the given password and token:
+    /// - a valid token for this room admits (under the token's name and role), whatever
+    ///   the room's password;
+    /// - else, with `require_token`, nothing else does;
+    /// - else a room with a password needs the right one;
+    /// - else the room is open.
+    pub async fn check_join(
+        &self,
+        room: &RoomId,
+        password: Option<String>,
+        token: Option<String>,
+    ) -> Result<Grant, Refusal> {
+        if let Some(token) = token {
+            if !self.verifier.is_configured() {
+                return Err(Refusal::new(
+                    ErrorCode::BadToken,
+                    "this server does not accept join tokens",
+                ));
+            }
+            let claims = self
+                .verifier
+                .verify(&token)
+                .map_err(|m| Refusal::new(ErrorCode::BadToken, m))?;
+            if claims.room != room.as_str() {
+                return Err(Refusal::new(
+                    ErrorCode::BadToken,
+                    format!("the token is for room {:?}, not this one", claims.room),
+                ));
+            }
+            let name = normalize_name(&claims.name).map_err(|(_, m)| {
+                Refusal::new(ErrorCode::BadToken, format!("the token's name: {m}"))
+            })?;
+            return Ok(Grant {
+                name: Some(name),
+                role: Some(claims.role),
+            });
+        }
+        if self.require_token {
+            return Err(Refusal::new(
+                ErrorCode::TokenRequired,
+                "this server admits only people with an invitation link (a join token)",
+            ));
+        }
+        let Some(hash) = self.passwords.get(room) else {
+            return Ok(Grant::default());
+        };
+        let Some(password) = password else {
+            return Err(Refusal::new(
+                ErrorCode::PasswordRequired,
+                "this room needs a password",
+            ));
+        };
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Err(Refusal::new(ErrorCode::BadPassword, "server shutting down"));
+        };
+        let hash = hash.clone();
+        let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
+            .await
+            .unwrap_or(false);
+        if ok {
+            Ok(Grant::default())
+        } else {
+            Err(Refusal::new(ErrorCode::BadPassword, "wrong password"))
+        }
+    }
+}
