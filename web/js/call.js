@@ -297,7 +297,7 @@ export class PeerCall {
     if (this.closed) return;
     const mine = this.pc
       .getTransceivers()
-      .filter((t) => !t.stopped && t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
+      .filter((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
     const sending = mine.filter((t) => t.sender.track !== null);
     const targets = sending.length > 0 ? sending : mine.slice(0, 1);
     for (const t of targets) {
