@@ -13,6 +13,7 @@
  * @property {number} bitrateInKbps all inbound RTP, over the last interval
  * @property {number} bitrateOutKbps all outbound RTP, over the last interval
  * @property {number | null} rttMs the selected candidate pair's current round-trip time
+ *   (one decimal)
  * @property {number} packetsLost inbound, since the start
  * @property {number} lossPercent inbound packets lost over the last interval, in %
  * @property {number | null} fps inbound video frames per second
@@ -158,7 +159,7 @@ export class QualityPanel {
           setupMs: call.firstFrameAt !== null ? Math.round(call.firstFrameAt - call.startedAt) : null,
           bitrateInKbps: Math.round(prev ? rate(cur.bytesIn, prev.bytesIn) : 0),
           bitrateOutKbps: Math.round(prev ? rate(cur.bytesOut, prev.bytesOut) : 0),
-          rttMs: cur.rtt !== null ? Math.round(cur.rtt * 1000) : cur.remoteRtt !== null ? Math.round(cur.remoteRtt * 1000) : null,
+          rttMs: cur.rtt !== null ? ms(cur.rtt) : cur.remoteRtt !== null ? ms(cur.remoteRtt) : null,
           packetsLost: cur.lost,
           lossPercent: dLost + dIn > 0 ? Math.round((Math.max(0, dLost) / (dLost + dIn)) * 1000) / 10 : 0,
           fps: fps !== null ? Math.round(fps) : null,
@@ -225,6 +226,11 @@ export class QualityPanel {
       card.dataset.grade = grade(q);
     }
   }
+}
+
+/** Seconds to milliseconds with one decimal (a LAN's RTT is well under 1 ms). @param {number} s */
+function ms(s) {
+  return Math.round(s * 10000) / 10;
 }
 
 /** @param {number} k */
