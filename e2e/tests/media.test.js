@@ -228,9 +228,13 @@ test('quality panel: per-peer figures on screen and through window.confab.qualit
     await alice.setViewportSize({ width: 375, height: 740 });
     await alice.waitForTimeout(1200);
     await lab.screenshot(alice, 'quality-panel-phone');
-    const overflow = await alice.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `no horizontal scrolling at 375 px (${overflow} px too wide)`);
+    const outside = await alice.evaluate(() => [...document.querySelectorAll('.controls button, #stage, #quality')]
+      .filter((el) => el.offsetParent !== null)
+      .map((el) => ({ id: el.id, right: el.getBoundingClientRect().right }))
+      .filter((r) => r.right > window.innerWidth));
+    assert.deepEqual(outside, [], 'controls, stage and panel fit in 375 px');
     await alice.click('#quality-close');
     await alice.click('#more-toggle');
+    assert.ok(await alice.locator('#menu-screen').isVisible(), 'on a phone, screen sharing is in the menu');
     await lab.screenshot(alice, 'menu-phone');
   });

@@ -40,6 +40,7 @@ export function createCallFeatures(app) {
   });
   const screen = new ScreenShare(incall, {
     button: $('screen-toggle', HTMLButtonElement),
+    menuItem: $('menu-screen', HTMLButtonElement),
     selfTile,
     onError: app.showError,
     onChange: app.onLocalTracksChanged,
@@ -114,6 +115,7 @@ export function createCallFeatures(app) {
     const inCall = incall.calls().length > 0;
     $('send-file', HTMLButtonElement).disabled = !inCall;
     screenButton.disabled = !incall.stream;
+    $('menu-screen', HTMLButtonElement).disabled = !incall.stream;
   };
   incall.onChange(renderAvailability);
   renderAvailability();

@@ -13,8 +13,9 @@ const DISPLAY_CONSTRAINTS = Object.freeze({ video: { frameRate: { ideal: 15, max
 export class ScreenShare {
   /**
    * @param {InCall} incall
-   * @param {{button: HTMLButtonElement, selfTile: HTMLElement,
+   * @param {{button: HTMLButtonElement, menuItem: HTMLButtonElement, selfTile: HTMLElement,
    *   onError: (message: string) => void, onChange?: () => void}} opts
+   *   `menuItem` does the same as `button` where the bar is too narrow for it
    */
   constructor(incall, opts) {
     this.incall = incall;
@@ -24,8 +25,10 @@ export class ScreenShare {
     /** The camera track the screen replaced (null when we had none). @type {MediaStreamTrack | null} */
     this.camera = null;
     this.busy = false;
-    opts.button.hidden = !ScreenShare.supported();
-    opts.button.addEventListener('click', () => (this.track ? this.stop() : this.start()));
+    for (const b of [opts.button, opts.menuItem]) {
+      b.hidden = !ScreenShare.supported();
+      b.addEventListener('click', () => (this.track ? this.stop() : this.start()));
+    }
     this.render();
   }
 
@@ -116,6 +119,8 @@ export class ScreenShare {
     b.setAttribute('aria-pressed', String(on));
     b.setAttribute('aria-label', on ? 'Stop sharing your screen' : 'Share your screen');
     b.title = on ? 'Stop presenting' : 'Present your screen';
+    const label = /** @type {HTMLElement} */ (this.opts.menuItem.querySelector('span'));
+    label.textContent = on ? 'Stop presenting' : 'Present your screen';
     this.opts.selfTile.classList.toggle('presenting', on);
     this.opts.onChange?.();
   }
