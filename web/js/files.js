@@ -17,9 +17,12 @@
 //   most one read plus HIGH_WATER of queued data is in memory.
 // - Receiver: hashes each message as it arrives and hands it on at once.
 //   * With the File System Access API (Chromium) and a file of PICKER_MIN_SIZE or more,
-//     the receiver picks where to save before accepting, and each chunk is written
-//     straight to that file; writes are chained, and when more than PAUSE_AT bytes wait
-//     for the disk the receiver asks the sender to pause (file-flow) until they drain.
+//     the receiver picks where to save before accepting, and the chunks are written
+//     straight to that file in batches of READ_SIZE, one write at a time; when more than
+//     PAUSE_AT (16 MiB) waits for the disk the receiver asks the sender to pause
+//     (file-flow) until half of it drained. The data channel API has no receive-side
+//     flow control, so what the network delivers in the round trip of that pause message
+//     comes on top (at the rates seen here, well under a few MiB).
 //   * Otherwise chunks are gathered into Blobs of BLOB_PART_SIZE (8 MiB) and the final
 //     Blob is a list of those. A Blob's bytes live in the browser's blob storage, not in
 //     the page's heap; Chromium keeps that storage in memory only up to a limit (a share
@@ -124,9 +127,31 @@ class DiskSink {
     this.error = null;
     /** @type {(() => void) | null} */
     this.onDrain = null;
+    /** @type {Uint8Array[]} */
+    this.batch = [];
+    this.batchBytes = 0;
   }
-  /** @param {Uint8Array} chunk */
+  /**
+   * Queues a chunk; chunks are written in batches of about READ_SIZE (one small write
+   * per data channel message is several times slower).
+   * @param {Uint8Array} chunk
+   */
   write(chunk) {
+    this.batch.push(chunk);
+    this.batchBytes += chunk.byteLength;
+    if (this.batchBytes >= READ_SIZE) this.flush();
+  }
+  /** @private */
+  flush() {
+    if (this.batchBytes === 0) return;
+    const chunk = new Uint8Array(this.batchBytes);
+    let at = 0;
+    for (const c of this.batch) {
+      chunk.set(c, at);
+      at += c.byteLength;
+    }
+    this.batch = [];
+    this.batchBytes = 0;
     this.backlog += chunk.byteLength;
     this.chain = this.chain.then(async () => {
       if (this.error) return;
@@ -141,6 +166,7 @@ class DiskSink {
   }
   /** @returns {Promise<null>} */
   async close() {
+    this.flush();
     await this.chain;
     if (this.error) throw this.error;
     await this.writable.close();
@@ -148,6 +174,7 @@ class DiskSink {
   }
   async abort() {
     this.error = this.error ?? new Error('aborted');
+    this.batch = [];
     await this.chain;
     await this.writable.abort().catch(() => {});
   }
@@ -491,16 +518,23 @@ export class FileTransfers {
     t.sha256 = sha256;
     t.localSha256 = /** @type {Sha256} */ (t.hash).hex();
     if (t.bytes !== t.size) return this.fail(t, `Only ${formatBytes(t.bytes)} of ${formatBytes(t.size)} arrived`);
-    const ok = t.localSha256 === sha256;
-    this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok, sha256: t.localSha256 });
-    if (!ok) return this.fail(t, 'The file arrived damaged (SHA-256 mismatch)', false);
+    if (t.localSha256 !== sha256) {
+      this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok: false, sha256: t.localSha256 });
+      return this.fail(t, 'The file arrived damaged (SHA-256 mismatch)', false);
+    }
+    // Out of 'receiving' before anything is awaited: the sender may close the channel
+    // from now on.
+    t.state = 'verifying';
+    this.render(t);
     try {
       t.blob = await /** @type {BlobSink | DiskSink} */ (t.sink).close();
     } catch (err) {
-      return this.fail(t, `Could not save the file: ${err instanceof Error ? err.message : String(err)}`, false);
+      return this.fail(t, `Could not save the file: ${err instanceof Error ? err.message : String(err)}`);
     }
-    // The sender closes the channel once it has our verdict (closing it here could reach
-    // the sender before the verdict does).
+    if (t.state !== 'verifying') return; // cancelled meanwhile
+    // The verdict goes only once the file is stored; the sender closes the channel when
+    // it has it (closing it here could reach the sender before the verdict does).
+    this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok: true, sha256: t.localSha256 });
     t.state = 'done';
     t.reason = t.blob ? 'Verified · ready to save' : 'Verified · saved';
     this.render(t);
@@ -634,7 +668,7 @@ export class FileTransfers {
       offered: t.direction === 'send' ? `Waiting for ${this.incall.nameOf(t.peerId)} to accept` : 'Wants to send you a file',
       sending: `${pct}% · ${formatBytes(Math.max(0, t.bytes))} of ${formatBytes(t.size)}`,
       receiving: `${pct}% · ${formatBytes(t.bytes)} of ${formatBytes(t.size)}`,
-      verifying: `100% · checking…`,
+      verifying: t.direction === 'receive' ? '100% · saving…' : `100% · ${this.incall.nameOf(t.peerId)} is checking it…`,
       done: t.reason ?? 'Done',
       failed: t.reason ?? 'Failed',
       cancelled: t.reason ?? 'Cancelled',
