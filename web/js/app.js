@@ -15,6 +15,7 @@ import {
 import { startLocalMedia, stopMedia } from './media.js';
 import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
 import { ChatPanel } from './chat.js';
+import { createCallFeatures } from './features.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
@@ -148,6 +149,9 @@ const app = {
   /** Stuck calls replaced so far, per peer. @type {Map<string, number>} */
   stuckRetries: new Map(),
 };
+
+/** File transfer, screen share, devices, call quality: told about calls as they come and go. */
+const features = createCallFeatures({ nameOf, showError, onLocalTracksChanged: () => renderControls() });
 
 // ---------------------------------------------------------------------------------------
 // Errors and status
@@ -374,10 +378,12 @@ function ensureCall(peerId, mode) {
       unmute.hidden = false;
     },
     onStuck: () => replaceStuckCall(peerId, call),
+    ...features.callOptions,
   });
   /** @type {CallEntry} */
   const entry = { call, tile };
   app.calls.set(peerId, entry);
+  features.added(call, tile);
   renderTile(entry);
   renderAll();
   return entry;
@@ -399,6 +405,7 @@ function endCall(peerId) {
   entry.call.close();
   entry.tile.remove();
   app.calls.delete(peerId);
+  features.removed(peerId);
   renderAll();
 }
 
@@ -614,6 +621,7 @@ async function joinRoom(rawName, room) {
   app.localStream = media.stream;
   ui.localVideo.muted = true; // never play our own microphone back
   ui.localVideo.srcObject = media.stream;
+  features.joined(media.stream);
   if (media.error) showError(media.error);
   renderAll();
 
@@ -652,6 +660,7 @@ function resetToLobby() {
   const sig = app.signaling;
   app.signaling = null;
   endAllCalls();
+  features.left();
   if (sig) sig.close();
   stopMedia(app.localStream);
   app.localStream = null;
@@ -687,12 +696,14 @@ function leaveRoom() {
 ui.mic.addEventListener('click', () => {
   app.micMuted = !app.micMuted;
   for (const t of app.localStream?.getAudioTracks() ?? []) t.enabled = !app.micMuted;
+  features.localStateChanged();
   renderControls();
 });
 
 ui.cam.addEventListener('click', () => {
   app.camOff = !app.camOff;
   for (const t of app.localStream?.getVideoTracks() ?? []) t.enabled = !app.camOff;
+  features.localStateChanged();
   renderControls();
 });
 
@@ -770,6 +781,10 @@ const handle = Object.freeze(
       callState: { enumerable: true, get: () => (app.calls.size > 0 ? 'in-call' : 'idle') },
       errors: { enumerable: true, get: () => [...app.errors] },
       chat: { enumerable: true, get: () => chat.messages.map((m) => ({ ...m })) },
+      transfers: { enumerable: true, get: () => features.debug.transfers() },
+      media: { enumerable: true, get: () => features.debug.media() },
+      peerStates: { enumerable: true, get: () => features.debug.peerStates() },
+      quality: { enumerable: true, value: () => features.debug.quality() },
       pcs: {
         enumerable: true,
         value: () => Object.fromEntries([...app.calls].map(([id, e]) => [id, e.call.pc])),

@@ -27,6 +27,10 @@
  * @property {string | null} remoteCandidateType of the selected candidate pair
  * @property {number | null} joinedAt performance.now() when we joined the room
  * @property {number | null} firstFrameAt performance.now() of the first remote video frame
+ * @property {number} startedAt performance.now() when this connection was created (the
+ *   call started or was accepted)
+ * @property {number} offers offers this connection made or applied: 1 after the first
+ *   negotiation; it grows only when the call is renegotiated
  */
 
 /**
@@ -44,8 +48,18 @@
  *   first offer arrives) instead of offering at once; see `WAIT_FOR_OFFER_MS`
  * @property {(call: PeerCall) => void} [onStuck] ICE never started; the owner should
  *   replace this call with a fresh one (see `STUCK_ICE_MS`)
+ * @property {(call: PeerCall, channel: RTCDataChannel) => void} [onDataChannel] a data
+ *   channel exists: our control channel (`call.control`, created with the media) or one
+ *   the peer opened
  * @property {typeof RTCPeerConnection} [RTCPeerConnection] for tests
  */
+
+/**
+ * The control channel: pre-negotiated (same id on both sides, no in-band handshake), so
+ * it opens as soon as the connection does, whoever offered. In-call features (file
+ * offers, mute state) talk peer to peer on it, never through the server.
+ */
+export const CONTROL_CHANNEL = Object.freeze({ label: 'confab', id: 0 });
 
 /**
  * How long a peer already in the room waits for a newcomer's offer before offering
@@ -87,7 +101,13 @@ export class PeerCall {
     this.onChange = opts.onChange ?? (() => {});
     this.onAutoplayBlocked = opts.onAutoplayBlocked ?? (() => {});
     this.onStuck = opts.onStuck ?? (() => {});
+    this.onDataChannel = opts.onDataChannel ?? (() => {});
     this.closed = false;
+    this.startedAt = performance.now();
+    /** Offers made or applied; see `CallStats.offers`. */
+    this.offers = 0;
+    /** @type {RTCDataChannel | null} */
+    this.control = null;
 
     // Perfect negotiation state.
     this.makingOffer = false;
@@ -104,6 +124,7 @@ export class PeerCall {
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
+        if (pc.localDescription?.type === 'offer') this.offers++;
         this.sendDescription();
       } catch (err) {
         if (!this.closed) console.error(`confab: negotiation with ${this.peerId} failed`, err);
@@ -125,6 +146,9 @@ export class PeerCall {
       this.onChange(this);
     };
     pc.ontrack = ({ track, streams }) => this.attachTrack(track, streams[0]);
+    pc.ondatachannel = ({ channel }) => {
+      if (!this.closed) this.onDataChannel(this, channel);
+    };
 
     this.watchFirstFrame();
 
@@ -162,6 +186,10 @@ export class PeerCall {
     // After the peer's offer was applied, addTrack reuses its transceivers, so the
     // answer sends on them.
     if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    if (typeof pc.createDataChannel === 'function') {
+      this.control = pc.createDataChannel(CONTROL_CHANNEL.label, { negotiated: true, id: CONTROL_CHANNEL.id });
+      this.onDataChannel(this, this.control);
+    }
     // Without a local track of a kind, still ask to receive that kind, so a receive-only
     // participant can start a call too.
     for (const kind of /** @type {const} */ (['audio', 'video'])) {
@@ -229,6 +257,7 @@ export class PeerCall {
       await pc.setRemoteDescription(description); // rolls our own offer back if needed
       this.isSettingRemoteAnswerPending = false;
       if (description.type === 'offer') {
+        this.offers++;
         this.addLocalMedia(); // if we were waiting for this offer
         await pc.setLocalDescription();
         this.sendDescription();
@@ -253,6 +282,29 @@ export class PeerCall {
     } catch (err) {
       // Candidates belonging to an offer we ignored are expected to fail.
       if (!this.ignoreOffer && !this.closed) console.warn(`confab: candidate from ${this.peerId} rejected`, err);
+    }
+  }
+
+  /**
+   * Sends `track` instead of whatever of its kind we send now (a camera or microphone
+   * switch, a screen share), with `RTCRtpSender.replaceTrack`: no renegotiation, the call
+   * carries on. Only when we had no track of that kind at all (a receive-only
+   * transceiver) does the direction change, which renegotiates.
+   * @param {'audio' | 'video'} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async replaceTrack(kind, track) {
+    if (this.closed) return;
+    const mine = this.pc
+      .getTransceivers()
+      .filter((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
+    const sending = mine.filter((t) => t.sender.track !== null);
+    const targets = sending.length > 0 ? sending : mine.slice(0, 1);
+    for (const t of targets) {
+      await t.sender.replaceTrack(track);
+      if (track && (t.direction === 'recvonly' || t.direction === 'inactive')) {
+        t.direction = t.direction === 'recvonly' ? 'sendrecv' : 'sendonly';
+      }
     }
   }
 
@@ -369,6 +421,8 @@ export class PeerCall {
       remoteCandidateType,
       joinedAt: this.joinedAt,
       firstFrameAt: this.firstFrameAt,
+      startedAt: this.startedAt,
+      offers: this.offers,
     };
   }
 
@@ -386,6 +440,7 @@ export class PeerCall {
     pc.onconnectionstatechange = null;
     pc.onsignalingstatechange = null;
     pc.ontrack = null;
+    pc.ondatachannel = null;
     pc.close();
     this.video.srcObject = null;
   }

@@ -279,6 +279,8 @@ test('stats read the selected candidate pair and inbound RTP', async () => {
     remoteCandidateType: 'srflx',
     joinedAt: 1,
     firstFrameAt: null,
+    startedAt: call.startedAt,
+    offers: 0,
   });
   // Without a transport naming it, the succeeded + nominated pair is used.
   pc.statsReport.delete('t');
@@ -301,4 +303,23 @@ test('close closes the connection and ignores later messages', async () => {
 test('sessionIdOf reads the o= line', () => {
   assert.equal(sessionIdOf('v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\n'), '4611731400430051336');
   assert.equal(sessionIdOf('v=0\r\n'), null);
+});
+
+test('replaceTrack swaps the sending track without renegotiating', async () => {
+  const { call, pc } = makeCall();
+  await settle();
+  const offersBefore = pc.offers;
+  assert.equal(call.offers, 1, 'the first offer is counted');
+  const replaced = [];
+  for (const t of pc.transceivers) {
+    t.direction = t.sending ? 'sendrecv' : 'recvonly';
+    t.sender = { track: t.sending ? { kind: t.kind } : null, replaceTrack: async (tr) => replaced.push([t.kind, tr]) };
+  }
+  const cam2 = { kind: 'video', id: 'cam2' };
+  await call.replaceTrack('video', /** @type {any} */ (cam2));
+  assert.deepEqual(replaced, [['video', cam2]]);
+  await settle();
+  assert.equal(pc.offers, offersBefore, 'no new offer');
+  assert.equal(call.offers, 1);
+  call.close();
 });

@@ -1,0 +1,159 @@
+// The in-call features (incall.js, files.js, screen.js, devices.js, quality.js) put
+// together on the page. app.js talks to them only through the hooks returned here: it
+// reports calls as they come and go, the local stream when it joins, and our own mute
+// changes; everything else (buttons, menu, panels, drag and drop) is wired here.
+
+import { InCall } from './incall.js';
+import { FileTransfers } from './files.js';
+import { ScreenShare } from './screen.js';
+import { Devices } from './devices.js';
+import { QualityPanel } from './quality.js';
+
+/** @typedef {import('./call.js').PeerCall} PeerCall */
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {{new (): T}} type
+ * @returns {T}
+ */
+function $(id, type) {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`confab: #${id} is missing from the page`);
+  return el;
+}
+
+/**
+ * @param {{nameOf: (peerId: string) => string, showError: (message: string) => void,
+ *   onLocalTracksChanged: () => void}} app
+ */
+export function createCallFeatures(app) {
+  const incall = new InCall({ nameOf: app.nameOf });
+  const stage = $('stage', HTMLElement);
+  const selfTile = $('self-tile', HTMLElement);
+
+  const files = new FileTransfers(incall, {
+    tray: $('transfers', HTMLOListElement),
+    template: $('transfer-card', HTMLTemplateElement),
+    input: $('file-input', HTMLInputElement),
+    dropZone: stage,
+  });
+  const screen = new ScreenShare(incall, {
+    button: $('screen-toggle', HTMLButtonElement),
+    menuItem: $('menu-screen', HTMLButtonElement),
+    selfTile,
+    onError: app.showError,
+    onChange: app.onLocalTracksChanged,
+  });
+  const devicesPanel = $('devices', HTMLElement);
+  const devices = new Devices(
+    incall,
+    screen,
+    {
+      camera: $('camera-select', HTMLSelectElement),
+      mic: $('mic-select', HTMLSelectElement),
+      speaker: $('speaker-select', HTMLSelectElement),
+      speakerField: $('speaker-field', HTMLElement),
+      stage,
+    },
+    { onError: app.showError, onChange: app.onLocalTracksChanged },
+  );
+  const qualityToggle = $('quality-toggle', HTMLButtonElement);
+  const quality = new QualityPanel(incall, {
+    panel: $('quality', HTMLElement),
+    list: $('quality-list', HTMLElement),
+    empty: $('quality-empty', HTMLElement),
+    toggle: qualityToggle,
+    close: $('quality-close', HTMLButtonElement),
+    template: $('quality-card', HTMLTemplateElement),
+  });
+
+  // The "more" menu: send a file, devices, call quality.
+  const moreToggle = $('more-toggle', HTMLButtonElement);
+  const menu = $('more-menu', HTMLElement);
+  const devicesToggle = $('devices-toggle', HTMLButtonElement);
+  /** @param {boolean} open */
+  const setMenu = (open) => {
+    menu.hidden = !open;
+    moreToggle.setAttribute('aria-expanded', String(open));
+    if (open) /** @type {HTMLElement | null} */ (menu.querySelector('button'))?.focus();
+  };
+  moreToggle.addEventListener('click', (ev) => {
+    ev.stopPropagation();
+    setMenu(menu.hidden);
+  });
+  document.addEventListener('click', (ev) => {
+    if (!menu.hidden && ev.target instanceof Node && !menu.contains(ev.target)) setMenu(false);
+  });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && !menu.hidden) {
+      setMenu(false);
+      moreToggle.focus();
+    }
+  });
+  // Menu items close the menu; the quality toggle's own handler (quality.js) runs too.
+  menu.addEventListener('click', () => setMenu(false));
+  $('send-file', HTMLButtonElement).addEventListener('click', () => files.pick(null));
+  /** @param {boolean} open */
+  const setDevicesOpen = (open) => {
+    devicesPanel.hidden = !open;
+    devicesToggle.setAttribute('aria-expanded', String(open));
+    if (open) {
+      quality.setOpen(false);
+      devices.refresh().catch(() => {});
+    }
+  };
+  devicesToggle.addEventListener('click', () => setDevicesOpen(devicesPanel.hidden));
+  $('devices-close', HTMLButtonElement).addEventListener('click', () => setDevicesOpen(false));
+  qualityToggle.addEventListener('click', () => {
+    if (qualityToggle.getAttribute('aria-expanded') === 'true') setDevicesOpen(false);
+  });
+
+  const screenButton = $('screen-toggle', HTMLButtonElement);
+  /** Files can be sent once someone is in the call. */
+  const renderAvailability = () => {
+    const inCall = incall.calls().length > 0;
+    $('send-file', HTMLButtonElement).disabled = !inCall;
+    screenButton.disabled = !incall.stream;
+    $('menu-screen', HTMLButtonElement).disabled = !incall.stream;
+  };
+  incall.onChange(renderAvailability);
+  renderAvailability();
+
+  return {
+    /** Options to merge into every PeerCall's. */
+    callOptions: {
+      /** @param {PeerCall} call @param {RTCDataChannel} ch */
+      onDataChannel: (call, ch) => incall.dataChannel(call, ch),
+    },
+    /** A call (and its tile) exists. @param {PeerCall} call @param {HTMLElement} tile */
+    added: (call, tile) => incall.add(call, tile),
+    /** The call with this peer ended. @param {string} peerId */
+    removed: (peerId) => incall.remove(peerId),
+    /** We are in a room with this outgoing stream (app.js's localStream). @param {MediaStream | null} stream */
+    joined: (stream) => {
+      incall.stream = stream;
+      renderAvailability();
+      devices.attach().catch(() => {});
+    },
+    /** We left the room. */
+    left: () => {
+      files.clear();
+      screen.reset();
+      incall.clear();
+      quality.setOpen(false);
+      setDevicesOpen(false);
+      renderAvailability();
+    },
+    /** We muted, unmuted, or turned the camera on or off: tell the peers. */
+    localStateChanged: () => incall.sendState(),
+    /** For the read-only debug handle. */
+    debug: {
+      transfers: () => files.snapshot(),
+      quality: () => quality.sample(),
+      media: () => devices.snapshot(),
+      peerStates: () =>
+        Object.fromEntries(incall.calls().map((c) => [c.peerId, incall.peerState(c.peerId)])),
+    },
+  };
+}

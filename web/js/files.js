@@ -1,0 +1,689 @@
+// Peer-to-peer file transfer in a call. The control protocol rides on each call's
+// control channel (see incall.js), the bytes on a data channel of their own per
+// transfer, so a cancel or a mute message never waits behind megabytes of file:
+//
+//   sender                                     receiver
+//   file-offer {id, name, size, mime}  ─────▶  shows Accept / Decline
+//            ◀─────  file-accept {id}  |  file-decline {id}
+//   opens channel "file:<id>", sends the bytes in CHUNK_SIZE messages, then on that
+//   same ordered channel {"type":"done","sha256"}   (so it cannot overtake the data)
+//            ◀─────  file-result {id, ok, sha256}  (the receiver's own hash)
+//   file-cancel {id}  either way, at any time; the file channel is closed too.
+//
+// Memory, and why it is bounded whatever the file size:
+// - Sender: reads READ_SIZE (1 MiB) at a time with File.slice, hashes it incrementally
+//   (sha256.js) and queues it on the channel only while `bufferedAmount` is below
+//   HIGH_WATER (4 MiB); `bufferedamountlow` (threshold LOW_WATER, 1 MiB) resumes it. At
+//   most one read plus HIGH_WATER of queued data is in memory.
+// - Receiver: hashes each message as it arrives and hands it on at once.
+//   * With the File System Access API (Chromium) and a file of PICKER_MIN_SIZE or more,
+//     the receiver picks where to save before accepting, and the chunks are written
+//     straight to that file in batches of READ_SIZE, one write at a time; when more than
+//     PAUSE_AT (16 MiB) waits for the disk the receiver asks the sender to pause
+//     (file-flow) until half of it drained. The data channel API has no receive-side
+//     flow control, so what the network delivers in the round trip of that pause message
+//     comes on top (at the rates seen here, well under a few MiB).
+//   * Otherwise chunks are gathered into Blobs of BLOB_PART_SIZE (8 MiB) and the final
+//     Blob is a list of those. A Blob's bytes live in the browser's blob storage, not in
+//     the page's heap; Chromium keeps that storage in memory only up to a limit (a share
+//     of RAM) and pages the rest to disk. So the page holds at most one 8 MiB part plus
+//     what the network delivers meanwhile. "Save" downloads the Blob.
+
+import { Sha256 } from './sha256.js';
+
+/** @typedef {import('./incall.js').InCall} InCall */
+
+/** Bytes per data channel message: well under every browser's SCTP message limit. */
+export const CHUNK_SIZE = 64 * 1024;
+/** Bytes read from the file at a time. */
+export const READ_SIZE = 1024 * 1024;
+/** Stop queueing above this much buffered data... */
+export const HIGH_WATER = 4 * 1024 * 1024;
+/** ...and resume when it drains below this (`bufferedAmountLowThreshold`). */
+export const LOW_WATER = 1024 * 1024;
+/** Receiver: size of the Blob parts in-memory chunks are folded into. */
+export const BLOB_PART_SIZE = 8 * 1024 * 1024;
+/** Receiver: from this size on, ask where to save first (where the browser can). */
+export const PICKER_MIN_SIZE = 64 * 1024 * 1024;
+/** Receiver: bytes waiting for the disk before it asks the sender to pause. */
+const PAUSE_AT = 16 * 1024 * 1024;
+/** Offers from one peer still waiting for an answer, at most. */
+const MAX_PENDING_OFFERS = 20;
+/** Largest size we accept an offer for (Number.MAX_SAFE_INTEGER bytes would do, but no). */
+const MAX_FILE_SIZE = 2 ** 50;
+
+/**
+ * One transfer, as the card shows it and `window.confab.transfers` reports it.
+ * @typedef {'offered' | 'sending' | 'receiving' | 'verifying' | 'done' | 'failed' | 'cancelled' | 'declined'} TransferState
+ * @typedef {object} Transfer
+ * @property {string} id
+ * @property {string} peerId
+ * @property {'send' | 'receive'} direction
+ * @property {string} name
+ * @property {number} size
+ * @property {string} mime
+ * @property {TransferState} state
+ * @property {number} bytes transferred so far (sender: delivered to the network)
+ * @property {string | null} sha256 the sender's hash of the file (from `done`)
+ * @property {string | null} localSha256 what this side computed
+ * @property {string | null} reason why it ended, in words (cancelled by whom, hash mismatch)
+ * @property {File} [file]
+ * @property {RTCDataChannel | null} [channel]
+ * @property {Sha256} [hash]
+ * @property {boolean} [paused]
+ * @property {(() => void) | null} [wake]
+ * @property {BlobSink | DiskSink | null} [sink]
+ * @property {Blob | null} [blob]
+ * @property {HTMLElement} [card]
+ */
+
+/** Collects received chunks in Blob parts (see the header). */
+class BlobSink {
+  /** @param {string} mime */
+  constructor(mime) {
+    this.mime = mime;
+    /** @type {Uint8Array[]} */
+    this.pending = [];
+    this.pendingBytes = 0;
+    /** @type {Blob[]} */
+    this.parts = [];
+  }
+  /** @param {Uint8Array} chunk */
+  write(chunk) {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.byteLength;
+    if (this.pendingBytes >= BLOB_PART_SIZE) this.fold();
+  }
+  /** @private */
+  fold() {
+    if (this.pending.length) this.parts.push(new Blob(/** @type {BlobPart[]} */ (this.pending)));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+  /** @returns {Promise<Blob>} */
+  async close() {
+    this.fold();
+    return new Blob(this.parts, { type: this.mime });
+  }
+  async abort() {
+    this.pending = [];
+    this.parts = [];
+  }
+  /** Bytes waiting to be stored; blob parts are stored synchronously. */
+  get backlog() {
+    return 0;
+  }
+}
+
+/** Writes received chunks straight into a file the user picked (see the header). */
+class DiskSink {
+  /** @param {any} writable a FileSystemWritableFileStream */
+  constructor(writable) {
+    this.writable = writable;
+    /** @type {Promise<void>} */
+    this.chain = Promise.resolve();
+    this.backlog = 0;
+    /** @type {unknown} */
+    this.error = null;
+    /** @type {(() => void) | null} */
+    this.onDrain = null;
+    /** @type {Uint8Array[]} */
+    this.batch = [];
+    this.batchBytes = 0;
+  }
+  /**
+   * Queues a chunk; chunks are written in batches of about READ_SIZE (one small write
+   * per data channel message is several times slower).
+   * @param {Uint8Array} chunk
+   */
+  write(chunk) {
+    this.batch.push(chunk);
+    this.batchBytes += chunk.byteLength;
+    if (this.batchBytes >= READ_SIZE) this.flush();
+  }
+  /** @private */
+  flush() {
+    if (this.batchBytes === 0) return;
+    const chunk = new Uint8Array(this.batchBytes);
+    let at = 0;
+    for (const c of this.batch) {
+      chunk.set(c, at);
+      at += c.byteLength;
+    }
+    this.batch = [];
+    this.batchBytes = 0;
+    this.backlog += chunk.byteLength;
+    this.chain = this.chain.then(async () => {
+      if (this.error) return;
+      try {
+        await this.writable.write(chunk);
+      } catch (err) {
+        this.error = err;
+      }
+      this.backlog -= chunk.byteLength;
+      if (this.backlog < PAUSE_AT / 2 && this.onDrain) this.onDrain();
+    });
+  }
+  /** @returns {Promise<null>} */
+  async close() {
+    this.flush();
+    await this.chain;
+    if (this.error) throw this.error;
+    await this.writable.close();
+    return null;
+  }
+  async abort() {
+    this.error = this.error ?? new Error('aborted');
+    this.batch = [];
+    await this.chain;
+    await this.writable.abort().catch(() => {});
+  }
+}
+
+/** @param {number} n */
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** @returns {string} a random transfer id */
+function newId() {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * A file name from the network, made safe to show and to save: no path, no control
+ * characters, at most 200 characters.
+ * @param {unknown} raw
+ */
+export function cleanFileName(raw) {
+  const s = typeof raw === 'string' ? raw : '';
+  // eslint-disable-next-line no-control-regex
+  const base = (s.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return [...(base || 'file')].slice(0, 200).join('');
+}
+
+/** File transfers in the call, with their cards in `#transfers`. */
+export class FileTransfers {
+  /**
+   * @param {InCall} incall
+   * @param {{tray: HTMLElement, template: HTMLTemplateElement, input: HTMLInputElement,
+   *   dropZone: HTMLElement}} ui
+   */
+  constructor(incall, ui) {
+    this.incall = incall;
+    this.ui = ui;
+    /** @type {Map<string, Transfer>} */
+    this.transfers = new Map();
+    /** Where the next picked file goes: one peer, or everyone (null). @type {string | null} */
+    this.target = null;
+
+    incall.on('file-offer', (from, m) => this.onOffer(from, m));
+    incall.on('file-accept', (from, m) => this.onAccept(from, m));
+    incall.on('file-decline', (from, m) => this.end(this.get(from, m, 'send'), 'declined', `${incall.nameOf(from)} declined`));
+    incall.on('file-cancel', (from, m) => this.end(this.get(from, m), 'cancelled', `Cancelled by ${incall.nameOf(from)}`));
+    incall.on('file-result', (from, m) => this.onResult(from, m));
+    incall.on('file-flow', (from, m) => this.onFlow(from, m));
+    incall.onChannel((from, ch) => this.onChannel(from, ch));
+    incall.onChange(() => this.peersChanged());
+
+    ui.input.addEventListener('change', () => {
+      const files = [...(ui.input.files ?? [])];
+      ui.input.value = '';
+      for (const f of files) this.sendFile(f, this.target);
+    });
+    this.wireDrop(ui.dropZone);
+  }
+
+  /**
+   * Opens the file picker; the files go to `peerId`, or to everyone in the call.
+   * @param {string | null} [peerId]
+   */
+  pick(peerId = null) {
+    this.target = peerId;
+    this.ui.input.click();
+  }
+
+  /** @param {HTMLElement} zone */
+  wireDrop(zone) {
+    let depth = 0;
+    const hasFiles = (/** @type {DragEvent} */ ev) => [...(ev.dataTransfer?.types ?? [])].includes('Files');
+    zone.addEventListener('dragenter', (ev) => {
+      if (!hasFiles(ev) || this.incall.calls().length === 0) return;
+      ev.preventDefault();
+      depth++;
+      zone.classList.add('dropping');
+    });
+    zone.addEventListener('dragover', (ev) => {
+      if (!hasFiles(ev) || this.incall.calls().length === 0) return;
+      ev.preventDefault();
+      if (ev.dataTransfer) ev.dataTransfer.dropEffect = 'copy';
+    });
+    zone.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) zone.classList.remove('dropping');
+    });
+    zone.addEventListener('drop', (ev) => {
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();
+      depth = 0;
+      zone.classList.remove('dropping');
+      // Dropped on someone's tile: to them; elsewhere: to everyone in the call.
+      const tile = ev.target instanceof Element ? ev.target.closest('.remote[data-peer-id]') : null;
+      const to = tile instanceof HTMLElement ? (tile.dataset.peerId ?? null) : null;
+      for (const f of [...(ev.dataTransfer?.files ?? [])]) this.sendFile(f, to);
+    });
+  }
+
+  /**
+   * Offers a file to one peer, or to everyone in the call (one transfer each).
+   * @param {File} file
+   * @param {string | null} to
+   */
+  sendFile(file, to) {
+    const peers = to ? [to] : this.incall.calls().map((c) => c.peerId);
+    for (const peerId of peers) {
+      /** @type {Transfer} */
+      const t = {
+        id: newId(), peerId, direction: 'send', name: cleanFileName(file.name), size: file.size,
+        mime: file.type || 'application/octet-stream', state: 'offered', bytes: 0, sha256: null,
+        localSha256: null, reason: null, file, channel: null,
+      };
+      this.transfers.set(t.id, t);
+      const sent = this.incall.send(peerId, { type: 'file-offer', id: t.id, name: t.name, size: t.size, mime: t.mime });
+      if (!sent) this.end(t, 'failed', 'Not connected yet');
+      this.render(t);
+    }
+  }
+
+  /**
+   * The transfer a message names, if it belongs to that peer (and direction).
+   * @param {string} from
+   * @param {any} m
+   * @param {'send' | 'receive'} [direction]
+   */
+  get(from, m, direction) {
+    const t = typeof m.id === 'string' ? this.transfers.get(m.id) : undefined;
+    if (!t || t.peerId !== from || (direction && t.direction !== direction)) return null;
+    return t;
+  }
+
+  /** @param {string} from @param {any} m */
+  onOffer(from, m) {
+    const ok =
+      typeof m.id === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(m.id) && !this.transfers.has(m.id) &&
+      Number.isSafeInteger(m.size) && m.size >= 0 && m.size <= MAX_FILE_SIZE;
+    const pending = [...this.transfers.values()].filter((t) => t.peerId === from && t.direction === 'receive' && t.state === 'offered');
+    if (!ok || pending.length >= MAX_PENDING_OFFERS) {
+      console.warn(`confab: ignored a file offer from ${from}`, m);
+      return;
+    }
+    /** @type {Transfer} */
+    const t = {
+      id: m.id, peerId: from, direction: 'receive', name: cleanFileName(m.name), size: m.size,
+      mime: typeof m.mime === 'string' && m.mime.length < 200 ? m.mime : 'application/octet-stream',
+      state: 'offered', bytes: 0, sha256: null, localSha256: null, reason: null, channel: null, sink: null, blob: null,
+    };
+    this.transfers.set(t.id, t);
+    this.render(t);
+  }
+
+  /**
+   * The receiver accepts: where the browser can and the file is big, first ask where to
+   * save it (this runs in the click, as the picker requires).
+   * @param {Transfer} t
+   */
+  async accept(t) {
+    if (t.state !== 'offered' || t.direction !== 'receive') return;
+    const w = /** @type {any} */ (window);
+    if (t.size >= PICKER_MIN_SIZE && typeof w.showSaveFilePicker === 'function') {
+      try {
+        const handle = await w.showSaveFilePicker({ suggestedName: t.name });
+        t.sink = new DiskSink(await handle.createWritable());
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') return; // picker closed: still offered
+        console.warn('confab: cannot save to disk directly, collecting in the browser', err);
+      }
+    }
+    if (t.state !== 'offered') return; // cancelled while the picker was open
+    t.sink = t.sink ?? new BlobSink(t.mime);
+    t.hash = new Sha256();
+    t.state = 'receiving';
+    this.incall.send(t.peerId, { type: 'file-accept', id: t.id });
+    this.render(t);
+  }
+
+  /** @param {Transfer} t */
+  decline(t) {
+    if (t.state !== 'offered') return;
+    this.incall.send(t.peerId, { type: 'file-decline', id: t.id });
+    this.end(t, 'declined', 'You declined');
+  }
+
+  /** @param {Transfer} t */
+  cancel(t) {
+    if (!['offered', 'sending', 'receiving', 'verifying'].includes(t.state)) return;
+    this.incall.send(t.peerId, { type: 'file-cancel', id: t.id });
+    this.end(t, 'cancelled', 'Cancelled by you');
+  }
+
+  /** @param {string} from @param {any} m */
+  onAccept(from, m) {
+    const t = this.get(from, m, 'send');
+    if (!t || t.state !== 'offered') return;
+    const ch = this.incall.openChannel(from, `file:${t.id}`);
+    if (!ch) return this.end(t, 'failed', 'The call ended');
+    ch.binaryType = 'arraybuffer';
+    ch.bufferedAmountLowThreshold = LOW_WATER;
+    t.channel = ch;
+    t.state = 'sending';
+    t.paused = false;
+    ch.onopen = () => this.pump(t);
+    ch.onclose = () => {
+      if (t.state === 'sending') this.end(t, 'failed', 'The connection closed');
+    };
+    this.render(t);
+  }
+
+  /**
+   * Sends the file: reads, hashes and queues it, keeping the channel's buffer under
+   * HIGH_WATER (see the header).
+   * @param {Transfer} t
+   */
+  async pump(t) {
+    const ch = /** @type {RTCDataChannel} */ (t.channel);
+    const file = /** @type {File} */ (t.file);
+    const hash = new Sha256();
+    const live = () => t.state === 'sending' && ch.readyState === 'open';
+    /** Resolves when the channel drained, the receiver resumed, or the transfer ended. */
+    const wait = () =>
+      new Promise((resolve) => {
+        t.wake = () => {
+          t.wake = null;
+          resolve(undefined);
+        };
+        ch.onbufferedamountlow = () => t.wake?.();
+      });
+    let queued = 0;
+    try {
+      while (queued < t.size || t.size === 0) {
+        const end = Math.min(t.size, queued + READ_SIZE);
+        const buf = new Uint8Array(await file.slice(queued, end).arrayBuffer());
+        if (!live()) return;
+        hash.update(buf);
+        for (let p = 0; p < buf.length; p += CHUNK_SIZE) {
+          while (live() && (ch.bufferedAmount > HIGH_WATER || t.paused)) await wait();
+          if (!live()) return;
+          ch.send(buf.subarray(p, p + CHUNK_SIZE));
+          t.bytes = queued + p + Math.min(CHUNK_SIZE, buf.length - p) - ch.bufferedAmount;
+          this.renderProgress(t);
+        }
+        queued = end;
+        if (t.size === 0) break;
+      }
+      t.localSha256 = hash.hex();
+      t.sha256 = t.localSha256;
+      ch.send(JSON.stringify({ type: 'done', sha256: t.localSha256 }));
+      // Progress follows the buffer down to empty; then the receiver's verdict comes.
+      while (live() && ch.bufferedAmount > 0) {
+        t.bytes = t.size - ch.bufferedAmount;
+        this.renderProgress(t);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (t.state === 'sending') {
+        t.bytes = t.size;
+        t.state = 'verifying';
+        this.render(t);
+      }
+    } catch (err) {
+      console.error('confab: sending a file failed', err);
+      if (t.state === 'sending') {
+        this.incall.send(t.peerId, { type: 'file-cancel', id: t.id });
+        this.end(t, 'failed', `Could not read the file: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  /** @param {string} from @param {any} m */
+  onFlow(from, m) {
+    const t = this.get(from, m, 'send');
+    if (!t) return;
+    t.paused = m.pause === true;
+    if (!t.paused) t.wake?.();
+  }
+
+  /** @param {string} from @param {RTCDataChannel} ch */
+  onChannel(from, ch) {
+    const id = ch.label.startsWith('file:') ? ch.label.slice(5) : '';
+    const t = this.transfers.get(id);
+    if (!t || t.peerId !== from || t.direction !== 'receive' || t.state !== 'receiving' || t.channel) {
+      ch.close();
+      return;
+    }
+    t.channel = ch;
+    ch.binaryType = 'arraybuffer';
+    const sink = /** @type {BlobSink | DiskSink} */ (t.sink);
+    if (sink instanceof DiskSink) {
+      sink.onDrain = () => {
+        if (t.paused) {
+          t.paused = false;
+          this.incall.send(from, { type: 'file-flow', id: t.id, pause: false });
+        }
+      };
+    }
+    ch.onmessage = (ev) => {
+      if (t.state !== 'receiving') return;
+      if (typeof ev.data === 'string') {
+        /** @type {any} */
+        let m = null;
+        try {
+          m = JSON.parse(ev.data);
+        } catch {
+          // handled below
+        }
+        if (m && m.type === 'done' && typeof m.sha256 === 'string') this.finish(t, m.sha256.toLowerCase());
+        else this.fail(t, 'The sender sent something unexpected');
+        return;
+      }
+      const chunk = new Uint8Array(ev.data);
+      if (t.bytes + chunk.byteLength > t.size) return this.fail(t, 'The sender sent more than announced');
+      /** @type {Sha256} */ (t.hash).update(chunk);
+      sink.write(chunk);
+      t.bytes += chunk.byteLength;
+      if (sink.backlog > PAUSE_AT && !t.paused) {
+        t.paused = true;
+        this.incall.send(from, { type: 'file-flow', id: t.id, pause: true });
+      }
+      this.renderProgress(t);
+    };
+    ch.onclose = () => {
+      if (t.state === 'receiving') this.fail(t, 'The connection closed');
+    };
+  }
+
+  /**
+   * All bytes are in: compare the hashes, store the file, tell the sender.
+   * @param {Transfer} t
+   * @param {string} sha256
+   */
+  async finish(t, sha256) {
+    t.sha256 = sha256;
+    t.localSha256 = /** @type {Sha256} */ (t.hash).hex();
+    if (t.bytes !== t.size) return this.fail(t, `Only ${formatBytes(t.bytes)} of ${formatBytes(t.size)} arrived`);
+    if (t.localSha256 !== sha256) {
+      this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok: false, sha256: t.localSha256 });
+      return this.fail(t, 'The file arrived damaged (SHA-256 mismatch)', false);
+    }
+    // Out of 'receiving' before anything is awaited: the sender may close the channel
+    // from now on.
+    t.state = 'verifying';
+    this.render(t);
+    try {
+      t.blob = await /** @type {BlobSink | DiskSink} */ (t.sink).close();
+    } catch (err) {
+      return this.fail(t, `Could not save the file: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (t.state !== 'verifying') return; // cancelled meanwhile
+    // The verdict goes only once the file is stored; the sender closes the channel when
+    // it has it (closing it here could reach the sender before the verdict does).
+    this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok: true, sha256: t.localSha256 });
+    t.state = 'done';
+    t.reason = t.blob ? 'Verified · ready to save' : 'Verified · saved';
+    this.render(t);
+  }
+
+  /**
+   * @param {Transfer} t
+   * @param {string} reason
+   * @param {boolean} [tell] whether to tell the peer (as a cancel)
+   */
+  fail(t, reason, tell = true) {
+    if (tell) this.incall.send(t.peerId, { type: 'file-cancel', id: t.id });
+    this.end(t, 'failed', reason);
+  }
+
+  /** @param {string} from @param {any} m */
+  onResult(from, m) {
+    const t = this.get(from, m, 'send');
+    if (!t || (t.state !== 'verifying' && t.state !== 'sending')) return;
+    t.bytes = t.size;
+    if (m.ok === true && m.sha256 === t.localSha256) {
+      t.state = 'done';
+      t.reason = `Delivered · verified by ${this.incall.nameOf(from)}`;
+      t.channel?.close();
+      this.render(t);
+    } else {
+      this.end(t, 'failed', `${this.incall.nameOf(from)} received a damaged copy`);
+    }
+  }
+
+  /**
+   * Ends a transfer for good: closes its channel, drops what was received.
+   * @param {Transfer | null} t
+   * @param {TransferState} state
+   * @param {string} reason
+   */
+  end(t, state, reason) {
+    if (!t || ['done', 'failed', 'cancelled', 'declined'].includes(t.state)) return;
+    t.state = state;
+    t.reason = reason;
+    t.channel?.close();
+    t.sink?.abort().catch(() => {});
+    t.sink = null;
+    t.wake?.();
+    this.render(t);
+  }
+
+  /** A peer's call ended: its transfers cannot go on. */
+  peersChanged() {
+    const live = new Set(this.incall.calls().map((c) => c.peerId));
+    for (const t of this.transfers.values()) if (!live.has(t.peerId)) this.end(t, 'failed', 'The call ended');
+  }
+
+  /** Saves a received file (Blob path) as a download. @param {Transfer} t */
+  save(t) {
+    if (!t.blob) return;
+    const url = URL.createObjectURL(t.blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = t.name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  /** Removes a finished transfer's card (and its received data). @param {Transfer} t */
+  dismiss(t) {
+    this.cancel(t);
+    t.card?.remove();
+    t.blob = null;
+    this.transfers.delete(t.id);
+    this.ui.tray.hidden = this.transfers.size === 0;
+  }
+
+  /** Everything ends (we left the room). */
+  clear() {
+    for (const t of [...this.transfers.values()]) {
+      this.end(t, 'cancelled', 'You left');
+      this.dismiss(t);
+    }
+  }
+
+  // -------------------------------------------------------------------- view
+
+  /** @param {Transfer} t */
+  render(t) {
+    if (!t.card) {
+      const frag = /** @type {DocumentFragment} */ (this.ui.template.content.cloneNode(true));
+      const card = /** @type {HTMLElement} */ (frag.querySelector('.transfer'));
+      card.dataset.transferId = t.id;
+      card.dataset.direction = t.direction;
+      card.dataset.peerId = t.peerId;
+      const on = (/** @type {string} */ sel, /** @type {() => void} */ fn) =>
+        /** @type {HTMLElement} */ (card.querySelector(sel)).addEventListener('click', fn);
+      on('.accept', () => this.accept(t));
+      on('.decline', () => this.decline(t));
+      on('.cancel', () => this.cancel(t));
+      on('.save', () => this.save(t));
+      on('.dismiss', () => this.dismiss(t));
+      t.card = card;
+      this.ui.tray.prepend(card);
+      this.ui.tray.hidden = false;
+    }
+    const card = t.card;
+    card.dataset.state = t.state;
+    const who = this.incall.nameOf(t.peerId);
+    const q = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (card.querySelector(sel));
+    q('.transfer-name').textContent = t.name;
+    q('.transfer-name').title = t.name;
+    q('.transfer-peer').textContent = t.direction === 'send' ? `To ${who}` : `From ${who}`;
+    q('.accept').hidden = !(t.direction === 'receive' && t.state === 'offered');
+    q('.decline').hidden = !(t.direction === 'receive' && t.state === 'offered');
+    q('.cancel').hidden = !['offered', 'sending', 'receiving', 'verifying'].includes(t.state) ||
+      (t.direction === 'receive' && t.state === 'offered');
+    q('.save').hidden = !(t.state === 'done' && t.blob);
+    q('.dismiss').hidden = !['done', 'failed', 'cancelled', 'declined'].includes(t.state);
+    this.renderProgress(t);
+  }
+
+  /** @param {Transfer} t */
+  renderProgress(t) {
+    const card = t.card;
+    if (!card) return;
+    const pct = t.size === 0 ? (t.state === 'done' ? 100 : 0) : Math.floor((Math.max(0, t.bytes) / t.size) * 100);
+    const bar = /** @type {HTMLProgressElement} */ (card.querySelector('progress'));
+    bar.value = pct;
+    card.dataset.progress = String(pct);
+    /** @type {Record<TransferState, string>} */
+    const words = {
+      offered: t.direction === 'send' ? `Waiting for ${this.incall.nameOf(t.peerId)} to accept` : 'Wants to send you a file',
+      sending: `${pct}% · ${formatBytes(Math.max(0, t.bytes))} of ${formatBytes(t.size)}`,
+      receiving: `${pct}% · ${formatBytes(t.bytes)} of ${formatBytes(t.size)}`,
+      verifying: t.direction === 'receive' ? '100% · saving…' : `100% · ${this.incall.nameOf(t.peerId)} is checking it…`,
+      done: t.reason ?? 'Done',
+      failed: t.reason ?? 'Failed',
+      cancelled: t.reason ?? 'Cancelled',
+      declined: t.reason ?? 'Declined',
+    };
+    /** @type {HTMLElement} */ (card.querySelector('.transfer-status')).textContent =
+      t.state === 'offered' ? `${formatBytes(t.size)} · ${words.offered}` : words[t.state];
+  }
+
+  /** For `window.confab.transfers`. */
+  snapshot() {
+    return [...this.transfers.values()].map((t) => ({
+      id: t.id, peerId: t.peerId, direction: t.direction, name: t.name, size: t.size, state: t.state,
+      bytes: Math.max(0, t.bytes), progress: t.size === 0 ? (t.state === 'done' ? 1 : 0) : Math.max(0, t.bytes) / t.size,
+      sha256: t.sha256, localSha256: t.localSha256, reason: t.reason,
+    }));
+  }
+}
