@@ -72,6 +72,12 @@ pub struct ServeArgs {
     /// Most rooms at once. [default: 10000]
     #[arg(long, env = "CONFAB_MAX_ROOMS", value_name = "N")]
     pub max_rooms: Option<usize>,
+    /// Most people in one call (a full mesh), counting pending invitations. [default: 6]
+    #[arg(long, env = "CONFAB_MAX_CALL_SIZE", value_name = "N")]
+    pub max_call_size: Option<usize>,
+    /// Seconds an invitation rings before it ends unanswered. [default: 30]
+    #[arg(long, env = "CONFAB_RING_TIMEOUT", value_name = "SECS")]
+    pub ring_timeout: Option<u64>,
     /// Most WebSocket connections at once. [default: 20000]
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
@@ -210,6 +216,12 @@ pub struct FileConfig {
     /// See [`ServeArgs::max_rooms`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_rooms: Option<usize>,
+    /// See [`ServeArgs::max_call_size`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_call_size: Option<usize>,
+    /// See [`ServeArgs::ring_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_timeout: Option<u64>,
     /// See [`ServeArgs::max_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
@@ -410,6 +422,10 @@ pub struct Config {
     pub max_peers_per_room: usize,
     /// Most rooms.
     pub max_rooms: usize,
+    /// Most people in one call (members plus pending invitations); at least 2.
+    pub max_call_size: usize,
+    /// How long an invitation rings; at least 1 s.
+    pub ring_timeout: Duration,
     /// Most connections.
     pub max_connections: usize,
     /// Log filter.
@@ -436,6 +452,8 @@ impl std::fmt::Debug for Config {
             .field("outbound_queue", &self.outbound_queue)
             .field("max_peers_per_room", &self.max_peers_per_room)
             .field("max_rooms", &self.max_rooms)
+            .field("max_call_size", &self.max_call_size)
+            .field("ring_timeout", &self.ring_timeout)
             .field("max_connections", &self.max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -470,6 +488,8 @@ impl Default for Config {
             outbound_queue: 256,
             max_peers_per_room: 16,
             max_rooms: 10_000,
+            max_call_size: 6,
+            ring_timeout: Duration::from_secs(30),
             max_connections: 20_000,
             log: "info".into(),
             log_format: LogFormat::Text,
@@ -568,6 +588,15 @@ impl Config {
                 .or(file.max_peers_per_room)
                 .unwrap_or(d.max_peers_per_room),
             max_rooms: args.max_rooms.or(file.max_rooms).unwrap_or(d.max_rooms),
+            max_call_size: args
+                .max_call_size
+                .or(file.max_call_size)
+                .unwrap_or(d.max_call_size),
+            ring_timeout: args
+                .ring_timeout
+                .or(file.ring_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.ring_timeout),
             max_connections: args
                 .max_connections
                 .or(file.max_connections)
@@ -610,6 +639,16 @@ impl Config {
         if self.idle_timeout < Duration::from_secs(5) {
             return Err(ConfigError::Invalid(
                 "idle_timeout must be at least 5 seconds".into(),
+            ));
+        }
+        if self.max_call_size < 2 {
+            return Err(ConfigError::Invalid(
+                "max_call_size must be at least 2".into(),
+            ));
+        }
+        if self.ring_timeout < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid(
+                "ring_timeout must be at least 1 second".into(),
             ));
         }
         for (name, v) in [
@@ -689,6 +728,8 @@ impl Config {
             idle_timeout: Some(self.idle_timeout.as_secs()),
             max_peers_per_room: Some(self.max_peers_per_room),
             max_rooms: Some(self.max_rooms),
+            max_call_size: Some(self.max_call_size),
+            ring_timeout: Some(self.ring_timeout.as_secs()),
             max_connections: Some(self.max_connections),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),

@@ -151,6 +151,8 @@ ice_servers = [{{ urls = ["turn:t.test"], username = "u", credential = "c" }}]
 idle_timeout = 30
 max_peers_per_room = 4
 max_rooms = 5
+max_call_size = 3
+ring_timeout = 12
 max_connections = 6
 log = "debug"
 log_format = "json"
@@ -196,6 +198,8 @@ max_allocations = 9
     std::fs::remove_file(&dir).unwrap();
     let c = c.expect("resolves");
     assert_eq!(c.max_rooms, 5);
+    assert_eq!(c.max_call_size, 3);
+    assert_eq!(c.ring_timeout, std::time::Duration::from_secs(12));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }
@@ -318,6 +322,8 @@ fn check_config_fails_with_one_clean_line() {
         (vec!["--config", bad_key.path()], "unknown field"),
         (vec!["--config", "/nonexistent/confab.toml"], "cannot read"),
         (vec!["--max-rooms", "0"], "max_rooms"),
+        (vec!["--max-call-size", "1"], "max_call_size"),
+        (vec!["--ring-timeout", "0"], "ring_timeout"),
         (vec!["--turn-secret", "short"], "at least 16"),
         (vec!["--log", "x=[["], "log filter"),
         (
