@@ -33,27 +33,31 @@ export function describePeer(peer, calls, offline) {
   const s = peer.state;
   const myCall = calls.myCall();
   const name = peer.name;
+  // Calling someone busy is allowed: the server answers `busy` and we say so in words.
+  const ring = offline ? 'none' : myCall === null ? 'call' : 'invite';
+  const ringLabel = ring === 'invite' ? 'Invite' : 'Call';
+  const ringAria = ring === 'invite' ? `Invite ${name} to the call` : `Call ${name}`;
   if (s.status === 'inCall' && s.call !== undefined) {
+    if (myCall === s.call) {
+      return { status: 'In your call', badge: 'in-call', action: 'none', label: 'In call', aria: `${name} is in your call` };
+    }
     const others = [];
     for (const p of calls.ctx.peers().values()) {
       if (p.id !== peer.id && p.state.status === 'inCall' && p.state.call === s.call) others.push(p.name);
     }
-    if (myCall === s.call) {
-      return { status: 'In your call', badge: 'in-call', action: 'none', label: 'In call', aria: `${name} is in your call` };
-    }
-    const status = others.length ? `In a call with ${listNames(others)}` : 'Calling…';
+    const status = others.length ? `In a call with ${listNames(others)}` : 'Calling someone';
     if (myCall === null && !offline && others.length) {
       return { status, badge: 'busy', action: 'join', label: 'Join', aria: `Join the call with ${name}` };
     }
-    return { status, badge: 'busy', action: 'none', label: 'Busy', aria: `${name} is busy` };
+    return { status, badge: 'busy', action: ring, label: ringLabel, aria: ringAria };
   }
   if (s.status === 'ringing') {
-    const mine = calls.outgoing.has(peer.id);
-    return { status: mine ? 'Ringing…' : 'Being called', badge: 'ringing', action: 'none', label: 'Ringing', aria: `${name} is being called` };
+    if (calls.outgoing.has(peer.id)) {
+      return { status: 'Ringing…', badge: 'ringing', action: 'none', label: 'Ringing', aria: `${name} is ringing` };
+    }
+    return { status: 'Being called', badge: 'ringing', action: ring, label: ringLabel, aria: ringAria };
   }
-  const action = offline ? 'none' : myCall === null ? 'call' : 'invite';
-  const label = action === 'invite' ? 'Invite' : 'Call';
-  return { status: 'Available', badge: 'idle', action, label, aria: action === 'invite' ? `Invite ${name} to the call` : `Call ${name}` };
+  return { status: 'Available', badge: 'idle', action: ring, label: ringLabel, aria: ringAria };
 }
 
 /**
