@@ -19,11 +19,11 @@ import { ChatPanel } from './chat.js';
 import { Mesh, initialOf } from './mesh.js';
 import { Calls, listNames } from './calls.js';
 import { renderPeople } from './people.js';
+import { launchParams, randomRoom, rememberName } from './lobby.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
 
-const NAME_KEY = 'confab.name';
 
 // ---------------------------------------------------------------------------------------
 // DOM
@@ -420,11 +420,7 @@ async function joinRoom(rawName, room) {
     return;
   }
   const name = trimName(rawName);
-  try {
-    localStorage.setItem(NAME_KEY, name);
-  } catch {
-    // Storage may be disabled; remembering the name is only a convenience.
-  }
+  rememberName(name);
   clearError();
   const seq = ++app.joinSeq;
   app.state = 'connecting';
@@ -578,16 +574,6 @@ ui.form.addEventListener('submit', (ev) => {
   joinRoom(ui.name.value, ui.room.value.trim());
 });
 
-const ADJECTIVES = ['bright', 'calm', 'clever', 'cosy', 'eager', 'gentle', 'happy', 'jolly', 'lucky', 'quiet', 'sunny', 'swift', 'wise', 'brave', 'merry'];
-const NOUNS = ['otter', 'falcon', 'maple', 'harbor', 'comet', 'meadow', 'panda', 'river', 'cedar', 'lynx', 'orchid', 'pebble', 'heron', 'willow', 'badger'];
-
-/** @returns {string} */
-function randomRoom() {
-  /** @param {string[]} a */
-  const pick = (a) => a[Math.floor(Math.random() * a.length)];
-  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(100 + Math.random() * 900)}`;
-}
-
 ui.randomRoom.addEventListener('click', () => {
   ui.room.value = randomRoom();
   ui.room.focus();
@@ -630,28 +616,11 @@ const handle = Object.freeze(
 // Start: fill the lobby from the URL and storage, maybe join at once.
 
 function start() {
-  const params = new URLSearchParams(location.search);
-  const match = /^\/r\/([^/]+)\/?$/.exec(location.pathname);
-  let room = params.get('room') ?? '';
-  if (match) {
-    try {
-      room = decodeURIComponent(match[1]);
-    } catch {
-      room = match[1];
-    }
-  }
-  /** @type {string | null} */
-  let stored = null;
-  try {
-    stored = localStorage.getItem(NAME_KEY);
-  } catch {
-    // ignore: no storage
-  }
-  const name = params.get('name') ?? stored ?? '';
+  const { name, room, join } = launchParams();
   ui.name.value = name;
   ui.room.value = room;
   renderAll();
-  if (params.get('join') === '1' && name && room) {
+  if (join && name && room) {
     joinRoom(name, room);
   } else if (!name) {
     ui.name.focus();
