@@ -47,8 +47,12 @@ test('mesh: three people, everyone decodes both others; one leaves, two stay; jo
     await accept(bob);
     await waitForMesh(alice, [bId], 'Alice');
 
-    // Carol sees who is in a call with whom.
+    // Carol sees who is in a call with whom, and that Bob muted his microphone.
+    await bob.click('#mic-toggle');
     await showPeople(carol);
+    await waitFor(carol, (id) => window.confab.peers.find((p) => p.id === id)?.state.audioMuted === true
+      && document.querySelector(`#peer-list li[data-peer-id="${id}"] .mic-mark`)?.checkVisibility(),
+    { arg: bId, message: "Carol sees Bob's microphone off" });
     await waitFor(carol, (id) => document.querySelector(`#peer-list li[data-peer-id="${id}"] .peer-status`)
       ?.textContent === 'In a call with Bob', { arg: aId, message: "Carol's list: Alice in a call with Bob" });
     assert.ok(await carol.locator('#join-call').isVisible(), 'Carol is offered "Join the call"');
