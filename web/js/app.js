@@ -17,9 +17,10 @@ import {
 import { startLocalMedia, stopMedia } from './media.js';
 import { ChatPanel } from './chat.js';
 import { Mesh, initialOf } from './mesh.js';
-import { Calls, listNames } from './calls.js';
+import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { launchParams, randomRoom, rememberName } from './lobby.js';
+import { installDebugHandle } from './debug.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
@@ -189,31 +190,11 @@ function nameOf(id) {
 }
 
 function renderStatus() {
-  /** @type {string} */
-  let text;
-  const members = calls.members();
-  if (app.state === 'connecting') {
-    text = 'Connecting…';
-  } else if (app.state === 'lobby') {
-    text = '';
-  } else if (app.disconnected) {
-    text = 'Disconnected from the server';
-  } else if (calls.myCall() !== null && members.size > 0) {
-    text = `In a call with ${listNames([...members].map(nameOf))}`;
-  } else if (calls.outgoing.size > 0) {
-    text = `Calling ${listNames([...calls.outgoing.keys()].map(nameOf))}…`;
-  } else if (calls.incoming) {
-    text = `${nameOf(calls.incoming.from)} is calling you`;
-  } else if (app.peers.size === 0) {
-    text = 'Waiting for others…';
-  } else if (calls.runningCall()) {
-    const running = /** @type {{members: string[]}} */ (calls.runningCall());
-    text = `${listNames(running.members.map(nameOf))} are in a call`;
-  } else {
-    const names = [...app.peers.values()].map((p) => p.name);
-    text = `${listNames(names)} ${names.length === 1 ? 'is' : 'are'} here. Press Call to talk.`;
-  }
-  ui.status.textContent = text;
+  ui.status.textContent =
+    app.state === 'connecting' ? 'Connecting…'
+      : app.state === 'lobby' ? ''
+        : app.disconnected ? 'Disconnected from the server'
+          : calls.statusText();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -586,31 +567,15 @@ window.addEventListener('pagehide', () => app.signaling?.close());
 // ---------------------------------------------------------------------------------------
 // Debug handle for the browser tests (read-only)
 
-const handle = Object.freeze(
-  Object.defineProperties(
-    {},
-    {
-      state: { enumerable: true, get: () => app.state },
-      peerId: { enumerable: true, get: () => app.peerId },
-      peers: {
-        enumerable: true,
-        get: () => [...app.peers.values()].map((p) => ({ id: p.id, name: p.name, state: { ...p.state } })),
-      },
-      me: { enumerable: true, get: () => ({ ...calls.me }) },
-      callState: {
-        enumerable: true,
-        get: () => ({ idle: 'idle', ringing: 'ringing', inCall: 'in-call' })[calls.me.status],
-      },
-      call: { enumerable: true, get: () => calls.snapshot() },
-      notices: { enumerable: true, get: () => [...calls.notices] },
-      errors: { enumerable: true, get: () => [...app.errors] },
-      chat: { enumerable: true, get: () => chat.messages.map((m) => ({ ...m })) },
-      pcs: { enumerable: true, value: () => mesh.pcs() },
-      stats: { enumerable: true, value: () => mesh.stats() },
-    },
-  ),
-);
-/** @type {any} */ (window).confab = handle;
+installDebugHandle({
+  state: () => app.state,
+  peerId: () => app.peerId,
+  peers: () => app.peers,
+  errors: () => app.errors,
+  chat: () => chat.messages,
+  calls,
+  mesh,
+});
 
 // ---------------------------------------------------------------------------------------
 // Start: fill the lobby from the URL and storage, maybe join at once.

@@ -286,6 +286,21 @@ export class Calls {
 
   // ------------------------------------------------------------------ view
 
+  /** The room's status line while connected: our call, invitations, who is here. */
+  statusText() {
+    const members = this.members();
+    const names = (/** @type {Iterable<string>} */ ids) => listNames([...ids].map((id) => this.nameOf(id)));
+    if (this.myCall() !== null && members.size > 0) return `In a call with ${names(members)}`;
+    if (this.outgoing.size > 0) return `Calling ${names(this.outgoing.keys())}…`;
+    if (this.incoming) return `${this.nameOf(this.incoming.from)} is calling you`;
+    const peers = [...this.ctx.peers().values()];
+    if (peers.length === 0) return 'Waiting for others…';
+    const running = this.runningCall();
+    if (running) return `${names(running.members)} are in a call`;
+    const all = peers.map((p) => p.name);
+    return `${listNames(all)} ${all.length === 1 ? 'is' : 'are'} here. Press Call to talk.`;
+  }
+
   render() {
     const ui = this.ui;
     const inc = this.incoming;
