@@ -19,6 +19,60 @@ export async function joinRoom(lab, page, room, name, { timeout = 15_000 } = {})
   }
 }
 
+/** Makes sure the people panel (with the per-person call buttons) is on screen. */
+export async function showPeople(page) {
+  if (!(await page.locator('#peer-list').isVisible())) await page.click('#people-toggle');
+}
+
+/**
+ * In `page`, press the call button of `peerId` in the people list (Call, or Invite when
+ * already in a call; the button must say `expect` when given).
+ */
+export async function invite(page, peerId, { timeout = 10_000, expect } = {}) {
+  await showPeople(page);
+  const button = page.locator(`#peer-list li[data-peer-id="${peerId}"] button.call`);
+  if (expect) {
+    await waitFor(page, ([id, want]) => document.querySelector(
+      `#peer-list li[data-peer-id="${id}"] button.call`)?.textContent.trim() === want,
+    { timeout, message: `button for ${peerId} says ${expect}`, arg: [peerId, expect] });
+  }
+  await button.click({ timeout });
+}
+
+/** Wait for the incoming-call dialog in `page`; returns its title text. */
+export async function waitForInvitation(page, { timeout = 10_000 } = {}) {
+  await page.locator('#incoming').waitFor({ state: 'visible', timeout });
+  return (await page.locator('#incoming-title').textContent()).trim();
+}
+
+/** Accept the invitation ringing in `page`. */
+export async function accept(page, { timeout = 10_000 } = {}) {
+  await page.click('#accept-call', { timeout });
+}
+
+/** Decline the invitation ringing in `page`. */
+export async function decline(page, { timeout = 10_000 } = {}) {
+  await page.click('#decline-call', { timeout });
+}
+
+/** Wait until `page` shows `text` (a substring) as a call notice; returns the notices. */
+export async function waitForNotice(page, text, { timeout = 10_000 } = {}) {
+  try {
+    await waitFor(page, (t) => window.confab.notices.some((n) => n.includes(t))
+      && document.querySelector('#call-notice')?.textContent.includes(t), { timeout, message: `notice "${text}"`, arg: text });
+  } catch (e) {
+    throw new Error(`${e.message}\nwindow.confab: ${await describeConfab(page)}`);
+  }
+  return page.evaluate(() => window.confab.notices);
+}
+
+/** `caller` calls `calleeId` through the people list and `callee` accepts. */
+export async function call(caller, callee, calleeId) {
+  await invite(caller, calleeId);
+  await waitForInvitation(callee);
+  await accept(callee);
+}
+
 const CONNECTED = new Set(['connected', 'completed']);
 
 /** Whether one CallStats entry proves a working call (media both kinds flowing). */
@@ -66,12 +120,14 @@ export async function waitForIdle(page, { timeout = 5_000, label = 'page' } = {}
 }
 
 /**
- * Two pages join one room (first, then second) and a call is proven on both.
+ * Two pages join one room (first, then second), the first calls the second, who
+ * accepts, and a call is proven on both.
  * Returns {ids: [idA, idB], stats: [statsAtA, statsAtB]}; statsAtA describes A's view of B.
  */
 export async function establishCall(lab, [pageA, pageB], room, [nameA, nameB] = ['Alice', 'Bob'], opts = {}) {
   const idA = await joinRoom(lab, pageA, room, nameA);
   const idB = await joinRoom(lab, pageB, room, nameB);
+  await call(pageA, pageB, idB);
   const [sA, sB] = await Promise.all([
     waitForCall(pageA, idB, { label: nameA, ...opts }),
     waitForCall(pageB, idA, { label: nameB, ...opts }),

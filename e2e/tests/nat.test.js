@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { callIsUp, establishCall, joinRoom, setupTimeMs } from '../lib/call.js';
+import { call, callIsUp, establishCall, joinRoom, setupTimeMs } from '../lib/call.js';
 import { describePair, effectiveIceConfigs, selectedPair, VARIANTS } from '../lib/ice.js';
 import { callStats, pollUntil, roomName, skipReason, sleep } from '../lib/lab.js';
 import { startNatLab } from '../lib/nat.js';
@@ -151,6 +151,7 @@ test(`nat (negative): symmetric NAT both sides, STUN only: no connection within 
     const room = roomName('nat-neg');
     const idA = await joinRoom(lab, alice, room, 'Alice');
     const idB = await joinRoom(lab, bob, room, 'Bob');
+    await call(alice, bob, idB);
     // Both sides must have set up a connection and gathered srflx candidates (STUN works),
     // so a failure below is the NAT's mapping behaviour and nothing else.
     for (const [page, peer, who, c] of [[alice, idB, 'Alice', lab.net.clients[0]],

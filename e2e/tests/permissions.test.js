@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { joinRoom, waitForCall } from '../lib/call.js';
+import { call, joinRoom, waitForCall } from '../lib/call.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 const SKIP = skipReason();
@@ -51,6 +51,8 @@ test('permissions: a peer without camera permission still receives video and aud
     const room = roomName('recvonly');
     const bobId = await joinRoom(lab, bob, room, 'Bob');
     await joinRoom(lab, alice, room, 'Alice');
+    // Alice, who has no camera, calls Bob; Bob accepts.
+    await call(alice, bob, bobId);
     const s = await waitForCall(alice, bobId, { label: 'Alice (no camera)' });
     t.diagnostic(`Alice (no camera) receives Bob: ${s.framesDecoded} frames, pair ` +
       `${s.localCandidateType} -> ${s.remoteCandidateType}`);

@@ -1,6 +1,8 @@
 // The confab web app: lobby, room, calls. All protocol details live in protocol.js,
-// camera/microphone handling in media.js and per-peer WebRTC in call.js; this module
-// wires them to the page. The ids and classes it uses are a contract with the browser
+// camera/microphone handling in media.js, per-peer WebRTC in call.js, the peer
+// connections of our call and the stage in mesh.js, invitations and call membership in
+// calls.js, the people panel in people.js and chat in chat.js; this module holds the
+// room state and wires them to the page. The ids and classes it uses are a contract with the browser
 // tests: see docs/web-test-contract.md.
 
 import {
@@ -13,24 +15,17 @@ import {
   trimName,
 } from './protocol.js';
 import { startLocalMedia, stopMedia } from './media.js';
-import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
+import { Mesh, initialOf } from './mesh.js';
+import { Calls } from './calls.js';
+import { renderPeople } from './people.js';
+import { launchParams, randomRoom, rememberName } from './lobby.js';
+import { installDebugHandle } from './debug.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
-/** @typedef {import('./call.js').CallStats} CallStats */
 
-/**
- * One call with one peer and its tile.
- * @typedef {object} CallEntry
- * @property {PeerCall} call
- * @property {HTMLElement} tile
- */
-
-const NAME_KEY = 'confab.name';
-/** How often a stuck call with one peer is replaced before giving up. */
-const MAX_STUCK_RETRIES = 2;
 
 // ---------------------------------------------------------------------------------------
 // DOM
@@ -69,6 +64,7 @@ const ui = {
   peopleCount: $('people-count', HTMLElement),
   peopleEmpty: $('people-empty', HTMLElement),
   peerList: $('peer-list', HTMLUListElement),
+  meStatus: $('me-status', HTMLElement),
   mic: $('mic-toggle', HTMLButtonElement),
   cam: $('cam-toggle', HTMLButtonElement),
   hangup: $('hangup', HTMLButtonElement),
@@ -101,7 +97,7 @@ const chat = new ChatPanel(
     onOpenChange: (open) => {
       ui.roomView.classList.toggle('chat-open', open);
       if (open) setPeopleOpen(false);
-      requestAnimationFrame(layoutStage);
+      requestAnimationFrame(() => mesh.layout());
     },
   },
 );
@@ -120,10 +116,8 @@ const app = {
   room: null,
   /** @type {string} */
   name: '',
-  /** Everyone else in the room, in join order. @type {Map<string, PeerInfo>} */
+  /** Everyone else in the room, in join order, with their presence. @type {Map<string, PeerInfo>} */
   peers: new Map(),
-  /** Live calls by peer id. @type {Map<string, CallEntry>} */
-  calls: new Map(),
   /** @type {string[]} */
   errors: [],
   /** @type {Signaling | null} */
@@ -134,21 +128,44 @@ const app = {
   localStream: null,
   /** performance.now() when the server confirmed our join. @type {number | null} */
   joinedAt: null,
-  /** Call newcomers automatically; off after the user hangs up, on again when they call. */
-  autoCall: true,
   /** The signaling connection dropped while in the room. */
   disconnected: false,
   micMuted: false,
   camOff: false,
-  /**
-   * Remote SDP session ids of calls that ended, per peer: offers still in flight from
-   * such a session are stale and must not restart the call.
-   * @type {Map<string, Set<string>>}
-   */
-  endedSessions: new Map(),
-  /** Stuck calls replaced so far, per peer. @type {Map<string, number>} */
-  stuckRetries: new Map(),
 };
+
+/** @type {Mesh} */
+const mesh = new Mesh(
+  { stage: ui.stage, selfTile: ui.selfTile, tileTemplate: ui.tileTemplate },
+  {
+    signaling: () => app.signaling,
+    myId: () => app.peerId,
+    iceServers: () => app.iceServers,
+    localStream: () => app.localStream,
+    joinedAt: () => app.joinedAt,
+    nameOf: (id) => nameOf(id),
+    onChange: () => renderAll(),
+    callOptions: () => features.callOptions,
+    onAdded: (call, tile) => features.added(call, tile),
+    onRemoved: (peerId) => features.removed(peerId),
+  },
+);
+
+/** @type {Calls} */
+const calls = new Calls(
+  {
+    incoming: $('incoming', HTMLElement),
+    incomingAvatar: $('incoming-avatar', HTMLElement),
+    incomingTitle: $('incoming-title', HTMLElement),
+    incomingDetail: $('incoming-detail', HTMLElement),
+    accept: $('accept-call', HTMLButtonElement),
+    decline: $('decline-call', HTMLButtonElement),
+    outgoing: $('outgoing', HTMLUListElement),
+    joinCall: $('join-call', HTMLButtonElement),
+    notice: $('call-notice', HTMLElement),
+  },
+  { signaling: () => app.signaling, myId: () => app.peerId, peers: () => app.peers, mesh, onChange: () => renderAll() },
+);
 
 /** File transfer, screen share, devices, call quality: told about calls as they come and go. */
 const features = createCallFeatures({ nameOf, showError, onLocalTracksChanged: () => renderControls() });
@@ -172,39 +189,19 @@ function clearError() {
 }
 
 /**
- * Joins names in English: "A", "A and B", "A, B and C", "A, B and 3 others".
- * @param {string[]} names
+ * @param {string} id
  * @returns {string}
  */
-function listNames(names) {
-  if (names.length <= 1) return names[0] ?? '';
-  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-  return `${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
-}
-
-/** @param {string} id */
 function nameOf(id) {
-  return app.peers.get(id)?.name ?? 'Someone';
+  return calls.nameOf(id);
 }
 
 function renderStatus() {
-  /** @type {string} */
-  let text;
-  if (app.state === 'connecting') {
-    text = 'Connecting…';
-  } else if (app.state === 'lobby') {
-    text = '';
-  } else if (app.disconnected) {
-    text = 'Disconnected from the server';
-  } else if (app.calls.size > 0) {
-    text = `In a call with ${listNames([...app.calls.keys()].map(nameOf))}`;
-  } else if (app.peers.size === 0) {
-    text = 'Waiting for others…';
-  } else {
-    const names = [...app.peers.values()].map((p) => p.name);
-    text = `${listNames(names)} ${names.length === 1 ? 'is' : 'are'} here. Press Call to talk.`;
-  }
-  ui.status.textContent = text;
+  ui.status.textContent =
+    app.state === 'connecting' ? 'Connecting…'
+      : app.state === 'lobby' ? ''
+        : app.disconnected ? 'Disconnected from the server'
+          : calls.statusText();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,68 +214,6 @@ function showView() {
   ui.join.disabled = app.state === 'connecting';
   document.title = inLobby || !app.room ? 'confab' : `${app.room} · confab`;
   renderStatus();
-}
-
-/** Lays the tiles out in the grid that makes them largest. */
-function layoutStage() {
-  const remotes = app.calls.size;
-  ui.stage.dataset.count = String(remotes);
-  // Alone: our own preview fills the stage. One other: they fill it and we float
-  // picture-in-picture. More: everyone, us included, shares a grid.
-  const n = remotes <= 1 ? 1 : remotes + 1;
-  const gap = 8;
-  const width = ui.stage.clientWidth || window.innerWidth;
-  const height = ui.stage.clientHeight || window.innerHeight;
-  let best = { cols: 1, rows: 1, area: -1 };
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const w = (width - gap * (cols - 1)) / cols;
-    const h = (height - gap * (rows - 1)) / rows;
-    const tileW = Math.min(w, (h * 16) / 9);
-    const area = tileW * ((tileW * 9) / 16);
-    if (area > best.area + 1) best = { cols, rows, area };
-  }
-  ui.stage.style.setProperty('--cols', String(best.cols));
-  ui.stage.style.setProperty('--rows', String(best.rows));
-}
-
-/** @param {string} name */
-function initialOf(name) {
-  const first = [...trimName(name)][0];
-  return first ? first.toUpperCase() : '?';
-}
-
-function renderPeers() {
-  const list = ui.peerList;
-  /** @type {Map<string, HTMLLIElement>} */
-  const existing = new Map();
-  for (const li of list.querySelectorAll('li')) {
-    if (li.dataset.peerId) existing.set(li.dataset.peerId, li);
-  }
-  for (const [id, li] of existing) if (!app.peers.has(id)) li.remove();
-  for (const peer of app.peers.values()) {
-    let li = existing.get(peer.id);
-    if (!li) {
-      const frag = /** @type {DocumentFragment} */ (ui.peerTemplate.content.cloneNode(true));
-      li = /** @type {HTMLLIElement} */ (frag.querySelector('li'));
-      li.dataset.peerId = peer.id;
-      const button = /** @type {HTMLButtonElement} */ (li.querySelector('button.call'));
-      button.addEventListener('click', () => callPeer(peer.id));
-      list.append(li);
-    }
-    /** @type {HTMLElement} */ (li.querySelector('.peer-name')).textContent = peer.name;
-    /** @type {HTMLElement} */ (li.querySelector('.peer-avatar')).textContent = initialOf(peer.name);
-    const button = /** @type {HTMLButtonElement} */ (li.querySelector('button.call'));
-    const inCall = app.calls.has(peer.id);
-    button.disabled = inCall || app.disconnected;
-    button.setAttribute('aria-label', inCall ? `In a call with ${peer.name}` : `Call ${peer.name}`);
-    /** @type {HTMLElement} */ (button.querySelector('.call-text')).textContent = inCall ? 'In call' : 'Call';
-    li.classList.toggle('in-call', inCall);
-  }
-  const count = app.peers.size;
-  ui.peopleCount.textContent = String(count + 1);
-  ui.peopleEmpty.hidden = count > 0;
-  ui.peopleBadge.textContent = count > 0 ? String(count + 1) : '';
 }
 
 function renderControls() {
@@ -294,160 +229,36 @@ function renderControls() {
   ui.cam.title = video.length === 0 ? 'No camera' : app.camOff ? 'Turn camera on' : 'Turn camera off';
   ui.selfTile.classList.toggle('video-off', camOff);
   ui.selfTile.classList.toggle('mic-off', micOff);
-  ui.hangup.disabled = app.calls.size === 0;
+  ui.hangup.disabled = calls.myCall() === null;
+  ui.hangup.title = calls.members().size > 1 ? 'Leave the call (the others stay connected)' : 'End call (stay in the room)';
 }
 
 function renderAll() {
   showView();
-  renderPeers();
+  renderPeople(
+    {
+      list: ui.peerList,
+      template: ui.peerTemplate,
+      count: ui.peopleCount,
+      empty: ui.peopleEmpty,
+      badge: ui.peopleBadge,
+      meStatus: ui.meStatus,
+    },
+    app.peers,
+    calls,
+    app.disconnected,
+  );
+  calls.render();
   renderControls();
-  layoutStage();
+  mesh.layout();
+  ui.roomView.classList.toggle('in-call', calls.myCall() !== null);
 }
 
-// ---------------------------------------------------------------------------------------
-// Calls
-
-/** @type {Record<RTCPeerConnectionState, string>} */
-const CONNECTION_TEXT = {
-  new: 'Connecting…',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  disconnected: 'Reconnecting…',
-  failed: 'Connection failed',
-  closed: 'Ended',
-};
-
-/**
- * @param {CallEntry} entry
- */
-function renderTile(entry) {
-  const { call, tile } = entry;
-  const state = call.pc.connectionState;
-  tile.dataset.state = state;
-  /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent = CONNECTION_TEXT[state] ?? state;
-  tile.classList.toggle('has-video', call.firstFrameAt !== null);
-  const name = nameOf(call.peerId);
-  /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = name;
-  /** @type {HTMLElement} */ (tile.querySelector('.initial')).textContent = initialOf(name);
-}
-
-/**
- * Creates the call (and its tile) with a peer, if there is none yet.
- * @param {string} peerId
- * @param {'offer' | 'await-offer'} mode offer at once, or first give the peer (a
- *   newcomer, or a caller whose offer is at hand) the chance to offer
- * @returns {CallEntry | null}
- */
-function ensureCall(peerId, mode) {
-  const existing = app.calls.get(peerId);
-  if (existing) return existing;
-  const sig = app.signaling;
-  if (!sig || !app.peerId || peerId === app.peerId) return null;
-
-  const frag = /** @type {DocumentFragment} */ (ui.tileTemplate.content.cloneNode(true));
-  const tile = /** @type {HTMLElement} */ (frag.querySelector('.tile'));
-  tile.dataset.peerId = peerId;
-  const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
-  const unmute = /** @type {HTMLButtonElement} */ (tile.querySelector('button.unmute'));
-  unmute.setAttribute('aria-label', `Play sound from ${nameOf(peerId)}`);
-  unmute.addEventListener('click', () => {
-    video.muted = false;
-    video.play().catch(() => {});
-    unmute.hidden = true;
-  });
-  ui.stage.insertBefore(tile, ui.selfTile);
-
-  const call = new PeerCall({
-    myId: app.peerId,
-    peerId,
-    iceServers: app.iceServers,
-    localStream: app.localStream,
-    signaling: {
-      sendOffer: (to, sdp) => sig.sendOffer(to, sdp),
-      sendAnswer: (to, sdp) => sig.sendAnswer(to, sdp),
-      sendCandidate: (to, c) => sig.sendCandidate(to, c),
-    },
-    video,
-    joinedAt: app.joinedAt,
-    waitForOfferMs: mode === 'await-offer' ? WAIT_FOR_OFFER_MS : 0,
-    onChange: () => {
-      const entry = app.calls.get(peerId);
-      if (entry && entry.call === call) renderTile(entry);
-    },
-    onAutoplayBlocked: () => {
-      unmute.hidden = false;
-    },
-    onStuck: () => replaceStuckCall(peerId, call),
-    ...features.callOptions,
-  });
-  /** @type {CallEntry} */
-  const entry = { call, tile };
-  app.calls.set(peerId, entry);
-  features.added(call, tile);
-  renderTile(entry);
-  renderAll();
-  return entry;
-}
-
-/**
- * Ends the call with one peer (without telling them) and removes its tile.
- * @param {string} peerId
- */
-function endCall(peerId) {
-  const entry = app.calls.get(peerId);
-  if (!entry) return;
-  const session = entry.call.remoteSessionId();
-  if (session) {
-    let set = app.endedSessions.get(peerId);
-    if (!set) app.endedSessions.set(peerId, (set = new Set()));
-    set.add(session);
-  }
-  entry.call.close();
-  entry.tile.remove();
-  app.calls.delete(peerId);
-  features.removed(peerId);
-  renderAll();
-}
-
-function endAllCalls() {
-  for (const id of [...app.calls.keys()]) endCall(id);
-}
-
-/** Hangs up on everyone: they are told, and we stay in the room. */
-function hangupAll() {
-  const sig = app.signaling;
-  app.autoCall = false;
-  for (const id of [...app.calls.keys()]) {
-    sig?.sendHangup(id);
-    endCall(id);
-  }
-  renderAll();
-}
-
-/**
- * Replaces a call whose connection never got going (see STUCK_ICE_MS in call.js): hang
- * it up and call again with a fresh connection. The peer answers the new offer with a
- * fresh connection of its own.
- * @param {string} peerId
- * @param {PeerCall} call
- */
-function replaceStuckCall(peerId, call) {
-  const entry = app.calls.get(peerId);
-  const sig = app.signaling;
-  if (!entry || entry.call !== call || !sig) return;
-  const tries = (app.stuckRetries.get(peerId) ?? 0) + 1;
-  if (tries > MAX_STUCK_RETRIES) return;
-  app.stuckRetries.set(peerId, tries);
-  sig.sendHangup(peerId);
-  endCall(peerId);
-  ensureCall(peerId, 'offer');
-}
-
-/** @param {string} peerId */
-function callPeer(peerId) {
-  if (app.state !== 'in-room' || app.disconnected || !app.peers.has(peerId)) return;
-  app.autoCall = true;
-  ensureCall(peerId, 'offer');
+/** Tells the room our microphone and camera state (shown in the people list). */
+function reportMedia() {
+  const audio = app.localStream?.getAudioTracks() ?? [];
+  const video = app.localStream?.getVideoTracks() ?? [];
+  app.signaling?.sendMedia(app.micMuted || audio.length === 0, app.camOff || video.length === 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -479,56 +290,65 @@ function wire(sig) {
     app.peerId = j.you.id;
     app.peers.clear();
     for (const p of j.peers) app.peers.set(p.id, p);
+    calls.onJoined(j.you);
     chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
     ui.roomName.textContent = j.room;
     history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
+    reportMedia();
     renderAll();
-    // We call everyone here. They create their side on `peerJoined` and wait briefly for
-    // our offer; if both offer anyway, perfect negotiation sorts it out.
-    for (const p of j.peers) ensureCall(p.id, 'offer');
   });
 
   sig.on('peerJoined', ({ peer }) => {
     if (!live() || app.state !== 'in-room') return;
     app.peers.set(peer.id, peer);
+    calls.onPeerJoined(peer);
     renderAll();
-    // The newcomer offers to everyone it finds; we answer (or offer, if it does not).
-    if (app.autoCall) ensureCall(peer.id, 'await-offer');
   });
 
   sig.on('peerLeft', ({ peerId }) => {
     if (!live()) return;
-    endCall(peerId);
     app.peers.delete(peerId);
-    app.endedSessions.delete(peerId);
-    renderAll();
+    calls.onPeerLeft(peerId);
+  });
+
+  sig.on('presence', ({ peerId, state }) => {
+    if (!live()) return;
+    const peer = app.peers.get(peerId);
+    if (peer) peer.state = state;
+    calls.onPresence(peerId, state);
+  });
+
+  sig.on('invited', (m) => {
+    if (live()) calls.onInvited(m);
+  });
+
+  sig.on('inviting', ({ call, to }) => {
+    if (live()) calls.onInviting(call, to);
+  });
+
+  sig.on('inviteEnded', (m) => {
+    if (live()) calls.onInviteEnded(m);
+  });
+
+  sig.on('callJoined', ({ call, members }) => {
+    if (live()) calls.onCallJoined(call, members);
   });
 
   sig.on('offer', ({ from, sdp }) => {
     if (!live() || app.state !== 'in-room') return;
-    let entry = app.calls.get(from) ?? null;
-    if (!entry) {
-      const session = sessionIdOf(sdp);
-      if (session && app.endedSessions.get(from)?.has(session)) return; // from a call that ended
-      entry = ensureCall(from, 'await-offer'); // they are calling us
-      if (!entry) return;
-    }
-    entry.call.handleDescription({ type: 'offer', sdp });
+    mesh.handleOffer(from, sdp, calls.members().has(from));
   });
 
   sig.on('answer', ({ from, sdp }) => {
-    if (!live()) return;
-    app.calls.get(from)?.call.handleDescription({ type: 'answer', sdp });
+    if (live()) mesh.handleAnswer(from, sdp);
   });
 
   sig.on('candidate', ({ from, candidate }) => {
-    if (!live()) return;
-    app.calls.get(from)?.call.handleCandidate(candidate);
+    if (live()) mesh.handleCandidate(from, candidate);
   });
 
   sig.on('hangup', ({ from }) => {
-    if (!live()) return;
-    endCall(from);
+    if (live()) mesh.handleHangup(from);
   });
 
   sig.on('chat', (m) => {
@@ -542,6 +362,7 @@ function wire(sig) {
       console.warn(`confab: ${e.message}`);
       return;
     }
+    if (calls.onError(e)) return;
     showError(describeServerError(e));
   });
 
@@ -556,7 +377,7 @@ function wire(sig) {
       chat.setEnabled(false);
       const why = describeClose(info.code) ?? 'The connection to the server closed.';
       showError(
-        app.calls.size > 0
+        mesh.size > 0
           ? `${why} Calls in progress can continue, but to reconnect, leave and join again.`
           : `${why} Leave and join again to reconnect.`,
       );
@@ -587,11 +408,7 @@ async function joinRoom(rawName, room) {
     return;
   }
   const name = trimName(rawName);
-  try {
-    localStorage.setItem(NAME_KEY, name);
-  } catch {
-    // Storage may be disabled; remembering the name is only a convenience.
-  }
+  rememberName(name);
   clearError();
   const seq = ++app.joinSeq;
   app.state = 'connecting';
@@ -599,12 +416,10 @@ async function joinRoom(rawName, room) {
   app.room = room;
   app.peers.clear();
   app.disconnected = false;
-  app.autoCall = true;
   app.micMuted = false;
   app.camOff = false;
   app.joinedAt = null;
-  app.endedSessions.clear();
-  app.stuckRetries.clear();
+  calls.reset();
   ui.roomName.textContent = room;
   ui.selfInitial.textContent = initialOf(name);
   ui.meAvatar.textContent = initialOf(name);
@@ -659,7 +474,7 @@ function failJoin(message) {
 function resetToLobby() {
   const sig = app.signaling;
   app.signaling = null;
-  endAllCalls();
+  calls.reset();
   features.left();
   if (sig) sig.close();
   stopMedia(app.localStream);
@@ -679,7 +494,7 @@ function resetToLobby() {
 function leaveRoom() {
   const sig = app.signaling;
   app.signaling = null; // events from here on are ignored
-  endAllCalls();
+  calls.reset();
   if (sig) {
     // Say goodbye properly, then close; don't keep the user waiting for it.
     sig
@@ -697,6 +512,7 @@ ui.mic.addEventListener('click', () => {
   app.micMuted = !app.micMuted;
   for (const t of app.localStream?.getAudioTracks() ?? []) t.enabled = !app.micMuted;
   features.localStateChanged();
+  reportMedia();
   renderControls();
 });
 
@@ -704,10 +520,11 @@ ui.cam.addEventListener('click', () => {
   app.camOff = !app.camOff;
   for (const t of app.localStream?.getVideoTracks() ?? []) t.enabled = !app.camOff;
   features.localStateChanged();
+  reportMedia();
   renderControls();
 });
 
-ui.hangup.addEventListener('click', () => hangupAll());
+ui.hangup.addEventListener('click', () => calls.hangup());
 ui.leave.addEventListener('click', () => leaveRoom());
 ui.errorClose.addEventListener('click', () => clearError());
 
@@ -718,7 +535,7 @@ function setPeopleOpen(open) {
   ui.peopleToggle.setAttribute('aria-expanded', String(open));
   ui.peopleToggle.setAttribute('aria-label', open ? 'Hide people' : 'Show people');
   if (open) chat.setOpen(false);
-  requestAnimationFrame(layoutStage);
+  requestAnimationFrame(() => mesh.layout());
 }
 
 function peopleOpen() {
@@ -749,87 +566,38 @@ ui.form.addEventListener('submit', (ev) => {
   joinRoom(ui.name.value, ui.room.value.trim());
 });
 
-const ADJECTIVES = ['bright', 'calm', 'clever', 'cosy', 'eager', 'gentle', 'happy', 'jolly', 'lucky', 'quiet', 'sunny', 'swift', 'wise', 'brave', 'merry'];
-const NOUNS = ['otter', 'falcon', 'maple', 'harbor', 'comet', 'meadow', 'panda', 'river', 'cedar', 'lynx', 'orchid', 'pebble', 'heron', 'willow', 'badger'];
-
-/** @returns {string} */
-function randomRoom() {
-  /** @param {string[]} a */
-  const pick = (a) => a[Math.floor(Math.random() * a.length)];
-  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(100 + Math.random() * 900)}`;
-}
-
 ui.randomRoom.addEventListener('click', () => {
   ui.room.value = randomRoom();
   ui.room.focus();
 });
 
-window.addEventListener('resize', () => layoutStage());
-if (typeof ResizeObserver === 'function') new ResizeObserver(() => layoutStage()).observe(ui.stage);
+window.addEventListener('resize', () => mesh.layout());
+if (typeof ResizeObserver === 'function') new ResizeObserver(() => mesh.layout()).observe(ui.stage);
 window.addEventListener('pagehide', () => app.signaling?.close());
 
 // ---------------------------------------------------------------------------------------
 // Debug handle for the browser tests (read-only)
 
-const handle = Object.freeze(
-  Object.defineProperties(
-    {},
-    {
-      state: { enumerable: true, get: () => app.state },
-      peerId: { enumerable: true, get: () => app.peerId },
-      peers: { enumerable: true, get: () => [...app.peers.values()].map((p) => ({ id: p.id, name: p.name })) },
-      callState: { enumerable: true, get: () => (app.calls.size > 0 ? 'in-call' : 'idle') },
-      errors: { enumerable: true, get: () => [...app.errors] },
-      chat: { enumerable: true, get: () => chat.messages.map((m) => ({ ...m })) },
-      transfers: { enumerable: true, get: () => features.debug.transfers() },
-      media: { enumerable: true, get: () => features.debug.media() },
-      peerStates: { enumerable: true, get: () => features.debug.peerStates() },
-      quality: { enumerable: true, value: () => features.debug.quality() },
-      pcs: {
-        enumerable: true,
-        value: () => Object.fromEntries([...app.calls].map(([id, e]) => [id, e.call.pc])),
-      },
-      stats: {
-        enumerable: true,
-        /** @returns {Promise<Record<string, CallStats>>} */
-        value: async () => {
-          const entries = await Promise.all(
-            [...app.calls].map(async ([id, e]) => /** @type {const} */ ([id, await e.call.stats()])),
-          );
-          return Object.fromEntries(entries);
-        },
-      },
-    },
-  ),
-);
-/** @type {any} */ (window).confab = handle;
+installDebugHandle({
+  features: features.debug,
+  state: () => app.state,
+  peerId: () => app.peerId,
+  peers: () => app.peers,
+  errors: () => app.errors,
+  chat: () => chat.messages,
+  calls,
+  mesh,
+});
 
 // ---------------------------------------------------------------------------------------
 // Start: fill the lobby from the URL and storage, maybe join at once.
 
 function start() {
-  const params = new URLSearchParams(location.search);
-  const match = /^\/r\/([^/]+)\/?$/.exec(location.pathname);
-  let room = params.get('room') ?? '';
-  if (match) {
-    try {
-      room = decodeURIComponent(match[1]);
-    } catch {
-      room = match[1];
-    }
-  }
-  /** @type {string | null} */
-  let stored = null;
-  try {
-    stored = localStorage.getItem(NAME_KEY);
-  } catch {
-    // ignore: no storage
-  }
-  const name = params.get('name') ?? stored ?? '';
+  const { name, room, join } = launchParams();
   ui.name.value = name;
   ui.room.value = room;
   renderAll();
-  if (params.get('join') === '1' && name && room) {
+  if (join && name && room) {
     joinRoom(name, room);
   } else if (!name) {
     ui.name.focus();

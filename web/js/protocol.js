@@ -56,7 +56,20 @@ export const CloseCode = Object.freeze({
  * @property {string} [credential]
  */
 
-/** @typedef {{id: string, name: string}} PeerInfo */
+/**
+ * A peer's presence: idle, ringing (invited to `call`, not answered yet) or in `call`;
+ * and its mute flags as its client reported them.
+ * @typedef {{status: 'idle' | 'ringing' | 'inCall', call?: number, audioMuted: boolean,
+ *   videoMuted: boolean}} PeerState
+ */
+
+/**
+ * A peer as the room sees it. `state` is always set here: `validateServerMessage` fills
+ * in an idle state for servers that predate calls.
+ * @typedef {{id: string, name: string, state: PeerState}} PeerInfo
+ */
+
+/** @typedef {'accepted' | 'declined' | 'cancelled' | 'timeout' | 'left'} InviteEndReason */
 
 /**
  * A chat message as the server stored it. `id` increases within a room; `ts` is the
@@ -68,7 +81,8 @@ export const CloseCode = Object.freeze({
  * @typedef {'bad_json' | 'unknown_type' | 'bad_field' | 'too_large' | 'bad_name' |
  *   'bad_room' | 'bad_sdp' | 'hello_required' | 'already_hello' | 'unsupported_version' |
  *   'not_joined' | 'already_joined' | 'unknown_peer' | 'room_full' | 'server_full' | 'bad_text' |
- *   'rate_limited'} ErrorCode
+ *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
+ *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId}} HelloMsg */
@@ -80,7 +94,18 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'hangup', to: string, id?: RequestId}} HangupMsg */
 /** @typedef {{type: 'ping', id?: RequestId}} PingMsg */
 /** @typedef {{type: 'chat', text: string, id?: RequestId}} ChatMsg */
-/** @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg | PingMsg | ChatMsg} ClientMsg */
+/** @typedef {{type: 'invite', to: string, id?: RequestId}} InviteMsg */
+/** @typedef {{type: 'cancel', to: string, id?: RequestId}} CancelMsg */
+/** @typedef {{type: 'accept', call: number, id?: RequestId}} AcceptMsg */
+/** @typedef {{type: 'decline', call: number, id?: RequestId}} DeclineMsg */
+/** @typedef {{type: 'joinCall', call: number, id?: RequestId}} JoinCallMsg */
+/** @typedef {{type: 'leaveCall', id?: RequestId}} LeaveCallMsg */
+/** @typedef {{type: 'media', audioMuted: boolean, videoMuted: boolean, id?: RequestId}} MediaMsg */
+/**
+ * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
+ *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
+ *   LeaveCallMsg | MediaMsg} ClientMsg
+ */
 
 /** @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[]}} WelcomeMsg */
 /**
@@ -97,11 +122,17 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'candidate', from: string, candidate: IceCandidate | null}} RemoteCandidateMsg */
 /** @typedef {{type: 'hangup', from: string}} RemoteHangupMsg */
 /** @typedef {{type: 'chat', ref?: RequestId, message: ChatMessage}} RemoteChatMsg */
+/** @typedef {{type: 'presence', peerId: string, state: PeerState}} PresenceMsg */
+/** @typedef {{type: 'invited', call: number, from: string, members: string[]}} InvitedMsg */
+/** @typedef {{type: 'inviting', ref?: RequestId, call: number, to: string}} InvitingMsg */
+/** @typedef {{type: 'inviteEnded', call: number, from: string, to: string, reason: InviteEndReason}} InviteEndedMsg */
+/** @typedef {{type: 'callJoined', ref?: RequestId, call: number, members: string[]}} CallJoinedMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
  * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
- *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
+ *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | PongMsg | ErrorMsg} ServerMsg
  */
 
 // ---------------------------------------------------------------------------------------
@@ -340,6 +371,76 @@ export function chat(text, id) {
 }
 
 /**
+ * `invite`: ring a peer into your call (a new one if you are in none).
+ * @param {string} to
+ * @param {RequestId} [id]
+ * @returns {InviteMsg}
+ */
+export function invite(to, id) {
+  return withId({ type: /** @type {const} */ ('invite'), to }, id);
+}
+
+/**
+ * `cancel`: withdraw your pending invitation to a peer.
+ * @param {string} to
+ * @param {RequestId} [id]
+ * @returns {CancelMsg}
+ */
+export function cancelInvite(to, id) {
+  return withId({ type: /** @type {const} */ ('cancel'), to }, id);
+}
+
+/**
+ * `accept`: join the call you are being rung into.
+ * @param {number} call
+ * @param {RequestId} [id]
+ * @returns {AcceptMsg}
+ */
+export function accept(call, id) {
+  return withId({ type: /** @type {const} */ ('accept'), call }, id);
+}
+
+/**
+ * `decline`: refuse the invitation to a call.
+ * @param {number} call
+ * @param {RequestId} [id]
+ * @returns {DeclineMsg}
+ */
+export function decline(call, id) {
+  return withId({ type: /** @type {const} */ ('decline'), call }, id);
+}
+
+/**
+ * `joinCall`: join a call running in your room, without an invitation.
+ * @param {number} call
+ * @param {RequestId} [id]
+ * @returns {JoinCallMsg}
+ */
+export function joinCall(call, id) {
+  return withId({ type: /** @type {const} */ ('joinCall'), call }, id);
+}
+
+/**
+ * `leaveCall`: hang up; the others in the call stay connected.
+ * @param {RequestId} [id]
+ * @returns {LeaveCallMsg}
+ */
+export function leaveCall(id) {
+  return withId({ type: /** @type {const} */ ('leaveCall') }, id);
+}
+
+/**
+ * `media`: report the microphone and camera state shown to the room.
+ * @param {boolean} audioMuted
+ * @param {boolean} videoMuted
+ * @param {RequestId} [id]
+ * @returns {MediaMsg}
+ */
+export function media(audioMuted, videoMuted, id) {
+  return withId({ type: /** @type {const} */ ('media'), audioMuted, videoMuted }, id);
+}
+
+/**
  * `ping`: keep-alive, answered with `pong`.
  * @param {RequestId} [id]
  * @returns {PingMsg}
@@ -378,8 +479,38 @@ const isUint = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isOptRef = (v) =>
   v === undefined || v === null || isUint(v) || (isString(v) && v.length <= MAX_REQUEST_ID_LEN);
 
+const STATUSES = ['idle', 'ringing', 'inCall'];
+const END_REASONS = ['accepted', 'declined', 'cancelled', 'timeout', 'left'];
+
+/** @param {unknown} v @returns {v is boolean | undefined} */
+const isOptBool = (v) => v === undefined || typeof v === 'boolean';
+
+/** @param {unknown} v @returns {v is PeerState} */
+const isPeerState = (v) =>
+  isObject(v) &&
+  STATUSES.includes(/** @type {string} */ (v.status)) &&
+  (v.call === undefined || v.call === null || isUint(v.call)) &&
+  isOptBool(v.audioMuted) &&
+  isOptBool(v.videoMuted);
+
 /** @param {unknown} v @returns {v is PeerInfo} */
-const isPeerInfo = (v) => isObject(v) && isString(v.id) && isString(v.name);
+const isPeerInfo = (v) =>
+  isObject(v) && isString(v.id) && isString(v.name) && (v.state === undefined || isPeerState(v.state));
+
+/**
+ * Fills in what older servers leave out: an idle state, false mute flags.
+ * @param {any} peer
+ */
+function normalizePeer(peer) {
+  const s = peer.state ?? { status: 'idle' };
+  if (s.call === null) delete s.call;
+  s.audioMuted = s.audioMuted ?? false;
+  s.videoMuted = s.videoMuted ?? false;
+  peer.state = s;
+}
+
+/** @param {unknown} v @returns {v is string[]} */
+const isIdList = (v) => Array.isArray(v) && v.every(isString);
 
 /** @param {unknown} v @returns {v is ChatMessage} */
 const isChatMessage = (v) =>
@@ -427,6 +558,12 @@ const SERVER_CHECKS = {
   candidate: (m) => isString(m.from) && isCandidateOrNull(m.candidate),
   hangup: (m) => isString(m.from),
   chat: (m) => isOptRef(m.ref) && isChatMessage(m.message),
+  presence: (m) => isString(m.peerId) && isPeerState(m.state),
+  invited: (m) => isUint(m.call) && isString(m.from) && isIdList(m.members),
+  inviting: (m) => isOptRef(m.ref) && isUint(m.call) && isString(m.to),
+  inviteEnded: (m) =>
+    isUint(m.call) && isString(m.from) && isString(m.to) && END_REASONS.includes(/** @type {string} */ (m.reason)),
+  callJoined: (m) => isOptRef(m.ref) && isUint(m.call) && isIdList(m.members),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.
   error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),
@@ -448,6 +585,12 @@ export function validateServerMessage(value) {
   if (!check(value)) throw new ProtocolError(`malformed ${type} message`);
   if (value.ref === null) delete value.ref;
   if (type === 'joined' && value.history === undefined) value.history = [];
+  if (type === 'joined') {
+    normalizePeer(value.you);
+    for (const p of /** @type {unknown[]} */ (value.peers)) normalizePeer(p);
+  }
+  if (type === 'peerJoined') normalizePeer(value.peer);
+  if (type === 'presence') normalizePeer({ state: value.state });
   return /** @type {ServerMsg} */ (/** @type {unknown} */ (value));
 }
 
@@ -484,6 +627,14 @@ const ERROR_TEXT = {
   too_large: 'A message was too large for the server.',
   bad_text: 'The server did not accept that chat message.',
   rate_limited: 'You are sending messages too fast. Wait a moment and try again.',
+  busy: 'They are busy in another call.',
+  call_full: 'The call is full.',
+  already_in_call: 'They are already in your call.',
+  already_invited: 'They are already being called.',
+  in_another_call: 'You are in another call. Hang up first.',
+  no_invitation: 'That call invitation is no longer open.',
+  unknown_call: 'That call has ended.',
+  not_in_call: 'You are not in a call.',
 };
 
 /**
@@ -576,6 +727,11 @@ export function describeClose(code) {
  * @property {RemoteCandidateMsg} candidate
  * @property {RemoteHangupMsg} hangup
  * @property {RemoteChatMsg} chat every chat message in the room, own ones included
+ * @property {PresenceMsg} presence
+ * @property {InvitedMsg} invited
+ * @property {InvitingMsg} inviting
+ * @property {InviteEndedMsg} inviteEnded
+ * @property {CallJoinedMsg} callJoined
  * @property {PongMsg} pong
  * @property {ErrorMsg} serverError an `error` that answered no pending request
  * @property {ProtocolError} protocolError the server sent something unreadable
@@ -905,6 +1061,43 @@ export class Signaling {
   /** @param {string} to */
   sendHangup(to) {
     return this.send(hangup(to));
+  }
+
+  // Calls. Fire and forget: the outcome arrives as `inviting`, `callJoined`, `presence`
+  // or `inviteEnded` events, and a refusal as a 'serverError' (`busy`, `call_full`, …).
+
+  /** @param {string} to */
+  sendInvite(to) {
+    return this.send(invite(to, this.takeId()));
+  }
+
+  /** @param {string} to */
+  sendCancel(to) {
+    return this.send(cancelInvite(to, this.takeId()));
+  }
+
+  /** @param {number} call */
+  sendAccept(call) {
+    return this.send(accept(call, this.takeId()));
+  }
+
+  /** @param {number} call */
+  sendDecline(call) {
+    return this.send(decline(call, this.takeId()));
+  }
+
+  /** @param {number} call */
+  sendJoinCall(call) {
+    return this.send(joinCall(call, this.takeId()));
+  }
+
+  sendLeaveCall() {
+    return this.send(leaveCall(this.takeId()));
+  }
+
+  /** @param {boolean} audioMuted @param {boolean} videoMuted */
+  sendMedia(audioMuted, videoMuted) {
+    return this.send(media(audioMuted, videoMuted));
   }
 
   /**

@@ -43,6 +43,20 @@ function construct(f) {
       return proto.ping(v.id);
     case 'chat':
       return proto.chat(v.text, v.id);
+    case 'invite':
+      return proto.invite(v.to, v.id);
+    case 'cancel':
+      return proto.cancelInvite(v.to, v.id);
+    case 'accept':
+      return proto.accept(v.call, v.id);
+    case 'decline':
+      return proto.decline(v.call, v.id);
+    case 'joinCall':
+      return proto.joinCall(v.call, v.id);
+    case 'leaveCall':
+      return proto.leaveCall(v.id);
+    case 'media':
+      return proto.media(v.audioMuted, v.videoMuted, v.id);
     default:
       throw new Error(`${f.file}: no constructor for client message type ${v.type}`);
   }
@@ -66,7 +80,8 @@ for (const f of clientFixtures) {
 
 test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
-  for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat']) {
+  for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
+    'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });
@@ -122,6 +137,15 @@ test('malformed server messages are rejected', () => {
     '{"type":"chat"}',
     '{"type":"joined","room":"r","you":{"id":"a","name":"A"},"peers":[],"history":{}}',
     '{"type":"joined","room":"r","you":{"id":"a","name":"A"},"peers":[],"history":[{"id":1}]}',
+    '{"type":"joined","room":"r","you":{"id":"a","name":"A","state":{"status":"away"}},"peers":[]}',
+    '{"type":"peerJoined","peer":{"id":"a","name":"A","state":{"status":"idle","audioMuted":"yes"}}}',
+    '{"type":"presence","peerId":"a"}',
+    '{"type":"presence","peerId":"a","state":{"status":"inCall","call":-1}}',
+    '{"type":"invited","call":1,"from":"a"}',
+    '{"type":"invited","call":"1","from":"a","members":[]}',
+    '{"type":"inviting","call":1}',
+    '{"type":"inviteEnded","call":1,"from":"a","to":"b","reason":"bored"}',
+    '{"type":"callJoined","call":1,"members":[7]}',
   ];
   for (const text of bad) {
     assert.throws(() => proto.parseServerMessage(text), proto.ProtocolError, text);
@@ -259,4 +283,18 @@ test('addChatMessage keeps id order and drops duplicates', () => {
 test('chat errors read as English', () => {
   assert.match(proto.describeServerError({ code: 'rate_limited', message: 'slow down' }), /too fast/);
   assert.match(proto.describeServerError({ code: 'bad_text', message: 'text must be 1-2000 characters' }), /chat message/);
+});
+
+test('peers from servers older than calls are idle and unmuted', () => {
+  const m = proto.parseServerMessage('{"type":"joined","room":"r","you":{"id":"a","name":"A"},"peers":[{"id":"b","name":"B"}]}');
+  assert.equal(m.type, 'joined');
+  if (m.type !== 'joined') return;
+  assert.deepEqual(m.peers[0].state, { status: 'idle', audioMuted: false, videoMuted: false });
+  assert.deepEqual(m.you.state, { status: 'idle', audioMuted: false, videoMuted: false });
+});
+
+test('call errors read as sentences', () => {
+  assert.match(proto.describeServerError({ code: 'call_full', message: 'the call is full: a call holds at most 2 people' }),
+    /^The call is full\. \(the call is full: a call holds at most 2 people\)$/);
+  assert.match(proto.describeServerError({ code: 'busy', message: 'Bob is busy in another call' }), /busy/);
 });

@@ -91,7 +91,8 @@ function setup() {
   const sig = new Signaling(socket, { timers });
   /** @type {Record<string, any[]>} */
   const events = {};
-  for (const type of ['welcome', 'joined', 'left', 'peerJoined', 'peerLeft', 'offer', 'answer', 'candidate', 'hangup', 'chat', 'pong', 'serverError', 'protocolError', 'close']) {
+  for (const type of ['welcome', 'joined', 'left', 'peerJoined', 'peerLeft', 'offer', 'answer', 'candidate', 'hangup', 'chat', 'pong', 'serverError', 'protocolError', 'close',
+    'presence', 'invited', 'inviting', 'inviteEnded', 'callJoined']) {
     events[type] = [];
     sig.on(/** @type {any} */ (type), (ev) => events[type].push(ev));
   }
@@ -136,7 +137,13 @@ test('join resolves with the joined snapshot matched by request id', async () =>
   assert.notEqual(req.id, socket.sent[0].id, 'request ids are unique');
   const joined = { type: 'joined', ref: req.id, room: 'standup', you: { id: 'me1', name: 'Ada' }, peers: [{ id: 'k3', name: 'Grace' }] };
   socket.receive(joined);
-  assert.deepEqual(await p, { ...joined, history: [] }, 'a missing history reads as []');
+  const idle = { status: 'idle', audioMuted: false, videoMuted: false };
+  assert.deepEqual(await p, {
+    ...joined,
+    you: { ...joined.you, state: idle },
+    peers: [{ id: 'k3', name: 'Grace', state: idle }],
+    history: [],
+  }, 'a missing history reads as [], a missing state as idle');
   assert.equal(events.joined.length, 1, 'the reply is dispatched as an event too');
 });
 
@@ -185,7 +192,7 @@ test('relayed messages are dispatched as typed events', () => {
   socket.open();
   socket.receive(WELCOME);
   const msgs = [
-    { type: 'peerJoined', peer: { id: 'k3', name: 'Grace' } },
+    { type: 'peerJoined', peer: { id: 'k3', name: 'Grace', state: { status: 'idle', audioMuted: false, videoMuted: false } } },
     { type: 'offer', from: 'k3', sdp: 'v=0\r\n' },
     { type: 'answer', from: 'k3', sdp: 'v=0\r\n' },
     { type: 'candidate', from: 'k3', candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } },
@@ -364,4 +371,43 @@ test('sendChat on a closed connection has no id and rejects', async () => {
   const { id, reply } = sig.sendChat('hello?');
   assert.equal(id, null);
   await assert.rejects(reply, (err) => err instanceof SignalingError && err.code === 'closed');
+});
+
+test('call requests go out with ids; call events and refusals are dispatched', () => {
+  const { socket, sig, events } = setup();
+  socket.open();
+  socket.receive(WELCOME);
+  assert.ok(sig.sendInvite('k3'));
+  const inv = socket.last();
+  assert.equal(inv.type, 'invite');
+  assert.equal(inv.to, 'k3');
+  assert.ok(inv.id !== undefined);
+  sig.sendAccept(7);
+  assert.deepEqual({ ...socket.last(), id: 0 }, { type: 'accept', call: 7, id: 0 });
+  sig.sendDecline(7);
+  assert.equal(socket.last().type, 'decline');
+  sig.sendJoinCall(7);
+  assert.equal(socket.last().type, 'joinCall');
+  sig.sendCancel('k3');
+  assert.equal(socket.last().type, 'cancel');
+  sig.sendLeaveCall();
+  assert.equal(socket.last().type, 'leaveCall');
+  sig.sendMedia(true, false);
+  assert.deepEqual(socket.last(), { type: 'media', audioMuted: true, videoMuted: false });
+
+  const msgs = [
+    { type: 'inviting', ref: inv.id, call: 7, to: 'k3' },
+    { type: 'invited', call: 8, from: 'k3', members: ['k3'] },
+    { type: 'inviteEnded', call: 7, from: 'me1', to: 'k3', reason: 'declined' },
+    { type: 'callJoined', call: 8, members: ['k3'] },
+    { type: 'presence', peerId: 'k3', state: { status: 'inCall', call: 8, audioMuted: true, videoMuted: false } },
+  ];
+  for (const m of msgs) socket.receive(m);
+  assert.deepEqual(events.inviting, [msgs[0]]);
+  assert.deepEqual(events.invited, [msgs[1]]);
+  assert.deepEqual(events.inviteEnded, [msgs[2]]);
+  assert.deepEqual(events.callJoined, [msgs[3]]);
+  assert.deepEqual(events.presence, [msgs[4]]);
+  socket.receive({ type: 'error', code: 'busy', message: 'Grace is busy in another call', ref: inv.id });
+  assert.equal(events.serverError.at(-1).code, 'busy', 'a refused invite is a serverError event');
 });

@@ -1,6 +1,6 @@
 //! Messages from a client to the server.
 
-use crate::ids::{PeerId, RequestId, RoomId};
+use crate::ids::{CallId, PeerId, RequestId, RoomId};
 use serde::{Deserialize, Serialize};
 
 /// One client frame: a message plus the optional request id the server echoes as `ref`.
@@ -81,6 +81,40 @@ pub enum ClientMsg {
         /// characters other than `\n` and `\t`.
         text: String,
     },
+    /// Ring a peer in your room into your call (a new call when you are in none).
+    Invite {
+        /// The peer to ring.
+        to: PeerId,
+    },
+    /// Withdraw your pending invitation to a peer.
+    Cancel {
+        /// The peer you invited.
+        to: PeerId,
+    },
+    /// Accept the pending invitation to a call: join it.
+    Accept {
+        /// The call you were invited to.
+        call: CallId,
+    },
+    /// Decline the pending invitation to a call.
+    Decline {
+        /// The call you were invited to.
+        call: CallId,
+    },
+    /// Join a call running in your room, without an invitation.
+    JoinCall {
+        /// The call to join.
+        call: CallId,
+    },
+    /// Leave your call (hang up); the others in it stay connected.
+    LeaveCall,
+    /// Report your microphone and camera state, shown to the room in `presence`.
+    Media {
+        /// The microphone is muted (or there is none).
+        audio_muted: bool,
+        /// The camera is off (or there is none).
+        video_muted: bool,
+    },
 }
 
 /// An ICE candidate in the shape of the browser's `RTCIceCandidateInit`.
@@ -113,6 +147,13 @@ impl ClientMsg {
             ClientMsg::Hangup { .. } => "hangup",
             ClientMsg::Ping => "ping",
             ClientMsg::Chat { .. } => "chat",
+            ClientMsg::Invite { .. } => "invite",
+            ClientMsg::Cancel { .. } => "cancel",
+            ClientMsg::Accept { .. } => "accept",
+            ClientMsg::Decline { .. } => "decline",
+            ClientMsg::JoinCall { .. } => "joinCall",
+            ClientMsg::LeaveCall => "leaveCall",
+            ClientMsg::Media { .. } => "media",
         }
     }
 
@@ -127,5 +168,12 @@ impl ClientMsg {
         "hangup",
         "ping",
         "chat",
+        "invite",
+        "cancel",
+        "accept",
+        "decline",
+        "joinCall",
+        "leaveCall",
+        "media",
     ];
 }

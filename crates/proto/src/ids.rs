@@ -79,3 +79,15 @@ impl RequestId {
         }
     }
 }
+
+/// A call's id, assigned by the server when the call starts (its first invitation).
+/// Unique among the server's calls while the call lasts; a number on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallId(pub u64);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "call {}", self.0)
+    }
+}

@@ -27,8 +27,11 @@ mod server;
 
 pub use client::{ClientFrame, ClientMsg, IceCandidate};
 pub use decode::{decode_client, normalize_name, DecodeError, MAX_SECRET_BYTES, MAX_TOKEN_BYTES};
-pub use ids::{PeerId, RequestId, RoomId};
-pub use server::{ChatMessage, ErrorCode, IceServer, LeaveReason, PeerInfo, ServerMsg};
+pub use ids::{CallId, PeerId, RequestId, RoomId};
+pub use server::{
+    ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, PeerInfo, PeerState,
+    ServerMsg, Status,
+};
 
 /// The protocol version this crate speaks; sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;

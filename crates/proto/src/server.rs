@@ -1,6 +1,6 @@
 //! Messages from the server to a client.
 
-use crate::ids::{PeerId, RequestId, RoomId};
+use crate::ids::{CallId, PeerId, RequestId, RoomId};
 use crate::IceCandidate;
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +92,56 @@ pub enum ServerMsg {
         /// The message, as stored.
         message: ChatMessage,
     },
+    /// A peer's presence changed (call status or mute flags); sent to everyone in the
+    /// room, the peer itself included.
+    Presence {
+        /// Whose.
+        peer_id: PeerId,
+        /// The new state.
+        state: PeerState,
+    },
+    /// Someone is calling you: an invitation to `call`, pending until you `accept` or
+    /// `decline`, the inviter cancels, or the ring timeout passes (`inviteEnded`).
+    Invited {
+        /// The call you are invited to.
+        call: CallId,
+        /// Who invites you.
+        from: PeerId,
+        /// Who is in the call now (the inviter included), in join order.
+        members: Vec<PeerId>,
+    },
+    /// Answer to `invite`: your invitation rings at `to`.
+    Inviting {
+        /// The `id` of the `invite` request.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The call `to` is invited to (yours; new if you were in none).
+        call: CallId,
+        /// The invitee.
+        to: PeerId,
+    },
+    /// An invitation is over; sent to both the inviter and the invitee.
+    InviteEnded {
+        /// The call of the invitation.
+        call: CallId,
+        /// The inviter.
+        from: PeerId,
+        /// The invitee.
+        to: PeerId,
+        /// How it ended.
+        reason: InviteEndReason,
+    },
+    /// Answer to `accept` or `joinCall`: you are in `call`. Connect to each member; the
+    /// joiner sends the offers.
+    CallJoined {
+        /// The `id` of the `accept` or `joinCall` request.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The call joined.
+        call: CallId,
+        /// Everyone else in it, in join order.
+        members: Vec<PeerId>,
+    },
     /// Answer to `ping`.
     Pong {
         /// The `id` of the `ping` request.
@@ -125,6 +175,11 @@ impl ServerMsg {
         "candidate",
         "hangup",
         "chat",
+        "presence",
+        "invited",
+        "inviting",
+        "inviteEnded",
+        "callJoined",
         "pong",
         "error",
     ];
@@ -137,6 +192,56 @@ pub struct PeerInfo {
     pub id: PeerId,
     /// Its display name.
     pub name: String,
+    /// Its presence: idle, ringing or in a call, and its mute flags. Absent from servers
+    /// older than calls (then idle).
+    #[serde(default)]
+    pub state: PeerState,
+}
+
+/// What a peer is doing, as the room sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerState {
+    /// Idle, ringing (an invitation waits for its answer) or in a call.
+    pub status: Status,
+    /// The call it is in (status `inCall`) or rung into (status `ringing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallId>,
+    /// Its microphone is muted (as last reported by its client).
+    #[serde(default)]
+    pub audio_muted: bool,
+    /// Its camera is off (as last reported by its client).
+    #[serde(default)]
+    pub video_muted: bool,
+}
+
+/// A peer's call status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// In no call and not being rung.
+    #[default]
+    Idle,
+    /// An invitation to a call is waiting for its answer.
+    Ringing,
+    /// In a call (possibly alone, while its first invitations ring).
+    InCall,
+}
+
+/// How an invitation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteEndReason {
+    /// The invitee accepted and is now in the call.
+    Accepted,
+    /// The invitee declined.
+    Declined,
+    /// The inviter withdrew it (or left the call or the room).
+    Cancelled,
+    /// Nobody answered within the ring timeout.
+    Timeout,
+    /// The invitee left the room.
+    Left,
 }
 
 /// One chat message as the server stored and sent it.
@@ -218,6 +323,22 @@ pub enum ErrorCode {
     BadText,
     /// Too many chat messages too fast; this one was dropped (not stored, not sent).
     RateLimited,
+    /// The invitee is already in another call or being rung into one.
+    Busy,
+    /// The call is at its size limit (members plus pending invitations).
+    CallFull,
+    /// The invitee is already in your call.
+    AlreadyInCall,
+    /// The invitee is already being rung into your call.
+    AlreadyInvited,
+    /// `joinCall` while in a call; leave it first.
+    InAnotherCall,
+    /// No such pending invitation (for `accept`, `decline` or `cancel`).
+    NoInvitation,
+    /// No such call running in your room (for `joinCall`).
+    UnknownCall,
+    /// `leaveCall` while in no call.
+    NotInCall,
     /// The room needs a password and `join` had none.
     PasswordRequired,
     /// The password was wrong.

@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// Most rooms at once. [default: 10000]
     #[arg(long, env = "CONFAB_MAX_ROOMS", value_name = "N")]
     pub max_rooms: Option<usize>,
+    /// Most people in one call (a full mesh), counting pending invitations. [default: 6]
+    #[arg(long, env = "CONFAB_MAX_CALL_SIZE", value_name = "N")]
+    pub max_call_size: Option<usize>,
+    /// Seconds an invitation rings before it ends unanswered. [default: 30]
+    #[arg(long, env = "CONFAB_RING_TIMEOUT", value_name = "SECS")]
+    pub ring_timeout: Option<u64>,
     /// Most WebSocket connections at once. [default: 20000]
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
@@ -235,6 +241,12 @@ pub struct FileConfig {
     /// See [`ServeArgs::max_rooms`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_rooms: Option<usize>,
+    /// See [`ServeArgs::max_call_size`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_call_size: Option<usize>,
+    /// See [`ServeArgs::ring_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_timeout: Option<u64>,
     /// See [`ServeArgs::max_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
@@ -444,6 +456,10 @@ pub struct Config {
     pub max_peers_per_room: usize,
     /// Most rooms.
     pub max_rooms: usize,
+    /// Most people in one call (members plus pending invitations); at least 2.
+    pub max_call_size: usize,
+    /// How long an invitation rings; at least 1 s.
+    pub ring_timeout: Duration,
     /// Most connections.
     pub max_connections: usize,
     /// Log filter.
@@ -475,6 +491,8 @@ impl std::fmt::Debug for Config {
             .field("msg_burst", &self.msg_burst)
             .field("max_peers_per_room", &self.max_peers_per_room)
             .field("max_rooms", &self.max_rooms)
+            .field("max_call_size", &self.max_call_size)
+            .field("ring_timeout", &self.ring_timeout)
             .field("max_connections", &self.max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -513,6 +531,8 @@ impl Default for Config {
             msg_burst: 200,
             max_peers_per_room: 16,
             max_rooms: 10_000,
+            max_call_size: 6,
+            ring_timeout: Duration::from_secs(30),
             max_connections: 20_000,
             log: "info".into(),
             log_format: LogFormat::Text,
@@ -619,6 +639,15 @@ impl Config {
                 .or(file.max_peers_per_room)
                 .unwrap_or(d.max_peers_per_room),
             max_rooms: args.max_rooms.or(file.max_rooms).unwrap_or(d.max_rooms),
+            max_call_size: args
+                .max_call_size
+                .or(file.max_call_size)
+                .unwrap_or(d.max_call_size),
+            ring_timeout: args
+                .ring_timeout
+                .or(file.ring_timeout)
+                .map(Duration::from_secs)
+                .unwrap_or(d.ring_timeout),
             max_connections: args
                 .max_connections
                 .or(file.max_connections)
@@ -667,6 +696,16 @@ impl Config {
         if self.handshake_timeout < Duration::from_secs(1) {
             return Err(ConfigError::Invalid(
                 "handshake_timeout must be at least 1 second".into(),
+            ));
+        }
+        if self.max_call_size < 2 {
+            return Err(ConfigError::Invalid(
+                "max_call_size must be at least 2".into(),
+            ));
+        }
+        if self.ring_timeout < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid(
+                "ring_timeout must be at least 1 second".into(),
             ));
         }
         for (name, v) in [
@@ -750,6 +789,8 @@ impl Config {
             msg_burst: Some(self.msg_burst),
             max_peers_per_room: Some(self.max_peers_per_room),
             max_rooms: Some(self.max_rooms),
+            max_call_size: Some(self.max_call_size),
+            ring_timeout: Some(self.ring_timeout.as_secs()),
             max_connections: Some(self.max_connections),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),

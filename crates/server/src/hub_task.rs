@@ -108,21 +108,32 @@ pub fn spawn(
 
 async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics: Metrics) {
     let mut links: HashMap<ConnId, ConnLink> = HashMap::new();
-    while let Some(cmd) = rx.recv().await {
+    loop {
+        // Invitations ring against the hub's deadline; the hub never reads the clock, so
+        // this task wakes it at `poll_timeout` (the only timer it needs).
+        let deadline = hub.poll_timeout();
+        let cmd = tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => Some(cmd),
+                None => break,
+            },
+            () = sleep_until_opt(deadline) => None,
+        };
         let now = Instant::now();
         // The hub never reads a clock; chat timestamps come from here.
         hub.set_wall_clock(crate::unix_ms());
         match cmd {
-            Cmd::Connect(conn, link) => {
+            None => hub.handle_timeout(now),
+            Some(Cmd::Connect(conn, link)) => {
                 links.insert(conn, link);
                 hub.handle_connect(conn, now);
             }
-            Cmd::Frame(conn, frame, _permit) => hub.handle_frame(conn, frame, now),
-            Cmd::Disconnect(conn) => {
+            Some(Cmd::Frame(conn, frame, _permit)) => hub.handle_frame(conn, frame, now),
+            Some(Cmd::Disconnect(conn)) => {
                 links.remove(&conn);
                 hub.handle_disconnect(conn, now);
             }
-            Cmd::Ready(tx) => {
+            Some(Cmd::Ready(tx)) => {
                 let _ = tx.send(());
                 continue;
             }
@@ -135,6 +146,14 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
         routes.drain(&mut hub, now);
         metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
         // A frame's permit (bound above) is dropped here, after its reply is queued.
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -130,6 +130,8 @@ pub async fn run(
         max_rooms: config.max_rooms,
         max_peers_per_room: config.max_peers_per_room,
         max_connections: config.max_connections,
+        max_call_size: config.max_call_size,
+        ring_timeout: config.ring_timeout,
         // Static servers only; the hub task adds fresh TURN credentials per welcome.
         ice_servers: Vec::new(),
         // Chat limits and history length: the hub's defaults (100 kept, 10 burst, 1/s).

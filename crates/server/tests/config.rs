@@ -158,6 +158,8 @@ msg_rate = 40
 msg_burst = 80
 max_peers_per_room = 4
 max_rooms = 5
+max_call_size = 3
+ring_timeout = 12
 max_connections = 6
 log = "debug"
 log_format = "json"
@@ -216,6 +218,8 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert!(c.auth.require_token);
     assert_eq!(c.auth.room_passwords.len(), 1);
     assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(c.max_call_size, 3);
+    assert_eq!(c.ring_timeout, std::time::Duration::from_secs(12));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }
@@ -347,6 +351,8 @@ fn check_config_fails_with_one_clean_line() {
         (vec!["--config", bad_key.path()], "unknown field"),
         (vec!["--config", "/nonexistent/confab.toml"], "cannot read"),
         (vec!["--max-rooms", "0"], "max_rooms"),
+        (vec!["--max-call-size", "1"], "max_call_size"),
+        (vec!["--ring-timeout", "0"], "ring_timeout"),
         (vec!["--turn-secret", "short"], "at least 16"),
         (vec!["--log", "x=[["], "log filter"),
         (

@@ -2,7 +2,13 @@
 
 mod common;
 use common::TestServer;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The presence of a peer that is in no call and has reported no mute.
+#[allow(non_snake_case)]
+fn IDLE() -> Value {
+    json!({"status":"idle","audioMuted":false,"videoMuted":false})
+}
 
 #[tokio::test]
 async fn two_clients_see_each_other_and_leave() {
@@ -15,12 +21,13 @@ async fn two_clients_see_each_other_and_leave() {
     assert_eq!(
         snap,
         json!({"type":"joined","ref":"j","room":"standup",
-               "you":{"id":b_id,"name":"Grace"},"peers":[{"id":a_id,"name":"Ada"}],
+               "you":{"id":b_id,"name":"Grace","state":IDLE()},
+               "peers":[{"id":a_id,"name":"Ada","state":IDLE()}],
                "history":[]})
     );
     assert_eq!(
         a.recv().await,
-        json!({"type":"peerJoined","peer":{"id":b_id,"name":"Grace"}})
+        json!({"type":"peerJoined","peer":{"id":b_id,"name":"Grace","state":IDLE()}})
     );
     let left = b.request(json!({"type":"leave","id":4})).await;
     assert_eq!(left, json!({"type":"left","ref":4,"room":"standup"}));

@@ -1,7 +1,7 @@
 //! The [`Hub`]: connection lifecycle, `hello`/`ping`, dispatch, and the output queue.
 //!
-//! Room membership lives in `room.rs`, chat in `chat.rs` and the SDP/ICE relay in
-//! `relay.rs`; all are further `impl Hub` blocks over the state declared here.
+//! Room membership lives in `room.rs`, chat in `chat.rs`, calls and invitations in
+//! `calls.rs` and the SDP/ICE relay in `relay.rs`; all are further `impl Hub` blocks over the state declared here.
 
 use crate::ids::SplitMix64;
 use crate::rate::TokenBucket;
@@ -37,6 +37,8 @@ pub struct Hub {
     /// Wall-clock time in Unix milliseconds, as last given by [`Hub::set_wall_clock`];
     /// the `ts` of chat messages.
     pub(crate) wall_clock_ms: u64,
+    /// The id of the last call started (0: none yet); call ids are never reused.
+    pub(crate) next_call_id: u64,
     out: VecDeque<Output>,
 }
 
@@ -73,6 +75,7 @@ impl Hub {
             by_peer: HashMap::new(),
             peer_total: 0,
             wall_clock_ms: 0,
+            next_call_id: 0,
             out: VecDeque::new(),
         }
     }
@@ -140,6 +143,16 @@ impl Hub {
                 self.handle_relay(conn, to, id, |from| ServerMsg::Hangup { from })
             }
             ClientMsg::Chat { text } => self.handle_chat(conn, text, id, now),
+            ClientMsg::Invite { to } => self.handle_invite(conn, to, id, now),
+            ClientMsg::Cancel { to } => self.handle_cancel(conn, to, id),
+            ClientMsg::Accept { call } => self.handle_accept(conn, call, id),
+            ClientMsg::Decline { call } => self.handle_decline(conn, call, id),
+            ClientMsg::JoinCall { call } => self.handle_join_call(conn, call, id),
+            ClientMsg::LeaveCall => self.handle_leave_call(conn, id),
+            ClientMsg::Media {
+                audio_muted,
+                video_muted,
+            } => self.handle_media(conn, audio_muted, video_muted, id),
         }
     }
 
@@ -307,6 +320,7 @@ impl Hub {
                 assert_eq!(s.peer_id, m.info.id);
             }
         }
+        self.check_call_invariants();
         assert!(self.rooms.len() <= self.config.max_rooms);
         assert!(self.conns.len() <= self.config.max_connections);
         let mut helloed = 0;
@@ -320,5 +334,61 @@ impl Hub {
             }
         }
         assert_eq!(helloed, self.by_peer.len());
+    }
+
+    /// The call rules of `calls.rs`: one call per peer, members in the room, invitations
+    /// from members to ringing peers, the size limit, no call left with nobody to talk to.
+    #[cfg(test)]
+    fn check_call_invariants(&self) {
+        use confab_proto::Status;
+        for (room_id, room) in &self.rooms {
+            let mut placed = std::collections::HashSet::new();
+            for (id, call) in &room.calls {
+                assert!(id.0 <= self.next_call_id && id.0 > 0);
+                assert!(
+                    call.members.len() >= 2 || !call.invites.is_empty(),
+                    "{id} in {room_id} has nobody to talk to"
+                );
+                assert!(
+                    !call.members.is_empty(),
+                    "{id} has invitations but no members"
+                );
+                assert!(call.members.len() + call.invites.len() <= self.config.max_call_size);
+                for &m in &call.members {
+                    assert!(placed.insert(m), "{m} in two calls (or twice)");
+                    let st = &room
+                        .members
+                        .iter()
+                        .find(|x| x.conn == m)
+                        .expect("member in room")
+                        .info
+                        .state;
+                    assert_eq!((st.status, st.call), (Status::InCall, Some(*id)));
+                }
+                for inv in &call.invites {
+                    assert!(call.members.contains(&inv.from), "inviter is a member");
+                    assert!(
+                        placed.insert(inv.to),
+                        "{} rung twice or rung while in a call",
+                        inv.to
+                    );
+                    let st = &room
+                        .members
+                        .iter()
+                        .find(|x| x.conn == inv.to)
+                        .expect("invitee in room")
+                        .info
+                        .state;
+                    assert_eq!((st.status, st.call), (Status::Ringing, Some(*id)));
+                }
+            }
+            for m in &room.members {
+                if m.info.state.status == Status::Idle {
+                    assert_eq!(m.info.state.call, None);
+                } else {
+                    assert!(placed.contains(&m.conn), "{} busy in no call", m.conn);
+                }
+            }
+        }
     }
 }

@@ -19,6 +19,10 @@
 //! - A `chat` goes to every member of the sender's room, the sender included (its copy
 //!   carries `ref`), with a server-assigned id that increases within the room; the room
 //!   keeps the last [`HubConfig::chat_history`] messages for the `joined` snapshot.
+//! - Calls are hub state (see `calls.rs`): `invite` rings a peer until it answers, the
+//!   inviter cancels, or [`HubConfig::ring_timeout`] passes; the driver calls
+//!   [`Hub::handle_timeout`] at [`Hub::poll_timeout`]. Presence changes go to the whole
+//!   room as `presence`.
 //! - Outputs come out in the order the hub produced them, per connection and overall.
 //!
 //! [`ServerMsg::Error`]: confab_proto::ServerMsg::Error
@@ -75,6 +79,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod calls;
 mod chat;
 mod hub;
 mod ids;
@@ -84,6 +89,7 @@ pub mod rate;
 mod relay;
 mod room;
 
+pub use calls::CallSnapshot;
 pub use hub::Hub;
 
 use confab_proto::{IceServer, ServerMsg};
@@ -126,6 +132,12 @@ pub struct HubConfig {
     /// Chat rate limit: one token is added back per interval, up to
     /// [`HubConfig::chat_burst`]. Default 1 s (so one message per second sustained).
     pub chat_refill: Duration,
+    /// Most people in one call, members plus pending invitations (a full mesh: every
+    /// pair has its own peer connection, so it grows quadratically). An `invite` or
+    /// `joinCall` beyond it gets `call_full`. At least 2 to be useful. Default 6.
+    pub max_call_size: usize,
+    /// How long an invitation rings before it ends with `timeout`. Default 30 s.
+    pub ring_timeout: Duration,
 }
 
 impl Default for HubConfig {
@@ -138,6 +150,8 @@ impl Default for HubConfig {
             chat_history: 100,
             chat_burst: 10,
             chat_refill: Duration::from_secs(1),
+            max_call_size: 6,
+            ring_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::{ConnId, Hub, HubConfig, Output};
 use confab_proto::{
-    ClientFrame, ClientMsg, ErrorCode, IceCandidate, PeerId, RequestId, RoomId, ServerMsg,
-    PROTOCOL_VERSION,
+    CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, InviteEndReason, PeerId, RequestId,
+    RoomId, ServerMsg, Status, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -24,6 +24,17 @@ enum Op {
     /// A chat message, after a pause of this many milliseconds (to exercise the limit).
     Chat(u64, u16),
     Disconnect(u64),
+    /// Call ops: invite / cancel the peer id of another conn (or a bogus id).
+    Invite(u64, Option<u64>),
+    Cancel(u64, Option<u64>),
+    /// accept / decline / joinCall of call id 1..=4 (ids start at 1).
+    Accept(u64, u64),
+    Decline(u64, u64),
+    JoinCall(u64, u64),
+    LeaveCall(u64),
+    Media(u64, bool, bool),
+    /// Let this many milliseconds pass, then run the ring timer as the driver would.
+    Wait(u16),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,7 +48,15 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (c.clone(), 0..4u8, prop::option::weighted(0.9, 0..CONNS))
             .prop_map(|(c, k, t)| Op::Relay(c, k, t)),
         4 => (c.clone(), prop_oneof![Just(0u16), 0..3000u16]).prop_map(|(c, p)| Op::Chat(c, p)),
-        1 => c.prop_map(Op::Disconnect),
+        1 => c.clone().prop_map(Op::Disconnect),
+        5 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Invite(c, t)),
+        1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Cancel(c, t)),
+        3 => (c.clone(), 1..5u64).prop_map(|(c, k)| Op::Accept(c, k)),
+        1 => (c.clone(), 1..5u64).prop_map(|(c, k)| Op::Decline(c, k)),
+        2 => (c.clone(), 1..5u64).prop_map(|(c, k)| Op::JoinCall(c, k)),
+        2 => c.clone().prop_map(Op::LeaveCall),
+        1 => (c, any::<bool>(), any::<bool>()).prop_map(|(c, a, v)| Op::Media(c, a, v)),
+        2 => prop_oneof![0..2000u16, 4000..12000u16].prop_map(Op::Wait),
     ]
 }
 
@@ -50,6 +69,7 @@ type Snapshot = (
     usize,
     Vec<Vec<confab_proto::PeerInfo>>,
     Vec<Vec<confab_proto::ChatMessage>>,
+    Vec<Vec<crate::CallSnapshot>>,
 );
 
 /// Everything a client or the server can observe through the public API.
@@ -58,7 +78,14 @@ fn snapshot(hub: &Hub) -> Snapshot {
     let history = (0..ROOMS.len())
         .map(|i| hub.chat_history(&room(i)))
         .collect();
-    (hub.connection_count(), hub.room_count(), rooms, history)
+    let calls = (0..ROOMS.len()).map(|i| hub.calls_in(&room(i))).collect();
+    (
+        hub.connection_count(),
+        hub.room_count(),
+        rooms,
+        history,
+        calls,
+    )
 }
 
 proptest! {
@@ -67,8 +94,9 @@ proptest! {
     #[test]
     fn random_operations_keep_invariants(ops in prop::collection::vec(op(), 1..120), seed in any::<u64>()) {
         let config = HubConfig {
-            max_rooms: 1, max_peers_per_room: 3, max_connections: 4,
-            chat_history: 4, chat_burst: 3, ..HubConfig::default()
+            max_rooms: 1, max_peers_per_room: 4, max_connections: 5,
+            chat_history: 4, chat_burst: 3, max_call_size: 3,
+            ring_timeout: Duration::from_secs(5), ..HubConfig::default()
         };
         let mut hub = Hub::new(config.clone(), seed);
         let t0 = Instant::now();
@@ -77,7 +105,7 @@ proptest! {
         let mut last_chat_id: HashMap<usize, u64> = HashMap::new();
         for (step, op) in ops.into_iter().enumerate() {
             elapsed += Duration::from_millis(1);
-            if let Op::Chat(_, pause) = op { elapsed += Duration::from_millis(pause.into()); }
+            if let Op::Chat(_, pause) | Op::Wait(pause) = op { elapsed += Duration::from_millis(pause.into()); }
             let now = t0 + elapsed;
             hub.set_wall_clock(1_700_000_000_000 + elapsed.as_millis() as u64);
             let live_before: HashSet<ConnId> = hub.conns.keys().copied().collect();
@@ -118,7 +146,38 @@ proptest! {
                     (*c, false)
                 }
                 Op::Disconnect(c) => { hub.handle_disconnect(ConnId(*c), now); (*c, false) }
+                Op::Invite(c, t) | Op::Cancel(c, t) => {
+                    let to = t.and_then(|t| ids.get(&t).cloned())
+                        .unwrap_or_else(|| PeerId::new("nobodyhere22"));
+                    let msg = if matches!(op, Op::Invite(..)) { ClientMsg::Invite { to } } else { ClientMsg::Cancel { to } };
+                    hub.handle_frame(ConnId(*c), frame(msg), now);
+                    (*c, false)
+                }
+                Op::Accept(c, k) | Op::Decline(c, k) | Op::JoinCall(c, k) => {
+                    let call = CallId(*k);
+                    let msg = match op {
+                        Op::Accept(..) => ClientMsg::Accept { call },
+                        Op::Decline(..) => ClientMsg::Decline { call },
+                        _ => ClientMsg::JoinCall { call },
+                    };
+                    hub.handle_frame(ConnId(*c), frame(msg), now);
+                    (*c, false)
+                }
+                Op::LeaveCall(c) => { hub.handle_frame(ConnId(*c), frame(ClientMsg::LeaveCall), now); (*c, false) }
+                Op::Media(c, a, v) => {
+                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Media { audio_muted: *a, video_muted: *v }), now);
+                    (*c, false)
+                }
+                Op::Wait(_) => {
+                    // The driver wakes at poll_timeout(); waking late or early is fine.
+                    hub.handle_timeout(now);
+                    // No invitation outlives its deadline.
+                    prop_assert!(hub.poll_timeout().is_none_or(|d| d > now));
+                    (u64::MAX, false)
+                }
             };
+            // Every invitation rings for exactly the ring timeout at most.
+            prop_assert!(hub.poll_timeout().is_none_or(|d| d <= now + config.ring_timeout));
             hub.check_invariants();
 
             let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();
@@ -159,7 +218,13 @@ proptest! {
                     }
                 }
             }
-            if !live_before.contains(&ConnId(actor)) && !matches!(op, Op::Connect(_)) {
+            if matches!(op, Op::Wait(_)) {
+                for o in &outputs {
+                    let timed_out = matches!(o, Output::Send { msg: ServerMsg::InviteEnded { reason: InviteEndReason::Timeout, .. }, .. }
+                        | Output::Send { msg: ServerMsg::Presence { .. }, .. });
+                    prop_assert!(timed_out, "the timer only ends invitations: {o:?}");
+                }
+            } else if !live_before.contains(&ConnId(actor)) && !matches!(op, Op::Connect(_)) {
                 prop_assert!(outputs.is_empty(), "events for unknown connections are ignored");
             } else if is_relay {
                 prop_assert_eq!(outputs.len(), 1, "a relay produces exactly one output");
@@ -169,7 +234,7 @@ proptest! {
                 Some(ErrorCode::ServerFull) if matches!(op, Op::Connect(_)) => {}
                 Some(ErrorCode::UnsupportedVersion) => {}
                 Some(_) => {
-                    prop_assert_eq!(outputs.len(), 1, "an error is the only output");
+                    prop_assert_eq!(outputs.len(), 1, "an error is the only output: {:?}", outputs);
                     prop_assert_eq!(&snapshot(&hub), &before, "an error changed state");
                 }
                 None => {}
@@ -181,7 +246,25 @@ proptest! {
                 prop_assert_eq!(outputs.len(), before.2[r].len(), "a chat goes to every member");
                 last_chat_id.insert(r, message.id);
             }
-            let (conns, rooms, members, history) = snapshot(&hub);
+            // Presence: a peer is in at most one call; calls' members are in the room.
+            let (conns, rooms, members, history, calls) = snapshot(&hub);
+            for (i, room_calls) in calls.iter().enumerate() {
+                let mut seen = HashSet::new();
+                for call in room_calls {
+                    prop_assert!(call.members.len() + call.invited.len() <= config.max_call_size);
+                    for p in call.members.iter().chain(&call.invited) {
+                        prop_assert!(seen.insert(p.clone()), "{} in two calls", p);
+                        prop_assert!(members[i].iter().any(|m| &m.id == p), "call member not in the room");
+                    }
+                    for p in &call.members {
+                        let st = &members[i].iter().find(|m| &m.id == p).map(|m| m.state.clone()).unwrap_or_default();
+                        prop_assert_eq!((st.status, st.call), (Status::InCall, Some(call.id)));
+                    }
+                }
+                for m in &members[i] {
+                    prop_assert_eq!(m.state.status != Status::Idle, seen.contains(&m.id));
+                }
+            }
             for (i, m) in members.iter().enumerate() {
                 if m.is_empty() {
                     last_chat_id.remove(&i); // the room ended; ids start over

@@ -1,5 +1,6 @@
 //! Rooms and presence: `join`, `leave`, and removing a member for any reason.
 
+use crate::calls::Calls;
 use crate::hub::Hub;
 use crate::ConnId;
 use confab_proto::{ChatMessage, ErrorCode, LeaveReason, PeerInfo, RequestId, RoomId, ServerMsg};
@@ -15,6 +16,8 @@ pub(crate) struct Room {
     pub(crate) history: VecDeque<ChatMessage>,
     /// The id of the last chat message (0: none yet); the next one is this plus one.
     pub(crate) last_chat_id: u64,
+    /// The calls running in the room (see `calls.rs`); they end with the room at the latest.
+    pub(crate) calls: Calls,
 }
 
 /// One connection's presence in a room.
@@ -63,7 +66,11 @@ impl Hub {
             return;
         };
         session.room = Some(room.clone());
-        let you = PeerInfo { id: peer_id, name };
+        let you = PeerInfo {
+            id: peer_id,
+            name,
+            state: Default::default(),
+        };
         let r = self.rooms.entry(room.clone()).or_default();
         let peers: Vec<PeerInfo> = r.members.iter().map(|m| m.info.clone()).collect();
         let others: Vec<ConnId> = r.members.iter().map(|m| m.conn).collect();
@@ -132,5 +139,7 @@ impl Hub {
             };
             self.send(other, msg);
         }
+        // After `peerLeft`, so the others' clients drop the peer before its calls change.
+        self.drop_from_calls(room, conn, &gone.info.state);
     }
 }

@@ -31,6 +31,7 @@ pub fn info(id: &PeerId, name: &str) -> PeerInfo {
     PeerInfo {
         id: id.clone(),
         name: name.into(),
+        state: Default::default(),
     }
 }
 

@@ -1,0 +1,87 @@
+// Invitations between two namespaced browsers, as a person sees them: the callee's
+// incoming-call dialog names the caller; decline, cancel and an unanswered ring (the
+// server's --ring-timeout, 3 s here instead of 30 s) each reach the other side in words;
+// then an accepted invitation becomes a call with video both ways. Bob uses a phone-sized
+// viewport (375 px) throughout, Alice a desktop one.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  accept, decline, invite, joinRoom, waitForCall, waitForIdle, waitForInvitation, waitForNotice,
+} from '../lib/call.js';
+import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
+
+const SKIP = skipReason();
+const RING_S = 3;
+
+/** The page's call snapshot (window.confab.call). */
+const callOf = (page) => page.evaluate(() => window.confab.call);
+
+test('invite: decline, cancel and timeout are told in words; accept starts the call',
+  { skip: SKIP, timeout: 150_000 }, async (t) => {
+    const lab = await startLab({
+      t,
+      browsers: [{}, { viewport: { width: 375, height: 740 } }],
+      confabArgs: ['--ring-timeout', String(RING_S)],
+    });
+    const [alice, bob] = lab.pages;
+    const room = roomName('invite');
+    const aliceId = await joinRoom(lab, alice, room, 'Alice');
+    const bobId = await joinRoom(lab, bob, room, 'Bob');
+
+    // 1. Decline.
+    await invite(alice, bobId, { expect: 'Call' });
+    assert.equal(await waitForInvitation(bob), 'Alice is calling you');
+    await waitFor(alice, () => document.querySelector('#outgoing li')?.textContent.includes('Calling Bob…'),
+      { message: 'Alice sees "Calling Bob…"' });
+    await waitFor(alice, (id) => window.confab.peers.find((p) => p.id === id)?.state.status === 'ringing',
+      { arg: bobId, message: "Alice's people list shows Bob ringing" });
+    assert.equal((await bob.evaluate(() => window.confab.callState)), 'ringing');
+    await lab.screenshot(bob, 'incoming-invitation-phone');
+    await lab.screenshot(alice, 'calling-bob');
+    await decline(bob);
+    await waitForNotice(alice, 'Bob declined');
+    assert.ok(await bob.locator('#incoming').isHidden(), "Bob's dialog closed");
+    await waitForIdle(alice, { label: 'Alice' });
+    await waitForIdle(bob, { label: 'Bob' });
+
+    // 2. Cancel by the caller.
+    await invite(alice, bobId, { expect: 'Call' });
+    await waitForInvitation(bob);
+    await alice.click('#outgoing li .cancel-invite');
+    await waitForNotice(bob, 'Alice cancelled the call');
+    await bob.locator('#incoming').waitFor({ state: 'hidden', timeout: 5_000 });
+    assert.deepEqual((await callOf(alice)).outgoing, [], 'Alice no longer calling');
+
+    // 3. Nobody answers: both sides are told after the ring timeout, not before.
+    await invite(alice, bobId, { expect: 'Call' });
+    await waitForInvitation(bob);
+    const t0 = Date.now();
+    await waitForNotice(alice, "Bob didn't answer", { timeout: (RING_S + 5) * 1000 });
+    const rang = Date.now() - t0;
+    await waitForNotice(bob, 'You missed a call from Alice');
+    t.diagnostic(`unanswered invitation ended after ${rang} ms (ring timeout ${RING_S} s)`);
+    assert.ok(rang > (RING_S - 1) * 1000 && rang < (RING_S + 3) * 1000, `ended after ${rang} ms`);
+    await bob.locator('#incoming').waitFor({ state: 'hidden', timeout: 5_000 });
+    await waitForIdle(alice, { label: 'Alice' });
+
+    // 4. Accept: a call with video both ways.
+    await invite(alice, bobId, { expect: 'Call' });
+    await waitForInvitation(bob);
+    await accept(bob);
+    await Promise.all([
+      waitForCall(alice, bobId, { label: 'Alice' }),
+      waitForCall(bob, aliceId, { label: 'Bob' }),
+    ]);
+    const [ca, cb] = [await callOf(alice), await callOf(bob)];
+    assert.equal(ca.call, cb.call, 'one call on the server');
+    assert.deepEqual(ca.members, [bobId]);
+    assert.deepEqual(cb.members, [aliceId]);
+    assert.match(await alice.locator('#status').textContent(), /In a call with Bob/);
+    await lab.screenshot(alice, 'call-1to1');
+    await lab.screenshot(bob, 'call-1to1-phone');
+    const notices = await alice.evaluate(() => window.confab.notices);
+    assert.deepEqual(notices, ['Bob declined', "Bob didn't answer"], 'outcomes Alice saw, in order');
+    for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
+    t.diagnostic(`Bob: ${await describeConfab(bob)}`);
+  });

@@ -1,0 +1,364 @@
+// Calls as the server runs them: our presence, invitations both ways, joining a running
+// call, hanging up, and the words shown for each outcome. The server is authoritative:
+// who is in which call comes from `presence`; this module asks (invite, accept, joinCall,
+// leaveCall) and then keeps the mesh (mesh.js) connected to exactly our call's members.
+
+import { initialOf } from './mesh.js';
+
+/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('./protocol.js').PeerState} PeerState */
+/** @typedef {import('./protocol.js').InvitedMsg} InvitedMsg */
+/** @typedef {import('./protocol.js').InviteEndedMsg} InviteEndedMsg */
+/** @typedef {import('./protocol.js').Signaling} Signaling */
+/** @typedef {import('./mesh.js').Mesh} Mesh */
+
+/**
+ * @typedef {object} CallsUi
+ * @property {HTMLElement} incoming the incoming-call dialog
+ * @property {HTMLElement} incomingAvatar
+ * @property {HTMLElement} incomingTitle
+ * @property {HTMLElement} incomingDetail
+ * @property {HTMLButtonElement} accept
+ * @property {HTMLButtonElement} decline
+ * @property {HTMLUListElement} outgoing "Calling Bob…" rows with Cancel
+ * @property {HTMLButtonElement} joinCall
+ * @property {HTMLElement} notice
+ */
+
+/**
+ * @typedef {object} CallsContext
+ * @property {() => Signaling | null} signaling
+ * @property {() => string | null} myId
+ * @property {() => Map<string, PeerInfo>} peers everyone else in the room
+ * @property {Mesh} mesh
+ * @property {() => void} onChange call state changed: re-render
+ */
+
+/** How long an outcome ("Bob declined") stays on screen. */
+const NOTICE_MS = 8000;
+
+/** @returns {PeerState} */
+const idle = () => ({ status: 'idle', audioMuted: false, videoMuted: false });
+
+/**
+ * Joins names in English: "A", "A and B", "A, B and C", "A, B and 3 others".
+ * @param {string[]} names
+ * @returns {string}
+ */
+export function listNames(names) {
+  if (names.length <= 1) return names[0] ?? '';
+  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
+}
+
+/** @param {string} s */
+const sentence = (s) => {
+  const t = s.trim();
+  const up = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?…]$/.test(up) ? up : `${up}.`;
+};
+
+export class Calls {
+  /**
+   * @param {CallsUi} ui
+   * @param {CallsContext} ctx
+   */
+  constructor(ui, ctx) {
+    this.ui = ui;
+    this.ctx = ctx;
+    /** Our presence, as the server last told us. @type {PeerState} */
+    this.me = idle();
+    /** The invitation ringing at us. @type {InvitedMsg | null} */
+    this.incoming = null;
+    /** Our invitations still ringing: peer id -> call id. @type {Map<string, number>} */
+    this.outgoing = new Map();
+    /** Every outcome shown, oldest first (for tests). @type {string[]} */
+    this.notices = [];
+    /** Names of peers seen in this room, kept after they leave. @type {Map<string, string>} */
+    this.names = new Map();
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.noticeTimer = null;
+
+    ui.accept.addEventListener('click', () => this.accept());
+    ui.decline.addEventListener('click', () => this.decline());
+    ui.joinCall.addEventListener('click', () => {
+      const running = this.runningCall();
+      if (running) this.join(running.call);
+    });
+  }
+
+  /** A new room (or none): forget all call state. */
+  reset() {
+    this.me = idle();
+    this.incoming = null;
+    this.outgoing.clear();
+    this.names.clear();
+    this.ctx.mesh.reset();
+    this.setNotice('');
+  }
+
+  /** @param {string} id */
+  nameOf(id) {
+    return this.ctx.peers().get(id)?.name ?? this.names.get(id) ?? 'Someone';
+  }
+
+  /** The call we are in, or null. */
+  myCall() {
+    return this.me.status === 'inCall' && this.me.call !== undefined ? this.me.call : null;
+  }
+
+  /** Everyone else in our call, by their presence. @returns {Set<string>} */
+  members() {
+    const call = this.myCall();
+    const out = new Set();
+    if (call === null) return out;
+    for (const p of this.ctx.peers().values()) {
+      if (p.state.status === 'inCall' && p.state.call === call) out.add(p.id);
+    }
+    return out;
+  }
+
+  /**
+   * The biggest call running in the room that we are not in: what "Join the call" joins.
+   * @returns {{call: number, members: string[]} | null}
+   */
+  runningCall() {
+    /** @type {Map<number, string[]>} */
+    const calls = new Map();
+    for (const p of this.ctx.peers().values()) {
+      const c = p.state.call;
+      if (p.state.status !== 'inCall' || c === undefined || c === this.myCall()) continue;
+      calls.set(c, [...(calls.get(c) ?? []), p.id]);
+    }
+    let best = null;
+    for (const [call, members] of calls) {
+      if (members.length >= 2 && (!best || members.length > best.members.length)) best = { call, members };
+    }
+    return best;
+  }
+
+  /** @param {string} text */
+  setNotice(text) {
+    if (this.noticeTimer !== null) clearTimeout(this.noticeTimer);
+    this.noticeTimer = null;
+    this.ui.notice.textContent = text;
+    this.ui.notice.hidden = !text;
+    if (text) {
+      this.notices.push(text);
+      this.noticeTimer = setTimeout(() => this.setNotice(''), NOTICE_MS);
+    }
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  /** Calls a peer (or invites them into our call). @param {string} peerId */
+  invite(peerId) {
+    this.ctx.signaling()?.sendInvite(peerId);
+  }
+
+  /** @param {string} peerId */
+  cancel(peerId) {
+    this.ctx.signaling()?.sendCancel(peerId);
+  }
+
+  accept() {
+    if (this.incoming) this.ctx.signaling()?.sendAccept(this.incoming.call);
+  }
+
+  decline() {
+    if (this.incoming) this.ctx.signaling()?.sendDecline(this.incoming.call);
+  }
+
+  /** @param {number} call */
+  join(call) {
+    this.ctx.signaling()?.sendJoinCall(call);
+  }
+
+  /** Hangs up: leave the call; the others stay connected to each other. */
+  hangup() {
+    if (this.myCall() === null) return;
+    this.ctx.signaling()?.sendLeaveCall();
+    // The server confirms with our presence; stop sending media at once.
+    this.me = { ...this.me, status: 'idle', call: undefined };
+    delete this.me.call;
+    this.outgoing.clear();
+    this.ctx.mesh.closeAll();
+    this.ctx.onChange();
+  }
+
+  // ------------------------------------------------------------------ server events
+
+  /** @param {PeerInfo} you our own entry from `joined` */
+  onJoined(you) {
+    this.me = { ...you.state };
+    for (const p of this.ctx.peers().values()) this.names.set(p.id, p.name);
+  }
+
+  /** @param {PeerInfo} peer */
+  onPeerJoined(peer) {
+    this.names.set(peer.id, peer.name);
+  }
+
+  /** @param {string} peerId */
+  onPeerLeft(peerId) {
+    this.ctx.mesh.close(peerId);
+    this.sync();
+  }
+
+  /** @param {string} peerId @param {PeerState} state */
+  onPresence(peerId, state) {
+    if (peerId === this.ctx.myId()) {
+      this.me = state;
+    } else {
+      this.ctx.mesh.setRemoteMuted(peerId, state.audioMuted);
+    }
+    this.sync();
+  }
+
+  /** @param {InvitedMsg} m */
+  onInvited(m) {
+    this.incoming = m;
+    this.ctx.onChange();
+    this.ui.accept.focus();
+  }
+
+  /** @param {number} call @param {string} to */
+  onInviting(call, to) {
+    this.outgoing.set(to, call);
+    this.ctx.onChange();
+  }
+
+  /** @param {InviteEndedMsg} m */
+  onInviteEnded(m) {
+    const myId = this.ctx.myId();
+    if (m.from === myId) {
+      this.outgoing.delete(m.to);
+      const name = this.nameOf(m.to);
+      const text = {
+        accepted: '',
+        declined: `${name} declined`,
+        cancelled: '',
+        timeout: `${name} didn't answer`,
+        left: `${name} left the room`,
+      }[m.reason];
+      if (text) this.setNotice(text);
+    }
+    if (m.to === myId && this.incoming?.call === m.call) {
+      this.incoming = null;
+      const name = this.nameOf(m.from);
+      if (m.reason === 'cancelled') this.setNotice(`${name} cancelled the call`);
+      if (m.reason === 'timeout') this.setNotice(`You missed a call from ${name}`);
+    }
+    this.ctx.onChange();
+  }
+
+  /** We are in `call` now: the joiner offers to every member. @param {number} call @param {string[]} members */
+  onCallJoined(call, members) {
+    this.me = { ...this.me, status: 'inCall', call };
+    this.incoming = null;
+    for (const id of members) this.ctx.mesh.connect(id, 'offer');
+    this.sync();
+  }
+
+  /**
+   * A call-related refusal from the server; returns whether it was one.
+   * @param {{code: string, message: string}} e
+   */
+  onError(e) {
+    if (!['busy', 'call_full', 'already_in_call', 'already_invited', 'in_another_call',
+      'no_invitation', 'unknown_call', 'not_in_call'].includes(e.code)) return false;
+    if (e.code === 'no_invitation' || e.code === 'not_in_call') {
+      // An answer that crossed the invitation's end; `inviteEnded` explains.
+      console.warn(`confab: ${e.message}`);
+      return true;
+    }
+    this.setNotice(sentence(e.message));
+    return true;
+  }
+
+  /** Keeps the mesh on exactly our call's members, then re-renders. */
+  sync() {
+    const call = this.myCall();
+    if (call === null) this.ctx.mesh.closeAll();
+    else this.ctx.mesh.sync(this.members());
+    this.ctx.onChange();
+  }
+
+  // ------------------------------------------------------------------ view
+
+  /** The room's status line while connected: our call, invitations, who is here. */
+  statusText() {
+    const members = this.members();
+    const names = (/** @type {Iterable<string>} */ ids) => listNames([...ids].map((id) => this.nameOf(id)));
+    if (this.myCall() !== null && members.size > 0) return `In a call with ${names(members)}`;
+    if (this.outgoing.size > 0) return `Calling ${names(this.outgoing.keys())}…`;
+    if (this.incoming) return `${this.nameOf(this.incoming.from)} is calling you`;
+    const peers = [...this.ctx.peers().values()];
+    if (peers.length === 0) return 'Waiting for others…';
+    const running = this.runningCall();
+    if (running) return `${names(running.members)} are in a call`;
+    const all = peers.map((p) => p.name);
+    return `${listNames(all)} ${all.length === 1 ? 'is' : 'are'} here. Press Call to talk.`;
+  }
+
+  render() {
+    const ui = this.ui;
+    const inc = this.incoming;
+    ui.incoming.hidden = !inc;
+    if (inc) {
+      const name = this.nameOf(inc.from);
+      const others = inc.members.filter((id) => id !== inc.from).map((id) => this.nameOf(id));
+      ui.incomingAvatar.textContent = initialOf(name);
+      ui.incomingTitle.textContent = `${name} is calling you`;
+      ui.incomingDetail.textContent = others.length ? `Join ${name} and ${listNames(others)} in a call` : 'Video call';
+      ui.incoming.dataset.call = String(inc.call);
+      ui.incoming.dataset.from = inc.from;
+    }
+
+    const rows = new Map();
+    for (const li of ui.outgoing.querySelectorAll('li')) rows.set(li.dataset.peerId ?? '', li);
+    for (const [id, li] of rows) if (!this.outgoing.has(id)) li.remove();
+    for (const id of this.outgoing.keys()) {
+      let li = rows.get(id);
+      if (!li) {
+        li = document.createElement('li');
+        li.dataset.peerId = id;
+        const text = document.createElement('span');
+        text.className = 'calling-text';
+        const dots = document.createElement('span');
+        dots.className = 'pulse';
+        dots.setAttribute('aria-hidden', 'true');
+        const cancel = document.createElement('button');
+        cancel.type = 'button';
+        cancel.className = 'cancel-invite chip';
+        cancel.textContent = 'Cancel';
+        cancel.addEventListener('click', () => this.cancel(id));
+        li.append(dots, text, cancel);
+        ui.outgoing.append(li);
+      }
+      /** @type {HTMLElement} */ (li.querySelector('.calling-text')).textContent = `Calling ${this.nameOf(id)}…`;
+    }
+    ui.outgoing.hidden = this.outgoing.size === 0;
+
+    const running = this.myCall() === null && !inc ? this.runningCall() : null;
+    ui.joinCall.hidden = !running;
+    if (running) {
+      const names = listNames(running.members.map((id) => this.nameOf(id)));
+      ui.joinCall.textContent = 'Join the call';
+      ui.joinCall.title = `Join ${names}`;
+      ui.joinCall.setAttribute('aria-label', `Join the call with ${names}`);
+    }
+  }
+
+  /** What `window.confab.call` shows. */
+  snapshot() {
+    const call = this.myCall();
+    return {
+      status: this.me.status,
+      call,
+      members: [...this.members()],
+      incoming: this.incoming ? { call: this.incoming.call, from: this.incoming.from } : null,
+      outgoing: [...this.outgoing.keys()],
+    };
+  }
+}

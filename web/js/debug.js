@@ -1,0 +1,49 @@
+// `window.confab`: a read-only view of the app's state for the browser tests (see
+// docs/web-test-contract.md). Every getter returns a copy, so tests cannot change state.
+
+/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
+
+/**
+ * @param {object} src
+ * @param {() => string} src.state
+ * @param {() => string | null} src.peerId
+ * @param {() => Map<string, PeerInfo>} src.peers
+ * @param {() => string[]} src.errors
+ * @param {() => ChatMessage[]} src.chat
+ * @param {import('./calls.js').Calls} src.calls
+ * @param {import('./mesh.js').Mesh} src.mesh
+ * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
+ */
+export function installDebugHandle(src) {
+  const { calls, mesh } = src;
+  const handle = Object.freeze(
+    Object.defineProperties(
+      {},
+      {
+        state: { enumerable: true, get: () => src.state() },
+        peerId: { enumerable: true, get: () => src.peerId() },
+        peers: {
+          enumerable: true,
+          get: () => [...src.peers().values()].map((p) => ({ id: p.id, name: p.name, state: { ...p.state } })),
+        },
+        me: { enumerable: true, get: () => ({ ...calls.me }) },
+        callState: {
+          enumerable: true,
+          get: () => ({ idle: 'idle', ringing: 'ringing', inCall: 'in-call' })[calls.me.status],
+        },
+        call: { enumerable: true, get: () => calls.snapshot() },
+        notices: { enumerable: true, get: () => [...calls.notices] },
+        errors: { enumerable: true, get: () => [...src.errors()] },
+        chat: { enumerable: true, get: () => src.chat().map((m) => ({ ...m })) },
+        pcs: { enumerable: true, value: () => mesh.pcs() },
+        stats: { enumerable: true, value: () => mesh.stats() },
+        transfers: { enumerable: true, get: () => src.features.transfers() },
+        media: { enumerable: true, get: () => src.features.media() },
+        peerStates: { enumerable: true, get: () => src.features.peerStates() },
+        quality: { enumerable: true, value: () => src.features.quality() },
+      },
+    ),
+  );
+  /** @type {any} */ (window).confab = handle;
+}

@@ -1,0 +1,306 @@
+// The media side of a call: one `PeerCall` (RTCPeerConnection) per other member, each
+// with its tile on the stage, laid out as a grid with names. The server decides who is in
+// the call (see calls.js); this module only connects to the peers it is told to, routes
+// their SDP and ICE, and replaces connections that got stuck.
+
+import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
+import { trimName } from './protocol.js';
+
+/** @typedef {import('./call.js').CallStats} CallStats */
+/** @typedef {import('./call.js').CallSignaling} CallSignaling */
+
+/**
+ * One connection with one peer and its tile.
+ * @typedef {object} CallEntry
+ * @property {PeerCall} call
+ * @property {HTMLElement} tile
+ */
+
+/**
+ * What the mesh needs from the app.
+ * @typedef {object} MeshContext
+ * @property {() => (CallSignaling & {sendHangup: (to: string) => unknown}) | null} signaling
+ * @property {() => string | null} myId
+ * @property {() => RTCIceServer[]} iceServers
+ * @property {() => MediaStream | null} localStream
+ * @property {() => number | null} joinedAt
+ * @property {(peerId: string) => string} nameOf
+ * @property {() => void} onChange the set of connections changed
+ * @property {() => Partial<import('./call.js').PeerCallOptions>} [callOptions] extra options
+ *   for every PeerCall (the in-call features' data channel hook)
+ * @property {(call: PeerCall, tile: HTMLElement) => void} [onAdded] a connection was opened
+ * @property {(peerId: string) => void} [onRemoved] a connection was closed
+ */
+
+/** How often a stuck connection with one peer is replaced before giving up. */
+const MAX_STUCK_RETRIES = 2;
+
+/** @type {Record<RTCPeerConnectionState, string>} */
+const CONNECTION_TEXT = {
+  new: 'Connecting…',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  disconnected: 'Reconnecting…',
+  failed: 'Connection failed',
+  closed: 'Ended',
+};
+
+/** @param {string} name */
+export function initialOf(name) {
+  const first = [...trimName(name)][0];
+  return first ? first.toUpperCase() : '?';
+}
+
+/** The peer connections of the call we are in, and the stage that shows them. */
+export class Mesh {
+  /**
+   * @param {{stage: HTMLElement, selfTile: HTMLElement, tileTemplate: HTMLTemplateElement}} ui
+   * @param {MeshContext} ctx
+   */
+  constructor(ui, ctx) {
+    this.ui = ui;
+    this.ctx = ctx;
+    /** Live connections by peer id. @type {Map<string, CallEntry>} */
+    this.calls = new Map();
+    /**
+     * Remote SDP session ids of connections that ended, per peer: offers still in flight
+     * from such a session are stale and must not restart the connection.
+     * @type {Map<string, Set<string>>}
+     */
+    this.endedSessions = new Map();
+    /** Stuck connections replaced so far, per peer. @type {Map<string, number>} */
+    this.stuckRetries = new Map();
+    /** Muted flags of others, as their presence reports them. @type {Map<string, boolean>} */
+    this.remoteMuted = new Map();
+  }
+
+  /** @param {string} peerId */
+  has(peerId) {
+    return this.calls.has(peerId);
+  }
+
+  get size() {
+    return this.calls.size;
+  }
+
+  /** Forgets everything about past sessions (a new room). */
+  reset() {
+    this.closeAll();
+    this.endedSessions.clear();
+    this.stuckRetries.clear();
+    this.remoteMuted.clear();
+  }
+
+  /**
+   * Opens the connection (and its tile) with a peer, if there is none yet.
+   * @param {string} peerId
+   * @param {'offer' | 'await-offer'} mode offer at once (we joined the call), or give the
+   *   peer (the newcomer, who offers) the chance to offer first
+   * @returns {CallEntry | null}
+   */
+  connect(peerId, mode) {
+    const existing = this.calls.get(peerId);
+    if (existing) return existing;
+    const sig = this.ctx.signaling();
+    const myId = this.ctx.myId();
+    if (!sig || !myId || peerId === myId) return null;
+
+    const frag = /** @type {DocumentFragment} */ (this.ui.tileTemplate.content.cloneNode(true));
+    const tile = /** @type {HTMLElement} */ (frag.querySelector('.tile'));
+    tile.dataset.peerId = peerId;
+    const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
+    const unmute = /** @type {HTMLButtonElement} */ (tile.querySelector('button.unmute'));
+    unmute.setAttribute('aria-label', `Play sound from ${this.ctx.nameOf(peerId)}`);
+    unmute.addEventListener('click', () => {
+      video.muted = false;
+      video.play().catch(() => {});
+      unmute.hidden = true;
+    });
+    this.ui.stage.insertBefore(tile, this.ui.selfTile);
+
+    const call = new PeerCall({
+      myId,
+      peerId,
+      iceServers: this.ctx.iceServers(),
+      localStream: this.ctx.localStream(),
+      signaling: {
+        sendOffer: (to, sdp) => sig.sendOffer(to, sdp),
+        sendAnswer: (to, sdp) => sig.sendAnswer(to, sdp),
+        sendCandidate: (to, c) => sig.sendCandidate(to, c),
+      },
+      video,
+      joinedAt: this.ctx.joinedAt(),
+      waitForOfferMs: mode === 'await-offer' ? WAIT_FOR_OFFER_MS : 0,
+      onChange: () => {
+        const entry = this.calls.get(peerId);
+        if (entry && entry.call === call) this.renderTile(entry);
+      },
+      onAutoplayBlocked: () => {
+        unmute.hidden = false;
+      },
+      onStuck: () => this.replaceStuck(peerId, call),
+      ...(this.ctx.callOptions?.() ?? {}),
+    });
+    /** @type {CallEntry} */
+    const entry = { call, tile };
+    this.calls.set(peerId, entry);
+    this.ctx.onAdded?.(call, tile);
+    this.renderTile(entry);
+    this.ctx.onChange();
+    return entry;
+  }
+
+  /**
+   * Closes the connection with one peer (without telling them) and removes its tile.
+   * @param {string} peerId
+   */
+  close(peerId) {
+    const entry = this.calls.get(peerId);
+    if (!entry) return;
+    const session = entry.call.remoteSessionId();
+    if (session) {
+      let set = this.endedSessions.get(peerId);
+      if (!set) this.endedSessions.set(peerId, (set = new Set()));
+      set.add(session);
+    }
+    entry.call.close();
+    entry.tile.remove();
+    this.calls.delete(peerId);
+    this.ctx.onRemoved?.(peerId);
+    this.ctx.onChange();
+  }
+
+  closeAll() {
+    for (const id of [...this.calls.keys()]) this.close(id);
+  }
+
+  /**
+   * Makes the connections match the call's members: connect to new ones (they offer),
+   * close the rest.
+   * @param {Set<string>} members everyone else in our call (empty: no call)
+   */
+  sync(members) {
+    for (const id of [...this.calls.keys()]) if (!members.has(id)) this.close(id);
+    for (const id of members) this.connect(id, 'await-offer');
+  }
+
+  /**
+   * Replaces a connection that never got going (see STUCK_ICE_MS in call.js): hang it up
+   * and offer again on a fresh one; the peer answers with a fresh connection of its own.
+   * @param {string} peerId
+   * @param {PeerCall} call
+   */
+  replaceStuck(peerId, call) {
+    const entry = this.calls.get(peerId);
+    const sig = this.ctx.signaling();
+    if (!entry || entry.call !== call || !sig) return;
+    const tries = (this.stuckRetries.get(peerId) ?? 0) + 1;
+    if (tries > MAX_STUCK_RETRIES) return;
+    this.stuckRetries.set(peerId, tries);
+    sig.sendHangup(peerId);
+    this.close(peerId);
+    this.connect(peerId, 'offer');
+  }
+
+  /**
+   * An offer from a peer. Only members of our call may open a connection (`isMember`);
+   * offers from sessions that already ended are dropped.
+   * @param {string} from
+   * @param {string} sdp
+   * @param {boolean} isMember
+   */
+  handleOffer(from, sdp, isMember) {
+    let entry = this.calls.get(from) ?? null;
+    if (!entry) {
+      if (!isMember) return;
+      const session = sessionIdOf(sdp);
+      if (session && this.endedSessions.get(from)?.has(session)) return;
+      entry = this.connect(from, 'await-offer');
+      if (!entry) return;
+    }
+    entry.call.handleDescription({ type: 'offer', sdp });
+  }
+
+  /** @param {string} from @param {string} sdp */
+  handleAnswer(from, sdp) {
+    this.calls.get(from)?.call.handleDescription({ type: 'answer', sdp });
+  }
+
+  /** @param {string} from @param {RTCIceCandidateInit | null} candidate */
+  handleCandidate(from, candidate) {
+    this.calls.get(from)?.call.handleCandidate(candidate);
+  }
+
+  /**
+   * The peer closed its connection with us (to replace a stuck one); it offers anew.
+   * @param {string} from
+   */
+  handleHangup(from) {
+    this.close(from);
+  }
+
+  /**
+   * Shows a peer's microphone state on its tile.
+   * @param {string} peerId
+   * @param {boolean} audioMuted
+   */
+  setRemoteMuted(peerId, audioMuted) {
+    this.remoteMuted.set(peerId, audioMuted);
+    const entry = this.calls.get(peerId);
+    if (entry) this.renderTile(entry);
+  }
+
+  /** @param {CallEntry} entry */
+  renderTile(entry) {
+    const { call, tile } = entry;
+    const state = call.pc.connectionState;
+    tile.dataset.state = state;
+    /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent = CONNECTION_TEXT[state] ?? state;
+    tile.classList.toggle('has-video', call.firstFrameAt !== null);
+    tile.classList.toggle('mic-off', this.remoteMuted.get(call.peerId) === true);
+    const name = this.ctx.nameOf(call.peerId);
+    /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = name;
+    /** @type {HTMLElement} */ (tile.querySelector('.initial')).textContent = initialOf(name);
+  }
+
+  renderTiles() {
+    for (const entry of this.calls.values()) this.renderTile(entry);
+  }
+
+  /** Lays the tiles out in the grid that makes them largest. */
+  layout() {
+    const stage = this.ui.stage;
+    const remotes = this.calls.size;
+    stage.dataset.count = String(remotes);
+    // Alone: our own preview fills the stage. One other: they fill it and we float
+    // picture-in-picture. More: everyone, us included, shares a grid.
+    const n = remotes <= 1 ? 1 : remotes + 1;
+    const gap = 8;
+    const width = stage.clientWidth || window.innerWidth;
+    const height = stage.clientHeight || window.innerHeight;
+    let best = { cols: 1, rows: 1, area: -1 };
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = (width - gap * (cols - 1)) / cols;
+      const h = (height - gap * (rows - 1)) / rows;
+      const tileW = Math.min(w, (h * 16) / 9);
+      const area = tileW * ((tileW * 9) / 16);
+      if (area > best.area + 1) best = { cols, rows, area };
+    }
+    stage.style.setProperty('--cols', String(best.cols));
+    stage.style.setProperty('--rows', String(best.rows));
+  }
+
+  /** @returns {Record<string, RTCPeerConnection>} */
+  pcs() {
+    return Object.fromEntries([...this.calls].map(([id, e]) => [id, e.call.pc]));
+  }
+
+  /** @returns {Promise<Record<string, CallStats>>} */
+  async stats() {
+    const entries = await Promise.all(
+      [...this.calls].map(async ([id, e]) => /** @type {const} */ ([id, await e.call.stats()])),
+    );
+    return Object.fromEntries(entries);
+  }
+}
