@@ -1,13 +1,13 @@
-// The confab web app: lobby, room, calls. All protocol details live in protocol.js,
+// The confab web app: lobby, room, calls. All protocol details live in protocol.js
+// (messages) and signaling.js (the WebSocket client),
 // camera/microphone handling in media.js, per-peer WebRTC in call.js, the peer
 // connections of our call and the stage in mesh.js, invitations and call membership in
 // calls.js, the people panel in people.js and chat in chat.js; this module holds the
 // room state and wires them to the page. The ids and classes it uses are a contract with the browser
 // tests: see docs/web-test-contract.md.
 
+import { Signaling, SignalingError } from './signaling.js';
 import {
-  Signaling,
-  SignalingError,
   describeClose,
   describeServerError,
   nameError,

@@ -9,7 +9,7 @@ import { initialOf } from './mesh.js';
 /** @typedef {import('./protocol.js').PeerState} PeerState */
 /** @typedef {import('./protocol.js').InvitedMsg} InvitedMsg */
 /** @typedef {import('./protocol.js').InviteEndedMsg} InviteEndedMsg */
-/** @typedef {import('./protocol.js').Signaling} Signaling */
+/** @typedef {import('./signaling.js').Signaling} Signaling */
 /** @typedef {import('./mesh.js').Mesh} Mesh */
 
 /**

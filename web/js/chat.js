@@ -6,7 +6,8 @@
 // by request id, the `ref` it carries) or removed again if the server refuses them, with
 // the text put back in the composer and the reason shown under it.
 
-import { SignalingError, addChatMessage, chatTextError, trimChat } from './protocol.js';
+import { addChatMessage, chatTextError, trimChat } from './protocol.js';
+import { SignalingError } from './signaling.js';
 
 /** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
 

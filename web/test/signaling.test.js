@@ -1,7 +1,8 @@
 // Drives web/js/protocol.js's Signaling with a fake WebSocket and fake timers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Signaling, SignalingError, PING_INTERVAL_MS } from '../js/protocol.js';
+import { PING_INTERVAL_MS } from '../js/protocol.js';
+import { Signaling, SignalingError } from '../js/signaling.js';
 
 /** A WebSocket stand-in: records what is sent, lets the test deliver events. */
 class FakeSocket {

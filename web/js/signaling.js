@@ -1,0 +1,494 @@
+// `Signaling`: a small client of the confab signaling protocol over a WebSocket-like
+// object (hello, requests with ids and timeouts, pings, typed events). It never touches
+// the DOM, so node's test runner drives it with a fake socket (web/test/signaling.test.js).
+// The messages themselves are built and checked in protocol.js.
+
+import {
+  CloseCode,
+  PING_INTERVAL_MS,
+  ProtocolError,
+  REQUEST_TIMEOUT_MS,
+  accept,
+  answer,
+  cancelInvite,
+  candidate,
+  chat,
+  decline,
+  describeClose,
+  hangup,
+  hello,
+  invite,
+  join,
+  joinCall,
+  leave,
+  leaveCall,
+  media,
+  offer,
+  parseServerMessage,
+  ping,
+  toIceCandidate,
+} from './protocol.js';
+
+/** @typedef {import('./protocol.js').CallJoinedMsg} CallJoinedMsg */
+/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
+/** @typedef {import('./protocol.js').ClientMsg} ClientMsg */
+/** @typedef {import('./protocol.js').ErrorMsg} ErrorMsg */
+/** @typedef {import('./protocol.js').InviteEndedMsg} InviteEndedMsg */
+/** @typedef {import('./protocol.js').InvitedMsg} InvitedMsg */
+/** @typedef {import('./protocol.js').InvitingMsg} InvitingMsg */
+/** @typedef {import('./protocol.js').JoinedMsg} JoinedMsg */
+/** @typedef {import('./protocol.js').LeftMsg} LeftMsg */
+/** @typedef {import('./protocol.js').PeerJoinedMsg} PeerJoinedMsg */
+/** @typedef {import('./protocol.js').PeerLeftMsg} PeerLeftMsg */
+/** @typedef {import('./protocol.js').PongMsg} PongMsg */
+/** @typedef {import('./protocol.js').PresenceMsg} PresenceMsg */
+/** @typedef {import('./protocol.js').RemoteAnswerMsg} RemoteAnswerMsg */
+/** @typedef {import('./protocol.js').RemoteCandidateMsg} RemoteCandidateMsg */
+/** @typedef {import('./protocol.js').RemoteChatMsg} RemoteChatMsg */
+/** @typedef {import('./protocol.js').RemoteHangupMsg} RemoteHangupMsg */
+/** @typedef {import('./protocol.js').RemoteOfferMsg} RemoteOfferMsg */
+/** @typedef {import('./protocol.js').RequestId} RequestId */
+/** @typedef {import('./protocol.js').ServerMsg} ServerMsg */
+/** @typedef {import('./protocol.js').WelcomeMsg} WelcomeMsg */
+
+// ---------------------------------------------------------------------------------------
+// Signaling client
+
+/**
+ * The parts of the browser `WebSocket` that `Signaling` uses, so tests can pass a fake.
+ * @typedef {object} SocketLike
+ * @property {number} readyState 0 connecting, 1 open, 2 closing, 3 closed
+ * @property {(data: string) => void} send
+ * @property {(code?: number, reason?: string) => void} close
+ * @property {(type: string, listener: (ev: any) => void) => void} addEventListener
+ */
+
+/**
+ * Timer functions, injectable for tests.
+ * @typedef {object} Timers
+ * @property {(fn: () => void, ms: number) => unknown} setInterval
+ * @property {(handle: any) => void} clearInterval
+ * @property {(fn: () => void, ms: number) => unknown} setTimeout
+ * @property {(handle: any) => void} clearTimeout
+ */
+
+/**
+ * @typedef {object} SignalingOptions
+ * @property {Partial<Timers>} [timers]
+ * @property {number} [pingIntervalMs]
+ * @property {number} [requestTimeoutMs]
+ */
+
+/**
+ * How the connection ended.
+ * @typedef {object} CloseInfo
+ * @property {number} code
+ * @property {string} reason
+ * @property {boolean} wasClean
+ * @property {boolean} expected true when this side called `close()`
+ * @property {boolean} everOpened whether the socket ever opened
+ */
+
+/**
+ * Events `Signaling` dispatches, by name.
+ * @typedef {object} SignalingEvents
+ * @property {WelcomeMsg} welcome
+ * @property {JoinedMsg} joined
+ * @property {LeftMsg} left
+ * @property {PeerJoinedMsg} peerJoined
+ * @property {PeerLeftMsg} peerLeft
+ * @property {RemoteOfferMsg} offer
+ * @property {RemoteAnswerMsg} answer
+ * @property {RemoteCandidateMsg} candidate
+ * @property {RemoteHangupMsg} hangup
+ * @property {RemoteChatMsg} chat every chat message in the room, own ones included
+ * @property {PresenceMsg} presence
+ * @property {InvitedMsg} invited
+ * @property {InvitingMsg} inviting
+ * @property {InviteEndedMsg} inviteEnded
+ * @property {CallJoinedMsg} callJoined
+ * @property {PongMsg} pong
+ * @property {ErrorMsg} serverError an `error` that answered no pending request
+ * @property {ProtocolError} protocolError the server sent something unreadable
+ * @property {CloseInfo} close
+ */
+
+/** A failed request: a server `error` reply, a timeout, or a closed connection. */
+export class SignalingError extends Error {
+  /**
+   * @param {string} code a server error code, or 'timeout' / 'closed'
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = 'SignalingError';
+    /** @type {string} */
+    this.code = code;
+  }
+}
+
+/**
+ * @typedef {object} Pending
+ * @property {string} expect the reply type that resolves it
+ * @property {(msg: any) => void} resolve
+ * @property {(err: SignalingError) => void} reject
+ * @property {unknown} timer
+ */
+
+/**
+ * The signaling client: says hello when the socket opens, resolves `ready` with the
+ * `welcome`, sends keep-alive pings, matches replies to requests by id and dispatches
+ * everything else as typed events.
+ */
+export class Signaling {
+  /**
+   * @param {SocketLike} socket a WebSocket (or fake), connecting or open
+   * @param {SignalingOptions} [options]
+   */
+  constructor(socket, options = {}) {
+    this.socket = socket;
+    /** @type {Timers} */
+    this.timers = {
+      setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+      clearInterval: (h) => globalThis.clearInterval(h),
+      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (h) => globalThis.clearTimeout(h),
+      ...options.timers,
+    };
+    this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    /** @type {WelcomeMsg | null} */
+    this.welcome = null;
+    /** @type {boolean} */
+    this.closed = false;
+    /** @private */
+    this.nextId = 1;
+    /** @private @type {Map<RequestId, Pending>} */
+    this.pending = new Map();
+    /** @private @type {Map<string, Set<(ev: any) => void>>} */
+    this.listeners = new Map();
+    /** @private @type {unknown} */
+    this.pingTimer = null;
+    /** @private */
+    this.closeRequested = false;
+    /** @private */
+    this.everOpened = false;
+    /** @private @type {RequestId | null} */
+    this.helloId = null;
+
+    /** @private @type {(w: WelcomeMsg) => void} */
+    this.resolveReady = () => {};
+    /** @private @type {(e: SignalingError) => void} */
+    this.rejectReady = () => {};
+    /** Resolves with the server's `welcome`; rejects if the connection fails first. */
+    this.ready = /** @type {Promise<WelcomeMsg>} */ (
+      new Promise((resolve, reject) => {
+        this.resolveReady = resolve;
+        this.rejectReady = reject;
+      })
+    );
+    // Nobody may be awaiting `ready` yet; a rejection is reported through 'close' too.
+    this.ready.catch(() => {});
+
+    socket.addEventListener('open', () => this.onOpen());
+    socket.addEventListener('message', (ev) => this.onMessage(ev.data));
+    socket.addEventListener('close', (ev) =>
+      this.onClose(typeof ev?.code === 'number' ? ev.code : 1006, String(ev?.reason ?? ''), Boolean(ev?.wasClean)),
+    );
+    // An 'error' event is always followed by 'close', which does the reporting.
+    socket.addEventListener('error', () => {});
+    if (socket.readyState === 1) this.onOpen();
+  }
+
+  /**
+   * Subscribes to an event. Returns a function that unsubscribes.
+   * @template {keyof SignalingEvents} K
+   * @param {K} type
+   * @param {(ev: SignalingEvents[K]) => void} listener
+   * @returns {() => void}
+   */
+  on(type, listener) {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /**
+   * @private
+   * @template {keyof SignalingEvents} K
+   * @param {K} type
+   * @param {SignalingEvents[K]} ev
+   */
+  emit(type, ev) {
+    for (const fn of [...(this.listeners.get(type) ?? [])]) {
+      try {
+        fn(ev);
+      } catch (err) {
+        console.error(`confab: ${type} listener failed`, err);
+      }
+    }
+  }
+
+  /** @private */
+  onOpen() {
+    if (this.everOpened) return;
+    this.everOpened = true;
+    this.helloId = this.takeId();
+    this.send(hello(this.helloId));
+    this.pingTimer = this.timers.setInterval(() => {
+      this.ping().catch(() => {});
+    }, this.pingIntervalMs);
+  }
+
+  /**
+   * @private
+   * @param {unknown} data
+   */
+  onMessage(data) {
+    /** @type {ServerMsg} */
+    let msg;
+    try {
+      msg = parseServerMessage(data);
+    } catch (err) {
+      this.emit('protocolError', err instanceof ProtocolError ? err : new ProtocolError(String(err)));
+      return;
+    }
+    if (msg.type === 'welcome') {
+      if (this.welcome) return;
+      this.welcome = msg;
+      this.resolveReady(msg);
+      this.emit('welcome', msg);
+      return;
+    }
+    if (msg.type === 'error') {
+      if (msg.ref !== undefined && msg.ref === this.helloId && !this.welcome) {
+        this.rejectReady(new SignalingError(msg.code, msg.message));
+        return;
+      }
+      const p = msg.ref !== undefined ? this.pending.get(msg.ref) : undefined;
+      if (p && msg.ref !== undefined) {
+        this.settle(msg.ref);
+        p.reject(new SignalingError(msg.code, msg.message));
+      } else {
+        this.emit('serverError', msg);
+      }
+      return;
+    }
+    if (
+      (msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong' || msg.type === 'chat') &&
+      msg.ref !== undefined
+    ) {
+      const p = this.pending.get(msg.ref);
+      if (p && p.expect === msg.type) {
+        this.settle(msg.ref);
+        p.resolve(msg);
+      }
+    }
+    // Replies are dispatched as events too, after their promise settled.
+    this.emit(msg.type, /** @type {any} */ (msg));
+  }
+
+  /**
+   * @private
+   * @param {number} code
+   * @param {string} reason
+   * @param {boolean} wasClean
+   */
+  onClose(code, reason, wasClean) {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPing();
+    const why = describeClose(code) ?? 'The connection to the server closed.';
+    if (!this.welcome) {
+      this.rejectReady(
+        new SignalingError('closed', this.everOpened ? why : 'Could not connect to the server.'),
+      );
+    }
+    for (const [id, p] of [...this.pending]) {
+      this.settle(id);
+      p.reject(new SignalingError('closed', why));
+    }
+    this.emit('close', { code, reason, wasClean, expected: this.closeRequested, everOpened: this.everOpened });
+  }
+
+  /** @private */
+  stopPing() {
+    if (this.pingTimer !== null) {
+      this.timers.clearInterval(this.pingTimer);
+      this.pingTimer = null;
+    }
+  }
+
+  /**
+   * @private
+   * @returns {number}
+   */
+  takeId() {
+    return this.nextId++;
+  }
+
+  /**
+   * @private
+   * @param {RequestId} id
+   */
+  settle(id) {
+    const p = this.pending.get(id);
+    if (p) {
+      this.timers.clearTimeout(p.timer);
+      this.pending.delete(id);
+    }
+  }
+
+  /**
+   * Sends one message if the socket is open. Returns whether it was sent.
+   * @param {ClientMsg} msg
+   * @returns {boolean}
+   */
+  send(msg) {
+    if (this.closed || this.socket.readyState !== 1) return false;
+    this.socket.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /**
+   * @private
+   * @template {'joined' | 'left' | 'pong' | 'chat'} T
+   * @param {T} expect
+   * @param {(id: number) => ClientMsg} build
+   * @returns {Promise<Extract<ServerMsg, {type: T}>>}
+   */
+  request(expect, build) {
+    if (this.closed || this.socket.readyState !== 1) {
+      return Promise.reject(new SignalingError('closed', 'Not connected to the server.'));
+    }
+    const id = this.takeId();
+    return new Promise((resolve, reject) => {
+      const timer = this.timers.setTimeout(() => {
+        this.pending.delete(id);
+        reject(new SignalingError('timeout', 'The server did not answer in time.'));
+      }, this.requestTimeoutMs);
+      this.pending.set(id, { expect, resolve, reject, timer });
+      this.send(build(id));
+    });
+  }
+
+  /**
+   * Joins a room; resolves with the `joined` snapshot.
+   * @param {string} room
+   * @param {string} name
+   * @returns {Promise<JoinedMsg>}
+   */
+  join(room, name) {
+    return this.request('joined', (id) => join(room, name, id));
+  }
+
+  /**
+   * Leaves the current room; resolves with `left`.
+   * @returns {Promise<LeftMsg>}
+   */
+  leave() {
+    return this.request('left', (id) => leave(id));
+  }
+
+  /**
+   * Sends a keep-alive; resolves with the `pong`.
+   * @returns {Promise<PongMsg>}
+   */
+  ping() {
+    return this.request('pong', (id) => ping(id));
+  }
+
+  /**
+   * Sends a chat message (trimmed). Returns the request id, which comes back as `ref` on
+   * this connection's copy of the message (also dispatched as a 'chat' event, before
+   * `reply` settles), or null when not connected; and `reply`, which resolves with the
+   * stored message or rejects with a SignalingError (`bad_text`, `rate_limited`,
+   * `not_joined`, 'timeout' or 'closed').
+   * @param {string} text
+   * @returns {{id: number | null, reply: Promise<ChatMessage>}}
+   */
+  sendChat(text) {
+    /** @type {number | null} */
+    let id = null;
+    const reply = this.request('chat', (n) => {
+      id = n;
+      return chat(text, n);
+    }).then((m) => m.message);
+    return { id, reply };
+  }
+
+  /** @param {string} to @param {string} sdp */
+  sendOffer(to, sdp) {
+    return this.send(offer(to, sdp));
+  }
+
+  /** @param {string} to @param {string} sdp */
+  sendAnswer(to, sdp) {
+    return this.send(answer(to, sdp));
+  }
+
+  /** @param {string} to @param {Parameters<typeof toIceCandidate>[0]} c */
+  sendCandidate(to, c) {
+    return this.send(candidate(to, c));
+  }
+
+  /** @param {string} to */
+  sendHangup(to) {
+    return this.send(hangup(to));
+  }
+
+  // Calls. Fire and forget: the outcome arrives as `inviting`, `callJoined`, `presence`
+  // or `inviteEnded` events, and a refusal as a 'serverError' (`busy`, `call_full`, …).
+
+  /** @param {string} to */
+  sendInvite(to) {
+    return this.send(invite(to, this.takeId()));
+  }
+
+  /** @param {string} to */
+  sendCancel(to) {
+    return this.send(cancelInvite(to, this.takeId()));
+  }
+
+  /** @param {number} call */
+  sendAccept(call) {
+    return this.send(accept(call, this.takeId()));
+  }
+
+  /** @param {number} call */
+  sendDecline(call) {
+    return this.send(decline(call, this.takeId()));
+  }
+
+  /** @param {number} call */
+  sendJoinCall(call) {
+    return this.send(joinCall(call, this.takeId()));
+  }
+
+  sendLeaveCall() {
+    return this.send(leaveCall(this.takeId()));
+  }
+
+  /** @param {boolean} audioMuted @param {boolean} videoMuted */
+  sendMedia(audioMuted, videoMuted) {
+    return this.send(media(audioMuted, videoMuted));
+  }
+
+  /**
+   * Closes the connection on purpose; the 'close' event reports `expected: true`.
+   * @param {number} [code]
+   * @param {string} [reason]
+   */
+  close(code = CloseCode.NORMAL, reason = '') {
+    this.closeRequested = true;
+    this.stopPing();
+    if (this.socket.readyState === 0 || this.socket.readyState === 1) {
+      try {
+        this.socket.close(code, reason);
+      } catch {
+        this.socket.close();
+      }
+    }
+  }
+}
