@@ -38,6 +38,17 @@ test('call: two namespaced browsers connect over host candidates, then hang up',
       assert.ok(typeof ms === 'number' && ms > 0, `${names[i]} setup time ${ms}`);
       t.diagnostic(`${names[i]}: join -> first remote frame ${ms.toFixed(0)} ms`);
     }
+    // Both pages reported their setup time and path to the server's metrics.
+    const metric = async (line) => {
+      const text = await alice.evaluate(() => fetch('/metrics').then((r) => r.text()));
+      const m = text.split('\n').find((l) => l.startsWith(`${line} `));
+      return m ? Number(m.split(' ')[1]) : null;
+    };
+    await pollUntil(async () => (await metric('confab_call_setup_seconds_count')) === 2,
+      { timeout: 5_000, interval: 100, message: 'two callStats reports in /metrics' });
+    assert.equal(await metric('confab_calls_connected_total{pair="host"}'), 2);
+    assert.equal(await metric('confab_calls_started_total'), 1);
+
     writeFileSync(join(lab.artifactsDir, 'timings.json'),
       JSON.stringify({ Alice: setup[0], Bob: setup[1], stats }, null, 2));
     await lab.screenshot(alice, 'call-alice');

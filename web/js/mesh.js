@@ -14,12 +14,14 @@ import { trimName } from './protocol.js';
  * @typedef {object} CallEntry
  * @property {PeerCall} call
  * @property {HTMLElement} tile
+ * @property {boolean} [reported] its setup time went to the server (`callStats`)
  */
 
 /**
  * What the mesh needs from the app.
  * @typedef {object} MeshContext
- * @property {() => (CallSignaling & {sendHangup: (to: string) => unknown}) | null} signaling
+ * @property {() => (CallSignaling & {sendHangup: (to: string) => unknown,
+ *   sendCallStats?: (peer: string, setupMs: number, pair: import('./protocol.js').PairType) => unknown}) | null} signaling
  * @property {() => string | null} myId
  * @property {() => RTCIceServer[]} iceServers
  * @property {() => MediaStream | null} localStream
@@ -258,9 +260,26 @@ export class Mesh {
     /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent = CONNECTION_TEXT[state] ?? state;
     tile.classList.toggle('has-video', call.firstFrameAt !== null);
     tile.classList.toggle('mic-off', this.remoteMuted.get(call.peerId) === true);
+    if (call.firstFrameAt !== null && !entry.reported) {
+      entry.reported = true;
+      this.reportSetup(call);
+    }
     const name = this.ctx.nameOf(call.peerId);
     /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = name;
     /** @type {HTMLElement} */ (tile.querySelector('.initial')).textContent = initialOf(name);
+  }
+
+  /**
+   * Tells the server (for its metrics) how long this connection took to show video and
+   * over which kind of path.
+   * @param {PeerCall} call
+   */
+  async reportSetup(call) {
+    const setupMs = (call.firstFrameAt ?? call.startedAt) - call.startedAt;
+    const s = await call.stats().catch(() => null);
+    const type = s?.localCandidateType;
+    if (type !== 'host' && type !== 'srflx' && type !== 'prflx' && type !== 'relay') return;
+    this.ctx.signaling()?.sendCallStats?.(call.peerId, setupMs, type);
   }
 
   renderTiles() {

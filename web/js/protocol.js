@@ -101,10 +101,12 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'joinCall', call: number, id?: RequestId}} JoinCallMsg */
 /** @typedef {{type: 'leaveCall', id?: RequestId}} LeaveCallMsg */
 /** @typedef {{type: 'media', audioMuted: boolean, videoMuted: boolean, id?: RequestId}} MediaMsg */
+/** @typedef {'host' | 'srflx' | 'prflx' | 'relay'} PairType */
+/** @typedef {{type: 'callStats', peer: string, setupMs: number, pair: PairType, id?: RequestId}} CallStatsMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
- *   LeaveCallMsg | MediaMsg} ClientMsg
+ *   LeaveCallMsg | MediaMsg | CallStatsMsg} ClientMsg
  */
 
 /** @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[]}} WelcomeMsg */
@@ -438,6 +440,23 @@ export function leaveCall(id) {
  */
 export function media(audioMuted, videoMuted, id) {
   return withId({ type: /** @type {const} */ ('media'), audioMuted, videoMuted }, id);
+}
+
+/** Longest setup time a `callStats` may report, in milliseconds. */
+export const MAX_SETUP_MS = 600_000;
+
+/**
+ * `callStats`: media from `peer` plays; how long the setup took and the path type. Only
+ * counted in the server's metrics.
+ * @param {string} peer
+ * @param {number} setupMs rounded and clamped to 0..MAX_SETUP_MS
+ * @param {PairType} pair
+ * @param {RequestId} [id]
+ * @returns {CallStatsMsg}
+ */
+export function callStats(peer, setupMs, pair, id) {
+  const ms = Math.min(MAX_SETUP_MS, Math.max(0, Math.round(setupMs)));
+  return withId({ type: /** @type {const} */ ('callStats'), peer, setupMs: ms, pair }, id);
 }
 
 /**

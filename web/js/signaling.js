@@ -23,6 +23,7 @@ import {
   leave,
   leaveCall,
   media,
+  callStats,
   offer,
   parseServerMessage,
   ping,
@@ -473,6 +474,15 @@ export class Signaling {
   /** @param {boolean} audioMuted @param {boolean} videoMuted */
   sendMedia(audioMuted, videoMuted) {
     return this.send(media(audioMuted, videoMuted));
+  }
+
+  /**
+   * @param {string} peer
+   * @param {number} setupMs
+   * @param {import('./protocol.js').PairType} pair
+   */
+  sendCallStats(peer, setupMs, pair) {
+    return this.send(callStats(peer, setupMs, pair));
   }
 
   /**

@@ -43,6 +43,8 @@ function construct(f) {
       return proto.ping(v.id);
     case 'chat':
       return proto.chat(v.text, v.id);
+    case 'callStats':
+      return proto.callStats(v.peer, v.setupMs, v.pair, v.id);
     case 'invite':
       return proto.invite(v.to, v.id);
     case 'cancel':

@@ -115,6 +115,55 @@ pub enum ClientMsg {
         /// The camera is off (or there is none).
         video_muted: bool,
     },
+    /// Report, once per peer connection, that media from `peer` is playing: how long the
+    /// setup took and what kind of path it uses. Only counted in the server's metrics
+    /// (`confab_call_setup_seconds`, `confab_calls_connected_total`); no reply.
+    CallStats {
+        /// The peer whose media arrived.
+        peer: PeerId,
+        /// Milliseconds from the start of the call (accept or join) to the first decoded
+        /// frame; at most [`MAX_SETUP_MS`].
+        setup_ms: u32,
+        /// The selected ICE candidate pair's local candidate type.
+        pair: PairType,
+    },
+}
+
+/// Longest call setup time a `callStats` may report (10 minutes).
+pub const MAX_SETUP_MS: u32 = 600_000;
+
+/// An ICE candidate type, as `RTCIceCandidate.type` spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairType {
+    /// A local interface address.
+    Host,
+    /// A public address learned through STUN.
+    Srflx,
+    /// An address learned from the peer's checks.
+    Prflx,
+    /// A TURN relay.
+    Relay,
+}
+
+impl PairType {
+    /// The lowercase name (also the metrics label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairType::Host => "host",
+            PairType::Srflx => "srflx",
+            PairType::Prflx => "prflx",
+            PairType::Relay => "relay",
+        }
+    }
+
+    /// Every type, for registering metrics up front.
+    pub const ALL: [PairType; 4] = [
+        PairType::Host,
+        PairType::Srflx,
+        PairType::Prflx,
+        PairType::Relay,
+    ];
 }
 
 /// An ICE candidate in the shape of the browser's `RTCIceCandidateInit`.
@@ -154,6 +203,7 @@ impl ClientMsg {
             ClientMsg::JoinCall { .. } => "joinCall",
             ClientMsg::LeaveCall => "leaveCall",
             ClientMsg::Media { .. } => "media",
+            ClientMsg::CallStats { .. } => "callStats",
         }
     }
 
@@ -175,5 +225,6 @@ impl ClientMsg {
         "joinCall",
         "leaveCall",
         "media",
+        "callStats",
     ];
 }

@@ -166,6 +166,12 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
                 ));
             }
         }
+        ClientMsg::CallStats { setup_ms, .. } if *setup_ms > crate::MAX_SETUP_MS => {
+            return Err((
+                ErrorCode::BadField,
+                format!("setupMs must be at most {}", crate::MAX_SETUP_MS),
+            ));
+        }
         ClientMsg::Offer { sdp, .. } | ClientMsg::Answer { sdp, .. } if sdp.trim().is_empty() => {
             return Err((ErrorCode::BadSdp, "sdp must not be empty".into()));
         }

@@ -25,7 +25,7 @@ mod decode;
 mod ids;
 mod server;
 
-pub use client::{ClientFrame, ClientMsg, IceCandidate};
+pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};
 pub use decode::{decode_client, normalize_name, DecodeError, MAX_SECRET_BYTES, MAX_TOKEN_BYTES};
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{

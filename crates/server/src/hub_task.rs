@@ -145,6 +145,7 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
         };
         routes.drain(&mut hub, now);
         metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
+        metrics.set_calls_started(hub.calls_started());
         // A frame's permit (bound above) is dropped here, after its reply is queued.
     }
 }

@@ -13,9 +13,11 @@
 //! Labels only ever hold fixed vocabularies (message types, error codes, route patterns,
 //! status codes, directions): never user input and never a secret.
 
-use confab_proto::{ClientMsg, ErrorCode};
-use metrics::{Counter, Gauge, Key, Label, Level, Metadata, Recorder};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use confab_proto::{ClientMsg, ErrorCode, PairType};
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use std::sync::Arc;
 
 /// The `type` label of `confab_messages_in_total` for frames that did not decode.
@@ -41,8 +43,15 @@ struct Inner {
     peers: Gauge,
     messages_in: Vec<(&'static str, Counter)>,
     messages_out: Vec<(&'static str, Counter)>,
+    calls_started: Counter,
+    calls_connected: Vec<(PairType, Counter)>,
+    call_setup: Histogram,
     turn: Option<TurnSeries>,
 }
+
+/// Buckets of `confab_call_setup_seconds`: what people notice lies between a quarter of a
+/// second and a few seconds; past 30 s a call has effectively failed.
+const SETUP_BUCKETS: &[f64] = &[0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0];
 
 struct TurnSeries {
     allocations: Gauge,
@@ -71,7 +80,13 @@ impl Metrics {
     /// A fresh registry with every signaling series at zero; the TURN series exist only
     /// when `turn` is true (so a server without TURN does not export them).
     pub fn new(turn: bool) -> Metrics {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("confab_call_setup_seconds".into()),
+                SETUP_BUCKETS,
+            )
+            .expect("the bucket list is not empty")
+            .build_recorder();
         let handle = recorder.handle();
         let describe_gauge = |name: &'static str, help: &'static str| {
             recorder.describe_gauge(name.into(), None, help.into());
@@ -100,6 +115,22 @@ impl Metrics {
         describe_counter(
             "confab_http_requests_total",
             "HTTP requests answered, by route pattern and status code.",
+        );
+        describe_counter(
+            "confab_calls_started_total",
+            "Calls started (a first invitation, or a first join of a meeting).",
+        );
+        describe_counter(
+            "confab_calls_connected_total",
+            "Peer connections whose media played, as reported by the clients, by the \
+             selected candidate pair's local type (`host`, `srflx`, `prflx`, `relay`).",
+        );
+        recorder.describe_histogram(
+            "confab_call_setup_seconds".into(),
+            Some(metrics::Unit::Seconds),
+            "Time from the start of a call (accept or join) to the first decoded video frame, \
+             per peer connection, as reported by the clients."
+                .into(),
         );
         let gauge = |name: &'static str| recorder.register_gauge(&Key::from_name(name), &METADATA);
         let typed = |name: &'static str, types: &[&'static str]| {
@@ -138,6 +169,20 @@ impl Metrics {
             peers: gauge("confab_peers"),
             messages_in: typed("confab_messages_in_total", &in_types),
             messages_out: typed("confab_messages_out_total", SERVER_TYPES),
+            calls_started: recorder
+                .register_counter(&Key::from_name("confab_calls_started_total"), &METADATA),
+            calls_connected: PairType::ALL
+                .iter()
+                .map(|&p| {
+                    let key = Key::from_parts(
+                        "confab_calls_connected_total",
+                        vec![Label::from_static_parts("pair", p.as_str())],
+                    );
+                    (p, recorder.register_counter(&key, &METADATA))
+                })
+                .collect(),
+            call_setup: recorder
+                .register_histogram(&Key::from_name("confab_call_setup_seconds"), &METADATA),
             turn,
             handle,
             recorder,
@@ -157,6 +202,19 @@ impl Metrics {
         self.inner.connections.set(connections as f64);
         self.inner.rooms.set(rooms as f64);
         self.inner.peers.set(peers as f64);
+    }
+
+    /// Sets `confab_calls_started_total` to the hub's monotonic count.
+    pub fn set_calls_started(&self, n: u64) {
+        self.inner.calls_started.absolute(n);
+    }
+
+    /// A client reported a peer connection with media playing (`callStats`).
+    pub fn call_connected(&self, pair: PairType, setup_ms: u32) {
+        if let Some((_, c)) = self.inner.calls_connected.iter().find(|(p, _)| *p == pair) {
+            c.increment(1);
+        }
+        self.inner.call_setup.record(f64::from(setup_ms) / 1000.0);
     }
 
     /// One frame received, by its `type` (or [`INVALID_TYPE`]).

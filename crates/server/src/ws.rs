@@ -179,8 +179,16 @@ async fn drive(
                             m.message_out("error");
                             error_message(e)
                         } else {
-                            if matches!(frame.msg, ClientMsg::Hello { .. }) {
-                                hello_deadline = None;
+                            match &frame.msg {
+                                ClientMsg::Hello { .. } => hello_deadline = None,
+                                // Counted here (the hub has no metrics); the hub still
+                                // answers one from outside a room with an error.
+                                ClientMsg::CallStats { pair, setup_ms, .. }
+                                    if hello_deadline.is_none() =>
+                                {
+                                    settings.metrics.call_connected(*pair, *setup_ms)
+                                }
+                                _ => {}
                             }
                             let Ok(permit) = in_flight.clone().acquire_owned().await else {
                                 break Exit::Closed;

@@ -511,3 +511,72 @@ async fn json_logs_are_json_lines_without_secrets() {
         assert!(!text.contains(PASSWORD), "a TURN password leaked: {text}");
     }
 }
+
+#[tokio::test]
+async fn calls_started_and_client_reported_setup_times_are_counted() {
+    let s = TestServer::start().await;
+    let (mut a, _) = s.joined("r", "Ada").await;
+    let (mut b, b_id) = s.joined("r", "Bob").await;
+    let (_, m) = scrape(&s).await;
+    assert_eq!(value(&m, "confab_calls_started_total", &[]), Some(0.0));
+
+    a.send(json!({"type":"invite","to":b_id})).await;
+    while b.recv().await["type"] != "invited" {}
+    // The counter follows the hub (the hub handles frames in order: after a ping is
+    // answered, the invite has been counted).
+    let (mut probe, _) = s.client().await;
+    probe.assert_alive().await;
+    let (_, m) = scrape(&s).await;
+    assert_eq!(value(&m, "confab_calls_started_total", &[]), Some(1.0));
+
+    // Two clients report their connections; one report is out of range.
+    a.send(json!({"type":"callStats","peer":b_id,"setupMs":412,"pair":"relay"}))
+        .await;
+    a.send(json!({"type":"callStats","peer":b_id,"setupMs":2600,"pair":"host"}))
+        .await;
+    a.send(json!({"type":"callStats","id":9,"peer":b_id,"setupMs":900000,"pair":"host"}))
+        .await;
+    let r = loop {
+        let m = a.recv().await;
+        if m["ref"] == 9 {
+            break m;
+        }
+    };
+    assert_eq!(r["code"], "bad_field", "{r}");
+    let (text, m) = scrape(&s).await;
+    assert_eq!(
+        value(&m, "confab_calls_connected_total", &[("pair", "relay")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&m, "confab_calls_connected_total", &[("pair", "host")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&m, "confab_calls_connected_total", &[("pair", "srflx")]),
+        Some(0.0)
+    );
+    assert_eq!(value(&m, "confab_call_setup_seconds_count", &[]), Some(2.0));
+    let sum = value(&m, "confab_call_setup_seconds_sum", &[]).unwrap();
+    assert!((sum - 3.012).abs() < 1e-9, "{sum}");
+    assert_eq!(
+        value(&m, "confab_call_setup_seconds_bucket", &[("le", "0.5")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&m, "confab_call_setup_seconds_bucket", &[("le", "3")]),
+        Some(2.0)
+    );
+    assert!(
+        text.contains("# TYPE confab_call_setup_seconds histogram"),
+        "{text}"
+    );
+
+    // Outside a room it is an error, and not counted.
+    let (mut c, _) = s.client().await;
+    let r = c
+        .request(json!({"type":"callStats","id":1,"peer":b_id,"setupMs":5,"pair":"host"}))
+        .await;
+    assert_eq!(r["code"], "not_joined", "{r}");
+}

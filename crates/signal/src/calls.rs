@@ -61,7 +61,11 @@ pub(crate) type Calls = BTreeMap<CallId, Call>;
 
 impl Hub {
     /// The room of a joined `conn`, or an error (`hello_required`, `not_joined`) sent.
-    fn require_room(&mut self, conn: ConnId, ref_: &Option<RequestId>) -> Option<RoomId> {
+    pub(crate) fn require_room(
+        &mut self,
+        conn: ConnId,
+        ref_: &Option<RequestId>,
+    ) -> Option<RoomId> {
         let (_, room) = self.require_hello(conn, ref_)?;
         if room.is_none() {
             let message = "not in a room; join one first";

@@ -153,7 +153,16 @@ impl Hub {
                 audio_muted,
                 video_muted,
             } => self.handle_media(conn, audio_muted, video_muted, id),
+            // Counted by the driver's metrics; the hub only checks it comes from a room.
+            ClientMsg::CallStats { .. } => {
+                let _ = self.require_room(conn, &id);
+            }
         }
+    }
+
+    /// Calls started since the hub was created (a monotonic count, for metrics).
+    pub fn calls_started(&self) -> u64 {
+        self.next_call_id
     }
 
     /// `conn` closed (or the driver dropped it). Its room, if any, hears `peerLeft`
