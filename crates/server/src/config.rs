@@ -89,6 +89,15 @@ pub struct ServeArgs {
     /// Most WebSocket connections at once. [default: 20000]
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Days chat messages are kept in <data-dir>/confab.db, so history survives rooms
+    /// emptying and server restarts; 0 keeps chat in memory only (a room's history then
+    /// ends with the room). [default: 30]
+    #[arg(long, env = "CONFAB_CHAT_RETENTION_DAYS", value_name = "DAYS")]
+    pub chat_retention_days: Option<u32>,
+    /// Most recent chat messages a joiner gets as the room's history (0 to 10000).
+    /// [default: 100]
+    #[arg(long, env = "CONFAB_CHAT_HISTORY", value_name = "N")]
+    pub chat_history: Option<usize>,
     /// Log filter, e.g. `info` or `confab_server=debug`. [default: info]
     #[arg(long, env = "CONFAB_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -238,6 +247,12 @@ pub struct FileConfig {
     /// See [`ServeArgs::max_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
+    /// See [`ServeArgs::chat_retention_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_retention_days: Option<u32>,
+    /// See [`ServeArgs::chat_history`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_history: Option<usize>,
     /// See [`ServeArgs::log`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -313,6 +328,12 @@ pub enum LogFormat {
     /// One JSON object per line (`timestamp`, `level`, `target`, `message`, fields).
     Json,
 }
+
+/// Most chat messages a joiner may be given (each up to 2,000 characters).
+pub const MAX_CHAT_HISTORY: usize = 10_000;
+
+/// Longest chat retention: 100 years, i.e. "forever", and far from any overflow.
+pub const MAX_CHAT_RETENTION_DAYS: u32 = 36_500;
 
 /// What `confab check-config` prints instead of a secret.
 pub const REDACTED: &str = "<redacted>";
@@ -446,6 +467,10 @@ pub struct Config {
     pub max_rooms: usize,
     /// Most connections.
     pub max_connections: usize,
+    /// Days chat messages are kept on disk; 0: not stored (memory only).
+    pub chat_retention_days: u32,
+    /// Chat messages a joiner gets as history.
+    pub chat_history: usize,
     /// Log filter.
     pub log: String,
     /// Log line format.
@@ -476,6 +501,8 @@ impl std::fmt::Debug for Config {
             .field("max_peers_per_room", &self.max_peers_per_room)
             .field("max_rooms", &self.max_rooms)
             .field("max_connections", &self.max_connections)
+            .field("chat_retention_days", &self.chat_retention_days)
+            .field("chat_history", &self.chat_history)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("allowed_origins", &self.allowed_origins)
@@ -514,6 +541,8 @@ impl Default for Config {
             max_peers_per_room: 16,
             max_rooms: 10_000,
             max_connections: 20_000,
+            chat_retention_days: 30,
+            chat_history: 100,
             log: "info".into(),
             log_format: LogFormat::Text,
             allowed_origins: Vec::new(),
@@ -623,6 +652,14 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            chat_retention_days: args
+                .chat_retention_days
+                .or(file.chat_retention_days)
+                .unwrap_or(d.chat_retention_days),
+            chat_history: args
+                .chat_history
+                .or(file.chat_history)
+                .unwrap_or(d.chat_history),
             log: args.log.or(file.log).unwrap_or(d.log),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             allowed_origins: if args.allowed_origin.is_empty() {
@@ -678,6 +715,16 @@ impl Config {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
+        }
+        if self.chat_history > MAX_CHAT_HISTORY {
+            return Err(ConfigError::Invalid(format!(
+                "chat_history must be at most {MAX_CHAT_HISTORY}"
+            )));
+        }
+        if self.chat_retention_days > MAX_CHAT_RETENTION_DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "chat_retention_days must be at most {MAX_CHAT_RETENTION_DAYS}"
+            )));
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             return Err(ConfigError::Invalid(format!(
@@ -751,6 +798,8 @@ impl Config {
             max_peers_per_room: Some(self.max_peers_per_room),
             max_rooms: Some(self.max_rooms),
             max_connections: Some(self.max_connections),
+            chat_retention_days: Some(self.chat_retention_days),
+            chat_history: Some(self.chat_history),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),
             allowed_origins: Some(self.allowed_origins.clone()),
@@ -787,6 +836,12 @@ impl Config {
             Err(e) => out.push_str(&format!("# cannot render as TOML: {e}\n")),
         }
         out
+    }
+
+    /// How long chat messages are kept on disk; `None` when they are not stored.
+    pub fn chat_retention(&self) -> Option<Duration> {
+        (self.chat_retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(self.chat_retention_days) * 86_400))
     }
 
     /// The ping interval never exceeds a third of the idle timeout, so a live client
@@ -999,6 +1054,34 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("stun:"), "{e}");
+    }
+
+    #[test]
+    fn chat_settings_resolve_and_are_bounded() {
+        let c = Config::resolve(ServeArgs::default()).unwrap();
+        assert_eq!((c.chat_retention_days, c.chat_history), (30, 100));
+        assert_eq!(c.chat_retention(), Some(Duration::from_secs(30 * 86_400)));
+        let f = file("chat_retention_days = 0\nchat_history = 5\n");
+        let c = Config::resolve(ServeArgs {
+            config: Some(f.0.clone()),
+            chat_history: Some(7),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((c.chat_retention_days, c.chat_history), (0, 7));
+        assert_eq!(c.chat_retention(), None);
+        let e = Config::resolve(ServeArgs {
+            chat_history: Some(10_001),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("chat_history"), "{e}");
+        let e = Config::resolve(ServeArgs {
+            chat_retention_days: Some(40_000),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("chat_retention_days"), "{e}");
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub struct Hub {
     /// Wall-clock time in Unix milliseconds, as last given by [`Hub::set_wall_clock`];
     /// the `ts` of chat messages.
     pub(crate) wall_clock_ms: u64,
-    out: VecDeque<Output>,
+    /// History and id counter for the next room a `join` creates (see `chat.rs`).
+    pub(crate) chat_seed: Option<crate::ChatSeed>,
+    pub(crate) out: VecDeque<Output>,
 }
 
 /// One open connection.
@@ -73,6 +75,7 @@ impl Hub {
             by_peer: HashMap::new(),
             peer_total: 0,
             wall_clock_ms: 0,
+            chat_seed: None,
             out: VecDeque::new(),
         }
     }

@@ -1,0 +1,317 @@
+//! Chat history that outlives rooms and restarts: an embedded SQLite database,
+//! `<data dir>/confab.db`, written and read by ONE dedicated thread.
+//!
+//! Why a thread: SQLite calls block on the disk. The hub task hands writes over a
+//! bounded channel without waiting ([`ChatStore::store`]), so a slow disk never stalls
+//! signaling; the thread writes whatever has queued up in one transaction (batching is
+//! what makes WAL commits cheap). The only wait is [`ChatStore::load`], when a `join` is
+//! about to create a room: an indexed read of that room's last messages, bounded by
+//! [`LOAD_TIMEOUT`]. The channel is FIFO and the thread commits pending writes before it
+//! answers a load, so a load always sees every message stored before it was asked.
+//!
+//! Why load per room and not preload everything at start: memory stays proportional to
+//! the rooms in use (10,000 rooms × 100 messages × up to 2,000 characters would be GBs),
+//! and start-up stays fast however much is stored.
+//!
+//! Failure policy: a database that cannot be opened at start (unwritable directory, a
+//! file that is not SQLite, a newer schema) is an error at start ([`ChatStore::open`]),
+//! because an operator who asked for persistence should not silently get none. A disk
+//! error later (disk full, I/O error) is logged once, and from then on chat lives in
+//! memory only, as with `--chat-retention-days 0`; the server keeps serving.
+
+pub mod sqlite;
+
+use confab_proto::{ChatMessage, ClientMsg, RoomId};
+use confab_signal::{ChatSeed, Hub};
+use sqlite::ChatDb;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The database file's name inside the data dir.
+pub const DB_FILE: &str = "confab.db";
+
+/// How long a `join` that creates a room waits for its stored history; past that the
+/// room starts without it (and, to keep ids unique, is not stored; see [`Persist`]).
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often old messages are pruned (also once at open).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Writes queued for the store thread at most; beyond that new messages are not
+/// stored (and a warning is logged) rather than blocking the hub.
+const QUEUE: usize = 8192;
+
+/// Most messages committed in one transaction.
+const BATCH: usize = 1024;
+
+/// The chat store could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot open the chat store {}: {source} (fix or move the file, or run with \
+     --chat-retention-days 0 to keep chat in memory only)",
+    path.display()
+)]
+pub struct OpenError {
+    /// The database file.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: sqlite::DbError,
+}
+
+enum Job {
+    Insert(RoomId, ChatMessage),
+    Load {
+        room: RoomId,
+        limit: usize,
+        reply: oneshot::Sender<Option<ChatSeed>>,
+    },
+}
+
+/// The hub task's end of the store thread.
+pub struct ChatStore {
+    tx: Option<SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Messages not stored because the queue was full (logged in powers of two).
+    dropped: u64,
+}
+
+impl ChatStore {
+    /// Opens `<data_dir>/confab.db` (creating the directory and file if needed), prunes
+    /// messages older than `retention` once, and starts the store thread.
+    pub fn open(data_dir: &Path, retention: Duration) -> Result<ChatStore, OpenError> {
+        let path = data_dir.join(DB_FILE);
+        let fail = |source| OpenError {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| fail(e.into()))?;
+        let mut db = ChatDb::open(&path).map_err(fail)?;
+        let pruned = db.prune(crate::unix_ms(), retention).map_err(fail)?;
+        tracing::info!(path = %path.display(), pruned, "chat store open");
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("confab-store".into())
+            .spawn(move || Worker::new(db, retention).run(rx))
+            .map_err(|e| fail(e.into()))?;
+        Ok(ChatStore {
+            tx: Some(tx),
+            thread: Some(thread),
+            dropped: 0,
+        })
+    }
+
+    /// Queues `message` for storage without waiting. If the queue is full (the disk is
+    /// far behind) the message is not stored and a warning is logged.
+    pub fn store(&mut self, room: RoomId, message: ChatMessage) {
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(Job::Insert(room, message)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped += 1;
+                if self.dropped.is_power_of_two() {
+                    tracing::warn!(
+                        dropped = self.dropped,
+                        "chat store queue full; messages are not being stored"
+                    );
+                }
+            }
+            // The thread ended (it logged why); chat is in memory only now.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// The last `limit` stored messages of `room` and its last id, or `None` if the
+    /// store does not answer within [`LOAD_TIMEOUT`] or has failed.
+    pub async fn load(&self, room: RoomId, limit: usize) -> Option<ChatSeed> {
+        let tx = self.tx.as_ref()?;
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Load {
+            room: room.clone(),
+            limit,
+            reply,
+        };
+        if tx.try_send(job).is_err() {
+            tracing::warn!(%room, "chat store busy or failed; room starts without history");
+            return None;
+        }
+        match tokio::time::timeout(LOAD_TIMEOUT, rx).await {
+            Ok(Ok(seed)) => seed,
+            Ok(Err(_)) => None,
+            Err(_) => {
+                tracing::warn!(%room, "chat store too slow; room starts without history");
+                None
+            }
+        }
+    }
+
+    /// Commits what is queued and stops the thread (on shutdown).
+    pub async fn close(mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// The store thread's state.
+struct Worker {
+    /// `None` once a disk error made the store give up.
+    db: Option<ChatDb>,
+    retention: Duration,
+}
+
+impl Worker {
+    fn new(db: ChatDb, retention: Duration) -> Worker {
+        Worker {
+            db: Some(db),
+            retention,
+        }
+    }
+
+    /// Serves jobs until every sender is gone, pruning every [`PRUNE_EVERY`].
+    fn run(mut self, rx: mpsc::Receiver<Job>) {
+        let mut next_prune = std::time::Instant::now() + PRUNE_EVERY;
+        let mut batch = Vec::new();
+        loop {
+            let wait = next_prune.saturating_duration_since(std::time::Instant::now());
+            let first = match rx.recv_timeout(wait) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    next_prune += PRUNE_EVERY;
+                    self.prune();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            // Take everything already queued: one transaction for all of it.
+            let mut job = Some(first);
+            while let Some(j) = job.take() {
+                match j {
+                    Job::Insert(room, message) => batch.push((room, message)),
+                    Job::Load { room, limit, reply } => {
+                        self.flush(&mut batch);
+                        let _ = reply.send(self.load(&room, limit));
+                    }
+                }
+                if batch.len() >= BATCH {
+                    self.flush(&mut batch);
+                }
+                job = rx.try_recv().ok();
+            }
+            self.flush(&mut batch);
+        }
+    }
+
+    fn flush(&mut self, batch: &mut Vec<(RoomId, ChatMessage)>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Some(db) = &mut self.db {
+            match db.insert(batch) {
+                Ok(0) => {}
+                Ok(skipped) => tracing::warn!(skipped, "chat messages already stored"),
+                Err(e) => self.fail("write", &e),
+            }
+        }
+        batch.clear();
+    }
+
+    fn load(&mut self, room: &RoomId, limit: usize) -> Option<ChatSeed> {
+        match self.db.as_ref()?.load(room, limit) {
+            Ok(seed) => Some(seed),
+            Err(e) => {
+                self.fail("read", &e);
+                None
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        let Some(db) = &mut self.db else { return };
+        match db.prune(crate::unix_ms(), self.retention) {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old chat messages pruned"),
+            Err(e) => self.fail("prune", &e),
+        }
+    }
+
+    /// Logs once and goes memory-only: a store that lost writes must not seed rooms
+    /// with stale ids either.
+    fn fail(&mut self, what: &str, e: &sqlite::DbError) {
+        tracing::error!(
+            error = %e,
+            "chat store {what} failed; chat history is kept in memory only until restart"
+        );
+        self.db = None;
+    }
+}
+
+/// The hub task's chat persistence: loads a room's history before the `join` that
+/// creates it, and stores what the hub reports as accepted.
+///
+/// A room whose load failed or timed out runs without the store until it ends: its
+/// ids restarted at 1, so storing them would collide with the stored ones.
+pub struct Persist {
+    store: ChatStore,
+    /// Messages per room handed to late joiners (and so loaded).
+    history: usize,
+    unstored: HashSet<RoomId>,
+}
+
+impl Persist {
+    /// Wraps an open store.
+    pub fn new(store: ChatStore, history: usize) -> Persist {
+        Persist {
+            store,
+            history,
+            unstored: HashSet::new(),
+        }
+    }
+
+    /// Before `msg` goes to the hub: if it is a `join` that would create a room, load
+    /// that room's history and seed the hub with it. Returns the room when it starts
+    /// without its stored history, for [`Persist::after_frame`].
+    pub async fn before_frame(&mut self, hub: &mut Hub, msg: &ClientMsg) -> Option<RoomId> {
+        let ClientMsg::Join { room, .. } = msg else {
+            return None;
+        };
+        if hub.room_exists(room) {
+            return None;
+        }
+        self.unstored.remove(room);
+        match self.store.load(room.clone(), self.history).await {
+            Some(seed) => {
+                hub.seed_chat(seed);
+                None
+            }
+            None => Some(room.clone()),
+        }
+    }
+
+    /// After the frame: a room created without its history is not stored.
+    pub fn after_frame(&mut self, hub: &Hub, unseeded: Option<RoomId>) {
+        if let Some(room) = unseeded.filter(|r| hub.room_exists(r)) {
+            self.unstored.insert(room);
+            // Forget rooms that ended, so a failed store cannot grow the set forever.
+            if self.unstored.len() > 1024 {
+                self.unstored.retain(|r| hub.room_exists(r));
+            }
+        }
+    }
+
+    /// The hub accepted `message` in `room`.
+    pub fn stored(&mut self, room: RoomId, message: ChatMessage) {
+        if !self.unstored.contains(&room) {
+            self.store.store(room, message);
+        }
+    }
+
+    /// Flushes and stops the store thread.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+}
