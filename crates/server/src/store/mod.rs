@@ -315,3 +315,137 @@ impl Persist {
         self.store.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite::tests::TempDir;
+    use super::*;
+    use confab_proto::{ClientFrame, PeerId, PROTOCOL_VERSION};
+    use confab_signal::{ConnId, HubConfig, Output};
+    use std::time::Instant;
+
+    fn room(s: &str) -> RoomId {
+        RoomId::parse(s).unwrap()
+    }
+
+    fn msg(id: u64) -> ChatMessage {
+        ChatMessage {
+            id,
+            from: PeerId::new("a8d2kq0n5v1c"),
+            name: "Ada".into(),
+            text: format!("m{id}"),
+            ts: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_write_error_is_survived_and_the_store_goes_memory_only() {
+        let dir = TempDir::new("fail");
+        let db = ChatDb::open(&dir.0.join(DB_FILE)).unwrap();
+        let mut w = Worker::new(db, Duration::from_secs(86_400));
+        let mut batch = vec![(room("r"), msg(1))];
+        w.flush(&mut batch);
+        assert_eq!(w.load(&room("r"), 10).unwrap().history, vec![msg(1)]);
+        w.db.as_ref().unwrap().break_writes();
+        let mut batch = vec![(room("r"), msg(2))];
+        w.flush(&mut batch);
+        assert!(w.db.is_none(), "gave up after the error");
+        assert!(batch.is_empty());
+        // From now on: nothing stored, no seeds (their ids could be stale), no panic.
+        w.flush(&mut vec![(room("r"), msg(3))]);
+        assert_eq!(w.load(&room("r"), 10), None);
+        w.prune();
+    }
+
+    #[tokio::test]
+    async fn writes_then_a_load_see_each_other_in_order_and_close_flushes() {
+        let dir = TempDir::new("order");
+        let mut store = ChatStore::open(&dir.0, Duration::from_secs(86_400)).unwrap();
+        for i in 1..=50 {
+            store.store(room("r"), msg(i));
+        }
+        let seed = store.load(room("r"), 10).await.unwrap();
+        assert_eq!(seed.last_id, 50, "the load came after the writes");
+        assert_eq!(seed.history.first().map(|m| m.id), Some(41));
+        store.store(room("r"), msg(51));
+        store.close().await;
+        let db = ChatDb::open(&dir.0.join(DB_FILE)).unwrap();
+        assert_eq!(db.count().unwrap(), 51);
+    }
+
+    /// A room whose history could not be loaded in time runs without the store, so its
+    /// restarted ids never collide with stored ones.
+    #[tokio::test]
+    async fn a_room_created_without_its_history_is_not_stored() {
+        // A store whose thread never answers.
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let store = ChatStore {
+            tx: Some(tx),
+            thread: None,
+            dropped: 0,
+        };
+        let mut p = Persist::new(store, 100);
+        let config = HubConfig {
+            persist_chat: true,
+            ..HubConfig::default()
+        };
+        let mut hub = Hub::new(config, 1);
+        let now = Instant::now();
+        let conn = ConnId(1);
+        hub.handle_connect(conn, now);
+        let hello = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+        };
+        hub.handle_frame(
+            conn,
+            ClientFrame {
+                id: None,
+                msg: hello,
+            },
+            now,
+        );
+        let join = ClientMsg::Join {
+            room: room("r"),
+            name: "Ada".into(),
+            password: None,
+            token: None,
+        };
+        let started = Instant::now();
+        let unseeded = p.before_frame(&mut hub, &join).await;
+        assert!(started.elapsed() >= LOAD_TIMEOUT);
+        assert_eq!(unseeded, Some(room("r")));
+        hub.handle_frame(
+            conn,
+            ClientFrame {
+                id: None,
+                msg: join,
+            },
+            now,
+        );
+        p.after_frame(&hub, unseeded);
+        let chat = ClientMsg::Chat { text: "hi".into() };
+        hub.handle_frame(
+            conn,
+            ClientFrame {
+                id: None,
+                msg: chat,
+            },
+            now,
+        );
+        let mut stored = 0;
+        while let Some(out) = hub.poll_output() {
+            if let Output::ChatStored { room, message } = out {
+                stored += 1;
+                assert_eq!(message.id, 1);
+                p.stored(room, message);
+            }
+        }
+        assert_eq!(stored, 1, "the hub reported it");
+        // Only the load reached the store thread's queue; no insert.
+        assert!(matches!(rx.try_recv(), Ok(Job::Load { .. })));
+        assert!(
+            rx.try_recv().is_err(),
+            "the message was not queued for storage"
+        );
+    }
+}

@@ -176,6 +176,14 @@ impl ChatDb {
         }
     }
 
+    /// Makes every later write fail, as a full or failing disk would (tests only).
+    #[cfg(test)]
+    pub(crate) fn break_writes(&self) {
+        self.conn
+            .pragma_update(None, "query_only", true)
+            .expect("query_only");
+    }
+
     /// Messages stored, in all rooms (for tests and logs).
     pub fn count(&self) -> Result<u64, DbError> {
         let n: i64 = self
@@ -186,16 +194,16 @@ impl ChatDb {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const DAY: Duration = Duration::from_secs(86_400);
     const T0: u64 = 1_700_000_000_000;
 
     /// A fresh directory under the system temp dir, removed on drop.
-    pub(crate) struct TempDir(pub std::path::PathBuf);
+    pub struct TempDir(pub std::path::PathBuf);
     impl TempDir {
-        pub(crate) fn new(tag: &str) -> TempDir {
+        pub fn new(tag: &str) -> TempDir {
             use std::sync::atomic::{AtomicU32, Ordering};
             static N: AtomicU32 = AtomicU32::new(0);
             let p = std::env::temp_dir().join(format!(
@@ -305,6 +313,45 @@ mod tests {
         db.insert(&batch).unwrap();
         assert_eq!(db.prune(T0 + 2 * 86_400_000, DAY).unwrap() as u64, n);
         assert_eq!(db.count().unwrap(), 0);
+    }
+
+    /// Figures for the docs, not a check: `cargo test -p confab-server --lib
+    /// store_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn store_speed() {
+        let dir = TempDir::new("speed");
+        let mut db = ChatDb::open(&dir.0.join("confab.db")).unwrap();
+        let (rooms, per_room) = (1_000u64, 100u64);
+        let all: Vec<_> = (1..=per_room)
+            .flat_map(|i| (0..rooms).map(move |r| (room(&format!("room-{r}")), msg(i, T0 + i))))
+            .collect();
+        let t = std::time::Instant::now();
+        for batch in all.chunks(1024) {
+            db.insert(batch).unwrap();
+        }
+        let took = t.elapsed();
+        println!(
+            "insert {} messages in batches of 1024: {took:?} ({:.0}/s)",
+            all.len(),
+            all.len() as f64 / took.as_secs_f64()
+        );
+        let t = std::time::Instant::now();
+        for i in 0..200 {
+            db.insert(&[(room("single"), msg(i + 1, T0))]).unwrap();
+        }
+        println!("200 single-message commits: {:?} each", t.elapsed() / 200);
+        let t = std::time::Instant::now();
+        for r in 0..1_000 {
+            let seed = db.load(&room(&format!("room-{r}")), 100).unwrap();
+            assert_eq!(seed.history.len(), 100);
+        }
+        println!("load last 100 of a room: {:?} each", t.elapsed() / 1_000);
+        let t = std::time::Instant::now();
+        let n = db
+            .prune(T0 + 86_400_000 + 51, Duration::from_secs(86_400))
+            .unwrap();
+        println!("prune {n} messages: {:?}", t.elapsed());
     }
 
     #[test]
