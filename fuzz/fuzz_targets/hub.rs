@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         max_connections: 4,
         chat_history: 3,
         chat_burst: 4,
+        persist_chat: true,
         ..HubConfig::default()
     };
     let mut hub = Hub::new(config, 7);
@@ -43,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
             let to = match out {
                 Output::Send { to, .. } => to,
                 Output::Close { conn, .. } => conn,
+                Output::ChatStored { .. } => continue,
             };
             assert!(ever.contains(&to), "output to a connection that never connected");
         }

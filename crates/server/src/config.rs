@@ -829,6 +829,13 @@ impl Config {
         if self.web_dir.is_none() {
             out.push_str("# web_dir is not set: the embedded web client is served\n");
         }
+        if self.chat_retention_days > 0 {
+            out.push_str(&format!(
+                "# chat is kept for {} days in {}\n",
+                self.chat_retention_days,
+                self.data_dir.join(crate::store::DB_FILE).display()
+            ));
+        }
         out.push('\n');
         match toml::to_string_pretty(&self.to_file_redacted()) {
             Ok(text) => out.push_str(&text),

@@ -50,16 +50,15 @@ const BATCH: usize = 1024;
 /// The chat store could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "cannot open the chat store {}: {source} (fix or move the file, or run with \
+    "cannot open the chat store {}: {reason} (fix or move the file, or run with \
      --chat-retention-days 0 to keep chat in memory only)",
     path.display()
 )]
 pub struct OpenError {
     /// The database file.
     pub path: PathBuf,
-    /// Why.
-    #[source]
-    pub source: sqlite::DbError,
+    /// Why (in the message, and not a `source`, so error chains do not repeat it).
+    pub reason: sqlite::DbError,
 }
 
 enum Job {
@@ -84,9 +83,9 @@ impl ChatStore {
     /// messages older than `retention` once, and starts the store thread.
     pub fn open(data_dir: &Path, retention: Duration) -> Result<ChatStore, OpenError> {
         let path = data_dir.join(DB_FILE);
-        let fail = |source| OpenError {
+        let fail = |reason| OpenError {
             path: path.clone(),
-            source,
+            reason,
         };
         std::fs::create_dir_all(data_dir).map_err(|e| fail(e.into()))?;
         let mut db = ChatDb::open(&path).map_err(fail)?;
@@ -102,6 +101,17 @@ impl ChatStore {
             thread: Some(thread),
             dropped: 0,
         })
+    }
+
+    /// Opens and closes the database once: `serve` calls it before it starts listening,
+    /// so a broken store is reported before anything else happens.
+    pub fn check(data_dir: &Path) -> Result<(), OpenError> {
+        let path = data_dir.join(DB_FILE);
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| e.into())
+            .and_then(|()| ChatDb::open(&path))
+            .map(drop)
+            .map_err(|reason| OpenError { path, reason })
     }
 
     /// Queues `message` for storage without waiting. If the queue is full (the disk is
