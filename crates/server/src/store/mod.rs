@@ -24,7 +24,7 @@ pub mod sqlite;
 use confab_proto::{ChatMessage, ClientMsg, RoomId};
 use confab_signal::{ChatSeed, Hub};
 use sqlite::ChatDb;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
@@ -114,12 +114,13 @@ impl ChatStore {
             .map_err(|reason| OpenError { path, reason })
     }
 
-    /// Queues `message` for storage without waiting. If the queue is full (the disk is
-    /// far behind) the message is not stored and a warning is logged.
-    pub fn store(&mut self, room: RoomId, message: ChatMessage) {
-        let Some(tx) = &self.tx else { return };
+    /// Queues `message` for storage without waiting; returns whether it was queued. If
+    /// the queue is full (the disk is far behind) the message is not stored and a
+    /// warning is logged.
+    pub fn store(&mut self, room: RoomId, message: ChatMessage) -> bool {
+        let Some(tx) = &self.tx else { return false };
         match tx.try_send(Job::Insert(room, message)) {
-            Ok(()) => {}
+            Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 self.dropped += 1;
                 if self.dropped.is_power_of_two() {
@@ -128,9 +129,10 @@ impl ChatStore {
                         "chat store queue full; messages are not being stored"
                     );
                 }
+                false
             }
             // The thread ended (it logged why); chat is in memory only now.
-            Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Disconnected(_)) => false,
         }
     }
 
@@ -270,6 +272,9 @@ pub struct Persist {
     /// Messages per room handed to late joiners (and so loaded).
     history: usize,
     unstored: HashSet<RoomId>,
+    /// The highest id of each room whose message could not be queued: the store's last
+    /// id for the room is behind it, so a seed must not restart below it.
+    lost: HashMap<RoomId, u64>,
 }
 
 impl Persist {
@@ -279,6 +284,7 @@ impl Persist {
             store,
             history,
             unstored: HashSet::new(),
+            lost: HashMap::new(),
         }
     }
 
@@ -294,7 +300,10 @@ impl Persist {
         }
         self.unstored.remove(room);
         match self.store.load(room.clone(), self.history).await {
-            Some(seed) => {
+            Some(mut seed) => {
+                if let Some(&id) = self.lost.get(room) {
+                    seed.last_id = seed.last_id.max(id);
+                }
                 hub.seed_chat(seed);
                 None
             }
@@ -315,8 +324,13 @@ impl Persist {
 
     /// The hub accepted `message` in `room`.
     pub fn stored(&mut self, room: RoomId, message: ChatMessage) {
-        if !self.unstored.contains(&room) {
-            self.store.store(room, message);
+        if self.unstored.contains(&room) {
+            return;
+        }
+        let id = message.id;
+        if !self.store.store(room.clone(), message) {
+            let last = self.lost.entry(room).or_default();
+            *last = (*last).max(id);
         }
     }
 
@@ -456,6 +470,94 @@ mod tests {
         assert!(
             rx.try_recv().is_err(),
             "the message was not queued for storage"
+        );
+    }
+
+    /// Messages that could not be queued (store far behind) still count for the ids: a
+    /// seed loaded later never restarts below them.
+    #[tokio::test]
+    async fn ids_of_messages_not_stored_are_not_reused_after_a_seed() {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let store = ChatStore {
+            tx: Some(tx),
+            thread: None,
+            dropped: 0,
+        };
+        let mut p = Persist::new(store, 100);
+        p.stored(room("r"), msg(7)); // queued
+        p.stored(room("r"), msg(8)); // queue full: not stored
+        assert_eq!(p.lost.get(&room("r")), Some(&8));
+        // The store answers the next load with what it has (up to id 7).
+        let answer = std::thread::spawn(move || {
+            assert!(matches!(rx.recv(), Ok(Job::Insert(..))));
+            match rx.recv() {
+                Ok(Job::Load { room, reply, .. }) => {
+                    let _ = reply.send(Some(ChatSeed {
+                        room,
+                        history: vec![msg(7)],
+                        last_id: 7,
+                    }));
+                }
+                _ => panic!("expected a load"),
+            }
+        });
+        let mut hub = Hub::new(
+            HubConfig {
+                persist_chat: true,
+                ..HubConfig::default()
+            },
+            1,
+        );
+        let now = Instant::now();
+        hub.handle_connect(ConnId(1), now);
+        let hello = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+        };
+        hub.handle_frame(
+            ConnId(1),
+            ClientFrame {
+                id: None,
+                msg: hello,
+            },
+            now,
+        );
+        let join = ClientMsg::Join {
+            room: room("r"),
+            name: "Ada".into(),
+            password: None,
+            token: None,
+        };
+        assert_eq!(p.before_frame(&mut hub, &join).await, None, "seeded");
+        answer.join().unwrap();
+        hub.handle_frame(
+            ConnId(1),
+            ClientFrame {
+                id: None,
+                msg: join,
+            },
+            now,
+        );
+        let chat = ClientMsg::Chat {
+            text: "next".into(),
+        };
+        hub.handle_frame(
+            ConnId(1),
+            ClientFrame {
+                id: None,
+                msg: chat,
+            },
+            now,
+        );
+        let ids: Vec<u64> = std::iter::from_fn(|| hub.poll_output())
+            .filter_map(|o| match o {
+                Output::ChatStored { message, .. } => Some(message.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            vec![9],
+            "continues after the lost 8, not after the stored 7"
         );
     }
 }
