@@ -41,20 +41,24 @@ process.on('exit', () => {
  * until `GET https://<ip>:<port>/healthz` answers 200 (probed with curl from `probeNs`,
  * default `ns`; probing from a client namespace also proves the lab's links work).
  *
+ * `dataDir`: an existing data dir the caller owns (kept at stop, so a restarted server
+ * finds its state); default a fresh temp dir, removed at stop.
+ *
  * @param {{lab: import('./netns.js').Lab, ns: string, ip: string, port?: number,
  *          probeNs?: string, artifactsDir: string, publicHost?: string,
- *          extraArgs?: string[], timeoutMs?: number, bin?: string}} o
+ *          extraArgs?: string[], timeoutMs?: number, bin?: string, dataDir?: string}} o
  */
 export async function startConfab({
   lab, ns, ip, port = 8443, probeNs = ns, artifactsDir, publicHost = 'call.test',
-  extraArgs = [], timeoutMs = 15_000, bin = confabBin(),
+  extraArgs = [], timeoutMs = 15_000, bin = confabBin(), dataDir: givenDataDir,
 }) {
   if (!existsSync(bin)) {
     throw new Error(`confab binary not found at ${bin}: run \`cargo build -p confab-server\` ` +
       'or set CONFAB_BIN');
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'confab-e2e-data-'));
-  liveDataDirs.add(dataDir);
+  const ownsDataDir = !givenDataDir;
+  const dataDir = givenDataDir || mkdtempSync(join(tmpdir(), 'confab-e2e-data-'));
+  if (ownsDataDir) liveDataDirs.add(dataDir);
   const logPath = join(artifactsDir, 'confab.log');
   const log = createWriteStream(logPath, { flags: 'a' });
   const tail = [];
@@ -85,10 +89,11 @@ export async function startConfab({
 
   const url = `https://${ip}:${port}`;
   const server = {
-    child, pid: child.pid, url, ip, port, ns, logPath, dataDir,
+    child, pid: child.pid, url, ip, port, ns, logPath, dataDir, ownsDataDir,
     tail: () => tail.join('\n'),
     get exited() { return exited; },
-    stop: () => stopConfab(server, log),
+    /** @param {{signal?: 'SIGTERM'|'SIGKILL'}} [o] SIGKILL: no graceful shutdown at all */
+    stop: (o) => stopConfab(server, log, o),
   };
 
   const deadline = Date.now() + timeoutMs;
@@ -113,14 +118,18 @@ export async function startConfab({
   return server;
 }
 
-/** SIGTERM by pid, SIGKILL after 3 s; removes the data dir. Idempotent. */
-async function stopConfab(server, log) {
+/**
+ * `signal` (default SIGTERM) by pid, SIGKILL after 3 s; removes the data dir if it made
+ * it. Idempotent.
+ */
+async function stopConfab(server, log, { signal = 'SIGTERM' } = {}) {
   if (server.stopped) return server.stopped;
   server.stopped = (async () => {
     const { child } = server;
     if (child.exitCode === null && child.signalCode === null) {
       const exitedP = new Promise((r) => child.once('exit', r));
-      try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
+      log.write(`# stopping with ${signal}\n`);
+      try { process.kill(child.pid, signal); } catch { /* gone */ }
       const timedOut = await withTimeout(exitedP.then(() => false), 3000, true);
       if (timedOut) {
         log.write('# did not exit 3 s after SIGTERM: SIGKILL\n');
@@ -129,8 +138,10 @@ async function stopConfab(server, log) {
       }
     }
     await new Promise((r) => log.end(r));
-    rmSync(server.dataDir, { recursive: true, force: true });
-    liveDataDirs.delete(server.dataDir);
+    if (server.ownsDataDir) {
+      rmSync(server.dataDir, { recursive: true, force: true });
+      liveDataDirs.delete(server.dataDir);
+    }
   })();
   return server.stopped;
 }

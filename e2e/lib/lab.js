@@ -48,15 +48,17 @@ export function roomName(tag = 'e2e') {
  *            viewport?: {width: number, height: number}, initScripts?: string[]}} BrowserSpec
  * @param {{t?: import('node:test').TestContext, name?: string,
  *          browsers?: number | BrowserSpec[], confabArgs?: string[],
- *          net?: any, artifactsDir?: string}} opts
+ *          net?: any, artifactsDir?: string, dataDir?: string}} opts
  * `net`: a lab built by the caller (default: `createLanLab` with one client per browser);
  * startLab owns it from then on (close destroys it, also when startLab fails).
  * `artifactsDir`: an already prepared directory (default: a fresh one for the test).
+ * `dataDir`: confab's data dir, owned by the caller (default: a temp dir per server);
+ * needed for `lab.restartConfab`, which starts confab again on the same dir and port.
  * The returned lab's `onClose(fn)` registers async cleanup run after the browsers are
  * closed and before confab is stopped and the namespaces are deleted.
  */
 export async function startLab({ t, name, browsers = 2, confabArgs = [], net: givenNet,
-  artifactsDir: givenDir } = {}) {
+  artifactsDir: givenDir, dataDir } = {}) {
   const testName = name || t?.name || 'lab';
   const specs = (typeof browsers === 'number'
     ? Array.from({ length: browsers }, () => ({}))
@@ -88,12 +90,25 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [], net: gi
   };
   if (t) t.after(() => lab.close());
 
+  const confabOpts = {
+    lab: net, ns: net.serverNs, ip: net.serverIp, port: PORT,
+    probeNs: net.clients[0]?.ns ?? net.serverNs, artifactsDir,
+    publicHost: PUBLIC_HOST, extraArgs: confabArgs, dataDir,
+  };
+  /**
+   * Stops confab (`signal` SIGTERM, or SIGKILL for a crash) and starts it again on the
+   * same address and data dir; the browsers stay open.
+   * @param {{signal?: 'SIGTERM'|'SIGKILL'}} [o]
+   */
+  lab.restartConfab = async (o) => {
+    if (!dataDir) throw new Error('restartConfab needs startLab({dataDir})');
+    await lab.confab.stop(o);
+    lab.confab = null;
+    lab.confab = await startConfab(confabOpts);
+    return lab.confab;
+  };
   try {
-    lab.confab = await startConfab({
-      lab: net, ns: net.serverNs, ip: net.serverIp, port: PORT,
-      probeNs: net.clients[0]?.ns ?? net.serverNs, artifactsDir,
-      publicHost: PUBLIC_HOST, extraArgs: confabArgs,
-    });
+    lab.confab = await startConfab(confabOpts);
     lab.browsers = await Promise.all(specs.map((s, i) => launchBrowser({
       ns: net.clients[i].ns, name: s.name, artifactsDir, serverIp: net.serverIp,
       publicHost: PUBLIC_HOST, media: s.media, extraArgs: s.extraArgs, viewport: s.viewport,

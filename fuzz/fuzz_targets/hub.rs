@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         chat_burst: 4,
         max_call_size: 3,
         ring_timeout: Duration::from_secs(1),
+        persist_chat: true,
         ..HubConfig::default()
     };
     let mut hub = Hub::new(config, 7);
@@ -55,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
             let to = match out {
                 Output::Send { to, .. } => to,
                 Output::Close { conn, .. } => conn,
+                Output::ChatStored { .. } => continue,
             };
             assert!(ever.contains(&to), "output to a connection that never connected");
         }

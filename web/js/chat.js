@@ -6,7 +6,7 @@
 // by request id, the `ref` it carries) or removed again if the server refuses them, with
 // the text put back in the composer and the reason shown under it.
 
-import { addChatMessage, chatTextError, trimChat } from './protocol.js';
+import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from './protocol.js';
 import { SignalingError } from './signaling.js';
 
 /** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
@@ -129,6 +129,28 @@ export class ChatPanel {
     this.setEnabled(true);
     this.renderBadge();
     this.scrollToEnd();
+  }
+
+  /**
+   * The same room again after a reconnect: keeps what is shown and adds what `history`
+   * has beyond it, each message once (by id); messages missed meanwhile count as
+   * unread. If the history does not continue what is shown (the server lost the room's
+   * ids), starts over like `start`.
+   * @param {ChatMessage[]} history
+   * @param {string} selfId
+   * @param {SendChat} sender
+   */
+  resume(history, selfId, sender) {
+    if (!chatHistoryContinues(this.messages, history)) {
+      this.start(history, selfId, sender);
+      return;
+    }
+    this.sender = sender;
+    for (const m of history) this.receive(m);
+    // Our new peer id marks our messages from now on; the old ones keep their look.
+    this.selfId = selfId;
+    this.setEnabled(true);
+    this.renderBadge();
   }
 
   /** Back to the lobby: forget the room's messages. */

@@ -251,6 +251,29 @@ export function addChatMessage(list, msg) {
   return true;
 }
 
+/**
+ * Whether a room's `joined.history`, received on rejoining after a reconnect, continues
+ * the messages already shown (`shown`, in id order), so both can be merged by id with
+ * `addChatMessage` and every message shows exactly once. False when the server has
+ * forgotten the room's ids (it restarted without a chat store, or the room emptied on a
+ * server with `--chat-retention-days 0`): a shown id then comes back with other content,
+ * or the history ends below the last shown id. The caller must then start over from
+ * `history` alone, or new messages reusing old ids would be dropped as duplicates.
+ * @param {ChatMessage[]} shown
+ * @param {ChatMessage[]} history
+ * @returns {boolean}
+ */
+export function chatHistoryContinues(shown, history) {
+  if (shown.length === 0) return true;
+  const last = history.length ? history[history.length - 1].id : 0;
+  if (last < shown[shown.length - 1].id) return false;
+  const byId = new Map(shown.map((m) => [m.id, m]));
+  return history.every((m) => {
+    const old = byId.get(m.id);
+    return !old || (old.from === m.from && old.ts === m.ts && old.text === m.text);
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Client message constructors
 

@@ -282,6 +282,36 @@ test('addChatMessage keeps id order and drops duplicates', () => {
   assert.deepEqual(list.map((x) => x.id), [1, 2, 3, 4]);
 });
 
+test('a rejoin history merged by id shows every message exactly once', () => {
+  const m = (id, text = `m${id}`) => ({ id, from: 'a', name: 'A', text, ts: 1000 + id });
+  // Shown before the connection dropped: 1..3, and 2 also arrived live (dedup'd).
+  const shown = [];
+  for (const x of [m(1), m(2), m(2), m(3)]) proto.addChatMessage(shown, x);
+  // Rejoin: the history (last 3 kept) overlaps and has 4 and 5, missed while away.
+  const history = [m(3), m(4), m(5)];
+  assert.equal(proto.chatHistoryContinues(shown, history), true);
+  const added = history.filter((x) => proto.addChatMessage(shown, x));
+  assert.deepEqual(added.map((x) => x.id), [4, 5], 'only the missed ones are new');
+  // A live copy of 5 arriving after the history is dropped too.
+  assert.equal(proto.addChatMessage(shown, m(5)), false);
+  assert.deepEqual(shown.map((x) => x.id), [1, 2, 3, 4, 5]);
+  // A history entirely older or newer than what is shown also continues it.
+  assert.equal(proto.chatHistoryContinues([m(1), m(2)], [m(9)]), true);
+  assert.equal(proto.chatHistoryContinues([], []), true);
+});
+
+test('a history from a server that lost its ids does not continue what is shown', () => {
+  const m = (id, text = `m${id}`, ts = 1000 + id) => ({ id, from: 'a', name: 'A', text, ts });
+  const shown = [m(1), m(2), m(3)];
+  // Memory-only server restarted: ids start at 1 again, with other messages.
+  assert.equal(proto.chatHistoryContinues(shown, [m(1, 'new', 5000)]), false);
+  // It restarted and nobody has written yet: nothing to merge, the old ids would clash.
+  assert.equal(proto.chatHistoryContinues(shown, []), false);
+  // Same id, other text or sender: not the same message.
+  assert.equal(proto.chatHistoryContinues(shown, [m(3, 'other'), m(4)]), false);
+  assert.equal(proto.chatHistoryContinues(shown, [{ ...m(3), from: 'b' }, m(4)]), false);
+});
+
 test('chat errors read as English', () => {
   assert.match(proto.describeServerError({ code: 'rate_limited', message: 'slow down' }), /too fast/);
   assert.match(proto.describeServerError({ code: 'bad_text', message: 'text must be 1-2000 characters' }), /chat message/);

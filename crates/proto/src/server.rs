@@ -247,8 +247,8 @@ pub enum InviteEndReason {
 /// One chat message as the server stored and sent it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    /// Server-assigned, increasing within a room (1, 2, 3, …); clients order and
-    /// de-duplicate by it.
+    /// Server-assigned, increasing within a room (1, 2, 3, …; with a store, also across
+    /// server restarts); clients order and de-duplicate by it.
     pub id: u64,
     /// The sender's peer id.
     pub from: PeerId,

@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// Most WebSocket connections at once. [default: 20000]
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Days chat messages are kept in <data-dir>/confab.db, so history survives rooms
+    /// emptying and server restarts; 0 keeps chat in memory only (a room's history then
+    /// ends with the room). [default: 30]
+    #[arg(long, env = "CONFAB_CHAT_RETENTION_DAYS", value_name = "DAYS")]
+    pub chat_retention_days: Option<u32>,
+    /// Most recent chat messages a joiner gets as the room's history (0 to 10000).
+    /// [default: 100]
+    #[arg(long, env = "CONFAB_CHAT_HISTORY", value_name = "N")]
+    pub chat_history: Option<usize>,
     /// Log filter, e.g. `info` or `confab_server=debug`. [default: info]
     #[arg(long, env = "CONFAB_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -250,6 +259,12 @@ pub struct FileConfig {
     /// See [`ServeArgs::max_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
+    /// See [`ServeArgs::chat_retention_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_retention_days: Option<u32>,
+    /// See [`ServeArgs::chat_history`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_history: Option<usize>,
     /// See [`ServeArgs::log`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -325,6 +340,12 @@ pub enum LogFormat {
     /// One JSON object per line (`timestamp`, `level`, `target`, `message`, fields).
     Json,
 }
+
+/// Most chat messages a joiner may be given (each up to 2,000 characters).
+pub const MAX_CHAT_HISTORY: usize = 10_000;
+
+/// Longest chat retention: 100 years, i.e. "forever", and far from any overflow.
+pub const MAX_CHAT_RETENTION_DAYS: u32 = 36_500;
 
 /// What `confab check-config` prints instead of a secret.
 pub const REDACTED: &str = "<redacted>";
@@ -462,6 +483,10 @@ pub struct Config {
     pub ring_timeout: Duration,
     /// Most connections.
     pub max_connections: usize,
+    /// Days chat messages are kept on disk; 0: not stored (memory only).
+    pub chat_retention_days: u32,
+    /// Chat messages a joiner gets as history.
+    pub chat_history: usize,
     /// Log filter.
     pub log: String,
     /// Log line format.
@@ -494,6 +519,8 @@ impl std::fmt::Debug for Config {
             .field("max_call_size", &self.max_call_size)
             .field("ring_timeout", &self.ring_timeout)
             .field("max_connections", &self.max_connections)
+            .field("chat_retention_days", &self.chat_retention_days)
+            .field("chat_history", &self.chat_history)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("allowed_origins", &self.allowed_origins)
@@ -534,6 +561,8 @@ impl Default for Config {
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
             max_connections: 20_000,
+            chat_retention_days: 30,
+            chat_history: 100,
             log: "info".into(),
             log_format: LogFormat::Text,
             allowed_origins: Vec::new(),
@@ -652,6 +681,14 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            chat_retention_days: args
+                .chat_retention_days
+                .or(file.chat_retention_days)
+                .unwrap_or(d.chat_retention_days),
+            chat_history: args
+                .chat_history
+                .or(file.chat_history)
+                .unwrap_or(d.chat_history),
             log: args.log.or(file.log).unwrap_or(d.log),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             allowed_origins: if args.allowed_origin.is_empty() {
@@ -717,6 +754,16 @@ impl Config {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
+        }
+        if self.chat_history > MAX_CHAT_HISTORY {
+            return Err(ConfigError::Invalid(format!(
+                "chat_history must be at most {MAX_CHAT_HISTORY}"
+            )));
+        }
+        if self.chat_retention_days > MAX_CHAT_RETENTION_DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "chat_retention_days must be at most {MAX_CHAT_RETENTION_DAYS}"
+            )));
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             return Err(ConfigError::Invalid(format!(
@@ -792,6 +839,8 @@ impl Config {
             max_call_size: Some(self.max_call_size),
             ring_timeout: Some(self.ring_timeout.as_secs()),
             max_connections: Some(self.max_connections),
+            chat_retention_days: Some(self.chat_retention_days),
+            chat_history: Some(self.chat_history),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),
             allowed_origins: Some(self.allowed_origins.clone()),
@@ -821,6 +870,13 @@ impl Config {
         if self.web_dir.is_none() {
             out.push_str("# web_dir is not set: the embedded web client is served\n");
         }
+        if self.chat_retention_days > 0 {
+            out.push_str(&format!(
+                "# chat is kept for {} days in {}\n",
+                self.chat_retention_days,
+                self.data_dir.join(crate::store::DB_FILE).display()
+            ));
+        }
         out.push('\n');
         match toml::to_string_pretty(&self.to_file_redacted()) {
             Ok(text) => out.push_str(&text),
@@ -828,6 +884,12 @@ impl Config {
             Err(e) => out.push_str(&format!("# cannot render as TOML: {e}\n")),
         }
         out
+    }
+
+    /// How long chat messages are kept on disk; `None` when they are not stored.
+    pub fn chat_retention(&self) -> Option<Duration> {
+        (self.chat_retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(self.chat_retention_days) * 86_400))
     }
 
     /// The ping interval never exceeds a third of the idle timeout, so a live client
@@ -1040,6 +1102,34 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("stun:"), "{e}");
+    }
+
+    #[test]
+    fn chat_settings_resolve_and_are_bounded() {
+        let c = Config::resolve(ServeArgs::default()).unwrap();
+        assert_eq!((c.chat_retention_days, c.chat_history), (30, 100));
+        assert_eq!(c.chat_retention(), Some(Duration::from_secs(30 * 86_400)));
+        let f = file("chat_retention_days = 0\nchat_history = 5\n");
+        let c = Config::resolve(ServeArgs {
+            config: Some(f.0.clone()),
+            chat_history: Some(7),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((c.chat_retention_days, c.chat_history), (0, 7));
+        assert_eq!(c.chat_retention(), None);
+        let e = Config::resolve(ServeArgs {
+            chat_history: Some(10_001),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("chat_history"), "{e}");
+        let e = Config::resolve(ServeArgs {
+            chat_retention_days: Some(40_000),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("chat_retention_days"), "{e}");
     }
 
     #[test]

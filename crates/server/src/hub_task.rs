@@ -6,6 +6,7 @@
 //! queues, so there is no lock to hold across an `.await`.
 
 use crate::metrics::Metrics;
+use crate::store::Persist;
 use crate::turn::ice::IceMinter;
 use confab_proto::{close, ClientFrame, ServerMsg};
 use confab_signal::{ConnId, Hub, HubConfig, Output};
@@ -92,21 +93,31 @@ impl HubHandle {
     }
 }
 
-/// Starts the hub task on `tracker`; it ends when every handle is dropped.
+/// Starts the hub task on `tracker`; it ends when every handle is dropped. With
+/// `persist` (a chat store), the hub reports accepted chat messages and rooms get their
+/// stored history when created.
 pub fn spawn(
-    config: HubConfig,
+    mut config: HubConfig,
     seed: u64,
     ice: IceMinter,
     tracker: &TaskTracker,
     metrics: Metrics,
+    persist: Option<Persist>,
 ) -> HubHandle {
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
-    tracker.spawn(run(Hub::new(config, seed), rx, ice, metrics));
+    config.persist_chat = persist.is_some();
+    tracker.spawn(run(Hub::new(config, seed), rx, ice, metrics, persist));
     HubHandle { tx }
 }
 
-async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics: Metrics) {
+async fn run(
+    mut hub: Hub,
+    mut rx: mpsc::Receiver<Cmd>,
+    ice: IceMinter,
+    metrics: Metrics,
+    mut persist: Option<Persist>,
+) {
     let mut links: HashMap<ConnId, ConnLink> = HashMap::new();
     loop {
         // Invitations ring against the hub's deadline; the hub never reads the clock, so
@@ -119,6 +130,11 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
             },
             () = sleep_until_opt(deadline) => None,
         };
+        // A join that creates a room first waits (bounded) for the room's stored chat.
+        let unseeded = match (&cmd, persist.as_mut()) {
+            (Some(Cmd::Frame(_, frame, _)), Some(p)) => p.before_frame(&mut hub, &frame.msg).await,
+            _ => None,
+        };
         let now = Instant::now();
         // The hub never reads a clock; chat timestamps come from here.
         hub.set_wall_clock(crate::unix_ms());
@@ -128,7 +144,12 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
                 links.insert(conn, link);
                 hub.handle_connect(conn, now);
             }
-            Some(Cmd::Frame(conn, frame, _permit)) => hub.handle_frame(conn, frame, now),
+            Some(Cmd::Frame(conn, frame, _permit)) => {
+                hub.handle_frame(conn, frame, now);
+                if let Some(p) = persist.as_mut() {
+                    p.after_frame(&hub, unseeded);
+                }
+            }
             Some(Cmd::Disconnect(conn)) => {
                 links.remove(&conn);
                 hub.handle_disconnect(conn, now);
@@ -142,11 +163,15 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
             links: &mut links,
             ice: &ice,
             metrics: &metrics,
+            persist: persist.as_mut(),
         };
         routes.drain(&mut hub, now);
         metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
         metrics.set_calls_started(hub.calls_started());
         // A frame's permit (bound above) is dropped here, after its reply is queued.
+    }
+    if let Some(p) = persist {
+        p.close().await;
     }
 }
 
@@ -163,6 +188,7 @@ struct Routes<'a> {
     links: &'a mut HashMap<ConnId, ConnLink>,
     ice: &'a IceMinter,
     metrics: &'a Metrics,
+    persist: Option<&'a mut Persist>,
 }
 
 impl Routes<'_> {
@@ -173,6 +199,7 @@ impl Routes<'_> {
             links,
             ice,
             metrics,
+            persist,
         } = self;
         while let Some(out) = hub.poll_output() {
             let (conn, item) = match out {
@@ -199,6 +226,12 @@ impl Routes<'_> {
                     }
                 }
                 Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),
+                Output::ChatStored { room, message } => {
+                    if let Some(p) = persist.as_deref_mut() {
+                        p.stored(room, message);
+                    }
+                    continue;
+                }
             };
             let Some(link) = links.get(&conn) else {
                 continue;

@@ -3,7 +3,8 @@
 //!
 //! Layout: [`config`] (flags > env > file), [`tls`] (certificates), [`server`] (the entry
 //! point taking a bound listener), `web` (routes), `ws` (one task per WebSocket) and
-//! `hub_task` (the single owner of the signaling hub), [`turn`] (STUN/TURN drivers),
+//! `hub_task` (the single owner of the signaling hub), [`store`] (chat history on disk),
+//! [`turn`] (STUN/TURN drivers),
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`).
 #![deny(unsafe_code)]
 
@@ -12,6 +13,7 @@ pub mod config;
 mod hub_task;
 pub mod metrics;
 pub mod server;
+pub mod store;
 pub mod tls;
 pub mod turn;
 mod web;

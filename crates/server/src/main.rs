@@ -184,6 +184,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )?);
         }
     }
+    if config.chat_retention().is_some() {
+        confab_server::store::ChatStore::check(&config.data_dir)?;
+    }
     let tls = tls::load(&config)?;
     let server_tls = tls.as_ref().map(tls::server_config).transpose()?;
     let listeners = Listeners::bind(&config)?;

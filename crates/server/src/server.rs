@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::hub_task::{self, HubHandle};
 use crate::metrics::Metrics;
+use crate::store::{ChatStore, Persist};
 use crate::turn::ice::{IceMinter, TurnAdvert};
 use crate::turn::TurnSockets;
 use crate::ws::ConnSettings;
@@ -87,6 +88,15 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let listener = listeners.http;
     listener.set_nonblocking(true)?;
+    // The chat store opens before anything is served: a broken one stops the start.
+    let persist = match config.chat_retention() {
+        Some(retention) => {
+            let store =
+                ChatStore::open(&config.data_dir, retention).map_err(std::io::Error::other)?;
+            Some(Persist::new(store, config.chat_history))
+        }
+        None => None,
+    };
     let tracker = TaskTracker::new();
     // One registry per server instance (see crate::metrics for why it is not global).
     let metrics = Metrics::new(config.turn.is_some() && listeners.turn.is_some());
@@ -134,10 +144,18 @@ pub async fn run(
         ring_timeout: config.ring_timeout,
         // Static servers only; the hub task adds fresh TURN credentials per welcome.
         ice_servers: Vec::new(),
-        // Chat limits and history length: the hub's defaults (100 kept, 10 burst, 1/s).
+        chat_history: config.chat_history,
+        // Chat rate limits: the hub's defaults (10 burst, 1/s).
         ..HubConfig::default()
     };
-    let hub = hub_task::spawn(hub_config, seed(), ice.clone(), &tracker, metrics.clone());
+    let hub = hub_task::spawn(
+        hub_config,
+        seed(),
+        ice.clone(),
+        &tracker,
+        metrics.clone(),
+        persist,
+    );
     let state = AppState {
         conn_settings: ConnSettings {
             idle_timeout: config.idle_timeout,

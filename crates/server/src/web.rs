@@ -259,6 +259,7 @@ mod tests {
             ice.clone(),
             &tracker,
             metrics.clone(),
+            None,
         );
         let shutdown = CancellationToken::new();
         let state = AppState {

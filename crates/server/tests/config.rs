@@ -161,6 +161,8 @@ max_rooms = 5
 max_call_size = 3
 ring_timeout = 12
 max_connections = 6
+chat_retention_days = 7
+chat_history = 50
 log = "debug"
 log_format = "json"
 allowed_origins = ["https://app.example.org"]
@@ -215,6 +217,7 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     let c = c.expect("resolves");
     assert_eq!(c.max_rooms, 5);
     assert_eq!((c.msg_rate, c.msg_burst), (40, 80));
+    assert_eq!((c.chat_retention_days, c.chat_history), (7, 50));
     assert!(c.auth.require_token);
     assert_eq!(c.auth.room_passwords.len(), 1);
     assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));

@@ -1,19 +1,46 @@
 //! Text chat: `chat` to everyone in the room, per-room history, per-connection rate limit.
 //!
-//! Ids are assigned here, per room, counting up from 1, and the history is a ring of the
-//! last [`HubConfig::chat_history`] messages. Both live in the [`Room`], so they end when
-//! the room does (its last member leaves); a persistent store can later take over the
-//! history and continue the id counter from the last stored id.
+//! Ids are assigned here, per room, counting up from the room's last id, and the history
+//! is a ring of the last [`HubConfig::chat_history`] messages. Both live in the [`Room`],
+//! so in the hub they end when the room does (its last member leaves). A driver that
+//! keeps chat in a store (the server's `store` module) gets every accepted message as an
+//! [`Output::ChatStored`] and, before a `join` that would create a room, hands the hub the
+//! stored history and last id with [`Hub::seed_chat`]; ids then continue across room
+//! lifetimes and server restarts instead of starting again at 1.
 //!
 //! [`HubConfig::chat_history`]: crate::HubConfig::chat_history
 
 use crate::hub::Hub;
 use crate::room::Room;
-use crate::ConnId;
-use confab_proto::{ChatMessage, ErrorCode, PeerId, RequestId, ServerMsg};
+use crate::{ConnId, Output};
+use confab_proto::{ChatMessage, ErrorCode, PeerId, RequestId, RoomId, ServerMsg};
 use std::time::Instant;
 
+/// A room's chat as a store remembers it, for [`Hub::seed_chat`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatSeed {
+    /// The room it belongs to.
+    pub room: RoomId,
+    /// The most recent messages, in any order (the hub sorts them by id, drops
+    /// duplicate ids and keeps the last [`crate::HubConfig::chat_history`]).
+    pub history: Vec<ChatMessage>,
+    /// The highest id the room ever used (also of messages no longer kept); the next
+    /// message gets a greater one. Raised to the highest id in `history` if lower.
+    pub last_id: u64,
+}
+
 impl Room {
+    /// A new room: empty, or with the seed's chat if the seed is for `room`.
+    pub(crate) fn seeded(seed: Option<ChatSeed>, room: &RoomId) -> Room {
+        let mut r = Room::default();
+        // `Hub::seed_chat` sorted, de-duplicated and trimmed it and raised `last_id`.
+        if let Some(seed) = seed.filter(|s| &s.room == room) {
+            r.last_chat_id = seed.last_id;
+            r.history = seed.history.into();
+        }
+        r
+    }
+
     /// Stamps a new message with the room's next id, keeps it in the history (dropping
     /// the oldest beyond `cap`), and returns it.
     pub(crate) fn push_chat(
@@ -43,6 +70,26 @@ impl Room {
 }
 
 impl Hub {
+    /// Gives the next `join` the chat of `seed.room`: if that join creates the room, the
+    /// room starts with the seed's history (the last [`crate::HubConfig::chat_history`]
+    /// of it) and continues its ids after `seed.last_id`. The seed is consumed by the
+    /// very next `join` frame whatever its room or outcome (so it cannot go stale or pile
+    /// up), and is ignored if the room exists by then: a live room's chat is newer than
+    /// any store. Call it right before feeding the `join` it is meant for.
+    pub fn seed_chat(&mut self, mut seed: ChatSeed) {
+        seed.history.sort_by_key(|m| m.id);
+        seed.history.dedup_by_key(|m| m.id);
+        seed.last_id = seed.last_id.max(seed.history.last().map_or(0, |m| m.id));
+        let extra = seed.history.len().saturating_sub(self.config.chat_history);
+        seed.history.drain(..extra);
+        self.chat_seed = Some(seed);
+    }
+
+    /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
+    pub fn room_exists(&self, room: &RoomId) -> bool {
+        self.rooms.contains_key(room)
+    }
+
     /// `chat`: rate-limits the sender, stores the message in its room's history and
     /// sends it to every member, the sender included (its copy carries `ref`). `text`
     /// was validated (and trimmed) by the decoder.
@@ -90,6 +137,10 @@ impl Hub {
             let ref_ = if member == conn { ref_.clone() } else { None };
             let message = message.clone();
             self.send(member, ServerMsg::Chat { ref_, message });
+        }
+        if self.config.persist_chat {
+            let room = room_id;
+            self.out.push_back(Output::ChatStored { room, message });
         }
     }
 }

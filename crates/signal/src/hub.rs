@@ -39,7 +39,9 @@ pub struct Hub {
     pub(crate) wall_clock_ms: u64,
     /// The id of the last call started (0: none yet); call ids are never reused.
     pub(crate) next_call_id: u64,
-    out: VecDeque<Output>,
+    /// History and id counter for the next room a `join` creates (see `chat.rs`).
+    pub(crate) chat_seed: Option<crate::ChatSeed>,
+    pub(crate) out: VecDeque<Output>,
 }
 
 /// One open connection.
@@ -76,6 +78,7 @@ impl Hub {
             peer_total: 0,
             wall_clock_ms: 0,
             next_call_id: 0,
+            chat_seed: None,
             out: VecDeque::new(),
         }
     }

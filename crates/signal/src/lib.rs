@@ -90,9 +90,10 @@ mod relay;
 mod room;
 
 pub use calls::CallSnapshot;
+pub use chat::ChatSeed;
 pub use hub::Hub;
 
-use confab_proto::{IceServer, ServerMsg};
+use confab_proto::{ChatMessage, IceServer, RoomId, ServerMsg};
 use std::fmt;
 use std::time::Duration;
 
@@ -123,8 +124,9 @@ pub struct HubConfig {
     /// ICE servers sent in every `welcome`, as given. Default empty.
     pub ice_servers: Vec<IceServer>,
     /// Chat messages a room keeps for the `joined` snapshot of late joiners (the most
-    /// recent ones). The history lives as long as the room, i.e. until its last member
-    /// leaves. Default 100.
+    /// recent ones). In the hub the history lives as long as the room, i.e. until its
+    /// last member leaves; a driver with a store can seed it again (see
+    /// [`Hub::seed_chat`]). Default 100.
     pub chat_history: usize,
     /// Chat rate limit, a token bucket per connection: how many messages may be sent in
     /// a burst. Default 10.
@@ -138,6 +140,9 @@ pub struct HubConfig {
     pub max_call_size: usize,
     /// How long an invitation rings before it ends with `timeout`. Default 30 s.
     pub ring_timeout: Duration,
+    /// Emit an [`Output::ChatStored`] for every accepted chat message, for a driver that
+    /// keeps chat in a store. Default off (then no such output is ever produced).
+    pub persist_chat: bool,
 }
 
 impl Default for HubConfig {
@@ -152,6 +157,7 @@ impl Default for HubConfig {
             chat_refill: Duration::from_secs(1),
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
+            persist_chat: false,
         }
     }
 }
@@ -177,5 +183,13 @@ pub enum Output {
         code: u16,
         /// Short human-readable reason (well under the 123-byte WebSocket limit).
         reason: String,
+    },
+    /// A chat message was accepted in `room` (and queued to its members just before):
+    /// the driver should store it. Only with [`HubConfig::persist_chat`].
+    ChatStored {
+        /// The room it was sent in.
+        room: RoomId,
+        /// The message as the members got it (server id and timestamp included).
+        message: ChatMessage,
     },
 }

@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 
 /// A room's members in join order, and its chat. A room exists only while it has
 /// members; the display names live here (not on the connection) because they belong to
-/// a join. The chat history and id counter end with the room for now (see `chat.rs`).
+/// a join. The chat history and id counter end with the room, unless the driver seeds
+/// them again from its store when the room is next created (see `chat.rs`).
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     pub(crate) members: Vec<Member>,
@@ -38,6 +39,8 @@ impl Hub {
         name: String,
         ref_: Option<RequestId>,
     ) {
+        // A seed is for this join only, whatever becomes of it (see `Hub::seed_chat`).
+        let seed = self.chat_seed.take();
         let Some((peer_id, current)) = self.require_hello(conn, &ref_) else {
             return;
         };
@@ -71,7 +74,10 @@ impl Hub {
             name,
             state: Default::default(),
         };
-        let r = self.rooms.entry(room.clone()).or_default();
+        let r = self
+            .rooms
+            .entry(room.clone())
+            .or_insert_with(|| Room::seeded(seed, &room));
         let peers: Vec<PeerInfo> = r.members.iter().map(|m| m.info.clone()).collect();
         let others: Vec<ConnId> = r.members.iter().map(|m| m.conn).collect();
         let history: Vec<ChatMessage> = r.history.iter().cloned().collect();

@@ -39,6 +39,8 @@ impl TestServer {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: TlsMode::Off,
+            // No chat store unless a test asks for one (with a data dir of its own).
+            chat_retention_days: 0,
             ..Config::default()
         };
         tweak(&mut config);
