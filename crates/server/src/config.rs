@@ -75,6 +75,13 @@ pub struct ServeArgs {
     /// Most WebSocket connections at once. [default: 20000]
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Chat messages one connection may send in a burst (a token bucket). [default: 10]
+    #[arg(long, env = "CONFAB_CHAT_BURST", value_name = "N")]
+    pub chat_burst: Option<u32>,
+    /// Milliseconds per chat token refilled; 1000 means one message a second sustained.
+    /// [default: 1000]
+    #[arg(long, env = "CONFAB_CHAT_REFILL_MS", value_name = "MS")]
+    pub chat_refill_ms: Option<u64>,
     /// Log filter, e.g. `info` or `confab_server=debug`. [default: info]
     #[arg(long, env = "CONFAB_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -213,6 +220,12 @@ pub struct FileConfig {
     /// See [`ServeArgs::max_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
+    /// See [`ServeArgs::chat_burst`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_burst: Option<u32>,
+    /// See [`ServeArgs::chat_refill_ms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_refill_ms: Option<u64>,
     /// See [`ServeArgs::log`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -412,6 +425,10 @@ pub struct Config {
     pub max_rooms: usize,
     /// Most connections.
     pub max_connections: usize,
+    /// Chat messages a connection may send in a burst.
+    pub chat_burst: u32,
+    /// One chat token comes back per this interval (up to the burst).
+    pub chat_refill: Duration,
     /// Log filter.
     pub log: String,
     /// Log line format.
@@ -437,6 +454,8 @@ impl std::fmt::Debug for Config {
             .field("max_peers_per_room", &self.max_peers_per_room)
             .field("max_rooms", &self.max_rooms)
             .field("max_connections", &self.max_connections)
+            .field("chat_burst", &self.chat_burst)
+            .field("chat_refill", &self.chat_refill)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("allowed_origins", &self.allowed_origins)
@@ -471,6 +490,8 @@ impl Default for Config {
             max_peers_per_room: 16,
             max_rooms: 10_000,
             max_connections: 20_000,
+            chat_burst: 10,
+            chat_refill: Duration::from_secs(1),
             log: "info".into(),
             log_format: LogFormat::Text,
             allowed_origins: Vec::new(),
@@ -572,6 +593,12 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            chat_burst: args.chat_burst.or(file.chat_burst).unwrap_or(d.chat_burst),
+            chat_refill: args
+                .chat_refill_ms
+                .or(file.chat_refill_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(d.chat_refill),
             log: args.log.or(file.log).unwrap_or(d.log),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             allowed_origins: if args.allowed_origin.is_empty() {
@@ -616,6 +643,8 @@ impl Config {
             ("max_peers_per_room", self.max_peers_per_room),
             ("max_rooms", self.max_rooms),
             ("max_connections", self.max_connections),
+            ("chat_burst", self.chat_burst as usize),
+            ("chat_refill_ms", self.chat_refill.as_millis() as usize),
         ] {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
@@ -690,6 +719,8 @@ impl Config {
             max_peers_per_room: Some(self.max_peers_per_room),
             max_rooms: Some(self.max_rooms),
             max_connections: Some(self.max_connections),
+            chat_burst: Some(self.chat_burst),
+            chat_refill_ms: Some(self.chat_refill.as_millis() as u64),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),
             allowed_origins: Some(self.allowed_origins.clone()),

@@ -132,7 +132,9 @@ pub async fn run(
         max_connections: config.max_connections,
         // Static servers only; the hub task adds fresh TURN credentials per welcome.
         ice_servers: Vec::new(),
-        // Chat limits and history length: the hub's defaults (100 kept, 10 burst, 1/s).
+        chat_burst: config.chat_burst,
+        chat_refill: config.chat_refill,
+        // History length: the hub's default (100 kept).
         ..HubConfig::default()
     };
     let hub = hub_task::spawn(hub_config, seed(), ice.clone(), &tracker, metrics.clone());

@@ -152,6 +152,8 @@ idle_timeout = 30
 max_peers_per_room = 4
 max_rooms = 5
 max_connections = 6
+chat_burst = 7
+chat_refill_ms = 250
 log = "debug"
 log_format = "json"
 allowed_origins = ["https://app.example.org"]
@@ -196,6 +198,8 @@ max_allocations = 9
     std::fs::remove_file(&dir).unwrap();
     let c = c.expect("resolves");
     assert_eq!(c.max_rooms, 5);
+    assert_eq!(c.chat_burst, 7);
+    assert_eq!(c.chat_refill, std::time::Duration::from_millis(250));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }
