@@ -16,6 +16,13 @@ use tokio_util::sync::CancellationToken;
 /// ones make the WebSocket layer fail and the connection is closed with 1009.
 pub const HARD_FRAME_LIMIT: usize = 16 * MAX_FRAME_BYTES;
 
+/// Read buffer per connection. tungstenite zero-fills its whole read buffer before each
+/// read (128 KiB by default), so the default made every connection resident at ~130 KiB
+/// and memset 128 KiB per read; signaling frames are small, and a larger frame still
+/// gets a buffer of its own size. Measured with `confab-load` (bench/load.sh): 137 KiB
+/// per idle joined connection with the default, 11 KiB with 4 KiB.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// A write that takes longer than this means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
