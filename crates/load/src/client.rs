@@ -200,7 +200,14 @@ pub async fn run(
                     Sending::Paced(rx) => rx.recv().await,
                     _ => std::future::pending().await,
                 }
-            } => t,
+            } => {
+                if t.is_none() {
+                    // The pacer is done; stop polling its closed queue (it would be
+                    // ready forever and, being polled first, starve the reads).
+                    sending = Sending::No;
+                }
+                t
+            }
             _ = std::future::ready(()), if window_open => Some(shared.now_us()),
             msg = stream.next() => {
                 let text = match msg {
