@@ -93,7 +93,9 @@ async fn refused_messages_fail_the_run() {
     // The default chat limit (10 in a burst, then 1/s) refuses most of a max-rate run:
     // the refusals are reported and the run is not OK.
     let (url, shutdown) = start(|_| {});
-    let r = run(&opts(&url, &["--drain-timeout", "1"])).await.unwrap();
+    let mut o = opts(&url, &[]);
+    o.drain_timeout = 1.0; // the refused messages never come
+    let r = run(&o).await.unwrap();
     shutdown.cancel();
     assert!(!r.ok(), "{r}");
     assert!(r.errors.get("RateLimited").copied().unwrap_or(0) > 0, "{r}");
