@@ -36,6 +36,7 @@ CONFAB_PORT=${CONFAB_PORT:-18080}
 NODE_PORT=${NODE_PORT:-18081}
 NICE=${NICE:-0}
 OUT=${OUT:-$(mktemp -d /tmp/confab-load.XXXXXX)}
+mkdir -p "$OUT"
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   cargo build --release -p confab-server -p confab-load
