@@ -23,6 +23,9 @@ pub const HARD_FRAME_LIMIT: usize = 16 * MAX_FRAME_BYTES;
 /// per idle joined connection with the default, 11 KiB with 4 KiB.
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 
+/// Most queued frames written together (see `drive`); bounds one write's size and time.
+const MAX_BATCH: usize = 64;
+
 /// A write that takes longer than this means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -156,8 +159,26 @@ async fn drive(
                 }
             }
         };
-        match tokio::time::timeout(WRITE_TIMEOUT, sink.send(to_send)).await {
-            Ok(Ok(())) => {}
+        // Whatever else is already queued goes out in the same write (one syscall for a
+        // burst instead of one per frame), in order; a queued close ends the batch.
+        let write = async {
+            sink.feed(to_send).await?;
+            let mut close = None;
+            for _ in 0..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Outbound::Text(t)) => sink.feed(Message::Text(t.into())).await?,
+                    Ok(Outbound::Close { code, reason }) => {
+                        close = Some(Exit::Close(code, reason));
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            sink.flush().await.map(|()| close)
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(exit))) => break exit,
             Ok(Err(_)) => break Exit::Closed,
             Err(_) => break Exit::Close(SLOW_CONSUMER_CLOSE, "write timeout".into()),
         }
