@@ -96,7 +96,7 @@ impl Report {
     /// Latency quantile in ms.
     pub fn latency_ms(&self, q: f64) -> Option<f64> {
         let h = self.latency.as_ref()?;
-        (h.len() > 0).then(|| h.value_at_quantile(q) as f64 / 1e3)
+        (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1e3)
     }
 
     /// True when every client connected, none dropped, every stream was exactly once
