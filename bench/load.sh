@@ -59,6 +59,8 @@ PER_IP=$(( (PORT_HI - PORT_LO) * 9 / 10 ))
 NIPS=$(( (CONNS + PER_IP - 1) / PER_IP ))
 SRC=$(seq -s, -f '127.0.0.%g' 1 "$NIPS")
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
 SERVER_PID=
 stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
@@ -123,3 +125,6 @@ done
 
 echo "raw results: $OUT" >&2
 node bench/load-table.mjs "$OUT" "$REPEAT" "$CONNS" "$LAT_RATE"
+echo
+echo "$(nproc) cores; load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
+  "nice $NICE; rooms of $ROOM; $DURATION s of traffic per run; $REPEAT runs each."
