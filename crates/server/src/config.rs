@@ -104,6 +104,13 @@ pub struct ServeArgs {
     /// [default: 100]
     #[arg(long, env = "CONFAB_CHAT_HISTORY", value_name = "N")]
     pub chat_history: Option<usize>,
+    /// Chat messages one connection may send in a burst (a token bucket). [default: 10]
+    #[arg(long, env = "CONFAB_CHAT_BURST", value_name = "N")]
+    pub chat_burst: Option<u32>,
+    /// Milliseconds per chat token refilled; 1000 means one message a second sustained.
+    /// [default: 1000]
+    #[arg(long, env = "CONFAB_CHAT_REFILL_MS", value_name = "MS")]
+    pub chat_refill_ms: Option<u64>,
     /// Log filter, e.g. `info` or `confab_server=debug`. [default: info]
     #[arg(long, env = "CONFAB_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -265,6 +272,12 @@ pub struct FileConfig {
     /// See [`ServeArgs::chat_history`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_history: Option<usize>,
+    /// See [`ServeArgs::chat_burst`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_burst: Option<u32>,
+    /// See [`ServeArgs::chat_refill_ms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_refill_ms: Option<u64>,
     /// See [`ServeArgs::log`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -487,6 +500,10 @@ pub struct Config {
     pub chat_retention_days: u32,
     /// Chat messages a joiner gets as history.
     pub chat_history: usize,
+    /// Chat messages a connection may send in a burst.
+    pub chat_burst: u32,
+    /// One chat token comes back per this interval (up to the burst).
+    pub chat_refill: Duration,
     /// Log filter.
     pub log: String,
     /// Log line format.
@@ -521,6 +538,8 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("chat_retention_days", &self.chat_retention_days)
             .field("chat_history", &self.chat_history)
+            .field("chat_burst", &self.chat_burst)
+            .field("chat_refill", &self.chat_refill)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("allowed_origins", &self.allowed_origins)
@@ -563,6 +582,8 @@ impl Default for Config {
             max_connections: 20_000,
             chat_retention_days: 30,
             chat_history: 100,
+            chat_burst: 10,
+            chat_refill: Duration::from_secs(1),
             log: "info".into(),
             log_format: LogFormat::Text,
             allowed_origins: Vec::new(),
@@ -689,6 +710,12 @@ impl Config {
                 .chat_history
                 .or(file.chat_history)
                 .unwrap_or(d.chat_history),
+            chat_burst: args.chat_burst.or(file.chat_burst).unwrap_or(d.chat_burst),
+            chat_refill: args
+                .chat_refill_ms
+                .or(file.chat_refill_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(d.chat_refill),
             log: args.log.or(file.log).unwrap_or(d.log),
             log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
             allowed_origins: if args.allowed_origin.is_empty() {
@@ -750,6 +777,8 @@ impl Config {
             ("max_peers_per_room", self.max_peers_per_room),
             ("max_rooms", self.max_rooms),
             ("max_connections", self.max_connections),
+            ("chat_burst", self.chat_burst as usize),
+            ("chat_refill_ms", self.chat_refill.as_millis() as usize),
         ] {
             if v == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
@@ -841,6 +870,8 @@ impl Config {
             max_connections: Some(self.max_connections),
             chat_retention_days: Some(self.chat_retention_days),
             chat_history: Some(self.chat_history),
+            chat_burst: Some(self.chat_burst),
+            chat_refill_ms: Some(self.chat_refill.as_millis() as u64),
             log: Some(self.log.clone()),
             log_format: Some(self.log_format),
             allowed_origins: Some(self.allowed_origins.clone()),

@@ -195,6 +195,7 @@ async fn ws_upgrade(
     let shutdown = state.shutdown.clone();
     let tracker = state.tracker.clone();
     ws.max_message_size(crate::ws::HARD_FRAME_LIMIT)
+        .read_buffer_size(crate::ws::READ_BUFFER_BYTES)
         .max_frame_size(crate::ws::HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| async move {
             // Tracked so graceful shutdown waits for the close frames to go out.

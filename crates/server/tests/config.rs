@@ -163,6 +163,8 @@ ring_timeout = 12
 max_connections = 6
 chat_retention_days = 7
 chat_history = 50
+chat_burst = 7
+chat_refill_ms = 250
 log = "debug"
 log_format = "json"
 allowed_origins = ["https://app.example.org"]
@@ -223,6 +225,8 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));
     assert_eq!(c.max_call_size, 3);
     assert_eq!(c.ring_timeout, std::time::Duration::from_secs(12));
+    assert_eq!(c.chat_burst, 7);
+    assert_eq!(c.chat_refill, std::time::Duration::from_millis(250));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }
