@@ -7,7 +7,7 @@
 
 use crate::metrics::Metrics;
 use crate::turn::ice::IceMinter;
-use confab_proto::{close, ClientFrame, ServerMsg};
+use confab_proto::{close, ClientFrame, Role, ServerMsg};
 use confab_signal::{ConnId, Hub, HubConfig, Output};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -42,6 +42,8 @@ pub struct ConnLink {
 enum Cmd {
     Connect(ConnId, ConnLink),
     Frame(ConnId, ClientFrame, OwnedSemaphorePermit),
+    /// A `join` admitted by a join token, with the role the token grants.
+    FrameAs(ConnId, ClientFrame, Role, OwnedSemaphorePermit),
     Disconnect(ConnId),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
@@ -76,6 +78,19 @@ impl HubHandle {
     ) -> Result<(), HubGone> {
         self.tx
             .send(Cmd::Frame(conn, frame, permit))
+            .await
+            .map_err(|_| HubGone)
+    }
+    /// [`HubHandle::frame`] for a `join` whose token granted `role`.
+    pub async fn frame_as(
+        &self,
+        conn: ConnId,
+        frame: ClientFrame,
+        role: Role,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), HubGone> {
+        self.tx
+            .send(Cmd::FrameAs(conn, frame, role, permit))
             .await
             .map_err(|_| HubGone)
     }
@@ -129,6 +144,9 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Cmd>, ice: IceMinter, metrics:
                 hub.handle_connect(conn, now);
             }
             Some(Cmd::Frame(conn, frame, _permit)) => hub.handle_frame(conn, frame, now),
+            Some(Cmd::FrameAs(conn, frame, role, _permit)) => {
+                hub.handle_frame_as(conn, frame, Some(role), now)
+            }
             Some(Cmd::Disconnect(conn)) => {
                 links.remove(&conn);
                 hub.handle_disconnect(conn, now);
