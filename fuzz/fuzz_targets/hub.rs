@@ -47,8 +47,14 @@ fuzz_target!(|data: &[u8]| {
                 let frame = std::str::from_utf8(body)
                     .ok()
                     .and_then(|t| confab_proto::decode_client(t).ok());
+                // Bits 3-5 of the head: 1 a host token, 2 a guest token, else none.
+                let role = match (head >> 3) & 0x07 {
+                    1 => Some(confab_proto::Role::Host),
+                    2 => Some(confab_proto::Role::Guest),
+                    _ => None,
+                };
                 if let Some(frame) = frame {
-                    hub.handle_frame(conn, frame, now);
+                    hub.handle_frame_as(conn, frame, role, now);
                 }
             }
         }

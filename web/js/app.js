@@ -22,6 +22,8 @@ import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
+import { ACCESS_CODES, Access } from './access.js';
+import { Moderation } from './moderation.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
@@ -77,6 +79,16 @@ const ui = {
   tileTemplate: $('remote-tile', HTMLTemplateElement),
   peerTemplate: $('peer-item', HTMLTemplateElement),
 };
+
+/** The join token of this tab, the password field and access refusals, in the lobby. */
+const access = new Access({
+  name: ui.name,
+  room: ui.room,
+  passwordField: $('password-field', HTMLElement),
+  password: $('password', HTMLInputElement),
+  passwordNote: $('password-note', HTMLElement),
+  note: $('access-note', HTMLElement),
+});
 
 const chat = new ChatPanel(
   {
@@ -167,6 +179,30 @@ const calls = new Calls(
   { signaling: () => app.signaling, myId: () => app.peerId, peers: () => app.peers, mesh, onChange: () => renderAll() },
 );
 
+/** Roles, the host's mute/remove/lock actions and what they did, in words. */
+const moderation = new Moderation(
+  {
+    list: ui.peerList,
+    lock: $('lock-room', HTMLButtonElement),
+    locked: $('room-locked', HTMLElement),
+    meRole: $('me-role', HTMLElement),
+  },
+  {
+    signaling: () => app.signaling,
+    myId: () => app.peerId,
+    peers: () => app.peers,
+    nameOf: (id) => nameOf(id),
+    notice: (text) => calls.setNotice(text),
+    muteMic: () => setMicMuted(true),
+    removed: (sentence) => {
+      app.errors.push(sentence);
+      resetToLobby();
+      access.say(sentence, true);
+    },
+    onChange: () => renderAll(),
+  },
+);
+
 /** File transfer, screen share, devices, call quality: told about calls as they come and go. */
 const features = createCallFeatures({ nameOf, showError, onLocalTracksChanged: () => renderControls() });
 
@@ -248,6 +284,7 @@ function renderAll() {
     calls,
     app.disconnected,
   );
+  moderation.render();
   calls.render();
   renderControls();
   mesh.layout();
@@ -269,6 +306,7 @@ function reportMedia() {
  */
 function wire(sig) {
   const live = () => app.signaling === sig;
+  moderation.wire(sig, live); // first: it names departing peers before they are dropped
 
   sig.on('welcome', (w) => {
     if (!live()) return;
@@ -288,9 +326,12 @@ function wire(sig) {
     app.room = j.room;
     app.joinedAt = performance.now();
     app.peerId = j.you.id;
+    access.joined();
+    if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
     app.peers.clear();
     for (const p of j.peers) app.peers.set(p.id, p);
     calls.onJoined(j.you);
+    moderation.onJoined(j.you);
     chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
     ui.roomName.textContent = j.room;
     history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
@@ -421,9 +462,7 @@ async function joinRoom(rawName, room) {
   app.joinedAt = null;
   calls.reset();
   ui.roomName.textContent = room;
-  ui.selfInitial.textContent = initialOf(name);
-  ui.meAvatar.textContent = initialOf(name);
-  ui.meName.textContent = name;
+  showOwnName(name);
   renderAll();
 
   // Camera and microphone first: the call is negotiated with whatever we get.
@@ -452,9 +491,16 @@ async function joinRoom(rawName, room) {
   wire(sig);
   try {
     await sig.ready;
-    await sig.join(room, name);
+    await sig.join(room, name, access.credentials(room));
   } catch (err) {
     if (app.signaling !== sig) return;
+    if (err instanceof SignalingError && ACCESS_CODES.includes(err.code)) {
+      // Said next to the join form (where the password goes), not in a toast; after the
+      // lobby is back on screen, so the password field can take the focus.
+      resetToLobby();
+      app.errors.push(access.refused(err.code) ?? err.message);
+      return;
+    }
     const message =
       err instanceof SignalingError && err.code !== 'closed' && err.code !== 'timeout'
         ? describeServerError({ code: err.code, message: err.message })
@@ -463,6 +509,17 @@ async function joinRoom(rawName, room) {
           : 'Could not join the room.';
     failJoin(message);
   }
+}
+
+/**
+ * Shows our own name (and initial) in the room view.
+ * @param {string} name
+ */
+function showOwnName(name) {
+  app.name = name;
+  ui.selfInitial.textContent = initialOf(name);
+  ui.meAvatar.textContent = initialOf(name);
+  ui.meName.textContent = name;
 }
 
 /** @param {string} message */
@@ -481,6 +538,7 @@ function resetToLobby() {
   app.localStream = null;
   ui.localVideo.srcObject = null;
   app.state = 'lobby';
+  moderation.reset();
   app.peerId = null;
   app.peers.clear();
   app.joinedAt = null;
@@ -508,13 +566,19 @@ function leaveRoom() {
 // ---------------------------------------------------------------------------------------
 // Controls
 
-ui.mic.addEventListener('click', () => {
-  app.micMuted = !app.micMuted;
+/**
+ * Mutes or unmutes our microphone and tells the room.
+ * @param {boolean} muted
+ */
+function setMicMuted(muted) {
+  app.micMuted = muted;
   for (const t of app.localStream?.getAudioTracks() ?? []) t.enabled = !app.micMuted;
   features.localStateChanged();
   reportMedia();
   renderControls();
-});
+}
+
+ui.mic.addEventListener('click', () => setMicMuted(!app.micMuted));
 
 ui.cam.addEventListener('click', () => {
   app.camOff = !app.camOff;
@@ -581,6 +645,7 @@ window.addEventListener('pagehide', () => app.signaling?.close());
 installDebugHandle({
   features: features.debug,
   state: () => app.state,
+  moderation,
   peerId: () => app.peerId,
   peers: () => app.peers,
   errors: () => app.errors,
@@ -593,7 +658,7 @@ installDebugHandle({
 // Start: fill the lobby from the URL and storage, maybe join at once.
 
 function start() {
-  const { name, room, join } = launchParams();
+  const { name, room, join } = access.launch(launchParams());
   ui.name.value = name;
   ui.room.value = room;
   renderAll();

@@ -13,6 +13,7 @@
  * @param {() => ChatMessage[]} src.chat
  * @param {import('./calls.js').Calls} src.calls
  * @param {import('./mesh.js').Mesh} src.mesh
+ * @param {import('./moderation.js').Moderation} src.moderation our role and the room's lock
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
  */
 export function installDebugHandle(src) {
@@ -25,9 +26,13 @@ export function installDebugHandle(src) {
         peerId: { enumerable: true, get: () => src.peerId() },
         peers: {
           enumerable: true,
-          get: () => [...src.peers().values()].map((p) => ({ id: p.id, name: p.name, state: { ...p.state } })),
+          get: () => [...src.peers().values()].map((p) => ({
+            id: p.id, name: p.name, state: { ...p.state }, role: p.role ?? 'guest',
+          })),
         },
         me: { enumerable: true, get: () => ({ ...calls.me }) },
+        role: { enumerable: true, get: () => src.moderation.role },
+        locked: { enumerable: true, get: () => src.moderation.locked },
         callState: {
           enumerable: true,
           get: () => ({ idle: 'idle', ringing: 'ringing', inCall: 'in-call' })[calls.me.status],

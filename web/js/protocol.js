@@ -65,9 +65,11 @@ export const CloseCode = Object.freeze({
 
 /**
  * A peer as the room sees it. `state` is always set here: `validateServerMessage` fills
- * in an idle state for servers that predate calls.
- * @typedef {{id: string, name: string, state: PeerState}} PeerInfo
+ * in an idle state for servers that predate calls. `role` is absent for guests.
+ * @typedef {{id: string, name: string, state: PeerState, role?: Role}} PeerInfo
  */
+
+/** @typedef {'host' | 'guest'} Role */
 
 /** @typedef {'accepted' | 'declined' | 'cancelled' | 'timeout' | 'left'} InviteEndReason */
 
@@ -82,7 +84,8 @@ export const CloseCode = Object.freeze({
  *   'bad_room' | 'bad_sdp' | 'hello_required' | 'already_hello' | 'unsupported_version' |
  *   'not_joined' | 'already_joined' | 'unknown_peer' | 'room_full' | 'server_full' | 'bad_text' |
  *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
- *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call'} ErrorCode
+ *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call' | 'password_required' |
+ *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId}} HelloMsg */
@@ -103,10 +106,13 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'media', audioMuted: boolean, videoMuted: boolean, id?: RequestId}} MediaMsg */
 /** @typedef {'host' | 'srflx' | 'prflx' | 'relay'} PairType */
 /** @typedef {{type: 'callStats', peer: string, setupMs: number, pair: PairType, id?: RequestId}} CallStatsMsg */
+/** @typedef {{type: 'kick', peer: string, id?: RequestId}} KickMsg */
+/** @typedef {{type: 'mute', peer: string, id?: RequestId}} MuteMsg */
+/** @typedef {{type: 'lock', locked: boolean, id?: RequestId}} LockMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
- *   LeaveCallMsg | MediaMsg | CallStatsMsg} ClientMsg
+ *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg} ClientMsg
  */
 
 /** @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[]}} WelcomeMsg */
@@ -118,7 +124,7 @@ export const CloseCode = Object.freeze({
  */
 /** @typedef {{type: 'left', ref?: RequestId, room: string}} LeftMsg */
 /** @typedef {{type: 'peerJoined', peer: PeerInfo}} PeerJoinedMsg */
-/** @typedef {{type: 'peerLeft', peerId: string, reason: 'left' | 'disconnected'}} PeerLeftMsg */
+/** @typedef {{type: 'peerLeft', peerId: string, reason: 'left' | 'disconnected' | 'kicked'}} PeerLeftMsg */
 /** @typedef {{type: 'offer', from: string, sdp: string}} RemoteOfferMsg */
 /** @typedef {{type: 'answer', from: string, sdp: string}} RemoteAnswerMsg */
 /** @typedef {{type: 'candidate', from: string, candidate: IceCandidate | null}} RemoteCandidateMsg */
@@ -129,12 +135,17 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'inviting', ref?: RequestId, call: number, to: string}} InvitingMsg */
 /** @typedef {{type: 'inviteEnded', call: number, from: string, to: string, reason: InviteEndReason}} InviteEndedMsg */
 /** @typedef {{type: 'callJoined', ref?: RequestId, call: number, members: string[]}} CallJoinedMsg */
+/** @typedef {{type: 'kicked', room: string, by: string}} KickedMsg */
+/** @typedef {{type: 'muteRequest', by: string}} MuteRequestMsg */
+/** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
+/** @typedef {{type: 'roleChanged', peerId: string, role: Role}} RoleChangedMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
  * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
- *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | PongMsg | ErrorMsg} ServerMsg
+ *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | KickedMsg | MuteRequestMsg |
+ *   RoomLockedMsg | RoleChangedMsg | PongMsg | ErrorMsg} ServerMsg
  */
 
 // ---------------------------------------------------------------------------------------
@@ -483,6 +494,36 @@ export function callStats(peer, setupMs, pair, id) {
 }
 
 /**
+ * `kick`: remove a peer from the room (hosts only; others get `not_host`).
+ * @param {string} peer
+ * @param {RequestId} [id]
+ * @returns {KickMsg}
+ */
+export function kick(peer, id) {
+  return withId({ type: /** @type {const} */ ('kick'), peer }, id);
+}
+
+/**
+ * `mute`: ask a peer to mute its microphone (hosts only).
+ * @param {string} peer
+ * @param {RequestId} [id]
+ * @returns {MuteMsg}
+ */
+export function mute(peer, id) {
+  return withId({ type: /** @type {const} */ ('mute'), peer }, id);
+}
+
+/**
+ * `lock`: lock the room against new joins, or unlock it (hosts only).
+ * @param {boolean} locked
+ * @param {RequestId} [id]
+ * @returns {LockMsg}
+ */
+export function lock(locked, id) {
+  return withId({ type: /** @type {const} */ ('lock'), locked }, id);
+}
+
+/**
  * `ping`: keep-alive, answered with `pong`.
  * @param {RequestId} [id]
  * @returns {PingMsg}
@@ -535,9 +576,13 @@ const isPeerState = (v) =>
   isOptBool(v.audioMuted) &&
   isOptBool(v.videoMuted);
 
+/** @param {unknown} v @returns {v is Role} */
+const isRole = (v) => v === 'host' || v === 'guest';
+
 /** @param {unknown} v @returns {v is PeerInfo} */
 const isPeerInfo = (v) =>
-  isObject(v) && isString(v.id) && isString(v.name) && (v.state === undefined || isPeerState(v.state));
+  isObject(v) && isString(v.id) && isString(v.name) && (v.state === undefined || isPeerState(v.state)) &&
+  (v.role === undefined || isRole(v.role));
 
 /**
  * Fills in what older servers leave out: an idle state, false mute flags.
@@ -594,7 +639,7 @@ const SERVER_CHECKS = {
     (m.history === undefined || (Array.isArray(m.history) && m.history.every(isChatMessage))),
   left: (m) => isOptRef(m.ref) && isValidRoom(m.room),
   peerJoined: (m) => isPeerInfo(m.peer),
-  peerLeft: (m) => isString(m.peerId) && (m.reason === 'left' || m.reason === 'disconnected'),
+  peerLeft: (m) => isString(m.peerId) && (m.reason === 'left' || m.reason === 'disconnected' || m.reason === 'kicked'),
   offer: (m) => isString(m.from) && isString(m.sdp),
   answer: (m) => isString(m.from) && isString(m.sdp),
   candidate: (m) => isString(m.from) && isCandidateOrNull(m.candidate),
@@ -606,6 +651,10 @@ const SERVER_CHECKS = {
   inviteEnded: (m) =>
     isUint(m.call) && isString(m.from) && isString(m.to) && END_REASONS.includes(/** @type {string} */ (m.reason)),
   callJoined: (m) => isOptRef(m.ref) && isUint(m.call) && isIdList(m.members),
+  kicked: (m) => isValidRoom(m.room) && isString(m.by),
+  muteRequest: (m) => isString(m.by),
+  roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),
+  roleChanged: (m) => isString(m.peerId) && isRole(m.role),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.
   error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),
@@ -677,6 +726,12 @@ const ERROR_TEXT = {
   no_invitation: 'That call invitation is no longer open.',
   unknown_call: 'That call has ended.',
   not_in_call: 'You are not in a call.',
+  not_host: 'Only a host of the room can do that.',
+  room_locked: 'This room is locked: the host is not letting anyone else in right now.',
+  password_required: 'This room needs a password.',
+  bad_password: 'Wrong password.',
+  token_required: 'This server only lets people in with an invitation link.',
+  bad_token: 'This invitation link is not valid any more.',
 };
 
 /**

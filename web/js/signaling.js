@@ -108,6 +108,10 @@ import {
  * @property {InvitingMsg} inviting
  * @property {InviteEndedMsg} inviteEnded
  * @property {CallJoinedMsg} callJoined
+ * @property {import('./protocol.js').KickedMsg} kicked a host removed us from the room
+ * @property {import('./protocol.js').MuteRequestMsg} muteRequest a host asks us to mute
+ * @property {import('./protocol.js').RoomLockedMsg} roomLocked
+ * @property {import('./protocol.js').RoleChangedMsg} roleChanged
  * @property {PongMsg} pong
  * @property {ErrorMsg} serverError an `error` that answered no pending request
  * @property {ProtocolError} protocolError the server sent something unreadable
@@ -375,13 +379,15 @@ export class Signaling {
   }
 
   /**
-   * Joins a room; resolves with the `joined` snapshot.
+   * Joins a room, with its password or a join token when it needs one; resolves with
+   * the `joined` snapshot.
    * @param {string} room
    * @param {string} name
+   * @param {{password?: string, token?: string}} [credentials]
    * @returns {Promise<JoinedMsg>}
    */
-  join(room, name) {
-    return this.request('joined', (id) => join(room, name, id));
+  join(room, name, credentials = {}) {
+    return this.request('joined', (id) => join(room, name, id, credentials));
   }
 
   /**

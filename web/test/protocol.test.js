@@ -59,6 +59,12 @@ function construct(f) {
       return proto.leaveCall(v.id);
     case 'media':
       return proto.media(v.audioMuted, v.videoMuted, v.id);
+    case 'kick':
+      return proto.kick(v.peer, v.id);
+    case 'mute':
+      return proto.mute(v.peer, v.id);
+    case 'lock':
+      return proto.lock(v.locked, v.id);
     default:
       throw new Error(`${f.file}: no constructor for client message type ${v.type}`);
   }
@@ -83,7 +89,7 @@ for (const f of clientFixtures) {
 test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
-    'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media']) {
+    'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });
@@ -127,6 +133,12 @@ test('malformed server messages are rejected', () => {
     '{"type":"joined","room":"bad room","you":{"id":"a","name":"A"},"peers":[]}',
     '{"type":"joined","room":"r","you":{"id":"a"},"peers":[]}',
     '{"type":"peerLeft","peerId":"a","reason":"bored"}',
+    '{"type":"peerJoined","peer":{"id":"a","name":"A","role":"admin"}}',
+    '{"type":"kicked","room":"bad room","by":"a"}',
+    '{"type":"kicked","room":"r"}',
+    '{"type":"muteRequest"}',
+    '{"type":"roomLocked","locked":"yes","by":"a"}',
+    '{"type":"roleChanged","peerId":"a","role":"owner"}',
     '{"type":"offer","from":"a"}',
     '{"type":"candidate","from":"a","candidate":{"sdpMid":"0"}}',
     '{"type":"candidate","from":"a"}',

@@ -115,6 +115,23 @@ pub enum ClientMsg {
         /// The camera is off (or there is none).
         video_muted: bool,
     },
+    /// Host only: remove a peer from the room (it may come back unless the room is
+    /// locked). Guests get `not_host`.
+    Kick {
+        /// The peer to remove.
+        peer: PeerId,
+    },
+    /// Host only: ask a peer to mute its microphone (its client does, and reports the
+    /// new state with `media`).
+    Mute {
+        /// The peer to mute.
+        peer: PeerId,
+    },
+    /// Host only: lock the room (new joins are refused with `room_locked`) or unlock it.
+    Lock {
+        /// `true` to lock, `false` to unlock.
+        locked: bool,
+    },
     /// Report, once per peer connection, that media from `peer` is playing: how long the
     /// setup took and what kind of path it uses. Only counted in the server's metrics
     /// (`confab_call_setup_seconds`, `confab_calls_connected_total`); no reply.
@@ -203,6 +220,9 @@ impl ClientMsg {
             ClientMsg::JoinCall { .. } => "joinCall",
             ClientMsg::LeaveCall => "leaveCall",
             ClientMsg::Media { .. } => "media",
+            ClientMsg::Kick { .. } => "kick",
+            ClientMsg::Mute { .. } => "mute",
+            ClientMsg::Lock { .. } => "lock",
             ClientMsg::CallStats { .. } => "callStats",
         }
     }
@@ -225,6 +245,9 @@ impl ClientMsg {
         "joinCall",
         "leaveCall",
         "media",
+        "kick",
+        "mute",
+        "lock",
         "callStats",
     ];
 }

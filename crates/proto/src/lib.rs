@@ -29,7 +29,7 @@ pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};
 pub use decode::{decode_client, normalize_name, DecodeError, MAX_SECRET_BYTES, MAX_TOKEN_BYTES};
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{
-    ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, PeerInfo, PeerState,
+    ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, PeerInfo, PeerState, Role,
     ServerMsg, Status,
 };
 

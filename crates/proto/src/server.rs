@@ -142,6 +142,35 @@ pub enum ServerMsg {
         /// Everyone else in it, in join order.
         members: Vec<PeerId>,
     },
+    /// You were removed from the room by a host; you are in no room now (the connection
+    /// stays open; `join` again unless the room is locked).
+    Kicked {
+        /// The room you were removed from.
+        room: RoomId,
+        /// The host who removed you.
+        by: PeerId,
+    },
+    /// A host asks you to mute your microphone. Clients do, and say who asked.
+    MuteRequest {
+        /// The host who asked.
+        by: PeerId,
+    },
+    /// A host locked or unlocked your room; sent to every member (also to a host who
+    /// joins a locked room, right after `joined`).
+    RoomLocked {
+        /// Whether new joins are refused now.
+        locked: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
+    /// A peer's role changed (the last host left and this peer took over); sent to every
+    /// member, the peer itself included.
+    RoleChanged {
+        /// Whose.
+        peer_id: PeerId,
+        /// The new role.
+        role: Role,
+    },
     /// Answer to `ping`.
     Pong {
         /// The `id` of the `ping` request.
@@ -180,6 +209,10 @@ impl ServerMsg {
         "inviting",
         "inviteEnded",
         "callJoined",
+        "kicked",
+        "muteRequest",
+        "roomLocked",
+        "roleChanged",
         "pong",
         "error",
     ];
@@ -196,6 +229,27 @@ pub struct PeerInfo {
     /// older than calls (then idle).
     #[serde(default)]
     pub state: PeerState,
+    /// Host or guest; absent means guest.
+    #[serde(default, skip_serializing_if = "Role::is_guest")]
+    pub role: Role,
+}
+
+/// What a peer may do in its room.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Takes part.
+    #[default]
+    Guest,
+    /// Takes part and moderates: `kick`, `mute`, `lock`.
+    Host,
+}
+
+impl Role {
+    /// Whether this is [`Role::Guest`] (the default, left out of JSON).
+    pub fn is_guest(&self) -> bool {
+        *self == Role::Guest
+    }
 }
 
 /// What a peer is doing, as the room sees it.
@@ -268,6 +322,8 @@ pub enum LeaveReason {
     Left,
     /// Its connection closed or timed out.
     Disconnected,
+    /// A host removed it (`kick`).
+    Kicked,
 }
 
 /// One entry of `RTCConfiguration.iceServers`.
@@ -347,4 +403,8 @@ pub enum ErrorCode {
     TokenRequired,
     /// The join token was malformed, badly signed, expired, or for another room.
     BadToken,
+    /// `kick`, `mute` or `lock` from a peer that is not a host of its room.
+    NotHost,
+    /// `join` to a room a host has locked.
+    RoomLocked,
 }

@@ -8,7 +8,7 @@
 use crate::metrics::Metrics;
 use crate::store::Persist;
 use crate::turn::ice::IceMinter;
-use confab_proto::{close, ClientFrame, ServerMsg};
+use confab_proto::{close, ClientFrame, Role, ServerMsg};
 use confab_signal::{ConnId, Hub, HubConfig, Output};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -43,6 +43,8 @@ pub struct ConnLink {
 enum Cmd {
     Connect(ConnId, ConnLink),
     Frame(ConnId, ClientFrame, OwnedSemaphorePermit),
+    /// A `join` admitted by a join token, with the role the token grants.
+    FrameAs(ConnId, ClientFrame, Role, OwnedSemaphorePermit),
     Disconnect(ConnId),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
@@ -77,6 +79,19 @@ impl HubHandle {
     ) -> Result<(), HubGone> {
         self.tx
             .send(Cmd::Frame(conn, frame, permit))
+            .await
+            .map_err(|_| HubGone)
+    }
+    /// [`HubHandle::frame`] for a `join` whose token granted `role`.
+    pub async fn frame_as(
+        &self,
+        conn: ConnId,
+        frame: ClientFrame,
+        role: Role,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), HubGone> {
+        self.tx
+            .send(Cmd::FrameAs(conn, frame, role, permit))
             .await
             .map_err(|_| HubGone)
     }
@@ -132,7 +147,9 @@ async fn run(
         };
         // A join that creates a room first waits (bounded) for the room's stored chat.
         let unseeded = match (&cmd, persist.as_mut()) {
-            (Some(Cmd::Frame(_, frame, _)), Some(p)) => p.before_frame(&mut hub, &frame.msg).await,
+            (Some(Cmd::Frame(_, frame, _) | Cmd::FrameAs(_, frame, _, _)), Some(p)) => {
+                p.before_frame(&mut hub, &frame.msg).await
+            }
             _ => None,
         };
         let now = Instant::now();
@@ -146,6 +163,12 @@ async fn run(
             }
             Some(Cmd::Frame(conn, frame, _permit)) => {
                 hub.handle_frame(conn, frame, now);
+                if let Some(p) = persist.as_mut() {
+                    p.after_frame(&hub, unseeded);
+                }
+            }
+            Some(Cmd::FrameAs(conn, frame, role, _permit)) => {
+                hub.handle_frame_as(conn, frame, Some(role), now);
                 if let Some(p) = persist.as_mut() {
                     p.after_frame(&hub, unseeded);
                 }

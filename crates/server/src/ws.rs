@@ -181,7 +181,8 @@ async fn drive(
                 match decoded {
                     Ok(mut frame) => {
                         settings.metrics.message_in(frame.msg.type_name());
-                        if let Err(e) = admit(&mut frame, &settings.auth).await {
+                        let admitted = admit(&mut frame, &settings.auth).await;
+                        if let Err(e) = admitted {
                             failed_joins += 1;
                             if failed_joins > MAX_FAILURES {
                                 break Exit::Close(close::FLOOD, "too many failed joins".into());
@@ -205,7 +206,11 @@ async fn drive(
                             let Ok(permit) = in_flight.clone().acquire_owned().await else {
                                 break Exit::Closed;
                             };
-                            if hub.frame(conn, frame, permit).await.is_err() {
+                            let sent = match admitted {
+                                Ok(Some(role)) => hub.frame_as(conn, frame, role, permit).await,
+                                _ => hub.frame(conn, frame, permit).await,
+                            };
+                            if sent.is_err() {
                                 break Exit::Close(close::GOING_AWAY, "server shutting down".into());
                             }
                             continue;
@@ -293,8 +298,12 @@ fn error_message(e: DecodeError) -> Message {
 }
 
 /// Checks a `join`'s password or token (other frames pass) and takes both out of the
-/// frame, so the hub never holds a secret. A token's name replaces the requested one.
-async fn admit(frame: &mut confab_proto::ClientFrame, auth: &Auth) -> Result<(), DecodeError> {
+/// frame, so the hub never holds a secret. A token's name replaces the requested one;
+/// its role is returned for the hub.
+async fn admit(
+    frame: &mut confab_proto::ClientFrame,
+    auth: &Auth,
+) -> Result<Option<confab_proto::Role>, DecodeError> {
     let ClientMsg::Join {
         room,
         name,
@@ -302,14 +311,14 @@ async fn admit(frame: &mut confab_proto::ClientFrame, auth: &Auth) -> Result<(),
         token,
     } = &mut frame.msg
     else {
-        return Ok(());
+        return Ok(None);
     };
     match auth.check_join(room, password.take(), token.take()).await {
         Ok(grant) => {
             if let Some(n) = grant.name {
                 *name = n;
             }
-            Ok(())
+            Ok(grant.role.map(Into::into))
         }
         Err(r) => Err(DecodeError {
             code: r.code,

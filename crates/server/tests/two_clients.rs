@@ -22,7 +22,7 @@ async fn two_clients_see_each_other_and_leave() {
         snap,
         json!({"type":"joined","ref":"j","room":"standup",
                "you":{"id":b_id,"name":"Grace","state":IDLE()},
-               "peers":[{"id":a_id,"name":"Ada","state":IDLE()}],
+               "peers":[{"id":a_id,"name":"Ada","state":IDLE(),"role":"host"}],
                "history":[]})
     );
     assert_eq!(

@@ -8,8 +8,8 @@ use crate::rate::TokenBucket;
 use crate::room::Room;
 use crate::{ConnId, HubConfig, Output};
 use confab_proto::{
-    close, ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId,
-    ServerMsg, PROTOCOL_VERSION,
+    close, ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, Role,
+    RoomId, ServerMsg, PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -123,6 +123,19 @@ impl Hub {
     /// One decoded frame from `conn`. Frames for a connection the hub does not know
     /// (never connected, refused, or already closed) are ignored.
     pub fn handle_frame(&mut self, conn: ConnId, frame: ClientFrame, now: Instant) {
+        self.handle_frame_as(conn, frame, None, now)
+    }
+
+    /// [`Hub::handle_frame`] for a frame the driver admitted with a role: a `join` whose
+    /// token (checked by the driver) grants `role`. `None` is a join without a token: the
+    /// hub picks the role (see `moderation.rs`). Other frames ignore `role`.
+    pub fn handle_frame_as(
+        &mut self,
+        conn: ConnId,
+        frame: ClientFrame,
+        role: Option<Role>,
+        now: Instant,
+    ) {
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -131,7 +144,7 @@ impl Hub {
         match msg {
             ClientMsg::Hello { version } => self.handle_hello(conn, version, id),
             ClientMsg::Ping => self.send(conn, ServerMsg::Pong { ref_: id }),
-            ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, id),
+            ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, role, id),
             ClientMsg::Leave => self.handle_leave(conn, id),
             ClientMsg::Offer { to, sdp } => {
                 self.handle_relay(conn, to, id, |from| ServerMsg::Offer { from, sdp })
@@ -156,6 +169,9 @@ impl Hub {
                 audio_muted,
                 video_muted,
             } => self.handle_media(conn, audio_muted, video_muted, id),
+            ClientMsg::Kick { peer } => self.handle_kick(conn, peer, id),
+            ClientMsg::Mute { peer } => self.handle_mute(conn, peer, id),
+            ClientMsg::Lock { locked } => self.handle_lock(conn, locked, id),
             // Counted by the driver's metrics; the hub only checks it comes from a room.
             ClientMsg::CallStats { .. } => {
                 let _ = self.require_room(conn, &id);
@@ -325,6 +341,12 @@ impl Hub {
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "history ids increase");
             assert!(ids.last().is_none_or(|&id| id <= room.last_chat_id));
             assert!(room.members.len() <= self.config.max_peers_per_room);
+            // Someone hosts, unless everyone's role came from a (guest) token.
+            assert!(
+                room.members.iter().all(|m| m.fixed_role)
+                    || room.members.iter().any(|m| m.info.role == Role::Host),
+                "room {room_id} has no host"
+            );
             for m in &room.members {
                 assert!(seen_members.insert(m.conn), "{} in two rooms", m.conn);
                 let s = self.session(m.conn).expect("members are helloed");

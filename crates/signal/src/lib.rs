@@ -83,6 +83,7 @@ mod calls;
 mod chat;
 mod hub;
 mod ids;
+mod moderation;
 #[cfg(test)]
 mod proptests;
 pub mod rate;

@@ -3,7 +3,7 @@
 use crate::{ConnId, Hub, HubConfig, Output};
 use confab_proto::{
     CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, InviteEndReason, PeerId, RequestId,
-    RoomId, ServerMsg, Status, PROTOCOL_VERSION,
+    Role, RoomId, ServerMsg, Status, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -33,6 +33,12 @@ enum Op {
     JoinCall(u64, u64),
     LeaveCall(u64),
     Media(u64, bool, bool),
+    /// A join a token admitted, with the role it grants (true: host).
+    JoinAs(u64, usize, bool),
+    /// Moderation of the peer id of another conn (or a bogus id); lock/unlock.
+    Kick(u64, Option<u64>),
+    Mute(u64, Option<u64>),
+    Lock(u64, bool),
     /// Let this many milliseconds pass, then run the ring timer as the driver would.
     Wait(u16),
 }
@@ -55,7 +61,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (c.clone(), 1..5u64).prop_map(|(c, k)| Op::Decline(c, k)),
         2 => (c.clone(), 1..5u64).prop_map(|(c, k)| Op::JoinCall(c, k)),
         2 => c.clone().prop_map(Op::LeaveCall),
-        1 => (c, any::<bool>(), any::<bool>()).prop_map(|(c, a, v)| Op::Media(c, a, v)),
+        1 => (c.clone(), any::<bool>(), any::<bool>()).prop_map(|(c, a, v)| Op::Media(c, a, v)),
+        1 => (c.clone(), 0..ROOMS.len(), any::<bool>()).prop_map(|(c, r, h)| Op::JoinAs(c, r, h)),
+        2 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Kick(c, t)),
+        1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Mute(c, t)),
+        2 => (c, any::<bool>()).prop_map(|(c, l)| Op::Lock(c, l)),
         2 => prop_oneof![0..2000u16, 4000..12000u16].prop_map(Op::Wait),
     ]
 }
@@ -168,6 +178,23 @@ proptest! {
                     hub.handle_frame(ConnId(*c), frame(ClientMsg::Media { audio_muted: *a, video_muted: *v }), now);
                     (*c, false)
                 }
+                Op::JoinAs(c, r, is_host) => {
+                    let msg = ClientMsg::Join { room: room(*r), name: format!("n{c}"), password: None, token: None };
+                    let role = if *is_host { Role::Host } else { Role::Guest };
+                    hub.handle_frame_as(ConnId(*c), frame(msg), Some(role), now);
+                    (*c, false)
+                }
+                Op::Kick(c, t) | Op::Mute(c, t) => {
+                    let peer = t.and_then(|t| ids.get(&t).cloned())
+                        .unwrap_or_else(|| PeerId::new("nobodyhere22"));
+                    let msg = if matches!(op, Op::Kick(..)) { ClientMsg::Kick { peer } } else { ClientMsg::Mute { peer } };
+                    hub.handle_frame(ConnId(*c), frame(msg), now);
+                    (*c, false)
+                }
+                Op::Lock(c, locked) => {
+                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Lock { locked: *locked }), now);
+                    (*c, false)
+                }
                 Op::Wait(_) => {
                     // The driver wakes at poll_timeout(); waking late or early is fine.
                     hub.handle_timeout(now);
@@ -195,6 +222,15 @@ proptest! {
                             prop_assert_eq!(*to, ConnId(actor));
                             if !matches!(op, Op::Connect(_)) { prop_assert_eq!(ref_, &req); }
                             error_code = Some(*code);
+                        }
+                        ServerMsg::Kicked { by, .. } | ServerMsg::MuteRequest { by }
+                        | ServerMsg::RoomLocked { by, .. } => {
+                            // Only a host acts, and only on its own room.
+                            prop_assert_eq!(Some(by), ids.get(&actor));
+                            let was_host = before.2.iter().flatten()
+                                .any(|p| Some(&p.id) == ids.get(&actor) && p.role == Role::Host);
+                            let host_joined = matches!(op, Op::JoinAs(_, _, true));
+                            prop_assert!(was_host || host_joined, "{:?} from a non-host", msg);
                         }
                         ServerMsg::Offer { from, .. } | ServerMsg::Answer { from, .. }
                         | ServerMsg::Candidate { from, .. } | ServerMsg::Hangup { from } => {

@@ -3,7 +3,9 @@
 use crate::calls::Calls;
 use crate::hub::Hub;
 use crate::ConnId;
-use confab_proto::{ChatMessage, ErrorCode, LeaveReason, PeerInfo, RequestId, RoomId, ServerMsg};
+use confab_proto::{
+    ChatMessage, ErrorCode, LeaveReason, PeerId, PeerInfo, RequestId, Role, RoomId, ServerMsg,
+};
 use std::collections::VecDeque;
 
 /// A room's members in join order, and its chat. A room exists only while it has
@@ -19,6 +21,8 @@ pub(crate) struct Room {
     pub(crate) last_chat_id: u64,
     /// The calls running in the room (see `calls.rs`); they end with the room at the latest.
     pub(crate) calls: Calls,
+    /// The host who locked the room, while it is locked (see `moderation.rs`).
+    pub(crate) locked_by: Option<PeerId>,
 }
 
 /// One connection's presence in a room.
@@ -27,16 +31,20 @@ pub(crate) struct Member {
     pub(crate) conn: ConnId,
     /// What the other members see: the peer id (fixed at `hello`) and the join name.
     pub(crate) info: PeerInfo,
+    /// Its role came from a join token, so it is never promoted (see `moderation.rs`).
+    pub(crate) fixed_role: bool,
 }
 
 impl Hub {
     /// `join`: enters `room` (creating it) under `name`, answers with a snapshot of the
-    /// others and announces the joiner to them. `name` was validated by the decoder.
+    /// others and announces the joiner to them. `name` was validated by the decoder;
+    /// `granted` is the role from a join token, if the join had one.
     pub(crate) fn handle_join(
         &mut self,
         conn: ConnId,
         room: RoomId,
         name: String,
+        granted: Option<Role>,
         ref_: Option<RequestId>,
     ) {
         // A seed is for this join only, whatever becomes of it (see `Hub::seed_chat`).
@@ -56,6 +64,10 @@ impl Hub {
                 );
                 return self.error(conn, ErrorCode::RoomFull, message, ref_);
             }
+            Some(r) if r.locked_by.is_some() && granted != Some(Role::Host) => {
+                let message = format!("room {room} is locked by its host");
+                return self.error(conn, ErrorCode::RoomLocked, message, ref_);
+            }
             None if self.rooms.len() >= self.config.max_rooms => {
                 let message = format!(
                     "the server is at its limit of {} rooms; try again later",
@@ -69,15 +81,17 @@ impl Hub {
             return;
         };
         session.room = Some(room.clone());
-        let you = PeerInfo {
-            id: peer_id,
-            name,
-            state: Default::default(),
-        };
         let r = self
             .rooms
             .entry(room.clone())
             .or_insert_with(|| Room::seeded(seed, &room));
+        let you = PeerInfo {
+            id: peer_id,
+            name,
+            state: Default::default(),
+            role: r.role_for_joiner(granted),
+        };
+        let locked_by = r.locked_by.clone();
         let peers: Vec<PeerInfo> = r.members.iter().map(|m| m.info.clone()).collect();
         let others: Vec<ConnId> = r.members.iter().map(|m| m.conn).collect();
         let history: Vec<ChatMessage> = r.history.iter().cloned().collect();
@@ -85,6 +99,7 @@ impl Hub {
         r.members.push(Member {
             conn,
             info: you.clone(),
+            fixed_role: granted.is_some(),
         });
         let joined = ServerMsg::Joined {
             ref_,
@@ -94,6 +109,10 @@ impl Hub {
             history,
         };
         self.send(conn, joined);
+        if let Some(by) = locked_by {
+            // Only a host token gets into a locked room; it should know the room is locked.
+            self.send(conn, ServerMsg::RoomLocked { locked: true, by });
+        }
         for other in others {
             let peer = you.clone();
             self.send(other, ServerMsg::PeerJoined { peer });
@@ -144,6 +163,9 @@ impl Hub {
                 reason,
             };
             self.send(other, msg);
+        }
+        if gone.info.role == Role::Host {
+            self.promote_if_hostless(room);
         }
         // After `peerLeft`, so the others' clients drop the peer before its calls change.
         self.drop_from_calls(room, conn, &gone.info.state);

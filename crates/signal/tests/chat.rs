@@ -115,7 +115,7 @@ fn a_late_joiner_gets_the_last_n_messages_oldest_first() {
     };
     assert_eq!(*to, c);
     assert_eq!(*you, info(&idc, "Carol"));
-    assert_eq!(*peers, vec![info(&ida, "Ada")]);
+    assert_eq!(*peers, vec![common::host(&ida, "Ada")]);
     let got: Vec<(u64, &str)> = history.iter().map(|m| (m.id, m.text.as_str())).collect();
     assert_eq!(got, [(3, "m3"), (4, "m4"), (5, "m5")]);
     assert!(history.iter().all(|m| m.from == ida && m.name == "Ada"));
@@ -252,12 +252,23 @@ fn history_ends_with_the_room() {
 fn a_disconnected_sender_stays_in_the_history_others_see_it_leave() {
     let mut h = Harness::new();
     let (a, ida) = h.joined(1, "r", "Ada");
-    let (b, _) = h.joined(2, "r", "Grace");
+    let (b, idb) = h.joined(2, "r", "Grace");
     h.frame(a, chat("bye"));
     h.disconnect(a);
     let out = h.drain();
+    // Ada hosted, so Grace takes over right after she hears Ada left.
     assert_eq!(
         out.last(),
+        Some(&send(
+            b,
+            ServerMsg::RoleChanged {
+                peer_id: idb.clone(),
+                role: confab_proto::Role::Host
+            }
+        ))
+    );
+    assert_eq!(
+        out.get(out.len() - 2),
         Some(&send(
             b,
             ServerMsg::PeerLeft {

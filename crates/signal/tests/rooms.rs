@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{info, room, send, Harness};
+use common::{host, info, room, send, Harness};
 use confab_proto::{ClientMsg, ErrorCode, LeaveReason, RequestId, ServerMsg};
 
 #[test]
@@ -25,7 +25,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
     let joined_a = ServerMsg::Joined {
         ref_: Some(RequestId::Num(2)),
         room: room("standup"),
-        you: info(&ida, "Ada"),
+        you: host(&ida, "Ada"),
         peers: vec![],
         history: vec![],
     };
@@ -37,7 +37,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         ref_: None,
         room: room("standup"),
         you: info(&idb, "Grace"),
-        peers: vec![info(&ida, "Ada")],
+        peers: vec![host(&ida, "Ada")],
         history: vec![],
     };
     let announce_b = ServerMsg::PeerJoined {
@@ -50,7 +50,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         ref_: None,
         room: room("standup"),
         you: info(&idc, "Linus"),
-        peers: vec![info(&ida, "Ada"), info(&idb, "Grace")],
+        peers: vec![host(&ida, "Ada"), info(&idb, "Grace")],
         history: vec![],
     };
     let announce_c = ServerMsg::PeerJoined {
@@ -66,7 +66,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
     );
     assert_eq!(
         h.hub.peers_in(&room("standup")),
-        vec![info(&ida, "Ada"), info(&idb, "Grace"), info(&idc, "Linus")]
+        vec![host(&ida, "Ada"), info(&idb, "Grace"), info(&idc, "Linus")]
     );
     assert_eq!(h.hub.room_count(), 1);
 }
@@ -110,7 +110,7 @@ fn leave_answers_left_and_tells_the_others() {
     );
     assert_eq!(
         h.hub.peers_in(&room("r")),
-        vec![info(&ida, "Ada"), info(&idc, "Linus")]
+        vec![host(&ida, "Ada"), info(&idc, "Linus")]
     );
 
     // The leaver can join again, under a new name, and is now last in join order.
@@ -142,11 +142,12 @@ fn the_last_leave_deletes_the_room() {
     h.frame(b, ClientMsg::Leave);
     assert_eq!(h.hub.room_count(), 0);
     assert!(h.hub.peers_in(&room("r")).is_empty());
-    // The last leaver hears only its own `left`: nobody else is there.
+    // The last leaver hears only its own `left`: nobody else is there. (Before: Ada's
+    // `left`, and Grace's `peerLeft` and `roleChanged`, as Ada hosted.)
     let out = h.drain();
-    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(out.len(), 4, "{out:?}");
     assert_eq!(
-        out[2],
+        out[3],
         send(
             b,
             ServerMsg::Left {

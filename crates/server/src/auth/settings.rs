@@ -98,7 +98,7 @@ impl AuthSettings {
         let entries = if a.room_password.is_empty() {
             f.room_passwords.unwrap_or_default()
         } else {
-            a.room_password
+            rejoin_hashes(a.room_password)
         };
         let mut room_passwords = Vec::new();
         for e in entries {
@@ -137,5 +137,54 @@ impl AuthSettings {
                     .collect(),
             ),
         }
+    }
+}
+
+/// Undoes the comma split of `--room-password` / `CONFAB_ROOM_PASSWORD` inside hashes:
+/// argon2 hashes hold commas (`m=19456,t=2,p=1`), so a piece that does not start a new
+/// `ROOM=$argon2…` entry belongs to the previous one.
+fn rejoin_hashes(pieces: Vec<String>) -> Vec<String> {
+    let starts_entry = |p: &str| {
+        p.split_once('=').is_some_and(|(room, rest)| {
+            RoomId::parse(room.trim()).is_some() && rest.starts_with('$')
+        })
+    };
+    let mut out: Vec<String> = Vec::new();
+    for p in pieces {
+        match out.last_mut() {
+            Some(last) if !starts_entry(&p) => {
+                last.push(',');
+                last.push_str(&p);
+            }
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_split_at_their_commas_are_put_back_together() {
+        let h1 = "$argon2id$v=19$m=19456,t=2,p=1$Bs2XyF+1a8mUrWi7IfM16w$/0WBpS/XigMxnDITf/gWqSsz7vmexP55dKR4A00qRkQ";
+        let h2 = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0WBpS/XigMxnDITf/gWqSsz7vmexP55dKR4A00qRkQ";
+        let joined = format!("board={h1},standup={h2}");
+        let pieces: Vec<String> = joined.split(',').map(String::from).collect();
+        assert_eq!(
+            pieces.len(),
+            6,
+            "clap's value_delimiter splits inside the hashes"
+        );
+        assert_eq!(
+            rejoin_hashes(pieces),
+            vec![format!("board={h1}"), format!("standup={h2}")]
+        );
+        // A piece that is not a hash fragment still stands alone (and is rejected later).
+        assert_eq!(
+            rejoin_hashes(vec!["board".into()]),
+            vec!["board".to_string()]
+        );
     }
 }

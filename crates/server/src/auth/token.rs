@@ -15,6 +15,15 @@ pub enum Role {
     Host,
 }
 
+impl From<Role> for confab_proto::Role {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Guest => confab_proto::Role::Guest,
+            Role::Host => confab_proto::Role::Host,
+        }
+    }
+}
+
 /// The claims of a join token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {

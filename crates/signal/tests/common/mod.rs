@@ -32,6 +32,15 @@ pub fn info(id: &PeerId, name: &str) -> PeerInfo {
         id: id.clone(),
         name: name.into(),
         state: Default::default(),
+        role: Default::default(),
+    }
+}
+
+/// `info` for a host (the first person in a room without tokens, or a host token).
+pub fn host(id: &PeerId, name: &str) -> PeerInfo {
+    PeerInfo {
+        role: confab_proto::Role::Host,
+        ..info(id, name)
     }
 }
 
@@ -123,6 +132,19 @@ impl Harness {
             token: None,
         };
         self.frame(conn, msg);
+    }
+
+    /// `join` admitted by the driver with a token granting `role`.
+    pub fn join_as(&mut self, conn: ConnId, room_name: &str, name: &str, role: confab_proto::Role) {
+        let msg = ClientMsg::Join {
+            room: room(room_name),
+            name: name.into(),
+            password: None,
+            token: None,
+        };
+        let now = self.tick();
+        self.hub
+            .handle_frame_as(conn, ClientFrame { id: None, msg }, Some(role), now);
     }
 
     /// A ready connection joined to `room_name`, with its outputs drained.

@@ -1,0 +1,169 @@
+// Roles and moderation in the room: who hosts (a "Host" tag in the people panel), the
+// host's per-person "Mute" and "Remove" actions and the room's "Lock" toggle, and what
+// happened said in words on every side ("Alice muted you", "Alice removed you from the
+// room", "Alice locked the room"). The server enforces the rules (see docs/protocol.md,
+// "Roles"); this module only offers the actions to hosts and explains the outcomes.
+
+import { kick, lock, mute } from './protocol.js';
+
+/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('./protocol.js').Role} Role */
+/** @typedef {import('./signaling.js').Signaling} Signaling */
+
+/**
+ * @typedef {object} ModerationUi
+ * @property {HTMLUListElement} list the people list (rows `li[data-peer-id]`)
+ * @property {HTMLButtonElement} lock the host's lock toggle
+ * @property {HTMLElement} locked the "Locked" tag everyone sees
+ * @property {HTMLElement} meRole the "Host" tag on our own row
+ */
+
+/**
+ * @typedef {object} ModerationContext
+ * @property {() => Signaling | null} signaling
+ * @property {() => string | null} myId
+ * @property {() => Map<string, PeerInfo>} peers
+ * @property {(id: string) => string} nameOf
+ * @property {(text: string) => void} notice shows a short status line (#call-notice)
+ * @property {() => void} muteMic mutes our microphone, as its button would
+ * @property {(sentence: string) => void} removed we were removed from the room
+ * @property {() => void} onChange
+ */
+
+/** The sentence for a room being locked or unlocked, by `who` ("You" or a name). */
+export function lockSentence(/** @type {boolean} */ locked, /** @type {string} */ who) {
+  return locked
+    ? `${who} locked the room. No one else can join.`
+    : `${who} unlocked the room. Anyone with the link can join again.`;
+}
+
+export class Moderation {
+  /**
+   * @param {ModerationUi} ui
+   * @param {ModerationContext} ctx
+   */
+  constructor(ui, ctx) {
+    this.ui = ui;
+    this.ctx = ctx;
+    /** Our role in the room. @type {Role} */
+    this.role = 'guest';
+    this.locked = false;
+    ui.lock.addEventListener('click', () => {
+      this.ctx.signaling()?.send(lock(!this.locked));
+    });
+  }
+
+  /** Back to the lobby: no role, no lock. */
+  reset() {
+    this.role = 'guest';
+    this.locked = false;
+    this.render();
+  }
+
+  /** @param {PeerInfo} you our own entry in `joined` */
+  onJoined(you) {
+    this.role = you.role ?? 'guest';
+    this.locked = false;
+  }
+
+  /**
+   * Listens to `sig`. Call before the app's own listeners, so a departing peer's name is
+   * still known when its `peerLeft` arrives.
+   * @param {Signaling} sig
+   * @param {() => boolean} live whether `sig` is still the app's connection
+   */
+  wire(sig, live) {
+    sig.on('peerLeft', ({ peerId, reason }) => {
+      if (live() && reason === 'kicked') this.ctx.notice(`${this.ctx.nameOf(peerId)} was removed from the room.`);
+    });
+    sig.on('roleChanged', ({ peerId, role }) => {
+      if (!live()) return;
+      if (peerId === this.ctx.myId()) {
+        this.role = role;
+        if (role === 'host') this.ctx.notice('You are the host now: you can mute, remove and lock.');
+      } else {
+        const peer = this.ctx.peers().get(peerId);
+        if (peer) peer.role = role;
+        if (role === 'host') this.ctx.notice(`${this.ctx.nameOf(peerId)} is the host now.`);
+      }
+      this.ctx.onChange();
+    });
+    sig.on('roomLocked', ({ locked, by }) => {
+      if (!live()) return;
+      this.locked = locked;
+      this.ctx.notice(lockSentence(locked, by === this.ctx.myId() ? 'You' : this.ctx.nameOf(by)));
+      this.ctx.onChange();
+    });
+    sig.on('muteRequest', ({ by }) => {
+      if (!live()) return;
+      this.ctx.muteMic();
+      this.ctx.notice(`${this.ctx.nameOf(by)} muted you. You can unmute yourself.`);
+    });
+    sig.on('kicked', ({ by }) => {
+      if (live()) this.ctx.removed(`${this.ctx.nameOf(by)} removed you from the room.`);
+    });
+  }
+
+  /** Shows roles, the lock state and (for hosts) the actions. Call after the people list renders. */
+  render() {
+    const host = this.role === 'host';
+    this.ui.meRole.hidden = !host;
+    this.ui.lock.hidden = !host;
+    this.ui.lock.setAttribute('aria-pressed', String(this.locked));
+    this.ui.lock.title = this.locked ? 'Unlock the room: let new people join' : 'Lock the room: no one else can join';
+    const text = /** @type {HTMLElement | null} */ (this.ui.lock.querySelector('.chip-text'));
+    if (text) text.textContent = this.locked ? 'Unlock' : 'Lock';
+    this.ui.lock.setAttribute('aria-label', this.locked ? 'Unlock the room' : 'Lock the room');
+    this.ui.locked.hidden = !this.locked || host;
+    const peers = this.ctx.peers();
+    for (const li of this.ui.list.querySelectorAll('li[data-peer-id]')) {
+      const row = /** @type {HTMLLIElement} */ (li);
+      const peer = peers.get(row.dataset.peerId ?? '');
+      if (!peer) continue;
+      this.decorate(row, peer, host);
+    }
+  }
+
+  /**
+   * Adds (once) and updates a row's host tag and host actions.
+   * @private
+   * @param {HTMLLIElement} li
+   * @param {PeerInfo} peer
+   * @param {boolean} host whether we host
+   */
+  decorate(li, peer, host) {
+    let tag = /** @type {HTMLElement | null} */ (li.querySelector('.role-tag'));
+    if (!tag) {
+      tag = document.createElement('span');
+      tag.className = 'role-tag';
+      tag.textContent = 'Host';
+      li.querySelector('.peer-name')?.after(tag);
+    }
+    tag.hidden = peer.role !== 'host';
+    let actions = /** @type {HTMLElement | null} */ (li.querySelector('.host-actions'));
+    if (!actions) {
+      actions = document.createElement('span');
+      actions.className = 'host-actions';
+      const muteButton = document.createElement('button');
+      muteButton.type = 'button';
+      muteButton.className = 'chip mute-peer';
+      muteButton.addEventListener('click', () => this.ctx.signaling()?.send(mute(peer.id)));
+      const removeButton = document.createElement('button');
+      removeButton.type = 'button';
+      removeButton.className = 'chip remove-peer';
+      removeButton.textContent = 'Remove';
+      removeButton.addEventListener('click', () => this.ctx.signaling()?.send(kick(peer.id)));
+      actions.append(muteButton, removeButton);
+      li.append(actions);
+    }
+    actions.hidden = !host;
+    li.classList.toggle('hostable', host);
+    const muteButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.mute-peer'));
+    const muted = peer.state.audioMuted;
+    muteButton.textContent = muted ? 'Muted' : 'Mute';
+    muteButton.disabled = muted;
+    muteButton.setAttribute('aria-label', muted ? `${peer.name}'s microphone is off` : `Mute ${peer.name}`);
+    const removeButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.remove-peer'));
+    removeButton.setAttribute('aria-label', `Remove ${peer.name} from the room`);
+  }
+}
