@@ -45,7 +45,7 @@
 //! let mut ids = Vec::new();
 //! for conn in [ada, grace] {
 //!     hub.handle_connect(conn, now);
-//!     hub.handle_frame(conn, frame(ClientMsg::Hello { version: PROTOCOL_VERSION }), now);
+//!     hub.handle_frame(conn, frame(ClientMsg::Hello { version: PROTOCOL_VERSION, resume: None }), now);
 //!     match hub.poll_output() {
 //!         Some(Output::Send { to, msg: ServerMsg::Welcome { peer_id, .. } }) if to == conn => {
 //!             ids.push(peer_id)
@@ -87,6 +87,7 @@ mod ids;
 mod proptests;
 pub mod rate;
 mod relay;
+mod resume;
 mod room;
 
 pub use calls::CallSnapshot;
@@ -138,6 +139,9 @@ pub struct HubConfig {
     pub max_call_size: usize,
     /// How long an invitation rings before it ends with `timeout`. Default 30 s.
     pub ring_timeout: Duration,
+    /// How long a dropped connection that was in a room keeps its place (peer id, room,
+    /// presence, call) for a `hello {resume}`; zero removes it at once. Default 30 s.
+    pub resume_grace: Duration,
 }
 
 impl Default for HubConfig {
@@ -152,6 +156,7 @@ impl Default for HubConfig {
             chat_refill: Duration::from_secs(1),
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
+            resume_grace: Duration::from_secs(30),
         }
     }
 }

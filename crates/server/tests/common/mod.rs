@@ -39,6 +39,9 @@ impl TestServer {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: TlsMode::Off,
+            // A dropped connection leaves at once, as most scenarios expect; the resume
+            // grace has its own tests (resume.rs).
+            resume_grace: Duration::ZERO,
             ..Config::default()
         };
         tweak(&mut config);
