@@ -22,6 +22,7 @@ import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
+import { Reconnector, shouldReconnect } from './reconnect.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
@@ -122,6 +123,10 @@ const app = {
   errors: [],
   /** @type {Signaling | null} */
   signaling: null,
+  /** Replaces the signaling connection when it drops (reconnect.js). @type {Reconnector | null} */
+  reconnector: null,
+  /** The last welcome resumed our identity (so `joined` is the same room again). */
+  resumed: false,
   /** @type {RTCIceServer[]} */
   iceServers: [],
   /** @type {MediaStream | null} */
@@ -148,6 +153,8 @@ const mesh = new Mesh(
     callOptions: () => features.callOptions,
     onAdded: (call, tile) => features.added(call, tile),
     onRemoved: (peerId) => features.removed(peerId),
+    isInRoom: (peerId) => app.peers.has(peerId),
+    onRebound: (peerId) => onRebound(peerId),
   },
 );
 
@@ -200,7 +207,7 @@ function renderStatus() {
   ui.status.textContent =
     app.state === 'connecting' ? 'Connecting…'
       : app.state === 'lobby' ? ''
-        : app.disconnected ? 'Disconnected from the server'
+        : app.disconnected ? 'Reconnecting…'
           : calls.statusText();
 }
 
@@ -272,6 +279,7 @@ function wire(sig) {
 
   sig.on('welcome', (w) => {
     if (!live()) return;
+    app.resumed = w.resumed === true;
     app.peerId = w.peerId;
     app.iceServers = w.iceServers.map((s) => {
       /** @type {RTCIceServer} */
@@ -284,14 +292,17 @@ function wire(sig) {
 
   sig.on('joined', (j) => {
     if (!live()) return;
+    const again = app.state === 'in-room' && app.resumed;
     app.state = 'in-room';
+    app.disconnected = false;
     app.room = j.room;
-    app.joinedAt = performance.now();
+    if (!again || app.joinedAt === null) app.joinedAt = performance.now();
     app.peerId = j.you.id;
     app.peers.clear();
     for (const p of j.peers) app.peers.set(p.id, p);
     calls.onJoined(j.you);
-    chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
+    if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
+    else chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
     ui.roomName.textContent = j.room;
     history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
     reportMedia();
@@ -319,7 +330,10 @@ function wire(sig) {
   });
 
   sig.on('invited', (m) => {
-    if (live()) calls.onInvited(m);
+    if (!live()) return;
+    calls.onInvited(m);
+    // Re-creating a call that a server restart ended: the other side calls, we accept.
+    if (mesh.isKept(m.from)) calls.accept();
   });
 
   sig.on('inviting', ({ call, to }) => {
@@ -372,6 +386,13 @@ function wire(sig) {
 
   sig.on('close', (info) => {
     if (!live() || info.expected) return;
+    if (app.state === 'in-room' && app.reconnector && shouldReconnect(info)) {
+      // The reconnector takes over; calls go on peer to peer meanwhile.
+      app.disconnected = true;
+      chat.setEnabled(false);
+      renderAll();
+      return;
+    }
     if (app.state === 'in-room') {
       app.disconnected = true;
       chat.setEnabled(false);
@@ -450,6 +471,7 @@ async function joinRoom(rawName, room) {
   }
   app.signaling = sig;
   wire(sig);
+  startReconnector(sig);
   try {
     await sig.ready;
     await sig.join(room, name);
@@ -465,6 +487,65 @@ async function joinRoom(rawName, room) {
   }
 }
 
+/**
+ * Keeps the signaling connection up while in the room (reconnect.js).
+ * @param {Signaling} first
+ */
+function startReconnector(first) {
+  app.reconnector?.stop();
+  const r = new Reconnector({
+    open: (resume) => new Signaling(new WebSocket(signalingUrl()), { resume }),
+    onOpen: (sig) => {
+      app.signaling = sig;
+      wire(sig);
+    },
+    onReady: (sig, w) => {
+      onReconnected(sig, w).catch((err) => console.error('confab: rejoining failed', err));
+    },
+    onWaiting: () => renderAll(),
+  });
+  r.watch(first);
+  app.reconnector = r;
+}
+
+/**
+ * A replacement connection said welcome. Resumed: the server sends `joined` by itself
+ * and our peer connections carry on under the same ids. Fresh (the server restarted, or
+ * our place expired): join the room again, keep the peer connections as orphans (media
+ * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
+ * over the connections themselves (mesh.js).
+ * @param {Signaling} sig
+ * @param {import('./protocol.js').WelcomeMsg} w
+ */
+async function onReconnected(sig, w) {
+  if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;
+  if (w.resumed) {
+    mesh.resumeSignaling();
+    return;
+  }
+  mesh.orphanAll();
+  calls.incoming = null;
+  calls.outgoing.clear();
+  try {
+    await sig.join(app.room, app.name);
+  } catch (err) {
+    if (app.signaling !== sig) return;
+    showError(err instanceof Error ? `Could not rejoin the room: ${err.message}` : 'Could not rejoin the room.');
+    return;
+  }
+  mesh.announce();
+}
+
+/**
+ * A connection from before a server restart belongs to `peerId` now: re-create the
+ * call. The side with the smaller id invites; the other accepts (see 'invited').
+ * @param {string} peerId
+ */
+function onRebound(peerId) {
+  if (app.peerId && app.peerId < peerId) calls.invite(peerId);
+  else if (calls.incoming?.from === peerId) calls.accept();
+}
+
 /** @param {string} message */
 function failJoin(message) {
   showError(message);
@@ -474,6 +555,8 @@ function failJoin(message) {
 function resetToLobby() {
   const sig = app.signaling;
   app.signaling = null;
+  app.reconnector?.stop();
+  app.reconnector = null;
   calls.reset();
   features.left();
   if (sig) sig.close();
@@ -493,6 +576,8 @@ function resetToLobby() {
 /** Leaves the room (telling the server) and returns to the lobby. */
 function leaveRoom() {
   const sig = app.signaling;
+  app.reconnector?.stop(); // a deliberate leave: never reconnect
+  app.reconnector = null;
   app.signaling = null; // events from here on are ignored
   calls.reset();
   if (sig) {
@@ -573,7 +658,13 @@ ui.randomRoom.addEventListener('click', () => {
 
 window.addEventListener('resize', () => mesh.layout());
 if (typeof ResizeObserver === 'function') new ResizeObserver(() => mesh.layout()).observe(ui.stage);
-window.addEventListener('pagehide', () => app.signaling?.close());
+window.addEventListener('pagehide', () => {
+  // Leaving the page is a leave: say so, or the server holds our place for the grace.
+  app.reconnector?.stop();
+  const sig = app.signaling;
+  if (sig && app.state === 'in-room') sig.leave().catch(() => {});
+  sig?.close();
+});
 
 // ---------------------------------------------------------------------------------------
 // Debug handle for the browser tests (read-only)
@@ -587,6 +678,7 @@ installDebugHandle({
   chat: () => chat.messages,
   calls,
   mesh,
+  signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 
 // ---------------------------------------------------------------------------------------

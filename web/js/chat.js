@@ -131,6 +131,20 @@ export class ChatPanel {
     this.scrollToEnd();
   }
 
+  /**
+   * The same room again after a reconnect (same identity): keeps what is shown and adds
+   * what was missed from `joined.history`; messages are de-duplicated by id.
+   * @param {ChatMessage[]} history
+   * @param {string} selfId
+   * @param {SendChat} sender
+   */
+  resume(history, selfId, sender) {
+    this.selfId = selfId;
+    this.sender = sender;
+    for (const m of history) this.receive(m);
+    this.setEnabled(true);
+  }
+
   /** Back to the lobby: forget the room's messages. */
   clear() {
     this.messages = [];

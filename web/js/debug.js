@@ -14,6 +14,8 @@
  * @param {import('./calls.js').Calls} src.calls
  * @param {import('./mesh.js').Mesh} src.mesh
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
+ * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
+ *   connection: up or not, and how many replacement connections were opened
  */
 export function installDebugHandle(src) {
   const { calls, mesh } = src;
@@ -42,6 +44,10 @@ export function installDebugHandle(src) {
         media: { enumerable: true, get: () => src.features.media() },
         peerStates: { enumerable: true, get: () => src.features.peerStates() },
         quality: { enumerable: true, value: () => src.features.quality() },
+        signaling: {
+          enumerable: true,
+          get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: mesh.rebound }),
+        },
       },
     ),
   );
