@@ -146,3 +146,89 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
     // Still the same people in the same call.
     assert.deepEqual(await bob.evaluate(() => window.confab.call.members), [ids[0]]);
   });
+
+/** The page's confirmed chat messages as shown: [{id, text}] in DOM order. */
+function shownChat(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#chat-list li[data-msg-id]')].map((li) => ({
+    id: Number(li.getAttribute('data-msg-id')),
+    text: li.querySelector('.chat-text')?.textContent ?? null,
+  })));
+}
+
+/** Sends `text` from `page`'s composer (the chat panel must be open). */
+async function say(page, text) {
+  await page.fill('#chat-input', text);
+  await page.press('#chat-input', 'Enter');
+}
+
+test('reconnect: a dropped WebSocket resumes the same identity; no chat message lost or duplicated',
+  { skip: SKIP, timeout: 120_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 2 });
+    const [alice, bob] = lab.pages;
+    const { ids } = await establishCall(lab, [alice, bob], roomName('resume'), ['Alice', 'Bob']);
+    for (const p of [alice, bob]) await p.click('#chat-toggle');
+    await say(bob, 'one');
+    await pollUntil(async () => (await shownChat(alice)).some((m) => m.text === 'one'),
+      { timeout: 5_000, message: 'Alice sees "one"' });
+
+    // Kill Alice's signaling connection (RST from the server side) and refuse her new
+    // ones for a while, so messages are sent while she is away.
+    const srv = lab.net.serverNs;
+    const aliceIp = lab.net.clients[0].ip;
+    const rule = ['INPUT', '-p', 'tcp', '-s', aliceIp, '--dport', String(PORT), '--syn',
+      '-j', 'REJECT', '--reject-with', 'tcp-reset'];
+    lab.net.run(srv, 'iptables', ['-w', '5', '-I', ...rule]);
+    let ruleIn = true;
+    try {
+      lab.net.run(srv, 'ss', ['-K', 'dst', aliceIp, 'sport', `= :${PORT}`]);
+      await pollUntil(async () => (await alice.locator('#status').textContent()).includes('Reconnecting'),
+        { timeout: 10_000, message: 'Alice shows Reconnecting…' });
+      // Bob sees her reconnecting, not gone.
+      await pollUntil(async () => (await bob.locator(`#peer-list li[data-peer-id="${ids[0]}"] .peer-status`)
+        .textContent().catch(() => '')).includes('Reconnecting'),
+      { timeout: 10_000, message: 'Bob sees Alice reconnecting' });
+      await say(bob, 'two');
+      await say(bob, 'three');
+      await pollUntil(async () => (await shownChat(bob)).some((m) => m.text === 'three'),
+        { timeout: 5_000, message: 'Bob sees "three"' });
+      assert.ok(!(await shownChat(alice)).some((m) => m.text === 'two'), 'Alice is really away');
+      lab.net.run(srv, 'iptables', ['-w', '5', '-D', ...rule]);
+      ruleIn = false;
+    } finally {
+      if (ruleIn) lab.net.run(srv, 'iptables', ['-w', '5', '-D', ...rule], { allowFail: true });
+    }
+
+    // She comes back as herself, and her chat holds every message exactly once, in order.
+    try {
+      await pollUntil(() => alice.evaluate(() => window.confab.signaling.connected),
+        { timeout: 20_000, interval: 200, message: 'Alice reconnected' });
+    } catch (e) {
+      assert.fail(`${e.message}\nAlice: ${await describeConfab(alice)}\n${lab.where()}`);
+    }
+    assert.equal(await alice.evaluate(() => window.confab.peerId), ids[0], 'same peer id');
+    assert.ok(await alice.evaluate(() => window.confab.signaling.reconnects >= 1));
+    await say(alice, 'four');
+    const want = ['one', 'two', 'three', 'four'];
+    for (const [name, page] of [['Alice', alice], ['Bob', bob]]) {
+      let shown = [];
+      try {
+        await pollUntil(async () => {
+          shown = await shownChat(page);
+          return shown.length === want.length;
+        }, { timeout: 5_000, message: `${name} shows 4 messages` });
+      } catch (e) {
+        assert.fail(`${e.message}: ${JSON.stringify(shown)}`);
+      }
+      assert.deepEqual(shown.map((m) => m.text), want, `${name}'s chat`);
+      const msgIds = shown.map((m) => m.id);
+      assert.ok(msgIds.every((id, i) => i === 0 || id > msgIds[i - 1]), `${name}: ids increase`);
+    }
+    // Bob never lost her: same id, back to normal, still in the call with her.
+    const bobView = await bob.evaluate(() => ({ peers: window.confab.peers, members: window.confab.call.members }));
+    assert.deepEqual(bobView.peers.map((p) => p.id), [ids[0]]);
+    assert.ok(!bobView.peers[0].state.reconnecting, 'not reconnecting any more');
+    assert.deepEqual(bobView.members, [ids[0]]);
+    const f0 = await frames(alice, ids[1]);
+    await sleep(1000);
+    assert.ok((await frames(alice, ids[1])) > f0, 'the call goes on');
+  });
