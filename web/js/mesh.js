@@ -92,6 +92,8 @@ export class Mesh {
     this.orphans = new Map();
     /** Connections carried over a server restart, for the debug handle. */
     this.rebound = 0;
+    /** The latest id each connection's peer announced. @type {WeakMap<PeerCall, string>} */
+    this.announced = new WeakMap();
     /** @private @type {ReturnType<typeof setInterval> | null} */
     this.announceTimer = null;
     /** @private @type {ReturnType<typeof setTimeout> | null} */
@@ -243,7 +245,12 @@ export class Mesh {
    * are rebound to the peers' new ids when the peers tell us those ids (`announce`).
    */
   orphanAll() {
-    for (const [id, entry] of this.calls) this.orphans.set(id, { entry, newId: null });
+    for (const [id, entry] of this.calls) {
+      // The peer may have told us its new id already (its server connection came back
+      // before ours did).
+      const told = this.announced.get(entry.call);
+      this.orphans.set(id, { entry, newId: told && told !== id ? told : null });
+    }
     this.calls.clear();
     if (this.orphanTimer !== null) clearTimeout(this.orphanTimer);
     this.orphanTimer = setTimeout(() => this.closeOrphans(), REBIND_TIMEOUT_MS);
@@ -258,14 +265,19 @@ export class Mesh {
   announce() {
     if (this.announceTimer !== null) clearInterval(this.announceTimer);
     this.announceTimer = null;
+    // Also to connections already rebound on our side but whose call is not re-created
+    // yet (`keep`): the peer may not have heard us, or not been listening, yet.
     const tell = () => {
       const myId = this.ctx.myId();
-      if (!myId || this.orphans.size === 0) {
-        if (this.orphans.size === 0 && this.announceTimer !== null) clearInterval(this.announceTimer);
-        if (this.orphans.size === 0) this.announceTimer = null;
+      const kept = [...this.calls.values()].filter((e) => e.keep);
+      if (this.orphans.size === 0 && kept.length === 0) {
+        if (this.announceTimer !== null) clearInterval(this.announceTimer);
+        this.announceTimer = null;
         return;
       }
+      if (!myId) return;
       for (const o of this.orphans.values()) o.entry.call.announceId(myId);
+      for (const e of kept) e.call.announceId(myId);
       this.tryRebind();
     };
     this.announceTimer = setInterval(tell, 1000);
@@ -278,6 +290,7 @@ export class Mesh {
    * @param {string} newId
    */
   handleRebind(call, newId) {
+    this.announced.set(call, newId);
     for (const o of this.orphans.values()) {
       if (o.entry.call === call) o.newId = newId;
     }

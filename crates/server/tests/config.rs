@@ -160,6 +160,7 @@ max_peers_per_room = 4
 max_rooms = 5
 max_call_size = 3
 ring_timeout = 12
+resume_grace = 45
 max_connections = 6
 log = "debug"
 log_format = "json"
@@ -220,6 +221,7 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));
     assert_eq!(c.max_call_size, 3);
     assert_eq!(c.ring_timeout, std::time::Duration::from_secs(12));
+    assert_eq!(c.resume_grace, std::time::Duration::from_secs(45));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }
