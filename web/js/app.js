@@ -24,6 +24,7 @@ import { launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { Moderation } from './moderation.js';
+import { Reconnector, shouldReconnect } from './reconnect.js';
 
 /** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
@@ -134,6 +135,10 @@ const app = {
   errors: [],
   /** @type {Signaling | null} */
   signaling: null,
+  /** Replaces the signaling connection when it drops (reconnect.js). @type {Reconnector | null} */
+  reconnector: null,
+  /** The last welcome resumed our identity (so `joined` is the same room again). */
+  resumed: false,
   /** @type {RTCIceServer[]} */
   iceServers: [],
   /** @type {MediaStream | null} */
@@ -160,6 +165,8 @@ const mesh = new Mesh(
     callOptions: () => features.callOptions,
     onAdded: (call, tile) => features.added(call, tile),
     onRemoved: (peerId) => features.removed(peerId),
+    isInRoom: (peerId) => app.peers.has(peerId),
+    onRebound: (peerId) => onRebound(peerId),
   },
 );
 
@@ -236,7 +243,7 @@ function renderStatus() {
   ui.status.textContent =
     app.state === 'connecting' ? 'Connecting…'
       : app.state === 'lobby' ? ''
-        : app.disconnected ? 'Disconnected from the server'
+        : app.disconnected ? 'Reconnecting…'
           : calls.statusText();
 }
 
@@ -310,6 +317,7 @@ function wire(sig) {
 
   sig.on('welcome', (w) => {
     if (!live()) return;
+    app.resumed = w.resumed === true;
     app.peerId = w.peerId;
     app.iceServers = w.iceServers.map((s) => {
       /** @type {RTCIceServer} */
@@ -322,9 +330,11 @@ function wire(sig) {
 
   sig.on('joined', (j) => {
     if (!live()) return;
+    const again = app.state === 'in-room' && app.resumed;
     app.state = 'in-room';
+    app.disconnected = false;
     app.room = j.room;
-    app.joinedAt = performance.now();
+    if (!again || app.joinedAt === null) app.joinedAt = performance.now();
     app.peerId = j.you.id;
     access.joined();
     if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
@@ -332,7 +342,8 @@ function wire(sig) {
     for (const p of j.peers) app.peers.set(p.id, p);
     calls.onJoined(j.you);
     moderation.onJoined(j.you);
-    chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
+    if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
+    else chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
     ui.roomName.textContent = j.room;
     history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
     reportMedia();
@@ -360,7 +371,10 @@ function wire(sig) {
   });
 
   sig.on('invited', (m) => {
-    if (live()) calls.onInvited(m);
+    if (!live()) return;
+    calls.onInvited(m);
+    // Re-creating a call that a server restart ended: the other side calls, we accept.
+    if (mesh.isKept(m.from)) calls.accept();
   });
 
   sig.on('inviting', ({ call, to }) => {
@@ -413,6 +427,13 @@ function wire(sig) {
 
   sig.on('close', (info) => {
     if (!live() || info.expected) return;
+    if (app.state === 'in-room' && app.reconnector && shouldReconnect(info)) {
+      // The reconnector takes over; calls go on peer to peer meanwhile.
+      app.disconnected = true;
+      chat.setEnabled(false);
+      renderAll();
+      return;
+    }
     if (app.state === 'in-room') {
       app.disconnected = true;
       chat.setEnabled(false);
@@ -489,6 +510,7 @@ async function joinRoom(rawName, room) {
   }
   app.signaling = sig;
   wire(sig);
+  startReconnector(sig);
   try {
     await sig.ready;
     await sig.join(room, name, access.credentials(room));
@@ -522,6 +544,65 @@ function showOwnName(name) {
   ui.meName.textContent = name;
 }
 
+/**
+ * Keeps the signaling connection up while in the room (reconnect.js).
+ * @param {Signaling} first
+ */
+function startReconnector(first) {
+  app.reconnector?.stop();
+  const r = new Reconnector({
+    open: (resume) => new Signaling(new WebSocket(signalingUrl()), { resume }),
+    onOpen: (sig) => {
+      app.signaling = sig;
+      wire(sig);
+    },
+    onReady: (sig, w) => {
+      onReconnected(sig, w).catch((err) => console.error('confab: rejoining failed', err));
+    },
+    onWaiting: () => renderAll(),
+  });
+  r.watch(first);
+  app.reconnector = r;
+}
+
+/**
+ * A replacement connection said welcome. Resumed: the server sends `joined` by itself
+ * and our peer connections carry on under the same ids. Fresh (the server restarted, or
+ * our place expired): join the room again, keep the peer connections as orphans (media
+ * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
+ * over the connections themselves (mesh.js).
+ * @param {Signaling} sig
+ * @param {import('./protocol.js').WelcomeMsg} w
+ */
+async function onReconnected(sig, w) {
+  if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;
+  if (w.resumed) {
+    mesh.resumeSignaling();
+    return;
+  }
+  mesh.orphanAll();
+  calls.incoming = null;
+  calls.outgoing.clear();
+  try {
+    await sig.join(app.room, app.name, access.credentials(app.room));
+  } catch (err) {
+    if (app.signaling !== sig) return;
+    showError(err instanceof Error ? `Could not rejoin the room: ${err.message}` : 'Could not rejoin the room.');
+    return;
+  }
+  mesh.announce();
+}
+
+/**
+ * A connection from before a server restart belongs to `peerId` now: re-create the
+ * call. The side with the smaller id invites; the other accepts (see 'invited').
+ * @param {string} peerId
+ */
+function onRebound(peerId) {
+  if (app.peerId && app.peerId < peerId) calls.invite(peerId);
+  else if (calls.incoming?.from === peerId) calls.accept();
+}
+
 /** @param {string} message */
 function failJoin(message) {
   showError(message);
@@ -531,6 +612,8 @@ function failJoin(message) {
 function resetToLobby() {
   const sig = app.signaling;
   app.signaling = null;
+  app.reconnector?.stop();
+  app.reconnector = null;
   calls.reset();
   features.left();
   if (sig) sig.close();
@@ -551,6 +634,8 @@ function resetToLobby() {
 /** Leaves the room (telling the server) and returns to the lobby. */
 function leaveRoom() {
   const sig = app.signaling;
+  app.reconnector?.stop(); // a deliberate leave: never reconnect
+  app.reconnector = null;
   app.signaling = null; // events from here on are ignored
   calls.reset();
   if (sig) {
@@ -637,7 +722,13 @@ ui.randomRoom.addEventListener('click', () => {
 
 window.addEventListener('resize', () => mesh.layout());
 if (typeof ResizeObserver === 'function') new ResizeObserver(() => mesh.layout()).observe(ui.stage);
-window.addEventListener('pagehide', () => app.signaling?.close());
+window.addEventListener('pagehide', () => {
+  // Leaving the page is a leave: say so, or the server holds our place for the grace.
+  app.reconnector?.stop();
+  const sig = app.signaling;
+  if (sig && app.state === 'in-room') sig.leave().catch(() => {});
+  sig?.close();
+});
 
 // ---------------------------------------------------------------------------------------
 // Debug handle for the browser tests (read-only)
@@ -652,6 +743,7 @@ installDebugHandle({
   chat: () => chat.messages,
   calls,
   mesh,
+  signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 
 // ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@
  *   call started or was accepted)
  * @property {number} offers offers this connection made or applied: 1 after the first
  *   negotiation; it grows only when the call is renegotiated
+ * @property {number} iceRestarts ICE restarts this side started (`restartIce()`)
  */
 
 /**
@@ -51,6 +52,8 @@
  * @property {(call: PeerCall, channel: RTCDataChannel) => void} [onDataChannel] a data
  *   channel exists: our control channel (`call.control`, created with the media) or one
  *   the peer opened
+ * @property {(call: PeerCall, peerId: string) => void} [onRebind] the peer told us its
+ *   new peer id over the rebind channel (after a server restart; see mesh.js)
  * @property {typeof RTCPeerConnection} [RTCPeerConnection] for tests
  */
 
@@ -85,6 +88,20 @@ export const STUCK_ICE_MS = 3000;
  */
 const POLITE_RESTART_DELAY_MS = 4000;
 
+/**
+ * ICE 'disconnected' for this long (consent checks failing: a link went down, the
+ * network changed) starts an ICE restart, on the impolite side; the polite side waits
+ * `POLITE_RESTART_DELAY_MS` more. Chromium needs about 30 s to call it 'failed'.
+ */
+export const DISCONNECTED_RESTART_MS = 2500;
+
+/**
+ * The rebind channel: pre-negotiated like the control channel, used only to tell the
+ * peer our new peer id after the signaling server restarted (mesh.js). Its id is far
+ * above those the browser assigns to in-band channels (file transfers).
+ */
+export const REBIND_CHANNEL = Object.freeze({ label: 'confab-rebind', id: 1001 });
+
 /** Sends and receives media with one remote peer. */
 export class PeerCall {
   /** @param {PeerCallOptions} opts */
@@ -102,6 +119,11 @@ export class PeerCall {
     this.onAutoplayBlocked = opts.onAutoplayBlocked ?? (() => {});
     this.onStuck = opts.onStuck ?? (() => {});
     this.onDataChannel = opts.onDataChannel ?? (() => {});
+    this.onRebind = opts.onRebind ?? (() => {});
+    /** ICE restarts started by this side; see `CallStats.iceRestarts`. */
+    this.iceRestarts = 0;
+    /** @type {RTCDataChannel | null} */
+    this.rebindChannel = null;
     this.closed = false;
     this.startedAt = performance.now();
     /** Offers made or applied; see `CallStats.offers`. */
@@ -137,7 +159,10 @@ export class PeerCall {
       this.signaling.sendCandidate(this.peerId, candidate ? candidate.toJSON() : null);
     };
     pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'failed') this.restartAfterFailure();
+      const state = pc.iceConnectionState;
+      if (state === 'failed') this.restartAfterFailure();
+      if (state === 'disconnected') this.armDisconnectTimer();
+      if (state === 'connected' || state === 'completed') this.clearRestartTimers();
       this.onChange(this);
     };
     pc.onconnectionstatechange = () => this.onChange(this);
@@ -162,6 +187,8 @@ export class PeerCall {
     this.watchdogTimer = null;
     /** @private @type {ReturnType<typeof setTimeout> | null} */
     this.restartTimer = null;
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.disconnectTimer = null;
     const wait = opts.waitForOfferMs ?? 0;
     if (wait > 0) {
       this.waitTimer = setTimeout(() => this.addLocalMedia(), wait);
@@ -189,6 +216,16 @@ export class PeerCall {
     if (typeof pc.createDataChannel === 'function') {
       this.control = pc.createDataChannel(CONTROL_CHANNEL.label, { negotiated: true, id: CONTROL_CHANNEL.id });
       this.onDataChannel(this, this.control);
+      const rebind = pc.createDataChannel(REBIND_CHANNEL.label, { negotiated: true, id: REBIND_CHANNEL.id });
+      rebind.onmessage = ({ data }) => {
+        try {
+          const msg = JSON.parse(String(data));
+          if (!this.closed && typeof msg?.id === 'string' && msg.id.length <= 64) this.onRebind(this, msg.id);
+        } catch {
+          // not ours to worry about: the peer runs another version
+        }
+      };
+      this.rebindChannel = rebind;
     }
     // Without a local track of a kind, still ask to receive that kind, so a receive-only
     // participant can start a call too.
@@ -222,14 +259,72 @@ export class PeerCall {
    */
   restartAfterFailure() {
     if (!this.polite) {
-      this.pc.restartIce();
+      this.restartIce();
       return;
     }
     if (this.restartTimer !== null) return;
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      if (!this.closed && this.pc.iceConnectionState === 'failed') this.pc.restartIce();
+      const state = this.pc.iceConnectionState;
+      if (!this.closed && (state === 'failed' || state === 'disconnected')) this.restartIce();
     }, POLITE_RESTART_DELAY_MS);
+  }
+
+  /**
+   * ICE went 'disconnected': if it stays so for `DISCONNECTED_RESTART_MS`, restart it as
+   * after a failure.
+   * @private
+   */
+  armDisconnectTimer() {
+    if (this.disconnectTimer !== null) return;
+    this.disconnectTimer = setTimeout(() => {
+      this.disconnectTimer = null;
+      if (!this.closed && this.pc.iceConnectionState === 'disconnected') this.restartAfterFailure();
+    }, DISCONNECTED_RESTART_MS);
+  }
+
+  /** @private */
+  clearRestartTimers() {
+    if (this.disconnectTimer !== null) clearTimeout(this.disconnectTimer);
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.disconnectTimer = null;
+    this.restartTimer = null;
+  }
+
+  /** Starts an ICE restart (renegotiates through signaling) and counts it. */
+  restartIce() {
+    if (this.closed) return;
+    this.iceRestarts++;
+    this.pc.restartIce();
+  }
+
+  /**
+   * Signaling is back after an outage: what was sent meanwhile is lost. Sends our
+   * pending offer again, or restarts ICE if the connection is still down.
+   */
+  resumeSignaling() {
+    if (this.closed) return;
+    const pc = this.pc;
+    if (pc.signalingState === 'have-local-offer') {
+      this.sendDescription();
+      return;
+    }
+    const state = pc.iceConnectionState;
+    if (state === 'failed' || (state === 'disconnected' && !this.polite)) this.restartIce();
+  }
+
+  /**
+   * Tells the peer our new peer id over the rebind channel (once it is open).
+   * @param {string} id
+   */
+  announceId(id) {
+    const ch = this.rebindChannel;
+    if (!ch || ch.readyState !== 'open' || this.closed) return;
+    try {
+      ch.send(JSON.stringify({ id }));
+    } catch {
+      // closing; the rebind will not happen and the owner times it out
+    }
   }
 
   /** @private */
@@ -423,6 +518,7 @@ export class PeerCall {
       firstFrameAt: this.firstFrameAt,
       startedAt: this.startedAt,
       offers: this.offers,
+      iceRestarts: this.iceRestarts,
     };
   }
 
@@ -432,7 +528,7 @@ export class PeerCall {
     this.closed = true;
     if (this.waitTimer !== null) clearTimeout(this.waitTimer);
     if (this.watchdogTimer !== null) clearTimeout(this.watchdogTimer);
-    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.clearRestartTimers();
     const pc = this.pc;
     pc.onnegotiationneeded = null;
     pc.onicecandidate = null;

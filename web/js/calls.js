@@ -278,9 +278,9 @@ export class Calls {
 
   /** Keeps the mesh on exactly our call's members, then re-renders. */
   sync() {
-    const call = this.myCall();
-    if (call === null) this.ctx.mesh.closeAll();
-    else this.ctx.mesh.sync(this.members());
+    // Not in a call: no members, so the mesh closes everything but connections being
+    // carried over a server restart (see Mesh.sync).
+    this.ctx.mesh.sync(this.members());
     this.ctx.onChange();
   }
 

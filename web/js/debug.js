@@ -15,6 +15,8 @@
  * @param {import('./mesh.js').Mesh} src.mesh
  * @param {import('./moderation.js').Moderation} src.moderation our role and the room's lock
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
+ * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
+ *   connection: up or not, and how many replacement connections were opened
  */
 export function installDebugHandle(src) {
   const { calls, mesh } = src;
@@ -47,6 +49,10 @@ export function installDebugHandle(src) {
         media: { enumerable: true, get: () => src.features.media() },
         peerStates: { enumerable: true, get: () => src.features.peerStates() },
         quality: { enumerable: true, value: () => src.features.quality() },
+        signaling: {
+          enumerable: true,
+          get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: mesh.rebound }),
+        },
       },
     ),
   );

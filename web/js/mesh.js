@@ -15,6 +15,16 @@ import { trimName } from './protocol.js';
  * @property {PeerCall} call
  * @property {HTMLElement} tile
  * @property {boolean} [reported] its setup time went to the server (`callStats`)
+ * @property {boolean} [keep] carried over from before a server restart and rebound to
+ *   the peer's new id: `sync` keeps it while the server call is being re-created
+ */
+
+/**
+ * A connection whose peer we know only by its id from before the signaling server
+ * restarted; media still flows on it (see `orphanAll`).
+ * @typedef {object} Orphan
+ * @property {CallEntry} entry
+ * @property {string | null} newId the peer's new id, once it told us over the rebind channel
  */
 
 /**
@@ -32,7 +42,13 @@ import { trimName } from './protocol.js';
  *   for every PeerCall (the in-call features' data channel hook)
  * @property {(call: PeerCall, tile: HTMLElement) => void} [onAdded] a connection was opened
  * @property {(peerId: string) => void} [onRemoved] a connection was closed
+ * @property {(peerId: string) => boolean} [isInRoom] whether a peer id is in our room now
+ * @property {(peerId: string) => void} [onRebound] a connection from before a server
+ *   restart now belongs to this (new) peer id; the app re-creates the call with it
  */
+
+/** How long connections carried over a server restart wait to be rebound or re-called. */
+const REBIND_TIMEOUT_MS = 60_000;
 
 /** How often a stuck connection with one peer is replaced before giving up. */
 const MAX_STUCK_RETRIES = 2;
@@ -74,11 +90,30 @@ export class Mesh {
     this.stuckRetries = new Map();
     /** Muted flags of others, as their presence reports them. @type {Map<string, boolean>} */
     this.remoteMuted = new Map();
+    /** Connections from before a server restart, by the peer's old id. @type {Map<string, Orphan>} */
+    this.orphans = new Map();
+    /** Connections carried over a server restart, for the debug handle. */
+    this.rebound = 0;
+    /** The latest id each connection's peer announced. @type {WeakMap<PeerCall, string>} */
+    this.announced = new WeakMap();
+    /** @private @type {ReturnType<typeof setInterval> | null} */
+    this.announceTimer = null;
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.orphanTimer = null;
   }
 
   /** @param {string} peerId */
   has(peerId) {
     return this.calls.has(peerId);
+  }
+
+  /**
+   * Whether the connection with `peerId` was carried over a server restart and waits
+   * for its call to be re-created.
+   * @param {string} peerId
+   */
+  isKept(peerId) {
+    return this.calls.get(peerId)?.keep === true;
   }
 
   get size() {
@@ -88,6 +123,7 @@ export class Mesh {
   /** Forgets everything about past sessions (a new room). */
   reset() {
     this.closeAll();
+    this.closeOrphans();
     this.endedSessions.clear();
     this.stuckRetries.clear();
     this.remoteMuted.clear();
@@ -120,16 +156,20 @@ export class Mesh {
     });
     this.ui.stage.insertBefore(tile, this.ui.selfTile);
 
+    /** @type {PeerCall} */
     const call = new PeerCall({
       myId,
       peerId,
       iceServers: this.ctx.iceServers(),
       localStream: this.ctx.localStream(),
+      // Through whatever signaling connection is current (it is replaced on reconnect),
+      // and only while this call is ours (not orphaned by a server restart).
       signaling: {
-        sendOffer: (to, sdp) => sig.sendOffer(to, sdp),
-        sendAnswer: (to, sdp) => sig.sendAnswer(to, sdp),
-        sendCandidate: (to, c) => sig.sendCandidate(to, c),
+        sendOffer: (to, sdp) => this.live(call) && this.ctx.signaling()?.sendOffer(to, sdp),
+        sendAnswer: (to, sdp) => this.live(call) && this.ctx.signaling()?.sendAnswer(to, sdp),
+        sendCandidate: (to, c) => this.live(call) && this.ctx.signaling()?.sendCandidate(to, c),
       },
+      onRebind: (c, newId) => this.handleRebind(c, newId),
       video,
       joinedAt: this.ctx.joinedAt(),
       waitForOfferMs: mode === 'await-offer' ? WAIT_FOR_OFFER_MS : 0,
@@ -178,12 +218,143 @@ export class Mesh {
 
   /**
    * Makes the connections match the call's members: connect to new ones (they offer),
-   * close the rest.
+   * close the rest (but not those carried over a server restart while their call is
+   * being re-created: `keep`).
    * @param {Set<string>} members everyone else in our call (empty: no call)
    */
   sync(members) {
-    for (const id of [...this.calls.keys()]) if (!members.has(id)) this.close(id);
+    for (const [id, entry] of [...this.calls]) {
+      if (members.has(id)) entry.keep = false;
+      else if (!entry.keep) this.close(id);
+    }
     for (const id of members) this.connect(id, 'await-offer');
+  }
+
+  /**
+   * @param {PeerCall} call
+   * @returns {boolean} whether `call` is a current connection (not an orphan)
+   */
+  live(call) {
+    return this.calls.get(call.peerId)?.call === call;
+  }
+
+  // ---------------------------------------------------------- server restarts
+
+  /**
+   * The signaling server forgot us (it restarted): we will get a new peer id, and so will
+   * everyone else. Keeps every connection (media flows peer to peer) as an orphan, out
+   * of `calls` so that nothing closes it while the room and call are re-created; they
+   * are rebound to the peers' new ids when the peers tell us those ids (`announce`).
+   */
+  orphanAll() {
+    for (const [id, entry] of this.calls) {
+      // The peer may have told us its new id already (its server connection came back
+      // before ours did).
+      const told = this.announced.get(entry.call);
+      this.orphans.set(id, { entry, newId: told && told !== id ? told : null });
+    }
+    this.calls.clear();
+    if (this.orphanTimer !== null) clearTimeout(this.orphanTimer);
+    this.orphanTimer = setTimeout(() => this.closeOrphans(), REBIND_TIMEOUT_MS);
+    this.ctx.onChange();
+  }
+
+  /**
+   * Tells every orphan's peer our new id, now and every second until all are rebound
+   * (the peer may not be listening yet: its own connection to the server may still be
+   * down), and rebinds those whose new id we already know.
+   */
+  announce() {
+    if (this.announceTimer !== null) clearInterval(this.announceTimer);
+    this.announceTimer = null;
+    // Also to connections already rebound on our side but whose call is not re-created
+    // yet (`keep`): the peer may not have heard us, or not been listening, yet.
+    const tell = () => {
+      const myId = this.ctx.myId();
+      const kept = [...this.calls.values()].filter((e) => e.keep);
+      if (this.orphans.size === 0 && kept.length === 0) {
+        if (this.announceTimer !== null) clearInterval(this.announceTimer);
+        this.announceTimer = null;
+        return;
+      }
+      if (!myId) return;
+      for (const o of this.orphans.values()) o.entry.call.announceId(myId);
+      for (const e of kept) e.call.announceId(myId);
+      this.tryRebind();
+    };
+    this.announceTimer = setInterval(tell, 1000);
+    tell();
+  }
+
+  /**
+   * The peer of `call` says its new id is `newId`.
+   * @param {PeerCall} call
+   * @param {string} newId
+   */
+  handleRebind(call, newId) {
+    this.announced.set(call, newId);
+    for (const o of this.orphans.values()) {
+      if (o.entry.call === call) o.newId = newId;
+    }
+    this.tryRebind();
+  }
+
+  /**
+   * Moves orphans whose peer's new id is known and in our room back into `calls` under
+   * that id, with our new id, and tells the app (which re-creates the call).
+   * @private
+   */
+  tryRebind() {
+    const myId = this.ctx.myId();
+    if (!myId) return;
+    for (const [oldId, o] of [...this.orphans]) {
+      const newId = o.newId;
+      if (!newId || newId === myId || !this.ctx.isInRoom?.(newId)) continue;
+      this.orphans.delete(oldId);
+      const existing = this.calls.get(newId);
+      if (existing) {
+        // Already connected anew (e.g. a fresh call won the race): drop the old one.
+        o.entry.call.close();
+        o.entry.tile.remove();
+        continue;
+      }
+      const call = o.entry.call;
+      call.myId = myId;
+      call.peerId = newId;
+      call.polite = myId < newId; // perfect negotiation roles follow the new ids
+      o.entry.tile.dataset.peerId = newId;
+      o.entry.keep = true;
+      this.calls.set(newId, o.entry);
+      this.rebound++;
+      this.renderTile(o.entry);
+      this.ctx.onRebound?.(newId);
+    }
+    if (this.orphans.size === 0 && this.orphanTimer !== null) {
+      clearTimeout(this.orphanTimer);
+      this.orphanTimer = null;
+    }
+    this.ctx.onChange();
+  }
+
+  /** Closes the connections that could not be rebound. @private */
+  closeOrphans() {
+    for (const o of this.orphans.values()) {
+      o.entry.call.close();
+      o.entry.tile.remove();
+      this.ctx.onRemoved?.(o.entry.call.peerId);
+    }
+    this.orphans.clear();
+    if (this.orphanTimer !== null) clearTimeout(this.orphanTimer);
+    if (this.announceTimer !== null) clearInterval(this.announceTimer);
+    this.orphanTimer = null;
+    this.announceTimer = null;
+    for (const entry of this.calls.values()) entry.keep = false;
+    this.ctx.onChange();
+  }
+
+  /** Signaling is back: resend what may have been lost, restart ICE where it is down. */
+  resumeSignaling() {
+    for (const entry of this.calls.values()) entry.call.resumeSignaling();
   }
 
   /**
@@ -310,15 +481,20 @@ export class Mesh {
     stage.style.setProperty('--rows', String(best.rows));
   }
 
+  /** Live connections and (during a rebind after a server restart) orphans by old id. */
+  allEntries() {
+    return [...this.calls, ...[...this.orphans].map(([id, o]) => /** @type {const} */ ([id, o.entry]))];
+  }
+
   /** @returns {Record<string, RTCPeerConnection>} */
   pcs() {
-    return Object.fromEntries([...this.calls].map(([id, e]) => [id, e.call.pc]));
+    return Object.fromEntries(this.allEntries().map(([id, e]) => [id, e.call.pc]));
   }
 
   /** @returns {Promise<Record<string, CallStats>>} */
   async stats() {
     const entries = await Promise.all(
-      [...this.calls].map(async ([id, e]) => /** @type {const} */ ([id, await e.call.stats()])),
+      this.allEntries().map(async ([id, e]) => /** @type {const} */ ([id, await e.call.stats()])),
     );
     return Object.fromEntries(entries);
   }

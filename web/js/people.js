@@ -37,6 +37,9 @@ export function describePeer(peer, calls, offline) {
   const ring = offline ? 'none' : myCall === null ? 'call' : 'invite';
   const ringLabel = ring === 'invite' ? 'Invite' : 'Call';
   const ringAria = ring === 'invite' ? `Invite ${name} to the call` : `Call ${name}`;
+  if (s.reconnecting) {
+    return { status: 'Reconnecting…', badge: 'reconnecting', action: 'none', label: 'Reconnecting', aria: `${name} is reconnecting` };
+  }
   if (s.status === 'inCall' && s.call !== undefined) {
     if (myCall === s.call) {
       return { status: 'In your call', badge: 'in-call', action: 'none', label: 'In call', aria: `${name} is in your call` };

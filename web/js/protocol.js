@@ -31,6 +31,7 @@ export const CloseCode = Object.freeze({
   IDLE_TIMEOUT: 4001,
   SLOW_CONSUMER: 4002,
   HELLO_TIMEOUT: 4003,
+  REPLACED: 4004,
 });
 
 // ---------------------------------------------------------------------------------------
@@ -59,8 +60,9 @@ export const CloseCode = Object.freeze({
 /**
  * A peer's presence: idle, ringing (invited to `call`, not answered yet) or in `call`;
  * and its mute flags as its client reported them.
+ * `reconnecting`: its connection dropped and the server holds its place for a resume.
  * @typedef {{status: 'idle' | 'ringing' | 'inCall', call?: number, audioMuted: boolean,
- *   videoMuted: boolean}} PeerState
+ *   videoMuted: boolean, reconnecting?: boolean}} PeerState
  */
 
 /**
@@ -88,7 +90,7 @@ export const CloseCode = Object.freeze({
  *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked'} ErrorCode
  */
 
-/** @typedef {{type: 'hello', version: number, id?: RequestId}} HelloMsg */
+/** @typedef {{type: 'hello', version: number, id?: RequestId, resume?: string}} HelloMsg */
 /** @typedef {{type: 'join', room: string, name: string, id?: RequestId, password?: string, token?: string}} JoinMsg */
 /** @typedef {{type: 'leave', id?: RequestId}} LeaveMsg */
 /** @typedef {{type: 'offer', to: string, sdp: string, id?: RequestId}} OfferMsg */
@@ -115,7 +117,10 @@ export const CloseCode = Object.freeze({
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg} ClientMsg
  */
 
-/** @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[]}} WelcomeMsg */
+/**
+ * @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[],
+ *   resumeToken?: string, resumed?: boolean}} WelcomeMsg
+ */
 /**
  * `history` is always an array here: `validateServerMessage` fills in `[]` for servers
  * that predate chat.
@@ -299,13 +304,17 @@ function withId(msg, id) {
 }
 
 /**
- * `hello`: the first message on a connection.
+ * `hello`: the first message on a connection; with `resume`, the `resumeToken` of an
+ * earlier `welcome`, to get that identity back after a dropped connection.
  * @param {RequestId} [id]
  * @param {number} [version]
+ * @param {string} [resume]
  * @returns {HelloMsg}
  */
-export function hello(id, version = PROTOCOL_VERSION) {
-  return withId({ type: /** @type {const} */ ('hello'), version }, id);
+export function hello(id, version = PROTOCOL_VERSION, resume) {
+  /** @type {HelloMsg} */
+  const msg = withId({ type: /** @type {const} */ ('hello'), version }, id);
+  return resume === undefined ? msg : { ...msg, resume };
 }
 
 /**
@@ -574,7 +583,8 @@ const isPeerState = (v) =>
   STATUSES.includes(/** @type {string} */ (v.status)) &&
   (v.call === undefined || v.call === null || isUint(v.call)) &&
   isOptBool(v.audioMuted) &&
-  isOptBool(v.videoMuted);
+  isOptBool(v.videoMuted) &&
+  isOptBool(v.reconnecting);
 
 /** @param {unknown} v @returns {v is Role} */
 const isRole = (v) => v === 'host' || v === 'guest';
@@ -629,7 +639,12 @@ function isCandidateOrNull(v) {
 /** @type {Record<ServerMsg['type'], (m: Record<string, unknown>) => boolean>} */
 const SERVER_CHECKS = {
   welcome: (m) =>
-    isUint(m.version) && isString(m.peerId) && Array.isArray(m.iceServers) && m.iceServers.every(isIceServer),
+    isUint(m.version) &&
+    isString(m.peerId) &&
+    Array.isArray(m.iceServers) &&
+    m.iceServers.every(isIceServer) &&
+    (m.resumeToken === undefined || isString(m.resumeToken)) &&
+    isOptBool(m.resumed),
   joined: (m) =>
     isOptRef(m.ref) &&
     isValidRoom(m.room) &&
@@ -768,6 +783,8 @@ export function describeClose(code) {
       return 'The server closed the connection: this page sent too many messages too fast.';
     case CloseCode.HELLO_TIMEOUT:
       return 'The connection to the server timed out while connecting.';
+    case CloseCode.REPLACED:
+      return 'This room was opened again in another connection.';
     default:
       return 'Lost the connection to the server.';
   }

@@ -78,6 +78,8 @@ import {
  * @property {Partial<Timers>} [timers]
  * @property {number} [pingIntervalMs]
  * @property {number} [requestTimeoutMs]
+ * @property {string} [resume] the `resumeToken` of an earlier welcome, sent in `hello`
+ *   to get that identity back (see reconnect.js)
  */
 
 /**
@@ -162,6 +164,8 @@ export class Signaling {
     };
     this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    /** @private */
+    this.resume = options.resume;
     /** @type {WelcomeMsg | null} */
     this.welcome = null;
     /** @type {boolean} */
@@ -240,7 +244,7 @@ export class Signaling {
     if (this.everOpened) return;
     this.everOpened = true;
     this.helloId = this.takeId();
-    this.send(hello(this.helloId));
+    this.send(hello(this.helloId, undefined, this.resume));
     this.pingTimer = this.timers.setInterval(() => {
       this.ping().catch(() => {});
     }, this.pingIntervalMs);

@@ -1,7 +1,7 @@
 // PeerCall's perfect negotiation and stats, against a fake RTCPeerConnection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PeerCall, sessionIdOf } from '../js/call.js';
+import { DISCONNECTED_RESTART_MS, PeerCall, sessionIdOf } from '../js/call.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -281,6 +281,7 @@ test('stats read the selected candidate pair and inbound RTP', async () => {
     firstFrameAt: null,
     startedAt: call.startedAt,
     offers: 0,
+    iceRestarts: 0,
   });
   // Without a transport naming it, the succeeded + nominated pair is used.
   pc.statsReport.delete('t');
@@ -321,5 +322,44 @@ test('replaceTrack swaps the sending track without renegotiating', async () => {
   await settle();
   assert.equal(pc.offers, offersBefore, 'no new offer');
   assert.equal(call.offers, 1);
+  call.close();
+});
+
+test('ICE disconnected for a while: the impolite side restarts ICE and counts it', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  // 'b' > 'a': the side with id 'b' is impolite.
+  const { call, pc } = makeCall({ myId: 'b', peerId: 'a' });
+  pc.iceConnectionState = 'disconnected';
+  pc.oniceconnectionstatechange();
+  t.mock.timers.tick(DISCONNECTED_RESTART_MS - 1);
+  assert.ok(!pc.log.includes('restartIce'), 'not before the wait');
+  t.mock.timers.tick(1);
+  assert.ok(pc.log.includes('restartIce'));
+  assert.equal(call.iceRestarts, 1);
+  // Recovering cancels further restarts.
+  pc.iceConnectionState = 'connected';
+  pc.oniceconnectionstatechange();
+  t.mock.timers.tick(60_000);
+  assert.equal(call.iceRestarts, 1);
+  call.close();
+});
+
+test('ICE disconnected: the polite side waits longer, and not at all if it recovers', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { call, pc } = makeCall({ myId: 'a', peerId: 'b' });
+  pc.iceConnectionState = 'disconnected';
+  pc.oniceconnectionstatechange();
+  t.mock.timers.tick(DISCONNECTED_RESTART_MS);
+  assert.equal(call.iceRestarts, 0, 'the impolite side goes first');
+  pc.iceConnectionState = 'connected'; // its restart worked
+  pc.oniceconnectionstatechange();
+  t.mock.timers.tick(60_000);
+  assert.equal(call.iceRestarts, 0);
+  // Still down after both waits: the polite side restarts too.
+  pc.iceConnectionState = 'disconnected';
+  pc.oniceconnectionstatechange();
+  t.mock.timers.tick(DISCONNECTED_RESTART_MS);
+  t.mock.timers.tick(4000);
+  assert.equal(call.iceRestarts, 1);
   call.close();
 });

@@ -26,7 +26,7 @@ function construct(f) {
   const v = f.value;
   switch (v.type) {
     case 'hello':
-      return proto.hello(v.id, v.version);
+      return proto.hello(v.id, v.version, v.resume);
     case 'join':
       return proto.join(v.room, v.name, v.id, { password: v.password, token: v.token });
     case 'leave':

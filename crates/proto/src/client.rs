@@ -29,6 +29,11 @@ pub enum ClientMsg {
     Hello {
         /// Must equal [`crate::PROTOCOL_VERSION`].
         version: u32,
+        /// The `resumeToken` of an earlier `welcome`: asks for that identity back (same
+        /// peer id, room, presence and call) after the connection dropped. Unknown,
+        /// expired or already used tokens get a fresh identity, not an error.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// Enter a room under a display name. A connection is in at most one room.
     Join {

@@ -110,6 +110,8 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
 pub const MAX_SECRET_BYTES: usize = 1024;
 /// Longest join token accepted in `join`.
 pub const MAX_TOKEN_BYTES: usize = 8192;
+/// Longest `hello.resume` accepted (the server's tokens are much shorter).
+pub const MAX_RESUME_TOKEN_BYTES: usize = 128;
 
 /// A display name as the protocol accepts it: trimmed, 1 to [`MAX_NAME_CHARS`]
 /// characters, no control characters. Also used for names that come in join tokens.
@@ -134,6 +136,15 @@ pub fn normalize_name(name: &str) -> Result<String, (ErrorCode, String)> {
 /// Checks field contents that serde cannot, normalizing where the contract says so.
 fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
     match msg {
+        ClientMsg::Hello {
+            resume: Some(token),
+            ..
+        } if token.len() > MAX_RESUME_TOKEN_BYTES => {
+            return Err((
+                ErrorCode::BadField,
+                format!("resume must be at most {MAX_RESUME_TOKEN_BYTES} bytes"),
+            ));
+        }
         ClientMsg::Join {
             room,
             name,

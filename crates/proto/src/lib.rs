@@ -26,7 +26,10 @@ mod ids;
 mod server;
 
 pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};
-pub use decode::{decode_client, normalize_name, DecodeError, MAX_SECRET_BYTES, MAX_TOKEN_BYTES};
+pub use decode::{
+    decode_client, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES, MAX_SECRET_BYTES,
+    MAX_TOKEN_BYTES,
+};
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{
     ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, PeerInfo, PeerState, Role,
@@ -63,6 +66,9 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4002;
     /// No `hello` arrived within the handshake timeout.
     pub const HELLO_TIMEOUT: u16 = 4003;
+    /// A newer connection resumed this one's identity (`hello {resume}`); this one is
+    /// obsolete. Clients must not reconnect on it.
+    pub const REPLACED: u16 = 4004;
     /// The client kept sending faster than its message rate limit (standard "policy
     /// violation").
     pub const FLOOD: u16 = 1008;

@@ -20,6 +20,14 @@ pub enum ServerMsg {
         peer_id: PeerId,
         /// ICE servers for `RTCPeerConnection`, possibly empty.
         ice_servers: Vec<IceServer>,
+        /// Opaque, single-use secret for `hello {resume}` after a dropped connection.
+        /// Absent from servers older than reconnection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_token: Option<String>,
+        /// This connection took over an earlier identity (`hello {resume}`); a `joined`
+        /// snapshot of its room follows when it is in one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resumed: bool,
     },
     /// Answer to `join`: a snapshot of the room.
     Joined {
@@ -267,6 +275,10 @@ pub struct PeerState {
     /// Its camera is off (as last reported by its client).
     #[serde(default)]
     pub video_muted: bool,
+    /// Its connection dropped and the server holds its place for the resume grace
+    /// period; it keeps its room, call and id if it comes back in time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconnecting: bool,
 }
 
 /// A peer's call status.

@@ -92,6 +92,10 @@ pub struct ServeArgs {
     /// Seconds an invitation rings before it ends unanswered. [default: 30]
     #[arg(long, env = "CONFAB_RING_TIMEOUT", value_name = "SECS")]
     pub ring_timeout: Option<u64>,
+    /// Seconds a dropped connection keeps its place (id, room, call) for a reconnect;
+    /// 0 drops it at once. [default: 30]
+    #[arg(long, env = "CONFAB_RESUME_GRACE", value_name = "SECS")]
+    pub resume_grace: Option<u64>,
     /// Most WebSocket connections at once. [default: 20000]
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
@@ -263,6 +267,9 @@ pub struct FileConfig {
     /// See [`ServeArgs::ring_timeout`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_timeout: Option<u64>,
+    /// See [`ServeArgs::resume_grace`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_grace: Option<u64>,
     /// See [`ServeArgs::max_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
@@ -494,6 +501,8 @@ pub struct Config {
     pub max_call_size: usize,
     /// How long an invitation rings; at least 1 s.
     pub ring_timeout: Duration,
+    /// How long a dropped connection's place is held for a resume; zero: not at all.
+    pub resume_grace: Duration,
     /// Most connections.
     pub max_connections: usize,
     /// Days chat messages are kept on disk; 0: not stored (memory only).
@@ -535,6 +544,7 @@ impl std::fmt::Debug for Config {
             .field("max_rooms", &self.max_rooms)
             .field("max_call_size", &self.max_call_size)
             .field("ring_timeout", &self.ring_timeout)
+            .field("resume_grace", &self.resume_grace)
             .field("max_connections", &self.max_connections)
             .field("chat_retention_days", &self.chat_retention_days)
             .field("chat_history", &self.chat_history)
@@ -579,6 +589,7 @@ impl Default for Config {
             max_rooms: 10_000,
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
+            resume_grace: Duration::from_secs(30),
             max_connections: 20_000,
             chat_retention_days: 30,
             chat_history: 100,
@@ -698,6 +709,11 @@ impl Config {
                 .or(file.ring_timeout)
                 .map(Duration::from_secs)
                 .unwrap_or(d.ring_timeout),
+            resume_grace: args
+                .resume_grace
+                .or(file.resume_grace)
+                .map(Duration::from_secs)
+                .unwrap_or(d.resume_grace),
             max_connections: args
                 .max_connections
                 .or(file.max_connections)
@@ -867,6 +883,7 @@ impl Config {
             max_rooms: Some(self.max_rooms),
             max_call_size: Some(self.max_call_size),
             ring_timeout: Some(self.ring_timeout.as_secs()),
+            resume_grace: Some(self.resume_grace.as_secs()),
             max_connections: Some(self.max_connections),
             chat_retention_days: Some(self.chat_retention_days),
             chat_history: Some(self.chat_history),

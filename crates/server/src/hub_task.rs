@@ -122,7 +122,9 @@ pub fn spawn(
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
     config.persist_chat = persist.is_some();
-    tracker.spawn(run(Hub::new(config, seed), rx, ice, metrics, persist));
+    let mut hub = Hub::new(config, seed);
+    hub.set_token_source(random_token);
+    tracker.spawn(run(hub, rx, ice, metrics, persist));
     HubHandle { tx }
 }
 
@@ -196,6 +198,22 @@ async fn run(
     if let Some(p) = persist {
         p.close().await;
     }
+}
+
+/// A resume token: 128 bits from the OS random source (via aws-lc), hex. Tokens are
+/// secrets: never log them.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // Practically unreachable. Without randomness, make tokens nobody can present
+        // (longer than `hello.resume` may be) rather than guessable ones; distinct, as
+        // the hub requires.
+        static UNUSABLE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = UNUSABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pad = "x".repeat(confab_proto::MAX_RESUME_TOKEN_BYTES);
+        return format!("{pad}{n}");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sleeps until `deadline`, or forever when there is none.

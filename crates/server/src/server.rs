@@ -157,6 +157,7 @@ pub async fn run(
         max_connections: config.max_connections,
         max_call_size: config.max_call_size,
         ring_timeout: config.ring_timeout,
+        resume_grace: config.resume_grace,
         // Static servers only; the hub task adds fresh TURN credentials per welcome.
         ice_servers: Vec::new(),
         chat_history: config.chat_history,

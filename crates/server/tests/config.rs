@@ -160,6 +160,7 @@ max_peers_per_room = 4
 max_rooms = 5
 max_call_size = 3
 ring_timeout = 12
+resume_grace = 45
 max_connections = 6
 chat_retention_days = 7
 chat_history = 50
@@ -227,6 +228,7 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!(c.ring_timeout, std::time::Duration::from_secs(12));
     assert_eq!(c.chat_burst, 7);
     assert_eq!(c.chat_refill, std::time::Duration::from_millis(250));
+    assert_eq!(c.resume_grace, std::time::Duration::from_secs(45));
     assert_eq!(c.turn.unwrap().user_quota, 3);
     drop(f);
 }

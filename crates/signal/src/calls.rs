@@ -96,7 +96,12 @@ impl Hub {
     }
 
     /// Changes `conn`'s presence and, if it changed, tells the whole room.
-    fn update_state(&mut self, room: &RoomId, conn: ConnId, f: impl FnOnce(&mut PeerState)) {
+    pub(crate) fn update_state(
+        &mut self,
+        room: &RoomId,
+        conn: ConnId,
+        f: impl FnOnce(&mut PeerState),
+    ) {
         let Some(r) = self.rooms.get_mut(room) else {
             return;
         };
@@ -493,19 +498,24 @@ impl Hub {
         }
     }
 
-    /// The earliest deadline of any pending invitation: when the driver must call
-    /// [`Hub::handle_timeout`] next. `None` while nothing rings.
+    /// The earliest deadline of any pending invitation or resume grace period (see
+    /// `resume.rs`): when the driver must call [`Hub::handle_timeout`] next. `None`
+    /// while nothing rings and nobody is reconnecting.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.rooms
+        let ring = self
+            .rooms
             .values()
             .flat_map(|r| r.calls.values())
             .flat_map(|c| c.invites.iter().map(|i| i.deadline))
-            .min()
+            .min();
+        [ring, self.next_expiry()].into_iter().flatten().min()
     }
 
     /// Time has reached `now`: every invitation whose deadline is at or before `now`
-    /// ends with `timeout` (both sides told). Calling it early or twice is harmless.
+    /// ends with `timeout` (both sides told), and every detached connection whose grace
+    /// period ended leaves its room. Calling it early or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_detached(now);
         let mut due: Vec<(RoomId, CallId, ConnId)> = Vec::new();
         for (room_id, r) in &self.rooms {
             for (&call, c) in &r.calls {

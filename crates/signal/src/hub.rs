@@ -5,6 +5,7 @@
 
 use crate::ids::SplitMix64;
 use crate::rate::TokenBucket;
+use crate::resume::TokenSource;
 use crate::room::Room;
 use crate::{ConnId, HubConfig, Output};
 use confab_proto::{
@@ -42,6 +43,10 @@ pub struct Hub {
     /// History and id counter for the next room a `join` creates (see `chat.rs`).
     pub(crate) chat_seed: Option<crate::ChatSeed>,
     pub(crate) out: VecDeque<Output>,
+    /// Index from resume token to connection (see `resume.rs`).
+    pub(crate) by_token: HashMap<String, ConnId>,
+    /// Where resume tokens come from.
+    pub(crate) tokens: TokenSource,
 }
 
 /// One open connection.
@@ -54,6 +59,10 @@ pub(crate) struct Conn {
     pub(crate) session: Option<Session>,
     /// Chat rate limit; per connection, so leaving and rejoining does not reset it.
     pub(crate) chat_bucket: TokenBucket,
+    /// The token that resumes this identity (set at `hello`, replaced on resume).
+    pub(crate) resume_token: Option<String>,
+    /// Set while the socket is gone and the place is held: when the grace ends.
+    pub(crate) detached_until: Option<Instant>,
 }
 
 /// What a connection has after `hello`.
@@ -79,6 +88,8 @@ impl Hub {
             wall_clock_ms: 0,
             next_call_id: 0,
             chat_seed: None,
+            by_token: HashMap::new(),
+            tokens: TokenSource::Seeded(SplitMix64::new(seed ^ 0x7265_7375_6d65_2121)),
             out: VecDeque::new(),
         }
     }
@@ -116,6 +127,8 @@ impl Hub {
             last_seen: now,
             session: None,
             chat_bucket: TokenBucket::full(self.config.chat_burst, now),
+            resume_token: None,
+            detached_until: None,
         };
         self.conns.insert(conn, state);
     }
@@ -139,10 +152,13 @@ impl Hub {
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
         };
+        if state.detached_until.is_some() {
+            return; // the driver said it is gone; only a resume brings it back
+        }
         state.last_seen = now;
         let ClientFrame { id, msg } = frame;
         match msg {
-            ClientMsg::Hello { version } => self.handle_hello(conn, version, id),
+            ClientMsg::Hello { version, resume } => self.handle_hello(conn, version, resume, id),
             ClientMsg::Ping => self.send(conn, ServerMsg::Pong { ref_: id }),
             ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, role, id),
             ClientMsg::Leave => self.handle_leave(conn, id),
@@ -184,9 +200,24 @@ impl Hub {
         self.next_call_id
     }
 
-    /// `conn` closed (or the driver dropped it). Its room, if any, hears `peerLeft`
-    /// with reason `disconnected`. Idempotent: an unknown `conn` is a no-op.
-    pub fn handle_disconnect(&mut self, conn: ConnId, _now: Instant) {
+    /// `conn` closed (or the driver dropped it). If it is in a room and
+    /// [`HubConfig::resume_grace`] is not zero, its place is held for that long (see
+    /// `resume.rs`): the room sees it `reconnecting`, and only when the grace ends
+    /// ([`Hub::handle_timeout`]) does it hear `peerLeft` with reason `disconnected`.
+    /// Otherwise it leaves at once. Idempotent: an unknown `conn` is a no-op.
+    ///
+    /// [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
+    pub fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
+        if self.detach(conn, now) {
+            return;
+        }
+        self.remove_conn(conn);
+    }
+
+    /// Forgets `conn` for good: its token, its peer id, its room membership (the room
+    /// hears `peerLeft` with reason `disconnected`) and its call.
+    pub(crate) fn remove_conn(&mut self, conn: ConnId) {
+        self.revoke_token(conn);
         let Some(state) = self.conns.remove(&conn) else {
             return;
         };
@@ -203,9 +234,10 @@ impl Hub {
         self.out.pop_front()
     }
 
-    /// Open connections, helloed or not (refused ones are not counted).
+    /// Open connections, helloed or not (refused ones and detached ones held for a
+    /// resume are not counted).
     pub fn connection_count(&self) -> usize {
-        self.conns.len()
+        self.conns.len() - self.detached_count()
     }
 
     /// Rooms with at least one member.
@@ -235,7 +267,13 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    fn handle_hello(&mut self, conn: ConnId, version: u32, ref_: Option<RequestId>) {
+    fn handle_hello(
+        &mut self,
+        conn: ConnId,
+        version: u32,
+        resume: Option<String>,
+        ref_: Option<RequestId>,
+    ) {
         if self.session(conn).is_some() {
             let message = "hello was already received on this connection";
             return self.error(conn, ErrorCode::AlreadyHello, message, ref_);
@@ -255,6 +293,9 @@ impl Hub {
             self.conns.remove(&conn);
             return;
         }
+        if let Some(old) = resume.and_then(|t| self.resumable(&t, conn)) {
+            return self.resume(conn, old, ref_);
+        }
         let peer_id = self.fresh_peer_id();
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
@@ -264,10 +305,13 @@ impl Hub {
             room: None,
         });
         self.by_peer.insert(peer_id.clone(), conn);
+        let resume_token = Some(self.issue_token(conn));
         let welcome = ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             peer_id,
             ice_servers: self.config.ice_servers.clone(),
+            resume_token,
+            resumed: false,
         };
         self.send(conn, welcome);
     }
@@ -303,6 +347,14 @@ impl Hub {
                 None
             }
         }
+    }
+
+    pub(crate) fn push_close(&mut self, conn: ConnId, code: u16, reason: &str) {
+        self.out.push_back(Output::Close {
+            conn,
+            code,
+            reason: reason.into(),
+        });
     }
 
     pub(crate) fn send(&mut self, to: ConnId, msg: ServerMsg) {
@@ -368,6 +420,19 @@ impl Hub {
             }
         }
         assert_eq!(helloed, self.by_peer.len());
+        for (token, conn) in &self.by_token {
+            let c = self
+                .conns
+                .get(conn)
+                .expect("tokens belong to known connections");
+            assert_eq!(c.resume_token.as_ref(), Some(token));
+        }
+        for (conn, c) in &self.conns {
+            if c.detached_until.is_some() {
+                let s = c.session.as_ref().expect("only helloed connections detach");
+                assert!(s.room.is_some(), "{conn} detached outside a room");
+            }
+        }
     }
 
     /// The call rules of `calls.rs`: one call per peer, members in the room, invitations

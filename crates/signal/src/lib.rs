@@ -45,7 +45,7 @@
 //! let mut ids = Vec::new();
 //! for conn in [ada, grace] {
 //!     hub.handle_connect(conn, now);
-//!     hub.handle_frame(conn, frame(ClientMsg::Hello { version: PROTOCOL_VERSION }), now);
+//!     hub.handle_frame(conn, frame(ClientMsg::Hello { version: PROTOCOL_VERSION, resume: None }), now);
 //!     match hub.poll_output() {
 //!         Some(Output::Send { to, msg: ServerMsg::Welcome { peer_id, .. } }) if to == conn => {
 //!             ids.push(peer_id)
@@ -88,6 +88,7 @@ mod moderation;
 mod proptests;
 pub mod rate;
 mod relay;
+mod resume;
 mod room;
 
 pub use calls::CallSnapshot;
@@ -144,6 +145,9 @@ pub struct HubConfig {
     /// Emit an [`Output::ChatStored`] for every accepted chat message, for a driver that
     /// keeps chat in a store. Default off (then no such output is ever produced).
     pub persist_chat: bool,
+    /// How long a dropped connection that was in a room keeps its place (peer id, room,
+    /// presence, call) for a `hello {resume}`; zero removes it at once. Default 30 s.
+    pub resume_grace: Duration,
 }
 
 impl Default for HubConfig {
@@ -159,6 +163,7 @@ impl Default for HubConfig {
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
             persist_chat: false,
+            resume_grace: Duration::from_secs(30),
         }
     }
 }

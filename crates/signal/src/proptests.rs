@@ -2,8 +2,8 @@
 
 use crate::{ConnId, Hub, HubConfig, Output};
 use confab_proto::{
-    CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, InviteEndReason, PeerId, RequestId,
-    Role, RoomId, ServerMsg, Status, PROTOCOL_VERSION,
+    CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, PeerId, RequestId, Role, RoomId,
+    ServerMsg, Status, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -41,6 +41,9 @@ enum Op {
     Lock(u64, bool),
     /// Let this many milliseconds pass, then run the ring timer as the driver would.
     Wait(u16),
+    /// `hello {resume}` on a conn with the last token another conn was given (or a
+    /// bogus token when false).
+    Resume(u64, u64, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -65,7 +68,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (c.clone(), 0..ROOMS.len(), any::<bool>()).prop_map(|(c, r, h)| Op::JoinAs(c, r, h)),
         2 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Kick(c, t)),
         1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Mute(c, t)),
-        2 => (c, any::<bool>()).prop_map(|(c, l)| Op::Lock(c, l)),
+        2 => (c.clone(), any::<bool>()).prop_map(|(c, l)| Op::Lock(c, l)),
+        2 => (c.clone(), c, prop::bool::weighted(0.9)).prop_map(|(c, t, ok)| Op::Resume(c, t, ok)),
         2 => prop_oneof![0..2000u16, 4000..12000u16].prop_map(Op::Wait),
     ]
 }
@@ -106,11 +110,13 @@ proptest! {
         let config = HubConfig {
             max_rooms: 1, max_peers_per_room: 4, max_connections: 5,
             chat_history: 4, chat_burst: 3, max_call_size: 3,
-            ring_timeout: Duration::from_secs(5), ..HubConfig::default()
+            ring_timeout: Duration::from_secs(5), resume_grace: Duration::from_secs(2),
+            ..HubConfig::default()
         };
         let mut hub = Hub::new(config.clone(), seed);
         let t0 = Instant::now();
         let mut ids: HashMap<u64, PeerId> = HashMap::new();
+        let mut tokens: HashMap<u64, String> = HashMap::new();
         let mut elapsed = Duration::ZERO;
         let mut last_chat_id: HashMap<usize, u64> = HashMap::new();
         for (step, op) in ops.into_iter().enumerate() {
@@ -118,7 +124,10 @@ proptest! {
             if let Op::Chat(_, pause) | Op::Wait(pause) = op { elapsed += Duration::from_millis(pause.into()); }
             let now = t0 + elapsed;
             hub.set_wall_clock(1_700_000_000_000 + elapsed.as_millis() as u64);
-            let live_before: HashSet<ConnId> = hub.conns.keys().copied().collect();
+            let known_before: HashSet<ConnId> = hub.conns.keys().copied().collect();
+            // Detached connections (held for a resume) take no events.
+            let live_before: HashSet<ConnId> = hub.conns.iter()
+                .filter(|(_, c)| c.detached_until.is_none()).map(|(&k, _)| k).collect();
             let before = snapshot(&hub);
             let req = Some(RequestId::Num(step as u64));
             let frame = |msg| ClientFrame { id: req.clone(), msg };
@@ -126,7 +135,12 @@ proptest! {
                 Op::Connect(c) => { hub.handle_connect(ConnId(*c), now); (*c, false) }
                 Op::Hello(c, ok) => {
                     let version = if *ok { PROTOCOL_VERSION } else { PROTOCOL_VERSION + 1 };
-                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Hello { version }), now);
+                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Hello { version, resume: None }), now);
+                    (*c, false)
+                }
+                Op::Resume(c, t, ok) => {
+                    let resume = Some(if *ok { tokens.get(t).cloned().unwrap_or_default() } else { "bogus".into() });
+                    hub.handle_frame(ConnId(*c), frame(ClientMsg::Hello { version: PROTOCOL_VERSION, resume }), now);
                     (*c, false)
                 }
                 Op::Ping(c) => { hub.handle_frame(ConnId(*c), frame(ClientMsg::Ping), now); (*c, false) }
@@ -204,7 +218,9 @@ proptest! {
                 }
             };
             // Every invitation rings for exactly the ring timeout at most.
-            prop_assert!(hub.poll_timeout().is_none_or(|d| d <= now + config.ring_timeout));
+            // and no place is held longer than the resume grace.
+            let longest = config.ring_timeout.max(config.resume_grace);
+            prop_assert!(hub.poll_timeout().is_none_or(|d| d <= now + longest));
             hub.check_invariants();
 
             let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();
@@ -212,16 +228,32 @@ proptest! {
             for o in &outputs {
                 let target = match o { Output::Send { to, .. } => *to, Output::Close { conn, .. } => *conn, Output::ChatStored { .. } => continue };
                 prop_assert!(
-                    live_before.contains(&target) || target == ConnId(actor),
+                    known_before.contains(&target) || target == ConnId(actor),
                     "output to a connection that was not live: {o:?}"
                 );
                 if let Output::Send { to, msg } = o {
                     match msg {
-                        ServerMsg::Welcome { peer_id, .. } => { ids.insert(to.0, peer_id.clone()); }
+                        ServerMsg::Welcome { peer_id, resume_token, resumed, .. } => {
+                            if *resumed {
+                                // The identity moves: nobody else holds this peer id now.
+                                prop_assert!(matches!(op, Op::Resume(..)));
+                                ids.retain(|_, id| id != peer_id);
+                            }
+                            prop_assert!(resume_token.is_some());
+                            prop_assert!(!tokens.values().any(|t| Some(t) == resume_token.as_ref()), "tokens are fresh");
+                            ids.insert(to.0, peer_id.clone());
+                            tokens.insert(to.0, resume_token.clone().unwrap_or_default());
+                        }
                         ServerMsg::Error { code, ref_, .. } => {
                             prop_assert_eq!(*to, ConnId(actor));
                             if !matches!(op, Op::Connect(_)) { prop_assert_eq!(ref_, &req); }
                             error_code = Some(*code);
+                        }
+                        ServerMsg::RoomLocked { by, .. }
+                            if matches!(op, Op::JoinAs(_, _, true)) && *to == ConnId(actor) =>
+                        {
+                            // A host token let into a locked room hears who locked it.
+                            prop_assert!(before.2.iter().flatten().any(|p| &p.id == by));
                         }
                         ServerMsg::Kicked { by, .. } | ServerMsg::MuteRequest { by }
                         | ServerMsg::RoomLocked { by, .. } => {
@@ -256,9 +288,14 @@ proptest! {
             }
             if matches!(op, Op::Wait(_)) {
                 for o in &outputs {
-                    let timed_out = matches!(o, Output::Send { msg: ServerMsg::InviteEnded { reason: InviteEndReason::Timeout, .. }, .. }
-                        | Output::Send { msg: ServerMsg::Presence { .. }, .. });
-                    prop_assert!(timed_out, "the timer only ends invitations: {o:?}");
+                    // Invitations time out; held places expire (the peer leaves its room
+                    // and its call, which may end invitations it sent or received, and
+                    // hand its host role on).
+                    let timed_out = matches!(o, Output::Send { msg: ServerMsg::InviteEnded { .. }, .. }
+                        | Output::Send { msg: ServerMsg::Presence { .. }, .. }
+                        | Output::Send { msg: ServerMsg::RoleChanged { .. }, .. }
+                        | Output::Send { msg: ServerMsg::PeerLeft { reason: confab_proto::LeaveReason::Disconnected, .. }, .. });
+                    prop_assert!(timed_out, "the timer only ends invitations and held places: {o:?}");
                 }
             } else if !live_before.contains(&ConnId(actor)) && !matches!(op, Op::Connect(_)) {
                 prop_assert!(outputs.is_empty(), "events for unknown connections are ignored");

@@ -33,6 +33,7 @@ fn every_request_error_echoes_ref_changes_nothing_and_keeps_the_connection() {
     };
     let hello = ClientMsg::Hello {
         version: PROTOCOL_VERSION,
+        resume: None,
     };
     let cases = [
         (fresh, join("r"), ErrorCode::HelloRequired),

@@ -13,6 +13,7 @@ use std::time::Instant;
 fn hello() -> ClientMsg {
     ClientMsg::Hello {
         version: PROTOCOL_VERSION,
+        resume: None,
     }
 }
 
@@ -46,6 +47,7 @@ fn welcome_carries_version_peer_id_and_configured_ice_servers() {
                     version,
                     peer_id,
                     ice_servers,
+                    ..
                 },
         }] => {
             assert_eq!(*to, c);
@@ -88,7 +90,14 @@ fn unsupported_version_gets_an_error_then_a_close_and_the_connection_is_forgotte
     let mut h = Harness::new();
     let c = h.connect(1);
     let version = PROTOCOL_VERSION + 1;
-    h.frame_id(c, Some(RequestId::Num(1)), ClientMsg::Hello { version });
+    h.frame_id(
+        c,
+        Some(RequestId::Num(1)),
+        ClientMsg::Hello {
+            version,
+            resume: None,
+        },
+    );
     let out = h.drain();
     assert_eq!(out.len(), 2, "{out:?}");
     match &out[0] {
@@ -182,6 +191,7 @@ fn second_hello_is_rejected_and_keeps_the_peer_id() {
     // Even with a wrong version: the connection already agreed on one, so no close.
     let wrong = ClientMsg::Hello {
         version: PROTOCOL_VERSION + 1,
+        resume: None,
     };
     h.expect_error(c, wrong, ErrorCode::AlreadyHello);
     assert_eq!(h.hub.peers_in(&room("r"))[0].id, id);

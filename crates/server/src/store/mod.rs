@@ -419,6 +419,7 @@ mod tests {
         hub.handle_connect(conn, now);
         let hello = ClientMsg::Hello {
             version: PROTOCOL_VERSION,
+            resume: None,
         };
         hub.handle_frame(
             conn,
@@ -516,6 +517,7 @@ mod tests {
         hub.handle_connect(ConnId(1), now);
         let hello = ClientMsg::Hello {
             version: PROTOCOL_VERSION,
+            resume: None,
         };
         hub.handle_frame(
             ConnId(1),

@@ -41,6 +41,9 @@ impl TestServer {
             tls: TlsMode::Off,
             // No chat store unless a test asks for one (with a data dir of its own).
             chat_retention_days: 0,
+            // A dropped connection leaves at once, as most scenarios expect; the resume
+            // grace has its own tests (resume.rs).
+            resume_grace: Duration::ZERO,
             ..Config::default()
         };
         tweak(&mut config);

@@ -54,8 +54,13 @@ pub struct Snapshot {
 }
 
 impl Harness {
+    /// A hub with the default config except no resume grace: a dropped connection
+    /// leaves at once (the grace period has its own tests in `resume.rs`).
     pub fn new() -> Self {
-        Self::with_config(HubConfig::default())
+        Self::with_config(HubConfig {
+            resume_grace: Duration::ZERO,
+            ..HubConfig::default()
+        })
     }
 
     pub fn with_config(config: HubConfig) -> Self {
@@ -113,6 +118,7 @@ impl Harness {
             c,
             ClientMsg::Hello {
                 version: PROTOCOL_VERSION,
+                resume: None,
             },
         );
         match self.drain().as_slice() {

@@ -1,0 +1,244 @@
+//! Reconnection: resume tokens, the grace period of a dropped connection, and handing
+//! its identity to a new connection.
+//!
+//! Every `welcome` carries a fresh `resumeToken`. When a connection that is in a room
+//! drops (no `leave`), the hub does not remove it at once: it *detaches* it for
+//! [`HubConfig::resume_grace`]. A detached connection keeps its peer id, room
+//! membership, presence and call; the room sees `presence` with `reconnecting: true`,
+//! and whatever is sent to it meanwhile is lost (the driver has no socket for it).
+//!
+//! A new connection whose `hello` carries that token within the grace period takes the
+//! identity over: the hub re-keys every reference from the old [`ConnId`] to the new one,
+//! answers `welcome {resumed: true}` with a new token (tokens are single-use), sends a
+//! `joined` snapshot (no `ref`) of the room as it is now, and tells the room
+//! `presence` with `reconnecting: false`. Nobody sees `peerLeft`/`peerJoined`.
+//! If the old connection is still attached (half-open: its socket has not timed out
+//! yet), it is closed with [`close::REPLACED`].
+//!
+//! When the grace period ends first, the peer leaves for real: `peerLeft` with reason
+//! `disconnected`, and it leaves its call ([`Hub::handle_timeout`]). Unknown, expired or
+//! used tokens get a fresh identity, never an error, so a client needs no special path.
+//!
+//! Tokens are secrets: they are never logged and are compared only as map keys. The
+//! hub is sans-IO, so the randomness comes from the driver through
+//! [`Hub::set_token_source`]; without one, tokens come from a seeded generator, which
+//! is deterministic (good for tests) and therefore not secret.
+//!
+//! [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
+
+use crate::hub::Hub;
+use crate::ids::SplitMix64;
+use crate::ConnId;
+use confab_proto::{close, ChatMessage, PeerInfo, RequestId, RoomId, ServerMsg};
+use std::fmt;
+use std::time::Instant;
+
+/// Where resume tokens come from.
+pub(crate) enum TokenSource {
+    /// Deterministic, from a seed: for tests and examples, not secret.
+    Seeded(SplitMix64),
+    /// The driver's generator (e.g. the OS random source).
+    Driver(Box<dyn FnMut() -> String + Send>),
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print token material.
+        match self {
+            TokenSource::Seeded(_) => write!(f, "TokenSource::Seeded"),
+            TokenSource::Driver(_) => write!(f, "TokenSource::Driver"),
+        }
+    }
+}
+
+impl TokenSource {
+    fn next(&mut self) -> String {
+        match self {
+            TokenSource::Seeded(rng) => {
+                let (a, b) = (rng.next_u64(), rng.next_u64());
+                format!("{a:016x}{b:016x}")
+            }
+            TokenSource::Driver(f) => f(),
+        }
+    }
+}
+
+impl Hub {
+    /// Makes resume tokens come from `source`, which must return unguessable,
+    /// distinct strings of at most [`confab_proto::MAX_RESUME_TOKEN_BYTES`] bytes (e.g.
+    /// 128 random bits, hex-encoded). A server must set this; the default is seeded.
+    pub fn set_token_source(&mut self, source: impl FnMut() -> String + Send + 'static) {
+        self.tokens = TokenSource::Driver(Box::new(source));
+    }
+
+    /// A fresh token for `conn`, replacing (and invalidating) its previous one.
+    pub(crate) fn issue_token(&mut self, conn: ConnId) -> String {
+        let token = loop {
+            let t = self.tokens.next();
+            if !self.by_token.contains_key(&t) {
+                break t;
+            }
+        };
+        if let Some(state) = self.conns.get_mut(&conn) {
+            if let Some(old) = state.resume_token.replace(token.clone()) {
+                self.by_token.remove(&old);
+            }
+        }
+        self.by_token.insert(token.clone(), conn);
+        token
+    }
+
+    /// Forgets `conn`'s token, so it can no longer be resumed.
+    pub(crate) fn revoke_token(&mut self, conn: ConnId) {
+        if let Some(old) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.resume_token.take())
+        {
+            self.by_token.remove(&old);
+        }
+    }
+
+    /// The connection behind `token`, if it is known and `conn` may take it over.
+    pub(crate) fn resumable(&self, token: &str, conn: ConnId) -> Option<ConnId> {
+        let old = *self.by_token.get(token)?;
+        (old != conn && self.session(old).is_some()).then_some(old)
+    }
+
+    /// `conn`'s socket closed while it is in a room: keep its place for the grace
+    /// period and tell the room it is reconnecting. Returns false (nothing done) when
+    /// it should be removed at once instead.
+    pub(crate) fn detach(&mut self, conn: ConnId, now: Instant) -> bool {
+        if self.config.resume_grace.is_zero() {
+            return false;
+        }
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        let Some(room) = state.session.as_ref().and_then(|s| s.room.clone()) else {
+            return false;
+        };
+        if state.detached_until.is_some() {
+            return true;
+        }
+        state.detached_until = Some(now + self.config.resume_grace);
+        self.update_state(&room, conn, |s| s.reconnecting = true);
+        true
+    }
+
+    /// `hello {resume}` from `conn` for the identity of `old`: re-keys it to `conn`,
+    /// closes `old`'s socket if it is still attached, and answers `welcome`
+    /// (`resumed`), the room snapshot and the presence change.
+    pub(crate) fn resume(&mut self, conn: ConnId, old: ConnId, ref_: Option<RequestId>) {
+        let Some(fresh) = self.conns.remove(&conn) else {
+            return;
+        };
+        let Some(mut state) = self.conns.remove(&old) else {
+            self.conns.insert(conn, fresh);
+            return;
+        };
+        if state.detached_until.take().is_none() {
+            // Half-open: the old socket is still registered. It is obsolete now.
+            self.push_close(old, close::REPLACED, "resumed by a new connection");
+        }
+        state.last_seen = fresh.last_seen;
+        let Some(session) = state.session.as_ref() else {
+            return;
+        };
+        let (peer_id, room) = (session.peer_id.clone(), session.room.clone());
+        self.conns.insert(conn, state);
+        self.by_peer.insert(peer_id.clone(), conn);
+        if let Some(room) = &room {
+            self.rekey_in_room(room, old, conn);
+        }
+        let resume_token = Some(self.issue_token(conn));
+        let welcome = ServerMsg::Welcome {
+            version: confab_proto::PROTOCOL_VERSION,
+            peer_id,
+            ice_servers: self.config.ice_servers.clone(),
+            resume_token,
+            resumed: true,
+        };
+        self.send(conn, welcome);
+        let Some(room) = room else {
+            return;
+        };
+        if let Some((you, peers, history)) = self.snapshot(&room, conn) {
+            let joined = ServerMsg::Joined {
+                ref_,
+                room: room.clone(),
+                you,
+                peers,
+                history,
+            };
+            self.send(conn, joined);
+        }
+        self.update_state(&room, conn, |s| s.reconnecting = false);
+    }
+
+    /// Replaces `old` by `new` in `room`'s member list and calls.
+    fn rekey_in_room(&mut self, room: &RoomId, old: ConnId, new: ConnId) {
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let swap = |c: &mut ConnId| {
+            if *c == old {
+                *c = new;
+            }
+        };
+        for m in &mut r.members {
+            swap(&mut m.conn);
+        }
+        for call in r.calls.values_mut() {
+            call.members.iter_mut().for_each(swap);
+            for inv in &mut call.invites {
+                swap(&mut inv.from);
+                swap(&mut inv.to);
+            }
+        }
+    }
+
+    /// What `joined` tells `conn` about `room`: itself, the others, the chat history.
+    fn snapshot(
+        &self,
+        room: &RoomId,
+        conn: ConnId,
+    ) -> Option<(PeerInfo, Vec<PeerInfo>, Vec<ChatMessage>)> {
+        let r = self.rooms.get(room)?;
+        let you = r.members.iter().find(|m| m.conn == conn)?.info.clone();
+        let peers = r
+            .members
+            .iter()
+            .filter(|m| m.conn != conn)
+            .map(|m| m.info.clone())
+            .collect();
+        Some((you, peers, r.history.iter().cloned().collect()))
+    }
+
+    /// The earliest end of a grace period, if any connection is detached.
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        self.conns.values().filter_map(|c| c.detached_until).min()
+    }
+
+    /// Removes every detached connection whose grace period ended at or before `now`:
+    /// its room hears `peerLeft` (`disconnected`) and it leaves its call.
+    pub(crate) fn expire_detached(&mut self, now: Instant) {
+        let due: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.detached_until.is_some_and(|d| d <= now))
+            .map(|(&id, _)| id)
+            .collect();
+        for conn in due {
+            self.remove_conn(conn);
+        }
+    }
+
+    /// Connections held for a possible resume (their socket is gone).
+    pub fn detached_count(&self) -> usize {
+        self.conns
+            .values()
+            .filter(|c| c.detached_until.is_some())
+            .count()
+    }
+}
