@@ -163,7 +163,7 @@ fn resume_within_grace_keeps_id_room_and_history_without_leave_or_join() {
 fn grace_expiry_removes_the_peer_for_real() {
     let mut h = harness();
     let (a, ida, token) = joined(&mut h, 1, "r", "Ada");
-    let (b, _, _) = joined(&mut h, 2, "r", "Bob");
+    let (b, idb, _) = joined(&mut h, 2, "r", "Bob");
     h.disconnect(a);
     h.drain();
     let deadline = h.hub.poll_timeout().expect("the grace needs a wake-up");
@@ -173,10 +173,17 @@ fn grace_expiry_removes_the_peer_for_real() {
     let out = h.drain();
     assert_eq!(
         msgs_to(&out, b),
-        [ServerMsg::PeerLeft {
-            peer_id: ida,
-            reason: LeaveReason::Disconnected
-        }]
+        [
+            ServerMsg::PeerLeft {
+                peer_id: ida,
+                reason: LeaveReason::Disconnected
+            },
+            // Ada hosted (she came first); the host role passes to Bob only now.
+            ServerMsg::RoleChanged {
+                peer_id: idb,
+                role: confab_proto::Role::Host
+            }
+        ]
     );
     assert_eq!(h.hub.peers_in(&room("r")).len(), 1);
     assert_eq!(h.hub.poll_timeout(), None);
