@@ -266,6 +266,15 @@ impl Shared {
 /// unreachable peer (ENETUNREACH, EPERM) loses packets, as UDP may, and never the
 /// allocation. Consecutive datagrams for one socket go out in one `sendmmsg`.
 fn perform(mut sends: Vec<Send>) {
+    if use_mmsg() && sends.len() > 2 {
+        // Group datagrams by socket, so each relay socket gets one sendmmsg per batch.
+        // Stable: datagrams through one socket keep their order; across sockets (other
+        // peers) no order exists to keep.
+        sends.sort_by_key(|s| match s {
+            Send::Udp(sock, ..) => Arc::as_ptr(sock) as usize,
+            Send::Stream(..) => 0,
+        });
+    }
     let mut i = 0;
     while i < sends.len() {
         if let Send::Stream(tx, data) = &mut sends[i] {
