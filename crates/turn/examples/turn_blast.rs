@@ -6,7 +6,8 @@
 //! from each to one peer socket, then for `--seconds` sends ChannelData frames of
 //! `--size` bytes at `--rate` frames/s in total (0 = as fast as it can), while a second
 //! thread counts what reaches the peer. It prints one line of `key=value` figures:
-//! `sent`, `received`, `loss_pct`, `seconds`.
+//! `sent`, `received`, `loss_pct`, `seconds`, and `allocs_per_s` (the allocations, each
+//! a 401 challenge, an authenticated Allocate and a ChannelBind, made one after another).
 //!
 //!     cargo run --release -p confab-turn --example turn_blast -- \
 //!         --server 127.0.0.1:3478 --secret S --rate 100000 --seconds 5
@@ -86,7 +87,20 @@ fn transact(sock: &UdpSocket, msg: &[u8], tid: u128) -> Reply {
 }
 
 /// One allocation with a channel (0x4000) bound to `peer`; returns the client socket.
+/// A 437 (the kernel handed us a port whose 5-tuple still has an allocation from an
+/// earlier client) is retried from a fresh port.
 fn allocate(args: &Args, i: usize, peer: SocketAddr) -> UdpSocket {
+    for _ in 0..10 {
+        match try_allocate(args, i, peer) {
+            Ok(sock) => return sock,
+            Err(437) => continue,
+            Err(code) => panic!("allocate failed: error {code}"),
+        }
+    }
+    panic!("allocate failed: error 437 ten times");
+}
+
+fn try_allocate(args: &Args, i: usize, peer: SocketAddr) -> Result<UdpSocket, u16> {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
@@ -105,12 +119,16 @@ fn allocate(args: &Args, i: usize, peer: SocketAddr) -> UdpSocket {
     let udp = RequestedTransport::new(RequestedTransport::UDP);
     let tid = 1 + i as u128 * 10;
     let first = transact(&sock, &request(ALLOCATE, tid, &[&udp], None), tid);
-    assert_eq!(first.code(), 401, "expected a 401 challenge");
+    if first.code() != 401 {
+        return Err(first.code());
+    }
     auth.realm = first.realm().expect("realm");
     auth.nonce = first.nonce().expect("nonce");
     let tid = tid + 1;
     let ok = transact(&sock, &request(ALLOCATE, tid, &[&udp], Some(&auth)), tid);
-    assert!(ok.is_success(), "allocate failed: error {}", ok.code());
+    if !ok.is_success() {
+        return Err(ok.code());
+    }
     let tid = tid + 1;
     let bind = transact(
         &sock,
@@ -127,7 +145,7 @@ fn allocate(args: &Args, i: usize, peer: SocketAddr) -> UdpSocket {
     );
     assert_eq!(bind.class(), MessageClass::Success, "channel bind failed");
     sock.set_nonblocking(true).unwrap();
-    sock
+    Ok(sock)
 }
 
 fn main() {
@@ -135,9 +153,11 @@ fn main() {
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
     let _ = peer.set_read_timeout(Some(Duration::from_millis(100)));
     let peer_addr = peer.local_addr().unwrap();
+    let t_alloc = Instant::now();
     let clients: Vec<UdpSocket> = (0..args.allocations)
         .map(|i| allocate(&args, i, peer_addr))
         .collect();
+    let allocs_per_s = args.allocations as f64 / t_alloc.elapsed().as_secs_f64();
 
     let received = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -193,5 +213,8 @@ fn main() {
     } else {
         100.0
     };
-    println!("sent={sent} received={got} loss_pct={loss:.3} seconds={seconds:.3}");
+    println!(
+        "sent={sent} received={got} loss_pct={loss:.3} seconds={seconds:.3} \
+         allocs_per_s={allocs_per_s:.1}"
+    );
 }
