@@ -34,7 +34,7 @@ lint() {
     npx tsc -p tsconfig.json
 }
 rust() { CONFAB_REQUIRE_INTEROP=1 cargo test --workspace; }
-web() { node --test web/test/; }
+web() { node --test web/test/*.test.js; }
 fuzz() {
   local t
   for t in decode_client hub turn; do
