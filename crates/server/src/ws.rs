@@ -330,7 +330,7 @@ async fn admit(
 
 /// The `rate_limited` error for a message dropped by the [`FloodGuard`].
 fn rate_limited(settings: &ConnSettings) -> Message {
-    let msg = ServerMsg::Error {
+    error_message(DecodeError {
         code: ErrorCode::RateLimited,
         message: format!(
             "you are sending messages too fast (at most {} in a row, then {} a second); \
@@ -338,12 +338,7 @@ fn rate_limited(settings: &ConnSettings) -> Message {
             settings.msg_burst, settings.msg_rate
         ),
         ref_: None,
-    };
-    Message::Text(
-        serde_json::to_string(&msg)
-            .expect("error messages always serialize")
-            .into(),
-    )
+    })
 }
 
 fn is_capacity_error(e: &axum::Error) -> bool {
