@@ -348,6 +348,28 @@ mod tests {
     use confab_signal::{ConnId, HubConfig, Output};
     use std::time::Instant;
 
+    /// A hub that persists chat, with connection 1 connected and said hello.
+    fn helloed_hub(now: Instant) -> Hub {
+        let mut hub = Hub::new(
+            HubConfig {
+                persist_chat: true,
+                ..HubConfig::default()
+            },
+            1,
+        );
+        hub.handle_connect(ConnId(1), now);
+        let hello = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume: None,
+        };
+        let frame = ClientFrame {
+            id: None,
+            msg: hello,
+        };
+        hub.handle_frame(ConnId(1), frame, now);
+        hub
+    }
+
     fn room(s: &str) -> RoomId {
         RoomId::parse(s).unwrap()
     }
@@ -409,26 +431,9 @@ mod tests {
             dropped: 0,
         };
         let mut p = Persist::new(store, 100);
-        let config = HubConfig {
-            persist_chat: true,
-            ..HubConfig::default()
-        };
-        let mut hub = Hub::new(config, 1);
         let now = Instant::now();
         let conn = ConnId(1);
-        hub.handle_connect(conn, now);
-        let hello = ClientMsg::Hello {
-            version: PROTOCOL_VERSION,
-            resume: None,
-        };
-        hub.handle_frame(
-            conn,
-            ClientFrame {
-                id: None,
-                msg: hello,
-            },
-            now,
-        );
+        let mut hub = helloed_hub(now);
         let join = ClientMsg::Join {
             room: room("r"),
             name: "Ada".into(),
@@ -506,27 +511,8 @@ mod tests {
                 _ => panic!("expected a load"),
             }
         });
-        let mut hub = Hub::new(
-            HubConfig {
-                persist_chat: true,
-                ..HubConfig::default()
-            },
-            1,
-        );
         let now = Instant::now();
-        hub.handle_connect(ConnId(1), now);
-        let hello = ClientMsg::Hello {
-            version: PROTOCOL_VERSION,
-            resume: None,
-        };
-        hub.handle_frame(
-            ConnId(1),
-            ClientFrame {
-                id: None,
-                msg: hello,
-            },
-            now,
-        );
+        let mut hub = helloed_hub(now);
         let join = ClientMsg::Join {
             room: room("r"),
             name: "Ada".into(),
