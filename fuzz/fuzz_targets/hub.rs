@@ -1,8 +1,10 @@
 //! A sequence of events from a few connections, each frame decoded from fuzzer text,
 //! driven through the Hub: nothing panics, every output addresses a known connection,
-//! and after the ring timer runs no invitation outlives its deadline.
+//! and after the timers run no deadline is left behind. Chat persistence is on, and the
+//! "store" answers each history request at once, late (at the next timer step) or
+//! never, as bits of the input say.
 #![no_main]
-use confab_signal::{ConnId, Hub, HubConfig, Output};
+use confab_signal::{ChatSeed, ConnId, Hub, HubConfig, Input, Now, Output};
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
 
@@ -18,10 +20,12 @@ fuzz_target!(|data: &[u8]| {
         persist_chat: true,
         ..HubConfig::default()
     };
-    let mut hub = Hub::new(config, 7);
+    let mut hub = Hub::new(config, [7; 32]);
     let t0 = Instant::now();
     let mut ever = std::collections::HashSet::new();
     let mut skew = Duration::ZERO;
+    let mut answers: Vec<(confab_proto::RoomId, Option<ChatSeed>)> = Vec::new();
+    let mut late = Vec::new();
     // Records are separated by 0xFF: first byte = connection and action, rest = frame.
     // Action 1 with an empty body disconnects; with a body, time jumps by body[0] x 100 ms
     // and the ring timer runs.
@@ -31,16 +35,23 @@ fuzz_target!(|data: &[u8]| {
         };
         let conn = ConnId(u64::from(head & 0x07));
         let mut now = t0 + skew + Duration::from_millis(i as u64);
+        let at = |mono| Now {
+            mono,
+            unix_ms: 1_700_000_000_000,
+        };
         match head >> 6 {
             0 => {
                 ever.insert(conn);
-                hub.handle_connect(conn, now)
+                hub.handle(at(now), Input::Connect { conn, host: None })
             }
-            1 if body.is_empty() => hub.handle_disconnect(conn, now),
+            1 if body.is_empty() => hub.handle(at(now), Input::Disconnect { conn }),
             1 => {
                 skew += Duration::from_millis(100 * u64::from(body[0]));
                 now = t0 + skew + Duration::from_millis(i as u64);
-                hub.handle_timeout(now);
+                for room in late.drain(..) {
+                    hub.handle(at(now), Input::History { room, seed: None });
+                }
+                hub.handle(at(now), Input::Timeout);
                 assert!(hub.poll_timeout().is_none_or(|d| d > now));
             }
             _ => {
@@ -54,7 +65,12 @@ fuzz_target!(|data: &[u8]| {
                     _ => None,
                 };
                 if let Some(frame) = frame {
-                    hub.handle_frame_as(conn, frame, role, now);
+                    let input = Input::Frame {
+                        conn,
+                        frame,
+                        grant: role,
+                    };
+                    hub.handle(at(now), input);
                 }
             }
         }
@@ -62,9 +78,33 @@ fuzz_target!(|data: &[u8]| {
             let to = match out {
                 Output::Send { to, .. } => to,
                 Output::Close { conn, .. } => conn,
-                Output::ChatStored { .. } => continue,
+                // Bits 3-4 of the head: 0 answer now (with a seed), 1 now (nothing), 2
+                // late, 3 never (the hub's timeout must release the joins).
+                Output::LoadHistory { room } => {
+                    let seed = ChatSeed {
+                        room: room.clone(),
+                        history: Vec::new(),
+                        last_id: u64::from(head),
+                    };
+                    match (head >> 3) & 0x03 {
+                        0 => answers.push((room, Some(seed))),
+                        1 => answers.push((room, None)),
+                        2 => late.push(room),
+                        _ => {}
+                    }
+                    continue;
+                }
+                _ => continue,
             };
             assert!(ever.contains(&to), "output to a connection that never connected");
+        }
+        for (room, seed) in answers.drain(..) {
+            hub.handle(at(now), Input::History { room, seed });
+            while let Some(out) = hub.poll_output() {
+                if let Output::Send { to, .. } | Output::Close { conn: to, .. } = out {
+                    assert!(ever.contains(&to), "output to a connection that never connected");
+                }
+            }
         }
     }
 });

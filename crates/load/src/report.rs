@@ -64,6 +64,8 @@ pub struct Report {
     pub traffic_secs: f64,
     /// Sends the open-loop pacer could not hand out (sender still busy).
     pub pacer_dropped: u64,
+    /// CPU seconds the server used during the traffic phase (send + drain).
+    pub server_cpu_secs: Option<f64>,
     /// Latency in µs, from the (scheduled) send to arrival, after the warm-up.
     pub latency: Option<Histogram<u64>>,
     /// Server errors and odd frames, by kind.
@@ -91,6 +93,12 @@ impl Report {
         } else {
             0.0
         }
+    }
+
+    /// Server CPU per delivered message over the traffic phase, µs.
+    pub fn cpu_us_per_delivery(&self) -> Option<f64> {
+        let cpu = self.server_cpu_secs?;
+        (self.delivered > 0).then(|| cpu * 1e6 / self.delivered as f64)
     }
 
     /// Latency quantile in ms.
@@ -136,6 +144,8 @@ impl Report {
             "trafficSecs": self.traffic_secs,
             "deliveredPerS": self.delivered_per_s(),
             "pacerDropped": self.pacer_dropped,
+            "serverCpuSecs": self.server_cpu_secs,
+            "cpuUsPerDelivery": self.cpu_us_per_delivery(),
             "latencySamples": self.latency.as_ref().map(|h| h.len()),
             "p50Ms": self.latency_ms(0.5),
             "p99Ms": self.latency_ms(0.99),
@@ -196,6 +206,12 @@ impl fmt::Display for Report {
                 self.traffic_secs,
                 self.delivered_per_s(),
                 self.pacer_dropped
+            )?;
+            writeln!(
+                f,
+                "server CPU: {} s in the traffic phase, {} µs per delivered message",
+                opt(self.server_cpu_secs.map(|v| format!("{v:.2}"))),
+                opt(self.cpu_us_per_delivery().map(|v| format!("{v:.2}")))
             )?;
             let ms = |q| opt(self.latency_ms(q).map(|v| format!("{v:.2}")));
             writeln!(

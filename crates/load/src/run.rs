@@ -29,6 +29,21 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS line")
 }
 
+/// CPU time (user + system) `pid` has used, in seconds, from `/proc/<pid>/stat`
+/// (fields 14 and 15, in USER_HZ ticks, which Linux fixes at 100 for user space).
+pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; fields after it follow its ')'.
+    let rest = stat.rsplit_once(')').context("no ')' in stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i).context("short stat")?.parse::<u64>()? as f64)
+    };
+    // `rest` starts at field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 /// Host and port of a `ws://host:port/...` URL, resolved.
 async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
     let rest = url
@@ -228,6 +243,7 @@ async fn traffic(
     report: &mut Report,
 ) {
     let t0 = shared.now_us();
+    let cpu_before = opts.server_pid.and_then(|p| cpu_secs(p).ok());
     shared
         .record_after_us
         .store(t0 + (opts.warmup * 1e6) as u64, Ordering::Relaxed);
@@ -254,6 +270,8 @@ async fn traffic(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let total_secs = started.elapsed().as_secs_f64();
+    let cpu_after = opts.server_pid.and_then(|p| cpu_secs(p).ok());
+    report.server_cpu_secs = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
     let delivered = shared.delivered.load(Ordering::Relaxed);
     report.senders = sender_list.len() as u64;
     report.target_rate = opts.rate;
@@ -349,6 +367,17 @@ fn verify(opts: &Opts, results: &[ClientResult]) -> Verdict {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn cpu_time_of_this_process_reads_and_grows() {
+        let before = cpu_secs(std::process::id()).unwrap();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(cpu_secs(std::process::id()).unwrap() >= before);
+    }
 
     #[test]
     fn senders_spread_over_rooms_first() {

@@ -199,6 +199,34 @@ pub enum ServerMsg {
 }
 
 impl ServerMsg {
+    /// The `type` tag this message has on the wire (for metrics, without serializing).
+    /// The fixture test checks it against the serialized tag of every fixture.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::Joined { .. } => "joined",
+            ServerMsg::Left { .. } => "left",
+            ServerMsg::PeerJoined { .. } => "peerJoined",
+            ServerMsg::PeerLeft { .. } => "peerLeft",
+            ServerMsg::Offer { .. } => "offer",
+            ServerMsg::Answer { .. } => "answer",
+            ServerMsg::Candidate { .. } => "candidate",
+            ServerMsg::Hangup { .. } => "hangup",
+            ServerMsg::Chat { .. } => "chat",
+            ServerMsg::Presence { .. } => "presence",
+            ServerMsg::Invited { .. } => "invited",
+            ServerMsg::Inviting { .. } => "inviting",
+            ServerMsg::InviteEnded { .. } => "inviteEnded",
+            ServerMsg::CallJoined { .. } => "callJoined",
+            ServerMsg::Kicked { .. } => "kicked",
+            ServerMsg::MuteRequest { .. } => "muteRequest",
+            ServerMsg::RoomLocked { .. } => "roomLocked",
+            ServerMsg::RoleChanged { .. } => "roleChanged",
+            ServerMsg::Pong { .. } => "pong",
+            ServerMsg::Error { .. } => "error",
+        }
+    }
+
     /// Every `type` tag the server sends. The fixture test checks each has a fixture and
     /// that every fixture's type is listed, so this list cannot drift from the enum.
     pub const TYPES: &'static [&'static str] = &[
@@ -257,6 +285,27 @@ impl Role {
     /// Whether this is [`Role::Guest`] (the default, left out of JSON).
     pub fn is_guest(&self) -> bool {
         *self == Role::Guest
+    }
+
+    /// The wire name (`guest`, `host`), as in JSON and join tokens.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Guest => "guest",
+            Role::Host => "host",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    /// Parses a wire name (`guest`, `host`), for command lines.
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "guest" => Ok(Role::Guest),
+            "host" => Ok(Role::Host),
+            other => Err(format!("{other:?} is not a role (guest or host)")),
+        }
     }
 }
 

@@ -45,7 +45,9 @@ fn server_fixtures_round_trip() {
         let msg: ServerMsg =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let v = serde_json::to_value(&msg).unwrap();
-        seen.insert(v["type"].as_str().unwrap().to_owned());
+        let tag = v["type"].as_str().unwrap().to_owned();
+        assert_eq!(msg.type_name(), tag, "{}", path.display());
+        seen.insert(tag);
         let orig: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v, orig, "{}", path.display());
     }

@@ -1,17 +1,19 @@
 //! The `confab` server: configuration, TLS, HTTP routes and the IO drivers that connect
-//! sockets to the sans-IO cores (`confab-signal` today; TURN and SFU later).
+//! sockets to the sans-IO cores (`confab-signal`, `confab-turn`; the SFU next).
 //!
 //! Layout: [`config`] (flags > env > file), [`tls`] (certificates), [`server`] (the entry
 //! point taking a bound listener), `web` (routes), `ws` (one task per WebSocket) and
 //! `hub_task` (the single owner of the signaling hub), [`store`] (chat history on disk),
 //! [`turn`] (STUN/TURN drivers),
-//! [`metrics`] (the per-server Prometheus registry behind `/metrics`).
+//! [`metrics`] (the per-server Prometheus registry behind `/metrics`), [`random`] (the
+//! one randomness path).
 #![deny(unsafe_code)]
 
 pub mod auth;
 pub mod config;
 mod hub_task;
 pub mod metrics;
+pub mod random;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -1,6 +1,7 @@
 //! `confab`: self-hosted video calls in one binary.
 
 use anyhow::Context;
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 use confab_server::config::{Config, LogFormat, ServeArgs, TlsMode};
 use confab_server::tls::{self, TlsOrigin};
@@ -43,7 +44,12 @@ struct TokenArgs {
     #[arg(long)]
     name: String,
     /// The holder's role.
-    #[arg(long, value_enum, default_value = "guest")]
+    #[arg(
+        long,
+        default_value = "guest",
+        value_parser = clap::builder::PossibleValuesParser::new(["guest", "host"])
+            .try_map(|s| s.parse::<confab_server::auth::token::Role>()),
+    )]
     role: confab_server::auth::token::Role,
     /// How long it is valid: seconds, or a number with s, m, h or d.
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]

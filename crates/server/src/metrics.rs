@@ -204,9 +204,9 @@ impl Metrics {
         self.inner.peers.set(peers as f64);
     }
 
-    /// Sets `confab_calls_started_total` to the hub's monotonic count.
-    pub fn set_calls_started(&self, n: u64) {
-        self.inner.calls_started.absolute(n);
+    /// A call started (the hub's `Event::CallStarted`).
+    pub fn call_started(&self) {
+        self.inner.calls_started.increment(1);
     }
 
     /// A client reported a peer connection with media playing (`callStats`).
@@ -226,7 +226,7 @@ impl Metrics {
         );
     }
 
-    /// One message for an open connection, by its `type` (see [`wire_type`]).
+    /// One message for an open connection, by its `type` (`ServerMsg::type_name`).
     pub fn message_out(&self, type_name: &str) {
         self.by_type(
             &self.inner.messages_out,
@@ -309,15 +309,6 @@ impl Metrics {
     }
 }
 
-/// The `type` tag of a serialized server message. serde writes an internally tagged
-/// enum's tag first, so it is read off the front of the JSON text without parsing it
-/// again (and without a `match` that a new message type would silently miss).
-pub fn wire_type(json: &str) -> &str {
-    json.strip_prefix("{\"type\":\"")
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("unknown")
-}
-
 /// The wire name of an error code (`bad_json`, ...), from its serde representation so it
 /// cannot drift from the protocol.
 fn error_code_name(code: ErrorCode) -> String {
@@ -330,29 +321,6 @@ fn error_code_name(code: ErrorCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wire_type_reads_the_tag() {
-        use confab_proto::ServerMsg;
-        let samples = [
-            ServerMsg::Pong { ref_: None },
-            ServerMsg::Hangup {
-                from: confab_proto::PeerId::new("p1"),
-            },
-            ServerMsg::Error {
-                code: ErrorCode::BadJson,
-                message: "x".into(),
-                ref_: None,
-            },
-        ];
-        for m in samples {
-            let text = serde_json::to_string(&m).unwrap();
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(v["type"], wire_type(&text));
-            assert!(SERVER_TYPES.contains(&wire_type(&text)));
-        }
-        assert_eq!(wire_type("garbage"), "unknown");
-    }
 
     #[test]
     fn instances_are_isolated() {

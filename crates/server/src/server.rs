@@ -5,10 +5,10 @@ use crate::config::Config;
 use crate::hub_task::{self, HubHandle};
 use crate::metrics::Metrics;
 use crate::store::{ChatStore, Persist};
-use crate::turn::ice::{IceMinter, TurnAdvert};
 use crate::turn::TurnSockets;
 use crate::ws::ConnSettings;
 use confab_signal::HubConfig;
+use confab_signal::{IceMinter, TurnAdvert};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,7 +121,7 @@ pub async fn run(
         let secret = settings
             .secret
             .clone()
-            .unwrap_or_else(|| format!("{:032x}", u128::from(seed()) << 64 | u128::from(seed())));
+            .unwrap_or_else(crate::random::hex::<16>);
         let listen = sockets.udp.local_addr()?;
         let tls_port = match (&sockets.tls, &tls) {
             (Some(l), Some(_)) => Some(l.local_addr()?.port()),
@@ -152,14 +152,13 @@ pub async fn run(
     }
     let ice = IceMinter::new(config.ice_servers.clone(), advert);
     let hub_config = HubConfig {
+        ice: ice.clone(),
         max_rooms: config.max_rooms,
         max_peers_per_room: config.max_peers_per_room,
         max_connections: config.max_connections,
         max_call_size: config.max_call_size,
         ring_timeout: config.ring_timeout,
         resume_grace: config.resume_grace,
-        // Static servers only; the hub task adds fresh TURN credentials per welcome.
-        ice_servers: Vec::new(),
         chat_history: config.chat_history,
         chat_burst: config.chat_burst,
         chat_refill: config.chat_refill,
@@ -167,8 +166,7 @@ pub async fn run(
     };
     let hub = hub_task::spawn(
         hub_config,
-        seed(),
-        ice.clone(),
+        crate::random::bytes(),
         &tracker,
         metrics.clone(),
         persist,
@@ -242,17 +240,4 @@ fn limit_headers(
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(timeout);
-}
-
-/// A per-process seed for peer ids, so ids differ across restarts.
-fn seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
 }

@@ -133,7 +133,22 @@ fn request_host(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .and_then(crate::turn::ice::host_from_header)
+        .and_then(host_from_header)
+}
+
+/// The host part of an HTTP `Host` header value, if it is a plausible host name or IP.
+pub(crate) fn host_from_header(value: &str) -> Option<String> {
+    let host = if let Some(rest) = value.strip_prefix('[') {
+        format!("[{}]", rest.split(']').next()?)
+    } else {
+        value.split(':').next()?.to_owned()
+    };
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+    ok.then_some(host)
 }
 
 /// ICE servers for clients that do not use the WebSocket; the TURN user is `anonymous`.
@@ -242,8 +257,8 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::metrics::Metrics;
-    use crate::turn::ice::IceMinter;
     use crate::ws::ConnSettings;
+    use confab_signal::IceMinter;
     use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
@@ -256,8 +271,7 @@ mod tests {
         let ice = IceMinter::new(Vec::new(), None);
         let hub = crate::hub_task::spawn(
             confab_signal::HubConfig::default(),
-            1,
-            ice.clone(),
+            [1; 32],
             &tracker,
             metrics.clone(),
             None,
@@ -288,5 +302,17 @@ mod tests {
             readyz(State(state)).await.status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    #[test]
+    fn host_header_parsing() {
+        assert_eq!(
+            host_from_header("call.test:8443").as_deref(),
+            Some("call.test")
+        );
+        assert_eq!(host_from_header("[::1]:8443").as_deref(), Some("[::1]"));
+        assert_eq!(host_from_header("10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(host_from_header("evil host"), None);
+        assert_eq!(host_from_header(""), None);
     }
 }

@@ -85,9 +85,8 @@ pub async fn serve(
     let link = ConnLink {
         tx,
         kill: kill.clone(),
-        host,
     };
-    if hub.connect(conn, link).await.is_err() {
+    if hub.connect(conn, link, host).await.is_err() {
         return;
     }
     let exit = drive(socket, conn, &hub, &settings, rx, &kill, &shutdown).await;
@@ -192,24 +191,14 @@ async fn drive(
                             m.message_out("error");
                             error_message(e)
                         } else {
-                            match &frame.msg {
-                                ClientMsg::Hello { .. } => hello_deadline = None,
-                                // Counted here (the hub has no metrics); the hub still
-                                // answers one from outside a room with an error.
-                                ClientMsg::CallStats { pair, setup_ms, .. }
-                                    if hello_deadline.is_none() =>
-                                {
-                                    settings.metrics.call_connected(*pair, *setup_ms)
-                                }
-                                _ => {}
+                            if matches!(frame.msg, ClientMsg::Hello { .. }) {
+                                hello_deadline = None;
                             }
                             let Ok(permit) = in_flight.clone().acquire_owned().await else {
                                 break Exit::Closed;
                             };
-                            let sent = match admitted {
-                                Ok(Some(role)) => hub.frame_as(conn, frame, role, permit).await,
-                                _ => hub.frame(conn, frame, permit).await,
-                            };
+                            let grant = admitted.ok().flatten();
+                            let sent = hub.frame(conn, frame, grant, permit).await;
                             if sent.is_err() {
                                 break Exit::Close(close::GOING_AWAY, "server shutting down".into());
                             }
@@ -318,7 +307,7 @@ async fn admit(
             if let Some(n) = grant.name {
                 *name = n;
             }
-            Ok(grant.role.map(Into::into))
+            Ok(grant.role)
         }
         Err(r) => Err(DecodeError {
             code: r.code,

@@ -10,13 +10,14 @@
 //!   that call; members plus invitations never exceed [`HubConfig::max_call_size`];
 //! - a call with at most one member and no pending invitation ends (the last member
 //!   becomes idle), so a call never lingers with nobody to talk to;
-//! - after `handle_timeout(now)`, no invitation has a deadline at or before `now`.
+//! - after `Input::Timeout` at `now`, no invitation has a deadline at or before `now`.
 //!
 //! [`Member`]: crate::room::Member
 //! [`HubConfig::max_call_size`]: crate::HubConfig::max_call_size
 
 use crate::hub::Hub;
-use crate::ConnId;
+use crate::timers::Timer;
+use crate::{ConnId, Event, Output};
 use confab_proto::{
     CallId, ErrorCode, InviteEndReason, PeerId, PeerState, RequestId, RoomId, ServerMsg, Status,
 };
@@ -214,6 +215,19 @@ impl Hub {
         let Some(from) = self.peer_id_of(conn) else {
             return;
         };
+        let ring = Timer::Ring {
+            room: room.clone(),
+            call: call_id,
+            to: to.clone(),
+        };
+        self.timers.schedule(deadline, ring);
+        if started {
+            let event = Event::CallStarted {
+                room: room.clone(),
+                call: call_id,
+            };
+            self.out.push_back(Output::Event(event));
+        }
         let Some(call) = self
             .rooms
             .get_mut(&room)
@@ -495,37 +509,6 @@ impl Hub {
             }
             (Status::InCall, Some(call)) => self.drop_member(room, call, conn),
             _ => {}
-        }
-    }
-
-    /// The earliest deadline of any pending invitation or resume grace period (see
-    /// `resume.rs`): when the driver must call [`Hub::handle_timeout`] next. `None`
-    /// while nothing rings and nobody is reconnecting.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let ring = self
-            .rooms
-            .values()
-            .flat_map(|r| r.calls.values())
-            .flat_map(|c| c.invites.iter().map(|i| i.deadline))
-            .min();
-        [ring, self.next_expiry()].into_iter().flatten().min()
-    }
-
-    /// Time has reached `now`: every invitation whose deadline is at or before `now`
-    /// ends with `timeout` (both sides told), and every detached connection whose grace
-    /// period ended leaves its room. Calling it early or twice is harmless.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.expire_detached(now);
-        let mut due: Vec<(RoomId, CallId, ConnId)> = Vec::new();
-        for (room_id, r) in &self.rooms {
-            for (&call, c) in &r.calls {
-                for i in c.invites.iter().filter(|i| i.deadline <= now) {
-                    due.push((room_id.clone(), call, i.to));
-                }
-            }
-        }
-        for (room, call, to) in due {
-            self.end_invite(&room, call, to, InviteEndReason::Timeout, None);
         }
     }
 

@@ -2,21 +2,23 @@
 //!
 //! Ids are assigned here, per room, counting up from the room's last id, and the history
 //! is a ring of the last [`HubConfig::chat_history`] messages. Both live in the [`Room`],
-//! so in the hub they end when the room does (its last member leaves). A driver that
-//! keeps chat in a store (the server's `store` module) gets every accepted message as an
-//! [`Output::ChatStored`] and, before a `join` that would create a room, hands the hub the
-//! stored history and last id with [`Hub::seed_chat`]; ids then continue across room
-//! lifetimes and server restarts instead of starting again at 1.
+//! so in the hub they end when the room does (its last member leaves). With a store
+//! ([`HubConfig::persist_chat`]), a room starts from the store's history and last id
+//! (see `park.rs`), so ids continue across room lifetimes and server restarts instead
+//! of starting again at 1, and every accepted message comes out as an
+//! [`Output::ChatStored`].
 //!
 //! [`HubConfig::chat_history`]: crate::HubConfig::chat_history
+//! [`HubConfig::persist_chat`]: crate::HubConfig::persist_chat
 
 use crate::hub::Hub;
+use crate::park::Ready;
 use crate::room::Room;
 use crate::{ConnId, Output};
 use confab_proto::{ChatMessage, ErrorCode, PeerId, RequestId, RoomId, ServerMsg};
 use std::time::Instant;
 
-/// A room's chat as a store remembers it, for [`Hub::seed_chat`].
+/// A room's chat as a store remembers it, for [`crate::Input::History`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatSeed {
     /// The room it belongs to.
@@ -30,13 +32,14 @@ pub struct ChatSeed {
 }
 
 impl Room {
-    /// A new room: empty, or with the seed's chat if the seed is for `room`.
-    pub(crate) fn seeded(seed: Option<ChatSeed>, room: &RoomId) -> Room {
+    /// A new room: empty, or with the store's chat when `ready` has some (then its
+    /// messages are stored too). The seed was sorted and trimmed by `park.rs`.
+    pub(crate) fn seeded(ready: Option<Ready>) -> Room {
         let mut r = Room::default();
-        // `Hub::seed_chat` sorted, de-duplicated and trimmed it and raised `last_id`.
-        if let Some(seed) = seed.filter(|s| &s.room == room) {
+        if let Some(seed) = ready.and_then(|r| r.seed) {
             r.last_chat_id = seed.last_id;
             r.history = seed.history.into();
+            r.stored = true;
         }
         r
     }
@@ -70,21 +73,6 @@ impl Room {
 }
 
 impl Hub {
-    /// Gives the next `join` the chat of `seed.room`: if that join creates the room, the
-    /// room starts with the seed's history (the last [`crate::HubConfig::chat_history`]
-    /// of it) and continues its ids after `seed.last_id`. The seed is consumed by the
-    /// very next `join` frame whatever its room or outcome (so it cannot go stale or pile
-    /// up), and is ignored if the room exists by then: a live room's chat is newer than
-    /// any store. Call it right before feeding the `join` it is meant for.
-    pub fn seed_chat(&mut self, mut seed: ChatSeed) {
-        seed.history.sort_by_key(|m| m.id);
-        seed.history.dedup_by_key(|m| m.id);
-        seed.last_id = seed.last_id.max(seed.history.last().map_or(0, |m| m.id));
-        let extra = seed.history.len().saturating_sub(self.config.chat_history);
-        seed.history.drain(..extra);
-        self.chat_seed = Some(seed);
-    }
-
     /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
     pub fn room_exists(&self, room: &RoomId) -> bool {
         self.rooms.contains_key(room)
@@ -133,12 +121,13 @@ impl Hub {
             .unwrap_or_default();
         let message = room.push_chat(peer_id, name, text, ts, cap);
         let members: Vec<ConnId> = room.members.iter().map(|m| m.conn).collect();
+        let stored = room.stored;
         for member in members {
             let ref_ = if member == conn { ref_.clone() } else { None };
             let message = message.clone();
             self.send(member, ServerMsg::Chat { ref_, message });
         }
-        if self.config.persist_chat {
+        if stored {
             let room = room_id;
             self.out.push_back(Output::ChatStored { room, message });
         }

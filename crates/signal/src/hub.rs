@@ -1,13 +1,15 @@
 //! The [`Hub`]: connection lifecycle, `hello`/`ping`, dispatch, and the output queue.
 //!
 //! Room membership lives in `room.rs`, chat in `chat.rs`, calls and invitations in
-//! `calls.rs` and the SDP/ICE relay in `relay.rs`; all are further `impl Hub` blocks over the state declared here.
+//! `calls.rs`, the SDP/ICE relay in `relay.rs`, parked joins in `park.rs` and deadlines
+//! in `timers.rs`; all are further `impl Hub` blocks over the state declared here.
 
-use crate::ids::SplitMix64;
+use crate::ids::Rng;
+use crate::park::{Parked, PendingRoom, Ready};
 use crate::rate::TokenBucket;
-use crate::resume::TokenSource;
 use crate::room::Room;
-use crate::{ConnId, HubConfig, Output};
+use crate::timers::Timers;
+use crate::{ConnId, Event, HubConfig, Input, Now, Output};
 use confab_proto::{
     close, ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, Role,
     RoomId, ServerMsg, PROTOCOL_VERSION,
@@ -20,33 +22,38 @@ const TRY_AGAIN_LATER: u16 = 1013;
 
 /// All signaling state of one server: connections, rooms and pending outputs.
 ///
-/// Sans-IO: feed it events with the `handle_*` methods and drain [`Output`]s with
-/// [`Hub::poll_output`] after each one. Methods never block, never read the clock, and
-/// never panic on any sequence of calls, whatever the clients send.
+/// Sans-IO: feed it [`Input`]s with [`Hub::handle`] and drain [`Output`]s with
+/// [`Hub::poll_output`] after each one. It never blocks, never reads the clock, and
+/// never panics on any sequence of inputs, whatever the clients send.
 #[derive(Debug)]
 pub struct Hub {
     pub(crate) config: HubConfig,
-    rng: SplitMix64,
+    /// Peer ids and resume tokens (see `ids.rs`).
+    pub(crate) rng: Rng,
     /// Every open connection; the single owner of per-connection state.
     pub(crate) conns: HashMap<ConnId, Conn>,
     /// Every non-empty room; a room exists exactly while it has members.
     pub(crate) rooms: HashMap<RoomId, Room>,
+    /// Rooms whose stored chat is loading, with the joins parked for them (`park.rs`).
+    pub(crate) pending: HashMap<RoomId, PendingRoom>,
+    /// The chat of the room being created while parked joins are released.
+    pub(crate) ready: Option<Ready>,
     /// Index from peer id to connection, for every helloed connection.
     pub(crate) by_peer: HashMap<PeerId, ConnId>,
     /// Members of all rooms together (kept by `room.rs`; checked by the invariants).
     pub(crate) peer_total: usize,
-    /// Wall-clock time in Unix milliseconds, as last given by [`Hub::set_wall_clock`];
-    /// the `ts` of chat messages.
+    /// Connections held for a resume (kept by `resume.rs`; checked by the invariants).
+    pub(crate) detached_total: usize,
+    /// The wall clock of the input being handled, in Unix milliseconds; the `ts` of chat
+    /// messages and the clock of TURN credentials.
     pub(crate) wall_clock_ms: u64,
     /// The id of the last call started (0: none yet); call ids are never reused.
     pub(crate) next_call_id: u64,
-    /// History and id counter for the next room a `join` creates (see `chat.rs`).
-    pub(crate) chat_seed: Option<crate::ChatSeed>,
+    /// Ring, grace and history deadlines (see `timers.rs`).
+    pub(crate) timers: Timers,
     pub(crate) out: VecDeque<Output>,
     /// Index from resume token to connection (see `resume.rs`).
     pub(crate) by_token: HashMap<String, ConnId>,
-    /// Where resume tokens come from.
-    pub(crate) tokens: TokenSource,
 }
 
 /// One open connection.
@@ -55,6 +62,8 @@ pub(crate) struct Conn {
     /// When the last event for this connection arrived; for idle timeouts.
     #[allow(dead_code)] // Read by the idle timer once it exists; kept current already.
     pub(crate) last_seen: Instant,
+    /// The host the browser reached us by (for the TURN URLs in its `welcome`).
+    pub(crate) host: Option<String>,
     /// `None` until a successful `hello`.
     pub(crate) session: Option<Session>,
     /// Chat rate limit; per connection, so leaving and rejoining does not reset it.
@@ -63,6 +72,8 @@ pub(crate) struct Conn {
     pub(crate) resume_token: Option<String>,
     /// Set while the socket is gone and the place is held: when the grace ends.
     pub(crate) detached_until: Option<Instant>,
+    /// Its `join` waits for the room's stored chat (see `park.rs`).
+    pub(crate) parked: Option<Parked>,
 }
 
 /// What a connection has after `hello`.
@@ -75,38 +86,43 @@ pub(crate) struct Session {
 }
 
 impl Hub {
-    /// An empty hub. `seed` fully determines the peer ids it hands out, so tests can
-    /// replay runs; a server should pass something unpredictable-ish (e.g. the time).
-    pub fn new(config: HubConfig, seed: u64) -> Hub {
+    /// An empty hub. `seed` fully determines the peer ids and resume tokens it hands
+    /// out: a server passes 32 bytes from the OS random source (tokens are secrets);
+    /// tests pass a constant and can replay a run.
+    pub fn new(config: HubConfig, seed: [u8; 32]) -> Hub {
         Hub {
             config,
-            rng: SplitMix64::new(seed),
+            rng: Rng::new(seed),
             conns: HashMap::new(),
             rooms: HashMap::new(),
+            pending: HashMap::new(),
+            ready: None,
             by_peer: HashMap::new(),
             peer_total: 0,
+            detached_total: 0,
             wall_clock_ms: 0,
             next_call_id: 0,
-            chat_seed: None,
+            timers: Timers::default(),
             by_token: HashMap::new(),
-            tokens: TokenSource::Seeded(SplitMix64::new(seed ^ 0x7265_7375_6d65_2121)),
             out: VecDeque::new(),
         }
     }
 
-    /// Tells the hub the wall-clock time, in milliseconds since the Unix epoch. The hub
-    /// never reads a clock: the driver calls this before each event, and chat messages
-    /// are stamped with the latest value (0 if it was never called). Elapsed time for
-    /// limits and timeouts still comes from the `now: Instant` of each event, so a
-    /// wall-clock jump cannot disturb them.
-    pub fn set_wall_clock(&mut self, unix_ms: u64) {
-        self.wall_clock_ms = unix_ms;
+    /// Handles one input at time `now`. Drain [`Hub::poll_output`] after every call.
+    pub fn handle(&mut self, now: Now, input: Input) {
+        self.wall_clock_ms = now.unix_ms;
+        let now = now.mono;
+        match input {
+            Input::Connect { conn, host } => self.handle_connect(conn, host, now),
+            Input::Frame { conn, frame, grant } => self.handle_frame(conn, frame, grant, now),
+            Input::Disconnect { conn } => self.handle_disconnect(conn, now),
+            Input::Timeout => self.handle_timeout(now),
+            Input::History { room, seed } => self.history_arrived(room, seed, now),
+        }
+        self.drop_stale_timers();
     }
 
-    /// A new connection opened. Over [`HubConfig::max_connections`] it is refused:
-    /// an `error` (`server_full`) then a close with code 1013, and it is not counted.
-    /// A `conn` the hub already knows is left as it is (a driver bug, not client input).
-    pub fn handle_connect(&mut self, conn: ConnId, now: Instant) {
+    fn handle_connect(&mut self, conn: ConnId, host: Option<String>, now: Instant) {
         if self.conns.contains_key(&conn) {
             return;
         }
@@ -125,24 +141,18 @@ impl Hub {
         }
         let state = Conn {
             last_seen: now,
+            host,
             session: None,
             chat_bucket: TokenBucket::full(self.config.chat_burst, now),
             resume_token: None,
             detached_until: None,
+            parked: None,
         };
         self.conns.insert(conn, state);
     }
 
-    /// One decoded frame from `conn`. Frames for a connection the hub does not know
-    /// (never connected, refused, or already closed) are ignored.
-    pub fn handle_frame(&mut self, conn: ConnId, frame: ClientFrame, now: Instant) {
-        self.handle_frame_as(conn, frame, None, now)
-    }
-
-    /// [`Hub::handle_frame`] for a frame the driver admitted with a role: a `join` whose
-    /// token (checked by the driver) grants `role`. `None` is a join without a token: the
-    /// hub picks the role (see `moderation.rs`). Other frames ignore `role`.
-    pub fn handle_frame_as(
+    /// One decoded frame from `conn`, with the role a join token granted (`grant`).
+    pub(crate) fn handle_frame(
         &mut self,
         conn: ConnId,
         frame: ClientFrame,
@@ -156,11 +166,14 @@ impl Hub {
             return; // the driver said it is gone; only a resume brings it back
         }
         state.last_seen = now;
+        if state.parked.is_some() {
+            return self.park_frame(conn, frame, role); // waits behind its parked join
+        }
         let ClientFrame { id, msg } = frame;
         match msg {
             ClientMsg::Hello { version, resume } => self.handle_hello(conn, version, resume, id),
             ClientMsg::Ping => self.send(conn, ServerMsg::Pong { ref_: id }),
-            ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, role, id),
+            ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, role, id, now),
             ClientMsg::Leave => self.handle_leave(conn, id),
             ClientMsg::Offer { to, sdp } => {
                 self.handle_relay(conn, to, id, |from| ServerMsg::Offer { from, sdp })
@@ -188,9 +201,12 @@ impl Hub {
             ClientMsg::Kick { peer } => self.handle_kick(conn, peer, id),
             ClientMsg::Mute { peer } => self.handle_mute(conn, peer, id),
             ClientMsg::Lock { locked } => self.handle_lock(conn, locked, id),
-            // Counted by the driver's metrics; the hub only checks it comes from a room.
-            ClientMsg::CallStats { .. } => {
-                let _ = self.require_room(conn, &id);
+            ClientMsg::CallStats { pair, setup_ms, .. } => {
+                // Counted only from room members: media flows only between them.
+                if self.require_room(conn, &id).is_some() {
+                    let event = Event::CallConnected { pair, setup_ms };
+                    self.out.push_back(Output::Event(event));
+                }
             }
         }
     }
@@ -200,14 +216,11 @@ impl Hub {
         self.next_call_id
     }
 
-    /// `conn` closed (or the driver dropped it). If it is in a room and
-    /// [`HubConfig::resume_grace`] is not zero, its place is held for that long (see
-    /// `resume.rs`): the room sees it `reconnecting`, and only when the grace ends
-    /// ([`Hub::handle_timeout`]) does it hear `peerLeft` with reason `disconnected`.
-    /// Otherwise it leaves at once. Idempotent: an unknown `conn` is a no-op.
-    ///
-    /// [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
-    pub fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
+    /// `conn` closed. If it is in a room and [`HubConfig::resume_grace`] is not zero,
+    /// its place is held for that long (see `resume.rs`): the room sees it
+    /// `reconnecting`, and only when the grace ends does it hear `peerLeft` with reason
+    /// `disconnected`. Otherwise it leaves at once.
+    fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
         if self.detach(conn, now) {
             return;
         }
@@ -221,6 +234,12 @@ impl Hub {
         let Some(state) = self.conns.remove(&conn) else {
             return;
         };
+        if state.detached_until.is_some() {
+            self.detached_total -= 1;
+        }
+        if let Some(parked) = &state.parked {
+            self.unpark(conn, parked);
+        }
         if let Some(session) = state.session {
             self.by_peer.remove(&session.peer_id);
             if let Some(room) = session.room {
@@ -237,7 +256,7 @@ impl Hub {
     /// Open connections, helloed or not (refused ones and detached ones held for a
     /// resume are not counted).
     pub fn connection_count(&self) -> usize {
-        self.conns.len() - self.detached_count()
+        self.conns.len() - self.detached_total
     }
 
     /// Rooms with at least one member.
@@ -306,12 +325,30 @@ impl Hub {
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));
+        self.welcome(conn, peer_id, resume_token, false);
+    }
+
+    /// Sends `welcome`, with ICE servers whose TURN credentials are minted now for
+    /// `peer_id` and the host `conn` reached us by.
+    pub(crate) fn welcome(
+        &mut self,
+        conn: ConnId,
+        peer_id: PeerId,
+        resume_token: Option<String>,
+        resumed: bool,
+    ) {
+        let host = self.conns.get(&conn).and_then(|c| c.host.as_deref());
+        let unix_secs = self.wall_clock_ms / 1000;
+        let ice_servers = self
+            .config
+            .ice
+            .servers_for(peer_id.as_str(), host, unix_secs);
         let welcome = ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             peer_id,
-            ice_servers: self.config.ice_servers.clone(),
+            ice_servers,
             resume_token,
-            resumed: false,
+            resumed,
         };
         self.send(conn, welcome);
     }
@@ -407,7 +444,8 @@ impl Hub {
             }
         }
         self.check_call_invariants();
-        assert!(self.rooms.len() <= self.config.max_rooms);
+        self.check_park_invariants();
+        assert!(self.rooms.len() + self.pending.len() <= self.config.max_rooms);
         assert!(self.conns.len() <= self.config.max_connections);
         let mut helloed = 0;
         for (conn, c) in &self.conns {
@@ -432,6 +470,38 @@ impl Hub {
                 let s = c.session.as_ref().expect("only helloed connections detach");
                 assert!(s.room.is_some(), "{conn} detached outside a room");
             }
+        }
+    }
+
+    /// The rules of `park.rs` and the counters: a loading room does not exist yet, its
+    /// waiters are parked for it (helloed, in no room), and every parked connection waits
+    /// for exactly one loading room.
+    #[cfg(test)]
+    fn check_park_invariants(&self) {
+        assert!(self.ready.is_none(), "a seed outlived its release");
+        let detached = self
+            .conns
+            .values()
+            .filter(|c| c.detached_until.is_some())
+            .count();
+        assert_eq!(detached, self.detached_total, "detached counter");
+        let mut waiting = std::collections::HashSet::new();
+        for (room, p) in &self.pending {
+            assert!(!self.rooms.contains_key(room), "{room} exists and loads");
+            for c in &p.waiting {
+                assert!(waiting.insert(*c), "{c} waits twice");
+                let conn = self.conns.get(c).expect("waiters are connected");
+                assert_eq!(conn.parked.as_ref().map(|p| &p.room), Some(room));
+                let s = conn.session.as_ref().expect("waiters are helloed");
+                assert!(s.room.is_none(), "{c} waits while in a room");
+            }
+        }
+        for (c, conn) in &self.conns {
+            assert_eq!(
+                conn.parked.is_some(),
+                waiting.contains(c),
+                "{c} parked but not waiting"
+            );
         }
     }
 

@@ -2,11 +2,13 @@
 //! sans-IO.
 //!
 //! The [`Hub`] owns all signaling state. It never touches a socket, spawns a task, takes
-//! a lock or reads the clock: an IO driver feeds it events (`handle_connect`,
-//! `handle_frame` with an already-decoded [`confab_proto::ClientFrame`],
-//! `handle_disconnect`), each with the current [`std::time::Instant`] (and, for chat
-//! timestamps, the wall-clock time through [`Hub::set_wall_clock`]), and then drains
-//! [`Output`]s with [`Hub::poll_output`] and performs them. That keeps every protocol
+//! a lock or reads the clock. It has str0m's shape: an IO driver feeds it one [`Input`]
+//! at a time with [`Hub::handle`], each with the time ([`Now`]: the monotonic instant for
+//! limits and deadlines, the wall clock for chat timestamps), then drains every
+//! [`Output`] with [`Hub::poll_output`] and performs it, and sleeps until
+//! [`Hub::poll_timeout`] when nothing else arrives. What the driver knows (the role a
+//! join token grants, the host a browser reached us by, a room's stored chat) travels
+//! inside the input; there are no setters beside `handle`. That keeps every protocol
 //! rule testable without a network and faster than real time, and gives the state one
 //! obvious owner (the task that holds the `Hub`).
 //!
@@ -19,10 +21,15 @@
 //! - A `chat` goes to every member of the sender's room, the sender included (its copy
 //!   carries `ref`), with a server-assigned id that increases within the room; the room
 //!   keeps the last [`HubConfig::chat_history`] messages for the `joined` snapshot.
+//! - With [`HubConfig::persist_chat`], a `join` that would create a room is parked: the
+//!   hub asks for the room's stored chat with [`Output::LoadHistory`] and goes on serving
+//!   every other room; the driver answers later with [`Input::History`] (or the hub gives
+//!   up after [`HubConfig::history_timeout`]). The owner task never awaits a store.
 //! - Calls are hub state (see `calls.rs`): `invite` rings a peer until it answers, the
-//!   inviter cancels, or [`HubConfig::ring_timeout`] passes; the driver calls
-//!   [`Hub::handle_timeout`] at [`Hub::poll_timeout`]. Presence changes go to the whole
-//!   room as `presence`.
+//!   inviter cancels, or [`HubConfig::ring_timeout`] passes. Presence changes go to the
+//!   whole room as `presence`.
+//! - The work per input does not grow with the number of connections or rooms: timers
+//!   sit in a deadline heap, counts are kept up to date (see `timers.rs`).
 //! - Outputs come out in the order the hub produced them, per connection and overall.
 //!
 //! [`ServerMsg::Error`]: confab_proto::ServerMsg::Error
@@ -33,19 +40,20 @@
 //!
 //! ```
 //! use confab_proto::{ClientFrame, ClientMsg, RoomId, ServerMsg, PROTOCOL_VERSION};
-//! use confab_signal::{ConnId, Hub, HubConfig, Output};
+//! use confab_signal::{ConnId, Hub, HubConfig, Input, Now, Output};
 //! use std::time::Instant;
 //!
-//! let mut hub = Hub::new(HubConfig::default(), 42);
-//! let now = Instant::now();
+//! let mut hub = Hub::new(HubConfig::default(), [42; 32]);
+//! let now = Now { mono: Instant::now(), unix_ms: 1_700_000_000_000 };
 //! let (ada, grace) = (ConnId(1), ConnId(2));
-//! let frame = |msg| ClientFrame { id: None, msg };
+//! let frame = |conn, msg| Input::Frame { conn, frame: ClientFrame { id: None, msg }, grant: None };
 //!
 //! // Connect and say hello; each connection gets a welcome with its peer id.
 //! let mut ids = Vec::new();
 //! for conn in [ada, grace] {
-//!     hub.handle_connect(conn, now);
-//!     hub.handle_frame(conn, frame(ClientMsg::Hello { version: PROTOCOL_VERSION, resume: None }), now);
+//!     hub.handle(now, Input::Connect { conn, host: None });
+//!     let hello = ClientMsg::Hello { version: PROTOCOL_VERSION, resume: None };
+//!     hub.handle(now, frame(conn, hello));
 //!     match hub.poll_output() {
 //!         Some(Output::Send { to, msg: ServerMsg::Welcome { peer_id, .. } }) if to == conn => {
 //!             ids.push(peer_id)
@@ -58,7 +66,7 @@
 //! let room = RoomId::parse("standup").unwrap();
 //! for (conn, name) in [(ada, "Ada"), (grace, "Grace")] {
 //!     let join = ClientMsg::Join { room: room.clone(), name: name.into(), password: None, token: None };
-//!     hub.handle_frame(conn, frame(join), now);
+//!     hub.handle(now, frame(conn, join));
 //! }
 //! let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();
 //! assert_eq!(outputs.len(), 3); // joined (Ada), joined (Grace), peerJoined (to Ada)
@@ -66,7 +74,7 @@
 //!
 //! // Ada's offer reaches Grace only, stamped with Ada's id.
 //! let offer = ClientMsg::Offer { to: ids[1].clone(), sdp: "v=0\r\n".into() };
-//! hub.handle_frame(ada, frame(offer), now);
+//! hub.handle(now, frame(ada, offer));
 //! assert_eq!(
 //!     hub.poll_output(),
 //!     Some(Output::Send {
@@ -82,20 +90,26 @@
 mod calls;
 mod chat;
 mod hub;
+mod ice;
 mod ids;
+mod io;
 mod moderation;
+mod park;
 #[cfg(test)]
 mod proptests;
 pub mod rate;
 mod relay;
 mod resume;
 mod room;
+mod timers;
 
 pub use calls::CallSnapshot;
 pub use chat::ChatSeed;
 pub use hub::Hub;
+pub use ice::{IceMinter, TurnAdvert};
+pub use io::{Event, Input, Now, Output};
+pub use park::MAX_PARKED_FRAMES;
 
-use confab_proto::{ChatMessage, IceServer, RoomId, ServerMsg};
 use std::fmt;
 use std::time::Duration;
 
@@ -114,8 +128,8 @@ impl fmt::Display for ConnId {
 /// the hub never reads a global.
 #[derive(Clone, Debug)]
 pub struct HubConfig {
-    /// Most rooms that may exist at once; a `join` that would create one more gets
-    /// `server_full`. Default 10 000.
+    /// Most rooms that may exist at once (rooms waiting for their stored chat count); a
+    /// `join` that would create one more gets `server_full`. Default 10 000.
     pub max_rooms: usize,
     /// Most peers in one room; a `join` into a room this full gets `room_full`.
     /// A mesh call grows quadratically, so keep it small. Default 16.
@@ -123,12 +137,13 @@ pub struct HubConfig {
     /// Most open connections; a connection beyond this gets `server_full` and is closed
     /// with code 1013 ("try again later"). Default 20 000.
     pub max_connections: usize,
-    /// ICE servers sent in every `welcome`, as given. Default empty.
-    pub ice_servers: Vec<IceServer>,
+    /// The ICE servers every `welcome` carries, with TURN credentials minted for the
+    /// peer at that moment. Default: none.
+    pub ice: IceMinter,
     /// Chat messages a room keeps for the `joined` snapshot of late joiners (the most
     /// recent ones). In the hub the history lives as long as the room, i.e. until its
-    /// last member leaves; a driver with a store can seed it again (see
-    /// [`Hub::seed_chat`]). Default 100.
+    /// last member leaves; with [`HubConfig::persist_chat`] a driver's store gives it
+    /// back when the room is next created. Default 100.
     pub chat_history: usize,
     /// Chat rate limit, a token bucket per connection: how many messages may be sent in
     /// a burst. Default 10.
@@ -142,9 +157,15 @@ pub struct HubConfig {
     pub max_call_size: usize,
     /// How long an invitation rings before it ends with `timeout`. Default 30 s.
     pub ring_timeout: Duration,
-    /// Emit an [`Output::ChatStored`] for every accepted chat message, for a driver that
-    /// keeps chat in a store. Default off (then no such output is ever produced).
+    /// The driver keeps chat in a store: a `join` that creates a room first asks for its
+    /// stored chat ([`Output::LoadHistory`]), and every accepted message of a room whose
+    /// chat was loaded is reported ([`Output::ChatStored`]). Default off (then neither
+    /// output is ever produced and rooms start empty).
     pub persist_chat: bool,
+    /// How long a parked `join` waits for [`Input::History`] before the room starts
+    /// without its stored chat (and is then not stored, so its ids, restarted at 1,
+    /// cannot collide with stored ones). Default 2 s.
+    pub history_timeout: Duration,
     /// How long a dropped connection that was in a room keeps its place (peer id, room,
     /// presence, call) for a `hello {resume}`; zero removes it at once. Default 30 s.
     pub resume_grace: Duration,
@@ -156,46 +177,15 @@ impl Default for HubConfig {
             max_rooms: 10_000,
             max_peers_per_room: 16,
             max_connections: 20_000,
-            ice_servers: Vec::new(),
+            ice: IceMinter::default(),
             chat_history: 100,
             chat_burst: 10,
             chat_refill: Duration::from_secs(1),
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
             persist_chat: false,
+            history_timeout: Duration::from_secs(2),
             resume_grace: Duration::from_secs(30),
         }
     }
-}
-
-/// Something the IO driver must do, drained with [`Hub::poll_output`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Output {
-    /// Deliver `msg` on connection `to`. The target may have disconnected since the
-    /// message was queued; the driver then drops it.
-    Send {
-        /// The connection to write to.
-        to: ConnId,
-        /// The message to encode and send.
-        msg: ServerMsg,
-    },
-    /// Close connection `conn` with a WebSocket close code and reason, after flushing
-    /// what was already queued to it. The hub has already forgotten the connection, so
-    /// the driver's later [`Hub::handle_disconnect`] for it is a harmless no-op.
-    Close {
-        /// The connection to close.
-        conn: ConnId,
-        /// WebSocket close code (see [`confab_proto::close`]).
-        code: u16,
-        /// Short human-readable reason (well under the 123-byte WebSocket limit).
-        reason: String,
-    },
-    /// A chat message was accepted in `room` (and queued to its members just before):
-    /// the driver should store it. Only with [`HubConfig::persist_chat`].
-    ChatStored {
-        /// The room it was sent in.
-        room: RoomId,
-        /// The message as the members got it (server id and timestamp included).
-        message: ChatMessage,
-    },
 }

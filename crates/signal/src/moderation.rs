@@ -1,7 +1,7 @@
 //! Roles and moderation: who hosts a room, and what hosts may do (`kick`, `mute`, `lock`).
 //!
-//! Roles: a join token fixes its holder's role (the driver passes it to
-//! [`Hub::handle_frame_as`]). A peer without one becomes host when it enters a room that
+//! Roles: a join token fixes its holder's role (the driver passes it in
+//! `Input::Frame::grant`). A peer without one becomes host when it enters a room that
 //! has no host (so the first person in an open room hosts, as in Jitsi), else guest.
 //! When the last host leaves, the member present longest whose role no token fixed takes
 //! over, and the room hears `roleChanged`. So a room always has a host, unless everyone

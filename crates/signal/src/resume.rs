@@ -16,65 +16,25 @@
 //! yet), it is closed with [`close::REPLACED`].
 //!
 //! When the grace period ends first, the peer leaves for real: `peerLeft` with reason
-//! `disconnected`, and it leaves its call ([`Hub::handle_timeout`]). Unknown, expired or
+//! `disconnected`, and it leaves its call (`timers.rs`). Unknown, expired or
 //! used tokens get a fresh identity, never an error, so a client needs no special path.
 //!
-//! Tokens are secrets: they are never logged and are compared only as map keys. The
-//! hub is sans-IO, so the randomness comes from the driver through
-//! [`Hub::set_token_source`]; without one, tokens come from a seeded generator, which
-//! is deterministic (good for tests) and therefore not secret.
+//! Tokens are secrets: they are never logged and are compared only as map keys. They
+//! come from the hub's CSPRNG (`ids.rs`), seeded by the driver from the OS.
 //!
 //! [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
 
 use crate::hub::Hub;
-use crate::ids::SplitMix64;
+use crate::timers::Timer;
 use crate::ConnId;
 use confab_proto::{close, ChatMessage, PeerInfo, RequestId, RoomId, ServerMsg};
-use std::fmt;
 use std::time::Instant;
 
-/// Where resume tokens come from.
-pub(crate) enum TokenSource {
-    /// Deterministic, from a seed: for tests and examples, not secret.
-    Seeded(SplitMix64),
-    /// The driver's generator (e.g. the OS random source).
-    Driver(Box<dyn FnMut() -> String + Send>),
-}
-
-impl fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print token material.
-        match self {
-            TokenSource::Seeded(_) => write!(f, "TokenSource::Seeded"),
-            TokenSource::Driver(_) => write!(f, "TokenSource::Driver"),
-        }
-    }
-}
-
-impl TokenSource {
-    fn next(&mut self) -> String {
-        match self {
-            TokenSource::Seeded(rng) => {
-                let (a, b) = (rng.next_u64(), rng.next_u64());
-                format!("{a:016x}{b:016x}")
-            }
-            TokenSource::Driver(f) => f(),
-        }
-    }
-}
-
 impl Hub {
-    /// Makes resume tokens come from `source`, which must return unguessable,
-    /// distinct strings of at most [`confab_proto::MAX_RESUME_TOKEN_BYTES`] bytes (e.g.
-    /// 128 random bits, hex-encoded). A server must set this; the default is seeded.
-    pub fn set_token_source(&mut self, source: impl FnMut() -> String + Send + 'static) {
-        self.tokens = TokenSource::Driver(Box::new(source));
-    }
-
     /// A fresh token for `conn`, replacing (and invalidating) its previous one.
     pub(crate) fn issue_token(&mut self, conn: ConnId) -> String {
         let token = loop {
-            let t = self.tokens.next();
+            let t = self.rng.token();
             if !self.by_token.contains_key(&t) {
                 break t;
             }
@@ -121,7 +81,13 @@ impl Hub {
         if state.detached_until.is_some() {
             return true;
         }
-        state.detached_until = Some(now + self.config.resume_grace);
+        let until = now + self.config.resume_grace;
+        state.detached_until = Some(until);
+        let peer = state.session.as_ref().map(|s| s.peer_id.clone());
+        self.detached_total += 1;
+        if let Some(peer) = peer {
+            self.timers.schedule(until, Timer::Grace { peer });
+        }
         self.update_state(&room, conn, |s| s.reconnecting = true);
         true
     }
@@ -137,11 +103,17 @@ impl Hub {
             self.conns.insert(conn, fresh);
             return;
         };
-        if state.detached_until.take().is_none() {
+        if state.detached_until.take().is_some() {
+            self.detached_total -= 1;
+        } else {
             // Half-open: the old socket is still registered. It is obsolete now.
             self.push_close(old, close::REPLACED, "resumed by a new connection");
         }
         state.last_seen = fresh.last_seen;
+        state.host = fresh.host;
+        if let Some(room) = state.parked.as_ref().map(|p| p.room.clone()) {
+            self.rekey_parked(&room, old, conn);
+        }
         let Some(session) = state.session.as_ref() else {
             return;
         };
@@ -152,14 +124,7 @@ impl Hub {
             self.rekey_in_room(room, old, conn);
         }
         let resume_token = Some(self.issue_token(conn));
-        let welcome = ServerMsg::Welcome {
-            version: confab_proto::PROTOCOL_VERSION,
-            peer_id,
-            ice_servers: self.config.ice_servers.clone(),
-            resume_token,
-            resumed: true,
-        };
-        self.send(conn, welcome);
+        self.welcome(conn, peer_id, resume_token, true);
         let Some(room) = room else {
             return;
         };
@@ -215,30 +180,8 @@ impl Hub {
         Some((you, peers, r.history.iter().cloned().collect()))
     }
 
-    /// The earliest end of a grace period, if any connection is detached.
-    pub(crate) fn next_expiry(&self) -> Option<Instant> {
-        self.conns.values().filter_map(|c| c.detached_until).min()
-    }
-
-    /// Removes every detached connection whose grace period ended at or before `now`:
-    /// its room hears `peerLeft` (`disconnected`) and it leaves its call.
-    pub(crate) fn expire_detached(&mut self, now: Instant) {
-        let due: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.detached_until.is_some_and(|d| d <= now))
-            .map(|(&id, _)| id)
-            .collect();
-        for conn in due {
-            self.remove_conn(conn);
-        }
-    }
-
     /// Connections held for a possible resume (their socket is gone).
     pub fn detached_count(&self) -> usize {
-        self.conns
-            .values()
-            .filter(|c| c.detached_until.is_some())
-            .count()
+        self.detached_total
     }
 }

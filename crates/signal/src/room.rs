@@ -7,11 +7,12 @@ use confab_proto::{
     ChatMessage, ErrorCode, LeaveReason, PeerId, PeerInfo, RequestId, Role, RoomId, ServerMsg,
 };
 use std::collections::VecDeque;
+use std::time::Instant;
 
 /// A room's members in join order, and its chat. A room exists only while it has
 /// members; the display names live here (not on the connection) because they belong to
-/// a join. The chat history and id counter end with the room, unless the driver seeds
-/// them again from its store when the room is next created (see `chat.rs`).
+/// a join. The chat history and id counter end with the room, unless the driver's store
+/// gives them back when the room is next created (see `park.rs`).
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     pub(crate) members: Vec<Member>,
@@ -23,6 +24,8 @@ pub(crate) struct Room {
     pub(crate) calls: Calls,
     /// The host who locked the room, while it is locked (see `moderation.rs`).
     pub(crate) locked_by: Option<PeerId>,
+    /// Its chat continues the store's, so accepted messages are reported for storing.
+    pub(crate) stored: bool,
 }
 
 /// One connection's presence in a room.
@@ -38,7 +41,8 @@ pub(crate) struct Member {
 impl Hub {
     /// `join`: enters `room` (creating it) under `name`, answers with a snapshot of the
     /// others and announces the joiner to them. `name` was validated by the decoder;
-    /// `granted` is the role from a join token, if the join had one.
+    /// `granted` is the role from a join token, if the join had one. With a store, a
+    /// join that would create the room is parked until its chat is in (`park.rs`).
     pub(crate) fn handle_join(
         &mut self,
         conn: ConnId,
@@ -46,9 +50,8 @@ impl Hub {
         name: String,
         granted: Option<Role>,
         ref_: Option<RequestId>,
+        now: Instant,
     ) {
-        // A seed is for this join only, whatever becomes of it (see `Hub::seed_chat`).
-        let seed = self.chat_seed.take();
         let Some((peer_id, current)) = self.require_hello(conn, &ref_) else {
             return;
         };
@@ -68,7 +71,10 @@ impl Hub {
                 let message = format!("room {room} is locked by its host");
                 return self.error(conn, ErrorCode::RoomLocked, message, ref_);
             }
-            None if self.rooms.len() >= self.config.max_rooms => {
+            None if self.pending.contains_key(&room) => {
+                return self.park_join(conn, room, name, granted, ref_, now);
+            }
+            None if self.rooms.len() + self.pending.len() >= self.config.max_rooms => {
                 let message = format!(
                     "the server is at its limit of {} rooms; try again later",
                     self.config.max_rooms
@@ -77,6 +83,11 @@ impl Hub {
             }
             _ => {}
         }
+        let creating = !self.rooms.contains_key(&room);
+        let ready = self.ready.take_if(|r| r.room == room);
+        if creating && self.config.persist_chat && ready.is_none() {
+            return self.park_join(conn, room, name, granted, ref_, now);
+        }
         let Some(session) = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut()) else {
             return;
         };
@@ -84,7 +95,7 @@ impl Hub {
         let r = self
             .rooms
             .entry(room.clone())
-            .or_insert_with(|| Room::seeded(seed, &room));
+            .or_insert_with(|| Room::seeded(ready));
         let you = PeerInfo {
             id: peer_id,
             name,

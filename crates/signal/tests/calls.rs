@@ -149,9 +149,9 @@ fn busy_cancel_and_timeout() {
     h.drain();
     let deadline = h.hub.poll_timeout().expect("an invitation rings");
     assert_eq!(deadline, h.now + Duration::from_secs(30));
-    h.hub.handle_timeout(deadline - Duration::from_millis(1));
+    h.timeout_at(deadline - Duration::from_millis(1));
     assert!(h.drain().is_empty());
-    h.hub.handle_timeout(deadline);
+    h.timeout_at(deadline);
     let out = h.drain();
     let timeout = ended(1, &idb, &idc, InviteEndReason::Timeout);
     assert!(to(&out, b).contains(&timeout));

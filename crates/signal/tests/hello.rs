@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{offer, room, send, Harness};
+use common::{offer, room, send, Harness, WALL_START_MS};
 use confab_proto::{
     close, ClientMsg, ErrorCode, IceServer, PeerId, RequestId, ServerMsg, PROTOCOL_VERSION,
 };
-use confab_signal::{ConnId, Hub, HubConfig, Output};
+use confab_signal::{ConnId, Hub, HubConfig, IceMinter, Input, Now, Output, TurnAdvert};
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -32,7 +32,7 @@ fn welcome_carries_version_peer_id_and_configured_ice_servers() {
         },
     ];
     let config = HubConfig {
-        ice_servers: ice.clone(),
+        ice: IceMinter::new(ice.clone(), None),
         ..HubConfig::default()
     };
     let mut h = Harness::with_config(config);
@@ -65,6 +65,45 @@ fn welcome_carries_version_peer_id_and_configured_ice_servers() {
 }
 
 #[test]
+fn welcome_turn_credentials_are_minted_for_the_peer_now_and_name_the_host_it_used() {
+    let advert = TurnAdvert {
+        external_ip: None,
+        listen: "0.0.0.0:3478".parse().unwrap(),
+        tls_port: None,
+        fallback_host: "fallback".into(),
+        secret: b"s3cret".to_vec(),
+        ttl: std::time::Duration::from_secs(600),
+    };
+    let mut h = Harness::with_config(HubConfig {
+        ice: IceMinter::new(Vec::new(), Some(advert)),
+        ..HubConfig::default()
+    });
+    let conn = ConnId(1);
+    h.input(Input::Connect {
+        conn,
+        host: Some("call.test".into()),
+    });
+    h.frame(conn, hello());
+    let out = h.drain();
+    let [Output::Send {
+        msg:
+            ServerMsg::Welcome {
+                peer_id,
+                ice_servers,
+                ..
+            },
+        ..
+    }] = out.as_slice()
+    else {
+        panic!("expected one welcome");
+    };
+    assert_eq!(ice_servers[0].urls, vec!["stun:call.test:3478"]);
+    let expiry = h.wall_ms / 1000 + 600;
+    let username = format!("{expiry}:{peer_id}");
+    assert_eq!(ice_servers[1].username.as_deref(), Some(username.as_str()));
+}
+
+#[test]
 fn peer_ids_are_unique_and_determined_by_the_seed() {
     let mut h = Harness::new();
     let ids: Vec<PeerId> = (0..200).map(|c| h.ready(c).1).collect();
@@ -72,17 +111,28 @@ fn peer_ids_are_unique_and_determined_by_the_seed() {
 
     let run = |seed| {
         let mut hub = Hub::new(HubConfig::default(), seed);
-        let now = Instant::now();
-        hub.handle_connect(ConnId(1), now);
+        let now = Now {
+            mono: Instant::now(),
+            unix_ms: WALL_START_MS,
+        };
+        let conn = ConnId(1);
+        hub.handle(now, Input::Connect { conn, host: None });
         let frame = confab_proto::ClientFrame {
             id: None,
             msg: hello(),
         };
-        hub.handle_frame(ConnId(1), frame, now);
+        hub.handle(
+            now,
+            Input::Frame {
+                conn,
+                frame,
+                grant: None,
+            },
+        );
         hub.poll_output()
     };
-    assert_eq!(run(3), run(3));
-    assert_ne!(run(3), run(4));
+    assert_eq!(run([3; 32]), run([3; 32]));
+    assert_ne!(run([3; 32]), run([4; 32]));
 }
 
 #[test]

@@ -4,7 +4,7 @@ mod common;
 
 use common::{room, Harness};
 use confab_proto::{ClientMsg, ErrorCode, ServerMsg};
-use confab_signal::{HubConfig, Output};
+use confab_signal::{HubConfig, Input, Output};
 
 fn join(r: &str) -> ClientMsg {
     ClientMsg::Join {
@@ -21,7 +21,8 @@ fn defaults_are_as_documented() {
     assert_eq!(c.max_rooms, 10_000);
     assert_eq!(c.max_peers_per_room, 16);
     assert_eq!(c.max_connections, 20_000);
-    assert!(c.ice_servers.is_empty());
+    assert!(c.ice.servers_for("peer", None, 0).is_empty());
+    assert_eq!(c.history_timeout, std::time::Duration::from_secs(2));
     assert_eq!(c.chat_history, 100);
     assert_eq!(c.chat_burst, 10);
     assert_eq!(c.chat_refill, std::time::Duration::from_secs(1));
@@ -119,7 +120,10 @@ fn connections_over_the_limit_get_server_full_then_a_close() {
 fn connecting_a_known_connection_again_changes_nothing() {
     let mut h = Harness::new();
     let (a, id) = h.joined(1, "r", "Ada");
-    h.hub.handle_connect(a, h.now);
+    h.input(Input::Connect {
+        conn: a,
+        host: None,
+    });
     assert!(h.drain().is_empty());
     assert_eq!(h.hub.connection_count(), 1);
     assert_eq!(h.hub.peers_in(&room("r"))[0].id, id);

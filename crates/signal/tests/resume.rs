@@ -167,9 +167,9 @@ fn grace_expiry_removes_the_peer_for_real() {
     h.disconnect(a);
     h.drain();
     let deadline = h.hub.poll_timeout().expect("the grace needs a wake-up");
-    h.hub.handle_timeout(deadline - Duration::from_millis(1));
+    h.timeout_at(deadline - Duration::from_millis(1));
     assert!(h.drain().is_empty(), "not yet");
-    h.hub.handle_timeout(deadline);
+    h.timeout_at(deadline);
     let out = h.drain();
     assert_eq!(
         msgs_to(&out, b),
@@ -305,7 +305,7 @@ fn expiry_in_a_call_leaves_the_call() {
     h.drain();
     h.advance(GRACE);
     let now = h.now;
-    h.hub.handle_timeout(now);
+    h.timeout_at(now);
     h.drain();
     assert!(h.hub.calls_in(&room("r")).is_empty(), "the call ended");
     assert_eq!(h.hub.peers_in(&room("r"))[0].state.status, Status::Idle);

@@ -6,8 +6,7 @@ use argon2::Argon2;
 /// An argon2id hash (PHC string, default parameters: 19 MiB, 2 passes) of `password`,
 /// with a random salt, for `confab hash-password`.
 pub fn hash(password: &str) -> String {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system random source works");
+    let bytes = crate::random::bytes::<16>();
     let salt = SaltString::encode_b64(&bytes).expect("16 bytes is a valid salt length");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

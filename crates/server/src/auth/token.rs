@@ -4,25 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a participant may do in a room. Carried in tokens.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Takes part.
-    #[default]
-    Guest,
-    /// Takes part and moderates.
-    Host,
-}
-
-impl From<Role> for confab_proto::Role {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Guest => confab_proto::Role::Guest,
-            Role::Host => confab_proto::Role::Host,
-        }
-    }
-}
+/// What a participant may do in a room: the protocol's one role type, carried in
+/// tokens under the same names as on the wire.
+pub use confab_proto::Role;
 
 /// The claims of a join token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

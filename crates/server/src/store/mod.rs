@@ -4,10 +4,13 @@
 //! Why a thread: SQLite calls block on the disk. The hub task hands writes over a
 //! bounded channel without waiting ([`ChatStore::store`]), so a slow disk never stalls
 //! signaling; the thread writes whatever has queued up in one transaction (batching is
-//! what makes WAL commits cheap). The only wait is [`ChatStore::load`], when a `join` is
-//! about to create a room: an indexed read of that room's last messages, bounded by
-//! [`LOAD_TIMEOUT`]. The channel is FIFO and the thread commits pending writes before it
-//! answers a load, so a load always sees every message stored before it was asked.
+//! what makes WAL commits cheap). Loads do not wait either: when the hub parks a `join`
+//! that would create a room and asks for its history, the hub task queues a load
+//! ([`ChatStore::request`]) and goes on; the thread's answer (an indexed read of that
+//! room's last messages) comes back on a channel the hub task listens to, and the hub
+//! gives up on it after its `history_timeout` (2 s). The channel is FIFO and the thread
+//! commits pending writes before it answers a load, so a load always sees every message
+//! stored before it was asked.
 //!
 //! Why load per room and not preload everything at start: memory stays proportional to
 //! the rooms in use (10,000 rooms × 100 messages × up to 2,000 characters would be GBs),
@@ -21,21 +24,21 @@
 
 pub mod sqlite;
 
-use confab_proto::{ChatMessage, ClientMsg, RoomId};
-use confab_signal::{ChatSeed, Hub};
+use confab_proto::{ChatMessage, RoomId};
+use confab_signal::ChatSeed;
 use sqlite::ChatDb;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "confab.db";
 
-/// How long a `join` that creates a room waits for its stored history; past that the
-/// room starts without it (and, to keep ids unique, is not stored; see [`Persist`]).
-pub const LOAD_TIMEOUT: Duration = Duration::from_secs(2);
+/// A store's answer to a load: the room, and its stored chat (`None`: the store failed
+/// or is too busy, so the room starts without it).
+pub type Loaded = (RoomId, Option<ChatSeed>);
 
 /// How often old messages are pruned (also once at open).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -66,7 +69,7 @@ enum Job {
     Load {
         room: RoomId,
         limit: usize,
-        reply: oneshot::Sender<Option<ChatSeed>>,
+        reply: UnboundedSender<Loaded>,
     },
 }
 
@@ -82,6 +85,25 @@ impl ChatStore {
     /// Opens `<data_dir>/confab.db` (creating the directory and file if needed), prunes
     /// messages older than `retention` once, and starts the store thread.
     pub fn open(data_dir: &Path, retention: Duration) -> Result<ChatStore, OpenError> {
+        Self::open_with(data_dir, retention, Duration::ZERO)
+    }
+
+    /// [`ChatStore::open`] for a store that answers every load `delay` late: a slow
+    /// disk, for tests.
+    #[cfg(test)]
+    pub(crate) fn open_slow(
+        data_dir: &Path,
+        retention: Duration,
+        delay: Duration,
+    ) -> Result<ChatStore, OpenError> {
+        Self::open_with(data_dir, retention, delay)
+    }
+
+    fn open_with(
+        data_dir: &Path,
+        retention: Duration,
+        load_delay: Duration,
+    ) -> Result<ChatStore, OpenError> {
         let path = data_dir.join(DB_FILE);
         let fail = |reason| OpenError {
             path: path.clone(),
@@ -92,9 +114,13 @@ impl ChatStore {
         let pruned = db.prune(crate::unix_ms(), retention).map_err(fail)?;
         tracing::info!(path = %path.display(), pruned, "chat store open");
         let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let worker = Worker {
+            load_delay,
+            ..Worker::new(db, retention)
+        };
         let thread = std::thread::Builder::new()
             .name("confab-store".into())
-            .spawn(move || Worker::new(db, retention).run(rx))
+            .spawn(move || worker.run(rx))
             .map_err(|e| fail(e.into()))?;
         Ok(ChatStore {
             tx: Some(tx),
@@ -136,28 +162,21 @@ impl ChatStore {
         }
     }
 
-    /// The last `limit` stored messages of `room` and its last id, or `None` if the
-    /// store does not answer within [`LOAD_TIMEOUT`] or has failed.
-    pub async fn load(&self, room: RoomId, limit: usize) -> Option<ChatSeed> {
-        let tx = self.tx.as_ref()?;
-        let (reply, rx) = oneshot::channel();
+    /// Queues a load of the last `limit` stored messages of `room` and its last id,
+    /// answered on `reply`, without waiting. Returns false if it could not be queued
+    /// (the store is far behind or has failed); no answer comes then.
+    pub fn request(&self, room: RoomId, limit: usize, reply: &UnboundedSender<Loaded>) -> bool {
+        let Some(tx) = &self.tx else { return false };
         let job = Job::Load {
             room: room.clone(),
             limit,
-            reply,
+            reply: reply.clone(),
         };
         if tx.try_send(job).is_err() {
             tracing::warn!(%room, "chat store busy or failed; room starts without history");
-            return None;
+            return false;
         }
-        match tokio::time::timeout(LOAD_TIMEOUT, rx).await {
-            Ok(Ok(seed)) => seed,
-            Ok(Err(_)) => None,
-            Err(_) => {
-                tracing::warn!(%room, "chat store too slow; room starts without history");
-                None
-            }
-        }
+        true
     }
 
     /// Commits what is queued and stops the thread (on shutdown).
@@ -174,6 +193,8 @@ struct Worker {
     /// `None` once a disk error made the store give up.
     db: Option<ChatDb>,
     retention: Duration,
+    /// Added to every load, to play a slow disk in tests (zero otherwise).
+    load_delay: Duration,
 }
 
 impl Worker {
@@ -181,6 +202,7 @@ impl Worker {
         Worker {
             db: Some(db),
             retention,
+            load_delay: Duration::ZERO,
         }
     }
 
@@ -206,7 +228,11 @@ impl Worker {
                     Job::Insert(room, message) => batch.push((room, message)),
                     Job::Load { room, limit, reply } => {
                         self.flush(&mut batch);
-                        let _ = reply.send(self.load(&room, limit));
+                        if !self.load_delay.is_zero() {
+                            std::thread::sleep(self.load_delay);
+                        }
+                        let seed = self.load(&room, limit);
+                        let _ = reply.send((room, seed));
                     }
                 }
                 if batch.len() >= BATCH {
@@ -262,71 +288,61 @@ impl Worker {
     }
 }
 
-/// The hub task's chat persistence: loads a room's history before the `join` that
-/// creates it, and stores what the hub reports as accepted.
-///
-/// A room whose load failed or timed out runs without the store until it ends: its
-/// ids restarted at 1, so storing them would collide with the stored ones.
+/// The hub task's chat persistence: loads a room's history when the hub asks for it
+/// (`Output::LoadHistory`), and stores what the hub reports as accepted
+/// (`Output::ChatStored`). The hub itself does not report messages of a room whose
+/// history did not arrive in time: their ids restarted at 1 and would collide.
 pub struct Persist {
     store: ChatStore,
     /// Messages per room handed to late joiners (and so loaded).
     history: usize,
-    unstored: HashSet<RoomId>,
+    /// Where answers to loads go; the hub task owns the other end.
+    replies: UnboundedSender<Loaded>,
     /// The highest id of each room whose message could not be queued: the store's last
     /// id for the room is behind it, so a seed must not restart below it.
     lost: HashMap<RoomId, u64>,
 }
 
 impl Persist {
-    /// Wraps an open store.
-    pub fn new(store: ChatStore, history: usize) -> Persist {
-        Persist {
+    /// Wraps an open store; the receiver gets the answers to [`Persist::load`]. It is
+    /// unbounded because the hub asks at most once per loading room (and loading rooms
+    /// count against its room limit), so it holds at most that many answers.
+    pub fn new(store: ChatStore, history: usize) -> (Persist, UnboundedReceiver<Loaded>) {
+        let (replies, rx) = unbounded_channel();
+        let p = Persist {
             store,
             history,
-            unstored: HashSet::new(),
+            replies,
             lost: HashMap::new(),
-        }
-    }
-
-    /// Before `msg` goes to the hub: if it is a `join` that would create a room, load
-    /// that room's history and seed the hub with it. Returns the room when it starts
-    /// without its stored history, for [`Persist::after_frame`].
-    pub async fn before_frame(&mut self, hub: &mut Hub, msg: &ClientMsg) -> Option<RoomId> {
-        let ClientMsg::Join { room, .. } = msg else {
-            return None;
         };
-        if hub.room_exists(room) {
-            return None;
-        }
-        self.unstored.remove(room);
-        match self.store.load(room.clone(), self.history).await {
-            Some(mut seed) => {
-                if let Some(&id) = self.lost.get(room) {
-                    seed.last_id = seed.last_id.max(id);
-                }
-                hub.seed_chat(seed);
-                None
-            }
-            None => Some(room.clone()),
+        (p, rx)
+    }
+
+    /// Asks the store for `room`'s chat; if it cannot even be asked, answers "nothing"
+    /// at once, so the parked joins go ahead without waiting for the hub's timeout.
+    pub fn load(&mut self, room: RoomId) {
+        if !self
+            .store
+            .request(room.clone(), self.history, &self.replies)
+        {
+            let _ = self.replies.send((room, None));
         }
     }
 
-    /// After the frame: a room created without its history is not stored.
-    pub fn after_frame(&mut self, hub: &Hub, unseeded: Option<RoomId>) {
-        if let Some(room) = unseeded.filter(|r| hub.room_exists(r)) {
-            self.unstored.insert(room);
-            // Forget rooms that ended, so a failed store cannot grow the set forever.
-            if self.unstored.len() > 1024 {
-                self.unstored.retain(|r| hub.room_exists(r));
+    /// The store's answer, corrected for messages that never reached it: the seed's
+    /// last id is raised past them, so ids are never reused.
+    pub fn answer(&self, (room, seed): Loaded) -> Loaded {
+        let seed = seed.map(|mut s| {
+            if let Some(&id) = self.lost.get(&room) {
+                s.last_id = s.last_id.max(id);
             }
-        }
+            s
+        });
+        (room, seed)
     }
 
     /// The hub accepted `message` in `room`.
     pub fn stored(&mut self, room: RoomId, message: ChatMessage) {
-        if self.unstored.contains(&room) {
-            return;
-        }
         let id = message.id;
         if !self.store.store(room.clone(), message) {
             let last = self.lost.entry(room).or_default();
@@ -344,31 +360,7 @@ impl Persist {
 mod tests {
     use super::sqlite::tests::TempDir;
     use super::*;
-    use confab_proto::{ClientFrame, PeerId, PROTOCOL_VERSION};
-    use confab_signal::{ConnId, HubConfig, Output};
-    use std::time::Instant;
-
-    /// A hub that persists chat, with connection 1 connected and said hello.
-    fn helloed_hub(now: Instant) -> Hub {
-        let mut hub = Hub::new(
-            HubConfig {
-                persist_chat: true,
-                ..HubConfig::default()
-            },
-            1,
-        );
-        hub.handle_connect(ConnId(1), now);
-        let hello = ClientMsg::Hello {
-            version: PROTOCOL_VERSION,
-            resume: None,
-        };
-        let frame = ClientFrame {
-            id: None,
-            msg: hello,
-        };
-        hub.handle_frame(ConnId(1), frame, now);
-        hub
-    }
+    use confab_proto::PeerId;
 
     fn room(s: &str) -> RoomId {
         RoomId::parse(s).unwrap()
@@ -410,7 +402,11 @@ mod tests {
         for i in 1..=50 {
             store.store(room("r"), msg(i));
         }
-        let seed = store.load(room("r"), 10).await.unwrap();
+        let (tx, mut rx) = unbounded_channel();
+        assert!(store.request(room("r"), 10, &tx));
+        let (r, seed) = rx.recv().await.unwrap();
+        let seed = seed.unwrap();
+        assert_eq!(r, room("r"));
         assert_eq!(seed.last_id, 50, "the load came after the writes");
         assert_eq!(seed.history.first().map(|m| m.id), Some(41));
         store.store(room("r"), msg(51));
@@ -419,138 +415,45 @@ mod tests {
         assert_eq!(db.count().unwrap(), 51);
     }
 
-    /// A room whose history could not be loaded in time runs without the store, so its
-    /// restarted ids never collide with stored ones.
+    /// A store that cannot take the request answers "nothing" at once, so the room's
+    /// parked joins do not wait for the hub's timeout.
     #[tokio::test]
-    async fn a_room_created_without_its_history_is_not_stored() {
-        // A store whose thread never answers.
+    async fn a_store_that_cannot_be_asked_answers_nothing_at_once() {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
+        drop(rx); // the thread is gone
         let store = ChatStore {
             tx: Some(tx),
             thread: None,
             dropped: 0,
         };
-        let mut p = Persist::new(store, 100);
-        let now = Instant::now();
-        let conn = ConnId(1);
-        let mut hub = helloed_hub(now);
-        let join = ClientMsg::Join {
-            room: room("r"),
-            name: "Ada".into(),
-            password: None,
-            token: None,
-        };
-        let started = Instant::now();
-        let unseeded = p.before_frame(&mut hub, &join).await;
-        assert!(started.elapsed() >= LOAD_TIMEOUT);
-        assert_eq!(unseeded, Some(room("r")));
-        hub.handle_frame(
-            conn,
-            ClientFrame {
-                id: None,
-                msg: join,
-            },
-            now,
-        );
-        p.after_frame(&hub, unseeded);
-        let chat = ClientMsg::Chat { text: "hi".into() };
-        hub.handle_frame(
-            conn,
-            ClientFrame {
-                id: None,
-                msg: chat,
-            },
-            now,
-        );
-        let mut stored = 0;
-        while let Some(out) = hub.poll_output() {
-            if let Output::ChatStored { room, message } = out {
-                stored += 1;
-                assert_eq!(message.id, 1);
-                p.stored(room, message);
-            }
-        }
-        assert_eq!(stored, 1, "the hub reported it");
-        // Only the load reached the store thread's queue; no insert.
-        assert!(matches!(rx.try_recv(), Ok(Job::Load { .. })));
-        assert!(
-            rx.try_recv().is_err(),
-            "the message was not queued for storage"
-        );
+        let (mut p, mut answers) = Persist::new(store, 100);
+        p.load(room("r"));
+        assert_eq!(answers.try_recv().ok(), Some((room("r"), None)));
     }
 
     /// Messages that could not be queued (store far behind) still count for the ids: a
     /// seed loaded later never restarts below them.
-    #[tokio::test]
-    async fn ids_of_messages_not_stored_are_not_reused_after_a_seed() {
+    #[test]
+    fn ids_of_messages_not_stored_are_not_reused_after_a_seed() {
         let (tx, rx) = mpsc::sync_channel(1);
         let store = ChatStore {
             tx: Some(tx),
             thread: None,
             dropped: 0,
         };
-        let mut p = Persist::new(store, 100);
+        let (mut p, _answers) = Persist::new(store, 100);
         p.stored(room("r"), msg(7)); // queued
         p.stored(room("r"), msg(8)); // queue full: not stored
         assert_eq!(p.lost.get(&room("r")), Some(&8));
-        // The store answers the next load with what it has (up to id 7).
-        // The store thread takes the queued insert first (so the load finds room in the
-        // queue), then answers the load.
-        let (took_insert, insert_taken) = mpsc::channel();
-        let answer = std::thread::spawn(move || {
-            assert!(matches!(rx.recv(), Ok(Job::Insert(..))));
-            let _ = took_insert.send(());
-            match rx.recv() {
-                Ok(Job::Load { room, reply, .. }) => {
-                    let _ = reply.send(Some(ChatSeed {
-                        room,
-                        history: vec![msg(7)],
-                        last_id: 7,
-                    }));
-                }
-                _ => panic!("expected a load"),
-            }
-        });
-        let now = Instant::now();
-        let mut hub = helloed_hub(now);
-        let join = ClientMsg::Join {
+        assert!(matches!(rx.try_recv(), Ok(Job::Insert(..))));
+        // The store knows up to 7; the seed the hub gets continues after the lost 8.
+        let stored = ChatSeed {
             room: room("r"),
-            name: "Ada".into(),
-            password: None,
-            token: None,
+            history: vec![msg(7)],
+            last_id: 7,
         };
-        insert_taken.recv().unwrap();
-        assert_eq!(p.before_frame(&mut hub, &join).await, None, "seeded");
-        answer.join().unwrap();
-        hub.handle_frame(
-            ConnId(1),
-            ClientFrame {
-                id: None,
-                msg: join,
-            },
-            now,
-        );
-        let chat = ClientMsg::Chat {
-            text: "next".into(),
-        };
-        hub.handle_frame(
-            ConnId(1),
-            ClientFrame {
-                id: None,
-                msg: chat,
-            },
-            now,
-        );
-        let ids: Vec<u64> = std::iter::from_fn(|| hub.poll_output())
-            .filter_map(|o| match o {
-                Output::ChatStored { message, .. } => Some(message.id),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            ids,
-            vec![9],
-            "continues after the lost 8, not after the stored 7"
-        );
+        let (_, seed) = p.answer((room("r"), Some(stored)));
+        assert_eq!(seed.map(|s| s.last_id), Some(8));
+        assert_eq!(p.answer((room("s"), None)), (room("s"), None));
     }
 }

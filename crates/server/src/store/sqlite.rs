@@ -126,7 +126,7 @@ impl ChatDb {
     }
 
     /// The last `limit` messages of `room` (oldest first) and its last id: what
-    /// [`confab_signal::Hub::seed_chat`] needs. An unknown room gives an empty seed.
+    /// `confab_signal::Input::History` needs. An unknown room gives an empty seed.
     pub fn load(&self, room: &RoomId, limit: usize) -> Result<ChatSeed, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sender, name, text, ts FROM chat_messages

@@ -6,7 +6,6 @@
 //! `stream.rs` for TCP/TLS) hand it each message directly, and every output is performed
 //! with a non-blocking send, so a slow or unreachable peer never stalls the relay.
 
-pub mod ice;
 mod mmsg;
 mod shared;
 mod stream;

@@ -6,7 +6,7 @@ use confab_proto::{
     ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
     PROTOCOL_VERSION,
 };
-use confab_signal::{ConnId, Hub, HubConfig, Output};
+use confab_signal::{ConnId, Hub, HubConfig, Input, Now, Output};
 use std::time::{Duration, Instant};
 
 pub struct Harness {
@@ -65,7 +65,7 @@ impl Harness {
 
     pub fn with_config(config: HubConfig) -> Self {
         Harness {
-            hub: Hub::new(config, 7),
+            hub: Hub::new(config, [7; 32]),
             now: Instant::now(),
             wall_ms: WALL_START_MS,
         }
@@ -77,28 +77,53 @@ impl Harness {
         self.wall_ms += u64::try_from(by.as_millis()).unwrap();
     }
 
-    /// Advances time by 10 ms before each event, as a driver would see it pass.
-    fn tick(&mut self) -> Instant {
+    /// Both clocks as they are now, for an input.
+    pub fn at(&self) -> Now {
+        Now {
+            mono: self.now,
+            unix_ms: self.wall_ms,
+        }
+    }
+
+    /// Feeds `input` at the current time, without letting time pass.
+    pub fn input(&mut self, input: Input) {
+        let at = self.at();
+        self.hub.handle(at, input);
+    }
+
+    /// Lets time pass until `until` (if it is later) and feeds `Input::Timeout` then.
+    pub fn timeout_at(&mut self, until: Instant) {
+        if until > self.now {
+            self.advance(until - self.now);
+        }
+        self.input(Input::Timeout);
+    }
+
+    /// Advances time by 10 ms before each event, as a driver would see it pass, then
+    /// feeds `input`.
+    pub fn tick(&mut self, input: Input) {
         self.advance(Duration::from_millis(10));
-        self.hub.set_wall_clock(self.wall_ms);
-        self.now
+        self.input(input);
     }
 
     pub fn connect(&mut self, conn: u64) -> ConnId {
-        let now = self.tick();
-        self.hub.handle_connect(ConnId(conn), now);
-        ConnId(conn)
+        let conn = ConnId(conn);
+        self.tick(Input::Connect { conn, host: None });
+        conn
     }
 
     pub fn disconnect(&mut self, conn: ConnId) {
-        let now = self.tick();
-        self.hub.handle_disconnect(conn, now);
+        self.tick(Input::Disconnect { conn });
     }
 
     /// Sends `msg` from `conn` with request id `id`.
     pub fn frame_id(&mut self, conn: ConnId, id: Option<RequestId>, msg: ClientMsg) {
-        let now = self.tick();
-        self.hub.handle_frame(conn, ClientFrame { id, msg }, now);
+        let frame = ClientFrame { id, msg };
+        self.tick(Input::Frame {
+            conn,
+            frame,
+            grant: None,
+        });
     }
 
     /// Sends `msg` from `conn` with no request id.
@@ -148,9 +173,11 @@ impl Harness {
             password: None,
             token: None,
         };
-        let now = self.tick();
-        self.hub
-            .handle_frame_as(conn, ClientFrame { id: None, msg }, Some(role), now);
+        self.tick(Input::Frame {
+            conn,
+            frame: ClientFrame { id: None, msg },
+            grant: Some(role),
+        });
     }
 
     /// A ready connection joined to `room_name`, with its outputs drained.

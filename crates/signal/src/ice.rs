@@ -1,18 +1,21 @@
-//! The ICE server list each client gets: the configured static servers plus confab's own
-//! STUN/TURN URLs with fresh time-limited credentials (TURN REST API style).
+//! The ICE server list each `welcome` carries: the configured static servers plus
+//! confab's own STUN/TURN URLs with fresh time-limited credentials (TURN REST API style,
+//! minted by [`confab_turn::rest_credentials`], which the TURN core checks). Pure: the
+//! time and the host come in as arguments.
 
 use confab_proto::IceServer;
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// Mints ICE server lists. Cheap to clone; shared by the hub task and the HTTP API.
-#[derive(Clone, Debug)]
+/// Mints ICE server lists. Cheap to clone; held by the hub and the HTTP API. The default
+/// mints nothing (no ICE servers at all).
+#[derive(Clone, Debug, Default)]
 pub struct IceMinter {
     static_servers: Vec<IceServer>,
     turn: Option<TurnUrls>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct TurnUrls {
     /// Host for the URLs when one is fixed (external IP or a specific listen address);
     /// otherwise the host the browser used to reach us.
@@ -22,6 +25,19 @@ struct TurnUrls {
     tls_port: Option<u16>,
     secret: Vec<u8>,
     ttl: Duration,
+}
+
+impl std::fmt::Debug for TurnUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The REST secret never reaches a log.
+        f.debug_struct("TurnUrls")
+            .field("fixed_host", &self.fixed_host)
+            .field("fallback_host", &self.fallback_host)
+            .field("port", &self.port)
+            .field("tls_port", &self.tls_port)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the built-in TURN server needs advertised.
@@ -111,21 +127,6 @@ fn url_host(ip: IpAddr) -> String {
     }
 }
 
-/// The host part of an HTTP `Host` header value, if it is a plausible host name or IP.
-pub fn host_from_header(value: &str) -> Option<String> {
-    let host = if let Some(rest) = value.strip_prefix('[') {
-        format!("[{}]", rest.split(']').next()?)
-    } else {
-        value.split(':').next()?.to_owned()
-    };
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
-    ok.then_some(host)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,17 +172,5 @@ mod tests {
         let s = m.servers_for("peer1", None, 1000);
         assert_eq!(s[1].username.as_deref(), Some("4600:peer1"));
         assert!(s[1].credential.as_ref().is_some_and(|c| !c.is_empty()));
-    }
-
-    #[test]
-    fn host_header_parsing() {
-        assert_eq!(
-            host_from_header("call.test:8443").as_deref(),
-            Some("call.test")
-        );
-        assert_eq!(host_from_header("[::1]:8443").as_deref(), Some("[::1]"));
-        assert_eq!(host_from_header("10.0.0.1").as_deref(), Some("10.0.0.1"));
-        assert_eq!(host_from_header("evil host"), None);
-        assert_eq!(host_from_header(""), None);
     }
 }

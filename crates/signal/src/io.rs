@@ -1,0 +1,128 @@
+//! The hub's one input type and one output type, and the time every input carries.
+
+use crate::{ChatSeed, ConnId};
+use confab_proto::{CallId, ChatMessage, ClientFrame, PairType, Role, RoomId, ServerMsg};
+use std::time::Instant;
+
+/// The time of an input, read once by the driver. The hub never reads a clock.
+///
+/// `mono` drives every limit and deadline (rate limits, ring timeouts, resume grace),
+/// so a wall-clock jump cannot disturb them; `unix_ms` only stamps what people see
+/// (chat `ts`) and what outlives the process (TURN credential expiry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// The monotonic instant.
+    pub mono: Instant,
+    /// The wall clock, in milliseconds since the Unix epoch.
+    pub unix_ms: u64,
+}
+
+/// Everything that can happen to the hub, fed with [`crate::Hub::handle`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Input {
+    /// A new connection opened. Over [`crate::HubConfig::max_connections`] it is refused
+    /// (an `error` `server_full`, then a close with 1013) and not counted. A `conn` the
+    /// hub already knows is left as it is (a driver bug, not client input).
+    Connect {
+        /// The driver's id for it.
+        conn: ConnId,
+        /// The host (no port) the browser reached us by, from the request: the host of
+        /// confab's own STUN/TURN URLs in its `welcome` when no fixed one is configured.
+        host: Option<String>,
+    },
+    /// One decoded frame from `conn`. Frames for a connection the hub does not know
+    /// (never connected, refused, or already closed) are ignored.
+    Frame {
+        /// The sender.
+        conn: ConnId,
+        /// The frame, with any password or token already checked and removed.
+        frame: ClientFrame,
+        /// For a `join` the driver admitted with a join token: the role it grants.
+        /// `None` is a join without a token (the hub picks the role, see
+        /// `moderation.rs`). Other frames ignore it.
+        grant: Option<Role>,
+    },
+    /// `conn` closed (or the driver dropped it). If it is in a room and
+    /// [`crate::HubConfig::resume_grace`] is not zero, its place is held for that long
+    /// (see `resume.rs`). Idempotent: an unknown `conn` is a no-op.
+    Disconnect {
+        /// The connection that went away.
+        conn: ConnId,
+    },
+    /// Time has passed; due deadlines fire (see [`crate::Hub::poll_timeout`]). Feeding it
+    /// early or twice is harmless.
+    Timeout,
+    /// The stored chat of `room`, answering an [`Output::LoadHistory`]; `None` when the
+    /// store has nothing usable (failed, or too slow). Ignored unless joins for `room`
+    /// are still parked (e.g. after [`crate::HubConfig::history_timeout`]).
+    History {
+        /// The room asked for.
+        room: RoomId,
+        /// What the store holds of it, in any order (the hub sorts and trims it).
+        seed: Option<ChatSeed>,
+    },
+}
+
+/// Something the IO driver must do, drained with [`crate::Hub::poll_output`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Deliver `msg` on connection `to`. The target may have disconnected since the
+    /// message was queued; the driver then drops it.
+    Send {
+        /// The connection to write to.
+        to: ConnId,
+        /// The message to encode and send.
+        msg: ServerMsg,
+    },
+    /// Close connection `conn` with a WebSocket close code and reason, after flushing
+    /// what was already queued to it. The hub has already forgotten the connection, so
+    /// the driver's later [`Input::Disconnect`] for it is a harmless no-op.
+    Close {
+        /// The connection to close.
+        conn: ConnId,
+        /// WebSocket close code (see [`confab_proto::close`]).
+        code: u16,
+        /// Short human-readable reason (well under the 123-byte WebSocket limit).
+        reason: String,
+    },
+    /// Load the stored chat of `room` and answer with [`Input::History`], without
+    /// blocking the hub's owner. Only with [`crate::HubConfig::persist_chat`]; at most
+    /// one request per room is outstanding.
+    LoadHistory {
+        /// The room a parked `join` would create.
+        room: RoomId,
+    },
+    /// A chat message was accepted in `room` (and queued to its members just before):
+    /// the driver should store it. Only with [`crate::HubConfig::persist_chat`], and only
+    /// for rooms whose stored chat was loaded.
+    ChatStored {
+        /// The room it was sent in.
+        room: RoomId,
+        /// The message as the members got it (server id and timestamp included).
+        message: ChatMessage,
+    },
+    /// Something worth counting happened; for metrics, nothing to deliver.
+    Event(Event),
+}
+
+/// What the hub reports for metrics (see [`Output::Event`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A call started in `room` (its first invitation went out).
+    CallStarted {
+        /// The room.
+        room: RoomId,
+        /// The new call.
+        call: CallId,
+    },
+    /// A room member reported media playing from a peer (`callStats`).
+    CallConnected {
+        /// The selected candidate pair's local type.
+        pair: PairType,
+        /// Milliseconds from the start of the call to the first decoded frame.
+        setup_ms: u32,
+    },
+}

@@ -1,0 +1,186 @@
+//! Joins parked while their room's stored chat loads.
+//!
+//! With [`HubConfig::persist_chat`], a `join` that would create a room must not create
+//! it before its stored history is in (the ids continue from the store's). Loading is
+//! IO, and the hub's owner task must never wait for IO (one slow disk would stall every
+//! room on the server), so the join is *parked*: the hub emits [`Output::LoadHistory`]
+//! once per room, and goes on serving everything else. When [`Input::History`] arrives,
+//! or [`HubConfig::history_timeout`] passes, the parked joins go ahead in arrival order,
+//! the first one creating the room.
+//!
+//! While a connection's join is parked, its later frames wait behind it (so a `chat`
+//! sent right after `join` still follows `joined`), at most [`MAX_PARKED_FRAMES`] of
+//! them; more are refused with `rate_limited`, since a client that does not wait for
+//! `joined` is flooding.
+//!
+//! [`HubConfig::persist_chat`]: crate::HubConfig::persist_chat
+//! [`HubConfig::history_timeout`]: crate::HubConfig::history_timeout
+//! [`Output::LoadHistory`]: crate::Output::LoadHistory
+//! [`Input::History`]: crate::Input::History
+
+use crate::hub::Hub;
+use crate::timers::Timer;
+use crate::{ChatSeed, ConnId, Output};
+use confab_proto::{ClientFrame, ErrorCode, RequestId, Role, RoomId};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// Frames a parked connection may send before its `joined`.
+pub const MAX_PARKED_FRAMES: usize = 32;
+
+/// A room being loaded: who waits for it, and until when.
+#[derive(Debug)]
+pub(crate) struct PendingRoom {
+    /// Parked connections in arrival order.
+    pub(crate) waiting: Vec<ConnId>,
+    /// When the hub stops waiting for the store.
+    pub(crate) until: Instant,
+}
+
+/// A connection's parked `join` and what it sent after it.
+#[derive(Debug)]
+pub(crate) struct Parked {
+    pub(crate) room: RoomId,
+    name: String,
+    granted: Option<Role>,
+    ref_: Option<RequestId>,
+    then: VecDeque<(ClientFrame, Option<Role>)>,
+}
+
+/// The chat a room about to be created starts with, set only while parked joins are
+/// released (see [`Hub::release`]).
+#[derive(Debug)]
+pub(crate) struct Ready {
+    pub(crate) room: RoomId,
+    /// `None`: the store had nothing usable, so the room starts empty and unstored.
+    pub(crate) seed: Option<ChatSeed>,
+}
+
+impl Hub {
+    /// Parks `conn`'s join to `room` and asks for the room's chat if nobody has yet.
+    /// The caller has checked the join (hello, not in a room, room limit).
+    pub(crate) fn park_join(
+        &mut self,
+        conn: ConnId,
+        room: RoomId,
+        name: String,
+        granted: Option<Role>,
+        ref_: Option<RequestId>,
+        now: Instant,
+    ) {
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        state.parked = Some(Parked {
+            room: room.clone(),
+            name,
+            granted,
+            ref_,
+            then: VecDeque::new(),
+        });
+        if let Some(p) = self.pending.get_mut(&room) {
+            p.waiting.push(conn);
+            return;
+        }
+        let until = now + self.config.history_timeout;
+        self.pending.insert(
+            room.clone(),
+            PendingRoom {
+                waiting: vec![conn],
+                until,
+            },
+        );
+        self.timers
+            .schedule(until, Timer::History { room: room.clone() });
+        self.out.push_back(Output::LoadHistory { room });
+    }
+
+    /// Queues `frame` behind `conn`'s parked join (the caller checked it is parked).
+    pub(crate) fn park_frame(&mut self, conn: ConnId, frame: ClientFrame, grant: Option<Role>) {
+        let Some(parked) = self.conns.get_mut(&conn).and_then(|c| c.parked.as_mut()) else {
+            return;
+        };
+        if parked.then.len() < MAX_PARKED_FRAMES {
+            parked.then.push_back((frame, grant));
+            return;
+        }
+        let message = format!(
+            "wait for joined: at most {MAX_PARKED_FRAMES} messages may follow a join that \
+             is still loading; this one was dropped"
+        );
+        self.error(conn, ErrorCode::RateLimited, message, frame.id);
+    }
+
+    /// `Input::History`: the store answered for `room`.
+    pub(crate) fn history_arrived(&mut self, room: RoomId, seed: Option<ChatSeed>, now: Instant) {
+        if self.pending.contains_key(&room) {
+            let seed = seed.filter(|s| s.room == room);
+            self.release(room, seed, now);
+        }
+    }
+
+    /// The history wait for `room` that was due at `at` is over: go ahead without it.
+    pub(crate) fn history_wait_over(&mut self, room: RoomId, at: Instant) {
+        if self.pending.get(&room).is_some_and(|p| p.until == at) {
+            self.release(room, None, at);
+        }
+    }
+
+    /// Lets `room`'s parked joins go ahead, in order, the first creating the room with
+    /// `seed`; each connection's later frames follow its join.
+    fn release(&mut self, room: RoomId, seed: Option<ChatSeed>, now: Instant) {
+        let Some(pending) = self.pending.remove(&room) else {
+            return;
+        };
+        self.ready = Some(Ready {
+            room: room.clone(),
+            seed: seed.map(|s| self.normalize(s)),
+        });
+        for conn in pending.waiting {
+            let Some(parked) = self.conns.get_mut(&conn).and_then(|c| c.parked.take()) else {
+                continue;
+            };
+            let Parked {
+                room,
+                name,
+                granted,
+                ref_,
+                then,
+            } = parked;
+            self.handle_join(conn, room, name, granted, ref_, now);
+            for (frame, grant) in then {
+                self.handle_frame(conn, frame, grant, now);
+            }
+        }
+        self.ready = None;
+    }
+
+    /// Forgets a parked `conn` (it disconnected before its room was ready).
+    pub(crate) fn unpark(&mut self, conn: ConnId, parked: &Parked) {
+        if let Some(p) = self.pending.get_mut(&parked.room) {
+            p.waiting.retain(|&c| c != conn);
+        }
+    }
+
+    /// `old`'s parked join now belongs to `new` (a resume took the identity over).
+    pub(crate) fn rekey_parked(&mut self, room: &RoomId, old: ConnId, new: ConnId) {
+        if let Some(p) = self.pending.get_mut(room) {
+            for c in &mut p.waiting {
+                if *c == old {
+                    *c = new;
+                }
+            }
+        }
+    }
+
+    /// Sorts a store's history by id, drops duplicate ids, keeps the last
+    /// [`crate::HubConfig::chat_history`], and raises `last_id` to the highest id kept.
+    fn normalize(&self, mut seed: ChatSeed) -> ChatSeed {
+        seed.history.sort_by_key(|m| m.id);
+        seed.history.dedup_by_key(|m| m.id);
+        seed.last_id = seed.last_id.max(seed.history.last().map_or(0, |m| m.id));
+        let extra = seed.history.len().saturating_sub(self.config.chat_history);
+        seed.history.drain(..extra);
+        seed
+    }
+}
