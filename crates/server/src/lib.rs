@@ -2,8 +2,8 @@
 //! sockets to the sans-IO cores (`confab-signal`, `confab-turn`; the SFU next).
 //!
 //! Layout: [`config`] (flags > env > file), [`tls`] (certificates), [`server`] (the entry
-//! point taking a bound listener), `web` (routes), `ws` (one task per WebSocket) and
-//! `hub_task` (the single owner of the signaling hub), [`store`] (chat history on disk),
+//! point taking a bound listener), `web` (routes), `signal` (one task per WebSocket and
+//! the single owner of the signaling hub), [`store`] (chat history on disk),
 //! [`turn`] (STUN/TURN drivers),
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`), [`random`] (the
 //! one randomness path).
@@ -11,15 +11,14 @@
 
 pub mod auth;
 pub mod config;
-mod hub_task;
 pub mod metrics;
 pub mod random;
 pub mod server;
+mod signal;
 pub mod store;
 pub mod tls;
 pub mod turn;
 mod web;
-mod ws;
 
 pub use server::{run, Listeners};
 

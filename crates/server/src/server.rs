@@ -2,11 +2,11 @@
 //! serves until the shutdown token is cancelled, then drains.
 
 use crate::config::Config;
-use crate::hub_task::{self, HubHandle};
 use crate::metrics::Metrics;
+use crate::signal::ConnSettings;
+use crate::signal::{self, HubHandle};
 use crate::store::{ChatStore, Persist};
 use crate::turn::TurnSockets;
-use crate::ws::ConnSettings;
 use confab_signal::HubConfig;
 use confab_signal::{IceMinter, TurnAdvert};
 use std::sync::atomic::AtomicU64;
@@ -164,7 +164,7 @@ pub async fn run(
         chat_refill: config.chat_refill,
         ..HubConfig::default()
     };
-    let hub = hub_task::spawn(
+    let hub = signal::spawn(
         hub_config,
         crate::random::bytes(),
         &tracker,

@@ -209,13 +209,13 @@ async fn ws_upgrade(
     let hub = state.hub.clone();
     let shutdown = state.shutdown.clone();
     let tracker = state.tracker.clone();
-    ws.max_message_size(crate::ws::HARD_FRAME_LIMIT)
-        .read_buffer_size(crate::ws::READ_BUFFER_BYTES)
-        .max_frame_size(crate::ws::HARD_FRAME_LIMIT)
+    ws.max_message_size(crate::signal::HARD_FRAME_LIMIT)
+        .read_buffer_size(crate::signal::READ_BUFFER_BYTES)
+        .max_frame_size(crate::signal::HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| async move {
             // Tracked so graceful shutdown waits for the close frames to go out.
             tracker
-                .spawn(crate::ws::serve(
+                .spawn(crate::signal::serve(
                     socket, conn, hub, settings, host, shutdown,
                 ))
                 .await
@@ -257,7 +257,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::metrics::Metrics;
-    use crate::ws::ConnSettings;
+    use crate::signal::ConnSettings;
     use confab_signal::IceMinter;
     use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
@@ -269,7 +269,7 @@ mod tests {
         let tracker = TaskTracker::new();
         let metrics = Metrics::new(false);
         let ice = IceMinter::new(Vec::new(), None);
-        let hub = crate::hub_task::spawn(
+        let hub = crate::signal::spawn(
             confab_signal::HubConfig::default(),
             [1; 32],
             &tracker,
