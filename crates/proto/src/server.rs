@@ -346,6 +346,7 @@ pub enum Status {
 /// How an invitation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InviteEndReason {
     /// The invitee accepted and is now in the call.
     Accepted,
@@ -378,6 +379,7 @@ pub struct ChatMessage {
 /// Why a peer left a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LeaveReason {
     /// It sent `leave`.
     Left,
@@ -403,6 +405,7 @@ pub struct IceServer {
 /// Machine-readable error codes, sent as snake_case strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// The frame was not a JSON object (or was a binary frame).
     BadJson,

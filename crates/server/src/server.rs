@@ -74,6 +74,7 @@ fn bind_http(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListene
 
 /// A listener could not be bound.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BindError {
     /// The HTTP(S) port.
     #[error("cannot listen on {addr}: {source}")]

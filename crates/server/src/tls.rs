@@ -32,6 +32,7 @@ pub enum TlsOrigin {
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// A file could not be read or written.
     #[error("{what} {path}: {source}")]

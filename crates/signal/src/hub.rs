@@ -59,9 +59,6 @@ pub struct Hub {
 /// One open connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    /// When the last event for this connection arrived; for idle timeouts.
-    #[allow(dead_code)] // Read by the idle timer once it exists; kept current already.
-    pub(crate) last_seen: Instant,
     /// The host the browser reached us by (for the TURN URLs in its `welcome`).
     pub(crate) host: Option<String>,
     /// `None` until a successful `hello`.
@@ -140,7 +137,6 @@ impl Hub {
             return;
         }
         let state = Conn {
-            last_seen: now,
             host,
             session: None,
             chat_bucket: TokenBucket::full(self.config.chat_burst, now),
@@ -165,7 +161,6 @@ impl Hub {
         if state.detached_until.is_some() {
             return; // the driver said it is gone; only a resume brings it back
         }
-        state.last_seen = now;
         if state.parked.is_some() {
             return self.park_frame(conn, frame, role); // waits behind its parked join
         }

@@ -65,8 +65,10 @@ pub enum Input {
 }
 
 /// Something the IO driver must do, drained with [`crate::Hub::poll_output`].
+///
+/// Deliberately exhaustive (unlike [`Input`] and [`Event`]): a driver must perform every
+/// output, so a new one should fail to compile in the driver, not be ignored there.
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
 pub enum Output {
     /// Deliver `msg` on connection `to`. The target may have disconnected since the
     /// message was queued; the driver then drops it.

@@ -109,7 +109,6 @@ impl Hub {
             // Half-open: the old socket is still registered. It is obsolete now.
             self.push_close(old, close::REPLACED, "resumed by a new connection");
         }
-        state.last_seen = fresh.last_seen;
         state.host = fresh.host;
         if let Some(room) = state.parked.as_ref().map(|p| p.room.clone()) {
             self.rekey_parked(&room, old, conn);

@@ -60,6 +60,7 @@ impl Default for TurnConfig {
 
 /// Why a [`TurnConfig`] is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The realm is empty or not a valid REALM (at most 127 characters).
     #[error("invalid TURN realm {0:?}: must be 1 to 127 characters")]

@@ -17,6 +17,7 @@ pub(crate) const CHANNEL_RANGE: std::ops::RangeInclusive<u16> = 0x4000..=0x7FFF;
 /// Why the start of a stream is neither STUN nor ChannelData. The driver should close the
 /// connection: there is no way to find the next frame boundary.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FramingError {
     /// The first byte starts neither a STUN message (`00`) nor ChannelData (`01`).
     #[error("first byte {0:#04x} starts neither a STUN message nor ChannelData")]

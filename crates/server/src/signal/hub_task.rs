@@ -242,10 +242,6 @@ impl Owner {
                     self.event(event);
                     continue;
                 }
-                other => {
-                    tracing::debug!(?other, "hub output not handled by this server");
-                    continue;
-                }
             };
             let Some(link) = self.links.get(&conn) else {
                 continue;

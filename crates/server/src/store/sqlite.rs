@@ -46,6 +46,7 @@ pub struct ChatDb {
 
 /// Why the database cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DbError {
     /// SQLite refused (cannot open or create the file, not a database, disk full, …).
     #[error(transparent)]

@@ -30,6 +30,7 @@ pub struct TurnSockets {
 
 /// Why TURN could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TurnStartError {
     /// A listening socket could not be bound.
     #[error("cannot listen for TURN on {transport} {addr}: {source}")]
