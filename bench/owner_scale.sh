@@ -40,7 +40,9 @@ if (( $(ulimit -n) < LARGE + 512 )); then
 fi
 read -r PORT_LO PORT_HI < /proc/sys/net/ipv4/ip_local_port_range
 PER_IP=$(( (PORT_HI - PORT_LO) * 9 / 10 ))
-NIPS=$(( (LARGE + PER_IP - 1) / PER_IP ))
+# Four times what one run needs: runs follow each other while the last one's ports
+# still sit in TIME_WAIT.
+NIPS=$(( 4 * ((LARGE + PER_IP - 1) / PER_IP) ))
 SRC=$(seq -s, -f '127.0.0.%g' 1 "$NIPS")
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
