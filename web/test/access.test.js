@@ -1,7 +1,7 @@
 // web/js/access.js without a page: refusal sentences and reading a token's claims.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACCESS_CODES, describeRefusal, tokenClaims } from '../js/access.js';
+import { ACCESS_CODES, describeRefusal, tokenClaims } from '../js/ui/access.js';
 
 /** A JWT-shaped string with `claims` as its payload (unsigned: only the shape matters). */
 function jwt(claims) {

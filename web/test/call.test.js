@@ -1,7 +1,7 @@
 // PeerCall's perfect negotiation and stats, against a fake RTCPeerConnection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DISCONNECTED_RESTART_MS, PeerCall, sessionIdOf } from '../js/call.js';
+import { DISCONNECTED_RESTART_MS, PeerCall, sessionIdOf } from '../js/media/call.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

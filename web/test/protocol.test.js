@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as proto from '../js/protocol.js';
+import * as proto from '../js/net/protocol.js';
 
 const FIXTURES = new URL('../../fixtures/protocol/', import.meta.url);
 

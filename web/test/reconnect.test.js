@@ -2,9 +2,9 @@
 // sockets and timers, through the real Signaling client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Signaling } from '../js/signaling.js';
+import { Signaling } from '../js/net/signaling.js';
 import { FakeSocket, FakeTimers } from './support/fakes.js';
-import { Reconnector, backoffDelay, shouldReconnect, BASE_DELAY_MS, MAX_DELAY_MS } from '../js/reconnect.js';
+import { Reconnector, backoffDelay, shouldReconnect, BASE_DELAY_MS, MAX_DELAY_MS } from '../js/net/reconnect.js';
 
 const flush = () => new Promise((r) => setImmediate(r));
 

@@ -1,8 +1,8 @@
 // `window.confab`: a read-only view of the app's state for the browser tests (see
 // docs/web-test-contract.md). Every getter returns a copy, so tests cannot change state.
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
 /**
  * @param {object} src
@@ -12,7 +12,7 @@
  * @param {() => string[]} src.errors
  * @param {() => ChatMessage[]} src.chat
  * @param {import('./calls.js').Calls} src.calls
- * @param {import('./mesh.js').Mesh} src.mesh
+ * @param {import('../media/mesh.js').Mesh} src.mesh
  * @param {import('./moderation.js').Moderation} src.moderation our role and the room's lock
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling

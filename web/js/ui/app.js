@@ -6,28 +6,28 @@
 // room state and wires them to the page. The ids and classes it uses are a contract with the browser
 // tests: see docs/web-test-contract.md.
 
-import { Signaling, SignalingError } from './signaling.js';
+import { Signaling, SignalingError } from '../net/signaling.js';
 import {
   describeClose,
   describeServerError,
   nameError,
   roomError,
   trimName,
-} from './protocol.js';
-import { startLocalMedia, stopMedia } from './media.js';
+} from '../net/protocol.js';
+import { startLocalMedia, stopMedia } from '../media/local.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
-import { Mesh, initialOf } from './mesh.js';
+import { Mesh, initialOf } from '../media/mesh.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { Moderation } from './moderation.js';
-import { Reconnector, shouldReconnect } from './reconnect.js';
+import { Reconnector, shouldReconnect } from '../net/reconnect.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').IceServer} IceServer */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').IceServer} IceServer */
 
 
 // ---------------------------------------------------------------------------------------
@@ -572,7 +572,7 @@ function startReconnector(first) {
  * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
  * over the connections themselves (mesh.js).
  * @param {Signaling} sig
- * @param {import('./protocol.js').WelcomeMsg} w
+ * @param {import('../net/protocol.js').WelcomeMsg} w
  */
 async function onReconnected(sig, w) {
   if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;

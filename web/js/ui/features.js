@@ -3,13 +3,13 @@
 // reports calls as they come and go, the local stream when it joins, and our own mute
 // changes; everything else (buttons, menu, panels, drag and drop) is wired here.
 
-import { InCall } from './incall.js';
-import { FileTransfers } from './files.js';
-import { ScreenShare } from './screen.js';
-import { Devices } from './devices.js';
-import { QualityPanel } from './quality.js';
+import { InCall } from '../p2p/incall.js';
+import { FileTransfers } from '../p2p/files.js';
+import { ScreenShare } from '../media/screen.js';
+import { Devices } from '../media/devices.js';
+import { QualityPanel } from '../media/quality.js';
 
-/** @typedef {import('./call.js').PeerCall} PeerCall */
+/** @typedef {import('../media/call.js').PeerCall} PeerCall */
 
 /**
  * @template {HTMLElement} T

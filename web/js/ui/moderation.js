@@ -4,11 +4,11 @@
 // room", "Alice locked the room"). The server enforces the rules (see docs/protocol.md,
 // "Roles"); this module only offers the actions to hosts and explains the outcomes.
 
-import { kick, lock, mute } from './protocol.js';
+import { kick, lock, mute } from '../net/protocol.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').Role} Role */
-/** @typedef {import('./signaling.js').Signaling} Signaling */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').Role} Role */
+/** @typedef {import('../net/signaling.js').Signaling} Signaling */
 
 /**
  * @typedef {object} ModerationUi

@@ -2,10 +2,10 @@
 // in a call and with whom, microphone/camera off) and one action button per person:
 // Call, Invite (into our call), Join (their call), or a disabled state.
 
-import { initialOf } from './mesh.js';
+import { initialOf } from '../media/mesh.js';
 import { listNames } from './calls.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./calls.js').Calls} Calls */
 
 /**

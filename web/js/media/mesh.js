@@ -4,7 +4,7 @@
 // their SDP and ICE, and replaces connections that got stuck.
 
 import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
-import { trimName } from './protocol.js';
+import { trimName } from '../net/protocol.js';
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./call.js').CallSignaling} CallSignaling */
@@ -31,7 +31,7 @@ import { trimName } from './protocol.js';
  * What the mesh needs from the app.
  * @typedef {object} MeshContext
  * @property {() => (CallSignaling & {sendHangup: (to: string) => unknown,
- *   sendCallStats?: (peer: string, setupMs: number, pair: import('./protocol.js').PairType) => unknown}) | null} signaling
+ *   sendCallStats?: (peer: string, setupMs: number, pair: import('../net/protocol.js').PairType) => unknown}) | null} signaling
  * @property {() => string | null} myId
  * @property {() => RTCIceServer[]} iceServers
  * @property {() => MediaStream | null} localStream

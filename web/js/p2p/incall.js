@@ -8,7 +8,7 @@
 // go to whoever registered for them with `on(type, fn)`. A message that is not JSON or
 // has no type is dropped (logged): a peer's bug must not break our page.
 
-/** @typedef {import('./call.js').PeerCall} PeerCall */
+/** @typedef {import('../media/call.js').PeerCall} PeerCall */
 
 /**
  * Another peer's state as it last told us over the control channel.

@@ -3,14 +3,14 @@
 // who is in which call comes from `presence`; this module asks (invite, accept, joinCall,
 // leaveCall) and then keeps the mesh (mesh.js) connected to exactly our call's members.
 
-import { initialOf } from './mesh.js';
+import { initialOf } from '../media/mesh.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').PeerState} PeerState */
-/** @typedef {import('./protocol.js').InvitedMsg} InvitedMsg */
-/** @typedef {import('./protocol.js').InviteEndedMsg} InviteEndedMsg */
-/** @typedef {import('./signaling.js').Signaling} Signaling */
-/** @typedef {import('./mesh.js').Mesh} Mesh */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').PeerState} PeerState */
+/** @typedef {import('../net/protocol.js').InvitedMsg} InvitedMsg */
+/** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
+/** @typedef {import('../net/signaling.js').Signaling} Signaling */
+/** @typedef {import('../media/mesh.js').Mesh} Mesh */
 
 /**
  * @typedef {object} CallsUi
