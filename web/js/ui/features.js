@@ -25,10 +25,12 @@ function $(id, type) {
 
 /**
  * @param {{nameOf: (peerId: string) => string, showError: (message: string) => void,
- *   onLocalTracksChanged: () => void}} app
+ *   onLocalTracksChanged: () => void,
+ *   onPeerState: (peerId: string, state: import('../p2p/incall.js').PeerState | null) => void}} app
+ *   `onPeerState`: what a peer said about its media on the call's control channel
  */
 export function createCallFeatures(app) {
-  const incall = new InCall({ nameOf: app.nameOf });
+  const incall = new InCall({ nameOf: app.nameOf, onPeerState: app.onPeerState });
   const stage = $('stage', HTMLElement);
   const selfTile = $('self-tile', HTMLElement);
 
