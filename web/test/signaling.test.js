@@ -237,6 +237,7 @@ test('requests on a closed connection fail at once', async () => {
 
 test('a throwing listener does not stop others', () => {
   const { socket, sig } = setup();
+  /** @type {unknown[]} */
   const seen = [];
   const origError = console.error;
   console.error = () => {};
