@@ -1,11 +1,14 @@
 // web/js/access.js without a page: refusal sentences and reading a token's claims.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACCESS_CODES, describeRefusal, tokenClaims } from '../js/access.js';
+import { ACCESS_CODES, describeRefusal, tokenClaims } from '../js/ui/access.js';
 
-/** A JWT-shaped string with `claims` as its payload (unsigned: only the shape matters). */
+/**
+ * A JWT-shaped string with `claims` as its payload (unsigned: only the shape matters).
+ * @param {unknown} claims
+ */
 function jwt(claims) {
-  const b64url = (s) => Buffer.from(s).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const b64url = (/** @type {string} */ s) => Buffer.from(s).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   return `${b64url('{"typ":"JWT","alg":"HS256"}')}.${b64url(JSON.stringify(claims))}.c2ln`;
 }
 

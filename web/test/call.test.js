@@ -1,13 +1,14 @@
 // PeerCall's perfect negotiation and stats, against a fake RTCPeerConnection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DISCONNECTED_RESTART_MS, PeerCall, sessionIdOf } from '../js/call.js';
+import { DISCONNECTED_RESTART_MS, PeerCall, sessionIdOf } from '../js/media/call.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
 /** Just enough of RTCPeerConnection for PeerCall's negotiation logic. */
 class FakePC {
   static last = /** @type {FakePC | null} */ (null);
+  /** @param {RTCConfiguration} config */
   constructor(config) {
     FakePC.last = this;
     this.config = config;
@@ -17,18 +18,33 @@ class FakePC {
     this.localDescription = null;
     this.remoteDescription = null;
     this.currentRemoteDescription = null;
+    /** @type {any[]} */
     this.transceivers = [];
+    /** @type {any[]} */
     this.candidates = [];
+    /** @type {string[]} */
     this.log = [];
     this.offers = 0;
+    this.nnQueued = false;
+    // The event handlers PeerCall sets (the tests call them as the browser would).
+    /** @type {any} */
+    this.onsignalingstatechange = null;
+    /** @type {any} */
+    this.onnegotiationneeded = null;
+    /** @type {any} */
+    this.onicecandidate = null;
+    /** @type {any} */
+    this.oniceconnectionstatechange = null;
     /** @type {Map<string, any>} */
     this.statsReport = new Map();
     this.closed = false;
   }
+  /** @param {string} s */
   setState(s) {
     this.signalingState = s;
     this.onsignalingstatechange?.();
   }
+  /** @param {any} track */
   addTrack(track) {
     this.log.push(`addTrack ${track.kind}`);
     const reuse = this.transceivers.find((t) => t.kind === track.kind && !t.sending && t.fromRemote);
@@ -36,6 +52,7 @@ class FakePC {
     else this.transceivers.push({ kind: track.kind, sending: true, receiver: { track: { kind: track.kind } } });
     this.negotiationNeeded();
   }
+  /** @param {string} kind @param {any} init */
   addTransceiver(kind, init) {
     this.log.push(`addTransceiver ${kind} ${init.direction}`);
     this.transceivers.push({ kind, sending: false, receiver: { track: { kind } } });
@@ -54,6 +71,7 @@ class FakePC {
       }
     });
   }
+  /** @param {any} [desc] */
   async setLocalDescription(desc) {
     await tick();
     if (desc?.type === 'rollback') throw new Error('not used');
@@ -69,6 +87,7 @@ class FakePC {
       this.setState('have-local-offer');
     }
   }
+  /** @param {any} desc */
   async setRemoteDescription(desc) {
     await tick();
     if (desc.type === 'offer') {
@@ -88,6 +107,7 @@ class FakePC {
       this.setState('stable');
     }
   }
+  /** @param {any} c */
   async addIceCandidate(c) {
     await tick();
     if (!this.remoteDescription) throw new Error('InvalidStateError: no remote description');
@@ -113,7 +133,9 @@ function fakeStream() {
   return { getTracks: () => tracks };
 }
 
+/** @param {{myId?: string, peerId?: string, waitForOfferMs?: number, stream?: unknown}} [opts] */
 function makeCall({ myId = 'a', peerId = 'b', waitForOfferMs = 0, stream = fakeStream() } = {}) {
+  /** @type {any[]} */
   const sent = [];
   const call = new PeerCall({
     myId,
@@ -138,7 +160,9 @@ const settle = async () => {
 };
 
 test('politeness is a plain string comparison of peer ids', () => {
-  for (const [me, them, polite] of [['a', 'b', true], ['b', 'a', false], ['B', 'a', true], ['a10', 'a9', true]]) {
+  /** @type {[string, string, boolean][]} */
+  const cases = [['a', 'b', true], ['b', 'a', false], ['B', 'a', true], ['a10', 'a9', true]];
+  for (const [me, them, polite] of cases) {
     const { call } = makeCall({ myId: me, peerId: them });
     assert.equal(call.polite, polite, `${me} vs ${them}`);
     call.close();
@@ -311,10 +335,11 @@ test('replaceTrack swaps the sending track without renegotiating', async () => {
   await settle();
   const offersBefore = pc.offers;
   assert.equal(call.offers, 1, 'the first offer is counted');
+  /** @type {unknown[]} */
   const replaced = [];
   for (const t of pc.transceivers) {
     t.direction = t.sending ? 'sendrecv' : 'recvonly';
-    t.sender = { track: t.sending ? { kind: t.kind } : null, replaceTrack: async (tr) => replaced.push([t.kind, tr]) };
+    t.sender = { track: t.sending ? { kind: t.kind } : null, replaceTrack: async (/** @type {unknown} */ tr) => replaced.push([t.kind, tr]) };
   }
   const cam2 = { kind: 'video', id: 'cam2' };
   await call.replaceTrack('video', /** @type {any} */ (cam2));

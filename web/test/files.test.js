@@ -2,7 +2,7 @@
 // sizes in words, and the flow-control constants that bound memory.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BLOB_PART_SIZE, CHUNK_SIZE, HIGH_WATER, LOW_WATER, READ_SIZE, cleanFileName, formatBytes } from '../js/files.js';
+import { BLOB_PART_SIZE, CHUNK_SIZE, HIGH_WATER, LOW_WATER, READ_SIZE, cleanFileName, formatBytes } from '../js/p2p/files.js';
 
 test('cleanFileName keeps the base name only, without control characters, at most 200 characters', () => {
   assert.equal(cleanFileName('report.pdf'), 'report.pdf');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as proto from '../js/protocol.js';
+import * as proto from '../js/net/protocol.js';
 
 const FIXTURES = new URL('../../fixtures/protocol/', import.meta.url);
 
@@ -19,9 +19,11 @@ function fixtures(dir) {
     });
 }
 
-const roundTrip = (v) => JSON.parse(JSON.stringify(v));
+/** @typedef {{file: string, text: string, value: any}} Fixture */
 
-/** Builds the client message a fixture shows, through the public constructors. */
+const roundTrip = (/** @type {unknown} */ v) => JSON.parse(JSON.stringify(v));
+
+/** Builds the client message a fixture shows, through the public constructors. @param {Fixture} f */
 function construct(f) {
   const v = f.value;
   switch (v.type) {
@@ -167,7 +169,7 @@ test('malformed server messages are rejected', () => {
   assert.throws(() => proto.parseServerMessage(new ArrayBuffer(4)), proto.ProtocolError);
 });
 
-/** The join fields of an invalid fixture, or null when it is not a join. */
+/** The join fields of an invalid fixture, or null when it is not a join. @param {Fixture} f */
 function joinFields(f) {
   let v;
   try {
@@ -283,7 +285,8 @@ test('chat() sends the trimmed text', () => {
 });
 
 test('addChatMessage keeps id order and drops duplicates', () => {
-  const m = (id) => ({ id, from: 'a', name: 'A', text: `m${id}`, ts: id });
+  const m = (/** @type {number} */ id) => ({ id, from: 'a', name: 'A', text: `m${id}`, ts: id });
+  /** @type {proto.ChatMessage[]} */
   const list = [];
   assert.equal(proto.addChatMessage(list, m(2)), true);
   assert.equal(proto.addChatMessage(list, m(4)), true);
@@ -295,8 +298,9 @@ test('addChatMessage keeps id order and drops duplicates', () => {
 });
 
 test('a rejoin history merged by id shows every message exactly once', () => {
-  const m = (id, text = `m${id}`) => ({ id, from: 'a', name: 'A', text, ts: 1000 + id });
+  const m = (/** @type {number} */ id, text = `m${id}`) => ({ id, from: 'a', name: 'A', text, ts: 1000 + id });
   // Shown before the connection dropped: 1..3, and 2 also arrived live (dedup'd).
+  /** @type {proto.ChatMessage[]} */
   const shown = [];
   for (const x of [m(1), m(2), m(2), m(3)]) proto.addChatMessage(shown, x);
   // Rejoin: the history (last 3 kept) overlaps and has 4 and 5, missed while away.
@@ -313,7 +317,7 @@ test('a rejoin history merged by id shows every message exactly once', () => {
 });
 
 test('a history from a server that lost its ids does not continue what is shown', () => {
-  const m = (id, text = `m${id}`, ts = 1000 + id) => ({ id, from: 'a', name: 'A', text, ts });
+  const m = (/** @type {number} */ id, text = `m${id}`, ts = 1000 + id) => ({ id, from: 'a', name: 'A', text, ts });
   const shown = [m(1), m(2), m(3)];
   // Memory-only server restarted: ids start at 1 again, with other messages.
   assert.equal(proto.chatHistoryContinues(shown, [m(1, 'new', 5000)]), false);

@@ -2,22 +2,30 @@
 // sockets and timers, through the real Signaling client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Signaling } from '../js/signaling.js';
+import { Signaling } from '../js/net/signaling.js';
 import { FakeSocket, FakeTimers } from './support/fakes.js';
-import { Reconnector, backoffDelay, shouldReconnect, BASE_DELAY_MS, MAX_DELAY_MS } from '../js/reconnect.js';
+import { Reconnector, backoffDelay, shouldReconnect, BASE_DELAY_MS, MAX_DELAY_MS } from '../js/net/reconnect.js';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** @param {string} peerId @param {string} resumeToken @param {boolean} [resumed] */
 const welcome = (peerId, resumeToken, resumed = false) =>
   ({ type: 'welcome', version: 1, peerId, iceServers: [], resumeToken, ...(resumed ? { resumed } : {}) });
 
-/** A Reconnector over fake sockets; `sockets` lists every socket opened, first included. */
+/**
+ * A Reconnector over fake sockets; `sockets` lists every socket opened, first included.
+ * @param {{random?: () => number}} [opts]
+ */
 function setup({ random = () => 0.5 } = {}) {
   const timers = new FakeTimers();
   const sockets = [new FakeSocket()];
+  /** @type {(string | undefined)[]} */
   const opened = [];
+  /** @type {import('../js/net/protocol.js').WelcomeMsg[]} */
   const ready = [];
+  /** @type {[number, number][]} */
   const waits = [];
+  /** @type {number[]} */
   const gaveUp = [];
   const first = new Signaling(sockets[0], { timers });
   const r = new Reconnector({
@@ -39,8 +47,8 @@ function setup({ random = () => 0.5 } = {}) {
 }
 
 test('backoff doubles from 0.5 s to at most 10 s, with jitter in [0.5, 1)', () => {
-  const top = (n) => backoffDelay(n, () => 0.999999);
-  const bottom = (n) => backoffDelay(n, () => 0);
+  const top = (/** @type {number} */ n) => backoffDelay(n, () => 0.999999);
+  const bottom = (/** @type {number} */ n) => backoffDelay(n, () => 0);
   assert.equal(bottom(0), BASE_DELAY_MS / 2);
   assert.equal(top(0), BASE_DELAY_MS);
   assert.equal(top(1), 1000);
@@ -98,10 +106,10 @@ test('failed attempts back off further until a welcome', async () => {
   s.open();
   s.receive(welcome('p9', 'tok-9'));
   await flush();
-  assert.equal(t.ready.at(-1).peerId, 'p9');
-  assert.equal(t.ready.at(-1).resumed, undefined);
+  assert.equal(t.ready.at(-1)?.peerId, 'p9');
+  assert.equal(t.ready.at(-1)?.resumed, undefined);
   s.serverClose(1006);
-  assert.equal(t.waits.at(-1)[0], 500);
+  assert.equal(t.waits.at(-1)?.[0], 500);
   t.timers.tick(500);
   assert.equal(t.opened.at(-1), 'tok-9');
 });

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Sha256, sha256Hex } from '../js/sha256.js';
+import { Sha256, sha256Hex } from '../js/p2p/sha256.js';
 
-const enc = (s) => new TextEncoder().encode(s);
+const enc = (/** @type {string} */ s) => new TextEncoder().encode(s);
 
 test('sha256: known vectors', () => {
   assert.equal(sha256Hex(new Uint8Array(0)),

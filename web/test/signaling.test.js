@@ -1,8 +1,8 @@
 // Drives web/js/protocol.js's Signaling with a fake WebSocket and fake timers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PING_INTERVAL_MS } from '../js/protocol.js';
-import { Signaling, SignalingError } from '../js/signaling.js';
+import { PING_INTERVAL_MS } from '../js/net/protocol.js';
+import { Signaling, SignalingError } from '../js/net/signaling.js';
 import { FakeSocket, FakeTimers } from './support/fakes.js';
 
 const WELCOME = { type: 'welcome', version: 1, peerId: 'me1', iceServers: [{ urls: ['stun:127.0.0.1:3478'] }] };
@@ -237,6 +237,7 @@ test('requests on a closed connection fail at once', async () => {
 
 test('a throwing listener does not stop others', () => {
   const { socket, sig } = setup();
+  /** @type {unknown[]} */
   const seen = [];
   const origError = console.error;
   console.error = () => {};

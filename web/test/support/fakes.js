@@ -13,18 +13,23 @@ export class FakeSocket {
     /** @type {{code?: number, reason?: string} | null} */
     this.closedWith = null;
   }
+  /** @param {string} type @param {Function} fn */
   addEventListener(type, fn) {
-    if (!this.listeners.has(type)) this.listeners.set(type, []);
-    this.listeners.get(type).push(fn);
+    const list = this.listeners.get(type) ?? [];
+    list.push(fn);
+    this.listeners.set(type, list);
   }
+  /** @param {string} type @param {object} [ev] */
   dispatch(type, ev = {}) {
     for (const fn of this.listeners.get(type) ?? []) fn(ev);
   }
+  /** @param {unknown} data */
   send(data) {
     assert.equal(this.readyState, 1, 'send only on an open socket');
     assert.equal(typeof data, 'string');
-    this.sent.push(JSON.parse(data));
+    this.sent.push(JSON.parse(/** @type {string} */ (data)));
   }
+  /** @param {number} [code] @param {string} [reason] */
   close(code, reason) {
     this.closedWith = { code, reason };
     this.readyState = 2;
@@ -34,6 +39,7 @@ export class FakeSocket {
     this.readyState = 1;
     this.dispatch('open');
   }
+  /** @param {unknown} msg a server message, or a raw text frame */
   receive(msg) {
     this.dispatch('message', { data: typeof msg === 'string' ? msg : JSON.stringify(msg) });
   }
@@ -53,19 +59,22 @@ export class FakeTimers {
     this.nextHandle = 1;
     /** @type {Map<number, {at: number, every: number | null, fn: () => void}>} */
     this.jobs = new Map();
-    this.setInterval = (fn, ms) => this.add(fn, ms, ms);
-    this.setTimeout = (fn, ms) => this.add(fn, ms, null);
-    this.clearInterval = (h) => this.jobs.delete(h);
-    this.clearTimeout = (h) => this.jobs.delete(h);
+    this.setInterval = (/** @type {() => void} */ fn, /** @type {number} */ ms) => this.add(fn, ms, ms);
+    this.setTimeout = (/** @type {() => void} */ fn, /** @type {number} */ ms) => this.add(fn, ms, null);
+    this.clearInterval = (/** @type {number} */ h) => this.jobs.delete(h);
+    this.clearTimeout = (/** @type {number} */ h) => this.jobs.delete(h);
   }
+  /** @param {() => void} fn @param {number} ms @param {number | null} every */
   add(fn, ms, every) {
     const h = this.nextHandle++;
     this.jobs.set(h, { at: this.now + ms, every, fn });
     return h;
   }
+  /** @param {number} ms */
   tick(ms) {
     const end = this.now + ms;
     for (;;) {
+      /** @type {[number, {at: number, every: number | null, fn: () => void}] | null} */
       let due = null;
       for (const [h, j] of this.jobs) if (j.at <= end && (!due || j.at < due[1].at)) due = [h, j];
       if (!due) break;

@@ -6,9 +6,9 @@
 // lists, and when the device in use disappears (its track ends) we fall back to the
 // system default.
 
-import { AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS, describeMediaError } from './media.js';
+import { AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS, describeMediaError } from './local.js';
 
-/** @typedef {import('./incall.js').InCall} InCall */
+/** @typedef {import('../p2p/incall.js').InCall} InCall */
 /** @typedef {import('./screen.js').ScreenShare} ScreenShare */
 
 /**

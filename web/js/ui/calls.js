@@ -1,16 +1,16 @@
-// Calls as the server runs them: our presence, invitations both ways, joining a running
-// call, hanging up, and the words shown for each outcome. The server is authoritative:
-// who is in which call comes from `presence`; this module asks (invite, accept, joinCall,
-// leaveCall) and then keeps the mesh (mesh.js) connected to exactly our call's members.
+// Calls as the server runs them, on screen: the incoming-call dialog, our ringing
+// invitations, "Join the call", hanging up, and the words shown for each outcome. The
+// server is authoritative: who is in which call comes from `presence`, kept by the room
+// model (room/room.js); this module asks (invite, accept, joinCall, leaveCall) and then
+// keeps the transport (media/transport.js) connected to exactly our call's members.
 
-import { initialOf } from './mesh.js';
+import { initialOf } from './stage.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').PeerState} PeerState */
-/** @typedef {import('./protocol.js').InvitedMsg} InvitedMsg */
-/** @typedef {import('./protocol.js').InviteEndedMsg} InviteEndedMsg */
-/** @typedef {import('./signaling.js').Signaling} Signaling */
-/** @typedef {import('./mesh.js').Mesh} Mesh */
+/** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
+/** @typedef {import('../net/signaling.js').Signaling} Signaling */
+/** @typedef {import('../media/mesh.js').Mesh} Mesh */
+/** @typedef {import('../room/room.js').Room} Room */
+/** @typedef {import('../room/room.js').InviteEndResult} InviteEndResult */
 
 /**
  * @typedef {object} CallsUi
@@ -28,17 +28,13 @@ import { initialOf } from './mesh.js';
 /**
  * @typedef {object} CallsContext
  * @property {() => Signaling | null} signaling
- * @property {() => string | null} myId
- * @property {() => Map<string, PeerInfo>} peers everyone else in the room
- * @property {Mesh} mesh
+ * @property {Room} room
+ * @property {Mesh} mesh the transport
  * @property {() => void} onChange call state changed: re-render
  */
 
 /** How long an outcome ("Bob declined") stays on screen. */
 const NOTICE_MS = 8000;
-
-/** @returns {PeerState} */
-const idle = () => ({ status: 'idle', audioMuted: false, videoMuted: false });
 
 /**
  * Joins names in English: "A", "A and B", "A, B and C", "A, B and 3 others".
@@ -66,16 +62,8 @@ export class Calls {
   constructor(ui, ctx) {
     this.ui = ui;
     this.ctx = ctx;
-    /** Our presence, as the server last told us. @type {PeerState} */
-    this.me = idle();
-    /** The invitation ringing at us. @type {InvitedMsg | null} */
-    this.incoming = null;
-    /** Our invitations still ringing: peer id -> call id. @type {Map<string, number>} */
-    this.outgoing = new Map();
     /** Every outcome shown, oldest first (for tests). @type {string[]} */
     this.notices = [];
-    /** Names of peers seen in this room, kept after they leave. @type {Map<string, string>} */
-    this.names = new Map();
     /** @private @type {ReturnType<typeof setTimeout> | null} */
     this.noticeTimer = null;
 
@@ -87,54 +75,45 @@ export class Calls {
     });
   }
 
-  /** A new room (or none): forget all call state. */
+  /** A new room (or none): close every connection (the room model resets itself). */
   reset() {
-    this.me = idle();
-    this.incoming = null;
-    this.outgoing.clear();
-    this.names.clear();
     this.ctx.mesh.reset();
     this.setNotice('');
   }
 
+  /** Our presence (the room model's). */
+  get me() {
+    return this.ctx.room.me;
+  }
+
+  /** The invitation ringing at us. */
+  get incoming() {
+    return this.ctx.room.incoming;
+  }
+
+  /** Our invitations still ringing: peer id -> call id. */
+  get outgoing() {
+    return this.ctx.room.outgoing;
+  }
+
   /** @param {string} id */
   nameOf(id) {
-    return this.ctx.peers().get(id)?.name ?? this.names.get(id) ?? 'Someone';
+    return this.ctx.room.nameOf(id);
   }
 
   /** The call we are in, or null. */
   myCall() {
-    return this.me.status === 'inCall' && this.me.call !== undefined ? this.me.call : null;
+    return this.ctx.room.myCall();
   }
 
   /** Everyone else in our call, by their presence. @returns {Set<string>} */
   members() {
-    const call = this.myCall();
-    const out = new Set();
-    if (call === null) return out;
-    for (const p of this.ctx.peers().values()) {
-      if (p.state.status === 'inCall' && p.state.call === call) out.add(p.id);
-    }
-    return out;
+    return this.ctx.room.members();
   }
 
-  /**
-   * The biggest call running in the room that we are not in: what "Join the call" joins.
-   * @returns {{call: number, members: string[]} | null}
-   */
+  /** The biggest call running in the room that we are not in: what "Join the call" joins. */
   runningCall() {
-    /** @type {Map<number, string[]>} */
-    const calls = new Map();
-    for (const p of this.ctx.peers().values()) {
-      const c = p.state.call;
-      if (p.state.status !== 'inCall' || c === undefined || c === this.myCall()) continue;
-      calls.set(c, [...(calls.get(c) ?? []), p.id]);
-    }
-    let best = null;
-    for (const [call, members] of calls) {
-      if (members.length >= 2 && (!best || members.length > best.members.length)) best = { call, members };
-    }
-    return best;
+    return this.ctx.room.runningCall();
   }
 
   /** @param {string} text */
@@ -179,25 +158,13 @@ export class Calls {
     if (this.myCall() === null) return;
     this.ctx.signaling()?.sendLeaveCall();
     // The server confirms with our presence; stop sending media at once.
-    this.me = { ...this.me, status: 'idle', call: undefined };
-    delete this.me.call;
-    this.outgoing.clear();
+    this.ctx.room.leftCall();
     this.ctx.mesh.closeAll();
     this.ctx.onChange();
   }
 
   // ------------------------------------------------------------------ server events
-
-  /** @param {PeerInfo} you our own entry from `joined` */
-  onJoined(you) {
-    this.me = { ...you.state };
-    for (const p of this.ctx.peers().values()) this.names.set(p.id, p.name);
-  }
-
-  /** @param {PeerInfo} peer */
-  onPeerJoined(peer) {
-    this.names.set(peer.id, peer.name);
-  }
+  // The app feeds each message to the room model first (see ui/app.js), then here.
 
   /** @param {string} peerId */
   onPeerLeft(peerId) {
@@ -205,34 +172,26 @@ export class Calls {
     this.sync();
   }
 
-  /** @param {string} peerId @param {PeerState} state */
-  onPresence(peerId, state) {
-    if (peerId === this.ctx.myId()) {
-      this.me = state;
-    } else {
-      this.ctx.mesh.setRemoteMuted(peerId, state.audioMuted);
-    }
+  /** Someone's presence changed (their call, or their microphone and camera). */
+  onPresence() {
+    this.ctx.mesh.renderTiles();
     this.sync();
   }
 
-  /** @param {InvitedMsg} m */
-  onInvited(m) {
-    this.incoming = m;
+  /** An invitation rings at us. */
+  onInvited() {
     this.ctx.onChange();
     this.ui.accept.focus();
   }
 
-  /** @param {number} call @param {string} to */
-  onInviting(call, to) {
-    this.outgoing.set(to, call);
+  /** One of our invitations rings. */
+  onInviting() {
     this.ctx.onChange();
   }
 
-  /** @param {InviteEndedMsg} m */
-  onInviteEnded(m) {
-    const myId = this.ctx.myId();
-    if (m.from === myId) {
-      this.outgoing.delete(m.to);
+  /** @param {InviteEndedMsg} m @param {InviteEndResult} ended */
+  onInviteEnded(m, ended) {
+    if (ended.outgoingEnded) {
       const name = this.nameOf(m.to);
       const text = {
         accepted: '',
@@ -243,8 +202,7 @@ export class Calls {
       }[m.reason];
       if (text) this.setNotice(text);
     }
-    if (m.to === myId && this.incoming?.call === m.call) {
-      this.incoming = null;
+    if (ended.incomingEnded) {
       const name = this.nameOf(m.from);
       if (m.reason === 'cancelled') this.setNotice(`${name} cancelled the call`);
       if (m.reason === 'timeout') this.setNotice(`You missed a call from ${name}`);
@@ -252,11 +210,9 @@ export class Calls {
     this.ctx.onChange();
   }
 
-  /** We are in `call` now: the joiner offers to every member. @param {number} call @param {string[]} members */
-  onCallJoined(call, members) {
-    this.me = { ...this.me, status: 'inCall', call };
-    this.incoming = null;
-    for (const id of members) this.ctx.mesh.connect(id, 'offer');
+  /** We are in a call now: the joiner starts media with every member. @param {string[]} members */
+  onCallJoined(members) {
+    this.ctx.mesh.joinCall(members);
     this.sync();
   }
 
@@ -293,7 +249,7 @@ export class Calls {
     if (this.myCall() !== null && members.size > 0) return `In a call with ${names(members)}`;
     if (this.outgoing.size > 0) return `Calling ${names(this.outgoing.keys())}…`;
     if (this.incoming) return `${this.nameOf(this.incoming.from)} is calling you`;
-    const peers = [...this.ctx.peers().values()];
+    const peers = [...this.ctx.room.peers.values()];
     if (peers.length === 0) return 'Waiting for others…';
     const running = this.runningCall();
     if (running) return `${names(running.members)} are in a call`;

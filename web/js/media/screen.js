@@ -5,7 +5,7 @@
 // coming back is instant; peers learn we present through the control channel's state
 // message and show the picture uncropped.
 
-/** @typedef {import('./incall.js').InCall} InCall */
+/** @typedef {import('../p2p/incall.js').InCall} InCall */
 
 /** Asks for about 15 fps: text stays sharp, the mesh can afford it. */
 const DISPLAY_CONSTRAINTS = Object.freeze({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });

@@ -2,7 +2,7 @@
 // once a second while in a call (rates are differences between two samples). The same
 // figures are what `window.confab.quality()` returns to tests.
 
-/** @typedef {import('./incall.js').InCall} InCall */
+/** @typedef {import('../p2p/incall.js').InCall} InCall */
 /** @typedef {import('./call.js').PeerCall} PeerCall */
 
 /**

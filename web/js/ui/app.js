@@ -1,33 +1,36 @@
-// The confab web app: lobby, room, calls. All protocol details live in protocol.js
-// (messages) and signaling.js (the WebSocket client),
-// camera/microphone handling in media.js, per-peer WebRTC in call.js, the peer
-// connections of our call and the stage in mesh.js, invitations and call membership in
-// calls.js, the people panel in people.js and chat in chat.js; this module holds the
-// room state and wires them to the page. The ids and classes it uses are a contract with the browser
-// tests: see docs/web-test-contract.md.
+// The confab web app: lobby, room, calls. All protocol details live in net/ (messages in
+// protocol.js, the WebSocket client in signaling.js), what we know about the room in
+// room/room.js (fed every server message here), camera/microphone handling in
+// media/local.js, per-peer WebRTC in media/call.js, the peer connections of our call in
+// media/mesh.js (the transport) with their tiles in stage.js, invitations in calls.js,
+// the people panel in people.js and chat in chat.js; this module holds the connection
+// state and wires them to the page. The ids and classes it uses are a contract with the
+// browser tests: see docs/web-test-contract.md.
 
-import { Signaling, SignalingError } from './signaling.js';
+import { Signaling, SignalingError } from '../net/signaling.js';
 import {
   describeClose,
   describeServerError,
   nameError,
   roomError,
   trimName,
-} from './protocol.js';
-import { startLocalMedia, stopMedia } from './media.js';
+} from '../net/protocol.js';
+import { startLocalMedia, stopMedia } from '../media/local.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
-import { Mesh, initialOf } from './mesh.js';
+import { Mesh } from '../media/mesh.js';
+import { Room } from '../room/room.js';
+import { Stage, initialOf } from './stage.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { Moderation } from './moderation.js';
-import { Reconnector, shouldReconnect } from './reconnect.js';
+import { Reconnector, shouldReconnect } from '../net/reconnect.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').IceServer} IceServer */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').IceServer} IceServer */
 
 
 // ---------------------------------------------------------------------------------------
@@ -118,19 +121,18 @@ const chat = new ChatPanel(
 // ---------------------------------------------------------------------------------------
 // State
 
+/** Who is in the room, presence, roles, invitations, chat: fed every server message. */
+const room = new Room();
+
 const app = {
   /** @type {'lobby' | 'connecting' | 'in-room'} */
   state: 'lobby',
   /** Counts join attempts, so a slow one that was abandoned can tell. */
   joinSeq: 0,
   /** @type {string | null} */
-  peerId: null,
-  /** @type {string | null} */
   room: null,
   /** @type {string} */
   name: '',
-  /** Everyone else in the room, in join order, with their presence. @type {Map<string, PeerInfo>} */
-  peers: new Map(),
   /** @type {string[]} */
   errors: [],
   /** @type {Signaling | null} */
@@ -151,12 +153,18 @@ const app = {
   camOff: false,
 };
 
-/** @type {Mesh} */
-const mesh = new Mesh(
+/** The tiles; what they say about each peer's media comes from the room model. */
+const stage = new Stage(
   { stage: ui.stage, selfTile: ui.selfTile, tileTemplate: ui.tileTemplate },
+  (peerId) => room.media(peerId),
+);
+
+/** The transport (media/transport.js): a full mesh of peer connections. @type {Mesh} */
+const mesh = new Mesh(
+  stage,
   {
     signaling: () => app.signaling,
-    myId: () => app.peerId,
+    myId: () => room.myId,
     iceServers: () => app.iceServers,
     localStream: () => app.localStream,
     joinedAt: () => app.joinedAt,
@@ -165,7 +173,7 @@ const mesh = new Mesh(
     callOptions: () => features.callOptions,
     onAdded: (call, tile) => features.added(call, tile),
     onRemoved: (peerId) => features.removed(peerId),
-    isInRoom: (peerId) => app.peers.has(peerId),
+    isInRoom: (peerId) => room.peers.has(peerId),
     onRebound: (peerId) => onRebound(peerId),
   },
 );
@@ -183,7 +191,7 @@ const calls = new Calls(
     joinCall: $('join-call', HTMLButtonElement),
     notice: $('call-notice', HTMLElement),
   },
-  { signaling: () => app.signaling, myId: () => app.peerId, peers: () => app.peers, mesh, onChange: () => renderAll() },
+  { signaling: () => app.signaling, room, mesh, onChange: () => renderAll() },
 );
 
 /** Roles, the host's mute/remove/lock actions and what they did, in words. */
@@ -196,8 +204,7 @@ const moderation = new Moderation(
   },
   {
     signaling: () => app.signaling,
-    myId: () => app.peerId,
-    peers: () => app.peers,
+    room,
     nameOf: (id) => nameOf(id),
     notice: (text) => calls.setNotice(text),
     muteMic: () => setMicMuted(true),
@@ -211,7 +218,18 @@ const moderation = new Moderation(
 );
 
 /** File transfer, screen share, devices, call quality: told about calls as they come and go. */
-const features = createCallFeatures({ nameOf, showError, onLocalTracksChanged: () => renderControls() });
+const features = createCallFeatures({
+  nameOf,
+  showError,
+  onLocalTracksChanged: () => renderControls(),
+  // A peer's own report on the call's control channel goes into the room model, the one
+  // source of the peer's media state on screen (see room/room.js).
+  onPeerState: (peerId, state) => {
+    room.peerReported(peerId, state);
+    mesh.renderTiles();
+    renderAll();
+  },
+});
 
 // ---------------------------------------------------------------------------------------
 // Errors and status
@@ -287,7 +305,7 @@ function renderAll() {
       badge: ui.peopleBadge,
       meStatus: ui.meStatus,
     },
-    app.peers,
+    room,
     calls,
     app.disconnected,
   );
@@ -313,12 +331,15 @@ function reportMedia() {
  */
 function wire(sig) {
   const live = () => app.signaling === sig;
+  // The room model hears roles and the lock before moderation says what changed.
+  sig.on('roleChanged', (m) => live() && room.handle(m));
+  sig.on('roomLocked', (m) => live() && room.handle(m));
   moderation.wire(sig, live); // first: it names departing peers before they are dropped
 
   sig.on('welcome', (w) => {
     if (!live()) return;
     app.resumed = w.resumed === true;
-    app.peerId = w.peerId;
+    room.handle(w);
     app.iceServers = w.iceServers.map((s) => {
       /** @type {RTCIceServer} */
       const out = { urls: s.urls };
@@ -335,13 +356,9 @@ function wire(sig) {
     app.disconnected = false;
     app.room = j.room;
     if (!again || app.joinedAt === null) app.joinedAt = performance.now();
-    app.peerId = j.you.id;
+    room.handle(j);
     access.joined();
     if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
-    app.peers.clear();
-    for (const p of j.peers) app.peers.set(p.id, p);
-    calls.onJoined(j.you);
-    moderation.onJoined(j.you);
     if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
     else chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
     ui.roomName.textContent = j.room;
@@ -350,64 +367,65 @@ function wire(sig) {
     renderAll();
   });
 
-  sig.on('peerJoined', ({ peer }) => {
+  sig.on('peerJoined', (m) => {
     if (!live() || app.state !== 'in-room') return;
-    app.peers.set(peer.id, peer);
-    calls.onPeerJoined(peer);
+    room.handle(m);
     renderAll();
   });
 
-  sig.on('peerLeft', ({ peerId }) => {
+  sig.on('peerLeft', (m) => {
     if (!live()) return;
-    app.peers.delete(peerId);
-    calls.onPeerLeft(peerId);
+    room.handle(m);
+    calls.onPeerLeft(m.peerId);
   });
 
-  sig.on('presence', ({ peerId, state }) => {
+  sig.on('presence', (m) => {
     if (!live()) return;
-    const peer = app.peers.get(peerId);
-    if (peer) peer.state = state;
-    calls.onPresence(peerId, state);
+    room.handle(m);
+    calls.onPresence();
   });
 
   sig.on('invited', (m) => {
     if (!live()) return;
-    calls.onInvited(m);
+    room.handle(m);
+    calls.onInvited();
     // Re-creating a call that a server restart ended: the other side calls, we accept.
     if (mesh.isKept(m.from)) calls.accept();
   });
 
-  sig.on('inviting', ({ call, to }) => {
-    if (live()) calls.onInviting(call, to);
+  sig.on('inviting', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onInviting();
   });
 
   sig.on('inviteEnded', (m) => {
-    if (live()) calls.onInviteEnded(m);
+    if (!live()) return;
+    const ended = room.handle(m) ?? { outgoingEnded: false, incomingEnded: false };
+    calls.onInviteEnded(m, ended);
   });
 
-  sig.on('callJoined', ({ call, members }) => {
-    if (live()) calls.onCallJoined(call, members);
+  sig.on('callJoined', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onCallJoined(m.members);
   });
 
-  sig.on('offer', ({ from, sdp }) => {
+  sig.on('offer', (m) => {
     if (!live() || app.state !== 'in-room') return;
-    mesh.handleOffer(from, sdp, calls.members().has(from));
+    mesh.handleSignal(m, room.members().has(m.from));
   });
 
-  sig.on('answer', ({ from, sdp }) => {
-    if (live()) mesh.handleAnswer(from, sdp);
-  });
-
-  sig.on('candidate', ({ from, candidate }) => {
-    if (live()) mesh.handleCandidate(from, candidate);
-  });
-
-  sig.on('hangup', ({ from }) => {
-    if (live()) mesh.handleHangup(from);
-  });
+  for (const type of /** @type {const} */ (['answer', 'candidate', 'hangup'])) {
+    sig.on(type, (m) => {
+      if (live()) mesh.handleSignal(m, room.members().has(m.from));
+    });
+  }
 
   sig.on('chat', (m) => {
-    if (live()) chat.receive(m.message, m.ref);
+    if (!live()) return;
+    room.handle(m);
+    chat.receive(m.message, m.ref);
   });
 
   sig.on('serverError', (e) => {
@@ -459,11 +477,11 @@ function signalingUrl() {
 
 /**
  * @param {string} rawName
- * @param {string} room
+ * @param {string} roomId
  */
-async function joinRoom(rawName, room) {
+async function joinRoom(rawName, roomId) {
   if (app.state !== 'lobby') return;
-  const problem = nameError(rawName) ?? roomError(room);
+  const problem = nameError(rawName) ?? roomError(roomId);
   if (problem) {
     showError(problem);
     (nameError(rawName) ? ui.name : ui.room).focus();
@@ -475,14 +493,14 @@ async function joinRoom(rawName, room) {
   const seq = ++app.joinSeq;
   app.state = 'connecting';
   app.name = name;
-  app.room = room;
-  app.peers.clear();
+  app.room = roomId;
+  room.reset();
   app.disconnected = false;
   app.micMuted = false;
   app.camOff = false;
   app.joinedAt = null;
   calls.reset();
-  ui.roomName.textContent = room;
+  ui.roomName.textContent = roomId;
   showOwnName(name);
   renderAll();
 
@@ -513,7 +531,7 @@ async function joinRoom(rawName, room) {
   startReconnector(sig);
   try {
     await sig.ready;
-    await sig.join(room, name, access.credentials(room));
+    await sig.join(roomId, name, access.credentials(roomId));
   } catch (err) {
     if (app.signaling !== sig) return;
     if (err instanceof SignalingError && ACCESS_CODES.includes(err.code)) {
@@ -572,7 +590,7 @@ function startReconnector(first) {
  * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
  * over the connections themselves (mesh.js).
  * @param {Signaling} sig
- * @param {import('./protocol.js').WelcomeMsg} w
+ * @param {import('../net/protocol.js').WelcomeMsg} w
  */
 async function onReconnected(sig, w) {
   if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;
@@ -581,8 +599,7 @@ async function onReconnected(sig, w) {
     return;
   }
   mesh.orphanAll();
-  calls.incoming = null;
-  calls.outgoing.clear();
+  room.forgetInvitations();
   try {
     await sig.join(app.room, app.name, access.credentials(app.room));
   } catch (err) {
@@ -599,7 +616,7 @@ async function onReconnected(sig, w) {
  * @param {string} peerId
  */
 function onRebound(peerId) {
-  if (app.peerId && app.peerId < peerId) calls.invite(peerId);
+  if (room.myId && room.myId < peerId) calls.invite(peerId);
   else if (calls.incoming?.from === peerId) calls.accept();
 }
 
@@ -621,9 +638,8 @@ function resetToLobby() {
   app.localStream = null;
   ui.localVideo.srcObject = null;
   app.state = 'lobby';
+  room.reset();
   moderation.reset();
-  app.peerId = null;
-  app.peers.clear();
   app.joinedAt = null;
   app.disconnected = false;
   chat.clear();
@@ -736,9 +752,7 @@ window.addEventListener('pagehide', () => {
 installDebugHandle({
   features: features.debug,
   state: () => app.state,
-  moderation,
-  peerId: () => app.peerId,
-  peers: () => app.peers,
+  room,
   errors: () => app.errors,
   chat: () => chat.messages,
   calls,
@@ -750,15 +764,15 @@ installDebugHandle({
 // Start: fill the lobby from the URL and storage, maybe join at once.
 
 function start() {
-  const { name, room, join } = access.launch(launchParams());
+  const { name, room: roomId, join } = access.launch(launchParams());
   ui.name.value = name;
-  ui.room.value = room;
+  ui.room.value = roomId;
   renderAll();
-  if (join && name && room) {
-    joinRoom(name, room);
+  if (join && name && roomId) {
+    joinRoom(name, roomId);
   } else if (!name) {
     ui.name.focus();
-  } else if (!room) {
+  } else if (!roomId) {
     ui.room.focus();
   } else {
     ui.join.focus();

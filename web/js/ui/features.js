@@ -3,13 +3,13 @@
 // reports calls as they come and go, the local stream when it joins, and our own mute
 // changes; everything else (buttons, menu, panels, drag and drop) is wired here.
 
-import { InCall } from './incall.js';
-import { FileTransfers } from './files.js';
-import { ScreenShare } from './screen.js';
-import { Devices } from './devices.js';
-import { QualityPanel } from './quality.js';
+import { InCall } from '../p2p/incall.js';
+import { FileTransfers } from '../p2p/files.js';
+import { ScreenShare } from '../media/screen.js';
+import { Devices } from '../media/devices.js';
+import { QualityPanel } from '../media/quality.js';
 
-/** @typedef {import('./call.js').PeerCall} PeerCall */
+/** @typedef {import('../media/call.js').PeerCall} PeerCall */
 
 /**
  * @template {HTMLElement} T
@@ -25,10 +25,12 @@ function $(id, type) {
 
 /**
  * @param {{nameOf: (peerId: string) => string, showError: (message: string) => void,
- *   onLocalTracksChanged: () => void}} app
+ *   onLocalTracksChanged: () => void,
+ *   onPeerState: (peerId: string, state: import('../p2p/incall.js').PeerState | null) => void}} app
+ *   `onPeerState`: what a peer said about its media on the call's control channel
  */
 export function createCallFeatures(app) {
-  const incall = new InCall({ nameOf: app.nameOf });
+  const incall = new InCall({ nameOf: app.nameOf, onPeerState: app.onPeerState });
   const stage = $('stage', HTMLElement);
   const selfTile = $('self-tile', HTMLElement);
 

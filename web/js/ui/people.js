@@ -2,11 +2,12 @@
 // in a call and with whom, microphone/camera off) and one action button per person:
 // Call, Invite (into our call), Join (their call), or a disabled state.
 
-import { initialOf } from './mesh.js';
+import { initialOf } from './stage.js';
 import { listNames } from './calls.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./calls.js').Calls} Calls */
+/** @typedef {import('../room/room.js').Room} Room */
 
 /**
  * @typedef {object} PeopleUi
@@ -45,9 +46,7 @@ export function describePeer(peer, calls, offline) {
       return { status: 'In your call', badge: 'in-call', action: 'none', label: 'In call', aria: `${name} is in your call` };
     }
     const others = [];
-    for (const p of calls.ctx.peers().values()) {
-      if (p.id !== peer.id && p.state.status === 'inCall' && p.state.call === s.call) others.push(p.name);
-    }
+    for (const p of calls.ctx.room.membersOf(s.call, peer.id)) others.push(p.name);
     const status = others.length ? `In a call with ${listNames(others)}` : 'Calling someone';
     if (myCall === null && !offline && others.length) {
       return { status, badge: 'busy', action: 'join', label: 'Join', aria: `Join the call with ${name}` };
@@ -66,11 +65,12 @@ export function describePeer(peer, calls, offline) {
 /**
  * Renders the list, reusing rows by peer id so focus and hover survive updates.
  * @param {PeopleUi} ui
- * @param {Map<string, PeerInfo>} peers
+ * @param {Room} room everyone else in the room, and their media state
  * @param {Calls} calls
  * @param {boolean} offline
  */
-export function renderPeople(ui, peers, calls, offline) {
+export function renderPeople(ui, room, calls, offline) {
+  const peers = room.peers;
   /** @type {Map<string, HTMLLIElement>} */
   const existing = new Map();
   for (const li of ui.list.querySelectorAll('li')) {
@@ -101,8 +101,9 @@ export function renderPeople(ui, peers, calls, offline) {
     li.dataset.status = peer.state.status;
     li.dataset.badge = d.badge;
     li.classList.toggle('in-call', d.badge === 'in-call');
-    li.classList.toggle('mic-off', peer.state.audioMuted);
-    li.classList.toggle('cam-off', peer.state.videoMuted);
+    const media = room.media(peer.id);
+    li.classList.toggle('mic-off', media.micMuted);
+    li.classList.toggle('cam-off', media.camOff);
     const button = /** @type {HTMLButtonElement} */ (li.querySelector('button.call'));
     button.dataset.action = d.action;
     button.disabled = d.action === 'none';

@@ -1,43 +1,41 @@
 // `window.confab`: a read-only view of the app's state for the browser tests (see
 // docs/web-test-contract.md). Every getter returns a copy, so tests cannot change state.
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
 /**
  * @param {object} src
  * @param {() => string} src.state
- * @param {() => string | null} src.peerId
- * @param {() => Map<string, PeerInfo>} src.peers
+ * @param {import('../room/room.js').Room} src.room who is here, our presence, role and lock
  * @param {() => string[]} src.errors
  * @param {() => ChatMessage[]} src.chat
  * @param {import('./calls.js').Calls} src.calls
- * @param {import('./mesh.js').Mesh} src.mesh
- * @param {import('./moderation.js').Moderation} src.moderation our role and the room's lock
+ * @param {import('../media/mesh.js').Mesh} src.mesh
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
  *   connection: up or not, and how many replacement connections were opened
  */
 export function installDebugHandle(src) {
-  const { calls, mesh } = src;
+  const { calls, mesh, room } = src;
   const handle = Object.freeze(
     Object.defineProperties(
       {},
       {
         state: { enumerable: true, get: () => src.state() },
-        peerId: { enumerable: true, get: () => src.peerId() },
+        peerId: { enumerable: true, get: () => room.myId },
         peers: {
           enumerable: true,
-          get: () => [...src.peers().values()].map((p) => ({
+          get: () => [...room.peers.values()].map((p) => ({
             id: p.id, name: p.name, state: { ...p.state }, role: p.role ?? 'guest',
           })),
         },
-        me: { enumerable: true, get: () => ({ ...calls.me }) },
-        role: { enumerable: true, get: () => src.moderation.role },
-        locked: { enumerable: true, get: () => src.moderation.locked },
+        me: { enumerable: true, get: () => ({ ...room.me }) },
+        role: { enumerable: true, get: () => room.role },
+        locked: { enumerable: true, get: () => room.locked },
         callState: {
           enumerable: true,
-          get: () => ({ idle: 'idle', ringing: 'ringing', inCall: 'in-call' })[calls.me.status],
+          get: () => ({ idle: 'idle', ringing: 'ringing', inCall: 'in-call' })[room.me.status],
         },
         call: { enumerable: true, get: () => calls.snapshot() },
         notices: { enumerable: true, get: () => [...calls.notices] },

@@ -30,27 +30,14 @@
 //     what the network delivers meanwhile. "Save" downloads the Blob.
 
 import { Sha256 } from './sha256.js';
+import { BlobSink, DiskSink } from './sinks.js';
+import { CHUNK_SIZE, HIGH_WATER, LOW_WATER, MAX_FILE_SIZE, MAX_PENDING_OFFERS, PAUSE_AT, PICKER_MIN_SIZE, READ_SIZE } from './limits.js';
+import { formatBytes, renderTransfer, renderTransferProgress } from '../ui/transfer-card.js';
+
+export { BLOB_PART_SIZE, CHUNK_SIZE, HIGH_WATER, LOW_WATER, PICKER_MIN_SIZE, READ_SIZE } from './limits.js';
+export { formatBytes } from '../ui/transfer-card.js';
 
 /** @typedef {import('./incall.js').InCall} InCall */
-
-/** Bytes per data channel message: well under every browser's SCTP message limit. */
-export const CHUNK_SIZE = 64 * 1024;
-/** Bytes read from the file at a time. */
-export const READ_SIZE = 1024 * 1024;
-/** Stop queueing above this much buffered data... */
-export const HIGH_WATER = 4 * 1024 * 1024;
-/** ...and resume when it drains below this (`bufferedAmountLowThreshold`). */
-export const LOW_WATER = 1024 * 1024;
-/** Receiver: size of the Blob parts in-memory chunks are folded into. */
-export const BLOB_PART_SIZE = 8 * 1024 * 1024;
-/** Receiver: from this size on, ask where to save first (where the browser can). */
-export const PICKER_MIN_SIZE = 64 * 1024 * 1024;
-/** Receiver: bytes waiting for the disk before it asks the sender to pause. */
-const PAUSE_AT = 16 * 1024 * 1024;
-/** Offers from one peer still waiting for an answer, at most. */
-const MAX_PENDING_OFFERS = 20;
-/** Largest size we accept an offer for (Number.MAX_SAFE_INTEGER bytes would do, but no). */
-const MAX_FILE_SIZE = 2 ** 50;
 
 /**
  * One transfer, as the card shows it and `window.confab.transfers` reports it.
@@ -76,122 +63,6 @@ const MAX_FILE_SIZE = 2 ** 50;
  * @property {Blob | null} [blob]
  * @property {HTMLElement} [card]
  */
-
-/** Collects received chunks in Blob parts (see the header). */
-class BlobSink {
-  /** @param {string} mime */
-  constructor(mime) {
-    this.mime = mime;
-    /** @type {Uint8Array[]} */
-    this.pending = [];
-    this.pendingBytes = 0;
-    /** @type {Blob[]} */
-    this.parts = [];
-  }
-  /** @param {Uint8Array} chunk */
-  write(chunk) {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.byteLength;
-    if (this.pendingBytes >= BLOB_PART_SIZE) this.fold();
-  }
-  /** @private */
-  fold() {
-    if (this.pending.length) this.parts.push(new Blob(/** @type {BlobPart[]} */ (this.pending)));
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-  /** @returns {Promise<Blob>} */
-  async close() {
-    this.fold();
-    return new Blob(this.parts, { type: this.mime });
-  }
-  async abort() {
-    this.pending = [];
-    this.parts = [];
-  }
-  /** Bytes waiting to be stored; blob parts are stored synchronously. */
-  get backlog() {
-    return 0;
-  }
-}
-
-/** Writes received chunks straight into a file the user picked (see the header). */
-class DiskSink {
-  /** @param {any} writable a FileSystemWritableFileStream */
-  constructor(writable) {
-    this.writable = writable;
-    /** @type {Promise<void>} */
-    this.chain = Promise.resolve();
-    this.backlog = 0;
-    /** @type {unknown} */
-    this.error = null;
-    /** @type {(() => void) | null} */
-    this.onDrain = null;
-    /** @type {Uint8Array[]} */
-    this.batch = [];
-    this.batchBytes = 0;
-  }
-  /**
-   * Queues a chunk; chunks are written in batches of about READ_SIZE (one small write
-   * per data channel message is several times slower).
-   * @param {Uint8Array} chunk
-   */
-  write(chunk) {
-    this.batch.push(chunk);
-    this.batchBytes += chunk.byteLength;
-    if (this.batchBytes >= READ_SIZE) this.flush();
-  }
-  /** @private */
-  flush() {
-    if (this.batchBytes === 0) return;
-    const chunk = new Uint8Array(this.batchBytes);
-    let at = 0;
-    for (const c of this.batch) {
-      chunk.set(c, at);
-      at += c.byteLength;
-    }
-    this.batch = [];
-    this.batchBytes = 0;
-    this.backlog += chunk.byteLength;
-    this.chain = this.chain.then(async () => {
-      if (this.error) return;
-      try {
-        await this.writable.write(chunk);
-      } catch (err) {
-        this.error = err;
-      }
-      this.backlog -= chunk.byteLength;
-      if (this.backlog < PAUSE_AT / 2 && this.onDrain) this.onDrain();
-    });
-  }
-  /** @returns {Promise<null>} */
-  async close() {
-    this.flush();
-    await this.chain;
-    if (this.error) throw this.error;
-    await this.writable.close();
-    return null;
-  }
-  async abort() {
-    this.error = this.error ?? new Error('aborted');
-    this.batch = [];
-    await this.chain;
-    await this.writable.abort().catch(() => {});
-  }
-}
-
-/** @param {number} n */
-export function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
 
 /** @returns {string} a random transfer id */
 function newId() {
@@ -618,64 +489,25 @@ export class FileTransfers {
     }
   }
 
-  // -------------------------------------------------------------------- view
+  // -------------------------------------------------------------------- view (ui/transfer-card.js)
 
   /** @param {Transfer} t */
   render(t) {
-    if (!t.card) {
-      const frag = /** @type {DocumentFragment} */ (this.ui.template.content.cloneNode(true));
-      const card = /** @type {HTMLElement} */ (frag.querySelector('.transfer'));
-      card.dataset.transferId = t.id;
-      card.dataset.direction = t.direction;
-      card.dataset.peerId = t.peerId;
-      const on = (/** @type {string} */ sel, /** @type {() => void} */ fn) =>
-        /** @type {HTMLElement} */ (card.querySelector(sel)).addEventListener('click', fn);
-      on('.accept', () => this.accept(t));
-      on('.decline', () => this.decline(t));
-      on('.cancel', () => this.cancel(t));
-      on('.save', () => this.save(t));
-      on('.dismiss', () => this.dismiss(t));
-      t.card = card;
-      this.ui.tray.prepend(card);
-      this.ui.tray.hidden = false;
-    }
-    const card = t.card;
-    card.dataset.state = t.state;
-    const who = this.incall.nameOf(t.peerId);
-    const q = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (card.querySelector(sel));
-    q('.transfer-name').textContent = t.name;
-    q('.transfer-name').title = t.name;
-    q('.transfer-peer').textContent = t.direction === 'send' ? `To ${who}` : `From ${who}`;
-    q('.accept').hidden = !(t.direction === 'receive' && t.state === 'offered');
-    q('.decline').hidden = !(t.direction === 'receive' && t.state === 'offered');
-    q('.cancel').hidden = !['offered', 'sending', 'receiving', 'verifying'].includes(t.state) ||
-      (t.direction === 'receive' && t.state === 'offered');
-    q('.save').hidden = !(t.state === 'done' && t.blob);
-    q('.dismiss').hidden = !['done', 'failed', 'cancelled', 'declined'].includes(t.state);
-    this.renderProgress(t);
+    renderTransfer(t, {
+      tray: this.ui.tray,
+      template: this.ui.template,
+      nameOf: (id) => this.incall.nameOf(id),
+      accept: (x) => this.accept(x),
+      decline: (x) => this.decline(x),
+      cancel: (x) => this.cancel(x),
+      save: (x) => this.save(x),
+      dismiss: (x) => this.dismiss(x),
+    });
   }
 
   /** @param {Transfer} t */
   renderProgress(t) {
-    const card = t.card;
-    if (!card) return;
-    const pct = t.size === 0 ? (t.state === 'done' ? 100 : 0) : Math.floor((Math.max(0, t.bytes) / t.size) * 100);
-    const bar = /** @type {HTMLProgressElement} */ (card.querySelector('progress'));
-    bar.value = pct;
-    card.dataset.progress = String(pct);
-    /** @type {Record<TransferState, string>} */
-    const words = {
-      offered: t.direction === 'send' ? `Waiting for ${this.incall.nameOf(t.peerId)} to accept` : 'Wants to send you a file',
-      sending: `${pct}% · ${formatBytes(Math.max(0, t.bytes))} of ${formatBytes(t.size)}`,
-      receiving: `${pct}% · ${formatBytes(t.bytes)} of ${formatBytes(t.size)}`,
-      verifying: t.direction === 'receive' ? '100% · saving…' : `100% · ${this.incall.nameOf(t.peerId)} is checking it…`,
-      done: t.reason ?? 'Done',
-      failed: t.reason ?? 'Failed',
-      cancelled: t.reason ?? 'Cancelled',
-      declined: t.reason ?? 'Declined',
-    };
-    /** @type {HTMLElement} */ (card.querySelector('.transfer-status')).textContent =
-      t.state === 'offered' ? `${formatBytes(t.size)} · ${words.offered}` : words[t.state];
+    renderTransferProgress(t, (id) => this.incall.nameOf(id));
   }
 
   /** For `window.confab.transfers`. */

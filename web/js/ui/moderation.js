@@ -4,11 +4,12 @@
 // room", "Alice locked the room"). The server enforces the rules (see docs/protocol.md,
 // "Roles"); this module only offers the actions to hosts and explains the outcomes.
 
-import { kick, lock, mute } from './protocol.js';
+import { kick, lock, mute } from '../net/protocol.js';
 
-/** @typedef {import('./protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('./protocol.js').Role} Role */
-/** @typedef {import('./signaling.js').Signaling} Signaling */
+/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../net/protocol.js').Role} Role */
+/** @typedef {import('../net/signaling.js').Signaling} Signaling */
+/** @typedef {import('../room/room.js').Room} Room */
 
 /**
  * @typedef {object} ModerationUi
@@ -21,8 +22,7 @@ import { kick, lock, mute } from './protocol.js';
 /**
  * @typedef {object} ModerationContext
  * @property {() => Signaling | null} signaling
- * @property {() => string | null} myId
- * @property {() => Map<string, PeerInfo>} peers
+ * @property {Room} room roles and the lock live here (the app feeds it first)
  * @property {(id: string) => string} nameOf
  * @property {(text: string) => void} notice shows a short status line (#call-notice)
  * @property {() => void} muteMic mutes our microphone, as its button would
@@ -45,25 +45,24 @@ export class Moderation {
   constructor(ui, ctx) {
     this.ui = ui;
     this.ctx = ctx;
-    /** Our role in the room. @type {Role} */
-    this.role = 'guest';
-    this.locked = false;
     ui.lock.addEventListener('click', () => {
       this.ctx.signaling()?.send(lock(!this.locked));
     });
   }
 
-  /** Back to the lobby: no role, no lock. */
-  reset() {
-    this.role = 'guest';
-    this.locked = false;
-    this.render();
+  /** Our role in the room. @returns {Role} */
+  get role() {
+    return this.ctx.room.role;
   }
 
-  /** @param {PeerInfo} you our own entry in `joined` */
-  onJoined(you) {
-    this.role = you.role ?? 'guest';
-    this.locked = false;
+  /** Whether our room is locked. */
+  get locked() {
+    return this.ctx.room.locked;
+  }
+
+  /** Back to the lobby (the room model was reset): no role, no lock. */
+  reset() {
+    this.render();
   }
 
   /**
@@ -78,20 +77,16 @@ export class Moderation {
     });
     sig.on('roleChanged', ({ peerId, role }) => {
       if (!live()) return;
-      if (peerId === this.ctx.myId()) {
-        this.role = role;
+      if (peerId === this.ctx.room.myId) {
         if (role === 'host') this.ctx.notice('You are the host now: you can mute, remove and lock.');
       } else {
-        const peer = this.ctx.peers().get(peerId);
-        if (peer) peer.role = role;
         if (role === 'host') this.ctx.notice(`${this.ctx.nameOf(peerId)} is the host now.`);
       }
       this.ctx.onChange();
     });
     sig.on('roomLocked', ({ locked, by }) => {
       if (!live()) return;
-      this.locked = locked;
-      this.ctx.notice(lockSentence(locked, by === this.ctx.myId() ? 'You' : this.ctx.nameOf(by)));
+      this.ctx.notice(lockSentence(locked, by === this.ctx.room.myId ? 'You' : this.ctx.nameOf(by)));
       this.ctx.onChange();
     });
     sig.on('muteRequest', ({ by }) => {
@@ -115,7 +110,7 @@ export class Moderation {
     if (text) text.textContent = this.locked ? 'Unlock' : 'Lock';
     this.ui.lock.setAttribute('aria-label', this.locked ? 'Unlock the room' : 'Lock the room');
     this.ui.locked.hidden = !this.locked || host;
-    const peers = this.ctx.peers();
+    const peers = this.ctx.room.peers;
     for (const li of this.ui.list.querySelectorAll('li[data-peer-id]')) {
       const row = /** @type {HTMLLIElement} */ (li);
       const peer = peers.get(row.dataset.peerId ?? '');
@@ -159,7 +154,7 @@ export class Moderation {
     actions.hidden = !host;
     li.classList.toggle('hostable', host);
     const muteButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.mute-peer'));
-    const muted = peer.state.audioMuted;
+    const muted = this.ctx.room.media(peer.id).micMuted;
     muteButton.textContent = muted ? 'Muted' : 'Mute';
     muteButton.disabled = muted;
     muteButton.setAttribute('aria-label', muted ? `${peer.name}'s microphone is off` : `Mute ${peer.name}`);

@@ -6,10 +6,10 @@
 // by request id, the `ref` it carries) or removed again if the server refuses them, with
 // the text put back in the composer and the reason shown under it.
 
-import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from './protocol.js';
-import { SignalingError } from './signaling.js';
+import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from '../net/protocol.js';
+import { SignalingError } from '../net/signaling.js';
 
-/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
+/** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
 /**
  * Sends a chat text; see `Signaling.sendChat`.
@@ -196,7 +196,7 @@ export class ChatPanel {
   /**
    * A message from the server (history, someone else's, or our own copy with `ref`).
    * @param {ChatMessage} msg
-   * @param {import('./protocol.js').RequestId} [ref]
+   * @param {import('../net/protocol.js').RequestId} [ref]
    */
   receive(msg, ref) {
     const pendingLi = typeof ref === 'number' ? this.pending.get(ref) : undefined;

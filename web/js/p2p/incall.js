@@ -2,13 +2,14 @@
 // panel) share, apart from how calls start: the set of PeerCalls currently in the call
 // (app.js reports each one with `add` and `remove`), each call's control data channel
 // (JSON messages peer to peer, never through the server), our outgoing tracks, and the
-// peers' mute/camera/screen state shown on their tiles.
+// peers' mute/camera/screen state as they report it here (handed to `onPeerState`, which
+// feeds the room model: the tiles show the model, not this).
 //
 // Control messages are objects with a string `type`; `state` is handled here, the others
 // go to whoever registered for them with `on(type, fn)`. A message that is not JSON or
 // has no type is dropped (logged): a peer's bug must not break our page.
 
-/** @typedef {import('./call.js').PeerCall} PeerCall */
+/** @typedef {import('../media/call.js').PeerCall} PeerCall */
 
 /**
  * Another peer's state as it last told us over the control channel.
@@ -31,10 +32,13 @@ const MAX_CONTROL_MESSAGE = 16 * 1024;
 
 export class InCall {
   /**
-   * @param {{nameOf: (peerId: string) => string}} opts
+   * @param {{nameOf: (peerId: string) => string,
+   *   onPeerState?: (peerId: string, state: PeerState | null) => void}} opts
+   *   `onPeerState`: a peer reported its state, or (null) its call ended
    */
   constructor(opts) {
     this.nameOf = opts.nameOf;
+    this.onPeerState = opts.onPeerState ?? (() => {});
     /** @type {Map<string, CallMember>} */
     this.members = new Map();
     /** The stream we send (app.js's localStream), whose tracks we swap. @type {MediaStream | null} */
@@ -60,7 +64,6 @@ export class InCall {
     const m = this.member(call);
     if (!m) return;
     m.tile = tile;
-    this.renderTile(m);
     this.changed();
   }
 
@@ -72,6 +75,7 @@ export class InCall {
     const m = this.members.get(peerId);
     if (!m) return;
     this.members.delete(peerId);
+    if (m.state) this.onPeerState(peerId, null);
     this.changed();
   }
 
@@ -249,23 +253,8 @@ export class InCall {
     const m = this.members.get(peerId);
     if (!m) return;
     m.state = { micMuted: msg.micMuted === true, camOff: msg.camOff === true, screen: msg.screen === true };
-    this.renderTile(m);
+    this.onPeerState(peerId, m.state);
     this.changed();
-  }
-
-  /**
-   * @private
-   * @param {CallMember} m
-   */
-  renderTile(m) {
-    const tile = m.tile;
-    if (!tile) return;
-    const s = m.state;
-    tile.classList.toggle('mic-off', Boolean(s?.micMuted));
-    tile.classList.toggle('cam-off', Boolean(s?.camOff));
-    tile.classList.toggle('presenting', Boolean(s?.screen));
-    tile.dataset.micMuted = String(Boolean(s?.micMuted));
-    tile.dataset.screen = String(Boolean(s?.screen));
   }
 
   // -------------------------------------------------------------------- outgoing tracks

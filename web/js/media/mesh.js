@@ -1,13 +1,24 @@
-// The media side of a call: one `PeerCall` (RTCPeerConnection) per other member, each
-// with its tile on the stage, laid out as a grid with names. The server decides who is in
-// the call (see calls.js); this module only connects to the peers it is told to, routes
-// their SDP and ICE, and replaces connections that got stuck.
+// The mesh transport (see transport.js): one `PeerCall` (RTCPeerConnection) per other
+// member of our call, each playing in a tile the stage gives it (ui/stage.js). The server
+// decides who is in the call (see room/room.js); this module only connects to the peers
+// it is told to, routes their SDP and ICE, replaces connections that got stuck, and
+// carries connections over a server restart.
 
 import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
-import { trimName } from './protocol.js';
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./call.js').CallSignaling} CallSignaling */
+/** @typedef {import('./transport.js').Transport} Transport */
+/** @typedef {import('./transport.js').MediaSignal} MediaSignal */
+
+/**
+ * The tiles a transport plays media in (ui/stage.js's Stage).
+ * @typedef {object} StageView
+ * @property {(peerId: string, name: string) => import('../ui/stage.js').Tile} create
+ * @property {(tile: HTMLElement, state: import('../ui/stage.js').TileState) => void} render
+ * @property {(tile: HTMLElement) => void} remove
+ * @property {(remotes: number) => void} layout
+ */
 
 /**
  * One connection with one peer and its tile.
@@ -31,7 +42,7 @@ import { trimName } from './protocol.js';
  * What the mesh needs from the app.
  * @typedef {object} MeshContext
  * @property {() => (CallSignaling & {sendHangup: (to: string) => unknown,
- *   sendCallStats?: (peer: string, setupMs: number, pair: import('./protocol.js').PairType) => unknown}) | null} signaling
+ *   sendCallStats?: (peer: string, setupMs: number, pair: import('../net/protocol.js').PairType) => unknown}) | null} signaling
  * @property {() => string | null} myId
  * @property {() => RTCIceServer[]} iceServers
  * @property {() => MediaStream | null} localStream
@@ -53,30 +64,17 @@ const REBIND_TIMEOUT_MS = 60_000;
 /** How often a stuck connection with one peer is replaced before giving up. */
 const MAX_STUCK_RETRIES = 2;
 
-/** @type {Record<RTCPeerConnectionState, string>} */
-const CONNECTION_TEXT = {
-  new: 'Connecting…',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  disconnected: 'Reconnecting…',
-  failed: 'Connection failed',
-  closed: 'Ended',
-};
-
-/** @param {string} name */
-export function initialOf(name) {
-  const first = [...trimName(name)][0];
-  return first ? first.toUpperCase() : '?';
-}
-
-/** The peer connections of the call we are in, and the stage that shows them. */
+/**
+ * The peer connections of the call we are in.
+ * @implements {Transport}
+ */
 export class Mesh {
   /**
-   * @param {{stage: HTMLElement, selfTile: HTMLElement, tileTemplate: HTMLTemplateElement}} ui
+   * @param {StageView} stage
    * @param {MeshContext} ctx
    */
-  constructor(ui, ctx) {
-    this.ui = ui;
+  constructor(stage, ctx) {
+    this.stage = stage;
     this.ctx = ctx;
     /** Live connections by peer id. @type {Map<string, CallEntry>} */
     this.calls = new Map();
@@ -88,8 +86,6 @@ export class Mesh {
     this.endedSessions = new Map();
     /** Stuck connections replaced so far, per peer. @type {Map<string, number>} */
     this.stuckRetries = new Map();
-    /** Muted flags of others, as their presence reports them. @type {Map<string, boolean>} */
-    this.remoteMuted = new Map();
     /** Connections from before a server restart, by the peer's old id. @type {Map<string, Orphan>} */
     this.orphans = new Map();
     /** Connections carried over a server restart, for the debug handle. */
@@ -126,7 +122,6 @@ export class Mesh {
     this.closeOrphans();
     this.endedSessions.clear();
     this.stuckRetries.clear();
-    this.remoteMuted.clear();
   }
 
   /**
@@ -143,18 +138,7 @@ export class Mesh {
     const myId = this.ctx.myId();
     if (!sig || !myId || peerId === myId) return null;
 
-    const frag = /** @type {DocumentFragment} */ (this.ui.tileTemplate.content.cloneNode(true));
-    const tile = /** @type {HTMLElement} */ (frag.querySelector('.tile'));
-    tile.dataset.peerId = peerId;
-    const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
-    const unmute = /** @type {HTMLButtonElement} */ (tile.querySelector('button.unmute'));
-    unmute.setAttribute('aria-label', `Play sound from ${this.ctx.nameOf(peerId)}`);
-    unmute.addEventListener('click', () => {
-      video.muted = false;
-      video.play().catch(() => {});
-      unmute.hidden = true;
-    });
-    this.ui.stage.insertBefore(tile, this.ui.selfTile);
+    const { tile, video, autoplayBlocked } = this.stage.create(peerId, this.ctx.nameOf(peerId));
 
     /** @type {PeerCall} */
     const call = new PeerCall({
@@ -177,9 +161,7 @@ export class Mesh {
         const entry = this.calls.get(peerId);
         if (entry && entry.call === call) this.renderTile(entry);
       },
-      onAutoplayBlocked: () => {
-        unmute.hidden = false;
-      },
+      onAutoplayBlocked: autoplayBlocked,
       onStuck: () => this.replaceStuck(peerId, call),
       ...(this.ctx.callOptions?.() ?? {}),
     });
@@ -206,7 +188,7 @@ export class Mesh {
       set.add(session);
     }
     entry.call.close();
-    entry.tile.remove();
+    this.stage.remove(entry.tile);
     this.calls.delete(peerId);
     this.ctx.onRemoved?.(peerId);
     this.ctx.onChange();
@@ -315,14 +297,13 @@ export class Mesh {
       if (existing) {
         // Already connected anew (e.g. a fresh call won the race): drop the old one.
         o.entry.call.close();
-        o.entry.tile.remove();
+        this.stage.remove(o.entry.tile);
         continue;
       }
       const call = o.entry.call;
       call.myId = myId;
       call.peerId = newId;
       call.polite = myId < newId; // perfect negotiation roles follow the new ids
-      o.entry.tile.dataset.peerId = newId;
       o.entry.keep = true;
       this.calls.set(newId, o.entry);
       this.rebound++;
@@ -340,7 +321,7 @@ export class Mesh {
   closeOrphans() {
     for (const o of this.orphans.values()) {
       o.entry.call.close();
-      o.entry.tile.remove();
+      this.stage.remove(o.entry.tile);
       this.ctx.onRemoved?.(o.entry.call.peerId);
     }
     this.orphans.clear();
@@ -412,32 +393,19 @@ export class Mesh {
     this.close(from);
   }
 
-  /**
-   * Shows a peer's microphone state on its tile.
-   * @param {string} peerId
-   * @param {boolean} audioMuted
-   */
-  setRemoteMuted(peerId, audioMuted) {
-    this.remoteMuted.set(peerId, audioMuted);
-    const entry = this.calls.get(peerId);
-    if (entry) this.renderTile(entry);
-  }
-
   /** @param {CallEntry} entry */
   renderTile(entry) {
     const { call, tile } = entry;
-    const state = call.pc.connectionState;
-    tile.dataset.state = state;
-    /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent = CONNECTION_TEXT[state] ?? state;
-    tile.classList.toggle('has-video', call.firstFrameAt !== null);
-    tile.classList.toggle('mic-off', this.remoteMuted.get(call.peerId) === true);
+    this.stage.render(tile, {
+      peerId: call.peerId,
+      connectionState: call.pc.connectionState,
+      hasVideo: call.firstFrameAt !== null,
+      name: this.ctx.nameOf(call.peerId),
+    });
     if (call.firstFrameAt !== null && !entry.reported) {
       entry.reported = true;
       this.reportSetup(call);
     }
-    const name = this.ctx.nameOf(call.peerId);
-    /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = name;
-    /** @type {HTMLElement} */ (tile.querySelector('.initial')).textContent = initialOf(name);
   }
 
   /**
@@ -457,28 +425,47 @@ export class Mesh {
     for (const entry of this.calls.values()) this.renderTile(entry);
   }
 
-  /** Lays the tiles out in the grid that makes them largest. */
+  /** Lays the tiles out (the stage picks the grid). */
   layout() {
-    const stage = this.ui.stage;
-    const remotes = this.calls.size;
-    stage.dataset.count = String(remotes);
-    // Alone: our own preview fills the stage. One other: they fill it and we float
-    // picture-in-picture. More: everyone, us included, shares a grid.
-    const n = remotes <= 1 ? 1 : remotes + 1;
-    const gap = 8;
-    const width = stage.clientWidth || window.innerWidth;
-    const height = stage.clientHeight || window.innerHeight;
-    let best = { cols: 1, rows: 1, area: -1 };
-    for (let cols = 1; cols <= n; cols++) {
-      const rows = Math.ceil(n / cols);
-      const w = (width - gap * (cols - 1)) / cols;
-      const h = (height - gap * (rows - 1)) / rows;
-      const tileW = Math.min(w, (h * 16) / 9);
-      const area = tileW * ((tileW * 9) / 16);
-      if (area > best.area + 1) best = { cols, rows, area };
+    this.stage.layout(this.calls.size);
+  }
+
+  // ---------------------------------------------------------- Transport
+
+  /** We joined a call: offer to every member. @param {string[]} members */
+  joinCall(members) {
+    for (const id of members) this.connect(id, 'offer');
+  }
+
+  /**
+   * SDP, ICE or a hangup relayed from a peer.
+   * @param {MediaSignal} msg
+   * @param {boolean} isMember whether `msg.from` is in our call
+   */
+  handleSignal(msg, isMember) {
+    switch (msg.type) {
+      case 'offer':
+        this.handleOffer(msg.from, msg.sdp, isMember);
+        break;
+      case 'answer':
+        this.handleAnswer(msg.from, msg.sdp);
+        break;
+      case 'candidate':
+        this.handleCandidate(msg.from, msg.candidate);
+        break;
+      case 'hangup':
+        this.handleHangup(msg.from);
+        break;
     }
-    stage.style.setProperty('--cols', String(best.cols));
-    stage.style.setProperty('--rows', String(best.rows));
+  }
+
+  /**
+   * Sends `track` instead of the current track of its kind on every live connection.
+   * @param {'audio' | 'video'} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  replaceTrack(kind, track) {
+    return Promise.all([...this.calls.values()].map((e) => e.call.replaceTrack(kind, track)));
   }
 
   /** Live connections and (during a rebind after a server restart) orphans by old id. */

@@ -1,0 +1,257 @@
+// Builders for the messages a client sends. Each returns the wire object (JSON.stringify
+// it); `id`, when given, comes back as `ref` on the reply. No DOM.
+
+import { PROTOCOL_VERSION } from './types.js';
+import { trimChat, trimName } from './rules.js';
+/** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId } from './types.js' */
+
+// Client message constructors
+
+/**
+ * @template {object} T
+ * @param {T} msg
+ * @param {RequestId | undefined} id
+ * @returns {T & {id?: RequestId}}
+ */
+function withId(msg, id) {
+  return id === undefined ? msg : { ...msg, id };
+}
+
+/**
+ * `hello`: the first message on a connection; with `resume`, the `resumeToken` of an
+ * earlier `welcome`, to get that identity back after a dropped connection.
+ * @param {RequestId} [id]
+ * @param {number} [version]
+ * @param {string} [resume]
+ * @returns {HelloMsg}
+ */
+export function hello(id, version = PROTOCOL_VERSION, resume) {
+  /** @type {HelloMsg} */
+  const msg = withId({ type: /** @type {const} */ ('hello'), version }, id);
+  return resume === undefined ? msg : { ...msg, resume };
+}
+
+/**
+ * `join`: enter a room under a display name (sent trimmed), with the room's password or
+ * a join token when it needs one.
+ * @param {string} room
+ * @param {string} name
+ * @param {RequestId} [id]
+ * @param {{password?: string, token?: string}} [credentials]
+ * @returns {JoinMsg}
+ */
+export function join(room, name, id, credentials = {}) {
+  /** @type {JoinMsg} */
+  const msg = { type: /** @type {const} */ ('join'), room, name: trimName(name) };
+  if (id !== undefined) msg.id = id;
+  if (credentials.password) msg.password = credentials.password;
+  if (credentials.token) msg.token = credentials.token;
+  return msg;
+}
+
+/**
+ * `leave`: leave the current room.
+ * @param {RequestId} [id]
+ * @returns {LeaveMsg}
+ */
+export function leave(id) {
+  return withId({ type: /** @type {const} */ ('leave') }, id);
+}
+
+/**
+ * `offer`: an SDP offer for one peer.
+ * @param {string} to
+ * @param {string} sdp
+ * @param {RequestId} [id]
+ * @returns {OfferMsg}
+ */
+export function offer(to, sdp, id) {
+  return withId({ type: /** @type {const} */ ('offer'), to, sdp }, id);
+}
+
+/**
+ * `answer`: an SDP answer for one peer.
+ * @param {string} to
+ * @param {string} sdp
+ * @param {RequestId} [id]
+ * @returns {AnswerMsg}
+ */
+export function answer(to, sdp, id) {
+  return withId({ type: /** @type {const} */ ('answer'), to, sdp }, id);
+}
+
+/**
+ * Copies an `RTCIceCandidateInit`-like object into the wire shape, dropping null fields.
+ * @param {{candidate?: string, sdpMid?: string | null, sdpMLineIndex?: number | null,
+ *   usernameFragment?: string | null} | null | undefined} c
+ * @returns {IceCandidate | null}
+ */
+export function toIceCandidate(c) {
+  if (c === null || c === undefined) return null;
+  /** @type {IceCandidate} */
+  const out = { candidate: c.candidate ?? '' };
+  if (c.sdpMid !== null && c.sdpMid !== undefined) out.sdpMid = c.sdpMid;
+  if (c.sdpMLineIndex !== null && c.sdpMLineIndex !== undefined) out.sdpMLineIndex = c.sdpMLineIndex;
+  if (c.usernameFragment !== null && c.usernameFragment !== undefined) {
+    out.usernameFragment = c.usernameFragment;
+  }
+  return out;
+}
+
+/**
+ * `candidate`: a trickled ICE candidate for one peer; `null` means end of candidates.
+ * @param {string} to
+ * @param {Parameters<typeof toIceCandidate>[0]} c
+ * @param {RequestId} [id]
+ * @returns {CandidateMsg}
+ */
+export function candidate(to, c, id) {
+  return withId({ type: /** @type {const} */ ('candidate'), to, candidate: toIceCandidate(c) }, id);
+}
+
+/**
+ * `hangup`: end the call with one peer.
+ * @param {string} to
+ * @param {RequestId} [id]
+ * @returns {HangupMsg}
+ */
+export function hangup(to, id) {
+  return withId({ type: /** @type {const} */ ('hangup'), to }, id);
+}
+
+/**
+ * `chat`: a text message to everyone in the room (sent trimmed).
+ * @param {string} text
+ * @param {RequestId} [id]
+ * @returns {ChatMsg}
+ */
+export function chat(text, id) {
+  return withId({ type: /** @type {const} */ ('chat'), text: trimChat(text) }, id);
+}
+
+/**
+ * `invite`: ring a peer into your call (a new one if you are in none).
+ * @param {string} to
+ * @param {RequestId} [id]
+ * @returns {InviteMsg}
+ */
+export function invite(to, id) {
+  return withId({ type: /** @type {const} */ ('invite'), to }, id);
+}
+
+/**
+ * `cancel`: withdraw your pending invitation to a peer.
+ * @param {string} to
+ * @param {RequestId} [id]
+ * @returns {CancelMsg}
+ */
+export function cancelInvite(to, id) {
+  return withId({ type: /** @type {const} */ ('cancel'), to }, id);
+}
+
+/**
+ * `accept`: join the call you are being rung into.
+ * @param {number} call
+ * @param {RequestId} [id]
+ * @returns {AcceptMsg}
+ */
+export function accept(call, id) {
+  return withId({ type: /** @type {const} */ ('accept'), call }, id);
+}
+
+/**
+ * `decline`: refuse the invitation to a call.
+ * @param {number} call
+ * @param {RequestId} [id]
+ * @returns {DeclineMsg}
+ */
+export function decline(call, id) {
+  return withId({ type: /** @type {const} */ ('decline'), call }, id);
+}
+
+/**
+ * `joinCall`: join a call running in your room, without an invitation.
+ * @param {number} call
+ * @param {RequestId} [id]
+ * @returns {JoinCallMsg}
+ */
+export function joinCall(call, id) {
+  return withId({ type: /** @type {const} */ ('joinCall'), call }, id);
+}
+
+/**
+ * `leaveCall`: hang up; the others in the call stay connected.
+ * @param {RequestId} [id]
+ * @returns {LeaveCallMsg}
+ */
+export function leaveCall(id) {
+  return withId({ type: /** @type {const} */ ('leaveCall') }, id);
+}
+
+/**
+ * `media`: report the microphone and camera state shown to the room.
+ * @param {boolean} audioMuted
+ * @param {boolean} videoMuted
+ * @param {RequestId} [id]
+ * @returns {MediaMsg}
+ */
+export function media(audioMuted, videoMuted, id) {
+  return withId({ type: /** @type {const} */ ('media'), audioMuted, videoMuted }, id);
+}
+
+/** Longest setup time a `callStats` may report, in milliseconds. */
+export const MAX_SETUP_MS = 600_000;
+
+/**
+ * `callStats`: media from `peer` plays; how long the setup took and the path type. Only
+ * counted in the server's metrics.
+ * @param {string} peer
+ * @param {number} setupMs rounded and clamped to 0..MAX_SETUP_MS
+ * @param {PairType} pair
+ * @param {RequestId} [id]
+ * @returns {CallStatsMsg}
+ */
+export function callStats(peer, setupMs, pair, id) {
+  const ms = Math.min(MAX_SETUP_MS, Math.max(0, Math.round(setupMs)));
+  return withId({ type: /** @type {const} */ ('callStats'), peer, setupMs: ms, pair }, id);
+}
+
+/**
+ * `kick`: remove a peer from the room (hosts only; others get `not_host`).
+ * @param {string} peer
+ * @param {RequestId} [id]
+ * @returns {KickMsg}
+ */
+export function kick(peer, id) {
+  return withId({ type: /** @type {const} */ ('kick'), peer }, id);
+}
+
+/**
+ * `mute`: ask a peer to mute its microphone (hosts only).
+ * @param {string} peer
+ * @param {RequestId} [id]
+ * @returns {MuteMsg}
+ */
+export function mute(peer, id) {
+  return withId({ type: /** @type {const} */ ('mute'), peer }, id);
+}
+
+/**
+ * `lock`: lock the room against new joins, or unlock it (hosts only).
+ * @param {boolean} locked
+ * @param {RequestId} [id]
+ * @returns {LockMsg}
+ */
+export function lock(locked, id) {
+  return withId({ type: /** @type {const} */ ('lock'), locked }, id);
+}
+
+/**
+ * `ping`: keep-alive, answered with `pong`.
+ * @param {RequestId} [id]
+ * @returns {PingMsg}
+ */
+export function ping(id) {
+  return withId({ type: /** @type {const} */ ('ping') }, id);
+}
+

@@ -1,0 +1,183 @@
+// Checking what the server sends: every frame goes through `parseServerMessage`, which
+// rejects what does not follow the protocol and fills in what older servers leave out.
+// No DOM.
+
+import { MAX_REQUEST_ID_LEN } from './types.js';
+import { isValidRoom } from './rules.js';
+/** @import { ChatMessage, IceCandidate, IceServer, PeerInfo, PeerState, RequestId, Role, ServerMsg } from './types.js' */
+
+// Server message parsing
+
+/** A server message that does not follow the protocol. */
+export class ProtocolError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * @param {unknown} v
+ * @returns {v is Record<string, unknown>}
+ */
+function isObject(v) {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** @param {unknown} v @returns {v is string} */
+const isString = (v) => typeof v === 'string';
+
+/** @param {unknown} v @returns {v is number} */
+const isUint = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** @param {unknown} v @returns {v is RequestId | undefined} */
+const isOptRef = (v) =>
+  v === undefined || v === null || isUint(v) || (isString(v) && v.length <= MAX_REQUEST_ID_LEN);
+
+const STATUSES = ['idle', 'ringing', 'inCall'];
+const END_REASONS = ['accepted', 'declined', 'cancelled', 'timeout', 'left'];
+
+/** @param {unknown} v @returns {v is boolean | undefined} */
+const isOptBool = (v) => v === undefined || typeof v === 'boolean';
+
+/** @param {unknown} v @returns {v is PeerState} */
+const isPeerState = (v) =>
+  isObject(v) &&
+  STATUSES.includes(/** @type {string} */ (v.status)) &&
+  (v.call === undefined || v.call === null || isUint(v.call)) &&
+  isOptBool(v.audioMuted) &&
+  isOptBool(v.videoMuted) &&
+  isOptBool(v.reconnecting);
+
+/** @param {unknown} v @returns {v is Role} */
+const isRole = (v) => v === 'host' || v === 'guest';
+
+/** @param {unknown} v @returns {v is PeerInfo} */
+const isPeerInfo = (v) =>
+  isObject(v) && isString(v.id) && isString(v.name) && (v.state === undefined || isPeerState(v.state)) &&
+  (v.role === undefined || isRole(v.role));
+
+/**
+ * Fills in what older servers leave out: an idle state, false mute flags.
+ * @param {any} peer
+ */
+function normalizePeer(peer) {
+  const s = peer.state ?? { status: 'idle' };
+  if (s.call === null) delete s.call;
+  s.audioMuted = s.audioMuted ?? false;
+  s.videoMuted = s.videoMuted ?? false;
+  peer.state = s;
+}
+
+/** @param {unknown} v @returns {v is string[]} */
+const isIdList = (v) => Array.isArray(v) && v.every(isString);
+
+/** @param {unknown} v @returns {v is ChatMessage} */
+const isChatMessage = (v) =>
+  isObject(v) && isUint(v.id) && isString(v.from) && isString(v.name) && isString(v.text) && isUint(v.ts);
+
+/** @param {unknown} v @returns {v is IceServer} */
+function isIceServer(v) {
+  return (
+    isObject(v) &&
+    Array.isArray(v.urls) &&
+    v.urls.every(isString) &&
+    (v.username === undefined || v.username === null || isString(v.username)) &&
+    (v.credential === undefined || v.credential === null || isString(v.credential))
+  );
+}
+
+/** @param {unknown} v @returns {v is IceCandidate | null} */
+function isCandidateOrNull(v) {
+  return (
+    v === null ||
+    (isObject(v) &&
+      isString(v.candidate) &&
+      (v.sdpMid === undefined || v.sdpMid === null || isString(v.sdpMid)) &&
+      (v.sdpMLineIndex === undefined || v.sdpMLineIndex === null || isUint(v.sdpMLineIndex)) &&
+      (v.usernameFragment === undefined || v.usernameFragment === null || isString(v.usernameFragment)))
+  );
+}
+
+/** @type {Record<ServerMsg['type'], (m: Record<string, unknown>) => boolean>} */
+const SERVER_CHECKS = {
+  welcome: (m) =>
+    isUint(m.version) &&
+    isString(m.peerId) &&
+    Array.isArray(m.iceServers) &&
+    m.iceServers.every(isIceServer) &&
+    (m.resumeToken === undefined || isString(m.resumeToken)) &&
+    isOptBool(m.resumed),
+  joined: (m) =>
+    isOptRef(m.ref) &&
+    isValidRoom(m.room) &&
+    isPeerInfo(m.you) &&
+    Array.isArray(m.peers) &&
+    m.peers.every(isPeerInfo) &&
+    (m.history === undefined || (Array.isArray(m.history) && m.history.every(isChatMessage))),
+  left: (m) => isOptRef(m.ref) && isValidRoom(m.room),
+  peerJoined: (m) => isPeerInfo(m.peer),
+  peerLeft: (m) => isString(m.peerId) && (m.reason === 'left' || m.reason === 'disconnected' || m.reason === 'kicked'),
+  offer: (m) => isString(m.from) && isString(m.sdp),
+  answer: (m) => isString(m.from) && isString(m.sdp),
+  candidate: (m) => isString(m.from) && isCandidateOrNull(m.candidate),
+  hangup: (m) => isString(m.from),
+  chat: (m) => isOptRef(m.ref) && isChatMessage(m.message),
+  presence: (m) => isString(m.peerId) && isPeerState(m.state),
+  invited: (m) => isUint(m.call) && isString(m.from) && isIdList(m.members),
+  inviting: (m) => isOptRef(m.ref) && isUint(m.call) && isString(m.to),
+  inviteEnded: (m) =>
+    isUint(m.call) && isString(m.from) && isString(m.to) && END_REASONS.includes(/** @type {string} */ (m.reason)),
+  callJoined: (m) => isOptRef(m.ref) && isUint(m.call) && isIdList(m.members),
+  kicked: (m) => isValidRoom(m.room) && isString(m.by),
+  muteRequest: (m) => isString(m.by),
+  roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),
+  roleChanged: (m) => isString(m.peerId) && isRole(m.role),
+  pong: (m) => isOptRef(m.ref),
+  // Unknown error codes are accepted: a newer server may add some.
+  error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),
+};
+
+/**
+ * Checks that a decoded JSON value is a server message this client understands.
+ * @param {unknown} value
+ * @returns {ServerMsg}
+ * @throws {ProtocolError}
+ */
+export function validateServerMessage(value) {
+  if (!isObject(value)) throw new ProtocolError('server message is not a JSON object');
+  const type = value.type;
+  if (!isString(type) || !Object.hasOwn(SERVER_CHECKS, type)) {
+    throw new ProtocolError(`unknown server message type ${JSON.stringify(type)}`);
+  }
+  const check = SERVER_CHECKS[/** @type {ServerMsg['type']} */ (type)];
+  if (!check(value)) throw new ProtocolError(`malformed ${type} message`);
+  if (value.ref === null) delete value.ref;
+  if (type === 'joined' && value.history === undefined) value.history = [];
+  if (type === 'joined') {
+    normalizePeer(value.you);
+    for (const p of /** @type {unknown[]} */ (value.peers)) normalizePeer(p);
+  }
+  if (type === 'peerJoined') normalizePeer(value.peer);
+  if (type === 'presence') normalizePeer({ state: value.state });
+  return /** @type {ServerMsg} */ (/** @type {unknown} */ (value));
+}
+
+/**
+ * Parses one text frame from the server.
+ * @param {unknown} text
+ * @returns {ServerMsg}
+ * @throws {ProtocolError}
+ */
+export function parseServerMessage(text) {
+  if (typeof text !== 'string') throw new ProtocolError('binary frames are not part of the protocol');
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('server sent invalid JSON');
+  }
+  return validateServerMessage(value);
+}
+

@@ -1,0 +1,151 @@
+// confab signaling protocol, version 1: constants and the message types, as JSDoc.
+// `protocol.js` re-exports this module with the builders, rules and parser; import
+// from there. The Rust crate `crates/proto` owns the protocol; fixtures/protocol/ keeps
+// both sides honest.
+
+/** The protocol version spoken in `hello` and expected in `welcome`. */
+export const PROTOCOL_VERSION = 1;
+/** Longest display name, in Unicode scalar values, after trimming. */
+export const MAX_NAME_CHARS = 64;
+/** Longest chat text, in Unicode scalar values, after trimming. */
+export const MAX_CHAT_CHARS = 2000;
+/** Longest room id (room ids are ASCII). */
+export const MAX_ROOM_LEN = 64;
+/** Longest string request id. */
+export const MAX_REQUEST_ID_LEN = 64;
+/** How often `Signaling` sends a keep-alive `ping`, in milliseconds. */
+export const PING_INTERVAL_MS = 15_000;
+/** How long a request (join, leave, ping, chat) may wait for its reply, in milliseconds. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** WebSocket close codes the server uses (mirrors `confab_proto::close`). */
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  FLOOD: 1008,
+  TOO_BIG: 1009,
+  UNSUPPORTED_VERSION: 4000,
+  IDLE_TIMEOUT: 4001,
+  SLOW_CONSUMER: 4002,
+  HELLO_TIMEOUT: 4003,
+  REPLACED: 4004,
+});
+
+// ---------------------------------------------------------------------------------------
+// Types
+
+/** @typedef {number | string} RequestId */
+
+/**
+ * An ICE candidate in the shape of `RTCIceCandidateInit` (what `RTCIceCandidate.toJSON()`
+ * returns).
+ * @typedef {object} IceCandidate
+ * @property {string} candidate
+ * @property {string} [sdpMid]
+ * @property {number} [sdpMLineIndex]
+ * @property {string} [usernameFragment]
+ */
+
+/**
+ * One entry of `RTCConfiguration.iceServers`.
+ * @typedef {object} IceServer
+ * @property {string[]} urls
+ * @property {string} [username]
+ * @property {string} [credential]
+ */
+
+/**
+ * A peer's presence: idle, ringing (invited to `call`, not answered yet) or in `call`;
+ * and its mute flags as its client reported them.
+ * `reconnecting`: its connection dropped and the server holds its place for a resume.
+ * @typedef {{status: 'idle' | 'ringing' | 'inCall', call?: number, audioMuted: boolean,
+ *   videoMuted: boolean, reconnecting?: boolean}} PeerState
+ */
+
+/**
+ * A peer as the room sees it. `state` is always set here: `validateServerMessage` fills
+ * in an idle state for servers that predate calls. `role` is absent for guests.
+ * @typedef {{id: string, name: string, state: PeerState, role?: Role}} PeerInfo
+ */
+
+/** @typedef {'host' | 'guest'} Role */
+
+/** @typedef {'accepted' | 'declined' | 'cancelled' | 'timeout' | 'left'} InviteEndReason */
+
+/**
+ * A chat message as the server stored it. `id` increases within a room; `ts` is the
+ * server's time of receipt in Unix milliseconds.
+ * @typedef {{id: number, from: string, name: string, text: string, ts: number}} ChatMessage
+ */
+
+/**
+ * @typedef {'bad_json' | 'unknown_type' | 'bad_field' | 'too_large' | 'bad_name' |
+ *   'bad_room' | 'bad_sdp' | 'hello_required' | 'already_hello' | 'unsupported_version' |
+ *   'not_joined' | 'already_joined' | 'unknown_peer' | 'room_full' | 'server_full' | 'bad_text' |
+ *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
+ *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call' | 'password_required' |
+ *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked'} ErrorCode
+ */
+
+/** @typedef {{type: 'hello', version: number, id?: RequestId, resume?: string}} HelloMsg */
+/** @typedef {{type: 'join', room: string, name: string, id?: RequestId, password?: string, token?: string}} JoinMsg */
+/** @typedef {{type: 'leave', id?: RequestId}} LeaveMsg */
+/** @typedef {{type: 'offer', to: string, sdp: string, id?: RequestId}} OfferMsg */
+/** @typedef {{type: 'answer', to: string, sdp: string, id?: RequestId}} AnswerMsg */
+/** @typedef {{type: 'candidate', to: string, candidate: IceCandidate | null, id?: RequestId}} CandidateMsg */
+/** @typedef {{type: 'hangup', to: string, id?: RequestId}} HangupMsg */
+/** @typedef {{type: 'ping', id?: RequestId}} PingMsg */
+/** @typedef {{type: 'chat', text: string, id?: RequestId}} ChatMsg */
+/** @typedef {{type: 'invite', to: string, id?: RequestId}} InviteMsg */
+/** @typedef {{type: 'cancel', to: string, id?: RequestId}} CancelMsg */
+/** @typedef {{type: 'accept', call: number, id?: RequestId}} AcceptMsg */
+/** @typedef {{type: 'decline', call: number, id?: RequestId}} DeclineMsg */
+/** @typedef {{type: 'joinCall', call: number, id?: RequestId}} JoinCallMsg */
+/** @typedef {{type: 'leaveCall', id?: RequestId}} LeaveCallMsg */
+/** @typedef {{type: 'media', audioMuted: boolean, videoMuted: boolean, id?: RequestId}} MediaMsg */
+/** @typedef {'host' | 'srflx' | 'prflx' | 'relay'} PairType */
+/** @typedef {{type: 'callStats', peer: string, setupMs: number, pair: PairType, id?: RequestId}} CallStatsMsg */
+/** @typedef {{type: 'kick', peer: string, id?: RequestId}} KickMsg */
+/** @typedef {{type: 'mute', peer: string, id?: RequestId}} MuteMsg */
+/** @typedef {{type: 'lock', locked: boolean, id?: RequestId}} LockMsg */
+/**
+ * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
+ *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
+ *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg} ClientMsg
+ */
+
+/**
+ * @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[],
+ *   resumeToken?: string, resumed?: boolean}} WelcomeMsg
+ */
+/**
+ * `history` is always an array here: `validateServerMessage` fills in `[]` for servers
+ * that predate chat.
+ * @typedef {{type: 'joined', ref?: RequestId, room: string, you: PeerInfo, peers: PeerInfo[],
+ *   history: ChatMessage[]}} JoinedMsg
+ */
+/** @typedef {{type: 'left', ref?: RequestId, room: string}} LeftMsg */
+/** @typedef {{type: 'peerJoined', peer: PeerInfo}} PeerJoinedMsg */
+/** @typedef {{type: 'peerLeft', peerId: string, reason: 'left' | 'disconnected' | 'kicked'}} PeerLeftMsg */
+/** @typedef {{type: 'offer', from: string, sdp: string}} RemoteOfferMsg */
+/** @typedef {{type: 'answer', from: string, sdp: string}} RemoteAnswerMsg */
+/** @typedef {{type: 'candidate', from: string, candidate: IceCandidate | null}} RemoteCandidateMsg */
+/** @typedef {{type: 'hangup', from: string}} RemoteHangupMsg */
+/** @typedef {{type: 'chat', ref?: RequestId, message: ChatMessage}} RemoteChatMsg */
+/** @typedef {{type: 'presence', peerId: string, state: PeerState}} PresenceMsg */
+/** @typedef {{type: 'invited', call: number, from: string, members: string[]}} InvitedMsg */
+/** @typedef {{type: 'inviting', ref?: RequestId, call: number, to: string}} InvitingMsg */
+/** @typedef {{type: 'inviteEnded', call: number, from: string, to: string, reason: InviteEndReason}} InviteEndedMsg */
+/** @typedef {{type: 'callJoined', ref?: RequestId, call: number, members: string[]}} CallJoinedMsg */
+/** @typedef {{type: 'kicked', room: string, by: string}} KickedMsg */
+/** @typedef {{type: 'muteRequest', by: string}} MuteRequestMsg */
+/** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
+/** @typedef {{type: 'roleChanged', peerId: string, role: Role}} RoleChangedMsg */
+/** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
+/** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
+/**
+ * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
+ *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
+ *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | KickedMsg | MuteRequestMsg |
+ *   RoomLockedMsg | RoleChangedMsg | PongMsg | ErrorMsg} ServerMsg
+ */
