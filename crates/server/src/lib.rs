@@ -6,7 +6,7 @@
 //! `hub_task` (the single owner of the signaling hub), [`store`] (chat history on disk),
 //! [`turn`] (STUN/TURN drivers),
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod config;

@@ -4,10 +4,10 @@
 //! The core and the relay sockets it owns sit behind one short-held lock (`shared.rs`,
 //! which says why it is not an owner task); socket readers (`shared.rs` for UDP,
 //! `stream.rs` for TCP/TLS) hand it each message directly, and every output is performed
-//! with a non-blocking send, so a slow or unreachable peer never stalls the relay.
+//! with a non-blocking send, so a slow or unreachable peer never stalls the relay. Batched
+//! UDP reads and writes (`recvmmsg`/`sendmmsg`) come from the `confab-udp` crate.
 
 pub mod ice;
-mod mmsg;
 mod shared;
 mod stream;
 
