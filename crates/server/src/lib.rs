@@ -7,7 +7,7 @@
 //! [`turn`] (STUN/TURN drivers),
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`), [`random`] (the
 //! one randomness path).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod config;

@@ -4,9 +4,9 @@
 //! The core and the relay sockets it owns sit behind one short-held lock (`shared.rs`,
 //! which says why it is not an owner task); socket readers (`shared.rs` for UDP,
 //! `stream.rs` for TCP/TLS) hand it each message directly, and every output is performed
-//! with a non-blocking send, so a slow or unreachable peer never stalls the relay.
+//! with a non-blocking send, so a slow or unreachable peer never stalls the relay. Batched
+//! UDP reads and writes (`recvmmsg`/`sendmmsg`) come from the `confab-udp` crate.
 
-mod mmsg;
 mod shared;
 mod stream;
 
@@ -118,9 +118,7 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<String, TurnStartError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
     }
-    let mut bytes = [0u8; 24];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| err(std::io::Error::other("no randomness")))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = crate::random::hex::<24>();
     std::fs::create_dir_all(data_dir).map_err(err)?;
     crate::tls::write_private(&path, secret.as_bytes()).map_err(err)?;
     Ok(secret)
@@ -183,7 +181,7 @@ pub fn spawn(
     };
     sockets.udp.set_nonblocking(true)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
-    let core = confab_turn::Server::new(config, rand_seed());
+    let core = confab_turn::Server::new(config, u64::from_le_bytes(crate::random::bytes()));
     let shared = shared::Shared::new(core, udp, settings.relay_ports, shutdown.clone(), metrics);
     tracker.spawn(shared::listener_reader(shared.clone()));
     {
@@ -223,10 +221,4 @@ pub fn spawn(
         ));
     }
     Ok(())
-}
-
-fn rand_seed() -> u64 {
-    let mut b = [0u8; 8];
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    u64::from_le_bytes(b)
 }

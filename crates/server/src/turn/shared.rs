@@ -6,9 +6,9 @@
 //! is a `std::sync::Mutex` held only for synchronous work on the sans-IO core (never
 //! across an `.await`), and socket sends happen after it is released.
 
-use super::mmsg::{self, RecvBatch};
 use crate::metrics::{Metrics, RelayDirection};
 use confab_turn::{BindError, ClientKey, Output, Server, Transport};
+use confab_udp::RecvBatch;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
@@ -28,11 +28,11 @@ thread_local! {
     /// One receive buffer per worker thread, shared by every socket reader on it: a
     /// reader borrows it only between `readable()` and the end of its synchronous drain.
     static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_DATAGRAM]);
-    /// The same for batched reads ([`mmsg`]).
+    /// The same for batched reads ([`confab_udp`]).
     static BATCH: RefCell<RecvBatch> = RefCell::new(RecvBatch::new());
 }
 
-/// Whether UDP goes through `recvmmsg`/`sendmmsg` ([`mmsg`]), on unless the environment
+/// Whether UDP goes through `recvmmsg`/`sendmmsg` ([`confab_udp`]), on unless the environment
 /// says `CONFAB_TURN_MMSG=0`: the switch exists for bench/turn_bench.py's A/B run.
 fn use_mmsg() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
@@ -308,7 +308,9 @@ fn perform(mut sends: Vec<Send>) {
             }
             i += 1;
         }
-        let _ = sock.try_io(Interest::WRITABLE, || mmsg::send(sock.as_raw_fd(), &group));
+        let _ = sock.try_io(Interest::WRITABLE, || {
+            confab_udp::send(sock.as_raw_fd(), &group)
+        });
     }
 }
 
@@ -316,7 +318,7 @@ fn perform(mut sends: Vec<Send>) {
 const DRAIN_BUDGET: usize = 256;
 
 /// Reads the datagrams waiting on `socket` (without awaiting), handing them to
-/// `on_batch` (up to [`mmsg::BATCH`] at a time, or one by one without mmsg), until the
+/// `on_batch` (up to [`confab_udp::BATCH`] at a time, or one by one without mmsg), until the
 /// socket would block or the budget is spent.
 fn drain(
     socket: &UdpSocket,
