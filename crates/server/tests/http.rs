@@ -25,7 +25,7 @@ async fn serves_the_app_room_links_api_and_health() {
     assert_eq!(st, 200);
     assert_eq!(room_body, body, "a room link serves the app");
     assert_eq!(s.get("/r/bad%20room").await.0, 404);
-    let (st, head, _) = s.get("/js/protocol.js").await;
+    let (st, head, _) = s.get("/js/net/protocol.js").await;
     assert_eq!(st, 200);
     assert!(head.to_lowercase().contains("javascript"), "{head}");
     assert_eq!(s.get("/nope.js").await.0, 404);
