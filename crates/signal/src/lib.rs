@@ -87,28 +87,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod calls;
-mod chat;
-mod hub;
-mod ice;
-mod ids;
 mod io;
-mod moderation;
-mod park;
+mod node;
 #[cfg(test)]
 mod proptests;
-pub mod rate;
-mod relay;
-mod resume;
-mod room;
-mod timers;
+pub mod room;
 
-pub use calls::CallSnapshot;
-pub use chat::ChatSeed;
-pub use hub::Hub;
-pub use ice::{IceMinter, TurnAdvert};
 pub use io::{Event, Input, Now, Output};
-pub use park::MAX_PARKED_FRAMES;
+pub use node::hub::Hub;
+pub use node::ice::{IceMinter, TurnAdvert};
+pub use node::rate;
+pub use node::MAX_PARKED_FRAMES;
+pub use room::{CallSnapshot, ChatSeed, RoomCore};
 
 use std::fmt;
 use std::time::Duration;

@@ -18,8 +18,8 @@
 //! [`Output::LoadHistory`]: crate::Output::LoadHistory
 //! [`Input::History`]: crate::Input::History
 
-use crate::hub::Hub;
-use crate::timers::Timer;
+use super::hub::Hub;
+use super::timers::Timer;
 use crate::{ChatSeed, ConnId, Output};
 use confab_proto::{ClientFrame, ErrorCode, RequestId, Role, RoomId};
 use std::collections::VecDeque;
@@ -134,7 +134,7 @@ impl Hub {
         };
         self.ready = Some(Ready {
             room: room.clone(),
-            seed: seed.map(|s| self.normalize(s)),
+            seed,
         });
         for conn in pending.waiting {
             let Some(parked) = self.conns.get_mut(&conn).and_then(|c| c.parked.take()) else {
@@ -171,16 +171,5 @@ impl Hub {
                 }
             }
         }
-    }
-
-    /// Sorts a store's history by id, drops duplicate ids, keeps the last
-    /// [`crate::HubConfig::chat_history`], and raises `last_id` to the highest id kept.
-    fn normalize(&self, mut seed: ChatSeed) -> ChatSeed {
-        seed.history.sort_by_key(|m| m.id);
-        seed.history.dedup_by_key(|m| m.id);
-        seed.last_id = seed.last_id.max(seed.history.last().map_or(0, |m| m.id));
-        let extra = seed.history.len().saturating_sub(self.config.chat_history);
-        seed.history.drain(..extra);
-        seed
     }
 }

@@ -1,18 +1,21 @@
-//! The [`Hub`]: connection lifecycle, `hello`/`ping`, dispatch, and the output queue.
+//! The [`Hub`], the node layer: connection lifecycle, `hello`/`ping`, and the output
+//! queue.
 //!
-//! Room membership lives in `room.rs`, chat in `chat.rs`, calls and invitations in
-//! `calls.rs`, the SDP/ICE relay in `relay.rs`, parked joins in `park.rs` and deadlines
-//! in `timers.rs`; all are further `impl Hub` blocks over the state declared here.
+//! The node holds what belongs to a connection (its session, rate limit, resume token,
+//! parked join) and the map of rooms. It talks to each room only through room commands
+//! and events (`crate::room`): `route.rs` turns frames into commands and events into
+//! outputs. Resumes are in `resume.rs`, parked joins in `park.rs` and deadlines in
+//! `timers.rs`; all are further `impl Hub` blocks over the state declared here.
 
-use crate::ids::Rng;
-use crate::park::{Parked, PendingRoom, Ready};
-use crate::rate::TokenBucket;
-use crate::room::Room;
-use crate::timers::Timers;
-use crate::{ConnId, Event, HubConfig, Input, Now, Output};
+use super::ids::Rng;
+use super::park::{Parked, PendingRoom, Ready};
+use super::rate::TokenBucket;
+use super::timers::Timers;
+use crate::room::{CallSnapshot, RoomCommand, RoomCore};
+use crate::{ConnId, HubConfig, Input, Now, Output};
 use confab_proto::{
-    close, ChatMessage, ClientFrame, ClientMsg, ErrorCode, PeerId, PeerInfo, RequestId, Role,
-    RoomId, ServerMsg, PROTOCOL_VERSION,
+    close, ChatMessage, ErrorCode, LeaveReason, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
+    PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -33,27 +36,35 @@ pub struct Hub {
     /// Every open connection; the single owner of per-connection state.
     pub(crate) conns: HashMap<ConnId, Conn>,
     /// Every non-empty room; a room exists exactly while it has members.
-    pub(crate) rooms: HashMap<RoomId, Room>,
+    pub(crate) rooms: HashMap<RoomId, RoomSlot>,
     /// Rooms whose stored chat is loading, with the joins parked for them (`park.rs`).
     pub(crate) pending: HashMap<RoomId, PendingRoom>,
     /// The chat of the room being created while parked joins are released.
     pub(crate) ready: Option<Ready>,
     /// Index from peer id to connection, for every helloed connection.
     pub(crate) by_peer: HashMap<PeerId, ConnId>,
-    /// Members of all rooms together (kept by `room.rs`; checked by the invariants).
+    /// Members of all rooms together (kept by `route.rs`; checked by the invariants).
     pub(crate) peer_total: usize,
     /// Connections held for a resume (kept by `resume.rs`; checked by the invariants).
     pub(crate) detached_total: usize,
-    /// The wall clock of the input being handled, in Unix milliseconds; the `ts` of chat
-    /// messages and the clock of TURN credentials.
-    pub(crate) wall_clock_ms: u64,
-    /// The id of the last call started (0: none yet); call ids are never reused.
-    pub(crate) next_call_id: u64,
+    /// The time of the input being handled (rooms get it with every command; TURN
+    /// credentials are minted on its wall clock).
+    pub(crate) now: Now,
+    /// Calls started so far, counted from the rooms' `CallStarted` events.
+    pub(crate) calls_started: u64,
     /// Ring, grace and history deadlines (see `timers.rs`).
     pub(crate) timers: Timers,
     pub(crate) out: VecDeque<Output>,
     /// Index from resume token to connection (see `resume.rs`).
     pub(crate) by_token: HashMap<String, ConnId>,
+}
+
+/// A room and the deadline the hub's timer heap holds for it.
+#[derive(Debug)]
+pub(crate) struct RoomSlot {
+    pub(crate) core: RoomCore,
+    /// The room's [`RoomCore::poll_timeout`] when it was last scheduled.
+    pub(crate) wake: Option<Instant>,
 }
 
 /// One open connection.
@@ -97,8 +108,11 @@ impl Hub {
             by_peer: HashMap::new(),
             peer_total: 0,
             detached_total: 0,
-            wall_clock_ms: 0,
-            next_call_id: 0,
+            now: Now {
+                mono: Instant::now(),
+                unix_ms: 0,
+            },
+            calls_started: 0,
             timers: Timers::default(),
             by_token: HashMap::new(),
             out: VecDeque::new(),
@@ -107,7 +121,7 @@ impl Hub {
 
     /// Handles one input at time `now`. Drain [`Hub::poll_output`] after every call.
     pub fn handle(&mut self, now: Now, input: Input) {
-        self.wall_clock_ms = now.unix_ms;
+        self.now = now;
         let now = now.mono;
         match input {
             Input::Connect { conn, host } => self.handle_connect(conn, host, now),
@@ -147,68 +161,9 @@ impl Hub {
         self.conns.insert(conn, state);
     }
 
-    /// One decoded frame from `conn`, with the role a join token granted (`grant`).
-    pub(crate) fn handle_frame(
-        &mut self,
-        conn: ConnId,
-        frame: ClientFrame,
-        role: Option<Role>,
-        now: Instant,
-    ) {
-        let Some(state) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if state.detached_until.is_some() {
-            return; // the driver said it is gone; only a resume brings it back
-        }
-        if state.parked.is_some() {
-            return self.park_frame(conn, frame, role); // waits behind its parked join
-        }
-        let ClientFrame { id, msg } = frame;
-        match msg {
-            ClientMsg::Hello { version, resume } => self.handle_hello(conn, version, resume, id),
-            ClientMsg::Ping => self.send(conn, ServerMsg::Pong { ref_: id }),
-            ClientMsg::Join { room, name, .. } => self.handle_join(conn, room, name, role, id, now),
-            ClientMsg::Leave => self.handle_leave(conn, id),
-            ClientMsg::Offer { to, sdp } => {
-                self.handle_relay(conn, to, id, |from| ServerMsg::Offer { from, sdp })
-            }
-            ClientMsg::Answer { to, sdp } => {
-                self.handle_relay(conn, to, id, |from| ServerMsg::Answer { from, sdp })
-            }
-            ClientMsg::Candidate { to, candidate } => self.handle_relay(conn, to, id, |from| {
-                ServerMsg::Candidate { from, candidate }
-            }),
-            ClientMsg::Hangup { to } => {
-                self.handle_relay(conn, to, id, |from| ServerMsg::Hangup { from })
-            }
-            ClientMsg::Chat { text } => self.handle_chat(conn, text, id, now),
-            ClientMsg::Invite { to } => self.handle_invite(conn, to, id, now),
-            ClientMsg::Cancel { to } => self.handle_cancel(conn, to, id),
-            ClientMsg::Accept { call } => self.handle_accept(conn, call, id),
-            ClientMsg::Decline { call } => self.handle_decline(conn, call, id),
-            ClientMsg::JoinCall { call } => self.handle_join_call(conn, call, id),
-            ClientMsg::LeaveCall => self.handle_leave_call(conn, id),
-            ClientMsg::Media {
-                audio_muted,
-                video_muted,
-            } => self.handle_media(conn, audio_muted, video_muted, id),
-            ClientMsg::Kick { peer } => self.handle_kick(conn, peer, id),
-            ClientMsg::Mute { peer } => self.handle_mute(conn, peer, id),
-            ClientMsg::Lock { locked } => self.handle_lock(conn, locked, id),
-            ClientMsg::CallStats { pair, setup_ms, .. } => {
-                // Counted only from room members: media flows only between them.
-                if self.require_room(conn, &id).is_some() {
-                    let event = Event::CallConnected { pair, setup_ms };
-                    self.out.push_back(Output::Event(event));
-                }
-            }
-        }
-    }
-
     /// Calls started since the hub was created (a monotonic count, for metrics).
     pub fn calls_started(&self) -> u64 {
-        self.next_call_id
+        self.calls_started
     }
 
     /// `conn` closed. If it is in a room and [`HubConfig::resume_grace`] is not zero,
@@ -238,7 +193,11 @@ impl Hub {
         if let Some(session) = state.session {
             self.by_peer.remove(&session.peer_id);
             if let Some(room) = session.room {
-                self.remove_member(&room, conn, confab_proto::LeaveReason::Disconnected);
+                // The session is gone already, so the room's `Exited` finds nothing to
+                // update: count the member out here.
+                self.peer_total -= 1;
+                let (peer, reason, ref_) = (session.peer_id, LeaveReason::Disconnected, None);
+                self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
             }
         }
     }
@@ -268,7 +227,7 @@ impl Hub {
     pub fn peers_in(&self, room: &RoomId) -> Vec<PeerInfo> {
         self.rooms
             .get(room)
-            .map(|r| r.members.iter().map(|m| m.info.clone()).collect())
+            .map(|r| r.core.peers())
             .unwrap_or_default()
     }
 
@@ -277,11 +236,24 @@ impl Hub {
     pub fn chat_history(&self, room: &RoomId) -> Vec<ChatMessage> {
         self.rooms
             .get(room)
-            .map(|r| r.history.iter().cloned().collect())
+            .map(|r| r.core.chat_history())
             .unwrap_or_default()
     }
 
-    fn handle_hello(
+    /// The calls running in `room`, by id; empty if the room does not exist.
+    pub fn calls_in(&self, room: &RoomId) -> Vec<CallSnapshot> {
+        self.rooms
+            .get(room)
+            .map(|r| r.core.calls())
+            .unwrap_or_default()
+    }
+
+    /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
+    pub fn room_exists(&self, room: &RoomId) -> bool {
+        self.rooms.contains_key(room)
+    }
+
+    pub(crate) fn handle_hello(
         &mut self,
         conn: ConnId,
         version: u32,
@@ -333,7 +305,7 @@ impl Hub {
         resumed: bool,
     ) {
         let host = self.conns.get(&conn).and_then(|c| c.host.as_deref());
-        let unix_secs = self.wall_clock_ms / 1000;
+        let unix_secs = self.now.unix_ms / 1000;
         let ice_servers = self
             .config
             .ice
@@ -415,30 +387,22 @@ impl Hub {
     /// Panics if the state's internal invariants are broken; for tests.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        let members: usize = self.rooms.values().map(|r| r.members.len()).sum();
+        let members: usize = self.rooms.values().map(|r| r.core.len()).sum();
         assert_eq!(members, self.peer_total, "peer_count matches the rooms");
-        let mut seen_members = std::collections::HashSet::new();
-        for (room_id, room) in &self.rooms {
-            assert!(!room.members.is_empty(), "room {room_id} is empty");
-            assert!(room.history.len() <= self.config.chat_history);
-            let ids: Vec<u64> = room.history.iter().map(|m| m.id).collect();
-            assert!(ids.windows(2).all(|w| w[0] < w[1]), "history ids increase");
-            assert!(ids.last().is_none_or(|&id| id <= room.last_chat_id));
-            assert!(room.members.len() <= self.config.max_peers_per_room);
-            // Someone hosts, unless everyone's role came from a (guest) token.
-            assert!(
-                room.members.iter().all(|m| m.fixed_role)
-                    || room.members.iter().any(|m| m.info.role == Role::Host),
-                "room {room_id} has no host"
-            );
-            for m in &room.members {
-                assert!(seen_members.insert(m.conn), "{} in two rooms", m.conn);
-                let s = self.session(m.conn).expect("members are helloed");
-                assert_eq!(s.room.as_ref(), Some(room_id));
-                assert_eq!(s.peer_id, m.info.id);
+        for (room_id, slot) in &self.rooms {
+            let room = &slot.core;
+            assert!(!room.is_empty(), "room {room_id} is empty");
+            assert_eq!(room.id(), room_id);
+            room.check_invariants();
+            if let Some(at) = room.poll_timeout() {
+                assert_eq!(slot.wake, Some(at), "{room_id}'s deadline is scheduled");
+            }
+            for p in room.peers() {
+                let conn = self.by_peer.get(&p.id).expect("members have connections");
+                let s = self.session(*conn).expect("members are helloed");
+                assert_eq!(s.room.as_ref(), Some(room_id), "{conn} in its room");
             }
         }
-        self.check_call_invariants();
         self.check_park_invariants();
         assert!(self.rooms.len() + self.pending.len() <= self.config.max_rooms);
         assert!(self.conns.len() <= self.config.max_connections);
@@ -447,8 +411,9 @@ impl Hub {
             if let Some(s) = &c.session {
                 helloed += 1;
                 assert_eq!(self.by_peer.get(&s.peer_id), Some(conn));
-                if s.room.is_some() {
-                    assert!(seen_members.contains(conn), "{conn} missing from its room");
+                if let Some(room) = &s.room {
+                    let r = self.rooms.get(room).expect("a session's room exists");
+                    assert!(r.core.contains(&s.peer_id), "{conn} missing from its room");
                 }
             }
         }
@@ -497,62 +462,6 @@ impl Hub {
                 waiting.contains(c),
                 "{c} parked but not waiting"
             );
-        }
-    }
-
-    /// The call rules of `calls.rs`: one call per peer, members in the room, invitations
-    /// from members to ringing peers, the size limit, no call left with nobody to talk to.
-    #[cfg(test)]
-    fn check_call_invariants(&self) {
-        use confab_proto::Status;
-        for (room_id, room) in &self.rooms {
-            let mut placed = std::collections::HashSet::new();
-            for (id, call) in &room.calls {
-                assert!(id.0 <= self.next_call_id && id.0 > 0);
-                assert!(
-                    call.members.len() >= 2 || !call.invites.is_empty(),
-                    "{id} in {room_id} has nobody to talk to"
-                );
-                assert!(
-                    !call.members.is_empty(),
-                    "{id} has invitations but no members"
-                );
-                assert!(call.members.len() + call.invites.len() <= self.config.max_call_size);
-                for &m in &call.members {
-                    assert!(placed.insert(m), "{m} in two calls (or twice)");
-                    let st = &room
-                        .members
-                        .iter()
-                        .find(|x| x.conn == m)
-                        .expect("member in room")
-                        .info
-                        .state;
-                    assert_eq!((st.status, st.call), (Status::InCall, Some(*id)));
-                }
-                for inv in &call.invites {
-                    assert!(call.members.contains(&inv.from), "inviter is a member");
-                    assert!(
-                        placed.insert(inv.to),
-                        "{} rung twice or rung while in a call",
-                        inv.to
-                    );
-                    let st = &room
-                        .members
-                        .iter()
-                        .find(|x| x.conn == inv.to)
-                        .expect("invitee in room")
-                        .info
-                        .state;
-                    assert_eq!((st.status, st.call), (Status::Ringing, Some(*id)));
-                }
-            }
-            for m in &room.members {
-                if m.info.state.status == Status::Idle {
-                    assert_eq!(m.info.state.call, None);
-                } else {
-                    assert!(placed.contains(&m.conn), "{} busy in no call", m.conn);
-                }
-            }
         }
     }
 }

@@ -8,7 +8,8 @@
 //! and whatever is sent to it meanwhile is lost (the driver has no socket for it).
 //!
 //! A new connection whose `hello` carries that token within the grace period takes the
-//! identity over: the hub re-keys every reference from the old [`ConnId`] to the new one,
+//! identity over: the hub points the peer id at the new [`ConnId`] (rooms know only peer
+//! ids, so nothing else changes),
 //! answers `welcome {resumed: true}` with a new token (tokens are single-use), sends a
 //! `joined` snapshot (no `ref`) of the room as it is now, and tells the room
 //! `presence` with `reconnecting: false`. Nobody sees `peerLeft`/`peerJoined`.
@@ -24,10 +25,11 @@
 //!
 //! [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
 
-use crate::hub::Hub;
-use crate::timers::Timer;
+use super::hub::Hub;
+use super::timers::Timer;
+use crate::room::RoomCommand;
 use crate::ConnId;
-use confab_proto::{close, ChatMessage, PeerInfo, RequestId, RoomId, ServerMsg};
+use confab_proto::{close, RequestId};
 use std::time::Instant;
 
 impl Hub {
@@ -83,12 +85,13 @@ impl Hub {
         }
         let until = now + self.config.resume_grace;
         state.detached_until = Some(until);
-        let peer = state.session.as_ref().map(|s| s.peer_id.clone());
+        let Some(peer) = state.session.as_ref().map(|s| s.peer_id.clone()) else {
+            return false;
+        };
         self.detached_total += 1;
-        if let Some(peer) = peer {
-            self.timers.schedule(until, Timer::Grace { peer });
-        }
-        self.update_state(&room, conn, |s| s.reconnecting = true);
+        self.timers
+            .schedule(until, Timer::Grace { peer: peer.clone() });
+        self.command(&room, RoomCommand::Detach { peer });
         true
     }
 
@@ -119,64 +122,12 @@ impl Hub {
         let (peer_id, room) = (session.peer_id.clone(), session.room.clone());
         self.conns.insert(conn, state);
         self.by_peer.insert(peer_id.clone(), conn);
-        if let Some(room) = &room {
-            self.rekey_in_room(room, old, conn);
-        }
         let resume_token = Some(self.issue_token(conn));
-        self.welcome(conn, peer_id, resume_token, true);
-        let Some(room) = room else {
-            return;
-        };
-        if let Some((you, peers, history)) = self.snapshot(&room, conn) {
-            let joined = ServerMsg::Joined {
-                ref_,
-                room: room.clone(),
-                you,
-                peers,
-                history,
-            };
-            self.send(conn, joined);
+        self.welcome(conn, peer_id.clone(), resume_token, true);
+        if let Some(room) = room {
+            let peer = peer_id;
+            self.command(&room, RoomCommand::Reattach { peer, ref_ });
         }
-        self.update_state(&room, conn, |s| s.reconnecting = false);
-    }
-
-    /// Replaces `old` by `new` in `room`'s member list and calls.
-    fn rekey_in_room(&mut self, room: &RoomId, old: ConnId, new: ConnId) {
-        let Some(r) = self.rooms.get_mut(room) else {
-            return;
-        };
-        let swap = |c: &mut ConnId| {
-            if *c == old {
-                *c = new;
-            }
-        };
-        for m in &mut r.members {
-            swap(&mut m.conn);
-        }
-        for call in r.calls.values_mut() {
-            call.members.iter_mut().for_each(swap);
-            for inv in &mut call.invites {
-                swap(&mut inv.from);
-                swap(&mut inv.to);
-            }
-        }
-    }
-
-    /// What `joined` tells `conn` about `room`: itself, the others, the chat history.
-    fn snapshot(
-        &self,
-        room: &RoomId,
-        conn: ConnId,
-    ) -> Option<(PeerInfo, Vec<PeerInfo>, Vec<ChatMessage>)> {
-        let r = self.rooms.get(room)?;
-        let you = r.members.iter().find(|m| m.conn == conn)?.info.clone();
-        let peers = r
-            .members
-            .iter()
-            .filter(|m| m.conn != conn)
-            .map(|m| m.info.clone())
-            .collect();
-        Some((you, peers, r.history.iter().cloned().collect()))
     }
 
     /// Connections held for a possible resume (their socket is gone).

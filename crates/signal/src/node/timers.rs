@@ -1,5 +1,6 @@
-//! The hub's deadlines in one heap: ringing invitations, resume grace periods, and
-//! parked joins waiting for their room's stored chat.
+//! The hub's deadlines in one heap: rooms' next deadlines (ringing invitations, see
+//! [`crate::RoomCore::poll_timeout`]), resume grace periods, and parked joins waiting for
+//! their room's stored chat.
 //!
 //! Why a heap: before it, every input scanned all rooms and all connections to find the
 //! next deadline, so the owner's work per message grew with the number of connections.
@@ -14,8 +15,9 @@
 //! entry is popped once, so the cost is O(log n) per deadline scheduled, and the heap
 //! holds at most what was scheduled within the longest timeout (ring, grace, history).
 
-use crate::hub::Hub;
-use confab_proto::{CallId, InviteEndReason, PeerId, RoomId};
+use super::hub::Hub;
+use crate::room::RoomCommand;
+use confab_proto::{PeerId, RoomId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -23,12 +25,8 @@ use std::time::Instant;
 /// What a deadline is for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Timer {
-    /// The invitation of `to` into `call` rings out.
-    Ring {
-        room: RoomId,
-        call: CallId,
-        to: PeerId,
-    },
+    /// `room`'s next deadline (an invitation rings out).
+    Room { room: RoomId },
     /// The grace period of a detached `peer` ends.
     Grace { peer: PeerId },
     /// Joins parked for `room`'s stored chat stop waiting.
@@ -91,7 +89,7 @@ impl Hub {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some((at, timer)) = self.timers.pop_due(now) {
             match timer {
-                Timer::Ring { room, call, to } => self.ring_out(&room, call, &to, at),
+                Timer::Room { room } => self.room_due(&room, at),
                 Timer::Grace { peer } => self.grace_over(&peer, at),
                 Timer::History { room } => self.history_wait_over(room, at),
             }
@@ -111,11 +109,10 @@ impl Hub {
     /// Whether `timer`'s subject still waits for `at`.
     fn timer_is_live(&self, at: Instant, timer: &Timer) -> bool {
         match timer {
-            Timer::Ring { room, call, to } => self
+            Timer::Room { room } => self
                 .rooms
                 .get(room)
-                .and_then(|r| r.calls.get(call))
-                .is_some_and(|c| c.invites.iter().any(|i| &i.to_id == to && i.deadline == at)),
+                .is_some_and(|r| r.wake == Some(at) && r.core.poll_timeout() == Some(at)),
             Timer::Grace { peer } => self
                 .by_peer
                 .get(peer)
@@ -125,19 +122,16 @@ impl Hub {
         }
     }
 
-    /// The invitation of `to` into `call` ends with `timeout`, if it is still the one
-    /// that was due at `at`.
-    fn ring_out(&mut self, room: &RoomId, call: CallId, to: &PeerId, at: Instant) {
-        let invitee = self
-            .rooms
-            .get(room)
-            .and_then(|r| r.calls.get(&call))
-            .and_then(|c| c.invites.iter().find(|i| &i.to_id == to))
-            .filter(|i| i.deadline == at)
-            .map(|i| i.to);
-        if let Some(conn) = invitee {
-            self.end_invite(room, call, conn, InviteEndReason::Timeout, None);
+    /// `room`'s deadline due at `at` has come, if it is still the one scheduled.
+    fn room_due(&mut self, room: &RoomId, at: Instant) {
+        let Some(slot) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if slot.wake != Some(at) {
+            return;
         }
+        slot.wake = None;
+        self.command(room, RoomCommand::Tick);
     }
 
     /// A detached `peer` whose grace period ended at `at` leaves for good.

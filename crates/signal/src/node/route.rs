@@ -1,0 +1,301 @@
+//! Frames to room commands, room events to outputs: the node's side of the room seam.
+//!
+//! The node answers what only it knows (`hello_required`, `not_joined`, `already_joined`,
+//! the chat rate limit, the room limit, parked joins) and sends everything else to the
+//! sender's room as a [`RoomCommand`] naming the peer. Each command's [`RoomEvent`]s are
+//! applied at once, in order: deliveries become [`Output::Send`] to the connection that
+//! holds each addressee, `Entered`/`Exited` keep the sessions' room index and the member
+//! count, and a room left empty is dropped. A room's deadline goes into the hub's heap.
+
+use super::hub::{Hub, RoomSlot};
+use super::park::Ready;
+use super::timers::Timer;
+use crate::room::{CallOp, HostOp, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent};
+use crate::{ConnId, Event, Output};
+use confab_proto::{
+    ClientFrame, ClientMsg, ErrorCode, LeaveReason, PeerId, RequestId, Role, RoomId, ServerMsg,
+};
+use std::time::Instant;
+
+impl Hub {
+    /// One decoded frame from `conn`, with the role a join token granted (`grant`).
+    pub(crate) fn handle_frame(
+        &mut self,
+        conn: ConnId,
+        frame: ClientFrame,
+        grant: Option<Role>,
+        now: Instant,
+    ) {
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if state.detached_until.is_some() {
+            return; // the driver said it is gone; only a resume brings it back
+        }
+        if state.parked.is_some() {
+            return self.park_frame(conn, frame, grant); // waits behind its parked join
+        }
+        let ClientFrame { id, msg } = frame;
+        let relay = |to, msg| (to, msg);
+        let (to, relayed) = match msg {
+            ClientMsg::Hello { version, resume } => {
+                return self.handle_hello(conn, version, resume, id)
+            }
+            ClientMsg::Ping => return self.send(conn, ServerMsg::Pong { ref_: id }),
+            ClientMsg::Join { room, name, .. } => {
+                return self.handle_join(conn, room, name, grant, id, now)
+            }
+            ClientMsg::Leave => return self.handle_leave(conn, id),
+            ClientMsg::Chat { text } => return self.handle_chat(conn, text, id, now),
+            ClientMsg::Offer { to, sdp } => relay(to, Relayed::Offer { sdp }),
+            ClientMsg::Answer { to, sdp } => relay(to, Relayed::Answer { sdp }),
+            ClientMsg::Candidate { to, candidate } => relay(to, Relayed::Candidate { candidate }),
+            ClientMsg::Hangup { to } => relay(to, Relayed::Hangup),
+            ClientMsg::Invite { to } => return self.call(conn, CallOp::Invite { to }, id),
+            ClientMsg::Cancel { to } => return self.call(conn, CallOp::Cancel { to }, id),
+            ClientMsg::Accept { call } => return self.call(conn, CallOp::Accept { call }, id),
+            ClientMsg::Decline { call } => return self.call(conn, CallOp::Decline { call }, id),
+            ClientMsg::JoinCall { call } => return self.call(conn, CallOp::JoinCall { call }, id),
+            ClientMsg::LeaveCall => return self.call(conn, CallOp::LeaveCall, id),
+            ClientMsg::Media {
+                audio_muted,
+                video_muted,
+            } => {
+                let op = CallOp::Media {
+                    audio_muted,
+                    video_muted,
+                };
+                return self.call(conn, op, id);
+            }
+            ClientMsg::Kick { peer } => return self.host(conn, HostOp::Kick { peer }, id),
+            ClientMsg::Mute { peer } => return self.host(conn, HostOp::Mute { peer }, id),
+            ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
+            ClientMsg::CallStats { pair, setup_ms, .. } => {
+                // Counted only from room members: media flows only between them.
+                if self.require_room(conn, &id, "join one first").is_some() {
+                    let event = Event::CallConnected { pair, setup_ms };
+                    self.out.push_back(Output::Event(event));
+                }
+                return;
+            }
+        };
+        let before = "join one before signaling a peer";
+        let Some((from, room)) = self.require_room(conn, &id, before) else {
+            return;
+        };
+        let ref_ = id;
+        let cmd = RoomCommand::Relay {
+            from,
+            to,
+            msg: relayed,
+            ref_,
+        };
+        self.command(&room, cmd);
+    }
+
+    /// The peer id and room of a joined `conn`; else `hello_required` or `not_joined`
+    /// ("not in a room; {hint}") is sent and `None` returned.
+    pub(crate) fn require_room(
+        &mut self,
+        conn: ConnId,
+        ref_: &Option<RequestId>,
+        hint: &str,
+    ) -> Option<(PeerId, RoomId)> {
+        let (peer, room) = self.require_hello(conn, ref_)?;
+        if room.is_none() {
+            let message = format!("not in a room; {hint}");
+            self.error(conn, ErrorCode::NotJoined, message, ref_.clone());
+        }
+        Some((peer, room?))
+    }
+
+    fn call(&mut self, conn: ConnId, op: CallOp, ref_: Option<RequestId>) {
+        if let Some((from, room)) = self.require_room(conn, &ref_, "join one first") {
+            self.command(&room, RoomCommand::Call { from, op, ref_ });
+        }
+    }
+
+    fn host(&mut self, conn: ConnId, op: HostOp, ref_: Option<RequestId>) {
+        if let Some((from, room)) = self.require_room(conn, &ref_, "join one first") {
+            self.command(&room, RoomCommand::Host { from, op, ref_ });
+        }
+    }
+
+    /// `join`: checks what the node owns (hello, not in a room yet, the room limit,
+    /// parking for the store), creates the room if needed, and hands the join to it.
+    pub(crate) fn handle_join(
+        &mut self,
+        conn: ConnId,
+        room: RoomId,
+        name: String,
+        grant: Option<Role>,
+        ref_: Option<RequestId>,
+        now: Instant,
+    ) {
+        let Some((peer, current)) = self.require_hello(conn, &ref_) else {
+            return;
+        };
+        if let Some(current) = current {
+            let message = format!("already in room {current}; leave it first");
+            return self.error(conn, ErrorCode::AlreadyJoined, message, ref_);
+        }
+        if !self.rooms.contains_key(&room) {
+            if self.pending.contains_key(&room) {
+                return self.park_join(conn, room, name, grant, ref_, now);
+            }
+            if self.rooms.len() + self.pending.len() >= self.config.max_rooms {
+                let message = format!(
+                    "the server is at its limit of {} rooms; try again later",
+                    self.config.max_rooms
+                );
+                return self.error(conn, ErrorCode::ServerFull, message, ref_);
+            }
+            let ready = self.ready.take_if(|r| r.room == room);
+            if self.config.persist_chat && ready.is_none() {
+                return self.park_join(conn, room, name, grant, ref_, now);
+            }
+            self.create_room(room.clone(), ready);
+        }
+        let cmd = RoomCommand::Join {
+            peer,
+            name,
+            grant,
+            ref_,
+        };
+        self.command(&room, cmd);
+    }
+
+    /// A new, empty room (with the store's chat when `ready` has some).
+    fn create_room(&mut self, room: RoomId, ready: Option<Ready>) {
+        let config = RoomConfig {
+            max_peers: self.config.max_peers_per_room,
+            max_call_size: self.config.max_call_size,
+            ring_timeout: self.config.ring_timeout,
+            chat_history: self.config.chat_history,
+        };
+        let seed = ready.and_then(|r| r.seed);
+        let core = RoomCore::new(room.clone(), config, seed);
+        self.rooms.insert(room, RoomSlot { core, wake: None });
+    }
+
+    /// `leave`: exits the current room; it answers `left` and tells the rest `peerLeft`.
+    pub(crate) fn handle_leave(&mut self, conn: ConnId, ref_: Option<RequestId>) {
+        let Some((peer, room)) = self.require_room(conn, &ref_, "join one first") else {
+            return;
+        };
+        let reason = LeaveReason::Left;
+        self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
+    }
+
+    /// `chat`: rate-limits the sender (per connection, so leaving and rejoining does not
+    /// reset it) and hands the message to its room.
+    pub(crate) fn handle_chat(
+        &mut self,
+        conn: ConnId,
+        text: String,
+        ref_: Option<RequestId>,
+        now: Instant,
+    ) {
+        let hint = "join one before chatting";
+        let Some((from, room)) = self.require_room(conn, &ref_, hint) else {
+            return;
+        };
+        let (burst, refill) = (self.config.chat_burst, self.config.chat_refill);
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if let Err(wait) = state.chat_bucket.try_take(now, burst, refill) {
+            let secs = wait.as_secs_f64().max(0.1);
+            let message = format!(
+                "you are sending messages too fast (at most {burst} in a row, then one every \
+                 {:.1} s); try again in {secs:.1} s",
+                refill.as_secs_f64()
+            );
+            return self.error(conn, ErrorCode::RateLimited, message, ref_);
+        }
+        self.command(&room, RoomCommand::Chat { from, text, ref_ });
+    }
+
+    /// Hands `cmd` to `room` (if it exists), applies its events in order, drops the room
+    /// if that emptied it, and keeps its deadline in the heap.
+    pub(crate) fn command(&mut self, room: &RoomId, cmd: RoomCommand) {
+        let now = self.now;
+        let Some(slot) = self.rooms.get_mut(room) else {
+            return;
+        };
+        slot.core.handle(now, cmd);
+        let mut events = Vec::new();
+        while let Some(e) = slot.core.poll_event() {
+            events.push(e);
+        }
+        let wake = slot.core.poll_timeout();
+        if slot.core.is_empty() {
+            self.rooms.remove(room);
+        } else if wake.is_some() && wake != slot.wake {
+            slot.wake = wake;
+            if let Some(at) = wake {
+                self.timers.schedule(at, Timer::Room { room: room.clone() });
+            }
+        }
+        for event in events {
+            self.apply(room, event);
+        }
+    }
+
+    /// One event of `room`, on this node.
+    fn apply(&mut self, room: &RoomId, event: RoomEvent) {
+        match event {
+            RoomEvent::Deliver { to, msg } => {
+                for peer in to {
+                    if let Some(&conn) = self.by_peer.get(&peer) {
+                        self.send(conn, msg.clone());
+                    }
+                }
+            }
+            RoomEvent::Entered { peer } => {
+                let session = self
+                    .by_peer
+                    .get(&peer)
+                    .and_then(|c| self.conns.get_mut(c))
+                    .and_then(|c| c.session.as_mut());
+                if let Some(s) = session {
+                    s.room = Some(room.clone());
+                    self.peer_total += 1;
+                }
+            }
+            RoomEvent::Exited { peer } => self.exited(room, &peer),
+            RoomEvent::ChatStored { message } => {
+                let room = room.clone();
+                self.out.push_back(Output::ChatStored { room, message });
+            }
+            RoomEvent::CallStarted { call } => {
+                self.calls_started += 1;
+                let room = room.clone();
+                self.out
+                    .push_back(Output::Event(Event::CallStarted { room, call }));
+            }
+        }
+    }
+
+    /// `peer` is out of `room`: its session is in no room now. A place held for a resume
+    /// (the peer was kicked while away) has nothing left to resume: it goes for good.
+    fn exited(&mut self, room: &RoomId, peer: &PeerId) {
+        let Some(&conn) = self.by_peer.get(peer) else {
+            return;
+        };
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(session) = state.session.as_mut() else {
+            return;
+        };
+        if session.room.as_ref() != Some(room) {
+            return;
+        }
+        session.room = None;
+        self.peer_total -= 1;
+        if state.detached_until.is_some() {
+            self.remove_conn(conn);
+        }
+    }
+}

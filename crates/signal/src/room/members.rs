@@ -1,0 +1,145 @@
+//! Membership and presence: join, leave (for any reason), and a held place coming back.
+
+use super::{Member, RoomCore, RoomEvent};
+use confab_proto::{LeaveReason, PeerId, PeerInfo, PeerState, RequestId, Role, ServerMsg};
+
+impl RoomCore {
+    /// `join`: answers `joined` with a snapshot of the others and the chat history, tells
+    /// them `peerJoined`, and reports [`RoomEvent::Entered`]; or refuses (full, locked).
+    /// The node checked that `peer` is in no room.
+    pub(crate) fn join(
+        &mut self,
+        peer: PeerId,
+        name: String,
+        grant: Option<Role>,
+        ref_: Option<RequestId>,
+    ) {
+        if self.members.contains_key(&peer) {
+            return; // a node bug, not client input: it is in already
+        }
+        if let Some((code, message)) = self.refusal(grant) {
+            return self.error(&peer, code, message, ref_);
+        }
+        let you = PeerInfo {
+            id: peer.clone(),
+            name,
+            state: PeerState::default(),
+            role: self.role_for_joiner(grant),
+        };
+        let others: Vec<PeerId> = self.members.keys().cloned().collect();
+        let joined = ServerMsg::Joined {
+            ref_,
+            room: self.id.clone(),
+            you: you.clone(),
+            peers: self.peers(),
+            history: self.chat_history(),
+        };
+        self.members.insert(
+            peer.clone(),
+            Member {
+                info: you.clone(),
+                fixed_role: grant.is_some(),
+            },
+        );
+        self.emit(RoomEvent::Entered { peer: peer.clone() });
+        self.send(&peer, joined);
+        if let Some(by) = self.locked_by.clone() {
+            // Only a host token gets into a locked room; it should know the room is locked.
+            self.send(&peer, ServerMsg::RoomLocked { locked: true, by });
+        }
+        if !others.is_empty() {
+            let msg = ServerMsg::PeerJoined { peer: you };
+            self.emit(RoomEvent::Deliver { to: others, msg });
+        }
+    }
+
+    /// `peer` goes for `reason`: it hears `left` if it asked, the others `peerLeft`; a
+    /// lost host is replaced, and its call or invitation ends.
+    pub(crate) fn leave(&mut self, peer: &PeerId, reason: LeaveReason, ref_: Option<RequestId>) {
+        if !self.members.contains_key(peer) {
+            return;
+        }
+        if reason == LeaveReason::Left {
+            let room = self.id.clone();
+            self.send(peer, ServerMsg::Left { ref_, room });
+        }
+        self.remove(peer, reason);
+    }
+
+    /// Takes `peer` out and tells the rest `peerLeft` with `reason`. Then hands on the
+    /// host role if it was the last host, and takes it out of its call.
+    pub(crate) fn remove(&mut self, peer: &PeerId, reason: LeaveReason) {
+        let Some(gone) = self.members.shift_remove(peer) else {
+            return;
+        };
+        self.emit(RoomEvent::Exited { peer: peer.clone() });
+        if !self.members.is_empty() {
+            self.broadcast(ServerMsg::PeerLeft {
+                peer_id: peer.clone(),
+                reason,
+            });
+        }
+        if gone.info.role == Role::Host {
+            self.promote_if_hostless();
+        }
+        // After `peerLeft`, so the others' clients drop the peer before its calls change.
+        self.drop_from_calls(peer, &gone.info.state);
+    }
+
+    /// A held place is taken again: a `joined` snapshot of the room as it is now, and the
+    /// room sees the peer back.
+    pub(crate) fn reattach(&mut self, peer: &PeerId, ref_: Option<RequestId>) {
+        let Some(me) = self.members.get(peer) else {
+            return;
+        };
+        let you = me.info.clone();
+        let peers = self
+            .members
+            .values()
+            .filter(|m| &m.info.id != peer)
+            .map(|m| m.info.clone())
+            .collect();
+        let joined = ServerMsg::Joined {
+            ref_,
+            room: self.id.clone(),
+            you,
+            peers,
+            history: self.chat_history(),
+        };
+        self.send(peer, joined);
+        self.update_state(peer, |s| s.reconnecting = false);
+    }
+
+    /// Changes `peer`'s presence and, if it changed, tells the whole room.
+    pub(crate) fn update_state(&mut self, peer: &PeerId, f: impl FnOnce(&mut PeerState)) {
+        let Some(m) = self.members.get_mut(peer) else {
+            return;
+        };
+        let before = m.info.state.clone();
+        f(&mut m.info.state);
+        if m.info.state == before {
+            return;
+        }
+        let msg = ServerMsg::Presence {
+            peer_id: peer.clone(),
+            state: m.info.state.clone(),
+        };
+        self.broadcast(msg);
+    }
+
+    /// The presence of `peer` (idle if it is not a member).
+    pub(crate) fn state_of(&self, peer: &PeerId) -> PeerState {
+        self.members
+            .get(peer)
+            .map(|m| m.info.state.clone())
+            .unwrap_or_default()
+    }
+
+    /// The display name of `peer` (empty if it is not a member).
+    pub(crate) fn name_of(&self, peer: &PeerId) -> String {
+        self.members
+            .get(peer)
+            .map(|m| m.info.name.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,250 @@
+//! One room's core, sans-IO: members, presence, calls, chat, roles and the lock.
+//!
+//! A [`RoomCore`] knows peers only by [`PeerId`] and talks to the node layer only
+//! through [`RoomCommand`] (in, with [`RoomCore::handle`]) and [`RoomEvent`] (out, with
+//! [`RoomCore::poll_event`]); see `seam.rs`. It has the hub's shape on a smaller scale:
+//! time is an input, deadlines come out of [`RoomCore::poll_timeout`], and its work per
+//! command is bounded by the room's size, never by the server's.
+//!
+//! Members are an [`IndexMap`] by peer id: join order for snapshots and fan-out, O(1)
+//! lookup for everything else. Membership in `members.rs`, chat in `chat.rs`, calls in
+//! `calls.rs`, roles and moderation in `moderation.rs`, the relay in `relay.rs`.
+
+mod calls;
+mod chat;
+mod members;
+mod moderation;
+mod relay;
+mod seam;
+
+pub use calls::CallSnapshot;
+pub use chat::ChatSeed;
+pub use seam::{CallOp, HostOp, Relayed, RoomCommand, RoomEvent};
+
+use crate::Now;
+use calls::Calls;
+use confab_proto::{ChatMessage, ErrorCode, PeerId, PeerInfo, RequestId, Role, RoomId, ServerMsg};
+use indexmap::IndexMap;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// The limits a room enforces (the node derives them from its `HubConfig`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomConfig {
+    /// Most members; a `join` beyond it gets `room_full`.
+    pub max_peers: usize,
+    /// Most people in one call, members plus pending invitations.
+    pub max_call_size: usize,
+    /// How long an invitation rings before it ends with `timeout`.
+    pub ring_timeout: Duration,
+    /// Chat messages kept for the `joined` snapshot.
+    pub chat_history: usize,
+}
+
+/// One room (see the module docs).
+#[derive(Debug)]
+pub struct RoomCore {
+    pub(crate) id: RoomId,
+    pub(crate) config: RoomConfig,
+    /// Members in join order, by peer id.
+    pub(crate) members: IndexMap<PeerId, Member>,
+    /// The last `chat_history` messages, oldest first.
+    pub(crate) history: VecDeque<ChatMessage>,
+    /// The id of the last chat message (0: none yet); the next one is this plus one.
+    pub(crate) last_chat_id: u64,
+    /// Its chat continues a store's, so accepted messages are reported for storing.
+    pub(crate) stored: bool,
+    /// The calls running in the room (see `calls.rs`).
+    pub(crate) calls: Calls,
+    /// The id of the last call started here (0: none yet); never reused in this room.
+    pub(crate) last_call_id: u64,
+    /// The host who locked the room, while it is locked (see `moderation.rs`).
+    pub(crate) locked_by: Option<PeerId>,
+    /// The wall clock of the command being handled (chat `ts`).
+    pub(crate) wall_clock_ms: u64,
+    events: VecDeque<RoomEvent>,
+}
+
+/// One peer's presence in a room.
+#[derive(Debug)]
+pub(crate) struct Member {
+    /// What the other members see: the peer id, the join name, presence and role.
+    pub(crate) info: PeerInfo,
+    /// Its role came from a join token, so it is never promoted (see `moderation.rs`).
+    pub(crate) fixed_role: bool,
+}
+
+impl RoomCore {
+    /// An empty room, or one that continues a store's chat (`seed`; then every accepted
+    /// message comes out as [`RoomEvent::ChatStored`]). A room ends when it is empty:
+    /// the node drops it after the event that emptied it.
+    pub fn new(id: RoomId, config: RoomConfig, seed: Option<ChatSeed>) -> RoomCore {
+        let mut room = RoomCore {
+            id,
+            config,
+            members: IndexMap::new(),
+            history: VecDeque::new(),
+            last_chat_id: 0,
+            stored: false,
+            calls: Calls::new(),
+            last_call_id: 0,
+            locked_by: None,
+            wall_clock_ms: 0,
+            events: VecDeque::new(),
+        };
+        if let Some(seed) = seed {
+            room.seed_chat(seed);
+        }
+        room
+    }
+
+    /// Handles one command at time `now`. Drain [`RoomCore::poll_event`] after each.
+    pub fn handle(&mut self, now: Now, cmd: RoomCommand) {
+        self.wall_clock_ms = now.unix_ms;
+        let now = now.mono;
+        match cmd {
+            RoomCommand::Join {
+                peer,
+                name,
+                grant,
+                ref_,
+            } => self.join(peer, name, grant, ref_),
+            RoomCommand::Leave { peer, reason, ref_ } => self.leave(&peer, reason, ref_),
+            RoomCommand::Detach { peer } => self.update_state(&peer, |s| s.reconnecting = true),
+            RoomCommand::Reattach { peer, ref_ } => self.reattach(&peer, ref_),
+            RoomCommand::Relay {
+                from,
+                to,
+                msg,
+                ref_,
+            } => self.relay(from, to, msg, ref_),
+            RoomCommand::Chat { from, text, ref_ } => self.chat(&from, text, ref_),
+            RoomCommand::Call { from, op, ref_ } => self.call_op(&from, op, ref_, now),
+            RoomCommand::Host { from, op, ref_ } => self.host_op(&from, op, ref_),
+            RoomCommand::Tick => self.ring_out_due(now),
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<RoomEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`RoomCommand::Tick`] is due next: the earliest ringing invitation. O(calls
+    /// and invitations in this room).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .flat_map(|c| c.invites.iter().map(|i| i.deadline))
+            .min()
+    }
+
+    /// The room's id.
+    pub fn id(&self) -> &RoomId {
+        &self.id
+    }
+
+    /// No members: the room has ended.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// How many members it has.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether `peer` is a member.
+    pub fn contains(&self, peer: &PeerId) -> bool {
+        self.members.contains_key(peer)
+    }
+
+    /// The members in join order.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.members.values().map(|m| m.info.clone()).collect()
+    }
+
+    /// The chat history a joiner would get, oldest first.
+    pub fn chat_history(&self) -> Vec<ChatMessage> {
+        self.history.iter().cloned().collect()
+    }
+
+    /// Whether a `join` with this grant would be let in (not full, not locked to it).
+    pub(crate) fn refusal(&self, grant: Option<Role>) -> Option<(ErrorCode, String)> {
+        let room = &self.id;
+        if self.members.len() >= self.config.max_peers {
+            let max = self.config.max_peers;
+            return Some((ErrorCode::RoomFull, format!("room {room} is full ({max} peers)")));
+        }
+        if self.locked_by.is_some() && grant != Some(Role::Host) {
+            let message = format!("room {room} is locked by its host");
+            return Some((ErrorCode::RoomLocked, message));
+        }
+        None
+    }
+
+    pub(crate) fn emit(&mut self, event: RoomEvent) {
+        self.events.push_back(event);
+    }
+
+    /// Delivers `msg` to one peer.
+    pub(crate) fn send(&mut self, to: &PeerId, msg: ServerMsg) {
+        self.emit(RoomEvent::Deliver {
+            to: vec![to.clone()],
+            msg,
+        });
+    }
+
+    /// Delivers `msg` to every member, in join order.
+    pub(crate) fn broadcast(&mut self, msg: ServerMsg) {
+        let to = self.members.keys().cloned().collect();
+        self.emit(RoomEvent::Deliver { to, msg });
+    }
+
+    /// Answers `to` with an error. Callers return right after: errors change no state.
+    pub(crate) fn error(
+        &mut self,
+        to: &PeerId,
+        code: ErrorCode,
+        message: impl Into<String>,
+        ref_: Option<RequestId>,
+    ) {
+        let message = message.into();
+        self.send(
+            to,
+            ServerMsg::Error {
+                code,
+                message,
+                ref_,
+            },
+        );
+    }
+
+    /// `unknown_peer` for a peer id a client named: echoes a bounded prefix of it.
+    pub(crate) fn unknown_peer(&mut self, to: &PeerId, who: &PeerId, ref_: Option<RequestId>) {
+        let shown: String = who.as_str().chars().take(64).collect();
+        let message = format!("{shown} is not a peer in your room");
+        self.error(to, ErrorCode::UnknownPeer, message, ref_);
+    }
+
+    /// Panics if the room's rules are broken; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        assert!(self.history.len() <= self.config.chat_history);
+        let ids: Vec<u64> = self.history.iter().map(|m| m.id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "history ids increase");
+        assert!(ids.last().is_none_or(|&id| id <= self.last_chat_id));
+        assert!(self.members.len() <= self.config.max_peers);
+        for (id, m) in &self.members {
+            assert_eq!(id, &m.info.id, "members are keyed by their id");
+        }
+        // Someone hosts, unless everyone's role came from a (guest) token.
+        assert!(
+            self.members.values().all(|m| m.fixed_role)
+                || self.members.values().any(|m| m.info.role == Role::Host),
+            "room {} has no host",
+            self.id
+        );
+        self.check_call_invariants();
+    }
+}

@@ -1,0 +1,101 @@
+//! Roles and moderation: who hosts a room, and what hosts may do (`kick`, `mute`, `lock`).
+//!
+//! Roles: a join token fixes its holder's role (the node passes it in
+//! [`RoomCommand::Join`]). A peer without one becomes host when it enters a room that
+//! has no host (so the first person in an open room hosts, as in Jitsi), else guest.
+//! When the last host leaves, the member present longest whose role no token fixed takes
+//! over, and the room hears `roleChanged`. So a room always has a host, unless everyone
+//! in it holds a guest token (the application then decided that nobody moderates).
+//!
+//! A kicked peer is out of the room but keeps its connection, and may join again: to keep
+//! someone out, a host locks the room. A locked room refuses every new `join` with
+//! `room_locked`, except from holders of a host token (the organiser gets in); it unlocks
+//! when it empties, since an empty room ends.
+//!
+//! [`RoomCommand::Join`]: super::RoomCommand::Join
+
+use super::{HostOp, RoomCore};
+use confab_proto::{ErrorCode, LeaveReason, PeerId, RequestId, Role, ServerMsg};
+
+impl RoomCore {
+    /// The role of a peer joining now: the token's if it had one, else host when the
+    /// room has no host.
+    pub(crate) fn role_for_joiner(&self, granted: Option<Role>) -> Role {
+        match granted {
+            Some(role) => role,
+            None if self.members.values().any(|m| m.info.role == Role::Host) => Role::Guest,
+            None => Role::Host,
+        }
+    }
+
+    /// A host's request; anyone else gets `not_host`.
+    pub(crate) fn host_op(&mut self, from: &PeerId, op: HostOp, ref_: Option<RequestId>) {
+        let Some(me) = self.members.get(from) else {
+            return;
+        };
+        if me.info.role != Role::Host {
+            let message = "only a host of the room can do that";
+            return self.error(from, ErrorCode::NotHost, message, ref_);
+        }
+        match op {
+            HostOp::Kick { peer } => {
+                if self.other_member(from, &peer, "remove", &ref_) {
+                    // `kicked` first: the target's node hears why before it is let go.
+                    let kicked = ServerMsg::Kicked {
+                        room: self.id.clone(),
+                        by: from.clone(),
+                    };
+                    self.send(&peer, kicked);
+                    self.remove(&peer, LeaveReason::Kicked);
+                }
+            }
+            HostOp::Mute { peer } => {
+                // The room sees the result in `presence` once that peer's client reports it.
+                if self.other_member(from, &peer, "mute", &ref_) {
+                    let by = from.clone();
+                    self.send(&peer, ServerMsg::MuteRequest { by });
+                }
+            }
+            HostOp::Lock { locked } => {
+                self.locked_by = locked.then(|| from.clone());
+                let by = from.clone();
+                self.broadcast(ServerMsg::RoomLocked { locked, by });
+            }
+        }
+    }
+
+    /// After a host left: if hosts remain or the room ended, nothing; else the
+    /// longest-present member whose role no token fixed becomes host, and everyone
+    /// hears `roleChanged`.
+    pub(crate) fn promote_if_hostless(&mut self) {
+        if self.members.values().any(|m| m.info.role == Role::Host) {
+            return;
+        }
+        // Members are in join order: the first eligible one has been there longest.
+        let Some(heir) = self.members.values_mut().find(|m| !m.fixed_role) else {
+            return;
+        };
+        heir.info.role = Role::Host;
+        let peer_id = heir.info.id.clone();
+        self.broadcast(ServerMsg::RoleChanged {
+            peer_id,
+            role: Role::Host,
+        });
+    }
+
+    /// Whether `peer` is another member than `from`; else `unknown_peer` is sent.
+    fn other_member(
+        &mut self,
+        from: &PeerId,
+        peer: &PeerId,
+        verb: &str,
+        ref_: &Option<RequestId>,
+    ) -> bool {
+        let ok = peer != from && self.members.contains_key(peer);
+        if !ok {
+            let message = format!("{peer} is not another peer in your room; cannot {verb} it");
+            self.error(from, ErrorCode::UnknownPeer, message, ref_.clone());
+        }
+        ok
+    }
+}
