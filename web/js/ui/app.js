@@ -27,62 +27,15 @@ import { launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { Moderation } from './moderation.js';
-import { Reconnector, shouldReconnect } from '../net/reconnect.js';
-
-/** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
-/** @typedef {import('../net/protocol.js').IceServer} IceServer */
+import { Reconnector } from '../net/reconnect.js';
+import { $, shellElements } from './dom.js';
+import { rejoin, wireSignaling } from './wire.js';
 
 
 // ---------------------------------------------------------------------------------------
 // DOM
 
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @param {{new (): T}} type
- * @returns {T}
- */
-function $(id, type) {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new Error(`confab: #${id} is missing from the page`);
-  return el;
-}
-
-const ui = {
-  lobby: $('lobby', HTMLElement),
-  form: $('join-form', HTMLFormElement),
-  name: $('name', HTMLInputElement),
-  room: $('room', HTMLInputElement),
-  join: $('join', HTMLButtonElement),
-  randomRoom: $('random-room', HTMLButtonElement),
-  roomView: $('room-view', HTMLElement),
-  roomName: $('room-name', HTMLElement),
-  copyLink: $('copy-link', HTMLButtonElement),
-  status: $('status', HTMLElement),
-  stage: $('stage', HTMLElement),
-  selfTile: $('self-tile', HTMLElement),
-  selfInitial: $('self-initial', HTMLElement),
-  meAvatar: $('me-avatar', HTMLElement),
-  meName: $('me-name', HTMLElement),
-  localVideo: $('local-video', HTMLVideoElement),
-  people: $('people', HTMLElement),
-  peopleClose: $('people-close', HTMLButtonElement),
-  peopleCount: $('people-count', HTMLElement),
-  peopleEmpty: $('people-empty', HTMLElement),
-  peerList: $('peer-list', HTMLUListElement),
-  meStatus: $('me-status', HTMLElement),
-  mic: $('mic-toggle', HTMLButtonElement),
-  cam: $('cam-toggle', HTMLButtonElement),
-  hangup: $('hangup', HTMLButtonElement),
-  peopleToggle: $('people-toggle', HTMLButtonElement),
-  peopleBadge: $('people-badge', HTMLElement),
-  leave: $('leave', HTMLButtonElement),
-  toast: $('toast', HTMLElement),
-  error: $('error', HTMLElement),
-  errorClose: $('error-close', HTMLButtonElement),
-  tileTemplate: $('remote-tile', HTMLTemplateElement),
-  peerTemplate: $('peer-item', HTMLTemplateElement),
-};
+const ui = shellElements();
 
 /** The join token of this tab, the password field and access refusals, in the lobby. */
 const access = new Access({
@@ -123,6 +76,8 @@ const chat = new ChatPanel(
 
 /** Who is in the room, presence, roles, invitations, chat: fed every server message. */
 const room = new Room();
+
+/** @typedef {typeof app} AppState */
 
 const app = {
   /** @type {'lobby' | 'connecting' | 'in-room'} */
@@ -324,146 +279,13 @@ function reportMedia() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Signaling events
+// Signaling events (wire.js)
 
-/**
- * @param {Signaling} sig
- */
+/** @param {Signaling} sig */
 function wire(sig) {
-  const live = () => app.signaling === sig;
-  // The room model hears roles and the lock before moderation says what changed.
-  sig.on('roleChanged', (m) => live() && room.handle(m));
-  sig.on('roomLocked', (m) => live() && room.handle(m));
-  moderation.wire(sig, live); // first: it names departing peers before they are dropped
-
-  sig.on('welcome', (w) => {
-    if (!live()) return;
-    app.resumed = w.resumed === true;
-    room.handle(w);
-    app.iceServers = w.iceServers.map((s) => {
-      /** @type {RTCIceServer} */
-      const out = { urls: s.urls };
-      if (s.username) out.username = s.username;
-      if (s.credential) out.credential = s.credential;
-      return out;
-    });
-  });
-
-  sig.on('joined', (j) => {
-    if (!live()) return;
-    const again = app.state === 'in-room' && app.resumed;
-    app.state = 'in-room';
-    app.disconnected = false;
-    app.room = j.room;
-    if (!again || app.joinedAt === null) app.joinedAt = performance.now();
-    room.handle(j);
-    access.joined();
-    if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
-    if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
-    else chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
-    ui.roomName.textContent = j.room;
-    history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
-    reportMedia();
-    renderAll();
-  });
-
-  sig.on('peerJoined', (m) => {
-    if (!live() || app.state !== 'in-room') return;
-    room.handle(m);
-    renderAll();
-  });
-
-  sig.on('peerLeft', (m) => {
-    if (!live()) return;
-    room.handle(m);
-    calls.onPeerLeft(m.peerId);
-  });
-
-  sig.on('presence', (m) => {
-    if (!live()) return;
-    room.handle(m);
-    calls.onPresence();
-  });
-
-  sig.on('invited', (m) => {
-    if (!live()) return;
-    room.handle(m);
-    calls.onInvited();
-    // Re-creating a call that a server restart ended: the other side calls, we accept.
-    if (mesh.isKept(m.from)) calls.accept();
-  });
-
-  sig.on('inviting', (m) => {
-    if (!live()) return;
-    room.handle(m);
-    calls.onInviting();
-  });
-
-  sig.on('inviteEnded', (m) => {
-    if (!live()) return;
-    const ended = room.handle(m) ?? { outgoingEnded: false, incomingEnded: false };
-    calls.onInviteEnded(m, ended);
-  });
-
-  sig.on('callJoined', (m) => {
-    if (!live()) return;
-    room.handle(m);
-    calls.onCallJoined(m.members);
-  });
-
-  sig.on('offer', (m) => {
-    if (!live() || app.state !== 'in-room') return;
-    mesh.handleSignal(m, room.members().has(m.from));
-  });
-
-  for (const type of /** @type {const} */ (['answer', 'candidate', 'hangup'])) {
-    sig.on(type, (m) => {
-      if (live()) mesh.handleSignal(m, room.members().has(m.from));
-    });
-  }
-
-  sig.on('chat', (m) => {
-    if (!live()) return;
-    room.handle(m);
-    chat.receive(m.message, m.ref);
-  });
-
-  sig.on('serverError', (e) => {
-    if (!live()) return;
-    if (e.code === 'unknown_peer') {
-      // A relayed message crossed the peer's departure; `peerLeft` tidies up.
-      console.warn(`confab: ${e.message}`);
-      return;
-    }
-    if (calls.onError(e)) return;
-    showError(describeServerError(e));
-  });
-
-  sig.on('protocolError', (e) => {
-    console.warn('confab: ignoring a malformed server message:', e.message);
-  });
-
-  sig.on('close', (info) => {
-    if (!live() || info.expected) return;
-    if (app.state === 'in-room' && app.reconnector && shouldReconnect(info)) {
-      // The reconnector takes over; calls go on peer to peer meanwhile.
-      app.disconnected = true;
-      chat.setEnabled(false);
-      renderAll();
-      return;
-    }
-    if (app.state === 'in-room') {
-      app.disconnected = true;
-      chat.setEnabled(false);
-      const why = describeClose(info.code) ?? 'The connection to the server closed.';
-      showError(
-        mesh.size > 0
-          ? `${why} Calls in progress can continue, but to reconnect, leave and join again.`
-          : `${why} Leave and join again to reconnect.`,
-      );
-      renderAll();
-    }
-    // While connecting, joinRoom() reports the failure.
+  wireSignaling(sig, {
+    app, room, calls, mesh, moderation, chat, access, roomName: ui.roomName,
+    showError, renderAll, showOwnName, reportMedia,
   });
 }
 
@@ -584,30 +406,15 @@ function startReconnector(first) {
 }
 
 /**
- * A replacement connection said welcome. Resumed: the server sends `joined` by itself
- * and our peer connections carry on under the same ids. Fresh (the server restarted, or
- * our place expired): join the room again, keep the peer connections as orphans (media
- * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
- * over the connections themselves (mesh.js).
+ * A replacement connection said welcome (wire.js's `rejoin`).
  * @param {Signaling} sig
  * @param {import('../net/protocol.js').WelcomeMsg} w
  */
-async function onReconnected(sig, w) {
-  if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;
-  if (w.resumed) {
-    mesh.resumeSignaling();
-    return;
-  }
-  mesh.orphanAll();
-  room.forgetInvitations();
-  try {
-    await sig.join(app.room, app.name, access.credentials(app.room));
-  } catch (err) {
-    if (app.signaling !== sig) return;
-    showError(err instanceof Error ? `Could not rejoin the room: ${err.message}` : 'Could not rejoin the room.');
-    return;
-  }
-  mesh.announce();
+function onReconnected(sig, w) {
+  return rejoin(sig, w, {
+    app, room, calls, mesh, moderation, chat, access, roomName: ui.roomName,
+    showError, renderAll, showOwnName, reportMedia,
+  });
 }
 
 /**

@@ -8,20 +8,9 @@ import { FileTransfers } from '../p2p/files.js';
 import { ScreenShare } from '../media/screen.js';
 import { Devices } from '../media/devices.js';
 import { QualityPanel } from '../media/quality.js';
+import { $ } from './dom.js';
 
 /** @typedef {import('../media/call.js').PeerCall} PeerCall */
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @param {{new (): T}} type
- * @returns {T}
- */
-function $(id, type) {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new Error(`confab: #${id} is missing from the page`);
-  return el;
-}
 
 /**
  * @param {{nameOf: (peerId: string) => string, showError: (message: string) => void,

@@ -1,0 +1,198 @@
+// The shell's listeners on one signaling connection: every server message goes to the
+// room model first (room/room.js), then to the views and the transport that act on it.
+// Events from a connection that is not the app's any more (replaced on reconnect, or
+// left) are ignored.
+
+import { describeClose, describeServerError } from '../net/protocol.js';
+import { shouldReconnect } from '../net/reconnect.js';
+
+/** @typedef {import('../net/signaling.js').Signaling} Signaling */
+
+/**
+ * What the listeners act on: the shell's state and views (see app.js).
+ * @typedef {object} WireContext
+ * @property {import('./app.js').AppState} app
+ * @property {import('../room/room.js').Room} room
+ * @property {import('./calls.js').Calls} calls
+ * @property {import('../media/mesh.js').Mesh} mesh the transport
+ * @property {import('./moderation.js').Moderation} moderation
+ * @property {import('./chat.js').ChatPanel} chat
+ * @property {import('./access.js').Access} access
+ * @property {HTMLElement} roomName
+ * @property {(message: string) => void} showError
+ * @property {() => void} renderAll
+ * @property {(name: string) => void} showOwnName
+ * @property {() => void} reportMedia
+ */
+
+/**
+ * @param {Signaling} sig
+ * @param {WireContext} c
+ */
+export function wireSignaling(sig, c) {
+  const { app, room, calls, mesh, moderation, chat, access, roomName, showError, renderAll, showOwnName, reportMedia } = c;
+  const live = () => app.signaling === sig;
+  // The room model hears roles and the lock before moderation says what changed.
+  sig.on('roleChanged', (m) => live() && room.handle(m));
+  sig.on('roomLocked', (m) => live() && room.handle(m));
+  moderation.wire(sig, live); // first: it names departing peers before they are dropped
+
+  sig.on('welcome', (w) => {
+    if (!live()) return;
+    app.resumed = w.resumed === true;
+    room.handle(w);
+    app.iceServers = w.iceServers.map((s) => {
+      /** @type {RTCIceServer} */
+      const out = { urls: s.urls };
+      if (s.username) out.username = s.username;
+      if (s.credential) out.credential = s.credential;
+      return out;
+    });
+  });
+
+  sig.on('joined', (j) => {
+    if (!live()) return;
+    const again = app.state === 'in-room' && app.resumed;
+    app.state = 'in-room';
+    app.disconnected = false;
+    app.room = j.room;
+    if (!again || app.joinedAt === null) app.joinedAt = performance.now();
+    room.handle(j);
+    access.joined();
+    if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
+    if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
+    else chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
+    roomName.textContent = j.room;
+    history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
+    reportMedia();
+    renderAll();
+  });
+
+  sig.on('peerJoined', (m) => {
+    if (!live() || app.state !== 'in-room') return;
+    room.handle(m);
+    renderAll();
+  });
+
+  sig.on('peerLeft', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onPeerLeft(m.peerId);
+  });
+
+  sig.on('presence', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onPresence();
+  });
+
+  sig.on('invited', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onInvited();
+    // Re-creating a call that a server restart ended: the other side calls, we accept.
+    if (mesh.isKept(m.from)) calls.accept();
+  });
+
+  sig.on('inviting', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onInviting();
+  });
+
+  sig.on('inviteEnded', (m) => {
+    if (!live()) return;
+    const ended = room.handle(m) ?? { outgoingEnded: false, incomingEnded: false };
+    calls.onInviteEnded(m, ended);
+  });
+
+  sig.on('callJoined', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    calls.onCallJoined(m.members);
+  });
+
+  sig.on('offer', (m) => {
+    if (!live() || app.state !== 'in-room') return;
+    mesh.handleSignal(m, room.members().has(m.from));
+  });
+
+  for (const type of /** @type {const} */ (['answer', 'candidate', 'hangup'])) {
+    sig.on(type, (m) => {
+      if (live()) mesh.handleSignal(m, room.members().has(m.from));
+    });
+  }
+
+  sig.on('chat', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    chat.receive(m.message, m.ref);
+  });
+
+  sig.on('serverError', (e) => {
+    if (!live()) return;
+    if (e.code === 'unknown_peer') {
+      // A relayed message crossed the peer's departure; `peerLeft` tidies up.
+      console.warn(`confab: ${e.message}`);
+      return;
+    }
+    if (calls.onError(e)) return;
+    showError(describeServerError(e));
+  });
+
+  sig.on('protocolError', (e) => {
+    console.warn('confab: ignoring a malformed server message:', e.message);
+  });
+
+  sig.on('close', (info) => {
+    if (!live() || info.expected) return;
+    if (app.state === 'in-room' && app.reconnector && shouldReconnect(info)) {
+      // The reconnector takes over; calls go on peer to peer meanwhile.
+      app.disconnected = true;
+      chat.setEnabled(false);
+      renderAll();
+      return;
+    }
+    if (app.state === 'in-room') {
+      app.disconnected = true;
+      chat.setEnabled(false);
+      const why = describeClose(info.code) ?? 'The connection to the server closed.';
+      showError(
+        mesh.size > 0
+          ? `${why} Calls in progress can continue, but to reconnect, leave and join again.`
+          : `${why} Leave and join again to reconnect.`,
+      );
+      renderAll();
+    }
+    // While connecting, joinRoom() reports the failure.
+  });
+}
+
+/**
+ * A replacement connection said welcome. Resumed: the server sends `joined` by itself
+ * and our peer connections carry on under the same ids. Fresh (the server restarted, or
+ * our place expired): join the room again, keep the peer connections as orphans (media
+ * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
+ * over the connections themselves (mesh.js).
+ * @param {Signaling} sig
+ * @param {import('../net/protocol.js').WelcomeMsg} w
+ * @param {WireContext} c
+ */
+export async function rejoin(sig, w, c) {
+  const { app, room, mesh, access, showError } = c;
+  if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;
+  if (w.resumed) {
+    mesh.resumeSignaling();
+    return;
+  }
+  mesh.orphanAll();
+  room.forgetInvitations();
+  try {
+    await sig.join(app.room, app.name, access.credentials(app.room));
+  } catch (err) {
+    if (app.signaling !== sig) return;
+    showError(err instanceof Error ? `Could not rejoin the room: ${err.message}` : 'Could not rejoin the room.');
+    return;
+  }
+  mesh.announce();
+}
