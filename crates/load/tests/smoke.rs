@@ -3,22 +3,21 @@
 
 use clap::Parser;
 use confab_load::{run, Opts};
-use confab_server::config::{Config, TlsMode};
+use confab_server::config::Config;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Starts confab on 127.0.0.1 (port 0) with `tweak` applied; returns its ws URL.
 fn start(tweak: impl FnOnce(&mut Config)) -> (String, CancellationToken) {
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: TlsMode::Off,
-        // No chat store on disk, and no per-connection message rate limit: this test is
-        // about the load tool, not about those.
-        chat_retention_days: 0,
-        msg_rate: 0,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.http.insecure_http = true;
+    config.turn.no_turn = true;
+    // No chat store on disk, and no per-connection message rate limit: this test is
+    // about the load tool, not about those.
+    config.store.chat_retention_days = 0;
+    config.ws.msg_rate = 0;
     tweak(&mut config);
     let listeners = confab_server::Listeners::bind(&config).unwrap();
     let addr = listeners.http.local_addr().unwrap();
@@ -62,8 +61,8 @@ fn opts(url: &str, extra: &[&str]) -> Opts {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_rate_run_delivers_everything_exactly_once_in_order() {
     let (url, shutdown) = start(|c| {
-        c.chat_burst = 1_000_000;
-        c.chat_refill = Duration::from_millis(1);
+        c.hub.chat_burst = 1_000_000;
+        c.hub.chat_refill = Duration::from_millis(1).into();
     });
     let r = run(&opts(&url, &["--relay-ratio", "0.5"])).await.unwrap();
     shutdown.cancel();
@@ -82,8 +81,8 @@ async fn max_rate_run_delivers_everything_exactly_once_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paced_run_keeps_its_rate_and_checks_out() {
     let (url, shutdown) = start(|c| {
-        c.chat_burst = 1_000_000;
-        c.chat_refill = Duration::from_millis(1);
+        c.hub.chat_burst = 1_000_000;
+        c.hub.chat_refill = Duration::from_millis(1).into();
     });
     let r = run(&opts(&url, &["--rate", "1000"])).await.unwrap();
     shutdown.cancel();

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod config;
+mod http;
 pub mod metrics;
 pub mod random;
 pub mod server;
@@ -18,7 +19,6 @@ mod signal;
 pub mod store;
 pub mod tls;
 pub mod turn;
-mod web;
 
 pub use server::{run, Listeners};
 

@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use clap::builder::TypedValueParser as _;
-use clap::{Parser, Subcommand};
-use confab_server::config::{Config, LogFormat, ServeArgs, TlsMode};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use confab_server::config::{self, Config, ConfigError, LogFormat, TlsMode};
 use confab_server::tls::{self, TlsOrigin};
 use confab_server::Listeners;
 use std::process::ExitCode;
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "confab",
     version,
-    about = "Self-hosted video calls: web app, signaling and (soon) TURN in one binary"
+    about = "Self-hosted video calls: web app, signaling and STUN/TURN in one binary"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,10 +24,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (HTTPS web app + signaling WebSocket).
-    Serve(ServeArgs),
+    Serve(Config),
     /// Validate the configuration (file, env and flags, exactly as `serve` reads them)
     /// and print the effective configuration as TOML, secrets redacted. Binds nothing.
-    CheckConfig(ServeArgs),
+    CheckConfig(Config),
     /// Mint a join token (HS256, with the configured token key) and print it.
     Token(TokenArgs),
     /// Read a room password from stdin and print its argon2 hash, for
@@ -56,7 +56,7 @@ struct TokenArgs {
     ttl: u64,
     /// Where the token key comes from: the same flags, env and file as `serve`.
     #[command(flatten)]
-    serve: ServeArgs,
+    serve: Config,
 }
 
 /// `90`, `90s`, `15m`, `1h`, `7d` as seconds.
@@ -85,7 +85,14 @@ fn main() -> ExitCode {
     // One crypto backend for everything (rustls panics if two are compiled in and none
     // is chosen); done before any TLS object exists.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(ConfigError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("confab: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::CheckConfig(args) => check_config(args),
@@ -101,11 +108,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command line, the environment and the `--config` file, layered (see
+/// `config::parse`), with the chosen subcommand's configuration checked.
+fn parse_cli() -> Result<Cli, ConfigError> {
+    let (matches, file) = config::parse(Cli::command(), std::env::args_os().collect())?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let config = match &mut cli.command {
+        Command::Serve(c) | Command::CheckConfig(c) => c,
+        Command::Token(t) => &mut t.serve,
+        Command::HashPassword => return Ok(cli),
+    };
+    *config = config.clone().finish(file.as_ref())?;
+    Ok(cli)
+}
+
 /// `confab check-config`: resolve as `serve` does, print the redacted result.
-fn check_config(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::resolve(args)?;
+fn check_config(config: Config) -> anyhow::Result<()> {
     // Operator-provided certificate files are read (not generated, nothing written).
-    if matches!(config.tls, TlsMode::Files { .. }) {
+    if matches!(config.http.tls(), TlsMode::Files { .. }) {
         tls::load(&config)?;
     }
     print!("{}", config.to_toml_redacted());
@@ -115,8 +135,8 @@ fn check_config(args: ServeArgs) -> anyhow::Result<()> {
 /// `confab token`: print a join token, and the link that uses it on stderr.
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     use confab_server::auth::token::{mint, Claims};
-    let config = Config::resolve(args.serve)?;
-    let key = config.auth.token_key.as_deref().context(
+    let config = args.serve;
+    let key = config.auth.token_key.as_ref().map(|k| k.expose()).context(
         "no token key: set --token-key, CONFAB_TOKEN_KEY or token_key in the [auth] table",
     )?;
     let room = confab_proto::RoomId::parse(&args.room)
@@ -135,18 +155,19 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
     );
     println!("{token}");
     let host = config
-        .public_hosts
+        .http
+        .public_host
         .first()
         .cloned()
         .unwrap_or_else(|| "localhost".into());
-    let scheme = if config.tls == TlsMode::Off {
+    let scheme = if config.http.tls() == TlsMode::Off {
         "http"
     } else {
         "https"
     };
     eprintln!(
         "join link: {scheme}://{host}:{}/r/{room}?token={token}",
-        config.listen.port()
+        config.http.listen.port()
     );
     Ok(())
 }
@@ -177,20 +198,16 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::resolve(args)?;
+fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let mut config = config;
-    if let Some(turn) = config.turn.as_mut() {
-        if turn.secret.is_none() {
-            turn.secret = Some(confab_server::turn::load_or_create_secret(
-                &config.data_dir,
-            )?);
-        }
+    if config.turn.enabled() && config.turn.secret.is_none() {
+        let secret = confab_server::turn::load_or_create_secret(&config.data_dir)?;
+        config.turn.secret = Some(secret.into());
     }
-    if config.chat_retention().is_some() {
+    if config.store.chat_retention().is_some() {
         confab_server::store::ChatStore::check(&config.data_dir)?;
     }
     let tls = tls::load(&config)?;
@@ -198,8 +215,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config)?;
     print_banner(&config, tls.as_ref());
     tracing::info!(
-        listen = %listeners.http.local_addr().unwrap_or(config.listen),
-        tls = config.tls != TlsMode::Off,
+        listen = %listeners.http.local_addr().unwrap_or(config.http.listen),
+        tls = config.http.tls() != TlsMode::Off,
         turn = listeners.turn.is_some(),
         "serving"
     );
@@ -232,13 +249,13 @@ async fn signal_shutdown(token: CancellationToken) {
 
 /// Tells the operator where to point browsers and which certificate they will see.
 fn print_banner(config: &Config, tls: Option<&tls::TlsMaterial>) {
-    let scheme = if config.tls == TlsMode::Off {
+    let scheme = if config.http.tls() == TlsMode::Off {
         "http"
     } else {
         "https"
     };
-    let port = config.listen.port();
-    let ip = config.listen.ip();
+    let port = config.http.listen.port();
+    let ip = config.http.listen.ip();
     let mut hosts: Vec<String> = if ip.is_unspecified() {
         let mut h = vec!["localhost".to_string()];
         h.extend(tls::host_name());
@@ -248,11 +265,11 @@ fn print_banner(config: &Config, tls: Option<&tls::TlsMaterial>) {
     } else {
         vec![ip.to_string()]
     };
-    hosts.extend(config.public_hosts.iter().cloned());
+    hosts.extend(config.http.public_host.iter().cloned());
     println!(
         "confab {} listening on {}",
         env!("CARGO_PKG_VERSION"),
-        config.listen
+        config.http.listen
     );
     for h in hosts {
         println!("  open {scheme}://{h}:{port}/");

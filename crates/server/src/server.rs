@@ -7,7 +7,6 @@ use crate::signal::ConnSettings;
 use crate::signal::{self, HubHandle};
 use crate::store::{ChatStore, Persist};
 use crate::turn::TurnSockets;
-use confab_signal::HubConfig;
 use confab_signal::{IceMinter, TurnAdvert};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -47,11 +46,9 @@ pub struct Listeners {
 impl Listeners {
     /// Binds every listener `config` asks for, with errors naming the address.
     pub fn bind(config: &Config) -> Result<Listeners, BindError> {
-        let http = bind_http(config.listen).map_err(|source| BindError::Http {
-            addr: config.listen,
-            source,
-        })?;
-        let turn = config.turn.as_ref().map(TurnSockets::bind).transpose()?;
+        let addr = config.http.listen;
+        let http = bind_http(addr).map_err(|source| BindError::Http { addr, source })?;
+        let turn = config.turn().map(TurnSockets::bind).transpose()?;
         Ok(Listeners { http, turn })
     }
 }
@@ -105,24 +102,24 @@ pub async fn run(
     let listener = listeners.http;
     listener.set_nonblocking(true)?;
     // The chat store opens before anything is served: a broken one stops the start.
-    let persist = match config.chat_retention() {
+    let persist = match config.store.chat_retention() {
         Some(retention) => {
             let store =
                 ChatStore::open(&config.data_dir, retention).map_err(std::io::Error::other)?;
-            Some(Persist::new(store, config.chat_history))
+            Some(Persist::new(store, config.hub.chat_history))
         }
         None => None,
     };
     let tracker = TaskTracker::new();
     // One registry per server instance (see crate::metrics for why it is not global).
-    let metrics = Metrics::new(config.turn.is_some() && listeners.turn.is_some());
+    let metrics = Metrics::new(config.turn().is_some() && listeners.turn.is_some());
     let mut advert = None;
-    if let (Some(settings), Some(sockets)) = (&config.turn, listeners.turn) {
+    if let (Some(settings), Some(sockets)) = (config.turn(), listeners.turn) {
         // Without a configured secret (tests), a random one lives as long as the process.
-        let secret = settings
-            .secret
-            .clone()
-            .unwrap_or_else(crate::random::hex::<16>);
+        let secret = match &settings.secret {
+            Some(s) => s.expose().to_owned(),
+            None => crate::random::hex::<16>(),
+        };
         let listen = sockets.udp.local_addr()?;
         let tls_port = match (&sockets.tls, &tls) {
             (Some(l), Some(_)) => Some(l.local_addr()?.port()),
@@ -142,29 +139,18 @@ pub async fn run(
             listen,
             tls_port,
             fallback_host: config
-                .public_hosts
+                .http
+                .public_host
                 .first()
                 .cloned()
                 .or_else(crate::tls::host_name)
                 .unwrap_or_else(|| "localhost".into()),
             secret: secret.into_bytes(),
-            ttl: settings.credential_ttl,
+            ttl: *settings.credential_ttl,
         });
     }
-    let ice = IceMinter::new(config.ice_servers.clone(), advert);
-    let hub_config = HubConfig {
-        ice: ice.clone(),
-        max_rooms: config.max_rooms,
-        max_peers_per_room: config.max_peers_per_room,
-        max_connections: config.max_connections,
-        max_call_size: config.max_call_size,
-        ring_timeout: config.ring_timeout,
-        resume_grace: config.resume_grace,
-        chat_history: config.chat_history,
-        chat_burst: config.chat_burst,
-        chat_refill: config.chat_refill,
-        ..HubConfig::default()
-    };
+    let ice = IceMinter::new(config.hub.ice_servers.0.clone(), advert);
+    let hub_config = config.hub.hub_config(ice.clone());
     let hub = signal::spawn(
         hub_config,
         crate::random::bytes(),
@@ -174,13 +160,13 @@ pub async fn run(
     );
     let state = AppState {
         conn_settings: ConnSettings {
-            idle_timeout: config.idle_timeout,
-            ping_interval: config.effective_ping_interval(),
-            outbound_queue: config.outbound_queue,
+            idle_timeout: *config.ws.idle_timeout,
+            ping_interval: config.ws.effective_ping_interval(),
+            outbound_queue: config.ws.outbound_queue,
             auth: Arc::new(crate::auth::Auth::new(&config.auth).map_err(std::io::Error::other)?),
-            handshake_timeout: config.handshake_timeout,
-            msg_rate: config.msg_rate,
-            msg_burst: config.msg_burst,
+            handshake_timeout: *config.http.handshake_timeout,
+            msg_rate: config.ws.msg_rate,
+            msg_burst: config.ws.msg_burst,
             metrics: metrics.clone(),
         },
         config,
@@ -191,8 +177,8 @@ pub async fn run(
         ice,
         metrics,
     };
-    let handshake = state.config.handshake_timeout;
-    let app = crate::web::router(state).into_make_service();
+    let handshake = *state.config.http.handshake_timeout;
+    let app = crate::http::router(state).into_make_service();
     let handle = axum_server::Handle::new();
     {
         let handle = handle.clone();

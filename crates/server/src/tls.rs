@@ -62,10 +62,10 @@ pub enum TlsError {
 
 /// Loads or creates TLS material for `config`; `None` when TLS is off.
 pub fn load(config: &Config) -> Result<Option<TlsMaterial>, TlsError> {
-    match &config.tls {
+    match config.http.tls() {
         TlsMode::Off => Ok(None),
         TlsMode::Files { cert, key } => {
-            let (chain, key) = read_pem_pair(cert, key)?;
+            let (chain, key) = read_pem_pair(&cert, &key)?;
             Ok(Some(material(chain, key, TlsOrigin::Files)))
         }
         TlsMode::SelfSigned => self_signed(&config.data_dir, &subject_names(config)).map(Some),
@@ -88,10 +88,11 @@ pub fn subject_names(config: &Config) -> Vec<String> {
     if let Some(h) = host_name() {
         names.push(h);
     }
-    if !config.listen.ip().is_unspecified() && !config.listen.ip().is_loopback() {
-        names.push(config.listen.ip().to_string());
+    let ip = config.http.listen.ip();
+    if !ip.is_unspecified() && !ip.is_loopback() {
+        names.push(ip.to_string());
     }
-    names.extend(config.public_hosts.iter().cloned());
+    names.extend(config.http.public_host.iter().cloned());
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(n.clone()));
     names

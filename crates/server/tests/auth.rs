@@ -6,6 +6,7 @@ use common::{Client, TestServer};
 use confab_proto::RoomId;
 use confab_server::auth::password;
 use confab_server::auth::token::{mint, Claims, Role};
+use confab_server::config::RoomPasswords;
 use serde_json::{json, Value};
 
 const KEY: &str = "join-token-key-0123456789abcdef-0123";
@@ -43,7 +44,7 @@ fn assert_refused(v: &Value, code: &str) {
 async fn a_room_with_a_password_admits_only_the_right_one() {
     let hash = password::hash("correct horse");
     let s = TestServer::start_with(|c| {
-        c.auth.room_passwords = vec![(RoomId::parse("board").unwrap(), hash)];
+        c.auth.room_passwords = vec![RoomPasswords(vec![(RoomId::parse("board").unwrap(), hash)])];
     })
     .await;
     // An observer who knows the password is already inside.
@@ -77,7 +78,10 @@ async fn a_valid_token_admits_under_its_name_and_bad_ones_are_refused() {
     let hash = password::hash("secret room");
     let s = TestServer::start_with(|c| {
         c.auth.token_key = Some(KEY.into());
-        c.auth.room_passwords = vec![(RoomId::parse("standup").unwrap(), hash)];
+        c.auth.room_passwords = vec![RoomPasswords(vec![(
+            RoomId::parse("standup").unwrap(),
+            hash,
+        )])];
     })
     .await;
     let (mut c, _) = s.client().await;
@@ -140,7 +144,7 @@ async fn a_server_without_token_keys_refuses_tokens() {
 async fn guessing_passwords_is_cut_off_after_five_tries() {
     let hash = password::hash("correct horse");
     let s = TestServer::start_with(|c| {
-        c.auth.room_passwords = vec![(RoomId::parse("board").unwrap(), hash)];
+        c.auth.room_passwords = vec![RoomPasswords(vec![(RoomId::parse("board").unwrap(), hash)])];
     })
     .await;
     let (mut c, _) = s.client().await;

@@ -149,8 +149,8 @@ async fn unsupported_version_is_an_error_then_a_close() {
 #[tokio::test]
 async fn room_and_server_limits() {
     let s = TestServer::start_with(|c| {
-        c.max_peers_per_room = 2;
-        c.max_rooms = 2;
+        c.hub.max_peers_per_room = 2;
+        c.hub.max_rooms = 2;
     })
     .await;
     let _a = s.joined("r1", "A").await;
@@ -176,8 +176,8 @@ async fn room_and_server_limits() {
 async fn a_slow_reader_is_dropped_and_the_room_goes_on() {
     use futures_util::StreamExt;
     let s = TestServer::start_with(|c| {
-        c.outbound_queue = 8;
-        c.msg_burst = 1000; // the talker's 300 offers are not the abuse under test here
+        c.ws.outbound_queue = 8;
+        c.ws.msg_burst = 1000; // the talker's 300 offers are not the abuse under test here
     })
     .await;
     let (mut talker, _) = s.joined("r", "Talker").await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn an_unanswered_invitation_times_out_on_both_sides() {
-    let s = TestServer::start_with(|c| c.ring_timeout = Duration::from_secs(1)).await;
+    let s = TestServer::start_with(|c| c.hub.ring_timeout = Duration::from_secs(1).into()).await;
     let (mut a, a_id) = s.joined("r", "Ada").await;
     let (mut b, b_id) = s.joined("r", "Bob").await;
     let _ = a.recv().await; // peerJoined

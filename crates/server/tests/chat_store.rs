@@ -51,8 +51,8 @@ async fn start(dir: &Path, days: u32, history: usize) -> TestServer {
     let dir = dir.to_owned();
     TestServer::start_with(move |c| {
         c.data_dir = dir;
-        c.chat_retention_days = days;
-        c.chat_history = history;
+        c.store.chat_retention_days = days;
+        c.hub.chat_history = history;
     })
     .await
 }
@@ -257,12 +257,11 @@ async fn the_start_prunes_messages_older_than_the_retention() {
 
 /// Runs a server on `dir` expecting it to refuse to start; returns the error text.
 async fn start_error(dir: PathBuf) -> String {
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: confab_server::config::TlsMode::Off,
-        data_dir: dir,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.http.insecure_http = true;
+    config.data_dir = dir;
+    config.turn.no_turn = true;
     let listeners = confab_server::Listeners::bind(&config).unwrap();
     let run = confab_server::run(listeners, Arc::new(config), None, CancellationToken::new());
     tokio::time::timeout(Duration::from_secs(5), run)

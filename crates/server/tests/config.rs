@@ -2,9 +2,10 @@
 //! resolves like `serve`, redacts secrets and fails cleanly.
 
 use clap::{Args, Command as ClapCommand};
-use confab_server::config::{Config, FileConfig, ServeArgs};
+use confab_server::config::{file_keys, Config};
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
 
@@ -26,7 +27,7 @@ fn mentions(text: &str, needle: &str) -> bool {
 
 /// The `confab serve` flags as clap defines them.
 fn serve_command() -> ClapCommand {
-    <ServeArgs as Args>::augment_args(ClapCommand::new("serve"))
+    <Config as Args>::augment_args(ClapCommand::new("serve"))
 }
 
 /// The first column of the reference table: the documented flags.
@@ -82,51 +83,29 @@ fn every_flag_and_env_var_is_documented_and_every_documented_flag_exists() {
     );
 }
 
-/// The keys serde accepts, read from its unknown-field error ("expected one of `a`, ...").
-fn serde_keys(toml_text: &str) -> Vec<String> {
-    let err = toml::from_str::<FileConfig>(toml_text)
-        .expect_err("an unknown key is rejected")
-        .to_string();
-    let list = err
-        .split("expected one of ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("unexpected serde error: {err}"));
-    list.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
+/// The file keys, `turn.listen` for `[turn] listen`.
+fn keys() -> Vec<String> {
+    file_keys(&serve_command())
 }
 
 #[test]
 fn every_file_key_is_documented_and_every_documented_key_exists() {
     let doc = doc();
-    let top = serde_keys("not_a_key_zzz = 1\n");
-    let turn = serde_keys("[turn]\nnot_a_key_zzz = 1\n");
-    let auth = serde_keys("[auth]\nnot_a_key_zzz = 1\n");
-    assert!(top.contains(&"listen".to_string()) && top.contains(&"turn".to_string()));
-    assert!(turn.contains(&"secret".to_string()), "{turn:?}");
-    assert!(auth.contains(&"token_key".to_string()), "{auth:?}");
-    let mut all = BTreeSet::new();
-    for key in &top {
-        if key == "turn" || key == "auth" {
-            continue; // the tables; their keys are below
-        }
+    let all: BTreeSet<String> = keys().into_iter().collect();
+    for key in [
+        "listen",
+        "turn.secret",
+        "auth.token_key",
+        "ice_servers",
+        "turn.enabled",
+    ] {
+        assert!(all.contains(key), "{key} missing from {all:?}");
+    }
+    for key in &all {
         assert!(
             mentions(&doc, key),
             "file key `{key}` is not in docs/configuration.md"
         );
-        all.insert(key.clone());
-    }
-    for (table, keys) in [("turn", &turn), ("auth", &auth)] {
-        for key in keys {
-            let full = format!("{table}.{key}");
-            assert!(
-                mentions(&doc, &full),
-                "file key `{full}` is not in docs/configuration.md"
-            );
-            all.insert(full);
-        }
     }
     // The other way: every key in the table's file-key column exists.
     for line in doc.lines().filter(|l| l.starts_with("| `--")) {
@@ -136,6 +115,46 @@ fn every_file_key_is_documented_and_every_documented_key_exists() {
             assert!(all.contains(key), "documented key `{key}` does not exist");
         }
     }
+}
+
+/// Each flag's default, as the reference's "default" column shows it, is the one clap
+/// declares; settings without a declared default say so in words there.
+#[test]
+fn documented_defaults_are_the_declared_ones() {
+    let doc = doc();
+    let cmd = serve_command();
+    let mut checked = 0;
+    for line in doc.lines().filter(|l| l.starts_with("| `--")) {
+        let cols: Vec<&str> = line.split(" | ").collect();
+        let long = documented_flags(line).into_iter().next().unwrap();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()))
+            .unwrap_or_else(|| panic!("--{long} exists"));
+        let declared: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let shown = cols[3].trim();
+        let is_flag = matches!(arg.get_action(), clap::ArgAction::SetTrue);
+        match declared.as_slice() {
+            [_] if is_flag => assert!(
+                ["off", "on"].contains(&shown),
+                "--{long}: a switch's default is off (or, for --no-turn, on): {shown}"
+            ),
+            [v] => {
+                assert_eq!(shown, format!("`{v}`"), "--{long}'s documented default");
+                checked += 1;
+            }
+            [] => assert!(
+                !shown.starts_with('`'),
+                "--{long} has no declared default, the reference shows {shown}"
+            ),
+            many => panic!("--{long} declares several defaults: {many:?}"),
+        }
+    }
+    assert!(checked >= 20, "only {checked} defaults compared");
 }
 
 #[test]
@@ -193,7 +212,6 @@ require_token = true
 room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$nEJZNPqXxKDAPgiTr3SyTqzfhjSYQ2K1bcggEEHzj5I"]
 "#
     );
-    let f: FileConfig = toml::from_str(text).expect("every documented key parses");
     // And each key of the doc's table appears in this sample, so it stays complete.
     let doc = doc();
     for line in doc.lines().filter(|l| l.starts_with("| `--")) {
@@ -212,25 +230,22 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     }
     let dir = std::env::temp_dir().join(format!("confab-allkeys-{}.toml", std::process::id()));
     std::fs::write(&dir, text).unwrap();
-    let c = Config::resolve(ServeArgs {
-        config: Some(dir.clone()),
-        ..Default::default()
-    });
+    let c = Config::from_args(["confab-serve", "--config", dir.to_str().unwrap()]);
     std::fs::remove_file(&dir).unwrap();
     let c = c.expect("resolves");
-    assert_eq!(c.max_rooms, 5);
-    assert_eq!((c.msg_rate, c.msg_burst), (40, 80));
-    assert_eq!((c.chat_retention_days, c.chat_history), (7, 50));
+    assert_eq!(c.hub.max_rooms, 5);
+    assert_eq!((c.ws.msg_rate, c.ws.msg_burst), (40, 80));
+    assert_eq!((c.store.chat_retention_days, c.hub.chat_history), (7, 50));
     assert!(c.auth.require_token);
-    assert_eq!(c.auth.room_passwords.len(), 1);
-    assert_eq!(c.handshake_timeout, std::time::Duration::from_secs(5));
-    assert_eq!(c.max_call_size, 3);
-    assert_eq!(c.ring_timeout, std::time::Duration::from_secs(12));
-    assert_eq!(c.chat_burst, 7);
-    assert_eq!(c.chat_refill, std::time::Duration::from_millis(250));
-    assert_eq!(c.resume_grace, std::time::Duration::from_secs(45));
-    assert_eq!(c.turn.unwrap().user_quota, 3);
-    drop(f);
+    assert_eq!(c.auth.passwords().count(), 1);
+    assert_eq!(*c.http.handshake_timeout, Duration::from_secs(5));
+    assert_eq!(c.hub.max_call_size, 3);
+    assert_eq!(*c.hub.ring_timeout, Duration::from_secs(12));
+    assert_eq!(c.hub.chat_burst, 7);
+    assert_eq!(*c.hub.chat_refill, Duration::from_millis(250));
+    assert_eq!(*c.hub.resume_grace, Duration::from_secs(45));
+    assert_eq!(c.hub.ice_servers.0[0].credential.as_deref(), Some("c"));
+    assert_eq!(c.turn.user_quota, 3);
 }
 
 fn check_config(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -325,7 +340,19 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
         v["ice_servers"].as_array().unwrap()[0]["credential"].as_str(),
         Some("<redacted>")
     );
-    toml::from_str::<FileConfig>(&stdout).expect("the output is a valid config file");
+    // Every key it prints is a key the file takes.
+    let keys = keys();
+    for (k, value) in &v {
+        match value.as_table() {
+            Some(table) => {
+                for inner in table.keys() {
+                    let full = format!("{k}.{inner}");
+                    assert!(keys.contains(&full), "printed key {full} is no file key");
+                }
+            }
+            None => assert!(keys.contains(k), "printed key {k} is no file key"),
+        }
+    }
 }
 
 #[test]

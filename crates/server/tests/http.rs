@@ -7,7 +7,7 @@ use confab_proto::IceServer;
 #[tokio::test]
 async fn serves_the_app_room_links_api_and_health() {
     let s = TestServer::start_with(|c| {
-        c.ice_servers = vec![IceServer {
+        c.hub.ice_servers.0 = vec![IceServer {
             urls: vec!["stun:stun.example.org:3478".into()],
             username: None,
             credential: None,
@@ -47,7 +47,7 @@ async fn serves_the_app_room_links_api_and_health() {
 #[tokio::test]
 async fn welcome_carries_the_configured_ice_servers() {
     let s = TestServer::start_with(|c| {
-        c.ice_servers = vec![IceServer {
+        c.hub.ice_servers.0 = vec![IceServer {
             urls: vec!["stun:127.0.0.1:3478".into()],
             username: None,
             credential: None,

@@ -3,7 +3,7 @@
 
 mod common;
 use common::TestServer;
-use confab_server::config::{Config, TlsMode};
+use confab_server::config::Config;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 #[tokio::test]
 async fn a_flood_is_answered_rate_limited_then_closed_and_the_room_sees_only_a_leave() {
     let s = TestServer::start_with(|c| {
-        c.msg_burst = 20;
-        c.msg_rate = 10;
+        c.ws.msg_burst = 20;
+        c.ws.msg_rate = 10;
     })
     .await;
     let (mut observer, _) = s.joined("r", "Observer").await;
@@ -76,8 +76,8 @@ async fn a_flood_is_answered_rate_limited_then_closed_and_the_room_sees_only_a_l
 #[tokio::test]
 async fn a_client_that_slows_down_after_the_error_stays_connected() {
     let s = TestServer::start_with(|c| {
-        c.msg_burst = 5;
-        c.msg_rate = 10;
+        c.ws.msg_burst = 5;
+        c.ws.msg_rate = 10;
     })
     .await;
     let (mut c, _) = s.client().await;
@@ -101,7 +101,8 @@ async fn a_client_that_slows_down_after_the_error_stays_connected() {
 
 #[tokio::test]
 async fn without_hello_in_time_the_socket_is_closed_4003() {
-    let s = TestServer::start_with(|c| c.handshake_timeout = Duration::from_secs(1)).await;
+    let s =
+        TestServer::start_with(|c| c.http.handshake_timeout = Duration::from_secs(1).into()).await;
     let mut silent = s.raw_client().await;
     let mut pinger = s.raw_client().await;
     let (mut greeted, _) = s.client().await;
@@ -135,7 +136,8 @@ async fn time_to_close(mut s: TcpStream, t0: Instant) -> Duration {
 
 #[tokio::test]
 async fn http_request_headers_must_arrive_within_the_handshake_timeout() {
-    let s = TestServer::start_with(|c| c.handshake_timeout = Duration::from_secs(1)).await;
+    let s =
+        TestServer::start_with(|c| c.http.handshake_timeout = Duration::from_secs(1).into()).await;
     let mut slow = TcpStream::connect(s.addr).await.unwrap();
     let t0 = Instant::now();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
@@ -152,14 +154,11 @@ async fn http_request_headers_must_arrive_within_the_handshake_timeout() {
 async fn a_tls_handshake_that_never_starts_is_dropped() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = std::env::temp_dir().join(format!("confab-limits-{}", std::process::id()));
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: TlsMode::SelfSigned,
-        data_dir: dir.clone(),
-        handshake_timeout: Duration::from_secs(1),
-        turn: None,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.data_dir = dir.clone();
+    config.http.handshake_timeout = Duration::from_secs(1).into();
+    config.turn.no_turn = true;
     let material = confab_server::tls::load(&config).unwrap();
     let tls = material
         .as_ref()

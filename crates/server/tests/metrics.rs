@@ -348,8 +348,7 @@ async fn two_servers_in_one_process_count_separately() {
 
 #[tokio::test]
 async fn turn_series_exist_with_turn_and_the_secret_never_shows() {
-    let s =
-        TestServer::start_turn(|t| t.users = vec![("bob".into(), "hunter2-static".into())]).await;
+    let s = TestServer::start_turn(|t| t.users = vec!["bob:hunter2-static".parse().unwrap()]).await;
     let _c = s.client().await;
     let (body, m) = scrape(&s).await;
     assert_eq!(

@@ -25,7 +25,7 @@ async fn connect(s: &TestServer, origin: Option<&str>) -> Result<(), u16> {
 #[tokio::test]
 async fn only_same_origin_allow_listed_or_origin_less_clients_connect() {
     let s = TestServer::start_with(|c| {
-        c.allowed_origins = vec!["https://app.example.org".into()];
+        c.ws.allowed_origins = vec!["https://app.example.org".into()];
     })
     .await;
     let same = format!("http://{}", s.addr);

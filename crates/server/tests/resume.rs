@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 async fn server() -> TestServer {
-    TestServer::start_with(|c| c.resume_grace = Duration::from_secs(30)).await
+    TestServer::start_with(|c| c.hub.resume_grace = Duration::from_secs(30).into()).await
 }
 
 /// Connects, says hello (optionally resuming) and returns the client and its welcome.

@@ -103,7 +103,7 @@ async fn target(allow_loopback: bool) -> TurnTarget {
         // uclient runs many allocations under one user name.
         t.user_quota = 1000;
         if !allow_loopback {
-            t.allow_peers.clear();
+            t.allow_peer.clear();
         }
     })
     .await;

@@ -99,8 +99,8 @@ async fn closed_connection_leaves_the_room_at_once() {
 #[tokio::test]
 async fn silent_client_is_dropped_after_the_idle_timeout() {
     let s = TestServer::start_with(|c| {
-        c.idle_timeout = std::time::Duration::from_millis(1500);
-        c.ping_interval = std::time::Duration::from_secs(60);
+        c.ws.idle_timeout = std::time::Duration::from_millis(1500).into();
+        c.ws.ping_interval = std::time::Duration::from_secs(60).into();
     })
     .await;
     let (mut a, _) = s.joined("r", "A").await;

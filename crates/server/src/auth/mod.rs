@@ -70,11 +70,13 @@ impl Auth {
             None => None,
         };
         Ok(Auth {
-            verifier: Verifier::new(settings.token_key.as_deref(), pem.as_deref())?,
+            verifier: Verifier::new(
+                settings.token_key.as_ref().map(|k| k.expose()),
+                pem.as_deref(),
+            )?,
             require_token: settings.require_token,
             passwords: settings
-                .room_passwords
-                .iter()
+                .passwords()
                 .map(|(r, h)| (r.clone(), Arc::from(h.as_str())))
                 .collect(),
             slots: Semaphore::new(PARALLEL_VERIFICATIONS),

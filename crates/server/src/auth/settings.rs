@@ -1,143 +1,120 @@
-//! Access-control settings: flags (`AuthArgs`), the `[auth]` table of the config file
-//! (`FileAuth`), and the resolved [`AuthSettings`]. Resolved like the rest of the
-//! configuration: flags > env > file > defaults.
+//! The access-control section: `--token-*`, `--require-token`, `--room-password` and the
+//! `[auth]` table. Declared once (see `crate::config`): each field is its flag,
+//! environment variable, file key (`auth.` + the field's name) and default.
 
-use crate::config::{ConfigError, REDACTED};
+use crate::config::{ConfigError, Secret};
 use clap::Args;
 use confab_proto::RoomId;
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
-/// Flags for access control. Rooms are open unless these say otherwise.
-#[derive(Args, Debug, Default, Clone)]
-pub struct AuthArgs {
+/// Who may join which room. Rooms are open unless these say otherwise.
+#[derive(Args, Clone, Debug, Default, Serialize)]
+pub struct AuthSettings {
     /// Secret (HS256) that signs join tokens; `confab token` mints them with it, and an
     /// application's backend can too. At least 32 characters.
     #[arg(
-        long,
+        id = "auth.token_key",
+        long = "token-key",
         env = "CONFAB_TOKEN_KEY",
         value_name = "SECRET",
         hide_env_values = true
     )]
-    pub token_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<Secret>,
     /// Ed25519 public key (PEM file) that verifies EdDSA join tokens signed by an
     /// application's backend with the private key.
-    #[arg(long, env = "CONFAB_TOKEN_PUBLIC_KEY", value_name = "FILE")]
+    #[arg(
+        id = "auth.token_public_key",
+        long = "token-public-key",
+        env = "CONFAB_TOKEN_PUBLIC_KEY",
+        value_name = "FILE"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_public_key: Option<PathBuf>,
     /// Every join needs a valid token (rooms are open by default).
-    #[arg(long, env = "CONFAB_REQUIRE_TOKEN")]
+    #[arg(
+        id = "auth.require_token",
+        long = "require-token",
+        env = "CONFAB_REQUIRE_TOKEN"
+    )]
     pub require_token: bool,
     /// A room that needs a password: `ROOM=HASH`, where HASH is an argon2 hash printed
-    /// by `confab hash-password`. Repeatable.
+    /// by `confab hash-password`. Repeatable, or several separated by commas.
     #[arg(
-        long,
+        id = "auth.room_passwords",
+        long = "room-password",
         env = "CONFAB_ROOM_PASSWORD",
-        value_name = "ROOM=HASH",
-        value_delimiter = ','
+        value_name = "ROOM=HASH"
     )]
-    pub room_password: Vec<String>,
-}
-
-/// The `[auth]` table of the config file; keys as the flags.
-#[derive(Deserialize, Serialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub struct FileAuth {
-    /// See [`AuthArgs::token_key`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_key: Option<String>,
-    /// See [`AuthArgs::token_public_key`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_public_key: Option<PathBuf>,
-    /// See [`AuthArgs::require_token`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub require_token: Option<bool>,
-    /// See [`AuthArgs::room_password`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub room_passwords: Option<Vec<String>>,
-}
-
-/// Resolved access-control settings. `Debug` redacts the token key.
-#[derive(Clone, Default)]
-pub struct AuthSettings {
-    /// HS256 secret for join tokens.
-    pub token_key: Option<String>,
-    /// Ed25519 public key file for EdDSA join tokens.
-    pub token_public_key: Option<PathBuf>,
-    /// Every join needs a token.
-    pub require_token: bool,
-    /// Rooms with a password: room and argon2 hash (PHC string).
-    pub room_passwords: Vec<(RoomId, String)>,
-}
-
-impl std::fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field("token_key", &self.token_key.as_ref().map(|_| REDACTED))
-            .field("token_public_key", &self.token_public_key)
-            .field("require_token", &self.require_token)
-            .field("room_passwords", &self.room_passwords.len())
-            .finish()
-    }
+    #[serde(serialize_with = "entries")]
+    pub room_passwords: Vec<RoomPasswords>,
 }
 
 impl AuthSettings {
-    /// Flags over file; checks what can be checked without reading files.
-    pub fn resolve(a: AuthArgs, f: FileAuth) -> Result<AuthSettings, ConfigError> {
-        let invalid = |m: String| ConfigError::Invalid(m);
-        let token_key = a.token_key.or(f.token_key);
-        if token_key.as_ref().is_some_and(|k| k.len() < 32) {
-            return Err(invalid("token key must be at least 32 characters".into()));
-        }
-        let token_public_key = a.token_public_key.or(f.token_public_key);
-        let require_token = a.require_token || f.require_token.unwrap_or(false);
-        if require_token && token_key.is_none() && token_public_key.is_none() {
-            return Err(invalid(
-                "require_token needs token_key or token_public_key".into(),
-            ));
-        }
-        let entries = if a.room_password.is_empty() {
-            f.room_passwords.unwrap_or_default()
-        } else {
-            rejoin_hashes(a.room_password)
-        };
-        let mut room_passwords = Vec::new();
-        for e in entries {
-            let (room, hash) = e.split_once('=').ok_or_else(|| {
-                invalid("room password must be ROOM=HASH (see confab hash-password)".into())
-            })?;
-            let room = RoomId::parse(room.trim())
-                .ok_or_else(|| invalid(format!("room password: {room:?} is not a room id")))?;
-            let hash = hash.trim();
-            if argon2::PasswordHash::new(hash).is_err() {
-                return Err(invalid(format!(
-                    "room password for {room}: not an argon2 hash (make one with confab hash-password)"
-                )));
-            }
-            room_passwords.push((room, hash.to_owned()));
-        }
-        Ok(AuthSettings {
-            token_key,
-            token_public_key,
-            require_token,
-            room_passwords,
-        })
+    /// Every room password: the room and its argon2 hash (PHC string).
+    pub fn passwords(&self) -> impl Iterator<Item = &(RoomId, String)> {
+        self.room_passwords.iter().flat_map(|p| &p.0)
     }
 
-    /// The `[auth]` table for `check-config`, secrets redacted (hashes are not secrets,
-    /// but are long; they are shown).
-    pub fn to_file_redacted(&self) -> FileAuth {
-        FileAuth {
-            token_key: self.token_key.as_ref().map(|_| REDACTED.to_owned()),
-            token_public_key: self.token_public_key.clone(),
-            require_token: Some(self.require_token),
-            room_passwords: Some(
-                self.room_passwords
-                    .iter()
-                    .map(|(r, h)| format!("{r}={h}"))
-                    .collect(),
-            ),
+    /// Checks what can be checked without reading files.
+    pub(crate) fn finish(&mut self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if self
+            .token_key
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < 32)
+        {
+            return invalid("token key must be at least 32 characters");
         }
+        if self.require_token && self.token_key.is_none() && self.token_public_key.is_none() {
+            return invalid("require_token needs token_key or token_public_key");
+        }
+        Ok(())
     }
+}
+
+/// One `--room-password` value: `ROOM=HASH`, or several separated by commas. A hash holds
+/// commas itself (`m=19456,t=2,p=1`), so the value is split only before a new
+/// `ROOM=$argon2…` entry (clap's own list splitting is off for this flag).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RoomPasswords(pub Vec<(RoomId, String)>);
+
+impl FromStr for RoomPasswords {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let pieces = s.split(',').map(str::to_owned).collect();
+        let mut out = Vec::new();
+        for e in rejoin_hashes(pieces) {
+            let (room, hash) = e
+                .split_once('=')
+                .ok_or("room password must be ROOM=HASH (see confab hash-password)")?;
+            let room = RoomId::parse(room.trim())
+                .ok_or_else(|| format!("room password: {room:?} is not a room id"))?;
+            let hash = hash.trim();
+            if argon2::PasswordHash::new(hash).is_err() {
+                return Err(format!(
+                    "room password for {room}: not an argon2 hash (make one with confab hash-password)"
+                ));
+            }
+            out.push((room, hash.to_owned()));
+        }
+        Ok(RoomPasswords(out))
+    }
+}
+
+/// Hashes are not secrets, but are long: `Debug` shows only how many there are.
+impl fmt::Debug for RoomPasswords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} room password(s)", self.0.len())
+    }
+}
+
+/// The file's shape: one `ROOM=HASH` string per room.
+fn entries<S: Serializer>(v: &[RoomPasswords], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().flat_map(|p| &p.0).map(|(r, h)| format!("{r}={h}")))
 }
 
 /// Undoes the comma split of `--room-password` / `CONFAB_ROOM_PASSWORD` inside hashes:

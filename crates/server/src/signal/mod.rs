@@ -11,6 +11,7 @@
 pub mod admission;
 pub mod connection;
 pub mod hub_task;
+pub mod settings;
 
 pub use connection::{serve, ConnSettings, HARD_FRAME_LIMIT, READ_BUFFER_BYTES};
 pub use hub_task::{spawn, HubHandle};

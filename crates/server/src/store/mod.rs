@@ -22,6 +22,7 @@
 //! error later (disk full, I/O error) is logged once, and from then on chat lives in
 //! memory only, as with `--chat-retention-days 0`; the server keeps serving.
 
+pub mod settings;
 pub mod sqlite;
 
 use confab_proto::{ChatMessage, RoomId};

@@ -7,10 +7,11 @@
 //! with a non-blocking send, so a slow or unreachable peer never stalls the relay. Batched
 //! UDP reads and writes (`recvmmsg`/`sendmmsg`) come from the `confab-udp` crate.
 
+pub mod settings;
 mod shared;
 mod stream;
 
-use crate::config::TurnSettings;
+use settings::TurnSettings;
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
@@ -77,7 +78,7 @@ impl TurnSockets {
                 Err(e) => return Err(err("tcp", tcp_addr)(e)),
             }
         };
-        let tls = match settings.tls_listen {
+        let tls = match settings.tls_listen.addr() {
             Some(a) => Some(TcpListener::bind(a).map_err(err("tls", a))?),
             None => None,
         };
@@ -154,10 +155,9 @@ pub fn spawn(
     metrics: crate::metrics::Metrics,
 ) -> std::io::Result<()> {
     let relay_ip = relay_ip(settings);
-    let nets = |cidrs: &[String]| cidrs.iter().filter_map(|c| c.parse().ok()).collect();
     let policy = confab_turn::PeerPolicy {
-        allow: nets(&settings.allow_peers),
-        deny: nets(&settings.deny_peers),
+        allow: settings.allow_peer.clone(),
+        deny: settings.deny_peer.clone(),
         server_addrs: [
             Some(relay_ip),
             settings.external_ip,
@@ -171,7 +171,11 @@ pub fn spawn(
     let config = confab_turn::TurnConfig {
         realm: settings.realm.clone(),
         rest_secret: Some(secret.as_bytes().to_vec()),
-        static_users: settings.users.clone(),
+        static_users: settings
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), u.password.expose().to_owned()))
+            .collect(),
         relay_ip,
         external_ip: settings.external_ip,
         user_quota: settings.user_quota,
@@ -182,7 +186,13 @@ pub fn spawn(
     sockets.udp.set_nonblocking(true)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
     let core = confab_turn::Server::new(config, u64::from_le_bytes(crate::random::bytes()));
-    let shared = shared::Shared::new(core, udp, settings.relay_ports, shutdown.clone(), metrics);
+    let shared = shared::Shared::new(
+        core,
+        udp,
+        (settings.relay_ports.min, settings.relay_ports.max),
+        shutdown.clone(),
+        metrics,
+    );
     tracker.spawn(shared::listener_reader(shared.clone()));
     {
         // Expiry needs only second precision; a tick keeps the timer out of the hot path.

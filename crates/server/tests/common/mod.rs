@@ -2,7 +2,7 @@
 //! and real WebSocket clients.
 #![allow(dead_code)]
 
-use confab_server::config::{Config, TlsMode};
+use confab_server::config::Config;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -36,16 +36,15 @@ impl TestServer {
 
     /// A plain-HTTP server with `tweak` applied to the default config.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            tls: TlsMode::Off,
-            // No chat store unless a test asks for one (with a data dir of its own).
-            chat_retention_days: 0,
-            // A dropped connection leaves at once, as most scenarios expect; the resume
-            // grace has its own tests (resume.rs).
-            resume_grace: Duration::ZERO,
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.http.insecure_http = true;
+        // No chat store unless a test asks for one (with a data dir of its own).
+        config.store.chat_retention_days = 0;
+        // A dropped connection leaves at once, as most scenarios expect; the resume
+        // grace has its own tests (resume.rs).
+        config.hub.resume_grace = Duration::ZERO.into();
+        config.turn.no_turn = true;
         tweak(&mut config);
         let listeners = confab_server::Listeners::bind(&config).unwrap();
         let addr = listeners.http.local_addr().unwrap();
@@ -72,14 +71,14 @@ impl TestServer {
     ) -> TestServer {
         let mut t = confab_server::config::TurnSettings {
             listen: "127.0.0.1:0".parse().unwrap(),
-            tls_listen: None,
-            relay_ports: (40000, 40999),
+            tls_listen: confab_server::config::Listen::Off,
+            relay_ports: "40000-40999".parse().unwrap(),
             secret: Some(TURN_SECRET.into()),
-            allow_peers: vec!["127.0.0.0/8".into()],
+            allow_peer: vec!["127.0.0.0/8".parse().unwrap()],
             ..Default::default()
         };
         tweak(&mut t);
-        Self::start_with(|c| c.turn = Some(t)).await
+        Self::start_with(|c| c.turn = t).await
     }
 
     pub fn ws_url(&self) -> String {

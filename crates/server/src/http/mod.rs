@@ -1,6 +1,8 @@
 //! HTTP routes: the embedded web client, shareable room links, the small JSON API and
 //! the WebSocket upgrade.
 
+pub mod settings;
+
 use crate::server::AppState;
 use axum::extract::{MatchedPath, Path, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -196,7 +198,7 @@ async fn ws_upgrade(
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers, &uri, &state.config.allowed_origins) {
+    if !origin_allowed(&headers, &uri, &state.config.ws.allowed_origins) {
         return (
             StatusCode::FORBIDDEN,
             "this page's origin may not open confab's signaling socket; see --allowed-origin",
@@ -231,7 +233,7 @@ async fn asset(state: &AppState, path: &str) -> Response {
     {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let body: Option<Cow<'static, [u8]>> = match &state.config.web_dir {
+    let body: Option<Cow<'static, [u8]>> = match &state.config.http.web_dir {
         Some(dir) => tokio::fs::read(dir.join(path)).await.ok().map(Cow::Owned),
         None => Assets::get(path).map(|f| f.data),
     };
