@@ -18,7 +18,6 @@
 //! [`RoomConfig::max_call_size`]: super::RoomConfig::max_call_size
 //! [`RoomCommand::Tick`]: super::RoomCommand::Tick
 
-
 use super::{CallOp, RoomCore, RoomEvent};
 use confab_proto::{
     CallId, ErrorCode, InviteEndReason, PeerId, PeerState, RequestId, ServerMsg, Status,
@@ -406,7 +405,10 @@ impl RoomCore {
                 "{id} in {} has nobody to talk to",
                 self.id
             );
-            assert!(!call.members.is_empty(), "{id} has invitations but no members");
+            assert!(
+                !call.members.is_empty(),
+                "{id} has invitations but no members"
+            );
             assert!(call.members.len() + call.invites.len() <= self.config.max_call_size);
             for m in &call.members {
                 assert!(placed.insert(m.clone()), "{m} in two calls (or twice)");
@@ -420,7 +422,12 @@ impl RoomCore {
                     "{} rung twice or rung while in a call",
                     inv.to
                 );
-                let st = &self.members.get(&inv.to).expect("invitee in room").info.state;
+                let st = &self
+                    .members
+                    .get(&inv.to)
+                    .expect("invitee in room")
+                    .info
+                    .state;
                 assert_eq!((st.status, st.call), (Status::Ringing, Some(*id)));
             }
         }

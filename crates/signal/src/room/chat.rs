@@ -59,7 +59,12 @@ impl RoomCore {
             }
             self.history.push_back(message.clone());
         }
-        let others: Vec<PeerId> = self.members.keys().filter(|p| *p != from).cloned().collect();
+        let others: Vec<PeerId> = self
+            .members
+            .keys()
+            .filter(|p| *p != from)
+            .cloned()
+            .collect();
         let mine = ServerMsg::Chat {
             ref_,
             message: message.clone(),

@@ -174,7 +174,10 @@ impl RoomCore {
         let room = &self.id;
         if self.members.len() >= self.config.max_peers {
             let max = self.config.max_peers;
-            return Some((ErrorCode::RoomFull, format!("room {room} is full ({max} peers)")));
+            return Some((
+                ErrorCode::RoomFull,
+                format!("room {room} is full ({max} peers)"),
+            ));
         }
         if self.locked_by.is_some() && grant != Some(Role::Host) {
             let message = format!("room {room} is locked by its host");
