@@ -9,18 +9,20 @@
 //! one randomness path).
 #![forbid(unsafe_code)]
 
+mod app;
 pub mod auth;
 pub mod config;
 mod http;
+mod listeners;
 pub mod metrics;
 pub mod random;
-pub mod server;
 mod signal;
 pub mod store;
 pub mod tls;
 pub mod turn;
 
-pub use server::{run, Listeners};
+pub use app::{run, StartError};
+pub use listeners::{BindError, Listeners};
 
 /// Milliseconds since the Unix epoch (0 if the system clock is before it): chat
 /// timestamps. The one place the server reads the wall clock.

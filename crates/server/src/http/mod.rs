@@ -1,9 +1,9 @@
 //! HTTP routes: the embedded web client, shareable room links, the small JSON API and
 //! the WebSocket upgrade.
 
+mod serve;
 pub mod settings;
 
-use crate::server::AppState;
 use axum::extract::{MatchedPath, Path, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use confab_proto::RoomId;
 use confab_signal::ConnId;
+pub use serve::{spawn, AppState, DRAIN_DEADLINE};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
@@ -259,9 +260,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::metrics::Metrics;
-    use crate::signal::ConnSettings;
     use confab_signal::IceMinter;
-    use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
     use tokio_util::task::TaskTracker;
@@ -279,25 +278,15 @@ mod tests {
             None,
         );
         let shutdown = CancellationToken::new();
-        let state = AppState {
-            config: Arc::new(Config::default()),
+        let state = AppState::new(
+            Arc::new(Config::default()),
             hub,
-            conn_settings: ConnSettings {
-                idle_timeout: std::time::Duration::from_secs(40),
-                ping_interval: std::time::Duration::from_secs(15),
-                outbound_queue: 16,
-                auth: Arc::new(crate::auth::Auth::open()),
-                handshake_timeout: std::time::Duration::from_secs(10),
-                msg_rate: 50,
-                msg_burst: 200,
-                metrics: metrics.clone(),
-            },
-            next_conn: Arc::new(AtomicU64::new(1)),
-            shutdown: shutdown.clone(),
-            tracker,
+            crate::auth::Auth::open(),
             ice,
             metrics,
-        };
+            tracker,
+            shutdown.clone(),
+        );
         assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
         shutdown.cancel();
         assert_eq!(

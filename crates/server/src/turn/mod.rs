@@ -11,6 +11,8 @@ pub mod settings;
 mod shared;
 mod stream;
 
+use crate::http::settings::HttpSettings;
+use confab_signal::TurnAdvert;
 use settings::TurnSettings;
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
@@ -144,16 +146,45 @@ pub fn relay_ip(settings: &TurnSettings) -> IpAddr {
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
-/// Starts the TURN tasks on `tracker`. They stop when `shutdown` is cancelled.
+/// The running TURN server.
+pub struct TurnHandle {
+    /// How clients reach it and the secret their credentials are minted with.
+    pub advert: TurnAdvert,
+}
+
+/// Starts the TURN tasks on `tracker`; they stop when `shutdown` is cancelled. Without
+/// a configured secret (tests), a random one lives as long as the process. `http` names
+/// the host clients reach us by, for the `turn:` URLs when no public host is set.
 pub fn spawn(
     sockets: TurnSockets,
     settings: &TurnSettings,
-    secret: &str,
+    http: &HttpSettings,
     tls: Option<Arc<rustls::ServerConfig>>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
     metrics: crate::metrics::Metrics,
-) -> std::io::Result<()> {
+) -> std::io::Result<TurnHandle> {
+    let secret = match &settings.secret {
+        Some(s) => s.expose().to_owned(),
+        None => crate::random::hex::<16>(),
+    };
+    let advert = TurnAdvert {
+        external_ip: settings.external_ip,
+        listen: sockets.udp.local_addr()?,
+        tls_port: match (&sockets.tls, &tls) {
+            (Some(l), Some(_)) => Some(l.local_addr()?.port()),
+            _ => None,
+        },
+        fallback_host: http
+            .public_host
+            .first()
+            .cloned()
+            .or_else(crate::tls::host_name)
+            .unwrap_or_else(|| "localhost".into()),
+        secret: secret.clone().into_bytes(),
+        ttl: *settings.credential_ttl,
+    };
+    let secret = secret.as_str();
     let relay_ip = relay_ip(settings);
     let policy = confab_turn::PeerPolicy {
         allow: settings.allow_peer.clone(),
@@ -230,5 +261,5 @@ pub fn spawn(
             shutdown,
         ));
     }
-    Ok(())
+    Ok(TurnHandle { advert })
 }

@@ -25,7 +25,7 @@ pub struct TestServer {
     /// STUN/TURN UDP (and TCP) address, when TURN is on.
     pub turn_addr: Option<SocketAddr>,
     pub shutdown: CancellationToken,
-    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub task: Option<tokio::task::JoinHandle<Result<(), confab_server::StartError>>>,
 }
 
 impl TestServer {

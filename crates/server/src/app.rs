@@ -1,0 +1,97 @@
+//! The composition root: builds each subsystem from the configuration and runs them until
+//! the shutdown token is cancelled. Each subsystem is started by its own module's
+//! `spawn`, which returns a handle; this file only wires them, in order:
+//!
+//! 1. the chat store (`store/`), opened first so a broken one stops the start;
+//! 2. STUN/TURN (`turn/`), whose handle says how clients reach it;
+//! 3. the signaling hub's owner task (`signal/`), with the ICE servers it hands out;
+//! 4. the HTTP(S) server (`http/`), which serves the web app and upgrades `/ws` into
+//!    connections of that hub.
+//!
+//! Shutdown is one [`CancellationToken`]; every task is on one [`TaskTracker`], which
+//! gets [`DRAIN_DEADLINE`] to finish once the HTTP server has stopped.
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::http::{AppState, DRAIN_DEADLINE};
+use crate::listeners::Listeners;
+use crate::metrics::Metrics;
+use crate::store::{ChatStore, OpenError, Persist};
+use confab_signal::IceMinter;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why the server could not start (or stopped serving).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The chat store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    /// The access rules cannot be built (an unreadable token public key).
+    #[error("{0}")]
+    Auth(String),
+    /// A socket could not be set up, or serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves on `listeners` until `shutdown` is cancelled, then drains.
+///
+/// `tls` of `None` serves plain HTTP. Returns after connections have drained (or the
+/// drain deadline passed).
+pub async fn run(
+    listeners: Listeners,
+    config: Arc<Config>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let tracker = TaskTracker::new();
+    let store = match config.store.chat_retention() {
+        Some(retention) => Some(ChatStore::open(&config.data_dir, retention)?),
+        None => None,
+    };
+    // One registry per server instance (see crate::metrics for why it is not global).
+    let metrics = Metrics::new(listeners.turn.is_some());
+    let auth = Auth::new(&config.auth).map_err(StartError::Auth)?;
+
+    let turn = match (config.turn(), listeners.turn) {
+        (Some(settings), Some(sockets)) => Some(crate::turn::spawn(
+            sockets,
+            settings,
+            &config.http,
+            tls.clone(),
+            &tracker,
+            shutdown.clone(),
+            metrics.clone(),
+        )?),
+        _ => None,
+    };
+    let ice = IceMinter::new(config.hub.ice_servers.0.clone(), turn.map(|t| t.advert));
+    let hub = crate::signal::spawn(
+        config.hub.hub_config(ice.clone()),
+        crate::random::bytes(),
+        &tracker,
+        metrics.clone(),
+        store.map(|s| Persist::new(s, config.hub.chat_history)),
+    );
+    let state = AppState::new(
+        config,
+        hub,
+        auth,
+        ice,
+        metrics,
+        tracker.clone(),
+        shutdown.clone(),
+    );
+    let served = crate::http::spawn(listeners.http, state, tls)?
+        .stopped()
+        .await;
+
+    // Connection tasks see the token and send close frames; wait for them briefly.
+    shutdown.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(DRAIN_DEADLINE, tracker.wait()).await;
+    Ok(served?)
+}
