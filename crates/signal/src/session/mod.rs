@@ -1,6 +1,7 @@
-//! The node layer: connections and their sessions (hello, resume, rate limits, parked
-//! joins, the connection-to-room index), the map of rooms, and the deadline heap. It
-//! reaches rooms only through `crate::room`'s commands and events (`route.rs`).
+//! The session layer, one per node: connections and their sessions (hello, resume, rate
+//! limits, parked joins, the connection-to-room index), the map of rooms, and the
+//! deadline heap. It reaches rooms only through `crate::room`'s commands and events
+//! (`route.rs`).
 
 pub(crate) mod hub;
 pub(crate) mod ice;
