@@ -43,12 +43,17 @@ pub enum Input {
         /// `moderation.rs`). Other frames ignore it.
         grant: Option<Role>,
     },
-    /// `conn` closed (or the driver dropped it). If it is in a room and
-    /// [`crate::HubConfig::resume_grace`] is not zero, its place is held for that long
-    /// (see `resume.rs`). Idempotent: an unknown `conn` is a no-op.
+    /// `conn` closed (or the driver dropped it). A clean close leaves the room at once
+    /// (`peerLeft` with reason `left`): the client said goodbye. Otherwise, if it is in
+    /// a room, [`crate::HubConfig::resume_grace`] is not zero and the caps on held places
+    /// allow, its place is held for that long (see `resume.rs`). Idempotent: an unknown `conn` is a no-op.
     Disconnect {
         /// The connection that went away.
         conn: ConnId,
+        /// The client closed the socket on purpose (the driver decides: a WebSocket close
+        /// with 1000 or 1001). `false` for a dropped socket, a timeout, or the server
+        /// dropping the client: those may come back and get the grace.
+        clean: bool,
     },
     /// Time has passed; due deadlines fire (see [`crate::Hub::poll_timeout`]). Feeding it
     /// early or twice is harmless.

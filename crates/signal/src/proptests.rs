@@ -23,7 +23,8 @@ enum Op {
     Relay(u64, u8, Option<u64>),
     /// A chat message, after a pause of this many milliseconds (to exercise the limit).
     Chat(u64, u16),
-    Disconnect(u64),
+    /// A socket drops (false) or closes cleanly (true).
+    Disconnect(u64, bool),
     /// Call ops: invite / cancel the peer id of another conn (or a bogus id).
     Invite(u64, Option<u64>),
     Cancel(u64, Option<u64>),
@@ -59,7 +60,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (c.clone(), 0..4u8, prop::option::weighted(0.9, 0..CONNS))
             .prop_map(|(c, k, t)| Op::Relay(c, k, t)),
         4 => (c.clone(), prop_oneof![Just(0u16), 0..3000u16]).prop_map(|(c, p)| Op::Chat(c, p)),
-        1 => c.clone().prop_map(Op::Disconnect),
+        1 => (c.clone(), any::<bool>()).prop_map(|(c, clean)| Op::Disconnect(c, clean)),
         5 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Invite(c, t)),
         1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Cancel(c, t)),
         3 => (c.clone(), 1..5u64).prop_map(|(c, k)| Op::Accept(c, k)),
@@ -179,7 +180,7 @@ proptest! {
                     hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Chat { text: format!("t{step}") }), grant: None });
                     (*c, false)
                 }
-                Op::Disconnect(c) => { hub.handle(at, Input::Disconnect { conn: ConnId(*c) }); (*c, false) }
+                Op::Disconnect(c, clean) => { hub.handle(at, Input::Disconnect { conn: ConnId(*c), clean: *clean }); (*c, false) }
                 Op::Invite(c, t) | Op::Cancel(c, t) => {
                     let to = t.and_then(|t| ids.get(&t).cloned())
                         .unwrap_or_else(|| PeerId::new("nobodyhere22"));

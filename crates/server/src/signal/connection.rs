@@ -75,7 +75,11 @@ impl ConnSettings {
 /// Why a connection ended.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Exit {
-    /// The client closed it, or the socket failed.
+    /// The client closed it cleanly (a close frame with 1000 or 1001): it said goodbye,
+    /// so it leaves its room at once, without a resume grace.
+    Left,
+    /// The socket dropped or failed, or the client closed with another code: it may come
+    /// back, so its place is held for the resume grace.
     Closed,
     /// The server closes it with this WebSocket code and reason.
     Close(u16, String),
@@ -84,6 +88,7 @@ pub enum Exit {
 impl std::fmt::Debug for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Exit::Left => write!(f, "closed cleanly by peer"),
             Exit::Closed => write!(f, "closed by peer"),
             Exit::Close(c, r) => write!(f, "closed by server: {c} {r}"),
         }
@@ -223,7 +228,7 @@ where
                 Step::Exit(exit) => break exit,
             }
         };
-        self.hub.disconnect(self.conn).await;
+        self.hub.disconnect(self.conn, exit == Exit::Left).await;
         if let Exit::Close(code, reason) = &exit {
             self.goodbye(*code, reason).await;
         }
@@ -246,6 +251,7 @@ where
             Message::Text(t) => Ok(t),
             Message::Binary(_) => Err(DecodeError::binary()),
             Message::Ping(_) | Message::Pong(_) => return Step::Continue,
+            Message::Close(frame) if is_goodbye(frame.as_ref()) => return Step::Exit(Exit::Left),
             Message::Close(_) => return Step::Exit(Exit::Closed),
         };
         let metrics = &self.settings.metrics;
@@ -359,6 +365,13 @@ where
             .await;
         }
     }
+}
+
+/// A close frame that says goodbye: 1000 (normal: the web client's own `close()`) or
+/// 1001 (going away: a closed tab). Another code, or none, is not taken as one: a client
+/// that wants its place held for a resume must not send these.
+fn is_goodbye(frame: Option<&CloseFrame>) -> bool {
+    frame.is_some_and(|f| matches!(f.code, close::NORMAL | close::GOING_AWAY))
 }
 
 fn going_away() -> Exit {

@@ -46,7 +46,8 @@ enum Cmd {
     Connect(ConnId, ConnLink, Option<String>),
     /// A decoded frame, and the role a join token granted.
     Frame(ConnId, ClientFrame, Option<Role>, OwnedSemaphorePermit),
-    Disconnect(ConnId),
+    /// A closed connection; `true` for a clean close (see `Input::Disconnect`).
+    Disconnect(ConnId, bool),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
 }
@@ -90,9 +91,11 @@ impl HubHandle {
             .await
             .map_err(|_| HubGone)
     }
-    /// Reports a closed connection. Safe to call more than once.
-    pub async fn disconnect(&self, conn: ConnId) {
-        let _ = self.tx.send(Cmd::Disconnect(conn)).await;
+    /// Reports a closed connection; `clean` when the client closed it on purpose (it
+    /// leaves its room at once instead of being held for a resume). Safe to call more
+    /// than once.
+    pub async fn disconnect(&self, conn: ConnId, clean: bool) {
+        let _ = self.tx.send(Cmd::Disconnect(conn, clean)).await;
     }
     /// Resolves once the hub task has answered, i.e. it runs and works through its
     /// queue.
@@ -193,9 +196,9 @@ impl Owner {
             Cmd::Frame(conn, frame, grant, permit) => {
                 (Input::Frame { conn, frame, grant }, Some(permit))
             }
-            Cmd::Disconnect(conn) => {
+            Cmd::Disconnect(conn, clean) => {
                 self.links.remove(&conn);
-                (Input::Disconnect { conn }, None)
+                (Input::Disconnect { conn, clean }, None)
             }
             Cmd::Ready(tx) => {
                 let _ = tx.send(());
@@ -253,7 +256,9 @@ impl Owner {
                     if let Some(link) = self.links.remove(&conn) {
                         link.kill.cancel();
                     }
-                    self.hub.handle(now, Input::Disconnect { conn });
+                    // Not clean: a slow client may be on a bad network and come back.
+                    let clean = false;
+                    self.hub.handle(now, Input::Disconnect { conn, clean });
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }

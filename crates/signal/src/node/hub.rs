@@ -126,7 +126,7 @@ impl Hub {
         match input {
             Input::Connect { conn, host } => self.handle_connect(conn, host, now),
             Input::Frame { conn, frame, grant } => self.handle_frame(conn, frame, grant, now),
-            Input::Disconnect { conn } => self.handle_disconnect(conn, now),
+            Input::Disconnect { conn, clean } => self.handle_disconnect(conn, clean, now),
             Input::Timeout => self.handle_timeout(now),
             Input::History { room, seed } => self.history_arrived(room, seed, now),
         }
@@ -166,20 +166,33 @@ impl Hub {
         self.calls_started
     }
 
-    /// `conn` closed. If it is in a room and [`HubConfig::resume_grace`] is not zero,
-    /// its place is held for that long (see `resume.rs`): the room sees it
-    /// `reconnecting`, and only when the grace ends does it hear `peerLeft` with reason
-    /// `disconnected`. Otherwise it leaves at once.
-    fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
+    /// `conn` closed. A clean close leaves at once, as a `leave` would (the room hears
+    /// `peerLeft` with reason `left`): holding the place of someone who said goodbye
+    /// would show a "reconnecting" ghost, drop offers sent to it, and meet its own rejoin.
+    /// Else, if it is in a room and [`HubConfig::resume_grace`] is not zero, its place is
+    /// held for that long (see `resume.rs`): the room sees it `reconnecting`, and only
+    /// when the grace ends does it hear `peerLeft` with reason `disconnected`. Otherwise
+    /// it leaves at once.
+    fn handle_disconnect(&mut self, conn: ConnId, clean: bool, now: Instant) {
+        if self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.detached_until.is_some())
+        {
+            return; // reported already; only a resume or the grace's end changes it
+        }
+        if clean {
+            return self.remove_conn(conn, LeaveReason::Left);
+        }
         if self.detach(conn, now) {
             return;
         }
-        self.remove_conn(conn);
+        self.remove_conn(conn, LeaveReason::Disconnected);
     }
 
     /// Forgets `conn` for good: its token, its peer id, its room membership (the room
-    /// hears `peerLeft` with reason `disconnected`) and its call.
-    pub(crate) fn remove_conn(&mut self, conn: ConnId) {
+    /// hears `peerLeft` with `reason`) and its call.
+    pub(crate) fn remove_conn(&mut self, conn: ConnId, reason: LeaveReason) {
         self.revoke_token(conn);
         let Some(state) = self.conns.remove(&conn) else {
             return;
@@ -196,7 +209,7 @@ impl Hub {
                 // The session is gone already, so the room's `Exited` finds nothing to
                 // update: count the member out here.
                 self.peer_total -= 1;
-                let (peer, reason, ref_) = (session.peer_id, LeaveReason::Disconnected, None);
+                let (peer, ref_) = (session.peer_id, None);
                 self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
             }
         }

@@ -113,7 +113,12 @@ impl Harness {
     }
 
     pub fn disconnect(&mut self, conn: ConnId) {
-        self.tick(Input::Disconnect { conn });
+        self.tick(Input::Disconnect { conn, clean: false });
+    }
+
+    /// `conn`'s client closes its socket cleanly (1000/1001): it leaves at once.
+    pub fn close(&mut self, conn: ConnId) {
+        self.tick(Input::Disconnect { conn, clean: true });
     }
 
     /// Sends `msg` from `conn` with request id `id`.
