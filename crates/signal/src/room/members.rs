@@ -20,6 +20,9 @@ impl RoomCore {
         if let Some((code, message)) = self.refusal(grant) {
             return self.error(&peer, code, message, ref_);
         }
+        if grant.is_some() {
+            self.demote_tokenless_hosts();
+        }
         let you = PeerInfo {
             id: peer.clone(),
             name,
@@ -79,9 +82,8 @@ impl RoomCore {
                 reason,
             });
         }
-        if gone.info.role == Role::Host {
-            self.promote_if_hostless();
-        }
+        // Also after a token holder left: the last one's leaving may free the role.
+        self.promote_if_hostless();
         // After `peerLeft`, so the others' clients drop the peer before its calls change.
         self.drop_from_calls(peer, &gone.info.state);
     }
