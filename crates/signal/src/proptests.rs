@@ -118,6 +118,7 @@ proptest! {
             chat_history: 4, chat_burst: 3, max_call_size: 3,
             ring_timeout: Duration::from_secs(5), resume_grace: Duration::from_secs(2),
             persist_chat, history_timeout: Duration::from_secs(1),
+            max_detached: 2, max_detached_per_ip: 1,
             ..HubConfig::default()
         };
         let mut hub = Hub::new(config.clone(), seed);
@@ -143,7 +144,12 @@ proptest! {
             let req = Some(RequestId::Num(step as u64));
             let frame = |msg| ClientFrame { id: req.clone(), msg };
             let (actor, is_relay) = match &op {
-                Op::Connect(c) => { hub.handle(at, Input::Connect { conn: ConnId(*c), host: None }); (*c, false) }
+                Op::Connect(c) => {
+                    // Three client addresses, so the per-address cap on held places bites.
+                    let ip = Some(std::net::IpAddr::from([10, 0, 0, (*c % 3) as u8]));
+                    hub.handle(at, Input::Connect { conn: ConnId(*c), host: None, ip });
+                    (*c, false)
+                }
                 Op::Hello(c, ok) => {
                     let version = if *ok { PROTOCOL_VERSION } else { PROTOCOL_VERSION + 1 };
                     hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Hello { version, resume: None }), grant: None });

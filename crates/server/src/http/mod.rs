@@ -4,7 +4,7 @@
 mod serve;
 pub mod settings;
 
-use axum::extract::{MatchedPath, Path, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use confab_proto::RoomId;
 use confab_signal::ConnId;
 pub use serve::{spawn, AppState, DRAIN_DEADLINE};
 use std::borrow::Cow;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 
 /// The web client, compiled into the binary (read from disk in debug builds).
@@ -195,6 +196,7 @@ fn origin_allowed(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> bool {
 
 async fn ws_upgrade(
     State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
@@ -206,7 +208,10 @@ async fn ws_upgrade(
         )
             .into_response();
     }
-    let host = request_host(&headers);
+    let remote = crate::signal::Remote {
+        host: request_host(&headers),
+        ip,
+    };
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     let settings = state.conn_settings.clone();
     let hub = state.hub.clone();
@@ -219,11 +224,27 @@ async fn ws_upgrade(
             // Tracked so graceful shutdown waits for the close frames to go out.
             tracker
                 .spawn(crate::signal::serve(
-                    socket, conn, hub, settings, host, shutdown,
+                    socket, conn, hub, settings, remote, shutdown,
                 ))
                 .await
                 .ok();
         })
+}
+
+/// The client's address, when the server was started with connect info (`serve.rs`);
+/// `None` for a router driven without a socket (tests).
+struct PeerIp(Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(PeerIp(info.map(|ConnectInfo(addr)| addr.ip())))
+    }
 }
 
 /// Serves one file of the web client, from `--web-dir` or the embedded copy.

@@ -7,7 +7,7 @@
 //! axum's testing-websockets example. [`serve`] plugs in a real WebSocket.
 
 use super::admission::{admit, decode_error, rate_limited};
-use super::hub_task::{ConnLink, HubHandle, Outbound, SLOW_CONSUMER_CLOSE};
+use super::hub_task::{ConnLink, HubHandle, Outbound, Remote, SLOW_CONSUMER_CLOSE};
 use crate::auth::{Auth, MAX_FAILURES};
 use crate::metrics::{Metrics, INVALID_TYPE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -101,11 +101,12 @@ pub async fn serve(
     conn: ConnId,
     hub: HubHandle,
     settings: ConnSettings,
-    host: Option<String>,
+    remote: Remote,
     shutdown: CancellationToken,
 ) {
     let (sink, stream) = socket.split();
-    let Some(c) = Connection::open(sink, stream, conn, hub, settings, host, shutdown).await else {
+    let Some(c) = Connection::open(sink, stream, conn, hub, settings, remote, shutdown).await
+    else {
         return;
     };
     let exit = c.run().await;
@@ -151,14 +152,14 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: Display,
 {
-    /// Registers `conn` (reached by `host`) with the hub; `None` if the hub is gone.
+    /// Registers `conn` (from `remote`) with the hub; `None` if the hub is gone.
     pub async fn open(
         sink: S,
         stream: R,
         conn: ConnId,
         hub: HubHandle,
         settings: ConnSettings,
-        host: Option<String>,
+        remote: Remote,
         shutdown: CancellationToken,
     ) -> Option<Self> {
         let (tx, rx) = mpsc::channel(settings.outbound_queue);
@@ -167,7 +168,7 @@ where
             tx,
             kill: kill.clone(),
         };
-        hub.connect(conn, link, host).await.ok()?;
+        hub.connect(conn, link, remote).await.ok()?;
         let now = Instant::now();
         Some(Connection {
             conn,

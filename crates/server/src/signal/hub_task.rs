@@ -13,6 +13,7 @@ use crate::store::{Loaded, Persist};
 use confab_proto::{close, ClientFrame, Role};
 use confab_signal::{ConnId, Event, Hub, HubConfig, Input, Now, Output};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Instant;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
@@ -41,9 +42,19 @@ pub struct ConnLink {
     pub kill: CancellationToken,
 }
 
+/// Where a connection comes from, as the HTTP layer saw it; the hub gets both in
+/// `Input::Connect`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Remote {
+    /// The host (no port) the browser reached us by, from the request's `Host`.
+    pub host: Option<String>,
+    /// The client's address: the TCP peer (behind a reverse proxy, the proxy's).
+    pub ip: Option<IpAddr>,
+}
+
 enum Cmd {
-    /// A new connection, and the host (from the request) it reached us by.
-    Connect(ConnId, ConnLink, Option<String>),
+    /// A new connection, and where it comes from.
+    Connect(ConnId, ConnLink, Remote),
     /// A decoded frame, and the role a join token granted.
     Frame(ConnId, ClientFrame, Option<Role>, OwnedSemaphorePermit),
     /// A closed connection; `true` for a clean close (see `Input::Disconnect`).
@@ -63,15 +74,15 @@ pub struct HubHandle {
 pub struct HubGone;
 
 impl HubHandle {
-    /// Registers a new connection that reached us by `host`.
+    /// Registers a new connection that comes from `remote`.
     pub async fn connect(
         &self,
         conn: ConnId,
         link: ConnLink,
-        host: Option<String>,
+        remote: Remote,
     ) -> Result<(), HubGone> {
         self.tx
-            .send(Cmd::Connect(conn, link, host))
+            .send(Cmd::Connect(conn, link, remote))
             .await
             .map_err(|_| HubGone)
     }
@@ -178,6 +189,7 @@ impl Owner {
             let hub = &self.hub;
             let metrics = &self.metrics;
             metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
+            metrics.set_detached(hub.detached_count());
             // A frame's permit (bound above) is dropped here, after its reply is queued.
         }
         if let Some(p) = self.persist {
@@ -189,9 +201,9 @@ impl Owner {
     /// here.
     fn command(&mut self, cmd: Cmd) -> Option<(Input, Option<OwnedSemaphorePermit>)> {
         Some(match cmd {
-            Cmd::Connect(conn, link, host) => {
+            Cmd::Connect(conn, link, Remote { host, ip }) => {
                 self.links.insert(conn, link);
-                (Input::Connect { conn, host }, None)
+                (Input::Connect { conn, host, ip }, None)
             }
             Cmd::Frame(conn, frame, grant, permit) => {
                 (Input::Frame { conn, frame, grant }, Some(permit))
@@ -269,6 +281,7 @@ impl Owner {
         match event {
             Event::CallStarted { .. } => self.metrics.call_started(),
             Event::CallConnected { pair, setup_ms } => self.metrics.call_connected(pair, setup_ms),
+            Event::HoldRefused => self.metrics.hold_refused(),
             other => tracing::debug!(?other, "hub event not counted"),
         }
     }
@@ -318,7 +331,9 @@ mod tests {
                 tx,
                 kill: CancellationToken::new(),
             };
-            hub.connect(ConnId(n), link, None).await.unwrap();
+            hub.connect(ConnId(n), link, Remote::default())
+                .await
+                .unwrap();
             let mut c = Client {
                 conn: ConnId(n),
                 hub: hub.clone(),

@@ -14,4 +14,4 @@ pub mod hub_task;
 pub mod settings;
 
 pub use connection::{serve, ConnSettings, HARD_FRAME_LIMIT, READ_BUFFER_BYTES};
-pub use hub_task::{spawn, HubHandle};
+pub use hub_task::{spawn, HubHandle, Remote};

@@ -108,7 +108,24 @@ impl Harness {
 
     pub fn connect(&mut self, conn: u64) -> ConnId {
         let conn = ConnId(conn);
-        self.tick(Input::Connect { conn, host: None });
+        self.tick(Input::Connect {
+            conn,
+            host: None,
+            ip: None,
+        });
+        conn
+    }
+
+    /// `conn`'s socket drops (no clean close): it may come back within the grace.
+    /// Connects `conn` from client address `ip`.
+    pub fn connect_from(&mut self, conn: u64, ip: [u8; 4]) -> ConnId {
+        let conn = ConnId(conn);
+        let ip = Some(std::net::IpAddr::from(ip));
+        self.tick(Input::Connect {
+            conn,
+            host: None,
+            ip,
+        });
         conn
     }
 
