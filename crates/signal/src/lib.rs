@@ -97,7 +97,7 @@ pub use io::{Event, Input, Now, Output};
 pub use node::hub::Hub;
 pub use node::ice::{IceMinter, TurnAdvert};
 pub use node::rate;
-pub use node::MAX_PARKED_FRAMES;
+pub use node::{address_key, MAX_PARKED_FRAMES};
 pub use room::{CallSnapshot, ChatSeed, RoomCore};
 
 use std::fmt;

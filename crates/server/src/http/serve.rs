@@ -51,6 +51,7 @@ impl AppState {
             ping_interval: config.ws.effective_ping_interval(),
             outbound_queue: config.ws.outbound_queue,
             auth: Arc::new(auth),
+            throttle: Arc::default(),
             handshake_timeout: *config.http.handshake_timeout,
             msg_rate: config.ws.msg_rate,
             msg_burst: config.ws.msg_burst,

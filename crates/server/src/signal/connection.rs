@@ -6,8 +6,9 @@
 //! the write timeout) are unit-tested over channels (`connection_tests.rs`), as in
 //! axum's testing-websockets example. [`serve`] plugs in a real WebSocket.
 
-use super::admission::{admit, decode_error, rate_limited};
+use super::admission::{admit, decode_error, rate_limited, Gate, Refused};
 use super::hub_task::{ConnLink, HubHandle, Outbound, Remote, SLOW_CONSUMER_CLOSE};
+use super::throttle::PasswordThrottle;
 use crate::auth::{Auth, MAX_FAILURES};
 use crate::metrics::{Metrics, INVALID_TYPE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -16,6 +17,7 @@ use confab_signal::rate::{FloodGuard, Verdict};
 use confab_signal::ConnId;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::fmt::Display;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -61,6 +63,8 @@ pub struct ConnSettings {
     pub metrics: Metrics,
     /// Who may join which room.
     pub auth: Arc<Auth>,
+    /// Wrong passwords per client address, shared by every connection.
+    pub throttle: Arc<PasswordThrottle>,
 }
 
 impl ConnSettings {
@@ -143,6 +147,8 @@ pub struct Connection<S, R> {
     /// Until `hello` is through, the (shorter) handshake deadline.
     hello_deadline: Option<Instant>,
     failed_joins: u32,
+    /// The client's address (for the per-address throttle of failed joins).
+    ip: Option<IpAddr>,
 }
 
 impl<S, R, E> Connection<S, R>
@@ -168,6 +174,7 @@ where
             tx,
             kill: kill.clone(),
         };
+        let ip = remote.ip;
         hub.connect(conn, link, remote).await.ok()?;
         let now = Instant::now();
         Some(Connection {
@@ -177,6 +184,7 @@ where
             idle_deadline: now + settings.idle_timeout,
             hello_deadline: Some(now + settings.handshake_timeout),
             failed_joins: 0,
+            ip,
             hub,
             settings,
             sink,
@@ -284,16 +292,24 @@ where
     async fn on_frame(&mut self, mut frame: confab_proto::ClientFrame) -> Step {
         let metrics = &self.settings.metrics;
         metrics.message_in(frame.msg.type_name());
-        let grant = match admit(&mut frame, &self.settings.auth).await {
+        let gate = Gate {
+            settings: &self.settings,
+            hub: &self.hub,
+            ip: self.ip,
+            helloed: self.hello_deadline.is_none(),
+        };
+        let grant = match admit(&mut frame, gate).await {
             Ok(grant) => grant,
-            Err(e) => {
-                self.failed_joins += 1;
+            Err(Refused { error, failed }) => {
+                if failed {
+                    self.failed_joins += 1;
+                }
                 if self.failed_joins > MAX_FAILURES {
                     return Step::Exit(Exit::Close(close::FLOOD, "too many failed joins".into()));
                 }
-                metrics.error(e.code);
+                metrics.error(error.code);
                 metrics.message_out("error");
-                return Step::Send(decode_error(e));
+                return Step::Send(decode_error(error));
             }
         };
         if matches!(frame.msg, ClientMsg::Hello { .. }) {

@@ -95,6 +95,7 @@ fn settings() -> ConnSettings {
         msg_burst: 200,
         metrics: Metrics::new(false),
         auth: Arc::new(Auth::open()),
+        throttle: Arc::default(),
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::metrics::Metrics;
 use crate::store::{Loaded, Persist};
-use confab_proto::{close, ClientFrame, Role};
+use confab_proto::{close, ClientFrame, Role, RoomId};
 use confab_signal::{ConnId, Event, Hub, HubConfig, Input, Now, Output};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -61,6 +61,8 @@ enum Cmd {
     Disconnect(ConnId, bool),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
+    /// Whether a room is locked, answered at once (see [`HubHandle::locked`]).
+    Locked(RoomId, oneshot::Sender<bool>),
 }
 
 /// Cheap, cloneable handle for sending to the hub task.
@@ -107,6 +109,17 @@ impl HubHandle {
     /// than once.
     pub async fn disconnect(&self, conn: ConnId, clean: bool) {
         let _ = self.tx.send(Cmd::Disconnect(conn, clean)).await;
+    }
+    /// Whether `room` is locked now. Admission asks before it verifies a password, so a
+    /// locked room never tells a right password from a wrong one (and costs no argon2).
+    /// A room locked after the answer still refuses the join in the hub.
+    pub async fn locked(&self, room: RoomId) -> Result<bool, HubGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Locked(room, tx))
+            .await
+            .map_err(|_| HubGone)?;
+        rx.await.map_err(|_| HubGone)
     }
     /// Resolves once the hub task has answered, i.e. it runs and works through its
     /// queue.
@@ -214,6 +227,10 @@ impl Owner {
             }
             Cmd::Ready(tx) => {
                 let _ = tx.send(());
+                return None;
+            }
+            Cmd::Locked(room, tx) => {
+                let _ = tx.send(self.hub.room_locked(&room));
                 return None;
             }
         })

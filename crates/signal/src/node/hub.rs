@@ -275,6 +275,12 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Whether `room` exists and a host has locked it: a driver checks this before it
+    /// verifies a password for it, so a locked room is no right/wrong oracle.
+    pub fn room_locked(&self, room: &RoomId) -> bool {
+        self.rooms.get(room).is_some_and(|r| r.core.is_locked())
+    }
+
     /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
     pub fn room_exists(&self, room: &RoomId) -> bool {
         self.rooms.contains_key(room)

@@ -9,5 +9,6 @@ mod park;
 pub use park::MAX_PARKED_FRAMES;
 pub mod rate;
 mod resume;
+pub use resume::address_key;
 mod route;
 pub(crate) mod timers;

@@ -167,6 +167,11 @@ impl RoomCore {
         self.members.values().map(|m| m.info.clone()).collect()
     }
 
+    /// Whether a host has locked the room.
+    pub fn is_locked(&self) -> bool {
+        self.locked_by.is_some()
+    }
+
     /// The chat history a joiner would get, oldest first.
     pub fn chat_history(&self) -> Vec<ChatMessage> {
         self.history.iter().cloned().collect()
