@@ -113,8 +113,55 @@ pub const MAX_TOKEN_BYTES: usize = 8192;
 /// Longest `hello.resume` accepted (the server's tokens are much shorter).
 pub const MAX_RESUME_TOKEN_BYTES: usize = 128;
 
+/// The Unicode format characters (general category Cf, Unicode 15.1) as inclusive
+/// ranges: bidi overrides, embeddings and isolates, zero-width spaces and joiners, the
+/// soft hyphen, the BOM, invisible operators, tags. Invisible or reordering, so in a
+/// name they let one person pass for another (`Ada` and `A\u{200B}da`) or reverse what
+/// follows it on screen.
+const FORMAT_CHARS: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Whether `c` is a Unicode format character (category Cf; see [`FORMAT_CHARS`]).
+pub fn is_format_char(c: char) -> bool {
+    let c = u32::from(c);
+    FORMAT_CHARS
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
 /// A display name as the protocol accepts it: trimmed, 1 to [`MAX_NAME_CHARS`]
-/// characters, no control characters. Also used for names that come in join tokens.
+/// characters, no control characters and no format characters ([`is_format_char`]:
+/// bidi overrides, zero-width characters; this also refuses emoji joined with U+200D).
+/// Also used for names that come in join tokens.
 pub fn normalize_name(name: &str) -> Result<String, (ErrorCode, String)> {
     let trimmed = name.trim();
     let chars = trimmed.chars().count();
@@ -128,6 +175,14 @@ pub fn normalize_name(name: &str) -> Result<String, (ErrorCode, String)> {
         return Err((
             ErrorCode::BadName,
             "name must not contain control characters".into(),
+        ));
+    }
+    if trimmed.chars().any(is_format_char) {
+        return Err((
+            ErrorCode::BadName,
+            "name must not contain invisible formatting characters (such as bidi \
+             overrides or zero-width spaces)"
+                .into(),
         ));
     }
     Ok(trimmed.to_owned())
@@ -281,6 +336,36 @@ mod tests {
         assert_eq!(
             code(r#"{"type":"chat","text":"a\u009bb"}"#),
             ErrorCode::BadText
+        );
+    }
+
+    #[test]
+    fn names_with_format_characters_are_refused() {
+        for bad in [
+            "Ada\u{202E}nimda",    // right-to-left override
+            "A\u{200B}da",         // zero-width space
+            "\u{2067}Ada",         // right-to-left isolate
+            "Ada\u{FEFF}",         // byte order mark
+            "Ad\u{00AD}a",         // soft hyphen
+            "Ada\u{E0041}",        // tag
+            "\u{200F}Ada\u{200E}", // direction marks
+        ] {
+            let json = serde_json::json!({"type": "join", "room": "r", "name": bad}).to_string();
+            assert_eq!(code(&json), ErrorCode::BadName, "{bad:?}");
+            assert!(normalize_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["Ada", "أحمد", "שרה", "李雷", "Zoë", "😀 Ada"] {
+            assert!(normalize_name(good).is_ok(), "{good:?}");
+        }
+        // The table agrees with its neighbours (not format characters).
+        for c in [
+            '\u{00AC}', '\u{00AE}', '\u{200A}', '\u{2010}', '\u{2065}', '\u{2070}',
+        ] {
+            assert!(!is_format_char(c), "{c:?}");
+        }
+        assert!(
+            FORMAT_CHARS.windows(2).all(|w| w[0].1 < w[1].0),
+            "sorted, disjoint"
         );
     }
 

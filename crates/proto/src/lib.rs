@@ -27,8 +27,8 @@ mod server;
 
 pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};
 pub use decode::{
-    decode_client, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES, MAX_SECRET_BYTES,
-    MAX_TOKEN_BYTES,
+    decode_client, is_format_char, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES,
+    MAX_SECRET_BYTES, MAX_TOKEN_BYTES,
 };
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{

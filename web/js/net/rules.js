@@ -13,6 +13,9 @@ const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\
 const TRIM_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
 // Rust's `char::is_control`: general category Cc.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+// Format characters (general category Cf: bidi overrides, zero-width characters), refused
+// in names by the server (crates/proto `is_format_char`).
+const FORMAT_RE = /\p{Cf}/u;
 // The same, minus tab and newline (allowed in chat).
 const CHAT_CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
@@ -46,6 +49,9 @@ export function nameError(name) {
   if (chars === 0) return 'Please enter your name.';
   if (chars > MAX_NAME_CHARS) return `Your name can be at most ${MAX_NAME_CHARS} characters long.`;
   if (CONTROL_RE.test(trimmed)) return 'Your name must not contain control characters.';
+  if (FORMAT_RE.test(trimmed)) {
+    return 'Your name must not contain invisible formatting characters (such as direction marks or zero-width spaces).';
+  }
   return null;
 }
 
