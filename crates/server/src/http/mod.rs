@@ -170,28 +170,58 @@ async fn ice_servers(State(state): State<AppState>, headers: HeaderMap) -> impl 
 
 /// Defence against cross-site WebSocket hijacking: a page from another site must not
 /// open a signaling connection from the user's browser. Browsers always send `Origin`;
-/// it must name this server (same host and port as the request) or be in
-/// `--allowed-origin`. Clients without `Origin` (tools, tests) are not browsers and pass.
-fn origin_allowed(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> bool {
+/// it must be in `--allowed-origin` (compared case-insensitively), or name this server:
+/// - the scheme: `https`, or `http` only when confab itself serves plain HTTP
+///   (`--insecure-http`; behind a TLS proxy the page is `https`). An `http://` page must
+///   not drive the HTTPS server: anyone on the path could have written it;
+/// - the host and port: the request's own (`Host`, or the HTTP/2 authority);
+/// - under `--insecure-http` only, the host must also be one confab trusts: an IP
+///   literal, `localhost`, or a `--public-host` name. Without TLS nothing proves which
+///   name the browser resolved, so a DNS-rebinding page (`http://evil.example:8080`,
+///   its name pointed at this server) would otherwise match its own `Host`. Behind a
+///   proxy, name the public host with `--public-host` (or `--allowed-origin`).
+///
+/// Clients without `Origin` (tools, tests) are not browsers and pass.
+fn origin_allowed(headers: &HeaderMap, uri: &Uri, config: &crate::config::Config) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let origin = origin.to_ascii_lowercase();
-    if allowed.contains(&origin) {
+    let allowed = &config.ws.allowed_origins;
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
         return true;
     }
+    let plain_http = config.http.insecure_http;
+    let origin = origin.to_ascii_lowercase();
+    let rest = match origin.split_once("://") {
+        Some(("https", rest)) => rest,
+        Some(("http", rest)) if plain_http => rest,
+        _ => return false,
+    };
     // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority.
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| uri.authority().map(|a| a.as_str()));
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    matches!((rest, host), (Some(r), Some(h)) if r.eq_ignore_ascii_case(h))
+    let Some(host) = host.filter(|h| rest.eq_ignore_ascii_case(h)) else {
+        return false;
+    };
+    !plain_http || trusted_plain_host(host, &config.http.public_host)
+}
+
+/// Under plain HTTP, whether the `Host` (with its port) names this server for sure: an
+/// IP literal or `localhost` (a rebinding page has a name of its own), or a name the
+/// operator gave in `--public-host`.
+fn trusted_plain_host(host: &str, public_hosts: &[String]) -> bool {
+    let Some(name) = host_from_header(host) else {
+        return false;
+    };
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || public_hosts.iter().any(|p| p.eq_ignore_ascii_case(&name))
 }
 
 async fn ws_upgrade(
@@ -201,7 +231,7 @@ async fn ws_upgrade(
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers, &uri, &state.config.ws.allowed_origins) {
+    if !origin_allowed(&headers, &uri, &state.config) {
         return (
             StatusCode::FORBIDDEN,
             "this page's origin may not open confab's signaling socket; see --allowed-origin",
@@ -314,6 +344,38 @@ mod tests {
             readyz(State(state)).await.status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    fn headers(host: &str, origin: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        h.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        h
+    }
+
+    #[test]
+    fn over_tls_the_origin_must_be_https() {
+        let mut config = Config::default();
+        config.http.insecure_http = false;
+        config.ws.allowed_origins = vec!["https://App.Example.org".into()];
+        let uri = Uri::from_static("/ws");
+        let ok = |host: &str, origin: &str| origin_allowed(&headers(host, origin), &uri, &config);
+        assert!(ok("call.test:8443", "https://call.test:8443"));
+        assert!(ok("call.test:8443", "https://CALL.test:8443"));
+        assert!(!ok("call.test:8443", "http://call.test:8443"), "http page");
+        assert!(
+            !ok("call.test:8443", "https://call.test:8444"),
+            "other port"
+        );
+        assert!(!ok("call.test:8443", "wss://call.test:8443"));
+        assert!(!ok("call.test:8443", "null"));
+        assert!(
+            ok("call.test:8443", "https://app.example.org"),
+            "allow list, any case"
+        );
+        assert!(!ok("call.test:8443", "http://app.example.org"));
+        // Over TLS a name is proven by the certificate: any Host that matches passes.
+        assert!(ok("anything.test", "https://anything.test"));
     }
 
     #[test]
