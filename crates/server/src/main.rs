@@ -200,7 +200,8 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config)?;
-    std::fs::create_dir_all(&config.data_dir)
+    // 0700: the chat store, the TURN secret and the TLS key live here.
+    confab_server::store::private::private_dir(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let mut config = config;
     if config.turn.enabled() && config.turn.secret.is_none() {
