@@ -188,13 +188,9 @@ fn hash_password() -> anyhow::Result<()> {
 fn init_logging(config: &Config) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .with_context(|| format!("invalid log filter {:?}", config.log))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+    let json = matches!(config.log_format, LogFormat::Json);
+    confab_server::logging::init(filter, json, std::io::stderr)
+        .context("cannot install the logger")?;
     Ok(())
 }
 
