@@ -42,9 +42,13 @@ fuzz_target!(|data: &[u8]| {
         match head >> 6 {
             0 => {
                 ever.insert(conn);
-                hub.handle(at(now), Input::Connect { conn, host: None })
+                let ip = Some(std::net::IpAddr::from([10, 0, 0, head & 0x01]));
+                hub.handle(at(now), Input::Connect { conn, host: None, ip })
             }
-            1 if body.is_empty() => hub.handle(at(now), Input::Disconnect { conn }),
+            1 if body.is_empty() => {
+                let clean = head & 0x08 != 0;
+                hub.handle(at(now), Input::Disconnect { conn, clean })
+            }
             1 => {
                 skew += Duration::from_millis(100 * u64::from(body[0]));
                 now = t0 + skew + Duration::from_millis(i as u64);

@@ -182,7 +182,7 @@ function joinFields(f) {
 
 test('invalid fixtures: bad names are rejected by the JS validators', () => {
   const names = invalidFixtures.filter((f) => f.value.code === 'bad_name');
-  assert.deepEqual(names.map((f) => f.file).sort(), ['control-name.json', 'empty-name.json', 'long-name.json']);
+  assert.deepEqual(names.map((f) => f.file).sort(), ['control-name.json', 'empty-name.json', 'format-name.json', 'long-name.json']);
   for (const f of names) {
     const v = joinFields(f);
     assert.ok(v, f.file);

@@ -27,8 +27,8 @@ mod server;
 
 pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};
 pub use decode::{
-    decode_client, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES, MAX_SECRET_BYTES,
-    MAX_TOKEN_BYTES,
+    decode_client, is_format_char, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES,
+    MAX_SECRET_BYTES, MAX_TOKEN_BYTES,
 };
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{
@@ -72,6 +72,10 @@ pub mod close {
     /// The client kept sending faster than its message rate limit (standard "policy
     /// violation").
     pub const FLOOD: u16 = 1008;
-    /// The server is shutting down; reconnect later.
+    /// The server is shutting down; reconnect later. From a client: it is going away
+    /// (a closed tab), which, like [`NORMAL`], leaves its room at once.
     pub const GOING_AWAY: u16 = 1001;
+    /// A normal close. From a client: it is done, and leaves its room at once (no resume
+    /// grace).
+    pub const NORMAL: u16 = 1000;
 }

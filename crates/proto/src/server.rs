@@ -171,8 +171,9 @@ pub enum ServerMsg {
         /// The host who did it.
         by: PeerId,
     },
-    /// A peer's role changed (the last host left and this peer took over); sent to every
-    /// member, the peer itself included.
+    /// A peer's role changed (the last host left and this peer took over, or a tokenless
+    /// host became a guest because a token holder entered); sent to every member, the
+    /// peer itself included.
     RoleChanged {
         /// Whose.
         peer_id: PeerId,

@@ -5,6 +5,7 @@
 //! point taking a bound listener), `web` (routes), `signal` (one task per WebSocket and
 //! the single owner of the signaling hub), [`store`] (chat history on disk),
 //! [`turn`] (STUN/TURN drivers),
+//! [`logging`] (the subscriber, with no secret at any level),
 //! [`metrics`] (the per-server Prometheus registry behind `/metrics`), [`random`] (the
 //! one randomness path).
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod config;
 mod http;
 mod listeners;
+pub mod logging;
 pub mod metrics;
 pub mod random;
 mod signal;

@@ -188,19 +188,16 @@ fn hash_password() -> anyhow::Result<()> {
 fn init_logging(config: &Config) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .with_context(|| format!("invalid log filter {:?}", config.log))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+    let json = matches!(config.log_format, LogFormat::Json);
+    confab_server::logging::init(filter, json, std::io::stderr)
+        .context("cannot install the logger")?;
     Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config)?;
-    std::fs::create_dir_all(&config.data_dir)
+    // 0700: the chat store, the TURN secret and the TLS key live here.
+    confab_server::store::private::private_dir(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let mut config = config;
     if config.turn.enabled() && config.turn.secret.is_none() {

@@ -41,6 +41,8 @@ struct Inner {
     connections: Gauge,
     rooms: Gauge,
     peers: Gauge,
+    detached: Gauge,
+    holds_refused: Counter,
     messages_in: Vec<(&'static str, Counter)>,
     messages_out: Vec<(&'static str, Counter)>,
     calls_started: Counter,
@@ -100,6 +102,16 @@ impl Metrics {
         );
         describe_gauge("confab_rooms", "Rooms with at least one peer.");
         describe_gauge("confab_peers", "Connections that have joined a room.");
+        describe_gauge(
+            "confab_detached_connections",
+            "Dropped connections whose room place is held for a resume (not in \
+             confab_connections).",
+        );
+        describe_counter(
+            "confab_resume_holds_refused_total",
+            "Dropped connections that left at once because the caps on held places \
+             (in total, per client address) were reached.",
+        );
         describe_counter(
             "confab_messages_in_total",
             "Signaling frames received, by message type (`invalid` when undecodable).",
@@ -167,6 +179,11 @@ impl Metrics {
             connections: gauge("confab_connections"),
             rooms: gauge("confab_rooms"),
             peers: gauge("confab_peers"),
+            detached: gauge("confab_detached_connections"),
+            holds_refused: recorder.register_counter(
+                &Key::from_name("confab_resume_holds_refused_total"),
+                &METADATA,
+            ),
             messages_in: typed("confab_messages_in_total", &in_types),
             messages_out: typed("confab_messages_out_total", SERVER_TYPES),
             calls_started: recorder
@@ -202,6 +219,16 @@ impl Metrics {
         self.inner.connections.set(connections as f64);
         self.inner.rooms.set(rooms as f64);
         self.inner.peers.set(peers as f64);
+    }
+
+    /// Sets the gauge of places held for a resume (the hub's `detached_count`).
+    pub fn set_detached(&self, detached: usize) {
+        self.inner.detached.set(detached as f64);
+    }
+
+    /// A dropped connection was not held for a resume (the hub's `Event::HoldRefused`).
+    pub fn hold_refused(&self) {
+        self.inner.holds_refused.increment(1);
     }
 
     /// A call started (the hub's `Event::CallStarted`).

@@ -2,6 +2,7 @@
 
 use crate::{ChatSeed, ConnId};
 use confab_proto::{CallId, ChatMessage, ClientFrame, PairType, Role, RoomId, ServerMsg};
+use std::net::IpAddr;
 use std::time::Instant;
 
 /// The time of an input, read once by the driver. The hub never reads a clock.
@@ -30,6 +31,10 @@ pub enum Input {
         /// The host (no port) the browser reached us by, from the request: the host of
         /// confab's own STUN/TURN URLs in its `welcome` when no fixed one is configured.
         host: Option<String>,
+        /// The client's address, from the socket: places held for a resume are capped
+        /// per address (see [`crate::HubConfig::max_detached_per_ip`]). `None` when the
+        /// driver does not know it (then only the total cap applies).
+        ip: Option<IpAddr>,
     },
     /// One decoded frame from `conn`. Frames for a connection the hub does not know
     /// (never connected, refused, or already closed) are ignored.
@@ -43,12 +48,17 @@ pub enum Input {
         /// `moderation.rs`). Other frames ignore it.
         grant: Option<Role>,
     },
-    /// `conn` closed (or the driver dropped it). If it is in a room and
-    /// [`crate::HubConfig::resume_grace`] is not zero, its place is held for that long
-    /// (see `resume.rs`). Idempotent: an unknown `conn` is a no-op.
+    /// `conn` closed (or the driver dropped it). A clean close leaves the room at once
+    /// (`peerLeft` with reason `left`): the client said goodbye. Otherwise, if it is in
+    /// a room, [`crate::HubConfig::resume_grace`] is not zero and the caps on held places
+    /// allow, its place is held for that long (see `resume.rs`). Idempotent: an unknown `conn` is a no-op.
     Disconnect {
         /// The connection that went away.
         conn: ConnId,
+        /// The client closed the socket on purpose (the driver decides: a WebSocket close
+        /// with 1000 or 1001). `false` for a dropped socket, a timeout, or the server
+        /// dropping the client: those may come back and get the grace.
+        clean: bool,
     },
     /// Time has passed; due deadlines fire (see [`crate::Hub::poll_timeout`]). Feeding it
     /// early or twice is harmless.
@@ -120,6 +130,10 @@ pub enum Event {
         /// The new call.
         call: CallId,
     },
+    /// A dropped connection left its room at once instead of being held for a resume,
+    /// because [`crate::HubConfig::max_detached`] or
+    /// [`crate::HubConfig::max_detached_per_ip`] was reached.
+    HoldRefused,
     /// A room member reported media playing from a peer (`callStats`).
     CallConnected {
         /// The selected candidate pair's local type.

@@ -51,7 +51,7 @@
 //! // Connect and say hello; each connection gets a welcome with its peer id.
 //! let mut ids = Vec::new();
 //! for conn in [ada, grace] {
-//!     hub.handle(now, Input::Connect { conn, host: None });
+//!     hub.handle(now, Input::Connect { conn, host: None, ip: None });
 //!     let hello = ClientMsg::Hello { version: PROTOCOL_VERSION, resume: None };
 //!     hub.handle(now, frame(conn, hello));
 //!     match hub.poll_output() {
@@ -98,7 +98,7 @@ pub use room::{CallSnapshot, ChatSeed, RoomCore};
 pub use session::hub::Hub;
 pub use session::ice::{IceMinter, TurnAdvert};
 pub use session::rate;
-pub use session::MAX_PARKED_FRAMES;
+pub use session::{address_key, MAX_PARKED_FRAMES};
 
 use std::fmt;
 use std::time::Duration;
@@ -125,7 +125,8 @@ pub struct HubConfig {
     /// A mesh call grows quadratically, so keep it small. Default 16.
     pub max_peers_per_room: usize,
     /// Most open connections; a connection beyond this gets `server_full` and is closed
-    /// with code 1013 ("try again later"). Default 20 000.
+    /// with code 1013 ("try again later"). Places held for a resume do not count (see
+    /// [`HubConfig::max_detached`]). Default 20 000.
     pub max_connections: usize,
     /// The ICE servers every `welcome` carries, with TURN credentials minted for the
     /// peer at that moment. Default: none.
@@ -159,6 +160,16 @@ pub struct HubConfig {
     /// How long a dropped connection that was in a room keeps its place (peer id, room,
     /// presence, call) for a `hello {resume}`; zero removes it at once. Default 30 s.
     pub resume_grace: Duration,
+    /// Most places held for a resume at once (dropped connections, "ghosts"); a drop
+    /// beyond it leaves at once. Ghosts are counted apart from open connections, so they
+    /// never take a place [`HubConfig::max_connections`] keeps for live ones. Default
+    /// 5 000.
+    pub max_detached: usize,
+    /// Most places held for a resume per client address (an IPv4 address, or an IPv6
+    /// /64, as the driver reports it in [`Input::Connect`]); a drop beyond it leaves at
+    /// once, so one client cannot fill [`HubConfig::max_detached`] by vanishing over and
+    /// over. Default 16.
+    pub max_detached_per_ip: usize,
 }
 
 impl Default for HubConfig {
@@ -176,6 +187,8 @@ impl Default for HubConfig {
             persist_chat: false,
             history_timeout: Duration::from_secs(2),
             resume_grace: Duration::from_secs(30),
+            max_detached: 5_000,
+            max_detached_per_ip: 16,
         }
     }
 }

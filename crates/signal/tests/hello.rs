@@ -82,6 +82,7 @@ fn welcome_turn_credentials_are_minted_for_the_peer_now_and_name_the_host_it_use
     h.input(Input::Connect {
         conn,
         host: Some("call.test".into()),
+        ip: None,
     });
     h.frame(conn, hello());
     let out = h.drain();
@@ -116,7 +117,14 @@ fn peer_ids_are_unique_and_determined_by_the_seed() {
             unix_ms: WALL_START_MS,
         };
         let conn = ConnId(1);
-        hub.handle(now, Input::Connect { conn, host: None });
+        hub.handle(
+            now,
+            Input::Connect {
+                conn,
+                host: None,
+                ip: None,
+            },
+        );
         let frame = confab_proto::ClientFrame {
             id: None,
             msg: hello(),

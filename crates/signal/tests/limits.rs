@@ -123,6 +123,7 @@ fn connecting_a_known_connection_again_changes_nothing() {
     h.input(Input::Connect {
         conn: a,
         host: None,
+        ip: None,
     });
     assert!(h.drain().is_empty());
     assert_eq!(h.hub.connection_count(), 1);

@@ -13,8 +13,29 @@ const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\
 const TRIM_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
 // Rust's `char::is_control`: general category Cc.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+// Format characters (general category Cf: bidi overrides, zero-width characters), refused
+// in names by the server (crates/proto `is_format_char`).
+const FORMAT_RE = /\p{Cf}/u;
 // The same, minus tab and newline (allowed in chat).
 const CHAT_CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/**
+ * Whether `name` holds a format character it may not (the server's rule, crates/proto
+ * `normalize_name`): any but a zero-width (non-)joiner between two non-ASCII characters,
+ * which Persian, Arabic and Indic names and emoji sequences need.
+ * @param {string} name
+ * @returns {boolean}
+ */
+function hasForbiddenFormatChar(name) {
+  const chars = [...name];
+  /** @param {string | undefined} c */
+  const visible = (c) => c !== undefined && (c.codePointAt(0) ?? 0) > 0x7f && !FORMAT_RE.test(c);
+  return chars.some((c, i) => {
+    if (!FORMAT_RE.test(c)) return false;
+    const joiner = c === '\u200c' || c === '\u200d';
+    return !(joiner && i > 0 && visible(chars[i - 1]) && visible(chars[i + 1]));
+  });
+}
 
 /**
  * Whether `room` is a valid room id: 1-64 characters of `A-Z a-z 0-9 _ -`.
@@ -46,6 +67,9 @@ export function nameError(name) {
   if (chars === 0) return 'Please enter your name.';
   if (chars > MAX_NAME_CHARS) return `Your name can be at most ${MAX_NAME_CHARS} characters long.`;
   if (CONTROL_RE.test(trimmed)) return 'Your name must not contain control characters.';
+  if (hasForbiddenFormatChar(trimmed)) {
+    return 'Your name must not contain invisible formatting characters (such as direction marks or zero-width spaces).';
+  }
   return null;
 }
 

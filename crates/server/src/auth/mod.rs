@@ -88,6 +88,11 @@ impl Auth {
         Auth::new(&AuthSettings::default()).expect("no files to read")
     }
 
+    /// Whether `room` has a password (a tokenless join to it needs one).
+    pub fn has_password(&self, room: &RoomId) -> bool {
+        self.passwords.contains_key(room)
+    }
+
     /// Decides a `join` to `room` with the given password and token:
     /// - a valid token for this room admits (under the token's name and role), whatever
     ///   the room's password;

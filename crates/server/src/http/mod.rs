@@ -4,7 +4,7 @@
 mod serve;
 pub mod settings;
 
-use axum::extract::{MatchedPath, Path, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use confab_proto::RoomId;
 use confab_signal::ConnId;
 pub use serve::{spawn, AppState, DRAIN_DEADLINE};
 use std::borrow::Cow;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 
 /// The web client, compiled into the binary (read from disk in debug builds).
@@ -37,7 +38,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            !state.config.http.insecure_http,
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -94,8 +98,42 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
     res
 }
 
-async fn security_headers(mut res: Response) -> Response {
+/// The Content-Security-Policy of every HTML page. The web client is plain ES modules and
+/// stylesheets from this server, with no inline script or style (a style *attribute* is
+/// refused too; scripts may still set styles through the CSSOM), so `'self'` covers it;
+/// images may be `data:` (the icon) or `blob:` (received files), media `blob:`.
+/// `connect-src 'self'` covers the page's own `wss:` origin (CSP Level 3). No frames, no
+/// plugins, no `<base>`: an injected tag could not load or send anything elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// `Strict-Transport-Security` in TLS mode: a year, this host only (other services on
+/// subdomains are not ours to force). Browsers ignore it over a certificate they had to
+/// click through, so the self-signed default is not locked in.
+pub const HSTS: &str = "max-age=31536000";
+
+/// Headers on every response; the CSP on HTML ones, HSTS when serving TLS (`tls`).
+async fn security_headers(State(tls): State<bool>, mut res: Response) -> Response {
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     let h = res.headers_mut();
+    if html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
+    if tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -169,44 +207,78 @@ async fn ice_servers(State(state): State<AppState>, headers: HeaderMap) -> impl 
 
 /// Defence against cross-site WebSocket hijacking: a page from another site must not
 /// open a signaling connection from the user's browser. Browsers always send `Origin`;
-/// it must name this server (same host and port as the request) or be in
-/// `--allowed-origin`. Clients without `Origin` (tools, tests) are not browsers and pass.
-fn origin_allowed(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> bool {
+/// it must be in `--allowed-origin` (compared case-insensitively), or name this server:
+/// - the scheme: `https`, or `http` only when confab itself serves plain HTTP
+///   (`--insecure-http`; behind a TLS proxy the page is `https`). An `http://` page must
+///   not drive the HTTPS server: anyone on the path could have written it;
+/// - the host and port: the request's own (`Host`, or the HTTP/2 authority);
+/// - under `--insecure-http` only, the host must also be one confab trusts: an IP
+///   literal, `localhost`, or a `--public-host` name. Without TLS nothing proves which
+///   name the browser resolved, so a DNS-rebinding page (`http://evil.example:8080`,
+///   its name pointed at this server) would otherwise match its own `Host`. Behind a
+///   proxy, name the public host with `--public-host` (or `--allowed-origin`).
+///
+/// Clients without `Origin` (tools, tests) are not browsers and pass.
+fn origin_allowed(headers: &HeaderMap, uri: &Uri, config: &crate::config::Config) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let origin = origin.to_ascii_lowercase();
-    if allowed.contains(&origin) {
+    let allowed = &config.ws.allowed_origins;
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
         return true;
     }
+    let plain_http = config.http.insecure_http;
+    let origin = origin.to_ascii_lowercase();
+    let rest = match origin.split_once("://") {
+        Some(("https", rest)) => rest,
+        Some(("http", rest)) if plain_http => rest,
+        _ => return false,
+    };
     // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority.
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| uri.authority().map(|a| a.as_str()));
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    matches!((rest, host), (Some(r), Some(h)) if r.eq_ignore_ascii_case(h))
+    let Some(host) = host.filter(|h| rest.eq_ignore_ascii_case(h)) else {
+        return false;
+    };
+    !plain_http || trusted_plain_host(host, &config.http.public_host)
+}
+
+/// Under plain HTTP, whether the `Host` (with its port) names this server for sure: an
+/// IP literal or `localhost` (a rebinding page has a name of its own), or a name the
+/// operator gave in `--public-host`.
+fn trusted_plain_host(host: &str, public_hosts: &[String]) -> bool {
+    let Some(name) = host_from_header(host) else {
+        return false;
+    };
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || public_hosts.iter().any(|p| p.eq_ignore_ascii_case(&name))
 }
 
 async fn ws_upgrade(
     State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers, &uri, &state.config.ws.allowed_origins) {
+    if !origin_allowed(&headers, &uri, &state.config) {
         return (
             StatusCode::FORBIDDEN,
             "this page's origin may not open confab's signaling socket; see --allowed-origin",
         )
             .into_response();
     }
-    let host = request_host(&headers);
+    let remote = crate::signal::Remote {
+        host: request_host(&headers),
+        ip,
+    };
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     let settings = state.conn_settings.clone();
     let hub = state.hub.clone();
@@ -219,11 +291,27 @@ async fn ws_upgrade(
             // Tracked so graceful shutdown waits for the close frames to go out.
             tracker
                 .spawn(crate::signal::serve(
-                    socket, conn, hub, settings, host, shutdown,
+                    socket, conn, hub, settings, remote, shutdown,
                 ))
                 .await
                 .ok();
         })
+}
+
+/// The client's address, when the server was started with connect info (`serve.rs`);
+/// `None` for a router driven without a socket (tests).
+struct PeerIp(Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(PeerIp(info.map(|ConnectInfo(addr)| addr.ip())))
+    }
 }
 
 /// Serves one file of the web client, from `--web-dir` or the embedded copy.
@@ -293,6 +381,62 @@ mod tests {
             readyz(State(state)).await.status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    fn headers(host: &str, origin: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        h.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        h
+    }
+
+    #[test]
+    fn over_tls_the_origin_must_be_https() {
+        let mut config = Config::default();
+        config.http.insecure_http = false;
+        config.ws.allowed_origins = vec!["https://App.Example.org".into()];
+        let uri = Uri::from_static("/ws");
+        let ok = |host: &str, origin: &str| origin_allowed(&headers(host, origin), &uri, &config);
+        assert!(ok("call.test:8443", "https://call.test:8443"));
+        assert!(ok("call.test:8443", "https://CALL.test:8443"));
+        assert!(!ok("call.test:8443", "http://call.test:8443"), "http page");
+        assert!(
+            !ok("call.test:8443", "https://call.test:8444"),
+            "other port"
+        );
+        assert!(!ok("call.test:8443", "wss://call.test:8443"));
+        assert!(!ok("call.test:8443", "null"));
+        assert!(
+            ok("call.test:8443", "https://app.example.org"),
+            "allow list, any case"
+        );
+        assert!(!ok("call.test:8443", "http://app.example.org"));
+        // Over TLS a name is proven by the certificate: any Host that matches passes.
+        assert!(ok("anything.test", "https://anything.test"));
+    }
+
+    #[tokio::test]
+    async fn hsts_only_over_tls_and_the_csp_only_on_html() {
+        let page = || {
+            let mut r = Response::new(axum::body::Body::empty());
+            let html = HeaderValue::from_static("text/html");
+            r.headers_mut().insert(header::CONTENT_TYPE, html);
+            r
+        };
+        let res = security_headers(State(true), page()).await;
+        assert_eq!(res.headers()[header::STRICT_TRANSPORT_SECURITY], HSTS);
+        assert_eq!(
+            res.headers()[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+        let res = security_headers(State(false), page()).await;
+        assert!(res
+            .headers()
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_none());
+        let text = Response::new(axum::body::Body::empty());
+        let res = security_headers(State(true), text).await;
+        assert!(res.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::signal::{ConnSettings, HubHandle};
 use confab_signal::IceMinter;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,7 @@ impl AppState {
             ping_interval: config.ws.effective_ping_interval(),
             outbound_queue: config.ws.outbound_queue,
             auth: Arc::new(auth),
+            throttle: Arc::default(),
             handshake_timeout: *config.http.handshake_timeout,
             msg_rate: config.ws.msg_rate,
             msg_burst: config.ws.msg_burst,
@@ -93,7 +95,8 @@ pub fn spawn(
     listener.set_nonblocking(true)?;
     let shutdown = state.shutdown.clone();
     let handshake = *state.config.http.handshake_timeout;
-    let app = super::router(state).into_make_service();
+    // With the client's address in every request (the per-address caps need it).
+    let app = super::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     {
         let handle = handle.clone();

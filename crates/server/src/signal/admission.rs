@@ -1,10 +1,13 @@
 //! Admission: what the connection driver decides before a frame reaches the hub
-//! (passwords and join tokens), and the error replies it makes itself.
+//! (passwords and join tokens, with the password throttle of `throttle.rs`), and the
+//! error replies it makes itself.
 
 use super::connection::ConnSettings;
-use crate::auth::Auth;
+use super::hub_task::HubHandle;
 use axum::extract::ws::Message;
 use confab_proto::{ClientFrame, ClientMsg, DecodeError, ErrorCode, Role, ServerMsg};
+use std::net::IpAddr;
+use std::time::Instant;
 
 /// The reply to a frame refused before the hub (decode error, refused join, flood).
 pub(crate) fn decode_error(e: DecodeError) -> Message {
@@ -16,13 +19,35 @@ pub(crate) fn decode_error(e: DecodeError) -> Message {
     )
 }
 
+/// What admission knows besides the frame: the connection's settings, its client's
+/// address, whether it has sent `hello`, and the hub (to ask whether a room is locked).
+pub(crate) struct Gate<'a> {
+    pub(crate) settings: &'a ConnSettings,
+    pub(crate) hub: &'a HubHandle,
+    pub(crate) ip: Option<IpAddr>,
+    pub(crate) helloed: bool,
+}
+
+/// A frame admission answers itself.
+pub(crate) struct Refused {
+    /// The error sent back.
+    pub(crate) error: DecodeError,
+    /// It was a wrong guess (password, token): it counts towards the connection's cap.
+    pub(crate) failed: bool,
+}
+
 /// Checks a `join`'s password or token (other frames pass) and takes both out of the
 /// frame, so the hub never holds a secret. A token's name replaces the requested one;
 /// its role is returned for the hub.
+///
+/// Nothing is checked before `hello` (`hello_required`, as the hub would say), nor for a
+/// locked room (`room_locked`, whatever the password: no right/wrong oracle, and no
+/// argon2 work), nor for an address that sent too many wrong passwords lately
+/// (`rate_limited`, see `throttle.rs`).
 pub(crate) async fn admit(
     frame: &mut ClientFrame,
-    auth: &Auth,
-) -> Result<Option<Role>, DecodeError> {
+    gate: Gate<'_>,
+) -> Result<Option<Role>, Refused> {
     let ClientMsg::Join {
         room,
         name,
@@ -32,18 +57,56 @@ pub(crate) async fn admit(
     else {
         return Ok(None);
     };
-    match auth.check_join(room, password.take(), token.take()).await {
+    let (password, token) = (password.take(), token.take());
+    let ref_ = frame.id.clone();
+    let answer = |code, message: String| Refused {
+        error: DecodeError {
+            code,
+            message,
+            ref_: ref_.clone(),
+        },
+        failed: false,
+    };
+    if !gate.helloed {
+        let message = "send hello before any other message".to_owned();
+        return Err(answer(ErrorCode::HelloRequired, message));
+    }
+    let auth = &gate.settings.auth;
+    if token.is_none() && auth.has_password(room) {
+        if gate.hub.locked(room.clone()).await.unwrap_or(false) {
+            // The hub's own words for it.
+            let message = format!("room {room} is locked by its host");
+            return Err(answer(ErrorCode::RoomLocked, message));
+        }
+        if password.is_some() {
+            if let Err(wait) = gate.settings.throttle.check(gate.ip, Instant::now()) {
+                let message = format!(
+                    "too many wrong passwords from your address; try again in {} s",
+                    wait.as_secs().max(1)
+                );
+                return Err(Refused {
+                    failed: true,
+                    ..answer(ErrorCode::RateLimited, message)
+                });
+            }
+        }
+    }
+    match auth.check_join(room, password, token).await {
         Ok(grant) => {
             if let Some(n) = grant.name {
                 *name = n;
             }
             Ok(grant.role)
         }
-        Err(r) => Err(DecodeError {
-            code: r.code,
-            message: r.message,
-            ref_: frame.id.clone(),
-        }),
+        Err(r) => {
+            if r.code == ErrorCode::BadPassword {
+                gate.settings.throttle.failed(gate.ip, Instant::now());
+            }
+            Err(Refused {
+                failed: true,
+                ..answer(r.code, r.message)
+            })
+        }
     }
 }
 

@@ -6,8 +6,9 @@
 //! the write timeout) are unit-tested over channels (`connection_tests.rs`), as in
 //! axum's testing-websockets example. [`serve`] plugs in a real WebSocket.
 
-use super::admission::{admit, decode_error, rate_limited};
-use super::hub_task::{ConnLink, HubHandle, Outbound, SLOW_CONSUMER_CLOSE};
+use super::admission::{admit, decode_error, rate_limited, Gate, Refused};
+use super::hub_task::{ConnLink, HubHandle, Outbound, Remote, SLOW_CONSUMER_CLOSE};
+use super::throttle::PasswordThrottle;
 use crate::auth::{Auth, MAX_FAILURES};
 use crate::metrics::{Metrics, INVALID_TYPE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -16,6 +17,7 @@ use confab_signal::rate::{FloodGuard, Verdict};
 use confab_signal::ConnId;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::fmt::Display;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -61,6 +63,8 @@ pub struct ConnSettings {
     pub metrics: Metrics,
     /// Who may join which room.
     pub auth: Arc<Auth>,
+    /// Wrong passwords per client address, shared by every connection.
+    pub throttle: Arc<PasswordThrottle>,
 }
 
 impl ConnSettings {
@@ -75,7 +79,11 @@ impl ConnSettings {
 /// Why a connection ended.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Exit {
-    /// The client closed it, or the socket failed.
+    /// The client closed it cleanly (a close frame with 1000 or 1001): it said goodbye,
+    /// so it leaves its room at once, without a resume grace.
+    Left,
+    /// The socket dropped or failed, or the client closed with another code: it may come
+    /// back, so its place is held for the resume grace.
     Closed,
     /// The server closes it with this WebSocket code and reason.
     Close(u16, String),
@@ -84,6 +92,7 @@ pub enum Exit {
 impl std::fmt::Debug for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Exit::Left => write!(f, "closed cleanly by peer"),
             Exit::Closed => write!(f, "closed by peer"),
             Exit::Close(c, r) => write!(f, "closed by server: {c} {r}"),
         }
@@ -96,11 +105,12 @@ pub async fn serve(
     conn: ConnId,
     hub: HubHandle,
     settings: ConnSettings,
-    host: Option<String>,
+    remote: Remote,
     shutdown: CancellationToken,
 ) {
     let (sink, stream) = socket.split();
-    let Some(c) = Connection::open(sink, stream, conn, hub, settings, host, shutdown).await else {
+    let Some(c) = Connection::open(sink, stream, conn, hub, settings, remote, shutdown).await
+    else {
         return;
     };
     let exit = c.run().await;
@@ -137,6 +147,8 @@ pub struct Connection<S, R> {
     /// Until `hello` is through, the (shorter) handshake deadline.
     hello_deadline: Option<Instant>,
     failed_joins: u32,
+    /// The client's address (for the per-address throttle of failed joins).
+    ip: Option<IpAddr>,
 }
 
 impl<S, R, E> Connection<S, R>
@@ -146,14 +158,14 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: Display,
 {
-    /// Registers `conn` (reached by `host`) with the hub; `None` if the hub is gone.
+    /// Registers `conn` (from `remote`) with the hub; `None` if the hub is gone.
     pub async fn open(
         sink: S,
         stream: R,
         conn: ConnId,
         hub: HubHandle,
         settings: ConnSettings,
-        host: Option<String>,
+        remote: Remote,
         shutdown: CancellationToken,
     ) -> Option<Self> {
         let (tx, rx) = mpsc::channel(settings.outbound_queue);
@@ -162,7 +174,8 @@ where
             tx,
             kill: kill.clone(),
         };
-        hub.connect(conn, link, host).await.ok()?;
+        let ip = remote.ip;
+        hub.connect(conn, link, remote).await.ok()?;
         let now = Instant::now();
         Some(Connection {
             conn,
@@ -171,6 +184,7 @@ where
             idle_deadline: now + settings.idle_timeout,
             hello_deadline: Some(now + settings.handshake_timeout),
             failed_joins: 0,
+            ip,
             hub,
             settings,
             sink,
@@ -223,7 +237,7 @@ where
                 Step::Exit(exit) => break exit,
             }
         };
-        self.hub.disconnect(self.conn).await;
+        self.hub.disconnect(self.conn, exit == Exit::Left).await;
         if let Exit::Close(code, reason) = &exit {
             self.goodbye(*code, reason).await;
         }
@@ -246,6 +260,7 @@ where
             Message::Text(t) => Ok(t),
             Message::Binary(_) => Err(DecodeError::binary()),
             Message::Ping(_) | Message::Pong(_) => return Step::Continue,
+            Message::Close(frame) if is_goodbye(frame.as_ref()) => return Step::Exit(Exit::Left),
             Message::Close(_) => return Step::Exit(Exit::Closed),
         };
         let metrics = &self.settings.metrics;
@@ -277,16 +292,24 @@ where
     async fn on_frame(&mut self, mut frame: confab_proto::ClientFrame) -> Step {
         let metrics = &self.settings.metrics;
         metrics.message_in(frame.msg.type_name());
-        let grant = match admit(&mut frame, &self.settings.auth).await {
+        let gate = Gate {
+            settings: &self.settings,
+            hub: &self.hub,
+            ip: self.ip,
+            helloed: self.hello_deadline.is_none(),
+        };
+        let grant = match admit(&mut frame, gate).await {
             Ok(grant) => grant,
-            Err(e) => {
-                self.failed_joins += 1;
+            Err(Refused { error, failed }) => {
+                if failed {
+                    self.failed_joins += 1;
+                }
                 if self.failed_joins > MAX_FAILURES {
                     return Step::Exit(Exit::Close(close::FLOOD, "too many failed joins".into()));
                 }
-                metrics.error(e.code);
+                metrics.error(error.code);
                 metrics.message_out("error");
-                return Step::Send(decode_error(e));
+                return Step::Send(decode_error(error));
             }
         };
         if matches!(frame.msg, ClientMsg::Hello { .. }) {
@@ -359,6 +382,13 @@ where
             .await;
         }
     }
+}
+
+/// A close frame that says goodbye: 1000 (normal: the web client's own `close()`) or
+/// 1001 (going away: a closed tab). Another code, or none, is not taken as one: a client
+/// that wants its place held for a resume must not send these.
+fn is_goodbye(frame: Option<&CloseFrame>) -> bool {
+    frame.is_some_and(|f| matches!(f.code, close::NORMAL | close::GOING_AWAY))
 }
 
 fn going_away() -> Exit {

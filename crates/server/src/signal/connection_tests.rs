@@ -95,6 +95,7 @@ fn settings() -> ConnSettings {
         msg_burst: 200,
         metrics: Metrics::new(false),
         auth: Arc::new(Auth::open()),
+        throttle: Arc::default(),
     }
 }
 
@@ -151,9 +152,17 @@ async fn run_with(
         .chain(tail);
     let reads = Box::pin(reads);
     let shutdown = CancellationToken::new();
-    let c = Connection::open(sink, reads, ConnId(1), hub, settings, None, shutdown)
-        .await
-        .expect("the hub runs");
+    let c = Connection::open(
+        sink,
+        reads,
+        ConnId(1),
+        hub,
+        settings,
+        Remote::default(),
+        shutdown,
+    )
+    .await
+    .expect("the hub runs");
     c.run().await
 }
 

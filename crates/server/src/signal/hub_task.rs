@@ -11,9 +11,10 @@
 use crate::metrics::Metrics;
 use crate::store::{Loaded, Persist};
 use axum::extract::ws::Utf8Bytes;
-use confab_proto::{close, ClientFrame, Role, ServerMsg};
+use confab_proto::{close, ClientFrame, Role, RoomId, ServerMsg};
 use confab_signal::{ConnId, Event, Hub, HubConfig, Input, Now, Output};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Instant;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
@@ -43,14 +44,27 @@ pub struct ConnLink {
     pub kill: CancellationToken,
 }
 
+/// Where a connection comes from, as the HTTP layer saw it; the hub gets both in
+/// `Input::Connect`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Remote {
+    /// The host (no port) the browser reached us by, from the request's `Host`.
+    pub host: Option<String>,
+    /// The client's address: the TCP peer (behind a reverse proxy, the proxy's).
+    pub ip: Option<IpAddr>,
+}
+
 enum Cmd {
-    /// A new connection, and the host (from the request) it reached us by.
-    Connect(ConnId, ConnLink, Option<String>),
+    /// A new connection, and where it comes from.
+    Connect(ConnId, ConnLink, Remote),
     /// A decoded frame, and the role a join token granted.
     Frame(ConnId, ClientFrame, Option<Role>, OwnedSemaphorePermit),
-    Disconnect(ConnId),
+    /// A closed connection; `true` for a clean close (see `Input::Disconnect`).
+    Disconnect(ConnId, bool),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
+    /// Whether a room is locked, answered at once (see [`HubHandle::locked`]).
+    Locked(RoomId, oneshot::Sender<bool>),
 }
 
 /// Cheap, cloneable handle for sending to the hub task.
@@ -64,15 +78,15 @@ pub struct HubHandle {
 pub struct HubGone;
 
 impl HubHandle {
-    /// Registers a new connection that reached us by `host`.
+    /// Registers a new connection that comes from `remote`.
     pub async fn connect(
         &self,
         conn: ConnId,
         link: ConnLink,
-        host: Option<String>,
+        remote: Remote,
     ) -> Result<(), HubGone> {
         self.tx
-            .send(Cmd::Connect(conn, link, host))
+            .send(Cmd::Connect(conn, link, remote))
             .await
             .map_err(|_| HubGone)
     }
@@ -92,9 +106,22 @@ impl HubHandle {
             .await
             .map_err(|_| HubGone)
     }
-    /// Reports a closed connection. Safe to call more than once.
-    pub async fn disconnect(&self, conn: ConnId) {
-        let _ = self.tx.send(Cmd::Disconnect(conn)).await;
+    /// Reports a closed connection; `clean` when the client closed it on purpose (it
+    /// leaves its room at once instead of being held for a resume). Safe to call more
+    /// than once.
+    pub async fn disconnect(&self, conn: ConnId, clean: bool) {
+        let _ = self.tx.send(Cmd::Disconnect(conn, clean)).await;
+    }
+    /// Whether `room` is locked now. Admission asks before it verifies a password, so a
+    /// locked room never tells a right password from a wrong one (and costs no argon2).
+    /// A room locked after the answer still refuses the join in the hub.
+    pub async fn locked(&self, room: RoomId) -> Result<bool, HubGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Locked(room, tx))
+            .await
+            .map_err(|_| HubGone)?;
+        rx.await.map_err(|_| HubGone)
     }
     /// Resolves once the hub task has answered, i.e. it runs and works through its
     /// queue.
@@ -177,6 +204,7 @@ impl Owner {
             let hub = &self.hub;
             let metrics = &self.metrics;
             metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
+            metrics.set_detached(hub.detached_count());
             // A frame's permit (bound above) is dropped here, after its reply is queued.
         }
         if let Some(p) = self.persist {
@@ -188,19 +216,23 @@ impl Owner {
     /// here.
     fn command(&mut self, cmd: Cmd) -> Option<(Input, Option<OwnedSemaphorePermit>)> {
         Some(match cmd {
-            Cmd::Connect(conn, link, host) => {
+            Cmd::Connect(conn, link, Remote { host, ip }) => {
                 self.links.insert(conn, link);
-                (Input::Connect { conn, host }, None)
+                (Input::Connect { conn, host, ip }, None)
             }
             Cmd::Frame(conn, frame, grant, permit) => {
                 (Input::Frame { conn, frame, grant }, Some(permit))
             }
-            Cmd::Disconnect(conn) => {
+            Cmd::Disconnect(conn, clean) => {
                 self.links.remove(&conn);
-                (Input::Disconnect { conn }, None)
+                (Input::Disconnect { conn, clean }, None)
             }
             Cmd::Ready(tx) => {
                 let _ = tx.send(());
+                return None;
+            }
+            Cmd::Locked(room, tx) => {
+                let _ = tx.send(self.hub.room_locked(&room));
                 return None;
             }
         })
@@ -267,7 +299,9 @@ impl Owner {
                     if let Some(link) = self.links.remove(&conn) {
                         link.kill.cancel();
                     }
-                    self.hub.handle(now, Input::Disconnect { conn });
+                    // Not clean: a slow client may be on a bad network and come back.
+                    let clean = false;
+                    self.hub.handle(now, Input::Disconnect { conn, clean });
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
@@ -278,6 +312,7 @@ impl Owner {
         match event {
             Event::CallStarted { .. } => self.metrics.call_started(),
             Event::CallConnected { pair, setup_ms } => self.metrics.call_connected(pair, setup_ms),
+            Event::HoldRefused => self.metrics.hold_refused(),
             other => tracing::debug!(?other, "hub event not counted"),
         }
     }
@@ -327,7 +362,9 @@ mod tests {
                 tx,
                 kill: CancellationToken::new(),
             };
-            hub.connect(ConnId(n), link, None).await.unwrap();
+            hub.connect(ConnId(n), link, Remote::default())
+                .await
+                .unwrap();
             let mut c = Client {
                 conn: ConnId(n),
                 hub: hub.clone(),

@@ -136,6 +136,24 @@ pub struct HubSettings {
         default_value_t = 20_000
     )]
     pub max_connections: usize,
+    /// Most dropped connections held for a resume at once (they do not count as
+    /// connections); a drop beyond it leaves its room at once.
+    #[arg(
+        long,
+        env = "CONFAB_MAX_DETACHED",
+        value_name = "N",
+        default_value_t = 5_000
+    )]
+    pub max_detached: usize,
+    /// Most dropped connections held for a resume per client address (IPv4, or IPv6
+    /// /64). Behind a reverse proxy every client has the proxy's address: raise it.
+    #[arg(
+        long,
+        env = "CONFAB_MAX_DETACHED_PER_IP",
+        value_name = "N",
+        default_value_t = 16
+    )]
+    pub max_detached_per_ip: usize,
     /// Most recent chat messages a joiner gets as the room's history (0 to 10000).
     #[arg(
         long,
@@ -186,6 +204,8 @@ impl HubSettings {
             max_rooms: self.max_rooms,
             max_peers_per_room: self.max_peers_per_room,
             max_connections: self.max_connections,
+            max_detached: self.max_detached,
+            max_detached_per_ip: self.max_detached_per_ip,
             max_call_size: self.max_call_size,
             ring_timeout: *self.ring_timeout,
             resume_grace: *self.resume_grace,

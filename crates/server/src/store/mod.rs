@@ -16,12 +16,16 @@
 //! the rooms in use (10,000 rooms × 100 messages × up to 2,000 characters would be GBs),
 //! and start-up stays fast however much is stored.
 //!
+//! The data dir is 0700 and the database with its WAL and shared-memory files 0600
+//! (`private.rs`): chat is nobody else's business on a shared machine.
+//!
 //! Failure policy: a database that cannot be opened at start (unwritable directory, a
 //! file that is not SQLite, a newer schema) is an error at start ([`ChatStore::open`]),
 //! because an operator who asked for persistence should not silently get none. A disk
 //! error later (disk full, I/O error) is logged once, and from then on chat lives in
 //! memory only, as with `--chat-retention-days 0`; the server keeps serving.
 
+pub mod private;
 pub mod settings;
 pub mod sqlite;
 
@@ -110,7 +114,7 @@ impl ChatStore {
             path: path.clone(),
             reason,
         };
-        std::fs::create_dir_all(data_dir).map_err(|e| fail(e.into()))?;
+        private::private_dir(data_dir).map_err(|e| fail(e.into()))?;
         let mut db = ChatDb::open(&path).map_err(fail)?;
         let pruned = db.prune(crate::unix_ms(), retention).map_err(fail)?;
         tracing::info!(path = %path.display(), pruned, "chat store open");
@@ -134,7 +138,7 @@ impl ChatStore {
     /// so a broken store is reported before anything else happens.
     pub fn check(data_dir: &Path) -> Result<(), OpenError> {
         let path = data_dir.join(DB_FILE);
-        std::fs::create_dir_all(data_dir)
+        private::private_dir(data_dir)
             .map_err(|e| e.into())
             .and_then(|()| ChatDb::open(&path))
             .map(drop)

@@ -75,8 +75,16 @@ impl ChatDb {
     /// Opens (creating if needed) the database at `path`: WAL journal (readers never
     /// wait for the writer; a commit is one append), `synchronous = NORMAL` (a commit
     /// survives a crash of confab; a power cut may lose the last ones, never corrupts),
-    /// and the schema. Fails on a file that is not a SQLite database.
+    /// and the schema. The file is created 0600 first (SQLite gives its WAL and
+    /// shared-memory files the database's mode), and existing ones are narrowed to it.
+    /// Fails on a file that is not a SQLite database.
     pub fn open(path: &Path) -> Result<ChatDb, DbError> {
+        super::private::private_file(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            super::private::narrow_if_exists(Path::new(&side), super::private::FILE_MODE)?;
+        }
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         // Reading the mode back also makes SQLite read the header: a file that is not a

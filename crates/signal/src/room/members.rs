@@ -6,6 +6,7 @@ use confab_proto::{LeaveReason, PeerId, PeerInfo, PeerState, RequestId, Role, Se
 impl RoomCore {
     /// `join`: answers `joined` with a snapshot of the others and the chat history, tells
     /// them `peerJoined`, and reports [`RoomEvent::Entered`]; or refuses (full, locked).
+    /// In a full room, a member held for a resume gives up its place to the joiner.
     /// The node checked that `peer` is in no room.
     pub(crate) fn join(
         &mut self,
@@ -17,8 +18,16 @@ impl RoomCore {
         if self.members.contains_key(&peer) {
             return; // a node bug, not client input: it is in already
         }
+        let full = self.members.len() >= self.config.max_peers;
+        if full && self.lock_refusal(grant).is_none() {
+            // A live joiner takes the place of one held for a resume.
+            self.evict_a_ghost();
+        }
         if let Some((code, message)) = self.refusal(grant) {
             return self.error(&peer, code, message, ref_);
+        }
+        if grant.is_some() {
+            self.demote_tokenless_hosts();
         }
         let you = PeerInfo {
             id: peer.clone(),
@@ -79,11 +88,24 @@ impl RoomCore {
                 reason,
             });
         }
-        if gone.info.role == Role::Host {
-            self.promote_if_hostless();
-        }
+        // Also after a token holder left: the last one's leaving may free the role.
+        self.promote_if_hostless();
         // After `peerLeft`, so the others' clients drop the peer before its calls change.
         self.drop_from_calls(peer, &gone.info.state);
+    }
+
+    /// Ends the place held longest-present for a peer whose socket dropped (`reconnecting`),
+    /// if any: it leaves with reason `disconnected`, as when its grace ends. Places held
+    /// for a resume must not keep live people out of a full room.
+    fn evict_a_ghost(&mut self) {
+        let ghost = self
+            .members
+            .values()
+            .find(|m| m.info.state.reconnecting)
+            .map(|m| m.info.id.clone());
+        if let Some(peer) = ghost {
+            self.remove(&peer, LeaveReason::Disconnected);
+        }
     }
 
     /// A held place is taken again: a `joined` snapshot of the room as it is now, and the

@@ -60,6 +60,8 @@ pub struct RoomCore {
     pub(crate) last_call_id: u64,
     /// The host who locked the room, while it is locked (see `moderation.rs`).
     pub(crate) locked_by: Option<PeerId>,
+    /// The lock was set by a token holder (a tokenless host's lock admits token holders).
+    pub(crate) lock_by_token: bool,
     /// The wall clock of the command being handled (chat `ts`).
     pub(crate) wall_clock_ms: u64,
     events: VecDeque<RoomEvent>,
@@ -89,6 +91,7 @@ impl RoomCore {
             calls: Calls::new(),
             last_call_id: 0,
             locked_by: None,
+            lock_by_token: false,
             wall_clock_ms: 0,
             events: VecDeque::new(),
         };
@@ -164,6 +167,11 @@ impl RoomCore {
         self.members.values().map(|m| m.info.clone()).collect()
     }
 
+    /// Whether a host has locked the room.
+    pub fn is_locked(&self) -> bool {
+        self.locked_by.is_some()
+    }
+
     /// The chat history a joiner would get, oldest first.
     pub fn chat_history(&self) -> Vec<ChatMessage> {
         self.history.iter().cloned().collect()
@@ -179,7 +187,19 @@ impl RoomCore {
                 format!("room {room} is full ({max} peers)"),
             ));
         }
-        if self.locked_by.is_some() && grant != Some(Role::Host) {
+        self.lock_refusal(grant)
+    }
+
+    /// Whether the lock keeps a `join` with this grant out.
+    pub(crate) fn lock_refusal(&self, grant: Option<Role>) -> Option<(ErrorCode, String)> {
+        let room = &self.id;
+        // A tokenless host's lock may not keep token holders out (see `moderation.rs`).
+        let admitted = match grant {
+            Some(Role::Host) => true,
+            Some(Role::Guest) => !self.lock_by_token,
+            None => false,
+        };
+        if self.locked_by.is_some() && !admitted {
             let message = format!("room {room} is locked by its host");
             return Some((ErrorCode::RoomLocked, message));
         }
@@ -241,13 +261,23 @@ impl RoomCore {
         for (id, m) in &self.members {
             assert_eq!(id, &m.info.id, "members are keyed by their id");
         }
-        // Someone hosts, unless everyone's role came from a (guest) token.
-        assert!(
-            self.members.values().all(|m| m.fixed_role)
-                || self.members.values().any(|m| m.info.role == Role::Host),
-            "room {} has no host",
-            self.id
-        );
+        // With a token holder present, tokenless members are guests; without one,
+        // someone hosts.
+        if self.has_token_holder() {
+            assert!(
+                self.members
+                    .values()
+                    .all(|m| m.fixed_role || m.info.role == Role::Guest),
+                "a tokenless member outranks a token holder in {}",
+                self.id
+            );
+        } else {
+            assert!(
+                self.is_empty() || self.members.values().any(|m| m.info.role == Role::Host),
+                "room {} has no host",
+                self.id
+            );
+        }
         self.check_call_invariants();
     }
 }

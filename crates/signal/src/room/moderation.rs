@@ -2,15 +2,24 @@
 //!
 //! Roles: a join token fixes its holder's role (the node passes it in
 //! [`RoomCommand::Join`]). A peer without one becomes host when it enters a room that
-//! has no host (so the first person in an open room hosts, as in Jitsi), else guest.
-//! When the last host leaves, the member present longest whose role no token fixed takes
-//! over, and the room hears `roleChanged`. So a room always has a host, unless everyone
-//! in it holds a guest token (the application then decided that nobody moderates).
+//! has no host and no token holder (so the first person in an open room hosts, as in
+//! Jitsi), else guest. When the last host leaves, the member present longest whose role
+//! no token fixed takes over, and the room hears `roleChanged`.
+//!
+//! A tokenless peer never outranks a token holder (mixed mode: a server with a token key
+//! that does not require tokens). While any member holds a token, tokenless members are
+//! guests: a token holder entering demotes tokenless hosts (`roleChanged` to guest, before
+//! its `joined`), nobody tokenless is promoted, and a lock set by a tokenless host does
+//! not keep token holders out. Otherwise an anonymous joiner could take over a room of
+//! guest-token holders, kick them and lock them out. So a room of tokenless members
+//! always has a host; a room with token holders has one only if a token made one (the
+//! application then decided who moderates).
 //!
 //! A kicked peer is out of the room but keeps its connection, and may join again: to keep
 //! someone out, a host locks the room. A locked room refuses every new `join` with
-//! `room_locked`, except from holders of a host token (the organiser gets in); it unlocks
-//! when it empties, since an empty room ends.
+//! `room_locked`, except from holders of a host token (the organiser gets in), and from
+//! any token holder when a tokenless host locked it; it unlocks when it empties, since an
+//! empty room ends.
 //!
 //! [`RoomCommand::Join`]: super::RoomCommand::Join
 
@@ -19,12 +28,36 @@ use confab_proto::{ErrorCode, LeaveReason, PeerId, RequestId, Role, ServerMsg};
 
 impl RoomCore {
     /// The role of a peer joining now: the token's if it had one, else host when the
-    /// room has no host.
+    /// room has no host and no token holder.
     pub(crate) fn role_for_joiner(&self, granted: Option<Role>) -> Role {
         match granted {
             Some(role) => role,
+            None if self.has_token_holder() => Role::Guest,
             None if self.members.values().any(|m| m.info.role == Role::Host) => Role::Guest,
             None => Role::Host,
+        }
+    }
+
+    /// Whether a member's role came from a join token.
+    pub(crate) fn has_token_holder(&self) -> bool {
+        self.members.values().any(|m| m.fixed_role)
+    }
+
+    /// A token holder is entering: tokenless hosts become guests (each change told to
+    /// the room), so they cannot outrank it.
+    pub(crate) fn demote_tokenless_hosts(&mut self) {
+        let demoted: Vec<_> = self
+            .members
+            .values_mut()
+            .filter(|m| !m.fixed_role && m.info.role == Role::Host)
+            .map(|m| {
+                m.info.role = Role::Guest;
+                m.info.id.clone()
+            })
+            .collect();
+        for peer_id in demoted {
+            let role = Role::Guest;
+            self.broadcast(ServerMsg::RoleChanged { peer_id, role });
         }
     }
 
@@ -37,6 +70,7 @@ impl RoomCore {
             let message = "only a host of the room can do that";
             return self.error(from, ErrorCode::NotHost, message, ref_);
         }
+        let by_token = me.fixed_role;
         match op {
             HostOp::Kick { peer } => {
                 if self.other_member(from, &peer, "remove", &ref_) {
@@ -58,17 +92,18 @@ impl RoomCore {
             }
             HostOp::Lock { locked } => {
                 self.locked_by = locked.then(|| from.clone());
+                self.lock_by_token = by_token;
                 let by = from.clone();
                 self.broadcast(ServerMsg::RoomLocked { locked, by });
             }
         }
     }
 
-    /// After a host left: if hosts remain or the room ended, nothing; else the
-    /// longest-present member whose role no token fixed becomes host, and everyone
-    /// hears `roleChanged`.
+    /// After a member left: if hosts remain, a token holder remains (a tokenless member
+    /// may not outrank it) or the room ended, nothing; else the longest-present member
+    /// becomes host, and everyone hears `roleChanged`.
     pub(crate) fn promote_if_hostless(&mut self) {
-        if self.members.values().any(|m| m.info.role == Role::Host) {
+        if self.members.values().any(|m| m.info.role == Role::Host) || self.has_token_holder() {
             return;
         }
         // Members are in join order: the first eligible one has been there longest.

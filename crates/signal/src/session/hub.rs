@@ -18,6 +18,7 @@ use confab_proto::{
     PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::time::Instant;
 
 /// WebSocket close code 1013, "try again later", for connections over the limit.
@@ -47,6 +48,8 @@ pub struct Hub {
     pub(crate) peer_total: usize,
     /// Connections held for a resume (kept by `resume.rs`; checked by the invariants).
     pub(crate) detached_total: usize,
+    /// The same, by client address (`resume.rs`; no zero entries).
+    pub(crate) detached_by_ip: HashMap<IpAddr, usize>,
     /// The time of the input being handled (rooms get it with every command; TURN
     /// credentials are minted on its wall clock).
     pub(crate) now: Now,
@@ -72,6 +75,8 @@ pub(crate) struct RoomSlot {
 pub(crate) struct Conn {
     /// The host the browser reached us by (for the TURN URLs in its `welcome`).
     pub(crate) host: Option<String>,
+    /// The client's address as the resume caps count it (`resume.rs`: an IPv6 /64).
+    pub(crate) ip: Option<IpAddr>,
     /// `None` until a successful `hello`.
     pub(crate) session: Option<Session>,
     /// Chat rate limit; per connection, so leaving and rejoining does not reset it.
@@ -108,6 +113,7 @@ impl Hub {
             by_peer: HashMap::new(),
             peer_total: 0,
             detached_total: 0,
+            detached_by_ip: HashMap::new(),
             now: Now {
                 mono: Instant::now(),
                 unix_ms: 0,
@@ -124,20 +130,27 @@ impl Hub {
         self.now = now;
         let now = now.mono;
         match input {
-            Input::Connect { conn, host } => self.handle_connect(conn, host, now),
+            Input::Connect { conn, host, ip } => self.handle_connect(conn, host, ip, now),
             Input::Frame { conn, frame, grant } => self.handle_frame(conn, frame, grant, now),
-            Input::Disconnect { conn } => self.handle_disconnect(conn, now),
+            Input::Disconnect { conn, clean } => self.handle_disconnect(conn, clean, now),
             Input::Timeout => self.handle_timeout(now),
             Input::History { room, seed } => self.history_arrived(room, seed, now),
         }
         self.drop_stale_timers();
     }
 
-    fn handle_connect(&mut self, conn: ConnId, host: Option<String>, now: Instant) {
+    fn handle_connect(
+        &mut self,
+        conn: ConnId,
+        host: Option<String>,
+        ip: Option<IpAddr>,
+        now: Instant,
+    ) {
         if self.conns.contains_key(&conn) {
             return;
         }
-        if self.conns.len() >= self.config.max_connections {
+        // Live connections only: ghosts held for a resume have their own caps.
+        if self.connection_count() >= self.config.max_connections {
             let message = format!(
                 "the server is at its limit of {} connections; try again later",
                 self.config.max_connections
@@ -152,6 +165,7 @@ impl Hub {
         }
         let state = Conn {
             host,
+            ip: ip.map(super::resume::address_key),
             session: None,
             chat_bucket: TokenBucket::full(self.config.chat_burst, now),
             resume_token: None,
@@ -166,26 +180,39 @@ impl Hub {
         self.calls_started
     }
 
-    /// `conn` closed. If it is in a room and [`HubConfig::resume_grace`] is not zero,
-    /// its place is held for that long (see `resume.rs`): the room sees it
-    /// `reconnecting`, and only when the grace ends does it hear `peerLeft` with reason
-    /// `disconnected`. Otherwise it leaves at once.
-    fn handle_disconnect(&mut self, conn: ConnId, now: Instant) {
+    /// `conn` closed. A clean close leaves at once, as a `leave` would (the room hears
+    /// `peerLeft` with reason `left`): holding the place of someone who said goodbye
+    /// would show a "reconnecting" ghost, drop offers sent to it, and meet its own rejoin.
+    /// Else, if it is in a room and [`HubConfig::resume_grace`] is not zero, its place is
+    /// held for that long (see `resume.rs`): the room sees it `reconnecting`, and only
+    /// when the grace ends does it hear `peerLeft` with reason `disconnected`. Otherwise
+    /// it leaves at once.
+    fn handle_disconnect(&mut self, conn: ConnId, clean: bool, now: Instant) {
+        if self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.detached_until.is_some())
+        {
+            return; // reported already; only a resume or the grace's end changes it
+        }
+        if clean {
+            return self.remove_conn(conn, LeaveReason::Left);
+        }
         if self.detach(conn, now) {
             return;
         }
-        self.remove_conn(conn);
+        self.remove_conn(conn, LeaveReason::Disconnected);
     }
 
     /// Forgets `conn` for good: its token, its peer id, its room membership (the room
-    /// hears `peerLeft` with reason `disconnected`) and its call.
-    pub(crate) fn remove_conn(&mut self, conn: ConnId) {
+    /// hears `peerLeft` with `reason`) and its call.
+    pub(crate) fn remove_conn(&mut self, conn: ConnId, reason: LeaveReason) {
         self.revoke_token(conn);
         let Some(state) = self.conns.remove(&conn) else {
             return;
         };
         if state.detached_until.is_some() {
-            self.detached_total -= 1;
+            self.count_detached(state.ip, false);
         }
         if let Some(parked) = &state.parked {
             self.unpark(conn, parked);
@@ -196,7 +223,7 @@ impl Hub {
                 // The session is gone already, so the room's `Exited` finds nothing to
                 // update: count the member out here.
                 self.peer_total -= 1;
-                let (peer, reason, ref_) = (session.peer_id, LeaveReason::Disconnected, None);
+                let (peer, ref_) = (session.peer_id, None);
                 self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
             }
         }
@@ -246,6 +273,12 @@ impl Hub {
             .get(room)
             .map(|r| r.core.calls())
             .unwrap_or_default()
+    }
+
+    /// Whether `room` exists and a host has locked it: a driver checks this before it
+    /// verifies a password for it, so a locked room is no right/wrong oracle.
+    pub fn room_locked(&self, room: &RoomId) -> bool {
+        self.rooms.get(room).is_some_and(|r| r.core.is_locked())
     }
 
     /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
@@ -405,7 +438,18 @@ impl Hub {
         }
         self.check_park_invariants();
         assert!(self.rooms.len() + self.pending.len() <= self.config.max_rooms);
-        assert!(self.conns.len() <= self.config.max_connections);
+        assert!(self.conns.len() - self.detached_total <= self.config.max_connections);
+        assert!(self.detached_total <= self.config.max_detached);
+        let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
+        for c in self.conns.values().filter(|c| c.detached_until.is_some()) {
+            if let Some(ip) = c.ip {
+                *by_ip.entry(ip).or_default() += 1;
+            }
+        }
+        assert_eq!(by_ip, self.detached_by_ip, "detached counts by address");
+        assert!(by_ip
+            .values()
+            .all(|&n| n <= self.config.max_detached_per_ip));
         let mut helloed = 0;
         for (conn, c) in &self.conns {
             if let Some(s) = &c.session {

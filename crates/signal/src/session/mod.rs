@@ -8,6 +8,7 @@ pub(crate) mod ice;
 pub(crate) mod ids;
 mod park;
 pub use park::MAX_PARKED_FRAMES;
+pub use resume::address_key;
 pub mod rate;
 mod resume;
 mod route;

@@ -35,6 +35,25 @@ impl TokenBucket {
         Ok(())
     }
 
+    /// Whether a token is available (after crediting the time since the last call),
+    /// without taking it; else how long until the next one. For limits that charge only
+    /// some outcomes (a failure), decided after the check.
+    pub fn check(&mut self, now: Instant, burst: u32, refill: Duration) -> Result<(), Duration> {
+        self.refill(now, burst, refill);
+        if self.tokens == 0 {
+            let next = self.since + refill;
+            return Err(next.saturating_duration_since(now));
+        }
+        Ok(())
+    }
+
+    /// Whether the bucket is full (after crediting the time since the last call): it
+    /// remembers nothing a fresh bucket would not.
+    pub fn is_full(&mut self, now: Instant, burst: u32, refill: Duration) -> bool {
+        self.refill(now, burst, refill);
+        self.tokens >= burst
+    }
+
     fn refill(&mut self, now: Instant, burst: u32, refill: Duration) {
         if self.tokens >= burst || refill.is_zero() {
             self.tokens = burst;

@@ -16,6 +16,11 @@
 //! If the old connection is still attached (half-open: its socket has not timed out
 //! yet), it is closed with [`close::REPLACED`].
 //!
+//! Held places ("ghosts") cost live clients nothing: they do not count against
+//! [`HubConfig::max_connections`], a live joiner of a full room takes a ghost's place, and
+//! ghosts are capped in total ([`HubConfig::max_detached`]) and per client address
+//! ([`HubConfig::max_detached_per_ip`]); a drop over a cap leaves at once.
+//!
 //! When the grace period ends first, the peer leaves for real: `peerLeft` with reason
 //! `disconnected`, and it leaves its call (`timers.rs`). Unknown, expired or
 //! used tokens get a fresh identity, never an error, so a client needs no special path.
@@ -24,12 +29,16 @@
 //! come from the hub's CSPRNG (`ids.rs`), seeded by the driver from the OS.
 //!
 //! [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
+//! [`HubConfig::max_connections`]: crate::HubConfig::max_connections
+//! [`HubConfig::max_detached`]: crate::HubConfig::max_detached
+//! [`HubConfig::max_detached_per_ip`]: crate::HubConfig::max_detached_per_ip
 
 use super::hub::Hub;
 use super::timers::Timer;
 use crate::room::RoomCommand;
-use crate::ConnId;
+use crate::{ConnId, Event, Output};
 use confab_proto::{close, RequestId};
+use std::net::IpAddr;
 use std::time::Instant;
 
 impl Hub {
@@ -74,21 +83,28 @@ impl Hub {
         if self.config.resume_grace.is_zero() {
             return false;
         }
-        let Some(state) = self.conns.get_mut(&conn) else {
+        let Some(state) = self.conns.get(&conn) else {
             return false;
         };
-        let Some(room) = state.session.as_ref().and_then(|s| s.room.clone()) else {
+        let Some(session) = state.session.as_ref() else {
+            return false;
+        };
+        let Some(room) = session.room.clone() else {
             return false;
         };
         if state.detached_until.is_some() {
             return true;
         }
-        let until = now + self.config.resume_grace;
-        state.detached_until = Some(until);
-        let Some(peer) = state.session.as_ref().map(|s| s.peer_id.clone()) else {
+        let (peer, ip) = (session.peer_id.clone(), state.ip);
+        if !self.may_hold(ip) {
+            self.out.push_back(Output::Event(Event::HoldRefused));
             return false;
-        };
-        self.detached_total += 1;
+        }
+        let until = now + self.config.resume_grace;
+        if let Some(state) = self.conns.get_mut(&conn) {
+            state.detached_until = Some(until);
+        }
+        self.count_detached(ip, true);
         self.timers
             .schedule(until, Timer::Grace { peer: peer.clone() });
         self.command(&room, RoomCommand::Detach { peer });
@@ -107,12 +123,13 @@ impl Hub {
             return;
         };
         if state.detached_until.take().is_some() {
-            self.detached_total -= 1;
+            self.count_detached(state.ip, false);
         } else {
             // Half-open: the old socket is still registered. It is obsolete now.
             self.push_close(old, close::REPLACED, "resumed by a new connection");
         }
         state.host = fresh.host;
+        state.ip = fresh.ip;
         if let Some(room) = state.parked.as_ref().map(|p| p.room.clone()) {
             self.rekey_parked(&room, old, conn);
         }
@@ -133,5 +150,62 @@ impl Hub {
     /// Connections held for a possible resume (their socket is gone).
     pub fn detached_count(&self) -> usize {
         self.detached_total
+    }
+
+    /// Whether one more place may be held for a client at `ip`: under the total cap and
+    /// under its address's cap. Ghosts cost no live connection's place, but they hold
+    /// room places and memory, so a client that vanishes over and over must not pile
+    /// them up.
+    fn may_hold(&self, ip: Option<IpAddr>) -> bool {
+        let per_ip = ip.map_or(0, |ip| self.detached_by_ip.get(&ip).copied().unwrap_or(0));
+        self.detached_total < self.config.max_detached && per_ip < self.config.max_detached_per_ip
+    }
+
+    /// Counts a held place in (`add`) or out, in total and for its address.
+    pub(crate) fn count_detached(&mut self, ip: Option<IpAddr>, add: bool) {
+        if add {
+            self.detached_total += 1;
+        } else {
+            self.detached_total -= 1;
+        }
+        let Some(ip) = ip else { return };
+        let n = self.detached_by_ip.entry(ip).or_default();
+        if add {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.detached_by_ip.remove(&ip);
+            }
+        }
+    }
+}
+
+/// The address a client is counted under by per-address limits (held places here, and
+/// a driver's own, such as its password throttle): an IPv4 address (also when it
+/// comes IPv4-mapped), or an IPv6 /64, since one host usually has a whole /64.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+    use std::net::IpAddr;
+
+    #[test]
+    fn addresses_are_counted_per_ipv4_address_or_ipv6_64() {
+        let key = |s: &str| address_key(s.parse::<IpAddr>().unwrap()).to_string();
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 }

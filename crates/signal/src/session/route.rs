@@ -295,7 +295,7 @@ impl Hub {
         session.room = None;
         self.peer_total -= 1;
         if state.detached_until.is_some() {
-            self.remove_conn(conn);
+            self.remove_conn(conn, LeaveReason::Disconnected);
         }
     }
 }

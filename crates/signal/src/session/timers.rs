@@ -17,7 +17,7 @@
 
 use super::hub::Hub;
 use crate::room::RoomCommand;
-use confab_proto::{PeerId, RoomId};
+use confab_proto::{LeaveReason, PeerId, RoomId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -144,7 +144,7 @@ impl Hub {
             .get(&conn)
             .is_some_and(|c| c.detached_until == Some(at));
         if due {
-            self.remove_conn(conn);
+            self.remove_conn(conn, LeaveReason::Disconnected);
         }
     }
 }

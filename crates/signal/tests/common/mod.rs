@@ -108,12 +108,34 @@ impl Harness {
 
     pub fn connect(&mut self, conn: u64) -> ConnId {
         let conn = ConnId(conn);
-        self.tick(Input::Connect { conn, host: None });
+        self.tick(Input::Connect {
+            conn,
+            host: None,
+            ip: None,
+        });
+        conn
+    }
+
+    /// `conn`'s socket drops (no clean close): it may come back within the grace.
+    /// Connects `conn` from client address `ip`.
+    pub fn connect_from(&mut self, conn: u64, ip: [u8; 4]) -> ConnId {
+        let conn = ConnId(conn);
+        let ip = Some(std::net::IpAddr::from(ip));
+        self.tick(Input::Connect {
+            conn,
+            host: None,
+            ip,
+        });
         conn
     }
 
     pub fn disconnect(&mut self, conn: ConnId) {
-        self.tick(Input::Disconnect { conn });
+        self.tick(Input::Disconnect { conn, clean: false });
+    }
+
+    /// `conn`'s client closes its socket cleanly (1000/1001): it leaves at once.
+    pub fn close(&mut self, conn: ConnId) {
+        self.tick(Input::Disconnect { conn, clean: true });
     }
 
     /// Sends `msg` from `conn` with request id `id`.
