@@ -186,18 +186,28 @@ pub fn spawn(
     };
     let secret = secret.as_str();
     let relay_ip = relay_ip(settings);
+    // Every address of the host is ours: a client must not reach any of its services
+    // through the relay (the address a client reached is also denied per request).
+    let host_addrs = confab_udp::host_addrs().unwrap_or_else(|e| {
+        tracing::warn!("cannot list the host's addresses for the TURN peer policy: {e}");
+        Vec::new()
+    });
+    let mut server_addrs: Vec<IpAddr> = [
+        Some(relay_ip),
+        settings.external_ip,
+        Some(settings.listen.ip()),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(host_addrs)
+    .filter(|ip| !ip.is_unspecified())
+    .collect();
+    server_addrs.sort();
+    server_addrs.dedup();
     let policy = confab_turn::PeerPolicy {
         allow: settings.allow_peer.clone(),
         deny: settings.deny_peer.clone(),
-        server_addrs: [
-            Some(relay_ip),
-            settings.external_ip,
-            Some(settings.listen.ip()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|ip| !ip.is_unspecified())
-        .collect(),
+        server_addrs,
     };
     let config = confab_turn::TurnConfig {
         realm: settings.realm.clone(),
