@@ -57,6 +57,7 @@ struct TurnSeries {
     allocations: Gauge,
     to_peer: Counter,
     to_client: Counter,
+    in_process: Counter,
 }
 
 /// Which way relayed TURN bytes went (the `direction` label).
@@ -148,7 +149,8 @@ impl Metrics {
             describe_gauge("confab_turn_allocations", "Live TURN allocations.");
             describe_counter(
                 "confab_turn_relayed_bytes_total",
-                "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`).",
+                "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`, and \
+                 `in_process`: from one allocation straight to another of this server).",
             );
             let relayed = |dir: &'static str| {
                 let key = Key::from_parts(
@@ -161,6 +163,7 @@ impl Metrics {
                 allocations: gauge("confab_turn_allocations"),
                 to_peer: relayed("to_peer"),
                 to_client: relayed("to_client"),
+                in_process: relayed("in_process"),
             }
         });
         let inner = Inner {
@@ -305,6 +308,15 @@ impl Metrics {
                 RelayDirection::ToClient => &t.to_client,
             };
             c.increment(bytes as u64);
+        }
+    }
+}
+
+impl Metrics {
+    /// Sets the `in_process` relayed bytes to the TURN core's running total.
+    pub fn set_turn_in_process_bytes(&self, total: u64) {
+        if let Some(t) = &self.inner.turn {
+            t.in_process.absolute(total);
         }
     }
 }

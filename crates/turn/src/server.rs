@@ -67,11 +67,15 @@ pub struct Server {
     pub(crate) nonces: NonceMaker,
     pub(crate) allocations: HashMap<ClientKey, Allocation>,
     pub(crate) by_relay: HashMap<SocketAddr, ClientKey>,
+    /// Allocations by the relayed address their clients were told: a peer address found
+    /// here is reached in-process, never through a socket.
+    pub(crate) by_advertised: HashMap<SocketAddr, ClientKey>,
     pub(crate) pending: HashMap<RelayRequestId, PendingBind>,
     pub(crate) user_counts: HashMap<String, usize>,
     timers: BinaryHeap<Reverse<(Instant, ClientKey)>>,
     pub(crate) next_request: u64,
     outputs: VecDeque<Output>,
+    in_process_bytes: u64,
 }
 
 impl std::fmt::Debug for Server {
@@ -109,11 +113,13 @@ impl Server {
             nonces,
             allocations: HashMap::new(),
             by_relay: HashMap::new(),
+            by_advertised: HashMap::new(),
             pending: HashMap::new(),
             user_counts: HashMap::new(),
             timers: BinaryHeap::new(),
             next_request: 0,
             outputs: VecDeque::new(),
+            in_process_bytes: 0,
         }
     }
 
@@ -136,6 +142,11 @@ impl Server {
         let Some(&key) = self.by_relay.get(&relay) else {
             return;
         };
+        self.deliver(key, peer, data, now);
+    }
+
+    /// Data from `peer` for `key`'s client, by [`Server::handle_peer`]'s rules.
+    fn deliver(&mut self, key: ClientKey, peer: SocketAddr, data: &[u8], now: Instant) {
         let Some(alloc) = self.allocations.get(&key) else {
             return;
         };
@@ -230,6 +241,20 @@ impl Server {
     /// The next thing to do, in the order the server produced them.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
+    }
+
+    /// Payload bytes handed from one allocation to another in-process so far (a peer
+    /// address that is one of our own relayed addresses; see [`Server::is_relayed_address`]).
+    pub fn in_process_bytes(&self) -> u64 {
+        self.in_process_bytes
+    }
+
+    /// Whether `addr` is the relayed address (XOR-RELAYED-ADDRESS) of a bound allocation.
+    /// Data a client sends to such a peer is delivered to that allocation's client inside
+    /// the server, as if it came from the sender's relayed address: no socket send to our
+    /// own address ever happens.
+    pub fn is_relayed_address(&self, addr: SocketAddr) -> bool {
+        self.by_advertised.contains_key(&addr)
     }
 
     /// Allocations, including ones whose relay socket is still being bound.
@@ -401,6 +426,11 @@ impl Server {
             self.by_relay.remove(&relay);
             self.outputs.push_back(Output::ReleaseRelay { relay });
         }
+        if let Some(advertised) = alloc.advertised {
+            if self.by_advertised.get(&advertised) == Some(key) {
+                self.by_advertised.remove(&advertised);
+            }
+        }
         if let Some(request) = alloc.pending {
             self.pending.remove(&request);
         }
@@ -423,8 +453,34 @@ impl Server {
         let (Some(relay), Some(peer)) = (alloc.relay, alloc.peer_for_channel(number, now)) else {
             return;
         };
-        if alloc.is_live(now) && alloc.has_permission(peer.ip(), now) {
-            let data = payload.to_vec();
+        if !alloc.is_live(now) {
+            return;
+        }
+        if let Some(in_process_only) = alloc.permitted(peer.ip(), now) {
+            let from = alloc.advertised.unwrap_or(relay);
+            self.relay_out(relay, from, peer, payload, in_process_only, now);
+        }
+    }
+
+    /// Data from a client, permitted, out to `peer`: handed in-process to the allocation
+    /// whose relayed address `peer` is (arriving from the sender's relayed address
+    /// `from`), else sent from socket `relay` unless the permission is in-process only
+    /// (our own address that is no relayed address: never reachable).
+    pub(crate) fn relay_out(
+        &mut self,
+        relay: SocketAddr,
+        from: SocketAddr,
+        peer: SocketAddr,
+        data: &[u8],
+        in_process_only: bool,
+        now: Instant,
+    ) {
+        if let Some(&target) = self.by_advertised.get(&peer) {
+            self.in_process_bytes += data.len() as u64;
+            return self.deliver(target, from, data, now);
+        }
+        if !in_process_only {
+            let data = data.to_vec();
             self.outputs.push_back(Output::ToPeer { relay, peer, data });
         }
     }

@@ -105,6 +105,8 @@ impl Shared {
             self.flush(&mut inner, &mut sends);
             self.metrics
                 .set_turn_allocations(inner.core.allocation_count());
+            self.metrics
+                .set_turn_in_process_bytes(inner.core.in_process_bytes());
         }
         perform(sends);
     }
