@@ -58,6 +58,7 @@ struct TurnSeries {
     to_peer: Counter,
     to_client: Counter,
     in_process: Counter,
+    refusals: Vec<(confab_turn::RefusalReason, Counter)>,
 }
 
 /// Which way relayed TURN bytes went (the `direction` label).
@@ -152,6 +153,21 @@ impl Metrics {
                 "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`, and \
                  `in_process`: from one allocation straight to another of this server).",
             );
+            describe_counter(
+                "confab_turn_refusals_total",
+                "TURN requests refused, by reason (`challenge` is the normal first 401 of \
+                 every allocation; `rate_limited` counts error replies not sent).",
+            );
+            let refusals = confab_turn::RefusalReason::ALL
+                .iter()
+                .map(|&r| {
+                    let key = Key::from_parts(
+                        "confab_turn_refusals_total",
+                        vec![Label::from_static_parts("reason", r.as_str())],
+                    );
+                    (r, recorder.register_counter(&key, &METADATA))
+                })
+                .collect();
             let relayed = |dir: &'static str| {
                 let key = Key::from_parts(
                     "confab_turn_relayed_bytes_total",
@@ -164,6 +180,7 @@ impl Metrics {
                 to_peer: relayed("to_peer"),
                 to_client: relayed("to_client"),
                 in_process: relayed("in_process"),
+                refusals,
             }
         });
         let inner = Inner {
@@ -313,6 +330,15 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// One TURN request refused, by reason. No-op without TURN.
+    pub fn turn_refused(&self, reason: confab_turn::RefusalReason) {
+        if let Some(t) = &self.inner.turn {
+            if let Some((_, c)) = t.refusals.iter().find(|(r, _)| *r == reason) {
+                c.increment(1);
+            }
+        }
+    }
+
     /// Sets the `in_process` relayed bytes to the TURN core's running total.
     pub fn set_turn_in_process_bytes(&self, total: u64) {
         if let Some(t) = &self.inner.turn {

@@ -2,7 +2,7 @@
 //! item 1), with the default peer policy: the server's own address (127.0.0.1 here) is
 //! denied, yet each client may name the other's relayed address, and the data crosses
 //! inside the process. Every other port of the server's address stays unreachable, and
-//! `/metrics` shows the in-process bytes.
+//! `/metrics` shows the in-process bytes and the refusal (item 2).
 
 mod common;
 #[path = "../../turn/tests/common/mod.rs"]
@@ -163,6 +163,14 @@ async fn two_relay_only_clients_reach_each_other_in_process() {
     let metrics = server.get("/metrics").await.2;
     assert!(
         metrics.contains("confab_turn_relayed_bytes_total{direction=\"in_process\"} 24"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("confab_turn_refusals_total{reason=\"forbidden_peer\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("confab_turn_refusals_total{reason=\"challenge\"} 2"),
         "{metrics}"
     );
 }

@@ -38,12 +38,16 @@ pub(crate) struct Credentials {
 }
 
 /// Why a request did not authenticate; each maps to one error response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AuthFailure {
     /// 400: integrity without USERNAME/REALM/NONCE, or inconsistent password algorithms.
     BadRequest,
-    /// 401 with a fresh NONCE: no integrity, unknown or expired user, or a wrong HMAC.
-    Unauthorized,
+    /// 401 with a fresh NONCE: no integrity (the first step of every allocation).
+    Challenge,
+    /// 401 with a fresh NONCE: unknown or expired user.
+    UnknownUser,
+    /// 401 with a fresh NONCE: a wrong HMAC.
+    WrongPassword,
     /// 438 with a fresh NONCE: the nonce is not ours, not for this 5-tuple, or too old.
     StaleNonce,
 }
@@ -160,8 +164,7 @@ pub(crate) fn authenticate(
     nonces: &NonceMaker,
     msg: &Message<'_>,
     client: &ClientKey,
-    now: Instant,
-    unix_now: u64,
+    (now, unix_now): (Instant, u64),
 ) -> Result<Credentials, AuthFailure> {
     let mut username = None;
     let mut realm = None;
@@ -187,7 +190,7 @@ pub(crate) fn authenticate(
         }
     }
     if !sha1 && !sha256 {
-        return Err(AuthFailure::Unauthorized);
+        return Err(AuthFailure::Challenge);
     }
     let (Some(username), Some(_realm), Some(nonce)) = (username, realm, nonce) else {
         return Err(AuthFailure::BadRequest);
@@ -214,7 +217,7 @@ pub(crate) fn authenticate(
         return Err(AuthFailure::StaleNonce);
     }
     let username = username.username().to_string();
-    let password = password_for(config, &username, unix_now).ok_or(AuthFailure::Unauthorized)?;
+    let password = password_for(config, &username, unix_now).ok_or(AuthFailure::UnknownUser)?;
     let long_term = LongTermKeyCredentials::new(username.clone(), password, config.realm.clone());
     let key = long_term.make_key(algorithm);
     match msg.validate_integrity_with_key(&key) {
@@ -223,7 +226,7 @@ pub(crate) fn authenticate(
             key,
             algorithm,
         }),
-        _ => Err(AuthFailure::Unauthorized),
+        _ => Err(AuthFailure::WrongPassword),
     }
 }
 

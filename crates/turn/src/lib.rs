@@ -70,8 +70,10 @@ mod allocation;
 mod auth;
 mod config;
 mod framing;
+mod limits;
 mod methods;
 mod policy;
+mod refusal;
 mod reply;
 mod rest;
 mod rng;
@@ -81,6 +83,7 @@ pub use allocation::{MAX_CHANNELS, MAX_PERMISSIONS};
 pub use config::{ConfigError, TurnConfig};
 pub use framing::{frame_len, FramingError};
 pub use policy::{IpNet, IpNetParseError, PeerPolicy};
+pub use refusal::{Refusal, RefusalReason, MAX_QUEUED as MAX_QUEUED_REFUSALS};
 pub use rest::rest_credentials;
 pub use server::Server;
 

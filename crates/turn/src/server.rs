@@ -5,9 +5,11 @@ use crate::allocation::Allocation;
 use crate::auth::{authenticate, AuthFailure, Credentials, NonceMaker, OFFERED};
 use crate::config::TurnConfig;
 use crate::framing::{channel_data, parse_channel_data};
+use crate::limits::ErrorBudget;
+use crate::refusal::{method_name, Refusal, RefusalReason, MAX_QUEUED};
 use crate::reply::Reply;
 use crate::rng::SplitMix64;
-use crate::{BindError, ClientKey, Output, RelayRequestId};
+use crate::{BindError, ClientKey, Output, RelayRequestId, Transport};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -75,6 +77,10 @@ pub struct Server {
     timers: BinaryHeap<Reverse<(Instant, ClientKey)>>,
     pub(crate) next_request: u64,
     outputs: VecDeque<Output>,
+    refusals: VecDeque<Refusal>,
+    /// The time of the input being handled (every entry point sets it first).
+    now: Option<Instant>,
+    error_budget: ErrorBudget,
     in_process_bytes: u64,
 }
 
@@ -100,6 +106,7 @@ impl Server {
                 config.peer_policy.server_addrs.push(ip);
             }
         }
+        let error_budget = ErrorBudget::new(config.error_reply_burst, config.error_reply_rate);
         let mut rng = SplitMix64::new(seed);
         let nonces = NonceMaker::new(rng.bytes(), config.nonce_lifetime);
         let software = config
@@ -119,6 +126,9 @@ impl Server {
             timers: BinaryHeap::new(),
             next_request: 0,
             outputs: VecDeque::new(),
+            refusals: VecDeque::new(),
+            now: None,
+            error_budget,
             in_process_bytes: 0,
         }
     }
@@ -127,7 +137,7 @@ impl Server {
     /// TCP/TLS stream ([`crate::frame_len`]), from a client. `unix_now` (seconds) is only
     /// used to check the expiry of TURN REST usernames.
     pub fn handle_client(&mut self, key: ClientKey, data: &[u8], now: Instant, unix_now: u64) {
-        self.nonces.observe(now);
+        self.observe(now);
         match data.first().map(|b| b >> 6) {
             Some(0) => self.client_stun(key, data, now, unix_now),
             Some(1) => self.client_channel_data(key, data, now),
@@ -180,7 +190,7 @@ impl Server {
         result: Result<SocketAddr, BindError>,
         now: Instant,
     ) {
-        self.nonces.observe(now);
+        self.observe(now);
         let Some(pending) = self.pending.remove(&request) else {
             if let Ok(relay) = result {
                 self.outputs.push_back(Output::ReleaseRelay { relay });
@@ -203,13 +213,13 @@ impl Server {
     /// A client's TCP/TLS connection closed: its allocation is dropped at once (any
     /// transport is accepted, so a driver may also use this to evict a UDP client).
     pub fn handle_client_closed(&mut self, key: ClientKey, now: Instant) {
-        self.nonces.observe(now);
+        self.observe(now);
         self.remove_allocation(&key);
     }
 
     /// Expire allocations (releasing their relays), permissions and channels due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.nonces.observe(now);
+        self.observe(now);
         while let Some(&Reverse((at, key))) = self.timers.peek() {
             if at > now {
                 break;
@@ -243,6 +253,12 @@ impl Server {
         self.outputs.pop_front()
     }
 
+    /// The next refused request, oldest first (at most [`crate::MAX_QUEUED_REFUSALS`] are
+    /// kept between drains). For counting and logging; nothing needs doing.
+    pub fn poll_refusal(&mut self) -> Option<Refusal> {
+        self.refusals.pop_front()
+    }
+
     /// Payload bytes handed from one allocation to another in-process so far (a peer
     /// address that is one of our own relayed addresses; see [`Server::is_relayed_address`]).
     pub fn in_process_bytes(&self) -> u64 {
@@ -255,6 +271,12 @@ impl Server {
     /// own address ever happens.
     pub fn is_relayed_address(&self, addr: SocketAddr) -> bool {
         self.by_advertised.contains_key(&addr)
+    }
+
+    /// Record the input's time (nonce epoch, rate limits).
+    fn observe(&mut self, now: Instant) {
+        self.nonces.observe(now);
+        self.now = Some(now);
     }
 
     /// Allocations, including ones whose relay socket is still being bound.
@@ -291,7 +313,7 @@ impl Server {
         if request && (len > MAX_REQUEST_LEN || header.data_length() % 4 != 0) {
             self.send(
                 key,
-                Reply::error(mtype.method(), tid, ErrorCode::BAD_REQUEST),
+                Reply::small_error(mtype.method(), tid, ErrorCode::BAD_REQUEST),
                 None,
             );
             return;
@@ -305,7 +327,7 @@ impl Server {
             }
             Ok(_) | Err(StunParseError::FingerprintMismatch) => {}
             Err(_) if request => {
-                let reply = Reply::error(mtype.method(), tid, ErrorCode::BAD_REQUEST);
+                let reply = Reply::small_error(mtype.method(), tid, ErrorCode::BAD_REQUEST);
                 self.send(key, reply, None);
             }
             Err(_) => {}
@@ -318,10 +340,10 @@ impl Server {
             return self.binding(key, msg);
         }
         if ![ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) {
-            let reply = Reply::error(method, msg.transaction_id(), ErrorCode::BAD_REQUEST);
+            let reply = Reply::small_error(method, msg.transaction_id(), ErrorCode::BAD_REQUEST);
             return self.send(key, reply, None);
         }
-        let creds = match authenticate(&self.config, &self.nonces, msg, &key, now, unix) {
+        let creds = match authenticate(&self.config, &self.nonces, msg, &key, (now, unix)) {
             Ok(creds) => creds,
             Err(failure) => return self.auth_failure(key, msg, failure, now),
         };
@@ -342,7 +364,8 @@ impl Server {
         }
     }
 
-    /// 400, or 401/438 with REALM, a fresh NONCE and the PASSWORD-ALGORITHMS we offer.
+    /// 400, or 401/438 with REALM, a fresh NONCE and the PASSWORD-ALGORITHMS we offer;
+    /// no SOFTWARE and no reason phrase (kept small: see [`Server::send`]).
     fn auth_failure(
         &mut self,
         key: ClientKey,
@@ -351,15 +374,18 @@ impl Server {
         now: Instant,
     ) {
         let tid = msg.transaction_id();
-        let code = match failure {
+        let (code, reason) = match failure {
             AuthFailure::BadRequest => {
-                let reply = Reply::error(msg.method(), tid, ErrorCode::BAD_REQUEST);
+                let reply = Reply::small_error(msg.method(), tid, ErrorCode::BAD_REQUEST);
                 return self.send(key, reply, None);
             }
-            AuthFailure::Unauthorized => ErrorCode::UNAUTHORIZED,
-            AuthFailure::StaleNonce => ErrorCode::STALE_NONCE,
+            AuthFailure::Challenge => (ErrorCode::UNAUTHORIZED, RefusalReason::Challenge),
+            AuthFailure::UnknownUser => (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials),
+            AuthFailure::WrongPassword => (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials),
+            AuthFailure::StaleNonce => (ErrorCode::STALE_NONCE, RefusalReason::StaleNonce),
         };
-        let mut reply = Reply::error(msg.method(), tid, code);
+        let mut reply = Reply::small_error(msg.method(), tid, code);
+        reply.reason = Some(reason);
         let nonce = self.nonces.issue(&key, now);
         // Both are short and validated, so these never fail; if they did, no reply.
         if let (Ok(realm), Ok(nonce)) = (Realm::new(&self.config.realm), Nonce::new(&nonce)) {
@@ -383,10 +409,49 @@ impl Server {
         unknown
     }
 
-    /// Queue a finished reply to `key` (dropped if it failed to encode).
+    /// Queue a finished reply to `key` (dropped if it failed to encode). An error
+    /// response is recorded as a [`Refusal`]. An error response to an unauthenticated
+    /// request (`creds` is `None`) goes without SOFTWARE, and over UDP only within the
+    /// source prefix's error budget ([`TurnConfig::error_reply_burst`]): its source may be
+    /// spoofed and the reply is larger than the request, so unbudgeted it would make us a
+    /// reflection amplifier. Over TCP/TLS the handshake proved the source.
     pub(crate) fn send(&mut self, key: ClientKey, reply: Reply, creds: Option<&Credentials>) {
-        if let Some(data) = reply.finish(self.software.as_ref(), creds) {
+        let small = reply.code.is_some() && creds.is_none();
+        if let (Some(code), Some(reason)) = (reply.code, reply.reason) {
+            let method = method_name(reply.method());
+            // `now` is set by every entry point before anything is sent.
+            let budgeted = match self.now {
+                Some(now) if small && key.transport == Transport::Udp => {
+                    self.error_budget.take(key.client.ip(), now)
+                }
+                _ => true,
+            };
+            if !budgeted {
+                let reason = RefusalReason::RateLimited;
+                return self.refused(Refusal {
+                    key,
+                    method,
+                    reason,
+                    code: 0,
+                });
+            }
+            self.refused(Refusal {
+                key,
+                method,
+                reason,
+                code,
+            });
+        }
+        let software = if small { None } else { self.software.as_ref() };
+        if let Some(data) = reply.finish(software, creds) {
             self.outputs.push_back(Output::ToClient { key, data });
+        }
+    }
+
+    /// Queue a refusal for [`Server::poll_refusal`] (dropped when the queue is full).
+    fn refused(&mut self, refusal: Refusal) {
+        if self.refusals.len() < MAX_QUEUED {
+            self.refusals.push_back(refusal);
         }
     }
 
