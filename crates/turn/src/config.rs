@@ -44,6 +44,14 @@ pub struct TurnConfig {
     pub error_reply_burst: u32,
     /// ... and per second after the burst (32; 0 disables the limit).
     pub error_reply_rate: u32,
+    /// Wrong passwords for one static user from one source IP within `lockout_window`
+    /// that lock that pair out (5; 0 disables the lockout).
+    pub lockout_failures: u32,
+    /// The window of `lockout_failures` (60 s).
+    pub lockout_window: Duration,
+    /// How long a locked-out (source IP, static user) pair gets 401 whatever its password
+    /// (300 s).
+    pub lockout_duration: Duration,
 }
 
 impl Default for TurnConfig {
@@ -63,6 +71,9 @@ impl Default for TurnConfig {
             software: Some("confab".into()),
             error_reply_burst: 64,
             error_reply_rate: 32,
+            lockout_failures: 5,
+            lockout_window: Duration::from_secs(60),
+            lockout_duration: Duration::from_secs(300),
         }
     }
 }

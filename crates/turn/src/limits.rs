@@ -1,8 +1,9 @@
 //! Limits against hostile clients: [`ErrorBudget`] (per-prefix budget of unauthenticated
-//! UDP error replies).
+//! UDP error replies) and [`Lockout`] (static users after repeated wrong passwords).
 //!
-//! Keyed by client data, so bounded in entries ([`MAX_TRACKED`]); when full, stale
-//! entries are swept first, and what still does not fit shares one overflow entry.
+//! Both are keyed by client data, so both are bounded in entries ([`MAX_TRACKED`]); when
+//! full, stale entries are swept first, and what still does not fit shares one overflow
+//! entry (the error budget) or is not tracked (the lockout).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -95,6 +96,92 @@ impl ErrorBudget {
     }
 }
 
+/// Wrong passwords for one static user from one source IP.
+#[derive(Clone, Copy, Debug)]
+struct Failures {
+    count: u32,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Locks a (source IP, static user) pair out for `lock` after `max_failures` wrong
+/// passwords within `window`. While locked, every request of that user from that IP gets
+/// 401 without its password being checked, so guessing stops paying off; other sources
+/// and other users are unaffected (a lockout per user alone would let anyone lock out a
+/// legitimate user).
+#[derive(Debug)]
+pub(crate) struct Lockout {
+    max_failures: u32,
+    window: Duration,
+    lock: Duration,
+    entries: HashMap<(IpAddr, String), Failures>,
+}
+
+impl Lockout {
+    /// A zero `max_failures` disables the lockout.
+    pub(crate) fn new(max_failures: u32, window: Duration, lock: Duration) -> Self {
+        Lockout {
+            max_failures,
+            window,
+            lock,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Whether `user` is locked out for `ip` at `now`.
+    pub(crate) fn is_locked(&self, ip: IpAddr, user: &str, now: Instant) -> bool {
+        self.entries
+            .get(&(ip.to_canonical(), user.to_owned()))
+            .and_then(|f| f.locked_until)
+            .is_some_and(|until| now < until)
+    }
+
+    /// A wrong password for `user` from `ip`; returns whether this locked it.
+    pub(crate) fn failed(&mut self, ip: IpAddr, user: &str, now: Instant) -> bool {
+        if self.max_failures == 0 {
+            return false;
+        }
+        let key = (ip.to_canonical(), user.to_owned());
+        if !self.entries.contains_key(&key) && self.entries.len() >= MAX_TRACKED {
+            let (window, lock) = (self.window, self.lock);
+            self.entries.retain(|_, f| {
+                now.saturating_duration_since(f.since) < window.max(lock)
+                    || f.locked_until.is_some_and(|u| now < u)
+            });
+            if self.entries.len() >= MAX_TRACKED {
+                return false;
+            }
+        }
+        let f = self.entries.entry(key).or_insert(Failures {
+            count: 0,
+            since: now,
+            locked_until: None,
+        });
+        if now.saturating_duration_since(f.since) >= self.window {
+            *f = Failures {
+                count: 0,
+                since: now,
+                locked_until: f.locked_until,
+            };
+        }
+        f.count += 1;
+        if f.count >= self.max_failures {
+            f.locked_until = Some(now + self.lock);
+            f.count = 0;
+            f.since = now;
+            return true;
+        }
+        false
+    }
+
+    /// A correct password for `user` from `ip`: its failures are forgotten.
+    pub(crate) fn succeeded(&mut self, ip: IpAddr, user: &str) {
+        if !self.entries.is_empty() {
+            self.entries.remove(&(ip.to_canonical(), user.to_owned()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +202,27 @@ mod tests {
         assert!(off.take(a, t0) && off.take(a, t0));
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         assert!((0..100).all(|_| b.take(lo, t0)));
+    }
+
+    #[test]
+    fn lockout_per_source_and_user() {
+        let t0 = Instant::now();
+        let mut l = Lockout::new(3, Duration::from_secs(60), Duration::from_secs(300));
+        let ip: IpAddr = "203.0.113.5".parse().unwrap();
+        let other: IpAddr = "203.0.113.6".parse().unwrap();
+        assert!(!l.failed(ip, "ada", t0));
+        assert!(!l.failed(ip, "ada", t0));
+        assert!(l.failed(ip, "ada", t0));
+        assert!(l.is_locked(ip, "ada", t0 + Duration::from_secs(299)));
+        assert!(!l.is_locked(ip, "ada", t0 + Duration::from_secs(300)));
+        assert!(!l.is_locked(other, "ada", t0));
+        assert!(!l.is_locked(ip, "grace", t0));
+        // A correct password in between forgets the failures.
+        for i in 0..10 {
+            assert!(!l.failed(other, "ada", t0 + Duration::from_secs(40 * i)));
+            assert!(!l.failed(other, "ada", t0 + Duration::from_secs(40 * i + 1)));
+            l.succeeded(other, "ada");
+        }
+        assert!(!l.is_locked(other, "ada", t0 + Duration::from_secs(400)));
     }
 }

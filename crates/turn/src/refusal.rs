@@ -31,6 +31,9 @@ pub enum RefusalReason {
     Challenge,
     /// 401: unknown user, expired REST username, or wrong password.
     BadCredentials,
+    /// 401 without checking the password: this source is locked out for this static user
+    /// after repeated wrong passwords.
+    LockedOut,
     /// 438: the nonce is not ours, not for this 5-tuple, or too old (clients retry).
     StaleNonce,
     /// 400: malformed or incomplete request, or an unsupported method.
@@ -60,9 +63,10 @@ pub enum RefusalReason {
 
 impl RefusalReason {
     /// Every reason, in a stable order (metrics register them all up front).
-    pub const ALL: [RefusalReason; 14] = [
+    pub const ALL: [RefusalReason; 15] = [
         RefusalReason::Challenge,
         RefusalReason::BadCredentials,
+        RefusalReason::LockedOut,
         RefusalReason::StaleNonce,
         RefusalReason::BadRequest,
         RefusalReason::UnknownAttribute,
@@ -82,6 +86,7 @@ impl RefusalReason {
         match self {
             RefusalReason::Challenge => "challenge",
             RefusalReason::BadCredentials => "bad_credentials",
+            RefusalReason::LockedOut => "locked_out",
             RefusalReason::StaleNonce => "stale_nonce",
             RefusalReason::BadRequest => "bad_request",
             RefusalReason::UnknownAttribute => "unknown_attribute",

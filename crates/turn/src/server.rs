@@ -5,7 +5,7 @@ use crate::allocation::Allocation;
 use crate::auth::{authenticate, AuthFailure, Credentials, NonceMaker, OFFERED};
 use crate::config::TurnConfig;
 use crate::framing::{channel_data, parse_channel_data};
-use crate::limits::ErrorBudget;
+use crate::limits::{ErrorBudget, Lockout};
 use crate::refusal::{method_name, Refusal, RefusalReason, MAX_QUEUED};
 use crate::reply::Reply;
 use crate::rng::SplitMix64;
@@ -81,6 +81,7 @@ pub struct Server {
     /// The time of the input being handled (every entry point sets it first).
     now: Option<Instant>,
     error_budget: ErrorBudget,
+    lockout: Lockout,
     in_process_bytes: u64,
 }
 
@@ -107,6 +108,11 @@ impl Server {
             }
         }
         let error_budget = ErrorBudget::new(config.error_reply_burst, config.error_reply_rate);
+        let lockout = Lockout::new(
+            config.lockout_failures,
+            config.lockout_window,
+            config.lockout_duration,
+        );
         let mut rng = SplitMix64::new(seed);
         let nonces = NonceMaker::new(rng.bytes(), config.nonce_lifetime);
         let software = config
@@ -129,6 +135,7 @@ impl Server {
             refusals: VecDeque::new(),
             now: None,
             error_budget,
+            lockout,
             in_process_bytes: 0,
         }
     }
@@ -343,10 +350,15 @@ impl Server {
             let reply = Reply::small_error(method, msg.transaction_id(), ErrorCode::BAD_REQUEST);
             return self.send(key, reply, None);
         }
-        let creds = match authenticate(&self.config, &self.nonces, msg, &key, (now, unix)) {
+        let ip = key.client.ip();
+        let lockout = &self.lockout;
+        let locked = |user: &str| lockout.is_locked(ip, user, now);
+        let creds = match authenticate(&self.config, &self.nonces, msg, &key, (now, unix), &locked)
+        {
             Ok(creds) => creds,
             Err(failure) => return self.auth_failure(key, msg, failure, now),
         };
+        self.lockout.succeeded(ip, &creds.username);
         let unknown = self.unknown_required(msg);
         if !unknown.is_empty() {
             let reply = Reply::unknown_attributes(method, msg.transaction_id(), &unknown);
@@ -365,7 +377,8 @@ impl Server {
     }
 
     /// 400, or 401/438 with REALM, a fresh NONCE and the PASSWORD-ALGORITHMS we offer;
-    /// no SOFTWARE and no reason phrase (kept small: see [`Server::send`]).
+    /// no SOFTWARE and no reason phrase (kept small: see [`Server::send`]). A wrong static
+    /// password counts towards that (source, user) pair's lockout.
     fn auth_failure(
         &mut self,
         key: ClientKey,
@@ -381,7 +394,13 @@ impl Server {
             }
             AuthFailure::Challenge => (ErrorCode::UNAUTHORIZED, RefusalReason::Challenge),
             AuthFailure::UnknownUser => (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials),
-            AuthFailure::WrongPassword => (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials),
+            AuthFailure::WrongPassword { static_user } => {
+                if let Some(user) = static_user {
+                    self.lockout.failed(key.client.ip(), &user, now);
+                }
+                (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials)
+            }
+            AuthFailure::LockedOut => (ErrorCode::UNAUTHORIZED, RefusalReason::LockedOut),
             AuthFailure::StaleNonce => (ErrorCode::STALE_NONCE, RefusalReason::StaleNonce),
         };
         let mut reply = Reply::small_error(msg.method(), tid, code);

@@ -1,10 +1,10 @@
 //! Hostile and careless clients (issue 12): every refusal is reported with its reason
 //! (item 2), unauthenticated UDP error replies are budgeted per source prefix and kept
-//! small (item 15).
+//! small (item 15), and static users lock out per source after wrong passwords (item 16).
 mod common;
 
 use common::{config, peer, request, tcp, udp, Auth, Harness, Reply};
-use confab_turn::{ClientKey, Output, Refusal, RefusalReason};
+use confab_turn::{ClientKey, Output, Refusal, RefusalReason, Transport};
 use std::net::SocketAddr;
 use stun_types::attribute::{AttributeStaticType, Software};
 use turn_types::attribute::{RequestedTransport, XorPeerAddress};
@@ -144,4 +144,71 @@ fn error_replies_are_budgeted_per_udp_source_prefix() {
         })
         .is_success()
     );
+}
+
+#[test]
+fn static_users_lock_out_per_source_after_wrong_passwords() {
+    let mut h = Harness::new(config());
+    let attacker = udp(1);
+    let transport = RequestedTransport::new(RequestedTransport::UDP);
+    let mut wrong = Auth::new("ada", "guess");
+    h.challenge(attacker, &mut wrong);
+    for _ in 0..5 {
+        let tid = h.tid();
+        let r = h.ask(
+            attacker,
+            &request(ALLOCATE, tid, &[&transport], Some(&wrong)),
+        );
+        assert_eq!(r.code(), 401);
+    }
+    // Now even the right password from that source gets 401, as locked_out.
+    let mut right = Auth::new("ada", "lovelace");
+    right.nonce = wrong.nonce.clone();
+    refusals(&mut h);
+    let tid = h.tid();
+    let r = h.ask(
+        attacker,
+        &request(ALLOCATE, tid, &[&transport], Some(&right)),
+    );
+    assert_eq!(r.code(), 401);
+    assert_eq!(refusals(&mut h)[0].reason, RefusalReason::LockedOut);
+    // The same user from another source, and REST users from the attacker, still work.
+    let mut ada = Auth::new("ada", "lovelace");
+    h.allocate(from([192, 0, 2, 50], 7), &mut ada);
+    let (user, pass) = confab_turn::rest_credentials(
+        common::SECRET,
+        "bob",
+        common::UNIX0,
+        std::time::Duration::from_secs(60),
+    );
+    let attacker_tcp = ClientKey {
+        transport: Transport::Tcp,
+        ..attacker
+    };
+    let mut rest = Auth::new(&user, &pass);
+    h.allocate(attacker_tcp, &mut rest);
+    // After the lock (300 s) the right password works again.
+    h.advance(300);
+    let mut again = Auth::new("ada", "lovelace");
+    h.allocate(attacker, &mut again);
+}
+
+#[test]
+fn a_correct_password_resets_the_failure_count() {
+    let mut h = Harness::new(config());
+    let transport = RequestedTransport::new(RequestedTransport::UDP);
+    for round in 0..3 {
+        let key = udp(1);
+        let mut wrong = Auth::new("ada", "guess");
+        h.challenge(key, &mut wrong);
+        for _ in 0..4 {
+            let tid = h.tid();
+            let r = h.ask(key, &request(ALLOCATE, tid, &[&transport], Some(&wrong)));
+            assert_eq!(r.code(), 401, "round {round}");
+        }
+        let mut right = Auth::new("ada", "lovelace");
+        h.allocate(key, &mut right);
+        h.server.handle_client_closed(key, h.now);
+        h.drain();
+    }
 }
