@@ -203,6 +203,27 @@ impl PeerPolicy {
     }
 }
 
+/// Own addresses kept at most: a host has a handful; this bounds a misbehaving driver.
+const MAX_SERVER_ADDRS: usize = 4096;
+
+impl crate::Server {
+    /// The host's interface addresses as the driver read them now (it re-reads them
+    /// periodically: an address gained after start, say a new DHCP lease, must be as
+    /// unreachable as the ones at start). New ones join [`PeerPolicy::server_addrs`];
+    /// none is ever dropped (an address the host lost stays denied, erring on the safe
+    /// side).
+    pub fn handle_host_addrs(&mut self, addrs: &[IpAddr], now: std::time::Instant) {
+        self.observe(now);
+        let own = &mut self.config.peer_policy.server_addrs;
+        for &ip in addrs {
+            let ip = ip.to_canonical();
+            if !ip.is_unspecified() && !own.contains(&ip) && own.len() < MAX_SERVER_ADDRS {
+                own.push(ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,7 +281,7 @@ impl Server {
     }
 
     /// Record the input's time (nonce epoch, rate limits).
-    fn observe(&mut self, now: Instant) {
+    pub(crate) fn observe(&mut self, now: Instant) {
         self.nonces.observe(now);
         self.now = Some(now);
     }

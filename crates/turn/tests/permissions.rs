@@ -249,3 +249,18 @@ fn too_many_permissions_get_508() {
     // Refreshing an existing one still works.
     assert!(permit(&mut h, &ada, &["9.9.0.0:1".parse().unwrap()]).is_success());
 }
+
+/// Issue 12 item 14: every address of the host is denied, also one it gained after start
+/// (the driver re-reads the interfaces and hands them in).
+#[test]
+fn host_addresses_read_later_are_denied_too() {
+    let (mut h, ada, _) = setup(config());
+    let gained: SocketAddr = "93.184.216.34:443".parse().unwrap();
+    assert!(permit(&mut h, &ada, &[gained]).is_success());
+    let now = h.now;
+    h.server.handle_host_addrs(&[gained.ip()], now);
+    // Refreshing the permission is refused (one granted before runs out within 300 s:
+    // permissions are checked when granted, not per packet).
+    assert_eq!(permit(&mut h, &ada, &[gained]).code(), 403);
+    assert!(permit(&mut h, &ada, &[peer(1)]).is_success());
+}

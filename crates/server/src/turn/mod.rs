@@ -291,10 +291,19 @@ pub fn spawn(
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            // The host's addresses are re-read once a minute (an address gained after
+            // start must be denied too); getifaddrs runs outside the lock.
+            let mut addrs = tokio::time::interval(std::time::Duration::from_secs(60));
+            addrs.tick().await; // the first tick is immediate: the start already read them
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tick.tick() => shared.tick(),
+                    _ = addrs.tick() => {
+                        if let Ok(host) = confab_udp::host_addrs() {
+                            shared.host_addrs(&host);
+                        }
+                    }
                 }
             }
             shared.close_relays();

@@ -202,6 +202,12 @@ impl Shared {
         });
     }
 
+    /// The host's interface addresses, re-read: new ones are denied as peers.
+    pub fn host_addrs(self: &Arc<Self>, addrs: &[IpAddr]) {
+        let now = Instant::now();
+        self.with_core(|c| c.handle_host_addrs(addrs, now));
+    }
+
     /// Expires what is due.
     pub fn tick(self: &Arc<Self>) {
         let now = Instant::now();
