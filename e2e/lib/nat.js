@@ -15,21 +15,21 @@ import { artifactsDirFor } from './util.js';
  * @param {{t?: import('node:test').TestContext, name?: string,
  *   nat?: 'cone'|'symmetric'|('cone'|'symmetric')[], browsers?: number, clients?: number,
  *   variant: string,
- *   policy?: 'all'|'relay', tls?: boolean, turn?: 'coturn'|'confab'}} o
+ *   policy?: 'all'|'relay', tls?: boolean, turn?: 'coturn'|'confab', allowPeers?: boolean}} o
  *   `clients`: NAT'd client namespaces (default one per browser; browsers take the first).
  *   `variant`: which ICE server URLs the browsers use (ice.js VARIANTS); `policy`: their
  *   iceTransportPolicy; `tls`: also serve TURN over TLS on 5349; `turn`: default
- *   $CONFAB_E2E_TURN or coturn.
+ *   $CONFAB_E2E_TURN or coturn; `allowPeers`: see turn.js startTurnServer.
  * @returns the `startLab` lab plus `turn` (the adapter object), `variant`, `policy`.
  */
 export async function startNatLab({ t, name, nat = 'cone', browsers = 2, clients = browsers,
-  variant, policy = 'all', tls = false, turn: kind = turnKindFromEnv() }) {
+  variant, policy = 'all', tls = false, turn: kind = turnKindFromEnv(), allowPeers = true }) {
   const testName = name || t?.name || 'nat-lab';
   const artifactsDir = artifactsDirFor(testName);
   const net = createNatLab({ clients: Math.max(clients, browsers, 1), nat });
   let turn;
   try {
-    turn = await startTurnServer(kind, net, { artifactsDir, tls });
+    turn = await startTurnServer(kind, net, { artifactsDir, tls, allowPeers });
   } catch (e) {
     net.destroySync();
     throw e;

@@ -237,9 +237,11 @@ export function turnKindFromEnv() {
  * @param {'coturn'|'confab'} kind
  * @param {any} lab a NAT lab (netns.js createNatLab): the server runs in `lab.serverNs` on
  *   `lab.serverIp`, probed from `lab.clients[0].ns` (through its NAT).
- * @param {{artifactsDir: string, tls?: boolean}} o
+ * @param {{artifactsDir: string, tls?: boolean, allowPeers?: boolean}} o `allowPeers`
+ *   (confab only, default true): pass `--turn-allow-peer 198.51.100.0/24`; false keeps
+ *   confab's default peer policy, which denies the lab's range and the server's own address.
  */
-export async function startTurnServer(kind, lab, { artifactsDir, tls = false }) {
+export async function startTurnServer(kind, lab, { artifactsDir, tls = false, allowPeers = true }) {
   const ip = lab.serverIp;
   const probeNs = lab.clients[0].ns;
   const urls = serverUrls(ip, { tls });
@@ -285,9 +287,11 @@ export async function startTurnServer(kind, lab, { artifactsDir, tls = false }) 
       throw new Error('CONFAB_E2E_TURN=confab but this confab binary has no --turn-listen');
     }
     const secret = `e2e-secret-${Math.random().toString(36).slice(2)}`;
+    //  - With `allowPeers: false` nothing is allowed: relay-only on both sides must then
+    //    work because confab hands relay-to-relay traffic over in-process (issue 12).
     const args = ['--turn-listen', `${ip}:${TURN_PORT}`, '--turn-relay-ip', ip,
       '--turn-relay-ports', `${RELAY_PORTS[0]}-${RELAY_PORTS[1]}`,
-      '--turn-allow-peer', '198.51.100.0/24', '--turn-secret', secret,
+      ...(allowPeers ? ['--turn-allow-peer', '198.51.100.0/24'] : []), '--turn-secret', secret,
       '--turns-listen', tls ? `${ip}:${TURNS_PORT}` : 'off'];
     return {
       kind, urls, secret,

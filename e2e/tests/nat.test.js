@@ -134,6 +134,42 @@ for (const [id, variant, proto, turn] of RELAY_CASES) {
     });
 }
 
+// (f) Issue 12 item 1: both browsers relay-only and confab's DEFAULT peer policy (no
+// --turn-allow-peer): each browser's only peer is the other's relayed address on the
+// server's own IP, which confab denies as a destination. The call works because confab
+// hands relay-to-relay traffic from one allocation to the other in-process; /metrics
+// proves it (in_process bytes grow, nothing went out of a relay socket to a peer).
+/** confab's /metrics from inside a page (same origin), as {name{labels}: value}. */
+async function confabMetrics(page) {
+  const text = await page.evaluate(async () => (await fetch('/metrics')).text());
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^(confab_turn_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+]+)$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+for (const [variant, proto] of [['turn-udp', 'udp'], ['turn-tcp', 'tcp'], ['turns', 'tls']]) {
+  test(`nat (f): relay only on both sides over ${proto.toUpperCase()}, default peer policy: ` +
+    'relayed in-process (confab)', { ...OPTS, skip: OPTS.skip || (TURN !== 'confab' &&
+    'confab TURN only') }, async (t) => {
+    const lab = await startNatLab({ t, nat: 'symmetric', variant, policy: 'relay',
+      tls: proto === 'tls', turn: 'confab', allowPeers: false });
+    const sides = await provenNatCall(t, lab, `nat-f-${proto}`);
+    for (const s of sides) {
+      assert.equal(s.stats.localCandidateType, 'relay', `${s.who} localCandidateType`);
+      assert.equal(s.pair.local.relayProtocol, proto, `${s.who} relayProtocol`);
+      assert.equal(s.pair.remote.address, lab.serverIp, `${s.who}: the remote candidate is ` +
+        `the other's relayed address on the server (${describePair(s.pair)})`);
+    }
+    const m = await confabMetrics(lab.pages[0]);
+    t.diagnostic(`metrics: ${JSON.stringify(m)}`);
+    const key = (dir) => `confab_turn_relayed_bytes_total{direction="${dir}"}`;
+    assert.ok(m[key('in_process')] > 10_000, `in-process bytes ${m[key('in_process')]}`);
+    assert.equal(m[key('to_peer')], 0, 'nothing left through a relay socket');
+  });
+}
+
 test(`nat (e): symmetric NAT, STUN + TURN, policy all: connects through a relay (${TURN})`,
   OPTS, async (t) => {
     const lab = await startNatLab({ t, nat: 'symmetric', variant: 'stun+turn', policy: 'all' });

@@ -59,6 +59,8 @@ struct TurnSeries {
     allocations: Gauge,
     to_peer: Counter,
     to_client: Counter,
+    in_process: Counter,
+    refusals: Vec<(confab_turn::RefusalReason, Counter)>,
 }
 
 /// Which way relayed TURN bytes went (the `direction` label).
@@ -160,8 +162,24 @@ impl Metrics {
             describe_gauge("confab_turn_allocations", "Live TURN allocations.");
             describe_counter(
                 "confab_turn_relayed_bytes_total",
-                "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`).",
+                "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`, and \
+                 `in_process`: from one allocation straight to another of this server).",
             );
+            describe_counter(
+                "confab_turn_refusals_total",
+                "TURN requests refused, by reason (`challenge` is the normal first 401 of \
+                 every allocation; `rate_limited` counts error replies not sent).",
+            );
+            let refusals = confab_turn::RefusalReason::ALL
+                .iter()
+                .map(|&r| {
+                    let key = Key::from_parts(
+                        "confab_turn_refusals_total",
+                        vec![Label::from_static_parts("reason", r.as_str())],
+                    );
+                    (r, recorder.register_counter(&key, &METADATA))
+                })
+                .collect();
             let relayed = |dir: &'static str| {
                 let key = Key::from_parts(
                     "confab_turn_relayed_bytes_total",
@@ -173,6 +191,8 @@ impl Metrics {
                 allocations: gauge("confab_turn_allocations"),
                 to_peer: relayed("to_peer"),
                 to_client: relayed("to_client"),
+                in_process: relayed("in_process"),
+                refusals,
             }
         });
         let inner = Inner {
@@ -332,6 +352,24 @@ impl Metrics {
                 RelayDirection::ToClient => &t.to_client,
             };
             c.increment(bytes as u64);
+        }
+    }
+}
+
+impl Metrics {
+    /// One TURN request refused, by reason. No-op without TURN.
+    pub fn turn_refused(&self, reason: confab_turn::RefusalReason) {
+        if let Some(t) = &self.inner.turn {
+            if let Some((_, c)) = t.refusals.iter().find(|(r, _)| *r == reason) {
+                c.increment(1);
+            }
+        }
+    }
+
+    /// Sets the `in_process` relayed bytes to the TURN core's running total.
+    pub fn set_turn_in_process_bytes(&self, total: u64) {
+        if let Some(t) = &self.inner.turn {
+            t.in_process.absolute(total);
         }
     }
 }

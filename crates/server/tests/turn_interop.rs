@@ -200,3 +200,30 @@ async fn a_loopback_peer_is_unreachable_without_the_allow_flag() {
         "relayed to a denied loopback peer:\n{out}"
     );
 }
+
+/// Issue 12 item 1 with coturn's own client: `-y` makes each client pair send to each
+/// other's relayed address. With the default peer policy (the server's own address
+/// denied), that only works because confab hands such traffic over in-process.
+async fn client_to_client(label: &str, flags: &[&str]) {
+    if !have_coturn() {
+        return;
+    }
+    let t = target(false).await;
+    let mut cmd = Command::new("turnutils_uclient");
+    cmd.args(["-y", "-m", "4", "-n", "100", "-l", "120", "-z", "5", "-c"])
+        .args(flags)
+        .args(["-W", TURN_SECRET, "-u", "interop"])
+        .args(["-p", &t.port.to_string(), "127.0.0.1"]);
+    let (code, out) = run(&mut cmd, Duration::from_secs(90)).await;
+    assert_no_loss(label, code, &out);
+}
+
+#[tokio::test]
+async fn uclient_client_to_client_over_udp_needs_no_allow_flag() {
+    client_to_client("udp client to client", &[]).await;
+}
+
+#[tokio::test]
+async fn uclient_client_to_client_over_tcp_needs_no_allow_flag() {
+    client_to_client("tcp client to client", &["-t"]).await;
+}

@@ -32,6 +32,15 @@ pub(crate) struct Channel {
     pub(crate) expires: Instant,
 }
 
+/// A permission (RFC 8656 §9) for one peer IP.
+#[derive(Clone, Copy, Debug)]
+struct Permission {
+    expires: Instant,
+    /// Granted only for one of the server's own relayed addresses (see
+    /// [`Allocation::permitted`]).
+    in_process_only: bool,
+}
+
 /// Why a ChannelBind cannot be honoured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BindConflict {
@@ -57,7 +66,10 @@ pub(crate) struct Allocation {
     pub(crate) allocate_response: Option<Vec<u8>>,
     /// Whether the relay is IPv4 (peers must be of the same family).
     pub(crate) ipv4: bool,
-    permissions: HashMap<IpAddr, Instant>,
+    /// The relayed address the client was told (XOR-RELAYED-ADDRESS), once bound: what
+    /// other clients name as their peer to reach this allocation in-process.
+    pub(crate) advertised: Option<SocketAddr>,
+    permissions: HashMap<IpAddr, Permission>,
     channels: HashMap<u16, Channel>,
     peer_channels: HashMap<SocketAddr, u16>,
     /// The time of this allocation's live entry in the server's timer heap.
@@ -80,6 +92,7 @@ impl Allocation {
             allocate_tid,
             allocate_response: None,
             ipv4,
+            advertised: None,
             permissions: HashMap::new(),
             channels: HashMap::new(),
             peer_channels: HashMap::new(),
@@ -94,9 +107,17 @@ impl Allocation {
 
     /// Whether `ip` has an unexpired permission.
     pub(crate) fn has_permission(&self, ip: IpAddr, now: Instant) -> bool {
+        self.permitted(ip, now).is_some()
+    }
+
+    /// `Some(in_process_only)` if `ip` has an unexpired permission; `in_process_only` says
+    /// it was granted only because the peer named one of the server's own relayed
+    /// addresses, so data to `ip` may only be handed to another allocation, never sent.
+    pub(crate) fn permitted(&self, ip: IpAddr, now: Instant) -> Option<bool> {
         self.permissions
             .get(&ip)
-            .is_some_and(|&expires| now < expires)
+            .filter(|p| now < p.expires)
+            .map(|p| p.in_process_only)
     }
 
     /// Whether installing permissions for `ips` stays within [`MAX_PERMISSIONS`].
@@ -108,9 +129,17 @@ impl Allocation {
         self.permissions.len() + new <= MAX_PERMISSIONS
     }
 
-    /// Install or refresh a permission for `ip` until `now + 300 s`.
-    pub(crate) fn permit(&mut self, ip: IpAddr, now: Instant) {
-        self.permissions.insert(ip, now + PERMISSION_LIFETIME);
+    /// Install or refresh a permission for `ip` until `now + 300 s` (`in_process_only`: see
+    /// [`Allocation::permitted`]; for one allocation it is a function of `ip` alone).
+    pub(crate) fn permit(&mut self, ip: IpAddr, now: Instant, in_process_only: bool) {
+        let expires = now + PERMISSION_LIFETIME;
+        self.permissions.insert(
+            ip,
+            Permission {
+                expires,
+                in_process_only,
+            },
+        );
     }
 
     /// The live channel bound to `peer`, if any.
@@ -132,6 +161,7 @@ impl Allocation {
         number: u16,
         peer: SocketAddr,
         now: Instant,
+        in_process_only: bool,
     ) -> Result<(), BindConflict> {
         if self.channels.get(&number).is_some_and(|c| c.peer != peer)
             || self.peer_channels.get(&peer).is_some_and(|&n| n != number)
@@ -151,13 +181,13 @@ impl Allocation {
             },
         );
         self.peer_channels.insert(peer, number);
-        self.permit(peer.ip(), now);
+        self.permit(peer.ip(), now, in_process_only);
         Ok(())
     }
 
     /// Forget expired permissions and channels whose guard time is over.
     pub(crate) fn sweep(&mut self, now: Instant) {
-        self.permissions.retain(|_, &mut expires| now < expires);
+        self.permissions.retain(|_, p| now < p.expires);
         let peer_channels = &mut self.peer_channels;
         self.channels.retain(|_, channel| {
             let keep = now < channel.expires + CHANNEL_GUARD;
@@ -170,7 +200,7 @@ impl Allocation {
 
     /// The earliest instant at which something here expires or can be reclaimed.
     pub(crate) fn next_deadline(&self) -> Instant {
-        let permissions = self.permissions.values().copied();
+        let permissions = self.permissions.values().map(|p| p.expires);
         let channels = self.channels.values().map(|c| c.expires + CHANNEL_GUARD);
         permissions.chain(channels).fold(self.expires, Instant::min)
     }
@@ -203,7 +233,7 @@ mod tests {
         let t0 = Instant::now();
         let mut a = alloc(t0);
         let ip: IpAddr = [8, 8, 8, 8].into();
-        a.permit(ip, t0);
+        a.permit(ip, t0, false);
         assert!(a.has_permission(ip, t0 + Duration::from_secs(299)));
         assert!(!a.has_permission(ip, t0 + PERMISSION_LIFETIME));
         assert_eq!(a.next_deadline(), t0 + PERMISSION_LIFETIME);
@@ -217,22 +247,28 @@ mod tests {
         let mut a = alloc(t0);
         let p1: SocketAddr = ([8, 8, 8, 8], 1).into();
         let p2: SocketAddr = ([8, 8, 8, 8], 2).into();
-        assert_eq!(a.bind_channel(0x4000, p1, t0), Ok(()));
-        assert_eq!(a.bind_channel(0x4000, p1, t0), Ok(())); // refresh
-        assert_eq!(a.bind_channel(0x4000, p2, t0), Err(BindConflict::Rebind));
-        assert_eq!(a.bind_channel(0x4001, p1, t0), Err(BindConflict::Rebind));
+        assert_eq!(a.bind_channel(0x4000, p1, t0, false), Ok(()));
+        assert_eq!(a.bind_channel(0x4000, p1, t0, false), Ok(())); // refresh
+        assert_eq!(
+            a.bind_channel(0x4000, p2, t0, false),
+            Err(BindConflict::Rebind)
+        );
+        assert_eq!(
+            a.bind_channel(0x4001, p1, t0, false),
+            Err(BindConflict::Rebind)
+        );
         assert_eq!(a.channel_for_peer(p1, t0), Some(0x4000));
         let expired = t0 + CHANNEL_LIFETIME;
         assert_eq!(a.peer_for_channel(0x4000, expired), None);
         a.sweep(expired);
         // Still reserved during the guard time.
         assert_eq!(
-            a.bind_channel(0x4000, p2, expired),
+            a.bind_channel(0x4000, p2, expired, false),
             Err(BindConflict::Rebind)
         );
         let later = expired + CHANNEL_GUARD;
         a.sweep(later);
         assert_eq!(a.counts(), (0, 0));
-        assert_eq!(a.bind_channel(0x4000, p2, later), Ok(()));
+        assert_eq!(a.bind_channel(0x4000, p2, later, false), Ok(()));
     }
 }

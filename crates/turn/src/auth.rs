@@ -38,12 +38,23 @@ pub(crate) struct Credentials {
 }
 
 /// Why a request did not authenticate; each maps to one error response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AuthFailure {
     /// 400: integrity without USERNAME/REALM/NONCE, or inconsistent password algorithms.
     BadRequest,
-    /// 401 with a fresh NONCE: no integrity, unknown or expired user, or a wrong HMAC.
-    Unauthorized,
+    /// 401 with a fresh NONCE: no integrity (the first step of every allocation).
+    Challenge,
+    /// 401 with a fresh NONCE: unknown or expired user.
+    UnknownUser,
+    /// 401 with a fresh NONCE: a wrong HMAC; `static_user` names the static user whose
+    /// password was wrong (for the lockout), `None` for a TURN REST username.
+    WrongPassword {
+        /// The static user, if it is one.
+        static_user: Option<String>,
+    },
+    /// 401 with a fresh NONCE, password unchecked: the (source, static user) pair is
+    /// locked out.
+    LockedOut,
     /// 438 with a fresh NONCE: the nonce is not ours, not for this 5-tuple, or too old.
     StaleNonce,
 }
@@ -154,14 +165,16 @@ fn password_for(config: &TurnConfig, username: &str, unix_now: u64) -> Option<St
     (expiry >= unix_now).then(|| rest_password(secret, username))
 }
 
-/// Authenticate a request per RFC 8489 §9.2.4, in the RFC's order of checks.
+/// Authenticate a request per RFC 8489 §9.2.4, in the RFC's order of checks. `locked`
+/// says whether a static username is locked out for this client (checked before its
+/// password, so a locked-out guesser learns nothing).
 pub(crate) fn authenticate(
     config: &TurnConfig,
     nonces: &NonceMaker,
     msg: &Message<'_>,
     client: &ClientKey,
-    now: Instant,
-    unix_now: u64,
+    (now, unix_now): (Instant, u64),
+    locked: &dyn Fn(&str) -> bool,
 ) -> Result<Credentials, AuthFailure> {
     let mut username = None;
     let mut realm = None;
@@ -187,7 +200,7 @@ pub(crate) fn authenticate(
         }
     }
     if !sha1 && !sha256 {
-        return Err(AuthFailure::Unauthorized);
+        return Err(AuthFailure::Challenge);
     }
     let (Some(username), Some(_realm), Some(nonce)) = (username, realm, nonce) else {
         return Err(AuthFailure::BadRequest);
@@ -214,7 +227,11 @@ pub(crate) fn authenticate(
         return Err(AuthFailure::StaleNonce);
     }
     let username = username.username().to_string();
-    let password = password_for(config, &username, unix_now).ok_or(AuthFailure::Unauthorized)?;
+    let is_static = config.static_users.iter().any(|(u, _)| *u == username);
+    if is_static && locked(&username) {
+        return Err(AuthFailure::LockedOut);
+    }
+    let password = password_for(config, &username, unix_now).ok_or(AuthFailure::UnknownUser)?;
     let long_term = LongTermKeyCredentials::new(username.clone(), password, config.realm.clone());
     let key = long_term.make_key(algorithm);
     match msg.validate_integrity_with_key(&key) {
@@ -223,7 +240,9 @@ pub(crate) fn authenticate(
             key,
             algorithm,
         }),
-        _ => Err(AuthFailure::Unauthorized),
+        _ => Err(AuthFailure::WrongPassword {
+            static_user: is_static.then_some(username),
+        }),
     }
 }
 

@@ -35,8 +35,23 @@ pub struct TurnConfig {
     pub max_allocations: usize,
     /// Which peers may be relayed to.
     pub peer_policy: PeerPolicy,
-    /// SOFTWARE attribute on every response (`Some("confab")`).
+    /// SOFTWARE attribute on every response (`Some("confab")`), except error responses to
+    /// unauthenticated requests, which are kept small.
     pub software: Option<String>,
+    /// Error replies to unauthenticated UDP requests one source prefix (/24, IPv6 /64) may
+    /// get at once (64); past it they are dropped. Reflection guard: such a reply is
+    /// larger than its request and its source may be spoofed.
+    pub error_reply_burst: u32,
+    /// ... and per second after the burst (32; 0 disables the limit).
+    pub error_reply_rate: u32,
+    /// Wrong passwords for one static user from one source IP within `lockout_window`
+    /// that lock that pair out (5; 0 disables the lockout).
+    pub lockout_failures: u32,
+    /// The window of `lockout_failures` (60 s).
+    pub lockout_window: Duration,
+    /// How long a locked-out (source IP, static user) pair gets 401 whatever its password
+    /// (300 s).
+    pub lockout_duration: Duration,
 }
 
 impl Default for TurnConfig {
@@ -54,6 +69,11 @@ impl Default for TurnConfig {
             max_allocations: 10_000,
             peer_policy: PeerPolicy::default(),
             software: Some("confab".into()),
+            error_reply_burst: 64,
+            error_reply_rate: 32,
+            lockout_failures: 5,
+            lockout_window: Duration::from_secs(60),
+            lockout_duration: Duration::from_secs(300),
         }
     }
 }

@@ -16,11 +16,17 @@
 //!   MESSAGE-INTEGRITY (or -SHA256, whichever the client used).
 //! - Relayed data only ever leaves through a relay socket to a peer for which the
 //!   allocation holds a live permission ([`Server::has_permission`]), and permissions are
-//!   only granted to peers the [`PeerPolicy`] allows.
+//!   only granted to peers the [`PeerPolicy`] allows, or to another allocation's relayed
+//!   address ([`Server::is_relayed_address`]): data for one of those never leaves at
+//!   all, it is handed to that allocation in-process, and no other port of our own
+//!   addresses becomes reachable through such a permission.
 //! - Nonces are stateless (an HMAC over issue time and 5-tuple with a key derived from the
 //!   seed), so unauthenticated traffic creates no state.
 //! - Limits: `user_quota` allocations per username (486), `max_allocations` in all (508),
-//!   [`MAX_PERMISSIONS`] permissions and [`MAX_CHANNELS`] channels per allocation (508).
+//!   [`MAX_PERMISSIONS`] permissions and [`MAX_CHANNELS`] channels per allocation (508);
+//!   error replies to unauthenticated UDP requests per source prefix, and a lockout per
+//!   (source, static user) after wrong passwords ([`TurnConfig`]).
+//! - Every refused request is reported as a [`Refusal`] ([`Server::poll_refusal`]).
 //!
 //! Not implemented (answered as documented): TCP relays (RFC 6062, 442), EVEN-PORT and
 //! RESERVATION-TOKEN (508), dual allocations (ADDITIONAL-ADDRESS-FAMILY is ignored),
@@ -70,8 +76,10 @@ mod allocation;
 mod auth;
 mod config;
 mod framing;
+mod limits;
 mod methods;
 mod policy;
+mod refusal;
 mod reply;
 mod rest;
 mod rng;
@@ -81,6 +89,7 @@ pub use allocation::{MAX_CHANNELS, MAX_PERMISSIONS};
 pub use config::{ConfigError, TurnConfig};
 pub use framing::{frame_len, FramingError};
 pub use policy::{IpNet, IpNetParseError, PeerPolicy};
+pub use refusal::{Refusal, RefusalReason, MAX_QUEUED as MAX_QUEUED_REFUSALS};
 pub use rest::rest_credentials;
 pub use server::Server;
 

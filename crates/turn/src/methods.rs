@@ -188,6 +188,7 @@ impl Server {
         };
         let advertised = SocketAddr::new(ip, relay.port());
         alloc.relay = Some(relay);
+        alloc.advertised = Some(advertised);
         alloc.pending = None;
         alloc.expires = now + Duration::from_secs(u64::from(pending.lifetime_secs));
         let tid = pending.tid;
@@ -199,6 +200,7 @@ impl Server {
         let data = reply.finish(self.software.as_ref(), Some(&pending.creds));
         alloc.allocate_response.clone_from(&data);
         self.by_relay.insert(relay, key);
+        self.by_advertised.entry(advertised).or_insert(key);
         if let Some(data) = data {
             self.push(Output::ToClient { key, data });
         }
@@ -265,15 +267,26 @@ impl Server {
             .collect()
     }
 
-    /// 443 for a peer of the other family, 403 for one the policy forbids.
-    fn check_peer(&self, key: &ClientKey, ipv4: bool, ip: IpAddr) -> Result<(), u16> {
-        if ip.is_ipv4() != ipv4 {
+    /// 443 for a peer of the other family, 403 for one the policy forbids unless it is
+    /// the relayed address of another allocation here. `Ok(in_process_only)`: `true` when
+    /// only that exception let it pass, so its permission may carry data only to our own
+    /// relayed addresses (in-process), never through a socket: two relay-only clients
+    /// reach each other while every other address of ours stays unreachable.
+    fn check_peer(&self, key: &ClientKey, ipv4: bool, peer: SocketAddr) -> Result<bool, u16> {
+        if peer.is_ipv4() != ipv4 {
             return Err(ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH);
         }
-        if !self.config.peer_policy.allows_from(ip, key.local.ip()) {
-            return Err(ErrorCode::FORBIDDEN);
+        if self
+            .config
+            .peer_policy
+            .allows_from(peer.ip(), key.local.ip())
+        {
+            return Ok(false);
         }
-        Ok(())
+        match self.by_advertised.get(&peer) {
+            Some(owner) if owner != key => Ok(true),
+            _ => Err(ErrorCode::FORBIDDEN),
+        }
     }
 
     /// CreatePermission (RFC 8656 §9): all XOR-PEER-ADDRESSes are checked before any is
@@ -291,24 +304,25 @@ impl Server {
             if peers.is_empty() {
                 return Err(ErrorCode::BAD_REQUEST);
             }
-            let ips: Vec<IpAddr> = peers.iter().map(|p| p.ip()).collect();
-            ips.iter()
-                .try_for_each(|&ip| self.check_peer(&key, ipv4, ip))?;
-            Ok(ips)
+            peers
+                .iter()
+                .map(|&p| Ok((p.ip(), self.check_peer(&key, ipv4, p)?)))
+                .collect::<Result<Vec<(IpAddr, bool)>, u16>>()
         });
-        let ips = match checked {
-            Ok(ips) => ips,
+        let permits = match checked {
+            Ok(permits) => permits,
             Err(code) => return self.reject(key, CREATE_PERMISSION, tid, code, &creds),
         };
         let Some(alloc) = self.allocations.get_mut(&key) else {
             return;
         };
+        let ips: Vec<IpAddr> = permits.iter().map(|&(ip, _)| ip).collect();
         if !alloc.permissions_fit(&ips) {
             let code = ErrorCode::INSUFFICIENT_CAPACITY;
             return self.reject(key, CREATE_PERMISSION, tid, code, &creds);
         }
-        for ip in ips {
-            alloc.permit(ip, now);
+        for (ip, in_process_only) in permits {
+            alloc.permit(ip, now, in_process_only);
         }
         self.schedule(key);
         self.send(key, Reply::success(CREATE_PERMISSION, tid), Some(&creds));
@@ -338,17 +352,17 @@ impl Server {
             let [peer] = peers[..] else {
                 return Err(ErrorCode::BAD_REQUEST);
             };
-            self.check_peer(&key, ipv4, peer.ip())?;
-            Ok((number, peer))
+            let in_process_only = self.check_peer(&key, ipv4, peer)?;
+            Ok((number, peer, in_process_only))
         });
-        let (number, peer) = match checked {
-            Ok(pair) => pair,
+        let (number, peer, in_process_only) = match checked {
+            Ok(bind) => bind,
             Err(code) => return self.reject(key, CHANNEL_BIND, tid, code, &creds),
         };
         let Some(alloc) = self.allocations.get_mut(&key) else {
             return;
         };
-        let code = match alloc.bind_channel(number, peer, now) {
+        let code = match alloc.bind_channel(number, peer, now, in_process_only) {
             Ok(()) => {
                 self.schedule(key);
                 return self.send(key, Reply::success(CHANNEL_BIND, tid), Some(&creds));
@@ -375,9 +389,9 @@ impl Server {
         let Some(data) = msg.raw_attribute(DataAttr::TYPE) else {
             return;
         };
-        if alloc.has_permission(peer.ip(), now) {
-            let data = data.value.to_vec();
-            self.push(Output::ToPeer { relay, peer, data });
+        if let Some(in_process_only) = alloc.permitted(peer.ip(), now) {
+            let from = alloc.advertised.unwrap_or(relay);
+            self.relay_out(relay, from, peer, &data.value, in_process_only, now);
         }
     }
 }

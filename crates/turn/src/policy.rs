@@ -39,9 +39,11 @@ impl IpNet {
         }
     }
 
-    const fn v6(first: u16, prefix: u8) -> IpNet {
+    const fn v6(s: [u16; 8], prefix: u8) -> IpNet {
         IpNet {
-            addr: IpAddr::V6(Ipv6Addr::new(first, 0, 0, 0, 0, 0, 0, 0)),
+            addr: IpAddr::V6(Ipv6Addr::new(
+                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+            )),
             prefix,
         }
     }
@@ -108,9 +110,14 @@ impl fmt::Display for IpNet {
 }
 
 /// The ranges denied by default: this network, RFC 1918, CGNAT, loopback, link-local,
-/// IETF protocol assignments, multicast, reserved and broadcast; IPv6 unspecified,
-/// loopback, unique-local, link-local and multicast.
-const DEFAULT_DENY: [IpNet; 16] = [
+/// IETF protocol assignments, documentation (TEST-NET-1/2/3), benchmarking, the 6to4
+/// relay anycast, multicast, reserved and broadcast; IPv6 unspecified and loopback (inside
+/// IPv4-compatible `::/96`), the forms that embed an IPv4 address (NAT64 `64:ff9b::/96`
+/// and `64:ff9b:1::/48`, SIIT `::ffff:0:0:0/96`, 6to4 `2002::/16`, Teredo `2001::/32`:
+/// each would let a client reach a denied IPv4 address through a translator), discard-only,
+/// documentation, benchmarking, ORCHID, site-local, unique-local, link-local and multicast.
+/// IPv4-mapped addresses (`::ffff:a.b.c.d`) are judged as the IPv4 address they carry.
+const DEFAULT_DENY: [IpNet; 30] = [
     IpNet::v4(0, 0, 0, 0, 8),
     IpNet::v4(10, 0, 0, 0, 8),
     IpNet::v4(100, 64, 0, 0, 10),
@@ -118,18 +125,29 @@ const DEFAULT_DENY: [IpNet; 16] = [
     IpNet::v4(169, 254, 0, 0, 16),
     IpNet::v4(172, 16, 0, 0, 12),
     IpNet::v4(192, 0, 0, 0, 24),
+    IpNet::v4(192, 0, 2, 0, 24),   // TEST-NET-1 (RFC 5737)
+    IpNet::v4(192, 88, 99, 0, 24), // 6to4 relay anycast (RFC 7526)
     IpNet::v4(192, 168, 0, 0, 16),
+    IpNet::v4(198, 18, 0, 0, 15),   // benchmarking (RFC 2544)
+    IpNet::v4(198, 51, 100, 0, 24), // TEST-NET-2
+    IpNet::v4(203, 0, 113, 0, 24),  // TEST-NET-3
     IpNet::v4(224, 0, 0, 0, 4),
     IpNet::v4(240, 0, 0, 0, 4), // reserved, includes 255.255.255.255 broadcast
-    IpNet::v6(0, 128),          // ::
-    IpNet {
-        addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
-        prefix: 128,
-    },
-    IpNet::v6(0xfc00, 7),
-    IpNet::v6(0xfe80, 10),
-    IpNet::v6(0xff00, 8),
-    IpNet::v6(0x0100, 64), // discard-only (RFC 6666)
+    IpNet::v6([0, 0, 0, 0, 0, 0, 0, 0], 96), // IPv4-compatible (RFC 4291), with :: and ::1
+    IpNet::v6([0, 0, 0, 0, 0xffff, 0, 0, 0], 96), // SIIT IPv4-translated (RFC 2765)
+    IpNet::v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96), // NAT64 well-known (RFC 6052)
+    IpNet::v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), // NAT64 local-use (RFC 8215)
+    IpNet::v6([0x0100, 0, 0, 0, 0, 0, 0, 0], 64), // discard-only (RFC 6666)
+    IpNet::v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32), // Teredo (RFC 4380)
+    IpNet::v6([0x2001, 0x0002, 0, 0, 0, 0, 0, 0], 48), // benchmarking (RFC 5180)
+    IpNet::v6([0x2001, 0x0010, 0, 0, 0, 0, 0, 0], 28), // ORCHID (RFC 4843)
+    IpNet::v6([0x2001, 0x0020, 0, 0, 0, 0, 0, 0], 28), // ORCHIDv2 (RFC 7343)
+    IpNet::v6([0x2001, 0x0db8, 0, 0, 0, 0, 0, 0], 32), // documentation (RFC 3849)
+    IpNet::v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16), // 6to4 (RFC 3056)
+    IpNet::v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), // unique-local
+    IpNet::v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), // link-local
+    IpNet::v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), // site-local (deprecated, RFC 3879)
+    IpNet::v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8), // multicast
 ];
 
 /// Which peer addresses allocations may relay to. See the module docs for the rules.
@@ -185,6 +203,27 @@ impl PeerPolicy {
     }
 }
 
+/// Own addresses kept at most: a host has a handful; this bounds a misbehaving driver.
+const MAX_SERVER_ADDRS: usize = 4096;
+
+impl crate::Server {
+    /// The host's interface addresses as the driver read them now (it re-reads them
+    /// periodically: an address gained after start, say a new DHCP lease, must be as
+    /// unreachable as the ones at start). New ones join [`PeerPolicy::server_addrs`];
+    /// none is ever dropped (an address the host lost stays denied, erring on the safe
+    /// side).
+    pub fn handle_host_addrs(&mut self, addrs: &[IpAddr], now: std::time::Instant) {
+        self.observe(now);
+        let own = &mut self.config.peer_policy.server_addrs;
+        for &ip in addrs {
+            let ip = ip.to_canonical();
+            if !ip.is_unspecified() && !own.contains(&ip) && own.len() < MAX_SERVER_ADDRS {
+                own.push(ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,7 +261,7 @@ mod tests {
 
     #[test]
     fn default_denies_private_ranges() {
-        let policy = PeerPolicy::default_for(vec![ip("203.0.113.1")]);
+        let policy = PeerPolicy::default_for(vec![ip("93.184.216.34")]);
         for denied in [
             "127.0.0.1",
             "10.1.1.1",
@@ -243,12 +282,50 @@ mod tests {
             "ff02::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
-            "203.0.113.1",
-            "::ffff:203.0.113.1",
+            "93.184.216.34",
+            "::ffff:93.184.216.34",
         ] {
             assert!(!policy.is_allowed(ip(denied)), "{denied} allowed");
         }
-        for allowed in ["8.8.8.8", "2001:db8::1", "198.51.100.7", "::ffff:8.8.8.8"] {
+        for allowed in ["8.8.8.8", "2a00:1450::1", "93.184.216.35", "::ffff:8.8.8.8"] {
+            assert!(policy.is_allowed(ip(allowed)), "{allowed} denied");
+        }
+    }
+
+    /// Issue 12 item 14: IPv6 forms that embed an IPv4 address (here the cloud metadata
+    /// address 169.254.169.254 and loopback), site-local, documentation and benchmarking.
+    #[test]
+    fn default_denies_embedded_ipv4_documentation_and_benchmarking() {
+        let policy = PeerPolicy::default();
+        for denied in [
+            "64:ff9b::a9fe:a9fe",                   // NAT64 of 169.254.169.254
+            "64:ff9b::808:808",                     // NAT64 of a public address: still a translator
+            "64:ff9b:1::a9fe:a9fe",                 // NAT64 local-use
+            "2002:a9fe:a9fe::1",                    // 6to4
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+            "::a9fe:a9fe",                          // IPv4-compatible
+            "::7f00:1",                             // IPv4-compatible loopback
+            "::ffff:0:a9fe:a9fe",                   // SIIT
+            "fec0::1",                              // site-local
+            "2001:db8::1",                          // documentation
+            "2001:2::1",                            // benchmarking
+            "2001:10::1",                           // ORCHID
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.88.99.1",
+            "::ffff:198.51.100.7",
+        ] {
+            assert!(!policy.is_allowed(ip(denied)), "{denied} allowed");
+        }
+        for allowed in [
+            "2a00:1450:4001::1",
+            "2606:4700::1111",
+            "198.20.0.1",
+            "1.1.1.1",
+        ] {
             assert!(policy.is_allowed(ip(allowed)), "{allowed} denied");
         }
     }

@@ -6,6 +6,7 @@
 //! expected; should one happen the message is dropped (`None`), never half-sent.
 
 use crate::auth::Credentials;
+use crate::refusal::RefusalReason;
 use stun_types::attribute::AttributeType;
 use stun_types::attribute::{AttributeWrite, ErrorCode, Software, UnknownAttributes};
 use stun_types::message::{
@@ -17,6 +18,12 @@ use stun_types::message::{
 pub(crate) struct Reply {
     writer: MessageWriteVec,
     failed: bool,
+    /// The ERROR-CODE of an error response.
+    pub(crate) code: Option<u16>,
+    /// Why the request was refused (error responses), reported as a
+    /// [`crate::Refusal`] when the reply is sent.
+    pub(crate) reason: Option<RefusalReason>,
+    method: Method,
 }
 
 impl Reply {
@@ -27,8 +34,20 @@ impl Reply {
 
     /// An error response with ERROR-CODE `code` and its standard reason phrase.
     pub(crate) fn error(method: Method, tid: TransactionId, code: u16) -> Reply {
+        Reply::error_with(method, tid, code, ErrorCode::default_reason_for_code(code))
+    }
+
+    /// An error response with an empty reason phrase: for replies to unauthenticated
+    /// requests, whose size matters more than their prose (reflection amplification).
+    pub(crate) fn small_error(method: Method, tid: TransactionId, code: u16) -> Reply {
+        Reply::error_with(method, tid, code, "")
+    }
+
+    fn error_with(method: Method, tid: TransactionId, code: u16, text: &str) -> Reply {
         let mut reply = Reply::new(MessageClass::Error, method, tid);
-        match ErrorCode::new(code, ErrorCode::default_reason_for_code(code)) {
+        reply.code = Some(code);
+        reply.reason = Some(RefusalReason::from_code(code));
+        match ErrorCode::new(code, text) {
             Ok(error) => {
                 reply.add(&error);
             }
@@ -58,7 +77,15 @@ impl Reply {
         Reply {
             writer: Message::builder(mtype, tid, MessageWriteVec::new()),
             failed: false,
+            code: None,
+            reason: None,
+            method,
         }
+    }
+
+    /// The method number this message is for.
+    pub(crate) fn method(&self) -> u16 {
+        self.method.value()
     }
 
     /// Append an attribute (not integrity or fingerprint: `finish` adds those).

@@ -5,9 +5,11 @@ use crate::allocation::Allocation;
 use crate::auth::{authenticate, AuthFailure, Credentials, NonceMaker, OFFERED};
 use crate::config::TurnConfig;
 use crate::framing::{channel_data, parse_channel_data};
+use crate::limits::{ErrorBudget, Lockout};
+use crate::refusal::{method_name, Refusal, RefusalReason, MAX_QUEUED};
 use crate::reply::Reply;
 use crate::rng::SplitMix64;
-use crate::{BindError, ClientKey, Output, RelayRequestId};
+use crate::{BindError, ClientKey, Output, RelayRequestId, Transport};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -67,11 +69,20 @@ pub struct Server {
     pub(crate) nonces: NonceMaker,
     pub(crate) allocations: HashMap<ClientKey, Allocation>,
     pub(crate) by_relay: HashMap<SocketAddr, ClientKey>,
+    /// Allocations by the relayed address their clients were told: a peer address found
+    /// here is reached in-process, never through a socket.
+    pub(crate) by_advertised: HashMap<SocketAddr, ClientKey>,
     pub(crate) pending: HashMap<RelayRequestId, PendingBind>,
     pub(crate) user_counts: HashMap<String, usize>,
     timers: BinaryHeap<Reverse<(Instant, ClientKey)>>,
     pub(crate) next_request: u64,
     outputs: VecDeque<Output>,
+    refusals: VecDeque<Refusal>,
+    /// The time of the input being handled (every entry point sets it first).
+    now: Option<Instant>,
+    error_budget: ErrorBudget,
+    lockout: Lockout,
+    in_process_bytes: u64,
 }
 
 impl std::fmt::Debug for Server {
@@ -96,6 +107,12 @@ impl Server {
                 config.peer_policy.server_addrs.push(ip);
             }
         }
+        let error_budget = ErrorBudget::new(config.error_reply_burst, config.error_reply_rate);
+        let lockout = Lockout::new(
+            config.lockout_failures,
+            config.lockout_window,
+            config.lockout_duration,
+        );
         let mut rng = SplitMix64::new(seed);
         let nonces = NonceMaker::new(rng.bytes(), config.nonce_lifetime);
         let software = config
@@ -109,11 +126,17 @@ impl Server {
             nonces,
             allocations: HashMap::new(),
             by_relay: HashMap::new(),
+            by_advertised: HashMap::new(),
             pending: HashMap::new(),
             user_counts: HashMap::new(),
             timers: BinaryHeap::new(),
             next_request: 0,
             outputs: VecDeque::new(),
+            refusals: VecDeque::new(),
+            now: None,
+            error_budget,
+            lockout,
+            in_process_bytes: 0,
         }
     }
 
@@ -121,7 +144,7 @@ impl Server {
     /// TCP/TLS stream ([`crate::frame_len`]), from a client. `unix_now` (seconds) is only
     /// used to check the expiry of TURN REST usernames.
     pub fn handle_client(&mut self, key: ClientKey, data: &[u8], now: Instant, unix_now: u64) {
-        self.nonces.observe(now);
+        self.observe(now);
         match data.first().map(|b| b >> 6) {
             Some(0) => self.client_stun(key, data, now, unix_now),
             Some(1) => self.client_channel_data(key, data, now),
@@ -136,6 +159,11 @@ impl Server {
         let Some(&key) = self.by_relay.get(&relay) else {
             return;
         };
+        self.deliver(key, peer, data, now);
+    }
+
+    /// Data from `peer` for `key`'s client, by [`Server::handle_peer`]'s rules.
+    fn deliver(&mut self, key: ClientKey, peer: SocketAddr, data: &[u8], now: Instant) {
         let Some(alloc) = self.allocations.get(&key) else {
             return;
         };
@@ -169,7 +197,7 @@ impl Server {
         result: Result<SocketAddr, BindError>,
         now: Instant,
     ) {
-        self.nonces.observe(now);
+        self.observe(now);
         let Some(pending) = self.pending.remove(&request) else {
             if let Ok(relay) = result {
                 self.outputs.push_back(Output::ReleaseRelay { relay });
@@ -192,13 +220,13 @@ impl Server {
     /// A client's TCP/TLS connection closed: its allocation is dropped at once (any
     /// transport is accepted, so a driver may also use this to evict a UDP client).
     pub fn handle_client_closed(&mut self, key: ClientKey, now: Instant) {
-        self.nonces.observe(now);
+        self.observe(now);
         self.remove_allocation(&key);
     }
 
     /// Expire allocations (releasing their relays), permissions and channels due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.nonces.observe(now);
+        self.observe(now);
         while let Some(&Reverse((at, key))) = self.timers.peek() {
             if at > now {
                 break;
@@ -230,6 +258,32 @@ impl Server {
     /// The next thing to do, in the order the server produced them.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
+    }
+
+    /// The next refused request, oldest first (at most [`crate::MAX_QUEUED_REFUSALS`] are
+    /// kept between drains). For counting and logging; nothing needs doing.
+    pub fn poll_refusal(&mut self) -> Option<Refusal> {
+        self.refusals.pop_front()
+    }
+
+    /// Payload bytes handed from one allocation to another in-process so far (a peer
+    /// address that is one of our own relayed addresses; see [`Server::is_relayed_address`]).
+    pub fn in_process_bytes(&self) -> u64 {
+        self.in_process_bytes
+    }
+
+    /// Whether `addr` is the relayed address (XOR-RELAYED-ADDRESS) of a bound allocation.
+    /// Data a client sends to such a peer is delivered to that allocation's client inside
+    /// the server, as if it came from the sender's relayed address: no socket send to our
+    /// own address ever happens.
+    pub fn is_relayed_address(&self, addr: SocketAddr) -> bool {
+        self.by_advertised.contains_key(&addr)
+    }
+
+    /// Record the input's time (nonce epoch, rate limits).
+    pub(crate) fn observe(&mut self, now: Instant) {
+        self.nonces.observe(now);
+        self.now = Some(now);
     }
 
     /// Allocations, including ones whose relay socket is still being bound.
@@ -266,7 +320,7 @@ impl Server {
         if request && (len > MAX_REQUEST_LEN || header.data_length() % 4 != 0) {
             self.send(
                 key,
-                Reply::error(mtype.method(), tid, ErrorCode::BAD_REQUEST),
+                Reply::small_error(mtype.method(), tid, ErrorCode::BAD_REQUEST),
                 None,
             );
             return;
@@ -280,7 +334,7 @@ impl Server {
             }
             Ok(_) | Err(StunParseError::FingerprintMismatch) => {}
             Err(_) if request => {
-                let reply = Reply::error(mtype.method(), tid, ErrorCode::BAD_REQUEST);
+                let reply = Reply::small_error(mtype.method(), tid, ErrorCode::BAD_REQUEST);
                 self.send(key, reply, None);
             }
             Err(_) => {}
@@ -293,13 +347,18 @@ impl Server {
             return self.binding(key, msg);
         }
         if ![ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) {
-            let reply = Reply::error(method, msg.transaction_id(), ErrorCode::BAD_REQUEST);
+            let reply = Reply::small_error(method, msg.transaction_id(), ErrorCode::BAD_REQUEST);
             return self.send(key, reply, None);
         }
-        let creds = match authenticate(&self.config, &self.nonces, msg, &key, now, unix) {
+        let ip = key.client.ip();
+        let lockout = &self.lockout;
+        let locked = |user: &str| lockout.is_locked(ip, user, now);
+        let creds = match authenticate(&self.config, &self.nonces, msg, &key, (now, unix), &locked)
+        {
             Ok(creds) => creds,
             Err(failure) => return self.auth_failure(key, msg, failure, now),
         };
+        self.lockout.succeeded(ip, &creds.username);
         let unknown = self.unknown_required(msg);
         if !unknown.is_empty() {
             let reply = Reply::unknown_attributes(method, msg.transaction_id(), &unknown);
@@ -317,7 +376,9 @@ impl Server {
         }
     }
 
-    /// 400, or 401/438 with REALM, a fresh NONCE and the PASSWORD-ALGORITHMS we offer.
+    /// 400, or 401/438 with REALM, a fresh NONCE and the PASSWORD-ALGORITHMS we offer;
+    /// no SOFTWARE and no reason phrase (kept small: see [`Server::send`]). A wrong static
+    /// password counts towards that (source, user) pair's lockout.
     fn auth_failure(
         &mut self,
         key: ClientKey,
@@ -326,15 +387,24 @@ impl Server {
         now: Instant,
     ) {
         let tid = msg.transaction_id();
-        let code = match failure {
+        let (code, reason) = match failure {
             AuthFailure::BadRequest => {
-                let reply = Reply::error(msg.method(), tid, ErrorCode::BAD_REQUEST);
+                let reply = Reply::small_error(msg.method(), tid, ErrorCode::BAD_REQUEST);
                 return self.send(key, reply, None);
             }
-            AuthFailure::Unauthorized => ErrorCode::UNAUTHORIZED,
-            AuthFailure::StaleNonce => ErrorCode::STALE_NONCE,
+            AuthFailure::Challenge => (ErrorCode::UNAUTHORIZED, RefusalReason::Challenge),
+            AuthFailure::UnknownUser => (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials),
+            AuthFailure::WrongPassword { static_user } => {
+                if let Some(user) = static_user {
+                    self.lockout.failed(key.client.ip(), &user, now);
+                }
+                (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials)
+            }
+            AuthFailure::LockedOut => (ErrorCode::UNAUTHORIZED, RefusalReason::LockedOut),
+            AuthFailure::StaleNonce => (ErrorCode::STALE_NONCE, RefusalReason::StaleNonce),
         };
-        let mut reply = Reply::error(msg.method(), tid, code);
+        let mut reply = Reply::small_error(msg.method(), tid, code);
+        reply.reason = Some(reason);
         let nonce = self.nonces.issue(&key, now);
         // Both are short and validated, so these never fail; if they did, no reply.
         if let (Ok(realm), Ok(nonce)) = (Realm::new(&self.config.realm), Nonce::new(&nonce)) {
@@ -358,10 +428,49 @@ impl Server {
         unknown
     }
 
-    /// Queue a finished reply to `key` (dropped if it failed to encode).
+    /// Queue a finished reply to `key` (dropped if it failed to encode). An error
+    /// response is recorded as a [`Refusal`]. An error response to an unauthenticated
+    /// request (`creds` is `None`) goes without SOFTWARE, and over UDP only within the
+    /// source prefix's error budget ([`TurnConfig::error_reply_burst`]): its source may be
+    /// spoofed and the reply is larger than the request, so unbudgeted it would make us a
+    /// reflection amplifier. Over TCP/TLS the handshake proved the source.
     pub(crate) fn send(&mut self, key: ClientKey, reply: Reply, creds: Option<&Credentials>) {
-        if let Some(data) = reply.finish(self.software.as_ref(), creds) {
+        let small = reply.code.is_some() && creds.is_none();
+        if let (Some(code), Some(reason)) = (reply.code, reply.reason) {
+            let method = method_name(reply.method());
+            // `now` is set by every entry point before anything is sent.
+            let budgeted = match self.now {
+                Some(now) if small && key.transport == Transport::Udp => {
+                    self.error_budget.take(key.client.ip(), now)
+                }
+                _ => true,
+            };
+            if !budgeted {
+                let reason = RefusalReason::RateLimited;
+                return self.refused(Refusal {
+                    key,
+                    method,
+                    reason,
+                    code: 0,
+                });
+            }
+            self.refused(Refusal {
+                key,
+                method,
+                reason,
+                code,
+            });
+        }
+        let software = if small { None } else { self.software.as_ref() };
+        if let Some(data) = reply.finish(software, creds) {
             self.outputs.push_back(Output::ToClient { key, data });
+        }
+    }
+
+    /// Queue a refusal for [`Server::poll_refusal`] (dropped when the queue is full).
+    fn refused(&mut self, refusal: Refusal) {
+        if self.refusals.len() < MAX_QUEUED {
+            self.refusals.push_back(refusal);
         }
     }
 
@@ -401,6 +510,11 @@ impl Server {
             self.by_relay.remove(&relay);
             self.outputs.push_back(Output::ReleaseRelay { relay });
         }
+        if let Some(advertised) = alloc.advertised {
+            if self.by_advertised.get(&advertised) == Some(key) {
+                self.by_advertised.remove(&advertised);
+            }
+        }
         if let Some(request) = alloc.pending {
             self.pending.remove(&request);
         }
@@ -423,8 +537,34 @@ impl Server {
         let (Some(relay), Some(peer)) = (alloc.relay, alloc.peer_for_channel(number, now)) else {
             return;
         };
-        if alloc.is_live(now) && alloc.has_permission(peer.ip(), now) {
-            let data = payload.to_vec();
+        if !alloc.is_live(now) {
+            return;
+        }
+        if let Some(in_process_only) = alloc.permitted(peer.ip(), now) {
+            let from = alloc.advertised.unwrap_or(relay);
+            self.relay_out(relay, from, peer, payload, in_process_only, now);
+        }
+    }
+
+    /// Data from a client, permitted, out to `peer`: handed in-process to the allocation
+    /// whose relayed address `peer` is (arriving from the sender's relayed address
+    /// `from`), else sent from socket `relay` unless the permission is in-process only
+    /// (our own address that is no relayed address: never reachable).
+    pub(crate) fn relay_out(
+        &mut self,
+        relay: SocketAddr,
+        from: SocketAddr,
+        peer: SocketAddr,
+        data: &[u8],
+        in_process_only: bool,
+        now: Instant,
+    ) {
+        if let Some(&target) = self.by_advertised.get(&peer) {
+            self.in_process_bytes += data.len() as u64;
+            return self.deliver(target, from, data, now);
+        }
+        if !in_process_only {
+            let data = data.to_vec();
             self.outputs.push_back(Output::ToPeer { relay, peer, data });
         }
     }

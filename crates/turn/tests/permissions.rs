@@ -169,6 +169,12 @@ fn server_addresses_are_denied_unless_allowed() {
 fn the_address_the_client_reached_is_denied() {
     let mut config = config();
     config.relay_ip = "198.51.100.2".parse().unwrap();
+    // 198.51.100.0/24 is a documentation range, denied by default: allow one address of
+    // it as a stand-in for a public peer next to the server.
+    config
+        .peer_policy
+        .allow
+        .push("198.51.100.3/32".parse().unwrap());
     let mut h = Harness::new(config);
     let mut ada = Auth::new("ada", "lovelace");
     h.challenge(udp(1), &mut ada);
@@ -242,4 +248,19 @@ fn too_many_permissions_get_508() {
     assert_eq!(permit(&mut h, &ada, &[peer(1)]).code(), 508);
     // Refreshing an existing one still works.
     assert!(permit(&mut h, &ada, &["9.9.0.0:1".parse().unwrap()]).is_success());
+}
+
+/// Issue 12 item 14: every address of the host is denied, also one it gained after start
+/// (the driver re-reads the interfaces and hands them in).
+#[test]
+fn host_addresses_read_later_are_denied_too() {
+    let (mut h, ada, _) = setup(config());
+    let gained: SocketAddr = "93.184.216.34:443".parse().unwrap();
+    assert!(permit(&mut h, &ada, &[gained]).is_success());
+    let now = h.now;
+    h.server.handle_host_addrs(&[gained.ip()], now);
+    // Refreshing the permission is refused (one granted before runs out within 300 s:
+    // permissions are checked when granted, not per packet).
+    assert_eq!(permit(&mut h, &ada, &[gained]).code(), 403);
+    assert!(permit(&mut h, &ada, &[peer(1)]).is_success());
 }

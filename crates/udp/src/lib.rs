@@ -14,6 +14,9 @@
 //! "send buffer full" as [`io::ErrorKind::WouldBlock`], so they fit inside tokio's
 //! `UdpSocket::try_io`. A datagram is returned whole or not at all.
 //!
+//! It also lists the host's interface addresses ([`host_addrs`], `getifaddrs(3)`) for the
+//! TURN peer policy.
+//!
 //! This crate holds all of the server's unsafe system-call code (the server crate forbids
 //! unsafe code), so that it can be reviewed in one place; every `unsafe` block states why
 //! it is sound.
@@ -47,6 +50,9 @@
 //! ```
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+mod ifaddrs;
+pub use ifaddrs::host_addrs;
 
 use std::io;
 use std::mem::{size_of, zeroed};

@@ -29,6 +29,9 @@ pub struct TurnSockets {
     pub tcp: TcpListener,
     /// TURN over TLS, if enabled.
     pub tls: Option<TcpListener>,
+    /// Where relay sockets bind ([`relay_ip`]), decided before start so that a host
+    /// without a usable address refuses to start.
+    pub relay_ip: IpAddr,
 }
 
 /// Why TURN could not start.
@@ -44,6 +47,18 @@ pub enum TurnStartError {
         addr: SocketAddr,
         /// Why.
         source: std::io::Error,
+    },
+    /// No address to relay on: the listen address is unspecified and the host has no
+    /// default route (its source address would be the relay address).
+    #[error(
+        "no usable TURN relay address: --turn-listen is {listen} and {why}; \
+         set --turn-relay-ip (and --external-ip behind NAT), or --no-turn"
+    )]
+    NoRelayAddress {
+        /// The listen address.
+        listen: SocketAddr,
+        /// What the route lookup found.
+        why: String,
     },
     /// The secret file could not be read or written.
     #[error("TURN secret file {path}: {source}")]
@@ -84,7 +99,13 @@ impl TurnSockets {
             Some(a) => Some(TcpListener::bind(a).map_err(err("tls", a))?),
             None => None,
         };
-        Ok(TurnSockets { udp, tcp, tls })
+        let relay_ip = relay_ip(settings, default_route_source)?;
+        Ok(TurnSockets {
+            udp,
+            tcp,
+            tls,
+            relay_ip,
+        })
     }
 }
 
@@ -128,22 +149,41 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<String, TurnStartError> 
 }
 
 /// The address relay sockets bind to: the configured one, else the TURN listen
-/// address, else the source address of the default route (found with a UDP `connect`,
-/// which sends nothing).
-pub fn relay_ip(settings: &TurnSettings) -> IpAddr {
+/// address, else the source address of the default route (`route`, normally
+/// [`default_route_source`]). Without a route, or when it yields a loopback address
+/// (which remote browsers cannot reach: allocations would silently get 127.0.0.1), start
+/// fails, unless `--external-ip` names the advertised address: then relays bind to the
+/// unspecified address.
+pub fn relay_ip(
+    settings: &TurnSettings,
+    route: impl FnOnce() -> std::io::Result<IpAddr>,
+) -> Result<IpAddr, TurnStartError> {
     if let Some(ip) = settings.relay_ip {
-        return ip;
+        return Ok(ip);
     }
     if !settings.listen.ip().is_unspecified() {
-        return settings.listen.ip();
+        return Ok(settings.listen.ip());
     }
-    UdpSocket::bind("0.0.0.0:0")
-        .and_then(|s| {
-            s.connect("192.0.2.1:9")?; // TEST-NET-1: a route lookup only
-            s.local_addr()
-        })
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+    let why = match route() {
+        Ok(ip) if !ip.is_loopback() && !ip.is_unspecified() => return Ok(ip),
+        Ok(ip) => format!("the default route's source address is {ip}"),
+        Err(e) => format!("the host has no default route ({e})"),
+    };
+    match settings.external_ip {
+        Some(_) => Ok(IpAddr::from([0, 0, 0, 0])),
+        None => Err(TurnStartError::NoRelayAddress {
+            listen: settings.listen,
+            why,
+        }),
+    }
+}
+
+/// The source address of the default route, found with a UDP `connect` (which sends
+/// nothing).
+pub fn default_route_source() -> std::io::Result<IpAddr> {
+    let s = UdpSocket::bind("0.0.0.0:0")?;
+    s.connect("192.0.2.1:9")?; // TEST-NET-1: a route lookup only
+    Ok(s.local_addr()?.ip())
 }
 
 /// The running TURN server.
@@ -185,19 +225,39 @@ pub fn spawn(
         ttl: *settings.credential_ttl,
     };
     let secret = secret.as_str();
-    let relay_ip = relay_ip(settings);
+    let relay_ip = sockets.relay_ip;
+    tracing::info!(
+        "TURN relays on {relay_ip} ports {}-{}, advertised as {}",
+        settings.relay_ports.min,
+        settings.relay_ports.max,
+        match (settings.external_ip, relay_ip.is_unspecified()) {
+            (Some(ip), _) => ip.to_string(),
+            (None, true) => "the address each client reached".into(),
+            (None, false) => relay_ip.to_string(),
+        }
+    );
+    // Every address of the host is ours: a client must not reach any of its services
+    // through the relay (the address a client reached is also denied per request).
+    let host_addrs = confab_udp::host_addrs().unwrap_or_else(|e| {
+        tracing::warn!("cannot list the host's addresses for the TURN peer policy: {e}");
+        Vec::new()
+    });
+    let mut server_addrs: Vec<IpAddr> = [
+        Some(relay_ip),
+        settings.external_ip,
+        Some(settings.listen.ip()),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(host_addrs)
+    .filter(|ip| !ip.is_unspecified())
+    .collect();
+    server_addrs.sort();
+    server_addrs.dedup();
     let policy = confab_turn::PeerPolicy {
         allow: settings.allow_peer.clone(),
         deny: settings.deny_peer.clone(),
-        server_addrs: [
-            Some(relay_ip),
-            settings.external_ip,
-            Some(settings.listen.ip()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|ip| !ip.is_unspecified())
-        .collect(),
+        server_addrs,
     };
     let config = confab_turn::TurnConfig {
         realm: settings.realm.clone(),
@@ -231,10 +291,19 @@ pub fn spawn(
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            // The host's addresses are re-read once a minute (an address gained after
+            // start must be denied too); getifaddrs runs outside the lock.
+            let mut addrs = tokio::time::interval(std::time::Duration::from_secs(60));
+            addrs.tick().await; // the first tick is immediate: the start already read them
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tick.tick() => shared.tick(),
+                    _ = addrs.tick() => {
+                        if let Ok(host) = confab_udp::host_addrs() {
+                            shared.host_addrs(&host);
+                        }
+                    }
                 }
             }
             shared.close_relays();
@@ -262,4 +331,58 @@ pub fn spawn(
         ));
     }
     Ok(TurnHandle { advert })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    fn settings(listen: &str) -> TurnSettings {
+        TurnSettings {
+            listen: listen.parse().unwrap(),
+            ..TurnSettings::default()
+        }
+    }
+
+    /// Issue 12 item 4: no default route must not mean relay address 127.0.0.1.
+    #[test]
+    fn relay_ip_refuses_a_host_without_a_usable_address() {
+        let s = settings("0.0.0.0:3478");
+        let no_route = || Err(io::Error::from(io::ErrorKind::NetworkUnreachable));
+        let err = relay_ip(&s, no_route).unwrap_err();
+        let line = err.to_string();
+        assert!(matches!(err, TurnStartError::NoRelayAddress { .. }));
+        assert!(
+            line.contains("--turn-relay-ip") && !line.contains('\n'),
+            "{line}"
+        );
+        let loopback = || Ok(IpAddr::from([127, 0, 0, 1]));
+        assert!(relay_ip(&s, loopback).is_err());
+        let public = || Ok(IpAddr::from([203, 0, 113, 7]));
+        assert_eq!(
+            relay_ip(&s, public).unwrap(),
+            IpAddr::from([203, 0, 113, 7])
+        );
+        // A configured or specific listen address needs no route; neither does
+        // --external-ip (relays bind to the unspecified address, the external one is told).
+        let configured = TurnSettings {
+            relay_ip: Some("10.0.0.5".parse().unwrap()),
+            ..settings("0.0.0.0:3478")
+        };
+        assert_eq!(
+            relay_ip(&configured, no_route).unwrap().to_string(),
+            "10.0.0.5"
+        );
+        let specific = settings("127.0.0.1:3478");
+        assert_eq!(
+            relay_ip(&specific, no_route).unwrap().to_string(),
+            "127.0.0.1"
+        );
+        let external = TurnSettings {
+            external_ip: Some("203.0.113.9".parse().unwrap()),
+            ..settings("0.0.0.0:3478")
+        };
+        assert!(relay_ip(&external, no_route).unwrap().is_unspecified());
+    }
 }

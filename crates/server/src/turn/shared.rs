@@ -55,6 +55,47 @@ struct Inner {
     streams: HashMap<ClientKey, mpsc::Sender<Vec<u8>>>,
     relays: HashMap<SocketAddr, Relay>,
     next_port: u32,
+    refusal_log: RefusalLog,
+}
+
+/// Refusals logged per second at most (at debug); the rest are counted and summed up in
+/// the next line, so a flood of bad requests cannot flood the log.
+const REFUSAL_LOG_PER_SEC: u32 = 10;
+
+/// The rate limit of refusal log lines (one window of one second).
+struct RefusalLog {
+    window: Instant,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl RefusalLog {
+    /// Logs `refusal` unless this second's lines are spent; returns whether it did.
+    fn log(&mut self, refusal: &confab_turn::Refusal, now: Instant) -> bool {
+        if now.saturating_duration_since(self.window) >= std::time::Duration::from_secs(1) {
+            if self.suppressed > 0 {
+                tracing::debug!(
+                    suppressed = self.suppressed,
+                    "more TURN refusals not logged"
+                );
+            }
+            (self.window, self.logged, self.suppressed) = (now, 0, 0);
+        }
+        if self.logged >= REFUSAL_LOG_PER_SEC {
+            self.suppressed += 1;
+            return false;
+        }
+        self.logged += 1;
+        tracing::debug!(
+            client = %refusal.key.client,
+            transport = ?refusal.key.transport,
+            method = refusal.method,
+            code = refusal.code,
+            reason = refusal.reason.as_str(),
+            "TURN request refused"
+        );
+        true
+    }
 }
 
 /// The TURN server as the socket readers see it. Cheap to share (`Arc`).
@@ -82,6 +123,11 @@ impl Shared {
                 streams: HashMap::new(),
                 relays: HashMap::new(),
                 next_port: std::process::id().wrapping_mul(2_654_435_761) % span,
+                refusal_log: RefusalLog {
+                    window: Instant::now(),
+                    logged: 0,
+                    suppressed: 0,
+                },
             }),
             listener,
             ports,
@@ -105,6 +151,9 @@ impl Shared {
             self.flush(&mut inner, &mut sends);
             self.metrics
                 .set_turn_allocations(inner.core.allocation_count());
+            self.metrics
+                .set_turn_in_process_bytes(inner.core.in_process_bytes());
+            self.refusals(&mut inner);
         }
         perform(sends);
     }
@@ -153,6 +202,12 @@ impl Shared {
         });
     }
 
+    /// The host's interface addresses, re-read: new ones are denied as peers.
+    pub fn host_addrs(self: &Arc<Self>, addrs: &[IpAddr]) {
+        let now = Instant::now();
+        self.with_core(|c| c.handle_host_addrs(addrs, now));
+    }
+
     /// Expires what is due.
     pub fn tick(self: &Arc<Self>) {
         let now = Instant::now();
@@ -175,6 +230,25 @@ impl Shared {
     pub fn close_relays(&self) {
         for (_, r) in self.lock().relays.drain() {
             r.stop.cancel();
+        }
+    }
+
+    /// Counts the core's refusals by reason and logs them (rate-limited, at debug; the
+    /// challenge that starts every allocation is normal and only counted).
+    fn refusals(&self, inner: &mut Inner) {
+        let Inner {
+            core, refusal_log, ..
+        } = inner;
+        // Nothing beyond one empty poll on the hot path: the clock and the log level are
+        // only looked at for a refusal.
+        let mut now = None;
+        while let Some(refusal) = core.poll_refusal() {
+            self.metrics.turn_refused(refusal.reason);
+            if refusal.reason != confab_turn::RefusalReason::Challenge
+                && tracing::enabled!(tracing::Level::DEBUG)
+            {
+                refusal_log.log(&refusal, *now.get_or_insert_with(Instant::now));
+            }
         }
     }
 
@@ -399,5 +473,36 @@ async fn relay_reader(
             r = socket.readable() => if r.is_err() { return },
         }
         drain(&socket, |batch| shared.peers(relay, batch));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_log_lines_are_rate_limited() {
+        let t0 = Instant::now();
+        let mut log = RefusalLog {
+            window: t0,
+            logged: 0,
+            suppressed: 0,
+        };
+        let refusal = confab_turn::Refusal {
+            key: ClientKey {
+                transport: Transport::Udp,
+                client: "203.0.113.5:1".parse().unwrap(),
+                local: "198.51.100.1:3478".parse().unwrap(),
+            },
+            method: "Allocate",
+            reason: confab_turn::RefusalReason::BadCredentials,
+            code: 401,
+        };
+        let logged = (0..1000).filter(|_| log.log(&refusal, t0)).count();
+        assert_eq!(logged, REFUSAL_LOG_PER_SEC as usize);
+        assert_eq!(log.suppressed, 1000 - u64::from(REFUSAL_LOG_PER_SEC));
+        let later = t0 + std::time::Duration::from_secs(1);
+        assert!(log.log(&refusal, later));
+        assert_eq!(log.suppressed, 0);
     }
 }
