@@ -28,7 +28,7 @@ pub(crate) enum Work {
     /// The endpoint stopped publishing a track (renegotiated it away).
     TrackRemoved { key: TrackKey },
     /// A frame of a published track, to forward to the room.
-    Media { key: TrackKey, data: MediaData },
+    Media { key: TrackKey, data: Box<MediaData> },
     /// A receiver of `key` (or the SFU itself, after loss) wants a keyframe.
     Keyframe {
         key: TrackKey,
@@ -189,7 +189,10 @@ impl Endpoint {
                         kind: KeyframeRequestKind::Fir,
                     });
                 }
-                work.push_back(Work::Media { key, data });
+                work.push_back(Work::Media {
+                    key,
+                    data: Box::new(data),
+                });
             }
             Event::KeyframeRequest(req) => {
                 if let Some(key) = self.out_by_mid.get(&req.mid) {

@@ -13,7 +13,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::config::CryptoProvider;
+use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, IceCreds, Rtc};
 
@@ -21,6 +21,11 @@ use str0m::{Candidate, IceCreds, Rtc};
 pub struct Sfu {
     pub(crate) config: SfuConfig,
     crypto: Arc<CryptoProvider>,
+    /// One DTLS certificate for every endpoint, made once: generating a key pair per
+    /// join was most of a join's cost. Each answer still carries its fingerprint, so
+    /// DTLS is authenticated exactly as before. `None` if the provider could not make
+    /// one (then each endpoint makes its own).
+    cert: Option<DtlsCert>,
     rng: ChaCha20Rng,
     pub(crate) endpoints: HashMap<EndpointId, Endpoint>,
     pub(crate) demux: Demux,
@@ -42,9 +47,11 @@ impl Sfu {
     /// A new, empty SFU. `seed` seeds the generator of ICE credentials (the driver
     /// takes it from the OS; tests fix it).
     pub fn new(config: SfuConfig, seed: [u8; 32]) -> Sfu {
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
         Sfu {
             config,
-            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            cert: crypto.dtls_provider.generate_certificate(),
+            crypto,
             rng: ChaCha20Rng::from_seed(seed),
             endpoints: HashMap::new(),
             demux: Demux::default(),
@@ -143,11 +150,14 @@ impl Sfu {
             return self.reject(id, SfuError::RoomFull);
         }
         let creds = self.fresh_credentials();
-        let rtc = Rtc::builder()
+        let mut builder = Rtc::builder()
             .set_crypto_provider(self.crypto.clone())
             .set_ice_lite(true)
-            .set_local_ice_credentials(creds.clone())
-            .build(now);
+            .set_local_ice_credentials(creds.clone());
+        if let Some(cert) = &self.cert {
+            builder = builder.set_dtls_cert(cert.clone());
+        }
+        let rtc = builder.build(now);
         let mut ep = Endpoint::new(id, room.clone(), rtc, creds.ufrag, now);
         // Nothing can come out of a new Rtc yet, so these drains only move its clock.
         let (mut out, mut work) = (VecDeque::new(), VecDeque::new());
