@@ -133,19 +133,34 @@ impl World {
     /// A peer at `addr` joins `room`, publishing audio and video if `publish`, else
     /// only opening a data channel (a receive-only browser).
     pub fn join(&mut self, id: u64, addr: &str, room_name: &str, publish: bool) -> usize {
+        let kinds: &[MediaKind] = if publish {
+            &[MediaKind::Audio, MediaKind::Video]
+        } else {
+            &[]
+        };
+        self.join_with(id, addr, room_name, kinds)
+    }
+
+    /// A peer joins publishing `kinds` (none: a data channel only).
+    pub fn join_with(
+        &mut self,
+        id: u64,
+        addr: &str,
+        room_name: &str,
+        kinds: &[MediaKind],
+    ) -> usize {
         let addr: SocketAddr = addr.parse().unwrap();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut change = rtc.sdp_api();
         let mut sending = Vec::new();
-        if publish {
-            for kind in [MediaKind::Audio, MediaKind::Video] {
-                sending.push((
-                    change.add_media(kind, Direction::SendOnly, None, None, None),
-                    kind,
-                ));
-            }
-        } else {
+        for kind in kinds {
+            sending.push((
+                change.add_media(*kind, Direction::SendOnly, None, None, None),
+                *kind,
+            ));
+        }
+        if kinds.is_empty() {
             change.add_channel("signal".into());
         }
         let (offer, pending) = change.apply().unwrap();
@@ -190,6 +205,22 @@ impl World {
             .iter_mut()
             .find(|p| p.id == EndpointId(id))
             .unwrap()
+    }
+
+    /// The peer renegotiates to publish one more track (its own offer, relayed).
+    pub fn publish(&mut self, id: u64, kind: MediaKind) {
+        let idx = self.index(EndpointId(id)).unwrap();
+        let peer = &mut self.peers[idx];
+        let mut change = peer.rtc.sdp_api();
+        let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
+        let (offer, pending) = change.apply().unwrap();
+        peer.sending.push((mid, kind));
+        peer.pending = Some(pending);
+        self.drain_peer(idx);
+        self.sfu_handle(Input::Offer {
+            endpoint: EndpointId(id),
+            sdp: offer.to_sdp_string(),
+        });
     }
 
     /// The peer leaves: the signaling layer tells the SFU, the peer is gone.

@@ -1,0 +1,41 @@
+//! Tracks come and go after joining: a publisher that adds video by its own offer, and
+//! a publisher that joins after the receivers, reach everyone by renegotiation.
+mod common;
+
+use common::World;
+use confab_sfu::EndpointId;
+use std::time::Duration;
+use str0m::media::MediaKind;
+
+#[test]
+fn a_track_added_by_the_publishers_own_offer_reaches_the_room() {
+    let mut w = World::new();
+    w.join_with(1, "203.0.113.1:5000", "standup", &[MediaKind::Audio]);
+    w.join(2, "203.0.113.2:5000", "standup", false);
+    w.run_for(Duration::from_secs(2));
+    assert_eq!(w.peer(2).live_sources(), ["ep1"]);
+    assert_eq!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video), 0);
+
+    // 1 turns its camera on: its offer is answered, 2 is offered the new track.
+    w.publish(1, MediaKind::Video);
+    w.run_for(Duration::from_secs(2));
+    assert!(w.rejected.is_empty(), "{:?}", w.rejected);
+    assert_eq!(w.sfu.tracks(), 2);
+    assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
+    assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video) > 30);
+    assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Audio) > 150);
+}
+
+#[test]
+fn a_late_publisher_reaches_those_already_there() {
+    let mut w = World::new();
+    w.join(2, "203.0.113.2:5000", "standup", false);
+    w.join(3, "203.0.113.3:5000", "standup", false);
+    w.run_for(Duration::from_secs(1));
+    w.join(1, "203.0.113.1:5000", "standup", true);
+    w.run_for(Duration::from_secs(2));
+    for rx in [2, 3] {
+        assert_eq!(w.peer(rx).live_sources(), ["ep1", "ep1"]);
+        assert!(w.peer(rx).frames_from(EndpointId(1), MediaKind::Video) > 30);
+    }
+}
