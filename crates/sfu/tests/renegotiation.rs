@@ -39,3 +39,25 @@ fn a_late_publisher_reaches_those_already_there() {
         assert!(w.peer(rx).frames_from(EndpointId(1), MediaKind::Video) > 30);
     }
 }
+
+#[test]
+fn an_offer_of_the_endpoint_wins_over_a_crossing_offer_of_the_sfu() {
+    let mut w = World::new();
+    w.join(2, "203.0.113.2:5000", "standup", false);
+    w.run_for(Duration::from_secs(1));
+    // The SFU's next offer to 2 (1's tracks) is still on its way when 2 offers too.
+    w.hold_offers(2);
+    w.join(1, "203.0.113.1:5000", "standup", true);
+    w.run_for(Duration::from_secs(1));
+    w.publish(2, MediaKind::Audio);
+    w.run_for(Duration::from_millis(100));
+    // 2's offer was answered; the SFU dropped its own and made it again.
+    assert!(w.rejected.is_empty(), "{:?}", w.rejected);
+    assert_eq!(w.release_offers(2), 2);
+    w.run_for(Duration::from_secs(2));
+    assert!(w.rejected.is_empty(), "{:?}", w.rejected);
+    assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
+    assert_eq!(w.peer(1).live_sources(), ["ep2"]);
+    assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video) > 30);
+    assert!(w.peer(1).frames_from(EndpointId(2), MediaKind::Audio) > 50);
+}

@@ -106,6 +106,9 @@ pub struct World {
     pub offers: HashMap<EndpointId, usize>,
     /// Addresses cut off: their datagrams are lost both ways.
     cut: HashSet<SocketAddr>,
+    /// Endpoints whose SFU offers the relay holds back (to make offers cross).
+    hold: HashSet<EndpointId>,
+    held: Vec<(EndpointId, String)>,
 }
 
 impl World {
@@ -127,6 +130,8 @@ impl World {
             rejected: Vec::new(),
             offers: HashMap::new(),
             cut: HashSet::new(),
+            hold: HashSet::new(),
+            held: Vec::new(),
         }
     }
 
@@ -223,6 +228,37 @@ impl World {
         });
     }
 
+    /// Holds the SFU's offers to `id` in the relay from now on.
+    pub fn hold_offers(&mut self, id: u64) {
+        self.hold.insert(EndpointId(id));
+    }
+
+    /// Stops holding: the SFU offers held for `id` are delivered, except those a later
+    /// one supersedes (they crossed an offer of the peer's, and the SFU dropped them).
+    /// Returns how many were held.
+    pub fn release_offers(&mut self, id: u64) -> usize {
+        let id = EndpointId(id);
+        self.hold.remove(&id);
+        let mine: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(e, _)| *e == id)
+            .map(|(_, s)| s.clone())
+            .collect();
+        self.held.retain(|(e, _)| *e != id);
+        if let Some(sdp) = mine.last() {
+            let idx = self.index(id).unwrap();
+            let offer = SdpOffer::from_sdp_string(sdp).unwrap();
+            let answer = self.peers[idx].rtc.sdp_api().accept_offer(offer).unwrap();
+            self.drain_peer(idx);
+            self.sfu_handle(Input::Answer {
+                endpoint: id,
+                sdp: answer.to_sdp_string(),
+            });
+        }
+        mine.len()
+    }
+
     /// The peer leaves: the signaling layer tells the SFU, the peer is gone.
     pub fn leave(&mut self, id: u64) {
         self.peers.retain(|p| p.id != EndpointId(id));
@@ -274,6 +310,10 @@ impl World {
                 }
                 Output::Offer { endpoint, sdp } => {
                     *self.offers.entry(endpoint).or_default() += 1;
+                    if self.hold.contains(&endpoint) {
+                        self.held.push((endpoint, sdp));
+                        continue;
+                    }
                     let Some(idx) = self.index(endpoint) else {
                         continue;
                     };
