@@ -61,3 +61,23 @@ fn an_offer_of_the_endpoint_wins_over_a_crossing_offer_of_the_sfu() {
     assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video) > 30);
     assert!(w.peer(1).frames_from(EndpointId(2), MediaKind::Audio) > 50);
 }
+
+#[test]
+fn a_track_the_publisher_stops_sending_leaves_the_room() {
+    for stop in [false, true] {
+        let mut w = World::new();
+        w.join(1, "203.0.113.1:5000", "standup", true);
+        w.join(2, "203.0.113.2:5000", "standup", false);
+        w.run_for(Duration::from_secs(2));
+        assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
+
+        w.unpublish(1, MediaKind::Video, stop);
+        w.run_for(Duration::from_millis(500));
+        assert!(w.rejected.is_empty(), "stop={stop}: {:?}", w.rejected);
+        assert_eq!(w.sfu.tracks(), 1, "stop={stop}");
+        assert_eq!(w.peer(2).live_sources(), ["ep1"], "stop={stop}");
+        let audio = w.peer(2).frames_from(EndpointId(1), MediaKind::Audio);
+        w.run_for(Duration::from_secs(1));
+        assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Audio) > audio + 40);
+    }
+}

@@ -228,6 +228,28 @@ impl World {
         });
     }
 
+    /// The peer stops publishing its track of `kind` by its own offer: the m-line
+    /// stopped if `stop`, else made inactive (what a browser's `removeTrack` does).
+    pub fn unpublish(&mut self, id: u64, kind: MediaKind, stop: bool) {
+        let idx = self.index(EndpointId(id)).unwrap();
+        let peer = &mut self.peers[idx];
+        let pos = peer.sending.iter().position(|(_, k)| *k == kind).unwrap();
+        let (mid, _) = peer.sending.remove(pos);
+        let mut change = peer.rtc.sdp_api();
+        if stop {
+            change.stop_media(mid);
+        } else {
+            change.set_direction(mid, Direction::Inactive);
+        }
+        let (offer, pending) = change.apply().unwrap();
+        peer.pending = Some(pending);
+        self.drain_peer(idx);
+        self.sfu_handle(Input::Offer {
+            endpoint: EndpointId(id),
+            sdp: offer.to_sdp_string(),
+        });
+    }
+
     /// Holds the SFU's offers to `id` in the relay from now on.
     pub fn hold_offers(&mut self, id: u64) {
         self.hold.insert(EndpointId(id));
