@@ -84,6 +84,28 @@ impl Sfu {
             Input::Timeout => {}
         }
         self.run_work(now);
+        self.compact_timers();
+    }
+
+    /// Rebuilds the deadline heap from the live entries once superseded ones outnumber
+    /// them: an endpoint's deadline often moves earlier (a far "nothing scheduled"
+    /// replaced by a near one), and an entry of a freed endpoint far in the future
+    /// would otherwise stay for good. Amortized O(1) per push.
+    fn compact_timers(&mut self) {
+        if self.timers.len() <= 4 * self.endpoints.len() + 64 {
+            return;
+        }
+        self.timers = self
+            .endpoints
+            .values()
+            .filter_map(|ep| ep.scheduled.map(|at| Reverse((at, ep.id))))
+            .collect();
+    }
+
+    /// Entries in the deadline heap (live and superseded), for tests of its bound.
+    #[doc(hidden)]
+    pub fn timer_entries(&self) -> usize {
+        self.timers.len()
     }
 
     /// The next output, in the order produced. Call until `None` after every input.
