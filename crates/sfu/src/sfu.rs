@@ -17,6 +17,9 @@ use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, IceCreds, Rtc};
 
+/// The least time between two rounds of one endpoint's str0m timers.
+const MIN_TICK: Duration = Duration::from_millis(1);
+
 /// The SFU core. See the [crate docs](crate) for the contract and an example.
 pub struct Sfu {
     pub(crate) config: SfuConfig,
@@ -329,7 +332,11 @@ impl Sfu {
                 // A timeout never fails in a way we could act on; a dead Rtc shows in
                 // the drain (is_alive).
                 let _ = ep.rtc.handle_input(str0m::Input::Timeout(now));
-                self.drain(id);
+                ep.drain(&mut self.out, &mut self.work);
+                // If str0m names `now` again, serving it again at once would spin the
+                // driver: the next round is at least a millisecond later.
+                ep.rtc_due = ep.rtc_due.max(now + MIN_TICK);
+                schedule(ep, &mut self.timers, idle);
             } else {
                 schedule(ep, &mut self.timers, idle);
             }
