@@ -106,6 +106,11 @@ pub struct World {
     pub offers: HashMap<EndpointId, usize>,
     /// Addresses cut off: their datagrams are lost both ways.
     cut: HashSet<SocketAddr>,
+    /// Loss: one datagram in `n` on the wire is dropped, chosen by a fixed-seed
+    /// generator (repeatable, and not periodic, which would hit one flow only).
+    pub loss_every: Option<u64>,
+    rng: u64,
+    pub lost: u64,
     /// Endpoints whose SFU offers the relay holds back (to make offers cross).
     hold: HashSet<EndpointId>,
     held: Vec<(EndpointId, String)>,
@@ -132,6 +137,9 @@ impl World {
             cut: HashSet::new(),
             hold: HashSet::new(),
             held: Vec::new(),
+            loss_every: None,
+            rng: 0x9E37_79B9_7F4A_7C15,
+            lost: 0,
         }
     }
 
@@ -458,6 +466,15 @@ impl World {
     fn step(&mut self) {
         while self.wire.front().is_some_and(|(t, ..)| *t <= self.now) {
             let (_, source, destination, bytes) = self.wire.pop_front().unwrap();
+            // xorshift64
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            let rng = self.rng;
+            if self.loss_every.is_some_and(|n| rng % n == 0) {
+                self.lost += 1;
+                continue;
+            }
             if destination == sfu_addr() {
                 self.sfu_handle(Input::Datagram(Datagram {
                     source,
