@@ -280,43 +280,52 @@ impl Endpoint {
     /// next one. A mutation: drain after it.
     pub(crate) fn accept_offer(&mut self, sdp: &str) -> Result<String, SfuError> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        if self.pending.take().is_some() {
-            for track in self.tracks_out.values_mut() {
-                match track.state {
-                    OutState::Negotiating(_) => track.state = OutState::ToOpen,
-                    OutState::NegotiatingStop(m) => track.state = OutState::ToStop(m),
-                    _ => {}
-                }
-            }
-            // A track whose publisher left while it was in the dropped offer is simply
-            // not offered again.
-            self.tracks_out
-                .retain(|_, t| !(t.gone && t.state == OutState::ToOpen));
-            let tracks = &self.tracks_out;
-            self.out_by_mid.retain(|_, key| {
-                tracks
-                    .get(key)
-                    .is_some_and(|t| !matches!(t.state, OutState::ToOpen))
-            });
-        }
+        // Our outstanding offer, if any, lives only in `pending` (str0m applies it with
+        // the answer), so a refused offer leaves it intact.
         let answer = self
             .rtc
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        if self.pending.take().is_some() {
+            self.rollback();
+        }
         Ok(answer.to_sdp_string())
     }
 
+    /// Our offer is gone unanswered: its changes go back to waiting for the next one.
+    fn rollback(&mut self) {
+        for track in self.tracks_out.values_mut() {
+            match track.state {
+                OutState::Negotiating(_) => track.state = OutState::ToOpen,
+                OutState::NegotiatingStop(m) => track.state = OutState::ToStop(m),
+                _ => {}
+            }
+        }
+        // A track whose publisher left while it was in the dropped offer is simply not
+        // offered again.
+        self.tracks_out
+            .retain(|_, t| !(t.gone && t.state == OutState::ToOpen));
+        let tracks = &self.tracks_out;
+        self.out_by_mid.retain(|_, key| {
+            tracks
+                .get(key)
+                .is_some_and(|t| !matches!(t.state, OutState::ToOpen))
+        });
+    }
+
     /// Accepts the endpoint's answer to our outstanding offer. A mutation: drain after
-    /// it, then [`Endpoint::negotiate`] again (changes may have queued meanwhile).
+    /// it, then [`Endpoint::negotiate`] again (changes may have queued meanwhile). A
+    /// refused answer consumes our offer all the same (str0m takes it by value): its
+    /// changes are rolled back, to be offered again.
     pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<(), SfuError> {
         let answer =
             SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
         let pending = self.pending.take().ok_or(SfuError::NoPendingOffer)?;
-        self.rtc
-            .sdp_api()
-            .accept_answer(pending, answer)
-            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        if let Err(e) = self.rtc.sdp_api().accept_answer(pending, answer) {
+            self.rollback();
+            return Err(SfuError::BadSdp(e.to_string()));
+        }
         for track in self.tracks_out.values_mut() {
             if let OutState::Negotiating(m) = track.state {
                 track.state = if track.gone {

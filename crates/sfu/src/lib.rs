@@ -19,7 +19,8 @@
 //!   most one SFU offer is outstanding per endpoint; changes meanwhile go into the next
 //!   one. An endpoint's own [`Input::Offer`] (it adds or removes a track) is answered,
 //!   and wins over a crossing offer of ours (ours is made again afterwards). A refused
-//!   input changes nothing and produces exactly one `Rejected`.
+//!   input produces exactly one `Rejected` and changes nothing, except a refused answer
+//!   whose SDP parsed: it uses up our offer, which is then made again.
 //! - **One port.** The driver owns one UDP socket (its public addresses are
 //!   [`SfuConfig::candidates`], the only ICE candidates the SFU offers; it is ICE-lite)
 //!   and passes every datagram in as [`Input::Datagram`]. The first datagram of a new

@@ -250,14 +250,14 @@ impl Sfu {
         let Some(ep) = self.endpoints.get_mut(&id) else {
             return self.reject(id, SfuError::UnknownEndpoint);
         };
-        match ep.accept_answer(sdp) {
-            Ok(()) => {
-                self.drain(id);
-                // Tracks that came or went while the offer was out.
-                self.negotiate(id);
-            }
-            Err(e) => self.reject(id, e),
+        let result = ep.accept_answer(sdp);
+        if let Err(e) = result {
+            self.reject(id, e);
         }
+        self.drain(id);
+        // Tracks that came or went while the offer was out, or those of a refused
+        // answer's offer, rolled back.
+        self.negotiate(id);
     }
 
     fn handle_datagram(&mut self, now: Instant, d: Datagram<'_>) {

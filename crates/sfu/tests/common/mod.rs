@@ -258,6 +258,17 @@ impl World {
         });
     }
 
+    /// A syntactically valid answer SDP the SFU never asked for: a fresh str0m peer's
+    /// answer to an offer of another fresh peer.
+    pub fn sfu_offer_free_answer(&mut self, _id: u64) -> String {
+        let mut a = Rtc::builder().build(self.now);
+        let mut b = Rtc::builder().build(self.now);
+        let mut change = a.sdp_api();
+        change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let (offer, _) = change.apply().unwrap();
+        b.sdp_api().accept_offer(offer).unwrap().to_sdp_string()
+    }
+
     /// Holds the SFU's offers to `id` in the relay from now on.
     pub fn hold_offers(&mut self, id: u64) {
         self.hold.insert(EndpointId(id));
