@@ -482,7 +482,7 @@ impl World {
             self.rng ^= self.rng >> 7;
             self.rng ^= self.rng << 17;
             let rng = self.rng;
-            if self.loss_every.is_some_and(|n| rng % n == 0) {
+            if self.loss_every.is_some_and(|n| rng.is_multiple_of(n)) {
                 self.lost += 1;
                 continue;
             }
