@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# confab's whole test suite. Run as root on Debian 12: `sudo scripts/test.sh`.
+# confab's whole test suite. Run as root on Debian 12: `bash scripts/test.sh`.
 # It installs what it needs first (scripts/install-test-deps.sh), then runs:
 #   lint        cargo fmt --check, cargo clippy -D warnings, tsc --checkJs on web/
 #   rust        unit, property, scenario and integration tests (cargo test)

@@ -88,17 +88,17 @@
 #![warn(missing_docs)]
 
 mod io;
-mod node;
 #[cfg(test)]
 mod proptests;
 pub mod room;
+mod session;
 
 pub use io::{Event, Input, Now, Output};
-pub use node::hub::Hub;
-pub use node::ice::{IceMinter, TurnAdvert};
-pub use node::rate;
-pub use node::MAX_PARKED_FRAMES;
 pub use room::{CallSnapshot, ChatSeed, RoomCore};
+pub use session::hub::Hub;
+pub use session::ice::{IceMinter, TurnAdvert};
+pub use session::rate;
+pub use session::MAX_PARKED_FRAMES;
 
 use std::fmt;
 use std::time::Duration;

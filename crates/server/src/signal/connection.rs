@@ -206,7 +206,7 @@ where
                     Step::Exit(Exit::Close(close::HELLO_TIMEOUT, "no hello in time".into()))
                 }
                 out = self.rx.recv() => match out {
-                    Some(Outbound::Text(t)) => Step::Send(Message::Text(t.into())),
+                    Some(Outbound::Text(t)) => Step::Send(Message::Text(t)),
                     Some(Outbound::Close { code, reason }) => Step::Exit(Exit::Close(code, reason)),
                     None => Step::Exit(going_away()),
                 },
@@ -312,7 +312,7 @@ where
             let mut close = None;
             for _ in 0..MAX_BATCH {
                 match rx.try_recv() {
-                    Ok(Outbound::Text(t)) => sink.feed(Message::Text(t.into())).await?,
+                    Ok(Outbound::Text(t)) => sink.feed(Message::Text(t)).await?,
                     Ok(Outbound::Close { code, reason }) => {
                         close = Some(Exit::Close(code, reason));
                         break;
@@ -334,7 +334,7 @@ where
     /// reads our close code instead of a reset connection.
     async fn goodbye(&mut self, code: u16, reason: &str) {
         while let Ok(Outbound::Text(t)) = self.rx.try_recv() {
-            let sent = tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(Message::Text(t.into())));
+            let sent = tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(Message::Text(t)));
             if !matches!(sent.await, Ok(Ok(()))) {
                 return;
             }

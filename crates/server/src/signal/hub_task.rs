@@ -10,7 +10,8 @@
 
 use crate::metrics::Metrics;
 use crate::store::{Loaded, Persist};
-use confab_proto::{close, ClientFrame, Role};
+use axum::extract::ws::Utf8Bytes;
+use confab_proto::{close, ClientFrame, Role, ServerMsg};
 use confab_signal::{ConnId, Event, Hub, HubConfig, Input, Now, Output};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -22,8 +23,9 @@ use tokio_util::task::TaskTracker;
 /// What the hub task sends to a connection's driver.
 #[derive(Debug)]
 pub enum Outbound {
-    /// A serialized server message.
-    Text(String),
+    /// A serialized server message. Shared: a message fanned out to a room is
+    /// serialized once and each queue holds a reference.
+    Text(Utf8Bytes),
     /// Close the WebSocket with this code and reason (after what is already queued).
     Close {
         /// WebSocket close code.
@@ -207,6 +209,11 @@ impl Owner {
     /// Performs every pending output. A connection whose queue is full is dropped on
     /// the spot (its peers see it leave) rather than allowed to stall the room.
     fn drain(&mut self, now: Now) {
+        // A broadcast comes out as consecutive `Send`s of one message: serialize it once
+        // and share the text (comparing is far cheaper than encoding). Measured with
+        // confab-load's max-rate chat run (1,000 clients, rooms of 10): 388-466k -> 662-690k
+        // deliveries/s, alternating builds 4 times each.
+        let mut last: Option<(ServerMsg, Utf8Bytes)> = None;
         while let Some(out) = self.hub.poll_output() {
             let (conn, item) = match out {
                 Output::Send { to, msg } => {
@@ -217,12 +224,19 @@ impl Owner {
                         continue;
                     }
                     self.metrics.message_out(msg.type_name());
-                    match serde_json::to_string(&msg) {
-                        Ok(text) => (to, Outbound::Text(text)),
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot serialize a server message");
-                            continue;
-                        }
+                    match &last {
+                        Some((m, text)) if *m == msg => (to, Outbound::Text(text.clone())),
+                        _ => match serde_json::to_string(&msg) {
+                            Ok(text) => {
+                                let text = Utf8Bytes::from(text);
+                                last = Some((msg, text.clone()));
+                                (to, Outbound::Text(text))
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot serialize a server message");
+                                continue;
+                            }
+                        },
                     }
                 }
                 Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),

@@ -201,7 +201,7 @@ impl Reply {
     }
     pub fn data(&self) -> Vec<u8> {
         self.msg()
-            .attribute::<turn_types::attribute::Data>()
+            .attribute::<turn_types::attribute::Data<'_>>()
             .unwrap()
             .data()
             .to_vec()

@@ -1,5 +1,5 @@
-//! The [`Hub`], the node layer: connection lifecycle, `hello`/`ping`, and the output
-//! queue.
+//! The [`Hub`], the session layer of a node: connection lifecycle, `hello`/`ping`, and
+//! the output queue.
 //!
 //! The node holds what belongs to a connection (its session, rate limit, resume token,
 //! parked join) and the map of rooms. It talks to each room only through room commands

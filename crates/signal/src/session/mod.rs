@@ -1,0 +1,14 @@
+//! The session layer, one per node: connections and their sessions (hello, resume, rate
+//! limits, parked joins, the connection-to-room index), the map of rooms, and the
+//! deadline heap. It reaches rooms only through `crate::room`'s commands and events
+//! (`route.rs`).
+
+pub(crate) mod hub;
+pub(crate) mod ice;
+pub(crate) mod ids;
+mod park;
+pub use park::MAX_PARKED_FRAMES;
+pub mod rate;
+mod resume;
+mod route;
+pub(crate) mod timers;
