@@ -1,0 +1,388 @@
+//! One endpoint: a str0m [`Rtc`] (ICE-lite, one peer connection), the tracks it
+//! publishes, the tracks of others it receives, and its side of renegotiation.
+//!
+//! The endpoint never reaches another endpoint. Draining its `Rtc` turns str0m's events
+//! into [`Work`] for the router (media to forward, a track that appeared, a keyframe
+//! request) and its transmits into [`Output::Transmit`]; the router then calls other
+//! endpoints' `forward`/`request_keyframe`, each followed by their own drain. That keeps
+//! str0m's rule (every mutation is followed by a full drain) without two endpoints ever
+//! borrowed at once.
+
+use crate::demux::Tuple;
+use crate::io::{DisconnectReason, EndpointId, Output, SfuError};
+use confab_proto::RoomId;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Instant;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::{Event, IceConnectionState, Output as RtcOutput, Rtc};
+
+/// A published track: the publishing endpoint and the mid it arrives on there.
+pub(crate) type TrackKey = (EndpointId, Mid);
+
+/// What draining an endpoint asks of the router.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// The endpoint published a new track.
+    TrackAdded { key: TrackKey, kind: MediaKind },
+    /// The endpoint stopped publishing a track (renegotiated it away).
+    TrackRemoved { key: TrackKey },
+    /// A frame of a published track, to forward to the room.
+    Media { key: TrackKey, data: Box<MediaData> },
+    /// A receiver of `key` (or the SFU itself, after loss) wants a keyframe.
+    Keyframe {
+        key: TrackKey,
+        kind: KeyframeRequestKind,
+    },
+    /// The endpoint is finished; drop it and tell the driver.
+    Drop {
+        id: EndpointId,
+        reason: DisconnectReason,
+    },
+}
+
+/// Where one forwarded track stands in the receiving endpoint's SDP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutState {
+    /// Needs an m-line: the next offer adds it.
+    ToOpen,
+    /// In our outstanding offer.
+    Negotiating(Mid),
+    /// Negotiated: frames are written to this mid.
+    Open(Mid),
+    /// Its publisher is gone: the next offer stops it.
+    ToStop(Mid),
+    /// Stopped in our outstanding offer.
+    NegotiatingStop(Mid),
+}
+
+#[derive(Debug)]
+struct TrackOut {
+    kind: MediaKind,
+    state: OutState,
+    /// The publisher went away while this track was being negotiated.
+    gone: bool,
+}
+
+/// One peer connection to the SFU.
+pub(crate) struct Endpoint {
+    pub(crate) id: EndpointId,
+    pub(crate) room: RoomId,
+    pub(crate) rtc: Rtc,
+    /// Our local ICE ufrag (the demux key).
+    pub(crate) ufrag: String,
+    /// The 5-tuples bound to it in the demux.
+    pub(crate) tuples: Vec<Tuple>,
+    /// Mids of the tracks it publishes.
+    pub(crate) tracks_in: Vec<Mid>,
+    /// Tracks of others it receives, by publisher and publisher's mid (ordered, so mids
+    /// are assigned in a stable order).
+    tracks_out: BTreeMap<TrackKey, TrackOut>,
+    /// Our mid on this endpoint → the track it carries (for keyframe requests).
+    out_by_mid: HashMap<Mid, TrackKey>,
+    pending: Option<SdpPendingOffer>,
+    /// When a datagram last arrived from it (or when it joined).
+    pub(crate) last_rx: Instant,
+    /// The `Rtc`'s next deadline, from its last drain.
+    pub(crate) rtc_due: Instant,
+    /// The earliest entry it has in the SFU's timer heap, if any.
+    pub(crate) scheduled: Option<Instant>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(id: EndpointId, room: RoomId, rtc: Rtc, ufrag: String, now: Instant) -> Self {
+        Endpoint {
+            id,
+            room,
+            rtc,
+            ufrag,
+            tuples: Vec::new(),
+            tracks_in: Vec::new(),
+            tracks_out: BTreeMap::new(),
+            out_by_mid: HashMap::new(),
+            pending: None,
+            last_rx: now,
+            rtc_due: now,
+            scheduled: None,
+        }
+    }
+
+    /// Polls the `Rtc` until its next timeout: transmits go to `out`, events become
+    /// `work`. The one place str0m output is read.
+    pub(crate) fn drain(&mut self, out: &mut VecDeque<Output>, work: &mut VecDeque<Work>) {
+        loop {
+            let output = match self.rtc.poll_output() {
+                Ok(o) => o,
+                Err(_) => {
+                    work.push_back(Work::Drop {
+                        id: self.id,
+                        reason: DisconnectReason::Closed,
+                    });
+                    return;
+                }
+            };
+            match output {
+                RtcOutput::Timeout(t) => {
+                    self.rtc_due = t;
+                    break;
+                }
+                RtcOutput::Transmit(t) => out.push_back(Output::Transmit {
+                    source: t.source,
+                    destination: t.destination,
+                    bytes: t.contents.into(),
+                }),
+                RtcOutput::Event(e) => self.on_event(e, out, work),
+            }
+        }
+        if !self.rtc.is_alive() {
+            work.push_back(Work::Drop {
+                id: self.id,
+                reason: DisconnectReason::Closed,
+            });
+        }
+    }
+
+    fn on_event(&mut self, event: Event, out: &mut VecDeque<Output>, work: &mut VecDeque<Work>) {
+        let id = self.id;
+        match event {
+            Event::Connected => out.push_back(Output::Connected { endpoint: id }),
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                work.push_back(Work::Drop {
+                    id,
+                    reason: DisconnectReason::IceDisconnected,
+                });
+            }
+            Event::Closed => work.push_back(Work::Drop {
+                id,
+                reason: DisconnectReason::Closed,
+            }),
+            Event::MediaAdded(m) if m.direction.is_receiving() => {
+                self.tracks_in.push(m.mid);
+                work.push_back(Work::TrackAdded {
+                    key: (id, m.mid),
+                    kind: m.kind,
+                });
+            }
+            Event::MediaChanged(m) => {
+                let known = self.tracks_in.contains(&m.mid);
+                if known && !m.direction.is_receiving() {
+                    self.tracks_in.retain(|mid| *mid != m.mid);
+                    work.push_back(Work::TrackRemoved { key: (id, m.mid) });
+                } else if !known && m.direction.is_receiving() {
+                    let Some(kind) = self.rtc.media(m.mid).map(|media| media.kind()) else {
+                        return;
+                    };
+                    self.tracks_in.push(m.mid);
+                    work.push_back(Work::TrackAdded {
+                        key: (id, m.mid),
+                        kind,
+                    });
+                }
+            }
+            Event::MediaData(data) => {
+                let key = (id, data.mid);
+                if !data.contiguous {
+                    // Loss the publisher's retransmissions did not repair: every
+                    // receiver needs a fresh keyframe (throttled by the router).
+                    work.push_back(Work::Keyframe {
+                        key,
+                        kind: KeyframeRequestKind::Fir,
+                    });
+                }
+                work.push_back(Work::Media {
+                    key,
+                    data: Box::new(data),
+                });
+            }
+            Event::KeyframeRequest(req) => {
+                if let Some(key) = self.out_by_mid.get(&req.mid) {
+                    work.push_back(Work::Keyframe {
+                        key: *key,
+                        kind: req.kind,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts receiving a track of another endpoint (negotiated by the next offer).
+    pub(crate) fn subscribe(&mut self, key: TrackKey, kind: MediaKind) {
+        self.tracks_out.entry(key).or_insert(TrackOut {
+            kind,
+            state: OutState::ToOpen,
+            gone: false,
+        });
+    }
+
+    /// The track's publisher is gone: stop its m-line with the next offer.
+    pub(crate) fn unsubscribe(&mut self, key: TrackKey) {
+        let Some(track) = self.tracks_out.get_mut(&key) else {
+            return;
+        };
+        match track.state {
+            OutState::ToOpen => {
+                self.tracks_out.remove(&key);
+            }
+            OutState::Open(m) => track.state = OutState::ToStop(m),
+            OutState::Negotiating(_) => track.gone = true,
+            OutState::ToStop(_) | OutState::NegotiatingStop(_) => {}
+        }
+    }
+
+    /// How many tracks of others it receives over negotiated m-lines.
+    pub(crate) fn open_tracks(&self) -> usize {
+        self.tracks_out
+            .values()
+            .filter(|t| matches!(t.state, OutState::Open(_)))
+            .count()
+    }
+
+    /// If tracks need adding or stopping and no offer is outstanding, makes the offer.
+    /// A mutation of the `Rtc`: drain after it.
+    pub(crate) fn negotiate(&mut self) -> Option<String> {
+        if self.pending.is_some() {
+            return None;
+        }
+        let mut change = self.rtc.sdp_api();
+        for ((origin, _), track) in self.tracks_out.iter_mut() {
+            match track.state {
+                OutState::ToOpen => {
+                    // The stream id names the publisher, so a browser groups a
+                    // publisher's audio and video into one MediaStream.
+                    let stream = origin.to_string();
+                    let mid =
+                        change.add_media(track.kind, Direction::SendOnly, Some(stream), None, None);
+                    track.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(mid) => {
+                    change.stop_media(mid);
+                    track.state = OutState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        if !change.has_changes() {
+            return None;
+        }
+        let (offer, pending) = change.apply()?;
+        self.pending = Some(pending);
+        for (key, track) in &self.tracks_out {
+            if let OutState::Negotiating(mid) = track.state {
+                self.out_by_mid.insert(mid, *key);
+            }
+        }
+        Some(offer.to_sdp_string())
+    }
+
+    /// Accepts an offer of the endpoint's (initial or a renegotiation) and returns the
+    /// answer. An offer of ours that crossed it is dropped; its changes go into the
+    /// next one. A mutation: drain after it.
+    pub(crate) fn accept_offer(&mut self, sdp: &str) -> Result<String, SfuError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        // Our outstanding offer, if any, lives only in `pending` (str0m applies it with
+        // the answer), so a refused offer leaves it intact.
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        if self.pending.take().is_some() {
+            self.rollback();
+        }
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Our offer is gone unanswered: its changes go back to waiting for the next one.
+    fn rollback(&mut self) {
+        for track in self.tracks_out.values_mut() {
+            match track.state {
+                OutState::Negotiating(_) => track.state = OutState::ToOpen,
+                OutState::NegotiatingStop(m) => track.state = OutState::ToStop(m),
+                _ => {}
+            }
+        }
+        // A track whose publisher left while it was in the dropped offer is simply not
+        // offered again.
+        self.tracks_out
+            .retain(|_, t| !(t.gone && t.state == OutState::ToOpen));
+        let tracks = &self.tracks_out;
+        self.out_by_mid.retain(|_, key| {
+            tracks
+                .get(key)
+                .is_some_and(|t| !matches!(t.state, OutState::ToOpen))
+        });
+    }
+
+    /// Accepts the endpoint's answer to our outstanding offer. A mutation: drain after
+    /// it, then [`Endpoint::negotiate`] again (changes may have queued meanwhile). A
+    /// refused answer consumes our offer all the same (str0m takes it by value): its
+    /// changes are rolled back, to be offered again.
+    pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<(), SfuError> {
+        let answer =
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let pending = self.pending.take().ok_or(SfuError::NoPendingOffer)?;
+        if let Err(e) = self.rtc.sdp_api().accept_answer(pending, answer) {
+            self.rollback();
+            return Err(SfuError::BadSdp(e.to_string()));
+        }
+        for track in self.tracks_out.values_mut() {
+            if let OutState::Negotiating(m) = track.state {
+                track.state = if track.gone {
+                    OutState::ToStop(m)
+                } else {
+                    OutState::Open(m)
+                };
+            }
+        }
+        // Stopped m-lines are done (str0m may recycle them for a later add_media).
+        let out_by_mid = &mut self.out_by_mid;
+        self.tracks_out.retain(|_, t| match t.state {
+            OutState::NegotiatingStop(m) => {
+                out_by_mid.remove(&m);
+                false
+            }
+            _ => true,
+        });
+        Ok(())
+    }
+
+    /// Writes a frame of another endpoint's track, if it is negotiated here. True if the
+    /// `Rtc` was mutated (then drain it).
+    pub(crate) fn forward(&mut self, key: TrackKey, data: &MediaData) -> bool {
+        let Some(TrackOut {
+            state: OutState::Open(mid),
+            ..
+        }) = self.tracks_out.get(&key)
+        else {
+            return false;
+        };
+        let Some(writer) = self.rtc.writer(*mid) else {
+            return false;
+        };
+        // The receiver's payload type for the publisher's codec.
+        let Some(pt) = writer.match_params(data.params) else {
+            return false;
+        };
+        // An error is this receiver's problem only (e.g. a codec it refused); the
+        // frame is dropped for it and the others still get theirs.
+        let _ = writer.write(pt, data.network_time, data.time, data.data.clone());
+        true
+    }
+
+    /// Asks the endpoint for a keyframe of a track it publishes (of simulcast layer
+    /// `rid`, if it sends layers). True if the `Rtc` was mutated (then drain it).
+    pub(crate) fn request_keyframe(
+        &mut self,
+        mid: Mid,
+        rid: Option<Rid>,
+        kind: KeyframeRequestKind,
+    ) -> bool {
+        let Some(mut writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        // Fails for a track that sends nothing yet, or a codec without feedback.
+        let _ = writer.request_keyframe(rid, kind);
+        true
+    }
+}

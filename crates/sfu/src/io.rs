@@ -1,0 +1,168 @@
+//! What goes into the [`Sfu`](crate::Sfu) and what comes out: one input type, one output
+//! type, and the small values they carry.
+
+use confab_proto::RoomId;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Identifies one endpoint (one WebRTC peer connection to the SFU). Assigned by the
+/// caller, which must never reuse a value while the SFU may still know it (a counter is
+/// the simple choice). The signaling layer keeps the mapping to its own connection ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EndpointId(pub u64);
+
+impl fmt::Display for EndpointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ep{}", self.0)
+    }
+}
+
+/// One UDP datagram that arrived on the SFU's socket, borrowed from the driver's receive
+/// buffer (the core copies nothing it does not keep).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagram<'a> {
+    /// The remote address it came from.
+    pub source: SocketAddr,
+    /// The local address it arrived on (the socket's address as the driver sees it; it
+    /// must be one of [`SfuConfig::candidates`](crate::SfuConfig::candidates)).
+    pub destination: SocketAddr,
+    /// The payload: STUN, DTLS, SRTP or SRTCP.
+    pub bytes: &'a [u8],
+}
+
+/// One input to [`Sfu::handle`](crate::Sfu::handle).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A new endpoint joins `room` with its SDP offer (what the browser's
+    /// `createOffer` gave). Answered by [`Output::Answer`], or [`Output::Rejected`] (bad
+    /// SDP, an id already in use, a limit).
+    Join {
+        /// The caller-chosen id of the new endpoint.
+        endpoint: EndpointId,
+        /// The room it joins; created on first use, freed with its last endpoint.
+        room: RoomId,
+        /// The offer, as SDP text.
+        offer: String,
+    },
+    /// An endpoint renegotiates (adds or removes a track of its own). Answered by
+    /// [`Output::Answer`]. An offer that crosses one of ours wins: ours is dropped and
+    /// made again after this one is answered (the SFU is the polite side).
+    Offer {
+        /// Who offers.
+        endpoint: EndpointId,
+        /// The offer, as SDP text.
+        sdp: String,
+    },
+    /// The endpoint's answer to an [`Output::Offer`] the SFU made.
+    Answer {
+        /// Who answers.
+        endpoint: EndpointId,
+        /// The answer, as SDP text.
+        sdp: String,
+    },
+    /// The endpoint is gone (left the room, closed its connection). Its tracks are
+    /// removed from everyone else's connection and its state freed. Unknown ids are
+    /// ignored. No output for the leaver itself.
+    Leave {
+        /// Who leaves.
+        endpoint: EndpointId,
+    },
+    /// A datagram arrived on the SFU's UDP socket.
+    Datagram(Datagram<'a>),
+    /// Nothing arrived; time passed (the deadline from
+    /// [`Sfu::poll_timeout`](crate::Sfu::poll_timeout), or any later time).
+    Timeout,
+}
+
+/// Why an endpoint was dropped without a [`Input::Leave`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// ICE lost the peer: no STUN consent from it for a while.
+    IceDisconnected,
+    /// Nothing at all arrived from it for [`SfuConfig::idle_timeout`](crate::SfuConfig::idle_timeout)
+    /// (it never connected, or went silent).
+    Idle,
+    /// Its DTLS or SCTP association closed, or its WebRTC state failed.
+    Closed,
+}
+
+/// Why an input was refused. The endpoint's state is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SfuError {
+    /// A `Join` with an id that is already an endpoint.
+    #[error("endpoint id already in use")]
+    EndpointExists,
+    /// An `Offer` or `Answer` for an endpoint the SFU does not know.
+    #[error("no such endpoint")]
+    UnknownEndpoint,
+    /// The SDP text did not parse, or str0m refused it (the reason, in words).
+    #[error("bad sdp: {0}")]
+    BadSdp(String),
+    /// An `Answer` when the SFU had no offer outstanding (it crossed an offer of the
+    /// endpoint's, or came twice).
+    #[error("no offer outstanding")]
+    NoPendingOffer,
+    /// [`SfuConfig::max_endpoints`](crate::SfuConfig::max_endpoints) are in use.
+    #[error("sfu full")]
+    Full,
+    /// [`SfuConfig::max_room_size`](crate::SfuConfig::max_room_size) endpoints are in
+    /// that room.
+    #[error("room full")]
+    RoomFull,
+}
+
+/// One output of the [`Sfu`](crate::Sfu), drained with
+/// [`Sfu::poll_output`](crate::Sfu::poll_output) after every input. Not
+/// `#[non_exhaustive]`: a new output is something a driver must perform, so a new
+/// variant should fail to compile there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send `bytes` from `source` (one of our candidate addresses) to `destination`.
+    Transmit {
+        /// Our local address to send from (the socket bound to it).
+        source: SocketAddr,
+        /// The peer's address.
+        destination: SocketAddr,
+        /// The datagram.
+        bytes: Vec<u8>,
+    },
+    /// The answer to a [`Input::Join`] or [`Input::Offer`], for the signaling layer to
+    /// relay to the endpoint.
+    Answer {
+        /// The endpoint that offered.
+        endpoint: EndpointId,
+        /// SDP text.
+        sdp: String,
+    },
+    /// The SFU renegotiates: tracks of other endpoints were added or removed. Relay to
+    /// the endpoint; its answer comes back as [`Input::Answer`]. At most one is
+    /// outstanding per endpoint.
+    Offer {
+        /// The endpoint to relay it to.
+        endpoint: EndpointId,
+        /// SDP text.
+        sdp: String,
+    },
+    /// ICE and DTLS are up: media can flow to and from the endpoint.
+    Connected {
+        /// The endpoint.
+        endpoint: EndpointId,
+    },
+    /// The endpoint was dropped and its state freed (as if it had left; the others
+    /// renegotiate without its tracks). Not produced for an [`Input::Leave`].
+    Disconnected {
+        /// The endpoint.
+        endpoint: EndpointId,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// An input about `endpoint` was refused; nothing changed.
+    Rejected {
+        /// The endpoint the input named.
+        endpoint: EndpointId,
+        /// Why.
+        error: SfuError,
+    },
+}

@@ -1,0 +1,244 @@
+//! The router: rooms, the tracks published in them, and what happens to the [`Work`]
+//! endpoints produce (forward a frame, open or stop a track on the others, pass a
+//! keyframe request to the publisher, drop an endpoint).
+//!
+//! Everything a publisher sends goes to every other endpoint of its room; a room never
+//! sees another room's tracks (the member list is per room, and the track key names the
+//! publisher, whose room is looked up once per frame).
+
+use crate::endpoint::{Endpoint, TrackKey, Work};
+use crate::io::{EndpointId, Output};
+use crate::sfu::Sfu;
+use confab_proto::RoomId;
+use std::collections::HashMap;
+use std::time::Instant;
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Rid};
+
+/// The simulcast layer forwarded while layers are not chosen per receiver.
+const TOP_LAYER: &str = "h";
+
+/// One published track, as the router knows it.
+#[derive(Debug)]
+pub(crate) struct Track {
+    pub(crate) kind: MediaKind,
+    /// When the publisher was last asked for a keyframe of it (the throttle).
+    last_keyframe_request: Option<Instant>,
+    /// The simulcast layer forwarded (`None` without simulcast), for keyframe requests.
+    rid: Option<Rid>,
+}
+
+/// Rooms and tracks.
+#[derive(Debug, Default)]
+pub(crate) struct Router {
+    /// Members of each room, in join order. Rooms with no members do not exist.
+    pub(crate) rooms: HashMap<RoomId, Vec<EndpointId>>,
+    pub(crate) tracks: HashMap<TrackKey, Track>,
+}
+
+impl Router {
+    /// How many endpoints are in a room.
+    pub(crate) fn size(&self, room: &RoomId) -> usize {
+        self.rooms.get(room).map_or(0, Vec::len)
+    }
+
+    /// The other members of `id`'s room (a copy: the caller mutates endpoints while
+    /// walking it).
+    fn others(&self, room: &RoomId, id: EndpointId) -> Vec<EndpointId> {
+        self.rooms
+            .get(room)
+            .map(|m| m.iter().copied().filter(|m| *m != id).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Sfu {
+    /// Runs queued work until none is left; work may queue more (a forwarded frame's
+    /// drain can carry a keyframe request back, for instance).
+    pub(crate) fn run_work(&mut self, now: Instant) {
+        while let Some(work) = self.work.pop_front() {
+            match work {
+                Work::TrackAdded { key, kind } => self.on_track_added(key, kind),
+                Work::TrackRemoved { key } => self.on_track_removed(key),
+                Work::Media { key, data } => self.on_media(key, &data),
+                Work::Keyframe { key, kind } => self.on_keyframe(now, key, kind),
+                Work::Drop { id, reason } => {
+                    if self.remove_endpoint(id) {
+                        self.out.push_back(Output::Disconnected {
+                            endpoint: id,
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_track_added(&mut self, key: TrackKey, kind: MediaKind) {
+        let Some(room) = self.endpoints.get(&key.0).map(|e| e.room.clone()) else {
+            return;
+        };
+        self.router.tracks.insert(
+            key,
+            Track {
+                kind,
+                last_keyframe_request: None,
+                rid: None,
+            },
+        );
+        for other in self.router.others(&room, key.0) {
+            if let Some(ep) = self.endpoints.get_mut(&other) {
+                ep.subscribe(key, kind);
+            }
+            self.negotiate(other);
+        }
+    }
+
+    fn on_track_removed(&mut self, key: TrackKey) {
+        self.router.tracks.remove(&key);
+        let Some(room) = self.endpoints.get(&key.0).map(|e| e.room.clone()) else {
+            return;
+        };
+        for other in self.router.others(&room, key.0) {
+            if let Some(ep) = self.endpoints.get_mut(&other) {
+                ep.unsubscribe(key);
+            }
+            self.negotiate(other);
+        }
+    }
+
+    /// Forwards one frame to every other member of the publisher's room.
+    ///
+    /// Simulcast is not chosen per receiver yet: of a publisher sending layers, only
+    /// the top one (rid `h`, as browsers name it) is forwarded, as in str0m's `chat`.
+    fn on_media(&mut self, key: TrackKey, data: &MediaData) {
+        if data.rid.is_some_and(|rid| rid != Rid::from(TOP_LAYER)) {
+            return;
+        }
+        let Sfu {
+            endpoints,
+            router,
+            out,
+            work,
+            timers,
+            config,
+            ..
+        } = self;
+        if let Some(track) = router.tracks.get_mut(&key) {
+            track.rid = data.rid;
+        }
+        let Some(room) = endpoints.get(&key.0).map(|e| &e.room) else {
+            return;
+        };
+        let Some(members) = router.rooms.get(room) else {
+            return;
+        };
+        for member in members {
+            if *member == key.0 {
+                continue;
+            }
+            let Some(ep) = endpoints.get_mut(member) else {
+                continue;
+            };
+            if ep.forward(key, data) {
+                ep.drain(out, work);
+                crate::sfu::schedule(ep, timers, config.idle_timeout);
+            }
+        }
+        self.forwarded += 1;
+    }
+
+    /// Passes a keyframe request to the publisher, at most one per
+    /// [`SfuConfig::keyframe_interval`](crate::SfuConfig::keyframe_interval) per track:
+    /// many receivers asking at once (a room joining, loss on a shared link) cost the
+    /// publisher one keyframe.
+    fn on_keyframe(&mut self, now: Instant, key: TrackKey, kind: KeyframeRequestKind) {
+        let Some(track) = self.router.tracks.get_mut(&key) else {
+            return;
+        };
+        if track.kind != MediaKind::Video {
+            return;
+        }
+        let interval = self.config.keyframe_interval;
+        if track
+            .last_keyframe_request
+            .is_some_and(|t| now.saturating_duration_since(t) < interval)
+        {
+            return;
+        }
+        track.last_keyframe_request = Some(now);
+        let rid = track.rid;
+        let Some(ep) = self.endpoints.get_mut(&key.0) else {
+            return;
+        };
+        if ep.request_keyframe(key.1, rid, kind) {
+            self.keyframe_requests += 1;
+            self.drain(key.0);
+        }
+    }
+
+    /// Makes an offer to `id` if its tracks changed and none is outstanding.
+    pub(crate) fn negotiate(&mut self, id: EndpointId) {
+        let Some(ep) = self.endpoints.get_mut(&id) else {
+            return;
+        };
+        if let Some(sdp) = ep.negotiate() {
+            self.out.push_back(Output::Offer { endpoint: id, sdp });
+            self.drain(id);
+        }
+    }
+
+    /// Subscribes a new member to every track already published in its room.
+    pub(crate) fn subscribe_to_room(&mut self, id: EndpointId) {
+        let Some(room) = self.endpoints.get(&id).map(|e| e.room.clone()) else {
+            return;
+        };
+        let mut keys = Vec::new();
+        for other in self.router.others(&room, id) {
+            if let Some(ep) = self.endpoints.get(&other) {
+                keys.extend(ep.tracks_in.iter().map(|mid| (other, *mid)));
+            }
+        }
+        if let Some(ep) = self.endpoints.get_mut(&id) {
+            for key in keys {
+                if let Some(track) = self.router.tracks.get(&key) {
+                    ep.subscribe(key, track.kind);
+                }
+            }
+        }
+        self.negotiate(id);
+    }
+
+    /// Frees an endpoint: its demux entries, its room place, its tracks (stopped on
+    /// every other member by renegotiation). False if it was not there.
+    pub(crate) fn remove_endpoint(&mut self, id: EndpointId) -> bool {
+        let Some(ep) = self.endpoints.remove(&id) else {
+            return false;
+        };
+        let Endpoint {
+            room,
+            ufrag,
+            tuples,
+            tracks_in,
+            ..
+        } = ep;
+        self.demux.remove(&ufrag, &tuples);
+        let others = self.router.others(&room, id);
+        if others.is_empty() {
+            self.router.rooms.remove(&room);
+        } else if let Some(members) = self.router.rooms.get_mut(&room) {
+            members.retain(|m| *m != id);
+        }
+        for mid in &tracks_in {
+            self.router.tracks.remove(&(id, *mid));
+        }
+        for other in others {
+            if let Some(ep) = self.endpoints.get_mut(&other) {
+                for mid in &tracks_in {
+                    ep.unsubscribe((id, *mid));
+                }
+            }
+            self.negotiate(other);
+        }
+        true
+    }
+}
