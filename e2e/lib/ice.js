@@ -123,7 +123,7 @@ export function selectedPair(page, peerId) {
 
 /** One-line summary of a pair from `selectedPair`, for diagnostics. */
 export function describePair(p) {
-  if (!p || !p.local) return 'no selected pair';
+  if (!p || !p.local || !p.remote) return 'no selected pair';
   const c = (x) => `${x.type}${x.relayProtocol ? `/${x.relayProtocol}` : ''} ${x.protocol} ` +
     `${x.address}:${x.port}`;
   return `${c(p.local)} <-> ${c(p.remote)}`;
