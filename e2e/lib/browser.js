@@ -266,7 +266,7 @@ function attachLogging(page, logLine) {
  * @param {Page} page
  * @param {string | ((arg: A) => R | Promise<R>)} fnOrExpr
  * @param {{timeout?: number, interval?: number, arg?: A, message?: string}} [o]
- * @returns {Promise<R>}
+ * @returns {Promise<import('./util.js').Truthy<R>>}
  */
 export function waitFor(page, fnOrExpr, { timeout = 10_000, interval = 100, arg, message } = {}) {
   // Playwright types the page function's argument as `Unboxed<A>` (handles unwrapped),

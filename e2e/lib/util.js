@@ -47,12 +47,18 @@ export function artifactsDirFor(name) {
 }
 
 /**
+ * `T` without its falsy values (what `pollUntil` can return).
+ * @template T
+ * @typedef {Exclude<T, false | 0 | '' | null | undefined>} Truthy
+ */
+
+/**
  * Poll `fn` (sync or async) until it returns a truthy value; return that value.
  * Throws after `timeout` ms with `message` and the last value or error seen.
  * @template T
  * @param {() => T | Promise<T>} fn
  * @param {{timeout?: number, interval?: number, message?: string}} [o]
- * @returns {Promise<T>}
+ * @returns {Promise<Truthy<T>>}
  */
 export async function pollUntil(fn, { timeout = 10_000, interval = 100, message = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
@@ -62,7 +68,7 @@ export async function pollUntil(fn, { timeout = 10_000, interval = 100, message 
     try {
       last = await fn();
       lastErr = undefined;
-      if (last) return last;
+      if (last) return /** @type {Truthy<T>} */ (last);
     } catch (e) {
       lastErr = e;
     }
