@@ -32,7 +32,7 @@ let labCounter = 0;
 /**
  * What the fixtures (lab.js, static.js) need of a topology: a server namespace and address
  * and client namespaces.
- * @typedef {Lab & {serverNs: string, serverIp: string, clients: {ns: string, ip: string}[]}} Net
+ * @typedef {Lab & {serverNs: string, serverIp: string, clients: LanClient[]}} Net
  */
 /** @typedef {Lab & {serverNs: string, serverIp: string, clients: LanClient[]}} LanLab */
 /** @typedef {Lab & {serverNs: string, serverIp: string, kind: 'nat', clients: NatClient[]}} NatNet */
