@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what confab's tests need on a fresh Debian 12 machine (run as root):
 #   apt: chromium (browser E2E), coturn (its turnutils_* clients for TURN interop), iproute2 + iptables (network namespaces), curl, openssl
-#   npm: playwright-core and typescript, pinned in package-lock.json (`npm ci`)
+#   npm: playwright-core, typescript and @types/node, pinned in package-lock.json (`npm ci`)
 #   cargo: cargo-fuzz (fuzz smoke; uses the nightly toolchain already on the machine)
 # Idempotent: skips what is already there.
 set -euo pipefail

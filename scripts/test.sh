@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # confab's whole test suite. Run as root on Debian 12: `bash scripts/test.sh`.
 # It installs what it needs first (scripts/install-test-deps.sh), then runs:
-#   lint        cargo fmt --check, cargo clippy -D warnings, tsc --checkJs on web/
+#   lint        cargo fmt --check, cargo clippy -D warnings, tsc --checkJs: the web client
+#               alone (tsconfig.json), then with its unit tests, the e2e library and
+#               the e2e tests (tsconfig.node.json)
 #   rust        unit, property, scenario and integration tests (cargo test)
 #   web         the web client's unit tests (node --test), sharing fixtures with Rust
 #   fuzz        a short smoke run of every fuzz target (FUZZ_SECONDS each, default 30)
@@ -31,7 +33,8 @@ run_stage() {
 lint() {
   cargo fmt --all -- --check &&
     cargo clippy --workspace --all-targets --quiet -- -D warnings &&
-    npx tsc -p tsconfig.json
+    npx tsc -p tsconfig.json &&
+    npx tsc -p tsconfig.node.json
 }
 rust() { CONFAB_REQUIRE_INTEROP=1 cargo test --workspace; }
 web() { node --test web/test/*.test.js; }

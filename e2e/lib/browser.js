@@ -10,8 +10,58 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { pollUntil, safeJson, slug, withTimeout } from './util.js';
 
+/** @typedef {import('playwright-core').BrowserContext} BrowserContext */
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {import('playwright-core').PageScreenshotOptions} PageScreenshotOptions */
+
+/** @typedef {import('../../web/js/media/call.js').CallStats} CallStats */
+/** @typedef {import('../../web/js/media/quality.js').Quality} Quality */
+/** @typedef {import('../../web/js/net/protocol.js').PeerInfo} PeerInfo */
+/** @typedef {import('../../web/js/net/protocol.js').PeerState} PeerState */
+/** @typedef {import('../../web/js/net/protocol.js').ChatMessage} ChatMessage */
+/** @typedef {import('../../web/js/room/room.js').PeerMedia} PeerMedia */
+
+/**
+ * `window.confab`, the web client's read-only test handle (docs/web-test-contract.md;
+ * built by web/js/ui/debug.js). Tests read it inside `page.evaluate` (see window.d.ts).
+ * @typedef {object} ConfabHandle
+ * @property {'lobby' | 'connecting' | 'in-room'} state
+ * @property {string | null} peerId own peer id
+ * @property {Required<PeerInfo>[]} peers everyone else in the room (`role` always set)
+ * @property {PeerState} me our own presence, as the server last told us
+ * @property {'host' | 'guest'} role
+ * @property {boolean} locked
+ * @property {'idle' | 'ringing' | 'in-call'} callState
+ * @property {ReturnType<import('../../web/js/ui/calls.js').Calls['snapshot']>} call
+ * @property {string[]} notices every call outcome shown in #call-notice, oldest first
+ * @property {string[]} errors every message shown in #error, oldest first
+ * @property {ChatMessage[]} chat
+ * @property {() => Record<string, RTCPeerConnection>} pcs
+ * @property {() => Promise<Record<string, CallStats>>} stats
+ * @property {ReturnType<import('../../web/js/p2p/files.js').FileTransfers['snapshot']>} transfers
+ * @property {ReturnType<import('../../web/js/media/devices.js').Devices['snapshot']>} media
+ * @property {Record<string, PeerMedia | null>} peerStates
+ * @property {() => Promise<Record<string, Quality>>} quality
+ * @property {{connected: boolean, reconnects: number, rebound: number}} signaling
+ */
+
+/**
+ * What `launchBrowser` returns.
+ * @typedef {object} Browser
+ * @property {string} name
+ * @property {string} ns
+ * @property {BrowserContext} context
+ * @property {Page} page
+ * @property {string} userDataDir
+ * @property {(s: string) => void} log writes a line to the browser's log
+ * @property {string[]} pageErrors uncaught page errors' messages
+ * @property {string[]} consoleErrors console.error texts
+ * @property {() => Promise<void>} close closes the browser and removes its profile; idempotent
+ */
+
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/lib/chromium/chromium';
 
+/** @type {string | null} */
 let wrapperDir = null;
 // Profiles of browsers not closed yet; removed at process exit (crash, signal) too.
 const liveProfiles = new Set();
@@ -27,7 +77,7 @@ function wrapperPath() {
     ': "${CHROME_NETNS:?CHROME_NETNS not set}"\n' +
     `exec ip netns exec "$CHROME_NETNS" ${CHROMIUM} "$@"\n`);
   chmodSync(p, 0o755);
-  process.on('exit', () => rmSync(wrapperDir, { recursive: true, force: true }));
+  process.on('exit', () => rmSync(/** @type {string} */ (wrapperDir), { recursive: true, force: true }));
   return p;
 }
 
@@ -36,6 +86,8 @@ function wrapperPath() {
  *  - 'grant': fake camera/mic, permission prompts auto-accepted;
  *  - 'deny':  fake devices, but every permission prompt is denied, so getUserMedia
  *             rejects with NotAllowedError (see browser.js header / e2e/README.md).
+ * @param {{serverIp: string, publicHost?: string, media?: 'grant' | 'deny',
+ *          extraArgs?: string[], ignoreCertificateErrors?: boolean}} o
  */
 export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'grant', extraArgs = [],
   ignoreCertificateErrors = true }) {
@@ -65,13 +117,14 @@ export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'gran
  * @param {{ns: string, name: string, artifactsDir: string, serverIp: string,
  *          publicHost?: string, media?: 'grant'|'deny', extraArgs?: string[],
  *          viewport?: {width: number, height: number}, launchTimeoutMs?: number,
- *          traceRtc?: boolean}} o
+ *          traceRtc?: boolean, initScripts?: string[], ignoreCertificateErrors?: boolean}} o
  * `traceRtc` (default: env CONFAB_E2E_TRACE_RTC set) logs every RTCPeerConnection call and
  * event to the page console, hence to the browser log.
  * `ignoreCertificateErrors` (default true): `--ignore-certificate-errors` and Playwright's
  * `ignoreHTTPSErrors`; false only for experiments about certificate checks (tools/).
  * `initScripts`: script sources run in every page before its own scripts (Playwright
  * `addInitScript`), after the RTC trace script; e.g. `ice.js`'s ICE policy override.
+ * @returns {Promise<Browser>}
  */
 export async function launchBrowser({
   ns, name, artifactsDir, serverIp, publicHost = 'call.test', media = 'grant',
@@ -81,7 +134,7 @@ export async function launchBrowser({
   const userDataDir = mkdtempSync(join(tmpdir(), `confab-e2e-chrome-${slug(name)}-`));
   liveProfiles.add(userDataDir);
   const log = createWriteStream(join(artifactsDir, `browser-${slug(name)}.log`), { flags: 'a' });
-  const logLine = (s) => log.write(`${new Date().toISOString()} ${s}\n`);
+  const logLine = (/** @type {string} */ s) => log.write(`${new Date().toISOString()} ${s}\n`);
   let context;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -99,12 +152,13 @@ export async function launchBrowser({
     liveProfiles.delete(userDataDir);
     throw e;
   }
-  /** Uncaught page errors and console.error texts, for assertions. */
+  /** Uncaught page errors and console.error texts, for assertions. @type {string[]} */
   const pageErrors = [];
+  /** @type {string[]} */
   const consoleErrors = [];
   if (traceRtc) await context.addInitScript(RTC_TRACE_SCRIPT);
   for (const script of initScripts) await context.addInitScript(script);
-  const attach = (page) => {
+  const attach = (/** @type {Page} */ page) => {
     attachLogging(page, logLine);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -113,7 +167,9 @@ export async function launchBrowser({
   context.on('page', attach);
   const page = context.pages()[0] || await context.newPage();
 
+  /** @type {Promise<void> | null} */
   let closed = null;
+  /** @type {Browser} */
   const browser = {
     name, ns, context, page, userDataDir, log: logLine, pageErrors, consoleErrors,
     /** Close the browser and remove its profile. Idempotent. */
@@ -177,6 +233,10 @@ const RTC_TRACE_SCRIPT = `(() => {
   window.RTCPeerConnection = Traced;
 })();`;
 
+/**
+ * @param {Page} page
+ * @param {(s: string) => void} logLine
+ */
 function attachLogging(page, logLine) {
   page.on('console', (m) => {
     const loc = m.location();
@@ -190,7 +250,7 @@ function attachLogging(page, logLine) {
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) logLine(`[navigated] ${f.url()}`); });
   page.on('websocket', (ws) => {
     logLine(`[ws open] ${ws.url()}`);
-    const trunc = (p) => { const s = typeof p === 'string' ? p : `<binary ${p.length}B>`; return s.length > 20000 ? `${s.slice(0, 20000)}…` : s; };
+    const trunc = (/** @type {string | Buffer} */ p) => { const s = typeof p === 'string' ? p : `<binary ${p.length}B>`; return s.length > 20000 ? `${s.slice(0, 20000)}…` : s; };
     ws.on('framesent', (f) => logLine(`[ws >] ${trunc(f.payload)}`));
     ws.on('framereceived', (f) => logLine(`[ws <] ${trunc(f.payload)}`));
     ws.on('socketerror', (e) => logLine(`[ws error] ${e}`));
@@ -201,30 +261,51 @@ function attachLogging(page, logLine) {
 /**
  * Poll `page.evaluate(fnOrExpr, arg)` until truthy; return the value. Throws on timeout
  * with the last value or evaluation error.
+ * @template R
+ * @template A
+ * @param {Page} page
+ * @param {string | ((arg: A) => R | Promise<R>)} fnOrExpr
+ * @param {{timeout?: number, interval?: number, arg?: A, message?: string}} [o]
+ * @returns {Promise<import('./util.js').Truthy<R>>}
  */
 export function waitFor(page, fnOrExpr, { timeout = 10_000, interval = 100, arg, message } = {}) {
-  return pollUntil(() => page.evaluate(fnOrExpr, arg), {
+  // Playwright types the page function's argument as `Unboxed<A>` (handles unwrapped),
+  // which it cannot relate to a generic `A`; the tests pass plain data.
+  const fn = /** @type {string | ((arg: unknown) => R | Promise<R>)} */ (fnOrExpr);
+  return pollUntil(() => page.evaluate(fn, arg), {
     timeout, interval, message: message || String(fnOrExpr).slice(0, 200),
   });
 }
 
-/** `window.confab.stats()`: {peerId: CallStats}. */
+/**
+ * `window.confab.stats()`: {peerId: CallStats}.
+ * @param {Page} page
+ */
 export function callStats(page) {
   return page.evaluate(() => window.confab.stats());
 }
 
-/** Save `<artifactsDir>/<name>.png`; returns the path. Never throws (logs instead). */
+/**
+ * Save `<artifactsDir>/<name>.png`; returns the path. Never throws (logs instead).
+ * @param {Page} page
+ * @param {string} artifactsDir
+ * @param {string} name
+ * @param {PageScreenshotOptions} [opts]
+ */
 export async function screenshot(page, artifactsDir, name, opts = {}) {
   const path = join(artifactsDir, `${slug(name)}.png`);
   try {
     await page.screenshot({ path, timeout: 10_000, ...opts });
   } catch (e) {
-    console.error(`[e2e] screenshot ${name} failed: ${e.message}`);
+    console.error(`[e2e] screenshot ${name} failed: ${/** @type {Error} */ (e).message}`);
   }
   return path;
 }
 
-/** Compact one-line description of a window.confab state, for assertion messages. */
+/**
+ * Compact one-line description of a window.confab state, for assertion messages.
+ * @param {Page} page
+ */
 export async function describeConfab(page) {
   try {
     return safeJson(await page.evaluate(() => {
@@ -234,6 +315,6 @@ export async function describeConfab(page) {
         errors: c.errors, pcs: Object.keys(c.pcs ? c.pcs() : {}) };
     }));
   } catch (e) {
-    return `unavailable: ${e.message}`;
+    return `unavailable: ${/** @type {Error} */ (e).message}`;
   }
 }

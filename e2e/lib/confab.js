@@ -16,10 +16,13 @@ export function confabBin() {
     : join(REPO_ROOT, 'target/debug/confab');
 }
 
+/** @type {{bin: string, text: string} | null} */
 let helpCache = null;
 /**
  * Whether `confab serve` of the binary under test knows `flag` (e.g. '--no-turn'), from
  * its --help; lets the harness work with binaries from before and after a flag existed.
+ * @param {string} flag
+ * @param {string} [bin]
  */
 export function confabServeHasFlag(flag, bin = confabBin()) {
   if (!helpCache || helpCache.bin !== bin) {
@@ -31,10 +34,30 @@ export function confabServeHasFlag(flag, bin = confabBin()) {
 
 const TAIL_LINES = 40;
 // Data dirs of servers not stopped yet; removed at process exit (crash, signal) too.
+/** @type {Set<string>} */
 const liveDataDirs = new Set();
 process.on('exit', () => {
   for (const dir of liveDataDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A running `confab serve`, as `startConfab` returns it.
+ * @typedef {object} ConfabServer
+ * @property {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable>} child
+ * @property {number | undefined} pid
+ * @property {string} url `https://<ip>:<port>`
+ * @property {string} ip
+ * @property {number} port
+ * @property {string} ns
+ * @property {string} logPath
+ * @property {string} dataDir
+ * @property {boolean} ownsDataDir whether `stop` removes `dataDir`
+ * @property {() => string} tail the last lines of its output
+ * @property {{code: number | null, signal: NodeJS.Signals | null} | null} exited
+ * @property {(o?: {signal?: 'SIGTERM' | 'SIGKILL'}) => Promise<void>} stop
+ *   SIGKILL: no graceful shutdown at all. Idempotent.
+ * @property {Promise<void>} [stopped] set by the first `stop`
+ */
 
 /**
  * Start `confab serve` in namespace `ns`, log to `<artifactsDir>/confab.log`, and wait
@@ -47,6 +70,7 @@ process.on('exit', () => {
  * @param {{lab: import('./netns.js').Lab, ns: string, ip: string, port?: number,
  *          probeNs?: string, artifactsDir: string, publicHost?: string,
  *          extraArgs?: string[], timeoutMs?: number, bin?: string, dataDir?: string}} o
+ * @returns {Promise<ConfabServer>}
  */
 export async function startConfab({
   lab, ns, ip, port = 8443, probeNs = ns, artifactsDir, publicHost = 'call.test',
@@ -61,6 +85,7 @@ export async function startConfab({
   if (ownsDataDir) liveDataDirs.add(dataDir);
   const logPath = join(artifactsDir, 'confab.log');
   const log = createWriteStream(logPath, { flags: 'a' });
+  /** @type {string[]} */
   const tail = [];
   const args = ['serve', '--listen', `${ip}:${port}`, '--data-dir', dataDir,
     '--public-host', publicHost, ...extraArgs];
@@ -71,7 +96,7 @@ export async function startConfab({
     env: { ...process.env, NO_COLOR: '1', RUST_BACKTRACE: '1' },
   });
   lab.track(child);
-  const onData = (buf) => {
+  const onData = (/** @type {Buffer} */ buf) => {
     log.write(buf);
     for (const line of buf.toString('utf8').split('\n')) {
       if (!line) continue;
@@ -81,6 +106,7 @@ export async function startConfab({
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
+  /** @type {ConfabServer['exited']} */
   let exited = null;
   child.once('exit', (code, signal) => {
     exited = { code, signal };
@@ -88,6 +114,7 @@ export async function startConfab({
   });
 
   const url = `https://${ip}:${port}`;
+  /** @type {ConfabServer} */
   const server = {
     child, pid: child.pid, url, ip, port, ns, logPath, dataDir, ownsDataDir,
     tail: () => tail.join('\n'),
@@ -121,19 +148,24 @@ export async function startConfab({
 /**
  * `signal` (default SIGTERM) by pid, SIGKILL after 3 s; removes the data dir if it made
  * it. Idempotent.
+ * @param {ConfabServer} server
+ * @param {import('node:fs').WriteStream} log
+ * @param {{signal?: 'SIGTERM' | 'SIGKILL'}} [o]
  */
 async function stopConfab(server, log, { signal = 'SIGTERM' } = {}) {
   if (server.stopped) return server.stopped;
   server.stopped = (async () => {
     const { child } = server;
+    // `pid` is undefined only if spawning failed; `process.kill` then throws, caught as gone.
+    const pid = /** @type {number} */ (child.pid);
     if (child.exitCode === null && child.signalCode === null) {
       const exitedP = new Promise((r) => child.once('exit', r));
       log.write(`# stopping with ${signal}\n`);
-      try { process.kill(child.pid, signal); } catch { /* gone */ }
+      try { process.kill(pid, signal); } catch { /* gone */ }
       const timedOut = await withTimeout(exitedP.then(() => false), 3000, true);
       if (timedOut) {
         log.write('# did not exit 3 s after SIGTERM: SIGKILL\n');
-        try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
         await withTimeout(exitedP, 2000);
       }
     }

@@ -31,10 +31,40 @@ export const VARIANTS = {
   'stun+turn': '^(stun|turn):',
 };
 
+/** @typedef {keyof typeof VARIANTS} Variant */
+/** @typedef {'all' | 'relay'} IcePolicy */
+
+/**
+ * `window.__e2eIce`, set by the init script: the imposed policy and URL pattern.
+ * @typedef {{policy: IcePolicy, keep: string | null}} IceMarker
+ */
+
+/**
+ * The getStats fields `selectedPair` reads, of `transport`, `candidate-pair` and
+ * `local-candidate`/`remote-candidate` entries (lib.dom types the report's values as any).
+ * @typedef {object} StatsEntry
+ * @property {string} id
+ * @property {string} type
+ * @property {string} [selectedCandidatePairId] transport
+ * @property {string} [localCandidateId] candidate-pair
+ * @property {string} [remoteCandidateId] candidate-pair
+ * @property {RTCStatsIceCandidatePairState} [state] candidate-pair
+ * @property {boolean} [nominated] candidate-pair
+ * @property {number} [bytesSent] candidate-pair
+ * @property {number} [bytesReceived] candidate-pair
+ * @property {number} [currentRoundTripTime] candidate-pair
+ * @property {RTCIceCandidateType} [candidateType] candidate
+ * @property {string} [protocol] candidate
+ * @property {string} [address] candidate
+ * @property {number} [port] candidate
+ * @property {string} [relayProtocol] local candidate, when relayed
+ * @property {string} [url] local candidate: the STUN/TURN URL it came from
+ */
+
 /**
  * Source of an init script forcing `policy` ('all' | 'relay') and keeping only ICE server
  * URLs that match `VARIANTS[variant]` (no filtering when `variant` is null).
- * @param {{policy?: 'all'|'relay', variant?: keyof VARIANTS | null}} o
+ * @param {{policy?: IcePolicy, variant?: Variant | null}} o
  */
 export function iceInitScript({ policy = 'all', variant = null } = {}) {
   if (policy !== 'all' && policy !== 'relay') throw new Error(`unknown ICE policy ${policy}`);
@@ -71,9 +101,11 @@ export function iceInitScript({ policy = 'all', variant = null } = {}) {
 /**
  * `{peerId: {iceTransportPolicy, urls}}` from `pc.getConfiguration()` of every live
  * connection (`window.confab.pcs()`).
+ * @param {import('playwright-core').Page} page
  */
 export function effectiveIceConfigs(page) {
   return page.evaluate(() => {
+    /** @type {Record<string, {iceTransportPolicy: RTCIceTransportPolicy | undefined, urls: string[]}>} */
     const out = {};
     for (const [id, pc] of Object.entries(window.confab.pcs())) {
       const c = pc.getConfiguration();
@@ -92,18 +124,23 @@ export function effectiveIceConfigs(page) {
  * (udp|tcp|tls: how the browser reaches its TURN server), the local candidate's `url`
  * (the STUN/TURN URL it came from), addresses, and every local candidate gathered.
  * `null` when no pair is selected.
+ * @param {import('playwright-core').Page} page
+ * @param {string} peerId
  */
 export function selectedPair(page, peerId) {
   return page.evaluate(async (id) => {
     const pc = window.confab.pcs()[id];
     if (!pc) return null;
+    // Keyed by stats id; looking up an absent id (undefined) finds nothing.
+    /** @type {Map<string | undefined, StatsEntry>} */
     const byId = new Map();
-    let pairId = null;
+    let pairId = /** @type {string | null} */ (null); // a cast: assigned in a callback
+
     (await pc.getStats()).forEach((s) => {
       byId.set(s.id, s);
       if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
     });
-    const cand = (c) => c && {
+    const cand = (/** @type {StatsEntry | undefined} */ c) => c && {
       type: c.candidateType, protocol: c.protocol, address: c.address, port: c.port,
       relayProtocol: c.relayProtocol ?? null, url: c.url ?? null,
     };
@@ -121,10 +158,13 @@ export function selectedPair(page, peerId) {
   }, peerId);
 }
 
-/** One-line summary of a pair from `selectedPair`, for diagnostics. */
+/**
+ * One-line summary of a pair from `selectedPair`, for diagnostics.
+ * @param {Awaited<ReturnType<typeof selectedPair>>} p
+ */
 export function describePair(p) {
-  if (!p || !p.local) return 'no selected pair';
-  const c = (x) => `${x.type}${x.relayProtocol ? `/${x.relayProtocol}` : ''} ${x.protocol} ` +
+  if (!p || !p.local || !p.remote) return 'no selected pair';
+  const c = (/** @type {NonNullable<typeof p.local>} */ x) => `${x.type}${x.relayProtocol ? `/${x.relayProtocol}` : ''} ${x.protocol} ` +
     `${x.address}:${x.port}`;
   return `${c(p.local)} <-> ${c(p.remote)}`;
 }

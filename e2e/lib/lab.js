@@ -18,14 +18,41 @@ import { artifactsDirFor, slug } from './util.js';
 export { waitFor, callStats, screenshot, describeConfab } from './browser.js';
 export { pollUntil, sleep, median, slug } from './util.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {import('./browser.js').Browser} Browser */
+/** @typedef {import('./confab.js').ConfabServer} ConfabServer */
+/** @typedef {import('./netns.js').Net} Net */
+
+/**
+ * What `startLab` returns.
+ * @typedef {object} TestLab
+ * @property {string} name
+ * @property {string} artifactsDir
+ * @property {Net} net
+ * @property {ConfabServer | null} confab null only while it is being (re)started
+ * @property {Browser[]} browsers
+ * @property {Page[]} pages the browsers' pages, in order
+ * @property {string} serverIp
+ * @property {(() => unknown)[]} closeHooks
+ * @property {(fn: () => unknown) => void} onClose
+ * @property {(path?: string) => string} url `https://call.test:8443<path>`
+ * @property {(page: Page, shotName: string,
+ *   opts?: import('playwright-core').PageScreenshotOptions) => Promise<string>} screenshot
+ * @property {() => string} where text pointing at the evidence, for assertion messages
+ * @property {() => Promise<void>} close
+ * @property {(o?: {signal?: 'SIGTERM' | 'SIGKILL'}) => Promise<ConfabServer>} restartConfab
+ */
+
 const DEFAULT_NAMES = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi'];
 export const PUBLIC_HOST = 'call.test';
 export const PORT = 8443;
 
+/** @type {string | false | undefined} */
 let cachedSkip;
 /**
  * false when labs can be built here, else the reason (printed loudly once). Use as
  * `test(name, { skip: skipReason() }, ...)` (node 20 treats `skip: null` as skipped).
+ * @returns {string | false}
  */
 export function skipReason() {
   if (cachedSkip === undefined) {
@@ -38,7 +65,10 @@ export function skipReason() {
   return cachedSkip;
 }
 
-/** A room name valid for the protocol (A-Za-z0-9_-), unique per call. */
+/**
+ * A room name valid for the protocol (A-Za-z0-9_-), unique per call.
+ * @param {string} [tag]
+ */
 export function roomName(tag = 'e2e') {
   return `${slug(tag).slice(0, 20)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
@@ -48,7 +78,7 @@ export function roomName(tag = 'e2e') {
  *            viewport?: {width: number, height: number}, initScripts?: string[]}} BrowserSpec
  * @param {{t?: import('node:test').TestContext, name?: string,
  *          browsers?: number | BrowserSpec[], confabArgs?: string[],
- *          net?: any, artifactsDir?: string, dataDir?: string}} opts
+ *          net?: Net, artifactsDir?: string, dataDir?: string}} [opts]
  * `net`: a lab built by the caller (default: `createLanLab` with one client per browser);
  * startLab owns it from then on (close destroys it, also when startLab fails).
  * `artifactsDir`: an already prepared directory (default: a fresh one for the test).
@@ -56,10 +86,12 @@ export function roomName(tag = 'e2e') {
  * needed for `lab.restartConfab`, which starts confab again on the same dir and port.
  * The returned lab's `onClose(fn)` registers async cleanup run after the browsers are
  * closed and before confab is stopped and the namespaces are deleted.
+ * @returns {Promise<TestLab>}
  */
 export async function startLab({ t, name, browsers = 2, confabArgs = [], net: givenNet,
   artifactsDir: givenDir, dataDir } = {}) {
   const testName = name || t?.name || 'lab';
+  /** @type {(BrowserSpec & {name: string})[]} */
   const specs = (typeof browsers === 'number'
     ? Array.from({ length: browsers }, () => ({}))
     : browsers
@@ -71,7 +103,14 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [], net: gi
     net.destroySync();
     throw new Error(`lab has ${net.clients.length} client namespaces for ${specs.length} browsers`);
   }
-  /** @type {any} */
+  const confabOpts = {
+    lab: net, ns: net.serverNs, ip: net.serverIp, port: PORT,
+    probeNs: net.clients[0]?.ns ?? net.serverNs, artifactsDir,
+    publicHost: PUBLIC_HOST, extraArgs: confabArgs, dataDir,
+  };
+  /** @type {Promise<void> | null} */
+  let closing = null;
+  /** @type {TestLab} */
   const lab = {
     name: testName, artifactsDir, net, confab: null, browsers: [], pages: [],
     serverIp: net.serverIp, closeHooks: [],
@@ -81,32 +120,25 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [], net: gi
     screenshot: (page, shotName, opts) => screenshot(page, artifactsDir, shotName, opts),
     /** Text pointing at the evidence, for assertion messages. */
     where: () => `artifacts in ${artifactsDir}`,
-    close: null,
-  };
-  let closing = null;
-  lab.close = () => {
-    if (!closing) closing = closeLab(lab);
-    return closing;
+    close: () => {
+      if (!closing) closing = closeLab(lab);
+      return closing;
+    },
+    /**
+     * Stops confab (`signal` SIGTERM, or SIGKILL for a crash) and starts it again on the
+     * same address and data dir; the browsers stay open.
+     * @param {{signal?: 'SIGTERM'|'SIGKILL'}} [o]
+     */
+    restartConfab: async (o) => {
+      if (!dataDir) throw new Error('restartConfab needs startLab({dataDir})');
+      await /** @type {ConfabServer} */ (lab.confab).stop(o); // set once startLab returned
+      lab.confab = null;
+      lab.confab = await startConfab(confabOpts);
+      return lab.confab;
+    },
   };
   if (t) t.after(() => lab.close());
 
-  const confabOpts = {
-    lab: net, ns: net.serverNs, ip: net.serverIp, port: PORT,
-    probeNs: net.clients[0]?.ns ?? net.serverNs, artifactsDir,
-    publicHost: PUBLIC_HOST, extraArgs: confabArgs, dataDir,
-  };
-  /**
-   * Stops confab (`signal` SIGTERM, or SIGKILL for a crash) and starts it again on the
-   * same address and data dir; the browsers stay open.
-   * @param {{signal?: 'SIGTERM'|'SIGKILL'}} [o]
-   */
-  lab.restartConfab = async (o) => {
-    if (!dataDir) throw new Error('restartConfab needs startLab({dataDir})');
-    await lab.confab.stop(o);
-    lab.confab = null;
-    lab.confab = await startConfab(confabOpts);
-    return lab.confab;
-  };
   try {
     lab.confab = await startConfab(confabOpts);
     lab.browsers = await Promise.all(specs.map((s, i) => launchBrowser({
@@ -122,9 +154,14 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [], net: gi
   return lab;
 }
 
-/** Record each open page's state + screenshot, close browsers, stop confab, drop netns. */
+/**
+ * Record each open page's state + screenshot, close browsers, stop confab, drop netns.
+ * @param {TestLab} lab
+ */
 async function closeLab(lab) {
+  /** @type {unknown[]} */
   const errors = [];
+  /** @type {Record<string, string>} */
   const state = {};
   await Promise.all(lab.browsers.map(async (b) => {
     if (b.page.isClosed()) { state[b.name] = 'page closed'; return; }

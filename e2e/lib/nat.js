@@ -12,15 +12,25 @@ import { startTurnServer, turnKindFromEnv } from './turn.js';
 import { artifactsDirFor } from './util.js';
 
 /**
+ * What `startNatLab` adds to the `startLab` lab.
+ * @typedef {{turn: Awaited<ReturnType<typeof startTurnServer>>,
+ *   variant: import('./ice.js').Variant, policy: 'all'|'relay'}} NatFields
+ */
+/**
+ * What `startNatLab` returns: the lab on a NAT lab network, plus `NatFields`.
+ * @typedef {import('./lab.js').TestLab & {net: import('./netns.js').NatNet} & NatFields} NatLab
+ */
+
+/**
  * @param {{t?: import('node:test').TestContext, name?: string,
  *   nat?: 'cone'|'symmetric'|('cone'|'symmetric')[], browsers?: number, clients?: number,
- *   variant: string,
+ *   variant: import('./ice.js').Variant,
  *   policy?: 'all'|'relay', tls?: boolean, turn?: 'coturn'|'confab', allowPeers?: boolean}} o
  *   `clients`: NAT'd client namespaces (default one per browser; browsers take the first).
  *   `variant`: which ICE server URLs the browsers use (ice.js VARIANTS); `policy`: their
  *   iceTransportPolicy; `tls`: also serve TURN over TLS on 5349; `turn`: default
  *   $CONFAB_E2E_TURN or coturn; `allowPeers`: see turn.js startTurnServer.
- * @returns the `startLab` lab plus `turn` (the adapter object), `variant`, `policy`.
+ * @returns {Promise<NatLab>} the `startLab` lab plus `turn` (the adapter object), `variant`, `policy`.
  */
 export async function startNatLab({ t, name, nat = 'cone', browsers = 2, clients = browsers,
   variant, policy = 'all', tls = false, turn: kind = turnKindFromEnv(), allowPeers = true }) {
@@ -35,6 +45,7 @@ export async function startNatLab({ t, name, nat = 'cone', browsers = 2, clients
     throw e;
   }
   const initScripts = [iceInitScript({ policy, variant })];
+  /** @type {import('./lab.js').TestLab & Partial<NatFields>} */
   let lab;
   try {
     lab = await startLab({
@@ -56,5 +67,5 @@ export async function startNatLab({ t, name, nat = 'cone', browsers = 2, clients
     await lab.close();
     throw e;
   }
-  return lab;
+  return /** @type {NatLab} */ (lab); // `net` is the NAT lab given to startLab; NatFields are set
 }

@@ -23,7 +23,26 @@ const CMD_TIMEOUT_MS = 10_000;
 
 let labCounter = 0;
 
-/** Run a command synchronously; throw with its stderr on failure. */
+/** @typedef {'cone' | 'symmetric'} NatKind */
+/** A client namespace of a LAN lab. @typedef {{ns: string, ip: string, role: string}} LanClient */
+/**
+ * A client namespace of a NAT lab, behind its NAT box `natNs`.
+ * @typedef {LanClient & {natNs: string, wanIp: string, lanIp: string, nat: NatKind}} NatClient
+ */
+/**
+ * What the fixtures (lab.js, static.js) need of a topology: a server namespace and address
+ * and client namespaces.
+ * @typedef {Lab & {serverNs: string, serverIp: string, clients: LanClient[]}} Net
+ */
+/** @typedef {Lab & {serverNs: string, serverIp: string, clients: LanClient[]}} LanLab */
+/** @typedef {Lab & {serverNs: string, serverIp: string, kind: 'nat', clients: NatClient[]}} NatNet */
+
+/**
+ * Run a command synchronously; throw with its stderr on failure.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{timeout?: number, allowFail?: boolean, input?: string}} [o]
+ */
 export function sh(cmd, args, { timeout = CMD_TIMEOUT_MS, allowFail = false, input } = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout, input });
   if (r.error && !allowFail) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
@@ -50,6 +69,7 @@ export function labUnavailableReason() {
   return null;
 }
 
+/** @param {number} pid */
 function pidAliveAsNode(pid) {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -68,7 +88,10 @@ function listNamespaces() {
     .filter(Boolean);
 }
 
-/** Kill every process inside a namespace (only ever called on our own namespaces). */
+/**
+ * Kill every process inside a namespace (only ever called on our own namespaces).
+ * @param {string} ns
+ */
 function killNamespacePids(ns) {
   const r = sh('ip', ['netns', 'pids', ns], { allowFail: true });
   if (r.status !== 0) return;
@@ -80,6 +103,7 @@ function killNamespacePids(ns) {
   }
 }
 
+/** @param {string} ns */
 function deleteNamespace(ns) {
   killNamespacePids(ns);
   sh('ip', ['netns', 'del', ns], { allowFail: true });
@@ -106,6 +130,7 @@ export function cleanupStaleNamespaces() {
 // ---- process-wide cleanup registry --------------------------------------------------------
 // Synchronous so it can run from 'exit' and signal handlers.
 
+/** @type {Set<Lab>} */
 const liveLabs = new Set();
 let handlersInstalled = false;
 
@@ -118,7 +143,7 @@ function installProcessHandlers() {
   handlersInstalled = true;
   // 'exit' also fires after an uncaught exception or unhandled rejection ends the process.
   process.on('exit', cleanupAllSync);
-  for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  for (const [sig, num] of /** @type {[NodeJS.Signals, number][]} */ ([['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]])) {
     process.once(sig, () => {
       console.error(`[e2e] ${sig}: cleaning up ${liveLabs.size} lab(s)`);
       cleanupAllSync();
@@ -133,6 +158,7 @@ function installProcessHandlers() {
  * namespaces, then deletes the namespaces. Idempotent.
  */
 export class Lab {
+  /** @param {string} prefix of every namespace name, `cf<pid>n<k>` */
   constructor(prefix) {
     this.prefix = prefix;
     /** @type {string[]} */
@@ -152,6 +178,7 @@ export class Lab {
    * two later, Chromium's network change notifier sees that as a network change, and
    * navigations fail with net::ERR_NETWORK_CHANGED and ICE candidates gathered so far
    * are dropped (observed here). The labs are IPv4-only.
+   * @param {string} role
    */
   addNamespace(role) {
     const ns = `${this.prefix}${role}`;
@@ -164,12 +191,22 @@ export class Lab {
     return ns;
   }
 
-  /** Run a command inside a namespace (synchronously). */
+  /**
+   * Run a command inside a namespace (synchronously).
+   * @param {string} ns
+   * @param {string} cmd
+   * @param {string[]} args
+   * @param {Parameters<typeof sh>[2]} [opts]
+   */
   run(ns, cmd, args, opts) {
     return sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
   }
 
-  /** `ip -n ns ...` */
+  /**
+   * `ip -n ns ...`
+   * @param {string} ns
+   * @param {...string} args
+   */
   ip(ns, ...args) {
     return sh('ip', ['-n', ns, ...args]);
   }
@@ -177,6 +214,10 @@ export class Lab {
   /**
    * Create a veth pair with end `nameA` in `nsA` and `nameB` in `nsB`, both set up.
    * Created directly inside nsA, so nothing touches the root namespace.
+   * @param {string} nsA
+   * @param {string} nameA
+   * @param {string} nsB
+   * @param {string} nameB
    */
   vethBetween(nsA, nameA, nsB, nameB) {
     this.ip(nsA, 'link', 'add', nameA, 'type', 'veth', 'peer', 'name', nameB, 'netns', nsB);
@@ -184,7 +225,12 @@ export class Lab {
     this.ip(nsB, 'link', 'set', nameB, 'up');
   }
 
-  /** Track a child process so cleanup kills it. */
+  /**
+   * Track a child process so cleanup kills it.
+   * @template {import('node:child_process').ChildProcess} C
+   * @param {C} child
+   * @returns {C}
+   */
   track(child) {
     this.processes.add(child);
     child.once('exit', () => this.processes.delete(child));
@@ -216,13 +262,13 @@ function newPrefix() {
  * namespace `<p>a`, `<p>b`, ... has `eth0` = 10.77.0.(2+i)/24, its veth peer `v<role>`
  * enslaved to br0 inside `<p>srv`. No default routes: everything is on one subnet.
  *
- * @param {{clients?: number}} opts
- * @returns {Lab & {serverNs: string, serverIp: string, clients: {ns: string, ip: string}[]}}
+ * @param {{clients?: number}} [opts]
+ * @returns {LanLab}
  */
 export function createLanLab({ clients = 2 } = {}) {
   if (clients < 0 || clients > 20) throw new Error(`clients out of range: ${clients}`);
   cleanupStaleNamespaces();
-  const lab = new Lab(newPrefix());
+  const lab = /** @type {LanLab} */ (new Lab(newPrefix())); // the LAN fields are set below
   try {
     const srv = lab.addNamespace('srv');
     lab.ip(srv, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0');
@@ -250,6 +296,9 @@ export function createLanLab({ clients = 2 } = {}) {
 /**
  * `iptables -w 5 ...` inside a lab namespace. `-w`: the xtables lock is machine-wide, and
  * another lab (another test run) may be configuring its own namespaces at the same time.
+ * @param {Lab} lab
+ * @param {string} ns
+ * @param {string[]} args
  */
 function iptables(lab, ns, args) {
   lab.run(ns, 'iptables', ['-w', '5', ...args]);
@@ -277,11 +326,9 @@ export const NAT_PUB_IP = '198.51.100.1';
  * `<p>pub` gets `default dev br0` (REQUIRED: else a relay sending to a private host
  * candidate gets ENETUNREACH). IPv6 is off everywhere (see `Lab.addNamespace`).
  *
- * @param {{clients?: number, nat?: 'cone'|'symmetric'|('cone'|'symmetric')[]}} opts
+ * @param {{clients?: number, nat?: NatKind | NatKind[]}} [opts]
  *   `nat`: one kind for every NAT box, or one per client.
- * @returns {Lab & {serverNs: string, serverIp: string, kind: 'nat',
- *   clients: {ns: string, ip: string, role: string, natNs: string, wanIp: string,
- *             lanIp: string, nat: 'cone'|'symmetric'}[]}}
+ * @returns {NatNet}
  */
 export function createNatLab({ clients = 2, nat = 'cone' } = {}) {
   if (clients < 1 || clients > 9) throw new Error(`clients out of range: ${clients}`);
@@ -291,7 +338,7 @@ export function createNatLab({ clients = 2, nat = 'cone' } = {}) {
     if (k !== 'cone' && k !== 'symmetric') throw new Error(`unknown nat kind ${k}`);
   }
   cleanupStaleNamespaces();
-  const lab = new Lab(newPrefix());
+  const lab = /** @type {NatNet} */ (new Lab(newPrefix())); // the NAT fields are set below
   try {
     const pub = lab.addNamespace('pub');
     lab.ip(pub, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0');

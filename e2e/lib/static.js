@@ -14,6 +14,8 @@ const STATIC_SERVER = fileURLToPath(new URL('./static-server.js', import.meta.ur
  * Start the server on `<net.serverIp>:<port>` in `net.serverNs` with a fresh self-signed
  * certificate (openssl), and wait until /healthz answers from `probeNs` (default: the
  * first client namespace). Returns {close()}; the process is also tracked by the lab.
+ * @param {import('./netns.js').Net} net
+ * @param {{port?: number, probeNs?: string}} [o]
  */
 export async function startStaticHttps(net, { port = 8443, probeNs = net.clients[0]?.ns ?? net.serverNs } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'confab-e2e-cert-'));
@@ -31,7 +33,8 @@ export async function startStaticHttps(net, { port = 8443, probeNs = net.clients
     { timeout: 10_000, message: 'static server /healthz' });
     return {
       close() {
-        try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+        // `pid` is undefined only if spawning failed; `process.kill` then throws: gone.
+        try { process.kill(/** @type {number} */ (child.pid), 'SIGKILL'); } catch { /* gone */ }
         rmSync(tmp, { recursive: true, force: true });
       },
     };

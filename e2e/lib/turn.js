@@ -20,6 +20,7 @@ export const TURN_REALM = 'confab.test';
 export const RELAY_PORTS = [49160, 49999];
 
 // Temp dirs of servers not stopped yet; removed at process exit (crash, signal) too.
+/** @type {Set<string>} */
 const liveDirs = new Set();
 process.on('exit', () => {
   for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
@@ -29,6 +30,11 @@ process.on('exit', () => {
  * Run `cmd args` inside namespace `ns` without blocking the event loop (browsers keep
  * being driven meanwhile). Resolves `{code, stdout, stderr}`; never rejects. Killed after
  * `timeoutMs`.
+ * @param {string} ns
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{timeoutMs?: number}} [o]
+ * @returns {Promise<{code: number, stdout: string, stderr: string}>}
  */
 export function runIn(ns, cmd, args, { timeoutMs = 10_000 } = {}) {
   return new Promise((resolve) => {
@@ -45,6 +51,9 @@ export function runIn(ns, cmd, args, { timeoutMs = 10_000 } = {}) {
  * `timeout 5 turnutils_stunclient -p PORT SERVER` inside namespace `ns` (it hangs forever
  * without an answer, hence `timeout`). Returns `{ip, port, output}` with the UDP reflexive
  * address it reports, or `{ip: null, port: null, output}` when there was none.
+ * @param {string} ns
+ * @param {string} server
+ * @param {{port?: number, timeoutSec?: number}} [o]
  */
 export async function stunClient(ns, server, { port = TURN_PORT, timeoutSec = 5 } = {}) {
   const r = await runIn(ns, 'timeout', [String(timeoutSec), 'turnutils_stunclient', '-p',
@@ -54,14 +63,23 @@ export async function stunClient(ns, server, { port = TURN_PORT, timeoutSec = 5 
   return m ? { ip: m[1], port: Number(m[2]), output } : { ip: null, port: null, output };
 }
 
-/** Whether a TCP connection to ip:port can be opened from `ns` (2 s). */
+/**
+ * Whether a TCP connection to ip:port can be opened from `ns` (2 s).
+ * @param {string} ns
+ * @param {string} ip
+ * @param {number} port
+ */
 async function tcpOpen(ns, ip, port) {
   const r = await runIn(ns, 'timeout', ['2', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`],
     { timeoutMs: 4000 });
   return r.code === 0;
 }
 
-/** Wait until STUN over UDP answers (and the TCP ports accept) at `ip`, from `probeNs`. */
+/**
+ * Wait until STUN over UDP answers (and the TCP ports accept) at `ip`, from `probeNs`.
+ * @param {{probeNs: string, ip: string, tcpPorts?: number[], timeoutMs?: number,
+ *   what?: string, tail?: () => string}} o
+ */
 async function waitStunReady({ probeNs, ip, tcpPorts = [TURN_PORT], timeoutMs = 10_000,
   what = 'STUN server', tail = () => '' }) {
   const deadline = Date.now() + timeoutMs;
@@ -83,7 +101,11 @@ async function waitStunReady({ probeNs, ip, tcpPorts = [TURN_PORT], timeoutMs = 
   }
 }
 
-/** Self-signed certificate for `host` (and IP `ip`) in `dir`; returns {cert, key}. */
+/**
+ * Self-signed certificate for `host` (and IP `ip`) in `dir`; returns {cert, key}.
+ * @param {string} dir
+ * @param {{host?: string, ip?: string}} [o]
+ */
 export function selfSignedCert(dir, { host = 'call.test', ip } = {}) {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
@@ -106,7 +128,9 @@ export function selfSignedCert(dir, { host = 'call.test', ip } = {}) {
  * experiments with mismatching certificates). coturn's default peer policy denies nothing, so the lab's public
  * 198.51.100.x peers (and the relay's own address) need no --allowed-peer-ip.
  *
- * @returns {Promise<{pid: number, ip: string, logPath: string, tls: boolean,
+ * @param {{lab: import('./netns.js').Lab, ns: string, ip: string, artifactsDir: string,
+ *   probeNs: string, tls?: boolean, certFor?: {host?: string, ip?: string}, timeoutMs?: number}} o
+ * @returns {Promise<{pid: number | undefined, ip: string, logPath: string, tls: boolean,
  *   stop: () => Promise<void>, tail: () => string}>}
  */
 export async function startCoturn({ lab, ns, ip, artifactsDir, probeNs, tls = false,
@@ -131,7 +155,9 @@ export async function startCoturn({ lab, ns, ip, artifactsDir, probeNs, tls = fa
   const child = spawn('ip', ['netns', 'exec', ns, 'turnserver', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   lab.track(child);
+  /** @type {string[]} */
   const tailLines = [];
+  /** @param {Buffer} buf */
   const onData = (buf) => {
     log.write(buf);
     for (const line of buf.toString('utf8').split('\n')) {
@@ -142,13 +168,16 @@ export async function startCoturn({ lab, ns, ip, artifactsDir, probeNs, tls = fa
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
+  /** @type {{code: number | null, signal: NodeJS.Signals | null} | null} */
   let exited = null;
+  /** @type {Promise<void>} */
   const exitedP = new Promise((r) => child.once('exit', (code, signal) => {
     exited = { code, signal };
     log.write(`# exited code=${code} signal=${signal}\n`);
     r();
   }));
 
+  /** @type {Promise<void> | null} */
   let stopped = null;
   const server = {
     pid: child.pid, ip, logPath, tls,
@@ -158,10 +187,10 @@ export async function startCoturn({ lab, ns, ip, artifactsDir, probeNs, tls = fa
       if (!stopped) {
         stopped = (async () => {
           if (!exited) {
-            try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
+            try { process.kill(/** @type {number} */ (child.pid), 'SIGTERM'); } catch { /* gone */ }
             if (await withTimeout(exitedP.then(() => false), 3000, true)) {
               log.write('# no exit 3 s after SIGTERM: SIGKILL\n');
-              try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+              try { process.kill(/** @type {number} */ (child.pid), 'SIGKILL'); } catch { /* gone */ }
               await withTimeout(exitedP, 2000);
             }
           }
@@ -186,9 +215,12 @@ export async function startCoturn({ lab, ns, ip, artifactsDir, probeNs, tls = fa
   return server;
 }
 
-/** TOML for `confab serve --config`: `[[ice_servers]]` entries. */
+/**
+ * TOML for `confab serve --config`: `[[ice_servers]]` entries.
+ * @param {{urls: string[], username?: string, credential?: string}[]} iceServers
+ */
 export function iceServersToml(iceServers) {
-  const q = (s) => JSON.stringify(s); // TOML basic strings accept JSON string escapes
+  const q = (/** @type {string} */ s) => JSON.stringify(s); // TOML basic strings accept JSON string escapes
   return iceServers.map((s) => [
     '[[ice_servers]]',
     `urls = [${s.urls.map(q).join(', ')}]`,
@@ -197,7 +229,12 @@ export function iceServersToml(iceServers) {
   ].join('\n')).join('\n\n') + '\n';
 }
 
-/** Every URL of a STUN/TURN server at `ip` (stun, turn udp, turn tcp, and turns if tls). */
+/**
+ * Every URL of a STUN/TURN server at `ip` (stun, turn udp, turn tcp, and turns if tls).
+ * @param {string} ip
+ * @param {{tls?: boolean}} [o]
+ * @returns {{stun: string, turnUdp: string, turnTcp: string, turns?: string}}
+ */
 export function serverUrls(ip, { tls = false } = {}) {
   return {
     stun: `stun:${ip}:${TURN_PORT}`,
@@ -235,7 +272,7 @@ export function turnKindFromEnv() {
 
 /**
  * @param {'coturn'|'confab'} kind
- * @param {any} lab a NAT lab (netns.js createNatLab): the server runs in `lab.serverNs` on
+ * @param {import('./netns.js').NatNet} lab a NAT lab (netns.js createNatLab): the server runs in `lab.serverNs` on
  *   `lab.serverIp`, probed from `lab.clients[0].ns` (through its NAT).
  * @param {{artifactsDir: string, tls?: boolean, allowPeers?: boolean}} o `allowPeers`
  *   (confab only, default true): pass `--turn-allow-peer 198.51.100.0/24`; false keeps
@@ -249,10 +286,12 @@ export async function startTurnServer(kind, lab, { artifactsDir, tls = false, al
   if (kind === 'coturn') {
     const coturn = await startCoturn({ lab, ns: lab.serverNs, ip, artifactsDir, probeNs, tls });
     const cred = { username: TURN_USER, credential: TURN_PASSWORD };
+    /** @param {import('./ice.js').Variant} variant */
     const iceServersFor = (variant) => {
       const re = new RegExp(VARIANTS[variant]);
       const stun = [urls.stun].filter((u) => re.test(u));
-      const turn = [urls.turnUdp, urls.turnTcp, urls.turns].filter((u) => u && re.test(u));
+      // A cast: the filter drops the absent `turns` (no type predicate is inferred for it).
+      const turn = /** @type {string[]} */ ([urls.turnUdp, urls.turnTcp, urls.turns].filter((u) => u && re.test(u)));
       if (!stun.length && !turn.length) throw new Error(`no ${kind} URL for variant ${variant}`);
       return [
         ...(stun.length ? [{ urls: stun }] : []),
@@ -262,6 +301,7 @@ export async function startTurnServer(kind, lab, { artifactsDir, tls = false, al
     return {
       kind, urls, coturn,
       iceServersFor,
+      /** @param {import('./ice.js').Variant} variant */
       confabArgs(variant) {
         const file = join(artifactsDir, `confab-ice-${variant.replace(/\W+/g, '_')}.toml`);
         writeFileSync(file, iceServersToml(iceServersFor(variant)));

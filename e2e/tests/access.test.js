@@ -10,41 +10,66 @@ import { joinRoom, showPeople } from '../lib/call.js';
 import { confabBin } from '../lib/confab.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+
 const SKIP = skipReason();
 const TOKEN_KEY = 'e2e-access-token-key-0123456789abcdef';
 const PASSWORD = 'open sesame';
 
-/** Runs `confab <args>` (no network: it only hashes or signs) and returns its stdout. */
+/**
+ * Runs `confab <args>` (no network: it only hashes or signs) and returns its stdout.
+ * @param {string[]} args
+ * @param {string} [input] its stdin
+ */
 function confab(args, input) {
   const r = spawnSync(confabBin(), args, { input, encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, `confab ${args[0]} failed: ${r.stderr}`);
   return r.stdout.trim();
 }
 
-/** A join token for `room` and `name`, minted by `confab token` with `key`. */
+/**
+ * A join token for `room` and `name`, minted by `confab token` with `key`.
+ * @param {string} room
+ * @param {string} name
+ * @param {{key?: string, role?: 'host' | 'guest'}} [o]
+ */
 function mintToken(room, name, { key = TOKEN_KEY, role = 'guest' } = {}) {
   return confab(['token', '--room', room, '--name', name, '--role', role, '--ttl', '10m',
     '--token-key', key]);
 }
 
-/** Text of an element, or null when it is missing or hidden. */
+/**
+ * Text of an element, or null when it is missing or hidden.
+ * @param {Page} page
+ * @param {string} selector
+ */
 function visibleText(page, selector) {
   return page.evaluate((sel) => {
-    const el = document.querySelector(sel);
+    const el = /** @type {HTMLElement | null} */ (document.querySelector(sel));
     if (!el || el.closest('[hidden]') || el.hidden) return null;
     return el.textContent.trim();
   }, selector);
 }
 
+/**
+ * @param {Page} page
+ * @param {string} who
+ */
 async function waitInRoom(page, who) {
   try {
     return await waitFor(page, () => window.confab.state === 'in-room' && window.confab.peerId,
       { timeout: 15_000, message: `${who} in the room` });
   } catch (e) {
-    throw new Error(`${e.message}\n${who}: ${await describeConfab(page)}`);
+    throw new Error(`${/** @type {Error} */ (e).message}\n${who}: ${await describeConfab(page)}`);
   }
 }
 
+/**
+ * @param {Page} page
+ * @param {string} selector
+ * @param {string} want
+ * @param {string} who
+ */
 async function waitForText(page, selector, want, who) {
   try {
     return await waitFor(page, ([sel, w]) => {
@@ -52,11 +77,11 @@ async function waitForText(page, selector, want, who) {
       return el && !el.closest('[hidden]') && el.textContent.includes(w) ? el.textContent.trim() : null;
     }, { arg: [selector, want], timeout: 15_000, message: `${who}: ${selector} says ${JSON.stringify(want)}` });
   } catch (e) {
-    throw new Error(`${e.message}\n${who}: ${await describeConfab(page)}`);
+    throw new Error(`${/** @type {Error} */ (e).message}\n${who}: ${await describeConfab(page)}`);
   }
 }
 
-const peerNames = (page) => page.evaluate(() => window.confab.peers.map((p) => p.name).sort());
+const peerNames = (/** @type {Page} */ page) => page.evaluate(() => window.confab.peers.map((p) => p.name).sort());
 
 test('access: password prompt, wrong password in words, right one joins; token links join at once',
   { skip: SKIP, timeout: 150_000 }, async (t) => {
@@ -131,8 +156,8 @@ test('access: password prompt, wrong password in words, right one joins; token l
     await waitFor(alice, () => window.confab.peers.some((p) => p.name === 'Dana Token'),
       { timeout: 10_000, message: 'Alice sees Dana Token' });
     await lab.screenshot(carol, 'token-joined');
-    for (const [page, who] of [[alice, 'Alice'], [bob, 'Bob'], [carol, 'Carol']]) {
-      assert.deepEqual(lab.browsers.find((b) => b.page === page).pageErrors, [], `${who}: no page errors`);
+    for (const [page, who] of /** @type {[Page, string][]} */ ([[alice, 'Alice'], [bob, 'Bob'], [carol, 'Carol']])) {
+      assert.deepEqual(/** @type {import('../lib/browser.js').Browser} */ (lab.browsers.find((b) => b.page === page)).pageErrors, [], `${who}: no page errors`);
     }
   });
 

@@ -39,7 +39,7 @@ test('call: two namespaced browsers connect over host candidates, then hang up',
       t.diagnostic(`${names[i]}: join -> first remote frame ${ms.toFixed(0)} ms`);
     }
     // Both pages reported their setup time and path to the server's metrics.
-    const metric = async (line) => {
+    const metric = async (/** @type {string} */ line) => {
       const text = await alice.evaluate(() => fetch('/metrics').then((r) => r.text()));
       const m = text.split('\n').find((l) => l.startsWith(`${line} `));
       return m ? Number(m.split(' ')[1]) : null;
@@ -83,7 +83,7 @@ test('call: closing a page removes that peer from the other side within 5 s',
         { timeout: 8_000, interval: 25, message: "Bob gone from Alice's peers" });
       elapsed = Date.now() - t0;
     } catch (e) {
-      assert.fail(`${e.message}\nAlice's window.confab: ${await describeConfab(alice)}\n${lab.where()}`);
+      assert.fail(`${/** @type {Error} */ (e).message}\nAlice's window.confab: ${await describeConfab(alice)}\n${lab.where()}`);
     }
     t.diagnostic(`Bob removed from Alice's peers ${elapsed} ms after page.close()`);
     assert.ok(elapsed < 5_000, `Bob removed after ${elapsed} ms (limit 5000)`);

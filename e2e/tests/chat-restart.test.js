@@ -12,9 +12,14 @@ import { test } from 'node:test';
 import { joinRoom } from '../lib/call.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+
 const SKIP = skipReason();
 
-/** What a page shows in #chat-list: [{id, name, text}] in DOM order. */
+/**
+ * What a page shows in #chat-list: [{id, name, text}] in DOM order.
+ * @param {Page} page
+ */
 function shownMessages(page) {
   return page.evaluate(() => [...document.querySelectorAll('#chat-list li[data-msg-id]')].map((li) => ({
     id: Number(li.getAttribute('data-msg-id')),
@@ -23,19 +28,28 @@ function shownMessages(page) {
   })));
 }
 
-/** Waits until `page` shows at least `n` confirmed messages; returns them. */
+/**
+ * Waits until `page` shows at least `n` confirmed messages; returns them.
+ * @param {Page} page
+ * @param {number} n
+ * @param {string} label
+ */
 async function waitForShown(page, n, label) {
   try {
     await waitFor(page, (k) => document.querySelectorAll('#chat-list li[data-msg-id]').length >= k,
       { arg: n, timeout: 5_000, message: `${label} shows ${n} messages` });
   } catch (e) {
-    throw new Error(`${e.message}\n${label} shows ${JSON.stringify(await shownMessages(page))}\n` +
+    throw new Error(`${/** @type {Error} */ (e).message}\n${label} shows ${JSON.stringify(await shownMessages(page))}\n` +
       `window.confab: ${await describeConfab(page)}`);
   }
   return shownMessages(page);
 }
 
-/** Types `text` into the composer and sends it with Enter. */
+/**
+ * Types `text` into the composer and sends it with Enter.
+ * @param {Page} page
+ * @param {string} text
+ */
 async function send(page, text) {
   await page.fill('#chat-input', text);
   await page.press('#chat-input', 'Enter');
@@ -64,7 +78,7 @@ test('chat: history survives a server crash (SIGKILL) and restart on the same da
     const chatBefore = await alice.evaluate(() => window.confab.chat);
 
     // A crash: no graceful shutdown, nothing flushed at exit.
-    const oldPid = lab.confab.pid;
+    const oldPid = /** @type {import('../lib/confab.js').ConfabServer} */ (lab.confab).pid;
     const server = await lab.restartConfab({ signal: 'SIGKILL' });
     assert.notEqual(server.pid, oldPid, 'a new confab process');
     assert.equal(server.dataDir, dataDir);

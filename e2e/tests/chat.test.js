@@ -7,9 +7,14 @@ import { test } from 'node:test';
 import { establishCall, joinRoom } from '../lib/call.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+
 const SKIP = skipReason();
 
-/** What a page shows in #chat-list: [{id, name, text, mine}] in DOM order. */
+/**
+ * What a page shows in #chat-list: [{id, name, text, mine}] in DOM order.
+ * @param {Page} page
+ */
 function shownMessages(page) {
   return page.evaluate(() => [...document.querySelectorAll('#chat-list li[data-msg-id]')].map((li) => ({
     id: Number(li.getAttribute('data-msg-id')),
@@ -19,7 +24,12 @@ function shownMessages(page) {
   })));
 }
 
-/** Waits until `page` shows a confirmed message with exactly `text`; returns it. */
+/**
+ * Waits until `page` shows a confirmed message with exactly `text`; returns it.
+ * @param {Page} page
+ * @param {string} text
+ * @param {string} label
+ */
 async function waitForMessage(page, text, label) {
   try {
     return await waitFor(page, (t) => {
@@ -28,12 +38,12 @@ async function waitForMessage(page, text, label) {
       return li ? { id: Number(li.getAttribute('data-msg-id')), name: li.querySelector('.chat-name')?.textContent } : null;
     }, { arg: text, timeout: 5_000, message: `${label} shows ${JSON.stringify(text)}` });
   } catch (e) {
-    throw new Error(`${e.message}\n${label} shows ${JSON.stringify(await shownMessages(page))}\n` +
+    throw new Error(`${/** @type {Error} */ (e).message}\n${label} shows ${JSON.stringify(await shownMessages(page))}\n` +
       `window.confab: ${await describeConfab(page)}`);
   }
 }
 
-const badge = (page) => page.evaluate(() => document.querySelector('#chat-badge')?.textContent ?? '');
+const badge = (/** @type {Page} */ page) => page.evaluate(() => document.querySelector('#chat-badge')?.textContent ?? '');
 
 test('chat: both ways between namespaced browsers, history for a late joiner, errors in words',
   { skip: SKIP, timeout: 120_000 }, async (t) => {
@@ -99,7 +109,7 @@ test('chat: both ways between namespaced browsers, history for a late joiner, er
     // A new message reaches all three.
     await carol.fill('#chat-input', 'Sorry I am late!');
     await carol.press('#chat-input', 'Enter');
-    for (const [page, who] of [[alice, 'Alice'], [bob, 'Bob'], [carol, 'Carol']]) {
+    for (const [page, who] of /** @type {[Page, string][]} */ ([[alice, 'Alice'], [bob, 'Bob'], [carol, 'Carol']])) {
       const m = await waitForMessage(page, 'Sorry I am late!', who);
       assert.equal(m.name, who === 'Carol' ? 'You' : 'Carol');
     }

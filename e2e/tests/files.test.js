@@ -12,10 +12,17 @@ import { test } from 'node:test';
 import { establishCall } from '../lib/call.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {import('../lib/browser.js').ConfabHandle['transfers'][number]} Transfer */
+
 const SKIP = skipReason();
 const MiB = 1024 * 1024;
 
-/** Writes `size` random bytes to `path` (in 1 MiB pieces) and returns their SHA-256. */
+/**
+ * Writes `size` random bytes to `path` (in 1 MiB pieces) and returns their SHA-256.
+ * @param {string} path
+ * @param {number} size
+ */
 function randomFile(path, size) {
   const hash = createHash('sha256');
   const parts = [];
@@ -28,6 +35,10 @@ function randomFile(path, size) {
   return hash.digest('hex');
 }
 
+/**
+ * @param {string} path
+ * @returns {Promise<string>} hex
+ */
 function sha256File(path) {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
@@ -35,7 +46,10 @@ function sha256File(path) {
   });
 }
 
-/** The page's transfers (window.confab.transfers) with the card's shown progress and text. */
+/**
+ * The page's transfers (window.confab.transfers) with the card's shown progress and text.
+ * @param {Page} page
+ */
 function transfers(page) {
   return page.evaluate(() => window.confab.transfers.map((t) => {
     const card = document.querySelector(`.transfer[data-transfer-id="${t.id}"]`);
@@ -45,6 +59,16 @@ function transfers(page) {
   }));
 }
 
+/**
+ * Waits until one of the page's transfers satisfies `pred` (sent to the page as source
+ * text, so it must not close over anything); returns it.
+ * @param {Page} page
+ * @param {string} label
+ * @param {(x: Transfer) => boolean} pred
+ * @param {string} what
+ * @param {number} [timeout]
+ * @returns {Promise<Transfer>}
+ */
 async function waitTransfer(page, label, pred, what, timeout = 30_000) {
   try {
     return await waitFor(page, ([src]) => {
@@ -53,7 +77,7 @@ async function waitTransfer(page, label, pred, what, timeout = 30_000) {
       return window.confab.transfers.find(p) ?? null;
     }, { arg: [pred.toString()], timeout, interval: 50, message: `${label}: ${what}` });
   } catch (e) {
-    throw new Error(`${e.message}\n${label} transfers: ${JSON.stringify(await transfers(page))}\n` +
+    throw new Error(`${/** @type {Error} */ (e).message}\n${label} transfers: ${JSON.stringify(await transfers(page))}\n` +
       `window.confab: ${await describeConfab(page)}`);
   }
 }
@@ -79,7 +103,7 @@ test('files: a 20 MiB file goes peer to peer with progress, SHA-256 verified, sa
     assert.equal(offer.name, 'holiday-photos.bin');
     assert.equal(offer.size, size);
     const card = bob.locator(`.transfer[data-transfer-id="${offer.id}"]`);
-    assert.match(await card.locator('.transfer-status').textContent(), /20 MB · Wants to send you a file/);
+    assert.match(/** @type {string} */ (await card.locator('.transfer-status').textContent()), /20 MB · Wants to send you a file/);
     await lab.screenshot(bob, 'file-offer-bob');
     await card.locator('.accept').click();
 
@@ -104,11 +128,11 @@ test('files: a 20 MiB file goes peer to peer with progress, SHA-256 verified, sa
     assert.equal(atAlice.localSha256, want, "Alice's incremental SHA-256 equals Node's hash of the file");
     assert.equal(atBob.localSha256, want, "Bob's SHA-256 of what arrived equals Node's hash of the file");
     assert.equal(atBob.sha256, want, 'the hash Alice announced');
-    for (const [who, page] of [['Alice', alice], ['Bob', bob]]) {
+    for (const [who, page] of /** @type {[string, Page][]} */ ([['Alice', alice], ['Bob', bob]])) {
       const [x] = await transfers(page);
       assert.equal(x.progress, 1, `${who} progress 100 %`);
       assert.equal(x.shownProgress, '100', `${who}'s bar shows 100 %`);
-      assert.match(x.shownStatus, /[Vv]erified/, `${who} shows it verified: ${x.shownStatus}`);
+      assert.match(/** @type {string} */ (x.shownStatus), /[Vv]erified/, `${who} shows it verified: ${x.shownStatus}`);
     }
     await lab.screenshot(alice, 'file-done-alice');
     await lab.screenshot(bob, 'file-done-bob');
@@ -188,7 +212,8 @@ test('files: a 72 MiB file is streamed to a file the receiver picked, and is int
       `Alice ${JSON.stringify(await transfers(alice))}`);
     assert.equal(atBob.localSha256, want);
     assert.equal(atBob.reason, 'Verified · saved', 'saved straight to the picked file, nothing left to save');
-    assert.equal(await bob.evaluate(() => window.__picked), 'disk-image.bin', 'the picker was used');
+    assert.equal(await bob.evaluate(() => /** @type {Window & {__picked?: string}} */ (window).__picked),
+      'disk-image.bin', 'the picker was used');
     assert.equal(await bob.locator(`.transfer[data-transfer-id="${offer.id}"] .save`).isVisible(), false);
     // What is on "disk", hashed by WebCrypto, independently of the app's own SHA-256.
     const onDisk = await bob.evaluate(async () => {
@@ -199,5 +224,5 @@ test('files: a 72 MiB file is streamed to a file the receiver picked, and is int
     });
     assert.deepEqual(onDisk, { size, sha256: want });
     const atAlice = await waitTransfer(alice, 'Alice', (x) => x.state === 'done' || x.state === 'failed', 'sender finished');
-    assert.equal(atAlice.state, 'done', atAlice.reason);
+    assert.equal(atAlice.state, 'done', /** @type {string | undefined} */ (atAlice.reason));
   });

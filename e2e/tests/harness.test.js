@@ -12,14 +12,27 @@ import { createLanLab } from '../lib/netns.js';
 import { startStaticHttps } from '../lib/static.js';
 import { artifactsDirFor, pollUntil } from '../lib/util.js';
 
+/**
+ * What the direct-call test keeps on the page's window.
+ * @typedef {Window & typeof globalThis & {__pc: RTCPeerConnection, __got: string[]}} CallWindow
+ */
+
 const SKIP = skipReason();
 const URL_ROOT = 'https://call.test:8443';
 
-/** LAN lab + static HTTPS server + one browser per spec; runs `body`, always cleans up. */
+/**
+ * LAN lab + static HTTPS server + one browser per spec; runs `body`, always cleans up.
+ * @param {import('node:test').TestContext} t
+ * @param {{name: string, media?: 'grant' | 'deny'}[]} specs
+ * @param {(o: {net: import('../lib/netns.js').LanLab, browsers: import('../lib/browser.js').Browser[],
+ *   artifactsDir: string}) => Promise<void>} body
+ */
 async function withStaticLab(t, specs, body) {
   const artifactsDir = artifactsDirFor(t.name);
   const net = createLanLab({ clients: specs.length });
+  /** @type {import('../lib/browser.js').Browser[]} */
   const browsers = [];
+  /** @type {{close(): void} | undefined} */
   let server;
   try {
     server = await startStaticHttps(net);
@@ -39,6 +52,10 @@ async function withStaticLab(t, specs, body) {
   }
 }
 
+/**
+ * Runs in a page (passed as source text): getUserMedia's outcome.
+ * @type {() => Promise<{ok: boolean, tracks?: string[], name?: string, message?: string}>}
+ */
 const getUserMedia = () => navigator.mediaDevices.getUserMedia({ video: true, audio: true })
   .then((s) => ({ ok: true, tracks: s.getTracks().map((tr) => tr.kind).sort() }))
   .catch((e) => ({ ok: false, name: e.name, message: e.message }));
@@ -56,39 +73,43 @@ test('harness: namespaced Chromium loads https://call.test, has fake media, call
       }
 
       // Direct WebRTC call, SDP passed through Node, non-trickle.
+      /** @param {RTCSessionDescriptionInit | null} offer */
       const setup = async (offer) => {
         const pc = new RTCPeerConnection({ iceServers: [] });
-        window.__pc = pc;
+        /** @type {CallWindow} */ (window).__pc = pc;
         const s = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
         s.getTracks().forEach((tr) => pc.addTrack(tr, s));
         const dc = pc.createDataChannel('t', { negotiated: true, id: 0 });
-        window.__got = [];
-        dc.onmessage = (e) => window.__got.push(e.data);
+        /** @type {CallWindow} */ (window).__got = [];
+        dc.onmessage = (e) => /** @type {CallWindow} */ (window).__got.push(e.data);
         dc.onopen = () => dc.send(`hi from ${offer ? 'B' : 'A'}`);
         if (offer) await pc.setRemoteDescription(offer);
         await pc.setLocalDescription();
-        await new Promise((res) => {
+        await /** @type {Promise<void>} */ (new Promise((res) => {
           if (pc.iceGatheringState === 'complete') res();
           pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && res();
           setTimeout(res, 5000);
-        });
-        return pc.localDescription.toJSON();
+        }));
+        // Set by setLocalDescription above.
+        return /** @type {RTCSessionDescription} */ (pc.localDescription).toJSON();
       };
       const offer = await a.evaluate(setup, null);
       const answer = await b.evaluate(setup, offer);
-      await a.evaluate((ans) => window.__pc.setRemoteDescription(ans), answer);
+      await a.evaluate((ans) => /** @type {CallWindow} */ (window).__pc.setRemoteDescription(ans), answer);
 
       const probe = async () => {
-        const pc = window.__pc;
+        const pc = /** @type {CallWindow} */ (window).__pc;
         const st = await pc.getStats();
         let frames = 0;
+        /** @type {RTCIceCandidatePairStats | undefined} */
         let pair;
         st.forEach((r) => {
           if (r.type === 'inbound-rtp' && r.kind === 'video') frames = r.framesDecoded || 0;
           if (r.type === 'transport' && r.selectedCandidatePairId) pair = st.get(r.selectedCandidatePairId);
         });
         const local = pair && st.get(pair.localCandidateId);
-        return { ice: pc.iceConnectionState, frames, localType: local?.candidateType, got: window.__got };
+        return { ice: pc.iceConnectionState, frames, localType: local?.candidateType,
+          got: /** @type {CallWindow} */ (window).__got };
       };
       for (const p of [a, b]) {
         const s = await pollUntil(async () => {
@@ -102,7 +123,7 @@ test('harness: namespaced Chromium loads https://call.test, has fake media, call
       // Other names must not resolve (no DNS stalls, nothing leaves the lab).
       const extra = await browsers[1].context.newPage();
       const other = await extra.goto('https://example.com/', { timeout: 10_000 })
-        .then(() => 'loaded', (e) => e.message);
+        .then(() => 'loaded', (/** @type {Error} */ e) => e.message);
       assert.match(other, /ERR_NAME_NOT_RESOLVED/);
     });
   });
@@ -112,6 +133,7 @@ test('harness: media "deny" mode makes getUserMedia reject with NotAllowedError'
     await withStaticLab(t, [{ name: 'denied', media: 'deny' }], async ({ browsers }) => {
       const p = browsers[0].page;
       await p.goto(`${URL_ROOT}/`, { timeout: 10_000 });
+      /** @type {Awaited<ReturnType<typeof getUserMedia>>} */
       const gum = await p.evaluate(`(${getUserMedia})()`);
       assert.equal(gum.ok, false);
       assert.equal(gum.name, 'NotAllowedError');

@@ -15,7 +15,7 @@ const SKIP = skipReason();
 const RING_S = 3;
 
 /** The page's call snapshot (window.confab.call). */
-const callOf = (page) => page.evaluate(() => window.confab.call);
+const callOf = (/** @type {import('playwright-core').Page} */ page) => page.evaluate(() => window.confab.call);
 
 test('invite: decline, cancel and timeout are told in words; accept starts the call',
   { skip: SKIP, timeout: 150_000 }, async (t) => {
@@ -77,7 +77,7 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     assert.equal(ca.call, cb.call, 'one call on the server');
     assert.deepEqual(ca.members, [bobId]);
     assert.deepEqual(cb.members, [aliceId]);
-    assert.match(await alice.locator('#status').textContent(), /In a call with Bob/);
+    assert.match(/** @type {string} */ (await alice.locator('#status').textContent()), /In a call with Bob/);
     await lab.screenshot(alice, 'call-1to1');
     await lab.screenshot(bob, 'call-1to1-phone');
     const notices = await alice.evaluate(() => window.confab.notices);

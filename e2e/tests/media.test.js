@@ -15,21 +15,27 @@ import { test } from 'node:test';
 import { establishCall } from '../lib/call.js';
 import { describeConfab, pollUntil, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {{width: number, height: number, green: number}} Picture */
+
 const SKIP = skipReason();
 const CONNECTED = ['connected', 'completed'];
 
 /**
  * What `page` shows of `peerId`'s video: its decoded size, and how much of a downscaled
  * frame is the fake patterns' green (so a real picture, not a black frame, is shown).
+ * @param {Page} page
+ * @param {string} peerId
+ * @returns {Promise<Picture>}
  */
 function remotePicture(page, peerId) {
   return page.evaluate((id) => {
-    const v = document.querySelector(`.remote[data-peer-id="${id}"] video`);
+    const v = /** @type {HTMLVideoElement | null} */ (document.querySelector(`.remote[data-peer-id="${id}"] video`));
     if (!v || !v.videoWidth) return { width: 0, height: 0, green: 0 };
     const c = document.createElement('canvas');
     c.width = 80;
     c.height = 50;
-    const g = c.getContext('2d');
+    const g = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d')); // a canvas always has one
     g.drawImage(v, 0, 0, c.width, c.height);
     const d = g.getImageData(0, 0, c.width, c.height).data;
     let green = 0;
@@ -38,12 +44,21 @@ function remotePicture(page, peerId) {
   }, peerId);
 }
 
+/** @param {Page} page */
 async function offers(page) {
   const s = await page.evaluate(() => window.confab.stats());
   return Object.values(s).map((x) => x.offers);
 }
 
+/**
+ * @param {Page} page
+ * @param {string} peerId
+ * @param {(p: Picture) => boolean} pred
+ * @param {string} what
+ * @param {number} [timeout]
+ */
 async function waitPicture(page, peerId, pred, what, timeout = 15_000) {
+  /** @type {Picture | undefined} */
   let last;
   try {
     return await pollUntil(async () => {
@@ -51,10 +66,14 @@ async function waitPicture(page, peerId, pred, what, timeout = 15_000) {
       return pred(last) ? last : null;
     }, { timeout, interval: 100, message: what });
   } catch (e) {
-    throw new Error(`${e.message}; last picture ${JSON.stringify(last)}\n${await describeConfab(page)}`);
+    throw new Error(`${/** @type {Error} */ (e).message}; last picture ${JSON.stringify(last)}\n${await describeConfab(page)}`);
   }
 }
 
+/**
+ * @param {Page} page
+ * @param {string} label
+ */
 async function assertCallUp(page, label) {
   const s = await page.evaluate(() => window.confab.stats());
   for (const [id, x] of Object.entries(s)) {
@@ -73,7 +92,7 @@ test('screen share: the peer sees the screen, then the camera again; the call ne
     const offersBefore = [await offers(alice), await offers(bob)];
 
     await alice.click('#screen-toggle');
-    await waitFor(alice, () => document.querySelector('#screen-toggle').getAttribute('aria-pressed') === 'true',
+    await waitFor(alice, () => /** @type {Element} */ (document.querySelector('#screen-toggle')).getAttribute('aria-pressed') === 'true',
       { message: 'Alice is presenting' });
     const screen = await waitPicture(bob, aliceId,
       (p) => p.width >= 1000, "Bob sees Alice's screen (1280 wide, where the camera is 640)");
@@ -98,7 +117,8 @@ test('screen share: the peer sees the screen, then the camera again; the call ne
     await alice.click('#screen-toggle');
     await waitPicture(bob, aliceId, (p) => p.width >= 1000, 'screen again');
     await alice.evaluate(() => {
-      const track = document.getElementById('local-video').srcObject.getVideoTracks()[0];
+      const video = /** @type {HTMLVideoElement} */ (document.getElementById('local-video'));
+      const track = /** @type {MediaStream} */ (video.srcObject).getVideoTracks()[0];
       if (!track.label.startsWith('screen')) throw new Error(`not the screen: ${track.label}`);
       track.stop();
       track.dispatchEvent(new Event('ended'));
@@ -121,12 +141,13 @@ test('devices: switching camera and microphone mid-call keeps the call, no reneg
     const { ids: [aliceId, bobId] } = await establishCall(lab, [alice, bob], roomName('devices'), ['Alice', 'Bob']);
     const offersBefore = [await offers(alice), await offers(bob)];
     const media0 = await alice.evaluate(() => window.confab.media);
-    assert.equal(media0.camera.label, 'fake_device_0');
-    for (const k of ['echoCancellation', 'noiseSuppression', 'autoGainControl']) {
-      assert.equal(media0.microphone[k], true, `${k} on by default`);
+    const mic0 = /** @type {NonNullable<typeof media0.microphone>} */ (media0.microphone);
+    assert.equal(/** @type {NonNullable<typeof media0.camera>} */ (media0.camera).label, 'fake_device_0');
+    for (const k of /** @type {const} */ (['echoCancellation', 'noiseSuppression', 'autoGainControl'])) {
+      assert.equal(mic0[k], true, `${k} on by default`);
     }
     const sending = () => alice.evaluate(() => Object.values(window.confab.pcs())[0].getSenders()
-      .filter((s) => s.track).map((s) => s.track.label).sort());
+      .filter((s) => s.track).map((s) => /** @type {MediaStreamTrack} */ (s.track).label).sort());
 
     await alice.click('#more-toggle');
     await alice.click('#devices-toggle');
@@ -139,7 +160,7 @@ test('devices: switching camera and microphone mid-call keeps the call, no reneg
     // Mute first: the mute must survive the microphone switch, and Bob sees it.
     await alice.click('#mic-toggle');
     await waitFor(bob, (id) => window.confab.peerStates[id]?.micMuted === true
-      && document.querySelector(`.remote[data-peer-id="${id}"]`).classList.contains('mic-off'),
+      && /** @type {Element} */ (document.querySelector(`.remote[data-peer-id="${id}"]`)).classList.contains('mic-off'),
     { arg: aliceId, message: "Bob sees Alice muted" });
 
     await alice.selectOption('#camera-select', { label: 'fake_device_2' });
@@ -149,28 +170,30 @@ test('devices: switching camera and microphone mid-call keeps the call, no reneg
     assert.deepEqual(await sending(), ['Fake Audio Input 1', 'fake_device_2'], 'the call sends the new devices');
     const media1 = await alice.evaluate(() => window.confab.media);
     assert.equal(media1.switches, 2);
-    assert.equal(media1.microphone.echoCancellation, true, 'echo cancellation on for the new microphone');
+    assert.equal(/** @type {NonNullable<typeof media1.microphone>} */ (media1.microphone).echoCancellation, true, 'echo cancellation on for the new microphone');
     assert.equal(await alice.getAttribute('#mic-toggle', 'aria-pressed'), 'true', 'still muted after the switch');
-    assert.equal((await bob.evaluate(() => window.confab.peerStates))[aliceId].micMuted, true);
+    const bobSees = /** @type {import('../../web/js/room/room.js').PeerMedia} */ ((await bob.evaluate(() => window.confab.peerStates))[aliceId]);
+    assert.equal(bobSees.micMuted, true);
 
     // Bob keeps decoding Alice's video from the new camera.
     const f0 = (await bob.evaluate(() => window.confab.stats()))[aliceId].framesDecoded;
     try {
       await waitFor(bob, ([id, f]) => window.confab.stats().then((s) => s[id].framesDecoded > f + 20),
-        { arg: [aliceId, f0], message: 'frames keep coming' });
+        { arg: /** @type {[string, number]} */ ([aliceId, f0]), message: 'frames keep coming' });
     } catch (e) {
       const out = await alice.evaluate(async () => {
+        /** @type {RTCStats[]} */
         const r = [];
         (await Object.values(window.confab.pcs())[0].getStats()).forEach((s) => { if (s.type === 'outbound-rtp' || s.type === 'media-source') r.push(s); });
         return r;
       });
-      throw new Error(`${e.message}\nf0=${f0} now=${JSON.stringify((await bob.evaluate(() => window.confab.stats()))[aliceId])}\nAlice out: ${JSON.stringify(out)}`);
+      throw new Error(`${/** @type {Error} */ (e).message}\nf0=${f0} now=${JSON.stringify((await bob.evaluate(() => window.confab.stats()))[aliceId])}\nAlice out: ${JSON.stringify(out)}`);
     }
 
     // Unmute: Bob sees that too.
     await alice.click('#mic-toggle');
     await waitFor(bob, (id) => window.confab.peerStates[id]?.micMuted === false
-      && !document.querySelector(`.remote[data-peer-id="${id}"]`).classList.contains('mic-off'),
+      && !/** @type {Element} */ (document.querySelector(`.remote[data-peer-id="${id}"]`)).classList.contains('mic-off'),
     { arg: aliceId, message: 'Bob sees Alice unmuted' });
 
     // Bob picks a speaker: his remote <video> plays through it.
@@ -178,9 +201,10 @@ test('devices: switching camera and microphone mid-call keeps the call, no reneg
     await bob.click('#devices-toggle');
     await bob.selectOption('#speaker-select', { label: 'Fake Audio Output 1' });
     await waitFor(bob, (id) => {
-      const v = document.querySelector(`.remote[data-peer-id="${id}"] video`);
-      const opt = [...document.querySelectorAll('#speaker-select option')].find((o) => o.textContent === 'Fake Audio Output 1');
-      return v.sinkId && v.sinkId === opt.value;
+      const v = /** @type {HTMLVideoElement} */ (document.querySelector(`.remote[data-peer-id="${id}"] video`));
+      const opt = [.../** @type {NodeListOf<HTMLOptionElement>} */ (document.querySelectorAll('#speaker-select option'))]
+        .find((o) => o.textContent === 'Fake Audio Output 1');
+      return v.sinkId && v.sinkId === /** @type {HTMLOptionElement} */ (opt).value;
     }, { arg: aliceId, message: "Bob's speaker switched (setSinkId)" });
 
     await assertCallUp(alice, 'Alice');
@@ -200,20 +224,20 @@ test('quality panel: per-peer figures on screen and through window.confab.qualit
     const q = await pollUntil(async () => {
       const all = await alice.evaluate(() => window.confab.quality());
       const x = all[bobId];
-      return x && x.bitrateInKbps > 0 && x.bitrateOutKbps > 0 && x.fps > 0 && x.rttMs !== null ? x : null;
+      return x && x.bitrateInKbps > 0 && x.bitrateOutKbps > 0 && /** @type {number} */ (x.fps) > 0 && x.rttMs !== null ? x : null;
     }, { timeout: 15_000, interval: 500, message: 'quality figures' });
     t.diagnostic(`Alice's figures for Bob: ${JSON.stringify(q)}`);
     assert.equal(q.candidateType, 'host');
-    assert.ok(q.setupMs > 0 && q.setupMs < 15_000, `setup ${q.setupMs} ms`);
-    assert.ok(q.rttMs >= 0 && q.rttMs < 1000, `rtt ${q.rttMs} ms`);
-    assert.ok(q.width > 0 && q.height > 0, 'resolution');
+    assert.ok(/** @type {number} */ (q.setupMs) > 0 && /** @type {number} */ (q.setupMs) < 15_000, `setup ${q.setupMs} ms`);
+    assert.ok(/** @type {number} */ (q.rttMs) >= 0 && /** @type {number} */ (q.rttMs) < 1000, `rtt ${q.rttMs} ms`);
+    assert.ok(/** @type {number} */ (q.width) > 0 && /** @type {number} */ (q.height) > 0, 'resolution');
     assert.ok(q.lossPercent >= 0);
 
     // What the panel shows is the same.
     const shown = await waitFor(alice, (id) => {
       const card = document.querySelector(`.quality-peer[data-peer-id="${id}"]`);
       if (!card) return null;
-      const get = (m) => card.querySelector(`[data-metric="${m}"]`).textContent;
+      const get = (/** @type {string} */ m) => /** @type {Element} */ (card.querySelector(`[data-metric="${m}"]`)).textContent;
       const r = { path: get('path'), rtt: get('rtt'), in: get('in'), fps: get('fps'), res: get('res'), setup: get('setup') };
       return Object.values(r).every((v) => v !== '–') && parseFloat(r.fps) > 0 ? r : null;
     }, { arg: bobId, timeout: 5_000, message: 'panel shows figures' });
@@ -228,7 +252,7 @@ test('quality panel: per-peer figures on screen and through window.confab.qualit
     await alice.setViewportSize({ width: 375, height: 740 });
     await alice.waitForTimeout(1200);
     await lab.screenshot(alice, 'quality-panel-phone');
-    const outside = await alice.evaluate(() => [...document.querySelectorAll('.controls button, #stage, #quality')]
+    const outside = await alice.evaluate(() => [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.controls button, #stage, #quality'))]
       .filter((el) => el.offsetParent !== null)
       .map((el) => ({ id: el.id, right: el.getBoundingClientRect().right }))
       .filter((r) => r.right > window.innerWidth));

@@ -11,15 +11,25 @@ import {
 } from '../lib/call.js';
 import { callStats, pollUntil, roomName, skipReason, sleep, startLab, waitFor } from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+
 const SKIP = skipReason();
 
-/** Waits until `page` has a working call with each of `ids`; returns its stats. */
+/**
+ * Waits until `page` has a working call with each of `ids`; returns its stats.
+ * @param {Page} page
+ * @param {string[]} ids
+ * @param {string} label
+ */
 async function waitForMesh(page, ids, label) {
   for (const id of ids) await waitForCall(page, id, { label, needFirstFrame: false, timeout: 30_000 });
   return callStats(page);
 }
 
-/** framesDecoded per peer id. */
+/**
+ * framesDecoded per peer id.
+ * @param {Page} page
+ */
 async function frames(page) {
   const s = await callStats(page);
   return Object.fromEntries(Object.entries(s).map(([id, v]) => [id, v.framesDecoded]));
@@ -63,21 +73,21 @@ test('mesh: three people, everyone decodes both others; one leaves, two stay; jo
     await carol.setViewportSize({ width: 1280, height: 800 });
     // For a person in a running call, Carol is offered to join it.
     const label = await carol.locator(`#peer-list li[data-peer-id="${bId}"] button.call`).textContent();
-    assert.equal(label.trim(), 'Join');
+    assert.equal(/** @type {string} */ (label).trim(), 'Join');
 
     // Alice invites Carol; Carol accepts and connects to both Alice and Bob.
     await invite(alice, cId, { expect: 'Invite' });
     const title = await waitForInvitation(carol);
     assert.equal(title, 'Alice is calling you');
-    assert.match(await carol.locator('#incoming-detail').textContent(), /Join Alice and Bob in a call/);
+    assert.match(/** @type {string} */ (await carol.locator('#incoming-detail').textContent()), /Join Alice and Bob in a call/);
     await accept(carol);
     await Promise.all([
       waitForMesh(alice, [bId, cId], 'Alice'),
       waitForMesh(bob, [aId, cId], 'Bob'),
       waitForMesh(carol, [aId, bId], 'Carol'),
     ]);
-    for (const [page, name, others] of [[alice, 'Alice', [bId, cId]], [bob, 'Bob', [aId, cId]],
-      [carol, 'Carol', [aId, bId]]]) {
+    for (const [page, name, others] of /** @type {[Page, string, string[]][]} */ ([[alice, 'Alice', [bId, cId]],
+      [bob, 'Bob', [aId, cId]], [carol, 'Carol', [aId, bId]]])) {
       const s = await callStats(page);
       assert.deepEqual(Object.keys(s).sort(), [...others].sort(), `${name} has one connection per other member`);
       for (const id of others) assert.ok(callIsUp(s[id]), `${name} decodes ${id}: ${JSON.stringify(s[id])}`);

@@ -26,7 +26,7 @@ test('permissions: camera denied shows a readable #error and records it in confa
       await errorBox.waitFor({ state: 'visible', timeout: 10_000 });
     } catch (e) {
       await lab.screenshot(alice, 'permission-denied-missing-error');
-      assert.fail(`#error never became visible: ${e.message.split('\n')[0]}\n` +
+      assert.fail(`#error never became visible: ${/** @type {Error} */ (e).message.split('\n')[0]}\n` +
         `Alice's window.confab: ${await describeConfab(alice)}\n${lab.where()}`);
     }
     assert.equal(await errorBox.getAttribute('role'), 'alert', '#error has role="alert"');

@@ -10,15 +10,24 @@ import { startConfab } from '../lib/confab.js';
 import { callStats, describeConfab, PORT, PUBLIC_HOST, pollUntil, roomName, skipReason, sleep, startLab }
   from '../lib/lab.js';
 
+/** @typedef {import('playwright-core').Page} Page */
+
 const SKIP = skipReason();
 
-/** framesDecoded of the page's connection with `peerId` (old or new id), or 0. */
+/**
+ * framesDecoded of the page's connection with `peerId` (old or new id), or 0.
+ * @param {Page} page
+ * @param {string} peerId
+ */
 async function frames(page, peerId) {
   const s = await callStats(page);
   return s?.[peerId]?.framesDecoded ?? 0;
 }
 
-/** Sum of framesDecoded over all of the page's connections (orphans included). */
+/**
+ * Sum of framesDecoded over all of the page's connections (orphans included).
+ * @param {Page} page
+ */
 async function allFrames(page) {
   const s = (await callStats(page)) ?? {};
   return Object.values(s).reduce((n, x) => n + (x.framesDecoded ?? 0), 0);
@@ -33,15 +42,15 @@ test('reconnect: confab killed and restarted mid-call: frames keep decoding thro
     const { ids } = await establishCall(lab, pages, roomName('restart'), names);
 
     // SIGKILL: no goodbye to anyone, like a crash.
-    const old = lab.confab;
+    const old = /** @type {import('../lib/confab.js').ConfabServer} */ (lab.confab);
     const exited = new Promise((r) => old.child.once('exit', r));
-    process.kill(old.pid, 'SIGKILL');
+    process.kill(/** @type {number} */ (old.pid), 'SIGKILL');
     await exited;
     const downAt = Date.now();
 
     // Both pages notice and say so, and media keeps flowing peer to peer.
     for (const [i, page] of pages.entries()) {
-      await pollUntil(async () => (await page.locator('#status').textContent()).includes('Reconnecting'),
+      await pollUntil(async () => /** @type {string} */ (await page.locator('#status').textContent()).includes('Reconnecting'),
         { timeout: 15_000, message: `${names[i]} shows Reconnecting…` });
     }
     const before = await Promise.all([frames(alice, ids[1]), frames(bob, ids[0])]);
@@ -63,10 +72,14 @@ test('reconnect: confab killed and restarted mid-call: frames keep decoding thro
 
     // Both rejoin by themselves: new ids, each sees exactly the other (no ghost of the old
     // ids), and they are in one call together again on the connection that never stopped.
+    /**
+     * @param {Page} page
+     * @param {string} otherName
+     */
     const settled = async (page, otherName) => page.evaluate((other) => {
       const c = window.confab;
       const peers = c.peers;
-      const rows = [...document.querySelectorAll('#peer-list li')];
+      const rows = [.../** @type {NodeListOf<HTMLLIElement>} */ (document.querySelectorAll('#peer-list li'))];
       const pcs = Object.keys(c.pcs());
       return c.signaling.connected && peers.length === 1 && peers[0].name === other
         && rows.length === 1 && rows[0].dataset.peerId === peers[0].id
@@ -80,7 +93,7 @@ test('reconnect: confab killed and restarted mid-call: frames keep decoding thro
         after[i] = await pollUntil(() => settled(page, names[1 - i]),
           { timeout: 30_000, interval: 200, message: `${names[i]} back in the room and the call` });
       } catch (e) {
-        assert.fail(`${e.message}\n${names[i]}'s window.confab: ${await describeConfab(page)}\n${lab.where()}`);
+        assert.fail(`${/** @type {Error} */ (e).message}\n${names[i]}'s window.confab: ${await describeConfab(page)}\n${lab.where()}`);
       }
     }
     assert.equal(after[0].other, after[1].me, "Alice's Bob is Bob's new id");
@@ -98,8 +111,8 @@ test('reconnect: confab killed and restarted mid-call: frames keep decoding thro
         `${names[i]} decodes on after the rejoin (${during[i]} -> ${x0[i]} -> ${x1[i]})`);
     }
     const statuses = await Promise.all(pages.map((p) => p.locator('#status').textContent()));
-    assert.ok(statuses[0].includes('In a call with Bob'), `Alice's status: ${statuses[0]}`);
-    assert.ok(statuses[1].includes('In a call with Alice'), `Bob's status: ${statuses[1]}`);
+    assert.ok(/** @type {string} */ (statuses[0]).includes('In a call with Bob'), `Alice's status: ${statuses[0]}`);
+    assert.ok(/** @type {string} */ (statuses[1]).includes('In a call with Alice'), `Bob's status: ${statuses[1]}`);
     await lab.screenshot(alice, 'alice-after-restart');
     await lab.screenshot(bob, 'bob-after-restart');
   });
@@ -131,15 +144,18 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
     const cutFrames = await allFrames(bob);
 
     // Video comes back, and it took an ICE restart.
+    /** @type {{bob?: number, restarts?: number, ice?: RTCIceConnectionState}} */
     let last = {};
     try {
       await pollUntil(async () => {
-        last = { bob: await allFrames(bob), restarts: await restarts(),
+        const sample = { bob: await allFrames(bob), restarts: await restarts(),
           ice: (await callStats(bob))?.[ids[0]]?.iceConnectionState };
-        return last.restarts > 0 && last.bob > cutFrames + 30 && ['connected', 'completed'].includes(last.ice);
+        last = sample;
+        return sample.restarts > 0 && sample.bob > cutFrames + 30
+          && /** @type {(string | undefined)[]} */ (['connected', 'completed']).includes(sample.ice);
       }, { timeout: 45_000, interval: 250, message: 'frames decode again after an ICE restart' });
     } catch (e) {
-      assert.fail(`${e.message}\nlast: ${JSON.stringify(last)}\nBob: ${await describeConfab(bob)}\n` +
+      assert.fail(`${/** @type {Error} */ (e).message}\nlast: ${JSON.stringify(last)}\nBob: ${await describeConfab(bob)}\n` +
         `Alice: ${await describeConfab(alice)}\n${lab.where()}`);
     }
     t.diagnostic(`ICE restarts: ${last.restarts}; Bob's frames ${cutFrames} -> ${last.bob}`);
@@ -147,7 +163,10 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
     assert.deepEqual(await bob.evaluate(() => window.confab.call.members), [ids[0]]);
   });
 
-/** The page's confirmed chat messages as shown: [{id, text}] in DOM order. */
+/**
+ * The page's confirmed chat messages as shown: [{id, text}] in DOM order.
+ * @param {Page} page
+ */
 function shownChat(page) {
   return page.evaluate(() => [...document.querySelectorAll('#chat-list li[data-msg-id]')].map((li) => ({
     id: Number(li.getAttribute('data-msg-id')),
@@ -155,7 +174,11 @@ function shownChat(page) {
   })));
 }
 
-/** Sends `text` from `page`'s composer (the chat panel must be open). */
+/**
+ * Sends `text` from `page`'s composer (the chat panel must be open).
+ * @param {Page} page
+ * @param {string} text
+ */
 async function say(page, text) {
   await page.fill('#chat-input', text);
   await page.press('#chat-input', 'Enter');
@@ -181,10 +204,10 @@ test('reconnect: a dropped WebSocket resumes the same identity; no chat message 
     let ruleIn = true;
     try {
       lab.net.run(srv, 'ss', ['-K', 'dst', aliceIp, 'sport', `= :${PORT}`]);
-      await pollUntil(async () => (await alice.locator('#status').textContent()).includes('Reconnecting'),
+      await pollUntil(async () => /** @type {string} */ (await alice.locator('#status').textContent()).includes('Reconnecting'),
         { timeout: 10_000, message: 'Alice shows Reconnecting…' });
       // Bob sees her reconnecting, not gone.
-      await pollUntil(async () => (await bob.locator(`#peer-list li[data-peer-id="${ids[0]}"] .peer-status`)
+      await pollUntil(async () => /** @type {string} */ (await bob.locator(`#peer-list li[data-peer-id="${ids[0]}"] .peer-status`)
         .textContent().catch(() => '')).includes('Reconnecting'),
       { timeout: 10_000, message: 'Bob sees Alice reconnecting' });
       await say(bob, 'two');
@@ -203,13 +226,14 @@ test('reconnect: a dropped WebSocket resumes the same identity; no chat message 
       await pollUntil(() => alice.evaluate(() => window.confab.signaling.connected),
         { timeout: 20_000, interval: 200, message: 'Alice reconnected' });
     } catch (e) {
-      assert.fail(`${e.message}\nAlice: ${await describeConfab(alice)}\n${lab.where()}`);
+      assert.fail(`${/** @type {Error} */ (e).message}\nAlice: ${await describeConfab(alice)}\n${lab.where()}`);
     }
     assert.equal(await alice.evaluate(() => window.confab.peerId), ids[0], 'same peer id');
     assert.ok(await alice.evaluate(() => window.confab.signaling.reconnects >= 1));
     await say(alice, 'four');
     const want = ['one', 'two', 'three', 'four'];
-    for (const [name, page] of [['Alice', alice], ['Bob', bob]]) {
+    for (const [name, page] of /** @type {[string, Page][]} */ ([['Alice', alice], ['Bob', bob]])) {
+      /** @type {Awaited<ReturnType<typeof shownChat>>} */
       let shown = [];
       try {
         await pollUntil(async () => {
@@ -217,7 +241,7 @@ test('reconnect: a dropped WebSocket resumes the same identity; no chat message 
           return shown.length === want.length;
         }, { timeout: 5_000, message: `${name} shows 4 messages` });
       } catch (e) {
-        assert.fail(`${e.message}: ${JSON.stringify(shown)}`);
+        assert.fail(`${/** @type {Error} */ (e).message}: ${JSON.stringify(shown)}`);
       }
       assert.deepEqual(shown.map((m) => m.text), want, `${name}'s chat`);
       const msgIds = shown.map((m) => m.id);
