@@ -17,7 +17,11 @@ impl Listeners {
     pub fn bind(config: &Config) -> Result<Listeners, BindError> {
         let addr = config.http.listen;
         let http = bind_http(addr).map_err(|source| BindError::Http { addr, source })?;
-        let turn = config.turn().map(TurnSockets::bind).transpose()?;
+        let http_ip = config.http.listen.ip();
+        let turn = config
+            .turn()
+            .map(|t| TurnSockets::bind(t, http_ip))
+            .transpose()?;
         Ok(Listeners { http, turn })
     }
 }

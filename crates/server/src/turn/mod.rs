@@ -72,7 +72,9 @@ pub enum TurnStartError {
 
 impl TurnSockets {
     /// Binds the listeners named in `settings`.
-    pub fn bind(settings: &TurnSettings) -> Result<TurnSockets, TurnStartError> {
+    /// `http_ip` is the HTTP listen address: where the operator said browsers reach us,
+    /// the relay address of last resort (see [`relay_ip`]).
+    pub fn bind(settings: &TurnSettings, http_ip: IpAddr) -> Result<TurnSockets, TurnStartError> {
         let err = |transport, addr| {
             move |source| TurnStartError::Bind {
                 transport,
@@ -99,7 +101,7 @@ impl TurnSockets {
             Some(a) => Some(TcpListener::bind(a).map_err(err("tls", a))?),
             None => None,
         };
-        let relay_ip = relay_ip(settings, default_route_source)?;
+        let relay_ip = relay_ip(settings, http_ip, default_route_source)?;
         Ok(TurnSockets {
             udp,
             tcp,
@@ -150,12 +152,14 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<String, TurnStartError> 
 
 /// The address relay sockets bind to: the configured one, else the TURN listen
 /// address, else the source address of the default route (`route`, normally
-/// [`default_route_source`]). Without a route, or when it yields a loopback address
-/// (which remote browsers cannot reach: allocations would silently get 127.0.0.1), start
-/// fails, unless `--external-ip` names the advertised address: then relays bind to the
-/// unspecified address.
+/// [`default_route_source`]), else the HTTP listen address `http_ip` when it is a
+/// specific, non-loopback one (a LAN server without a default route: browsers reach it
+/// there). Failing all those (which remote browsers could not reach: allocations would
+/// silently get 127.0.0.1), start fails, unless `--external-ip` names the advertised
+/// address: then relays bind to the unspecified address.
 pub fn relay_ip(
     settings: &TurnSettings,
+    http_ip: IpAddr,
     route: impl FnOnce() -> std::io::Result<IpAddr>,
 ) -> Result<IpAddr, TurnStartError> {
     if let Some(ip) = settings.relay_ip {
@@ -169,6 +173,9 @@ pub fn relay_ip(
         Ok(ip) => format!("the default route's source address is {ip}"),
         Err(e) => format!("the host has no default route ({e})"),
     };
+    if !http_ip.is_loopback() && !http_ip.is_unspecified() {
+        return Ok(http_ip);
+    }
     match settings.external_ip {
         Some(_) => Ok(IpAddr::from([0, 0, 0, 0])),
         None => Err(TurnStartError::NoRelayAddress {
@@ -350,7 +357,8 @@ mod tests {
     fn relay_ip_refuses_a_host_without_a_usable_address() {
         let s = settings("0.0.0.0:3478");
         let no_route = || Err(io::Error::from(io::ErrorKind::NetworkUnreachable));
-        let err = relay_ip(&s, no_route).unwrap_err();
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        let err = relay_ip(&s, any, no_route).unwrap_err();
         let line = err.to_string();
         assert!(matches!(err, TurnStartError::NoRelayAddress { .. }));
         assert!(
@@ -358,10 +366,11 @@ mod tests {
             "{line}"
         );
         let loopback = || Ok(IpAddr::from([127, 0, 0, 1]));
-        assert!(relay_ip(&s, loopback).is_err());
+        assert!(relay_ip(&s, any, loopback).is_err());
+        assert!(relay_ip(&s, "127.0.0.1".parse().unwrap(), loopback).is_err());
         let public = || Ok(IpAddr::from([203, 0, 113, 7]));
         assert_eq!(
-            relay_ip(&s, public).unwrap(),
+            relay_ip(&s, any, public).unwrap(),
             IpAddr::from([203, 0, 113, 7])
         );
         // A configured or specific listen address needs no route; neither does
@@ -371,18 +380,26 @@ mod tests {
             ..settings("0.0.0.0:3478")
         };
         assert_eq!(
-            relay_ip(&configured, no_route).unwrap().to_string(),
+            relay_ip(&configured, any, no_route).unwrap().to_string(),
             "10.0.0.5"
         );
         let specific = settings("127.0.0.1:3478");
         assert_eq!(
-            relay_ip(&specific, no_route).unwrap().to_string(),
+            relay_ip(&specific, any, no_route).unwrap().to_string(),
             "127.0.0.1"
         );
         let external = TurnSettings {
             external_ip: Some("203.0.113.9".parse().unwrap()),
             ..settings("0.0.0.0:3478")
         };
-        assert!(relay_ip(&external, no_route).unwrap().is_unspecified());
+        assert!(relay_ip(&external, any, no_route).unwrap().is_unspecified());
+        // A LAN server without a default route whose HTTP listens on a LAN address
+        // relays there.
+        let lan: IpAddr = "10.77.0.1".parse().unwrap();
+        assert_eq!(relay_ip(&s, lan, no_route).unwrap(), lan);
+        assert_eq!(
+            relay_ip(&s, lan, public).unwrap(),
+            IpAddr::from([203, 0, 113, 7])
+        );
     }
 }
