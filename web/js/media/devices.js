@@ -7,6 +7,7 @@
 // system default.
 
 import { AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS, describeMediaError } from './local.js';
+import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
 /** @typedef {import('./screen.js').ScreenShare} ScreenShare */
@@ -125,11 +126,8 @@ export class Devices {
       track = kind === 'audio' ? s.getAudioTracks()[0] : s.getVideoTracks()[0];
     } catch (err) {
       const what = kind === 'audio' ? 'microphone' : 'camera';
-      this.opts.onError(
-        fallback
-          ? `Your ${what} was disconnected. ${describeMediaError(err, what)}`
-          : describeMediaError(err, what),
-      );
+      const problem = describeMediaError(err, what);
+      this.opts.onError(fallback ? t('media.disconnected', { what: t(`media.${what}`), problem }) : problem);
       await this.refresh();
       return;
     }
@@ -165,7 +163,7 @@ export class Devices {
       try {
         await video.setSinkId(this.sinkId);
       } catch (err) {
-        this.opts.onError(`Could not switch the speaker: ${err instanceof Error ? err.message : String(err)}`);
+        this.opts.onError(t('media.speaker_failed', { detail: err instanceof Error ? err.message : String(err) }));
         return;
       }
     }

@@ -5,6 +5,8 @@
 // coming back is instant; peers learn we present through the control channel's state
 // message and show the picture uncropped.
 
+import { t } from '../i18n/i18n.js';
+
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
 
 /** Asks for about 15 fps: text stays sharp, the mesh can afford it. */
@@ -51,7 +53,7 @@ export class ScreenShare {
       } catch (err) {
         const name = err instanceof DOMException ? err.name : '';
         if (name !== 'NotAllowedError' && name !== 'AbortError') {
-          this.opts.onError(`Could not share your screen: ${err instanceof Error ? err.message : String(err)}`);
+          this.opts.onError(t('media.screen_failed', { detail: err instanceof Error ? err.message : String(err) }));
         }
         return; // the person closed the picker: nothing to say
       }

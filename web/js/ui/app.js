@@ -30,6 +30,8 @@ import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
 import { rejoin, wireSignaling } from './wire.js';
+import { initLanguage } from './language.js';
+import { say, t } from '../i18n/i18n.js';
 
 
 // ---------------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ async function joinRoom(rawName, roomId) {
   if (app.state !== 'lobby') return;
   const problem = nameError(rawName) ?? roomError(roomId);
   if (problem) {
-    showError(problem);
+    showError(say(problem));
     (nameError(rawName) ? ui.name : ui.room).focus();
     return;
   }
@@ -345,7 +347,7 @@ async function joinRoom(rawName, roomId) {
   try {
     sig = new Signaling(new WebSocket(signalingUrl()));
   } catch (err) {
-    failJoin(`Could not connect to the server: ${err instanceof Error ? err.message : String(err)}`);
+    failJoin(t('join.connect_failed', { detail: err instanceof Error ? err.message : String(err) }));
     return;
   }
   app.signaling = sig;
@@ -360,15 +362,17 @@ async function joinRoom(rawName, roomId) {
       // Said next to the join form (where the password goes), not in a toast; after the
       // lobby is back on screen, so the password field can take the focus.
       resetToLobby();
-      app.errors.push(access.refused(err.code) ?? err.message);
+      app.errors.push(access.refused(err.code) ?? say(err.text));
       return;
     }
     const message =
       err instanceof SignalingError && err.code !== 'closed' && err.code !== 'timeout'
-        ? describeServerError({ code: err.code, message: err.message })
-        : err instanceof Error
-          ? `Could not join the room: ${err.message}`
-          : 'Could not join the room.';
+        ? say(describeServerError({ code: err.code, message: err.message }))
+        : err instanceof SignalingError
+          ? t('join.failed', { detail: err.text })
+          : err instanceof Error
+            ? t('join.failed', { detail: err.message })
+            : t('join.failed_plain');
     failJoin(message);
   }
 }
@@ -571,6 +575,7 @@ installDebugHandle({
 // Start: fill the lobby from the URL and storage, maybe join at once.
 
 function start() {
+  initLanguage();
   const { name, room: roomId, join } = access.launch(launchParams());
   ui.name.value = name;
   ui.room.value = roomId;

@@ -8,6 +8,7 @@
 
 import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from '../net/protocol.js';
 import { SignalingError } from '../net/signaling.js';
+import { say, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
@@ -37,14 +38,8 @@ const GROUP_MS = 5 * 60_000;
 /** Tallest the composer grows before it scrolls, in pixels. */
 const INPUT_MAX_PX = 140;
 
-/** @type {Record<string, string>} */
-const SEND_ERRORS = {
-  rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
-  bad_text: 'The server did not accept this message.',
-  not_joined: 'You are not in a room any more.',
-  timeout: 'The server did not confirm this message. Check your connection and try again.',
-  closed: 'Not connected to the server, so the message was not sent.',
-};
+/** Send failures (server error codes, 'timeout', 'closed') with words of their own (`chat.send.*`). */
+const SEND_ERRORS = ['rate_limited', 'bad_text', 'not_joined', 'timeout', 'closed'];
 
 /**
  * @param {number} ts Unix ms
@@ -228,12 +223,12 @@ export class ChatPanel {
     if (!this.enabled || !this.sender) return;
     const problem = chatTextError(text);
     if (problem) {
-      if (text.trim() !== '') this.showError(problem);
+      if (text.trim() !== '') this.showError(say(problem));
       return;
     }
     const { id, reply } = this.sender(text);
     if (id === null) {
-      this.showError(SEND_ERRORS.closed);
+      this.showError(t('chat.send.closed'));
       return;
     }
     this.el.input.value = '';
@@ -261,7 +256,11 @@ export class ChatPanel {
         if (this.el.input.value.trim() === '') this.el.input.value = text;
         this.renderComposer();
         const code = err instanceof SignalingError ? err.code : '';
-        this.showError(SEND_ERRORS[code] ?? `The message was not sent: ${err instanceof Error ? err.message : err}`);
+        this.showError(
+          SEND_ERRORS.includes(code)
+            ? t(`chat.send.${code}`)
+            : t('chat.send.failed', { detail: err instanceof Error ? err.message : String(err) }),
+        );
       },
     );
   }
