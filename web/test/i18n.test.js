@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { TABLES, formatDateTime, locale, pickLocale, say, setLocale, t } from '../js/i18n/i18n.js';
+import { TABLES, formatDateTime, listNames, locale, pickLocale, say, setLocale, t } from '../js/i18n/i18n.js';
 import { chatTextError, describeClose, describeServerError, nameError, roomError } from '../js/net/protocol.js';
 
 /** @typedef {import('../js/i18n/i18n.js').Message} Message */
@@ -31,7 +31,7 @@ test('en and zh-CN have the same keys and the same {params} per key', () => {
 test('zh-CN is Chinese: every text but a few names has CJK characters', () => {
   const zh = TABLES['zh-CN'];
   for (const [key, m] of Object.entries(zh)) {
-    if (key === 'error.detailed') continue; // only punctuation around its parameters
+    if (key === 'error.detailed' || key === 'list.sep') continue; // only punctuation
     const s = typeof m === 'string' ? m : Object.values(m).join(' ');
     assert.match(s, /\p{Script=Han}/u, key);
   }
@@ -56,6 +56,19 @@ test('t fills named parameters, nested texts and plural forms; unknown keys fall
     delete TABLES['zh-CN']['test.plural'];
     setLocale('en');
   }
+});
+
+test('lists of names read naturally in both languages', () => {
+  setLocale('en');
+  assert.equal(listNames(['Ada']), 'Ada');
+  assert.equal(listNames(['Ada', 'Bob']), 'Ada and Bob');
+  assert.equal(listNames(['Ada', 'Bob', 'Cy']), 'Ada, Bob and Cy');
+  assert.equal(listNames(['Ada', 'Bob', 'Cy', 'Di', 'Ed']), 'Ada, Bob and 3 others');
+  setLocale('zh-CN');
+  assert.equal(listNames(['张三', '李四', '王五']), '张三、李四和王五');
+  assert.equal(listNames(['张三', '李四', '王五', '赵六']), '张三、李四和另外 2 人');
+  assert.equal(t('people.in_call_with', { names: listNames(['张三', '李四']) }), '正在与张三和李四通话');
+  setLocale('en');
 });
 
 test('net/ problems are keys worded in either language', () => {
@@ -104,6 +117,8 @@ const CONVERTED = {
   'js/ui/wire.js': ['close.', 'join.', 'error.'],
   'js/ui/access.js': ['access.'],
   'js/ui/chat.js': ['chat.'],
+  'js/ui/people.js': ['people.', 'list.'],
+  'js/ui/moderation.js': ['people.'],
   'js/media/local.js': ['media.'],
   'js/media/devices.js': ['media.'],
   'js/media/screen.js': ['media.'],
@@ -113,7 +128,7 @@ const CONVERTED = {
 /** The literal pieces of a message between its parameters, long enough to be telling. @param {Message} m */
 function pieces(m) {
   const texts = typeof m === 'string' ? [m] : Object.values(m);
-  return texts.flatMap((s) => (s ?? '').split(/\{\w+\}/)).map((p) => p.trim()).filter((p) => p.length >= 12);
+  return texts.flatMap((s) => (s ?? '').split(/\{\w+\}/)).map((p) => p.trim()).filter((p) => p.length >= 16);
 }
 
 test('no moved English text is left hard-coded in the converted modules', () => {

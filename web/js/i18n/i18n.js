@@ -93,6 +93,19 @@ export function say(text) {
 }
 
 /**
+ * Names as a list in words: "Ada", "Ada and Bob", "Ada, Bob and Cy", "Ada, Bob and 3
+ * others" (at most three names, then a count).
+ * @param {string[]} names
+ * @returns {string}
+ */
+export function listNames(names) {
+  if (names.length <= 1) return names[0] ?? '';
+  const sep = t('list.sep');
+  if (names.length <= 3) return t('list.and', { rest: names.slice(0, -1).join(sep), last: names[names.length - 1] });
+  return t('list.others', { rest: names.slice(0, 2).join(sep), count: names.length - 2 });
+}
+
+/**
  * A date and time in the current language (Intl.DateTimeFormat).
  * @param {Date | number} when
  * @param {Intl.DateTimeFormatOptions} [options] default: date and time, short

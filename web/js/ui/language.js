@@ -30,6 +30,8 @@ function remembered() {
  * @param {ParentNode} [root]
  */
 export function applyTexts(root = document) {
+  // Templates too, so rows and tiles made from them later come out worded.
+  for (const tpl of root.querySelectorAll('template')) applyTexts(tpl.content);
   for (const el of root.querySelectorAll('[data-i18n]')) {
     el.textContent = t(/** @type {string} */ (el.getAttribute('data-i18n')));
   }

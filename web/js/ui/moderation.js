@@ -5,6 +5,7 @@
 // "Roles"); this module only offers the actions to hosts and explains the outcomes.
 
 import { kick, lock, mute } from '../net/protocol.js';
+import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('../net/protocol.js').Role} Role */
@@ -131,7 +132,7 @@ export class Moderation {
     if (!tag) {
       tag = document.createElement('span');
       tag.className = 'role-tag';
-      tag.textContent = 'Host';
+      tag.textContent = t('people.host');
       li.querySelector('.peer-name')?.after(tag);
     }
     tag.hidden = peer.role !== 'host';
@@ -146,7 +147,7 @@ export class Moderation {
       const removeButton = document.createElement('button');
       removeButton.type = 'button';
       removeButton.className = 'chip remove-peer';
-      removeButton.textContent = 'Remove';
+      removeButton.textContent = t('people.remove');
       removeButton.addEventListener('click', () => this.ctx.signaling()?.send(kick(peer.id)));
       actions.append(muteButton, removeButton);
       li.append(actions);
@@ -155,10 +156,11 @@ export class Moderation {
     li.classList.toggle('hostable', host);
     const muteButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.mute-peer'));
     const muted = this.ctx.room.media(peer.id).micMuted;
-    muteButton.textContent = muted ? 'Muted' : 'Mute';
+    muteButton.textContent = t(muted ? 'people.muted' : 'people.mute');
     muteButton.disabled = muted;
-    muteButton.setAttribute('aria-label', muted ? `${peer.name}'s microphone is off` : `Mute ${peer.name}`);
+    muteButton.setAttribute('aria-label', t(muted ? 'people.muted_aria' : 'people.mute_aria', { name: peer.name }));
     const removeButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.remove-peer'));
-    removeButton.setAttribute('aria-label', `Remove ${peer.name} from the room`);
+    removeButton.textContent = t('people.remove');
+    removeButton.setAttribute('aria-label', t('people.remove_aria', { name: peer.name }));
   }
 }
