@@ -33,6 +33,23 @@ export default {
   'chat.too_long': 'A message can be at most {max} characters long; this one is {over} over.',
   'chat.control': 'A message must not contain control characters.',
 
+  // The chat panel (ui/chat.js)
+  'chat.heading': 'Chat',
+  'chat.close': 'Close the chat',
+  'chat.none': 'No messages yet.',
+  'chat.none_hint': 'Messages are seen by everyone in the room, including people who join later.',
+  'chat.list': 'Messages',
+  'chat.placeholder': 'Message everyone',
+  'chat.offline': 'Not connected',
+  'chat.input': 'Message to everyone in the room',
+  'chat.send': 'Send message',
+  'chat.send_title': 'Send (Enter)',
+  'chat.show': 'Show chat',
+  'chat.hide': 'Hide chat',
+  'chat.unread': 'Chat ({count} unread)',
+  'chat.sending': 'Sending…',
+  'chat.you': 'You',
+
   // Chat composer errors (ui/chat.js)
   'chat.send.rate_limited': 'You are sending messages too fast. Wait a moment, then try again.',
   'chat.send.bad_text': 'The server did not accept this message.',

@@ -34,6 +34,23 @@ export default {
   'chat.too_long': '一条消息最多 {max} 个字符，这条超出了 {over} 个。',
   'chat.control': '消息不能包含控制字符。',
 
+  // The chat panel
+  'chat.heading': '聊天',
+  'chat.close': '关闭聊天',
+  'chat.none': '还没有消息。',
+  'chat.none_hint': '房间里的所有人都能看到消息，包括之后加入的人。',
+  'chat.list': '消息',
+  'chat.placeholder': '发消息给所有人',
+  'chat.offline': '未连接',
+  'chat.input': '发给房间里所有人的消息',
+  'chat.send': '发送消息',
+  'chat.send_title': '发送（Enter）',
+  'chat.show': '显示聊天',
+  'chat.hide': '隐藏聊天',
+  'chat.unread': '聊天（{count} 条未读）',
+  'chat.sending': '发送中…',
+  'chat.you': '你',
+
   // Chat composer errors (ui/chat.js)
   'chat.send.rate_limited': '你发送消息太快了。请稍等片刻再试。',
   'chat.send.bad_text': '服务器不接受这条消息。',
