@@ -216,9 +216,9 @@ function nameOf(id) {
 
 function renderStatus() {
   ui.status.textContent =
-    app.state === 'connecting' ? 'Connecting…'
+    app.state === 'connecting' ? t('status.connecting')
       : app.state === 'lobby' ? ''
-        : app.disconnected ? 'Reconnecting…'
+        : app.disconnected ? t('status.reconnecting')
           : calls.statusText();
 }
 
@@ -329,7 +329,7 @@ async function joinRoom(rawName, roomId) {
   renderAll();
 
   // Camera and microphone first: the call is negotiated with whatever we get.
-  ui.status.textContent = 'Starting camera and microphone…';
+  ui.status.textContent = t('status.starting_media');
   const media = await startLocalMedia();
   if (app.state !== 'connecting' || app.joinSeq !== seq) {
     stopMedia(media.stream); // left while the permission prompt was open
