@@ -119,10 +119,10 @@ export class ScreenShare {
     const b = this.opts.button;
     const on = this.track !== null;
     b.setAttribute('aria-pressed', String(on));
-    b.setAttribute('aria-label', on ? 'Stop sharing your screen' : 'Share your screen');
-    b.title = on ? 'Stop presenting' : 'Present your screen';
+    b.setAttribute('aria-label', t(on ? 'controls.stop_share' : 'controls.share'));
+    b.title = t(on ? 'controls.stop_present' : 'controls.present');
     const label = /** @type {HTMLElement} */ (this.opts.menuItem.querySelector('span'));
-    label.textContent = on ? 'Stop presenting' : 'Present your screen';
+    label.textContent = t(on ? 'controls.stop_present' : 'controls.present');
     this.opts.selfTile.classList.toggle('presenting', on);
     this.opts.onChange?.();
   }

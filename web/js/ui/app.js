@@ -243,12 +243,12 @@ function renderControls() {
   ui.cam.setAttribute('aria-pressed', String(camOff));
   ui.mic.disabled = audio.length === 0;
   ui.cam.disabled = video.length === 0;
-  ui.mic.title = audio.length === 0 ? 'No microphone' : app.micMuted ? 'Unmute microphone' : 'Mute microphone';
-  ui.cam.title = video.length === 0 ? 'No camera' : app.camOff ? 'Turn camera on' : 'Turn camera off';
+  ui.mic.title = t(audio.length === 0 ? 'controls.no_mic' : app.micMuted ? 'controls.unmute' : 'controls.mute');
+  ui.cam.title = t(video.length === 0 ? 'controls.no_cam' : app.camOff ? 'controls.cam_on' : 'controls.cam_off');
   ui.selfTile.classList.toggle('video-off', camOff);
   ui.selfTile.classList.toggle('mic-off', micOff);
   ui.hangup.disabled = calls.myCall() === null;
-  ui.hangup.title = calls.members().size > 1 ? 'Leave the call (the others stay connected)' : 'End call (stay in the room)';
+  ui.hangup.title = t(calls.members().size > 1 ? 'controls.leave_call_title' : 'controls.end_call_title');
 }
 
 function renderAll() {
@@ -509,7 +509,7 @@ function setPeopleOpen(open) {
   ui.roomView.classList.toggle('people-open', open);
   ui.roomView.classList.toggle('people-closed', !open);
   ui.peopleToggle.setAttribute('aria-expanded', String(open));
-  ui.peopleToggle.setAttribute('aria-label', open ? 'Hide people' : 'Show people');
+  ui.peopleToggle.setAttribute('aria-label', t(open ? 'controls.hide_people' : 'controls.show_people'));
   if (open) chat.setOpen(false);
   requestAnimationFrame(() => mesh.layout());
 }
@@ -530,11 +530,11 @@ ui.copyLink.addEventListener('click', async () => {
   const label = /** @type {HTMLElement} */ (ui.copyLink.querySelector('.chip-text'));
   try {
     await navigator.clipboard.writeText(url);
-    label.textContent = 'Copied!';
+    label.textContent = t('room.copied');
   } catch {
-    window.prompt('Copy this link to invite others:', url);
+    window.prompt(t('room.copy_prompt'), url);
   }
-  setTimeout(() => (label.textContent = 'Copy link'), 2000);
+  setTimeout(() => (label.textContent = t('room.copy_link')), 2000);
 });
 
 ui.form.addEventListener('submit', (ev) => {
