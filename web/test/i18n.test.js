@@ -122,7 +122,7 @@ const CONVERTED = {
   'js/ui/people.js': ['people.', 'list.'],
   'js/ui/moderation.js': ['people.', 'mod.'],
   'js/media/local.js': ['media.'],
-  'js/media/devices.js': ['media.'],
+  'js/media/devices.js': ['media.', 'devices.'],
   'js/media/screen.js': ['media.', 'controls.'],
   'example/example.js': ['name.', 'room.', 'error.'],
 };

@@ -103,6 +103,20 @@ export default {
   'tile.play_sound': 'Play sound from {name}',
   'tile.presenting': 'Presenting',
 
+  // The device panel (media/devices.js)
+  'devices.heading': 'Camera, microphone & speaker',
+  'devices.close': 'Close device settings',
+  'devices.camera': 'Camera',
+  'devices.microphone': 'Microphone',
+  'devices.speaker': 'Speaker',
+  'devices.camera_n': 'Camera {n}',
+  'devices.microphone_n': 'Microphone {n}',
+  'devices.speaker_n': 'Speaker {n}',
+  'devices.no_camera': 'No camera found',
+  'devices.no_microphone': 'No microphone found',
+  'devices.default_speaker': 'System default',
+  'devices.note': 'Echo cancellation, noise suppression and automatic gain are on. Switching does not interrupt the call.',
+
   // The call bar and the status line (ui/calls.js, ui/app.js)
   'status.connecting': 'Connecting…',
   'status.reconnecting': 'Reconnecting…',

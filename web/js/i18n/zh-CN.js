@@ -104,6 +104,20 @@ export default {
   'tile.play_sound': '播放{name}的声音',
   'tile.presenting': '正在演示',
 
+  // The device panel
+  'devices.heading': '摄像头、麦克风和扬声器',
+  'devices.close': '关闭设备设置',
+  'devices.camera': '摄像头',
+  'devices.microphone': '麦克风',
+  'devices.speaker': '扬声器',
+  'devices.camera_n': '摄像头 {n}',
+  'devices.microphone_n': '麦克风 {n}',
+  'devices.speaker_n': '扬声器 {n}',
+  'devices.no_camera': '未找到摄像头',
+  'devices.no_microphone': '未找到麦克风',
+  'devices.default_speaker': '系统默认',
+  'devices.note': '回声消除、降噪和自动增益均已开启。切换设备不会中断通话。',
+
   // The call bar and the status line
   'status.connecting': '正在连接…',
   'status.reconnecting': '正在重新连接…',

@@ -86,16 +86,17 @@ export class Devices {
       sel.replaceChildren();
       if (list.length === 0) sel.append(new Option(none, ''));
       list.forEach((d, i) => {
-        const label = d.label || `${kind === 'videoinput' ? 'Camera' : kind === 'audioinput' ? 'Microphone' : 'Speaker'} ${i + 1}`;
+        const label = d.label ||
+          t(kind === 'videoinput' ? 'devices.camera_n' : kind === 'audioinput' ? 'devices.microphone_n' : 'devices.speaker_n', { n: i + 1 });
         sel.append(new Option(label, d.deviceId, false, d.deviceId === current));
       });
       sel.disabled = list.length === 0;
     };
     const camId = this.current('video')?.getSettings().deviceId ?? '';
     const micId = this.current('audio')?.getSettings().deviceId ?? '';
-    fill(this.ui.camera, 'videoinput', camId, 'No camera found');
-    fill(this.ui.mic, 'audioinput', micId, 'No microphone found');
-    fill(this.ui.speaker, 'audiooutput', this.sinkId || 'default', 'System default');
+    fill(this.ui.camera, 'videoinput', camId, t('devices.no_camera'));
+    fill(this.ui.mic, 'audioinput', micId, t('devices.no_microphone'));
+    fill(this.ui.speaker, 'audiooutput', this.sinkId || 'default', t('devices.default_speaker'));
   }
 
   /** @private */
