@@ -124,6 +124,7 @@ const CONVERTED = {
   'js/media/local.js': ['media.'],
   'js/media/devices.js': ['media.', 'devices.'],
   'js/media/screen.js': ['media.', 'controls.'],
+  'js/media/quality.js': ['quality.'],
   'example/example.js': ['name.', 'room.', 'error.'],
 };
 

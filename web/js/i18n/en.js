@@ -117,6 +117,25 @@ export default {
   'devices.default_speaker': 'System default',
   'devices.note': 'Echo cancellation, noise suppression and automatic gain are on. Switching does not interrupt the call.',
 
+  // The call quality panel (media/quality.js)
+  'quality.heading': 'Call quality',
+  'quality.close': 'Close call quality',
+  'quality.empty': 'Figures appear once you are in a call.',
+  'quality.path': 'Connection',
+  'quality.rtt': 'Round trip',
+  'quality.loss': 'Packet loss',
+  'quality.in': 'Receiving',
+  'quality.out': 'Sending',
+  'quality.res': 'Their video',
+  'quality.sendres': 'Your video',
+  'quality.setup': 'Setup time',
+  'quality.lost': '{percent} % ({count} lost)',
+  'quality.host': 'direct (host)',
+  'quality.srflx': 'direct via NAT (srflx)',
+  'quality.prflx': 'direct (prflx)',
+  'quality.relay': 'relayed (TURN)',
+  'quality.over': '{path} over {protocol}',
+
   // The call bar and the status line (ui/calls.js, ui/app.js)
   'status.connecting': 'Connecting…',
   'status.reconnecting': 'Reconnecting…',

@@ -118,6 +118,25 @@ export default {
   'devices.default_speaker': '系统默认',
   'devices.note': '回声消除、降噪和自动增益均已开启。切换设备不会中断通话。',
 
+  // The call quality panel
+  'quality.heading': '通话质量',
+  'quality.close': '关闭通话质量',
+  'quality.empty': '进入通话后会显示各项数据。',
+  'quality.path': '连接方式',
+  'quality.rtt': '往返时延',
+  'quality.loss': '丢包率',
+  'quality.in': '接收',
+  'quality.out': '发送',
+  'quality.res': '对方视频',
+  'quality.sendres': '你的视频',
+  'quality.setup': '建立用时',
+  'quality.lost': '{percent} %（丢失 {count} 个）',
+  'quality.host': '直连（host）',
+  'quality.srflx': '经 NAT 直连（srflx）',
+  'quality.prflx': '直连（prflx）',
+  'quality.relay': '中继（TURN）',
+  'quality.over': '{path}，经 {protocol}',
+
   // The call bar and the status line
   'status.connecting': '正在连接…',
   'status.reconnecting': '正在重新连接…',
