@@ -2,7 +2,8 @@
 // gets the lobby in Chinese with no English left, and its error states (an invalid
 // name, a room that needs a password, a wrong password) in Chinese too; the language
 // select switches to English at once, the choice survives a reload, and `<html lang>`
-// follows. Screenshots at desktop and phone sizes in the artifacts.
+// follows; in the room, the status line, people and chat panels and controls read in
+// Chinese too. Screenshots at desktop and phone sizes in the artifacts.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -67,7 +68,7 @@ async function waitForText(page, selector, want) {
 }
 
 test('i18n: a zh-CN browser gets the lobby and its errors in Chinese; the choice switches and is remembered',
-  { skip: SKIP, timeout: 120_000 }, async (t) => {
+  { skip: SKIP, timeout: 150_000 }, async (t) => {
     const room = roomName('i18n');
     const r = spawnSync(confabBin(), ['hash-password'], { input: `${PASSWORD}\n`, encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 0, `confab hash-password failed: ${r.stderr}`);
@@ -144,5 +145,34 @@ test('i18n: a zh-CN browser gets the lobby and its errors in Chinese; the choice
     await li.reload();
     await waitForText(li, '#join', /** @type {string} */ (zh['lobby.join']));
     assert.equal(await li.evaluate(() => document.documentElement.lang), 'zh-CN');
+
+    // In the room: the status line, people and chat panels, controls, in Chinese.
+    await li.goto(lab.url(`/r/${room}?name=${encodeURIComponent('李雷')}&join=1`));
+    await waitForText(li, '#password-note', /** @type {string} */ (zh['access.password_required']));
+    await li.fill('#password', PASSWORD);
+    await li.click('#join');
+    await waitFor(li, () => window.confab.state === 'in-room' || null, { timeout: 15_000, message: 'in the room' });
+    await waitForText(li, '#status', /** @type {string} */ (zh['status.waiting']));
+    await li.click('#chat-toggle');
+    await li.fill('#chat-input', '大家好 👋');
+    await li.press('#chat-input', 'Enter');
+    await waitFor(li, () => window.confab.chat.length === 1 || null, { timeout: 10_000, message: 'the message is confirmed' });
+    const roomWords = await li.evaluate((roomId) => {
+      const view = /** @type {HTMLElement} */ (document.getElementById('room-view'));
+      const parts = [view.innerText];
+      for (const el of view.querySelectorAll('[aria-label], [title], [placeholder]')) {
+        if (/** @type {HTMLElement} */ (el).closest('[hidden]')) continue;
+        for (const a of ['aria-label', 'title', 'placeholder']) parts.push(el.getAttribute(a) ?? '');
+      }
+      return parts.join('\n').split(roomId).join('');
+    }, room);
+    assert.match(roomWords, HAN);
+    const english = roomWords.match(/[A-Za-z]{3,}/g) ?? [];
+    assert.deepEqual(english.filter((w) => w !== 'fps'), [], `English words in the room view: ${english.join(' ')}`);
+    for (const size of SIZES) {
+      await li.setViewportSize(size);
+      await lab.screenshot(li, `room-chat-zh-${size.width}`);
+    }
+    await li.setViewportSize(SIZES[0]);
     assert.deepEqual(/** @type {import('../lib/browser.js').Browser} */ (lab.browsers[0]).pageErrors, [], 'no page errors');
   });

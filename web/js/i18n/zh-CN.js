@@ -257,7 +257,8 @@ export default {
   'people.remove_aria': '将{name}移出房间',
 
   // Server error codes (net/describe.js)
-  'error.detailed': '{text}（{detail}）',
+  // The server's detail is English ("room standup is full"): said only in English.
+  'error.detailed': '{text}',
   'error.unknown': '服务器报告了一个错误：{detail}',
   'error.bad_name': '服务器不接受这个名字。',
   'error.bad_room': '服务器不接受这个房间名。',
