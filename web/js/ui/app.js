@@ -30,8 +30,11 @@ import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
 import { rejoin, wireSignaling } from './wire.js';
-import { initLanguage } from './language.js';
+import { initLanguage, onLanguageChange } from './language.js';
 import { say, t } from '../i18n/i18n.js';
+
+// The language first: everything below words what it shows in it.
+initLanguage();
 
 
 // ---------------------------------------------------------------------------------------
@@ -574,8 +577,13 @@ installDebugHandle({
 // ---------------------------------------------------------------------------------------
 // Start: fill the lobby from the URL and storage, maybe join at once.
 
+// A switch of language (in the lobby) words again what the views set themselves.
+onLanguageChange(() => {
+  chat.setEnabled(chat.enabled);
+  renderAll();
+});
+
 function start() {
-  initLanguage();
   const { name, room: roomId, join } = access.launch(launchParams());
   ui.name.value = name;
   ui.room.value = roomId;
