@@ -44,7 +44,7 @@ export default {
   'chat.offline': '未连接',
   'chat.input': '发给房间里所有人的消息',
   'chat.send': '发送消息',
-  'chat.send_title': '发送（Enter）',
+  'chat.send_title': '发送（回车）',
   'chat.show': '显示聊天',
   'chat.hide': '隐藏聊天',
   'chat.unread': '聊天（{count} 条未读）',
