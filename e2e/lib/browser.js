@@ -117,7 +117,11 @@ export function chromiumArgs({ serverIp, publicHost = 'call.test', media = 'gran
  * @param {{ns: string, name: string, artifactsDir: string, serverIp: string,
  *          publicHost?: string, media?: 'grant'|'deny', extraArgs?: string[],
  *          viewport?: {width: number, height: number}, launchTimeoutMs?: number,
- *          traceRtc?: boolean, initScripts?: string[], ignoreCertificateErrors?: boolean}} o
+ *          traceRtc?: boolean, initScripts?: string[], ignoreCertificateErrors?: boolean,
+ *          locale?: string}} o
+ * `locale` (e.g. 'zh-CN'): the browser's language, as a person's browser set to it has
+ * (Chromium's `--lang` and Playwright's `locale`, which sets `navigator.languages` and
+ * Accept-Language); default the system's (English).
  * `traceRtc` (default: env CONFAB_E2E_TRACE_RTC set) logs every RTCPeerConnection call and
  * event to the page console, hence to the browser log.
  * `ignoreCertificateErrors` (default true): `--ignore-certificate-errors` and Playwright's
@@ -130,6 +134,7 @@ export async function launchBrowser({
   ns, name, artifactsDir, serverIp, publicHost = 'call.test', media = 'grant',
   extraArgs = [], viewport = { width: 1280, height: 800 }, launchTimeoutMs = 20_000,
   traceRtc = !!process.env.CONFAB_E2E_TRACE_RTC, initScripts = [], ignoreCertificateErrors = true,
+  locale,
 }) {
   const userDataDir = mkdtempSync(join(tmpdir(), `confab-e2e-chrome-${slug(name)}-`));
   liveProfiles.add(userDataDir);
@@ -141,9 +146,11 @@ export async function launchBrowser({
       executablePath: wrapperPath(),
       env: { ...process.env, CHROME_NETNS: ns },
       headless: true,
-      args: chromiumArgs({ serverIp, publicHost, media, extraArgs, ignoreCertificateErrors }),
+      args: chromiumArgs({ serverIp, publicHost, media, extraArgs: locale ? [...extraArgs, `--lang=${locale}`] : extraArgs,
+        ignoreCertificateErrors }),
       ignoreHTTPSErrors: ignoreCertificateErrors,
       viewport,
+      ...(locale ? { locale } : {}),
       timeout: launchTimeoutMs,
     });
   } catch (e) {

@@ -75,7 +75,8 @@ export function roomName(tag = 'e2e') {
 
 /**
  * @typedef {{name?: string, media?: 'grant'|'deny', extraArgs?: string[],
- *            viewport?: {width: number, height: number}, initScripts?: string[]}} BrowserSpec
+ *            viewport?: {width: number, height: number}, initScripts?: string[],
+ *            locale?: string}} BrowserSpec
  * @param {{t?: import('node:test').TestContext, name?: string,
  *          browsers?: number | BrowserSpec[], confabArgs?: string[],
  *          net?: Net, artifactsDir?: string, dataDir?: string}} [opts]
@@ -144,7 +145,7 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [], net: gi
     lab.browsers = await Promise.all(specs.map((s, i) => launchBrowser({
       ns: net.clients[i].ns, name: s.name, artifactsDir, serverIp: net.serverIp,
       publicHost: PUBLIC_HOST, media: s.media, extraArgs: s.extraArgs, viewport: s.viewport,
-      initScripts: s.initScripts,
+      initScripts: s.initScripts, locale: s.locale,
     })));
     lab.pages = lab.browsers.map((b) => b.page);
   } catch (e) {

@@ -5,6 +5,7 @@
 
 import { Signaling, SignalingError } from '../js/net/signaling.js';
 import { describeServerError, nameError, roomError } from '../js/net/protocol.js';
+import { say } from '../js/i18n/i18n.js';
 
 /** @typedef {import('../js/net/protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('../js/net/protocol.js').ChatMessage} ChatMessage */
@@ -62,7 +63,7 @@ function render() {
 async function join(name, room) {
   const problem = nameError(name) ?? roomError(room);
   if (problem) {
-    ui.status.textContent = problem;
+    ui.status.textContent = say(problem);
     return;
   }
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -105,7 +106,7 @@ async function join(name, room) {
     ui.status.textContent = `In room ${joined.room} as ${joined.you.name}.`;
   } catch (err) {
     ui.status.textContent =
-      err instanceof SignalingError ? describeServerError({ code: err.code, message: err.message }) : String(err);
+      err instanceof SignalingError ? say(describeServerError({ code: err.code, message: err.message })) : String(err);
     s.close();
     if (sig === s) sig = null;
   }

@@ -4,6 +4,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as proto from '../js/net/protocol.js';
+import { say } from '../js/i18n/i18n.js';
+
+/**
+ * A text from net/ in English words (the catalog's default language), or '' for null.
+ * @param {proto.Text | null} text
+ */
+const en = (text) => (text ? say(text) : '');
 
 const FIXTURES = new URL('../../fixtures/protocol/', import.meta.url);
 
@@ -187,7 +194,7 @@ test('invalid fixtures: bad names are rejected by the JS validators', () => {
     const v = joinFields(f);
     assert.ok(v, f.file);
     assert.equal(proto.isValidName(v.name), false, f.file);
-    assert.equal(typeof proto.nameError(v.name), 'string', f.file);
+    assert.equal(typeof proto.nameError(v.name)?.key, 'string', f.file);
     assert.equal(proto.isValidRoom(v.room), true, `${f.file}: its room is fine`);
   }
 });
@@ -199,7 +206,7 @@ test('invalid fixtures: bad rooms are rejected by the JS validators', () => {
     const v = joinFields(f);
     assert.ok(v, f.file);
     assert.equal(proto.isValidRoom(v.room), false, f.file);
-    assert.equal(typeof proto.roomError(v.room), 'string', f.file);
+    assert.equal(typeof proto.roomError(v.room)?.key, 'string', f.file);
     assert.equal(proto.isValidName(v.name), true, `${f.file}: its name is fine`);
   }
 });
@@ -230,13 +237,13 @@ test('room rules mirror the server', () => {
 });
 
 test('server errors and close codes read as English', () => {
-  assert.match(proto.describeServerError({ code: 'room_full', message: 'room standup is full' }), /full/);
-  assert.match(proto.describeServerError({ code: 'brand_new', message: 'something odd' }), /something odd/);
+  assert.match(en(proto.describeServerError({ code: 'room_full', message: 'room standup is full' })), /full/);
+  assert.match(en(proto.describeServerError({ code: 'brand_new', message: 'something odd' })), /something odd/);
   assert.equal(proto.describeClose(1000), null);
-  assert.match(proto.describeClose(4000) ?? '', /Reload/);
-  assert.match(proto.describeClose(1006) ?? '', /connection/i);
-  assert.match(proto.describeClose(1008) ?? '', /too many messages/);
-  assert.match(proto.describeClose(4003) ?? '', /timed out/);
+  assert.match(en(proto.describeClose(4000)), /Reload/);
+  assert.match(en(proto.describeClose(1006)), /connection/i);
+  assert.match(en(proto.describeClose(1008)), /too many messages/);
+  assert.match(en(proto.describeClose(4003)), /timed out/);
 });
 
 test('a joined without history (a server older than chat) reads as an empty history', () => {
@@ -257,7 +264,7 @@ test('invalid fixtures: bad chat texts are rejected by the JS validator', () => 
   for (const f of texts) {
     const v = JSON.parse(f.value.input);
     assert.equal(v.type, 'chat', f.file);
-    assert.equal(typeof proto.chatTextError(v.text), 'string', f.file);
+    assert.equal(typeof proto.chatTextError(v.text)?.key, 'string', f.file);
   }
 });
 
@@ -268,13 +275,13 @@ test('chat text rules mirror the server', () => {
   assert.equal(proto.chatTextError('x'.repeat(2000)), null);
   assert.equal(proto.chatTextError('😀'.repeat(2000)), null, 'counted in code points');
   assert.equal(proto.chatTextError(' '.repeat(50) + 'x'.repeat(2000) + '\n\n'), null, 'length after trimming');
-  assert.match(proto.chatTextError('x'.repeat(2001)) ?? '', /at most 2,000 characters.*1 over/);
-  assert.match(proto.chatTextError('') ?? '', /Type a message/);
-  assert.match(proto.chatTextError(' \n\t\u3000') ?? '', /Type a message/);
-  assert.match(proto.chatTextError('a\rb') ?? '', /control/);
-  assert.match(proto.chatTextError('a\u0000b') ?? '', /control/);
-  assert.match(proto.chatTextError('a\u009bb') ?? '', /control/, 'C1 controls too');
-  assert.equal(proto.chatTextError(undefined), 'Type a message first.');
+  assert.match(en(proto.chatTextError('x'.repeat(2001))), /at most 2,000 characters.*1 over/);
+  assert.match(en(proto.chatTextError('')), /Type a message/);
+  assert.match(en(proto.chatTextError(' \n\t\u3000')), /Type a message/);
+  assert.match(en(proto.chatTextError('a\rb')), /control/);
+  assert.match(en(proto.chatTextError('a\u0000b')), /control/);
+  assert.match(en(proto.chatTextError('a\u009bb')), /control/, 'C1 controls too');
+  assert.equal(en(proto.chatTextError(undefined)), 'Type a message first.');
   assert.equal(proto.trimChat('\n  hi \u0085'), 'hi');
   assert.equal(proto.MAX_CHAT_CHARS, 2000);
 });
@@ -329,8 +336,8 @@ test('a history from a server that lost its ids does not continue what is shown'
 });
 
 test('chat errors read as English', () => {
-  assert.match(proto.describeServerError({ code: 'rate_limited', message: 'slow down' }), /too fast/);
-  assert.match(proto.describeServerError({ code: 'bad_text', message: 'text must be 1-2000 characters' }), /chat message/);
+  assert.match(en(proto.describeServerError({ code: 'rate_limited', message: 'slow down' })), /too fast/);
+  assert.match(en(proto.describeServerError({ code: 'bad_text', message: 'text must be 1-2000 characters' })), /chat message/);
 });
 
 test('peers from servers older than calls are idle and unmuted', () => {
@@ -342,7 +349,7 @@ test('peers from servers older than calls are idle and unmuted', () => {
 });
 
 test('call errors read as sentences', () => {
-  assert.match(proto.describeServerError({ code: 'call_full', message: 'the call is full: a call holds at most 2 people' }),
+  assert.match(en(proto.describeServerError({ code: 'call_full', message: 'the call is full: a call holds at most 2 people' })),
     /^The call is full\. \(the call is full: a call holds at most 2 people\)$/);
-  assert.match(proto.describeServerError({ code: 'busy', message: 'Bob is busy in another call' }), /busy/);
+  assert.match(en(proto.describeServerError({ code: 'busy', message: 'Bob is busy in another call' })), /busy/);
 });

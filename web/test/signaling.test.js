@@ -200,7 +200,7 @@ test('an unexpected close rejects pending requests and is reported', async () =>
   socket.receive(WELCOME);
   const p = sig.join('standup', 'Ada');
   socket.serverClose(4001, 'idle');
-  await assert.rejects(p, (err) => err instanceof SignalingError && err.code === 'closed' && /timed out/.test(err.message));
+  await assert.rejects(p, (err) => err instanceof SignalingError && err.code === 'closed' && err.text.key === 'close.idle_timeout');
   assert.equal(events.close.length, 1);
   assert.equal(events.close[0].code, 4001);
   assert.equal(events.close[0].expected, false);
@@ -212,7 +212,7 @@ test('a socket that never opens rejects ready', async () => {
   const { socket, sig, events } = setup();
   socket.dispatch('error', {});
   socket.serverClose(1006);
-  await assert.rejects(sig.ready, (err) => err instanceof SignalingError && /connect/.test(err.message));
+  await assert.rejects(sig.ready, (err) => err instanceof SignalingError && err.text.key === 'close.could_not_connect');
   assert.equal(events.close[0].everOpened, false);
 });
 

@@ -7,6 +7,7 @@
 // system default.
 
 import { AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS, describeMediaError } from './local.js';
+import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
 /** @typedef {import('./screen.js').ScreenShare} ScreenShare */
@@ -85,16 +86,17 @@ export class Devices {
       sel.replaceChildren();
       if (list.length === 0) sel.append(new Option(none, ''));
       list.forEach((d, i) => {
-        const label = d.label || `${kind === 'videoinput' ? 'Camera' : kind === 'audioinput' ? 'Microphone' : 'Speaker'} ${i + 1}`;
+        const label = d.label ||
+          t(kind === 'videoinput' ? 'devices.camera_n' : kind === 'audioinput' ? 'devices.microphone_n' : 'devices.speaker_n', { n: i + 1 });
         sel.append(new Option(label, d.deviceId, false, d.deviceId === current));
       });
       sel.disabled = list.length === 0;
     };
     const camId = this.current('video')?.getSettings().deviceId ?? '';
     const micId = this.current('audio')?.getSettings().deviceId ?? '';
-    fill(this.ui.camera, 'videoinput', camId, 'No camera found');
-    fill(this.ui.mic, 'audioinput', micId, 'No microphone found');
-    fill(this.ui.speaker, 'audiooutput', this.sinkId || 'default', 'System default');
+    fill(this.ui.camera, 'videoinput', camId, t('devices.no_camera'));
+    fill(this.ui.mic, 'audioinput', micId, t('devices.no_microphone'));
+    fill(this.ui.speaker, 'audiooutput', this.sinkId || 'default', t('devices.default_speaker'));
   }
 
   /** @private */
@@ -125,11 +127,8 @@ export class Devices {
       track = kind === 'audio' ? s.getAudioTracks()[0] : s.getVideoTracks()[0];
     } catch (err) {
       const what = kind === 'audio' ? 'microphone' : 'camera';
-      this.opts.onError(
-        fallback
-          ? `Your ${what} was disconnected. ${describeMediaError(err, what)}`
-          : describeMediaError(err, what),
-      );
+      const problem = describeMediaError(err, what);
+      this.opts.onError(fallback ? t('media.disconnected', { what: t(`media.${what}`), problem }) : problem);
       await this.refresh();
       return;
     }
@@ -165,7 +164,7 @@ export class Devices {
       try {
         await video.setSinkId(this.sinkId);
       } catch (err) {
-        this.opts.onError(`Could not switch the speaker: ${err instanceof Error ? err.message : String(err)}`);
+        this.opts.onError(t('media.speaker_failed', { detail: err instanceof Error ? err.message : String(err) }));
         return;
       }
     }

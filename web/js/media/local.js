@@ -1,6 +1,8 @@
 // Local camera and microphone: getUserMedia with sensible constraints, graceful
 // degradation to audio-only or video-only, and error messages a person can act on.
 
+import { t } from '../i18n/i18n.js';
+
 /** Constraints for the microphone: let the browser clean the signal up. */
 export const AUDIO_CONSTRAINTS = Object.freeze({
   echoCancellation: true,
@@ -24,44 +26,36 @@ export const VIDEO_CONSTRAINTS = Object.freeze({
  * @property {string | null} error a readable explanation when something is missing
  */
 
+/** The catalog key (`media.*`) for each getUserMedia error name. */
+/** @type {Record<string, string>} */
+const MEDIA_ERROR_KEYS = {
+  NotAllowedError: 'media.denied',
+  PermissionDeniedError: 'media.denied',
+  NotFoundError: 'media.not_found',
+  DevicesNotFoundError: 'media.not_found',
+  NotReadableError: 'media.not_readable',
+  TrackStartError: 'media.not_readable',
+  OverconstrainedError: 'media.overconstrained',
+  ConstraintNotSatisfiedError: 'media.overconstrained',
+  SecurityError: 'media.security',
+  AbortError: 'media.aborted',
+  TypeError: 'media.refused',
+};
+
 /**
- * Explains a getUserMedia failure in plain English.
+ * Explains a getUserMedia failure in words (the page's language).
  * @param {unknown} err the rejection from getUserMedia
- * @param {'camera and microphone' | 'camera' | 'microphone'} [what] which devices were asked for
+ * @param {'both' | 'camera' | 'microphone'} [what] which devices were asked for
  * @returns {string}
  */
-export function describeMediaError(err, what = 'camera and microphone') {
+export function describeMediaError(err, what = 'both') {
   const name = err && typeof err === 'object' && 'name' in err ? String(err.name) : '';
-  switch (name) {
-    case 'NotAllowedError':
-    case 'PermissionDeniedError':
-      return (
-        `Permission to use your ${what} was denied. To fix this, click the camera icon or ` +
-        `the lock next to the address bar, allow access to the ${what}, then reload the page.`
-      );
-    case 'NotFoundError':
-    case 'DevicesNotFoundError':
-      return `No ${what} was found. Plug one in (or enable it in your system settings) and try again.`;
-    case 'NotReadableError':
-    case 'TrackStartError':
-      return (
-        `Your ${what} could not be started: it is probably in use by another application. ` +
-        `Close other apps that use it and try again.`
-      );
-    case 'OverconstrainedError':
-    case 'ConstraintNotSatisfiedError':
-      return `Your ${what} does not support the requested settings (resolution or frame rate).`;
-    case 'SecurityError':
-      return `Using the ${what} is blocked by this browser's security settings.`;
-    case 'AbortError':
-      return `Starting your ${what} was interrupted. Try again.`;
-    case 'TypeError':
-      return `Your browser refused the request for the ${what}.`;
-    default: {
-      const msg = err instanceof Error && err.message ? `: ${err.message}` : '.';
-      return `Could not start your ${what}${msg}`;
-    }
-  }
+  const device = t(`media.${what}`);
+  const key = MEDIA_ERROR_KEYS[name];
+  if (key) return t(key, { what: device });
+  return err instanceof Error && err.message
+    ? t('media.failed_detail', { what: device, detail: err.message })
+    : t('media.failed', { what: device });
 }
 
 /**
@@ -72,10 +66,7 @@ export function describeMediaError(err, what = 'camera and microphone') {
 export function insecureContextError(env = globalThis) {
   const nav = env.navigator;
   if (env.isSecureContext === false || !nav || !nav.mediaDevices) {
-    return (
-      'Camera and microphone need a secure connection: open this page over HTTPS ' +
-      '(or on localhost). Until then others cannot see or hear you, but you can watch and listen.'
-    );
+    return t('media.insecure');
   }
   return null;
 }
@@ -134,7 +125,7 @@ export async function startLocalMedia() {
         stream: null,
         audio: false,
         video: false,
-        error: `${describeMediaError(bothErr)} Until then others cannot see or hear you, but you can watch and listen.`,
+        error: t('media.none', { problem: describeMediaError(bothErr) }),
       };
     }
     const stream = new MediaStream([
@@ -142,9 +133,9 @@ export async function startLocalMedia() {
       ...(videoStream ? videoStream.getVideoTracks() : []),
     ]);
     const error = !videoStream
-      ? `${describeMediaError(videoErr, 'camera')} Joining with audio only.`
+      ? t('media.audio_only', { problem: describeMediaError(videoErr, 'camera') })
       : !audioStream
-        ? `${describeMediaError(audioErr, 'microphone')} Joining with video only; others will not hear you.`
+        ? t('media.video_only', { problem: describeMediaError(audioErr, 'microphone') })
         : null;
     return { stream, audio: Boolean(audioStream), video: Boolean(videoStream), error };
   }

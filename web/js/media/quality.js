@@ -2,6 +2,8 @@
 // once a second while in a call (rates are differences between two samples). The same
 // figures are what `window.confab.quality()` returns to tests.
 
+import { t } from '../i18n/i18n.js';
+
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
 /** @typedef {import('./call.js').PeerCall} PeerCall */
 
@@ -217,7 +219,7 @@ export class QualityPanel {
       set('in', q ? kbps(q.bitrateInKbps) : dash);
       set('out', q ? kbps(q.bitrateOutKbps) : dash);
       set('rtt', q?.rttMs != null ? `${q.rttMs} ms` : dash);
-      set('loss', q ? `${q.lossPercent.toFixed(1)} % (${q.packetsLost} lost)` : dash);
+      set('loss', q ? t('quality.lost', { percent: q.lossPercent.toFixed(1), count: String(q.packetsLost) }) : dash);
       set('fps', q?.fps != null ? `${q.fps}` : dash);
       set('res', q?.width ? `${q.width}×${q.height}` : dash);
       set('sendres', q?.sendWidth ? `${q.sendWidth}×${q.sendHeight}` : dash);
@@ -240,10 +242,9 @@ function kbps(k) {
 
 /** @param {Quality} q */
 function pathText(q) {
-  const names = { host: 'direct (host)', srflx: 'direct via NAT (srflx)', prflx: 'direct (prflx)', relay: 'relayed (TURN)' };
-  const t = /** @type {keyof typeof names} */ (q.candidateType);
-  const base = names[t] ?? q.candidateType ?? '';
-  return q.relayProtocol ? `${base} over ${q.relayProtocol.toUpperCase()}` : base;
+  const type = q.candidateType ?? '';
+  const base = ['host', 'srflx', 'prflx', 'relay'].includes(type) ? t(`quality.${type}`) : type;
+  return q.relayProtocol ? t('quality.over', { path: base, protocol: q.relayProtocol.toUpperCase() }) : base;
 }
 
 /**

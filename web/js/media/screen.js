@@ -5,6 +5,8 @@
 // coming back is instant; peers learn we present through the control channel's state
 // message and show the picture uncropped.
 
+import { t } from '../i18n/i18n.js';
+
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
 
 /** Asks for about 15 fps: text stays sharp, the mesh can afford it. */
@@ -51,7 +53,7 @@ export class ScreenShare {
       } catch (err) {
         const name = err instanceof DOMException ? err.name : '';
         if (name !== 'NotAllowedError' && name !== 'AbortError') {
-          this.opts.onError(`Could not share your screen: ${err instanceof Error ? err.message : String(err)}`);
+          this.opts.onError(t('media.screen_failed', { detail: err instanceof Error ? err.message : String(err) }));
         }
         return; // the person closed the picker: nothing to say
       }
@@ -117,10 +119,10 @@ export class ScreenShare {
     const b = this.opts.button;
     const on = this.track !== null;
     b.setAttribute('aria-pressed', String(on));
-    b.setAttribute('aria-label', on ? 'Stop sharing your screen' : 'Share your screen');
-    b.title = on ? 'Stop presenting' : 'Present your screen';
+    b.setAttribute('aria-label', t(on ? 'controls.stop_share' : 'controls.share'));
+    b.title = t(on ? 'controls.stop_present' : 'controls.present');
     const label = /** @type {HTMLElement} */ (this.opts.menuItem.querySelector('span'));
-    label.textContent = on ? 'Stop presenting' : 'Present your screen';
+    label.textContent = t(on ? 'controls.stop_present' : 'controls.present');
     this.opts.selfTile.classList.toggle('presenting', on);
     this.opts.onChange?.();
   }

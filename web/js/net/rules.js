@@ -1,8 +1,9 @@
 // The protocol's rules for names, room ids and chat texts (mirroring crates/proto), and
-// merging chat history by id. No DOM.
+// merging chat history by id. No DOM, no words: a problem is a `Text` (a catalog key with
+// parameters) that the page words in the person's language.
 
 import { MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ROOM_LEN } from './types.js';
-/** @import { ChatMessage } from './types.js' */
+/** @import { ChatMessage, Text } from './types.js' */
 
 // Validators (mirroring crates/proto)
 
@@ -56,20 +57,18 @@ export function trimName(name) {
 }
 
 /**
- * Checks a display name. Returns null when it is valid, else an English explanation.
+ * Checks a display name. Returns null when it is valid, else the problem (`name.*` keys).
  * @param {unknown} name
- * @returns {string | null}
+ * @returns {Text | null}
  */
 export function nameError(name) {
-  if (typeof name !== 'string') return 'Please enter your name.';
+  if (typeof name !== 'string') return { key: 'name.empty' };
   const trimmed = trimName(name);
   const chars = [...trimmed].length;
-  if (chars === 0) return 'Please enter your name.';
-  if (chars > MAX_NAME_CHARS) return `Your name can be at most ${MAX_NAME_CHARS} characters long.`;
-  if (CONTROL_RE.test(trimmed)) return 'Your name must not contain control characters.';
-  if (hasForbiddenFormatChar(trimmed)) {
-    return 'Your name must not contain invisible formatting characters (such as direction marks or zero-width spaces).';
-  }
+  if (chars === 0) return { key: 'name.empty' };
+  if (chars > MAX_NAME_CHARS) return { key: 'name.too_long', params: { max: MAX_NAME_CHARS } };
+  if (CONTROL_RE.test(trimmed)) return { key: 'name.control' };
+  if (hasForbiddenFormatChar(trimmed)) return { key: 'name.format' };
   return null;
 }
 
@@ -83,16 +82,14 @@ export function isValidName(name) {
 }
 
 /**
- * Checks a room id. Returns null when it is valid, else an English explanation.
+ * Checks a room id. Returns null when it is valid, else the problem (`room.*` keys).
  * @param {unknown} room
- * @returns {string | null}
+ * @returns {Text | null}
  */
 export function roomError(room) {
-  if (typeof room !== 'string' || room.length === 0) return 'Please enter a room name.';
-  if (room.length > MAX_ROOM_LEN) return `A room name can be at most ${MAX_ROOM_LEN} characters long.`;
-  if (!ROOM_RE.test(room)) {
-    return 'A room name may only use letters A–Z, digits, "-" and "_" (no spaces).';
-  }
+  if (typeof room !== 'string' || room.length === 0) return { key: 'room.empty' };
+  if (room.length > MAX_ROOM_LEN) return { key: 'room.too_long', params: { max: MAX_ROOM_LEN } };
+  if (!ROOM_RE.test(room)) return { key: 'room.chars' };
   return null;
 }
 
@@ -106,22 +103,21 @@ export function trimChat(text) {
 }
 
 /**
- * Checks a chat text. Returns null when the server will accept it, else an English
- * explanation (the server's rule for `bad_text`: 1-2000 characters after trimming, no
+ * Checks a chat text. Returns null when the server will accept it, else the problem
+ * (`chat.*` keys; the server's rule for `bad_text`: 1-2000 characters after trimming, no
  * control characters other than newline and tab).
  * @param {unknown} text
- * @returns {string | null}
+ * @returns {Text | null}
  */
 export function chatTextError(text) {
-  if (typeof text !== 'string') return 'Type a message first.';
+  if (typeof text !== 'string') return { key: 'chat.empty' };
   const trimmed = trimChat(text);
   const chars = [...trimmed].length;
-  if (chars === 0) return 'Type a message first.';
+  if (chars === 0) return { key: 'chat.empty' };
   if (chars > MAX_CHAT_CHARS) {
-    return `A message can be at most ${MAX_CHAT_CHARS.toLocaleString('en')} characters long; ` +
-      `this one is ${(chars - MAX_CHAT_CHARS).toLocaleString('en')} over.`;
+    return { key: 'chat.too_long', params: { max: MAX_CHAT_CHARS, over: chars - MAX_CHAT_CHARS } };
   }
-  if (CHAT_CONTROL_RE.test(trimmed)) return 'A message must not contain control characters.';
+  if (CHAT_CONTROL_RE.test(trimmed)) return { key: 'chat.control' };
   return null;
 }
 

@@ -15,6 +15,7 @@ import {
   chat,
   decline,
   describeClose,
+  describeServerError,
   hangup,
   hello,
   invite,
@@ -30,6 +31,7 @@ import {
   toIceCandidate,
 } from './protocol.js';
 
+/** @typedef {import('./protocol.js').Text} Text */
 /** @typedef {import('./protocol.js').CallJoinedMsg} CallJoinedMsg */
 /** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
 /** @typedef {import('./protocol.js').ClientMsg} ClientMsg */
@@ -124,13 +126,16 @@ import {
 export class SignalingError extends Error {
   /**
    * @param {string} code a server error code, or 'timeout' / 'closed'
-   * @param {string} message
+   * @param {string} message the server's message, or for developers (not shown as is)
+   * @param {Text} [text] for the person; by default the server error code's words
    */
-  constructor(code, message) {
+  constructor(code, message, text) {
     super(message);
     this.name = 'SignalingError';
     /** @type {string} */
     this.code = code;
+    /** @type {Text} what to tell the person (a catalog key; the page words it) */
+    this.text = text ?? describeServerError({ code, message });
   }
 }
 
@@ -308,15 +313,18 @@ export class Signaling {
     if (this.closed) return;
     this.closed = true;
     this.stopPing();
-    const why = describeClose(code) ?? 'The connection to the server closed.';
+    const why = describeClose(code) ?? { key: 'close.closed' };
+    const message = `closed (${code}${reason ? ` ${reason}` : ''})`;
     if (!this.welcome) {
       this.rejectReady(
-        new SignalingError('closed', this.everOpened ? why : 'Could not connect to the server.'),
+        this.everOpened
+          ? new SignalingError('closed', message, why)
+          : new SignalingError('closed', `could not connect (${code})`, { key: 'close.could_not_connect' }),
       );
     }
     for (const [id, p] of [...this.pending]) {
       this.settle(id);
-      p.reject(new SignalingError('closed', why));
+      p.reject(new SignalingError('closed', message, why));
     }
     this.emit('close', { code, reason, wasClean, expected: this.closeRequested, everOpened: this.everOpened });
   }
@@ -369,13 +377,13 @@ export class Signaling {
    */
   request(expect, build) {
     if (this.closed || this.socket.readyState !== 1) {
-      return Promise.reject(new SignalingError('closed', 'Not connected to the server.'));
+      return Promise.reject(new SignalingError('closed', 'not connected', { key: 'close.not_connected' }));
     }
     const id = this.takeId();
     return new Promise((resolve, reject) => {
       const timer = this.timers.setTimeout(() => {
         this.pending.delete(id);
-        reject(new SignalingError('timeout', 'The server did not answer in time.'));
+        reject(new SignalingError('timeout', 'no answer in time', { key: 'close.no_answer' }));
       }, this.requestTimeoutMs);
       this.pending.set(id, { expect, resolve, reject, timer });
       this.send(build(id));

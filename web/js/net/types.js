@@ -37,6 +37,13 @@ export const CloseCode = Object.freeze({
 /** @typedef {number | string} RequestId */
 
 /**
+ * Something to tell the person, not yet in words: a key of the text catalog
+ * (web/js/i18n/) and its named parameters (a parameter may itself be a `Text`). net/
+ * returns these; the page words them in the chosen language (`say` in i18n.js).
+ * @typedef {{key: string, params?: Record<string, string | number | Text>}} Text
+ */
+
+/**
  * An ICE candidate in the shape of `RTCIceCandidateInit` (what `RTCIceCandidate.toJSON()`
  * returns).
  * @typedef {object} IceCandidate

@@ -33,6 +33,7 @@ import { Sha256 } from './sha256.js';
 import { BlobSink, DiskSink } from './sinks.js';
 import { CHUNK_SIZE, HIGH_WATER, LOW_WATER, MAX_FILE_SIZE, MAX_PENDING_OFFERS, PAUSE_AT, PICKER_MIN_SIZE, READ_SIZE } from './limits.js';
 import { formatBytes, renderTransfer, renderTransferProgress } from '../ui/transfer-card.js';
+import { t as tr } from '../i18n/i18n.js';
 
 export { BLOB_PART_SIZE, CHUNK_SIZE, HIGH_WATER, LOW_WATER, PICKER_MIN_SIZE, READ_SIZE } from './limits.js';
 export { formatBytes } from '../ui/transfer-card.js';
@@ -100,7 +101,7 @@ export class FileTransfers {
     incall.on('file-offer', (from, m) => this.onOffer(from, m));
     incall.on('file-accept', (from, m) => this.onAccept(from, m));
     incall.on('file-decline', (from, m) => this.end(this.get(from, m, 'send'), 'declined', `${incall.nameOf(from)} declined`));
-    incall.on('file-cancel', (from, m) => this.end(this.get(from, m), 'cancelled', `Cancelled by ${incall.nameOf(from)}`));
+    incall.on('file-cancel', (from, m) => this.end(this.get(from, m), 'cancelled', tr('files.cancelled_by', { name: incall.nameOf(from) })));
     incall.on('file-result', (from, m) => this.onResult(from, m));
     incall.on('file-flow', (from, m) => this.onFlow(from, m));
     incall.onChannel((from, ch) => this.onChannel(from, ch));
@@ -170,7 +171,7 @@ export class FileTransfers {
       };
       this.transfers.set(t.id, t);
       const sent = this.incall.send(peerId, { type: 'file-offer', id: t.id, name: t.name, size: t.size, mime: t.mime });
-      if (!sent) this.end(t, 'failed', 'Not connected yet');
+      if (!sent) this.end(t, 'failed', tr('files.not_connected'));
       this.render(t);
     }
   }
@@ -236,14 +237,14 @@ export class FileTransfers {
   decline(t) {
     if (t.state !== 'offered') return;
     this.incall.send(t.peerId, { type: 'file-decline', id: t.id });
-    this.end(t, 'declined', 'You declined');
+    this.end(t, 'declined', tr('files.you_declined'));
   }
 
   /** @param {Transfer} t */
   cancel(t) {
     if (!['offered', 'sending', 'receiving', 'verifying'].includes(t.state)) return;
     this.incall.send(t.peerId, { type: 'file-cancel', id: t.id });
-    this.end(t, 'cancelled', 'Cancelled by you');
+    this.end(t, 'cancelled', tr('files.cancelled_by_you'));
   }
 
   /** @param {string} from @param {any} m */
@@ -251,7 +252,7 @@ export class FileTransfers {
     const t = this.get(from, m, 'send');
     if (!t || t.state !== 'offered') return;
     const ch = this.incall.openChannel(from, `file:${t.id}`);
-    if (!ch) return this.end(t, 'failed', 'The call ended');
+    if (!ch) return this.end(t, 'failed', tr('files.call_ended'));
     ch.binaryType = 'arraybuffer';
     ch.bufferedAmountLowThreshold = LOW_WATER;
     t.channel = ch;
@@ -259,7 +260,7 @@ export class FileTransfers {
     t.paused = false;
     ch.onopen = () => this.pump(t);
     ch.onclose = () => {
-      if (t.state === 'sending') this.end(t, 'failed', 'The connection closed');
+      if (t.state === 'sending') this.end(t, 'failed', tr('files.connection_closed'));
     };
     this.render(t);
   }
@@ -318,7 +319,7 @@ export class FileTransfers {
       console.error('confab: sending a file failed', err);
       if (t.state === 'sending') {
         this.incall.send(t.peerId, { type: 'file-cancel', id: t.id });
-        this.end(t, 'failed', `Could not read the file: ${err instanceof Error ? err.message : String(err)}`);
+        this.end(t, 'failed', tr('files.read_failed', { detail: err instanceof Error ? err.message : String(err) }));
       }
     }
   }
@@ -361,11 +362,11 @@ export class FileTransfers {
           // handled below
         }
         if (m && m.type === 'done' && typeof m.sha256 === 'string') this.finish(t, m.sha256.toLowerCase());
-        else this.fail(t, 'The sender sent something unexpected');
+        else this.fail(t, tr('files.unexpected'));
         return;
       }
       const chunk = new Uint8Array(ev.data);
-      if (t.bytes + chunk.byteLength > t.size) return this.fail(t, 'The sender sent more than announced');
+      if (t.bytes + chunk.byteLength > t.size) return this.fail(t, tr('files.too_much'));
       /** @type {Sha256} */ (t.hash).update(chunk);
       sink.write(chunk);
       t.bytes += chunk.byteLength;
@@ -376,7 +377,7 @@ export class FileTransfers {
       this.renderProgress(t);
     };
     ch.onclose = () => {
-      if (t.state === 'receiving') this.fail(t, 'The connection closed');
+      if (t.state === 'receiving') this.fail(t, tr('files.connection_closed'));
     };
   }
 
@@ -388,10 +389,10 @@ export class FileTransfers {
   async finish(t, sha256) {
     t.sha256 = sha256;
     t.localSha256 = /** @type {Sha256} */ (t.hash).hex();
-    if (t.bytes !== t.size) return this.fail(t, `Only ${formatBytes(t.bytes)} of ${formatBytes(t.size)} arrived`);
+    if (t.bytes !== t.size) return this.fail(t, tr('files.short', { done: formatBytes(t.bytes), size: formatBytes(t.size) }));
     if (t.localSha256 !== sha256) {
       this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok: false, sha256: t.localSha256 });
-      return this.fail(t, 'The file arrived damaged (SHA-256 mismatch)', false);
+      return this.fail(t, tr('files.damaged'), false);
     }
     // Out of 'receiving' before anything is awaited: the sender may close the channel
     // from now on.
@@ -400,14 +401,14 @@ export class FileTransfers {
     try {
       t.blob = await /** @type {BlobSink | DiskSink} */ (t.sink).close();
     } catch (err) {
-      return this.fail(t, `Could not save the file: ${err instanceof Error ? err.message : String(err)}`);
+      return this.fail(t, tr('files.save_failed', { detail: err instanceof Error ? err.message : String(err) }));
     }
     if (t.state !== 'verifying') return; // cancelled meanwhile
     // The verdict goes only once the file is stored; the sender closes the channel when
     // it has it (closing it here could reach the sender before the verdict does).
     this.incall.send(t.peerId, { type: 'file-result', id: t.id, ok: true, sha256: t.localSha256 });
     t.state = 'done';
-    t.reason = t.blob ? 'Verified · ready to save' : 'Verified · saved';
+    t.reason = tr(t.blob ? 'files.verified_ready' : 'files.verified_saved');
     this.render(t);
   }
 
@@ -428,11 +429,11 @@ export class FileTransfers {
     t.bytes = t.size;
     if (m.ok === true && m.sha256 === t.localSha256) {
       t.state = 'done';
-      t.reason = `Delivered · verified by ${this.incall.nameOf(from)}`;
+      t.reason = tr('files.delivered', { name: this.incall.nameOf(from) });
       t.channel?.close();
       this.render(t);
     } else {
-      this.end(t, 'failed', `${this.incall.nameOf(from)} received a damaged copy`);
+      this.end(t, 'failed', tr('files.damaged_copy', { name: this.incall.nameOf(from) }));
     }
   }
 
@@ -456,7 +457,7 @@ export class FileTransfers {
   /** A peer's call ended: its transfers cannot go on. */
   peersChanged() {
     const live = new Set(this.incall.calls().map((c) => c.peerId));
-    for (const t of this.transfers.values()) if (!live.has(t.peerId)) this.end(t, 'failed', 'The call ended');
+    for (const t of this.transfers.values()) if (!live.has(t.peerId)) this.end(t, 'failed', tr('files.call_ended'));
   }
 
   /** Saves a received file (Blob path) as a download. @param {Transfer} t */
@@ -484,7 +485,7 @@ export class FileTransfers {
   /** Everything ends (we left the room). */
   clear() {
     for (const t of [...this.transfers.values()]) {
-      this.end(t, 'cancelled', 'You left');
+      this.end(t, 'cancelled', tr('files.you_left'));
       this.dismiss(t);
     }
   }

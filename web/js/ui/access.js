@@ -6,6 +6,11 @@
 // in this tab's sessionStorage so a reload still works) and never put in a shared link.
 // Its claims are read here only to prefill the name; the server verifies the signature.
 
+import { t } from '../i18n/i18n.js';
+import { onLanguageChange } from './language.js';
+
+/** @typedef {import('../i18n/i18n.js').Text} Text */
+
 const TOKEN_KEY = 'confab.token';
 
 /** Error codes that refuse a `join` for access reasons; shown in the lobby, not as a toast. */
@@ -18,25 +23,13 @@ export const ACCESS_CODES = Object.freeze([
 ]);
 
 /**
- * The sentence a person sees for an access refusal, or null for other codes.
+ * The sentence a person sees for an access refusal (in the page's language), or null for
+ * other codes.
  * @param {string} code
  * @returns {string | null}
  */
 export function describeRefusal(code) {
-  switch (code) {
-    case 'password_required':
-      return 'This room needs a password.';
-    case 'bad_password':
-      return 'Wrong password. Check it and try again.';
-    case 'token_required':
-      return 'This server only lets people in with an invitation link. Ask the organiser for one.';
-    case 'bad_token':
-      return 'This invitation link is not valid any more (it may have expired or be for another room). Ask for a new one.';
-    case 'room_locked':
-      return 'This room is locked: the host is not letting anyone else in right now.';
-    default:
-      return null;
-  }
+  return ACCESS_CODES.includes(code) ? t(`access.${code}`) : null;
 }
 
 /**
@@ -84,8 +77,13 @@ export class Access {
     this.token = null;
     /** @type {string | null} the room the token is for (from its claims) */
     this.tokenRoom = null;
+    /** @type {Text | null} what the lobby note says, worded again on a language switch */
+    this.noteText = null;
+    /** @type {string | null} the refusal the password note explains */
+    this.passwordCode = null;
     // A different room may have no password (or another): start over when it changes.
     ui.room.addEventListener('input', () => this.hidePassword());
+    onLanguageChange(() => this.reword());
   }
 
   /**
@@ -127,7 +125,7 @@ export class Access {
       // The server names the holder after the token; editing it here would change nothing.
       this.ui.name.value = claims.name;
       this.ui.name.readOnly = true;
-      this.say(`You are invited as ${claims.name}.`, false);
+      this.say({ key: 'access.invited', params: { name: claims.name } }, false);
     }
     return { name, room, join: fromUrl || launch.join };
   }
@@ -160,12 +158,13 @@ export class Access {
       this.ui.passwordField.classList.toggle('invalid', code === 'bad_password');
       this.ui.password.setAttribute('aria-invalid', String(code === 'bad_password'));
       this.ui.passwordNote.textContent = sentence;
-      this.say('', true);
+      this.passwordCode = code;
+      this.say(null, true);
       if (code === 'bad_password') this.ui.password.select();
       this.ui.password.focus();
     } else {
       if (code === 'bad_token') this.forgetToken();
-      this.say(sentence, true);
+      this.say({ key: `access.${code}` }, true);
     }
     return sentence;
   }
@@ -173,27 +172,37 @@ export class Access {
   /** The join went through: nothing left to explain. */
   joined() {
     this.ui.note.hidden = true;
+    this.noteText = null;
     this.ui.passwordField.classList.remove('invalid');
     this.ui.password.removeAttribute('aria-invalid');
   }
 
   /**
-   * Shows `text` in the lobby note (an alert when `alert`), or hides it when empty.
-   * @param {string} text
+   * Shows `text` in the lobby note (an alert when `alert`), or hides it when null. A
+   * string is shown as it is (already worded by the caller).
+   * @param {Text | string | null} text
    * @param {boolean} alert
    */
   say(text, alert) {
-    this.ui.note.textContent = text;
-    this.ui.note.hidden = text === '';
+    this.noteText = typeof text === 'string' ? null : text;
+    this.ui.note.textContent = text === null ? '' : typeof text === 'string' ? text : t(text.key, text.params);
+    this.ui.note.hidden = text === null;
     this.ui.note.classList.toggle('alert', alert);
     if (alert) this.ui.note.setAttribute('role', 'alert');
     else this.ui.note.setAttribute('role', 'status');
+  }
+
+  /** @private The language changed: word the notes again. */
+  reword() {
+    if (this.noteText) this.ui.note.textContent = t(this.noteText.key, this.noteText.params);
+    if (this.passwordCode) this.ui.passwordNote.textContent = describeRefusal(this.passwordCode) ?? '';
   }
 
   /** @private */
   hidePassword() {
     if (this.ui.passwordField.hidden) return;
     this.ui.passwordField.hidden = true;
+    this.passwordCode = null;
     this.ui.password.value = '';
     this.ui.passwordField.classList.remove('invalid');
   }

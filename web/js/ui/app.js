@@ -30,6 +30,11 @@ import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
 import { rejoin, wireSignaling } from './wire.js';
+import { initLanguage, onLanguageChange } from './language.js';
+import { say, t } from '../i18n/i18n.js';
+
+// The language first: everything below words what it shows in it.
+initLanguage();
 
 
 // ---------------------------------------------------------------------------------------
@@ -214,9 +219,9 @@ function nameOf(id) {
 
 function renderStatus() {
   ui.status.textContent =
-    app.state === 'connecting' ? 'Connecting…'
+    app.state === 'connecting' ? t('status.connecting')
       : app.state === 'lobby' ? ''
-        : app.disconnected ? 'Reconnecting…'
+        : app.disconnected ? t('status.reconnecting')
           : calls.statusText();
 }
 
@@ -241,12 +246,12 @@ function renderControls() {
   ui.cam.setAttribute('aria-pressed', String(camOff));
   ui.mic.disabled = audio.length === 0;
   ui.cam.disabled = video.length === 0;
-  ui.mic.title = audio.length === 0 ? 'No microphone' : app.micMuted ? 'Unmute microphone' : 'Mute microphone';
-  ui.cam.title = video.length === 0 ? 'No camera' : app.camOff ? 'Turn camera on' : 'Turn camera off';
+  ui.mic.title = t(audio.length === 0 ? 'controls.no_mic' : app.micMuted ? 'controls.unmute' : 'controls.mute');
+  ui.cam.title = t(video.length === 0 ? 'controls.no_cam' : app.camOff ? 'controls.cam_on' : 'controls.cam_off');
   ui.selfTile.classList.toggle('video-off', camOff);
   ui.selfTile.classList.toggle('mic-off', micOff);
   ui.hangup.disabled = calls.myCall() === null;
-  ui.hangup.title = calls.members().size > 1 ? 'Leave the call (the others stay connected)' : 'End call (stay in the room)';
+  ui.hangup.title = t(calls.members().size > 1 ? 'controls.leave_call_title' : 'controls.end_call_title');
 }
 
 function renderAll() {
@@ -305,7 +310,7 @@ async function joinRoom(rawName, roomId) {
   if (app.state !== 'lobby') return;
   const problem = nameError(rawName) ?? roomError(roomId);
   if (problem) {
-    showError(problem);
+    showError(say(problem));
     (nameError(rawName) ? ui.name : ui.room).focus();
     return;
   }
@@ -327,7 +332,7 @@ async function joinRoom(rawName, roomId) {
   renderAll();
 
   // Camera and microphone first: the call is negotiated with whatever we get.
-  ui.status.textContent = 'Starting camera and microphone…';
+  ui.status.textContent = t('status.starting_media');
   const media = await startLocalMedia();
   if (app.state !== 'connecting' || app.joinSeq !== seq) {
     stopMedia(media.stream); // left while the permission prompt was open
@@ -345,7 +350,7 @@ async function joinRoom(rawName, roomId) {
   try {
     sig = new Signaling(new WebSocket(signalingUrl()));
   } catch (err) {
-    failJoin(`Could not connect to the server: ${err instanceof Error ? err.message : String(err)}`);
+    failJoin(t('join.connect_failed', { detail: err instanceof Error ? err.message : String(err) }));
     return;
   }
   app.signaling = sig;
@@ -360,15 +365,17 @@ async function joinRoom(rawName, roomId) {
       // Said next to the join form (where the password goes), not in a toast; after the
       // lobby is back on screen, so the password field can take the focus.
       resetToLobby();
-      app.errors.push(access.refused(err.code) ?? err.message);
+      app.errors.push(access.refused(err.code) ?? say(err.text));
       return;
     }
     const message =
       err instanceof SignalingError && err.code !== 'closed' && err.code !== 'timeout'
-        ? describeServerError({ code: err.code, message: err.message })
-        : err instanceof Error
-          ? `Could not join the room: ${err.message}`
-          : 'Could not join the room.';
+        ? say(describeServerError({ code: err.code, message: err.message }))
+        : err instanceof SignalingError
+          ? t('join.failed', { detail: err.text })
+          : err instanceof Error
+            ? t('join.failed', { detail: err.message })
+            : t('join.failed_plain');
     failJoin(message);
   }
 }
@@ -505,7 +512,7 @@ function setPeopleOpen(open) {
   ui.roomView.classList.toggle('people-open', open);
   ui.roomView.classList.toggle('people-closed', !open);
   ui.peopleToggle.setAttribute('aria-expanded', String(open));
-  ui.peopleToggle.setAttribute('aria-label', open ? 'Hide people' : 'Show people');
+  ui.peopleToggle.setAttribute('aria-label', t(open ? 'controls.hide_people' : 'controls.show_people'));
   if (open) chat.setOpen(false);
   requestAnimationFrame(() => mesh.layout());
 }
@@ -526,11 +533,11 @@ ui.copyLink.addEventListener('click', async () => {
   const label = /** @type {HTMLElement} */ (ui.copyLink.querySelector('.chip-text'));
   try {
     await navigator.clipboard.writeText(url);
-    label.textContent = 'Copied!';
+    label.textContent = t('room.copied');
   } catch {
-    window.prompt('Copy this link to invite others:', url);
+    window.prompt(t('room.copy_prompt'), url);
   }
-  setTimeout(() => (label.textContent = 'Copy link'), 2000);
+  setTimeout(() => (label.textContent = t('room.copy_link')), 2000);
 });
 
 ui.form.addEventListener('submit', (ev) => {
@@ -569,6 +576,12 @@ installDebugHandle({
 
 // ---------------------------------------------------------------------------------------
 // Start: fill the lobby from the URL and storage, maybe join at once.
+
+// A switch of language (in the lobby) words again what the views set themselves.
+onLanguageChange(() => {
+  chat.setEnabled(chat.enabled);
+  renderAll();
+});
 
 function start() {
   const { name, room: roomId, join } = access.launch(launchParams());

@@ -5,6 +5,7 @@
 // keeps the transport (media/transport.js) connected to exactly our call's members.
 
 import { initialOf } from './stage.js';
+import { listNames, locale, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
@@ -36,22 +37,11 @@ import { initialOf } from './stage.js';
 /** How long an outcome ("Bob declined") stays on screen. */
 const NOTICE_MS = 8000;
 
-/**
- * Joins names in English: "A", "A and B", "A, B and C", "A, B and 3 others".
- * @param {string[]} names
- * @returns {string}
- */
-export function listNames(names) {
-  if (names.length <= 1) return names[0] ?? '';
-  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-  return `${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
-}
-
 /** @param {string} s */
 const sentence = (s) => {
-  const t = s.trim();
-  const up = t.charAt(0).toUpperCase() + t.slice(1);
-  return /[.!?…]$/.test(up) ? up : `${up}.`;
+  const trimmed = s.trim();
+  const up = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?…。！？]$/.test(up) ? up : `${up}.`;
 };
 
 export class Calls {
@@ -193,19 +183,13 @@ export class Calls {
   onInviteEnded(m, ended) {
     if (ended.outgoingEnded) {
       const name = this.nameOf(m.to);
-      const text = {
-        accepted: '',
-        declined: `${name} declined`,
-        cancelled: '',
-        timeout: `${name} didn't answer`,
-        left: `${name} left the room`,
-      }[m.reason];
-      if (text) this.setNotice(text);
+      const key = { accepted: '', declined: 'call.declined', cancelled: '', timeout: 'call.no_answer', left: 'call.left' }[m.reason];
+      if (key) this.setNotice(t(key, { name }));
     }
     if (ended.incomingEnded) {
       const name = this.nameOf(m.from);
-      if (m.reason === 'cancelled') this.setNotice(`${name} cancelled the call`);
-      if (m.reason === 'timeout') this.setNotice(`You missed a call from ${name}`);
+      if (m.reason === 'cancelled') this.setNotice(t('call.cancelled', { name }));
+      if (m.reason === 'timeout') this.setNotice(t('call.missed', { name }));
     }
     this.ctx.onChange();
   }
@@ -228,7 +212,9 @@ export class Calls {
       console.warn(`confab: ${e.message}`);
       return true;
     }
-    this.setNotice(sentence(e.message));
+    // The server's own sentence names who and how many ("Bob is busy in another call");
+    // it is English, so other languages say the code's words.
+    this.setNotice(locale() === 'en' ? sentence(e.message) : t(`error.${e.code}`));
     return true;
   }
 
@@ -246,15 +232,15 @@ export class Calls {
   statusText() {
     const members = this.members();
     const names = (/** @type {Iterable<string>} */ ids) => listNames([...ids].map((id) => this.nameOf(id)));
-    if (this.myCall() !== null && members.size > 0) return `In a call with ${names(members)}`;
-    if (this.outgoing.size > 0) return `Calling ${names(this.outgoing.keys())}…`;
-    if (this.incoming) return `${this.nameOf(this.incoming.from)} is calling you`;
+    if (this.myCall() !== null && members.size > 0) return t('status.in_call_with', { names: names(members) });
+    if (this.outgoing.size > 0) return t('status.calling', { names: names(this.outgoing.keys()) });
+    if (this.incoming) return t('status.is_calling_you', { name: this.nameOf(this.incoming.from) });
     const peers = [...this.ctx.room.peers.values()];
-    if (peers.length === 0) return 'Waiting for others…';
+    if (peers.length === 0) return t('status.waiting');
     const running = this.runningCall();
-    if (running) return `${names(running.members)} are in a call`;
+    if (running) return t('status.in_a_call', { names: names(running.members) });
     const all = peers.map((p) => p.name);
-    return `${listNames(all)} ${all.length === 1 ? 'is' : 'are'} here. Press Call to talk.`;
+    return t('status.here', { names: listNames(all), count: all.length });
   }
 
   render() {
@@ -265,8 +251,10 @@ export class Calls {
       const name = this.nameOf(inc.from);
       const others = inc.members.filter((id) => id !== inc.from).map((id) => this.nameOf(id));
       ui.incomingAvatar.textContent = initialOf(name);
-      ui.incomingTitle.textContent = `${name} is calling you`;
-      ui.incomingDetail.textContent = others.length ? `Join ${name} and ${listNames(others)} in a call` : 'Video call';
+      ui.incomingTitle.textContent = t('status.is_calling_you', { name });
+      ui.incomingDetail.textContent = others.length
+        ? t('call.incoming_detail', { name, others: listNames(others) })
+        : t('call.video_call');
       ui.incoming.dataset.call = String(inc.call);
       ui.incoming.dataset.from = inc.from;
     }
@@ -287,12 +275,12 @@ export class Calls {
         const cancel = document.createElement('button');
         cancel.type = 'button';
         cancel.className = 'cancel-invite chip';
-        cancel.textContent = 'Cancel';
+        cancel.textContent = t('call.cancel');
         cancel.addEventListener('click', () => this.cancel(id));
         li.append(dots, text, cancel);
         ui.outgoing.append(li);
       }
-      /** @type {HTMLElement} */ (li.querySelector('.calling-text')).textContent = `Calling ${this.nameOf(id)}…`;
+      /** @type {HTMLElement} */ (li.querySelector('.calling-text')).textContent = t('call.calling', { name: this.nameOf(id) });
     }
     ui.outgoing.hidden = this.outgoing.size === 0;
 
@@ -300,9 +288,9 @@ export class Calls {
     ui.joinCall.hidden = !running;
     if (running) {
       const names = listNames(running.members.map((id) => this.nameOf(id)));
-      ui.joinCall.textContent = 'Join the call';
-      ui.joinCall.title = `Join ${names}`;
-      ui.joinCall.setAttribute('aria-label', `Join the call with ${names}`);
+      ui.joinCall.textContent = t('call.join');
+      ui.joinCall.title = t('call.join_title', { names });
+      ui.joinCall.setAttribute('aria-label', t('call.join_aria', { names }));
     }
   }
 

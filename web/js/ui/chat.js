@@ -8,6 +8,7 @@
 
 import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from '../net/protocol.js';
 import { SignalingError } from '../net/signaling.js';
+import { formatDateTime, locale, say, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
@@ -37,14 +38,8 @@ const GROUP_MS = 5 * 60_000;
 /** Tallest the composer grows before it scrolls, in pixels. */
 const INPUT_MAX_PX = 140;
 
-/** @type {Record<string, string>} */
-const SEND_ERRORS = {
-  rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
-  bad_text: 'The server did not accept this message.',
-  not_joined: 'You are not in a room any more.',
-  timeout: 'The server did not confirm this message. Check your connection and try again.',
-  closed: 'Not connected to the server, so the message was not sent.',
-};
+/** Send failures (server error codes, 'timeout', 'closed') with words of their own (`chat.send.*`). */
+const SEND_ERRORS = ['rate_limited', 'bad_text', 'not_joined', 'timeout', 'closed'];
 
 /**
  * @param {number} ts Unix ms
@@ -52,13 +47,13 @@ const SEND_ERRORS = {
  */
 export function formatChatTime(ts, now = Date.now()) {
   const d = new Date(ts);
-  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const time = d.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
   if (new Date(now).toDateString() === d.toDateString()) return time;
   const days = (now - ts) / 86_400_000;
   const day =
     days >= 0 && days < 6
-      ? d.toLocaleDateString([], { weekday: 'short' })
-      : d.toLocaleDateString([], { day: 'numeric', month: 'short' });
+      ? d.toLocaleDateString(locale(), { weekday: 'short' })
+      : d.toLocaleDateString(locale(), { day: 'numeric', month: 'short' });
   return `${day} ${time}`;
 }
 
@@ -172,7 +167,7 @@ export class ChatPanel {
   setEnabled(on) {
     this.enabled = on;
     this.el.input.disabled = !on;
-    this.el.input.placeholder = on ? 'Message everyone' : 'Not connected';
+    this.el.input.placeholder = t(on ? 'chat.placeholder' : 'chat.offline');
     this.renderComposer();
   }
 
@@ -182,7 +177,7 @@ export class ChatPanel {
     this.open = open;
     this.el.panel.classList.toggle('open', open);
     this.el.toggle.setAttribute('aria-expanded', String(open));
-    this.el.toggle.setAttribute('aria-label', open ? 'Hide chat' : 'Show chat');
+    this.el.toggle.setAttribute('aria-label', t(open ? 'chat.hide' : 'chat.show'));
     if (open) {
       this.unread = 0;
       this.renderBadge();
@@ -228,12 +223,12 @@ export class ChatPanel {
     if (!this.enabled || !this.sender) return;
     const problem = chatTextError(text);
     if (problem) {
-      if (text.trim() !== '') this.showError(problem);
+      if (text.trim() !== '') this.showError(say(problem));
       return;
     }
     const { id, reply } = this.sender(text);
     if (id === null) {
-      this.showError(SEND_ERRORS.closed);
+      this.showError(t('chat.send.closed'));
       return;
     }
     this.el.input.value = '';
@@ -242,7 +237,7 @@ export class ChatPanel {
     const li = this.item({ id: -1, from: this.selfId ?? '', name: '', text: trimChat(text), ts: Date.now() });
     li.classList.add('pending');
     delete li.dataset.msgId;
-    /** @type {HTMLElement} */ (li.querySelector('.chat-time')).textContent = 'Sending…';
+    /** @type {HTMLElement} */ (li.querySelector('.chat-time')).textContent = t('chat.sending');
     this.pending.set(id, li);
     this.el.list.append(li);
     this.regroup(li);
@@ -261,7 +256,11 @@ export class ChatPanel {
         if (this.el.input.value.trim() === '') this.el.input.value = text;
         this.renderComposer();
         const code = err instanceof SignalingError ? err.code : '';
-        this.showError(SEND_ERRORS[code] ?? `The message was not sent: ${err instanceof Error ? err.message : err}`);
+        this.showError(
+          SEND_ERRORS.includes(code)
+            ? t(`chat.send.${code}`)
+            : t('chat.send.failed', { detail: err instanceof Error ? err.message : String(err) }),
+        );
       },
     );
   }
@@ -283,12 +282,12 @@ export class ChatPanel {
     meta.className = 'chat-meta';
     const name = document.createElement('span');
     name.className = 'chat-name';
-    name.textContent = mine ? 'You' : msg.name;
+    name.textContent = mine ? t('chat.you') : msg.name;
     const time = document.createElement('time');
     time.className = 'chat-time';
     time.dateTime = new Date(msg.ts).toISOString();
     time.textContent = formatChatTime(msg.ts);
-    time.title = new Date(msg.ts).toLocaleString();
+    time.title = formatDateTime(msg.ts);
     meta.append(name, time);
     const text = document.createElement('div');
     text.className = 'chat-text';
@@ -332,7 +331,7 @@ export class ChatPanel {
   /** @private */
   renderBadge() {
     this.el.badge.textContent = this.unread > 0 ? (this.unread > 99 ? '99+' : String(this.unread)) : '';
-    this.el.toggle.title = this.unread > 0 ? `Chat (${this.unread} unread)` : 'Chat';
+    this.el.toggle.title = this.unread > 0 ? t('chat.unread', { count: this.unread }) : t('chat.heading');
   }
 
   /** @private */

@@ -5,6 +5,7 @@
 // "Roles"); this module only offers the actions to hosts and explains the outcomes.
 
 import { kick, lock, mute } from '../net/protocol.js';
+import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('../net/protocol.js').Role} Role */
@@ -30,11 +31,14 @@ import { kick, lock, mute } from '../net/protocol.js';
  * @property {() => void} onChange
  */
 
-/** The sentence for a room being locked or unlocked, by `who` ("You" or a name). */
-export function lockSentence(/** @type {boolean} */ locked, /** @type {string} */ who) {
-  return locked
-    ? `${who} locked the room. No one else can join.`
-    : `${who} unlocked the room. Anyone with the link can join again.`;
+/**
+ * The sentence for a room being locked or unlocked, by us or by `name`.
+ * @param {boolean} locked
+ * @param {string | null} name null when we did it
+ */
+export function lockSentence(locked, name) {
+  if (name === null) return t(locked ? 'mod.you_locked' : 'mod.you_unlocked');
+  return t(locked ? 'mod.locked' : 'mod.unlocked', { name });
 }
 
 export class Moderation {
@@ -73,29 +77,29 @@ export class Moderation {
    */
   wire(sig, live) {
     sig.on('peerLeft', ({ peerId, reason }) => {
-      if (live() && reason === 'kicked') this.ctx.notice(`${this.ctx.nameOf(peerId)} was removed from the room.`);
+      if (live() && reason === 'kicked') this.ctx.notice(t('mod.removed_other', { name: this.ctx.nameOf(peerId) }));
     });
     sig.on('roleChanged', ({ peerId, role }) => {
       if (!live()) return;
       if (peerId === this.ctx.room.myId) {
-        if (role === 'host') this.ctx.notice('You are the host now: you can mute, remove and lock.');
+        if (role === 'host') this.ctx.notice(t('mod.you_host'));
       } else {
-        if (role === 'host') this.ctx.notice(`${this.ctx.nameOf(peerId)} is the host now.`);
+        if (role === 'host') this.ctx.notice(t('mod.host', { name: this.ctx.nameOf(peerId) }));
       }
       this.ctx.onChange();
     });
     sig.on('roomLocked', ({ locked, by }) => {
       if (!live()) return;
-      this.ctx.notice(lockSentence(locked, by === this.ctx.room.myId ? 'You' : this.ctx.nameOf(by)));
+      this.ctx.notice(lockSentence(locked, by === this.ctx.room.myId ? null : this.ctx.nameOf(by)));
       this.ctx.onChange();
     });
     sig.on('muteRequest', ({ by }) => {
       if (!live()) return;
       this.ctx.muteMic();
-      this.ctx.notice(`${this.ctx.nameOf(by)} muted you. You can unmute yourself.`);
+      this.ctx.notice(t('mod.muted_you', { name: this.ctx.nameOf(by) }));
     });
     sig.on('kicked', ({ by }) => {
-      if (live()) this.ctx.removed(`${this.ctx.nameOf(by)} removed you from the room.`);
+      if (live()) this.ctx.removed(t('mod.removed_you', { name: this.ctx.nameOf(by) }));
     });
   }
 
@@ -105,10 +109,10 @@ export class Moderation {
     this.ui.meRole.hidden = !host;
     this.ui.lock.hidden = !host;
     this.ui.lock.setAttribute('aria-pressed', String(this.locked));
-    this.ui.lock.title = this.locked ? 'Unlock the room: let new people join' : 'Lock the room: no one else can join';
+    this.ui.lock.title = t(this.locked ? 'mod.unlock_title' : 'mod.lock_title');
     const text = /** @type {HTMLElement | null} */ (this.ui.lock.querySelector('.chip-text'));
-    if (text) text.textContent = this.locked ? 'Unlock' : 'Lock';
-    this.ui.lock.setAttribute('aria-label', this.locked ? 'Unlock the room' : 'Lock the room');
+    if (text) text.textContent = t(this.locked ? 'mod.unlock' : 'mod.lock');
+    this.ui.lock.setAttribute('aria-label', t(this.locked ? 'mod.unlock_aria' : 'mod.lock_aria'));
     this.ui.locked.hidden = !this.locked || host;
     const peers = this.ctx.room.peers;
     for (const li of this.ui.list.querySelectorAll('li[data-peer-id]')) {
@@ -131,7 +135,7 @@ export class Moderation {
     if (!tag) {
       tag = document.createElement('span');
       tag.className = 'role-tag';
-      tag.textContent = 'Host';
+      tag.textContent = t('people.host');
       li.querySelector('.peer-name')?.after(tag);
     }
     tag.hidden = peer.role !== 'host';
@@ -146,7 +150,7 @@ export class Moderation {
       const removeButton = document.createElement('button');
       removeButton.type = 'button';
       removeButton.className = 'chip remove-peer';
-      removeButton.textContent = 'Remove';
+      removeButton.textContent = t('people.remove');
       removeButton.addEventListener('click', () => this.ctx.signaling()?.send(kick(peer.id)));
       actions.append(muteButton, removeButton);
       li.append(actions);
@@ -155,10 +159,11 @@ export class Moderation {
     li.classList.toggle('hostable', host);
     const muteButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.mute-peer'));
     const muted = this.ctx.room.media(peer.id).micMuted;
-    muteButton.textContent = muted ? 'Muted' : 'Mute';
+    muteButton.textContent = t(muted ? 'people.muted' : 'people.mute');
     muteButton.disabled = muted;
-    muteButton.setAttribute('aria-label', muted ? `${peer.name}'s microphone is off` : `Mute ${peer.name}`);
+    muteButton.setAttribute('aria-label', t(muted ? 'people.muted_aria' : 'people.mute_aria', { name: peer.name }));
     const removeButton = /** @type {HTMLButtonElement} */ (actions.querySelector('.remove-peer'));
-    removeButton.setAttribute('aria-label', `Remove ${peer.name} from the room`);
+    removeButton.textContent = t('people.remove');
+    removeButton.setAttribute('aria-label', t('people.remove_aria', { name: peer.name }));
   }
 }

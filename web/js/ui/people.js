@@ -3,7 +3,7 @@
 // Call, Invite (into our call), Join (their call), or a disabled state.
 
 import { initialOf } from './stage.js';
-import { listNames } from './calls.js';
+import { listNames, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
 /** @typedef {import('./calls.js').Calls} Calls */
@@ -36,30 +36,39 @@ export function describePeer(peer, calls, offline) {
   const name = peer.name;
   // Calling someone busy is allowed: the server answers `busy` and we say so in words.
   const ring = offline ? 'none' : myCall === null ? 'call' : 'invite';
-  const ringLabel = ring === 'invite' ? 'Invite' : 'Call';
-  const ringAria = ring === 'invite' ? `Invite ${name} to the call` : `Call ${name}`;
+  const ringLabel = t(ring === 'invite' ? 'people.action.invite' : 'people.action.call');
+  const ringAria = t(ring === 'invite' ? 'people.aria.invite' : 'people.aria.call', { name });
   if (s.reconnecting) {
-    return { status: 'Reconnecting…', badge: 'reconnecting', action: 'none', label: 'Reconnecting', aria: `${name} is reconnecting` };
+    return {
+      status: t('people.reconnecting'), badge: 'reconnecting', action: 'none',
+      label: t('people.action.reconnecting'), aria: t('people.aria.reconnecting', { name }),
+    };
   }
   if (s.status === 'inCall' && s.call !== undefined) {
     if (myCall === s.call) {
-      return { status: 'In your call', badge: 'in-call', action: 'none', label: 'In call', aria: `${name} is in your call` };
+      return {
+        status: t('people.in_your_call'), badge: 'in-call', action: 'none',
+        label: t('people.action.in_call'), aria: t('people.aria.in_your_call', { name }),
+      };
     }
     const others = [];
     for (const p of calls.ctx.room.membersOf(s.call, peer.id)) others.push(p.name);
-    const status = others.length ? `In a call with ${listNames(others)}` : 'Calling someone';
+    const status = others.length ? t('people.in_call_with', { names: listNames(others) }) : t('people.calling_someone');
     if (myCall === null && !offline && others.length) {
-      return { status, badge: 'busy', action: 'join', label: 'Join', aria: `Join the call with ${name}` };
+      return { status, badge: 'busy', action: 'join', label: t('people.action.join'), aria: t('people.aria.join', { name }) };
     }
     return { status, badge: 'busy', action: ring, label: ringLabel, aria: ringAria };
   }
   if (s.status === 'ringing') {
     if (calls.outgoing.has(peer.id)) {
-      return { status: 'Ringing…', badge: 'ringing', action: 'none', label: 'Ringing', aria: `${name} is ringing` };
+      return {
+        status: t('people.ringing'), badge: 'ringing', action: 'none',
+        label: t('people.action.ringing'), aria: t('people.aria.ringing', { name }),
+      };
     }
-    return { status: 'Being called', badge: 'ringing', action: ring, label: ringLabel, aria: ringAria };
+    return { status: t('people.being_called'), badge: 'ringing', action: ring, label: ringLabel, aria: ringAria };
   }
-  return { status: 'Available', badge: 'idle', action: ring, label: ringLabel, aria: ringAria };
+  return { status: t('people.available'), badge: 'idle', action: ring, label: ringLabel, aria: ringAria };
 }
 
 /**
@@ -118,7 +127,9 @@ export function renderPeople(ui, room, calls, offline) {
   const inCall = calls.members();
   ui.meStatus.textContent =
     me.status === 'inCall'
-      ? inCall.size ? `In a call with ${listNames([...inCall].map((id) => calls.nameOf(id)))}` : 'Calling…'
-      : me.status === 'ringing' ? 'Ringing' : 'Available';
+      ? inCall.size
+        ? t('people.in_call_with', { names: listNames([...inCall].map((id) => calls.nameOf(id))) })
+        : t('people.me_calling')
+      : t(me.status === 'ringing' ? 'people.me_ringing' : 'people.available');
   ui.meStatus.closest('.peer')?.setAttribute('data-badge', me.status === 'inCall' ? 'in-call' : me.status === 'ringing' ? 'ringing' : 'idle');
 }

@@ -5,17 +5,18 @@
 // screen comes from the room model only (`Room.media`), through `renderMedia`.
 
 import { trimName } from '../net/rules.js';
+import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../room/room.js').PeerMedia} PeerMedia */
 
-/** @type {Record<RTCPeerConnectionState, string>} */
+/** The catalog key for what a tile says about its connection. @type {Record<RTCPeerConnectionState, string>} */
 const CONNECTION_TEXT = {
-  new: 'Connecting…',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  disconnected: 'Reconnecting…',
-  failed: 'Connection failed',
-  closed: 'Ended',
+  new: 'tile.connecting',
+  connecting: 'tile.connecting',
+  connected: 'tile.connected',
+  disconnected: 'tile.reconnecting',
+  failed: 'tile.failed',
+  closed: 'tile.ended',
 };
 
 /** @param {string} name */
@@ -63,7 +64,7 @@ export class Stage {
     tile.dataset.peerId = peerId;
     const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
     const unmute = /** @type {HTMLButtonElement} */ (tile.querySelector('button.unmute'));
-    unmute.setAttribute('aria-label', `Play sound from ${name}`);
+    unmute.setAttribute('aria-label', t('tile.play_sound', { name }));
     unmute.addEventListener('click', () => {
       video.muted = false;
       video.play().catch(() => {});
@@ -88,7 +89,7 @@ export class Stage {
     tile.dataset.peerId = s.peerId;
     tile.dataset.state = s.connectionState;
     /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent =
-      CONNECTION_TEXT[s.connectionState] ?? s.connectionState;
+      CONNECTION_TEXT[s.connectionState] ? t(CONNECTION_TEXT[s.connectionState]) : s.connectionState;
     tile.classList.toggle('has-video', s.hasVideo);
     this.renderMedia(tile, s.peerId);
     /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = s.name;

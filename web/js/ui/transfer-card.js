@@ -1,6 +1,8 @@
 // A file transfer's card in `#transfers` (docs/web-test-contract.md): its buttons,
 // progress bar and status in words. The transfers themselves are in p2p/files.js.
 
+import { t as tr } from '../i18n/i18n.js';
+
 /** @import { Transfer, TransferState } from '../p2p/files.js' */
 
 /** @param {number} n */
@@ -58,7 +60,7 @@ export function renderTransfer(t, ctx) {
   const q = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (card.querySelector(sel));
   q('.transfer-name').textContent = t.name;
   q('.transfer-name').title = t.name;
-  q('.transfer-peer').textContent = t.direction === 'send' ? `To ${who}` : `From ${who}`;
+  q('.transfer-peer').textContent = tr(t.direction === 'send' ? 'files.to' : 'files.from', { name: who });
   q('.accept').hidden = !(t.direction === 'receive' && t.state === 'offered');
   q('.decline').hidden = !(t.direction === 'receive' && t.state === 'offered');
   q('.cancel').hidden = !['offered', 'sending', 'receiving', 'verifying'].includes(t.state) ||
@@ -82,15 +84,15 @@ export function renderTransferProgress(t, nameOf) {
   card.dataset.progress = String(pct);
   /** @type {Record<TransferState, string>} */
   const words = {
-    offered: t.direction === 'send' ? `Waiting for ${nameOf(t.peerId)} to accept` : 'Wants to send you a file',
-    sending: `${pct}% · ${formatBytes(Math.max(0, t.bytes))} of ${formatBytes(t.size)}`,
-    receiving: `${pct}% · ${formatBytes(t.bytes)} of ${formatBytes(t.size)}`,
-    verifying: t.direction === 'receive' ? '100% · saving…' : `100% · ${nameOf(t.peerId)} is checking it…`,
-    done: t.reason ?? 'Done',
-    failed: t.reason ?? 'Failed',
-    cancelled: t.reason ?? 'Cancelled',
-    declined: t.reason ?? 'Declined',
+    offered: t.direction === 'send' ? tr('files.waiting', { name: nameOf(t.peerId) }) : tr('files.offered'),
+    sending: tr('files.progress', { percent: String(pct), done: formatBytes(Math.max(0, t.bytes)), size: formatBytes(t.size) }),
+    receiving: tr('files.progress', { percent: String(pct), done: formatBytes(t.bytes), size: formatBytes(t.size) }),
+    verifying: t.direction === 'receive' ? tr('files.saving') : tr('files.checking', { name: nameOf(t.peerId) }),
+    done: t.reason ?? tr('files.done'),
+    failed: t.reason ?? tr('files.failed'),
+    cancelled: t.reason ?? tr('files.cancelled'),
+    declined: t.reason ?? tr('files.declined'),
   };
   /** @type {HTMLElement} */ (card.querySelector('.transfer-status')).textContent =
-    t.state === 'offered' ? `${formatBytes(t.size)} · ${words.offered}` : words[t.state];
+    t.state === 'offered' ? tr('files.offer_line', { size: formatBytes(t.size), words: words.offered }) : words[t.state];
 }

@@ -4,7 +4,9 @@
 // left) are ignored.
 
 import { describeClose, describeServerError } from '../net/protocol.js';
+import { say, t } from '../i18n/i18n.js';
 import { shouldReconnect } from '../net/reconnect.js';
+import { SignalingError } from '../net/signaling.js';
 
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
 
@@ -137,7 +139,7 @@ export function wireSignaling(sig, c) {
       return;
     }
     if (calls.onError(e)) return;
-    showError(describeServerError(e));
+    showError(say(describeServerError(e)));
   });
 
   sig.on('protocolError', (e) => {
@@ -156,12 +158,8 @@ export function wireSignaling(sig, c) {
     if (app.state === 'in-room') {
       app.disconnected = true;
       chat.setEnabled(false);
-      const why = describeClose(info.code) ?? 'The connection to the server closed.';
-      showError(
-        mesh.size > 0
-          ? `${why} Calls in progress can continue, but to reconnect, leave and join again.`
-          : `${why} Leave and join again to reconnect.`,
-      );
+      const why = describeClose(info.code) ?? { key: 'close.closed' };
+      showError(t(mesh.size > 0 ? 'close.keep_calls' : 'close.rejoin', { why }));
       renderAll();
     }
     // While connecting, joinRoom() reports the failure.
@@ -191,7 +189,13 @@ export async function rejoin(sig, w, c) {
     await sig.join(app.room, app.name, access.credentials(app.room));
   } catch (err) {
     if (app.signaling !== sig) return;
-    showError(err instanceof Error ? `Could not rejoin the room: ${err.message}` : 'Could not rejoin the room.');
+    showError(
+      err instanceof SignalingError
+        ? t('join.rejoin_failed', { detail: err.text })
+        : err instanceof Error
+          ? t('join.rejoin_failed', { detail: err.message })
+          : t('join.rejoin_failed_plain'),
+    );
     return;
   }
   mesh.announce();
