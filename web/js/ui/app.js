@@ -23,7 +23,7 @@ import { Room } from '../room/room.js';
 import { Stage, initialOf } from './stage.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
-import { launchParams, randomRoom, rememberName } from './lobby.js';
+import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { Moderation } from './moderation.js';
@@ -527,17 +527,8 @@ function peopleOpen() {
 ui.peopleToggle.addEventListener('click', () => setPeopleOpen(!peopleOpen()));
 ui.peopleClose.addEventListener('click', () => setPeopleOpen(false));
 
-ui.copyLink.addEventListener('click', async () => {
-  if (!app.room) return;
-  const url = `${location.origin}/r/${encodeURIComponent(app.room)}`;
-  const label = /** @type {HTMLElement} */ (ui.copyLink.querySelector('.chip-text'));
-  try {
-    await navigator.clipboard.writeText(url);
-    label.textContent = t('room.copied');
-  } catch {
-    window.prompt(t('room.copy_prompt'), url);
-  }
-  setTimeout(() => (label.textContent = t('room.copy_link')), 2000);
+ui.copyLink.addEventListener('click', () => {
+  if (app.room) copyRoomLink(ui.copyLink, app.room);
 });
 
 ui.form.addEventListener('submit', (ev) => {

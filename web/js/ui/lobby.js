@@ -1,5 +1,7 @@
-// Lobby helpers without DOM wiring: what the URL and storage say to fill in, remembering
-// the name, and friendly random room names.
+// Lobby helpers: what the URL and storage say to fill in, remembering the name, friendly
+// random room names, and copying a room's link.
+
+import { t } from '../i18n/i18n.js';
 
 const NAME_KEY = 'confab.name';
 
@@ -46,4 +48,22 @@ export function rememberName(name) {
   } catch {
     // Storage may be disabled; remembering the name is only a convenience.
   }
+}
+
+/**
+ * Copies the shareable link of `room` (`/r/<room>`), saying so on `button` for 2 s; where
+ * the clipboard is refused, shows the link in a prompt to copy by hand.
+ * @param {HTMLElement} button a chip with a `.chip-text` label
+ * @param {string} room
+ */
+export async function copyRoomLink(button, room) {
+  const url = `${location.origin}/r/${encodeURIComponent(room)}`;
+  const label = /** @type {HTMLElement} */ (button.querySelector('.chip-text'));
+  try {
+    await navigator.clipboard.writeText(url);
+    label.textContent = t('room.copied');
+  } catch {
+    window.prompt(t('room.copy_prompt'), url);
+  }
+  setTimeout(() => (label.textContent = t('room.copy_link')), 2000);
 }
