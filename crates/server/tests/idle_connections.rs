@@ -65,22 +65,23 @@ async fn http2_after_its_preface_is_closed() {
     assert_about_one_second(time_to_close(h2, t0).await);
 }
 
+/// A server whose idle timeout (1 s) is shorter than its first-request deadline (5 s),
+/// so a close at about 1 s is the idle timeout's doing.
+async fn idle_server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.http.handshake_timeout = Duration::from_secs(5).into();
+        c.http.http_idle_timeout = Duration::from_secs(1).into();
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_keep_alive_connection_is_closed_when_idle() {
-    let s = server().await;
+    let s = idle_server().await;
     let mut c = TcpStream::connect(s.addr).await.unwrap();
-    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
     let mut buf = [0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(3), c.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
     // Busy connections live past the idle timeout: a request every half second.
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
         c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
@@ -89,9 +90,34 @@ async fn a_keep_alive_connection_is_closed_when_idle() {
             .unwrap()
             .unwrap();
         assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert_about_one_second(time_to_close(c, Instant::now()).await);
+    assert_about_one_second(time_to_close(c, Instant::now()).await + Duration::from_millis(500));
     let (_, _, metrics) = s.get("/metrics").await;
+    assert!(
+        metrics.contains("confab_http_connections_timed_out_total{phase=\"idle\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn http2_idle_after_a_request_is_closed() {
+    let s = idle_server().await;
+    let mut h2 = TcpStream::connect(s.addr).await.unwrap();
+    let mut frames = Vec::new();
+    // The client preface, an empty SETTINGS frame, and one request: a HEADERS frame
+    // (END_STREAM | END_HEADERS, stream 1) with `:method GET`, `:scheme http` (HPACK
+    // static table entries 2 and 6) and `:path /healthz` (a literal with name index 4).
+    frames.extend_from_slice(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0");
+    frames.extend_from_slice(b"\0\0\x0c\x01\x05\0\0\0\x01\x82\x86\x44\x08/healthz");
+    h2.write_all(&frames).await.unwrap();
+    let t0 = Instant::now();
+    assert_about_one_second(time_to_close(h2, t0).await);
+    let (_, _, metrics) = s.get("/metrics").await;
+    assert!(
+        metrics.contains("confab_http_requests_total{route=\"/healthz\",status=\"200\"} 1"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("confab_http_connections_timed_out_total{phase=\"idle\"} 1"),
         "{metrics}"
