@@ -1,5 +1,7 @@
 //! The sockets a server runs on, bound before it starts: a busy port is a clean start-up
-//! error, and tests bind port 0.
+//! error, and tests bind port 0. Binding also raises the process's descriptor limit
+//! (`RLIMIT_NOFILE`) to its hard limit: the many sockets a busy server holds must not hit
+//! a small default soft limit (1024 on many systems) while the hard limit allows more.
 
 use crate::config::Config;
 use crate::turn::TurnSockets;
@@ -15,6 +17,14 @@ pub struct Listeners {
 impl Listeners {
     /// Binds every listener `config` asks for, with errors naming the address.
     pub fn bind(config: &Config) -> Result<Listeners, BindError> {
+        match raise_nofile_limit() {
+            Ok(Some(n)) => tracing::info!(limit = n, "open file descriptor limit"),
+            Ok(None) => tracing::info!("open file descriptor limit: unlimited"),
+            Err(e) => tracing::warn!(
+                limit = nofile_limit(),
+                "cannot raise the open file descriptor limit: {e}"
+            ),
+        }
         let addr = config.http.listen;
         let http = bind_http(addr).map_err(|source| BindError::Http { addr, source })?;
         let http_ip = config.http.listen.ip();
@@ -40,6 +50,28 @@ fn bind_http(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListene
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
+}
+
+/// The soft descriptor limit now, or `None` when unlimited.
+pub(crate) fn nofile_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// Raises the soft descriptor limit to the hard one; returns the soft limit in force
+/// afterwards (`None`: unlimited). A failed raise leaves the limit as it was.
+fn raise_nofile_limit() -> std::io::Result<Option<u64>> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        )?;
+    }
+    Ok(nofile_limit())
 }
 
 /// A listener could not be bound.

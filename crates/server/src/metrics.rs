@@ -48,7 +48,63 @@ struct Inner {
     calls_started: Counter,
     calls_connected: Vec<(PairType, Counter)>,
     call_setup: Histogram,
+    http_connections: Gauge,
+    http_refused: Vec<(ConnRefusal, Counter)>,
+    http_timeouts: Vec<(ConnTimeout, Counter)>,
     turn: Option<TurnSeries>,
+}
+
+/// Why an HTTP(S) connection was closed at accept (the `reason` label of
+/// `confab_http_connections_refused_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnRefusal {
+    /// Its client address (IPv4, IPv6 /64) had `--max-http-connections-per-ip` open.
+    PerIp,
+    /// `--max-http-connections` were open.
+    Total,
+    /// Taking it would have eaten into the descriptor reserve.
+    Descriptors,
+}
+
+impl ConnRefusal {
+    /// Every reason, in label order.
+    pub const ALL: [ConnRefusal; 3] = [
+        ConnRefusal::PerIp,
+        ConnRefusal::Total,
+        ConnRefusal::Descriptors,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnRefusal::PerIp => "per_ip",
+            ConnRefusal::Total => "total",
+            ConnRefusal::Descriptors => "descriptors",
+        }
+    }
+}
+
+/// Which deadline closed an HTTP(S) connection (the `phase` label of
+/// `confab_http_connections_timed_out_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnTimeout {
+    /// No first request within `--handshake-timeout` of accept.
+    FirstRequest,
+    /// Nothing in flight for `--http-idle-timeout`.
+    Idle,
+}
+
+impl ConnTimeout {
+    /// Every phase, in label order.
+    pub const ALL: [ConnTimeout; 2] = [ConnTimeout::FirstRequest, ConnTimeout::Idle];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnTimeout::FirstRequest => "first_request",
+            ConnTimeout::Idle => "idle",
+        }
+    }
 }
 
 /// Buckets of `confab_call_setup_seconds`: what people notice lies between a quarter of a
@@ -61,6 +117,7 @@ struct TurnSeries {
     to_client: Counter,
     in_process: Counter,
     refusals: Vec<(confab_turn::RefusalReason, Counter)>,
+    stream_timeouts: Counter,
 }
 
 /// Which way relayed TURN bytes went (the `direction` label).
@@ -146,7 +203,24 @@ impl Metrics {
              per peer connection, as reported by the clients."
                 .into(),
         );
+        describe_gauge(
+            "confab_http_connections",
+            "Open HTTP(S) connections (WebSockets included).",
+        );
+        describe_counter(
+            "confab_http_connections_refused_total",
+            "HTTP(S) connections closed at accept, by reason (`per_ip`, `total`, \
+             `descriptors`: the descriptor reserve).",
+        );
+        describe_counter(
+            "confab_http_connections_timed_out_total",
+            "HTTP(S) connections closed by a deadline, by phase (`first_request`, `idle`).",
+        );
         let gauge = |name: &'static str| recorder.register_gauge(&Key::from_name(name), &METADATA);
+        let labelled = |name: &'static str, label: &'static str, value: &'static str| {
+            let key = Key::from_parts(name, vec![Label::from_static_parts(label, value)]);
+            recorder.register_counter(&key, &METADATA)
+        };
         let typed = |name: &'static str, types: &[&'static str]| {
             types
                 .iter()
@@ -187,7 +261,15 @@ impl Metrics {
                 );
                 recorder.register_counter(&key, &METADATA)
             };
+            describe_counter(
+                "confab_turn_stream_timeouts_total",
+                "TURN TCP/TLS connections closed for holding no live allocation.",
+            );
             TurnSeries {
+                stream_timeouts: recorder.register_counter(
+                    &Key::from_name("confab_turn_stream_timeouts_total"),
+                    &METADATA,
+                ),
                 allocations: gauge("confab_turn_allocations"),
                 to_peer: relayed("to_peer"),
                 to_client: relayed("to_client"),
@@ -220,6 +302,29 @@ impl Metrics {
                 .collect(),
             call_setup: recorder
                 .register_histogram(&Key::from_name("confab_call_setup_seconds"), &METADATA),
+            http_connections: gauge("confab_http_connections"),
+            http_refused: ConnRefusal::ALL
+                .iter()
+                .map(|&r| {
+                    let c = labelled(
+                        "confab_http_connections_refused_total",
+                        "reason",
+                        r.as_str(),
+                    );
+                    (r, c)
+                })
+                .collect(),
+            http_timeouts: ConnTimeout::ALL
+                .iter()
+                .map(|&p| {
+                    let c = labelled(
+                        "confab_http_connections_timed_out_total",
+                        "phase",
+                        p.as_str(),
+                    );
+                    (p, c)
+                })
+                .collect(),
             turn,
             handle,
             recorder,
@@ -357,6 +462,32 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// Sets the gauge of open HTTP(S) connections (the gate's count).
+    pub fn set_http_connections(&self, n: usize) {
+        self.inner.http_connections.set(n as f64);
+    }
+
+    /// One HTTP(S) connection closed at accept.
+    pub fn http_refused(&self, reason: ConnRefusal) {
+        if let Some((_, c)) = self.inner.http_refused.iter().find(|(r, _)| *r == reason) {
+            c.increment(1);
+        }
+    }
+
+    /// One HTTP(S) connection closed by a deadline.
+    pub fn http_timed_out(&self, phase: ConnTimeout) {
+        if let Some((_, c)) = self.inner.http_timeouts.iter().find(|(p, _)| *p == phase) {
+            c.increment(1);
+        }
+    }
+
+    /// One TURN TCP/TLS connection closed for holding no live allocation.
+    pub fn turn_stream_timed_out(&self) {
+        if let Some(t) = &self.inner.turn {
+            t.stream_timeouts.increment(1);
+        }
+    }
+
     /// One TURN request refused, by reason. No-op without TURN.
     pub fn turn_refused(&self, reason: confab_turn::RefusalReason) {
         if let Some(t) = &self.inner.turn {

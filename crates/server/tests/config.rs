@@ -173,6 +173,9 @@ web_dir = "{web_dir}"
 ice_servers = [{{ urls = ["turn:t.test"], username = "u", credential = "c" }}]
 idle_timeout = 30
 handshake_timeout = 5
+http_idle_timeout = 30
+max_http_connections = 300
+max_http_connections_per_ip = 20
 msg_rate = 40
 msg_burst = 80
 max_peers_per_room = 4
@@ -241,6 +244,14 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert!(c.auth.require_token);
     assert_eq!(c.auth.passwords().count(), 1);
     assert_eq!(*c.http.handshake_timeout, Duration::from_secs(5));
+    assert_eq!(*c.http.http_idle_timeout, Duration::from_secs(30));
+    assert_eq!(
+        (
+            c.http.max_http_connections,
+            c.http.max_http_connections_per_ip
+        ),
+        (300, 20)
+    );
     assert_eq!(c.hub.max_call_size, 3);
     assert_eq!(*c.hub.ring_timeout, Duration::from_secs(12));
     assert_eq!(c.hub.chat_burst, 7);

@@ -291,6 +291,13 @@ impl Server {
         self.allocations.len()
     }
 
+    /// Whether `key` holds an unexpired allocation at `now` (its relay socket may still be
+    /// being bound). A stream driver closes a connection without one: it holds a
+    /// descriptor for nothing.
+    pub fn has_allocation(&self, key: ClientKey, now: Instant) -> bool {
+        self.allocations.get(&key).is_some_and(|a| now < a.expires)
+    }
+
     /// Allocations held by `username`, pending ones included (at most `user_quota`).
     pub fn user_allocation_count(&self, username: &str) -> usize {
         self.user_counts.get(username).copied().unwrap_or(0)

@@ -1,6 +1,8 @@
 //! HTTP routes: the embedded web client, shareable room links, the small JSON API and
 //! the WebSocket upgrade.
 
+mod gate;
+mod idle;
 mod serve;
 pub mod settings;
 

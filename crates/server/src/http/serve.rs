@@ -95,6 +95,15 @@ pub fn spawn(
     listener.set_nonblocking(true)?;
     let shutdown = state.shutdown.clone();
     let handshake = *state.config.http.handshake_timeout;
+    let limits = super::gate::GateLimits {
+        per_ip: state.config.http.max_http_connections_per_ip,
+        total: state.config.http.max_http_connections,
+        fd_ceiling: crate::listeners::nofile_limit()
+            .map(|l| l.saturating_sub(super::gate::FD_RESERVE)),
+        first_request: handshake,
+        idle: *state.config.http.http_idle_timeout,
+    };
+    let metrics = state.metrics.clone();
     // With the client's address in every request (the per-address caps need it).
     let app = super::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
@@ -106,24 +115,32 @@ pub fn spawn(
         });
     }
     // Slowloris defence: a connection gets `handshake_timeout` for its TLS handshake
-    // and again for its request headers (hyper needs a timer to enforce the latter).
+    // and again for its request headers (hyper needs a timer to enforce the latter);
+    // the gate closes it if no first request is in within `handshake_timeout` of accept
+    // (a silent socket, an idle TLS or HTTP/2 connection), caps connections per client
+    // and in total, and applies `http_idle_timeout` between requests (see gate.rs and
+    // idle.rs).
     // TCP_NODELAY on every accepted socket: signaling is many small frames, and with
     // Nagle on, a frame written while the previous one is unacknowledged waited for the
     // client's delayed ACK (tens of ms). confab-load's p99 at 20,000 msg/s went from
     // 145-500 ms to single-digit ms with it (bench/load.sh).
     let nodelay = axum_server::accept::NoDelayAcceptor::new();
+    let gate = super::gate::Gate::new(limits, metrics);
     let task = match tls {
         Some(sc) => {
-            let mut server = axum_server::from_tcp_rustls(
-                listener,
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(
                 axum_server::tls_rustls::RustlsConfig::from_config(sc),
-            )?
-            .map(|a| a.handshake_timeout(handshake).acceptor(nodelay));
+            )
+            .handshake_timeout(handshake)
+            .acceptor(nodelay);
+            let mut server = axum_server::from_tcp(listener)?
+                .acceptor(super::gate::GateAcceptor::new(tls, gate));
             limit_headers(server.http_builder(), handshake);
             tokio::spawn(server.handle(handle).serve(app))
         }
         None => {
-            let mut server = axum_server::from_tcp(listener)?.acceptor(nodelay);
+            let mut server = axum_server::from_tcp(listener)?
+                .acceptor(super::gate::GateAcceptor::new(nodelay, gate));
             limit_headers(server.http_builder(), handshake);
             tokio::spawn(server.handle(handle).serve(app))
         }

@@ -80,6 +80,32 @@ pub struct HttpSettings {
         default_value = "10"
     )]
     pub handshake_timeout: Seconds,
+    /// Seconds an HTTP(S) connection may stay open with no request in flight (HTTP/1
+    /// keep-alive, HTTP/2); WebSockets have their own --idle-timeout.
+    #[arg(
+        long,
+        env = "CONFAB_HTTP_IDLE_TIMEOUT",
+        value_name = "SECS",
+        default_value = "60"
+    )]
+    pub http_idle_timeout: Seconds,
+    /// Open HTTP(S) connections (WebSockets included) in total; more are closed at once.
+    #[arg(
+        long,
+        env = "CONFAB_MAX_HTTP_CONNECTIONS",
+        value_name = "N",
+        default_value = "25000"
+    )]
+    pub max_http_connections: usize,
+    /// Open HTTP(S) connections (WebSockets included) per client address (IPv4, IPv6
+    /// /64); more are closed at once.
+    #[arg(
+        long,
+        env = "CONFAB_MAX_HTTP_CONNECTIONS_PER_IP",
+        value_name = "N",
+        default_value = "2000"
+    )]
+    pub max_http_connections_per_ip: usize,
 }
 
 impl HttpSettings {
@@ -111,6 +137,16 @@ impl HttpSettings {
         if *self.handshake_timeout < Duration::from_secs(1) {
             return Err(ConfigError::Invalid(
                 "handshake_timeout must be at least 1 second".into(),
+            ));
+        }
+        if *self.http_idle_timeout < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid(
+                "http_idle_timeout must be at least 1 second".into(),
+            ));
+        }
+        if self.max_http_connections == 0 || self.max_http_connections_per_ip == 0 {
+            return Err(ConfigError::Invalid(
+                "max_http_connections and max_http_connections_per_ip must be at least 1".into(),
             ));
         }
         if let Some(dir) = &self.web_dir {

@@ -219,6 +219,16 @@ impl Shared {
         self.lock().streams.insert(key, tx);
     }
 
+    /// Whether stream client `key` holds no unexpired allocation now; counted in
+    /// `confab_turn_stream_timeouts_total` when so (the driver then closes it).
+    pub fn stream_idle(&self, key: ClientKey) -> bool {
+        let idle = !self.lock().core.has_allocation(key, Instant::now());
+        if idle {
+            self.metrics.turn_stream_timed_out();
+        }
+        idle
+    }
+
     /// A stream client went away: its allocation goes at once.
     pub fn stream_closed(self: &Arc<Self>, key: ClientKey) {
         self.lock().streams.remove(&key);

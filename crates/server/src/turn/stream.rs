@@ -17,6 +17,11 @@ const OUT_QUEUE: usize = 1024;
 const MAX_FRAME: usize = 65_536 + 4;
 /// A TLS handshake must finish within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A stream connection must hold an unexpired allocation this long after it connected
+/// (after its TLS handshake) and at every check this far apart: without one it holds a
+/// descriptor for nothing (a client that never allocates, or whose allocation expired or
+/// was deleted). A browser allocates within its first two round trips.
+const ALLOCATION_GRACE: Duration = Duration::from_secs(5);
 
 /// Accepts connections until shutdown; `tls` makes it the TURN-over-TLS listener.
 pub async fn accept(
@@ -72,7 +77,8 @@ pub async fn accept(
     }
 }
 
-/// Runs one stream connection: reads frames in, writes what the owner queues out.
+/// Runs one stream connection: reads frames in, writes what the owner queues out, and
+/// closes it when it holds no allocation (see [`ALLOCATION_GRACE`]).
 async fn serve<S>(stream: S, key: ClientKey, shared: Arc<Shared>, shutdown: CancellationToken)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -110,10 +116,21 @@ where
             }
         }
     };
+    let watchdog = async {
+        let mut at = tokio::time::Instant::now() + ALLOCATION_GRACE;
+        for _ in 0..u64::MAX {
+            tokio::time::sleep_until(at).await;
+            if shared.stream_idle(key) {
+                return;
+            }
+            at += ALLOCATION_GRACE;
+        }
+    };
     tokio::select! {
         _ = shutdown.cancelled() => {}
         _ = reader => {}
         _ = writer => {}
+        _ = watchdog => {}
     }
     shared.stream_closed(key);
 }
