@@ -178,6 +178,7 @@ async fn a_slow_reader_is_dropped_and_the_room_goes_on() {
     let s = TestServer::start_with(|c| {
         c.ws.outbound_queue = 8;
         c.ws.msg_burst = 1000; // the talker's 300 offers are not the abuse under test here
+        c.hub.relay_rate_bytes = 0; // nor are its relayed bytes (see relay_budget.rs)
     })
     .await;
     let (mut talker, _) = s.joined("r", "Talker").await;

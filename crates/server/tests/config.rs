@@ -178,6 +178,7 @@ max_http_connections = 300
 max_http_connections_per_ip = 20
 msg_rate = 40
 msg_burst = 80
+max_queue_bytes = 500000
 max_peers_per_room = 4
 max_rooms = 5
 max_call_size = 3
@@ -190,6 +191,13 @@ chat_retention_days = 7
 chat_history = 50
 chat_burst = 7
 chat_refill_ms = 250
+chat_history_bytes = 100000
+chat_ip_burst = 20
+chat_ip_refill_ms = 300
+chat_room_burst = 40
+chat_room_refill_ms = 150
+relay_burst_bytes = 200000
+relay_rate_bytes = 30000
 log = "debug"
 log_format = "json"
 allowed_origins = ["https://app.example.org"]
@@ -256,6 +264,15 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!(*c.hub.ring_timeout, Duration::from_secs(12));
     assert_eq!(c.hub.chat_burst, 7);
     assert_eq!(*c.hub.chat_refill, Duration::from_millis(250));
+    assert_eq!(c.ws.max_queue_bytes, 500_000);
+    assert_eq!(c.hub.chat_history_bytes, 100_000);
+    assert_eq!((c.hub.chat_ip_burst, c.hub.chat_room_burst), (20, 40));
+    assert_eq!(*c.hub.chat_ip_refill, Duration::from_millis(300));
+    assert_eq!(*c.hub.chat_room_refill, Duration::from_millis(150));
+    assert_eq!(
+        (c.hub.relay_burst_bytes, c.hub.relay_rate_bytes),
+        (200_000, 30_000)
+    );
     assert_eq!(*c.hub.resume_grace, Duration::from_secs(45));
     assert_eq!(c.hub.ice_servers.0[0].credential.as_deref(), Some("c"));
     assert_eq!(c.turn.user_quota, 3);

@@ -20,7 +20,10 @@
 //!   connection, the addressee, with `from` stamped by the hub, never by the client.
 //! - A `chat` goes to every member of the sender's room, the sender included (its copy
 //!   carries `ref`), with a server-assigned id that increases within the room; the room
-//!   keeps the last [`HubConfig::chat_history`] messages for the `joined` snapshot.
+//!   keeps the last [`HubConfig::chat_history`] messages (at most
+//!   [`HubConfig::chat_history_bytes`]) for the `joined` snapshot. Chat is rate-limited
+//!   per connection, per client address and per room; relayed bytes per sender and per
+//!   addressee (`rate_limited` to the sender).
 //! - With [`HubConfig::persist_chat`], a `join` that would create a room is parked: the
 //!   hub asks for the room's stored chat with [`Output::LoadHistory`] and goes on serving
 //!   every other room; the driver answers later with [`Input::History`] (or the hub gives
@@ -136,12 +139,39 @@ pub struct HubConfig {
     /// last member leaves; with [`HubConfig::persist_chat`] a driver's store gives it
     /// back when the room is next created. Default 100.
     pub chat_history: usize,
+    /// Most bytes of chat a room keeps for the `joined` snapshot (measured by
+    /// [`room::chat_bytes`], about the messages' JSON size): the oldest go first. Bounds
+    /// each room's memory and each `joined`, which must fit a connection's outbound
+    /// queue. A message larger than this is delivered but not kept. Default 256 KiB.
+    pub chat_history_bytes: usize,
     /// Chat rate limit, a token bucket per connection: how many messages may be sent in
     /// a burst. Default 10.
     pub chat_burst: u32,
     /// Chat rate limit: one token is added back per interval, up to
     /// [`HubConfig::chat_burst`]. Default 1 s (so one message per second sustained).
     pub chat_refill: Duration,
+    /// Chat rate limit per client address (an IPv4 address, or an IPv6 /64, from
+    /// [`Input::Connect`]), shared by all its connections, so reconnecting does not reset
+    /// it: a burst of this many messages. Behind a reverse proxy every client has the
+    /// proxy's address. Default 30.
+    pub chat_ip_burst: u32,
+    /// One token per interval back to each address's bucket. Default 250 ms (4/s).
+    pub chat_ip_refill: Duration,
+    /// Chat rate limit per room, whoever sends: a burst of this many messages (bounds
+    /// what many connections or addresses can push into one room and its store).
+    /// Default 60.
+    pub chat_room_burst: u32,
+    /// One token per interval back to each room's bucket. Default 100 ms (10/s).
+    pub chat_room_refill: Duration,
+    /// Relay budget in bytes (see `session/limits.rs` for what a message costs), per
+    /// sender and per addressee: a burst of this many. At least
+    /// [`confab_proto::MAX_FRAME_BYTES`] (else a large SDP never fits), and well under a
+    /// connection's outbound queue in bytes, so a member cannot get another dropped as a
+    /// slow consumer by relaying at it. Default 512 KiB.
+    pub relay_burst: u32,
+    /// Relay budget: bytes per second back into each sender's and addressee's bucket;
+    /// 0 turns the relay limit off. Default 64 KiB/s.
+    pub relay_rate: u32,
     /// Most people in one call, members plus pending invitations (a full mesh: every
     /// pair has its own peer connection, so it grows quadratically). An `invite` or
     /// `joinCall` beyond it gets `call_full`. At least 2 to be useful. Default 6.
@@ -180,8 +210,15 @@ impl Default for HubConfig {
             max_connections: 20_000,
             ice: IceMinter::default(),
             chat_history: 100,
+            chat_history_bytes: 256 * 1024,
             chat_burst: 10,
             chat_refill: Duration::from_secs(1),
+            chat_ip_burst: 30,
+            chat_ip_refill: Duration::from_millis(250),
+            chat_room_burst: 60,
+            chat_room_refill: Duration::from_millis(100),
+            relay_burst: 512 * 1024,
+            relay_rate: 64 * 1024,
             max_call_size: 6,
             ring_timeout: Duration::from_secs(30),
             persist_chat: false,

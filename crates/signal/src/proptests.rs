@@ -119,6 +119,10 @@ proptest! {
             ring_timeout: Duration::from_secs(5), resume_grace: Duration::from_secs(2),
             persist_chat, history_timeout: Duration::from_secs(1),
             max_detached: 2, max_detached_per_ip: 1,
+            // Small enough that random runs reach every bound: about 3 messages of
+            // history by bytes, 4 chats per address, 5 per room, 7 relays per burst.
+            chat_history_bytes: 250, chat_ip_burst: 4, chat_room_burst: 5,
+            relay_burst: 1_000, relay_rate: 1_000,
             ..HubConfig::default()
         };
         let mut hub = Hub::new(config.clone(), seed);

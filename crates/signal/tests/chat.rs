@@ -281,3 +281,28 @@ fn a_disconnected_sender_stays_in_the_history_others_see_it_leave() {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].from, ida);
 }
+
+#[test]
+fn the_history_is_bounded_in_bytes_as_well_as_count() {
+    // Ten messages of 2,000 bytes would be kept by count (100); 10 KB keep four.
+    let config = HubConfig {
+        chat_burst: 100,
+        chat_history_bytes: 10_000,
+        ..HubConfig::default()
+    };
+    let mut h = Harness::with_config(config);
+    let (a, _) = h.joined(1, "r", "Ada");
+    for i in 0..10 {
+        h.frame(a, chat(&format!("{i}{}", "x".repeat(1_999))));
+    }
+    h.drain();
+    let history = h.hub.chat_history(&room("r"));
+    let bytes: usize = history.iter().map(confab_signal::room::chat_bytes).sum();
+    assert!(bytes <= 10_000, "{bytes} bytes kept");
+    let ids: Vec<u64> = history.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [7, 8, 9, 10], "the newest are kept");
+    // One message over the bound is delivered but not kept; the history stays.
+    h.frame(a, chat(&"y".repeat(12_000)));
+    assert_eq!(chats(&h.drain()).len(), 1);
+    assert_eq!(h.hub.chat_history(&room("r")).len(), 4);
+}

@@ -50,6 +50,7 @@ impl AppState {
             idle_timeout: *config.ws.idle_timeout,
             ping_interval: config.ws.effective_ping_interval(),
             outbound_queue: config.ws.outbound_queue,
+            outbound_queue_bytes: config.ws.max_queue_bytes,
             auth: Arc::new(auth),
             throttle: Arc::default(),
             handshake_timeout: *config.http.handshake_timeout,

@@ -7,7 +7,7 @@
 //! axum's testing-websockets example. [`serve`] plugs in a real WebSocket.
 
 use super::admission::{admit, decode_error, rate_limited, Gate, Refused};
-use super::hub_task::{ConnLink, HubHandle, Outbound, Remote, SLOW_CONSUMER_CLOSE};
+use super::hub_task::{ConnLink, HubHandle, Outbound, QueuedBytes, Remote, SLOW_CONSUMER_CLOSE};
 use super::throttle::PasswordThrottle;
 use crate::auth::{Auth, MAX_FAILURES};
 use crate::metrics::{Metrics, INVALID_TYPE};
@@ -51,8 +51,10 @@ pub struct ConnSettings {
     pub idle_timeout: Duration,
     /// How often the server pings.
     pub ping_interval: Duration,
-    /// Outbound queue capacity.
+    /// Outbound queue capacity, in messages.
     pub outbound_queue: usize,
+    /// Outbound queue capacity, in bytes (see [`ConnLink::max_bytes`]).
+    pub outbound_queue_bytes: usize,
     /// Time allowed between the upgrade and `hello`.
     pub handshake_timeout: Duration,
     /// Sustained messages per second (0: unlimited) and burst; see [`FloodGuard`].
@@ -136,6 +138,8 @@ pub struct Connection<S, R> {
     stream: R,
     /// What the hub task queued for this connection.
     rx: mpsc::Receiver<Outbound>,
+    /// The bytes in `rx`; subtracted as messages are taken.
+    queued: QueuedBytes,
     /// Cancelled by the hub task when the queue overflowed (a slow consumer).
     kill: CancellationToken,
     shutdown: CancellationToken,
@@ -170,9 +174,12 @@ where
     ) -> Option<Self> {
         let (tx, rx) = mpsc::channel(settings.outbound_queue);
         let kill = CancellationToken::new();
+        let queued = QueuedBytes::default();
         let link = ConnLink {
             tx,
             kill: kill.clone(),
+            queued: queued.clone(),
+            max_bytes: settings.outbound_queue_bytes,
         };
         let ip = remote.ip;
         hub.connect(conn, link, remote).await.ok()?;
@@ -190,6 +197,7 @@ where
             sink,
             stream,
             rx,
+            queued,
             kill,
             shutdown,
         })
@@ -219,7 +227,7 @@ where
                 {
                     Step::Exit(Exit::Close(close::HELLO_TIMEOUT, "no hello in time".into()))
                 }
-                out = self.rx.recv() => match out {
+                out = self.rx.recv() => match out.inspect(|o| self.queued.taken(o)) {
                     Some(Outbound::Text(t)) => Step::Send(Message::Text(t)),
                     Some(Outbound::Close { code, reason }) => Step::Exit(Exit::Close(code, reason)),
                     None => Step::Exit(going_away()),
@@ -329,12 +337,12 @@ where
     /// ends the batch and the connection; a write slower than [`WRITE_TIMEOUT`] means the
     /// client stopped reading.
     async fn write(&mut self, first: Message) -> Option<Exit> {
-        let (sink, rx) = (&mut self.sink, &mut self.rx);
+        let (sink, rx, queued) = (&mut self.sink, &mut self.rx, &self.queued);
         let write = async {
             sink.feed(first).await?;
             let mut close = None;
             for _ in 0..MAX_BATCH {
-                match rx.try_recv() {
+                match rx.try_recv().inspect(|o| queued.taken(o)) {
                     Ok(Outbound::Text(t)) => sink.feed(Message::Text(t)).await?,
                     Ok(Outbound::Close { code, reason }) => {
                         close = Some(Exit::Close(code, reason));
@@ -356,7 +364,7 @@ where
     /// the close frame, and waits briefly for the client's close reply, so the client
     /// reads our close code instead of a reset connection.
     async fn goodbye(&mut self, code: u16, reason: &str) {
-        while let Ok(Outbound::Text(t)) = self.rx.try_recv() {
+        while let Ok(Outbound::Text(t)) = self.rx.try_recv().inspect(|o| self.queued.taken(o)) {
             let sent = tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(Message::Text(t)));
             if !matches!(sent.await, Ok(Ok(()))) {
                 return;

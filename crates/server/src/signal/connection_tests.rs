@@ -90,6 +90,7 @@ fn settings() -> ConnSettings {
         idle_timeout: Duration::from_secs(40),
         ping_interval: Duration::from_secs(15),
         outbound_queue: 256,
+        outbound_queue_bytes: 1 << 20,
         handshake_timeout: Duration::from_secs(10),
         msg_rate: 50,
         msg_burst: 200,

@@ -15,6 +15,8 @@ use confab_proto::{close, ClientFrame, Role, RoomId, ServerMsg};
 use confab_signal::{ConnId, Event, Hub, HubConfig, Input, Now, Output};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
@@ -36,12 +38,48 @@ pub enum Outbound {
     },
 }
 
+impl Outbound {
+    /// What it counts against a queue's byte bound: its text (a shared text counts in
+    /// full in every queue, as each queue keeps it alive).
+    pub fn bytes(&self) -> usize {
+        match self {
+            Outbound::Text(t) => t.len(),
+            Outbound::Close { .. } => 0,
+        }
+    }
+}
+
+/// The bytes queued to one connection and not yet taken by its driver: the hub task
+/// adds what it queues, the connection subtracts what it takes.
+#[derive(Clone, Debug, Default)]
+pub struct QueuedBytes(Arc<AtomicUsize>);
+
+impl QueuedBytes {
+    /// The bytes queued now.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// `out` left the queue.
+    pub fn taken(&self, out: &Outbound) {
+        self.0.fetch_sub(out.bytes(), Ordering::Relaxed);
+    }
+    fn added(&self, out: &Outbound) {
+        self.0.fetch_add(out.bytes(), Ordering::Relaxed);
+    }
+}
+
 /// A connection's registration: where its messages go, and how to drop it at once.
 pub struct ConnLink {
-    /// The bounded outbound queue.
+    /// The bounded outbound queue (bounded in messages by its capacity).
     pub tx: mpsc::Sender<Outbound>,
     /// Cancelled when the connection must go now (its queue overflowed).
     pub kill: CancellationToken,
+    /// The bytes in `tx`'s queue.
+    pub queued: QueuedBytes,
+    /// Most bytes the queue may hold: a message that would go over it drops the client
+    /// as a slow consumer, as a full queue does. A count alone let a client that stopped
+    /// reading pin 256 `joined` snapshots of a long history (hundreds of MB).
+    pub max_bytes: usize,
 }
 
 /// Where a connection comes from, as the HTTP layer saw it; the hub gets both in
@@ -292,20 +330,30 @@ impl Owner {
             let Some(link) = self.links.get(&conn) else {
                 continue;
             };
+            if link.queued.get() + item.bytes() > link.max_bytes {
+                self.drop_slow(conn, now, "outbound queue over its byte bound");
+                continue;
+            }
+            link.queued.added(&item);
             match link.tx.try_send(item) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(conn = conn.0, "outbound queue full; dropping slow client");
-                    if let Some(link) = self.links.remove(&conn) {
-                        link.kill.cancel();
-                    }
-                    // Not clean: a slow client may be on a bad network and come back.
-                    let clean = false;
-                    self.hub.handle(now, Input::Disconnect { conn, clean });
+                    self.drop_slow(conn, now, "outbound queue full");
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
+    }
+
+    /// Drops `conn` at once (its peers see it leave) because its queue overflowed.
+    fn drop_slow(&mut self, conn: ConnId, now: Now, why: &'static str) {
+        tracing::warn!(conn = conn.0, why, "dropping slow client");
+        if let Some(link) = self.links.remove(&conn) {
+            link.kill.cancel();
+        }
+        // Not clean: a slow client may be on a bad network and come back.
+        let clean = false;
+        self.hub.handle(now, Input::Disconnect { conn, clean });
     }
 
     fn event(&self, event: Event) {
@@ -353,14 +401,24 @@ mod tests {
         hub: HubHandle,
         rx: mpsc::Receiver<Outbound>,
         permits: Arc<Semaphore>,
+        kill: CancellationToken,
+        queued: QueuedBytes,
     }
 
     impl Client {
         async fn connect(hub: &HubHandle, n: u64) -> Client {
+            Client::connect_with(hub, n, 1 << 20).await
+        }
+
+        /// A client whose queue holds at most `max_bytes`.
+        async fn connect_with(hub: &HubHandle, n: u64, max_bytes: usize) -> Client {
             let (tx, rx) = mpsc::channel(64);
+            let (kill, queued) = (CancellationToken::new(), QueuedBytes::default());
             let link = ConnLink {
                 tx,
-                kill: CancellationToken::new(),
+                kill: kill.clone(),
+                queued: queued.clone(),
+                max_bytes,
             };
             hub.connect(ConnId(n), link, Remote::default())
                 .await
@@ -370,6 +428,8 @@ mod tests {
                 hub: hub.clone(),
                 rx,
                 permits: Arc::new(Semaphore::new(16)),
+                kill,
+                queued,
             };
             c.send(ClientMsg::Hello {
                 version: PROTOCOL_VERSION,
@@ -402,7 +462,11 @@ mod tests {
         }
 
         async fn next(&mut self) -> ServerMsg {
-            match tokio::time::timeout(Duration::from_secs(10), self.rx.recv()).await {
+            let got = tokio::time::timeout(Duration::from_secs(10), self.rx.recv()).await;
+            if let Ok(Some(out)) = &got {
+                self.queued.taken(out);
+            }
+            match got {
                 Ok(Some(Outbound::Text(t))) => serde_json::from_str(&t).unwrap(),
                 other => panic!("expected a message, got {other:?}"),
             }
@@ -478,5 +542,39 @@ mod tests {
             asked.elapsed() >= delay,
             "Ada's join waited for her room's history"
         );
+    }
+
+    /// Issue 12 item 7: a client that stops reading and pipelines join/leave in a room
+    /// with a long history (each `joined` carries it) is dropped once its queue holds
+    /// more bytes than its bound, long before the count bound (64 here) is reached.
+    #[tokio::test]
+    async fn a_client_that_stops_reading_is_dropped_by_the_bytes_queued() {
+        let tracker = TaskTracker::new();
+        let config = HubConfig {
+            chat_burst: 100,
+            ..HubConfig::default()
+        };
+        let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), None);
+        let mut ada = Client::connect(&hub, 1).await;
+        ada.join("r").await;
+        for i in 0..20 {
+            let text = format!("{i}{}", "x".repeat(1_999));
+            ada.send(ClientMsg::Chat { text }).await;
+        }
+        // About 42 KB per `joined`: the third one would go over 100 KB.
+        let mut lurker = Client::connect_with(&hub, 2, 100_000).await;
+        for _ in 0..10 {
+            lurker.join("r").await;
+            lurker.send(ClientMsg::Leave).await;
+        }
+        hub.ready().await.unwrap();
+        assert!(lurker.kill.is_cancelled(), "the lurker was dropped");
+        assert!(
+            lurker.queued.get() <= 100_000,
+            "{} bytes",
+            lurker.queued.get()
+        );
+        assert!(lurker.rx.len() < 10, "{} messages queued", lurker.rx.len());
+        assert!(!ada.kill.is_cancelled(), "Ada, who reads, stays");
     }
 }

@@ -8,6 +8,12 @@ use confab_proto::IceServer;
 use serde::{Serialize, Serializer};
 use std::time::Duration;
 
+/// The least `max_queue_bytes`: four relayed frames of the largest size.
+const MIN_QUEUE_BYTES: usize = 4 * confab_proto::MAX_FRAME_BYTES;
+
+/// The least `relay_burst_bytes`: two frames of the largest size, so any SDP fits.
+const MIN_RELAY_BURST: usize = 2 * confab_proto::MAX_FRAME_BYTES;
+
 /// One WebSocket connection's limits, and who may open one.
 #[derive(Args, Clone, Debug, Serialize)]
 pub struct WsSettings {
@@ -29,6 +35,16 @@ pub struct WsSettings {
     #[arg(skip = 256usize)]
     #[serde(skip)]
     pub outbound_queue: usize,
+    /// Most bytes queued to one client; a client that lets more pile up (it stopped
+    /// reading) is dropped. Must hold a `joined` with the whole chat history (see
+    /// --chat-history-bytes); at least 256 KiB.
+    #[arg(
+        long,
+        env = "CONFAB_MAX_QUEUE_BYTES",
+        value_name = "BYTES",
+        default_value_t = 1024 * 1024
+    )]
+    pub max_queue_bytes: usize,
     /// Messages per second one WebSocket connection may send, sustained; more get a
     /// `rate_limited` error, and a client that keeps it up is disconnected (1008).
     /// 0 turns the limit off.
@@ -79,6 +95,11 @@ impl WsSettings {
             return Err(ConfigError::Invalid(
                 "idle_timeout must be at least 5 seconds".into(),
             ));
+        }
+        if self.max_queue_bytes < MIN_QUEUE_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "max_queue_bytes must be at least {MIN_QUEUE_BYTES}"
+            )));
         }
         at_least_one("msg_burst", self.msg_burst as usize)
     }
@@ -162,6 +183,15 @@ pub struct HubSettings {
         default_value_t = 100
     )]
     pub chat_history: usize,
+    /// Most bytes of chat history a room keeps (about their JSON size); the oldest
+    /// messages go first. Keep it well below --max-queue-bytes: every `joined` carries it.
+    #[arg(
+        long,
+        env = "CONFAB_CHAT_HISTORY_BYTES",
+        value_name = "BYTES",
+        default_value_t = 256 * 1024
+    )]
+    pub chat_history_bytes: usize,
     /// Chat messages one connection may send in a burst (a token bucket).
     #[arg(
         long,
@@ -180,6 +210,62 @@ pub struct HubSettings {
     )]
     #[serde(rename = "chat_refill_ms")]
     pub chat_refill: Millis,
+    /// Chat messages one client address (IPv4, or IPv6 /64) may send in a burst, all its
+    /// connections together, so reconnecting does not reset the limit. Behind a reverse
+    /// proxy every client has the proxy's address: raise it.
+    #[arg(
+        long,
+        env = "CONFAB_CHAT_IP_BURST",
+        value_name = "N",
+        default_value_t = 30
+    )]
+    pub chat_ip_burst: u32,
+    /// Milliseconds per chat token refilled to each address.
+    #[arg(
+        id = "chat_ip_refill_ms",
+        long = "chat-ip-refill-ms",
+        env = "CONFAB_CHAT_IP_REFILL_MS",
+        value_name = "MS",
+        default_value = "250"
+    )]
+    #[serde(rename = "chat_ip_refill_ms")]
+    pub chat_ip_refill: Millis,
+    /// Chat messages one room may receive in a burst, whoever sends them.
+    #[arg(
+        long,
+        env = "CONFAB_CHAT_ROOM_BURST",
+        value_name = "N",
+        default_value_t = 60
+    )]
+    pub chat_room_burst: u32,
+    /// Milliseconds per chat token refilled to each room.
+    #[arg(
+        id = "chat_room_refill_ms",
+        long = "chat-room-refill-ms",
+        env = "CONFAB_CHAT_ROOM_REFILL_MS",
+        value_name = "MS",
+        default_value = "100"
+    )]
+    #[serde(rename = "chat_room_refill_ms")]
+    pub chat_room_refill: Millis,
+    /// Bytes of `offer`/`answer`/`candidate` one member may relay, and one member may be
+    /// sent, in a burst (at least 131072); keep it well below --max-queue-bytes, so no
+    /// one can get a member dropped as a slow consumer by relaying at it.
+    #[arg(
+        long,
+        env = "CONFAB_RELAY_BURST_BYTES",
+        value_name = "BYTES",
+        default_value_t = 512 * 1024
+    )]
+    pub relay_burst_bytes: u32,
+    /// Bytes per second refilled to each member's relay budgets; 0 turns them off.
+    #[arg(
+        long,
+        env = "CONFAB_RELAY_RATE_BYTES",
+        value_name = "BYTES",
+        default_value_t = 64 * 1024
+    )]
+    pub relay_rate_bytes: u32,
     /// An ICE server URL (stun:/turn:/turns:) handed to clients. Repeatable. The file's
     /// `ice_servers` tables (with credentials) are the long form.
     #[arg(
@@ -210,8 +296,15 @@ impl HubSettings {
             ring_timeout: *self.ring_timeout,
             resume_grace: *self.resume_grace,
             chat_history: self.chat_history,
+            chat_history_bytes: self.chat_history_bytes,
             chat_burst: self.chat_burst,
             chat_refill: *self.chat_refill,
+            chat_ip_burst: self.chat_ip_burst,
+            chat_ip_refill: *self.chat_ip_refill,
+            chat_room_burst: self.chat_room_burst,
+            chat_room_refill: *self.chat_room_refill,
+            relay_burst: self.relay_burst_bytes,
+            relay_rate: self.relay_rate_bytes,
             ..confab_signal::HubConfig::default()
         }
     }
@@ -258,7 +351,22 @@ impl HubSettings {
         at_least_one("max_peers_per_room", self.max_peers_per_room)?;
         at_least_one("max_rooms", self.max_rooms)?;
         at_least_one("max_connections", self.max_connections)?;
+        if (self.relay_burst_bytes as usize) < MIN_RELAY_BURST {
+            return Err(ConfigError::Invalid(format!(
+                "relay_burst_bytes must be at least {MIN_RELAY_BURST}"
+            )));
+        }
         at_least_one("chat_burst", self.chat_burst as usize)?;
+        at_least_one("chat_ip_burst", self.chat_ip_burst as usize)?;
+        at_least_one("chat_room_burst", self.chat_room_burst as usize)?;
+        at_least_one(
+            "chat_ip_refill_ms",
+            self.chat_ip_refill.as_millis() as usize,
+        )?;
+        at_least_one(
+            "chat_room_refill_ms",
+            self.chat_room_refill.as_millis() as usize,
+        )?;
         at_least_one("chat_refill_ms", self.chat_refill.as_millis() as usize)
     }
 }

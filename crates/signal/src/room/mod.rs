@@ -18,7 +18,7 @@ mod relay;
 mod seam;
 
 pub use calls::CallSnapshot;
-pub use chat::ChatSeed;
+pub use chat::{chat_bytes, ChatSeed};
 pub use seam::{CallOp, HostOp, Relayed, RoomCommand, RoomEvent};
 
 use crate::Now;
@@ -39,6 +39,8 @@ pub struct RoomConfig {
     pub ring_timeout: Duration,
     /// Chat messages kept for the `joined` snapshot.
     pub chat_history: usize,
+    /// Most bytes of chat kept for it (by [`chat_bytes`]).
+    pub chat_history_bytes: usize,
 }
 
 /// One room (see the module docs).
@@ -50,6 +52,8 @@ pub struct RoomCore {
     pub(crate) members: IndexMap<PeerId, Member>,
     /// The last `chat_history` messages, oldest first.
     pub(crate) history: VecDeque<ChatMessage>,
+    /// The size of `history` by [`chat_bytes`], kept up to date.
+    pub(crate) history_bytes: usize,
     /// The id of the last chat message (0: none yet); the next one is this plus one.
     pub(crate) last_chat_id: u64,
     /// Its chat continues a store's, so accepted messages are reported for storing.
@@ -86,6 +90,7 @@ impl RoomCore {
             config,
             members: IndexMap::new(),
             history: VecDeque::new(),
+            history_bytes: 0,
             last_chat_id: 0,
             stored: false,
             calls: Calls::new(),
@@ -254,6 +259,9 @@ impl RoomCore {
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
         assert!(self.history.len() <= self.config.chat_history);
+        let bytes: usize = self.history.iter().map(chat_bytes).sum();
+        assert_eq!(self.history_bytes, bytes);
+        assert!(bytes <= self.config.chat_history_bytes);
         let ids: Vec<u64> = self.history.iter().map(|m| m.id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "history ids increase");
         assert!(ids.last().is_none_or(|&id| id <= self.last_chat_id));

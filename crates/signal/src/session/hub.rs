@@ -9,7 +9,7 @@
 
 use super::ids::Rng;
 use super::park::{Parked, PendingRoom, Ready};
-use super::rate::TokenBucket;
+use super::rate::{BucketMap, TokenBucket};
 use super::timers::Timers;
 use crate::room::{CallSnapshot, RoomCommand, RoomCore};
 use crate::{ConnId, HubConfig, Input, Now, Output};
@@ -60,6 +60,9 @@ pub struct Hub {
     pub(crate) out: VecDeque<Output>,
     /// Index from resume token to connection (see `resume.rs`).
     pub(crate) by_token: HashMap<String, ConnId>,
+    /// Chat rate limits per client address and per room (see `limits.rs`).
+    pub(crate) chat_by_ip: BucketMap<IpAddr>,
+    pub(crate) chat_by_room: BucketMap<RoomId>,
 }
 
 /// A room and the deadline the hub's timer heap holds for it.
@@ -81,6 +84,9 @@ pub(crate) struct Conn {
     pub(crate) session: Option<Session>,
     /// Chat rate limit; per connection, so leaving and rejoining does not reset it.
     pub(crate) chat_bucket: TokenBucket,
+    /// Relay budgets in bytes, as sender and as addressee (see `limits.rs`).
+    pub(crate) relay_out: TokenBucket,
+    pub(crate) relay_in: TokenBucket,
     /// The token that resumes this identity (set at `hello`, replaced on resume).
     pub(crate) resume_token: Option<String>,
     /// Set while the socket is gone and the place is held: when the grace ends.
@@ -122,6 +128,8 @@ impl Hub {
             timers: Timers::default(),
             by_token: HashMap::new(),
             out: VecDeque::new(),
+            chat_by_ip: BucketMap::default(),
+            chat_by_room: BucketMap::default(),
         }
     }
 
@@ -168,6 +176,8 @@ impl Hub {
             ip: ip.map(super::resume::address_key),
             session: None,
             chat_bucket: TokenBucket::full(self.config.chat_burst, now),
+            relay_out: TokenBucket::full(self.config.relay_burst, now),
+            relay_in: TokenBucket::full(self.config.relay_burst, now),
             resume_token: None,
             detached_until: None,
             parked: None,

@@ -6,6 +6,7 @@
 pub(crate) mod hub;
 pub(crate) mod ice;
 pub(crate) mod ids;
+mod limits;
 mod park;
 pub use park::MAX_PARKED_FRAMES;
 pub use resume::address_key;

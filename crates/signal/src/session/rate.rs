@@ -1,8 +1,11 @@
-//! Rate limits on the hub's simulated time: a [`TokenBucket`], and the [`FloodGuard`] a
-//! connection driver runs on every frame a client sends.
+//! Rate limits on the hub's simulated time: a [`TokenBucket`], buckets by key
+//! ([`BucketMap`]: per client address, per room), and the [`FloodGuard`] a connection
+//! driver runs on every frame a client sends.
 //!
 //! Both are sans-IO: the caller passes `now`, so tests step time exactly.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 /// A token bucket on the hub's simulated time: `burst` tokens, one more per `refill`.
@@ -26,12 +29,21 @@ impl TokenBucket {
     /// Takes a token if one is available (after crediting the time since the last call);
     /// otherwise returns how long until the next one.
     pub fn try_take(&mut self, now: Instant, burst: u32, refill: Duration) -> Result<(), Duration> {
-        self.refill(now, burst, refill);
-        if self.tokens == 0 {
-            let next = self.since + refill;
-            return Err(next.saturating_duration_since(now));
-        }
-        self.tokens -= 1;
+        self.try_take_n(now, 1, burst, refill)
+    }
+
+    /// Takes `n` tokens if that many are available (after crediting the time since the
+    /// last call); otherwise takes none and returns how long until there are (`n` over
+    /// `burst` never fits: then `Duration::MAX`). For budgets in bytes.
+    pub fn try_take_n(
+        &mut self,
+        now: Instant,
+        n: u32,
+        burst: u32,
+        refill: Duration,
+    ) -> Result<(), Duration> {
+        self.check_n(now, n, burst, refill)?;
+        self.tokens -= n;
         Ok(())
     }
 
@@ -39,10 +51,26 @@ impl TokenBucket {
     /// without taking it; else how long until the next one. For limits that charge only
     /// some outcomes (a failure), decided after the check.
     pub fn check(&mut self, now: Instant, burst: u32, refill: Duration) -> Result<(), Duration> {
+        self.check_n(now, 1, burst, refill)
+    }
+
+    /// Whether `n` tokens are available, without taking them; else how long until they
+    /// are (see [`TokenBucket::try_take_n`]). For limits checked together before any is
+    /// charged.
+    pub fn check_n(
+        &mut self,
+        now: Instant,
+        n: u32,
+        burst: u32,
+        refill: Duration,
+    ) -> Result<(), Duration> {
         self.refill(now, burst, refill);
-        if self.tokens == 0 {
-            let next = self.since + refill;
-            return Err(next.saturating_duration_since(now));
+        if n > burst {
+            return Err(Duration::MAX);
+        }
+        if self.tokens < n {
+            let wait = refill.saturating_mul(n - self.tokens);
+            return Err(wait.saturating_sub(now.saturating_duration_since(self.since)));
         }
         Ok(())
     }
@@ -75,6 +103,68 @@ impl TokenBucket {
             self.tokens += earned as u32;
             self.since += refill * earned as u32;
         }
+    }
+}
+
+/// Token buckets by key (a client address, a room), sharing one `burst` and `refill`.
+/// Only keys that spent something are remembered: a full bucket is the same as none, so
+/// full ones are forgotten whenever the map has doubled since the last sweep. Memory
+/// stays proportional to the keys active within one refill of the burst, and the sweeps
+/// cost O(1) per call amortized.
+#[derive(Clone, Debug)]
+pub struct BucketMap<K> {
+    buckets: HashMap<K, TokenBucket>,
+    /// The size at which the next sweep runs.
+    sweep_at: usize,
+}
+
+impl<K: Hash + Eq + Clone> Default for BucketMap<K> {
+    fn default() -> Self {
+        BucketMap {
+            buckets: HashMap::new(),
+            sweep_at: 64,
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> BucketMap<K> {
+    /// [`TokenBucket::check_n`] on `key`'s bucket (a full one when it has none).
+    pub fn check_n(
+        &mut self,
+        key: &K,
+        now: Instant,
+        n: u32,
+        burst: u32,
+        refill: Duration,
+    ) -> Result<(), Duration> {
+        match self.buckets.get_mut(key) {
+            Some(b) => b.check_n(now, n, burst, refill),
+            None => TokenBucket::full(burst, now).check_n(now, n, burst, refill),
+        }
+    }
+
+    /// Takes `n` tokens from `key`'s bucket; call after [`BucketMap::check_n`] allowed
+    /// it (else it takes nothing).
+    pub fn take_n(&mut self, key: &K, now: Instant, n: u32, burst: u32, refill: Duration) {
+        if self.buckets.len() >= self.sweep_at {
+            self.buckets.retain(|_, b| !b.is_full(now, burst, refill));
+            self.sweep_at = (self.buckets.len() * 2).max(64);
+        }
+        let bucket = self
+            .buckets
+            .entry(key.clone())
+            .or_insert_with(|| TokenBucket::full(burst, now));
+        let _ = bucket.try_take_n(now, n, burst, refill);
+    }
+
+    /// How many keys are remembered.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether no key is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
     }
 }
 
@@ -198,6 +288,39 @@ mod tests {
         assert!(b.try_take(later, 3, S).is_ok());
         assert!(b.try_take(later, 3, S).is_ok());
         assert_eq!(b.try_take(later, 3, S), Err(S / 2));
+    }
+
+    #[test]
+    fn bucket_takes_n_tokens_or_none() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::full(10, t0);
+        assert!(b.try_take_n(t0, 6, 10, S).is_ok());
+        assert_eq!(b.try_take_n(t0, 6, 10, S), Err(S * 2));
+        assert!(b.try_take_n(t0, 4, 10, S).is_ok());
+        assert_eq!(b.check_n(t0, 11, 10, S), Err(Duration::MAX));
+        assert!(b.try_take_n(t0 + S * 3, 3, 10, S).is_ok());
+    }
+
+    #[test]
+    fn bucket_map_forgets_only_full_buckets() {
+        let t0 = Instant::now();
+        let mut m = BucketMap::default();
+        for k in 0..1000u32 {
+            assert!(m.check_n(&k, t0, 1, 2, S).is_ok());
+            m.take_n(&k, t0, 1, 2, S);
+        }
+        assert!(m.len() <= 1000);
+        m.take_n(&0, t0, 1, 2, S);
+        assert!(
+            m.check_n(&0, t0, 1, 2, S).is_err(),
+            "an active key is remembered"
+        );
+        // A refill later every bucket is full again: the next sweep forgets them.
+        let later = t0 + S * 2;
+        for k in 1000..1064u32 {
+            m.take_n(&k, later, 1, 2, S);
+        }
+        assert!(m.len() < 200, "{} keys", m.len());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Frames to room commands, room events to outputs: the node's side of the room seam.
 //!
 //! The node answers what only it knows (`hello_required`, `not_joined`, `already_joined`,
-//! the chat rate limit, the room limit, parked joins) and sends everything else to the
+//! the chat and relay rate limits, the room limit, parked joins) and sends everything else to the
 //! sender's room as a [`RoomCommand`] naming the peer. Each command's [`RoomEvent`]s are
 //! applied at once, in order: deliveries become [`Output::Send`] to the connection that
 //! holds each addressee, `Entered`/`Exited` keep the sessions' room index and the member
 //! count, and a room left empty is dropped. A room's deadline goes into the hub's heap.
 
 use super::hub::{Hub, RoomSlot};
+use super::limits::relay_bytes;
 use super::park::Ready;
 use super::timers::Timer;
 use crate::room::{CallOp, HostOp, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent};
@@ -83,6 +84,9 @@ impl Hub {
         let Some((from, room)) = self.require_room(conn, &id, before) else {
             return;
         };
+        if !self.relay_allowed(conn, &to, relay_bytes(&relayed), &id, now) {
+            return;
+        }
         let ref_ = id;
         let cmd = RoomCommand::Relay {
             from,
@@ -172,6 +176,7 @@ impl Hub {
             max_call_size: self.config.max_call_size,
             ring_timeout: self.config.ring_timeout,
             chat_history: self.config.chat_history,
+            chat_history_bytes: self.config.chat_history_bytes,
         };
         let seed = ready.and_then(|r| r.seed);
         let core = RoomCore::new(room.clone(), config, seed);
@@ -187,8 +192,8 @@ impl Hub {
         self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
     }
 
-    /// `chat`: rate-limits the sender (per connection, so leaving and rejoining does not
-    /// reset it) and hands the message to its room.
+    /// `chat`: rate-limits it (per connection, address and room: see `limits.rs`) and
+    /// hands the message to its room.
     pub(crate) fn handle_chat(
         &mut self,
         conn: ConnId,
@@ -200,18 +205,8 @@ impl Hub {
         let Some((from, room)) = self.require_room(conn, &ref_, hint) else {
             return;
         };
-        let (burst, refill) = (self.config.chat_burst, self.config.chat_refill);
-        let Some(state) = self.conns.get_mut(&conn) else {
+        if !self.chat_allowed(conn, &room, &ref_, now) {
             return;
-        };
-        if let Err(wait) = state.chat_bucket.try_take(now, burst, refill) {
-            let secs = wait.as_secs_f64().max(0.1);
-            let message = format!(
-                "you are sending messages too fast (at most {burst} in a row, then one every \
-                 {:.1} s); try again in {secs:.1} s",
-                refill.as_secs_f64()
-            );
-            return self.error(conn, ErrorCode::RateLimited, message, ref_);
         }
         self.command(&room, RoomCommand::Chat { from, text, ref_ });
     }
