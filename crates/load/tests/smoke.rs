@@ -63,6 +63,11 @@ async fn max_rate_run_delivers_everything_exactly_once_in_order() {
     let (url, shutdown) = start(|c| {
         c.hub.chat_burst = 1_000_000;
         c.hub.chat_refill = Duration::from_millis(1).into();
+        c.hub.chat_ip_burst = 1_000_000;
+        c.hub.chat_ip_refill = Duration::from_millis(1).into();
+        c.hub.chat_room_burst = 1_000_000;
+        c.hub.chat_room_refill = Duration::from_millis(1).into();
+        c.hub.relay_rate_bytes = 0;
     });
     let r = run(&opts(&url, &["--relay-ratio", "0.5"])).await.unwrap();
     shutdown.cancel();
@@ -83,6 +88,11 @@ async fn paced_run_keeps_its_rate_and_checks_out() {
     let (url, shutdown) = start(|c| {
         c.hub.chat_burst = 1_000_000;
         c.hub.chat_refill = Duration::from_millis(1).into();
+        c.hub.chat_ip_burst = 1_000_000;
+        c.hub.chat_ip_refill = Duration::from_millis(1).into();
+        c.hub.chat_room_burst = 1_000_000;
+        c.hub.chat_room_refill = Duration::from_millis(1).into();
+        c.hub.relay_rate_bytes = 0;
     });
     let r = run(&opts(&url, &["--rate", "1000"])).await.unwrap();
     shutdown.cancel();
