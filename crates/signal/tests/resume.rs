@@ -123,6 +123,8 @@ fn resume_within_grace_keeps_id_room_and_history_without_leave_or_join() {
         } => {
             assert_eq!(ref_, &Some(RequestId::Num(1)));
             assert_eq!(you.id, ida);
+            // Her own snapshot already shows her back, not `reconnecting`.
+            assert!(!you.state.reconnecting, "{you:?}");
             assert_eq!(peers.iter().map(|p| &p.id).collect::<Vec<_>>(), [&idb]);
             let texts: Vec<&str> = history.iter().map(|m| m.text.as_str()).collect();
             assert_eq!(texts, ["before", "during"]);

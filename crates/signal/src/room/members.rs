@@ -114,7 +114,9 @@ impl RoomCore {
         let Some(me) = self.members.get(peer) else {
             return;
         };
-        let you = me.info.clone();
+        // The snapshot shows the resumer back already; the room hears it next.
+        let mut you = me.info.clone();
+        you.state.reconnecting = false;
         let peers = self
             .members
             .values()
