@@ -174,7 +174,6 @@ async fn room_and_server_limits() {
 
 #[tokio::test]
 async fn a_slow_reader_is_dropped_and_the_room_goes_on() {
-    use futures_util::StreamExt;
     let s = TestServer::start_with(|c| {
         c.ws.outbound_queue = 8;
         c.ws.msg_burst = 1000; // the talker's 300 offers are not the abuse under test here
@@ -188,29 +187,8 @@ async fn a_slow_reader_is_dropped_and_the_room_goes_on() {
     talker.recv().await;
     listener.recv().await;
     // The talker reads concurrently, like a real client, so only the sloth falls behind.
-    let (mut tx, mut rx) = talker.ws.split();
-    let reader = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        while let Ok(Some(Ok(m))) =
-            tokio::time::timeout(std::time::Duration::from_secs(3), rx.next()).await
-        {
-            if let Message::Text(t) = m {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                let done = v["type"] == "pong";
-                seen.push(v);
-                if done {
-                    break;
-                }
-            }
-        }
-        seen
-    });
     // Big offers to the sloth fill its socket buffers, then its queue.
-    let sdp = "a".repeat(60 * 1024);
-    for _ in 0..300 {
-        let m = json!({"type":"offer","to":sloth_id,"sdp":sdp}).to_string();
-        tx.send(Message::Text(m.into())).await.unwrap();
-    }
+    let (mut tx, reader) = talker.flood_offers(sloth_id.as_str(), 300, 60 * 1024).await;
     let left = loop {
         let m = listener.recv().await;
         if m["type"] == "peerLeft" {

@@ -4,9 +4,8 @@
 
 mod common;
 use common::TestServer;
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use std::time::Duration;
+use futures_util::SinkExt;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -21,27 +20,10 @@ async fn relaying_big_sdps_at_a_member_limits_the_sender_not_the_member() {
     talker.recv().await;
     talker.recv().await;
     listener.recv().await;
-    let (mut tx, mut rx) = talker.ws.split();
-    let reader = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(3), rx.next()).await {
-            if let Message::Text(t) = m {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                let done = v["type"] == "pong";
-                seen.push(v);
-                if done {
-                    break;
-                }
-            }
-        }
-        seen
-    });
     // 300 offers of 60 KiB (18 MB) at a member that does not read.
-    let sdp = "a".repeat(60 * 1024);
-    for _ in 0..300 {
-        let m = json!({"type":"offer","to":victim_id,"sdp":sdp}).to_string();
-        tx.send(Message::Text(m.into())).await.unwrap();
-    }
+    let (mut tx, reader) = talker
+        .flood_offers(victim_id.as_str(), 300, 60 * 1024)
+        .await;
     let ping = json!({"type":"ping","id":"done"}).to_string();
     tx.send(Message::Text(ping.into())).await.unwrap();
     let seen = reader.await.unwrap();

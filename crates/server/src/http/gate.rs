@@ -10,6 +10,7 @@
 use super::idle::{Conn, Tracked, Watched};
 use crate::metrics::{ConnRefusal, Metrics};
 use axum_server::accept::Accept;
+use confab_signal::address_key;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
@@ -57,21 +58,6 @@ pub struct Gate {
     metrics: Metrics,
 }
 
-/// The address connections are counted under: an IPv4 address (IPv4-mapped IPv6 too),
-/// or the /64 of an IPv6 one (one subscriber's network).
-pub fn prefix(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(bits.into())
-            }
-        },
-    }
-}
-
 impl Gate {
     /// A gate with nothing admitted yet.
     pub fn new(limits: GateLimits, metrics: Metrics) -> Arc<Gate> {
@@ -105,7 +91,8 @@ impl Gate {
         if self.limits.fd_ceiling.is_some_and(|c| fd >= c) {
             return refused(ConnRefusal::Descriptors);
         }
-        let key = prefix(ip);
+        // An IPv4 address, or the /64 of an IPv6 one: the hub's per-address key.
+        let key = address_key(ip);
         {
             let mut c = self.lock();
             if c.total >= self.limits.total {
@@ -209,7 +196,7 @@ mod tests {
 
     #[test]
     fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
-        let p = |s: &str| prefix(s.parse().unwrap());
+        let p = |s: &str| address_key(s.parse().unwrap());
         assert_eq!(p("2001:db8::1"), p("2001:db8::ffff:1"));
         assert_ne!(p("2001:db8::1"), p("2001:db8:0:1::1"));
         assert_eq!(p("::ffff:198.51.100.7"), p("198.51.100.7"));

@@ -139,6 +139,46 @@ pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
+/// The sending half of a [`Client`] split by [`Client::flood_offers`].
+pub type ClientSink =
+    futures_util::stream::SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
+
+impl Client {
+    /// Sends `count` offers of `bytes` bytes of SDP to `to` while a task reads everything
+    /// that comes back, as a real client would, until a `pong` (or 3 s of silence).
+    /// Returns the sending half, to send that ping, and the reader with what it saw.
+    pub async fn flood_offers(
+        self,
+        to: &str,
+        count: usize,
+        bytes: usize,
+    ) -> (ClientSink, tokio::task::JoinHandle<Vec<Value>>) {
+        let (mut tx, mut rx) = self.ws.split();
+        let reader = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Ok(Some(Ok(m))) =
+                tokio::time::timeout(Duration::from_secs(3), rx.next()).await
+            {
+                if let Message::Text(t) = m {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    let done = v["type"] == "pong";
+                    seen.push(v);
+                    if done {
+                        break;
+                    }
+                }
+            }
+            seen
+        });
+        let sdp = "a".repeat(bytes);
+        for _ in 0..count {
+            let m = json!({"type":"offer","to":to,"sdp":sdp}).to_string();
+            tx.send(Message::Text(m.into())).await.unwrap();
+        }
+        (tx, reader)
+    }
+}
+
 impl Client {
     pub async fn send(&mut self, v: Value) {
         self.ws
