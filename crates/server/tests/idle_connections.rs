@@ -6,12 +6,10 @@
 mod common;
 
 use common::TestServer;
-use confab_server::config::Config;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 /// Reads until the server closes the connection; returns how long that took (from `t0`).
 async fn time_to_close<S: AsyncRead + Unpin>(mut s: S, t0: Instant) -> Duration {
@@ -135,40 +133,23 @@ async fn an_upgraded_websocket_is_not_closed_by_the_http_idle_timeout() {
 
 #[tokio::test]
 async fn https_idle_after_its_handshake_is_closed() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let dir = std::env::temp_dir().join(format!("confab-idle-{}", std::process::id()));
-    let mut config = Config::default();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = dir.clone();
-    config.http.handshake_timeout = Duration::from_secs(1).into();
-    config.turn.no_turn = true;
-    let material = confab_server::tls::load(&config).unwrap().unwrap();
-    let tls = confab_server::tls::server_config(&material).unwrap();
+    let (s, material) = TestServer::start_tls("idle", |c| {
+        c.http.handshake_timeout = Duration::from_secs(1).into();
+    })
+    .await;
     let mut roots = rustls::RootCertStore::empty();
     roots.add(material.chain[0].clone()).unwrap();
-    let listeners = confab_server::Listeners::bind(&config).unwrap();
-    let addr = listeners.http.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(confab_server::run(
-        listeners,
-        Arc::new(config),
-        Some(tls),
-        shutdown.clone(),
-    ));
 
     let client = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
     let t0 = Instant::now();
-    let tcp = TcpStream::connect(addr).await.unwrap();
+    let tcp = TcpStream::connect(s.addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let stream = tokio::time::timeout(Duration::from_secs(3), connector.connect(name, tcp))
         .await
         .expect("handshake in time")
         .expect("handshake succeeds");
     assert_about_one_second(time_to_close(stream, t0).await);
-    shutdown.cancel();
-    let _ = task.await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -3,15 +3,12 @@
 
 mod common;
 use common::TestServer;
-use confab_server::config::Config;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn a_flood_is_answered_rate_limited_then_closed_and_the_room_sees_only_a_leave() {
@@ -152,33 +149,12 @@ async fn http_request_headers_must_arrive_within_the_handshake_timeout() {
 
 #[tokio::test]
 async fn a_tls_handshake_that_never_starts_is_dropped() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let dir = std::env::temp_dir().join(format!("confab-limits-{}", std::process::id()));
-    let mut config = Config::default();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = dir.clone();
-    config.http.handshake_timeout = Duration::from_secs(1).into();
-    config.turn.no_turn = true;
-    let material = confab_server::tls::load(&config).unwrap();
-    let tls = material
-        .as_ref()
-        .map(confab_server::tls::server_config)
-        .transpose()
-        .unwrap();
-    let listeners = confab_server::Listeners::bind(&config).unwrap();
-    let addr = listeners.http.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(confab_server::run(
-        listeners,
-        Arc::new(config),
-        tls,
-        shutdown.clone(),
-    ));
-    let idle = TcpStream::connect(addr).await.unwrap();
+    let (s, _) = TestServer::start_tls("limits", |c| {
+        c.http.handshake_timeout = Duration::from_secs(1).into();
+    })
+    .await;
+    let idle = TcpStream::connect(s.addr).await.unwrap();
     let took = time_to_close(idle, Instant::now()).await;
     assert!(took >= Duration::from_millis(800), "{took:?}");
     assert!(took < Duration::from_secs(4), "{took:?}");
-    shutdown.cancel();
-    let _ = task.await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -456,6 +456,7 @@ async fn json_logs_are_json_lines_without_secrets() {
         turn_addr: None,
         shutdown: Default::default(),
         task: None,
+        data_dir: None,
     };
     let (mut c, _) = s.joined("logs", "Ann").await;
     c.send_text("{bad").await;

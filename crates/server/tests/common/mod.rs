@@ -26,6 +26,9 @@ pub struct TestServer {
     pub turn_addr: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: Option<tokio::task::JoinHandle<Result<(), confab_server::StartError>>>,
+    /// A data dir of the server's own, removed on drop (HTTPS servers keep their
+    /// self-signed certificate there).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl TestServer {
@@ -46,6 +49,31 @@ impl TestServer {
         config.hub.resume_grace = Duration::ZERO.into();
         config.turn.no_turn = true;
         tweak(&mut config);
+        Self::serve(config, None)
+    }
+
+    /// An HTTPS server (a self-signed certificate in a data dir of its own, named by
+    /// `tag`, without TURN) with `tweak` applied; returns its certificate too, for a
+    /// client to trust.
+    pub async fn start_tls(
+        tag: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> (TestServer, confab_server::tls::TlsMaterial) {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = std::env::temp_dir().join(format!("confab-{tag}-{}", std::process::id()));
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = dir.clone();
+        config.turn.no_turn = true;
+        tweak(&mut config);
+        let material = confab_server::tls::load(&config).unwrap().unwrap();
+        let tls = confab_server::tls::server_config(&material).unwrap();
+        let mut server = Self::serve(config, Some(tls));
+        server.data_dir = Some(dir);
+        (server, material)
+    }
+
+    fn serve(config: Config, tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
         let listeners = confab_server::Listeners::bind(&config).unwrap();
         let addr = listeners.http.local_addr().unwrap();
         let turn_addr = listeners.turn.as_ref().map(|t| t.udp.local_addr().unwrap());
@@ -53,7 +81,7 @@ impl TestServer {
         let task = tokio::spawn(confab_server::run(
             listeners,
             Arc::new(config),
-            None,
+            tls,
             shutdown.clone(),
         ));
         TestServer {
@@ -61,6 +89,7 @@ impl TestServer {
             turn_addr,
             shutdown,
             task: Some(task),
+            data_dir: None,
         }
     }
 
@@ -131,6 +160,9 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
