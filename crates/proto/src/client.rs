@@ -137,6 +137,18 @@ pub enum ClientMsg {
         /// `true` to lock, `false` to unlock.
         locked: bool,
     },
+    /// An SDP offer for the server's media router (SFU), in a call whose `media` is
+    /// `sfu`: the first one joins the call's media, later ones renegotiate (a track
+    /// added or stopped). Answered by `sfuAnswer`.
+    SfuOffer {
+        /// The session description.
+        sdp: String,
+    },
+    /// The answer to the server's `sfuOffer` (it offers the tracks of the others).
+    SfuAnswer {
+        /// The session description.
+        sdp: String,
+    },
     /// Report, once per peer connection, that media from `peer` is playing: how long the
     /// setup took and what kind of path it uses. Only counted in the server's metrics
     /// (`confab_call_setup_seconds`, `confab_calls_connected_total`); no reply.
@@ -229,6 +241,8 @@ impl ClientMsg {
             ClientMsg::Mute { .. } => "mute",
             ClientMsg::Lock { .. } => "lock",
             ClientMsg::CallStats { .. } => "callStats",
+            ClientMsg::SfuOffer { .. } => "sfuOffer",
+            ClientMsg::SfuAnswer { .. } => "sfuAnswer",
         }
     }
 
@@ -254,5 +268,7 @@ impl ClientMsg {
         "mute",
         "lock",
         "callStats",
+        "sfuOffer",
+        "sfuAnswer",
     ];
 }

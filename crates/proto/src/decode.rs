@@ -256,7 +256,12 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
                 format!("setupMs must be at most {}", crate::MAX_SETUP_MS),
             ));
         }
-        ClientMsg::Offer { sdp, .. } | ClientMsg::Answer { sdp, .. } if sdp.trim().is_empty() => {
+        ClientMsg::Offer { sdp, .. }
+        | ClientMsg::Answer { sdp, .. }
+        | ClientMsg::SfuOffer { sdp }
+        | ClientMsg::SfuAnswer { sdp }
+            if sdp.trim().is_empty() =>
+        {
             return Err((ErrorCode::BadSdp, "sdp must not be empty".into()));
         }
         ClientMsg::Chat { text } => {

@@ -32,8 +32,8 @@ pub use decode::{
 };
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{
-    ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, PeerInfo, PeerState, Role,
-    ServerMsg, Status,
+    ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, MediaMode, PeerInfo,
+    PeerState, Role, ServerMsg, Status,
 };
 
 /// The protocol version this crate speaks; sent in `hello` and `welcome`.

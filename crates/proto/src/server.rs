@@ -149,6 +149,28 @@ pub enum ServerMsg {
         call: CallId,
         /// Everyone else in it, in join order.
         members: Vec<PeerId>,
+        /// How the call carries media: `mesh` (absent: servers without an SFU) or `sfu`.
+        #[serde(default, skip_serializing_if = "MediaMode::is_mesh")]
+        media: MediaMode,
+    },
+    /// Your call changed how it carries media (it grew past the mesh size and moved
+    /// to the server's media router). Sent to every member of the call.
+    CallMode {
+        /// The call.
+        call: CallId,
+        /// How it carries media from now on.
+        media: MediaMode,
+    },
+    /// The server's media router offers the tracks of the others in your call (or
+    /// stops some); reply with `sfuAnswer`.
+    SfuOffer {
+        /// The session description.
+        sdp: String,
+    },
+    /// The media router's answer to your `sfuOffer`.
+    SfuAnswer {
+        /// The session description.
+        sdp: String,
     },
     /// You were removed from the room by a host; you are in no room now (the connection
     /// stays open; `join` again unless the room is locked).
@@ -219,6 +241,9 @@ impl ServerMsg {
             ServerMsg::Inviting { .. } => "inviting",
             ServerMsg::InviteEnded { .. } => "inviteEnded",
             ServerMsg::CallJoined { .. } => "callJoined",
+            ServerMsg::CallMode { .. } => "callMode",
+            ServerMsg::SfuOffer { .. } => "sfuOffer",
+            ServerMsg::SfuAnswer { .. } => "sfuAnswer",
             ServerMsg::Kicked { .. } => "kicked",
             ServerMsg::MuteRequest { .. } => "muteRequest",
             ServerMsg::RoomLocked { .. } => "roomLocked",
@@ -246,6 +271,9 @@ impl ServerMsg {
         "inviting",
         "inviteEnded",
         "callJoined",
+        "callMode",
+        "sfuOffer",
+        "sfuAnswer",
         "kicked",
         "muteRequest",
         "roomLocked",
@@ -377,6 +405,25 @@ pub struct ChatMessage {
     pub ts: u64,
 }
 
+/// How a call carries media.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// Every member has a peer connection with every other (small calls).
+    #[default]
+    Mesh,
+    /// Every member has one peer connection, to the server's media router (SFU), which
+    /// forwards each member's tracks to the others.
+    Sfu,
+}
+
+impl MediaMode {
+    /// For `skip_serializing_if`: `mesh` is the default and left out.
+    pub fn is_mesh(&self) -> bool {
+        *self == MediaMode::Mesh
+    }
+}
+
 /// Why a peer left a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -472,4 +519,9 @@ pub enum ErrorCode {
     NotHost,
     /// `join` to a room a host has locked.
     RoomLocked,
+    /// `sfuOffer` or `sfuAnswer` while not in a call whose media is `sfu`.
+    NotSfuCall,
+    /// The media router refused an SDP, is full, or lost your connection to it; the
+    /// message says which. Send a fresh `sfuOffer` to try again.
+    MediaFailed,
 }

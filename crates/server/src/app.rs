@@ -35,6 +35,9 @@ pub enum StartError {
     /// A socket could not be set up, or serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The SFU could not start.
+    #[error(transparent)]
+    Sfu(#[from] crate::sfu::SfuStartError),
 }
 
 /// Serves on `listeners` until `shutdown` is cancelled, then drains.
@@ -69,12 +72,28 @@ pub async fn run(
         _ => None,
     };
     let ice = IceMinter::new(config.hub.ice_servers.0.clone(), turn.map(|t| t.advert));
+    let hub_config = config.hub_config(ice.clone());
+    let (media_tx, media_rx) = tokio::sync::mpsc::channel(crate::sfu::EVENT_QUEUE);
+    let sfu = match listeners.sfu {
+        Some(socket) => Some((
+            crate::sfu::spawn(
+                socket,
+                hub_config.max_call_size,
+                media_tx,
+                &tracker,
+                shutdown.clone(),
+            )?,
+            media_rx,
+        )),
+        None => None,
+    };
     let hub = crate::signal::spawn(
-        config.hub.hub_config(ice.clone()),
+        hub_config,
         crate::random::bytes(),
         &tracker,
         metrics.clone(),
         store.map(|s| Persist::new(s, config.hub.chat_history)),
+        sfu,
     );
     let state = AppState::new(
         config,

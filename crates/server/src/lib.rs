@@ -19,6 +19,7 @@ pub mod logging;
 pub mod metrics;
 pub mod random;
 mod signal;
+pub mod sfu;
 pub mod store;
 pub mod tls;
 pub mod turn;

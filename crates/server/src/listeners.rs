@@ -4,6 +4,7 @@
 //! a small default soft limit (1024 on many systems) while the hard limit allows more.
 
 use crate::config::Config;
+use crate::sfu::SfuSocket;
 use crate::turn::TurnSockets;
 
 /// The sockets a server runs on, bound by the caller.
@@ -12,6 +13,8 @@ pub struct Listeners {
     pub http: std::net::TcpListener,
     /// STUN/TURN, when enabled.
     pub turn: Option<TurnSockets>,
+    /// The SFU's UDP socket, when the SFU runs.
+    pub sfu: Option<SfuSocket>,
 }
 
 impl Listeners {
@@ -32,7 +35,11 @@ impl Listeners {
             .turn()
             .map(|t| TurnSockets::bind(t, http_ip))
             .transpose()?;
-        Ok(Listeners { http, turn })
+        let sfu = config
+            .sfu()
+            .map(|s| SfuSocket::bind(s, config.turn.external_ip, http_ip))
+            .transpose()?;
+        Ok(Listeners { http, turn, sfu })
     }
 }
 
@@ -89,4 +96,7 @@ pub enum BindError {
     /// A TURN port.
     #[error(transparent)]
     Turn(#[from] crate::turn::TurnStartError),
+    /// The SFU port.
+    #[error(transparent)]
+    Sfu(#[from] crate::sfu::SfuStartError),
 }

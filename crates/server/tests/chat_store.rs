@@ -262,6 +262,7 @@ async fn start_error(dir: PathBuf) -> String {
     config.http.insecure_http = true;
     config.data_dir = dir;
     config.turn.no_turn = true;
+    config.sfu.listen = "127.0.0.1:0".parse().unwrap();
     let listeners = confab_server::Listeners::bind(&config).unwrap();
     let run = confab_server::run(listeners, Arc::new(config), None, CancellationToken::new());
     tokio::time::timeout(Duration::from_secs(5), run)

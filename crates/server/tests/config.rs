@@ -218,6 +218,12 @@ realm = "test"
 user_quota = 3
 max_allocations = 9
 
+[sfu]
+media = "sfu"
+mesh_max = 3
+listen = "127.0.0.1:7999"
+ips = ["198.51.100.4"]
+
 [auth]
 token_key = "0123456789abcdef0123456789abcdef"
 token_public_key = "/etc/confab/token.pub.pem"
@@ -234,6 +240,7 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
             let bare = key
                 .strip_prefix("turn.")
                 .or_else(|| key.strip_prefix("auth."))
+                .or_else(|| key.strip_prefix("sfu."))
                 .unwrap_or(key);
             assert!(
                 text.lines().any(|l| l.starts_with(&format!("{bare} ="))),
@@ -276,6 +283,8 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!(*c.hub.resume_grace, Duration::from_secs(45));
     assert_eq!(c.hub.ice_servers.0[0].credential.as_deref(), Some("c"));
     assert_eq!(c.turn.user_quota, 3);
+    assert_eq!(c.sfu.media, confab_server::config::MediaArg::Sfu);
+    assert_eq!((c.sfu.mesh_max, c.sfu.ips.len()), (3, 1));
 }
 
 fn check_config(args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -37,6 +37,8 @@ fn start(soft: u64, hard: u64) -> (Server, SocketAddr, u64) {
             "--listen",
             "127.0.0.1:0",
             "--no-turn",
+            "--sfu-listen",
+            "127.0.0.1:0",
             "--chat-retention-days",
             "0",
             "--handshake-timeout",

@@ -413,6 +413,8 @@ async fn json_logs_are_json_lines_without_secrets() {
             "127.0.0.1:0",
             "--turn-relay-ports",
             "41000-41099",
+            "--sfu-listen",
+            "127.0.0.1:0",
             "--log-format",
             "json",
             "--log",

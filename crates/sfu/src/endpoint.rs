@@ -12,6 +12,7 @@ use crate::demux::Tuple;
 use crate::io::{DisconnectReason, EndpointId, Output, SfuError};
 use confab_proto::RoomId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
@@ -59,6 +60,8 @@ enum OutState {
 #[derive(Debug)]
 struct TrackOut {
     kind: MediaKind,
+    /// The stream id it carries: its publisher's label.
+    stream: Arc<str>,
     state: OutState,
     /// The publisher went away while this track was being negotiated.
     gone: bool,
@@ -68,6 +71,8 @@ struct TrackOut {
 pub(crate) struct Endpoint {
     pub(crate) id: EndpointId,
     pub(crate) room: RoomId,
+    /// The stream id its tracks carry to the others (see `Input::Join`).
+    pub(crate) label: Arc<str>,
     pub(crate) rtc: Rtc,
     /// Our local ICE ufrag (the demux key).
     pub(crate) ufrag: String,
@@ -90,10 +95,18 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub(crate) fn new(id: EndpointId, room: RoomId, rtc: Rtc, ufrag: String, now: Instant) -> Self {
+    pub(crate) fn new(
+        id: EndpointId,
+        room: RoomId,
+        label: Arc<str>,
+        rtc: Rtc,
+        ufrag: String,
+        now: Instant,
+    ) -> Self {
         Endpoint {
             id,
             room,
+            label,
             rtc,
             ufrag,
             tuples: Vec::new(),
@@ -207,9 +220,10 @@ impl Endpoint {
     }
 
     /// Starts receiving a track of another endpoint (negotiated by the next offer).
-    pub(crate) fn subscribe(&mut self, key: TrackKey, kind: MediaKind) {
+    pub(crate) fn subscribe(&mut self, key: TrackKey, kind: MediaKind, stream: Arc<str>) {
         self.tracks_out.entry(key).or_insert(TrackOut {
             kind,
+            stream,
             state: OutState::ToOpen,
             gone: false,
         });
@@ -245,12 +259,12 @@ impl Endpoint {
             return None;
         }
         let mut change = self.rtc.sdp_api();
-        for ((origin, _), track) in self.tracks_out.iter_mut() {
+        for track in self.tracks_out.values_mut() {
             match track.state {
                 OutState::ToOpen => {
                     // The stream id names the publisher, so a browser groups a
                     // publisher's audio and video into one MediaStream.
-                    let stream = origin.to_string();
+                    let stream = track.stream.to_string();
                     let mid =
                         change.add_media(track.kind, Direction::SendOnly, Some(stream), None, None);
                     track.state = OutState::Negotiating(mid);

@@ -41,6 +41,10 @@ pub enum Input<'a> {
         endpoint: EndpointId,
         /// The room it joins; created on first use, freed with its last endpoint.
         room: RoomId,
+        /// The media stream id its tracks carry to the others (`a=msid`), so a browser
+        /// knows whose media a track is: the signaling layer's peer id. Only SDP token
+        /// characters are kept, at most 64 (RFC 8830); empty means the endpoint id.
+        label: String,
         /// The offer, as SDP text.
         offer: String,
     },

@@ -74,7 +74,11 @@ impl Sfu {
     }
 
     fn on_track_added(&mut self, key: TrackKey, kind: MediaKind) {
-        let Some(room) = self.endpoints.get(&key.0).map(|e| e.room.clone()) else {
+        let Some((room, stream)) = self
+            .endpoints
+            .get(&key.0)
+            .map(|e| (e.room.clone(), e.label.clone()))
+        else {
             return;
         };
         self.router.tracks.insert(
@@ -87,7 +91,7 @@ impl Sfu {
         );
         for other in self.router.others(&room, key.0) {
             if let Some(ep) = self.endpoints.get_mut(&other) {
-                ep.subscribe(key, kind);
+                ep.subscribe(key, kind, stream.clone());
             }
             self.negotiate(other);
         }
@@ -195,13 +199,14 @@ impl Sfu {
         let mut keys = Vec::new();
         for other in self.router.others(&room, id) {
             if let Some(ep) = self.endpoints.get(&other) {
-                keys.extend(ep.tracks_in.iter().map(|mid| (other, *mid)));
+                let label = ep.label.clone();
+                keys.extend(ep.tracks_in.iter().map(|mid| ((other, *mid), label.clone())));
             }
         }
         if let Some(ep) = self.endpoints.get_mut(&id) {
-            for key in keys {
+            for (key, label) in keys {
                 if let Some(track) = self.router.tracks.get(&key) {
-                    ep.subscribe(key, track.kind);
+                    ep.subscribe(key, track.kind, label);
                 }
             }
         }

@@ -76,8 +76,9 @@ impl Sfu {
             Input::Join {
                 endpoint,
                 room,
+                label,
                 offer,
-            } => self.handle_join(now, endpoint, room, &offer),
+            } => self.handle_join(now, endpoint, room, &label, &offer),
             Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
             Input::Leave { endpoint } => {
@@ -128,6 +129,11 @@ impl Sfu {
         self.endpoints.len()
     }
 
+    /// Whether `endpoint` exists (joined, not yet left or dropped).
+    pub fn contains(&self, endpoint: EndpointId) -> bool {
+        self.endpoints.contains_key(&endpoint)
+    }
+
     /// The endpoints in a room, in join order (empty for a room that does not exist).
     pub fn members(&self, room: &RoomId) -> &[EndpointId] {
         self.router.rooms.get(room).map_or(&[], Vec::as_slice)
@@ -164,7 +170,7 @@ impl Sfu {
         self.out.push_back(Output::Rejected { endpoint, error });
     }
 
-    fn handle_join(&mut self, now: Instant, id: EndpointId, room: RoomId, offer: &str) {
+    fn handle_join(&mut self, now: Instant, id: EndpointId, room: RoomId, label: &str, offer: &str) {
         if self.endpoints.contains_key(&id) {
             return self.reject(id, SfuError::EndpointExists);
         }
@@ -183,7 +189,7 @@ impl Sfu {
             builder = builder.set_dtls_cert(cert.clone());
         }
         let rtc = builder.build(now);
-        let mut ep = Endpoint::new(id, room.clone(), rtc, creds.ufrag, now);
+        let mut ep = Endpoint::new(id, room.clone(), stream_label(id, label), rtc, creds.ufrag, now);
         // Nothing can come out of a new Rtc yet, so these drains only move its clock.
         let (mut out, mut work) = (VecDeque::new(), VecDeque::new());
         for addr in &self.config.candidates {
@@ -356,5 +362,17 @@ pub(crate) fn schedule(
     if ep.scheduled.is_none_or(|s| at < s) {
         ep.scheduled = Some(at);
         timers.push(Reverse((at, ep.id)));
+    }
+}
+
+/// The stream id an endpoint's tracks carry: `label`'s SDP token characters (RFC 8830:
+/// `msid-id = 1*64token-char`), or the endpoint id when none are left.
+fn stream_label(id: EndpointId, label: &str) -> Arc<str> {
+    let token = |c: &char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`{|}~".contains(*c);
+    let kept: String = label.chars().filter(token).take(64).collect();
+    if kept.is_empty() {
+        id.to_string().into()
+    } else {
+        kept.into()
     }
 }

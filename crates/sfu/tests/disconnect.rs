@@ -15,7 +15,7 @@ fn a_silent_endpoint_is_reported_and_freed() {
     w.join(1, "203.0.113.1:5000", "standup", true);
     w.join(2, "203.0.113.2:5000", "standup", false);
     w.run_for(Duration::from_secs(2));
-    assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
+    assert_eq!(w.peer(2).live_sources(), ["peer-1", "peer-1"]);
 
     // 1's network dies (no leave: the browser just vanished).
     w.cut("203.0.113.1:5000");

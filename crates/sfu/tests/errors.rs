@@ -16,6 +16,7 @@ fn bad_or_misaddressed_signaling_is_refused() {
     let join = Input::Join {
         endpoint: EndpointId(5),
         room: room("standup"),
+        label: String::new(),
         offer: "v=0\r\nnonsense".into(),
     };
     let out = rejected(&mut w, join);

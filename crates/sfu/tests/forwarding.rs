@@ -43,7 +43,7 @@ fn two_publishers_and_a_subscriber_receive_each_others_media() {
     // Nobody gets its own media back.
     assert_eq!(a.frames_from(EndpointId(1), MediaKind::Audio), 0);
     assert_eq!(b.frames_from(EndpointId(2), MediaKind::Video), 0);
-    assert_eq!(a.live_sources(), ["ep2", "ep2"]);
-    assert_eq!(c.live_sources(), ["ep1", "ep1", "ep2", "ep2"]);
+    assert_eq!(a.live_sources(), ["peer-2", "peer-2"]);
+    assert_eq!(c.live_sources(), ["peer-1", "peer-1", "peer-2", "peer-2"]);
     assert!(w.sfu.frames_forwarded() > 300);
 }

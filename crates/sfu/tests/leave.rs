@@ -14,7 +14,7 @@ fn a_leaving_publishers_tracks_disappear_from_the_others() {
     w.join(2, "203.0.113.2:5000", "standup", true);
     w.join(3, "203.0.113.3:5000", "standup", false);
     w.run_for(Duration::from_secs(3));
-    assert_eq!(w.peer(3).live_sources(), ["ep1", "ep1", "ep2", "ep2"]);
+    assert_eq!(w.peer(3).live_sources(), ["peer-1", "peer-1", "peer-2", "peer-2"]);
     let bound = w.sfu.bound_addresses();
 
     w.leave(1);
@@ -26,7 +26,7 @@ fn a_leaving_publishers_tracks_disappear_from_the_others() {
         [EndpointId(2), EndpointId(3)]
     );
     assert!(w.sfu.bound_addresses() < bound);
-    assert_eq!(w.peer(3).live_sources(), ["ep2", "ep2"]);
+    assert_eq!(w.peer(3).live_sources(), ["peer-2", "peer-2"]);
     assert!(w.peer(2).live_sources().is_empty());
     assert_eq!(w.sfu.receiving(EndpointId(2)), 0);
     assert_eq!(w.sfu.receiving(EndpointId(3)), 2);

@@ -13,7 +13,7 @@ fn a_track_added_by_the_publishers_own_offer_reaches_the_room() {
     w.join_with(1, "203.0.113.1:5000", "standup", &[MediaKind::Audio]);
     w.join(2, "203.0.113.2:5000", "standup", false);
     w.run_for(Duration::from_secs(2));
-    assert_eq!(w.peer(2).live_sources(), ["ep1"]);
+    assert_eq!(w.peer(2).live_sources(), ["peer-1"]);
     assert_eq!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video), 0);
 
     // 1 turns its camera on: its offer is answered, 2 is offered the new track.
@@ -21,7 +21,7 @@ fn a_track_added_by_the_publishers_own_offer_reaches_the_room() {
     w.run_for(Duration::from_secs(2));
     assert!(w.rejected.is_empty(), "{:?}", w.rejected);
     assert_eq!(w.sfu.tracks(), 2);
-    assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
+    assert_eq!(w.peer(2).live_sources(), ["peer-1", "peer-1"]);
     assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video) > 30);
     assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Audio) > 150);
 }
@@ -35,7 +35,7 @@ fn a_late_publisher_reaches_those_already_there() {
     w.join(1, "203.0.113.1:5000", "standup", true);
     w.run_for(Duration::from_secs(2));
     for rx in [2, 3] {
-        assert_eq!(w.peer(rx).live_sources(), ["ep1", "ep1"]);
+        assert_eq!(w.peer(rx).live_sources(), ["peer-1", "peer-1"]);
         assert!(w.peer(rx).frames_from(EndpointId(1), MediaKind::Video) > 30);
     }
 }
@@ -56,8 +56,8 @@ fn an_offer_of_the_endpoint_wins_over_a_crossing_offer_of_the_sfu() {
     assert_eq!(w.release_offers(2), 2);
     w.run_for(Duration::from_secs(2));
     assert!(w.rejected.is_empty(), "{:?}", w.rejected);
-    assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
-    assert_eq!(w.peer(1).live_sources(), ["ep2"]);
+    assert_eq!(w.peer(2).live_sources(), ["peer-1", "peer-1"]);
+    assert_eq!(w.peer(1).live_sources(), ["peer-2"]);
     assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video) > 30);
     assert!(w.peer(1).frames_from(EndpointId(2), MediaKind::Audio) > 50);
 }
@@ -69,13 +69,13 @@ fn a_track_the_publisher_stops_sending_leaves_the_room() {
         w.join(1, "203.0.113.1:5000", "standup", true);
         w.join(2, "203.0.113.2:5000", "standup", false);
         w.run_for(Duration::from_secs(2));
-        assert_eq!(w.peer(2).live_sources(), ["ep1", "ep1"]);
+        assert_eq!(w.peer(2).live_sources(), ["peer-1", "peer-1"]);
 
         w.unpublish(1, MediaKind::Video, stop);
         w.run_for(Duration::from_millis(500));
         assert!(w.rejected.is_empty(), "stop={stop}: {:?}", w.rejected);
         assert_eq!(w.sfu.tracks(), 1, "stop={stop}");
-        assert_eq!(w.peer(2).live_sources(), ["ep1"], "stop={stop}");
+        assert_eq!(w.peer(2).live_sources(), ["peer-1"], "stop={stop}");
         let audio = w.peer(2).frames_from(EndpointId(1), MediaKind::Audio);
         w.run_for(Duration::from_secs(1));
         assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Audio) > audio + 40);

@@ -1,7 +1,9 @@
 //! The hub's one input type and one output type, and the time every input carries.
 
 use crate::{ChatSeed, ConnId};
-use confab_proto::{CallId, ChatMessage, ClientFrame, PairType, Role, RoomId, ServerMsg};
+use confab_proto::{
+    CallId, ChatMessage, ClientFrame, PairType, PeerId, Role, RoomId, ServerMsg,
+};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -72,6 +74,86 @@ pub enum Input {
         /// What the store holds of it, in any order (the hub sorts and trims it).
         seed: Option<ChatSeed>,
     },
+    /// The SFU answered or reported something about one of the endpoints the hub made
+    /// with [`Output::Media`]. Events for endpoints the hub has dropped are ignored.
+    Media(MediaEvent),
+}
+
+/// One SFU endpoint (a member's peer connection to the SFU), numbered by the hub; never
+/// reused while the hub runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MediaEndpoint(pub u64);
+
+/// What the hub asks of the SFU ([`Output::Media`]); the driver passes each on in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaCommand {
+    /// A member's first `sfuOffer`: a new endpoint in `group`.
+    Join {
+        /// The new endpoint.
+        endpoint: MediaEndpoint,
+        /// The SFU room: one per call, numbered by the hub.
+        group: u64,
+        /// The stream id its tracks carry to the others: the member's peer id.
+        label: PeerId,
+        /// The SDP offer.
+        offer: String,
+    },
+    /// A later `sfuOffer` of the endpoint's member (renegotiation).
+    Offer {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// The SDP offer.
+        sdp: String,
+    },
+    /// The member's `sfuAnswer` to the SFU's offer.
+    Answer {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// The member left its SFU call (or the room, or the call ended): free the endpoint.
+    Leave {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+    },
+}
+
+/// What the SFU tells the hub ([`Input::Media`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The SFU's answer to a `Join` or `Offer`: goes to the member as `sfuAnswer`.
+    Answer {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// SDP.
+        sdp: String,
+    },
+    /// The SFU renegotiates (others' tracks came or went): goes to the member as
+    /// `sfuOffer`.
+    Offer {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// SDP.
+        sdp: String,
+    },
+    /// ICE and DTLS are up.
+    Connected {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+    },
+    /// A command was refused, or the endpoint's connection was lost; the member hears
+    /// `media_failed` with `message`. `gone`: the SFU no longer has the endpoint (a
+    /// refused join, a lost connection), so the member's next `sfuOffer` makes a new
+    /// one.
+    Failed {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// Why, in words.
+        message: String,
+        /// The SFU has dropped the endpoint.
+        gone: bool,
+    },
 }
 
 /// Something the IO driver must do, drained with [`crate::Hub::poll_output`].
@@ -115,6 +197,9 @@ pub enum Output {
         /// The message as the members got it (server id and timestamp included).
         message: ChatMessage,
     },
+    /// Pass this to the SFU (only with an SFU media policy, see
+    /// [`crate::HubConfig::media`]); its answers come back as [`Input::Media`].
+    Media(MediaCommand),
     /// Something worth counting happened; for metrics, nothing to deliver.
     Event(Event),
 }

@@ -96,8 +96,8 @@ mod proptests;
 pub mod room;
 mod session;
 
-pub use io::{Event, Input, Now, Output};
-pub use room::{CallSnapshot, ChatSeed, RoomCore};
+pub use io::{Event, Input, MediaCommand, MediaEndpoint, MediaEvent, Now, Output};
+pub use room::{CallSnapshot, ChatSeed, MediaPolicy, RoomCore, SfuSignal};
 pub use session::hub::Hub;
 pub use session::ice::{IceMinter, TurnAdvert};
 pub use session::rate;
@@ -176,6 +176,10 @@ pub struct HubConfig {
     /// pair has its own peer connection, so it grows quadratically). An `invite` or
     /// `joinCall` beyond it gets `call_full`. At least 2 to be useful. Default 6.
     pub max_call_size: usize,
+    /// How calls carry media: a mesh always (the default: no SFU), the SFU always, or
+    /// a mesh that moves to the SFU when it grows past a size. With an SFU policy the
+    /// hub emits [`Output::Media`] for the driver's SFU.
+    pub media: MediaPolicy,
     /// How long an invitation rings before it ends with `timeout`. Default 30 s.
     pub ring_timeout: Duration,
     /// The driver keeps chat in a store: a `join` that creates a room first asks for its
@@ -220,6 +224,7 @@ impl Default for HubConfig {
             relay_burst: 512 * 1024,
             relay_rate: 64 * 1024,
             max_call_size: 6,
+            media: MediaPolicy::Mesh,
             ring_timeout: Duration::from_secs(30),
             persist_chat: false,
             history_timeout: Duration::from_secs(2),

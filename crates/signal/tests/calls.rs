@@ -4,7 +4,8 @@ mod common;
 
 use common::*;
 use confab_proto::{
-    CallId, ClientMsg, ErrorCode, InviteEndReason, PeerId, PeerState, RequestId, ServerMsg, Status,
+    CallId, ClientMsg, ErrorCode, InviteEndReason, MediaMode, PeerId, PeerState, RequestId,
+    ServerMsg, Status,
 };
 use confab_signal::{ConnId, HubConfig, Output};
 use std::time::Duration;
@@ -102,7 +103,8 @@ fn accept_joins_the_call_and_names_the_members() {
         ServerMsg::CallJoined {
             ref_: Some(RequestId::Num(9)),
             call: CallId(1),
-            members: vec![ida.clone()]
+            members: vec![ida.clone()],
+            media: MediaMode::Mesh,
         }
     );
     assert!(to(&out, a).contains(&ended(1, &ida, &idb, InviteEndReason::Accepted)));
@@ -182,6 +184,7 @@ fn third_person_connects_to_both_and_anyone_can_leave() {
         ref_: None,
         call: CallId(1),
         members: vec![ida.clone(), idb.clone()],
+        media: MediaMode::Mesh,
     }));
     // Bob hangs up: Ada and Cy stay in the call.
     h.frame(b, ClientMsg::LeaveCall);

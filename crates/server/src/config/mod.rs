@@ -16,6 +16,7 @@ pub(crate) mod value;
 
 pub use crate::auth::settings::{AuthSettings, RoomPasswords};
 pub use crate::http::settings::{HttpSettings, TlsMode};
+pub use crate::sfu::settings::{MediaArg, SfuSettings};
 pub use crate::signal::settings::{HubSettings, IceServers, WsSettings};
 pub use crate::store::settings::StoreSettings;
 pub use crate::turn::settings::{TurnSettings, TurnUser};
@@ -82,6 +83,9 @@ pub struct Config {
     /// The `[turn]` table.
     #[command(flatten)]
     pub turn: TurnSettings,
+    /// The `[sfu]` table.
+    #[command(flatten)]
+    pub sfu: SfuSettings,
     /// The `[auth]` table.
     #[command(flatten)]
     pub auth: AuthSettings,
@@ -151,6 +155,7 @@ impl Config {
         self.store.finish()?;
         self.turn.finish(self.http.tls() == TlsMode::Off)?;
         self.auth.finish()?;
+        self.sfu.finish()?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             return Err(ConfigError::Invalid(format!(
                 "log filter {:?} is invalid: {e}",
@@ -158,6 +163,22 @@ impl Config {
             )));
         }
         Ok(self)
+    }
+
+    /// The SFU settings, when the SFU runs (`--media` is not `mesh`).
+    pub fn sfu(&self) -> Option<&SfuSettings> {
+        self.sfu.enabled().then_some(&self.sfu)
+    }
+
+    /// The hub's configuration: its section's limits, the media policy, and `ice`.
+    /// Without the SFU a call is a mesh, so it holds at most `--mesh-max` people.
+    pub fn hub_config(&self, ice: confab_signal::IceMinter) -> confab_signal::HubConfig {
+        let mut hub = self.hub.hub_config(ice);
+        hub.media = self.sfu.policy();
+        if !self.sfu.enabled() {
+            hub.max_call_size = hub.max_call_size.min(self.sfu.mesh_max);
+        }
+        hub
     }
 
     /// The TURN settings, when the built-in server runs.

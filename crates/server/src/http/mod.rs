@@ -366,6 +366,7 @@ mod tests {
             &tracker,
             metrics.clone(),
             None,
+            None,
         );
         let shutdown = CancellationToken::new();
         let state = AppState::new(

@@ -134,6 +134,7 @@ async fn run_with(
         &tracker,
         settings.metrics.clone(),
         None,
+        None,
     );
     let tail: BoxStream<'static, Result<Message, String>> = if then_end {
         Box::pin(stream::empty())

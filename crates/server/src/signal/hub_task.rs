@@ -9,10 +9,11 @@
 //! on, so a slow disk delays only the room that waits for it.
 
 use crate::metrics::Metrics;
+use crate::sfu::{SfuBusy, SfuHandle};
 use crate::store::{Loaded, Persist};
 use axum::extract::ws::Utf8Bytes;
 use confab_proto::{close, ClientFrame, Role, RoomId, ServerMsg};
-use confab_signal::{ConnId, Event, Hub, HubConfig, Input, Now, Output};
+use confab_signal::{ConnId, Event, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -180,6 +181,7 @@ pub fn spawn(
     tracker: &TaskTracker,
     metrics: Metrics,
     persist: Option<(Persist, UnboundedReceiver<Loaded>)>,
+    sfu: Option<(SfuHandle, mpsc::Receiver<MediaEvent>)>,
 ) -> HubHandle {
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
@@ -189,13 +191,18 @@ pub fn spawn(
         Some((p, rx)) => (Some(p), Some(rx)),
         None => (None, None),
     };
+    let (sfu, media) = match sfu {
+        Some((s, rx)) => (Some(s), Some(rx)),
+        None => (None, None),
+    };
     let owner = Owner {
         hub,
         links: HashMap::new(),
         metrics,
         persist,
+        sfu,
     };
-    tracker.spawn(owner.run(rx, loaded));
+    tracker.spawn(owner.run(rx, loaded, media));
     HubHandle { tx }
 }
 
@@ -205,6 +212,8 @@ struct Owner {
     links: HashMap<ConnId, ConnLink>,
     metrics: Metrics,
     persist: Option<Persist>,
+    /// The SFU, when calls may use it.
+    sfu: Option<SfuHandle>,
 }
 
 impl Owner {
@@ -212,6 +221,7 @@ impl Owner {
         mut self,
         mut rx: mpsc::Receiver<Cmd>,
         mut loaded: Option<UnboundedReceiver<Loaded>>,
+        mut media: Option<mpsc::Receiver<MediaEvent>>,
     ) {
         loop {
             // The hub never reads the clock: this task wakes it at `poll_timeout`.
@@ -228,6 +238,7 @@ impl Owner {
                     };
                     Some((Input::History { room, seed }, None))
                 }
+                Some(event) = recv_media(&mut media) => Some((Input::Media(event), None)),
                 () = sleep_until_opt(deadline) => Some((Input::Timeout, None)),
             };
             let Some((input, _permit)) = input else {
@@ -322,6 +333,10 @@ impl Owner {
                     }
                     continue;
                 }
+                Output::Media(cmd) => {
+                    self.media(cmd, now);
+                    continue;
+                }
                 Output::Event(event) => {
                     self.event(event);
                     continue;
@@ -356,6 +371,33 @@ impl Owner {
         self.hub.handle(now, Input::Disconnect { conn, clean });
     }
 
+    /// Passes `cmd` to the SFU; a full queue fails it back to the hub at once (the
+    /// member hears `media_failed` and may offer again).
+    fn media(&mut self, cmd: MediaCommand, now: Now) {
+        let Some(sfu) = &self.sfu else {
+            tracing::error!("the hub asked for the SFU, which is not running");
+            return;
+        };
+        let Err(SfuBusy(cmd)) = sfu.command(cmd) else {
+            return;
+        };
+        let (endpoint, gone) = match cmd {
+            MediaCommand::Join { endpoint, .. } => (endpoint, true),
+            MediaCommand::Offer { endpoint, .. } | MediaCommand::Answer { endpoint, .. } => {
+                (endpoint, false)
+            }
+            // The SFU's idle timeout frees it.
+            MediaCommand::Leave { .. } => return,
+        };
+        let message = "busy, try again".to_owned();
+        let event = MediaEvent::Failed {
+            endpoint,
+            message,
+            gone,
+        };
+        self.hub.handle(now, Input::Media(event));
+    }
+
     fn event(&self, event: Event) {
         match event {
             Event::CallStarted { .. } => self.metrics.call_started(),
@@ -368,6 +410,14 @@ impl Owner {
 
 /// The next answer on `rx`, or never when there is no store.
 async fn recv_opt(rx: &mut Option<UnboundedReceiver<Loaded>>) -> Option<Loaded> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next SFU event, or never when there is no SFU.
+async fn recv_media(rx: &mut Option<mpsc::Receiver<MediaEvent>>) -> Option<MediaEvent> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -496,7 +546,7 @@ mod tests {
             ..HubConfig::default()
         };
         let persist = Some(Persist::new(store, 100));
-        let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), persist);
+        let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), persist, None);
 
         // Grace and Linus are in room "b" (its own load took 2 s).
         let mut grace = Client::connect(&hub, 1).await;
@@ -554,7 +604,7 @@ mod tests {
             chat_burst: 100,
             ..HubConfig::default()
         };
-        let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), None);
+        let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), None, None);
         let mut ada = Client::connect(&hub, 1).await;
         ada.join("r").await;
         for i in 0..20 {

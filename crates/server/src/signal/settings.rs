@@ -113,7 +113,7 @@ pub struct HubSettings {
         long,
         env = "CONFAB_MAX_PEERS_PER_ROOM",
         value_name = "N",
-        default_value_t = 16
+        default_value_t = 100
     )]
     pub max_peers_per_room: usize,
     /// Most rooms at once.
@@ -124,12 +124,13 @@ pub struct HubSettings {
         default_value_t = 10_000
     )]
     pub max_rooms: usize,
-    /// Most people in one call (a full mesh), counting pending invitations.
+    /// Most people in one call, counting pending invitations (with `--media mesh`,
+    /// at most `--mesh-max`).
     #[arg(
         long,
         env = "CONFAB_MAX_CALL_SIZE",
         value_name = "N",
-        default_value_t = 6
+        default_value_t = 100
     )]
     pub max_call_size: usize,
     /// Seconds an invitation rings before it ends unanswered.

@@ -48,6 +48,8 @@ impl TestServer {
         // grace has its own tests (resume.rs).
         config.hub.resume_grace = Duration::ZERO.into();
         config.turn.no_turn = true;
+        // The SFU on loopback, on a port of its own (tests run side by side).
+        config.sfu.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
         Self::serve(config, None)
     }
@@ -65,6 +67,7 @@ impl TestServer {
         config.http.listen = "127.0.0.1:0".parse().unwrap();
         config.data_dir = dir.clone();
         config.turn.no_turn = true;
+        config.sfu.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
         let material = confab_server::tls::load(&config).unwrap().unwrap();
         let tls = confab_server::tls::server_config(&material).unwrap();

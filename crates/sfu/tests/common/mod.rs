@@ -72,7 +72,7 @@ impl Peer {
 
     pub fn frames_from(&self, from: EndpointId, kind: MediaKind) -> usize {
         self.frames
-            .get(&(from.to_string(), kind))
+            .get(&(format!("peer-{}", from.0), kind))
             .copied()
             .unwrap_or(0)
     }
@@ -198,6 +198,7 @@ impl World {
         let input = Input::Join {
             endpoint: EndpointId(id),
             room: room(room_name),
+            label: format!("peer-{id}"),
             offer: offer.to_sdp_string(),
         };
         self.sfu_handle(input);

@@ -20,7 +20,8 @@
 
 use super::{CallOp, RoomCore, RoomEvent};
 use confab_proto::{
-    CallId, ErrorCode, InviteEndReason, PeerId, PeerState, RequestId, ServerMsg, Status,
+    CallId, ErrorCode, InviteEndReason, MediaMode, PeerId, PeerState, RequestId, ServerMsg,
+    Status,
 };
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -32,6 +33,8 @@ pub(crate) struct Call {
     pub(crate) members: Vec<PeerId>,
     /// Pending invitations, oldest first.
     pub(crate) invites: Vec<Invite>,
+    /// How it carries media (see `media.rs`).
+    pub(crate) media: MediaMode,
 }
 
 /// A pending invitation.
@@ -159,7 +162,15 @@ impl RoomCore {
                 let id = CallId(self.last_call_id);
                 let members = vec![me.clone()];
                 let invites = Vec::new();
-                self.calls.insert(id, Call { members, invites });
+                let media = self.initial_media();
+                self.calls.insert(
+                    id,
+                    Call {
+                        members,
+                        invites,
+                        media,
+                    },
+                );
                 self.emit(RoomEvent::CallStarted { call: id });
                 id
             }
@@ -270,10 +281,13 @@ impl RoomCore {
         };
         let members = c.members.clone();
         c.members.push(me.clone());
+        self.grow_media(call, me);
+        let media = self.call_media(call).unwrap_or_default();
         let joined = ServerMsg::CallJoined {
             ref_,
             call,
             members,
+            media,
         };
         self.send(me, joined);
         self.set_status(me, Status::InCall, Some(call));
@@ -282,6 +296,10 @@ impl RoomCore {
     /// Takes `peer` out of `call`'s members (its own presence is the caller's business),
     /// cancels the invitations it sent, and ends the call if nobody is left to talk to.
     fn drop_member(&mut self, call: CallId, peer: &PeerId) {
+        if !self.calls.contains_key(&call) {
+            return;
+        }
+        self.left_media(call, peer);
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
@@ -346,6 +364,9 @@ impl RoomCore {
             return;
         }
         let last = c.members.first().cloned();
+        if let Some(last) = &last {
+            self.left_media(call, last);
+        }
         self.calls.remove(&call);
         if let Some(last) = last {
             self.set_status(&last, Status::Idle, None);

@@ -12,6 +12,7 @@
 
 mod calls;
 mod chat;
+mod media;
 mod members;
 mod moderation;
 mod relay;
@@ -19,6 +20,7 @@ mod seam;
 
 pub use calls::CallSnapshot;
 pub use chat::{chat_bytes, ChatSeed};
+pub use media::{MediaPolicy, SfuSignal};
 pub use seam::{CallOp, HostOp, Relayed, RoomCommand, RoomEvent};
 
 use crate::Now;
@@ -35,6 +37,8 @@ pub struct RoomConfig {
     pub max_peers: usize,
     /// Most people in one call, members plus pending invitations.
     pub max_call_size: usize,
+    /// How calls carry media: mesh, SFU, or mesh until they grow (see `media.rs`).
+    pub media: MediaPolicy,
     /// How long an invitation rings before it ends with `timeout`.
     pub ring_timeout: Duration,
     /// Chat messages kept for the `joined` snapshot.
@@ -129,6 +133,11 @@ impl RoomCore {
             RoomCommand::Chat { from, text, ref_ } => self.chat(&from, text, ref_),
             RoomCommand::Call { from, op, ref_ } => self.call_op(&from, op, ref_, now),
             RoomCommand::Host { from, op, ref_ } => self.host_op(&from, op, ref_),
+            RoomCommand::Sfu { from, signal, ref_ } => {
+                if self.members.contains_key(&from) {
+                    self.sfu_signal(&from, signal, ref_);
+                }
+            }
             RoomCommand::Tick => self.ring_out_due(now),
         }
     }

@@ -14,6 +14,7 @@
 use confab_proto::{
     CallId, ChatMessage, IceCandidate, LeaveReason, PeerId, RequestId, Role, ServerMsg,
 };
+use super::SfuSignal;
 use serde::{Deserialize, Serialize};
 
 /// What a node asks of a room on behalf of one of its peers (or of time passing).
@@ -100,6 +101,18 @@ pub enum RoomCommand {
         from: PeerId,
         /// What it asks.
         op: HostOp,
+        /// Echoed by an error.
+        #[serde(rename = "ref")]
+        ref_: Option<RequestId>,
+    },
+    /// SFU signaling from a member of an SFU call (`sfuOffer`, `sfuAnswer`); see
+    /// `media.rs`. Passed back to the node as [`RoomEvent::Sfu`], or refused with
+    /// `not_sfu_call`.
+    Sfu {
+        /// The sender.
+        from: PeerId,
+        /// What it sends.
+        signal: SfuSignal,
         /// Echoed by an error.
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,
@@ -240,5 +253,20 @@ pub enum RoomEvent {
     CallStarted {
         /// The call.
         call: CallId,
+    },
+    /// `peer`, a member of SFU call `call`, sends the SFU this: the node that holds the
+    /// SFU passes it to `peer`'s endpoint (making one for a first offer).
+    Sfu {
+        /// Who.
+        peer: PeerId,
+        /// Its call (the SFU's room).
+        call: CallId,
+        /// The SDP.
+        signal: SfuSignal,
+    },
+    /// `peer` left its SFU call: its endpoint (if any) goes.
+    SfuLeave {
+        /// Who.
+        peer: PeerId,
     },
 }

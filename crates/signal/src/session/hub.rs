@@ -8,6 +8,7 @@
 //! `timers.rs`; all are further `impl Hub` blocks over the state declared here.
 
 use super::ids::Rng;
+use super::media::MediaLinks;
 use super::park::{Parked, PendingRoom, Ready};
 use super::rate::{BucketMap, TokenBucket};
 use super::timers::Timers;
@@ -63,6 +64,8 @@ pub struct Hub {
     /// Chat rate limits per client address and per room (see `limits.rs`).
     pub(crate) chat_by_ip: BucketMap<IpAddr>,
     pub(crate) chat_by_room: BucketMap<RoomId>,
+    /// The SFU endpoints of members of SFU calls (see `media.rs`).
+    pub(crate) media: MediaLinks,
 }
 
 /// A room and the deadline the hub's timer heap holds for it.
@@ -130,6 +133,7 @@ impl Hub {
             out: VecDeque::new(),
             chat_by_ip: BucketMap::default(),
             chat_by_room: BucketMap::default(),
+            media: MediaLinks::default(),
         }
     }
 
@@ -143,6 +147,7 @@ impl Hub {
             Input::Disconnect { conn, clean } => self.handle_disconnect(conn, clean, now),
             Input::Timeout => self.handle_timeout(now),
             Input::History { room, seed } => self.history_arrived(room, seed, now),
+            Input::Media(event) => self.handle_media(event),
         }
         self.drop_stale_timers();
     }
@@ -275,6 +280,11 @@ impl Hub {
             .get(room)
             .map(|r| r.core.chat_history())
             .unwrap_or_default()
+    }
+
+    /// SFU endpoints the hub holds for members of SFU calls.
+    pub fn media_endpoints(&self) -> usize {
+        self.media.len()
     }
 
     /// The calls running in `room`, by id; empty if the room does not exist.

@@ -7,6 +7,7 @@ pub(crate) mod hub;
 pub(crate) mod ice;
 pub(crate) mod ids;
 mod limits;
+pub(crate) mod media;
 mod park;
 pub use park::MAX_PARKED_FRAMES;
 pub use resume::address_key;

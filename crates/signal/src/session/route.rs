@@ -11,7 +11,9 @@ use super::hub::{Hub, RoomSlot};
 use super::limits::relay_bytes;
 use super::park::Ready;
 use super::timers::Timer;
-use crate::room::{CallOp, HostOp, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent};
+use crate::room::{
+    CallOp, HostOp, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent, SfuSignal,
+};
 use crate::{ConnId, Event, Output};
 use confab_proto::{
     ClientFrame, ClientMsg, ErrorCode, LeaveReason, PeerId, RequestId, Role, RoomId, ServerMsg,
@@ -71,6 +73,8 @@ impl Hub {
             ClientMsg::Kick { peer } => return self.host(conn, HostOp::Kick { peer }, id),
             ClientMsg::Mute { peer } => return self.host(conn, HostOp::Mute { peer }, id),
             ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
+            ClientMsg::SfuOffer { sdp } => return self.sfu(conn, SfuSignal::Offer { sdp }, id),
+            ClientMsg::SfuAnswer { sdp } => return self.sfu(conn, SfuSignal::Answer { sdp }, id),
             ClientMsg::CallStats { pair, setup_ms, .. } => {
                 // Counted only from room members: media flows only between them.
                 if self.require_room(conn, &id, "join one first").is_some() {
@@ -174,6 +178,7 @@ impl Hub {
         let config = RoomConfig {
             max_peers: self.config.max_peers_per_room,
             max_call_size: self.config.max_call_size,
+            media: self.config.media,
             ring_timeout: self.config.ring_timeout,
             chat_history: self.config.chat_history,
             chat_history_bytes: self.config.chat_history_bytes,
@@ -181,6 +186,12 @@ impl Hub {
         let seed = ready.and_then(|r| r.seed);
         let core = RoomCore::new(room.clone(), config, seed);
         self.rooms.insert(room, RoomSlot { core, wake: None });
+    }
+
+    fn sfu(&mut self, conn: ConnId, signal: SfuSignal, ref_: Option<RequestId>) {
+        if let Some((from, room)) = self.require_room(conn, &ref_, "join one first") {
+            self.command(&room, RoomCommand::Sfu { from, signal, ref_ });
+        }
     }
 
     /// `leave`: exits the current room; it answers `left` and tells the rest `peerLeft`.
@@ -263,6 +274,8 @@ impl Hub {
                 let room = room.clone();
                 self.out.push_back(Output::ChatStored { room, message });
             }
+            RoomEvent::Sfu { peer, call, signal } => self.sfu_signal(room, peer, call, signal),
+            RoomEvent::SfuLeave { peer } => self.sfu_leave(&peer),
             RoomEvent::CallStarted { call } => {
                 self.calls_started += 1;
                 let room = room.clone();

@@ -1,0 +1,255 @@
+//! The task that owns the [`Sfu`]: it waits for a datagram, a hub command or the SFU's
+//! deadline, feeds that one input with the time read once, performs every output
+//! (datagrams out in `sendmmsg` batches, answers and failures to the hub with
+//! `try_send`), and never awaits anything but that wait.
+
+use super::EVENT_QUEUE;
+use confab_proto::RoomId;
+use confab_sfu::{Datagram, DisconnectReason, EndpointId, Input, Output, Sfu, SfuConfig};
+use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent};
+use std::collections::HashSet;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Datagrams read per wake-up before the task lets others run.
+const READ_BUDGET: usize = 256;
+
+pub(super) struct Driver {
+    sfu: Sfu,
+    config: SfuConfig,
+    socket: UdpSocket,
+    /// The destination every datagram is reported with: the first candidate. The
+    /// socket may be bound to the unspecified address, so the real one is unknown; the
+    /// kernel picks the right source for replies, and str0m (ICE-lite) needs only a
+    /// local candidate to pair with.
+    local: SocketAddr,
+    events: mpsc::Sender<MediaEvent>,
+    /// Endpoints the SFU has (joined, not left or dropped), to fail them all should
+    /// the core panic.
+    live: HashSet<EndpointId>,
+    sends: Vec<(SocketAddr, Vec<u8>)>,
+    /// Events the hub's queue refused (it was full): dropped, counted in the log.
+    dropped_events: u64,
+}
+
+impl Driver {
+    pub(super) fn new(config: SfuConfig, socket: UdpSocket, events: mpsc::Sender<MediaEvent>) -> Self {
+        debug_assert!(EVENT_QUEUE > 0);
+        Driver {
+            sfu: Sfu::new(config.clone(), crate::random::bytes()),
+            local: config.candidates.first().copied().unwrap_or(([127, 0, 0, 1], 0).into()),
+            config,
+            socket,
+            events,
+            live: HashSet::new(),
+            sends: Vec::new(),
+            dropped_events: 0,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<MediaCommand>, shutdown: CancellationToken) {
+        let mut batch = confab_udp::RecvBatch::new();
+        loop {
+            let deadline = self.sfu.poll_timeout();
+            tokio::select! {
+                r = self.socket.readable() => {
+                    if r.is_err() {
+                        break;
+                    }
+                    self.read(&mut batch);
+                }
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.command(cmd),
+                    None => break,
+                },
+                () = sleep_until_opt(deadline) => self.handle(Instant::now(), Input::Timeout),
+                () = shutdown.cancelled() => break,
+            }
+            self.flush();
+        }
+    }
+
+    /// Reads what is waiting (within budget) and feeds each datagram in.
+    fn read(&mut self, batch: &mut confab_udp::RecvBatch) {
+        let mut budget = READ_BUDGET;
+        while budget > 0 {
+            let fd = self.socket.as_raw_fd();
+            match self.socket.try_io(Interest::READABLE, || batch.recv(fd)) {
+                Ok(n) => {
+                    budget = budget.saturating_sub(n.max(1));
+                    let now = Instant::now();
+                    for (source, bytes) in batch.iter() {
+                        let d = Datagram {
+                            source,
+                            destination: self.local,
+                            bytes,
+                        };
+                        self.handle(now, Input::Datagram(d));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // ICMP errors of earlier sends surface here; they concern one peer.
+                Err(_) => budget -= 1,
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: MediaCommand) {
+        let now = Instant::now();
+        let input = match cmd {
+            MediaCommand::Join {
+                endpoint,
+                group,
+                label,
+                offer,
+            } => {
+                let Some(room) = RoomId::parse(&format!("g{group}")) else {
+                    return;
+                };
+                Input::Join {
+                    endpoint: id(endpoint),
+                    room,
+                    label: label.as_str().to_owned(),
+                    offer,
+                }
+            }
+            MediaCommand::Offer { endpoint, sdp } => Input::Offer {
+                endpoint: id(endpoint),
+                sdp,
+            },
+            MediaCommand::Answer { endpoint, sdp } => Input::Answer {
+                endpoint: id(endpoint),
+                sdp,
+            },
+            MediaCommand::Leave { endpoint } => {
+                self.live.remove(&id(endpoint));
+                Input::Leave {
+                    endpoint: id(endpoint),
+                }
+            }
+        };
+        let joining = match &input {
+            Input::Join { endpoint, .. } => Some(*endpoint),
+            _ => None,
+        };
+        self.handle(now, input);
+        if let Some(ep) = joining {
+            if self.sfu.contains(ep) {
+                self.live.insert(ep);
+            }
+        }
+    }
+
+    /// One input, then every output. A panic inside str0m must not take the server
+    /// down: the SFU starts over empty and every endpoint's member hears it failed.
+    fn handle(&mut self, now: Instant, input: Input<'_>) {
+        let sfu = &mut self.sfu;
+        if catch_unwind(AssertUnwindSafe(|| sfu.handle(now, input))).is_err() {
+            tracing::error!("the SFU core panicked; every SFU call restarts its media");
+            self.sfu = Sfu::new(self.config.clone(), crate::random::bytes());
+            for ep in std::mem::take(&mut self.live) {
+                self.event(MediaEvent::Failed {
+                    endpoint: MediaEndpoint(ep.0),
+                    message: "it restarted after an internal error".into(),
+                    gone: true,
+                });
+            }
+            return;
+        }
+        while let Some(out) = self.sfu.poll_output() {
+            match out {
+                Output::Transmit {
+                    destination, bytes, ..
+                } => self.sends.push((destination, bytes)),
+                Output::Answer { endpoint, sdp } => self.event(MediaEvent::Answer {
+                    endpoint: MediaEndpoint(endpoint.0),
+                    sdp,
+                }),
+                Output::Offer { endpoint, sdp } => self.event(MediaEvent::Offer {
+                    endpoint: MediaEndpoint(endpoint.0),
+                    sdp,
+                }),
+                Output::Connected { endpoint } => self.event(MediaEvent::Connected {
+                    endpoint: MediaEndpoint(endpoint.0),
+                }),
+                Output::Disconnected { endpoint, reason } => {
+                    self.live.remove(&endpoint);
+                    self.event(MediaEvent::Failed {
+                        endpoint: MediaEndpoint(endpoint.0),
+                        message: lost(reason).into(),
+                        gone: true,
+                    })
+                }
+                Output::Rejected { endpoint, error } => {
+                    let gone = !self.sfu.contains(endpoint);
+                    self.event(MediaEvent::Failed {
+                        endpoint: MediaEndpoint(endpoint.0),
+                        message: error.to_string(),
+                        gone,
+                    })
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, event: MediaEvent) {
+        if self.events.try_send(event).is_err() {
+            self.dropped_events += 1;
+            tracing::warn!(dropped = self.dropped_events, "SFU event dropped: the hub is behind");
+        }
+    }
+
+    /// Sends what the last inputs produced, in `sendmmsg` batches. A full send buffer
+    /// drops the rest (media is loss tolerant; NACK and keyframe requests repair it).
+    fn flush(&mut self) {
+        if self.sends.is_empty() {
+            return;
+        }
+        let msgs: Vec<(SocketAddr, &[u8])> =
+            self.sends.iter().map(|(to, b)| (*to, b.as_slice())).collect();
+        let fd = self.socket.as_raw_fd();
+        let mut at = 0;
+        while at < msgs.len() {
+            match self
+                .socket
+                .try_io(Interest::WRITABLE, || confab_udp::send(fd, &msgs[at..]))
+            {
+                Ok(0) => break,
+                Ok(n) => at += n,
+                // One unreachable peer must not cost the others their datagrams.
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => at += 1,
+                Err(_) => break,
+            }
+        }
+        self.sends.clear();
+    }
+}
+
+fn id(e: MediaEndpoint) -> EndpointId {
+    EndpointId(e.0)
+}
+
+/// A lost endpoint, in words for its member.
+fn lost(reason: DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::IceDisconnected => "connection lost (no answer to connectivity checks)",
+        DisconnectReason::Idle => "connection lost (nothing arrived for 30 seconds)",
+        DisconnectReason::Closed => "connection closed",
+        _ => "connection lost",
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,216 @@
+//! The SFU's IO driver: one UDP socket for every SFU call's media, and one task that
+//! owns the sans-IO [`confab_sfu::Sfu`] (`driver.rs`).
+//!
+//! The hub asks for endpoints with [`MediaCommand`]s (through [`SfuHandle`]) and hears
+//! back [`MediaEvent`]s on the channel given to [`spawn`]; neither side ever waits for
+//! the other (both channels are bounded and written with `try_send`).
+
+mod driver;
+pub mod settings;
+
+use confab_signal::{MediaCommand, MediaEvent};
+use settings::SfuSettings;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Commands the hub may queue for the SFU task before it refuses more. Each is one
+/// signaling step of one member (SDP of at most 64 KiB): 1,024 bound the queue to
+/// 64 MiB in the worst case, and the task takes each in well under a millisecond.
+pub const COMMAND_QUEUE: usize = 1024;
+
+/// Events the SFU task may queue for the hub (answers, offers, failures).
+pub const EVENT_QUEUE: usize = 4096;
+
+/// The SFU's socket, bound before start (a busy port is a clean start-up error), and
+/// the addresses it is offered at.
+pub struct SfuSocket {
+    /// The one UDP socket.
+    pub udp: UdpSocket,
+    /// Its ICE candidates: where browsers reach it (see [`candidate_ips`]).
+    pub candidates: Vec<SocketAddr>,
+}
+
+/// Why the SFU could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SfuStartError {
+    /// The socket could not be bound.
+    #[error("cannot listen for the SFU on udp {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No address to offer browsers (only addresses of the other IP family were named).
+    #[error("the SFU on {listen} has no address of its family to offer: set --sfu-ip")]
+    NoAddress {
+        /// The listen address.
+        listen: SocketAddr,
+    },
+}
+
+/// Buffer size asked for the SFU socket: every member's media of every SFU call goes
+/// through it (the kernel caps it at net.core.rmem_max).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+impl SfuSocket {
+    /// Binds `settings.listen` and works out the candidates. `external_ip` is
+    /// `--external-ip`; `http_ip` the HTTP listen address.
+    pub fn bind(
+        settings: &SfuSettings,
+        external_ip: Option<IpAddr>,
+        http_ip: IpAddr,
+    ) -> Result<SfuSocket, SfuStartError> {
+        let addr = settings.listen;
+        let err = |source| SfuStartError::Bind { addr, source };
+        let udp = crate::turn::bind_udp(addr, SOCKET_BUFFER).map_err(err)?;
+        let port = udp.local_addr().map_err(err)?.port();
+        let ips = candidate_ips(settings, external_ip, http_ip, confab_udp::host_addrs);
+        if ips.is_empty() {
+            return Err(SfuStartError::NoAddress { listen: addr });
+        }
+        let candidates = ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect();
+        Ok(SfuSocket { udp, candidates })
+    }
+}
+
+/// The addresses the SFU is offered at, first match wins: `--sfu-ip` (with
+/// `--external-ip` first if set); `--external-ip`; the SFU listen address when it is a
+/// specific one; the HTTP listen address when it is (browsers reach us there); else
+/// every interface address (`host_addrs`) but loopback and link-local, or loopback
+/// when there is no other. Only addresses of the socket's family are kept.
+pub fn candidate_ips(
+    settings: &SfuSettings,
+    external_ip: Option<IpAddr>,
+    http_ip: IpAddr,
+    host_addrs: impl FnOnce() -> std::io::Result<Vec<IpAddr>>,
+) -> Vec<IpAddr> {
+    let listen = settings.listen.ip();
+    let family = |ip: &IpAddr| ip.is_ipv4() == listen.is_ipv4();
+    let mut ips: Vec<IpAddr> = external_ip.into_iter().collect();
+    for ip in &settings.ips {
+        if !ips.contains(ip) {
+            ips.push(*ip);
+        }
+    }
+    if ips.is_empty() {
+        if !listen.is_unspecified() {
+            ips.push(listen);
+        } else if !http_ip.is_unspecified() && family(&http_ip) {
+            ips.push(http_ip);
+        } else {
+            let link_local = |ip: &IpAddr| match ip {
+                IpAddr::V4(v4) => v4.is_link_local(),
+                IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            };
+            let all = host_addrs().unwrap_or_default();
+            ips.extend(
+                all.into_iter()
+                    .filter(|ip| family(ip) && !ip.is_loopback() && !link_local(ip)),
+            );
+            if ips.is_empty() {
+                ips.push(if listen.is_ipv4() {
+                    IpAddr::from([127, 0, 0, 1])
+                } else {
+                    IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+                });
+            }
+        }
+    }
+    ips.retain(family);
+    ips
+}
+
+/// The running SFU, as the hub's owner task holds it.
+#[derive(Clone, Debug)]
+pub struct SfuHandle {
+    tx: mpsc::Sender<MediaCommand>,
+}
+
+/// The SFU task's command queue is full (or the task is gone).
+#[derive(Debug)]
+pub struct SfuBusy(pub MediaCommand);
+
+impl SfuHandle {
+    /// Queues `cmd` without waiting; a full queue gives it back.
+    pub fn command(&self, cmd: MediaCommand) -> Result<(), SfuBusy> {
+        self.tx.try_send(cmd).map_err(|e| SfuBusy(e.into_inner()))
+    }
+}
+
+/// Starts the SFU task on `tracker`: it serves `socket` until `shutdown` or until the
+/// handle is dropped, and reports to the hub on `events`. `max_room_size` is the call
+/// size limit.
+pub fn spawn(
+    socket: SfuSocket,
+    max_room_size: usize,
+    events: mpsc::Sender<MediaEvent>,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+) -> Result<SfuHandle, SfuStartError> {
+    let addr = socket.udp.local_addr().map_err(|source| SfuStartError::Bind {
+        addr: socket.candidates.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()),
+        source,
+    })?;
+    socket
+        .udp
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UdpSocket::from_std(socket.udp))
+        .map_err(|source| SfuStartError::Bind { addr, source })
+        .map(|udp| {
+            let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+            let config = confab_sfu::SfuConfig {
+                candidates: socket.candidates.clone(),
+                max_room_size,
+                ..confab_sfu::SfuConfig::default()
+            };
+            tracing::info!(
+                listen = %addr,
+                candidates = ?socket.candidates,
+                "SFU listening (udp)"
+            );
+            let driver = driver::Driver::new(config, udp, events);
+            tracker.spawn(driver.run(rx, shutdown));
+            SfuHandle { tx }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(listen: &str, ips: &[&str]) -> SfuSettings {
+        SfuSettings {
+            listen: listen.parse().unwrap(),
+            ips: ips.iter().map(|s| s.parse().unwrap()).collect(),
+            ..SfuSettings::default()
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn candidates_follow_the_documented_order() {
+        let none = || Ok(vec![]);
+        let host = || Ok(vec![ip("127.0.0.1"), ip("169.254.1.1"), ip("192.168.1.5"), ip("fe80::1")]);
+        let any = ip("0.0.0.0");
+        let s = settings("0.0.0.0:7882", &["198.51.100.7"]);
+        assert_eq!(candidate_ips(&s, Some(ip("203.0.113.9")), any, none), [ip("203.0.113.9"), ip("198.51.100.7")]);
+        let s = settings("0.0.0.0:7882", &[]);
+        assert_eq!(candidate_ips(&s, Some(ip("203.0.113.9")), any, none), [ip("203.0.113.9")]);
+        let s = settings("10.0.0.2:7882", &[]);
+        assert_eq!(candidate_ips(&s, None, any, none), [ip("10.0.0.2")]);
+        let s = settings("0.0.0.0:7882", &[]);
+        assert_eq!(candidate_ips(&s, None, ip("10.0.0.3"), none), [ip("10.0.0.3")]);
+        assert_eq!(candidate_ips(&s, None, any, host), [ip("192.168.1.5")]);
+        assert_eq!(candidate_ips(&s, None, any, none), [ip("127.0.0.1")]);
+        // An IPv6 address cannot be reached on an IPv4 socket.
+        let s = settings("0.0.0.0:7882", &["2001:db8::1"]);
+        assert_eq!(candidate_ips(&s, None, any, none), Vec::<IpAddr>::new());
+    }
+}

@@ -1,0 +1,101 @@
+//! The media router's section: `--media`, `--mesh-max`, `--sfu-*` flags, the `[sfu]`
+//! table. Declared once (see `crate::config`): each field is its flag, environment
+//! variable, file key (`sfu.` + the field's name) and default.
+
+use crate::config::value::as_texts;
+use crate::config::ConfigError;
+use clap::{Args, ValueEnum};
+use confab_signal::MediaPolicy;
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// How calls carry media (`--media`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaArg {
+    /// A mesh up to `--mesh-max` people, then the SFU.
+    #[default]
+    Auto,
+    /// Always a mesh; the SFU is not started.
+    Mesh,
+    /// Every call on the SFU.
+    Sfu,
+}
+
+/// The SFU (selective forwarding unit) and how calls choose it.
+#[derive(Args, Clone, Debug, Serialize)]
+pub struct SfuSettings {
+    /// How calls carry media: `auto` (a mesh up to --mesh-max people, then the SFU),
+    /// `mesh` (never the SFU, which is then not started) or `sfu` (every call).
+    #[arg(
+        id = "sfu.media",
+        long = "media",
+        env = "CONFAB_MEDIA",
+        value_name = "auto|mesh|sfu",
+        default_value = "auto"
+    )]
+    pub media: MediaArg,
+    /// Most people in a mesh call (each sends its video once per other member); the
+    /// next one moves the call to the SFU (with `--media auto`).
+    #[arg(
+        id = "sfu.mesh_max",
+        long = "mesh-max",
+        env = "CONFAB_MESH_MAX",
+        value_name = "N",
+        default_value_t = 4
+    )]
+    pub mesh_max: usize,
+    /// UDP address of the SFU: one port carries every SFU call's media (open it in
+    /// the firewall).
+    #[arg(
+        id = "sfu.listen",
+        long = "sfu-listen",
+        env = "CONFAB_SFU_LISTEN",
+        value_name = "ADDR:PORT",
+        default_value = "0.0.0.0:7882"
+    )]
+    pub listen: SocketAddr,
+    /// An address browsers reach the SFU at, offered as its ICE candidate. Repeatable.
+    /// [default: --external-ip, else the SFU listen address, else the HTTP listen
+    /// address, else every interface's]
+    #[arg(
+        id = "sfu.ips",
+        long = "sfu-ip",
+        env = "CONFAB_SFU_IP",
+        value_name = "IP",
+        value_delimiter = ','
+    )]
+    #[serde(serialize_with = "as_texts")]
+    pub ips: Vec<IpAddr>,
+}
+
+impl Default for SfuSettings {
+    fn default() -> Self {
+        crate::config::defaults()
+    }
+}
+
+impl SfuSettings {
+    /// Whether the SFU runs (any `--media` but `mesh`).
+    pub fn enabled(&self) -> bool {
+        self.media != MediaArg::Mesh
+    }
+
+    /// The hub's media policy.
+    pub fn policy(&self) -> MediaPolicy {
+        match self.media {
+            MediaArg::Auto => MediaPolicy::Auto {
+                mesh_max: self.mesh_max,
+            },
+            MediaArg::Mesh => MediaPolicy::Mesh,
+            MediaArg::Sfu => MediaPolicy::Sfu,
+        }
+    }
+
+    pub(crate) fn finish(&self) -> Result<(), ConfigError> {
+        if self.mesh_max < 2 {
+            return Err(ConfigError::Invalid("mesh_max must be at least 2".into()));
+        }
+        Ok(())
+    }
+}
