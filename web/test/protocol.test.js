@@ -74,6 +74,10 @@ function construct(f) {
       return proto.mute(v.peer, v.id);
     case 'lock':
       return proto.lock(v.locked, v.id);
+    case 'sfuOffer':
+      return proto.sfuOffer(v.sdp, v.id);
+    case 'sfuAnswer':
+      return proto.sfuAnswer(v.sdp, v.id);
     default:
       throw new Error(`${f.file}: no constructor for client message type ${v.type}`);
   }
@@ -98,7 +102,8 @@ for (const f of clientFixtures) {
 test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
-    'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock']) {
+    'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
+    'sfuOffer', 'sfuAnswer']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

@@ -200,7 +200,11 @@ impl Sfu {
         for other in self.router.others(&room, id) {
             if let Some(ep) = self.endpoints.get(&other) {
                 let label = ep.label.clone();
-                keys.extend(ep.tracks_in.iter().map(|mid| ((other, *mid), label.clone())));
+                keys.extend(
+                    ep.tracks_in
+                        .iter()
+                        .map(|mid| ((other, *mid), label.clone())),
+                );
             }
         }
         if let Some(ep) = self.endpoints.get_mut(&id) {

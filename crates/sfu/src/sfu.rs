@@ -170,7 +170,14 @@ impl Sfu {
         self.out.push_back(Output::Rejected { endpoint, error });
     }
 
-    fn handle_join(&mut self, now: Instant, id: EndpointId, room: RoomId, label: &str, offer: &str) {
+    fn handle_join(
+        &mut self,
+        now: Instant,
+        id: EndpointId,
+        room: RoomId,
+        label: &str,
+        offer: &str,
+    ) {
         if self.endpoints.contains_key(&id) {
             return self.reject(id, SfuError::EndpointExists);
         }
@@ -189,7 +196,14 @@ impl Sfu {
             builder = builder.set_dtls_cert(cert.clone());
         }
         let rtc = builder.build(now);
-        let mut ep = Endpoint::new(id, room.clone(), stream_label(id, label), rtc, creds.ufrag, now);
+        let mut ep = Endpoint::new(
+            id,
+            room.clone(),
+            stream_label(id, label),
+            rtc,
+            creds.ufrag,
+            now,
+        );
         // Nothing can come out of a new Rtc yet, so these drains only move its clock.
         let (mut out, mut work) = (VecDeque::new(), VecDeque::new());
         for addr in &self.config.candidates {

@@ -14,7 +14,10 @@ fn a_leaving_publishers_tracks_disappear_from_the_others() {
     w.join(2, "203.0.113.2:5000", "standup", true);
     w.join(3, "203.0.113.3:5000", "standup", false);
     w.run_for(Duration::from_secs(3));
-    assert_eq!(w.peer(3).live_sources(), ["peer-1", "peer-1", "peer-2", "peer-2"]);
+    assert_eq!(
+        w.peer(3).live_sources(),
+        ["peer-1", "peer-1", "peer-2", "peer-2"]
+    );
     let bound = w.sfu.bound_addresses();
 
     w.leave(1);

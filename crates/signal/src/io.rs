@@ -1,9 +1,7 @@
 //! The hub's one input type and one output type, and the time every input carries.
 
 use crate::{ChatSeed, ConnId};
-use confab_proto::{
-    CallId, ChatMessage, ClientFrame, PairType, PeerId, Role, RoomId, ServerMsg,
-};
+use confab_proto::{CallId, ChatMessage, ClientFrame, PairType, PeerId, Role, RoomId, ServerMsg};
 use std::net::IpAddr;
 use std::time::Instant;
 

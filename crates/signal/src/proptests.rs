@@ -1,6 +1,8 @@
 //! Property test: random operation sequences never panic and keep the hub consistent.
 
-use crate::{ChatSeed, ConnId, Hub, HubConfig, Input, Now, Output};
+use crate::{
+    ChatSeed, ConnId, Hub, HubConfig, Input, MediaEndpoint, MediaEvent, MediaPolicy, Now, Output,
+};
 use confab_proto::{
     CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, PeerId, RequestId, Role, RoomId,
     ServerMsg, Status, PROTOCOL_VERSION,
@@ -42,6 +44,10 @@ enum Op {
     Lock(u64, bool),
     /// Let this many milliseconds pass, then run the ring timer as the driver would.
     Wait(u16),
+    /// `sfuOffer` (true) or `sfuAnswer` from a conn.
+    Sfu(u64, bool),
+    /// The SFU fails endpoint 1..=8 (gone or not).
+    SfuFailed(u64, bool),
     /// `hello {resume}` on a conn with the last token another conn was given (or a
     /// bogus token when false).
     Resume(u64, u64, bool),
@@ -72,9 +78,11 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Kick(c, t)),
         1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Mute(c, t)),
         2 => (c.clone(), any::<bool>()).prop_map(|(c, l)| Op::Lock(c, l)),
-        2 => (c.clone(), c, prop::bool::weighted(0.9)).prop_map(|(c, t, ok)| Op::Resume(c, t, ok)),
+        2 => (c.clone(), c.clone(), prop::bool::weighted(0.9)).prop_map(|(c, t, ok)| Op::Resume(c, t, ok)),
         2 => prop_oneof![0..2000u16, 4000..12000u16].prop_map(Op::Wait),
         2 => (0..ROOMS.len(), any::<bool>()).prop_map(|(r, s)| Op::History(r, s)),
+        3 => (c, any::<bool>()).prop_map(|(c, o)| Op::Sfu(c, o)),
+        1 => (1..9u64, any::<bool>()).prop_map(|(e, g)| Op::SfuFailed(e, g)),
     ]
 }
 
@@ -123,6 +131,8 @@ proptest! {
             // history by bytes, 4 chats per address, 5 per room, 7 relays per burst.
             chat_history_bytes: 250, chat_ip_burst: 4, chat_room_burst: 5,
             relay_burst: 1_000, relay_rate: 1_000,
+            // Calls of three move to the SFU: both kinds of call are exercised.
+            media: MediaPolicy::Auto { mesh_max: 2 },
             ..HubConfig::default()
         };
         let mut hub = Hub::new(config.clone(), seed);
@@ -235,6 +245,17 @@ proptest! {
                     hub.handle(at, Input::History { room: room(*r), seed: some.then_some(stored) });
                     (u64::MAX, false)
                 }
+                Op::Sfu(c, offer) => {
+                    let sdp = "v=0".to_string();
+                    let msg = if *offer { ClientMsg::SfuOffer { sdp } } else { ClientMsg::SfuAnswer { sdp } };
+                    hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(msg), grant: None });
+                    (*c, false)
+                }
+                Op::SfuFailed(e, gone) => {
+                    let event = MediaEvent::Failed { endpoint: MediaEndpoint(*e), message: "lost".into(), gone: *gone };
+                    hub.handle(at, Input::Media(event));
+                    (u64::MAX, false)
+                }
                 Op::Wait(_) => {
                     // The driver wakes at poll_timeout(); waking late or early is fine.
                     hub.handle(at, Input::Timeout);
@@ -257,6 +278,9 @@ proptest! {
                     known_before.contains(&target) || target == ConnId(actor),
                     "output to a connection that was not live: {o:?}"
                 );
+                if matches!(op, Op::SfuFailed(..)) {
+                    continue; // the SFU's news reaches the endpoint's member, not an actor
+                }
                 if releasing {
                     continue; // replayed frames of several connections: checked by the invariants
                 }

@@ -70,7 +70,10 @@ fn a_mesh_call_moves_to_the_sfu_when_it_grows_past_mesh_max() {
     };
     assert!(to(&out, a).contains(&mode), "{:?}", to(&out, a));
     assert!(to(&out, b).contains(&mode));
-    assert!(!to(&out, c).contains(&mode), "the joiner learns it from callJoined");
+    assert!(
+        !to(&out, c).contains(&mode),
+        "the joiner learns it from callJoined"
+    );
     assert!(media(&out).is_empty());
 }
 
@@ -91,8 +94,18 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
     let mut h = harness(MediaPolicy::Sfu);
     let [(a, ida), (b, idb)] = two_in_a_call(&mut h);
     // Under the Sfu policy the call is on the SFU from the start.
-    h.frame(a, ClientMsg::SfuOffer { sdp: "offer-a".into() });
-    h.frame(b, ClientMsg::SfuOffer { sdp: "offer-b".into() });
+    h.frame(
+        a,
+        ClientMsg::SfuOffer {
+            sdp: "offer-a".into(),
+        },
+    );
+    h.frame(
+        b,
+        ClientMsg::SfuOffer {
+            sdp: "offer-b".into(),
+        },
+    );
     let out = h.drain();
     let [MediaCommand::Join {
         endpoint: ea,
@@ -135,7 +148,12 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
     );
     assert!(to(&out, b).is_empty());
     h.frame(a, ClientMsg::SfuAnswer { sdp: "ans".into() });
-    h.frame(a, ClientMsg::SfuOffer { sdp: "again".into() });
+    h.frame(
+        a,
+        ClientMsg::SfuOffer {
+            sdp: "again".into(),
+        },
+    );
     let out = h.drain();
     assert_eq!(
         media(&out),
@@ -191,7 +209,10 @@ fn a_lost_endpoint_is_reported_in_words_and_the_next_offer_makes_a_new_one() {
     assert!(message.contains("connection lost"), "{message}");
     h.frame(a, ClientMsg::SfuOffer { sdp: "o2".into() });
     let out = h.drain();
-    let [MediaCommand::Join { endpoint: fresh, .. }] = media(&out)[..] else {
+    let [MediaCommand::Join {
+        endpoint: fresh, ..
+    }] = media(&out)[..]
+    else {
         panic!("{out:?}");
     };
     assert_ne!(fresh, endpoint);

@@ -279,6 +279,8 @@ export default {
   'error.not_in_call': 'You are not in a call.',
   'error.not_host': 'Only a host of the room can do that.',
   'error.room_locked': 'This room is locked: the host is not letting anyone else in right now.',
+  'error.not_sfu_call': 'Your call does not go through the server right now.',
+  'error.media_failed': 'The connection to the server for this call’s audio and video failed; trying again.',
   'error.password_required': 'This room needs a password.',
   'error.bad_password': 'Wrong password.',
   'error.token_required': 'This server only lets people in with an invitation link.',

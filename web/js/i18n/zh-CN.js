@@ -281,6 +281,8 @@ export default {
   'error.not_in_call': '你不在通话中。',
   'error.not_host': '只有房间的主持人才能这样做。',
   'error.room_locked': '这个房间已锁定：主持人暂时不允许其他人加入。',
+  'error.not_sfu_call': '你的通话目前没有经过服务器转发。',
+  'error.media_failed': '与服务器之间传输本次通话音视频的连接失败了，正在重试。',
   'error.password_required': '这个房间需要密码。',
   'error.bad_password': '密码错误。',
   'error.token_required': '这个服务器只允许通过邀请链接加入。',

@@ -1,9 +1,10 @@
 // What carries a call's media, as the rest of the client sees it. The server decides who
 // is in our call (presence, see room/room.js); a transport only keeps media flowing with
-// exactly those peers. Today that is the mesh (media/mesh.js: one RTCPeerConnection per
-// member, SDP and ICE relayed by the server); an SFU transport (one connection to the
-// server, tracks forwarded by it) implements the same shape, so the UI and the call
-// logic (ui/calls.js, ui/app.js) do not change when it comes.
+// exactly those peers. `CallMedia` (media/callmedia.js) implements it over two ways of
+// carrying media: the mesh (media/mesh.js: one RTCPeerConnection per member, SDP and ICE
+// relayed by the server) for small calls, and the server's router (media/sfu.js: one
+// connection to the SFU, which forwards the others' tracks) once the server says the
+// call uses it; the UI and the call logic (ui/calls.js, ui/app.js) see one shape.
 //
 // What goes in and out:
 // - local tracks: the transport reads the local stream (context `localStream`) when it

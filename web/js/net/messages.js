@@ -3,7 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
-/** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId } from './types.js' */
+/** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
 
@@ -67,6 +67,26 @@ export function leave(id) {
  */
 export function offer(to, sdp, id) {
   return withId({ type: /** @type {const} */ ('offer'), to, sdp }, id);
+}
+
+/**
+ * `sfuOffer`: an SDP offer for the server's media router (in a call whose media is `sfu`).
+ * @param {string} sdp
+ * @param {RequestId} [id]
+ * @returns {SfuOfferMsg}
+ */
+export function sfuOffer(sdp, id) {
+  return withId({ type: /** @type {const} */ ('sfuOffer'), sdp }, id);
+}
+
+/**
+ * `sfuAnswer`: the answer to the media router's offer.
+ * @param {string} sdp
+ * @param {RequestId} [id]
+ * @returns {SfuAnswerMsg}
+ */
+export function sfuAnswer(sdp, id) {
+  return withId({ type: /** @type {const} */ ('sfuAnswer'), sdp }, id);
 }
 
 /**

@@ -100,6 +100,9 @@ function isCandidateOrNull(v) {
   );
 }
 
+/** @param {unknown} v */
+const isMediaMode = (v) => v === 'mesh' || v === 'sfu';
+
 /** @type {Record<ServerMsg['type'], (m: Record<string, unknown>) => boolean>} */
 const SERVER_CHECKS = {
   welcome: (m) =>
@@ -129,7 +132,11 @@ const SERVER_CHECKS = {
   inviting: (m) => isOptRef(m.ref) && isUint(m.call) && isString(m.to),
   inviteEnded: (m) =>
     isUint(m.call) && isString(m.from) && isString(m.to) && END_REASONS.includes(/** @type {string} */ (m.reason)),
-  callJoined: (m) => isOptRef(m.ref) && isUint(m.call) && isIdList(m.members),
+  callJoined: (m) =>
+    isOptRef(m.ref) && isUint(m.call) && isIdList(m.members) && (m.media === undefined || isMediaMode(m.media)),
+  callMode: (m) => isUint(m.call) && isMediaMode(m.media),
+  sfuOffer: (m) => isString(m.sdp),
+  sfuAnswer: (m) => isString(m.sdp),
   kicked: (m) => isValidRoom(m.room) && isString(m.by),
   muteRequest: (m) => isString(m.by),
   roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),

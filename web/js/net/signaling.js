@@ -28,6 +28,8 @@ import {
   offer,
   parseServerMessage,
   ping,
+  sfuAnswer,
+  sfuOffer,
   toIceCandidate,
 } from './protocol.js';
 
@@ -112,6 +114,9 @@ import {
  * @property {InvitingMsg} inviting
  * @property {InviteEndedMsg} inviteEnded
  * @property {CallJoinedMsg} callJoined
+ * @property {import('./protocol.js').CallModeMsg} callMode our call moved to the media router
+ * @property {import('./protocol.js').RemoteSfuOfferMsg} sfuOffer the media router offers tracks
+ * @property {import('./protocol.js').RemoteSfuAnswerMsg} sfuAnswer the media router's answer
  * @property {import('./protocol.js').KickedMsg} kicked a host removed us from the room
  * @property {import('./protocol.js').MuteRequestMsg} muteRequest a host asks us to mute
  * @property {import('./protocol.js').RoomLockedMsg} roomLocked
@@ -440,6 +445,16 @@ export class Signaling {
   /** @param {string} to @param {string} sdp */
   sendOffer(to, sdp) {
     return this.send(offer(to, sdp));
+  }
+
+  /** An offer for the media router (SFU calls). @param {string} sdp */
+  sendSfuOffer(sdp) {
+    return this.send(sfuOffer(sdp));
+  }
+
+  /** The answer to the media router's offer. @param {string} sdp */
+  sendSfuAnswer(sdp) {
+    return this.send(sfuAnswer(sdp));
   }
 
   /** @param {string} to @param {string} sdp */

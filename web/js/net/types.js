@@ -91,7 +91,8 @@ export const CloseCode = Object.freeze({
  *   'not_joined' | 'already_joined' | 'unknown_peer' | 'room_full' | 'server_full' | 'bad_text' |
  *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
  *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call' | 'password_required' |
- *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked'} ErrorCode
+ *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked' |
+ *   'not_sfu_call' | 'media_failed'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId, resume?: string}} HelloMsg */
@@ -115,10 +116,13 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'kick', peer: string, id?: RequestId}} KickMsg */
 /** @typedef {{type: 'mute', peer: string, id?: RequestId}} MuteMsg */
 /** @typedef {{type: 'lock', locked: boolean, id?: RequestId}} LockMsg */
+/** @typedef {{type: 'sfuOffer', sdp: string, id?: RequestId}} SfuOfferMsg */
+/** @typedef {{type: 'sfuAnswer', sdp: string, id?: RequestId}} SfuAnswerMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
- *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg} ClientMsg
+ *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
+ *   SfuAnswerMsg} ClientMsg
  */
 
 /**
@@ -143,7 +147,15 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'invited', call: number, from: string, members: string[]}} InvitedMsg */
 /** @typedef {{type: 'inviting', ref?: RequestId, call: number, to: string}} InvitingMsg */
 /** @typedef {{type: 'inviteEnded', call: number, from: string, to: string, reason: InviteEndReason}} InviteEndedMsg */
-/** @typedef {{type: 'callJoined', ref?: RequestId, call: number, members: string[]}} CallJoinedMsg */
+/**
+ * How a call carries media: a mesh of peer connections, or one connection to the server's
+ * media router (SFU).
+ * @typedef {'mesh' | 'sfu'} MediaMode
+ */
+/** @typedef {{type: 'callJoined', ref?: RequestId, call: number, members: string[], media?: MediaMode}} CallJoinedMsg */
+/** @typedef {{type: 'callMode', call: number, media: MediaMode}} CallModeMsg */
+/** @typedef {{type: 'sfuOffer', sdp: string}} RemoteSfuOfferMsg */
+/** @typedef {{type: 'sfuAnswer', sdp: string}} RemoteSfuAnswerMsg */
 /** @typedef {{type: 'kicked', room: string, by: string}} KickedMsg */
 /** @typedef {{type: 'muteRequest', by: string}} MuteRequestMsg */
 /** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
@@ -153,6 +165,7 @@ export const CloseCode = Object.freeze({
 /**
  * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
- *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | KickedMsg | MuteRequestMsg |
- *   RoomLockedMsg | RoleChangedMsg | PongMsg | ErrorMsg} ServerMsg
+ *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
+ *   RemoteSfuAnswerMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg | RoleChangedMsg | PongMsg |
+ *   ErrorMsg} ServerMsg
  */

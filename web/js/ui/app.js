@@ -2,7 +2,7 @@
 // protocol.js, the WebSocket client in signaling.js), what we know about the room in
 // room/room.js (fed every server message here), camera/microphone handling in
 // media/local.js, per-peer WebRTC in media/call.js, the peer connections of our call in
-// media/mesh.js (the transport) with their tiles in stage.js, invitations in calls.js,
+// media/callmedia.js (the transport: media/mesh.js or media/sfu.js) with their tiles in stage.js, invitations in calls.js,
 // the people panel in people.js and chat in chat.js; this module holds the connection
 // state and wires them to the page. The ids and classes it uses are a contract with the
 // browser tests: see docs/web-test-contract.md.
@@ -18,7 +18,9 @@ import {
 import { startLocalMedia, stopMedia } from '../media/local.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
+import { CallMedia } from '../media/callmedia.js';
 import { Mesh } from '../media/mesh.js';
+import { SfuLink } from '../media/sfu.js';
 import { Room } from '../room/room.js';
 import { Stage, initialOf } from './stage.js';
 import { Calls } from './calls.js';
@@ -71,7 +73,7 @@ const chat = new ChatPanel(
     onOpenChange: (open) => {
       ui.roomView.classList.toggle('chat-open', open);
       if (open) setPeopleOpen(false);
-      requestAnimationFrame(() => mesh.layout());
+      requestAnimationFrame(() => transport.layout());
     },
   },
 );
@@ -119,7 +121,7 @@ const stage = new Stage(
   (peerId) => room.media(peerId),
 );
 
-/** The transport (media/transport.js): a full mesh of peer connections. @type {Mesh} */
+/** The mesh transport: a peer connection per member of a small call. @type {Mesh} */
 const mesh = new Mesh(
   stage,
   {
@@ -138,6 +140,20 @@ const mesh = new Mesh(
   },
 );
 
+/** The router transport: one connection to the server's SFU, for big calls. */
+const sfu = new SfuLink(stage, {
+  signaling: () => app.signaling,
+  iceServers: () => app.iceServers,
+  localStream: () => app.localStream,
+  joinedAt: () => app.joinedAt,
+  nameOf: (id) => nameOf(id),
+  onChange: () => renderAll(),
+  onFirstFrame: (peerId) => transport.onFirstFrame(peerId),
+});
+
+/** The call's transport (media/transport.js): the mesh, or the router once the server says so. */
+const transport = new CallMedia(mesh, sfu, stage);
+
 /** @type {Calls} */
 const calls = new Calls(
   {
@@ -151,7 +167,7 @@ const calls = new Calls(
     joinCall: $('join-call', HTMLButtonElement),
     notice: $('call-notice', HTMLElement),
   },
-  { signaling: () => app.signaling, room, mesh, onChange: () => renderAll() },
+  { signaling: () => app.signaling, room, transport, onChange: () => renderAll() },
 );
 
 /** Roles, the host's mute/remove/lock actions and what they did, in words. */
@@ -186,7 +202,7 @@ const features = createCallFeatures({
   // source of the peer's media state on screen (see room/room.js).
   onPeerState: (peerId, state) => {
     room.peerReported(peerId, state);
-    mesh.renderTiles();
+    transport.renderTiles();
     renderAll();
   },
 });
@@ -272,7 +288,7 @@ function renderAll() {
   moderation.render();
   calls.render();
   renderControls();
-  mesh.layout();
+  transport.layout();
   ui.roomView.classList.toggle('in-call', calls.myCall() !== null);
 }
 
@@ -289,7 +305,7 @@ function reportMedia() {
 /** @param {Signaling} sig */
 function wire(sig) {
   wireSignaling(sig, {
-    app, room, calls, mesh, moderation, chat, access, roomName: ui.roomName,
+    app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
     showError, renderAll, showOwnName, reportMedia,
   });
 }
@@ -419,7 +435,7 @@ function startReconnector(first) {
  */
 function onReconnected(sig, w) {
   return rejoin(sig, w, {
-    app, room, calls, mesh, moderation, chat, access, roomName: ui.roomName,
+    app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
     showError, renderAll, showOwnName, reportMedia,
   });
 }
@@ -514,7 +530,7 @@ function setPeopleOpen(open) {
   ui.peopleToggle.setAttribute('aria-expanded', String(open));
   ui.peopleToggle.setAttribute('aria-label', t(open ? 'controls.hide_people' : 'controls.show_people'));
   if (open) chat.setOpen(false);
-  requestAnimationFrame(() => mesh.layout());
+  requestAnimationFrame(() => transport.layout());
 }
 
 function peopleOpen() {
@@ -541,8 +557,8 @@ ui.randomRoom.addEventListener('click', () => {
   ui.room.focus();
 });
 
-window.addEventListener('resize', () => mesh.layout());
-if (typeof ResizeObserver === 'function') new ResizeObserver(() => mesh.layout()).observe(ui.stage);
+window.addEventListener('resize', () => transport.layout());
+if (typeof ResizeObserver === 'function') new ResizeObserver(() => transport.layout()).observe(ui.stage);
 window.addEventListener('pagehide', () => {
   // Leaving the page is a leave: say so, or the server holds our place for the grace.
   app.reconnector?.stop();
@@ -561,7 +577,7 @@ installDebugHandle({
   errors: () => app.errors,
   chat: () => chat.messages,
   calls,
-  mesh,
+  transport,
   signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 

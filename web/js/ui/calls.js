@@ -9,7 +9,7 @@ import { listNames, locale, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
-/** @typedef {import('../media/mesh.js').Mesh} Mesh */
+/** @typedef {import('../media/callmedia.js').CallMedia} CallMedia */
 /** @typedef {import('../room/room.js').Room} Room */
 /** @typedef {import('../room/room.js').InviteEndResult} InviteEndResult */
 
@@ -30,7 +30,7 @@ import { listNames, locale, t } from '../i18n/i18n.js';
  * @typedef {object} CallsContext
  * @property {() => Signaling | null} signaling
  * @property {Room} room
- * @property {Mesh} mesh the transport
+ * @property {CallMedia} transport the call's media: the mesh, or the server's router
  * @property {() => void} onChange call state changed: re-render
  */
 
@@ -67,7 +67,7 @@ export class Calls {
 
   /** A new room (or none): close every connection (the room model resets itself). */
   reset() {
-    this.ctx.mesh.reset();
+    this.ctx.transport.reset();
     this.setNotice('');
   }
 
@@ -149,7 +149,7 @@ export class Calls {
     this.ctx.signaling()?.sendLeaveCall();
     // The server confirms with our presence; stop sending media at once.
     this.ctx.room.leftCall();
-    this.ctx.mesh.closeAll();
+    this.ctx.transport.closeAll();
     this.ctx.onChange();
   }
 
@@ -158,13 +158,13 @@ export class Calls {
 
   /** @param {string} peerId */
   onPeerLeft(peerId) {
-    this.ctx.mesh.close(peerId);
+    this.ctx.transport.close(peerId);
     this.sync();
   }
 
   /** Someone's presence changed (their call, or their microphone and camera). */
   onPresence() {
-    this.ctx.mesh.renderTiles();
+    this.ctx.transport.renderTiles();
     this.sync();
   }
 
@@ -194,9 +194,15 @@ export class Calls {
     this.ctx.onChange();
   }
 
-  /** We are in a call now: the joiner starts media with every member. @param {string[]} members */
-  onCallJoined(members) {
-    this.ctx.mesh.joinCall(members);
+  /**
+   * We are in a call now: the joiner starts media with every member (the mesh), or with
+   * the server's router (`media` is `sfu`).
+   * @param {string[]} members
+   * @param {import('../net/protocol.js').MediaMode} [media]
+   */
+  onCallJoined(members, media = 'mesh') {
+    this.ctx.transport.setMode(media);
+    this.ctx.transport.joinCall(members);
     this.sync();
   }
 
@@ -218,11 +224,18 @@ export class Calls {
     return true;
   }
 
-  /** Keeps the mesh on exactly our call's members, then re-renders. */
+  /** Our call moved to the server's router (it grew). @param {import('../net/protocol.js').CallModeMsg} m */
+  onCallMode(m) {
+    if (this.myCall() !== m.call) return;
+    this.ctx.transport.setMode(m.media);
+    this.sync();
+  }
+
+  /** Keeps the transport on exactly our call's members, then re-renders. */
   sync() {
     // Not in a call: no members, so the mesh closes everything but connections being
     // carried over a server restart (see Mesh.sync).
-    this.ctx.mesh.sync(this.members());
+    this.ctx.transport.sync(this.members());
     this.ctx.onChange();
   }
 

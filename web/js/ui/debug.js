@@ -11,13 +11,13 @@
  * @param {() => string[]} src.errors
  * @param {() => ChatMessage[]} src.chat
  * @param {import('./calls.js').Calls} src.calls
- * @param {import('../media/mesh.js').Mesh} src.mesh
+ * @param {import('../media/callmedia.js').CallMedia} src.transport
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
  *   connection: up or not, and how many replacement connections were opened
  */
 export function installDebugHandle(src) {
-  const { calls, mesh, room } = src;
+  const { calls, transport, room } = src;
   const handle = Object.freeze(
     Object.defineProperties(
       {},
@@ -41,15 +41,15 @@ export function installDebugHandle(src) {
         notices: { enumerable: true, get: () => [...calls.notices] },
         errors: { enumerable: true, get: () => [...src.errors()] },
         chat: { enumerable: true, get: () => src.chat().map((m) => ({ ...m })) },
-        pcs: { enumerable: true, value: () => mesh.pcs() },
-        stats: { enumerable: true, value: () => mesh.stats() },
+        pcs: { enumerable: true, value: () => transport.pcs() },
+        stats: { enumerable: true, value: () => transport.stats() },
         transfers: { enumerable: true, get: () => src.features.transfers() },
         media: { enumerable: true, get: () => src.features.media() },
         peerStates: { enumerable: true, get: () => src.features.peerStates() },
         quality: { enumerable: true, value: () => src.features.quality() },
         signaling: {
           enumerable: true,
-          get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: mesh.rebound }),
+          get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: transport.rebound }),
         },
       },
     ),

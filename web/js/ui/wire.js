@@ -16,7 +16,7 @@ import { SignalingError } from '../net/signaling.js';
  * @property {import('./app.js').AppState} app
  * @property {import('../room/room.js').Room} room
  * @property {import('./calls.js').Calls} calls
- * @property {import('../media/mesh.js').Mesh} mesh the transport
+ * @property {import('../media/callmedia.js').CallMedia} transport the call's media
  * @property {import('./moderation.js').Moderation} moderation
  * @property {import('./chat.js').ChatPanel} chat
  * @property {import('./access.js').Access} access
@@ -32,7 +32,7 @@ import { SignalingError } from '../net/signaling.js';
  * @param {WireContext} c
  */
 export function wireSignaling(sig, c) {
-  const { app, room, calls, mesh, moderation, chat, access, roomName, showError, renderAll, showOwnName, reportMedia } = c;
+  const { app, room, calls, transport, moderation, chat, access, roomName, showError, renderAll, showOwnName, reportMedia } = c;
   const live = () => app.signaling === sig;
   // The room model hears roles and the lock before moderation says what changed.
   sig.on('roleChanged', (m) => live() && room.handle(m));
@@ -93,7 +93,7 @@ export function wireSignaling(sig, c) {
     room.handle(m);
     calls.onInvited();
     // Re-creating a call that a server restart ended: the other side calls, we accept.
-    if (mesh.isKept(m.from)) calls.accept();
+    if (transport.isKept(m.from)) calls.accept();
   });
 
   sig.on('inviting', (m) => {
@@ -111,17 +111,28 @@ export function wireSignaling(sig, c) {
   sig.on('callJoined', (m) => {
     if (!live()) return;
     room.handle(m);
-    calls.onCallJoined(m.members);
+    calls.onCallJoined(m.members, m.media);
   });
+
+  sig.on('callMode', (m) => {
+    if (!live()) return;
+    calls.onCallMode(m);
+  });
+
+  for (const type of /** @type {const} */ (['sfuOffer', 'sfuAnswer'])) {
+    sig.on(type, (m) => {
+      if (live()) transport.handleSfu(m);
+    });
+  }
 
   sig.on('offer', (m) => {
     if (!live() || app.state !== 'in-room') return;
-    mesh.handleSignal(m, room.members().has(m.from));
+    transport.handleSignal(m, room.members().has(m.from));
   });
 
   for (const type of /** @type {const} */ (['answer', 'candidate', 'hangup'])) {
     sig.on(type, (m) => {
-      if (live()) mesh.handleSignal(m, room.members().has(m.from));
+      if (live()) transport.handleSignal(m, room.members().has(m.from));
     });
   }
 
@@ -159,7 +170,7 @@ export function wireSignaling(sig, c) {
       app.disconnected = true;
       chat.setEnabled(false);
       const why = describeClose(info.code) ?? { key: 'close.closed' };
-      showError(t(mesh.size > 0 ? 'close.keep_calls' : 'close.rejoin', { why }));
+      showError(t(transport.size > 0 ? 'close.keep_calls' : 'close.rejoin', { why }));
       renderAll();
     }
     // While connecting, joinRoom() reports the failure.
@@ -171,19 +182,19 @@ export function wireSignaling(sig, c) {
  * and our peer connections carry on under the same ids. Fresh (the server restarted, or
  * our place expired): join the room again, keep the peer connections as orphans (media
  * flows peer to peer) and rebind them to the peers' new ids as the peers announce them
- * over the connections themselves (mesh.js).
+ * over the connections themselves (transport.js).
  * @param {Signaling} sig
  * @param {import('../net/protocol.js').WelcomeMsg} w
  * @param {WireContext} c
  */
 export async function rejoin(sig, w, c) {
-  const { app, room, mesh, access, showError } = c;
+  const { app, room, transport, access, showError } = c;
   if (app.signaling !== sig || app.state !== 'in-room' || !app.room) return;
   if (w.resumed) {
-    mesh.resumeSignaling();
+    transport.resumeSignaling();
     return;
   }
-  mesh.orphanAll();
+  transport.orphanAll();
   room.forgetInvitations();
   try {
     await sig.join(app.room, app.name, access.credentials(app.room));
@@ -198,5 +209,5 @@ export async function rejoin(sig, w, c) {
     );
     return;
   }
-  mesh.announce();
+  transport.announce();
 }

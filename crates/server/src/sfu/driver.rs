@@ -3,7 +3,6 @@
 //! (datagrams out in `sendmmsg` batches, answers and failures to the hub with
 //! `try_send`), and never awaits anything but that wait.
 
-use super::EVENT_QUEUE;
 use confab_proto::RoomId;
 use confab_sfu::{Datagram, DisconnectReason, EndpointId, Input, Output, Sfu, SfuConfig};
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent};
@@ -40,11 +39,18 @@ pub(super) struct Driver {
 }
 
 impl Driver {
-    pub(super) fn new(config: SfuConfig, socket: UdpSocket, events: mpsc::Sender<MediaEvent>) -> Self {
-        debug_assert!(EVENT_QUEUE > 0);
+    pub(super) fn new(
+        config: SfuConfig,
+        socket: UdpSocket,
+        events: mpsc::Sender<MediaEvent>,
+    ) -> Self {
         Driver {
             sfu: Sfu::new(config.clone(), crate::random::bytes()),
-            local: config.candidates.first().copied().unwrap_or(([127, 0, 0, 1], 0).into()),
+            local: config
+                .candidates
+                .first()
+                .copied()
+                .unwrap_or(([127, 0, 0, 1], 0).into()),
             config,
             socket,
             events,
@@ -54,7 +60,11 @@ impl Driver {
         }
     }
 
-    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<MediaCommand>, shutdown: CancellationToken) {
+    pub(super) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<MediaCommand>,
+        shutdown: CancellationToken,
+    ) {
         let mut batch = confab_udp::RecvBatch::new();
         loop {
             let deadline = self.sfu.poll_timeout();
@@ -202,7 +212,10 @@ impl Driver {
     fn event(&mut self, event: MediaEvent) {
         if self.events.try_send(event).is_err() {
             self.dropped_events += 1;
-            tracing::warn!(dropped = self.dropped_events, "SFU event dropped: the hub is behind");
+            tracing::warn!(
+                dropped = self.dropped_events,
+                "SFU event dropped: the hub is behind"
+            );
         }
     }
 
@@ -212,8 +225,11 @@ impl Driver {
         if self.sends.is_empty() {
             return;
         }
-        let msgs: Vec<(SocketAddr, &[u8])> =
-            self.sends.iter().map(|(to, b)| (*to, b.as_slice())).collect();
+        let msgs: Vec<(SocketAddr, &[u8])> = self
+            .sends
+            .iter()
+            .map(|(to, b)| (*to, b.as_slice()))
+            .collect();
         let fd = self.socket.as_raw_fd();
         let mut at = 0;
         while at < msgs.len() {

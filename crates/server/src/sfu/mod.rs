@@ -72,7 +72,10 @@ impl SfuSocket {
         if ips.is_empty() {
             return Err(SfuStartError::NoAddress { listen: addr });
         }
-        let candidates = ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect();
+        let candidates = ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect();
         Ok(SfuSocket { udp, candidates })
     }
 }
@@ -151,10 +154,17 @@ pub fn spawn(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<SfuHandle, SfuStartError> {
-    let addr = socket.udp.local_addr().map_err(|source| SfuStartError::Bind {
-        addr: socket.candidates.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()),
-        source,
-    })?;
+    let addr = socket
+        .udp
+        .local_addr()
+        .map_err(|source| SfuStartError::Bind {
+            addr: socket
+                .candidates
+                .first()
+                .copied()
+                .unwrap_or(([0, 0, 0, 0], 0).into()),
+            source,
+        })?;
     socket
         .udp
         .set_nonblocking(true)
@@ -197,16 +207,32 @@ mod tests {
     #[test]
     fn candidates_follow_the_documented_order() {
         let none = || Ok(vec![]);
-        let host = || Ok(vec![ip("127.0.0.1"), ip("169.254.1.1"), ip("192.168.1.5"), ip("fe80::1")]);
+        let host = || {
+            Ok(vec![
+                ip("127.0.0.1"),
+                ip("169.254.1.1"),
+                ip("192.168.1.5"),
+                ip("fe80::1"),
+            ])
+        };
         let any = ip("0.0.0.0");
         let s = settings("0.0.0.0:7882", &["198.51.100.7"]);
-        assert_eq!(candidate_ips(&s, Some(ip("203.0.113.9")), any, none), [ip("203.0.113.9"), ip("198.51.100.7")]);
+        assert_eq!(
+            candidate_ips(&s, Some(ip("203.0.113.9")), any, none),
+            [ip("203.0.113.9"), ip("198.51.100.7")]
+        );
         let s = settings("0.0.0.0:7882", &[]);
-        assert_eq!(candidate_ips(&s, Some(ip("203.0.113.9")), any, none), [ip("203.0.113.9")]);
+        assert_eq!(
+            candidate_ips(&s, Some(ip("203.0.113.9")), any, none),
+            [ip("203.0.113.9")]
+        );
         let s = settings("10.0.0.2:7882", &[]);
         assert_eq!(candidate_ips(&s, None, any, none), [ip("10.0.0.2")]);
         let s = settings("0.0.0.0:7882", &[]);
-        assert_eq!(candidate_ips(&s, None, ip("10.0.0.3"), none), [ip("10.0.0.3")]);
+        assert_eq!(
+            candidate_ips(&s, None, ip("10.0.0.3"), none),
+            [ip("10.0.0.3")]
+        );
         assert_eq!(candidate_ips(&s, None, any, host), [ip("192.168.1.5")]);
         assert_eq!(candidate_ips(&s, None, any, none), [ip("127.0.0.1")]);
         // An IPv6 address cannot be reached on an IPv4 socket.

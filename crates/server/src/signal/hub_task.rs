@@ -546,7 +546,14 @@ mod tests {
             ..HubConfig::default()
         };
         let persist = Some(Persist::new(store, 100));
-        let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), persist, None);
+        let hub = spawn(
+            config,
+            [3; 32],
+            &tracker,
+            Metrics::new(false),
+            persist,
+            None,
+        );
 
         // Grace and Linus are in room "b" (its own load took 2 s).
         let mut grace = Client::connect(&hub, 1).await;

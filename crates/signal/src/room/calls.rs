@@ -20,8 +20,7 @@
 
 use super::{CallOp, RoomCore, RoomEvent};
 use confab_proto::{
-    CallId, ErrorCode, InviteEndReason, MediaMode, PeerId, PeerState, RequestId, ServerMsg,
-    Status,
+    CallId, ErrorCode, InviteEndReason, MediaMode, PeerId, PeerState, RequestId, ServerMsg, Status,
 };
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -106,6 +106,7 @@ impl RoomCore {
             peer: from.clone(),
             call,
             signal,
+            ref_,
         });
     }
 

@@ -11,10 +11,10 @@
 //! call rules) and answers every command with events, errors included, addressed to
 //! peers.
 
+use super::SfuSignal;
 use confab_proto::{
     CallId, ChatMessage, IceCandidate, LeaveReason, PeerId, RequestId, Role, ServerMsg,
 };
-use super::SfuSignal;
 use serde::{Deserialize, Serialize};
 
 /// What a node asks of a room on behalf of one of its peers (or of time passing).
@@ -263,6 +263,9 @@ pub enum RoomEvent {
         call: CallId,
         /// The SDP.
         signal: SfuSignal,
+        /// The request id of the member's frame (echoed by an error).
+        #[serde(rename = "ref")]
+        ref_: Option<RequestId>,
     },
     /// `peer` left its SFU call: its endpoint (if any) goes.
     SfuLeave {

@@ -457,6 +457,7 @@ impl Hub {
             }
         }
         self.check_park_invariants();
+        self.check_media_invariants();
         assert!(self.rooms.len() + self.pending.len() <= self.config.max_rooms);
         assert!(self.conns.len() - self.detached_total <= self.config.max_connections);
         assert!(self.detached_total <= self.config.max_detached);

@@ -15,7 +15,7 @@ use super::hub::Hub;
 use crate::io::{MediaCommand, MediaEndpoint, MediaEvent};
 use crate::room::SfuSignal;
 use crate::Output;
-use confab_proto::{CallId, ErrorCode, PeerId, RoomId, ServerMsg};
+use confab_proto::{CallId, ErrorCode, PeerId, RequestId, RoomId, ServerMsg};
 use std::collections::HashMap;
 
 /// Every SFU endpoint the node made, and the SFU rooms they are in.
@@ -55,12 +55,64 @@ impl MediaLinks {
 }
 
 impl Hub {
+    /// Every endpoint belongs to a member of an SFU call of its room, indexed both ways,
+    /// and each SFU call's endpoint count is right; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_media_invariants(&self) {
+        let m = &self.media;
+        assert_eq!(m.by_peer.len(), m.by_endpoint.len());
+        let mut counts: HashMap<&(RoomId, CallId), usize> = HashMap::new();
+        for (peer, link) in &m.by_peer {
+            assert_eq!(m.by_endpoint.get(&link.endpoint), Some(peer));
+            let (room, call) = &link.key;
+            let core = &self
+                .rooms
+                .get(room)
+                .expect("an endpoint's room exists")
+                .core;
+            let state = core
+                .peers()
+                .into_iter()
+                .find(|p| &p.id == peer)
+                .expect("a member")
+                .state;
+            assert_eq!(
+                state.call,
+                Some(*call),
+                "{peer} is in the call of its endpoint"
+            );
+            assert_eq!(core.call_media(*call), Some(confab_proto::MediaMode::Sfu));
+            *counts.entry(&link.key).or_default() += 1;
+        }
+        assert_eq!(counts.len(), m.groups.len());
+        for (key, n) in counts {
+            assert_eq!(
+                m.groups.get(key).map(|g| g.1),
+                Some(n),
+                "endpoints of {key:?}"
+            );
+        }
+    }
+
     /// A member of SFU call `call` in `room` sends the SFU `signal`.
-    pub(crate) fn sfu_signal(&mut self, room: &RoomId, peer: PeerId, call: CallId, signal: SfuSignal) {
+    pub(crate) fn sfu_signal(
+        &mut self,
+        room: &RoomId,
+        peer: PeerId,
+        call: CallId,
+        signal: SfuSignal,
+        ref_: Option<RequestId>,
+    ) {
         let key = (room.clone(), call);
-        let existing = self.media.by_peer.get(&peer).map(|l| (l.endpoint, l.key == key));
+        let existing = self
+            .media
+            .by_peer
+            .get(&peer)
+            .map(|l| (l.endpoint, l.key == key));
         let cmd = match (signal, existing) {
-            (SfuSignal::Offer { sdp }, Some((endpoint, true))) => MediaCommand::Offer { endpoint, sdp },
+            (SfuSignal::Offer { sdp }, Some((endpoint, true))) => {
+                MediaCommand::Offer { endpoint, sdp }
+            }
             (SfuSignal::Answer { sdp }, Some((endpoint, true))) => {
                 MediaCommand::Answer { endpoint, sdp }
             }
@@ -74,7 +126,7 @@ impl Hub {
             (SfuSignal::Answer { .. }, _) => {
                 if let Some(&conn) = self.by_peer.get(&peer) {
                     let message = "no offer from the media server to answer: send sfuOffer first";
-                    self.error(conn, ErrorCode::NotSfuCall, message, None);
+                    self.error(conn, ErrorCode::NotSfuCall, message, ref_);
                 }
                 return;
             }

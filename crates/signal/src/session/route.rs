@@ -274,7 +274,12 @@ impl Hub {
                 let room = room.clone();
                 self.out.push_back(Output::ChatStored { room, message });
             }
-            RoomEvent::Sfu { peer, call, signal } => self.sfu_signal(room, peer, call, signal),
+            RoomEvent::Sfu {
+                peer,
+                call,
+                signal,
+                ref_,
+            } => self.sfu_signal(room, peer, call, signal, ref_),
             RoomEvent::SfuLeave { peer } => self.sfu_leave(&peer),
             RoomEvent::CallStarted { call } => {
                 self.calls_started += 1;

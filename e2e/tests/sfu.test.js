@@ -1,0 +1,132 @@
+// Calls through the server's media router (SFU), five namespaced browsers: a mesh call of
+// four grows to five and moves to the router without any tile going black for a second;
+// then every page decodes every other page's video and receives its audio over its one
+// connection to the server, and a hang-up leaves the other four decoding each other.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { accept, callIsUp, invite, joinRoom, waitForCall, waitForIdle, waitForInvitation } from '../lib/call.js';
+import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
+
+/** @typedef {import('playwright-core').Page} Page */
+
+const SKIP = skipReason();
+
+/**
+ * Starts watching, inside `page`, the remote tiles of `ids`: every 100 ms it notes, per
+ * peer, whether a visible tile shows its video moving (a picture, and `currentTime`
+ * advancing); `stopGapWatch` returns the longest time each went without. Measured in the
+ * page so that the test's own latency under load does not count.
+ * @param {Page} page
+ * @param {string[]} ids
+ */
+function startGapWatch(page, ids) {
+  return page.evaluate((watched) => {
+    /** @type {Record<string, {last: number, time: number, worst: number}>} */
+    const seen = {};
+    const start = performance.now();
+    for (const id of watched) seen[id] = { last: start, time: -1, worst: 0 };
+    const timer = setInterval(() => {
+      const now = performance.now();
+      for (const tile of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#stage .tile.remote'))) {
+        const id = tile.dataset.peerId ?? '';
+        const video = tile.querySelector('video');
+        const s = seen[id];
+        if (!s || tile.hidden || !tile.checkVisibility() || !video || video.videoWidth === 0) continue;
+        if (video.currentTime !== s.time) {
+          s.time = video.currentTime;
+          s.last = now;
+        }
+      }
+      for (const s of Object.values(seen)) s.worst = Math.max(s.worst, now - s.last);
+    }, 100);
+    /** @type {any} */ (window).__gapWatch = { timer, seen };
+  }, ids);
+}
+
+/** @param {Page} page @returns {Promise<Record<string, number>>} worst gap in ms per peer */
+function stopGapWatch(page) {
+  return page.evaluate(() => {
+    const w = /** @type {any} */ (window).__gapWatch;
+    clearInterval(w.timer);
+    return Object.fromEntries(Object.entries(w.seen).map(([id, s]) => [id, Math.round(/** @type {any} */ (s).worst)]));
+  });
+}
+
+/**
+ * Whether every other member's media reaches `page` through the router: one shared
+ * connection, video decoding and audio arriving from each.
+ * @param {Page} page
+ * @param {string[]} others
+ */
+async function throughRouter(page, others) {
+  const s = await callStats(page);
+  const pcs = await page.evaluate(() => {
+    const all = Object.values(window.confab.pcs());
+    return { count: all.length, distinct: new Set(all).size };
+  });
+  return pcs.distinct === 1 && others.every((id) => callIsUp(s[id])) ? s : null;
+}
+
+test('sfu: a call of four moves to the router when the fifth joins; everyone decodes everyone',
+  { skip: SKIP, timeout: 240_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 5, confabArgs: ['--media', 'auto', '--mesh-max', '4'] });
+    const pages = lab.pages;
+    const names = ['Alice', 'Bob', 'Carol', 'Dave', 'Eve'];
+    const room = roomName('sfu');
+    /** @type {string[]} */
+    const ids = [];
+    for (const [i, page] of pages.entries()) ids.push(await joinRoom(lab, page, room, names[i]));
+    const [alice, bob, carol, dave, eve] = pages;
+
+    // A mesh of four: Alice calls Bob, Carol and Dave join the running call.
+    await invite(alice, ids[1], { expect: 'Call' });
+    await waitForInvitation(bob);
+    await accept(bob);
+    for (const page of [carol, dave]) {
+      await page.click('#join-call', { timeout: 10_000 });
+      await sleep(300);
+    }
+    const four = [alice, bob, carol, dave];
+    await Promise.all(four.map((page, i) => Promise.all(ids.slice(0, 4).filter((_, j) => j !== i)
+      .map((id) => waitForCall(page, id, { label: names[i], needFirstFrame: false, timeout: 60_000 })))));
+    for (const page of four) {
+      const pcs = await page.evaluate(() => new Set(Object.values(window.confab.pcs())).size);
+      assert.equal(pcs, 3, 'a mesh of four: three connections each');
+    }
+
+    // Eve joins: the call moves to the router. Alice's three tiles keep showing moving
+    // video all along: none missing or frozen for a second.
+    await startGapWatch(alice, ids.slice(1, 4));
+    await eve.click('#join-call', { timeout: 10_000 });
+    const others = (/** @type {number} */ i) => ids.filter((_, j) => j !== i);
+    await Promise.all(pages.map((page, i) => pollUntil(() => throughRouter(page, others(i)),
+      { timeout: 90_000, interval: 500, message: `${names[i]} decodes all four others through the router` })));
+    await sleep(1000);
+    const gaps = await stopGapWatch(alice);
+    console.log(`sfu: longest time each of Alice's tiles went without moving video during the move: ${JSON.stringify(gaps)}`);
+    for (const [id, gap] of Object.entries(gaps)) {
+      assert.ok(gap <= 1000, `Alice's tile of ${id} went black or froze for ${gap} ms (over a second)`);
+    }
+    for (const [i, page] of pages.entries()) {
+      assert.equal(await page.locator('#stage .tile.remote:not([hidden])').count(), 4, `${names[i]} sees four tiles`);
+      const tiles = await page.locator('#stage .tile.remote:not([hidden]) .peer-name').allTextContents();
+      assert.deepEqual(tiles.sort(), names.filter((_, j) => j !== i).sort(), `${names[i]}'s tiles carry names`);
+    }
+    await sleep(500);
+    await lab.screenshot(alice, 'sfu-call-5');
+    await alice.setViewportSize({ width: 375, height: 740 });
+    await sleep(300);
+    await lab.screenshot(alice, 'sfu-call-5-phone');
+    await alice.setViewportSize({ width: 1280, height: 800 });
+
+    // Bob hangs up: the other four keep decoding each other through the router.
+    await bob.click('#hangup');
+    await waitForIdle(bob, { label: 'Bob' });
+    const rest = [0, 2, 3, 4];
+    await Promise.all(rest.map((i) => pollUntil(async () => {
+      const s = await throughRouter(pages[i], others(i).filter((id) => id !== ids[1]));
+      return s && !(ids[1] in s) ? s : null;
+    }, { timeout: 30_000, interval: 500, message: `${names[i]} keeps the others, not Bob` })));
+    for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
+  });

@@ -1,0 +1,186 @@
+// The call's transport as the rest of the client sees it (transport.js): the mesh
+// (mesh.js) while the call is small, the server's media router (sfu.js) once the server
+// says the call uses it (`callJoined {media: 'sfu'}`, or `callMode` when it grows).
+//
+// The move from mesh to router is seamless: the router's tile of each member stays
+// hidden, and that member's mesh connection open, until the router's video of them
+// plays; then the mesh connection closes. A member whose router video never comes is
+// moved anyway after `MOVE_TIMEOUT_MS`.
+
+/** @typedef {import('./call.js').CallStats} CallStats */
+/** @typedef {import('./transport.js').Transport} Transport */
+/** @typedef {import('./transport.js').MediaSignal} MediaSignal */
+/** @typedef {import('../net/protocol.js').MediaMode} MediaMode */
+
+/** How long a member's mesh connection waits for its router video before it closes anyway. */
+const MOVE_TIMEOUT_MS = 10_000;
+
+/**
+ * @implements {Transport}
+ */
+export class CallMedia {
+  /**
+   * @param {import('./mesh.js').Mesh} mesh
+   * @param {import('./sfu.js').SfuLink} sfu
+   * @param {{layout: (remotes: number) => void}} stage
+   */
+  constructor(mesh, sfu, stage) {
+    this.mesh = mesh;
+    this.sfu = sfu;
+    this.stage = stage;
+    /** How our call carries media. @type {MediaMode} */
+    this.mode = 'mesh';
+    /** Members whose mesh connection stays until their router video plays. @type {Set<string>} */
+    this.moving = new Set();
+    /** @private @type {ReturnType<typeof setTimeout> | null} */
+    this.moveTimer = null;
+  }
+
+  /** Moves done (for the debug handle). */
+  get moved() {
+    return this.sfu.offers > 0 && this.moving.size === 0;
+  }
+
+  get size() {
+    return this.mesh.size + this.sfu.visible();
+  }
+
+  /**
+   * Our call carries media this way from now on (`callMode`, or a `callJoined`).
+   * @param {MediaMode} mode
+   */
+  setMode(mode) {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    if (mode !== 'sfu') return;
+    const meshed = [...this.mesh.calls.keys()];
+    this.moving = new Set(meshed);
+    this.sfu.joinCall(meshed, true);
+    if (this.moveTimer !== null) clearTimeout(this.moveTimer);
+    this.moveTimer = setTimeout(() => this.finishMove(), MOVE_TIMEOUT_MS);
+  }
+
+  /** The router's video of `peerId` plays steadily: its mesh connection can go. @param {string} peerId */
+  onFirstFrame(peerId) {
+    if (!this.moving.delete(peerId)) return;
+    console.info(`confab: ${peerId}'s media now comes through the server`);
+    this.mesh.close(peerId);
+    if (this.moving.size === 0) this.finishMove();
+  }
+
+  /** The move is over (or took too long): the router's tiles show, the mesh closes. @private */
+  finishMove() {
+    if (this.moveTimer !== null) clearTimeout(this.moveTimer);
+    this.moveTimer = null;
+    const late = [...this.moving];
+    this.moving.clear();
+    if (late.length) console.warn(`confab: moved without waiting for the server's video: ${late.join(', ')}`);
+    for (const id of late) {
+      this.sfu.reveal(id);
+      this.mesh.close(id);
+    }
+  }
+
+  /** @param {string[]} members */
+  joinCall(members) {
+    if (this.mode === 'sfu') this.sfu.joinCall(members);
+    else this.mesh.joinCall(members);
+  }
+
+  /** @param {Set<string>} members */
+  sync(members) {
+    if (this.mode === 'sfu') {
+      for (const id of this.moving) if (!members.has(id)) this.moving.delete(id);
+      this.mesh.sync(new Set([...this.moving].filter((id) => members.has(id))));
+      this.sfu.sync(members);
+    } else {
+      this.mesh.sync(members);
+    }
+  }
+
+  /** @param {string} peerId */
+  close(peerId) {
+    this.moving.delete(peerId);
+    this.mesh.close(peerId);
+    this.sfu.close(peerId);
+  }
+
+  /** We left the call: everything closes and the next call starts as a mesh. */
+  closeAll() {
+    this.mesh.closeAll();
+    this.sfu.closeAll();
+    this.moving.clear();
+    if (this.moveTimer !== null) clearTimeout(this.moveTimer);
+    this.moveTimer = null;
+    this.mode = 'mesh';
+  }
+
+  reset() {
+    this.closeAll();
+    this.mesh.reset();
+  }
+
+  /** @param {MediaSignal} msg @param {boolean} isMember */
+  handleSignal(msg, isMember) {
+    this.mesh.handleSignal(msg, isMember);
+  }
+
+  /** @param {{type: 'sfuOffer' | 'sfuAnswer', sdp: string}} msg */
+  handleSfu(msg) {
+    return this.sfu.handleSfu(msg);
+  }
+
+  resumeSignaling() {
+    this.mesh.resumeSignaling();
+    this.sfu.resumeSignaling();
+  }
+
+  /** @param {'audio' | 'video'} kind @param {MediaStreamTrack | null} track */
+  replaceTrack(kind, track) {
+    return Promise.all([this.mesh.replaceTrack(kind, track), this.sfu.replaceTrack(kind, track)]);
+  }
+
+  renderTiles() {
+    this.mesh.renderTiles();
+    this.sfu.renderTiles();
+  }
+
+  /** Lays the tiles out (the stage picks the grid). */
+  layout() {
+    this.stage.layout(this.size);
+  }
+
+  /** @returns {Record<string, RTCPeerConnection>} */
+  pcs() {
+    return { ...this.mesh.pcs(), ...this.sfu.pcs() };
+  }
+
+  /** @returns {Promise<Record<string, CallStats>>} per member: its router stats once its video plays there */
+  async stats() {
+    const [mesh, sfu] = await Promise.all([this.mesh.stats(), this.sfu.stats()]);
+    const out = { ...mesh };
+    for (const [id, s] of Object.entries(sfu)) if (!(id in out) || s.firstFrameAt !== null) out[id] = s;
+    return out;
+  }
+
+  // Server restarts concern the mesh only: the router's connection ends with the server.
+
+  /** @param {string} peerId */
+  isKept(peerId) {
+    return this.mesh.isKept(peerId);
+  }
+
+  orphanAll() {
+    this.sfu.closeAll();
+    this.mode = 'mesh';
+    this.mesh.orphanAll();
+  }
+
+  announce() {
+    this.mesh.announce();
+  }
+
+  get rebound() {
+    return this.mesh.rebound;
+  }
+}
