@@ -42,6 +42,7 @@ struct Inner {
     rooms: Gauge,
     peers: Gauge,
     detached: Gauge,
+    sfu_endpoints: Gauge,
     holds_refused: Counter,
     messages_in: Vec<(&'static str, Counter)>,
     messages_out: Vec<(&'static str, Counter)>,
@@ -166,6 +167,10 @@ impl Metrics {
             "Dropped connections whose room place is held for a resume (not in \
              confab_connections).",
         );
+        describe_gauge(
+            "confab_sfu_endpoints",
+            "Members of SFU calls with a connection to the SFU.",
+        );
         describe_counter(
             "confab_resume_holds_refused_total",
             "Dropped connections that left at once because the caps on held places \
@@ -282,6 +287,7 @@ impl Metrics {
             rooms: gauge("confab_rooms"),
             peers: gauge("confab_peers"),
             detached: gauge("confab_detached_connections"),
+            sfu_endpoints: gauge("confab_sfu_endpoints"),
             holds_refused: recorder.register_counter(
                 &Key::from_name("confab_resume_holds_refused_total"),
                 &METADATA,
@@ -344,6 +350,11 @@ impl Metrics {
         self.inner.connections.set(connections as f64);
         self.inner.rooms.set(rooms as f64);
         self.inner.peers.set(peers as f64);
+    }
+
+    /// Sets the gauge of SFU endpoints (the hub's `media_endpoints`).
+    pub fn set_sfu_endpoints(&self, endpoints: usize) {
+        self.inner.sfu_endpoints.set(endpoints as f64);
     }
 
     /// Sets the gauge of places held for a resume (the hub's `detached_count`).

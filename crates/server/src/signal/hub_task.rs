@@ -254,6 +254,7 @@ impl Owner {
             let metrics = &self.metrics;
             metrics.set_signaling(hub.connection_count(), hub.room_count(), hub.peer_count());
             metrics.set_detached(hub.detached_count());
+            metrics.set_sfu_endpoints(hub.media_endpoints());
             // A frame's permit (bound above) is dropped here, after its reply is queued.
         }
         if let Some(p) = self.persist {
