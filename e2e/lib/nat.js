@@ -25,15 +25,18 @@ import { artifactsDirFor } from './util.js';
  * @param {{t?: import('node:test').TestContext, name?: string,
  *   nat?: 'cone'|'symmetric'|('cone'|'symmetric')[], browsers?: number, clients?: number,
  *   variant: import('./ice.js').Variant,
- *   policy?: 'all'|'relay', tls?: boolean, turn?: 'coturn'|'confab', allowPeers?: boolean}} o
+ *   policy?: 'all'|'relay', tls?: boolean, turn?: 'coturn'|'confab', allowPeers?: boolean,
+ *   confabArgs?: string[]}} o
  *   `clients`: NAT'd client namespaces (default one per browser; browsers take the first).
  *   `variant`: which ICE server URLs the browsers use (ice.js VARIANTS); `policy`: their
  *   iceTransportPolicy; `tls`: also serve TURN over TLS on 5349; `turn`: default
- *   $CONFAB_E2E_TURN or coturn; `allowPeers`: see turn.js startTurnServer.
+ *   $CONFAB_E2E_TURN or coturn; `allowPeers`: see turn.js startTurnServer; `confabArgs`:
+ *   more `confab serve` flags.
  * @returns {Promise<NatLab>} the `startLab` lab plus `turn` (the adapter object), `variant`, `policy`.
  */
 export async function startNatLab({ t, name, nat = 'cone', browsers = 2, clients = browsers,
-  variant, policy = 'all', tls = false, turn: kind = turnKindFromEnv(), allowPeers = true }) {
+  variant, policy = 'all', tls = false, turn: kind = turnKindFromEnv(), allowPeers = true,
+  confabArgs = [] }) {
   const testName = name || t?.name || 'nat-lab';
   const artifactsDir = artifactsDirFor(testName);
   const net = createNatLab({ clients: Math.max(clients, browsers, 1), nat });
@@ -51,7 +54,7 @@ export async function startNatLab({ t, name, nat = 'cone', browsers = 2, clients
     lab = await startLab({
       t, name: testName, net, artifactsDir,
       browsers: Array.from({ length: browsers }, () => ({ initScripts })),
-      confabArgs: turn.confabArgs(variant),
+      confabArgs: [...turn.confabArgs(variant), ...confabArgs],
     });
   } catch (e) {
     await turn.stop(); // startLab has destroyed the lab already

@@ -170,6 +170,28 @@ for (const [variant, proto] of [['turn-udp', 'udp'], ['turn-tcp', 'tcp'], ['turn
   });
 }
 
+// (g) Issue 10 item 7: an SFU call of two relay-only browsers behind symmetric NATs,
+// confab's default peer policy. Each browser's only way to the SFU (on the server's own
+// address) is confab's TURN, which hands the datagrams to the SFU in-process: nothing
+// leaves a relay socket, and both decode each other through the SFU.
+test('nat (g): relay-only browsers reach the SFU through confab TURN, in-process (confab)',
+  { ...OPTS, skip: OPTS.skip || (TURN !== 'confab' && 'confab TURN only') }, async (t) => {
+    const lab = await startNatLab({ t, nat: 'symmetric', variant: 'turn-udp', policy: 'relay',
+      turn: 'confab', allowPeers: false, confabArgs: ['--media', 'sfu'] });
+    const sides = await provenNatCall(t, lab, 'nat-g');
+    for (const s of sides) {
+      assert.equal(s.stats.localCandidateType, 'relay', `${s.who} localCandidateType`);
+      assert.equal(s.pair.remote.address, lab.serverIp, `${s.who}: the remote candidate is the SFU ` +
+        `on the server (${describePair(s.pair)})`);
+      assert.equal(s.pair.remote.port, 7882, `${s.who}: the SFU's port (${describePair(s.pair)})`);
+    }
+    const m = await confabMetrics(lab.pages[0]);
+    t.diagnostic(`metrics: ${JSON.stringify(m)}`);
+    const key = (dir) => `confab_turn_relayed_bytes_total{direction="${dir}"}`;
+    assert.ok(m[key('in_process')] > 10_000, `in-process bytes ${m[key('in_process')]}`);
+    assert.equal(m[key('to_peer')], 0, 'nothing left through a relay socket');
+  });
+
 test(`nat (e): symmetric NAT, STUN + TURN, policy all: connects through a relay (${TURN})`,
   OPTS, async (t) => {
     const lab = await startNatLab({ t, nat: 'symmetric', variant: 'stun+turn', policy: 'all' });

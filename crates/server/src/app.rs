@@ -59,6 +59,12 @@ pub async fn run(
     let metrics = Metrics::new(listeners.turn.is_some());
     let auth = Auth::new(&config.auth).map_err(StartError::Auth)?;
 
+    // TURN reaches the SFU in-process (a relay-only browser in an SFU call).
+    let (local_tx, local_rx) = tokio::sync::mpsc::channel(crate::turn::LOCAL_QUEUE);
+    let local = listeners.sfu.as_ref().map(|s| crate::turn::LocalLink {
+        services: s.candidates.clone(),
+        tx: local_tx,
+    });
     let turn = match (config.turn(), listeners.turn) {
         (Some(settings), Some(sockets)) => Some(crate::turn::spawn(
             sockets,
@@ -68,9 +74,11 @@ pub async fn run(
             &tracker,
             shutdown.clone(),
             metrics.clone(),
+            local,
         )?),
         _ => None,
     };
+    let turn_local = turn.as_ref().map(|t| (t.local.clone(), local_rx));
     let ice = IceMinter::new(config.hub.ice_servers.0.clone(), turn.map(|t| t.advert));
     let hub_config = config.hub_config(ice.clone());
     let (media_tx, media_rx) = tokio::sync::mpsc::channel(crate::sfu::EVENT_QUEUE);
@@ -80,6 +88,7 @@ pub async fn run(
                 socket,
                 hub_config.max_call_size,
                 media_tx,
+                turn_local,
                 &tracker,
                 shutdown.clone(),
             )?,

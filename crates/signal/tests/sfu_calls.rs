@@ -244,3 +244,34 @@ fn leaving_the_room_frees_the_endpoint_and_a_mesh_policy_never_asks_the_sfu() {
     h.expect_error(a, ClientMsg::SfuOffer { sdp }, ErrorCode::NotSfuCall);
     assert!(media(&h.drain()).is_empty());
 }
+
+#[test]
+fn the_caller_of_a_call_that_starts_on_the_sfu_is_told_after_its_presence() {
+    let mut h = harness(MediaPolicy::Sfu);
+    let (a, ida) = h.joined(1, "r", "Ada");
+    let (_b, idb) = h.joined(2, "r", "Bob");
+    h.drain();
+    h.frame(a, ClientMsg::Invite { to: idb });
+    let at_a = to(&h.drain(), a);
+    let presence = at_a.iter().position(
+        |m| matches!(m, ServerMsg::Presence { peer_id, state } if *peer_id == ida && state.call == Some(CallId(1))),
+    );
+    let mode = ServerMsg::CallMode {
+        call: CallId(1),
+        media: MediaMode::Sfu,
+    };
+    let told = at_a.iter().position(|m| *m == mode);
+    assert!(
+        matches!((presence, told), (Some(p), Some(t)) if p < t),
+        "{at_a:?}"
+    );
+    // Under the auto policy a new call is a mesh: no such message.
+    let mut h = harness(MediaPolicy::Auto { mesh_max: 4 });
+    let (a, _) = h.joined(1, "r", "Ada");
+    let (_b, idb) = h.joined(2, "r", "Bob");
+    h.drain();
+    h.frame(a, ClientMsg::Invite { to: idb });
+    assert!(!to(&h.drain(), a)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::CallMode { .. })));
+}

@@ -52,6 +52,13 @@ pub struct TurnConfig {
     /// How long a locked-out (source IP, static user) pair gets 401 whatever its password
     /// (300 s).
     pub lockout_duration: Duration,
+    /// Services of this process that allocations may reach, by exact address (the SFU's
+    /// candidates): a permission for one is granted although it is one of our own
+    /// addresses, data for it never leaves through a socket but comes out as
+    /// [`crate::Output::ToLocal`], and its answers come in with
+    /// [`crate::Server::handle_local`]. No other port of that address becomes reachable.
+    /// Default: none.
+    pub local_services: Vec<std::net::SocketAddr>,
 }
 
 impl Default for TurnConfig {
@@ -74,6 +81,7 @@ impl Default for TurnConfig {
             lockout_failures: 5,
             lockout_window: Duration::from_secs(60),
             lockout_duration: Duration::from_secs(300),
+            local_services: Vec::new(),
         }
     }
 }

@@ -19,7 +19,9 @@
 //!   only granted to peers the [`PeerPolicy`] allows, or to another allocation's relayed
 //!   address ([`Server::is_relayed_address`]): data for one of those never leaves at
 //!   all, it is handed to that allocation in-process, and no other port of our own
-//!   addresses becomes reachable through such a permission.
+//!   addresses becomes reachable through such a permission. The one other exception is
+//!   [`TurnConfig::local_services`] (the SFU of the same process), reached the same
+//!   way: [`Output::ToLocal`] out, [`Server::handle_local`] back.
 //! - Nonces are stateless (an HMAC over issue time and 5-tuple with a key derived from the
 //!   seed), so unauthenticated traffic creates no state.
 //! - Limits: `user_quota` allocations per username (486), `max_allocations` in all (508),
@@ -168,5 +170,16 @@ pub enum Output {
     ReleaseRelay {
         /// The relay socket's bound address.
         relay: SocketAddr,
+    },
+    /// Hand `data` to the service of this process at `to` (one of
+    /// [`TurnConfig::local_services`]) as a datagram from `from`, the sender's relayed
+    /// address; its answers come back through [`Server::handle_local`].
+    ToLocal {
+        /// The allocation's relayed address, as its client was told it.
+        from: SocketAddr,
+        /// The service's address.
+        to: SocketAddr,
+        /// The application payload.
+        data: Vec<u8>,
     },
 }

@@ -276,6 +276,9 @@ impl Server {
         if peer.is_ipv4() != ipv4 {
             return Err(ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH);
         }
+        if self.config.local_services.contains(&peer) {
+            return Ok(true); // in-process only: the rest of that address stays closed
+        }
         if self
             .config
             .peer_policy

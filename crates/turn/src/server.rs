@@ -162,6 +162,21 @@ impl Server {
         self.deliver(key, peer, data, now);
     }
 
+    /// A datagram from the service of this process at `from` (one of
+    /// [`TurnConfig::local_services`]) for the allocation whose relayed address (as its
+    /// client was told it) is `to`: relayed to that client by [`Server::handle_peer`]'s
+    /// rules. Anything else is dropped.
+    pub fn handle_local(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8], now: Instant) {
+        self.observe(now);
+        if !self.config.local_services.contains(&from) {
+            return;
+        }
+        if let Some(&key) = self.by_advertised.get(&to) {
+            self.in_process_bytes += data.len() as u64;
+            self.deliver(key, from, data, now);
+        }
+    }
+
     /// Data from `peer` for `key`'s client, by [`Server::handle_peer`]'s rules.
     fn deliver(&mut self, key: ClientKey, peer: SocketAddr, data: &[u8], now: Instant) {
         let Some(alloc) = self.allocations.get(&key) else {
@@ -569,6 +584,11 @@ impl Server {
         if let Some(&target) = self.by_advertised.get(&peer) {
             self.in_process_bytes += data.len() as u64;
             return self.deliver(target, from, data, now);
+        }
+        if self.config.local_services.contains(&peer) {
+            self.in_process_bytes += data.len() as u64;
+            let (to, data) = (peer, data.to_vec());
+            return self.outputs.push_back(Output::ToLocal { from, to, data });
         }
         if !in_process_only {
             let data = data.to_vec();

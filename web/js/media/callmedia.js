@@ -120,8 +120,14 @@ export class CallMedia {
     this.mesh.reset();
   }
 
-  /** @param {MediaSignal} msg @param {boolean} isMember */
+  /**
+   * Mesh signaling from a member. In an SFU call only connections that still exist (the
+   * move is under way) take it: no new mesh connection opens there.
+   * @param {MediaSignal} msg
+   * @param {boolean} isMember
+   */
   handleSignal(msg, isMember) {
+    if (this.mode === 'sfu' && !this.mesh.has(msg.from)) return;
     this.mesh.handleSignal(msg, isMember);
   }
 

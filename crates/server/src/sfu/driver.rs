@@ -3,6 +3,7 @@
 //! (datagrams out in `sendmmsg` batches, answers and failures to the hub with
 //! `try_send`), and never awaits anything but that wait.
 
+use crate::turn::{LocalDatagram, TurnLocal};
 use confab_proto::RoomId;
 use confab_sfu::{Datagram, DisconnectReason, EndpointId, Input, Output, Sfu, SfuConfig};
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent};
@@ -34,6 +35,12 @@ pub(super) struct Driver {
     /// the core panic.
     live: HashSet<EndpointId>,
     sends: Vec<(SocketAddr, Vec<u8>)>,
+    /// confab's TURN, for answers to browsers it relays (`turn/local.rs`).
+    turn: Option<TurnLocal>,
+    /// Addresses (relayed addresses of confab's TURN) whose datagrams came in-process:
+    /// what the SFU sends them goes back the same way. Bounded: cleared when full, and
+    /// filled again by the next datagram of each.
+    via_turn: HashSet<SocketAddr>,
     /// Events the hub's queue refused (it was full): dropped, counted in the log.
     dropped_events: u64,
 }
@@ -43,6 +50,7 @@ impl Driver {
         config: SfuConfig,
         socket: UdpSocket,
         events: mpsc::Sender<MediaEvent>,
+        turn: Option<TurnLocal>,
     ) -> Self {
         Driver {
             sfu: Sfu::new(config.clone(), crate::random::bytes()),
@@ -56,6 +64,8 @@ impl Driver {
             events,
             live: HashSet::new(),
             sends: Vec::new(),
+            turn,
+            via_turn: HashSet::new(),
             dropped_events: 0,
         }
     }
@@ -63,6 +73,7 @@ impl Driver {
     pub(super) async fn run(
         mut self,
         mut rx: mpsc::Receiver<MediaCommand>,
+        mut from_turn: Option<mpsc::Receiver<LocalDatagram>>,
         shutdown: CancellationToken,
     ) {
         let mut batch = confab_udp::RecvBatch::new();
@@ -79,6 +90,7 @@ impl Driver {
                     Some(cmd) => self.command(cmd),
                     None => break,
                 },
+                Some(d) = recv_opt(&mut from_turn) => self.from_turn(d),
                 () = sleep_until_opt(deadline) => self.handle(Instant::now(), Input::Timeout),
                 () = shutdown.cancelled() => break,
             }
@@ -109,6 +121,25 @@ impl Driver {
                 Err(_) => budget -= 1,
             }
         }
+    }
+
+    /// A datagram a browser sent through confab's TURN, handed over in-process.
+    fn from_turn(&mut self, d: LocalDatagram) {
+        if self.via_turn.len() >= MAX_VIA_TURN && !self.via_turn.contains(&d.from) {
+            self.via_turn.clear();
+        }
+        self.via_turn.insert(d.from);
+        let destination = if self.config.candidates.contains(&d.to) {
+            d.to
+        } else {
+            self.local
+        };
+        let datagram = Datagram {
+            source: d.from,
+            destination,
+            bytes: &d.data,
+        };
+        self.handle(Instant::now(), Input::Datagram(datagram));
     }
 
     fn command(&mut self, cmd: MediaCommand) {
@@ -176,8 +207,15 @@ impl Driver {
         while let Some(out) = self.sfu.poll_output() {
             match out {
                 Output::Transmit {
-                    destination, bytes, ..
-                } => self.sends.push((destination, bytes)),
+                    source,
+                    destination,
+                    bytes,
+                } => match &self.turn {
+                    Some(turn) if self.via_turn.contains(&destination) => {
+                        turn.send(source, destination, &bytes)
+                    }
+                    _ => self.sends.push((destination, bytes)),
+                },
                 Output::Answer { endpoint, sdp } => self.event(MediaEvent::Answer {
                     endpoint: MediaEndpoint(endpoint.0),
                     sdp,
@@ -259,6 +297,17 @@ fn lost(reason: DisconnectReason) -> &'static str {
         DisconnectReason::Idle => "connection lost (nothing arrived for 30 seconds)",
         DisconnectReason::Closed => "connection closed",
         _ => "connection lost",
+    }
+}
+
+/// Relayed addresses remembered at once (one or two per relay-only browser).
+const MAX_VIA_TURN: usize = 10_000;
+
+/// The next datagram from TURN, or never without TURN.
+async fn recv_opt(rx: &mut Option<mpsc::Receiver<LocalDatagram>>) -> Option<LocalDatagram> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

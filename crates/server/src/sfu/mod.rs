@@ -8,6 +8,7 @@
 mod driver;
 pub mod settings;
 
+use crate::turn::{LocalDatagram, TurnLocal};
 use confab_signal::{MediaCommand, MediaEvent};
 use settings::SfuSettings;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -146,11 +147,13 @@ impl SfuHandle {
 
 /// Starts the SFU task on `tracker`: it serves `socket` until `shutdown` or until the
 /// handle is dropped, and reports to the hub on `events`. `max_room_size` is the call
-/// size limit.
+/// size limit. With `turn`, browsers relayed by confab's TURN reach it in-process: their
+/// datagrams arrive on the receiver, and answers to them go back through `TurnLocal`.
 pub fn spawn(
     socket: SfuSocket,
     max_room_size: usize,
     events: mpsc::Sender<MediaEvent>,
+    turn: Option<(TurnLocal, mpsc::Receiver<LocalDatagram>)>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<SfuHandle, SfuStartError> {
@@ -182,8 +185,12 @@ pub fn spawn(
                 candidates = ?socket.candidates,
                 "SFU listening (udp)"
             );
-            let driver = driver::Driver::new(config, udp, events);
-            tracker.spawn(driver.run(rx, shutdown));
+            let (turn, from_turn) = match turn {
+                Some((t, rx)) => (Some(t), Some(rx)),
+                None => (None, None),
+            };
+            let driver = driver::Driver::new(config, udp, events, turn);
+            tracker.spawn(driver.run(rx, from_turn, shutdown));
             SfuHandle { tx }
         })
 }

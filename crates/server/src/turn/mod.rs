@@ -7,6 +7,7 @@
 //! with a non-blocking send, so a slow or unreachable peer never stalls the relay. Batched
 //! UDP reads and writes (`recvmmsg`/`sendmmsg`) come from the `confab-udp` crate.
 
+mod local;
 pub mod settings;
 mod shared;
 mod stream;
@@ -197,7 +198,11 @@ pub fn default_route_source() -> std::io::Result<IpAddr> {
 pub struct TurnHandle {
     /// How clients reach it and the secret their credentials are minted with.
     pub advert: TurnAdvert,
+    /// Where services of this process send their answers to allocations.
+    pub local: TurnLocal,
 }
+
+pub use local::{LocalDatagram, LocalLink, TurnLocal, LOCAL_QUEUE};
 
 /// Starts the TURN tasks on `tracker`; they stop when `shutdown` is cancelled. Without
 /// a configured secret (tests), a random one lives as long as the process. `http` names
@@ -210,6 +215,7 @@ pub fn spawn(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
     metrics: crate::metrics::Metrics,
+    local: Option<LocalLink>,
 ) -> std::io::Result<TurnHandle> {
     let secret = match &settings.secret {
         Some(s) => s.expose().to_owned(),
@@ -279,6 +285,10 @@ pub fn spawn(
         user_quota: settings.user_quota,
         max_allocations: settings.max_allocations,
         peer_policy: policy,
+        local_services: local
+            .as_ref()
+            .map(|l| l.services.clone())
+            .unwrap_or_default(),
         ..confab_turn::TurnConfig::default()
     };
     sockets.udp.set_nonblocking(true)?;
@@ -290,7 +300,9 @@ pub fn spawn(
         (settings.relay_ports.min, settings.relay_ports.max),
         shutdown.clone(),
         metrics,
+        local.map(|l| l.tx),
     );
+    let local = TurnLocal(shared.clone());
     tracker.spawn(shared::listener_reader(shared.clone()));
     {
         // Expiry needs only second precision; a tick keeps the timer out of the hot path.
@@ -337,7 +349,7 @@ pub fn spawn(
             shutdown,
         ));
     }
-    Ok(TurnHandle { advert })
+    Ok(TurnHandle { advert, local })
 }
 
 #[cfg(test)]

@@ -101,6 +101,8 @@ impl RefusalLog {
 /// The TURN server as the socket readers see it. Cheap to share (`Arc`).
 pub struct Shared {
     inner: Mutex<Inner>,
+    /// Where datagrams for services of this process go (`local.rs`).
+    to_local: Option<mpsc::Sender<super::local::LocalDatagram>>,
     listener: Arc<UdpSocket>,
     ports: (u16, u16),
     shutdown: CancellationToken,
@@ -115,6 +117,7 @@ impl Shared {
         ports: (u16, u16),
         shutdown: CancellationToken,
         metrics: Metrics,
+        to_local: Option<mpsc::Sender<super::local::LocalDatagram>>,
     ) -> Arc<Shared> {
         let span = u32::from(ports.1 - ports.0) + 1;
         Arc::new(Shared {
@@ -129,6 +132,7 @@ impl Shared {
                     suppressed: 0,
                 },
             }),
+            to_local,
             listener,
             ports,
             shutdown,
@@ -200,6 +204,12 @@ impl Shared {
                 c.handle_peer(relay, peer, data, now);
             }
         });
+    }
+
+    /// A datagram from a service of this process for an allocation (`local.rs`).
+    pub fn local(self: &Arc<Self>, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        let now = Instant::now();
+        self.with_core(|c| c.handle_local(from, to, data, now));
     }
 
     /// The host's interface addresses, re-read: new ones are denied as peers.
@@ -292,6 +302,18 @@ impl Shared {
                     inner
                         .core
                         .handle_relay_bound(request, result, Instant::now());
+                }
+                Output::ToLocal { from, to, data } => {
+                    // Counted by the core as in-process bytes.
+                    let Some(tx) = &self.to_local else { continue };
+                    if tx
+                        .try_send(super::local::LocalDatagram { from, to, data })
+                        .is_err()
+                    {
+                        tracing::debug!(
+                            "a service of this process is behind; TURN datagram dropped"
+                        );
+                    }
                 }
                 Output::ReleaseRelay { relay } => {
                     if let Some(r) = inner.relays.remove(&relay) {

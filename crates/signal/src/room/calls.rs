@@ -198,6 +198,18 @@ impl RoomCore {
         self.send(&to, invited);
         if my_call.is_none() {
             self.set_status(me, Status::InCall, Some(call_id));
+            // The caller of a call that starts on the SFU learns it here (the others
+            // from their `callJoined`).
+            if self.call_media(call_id) == Some(MediaMode::Sfu) {
+                let media = MediaMode::Sfu;
+                self.send(
+                    me,
+                    ServerMsg::CallMode {
+                        call: call_id,
+                        media,
+                    },
+                );
+            }
         }
         self.set_status(&to, Status::Ringing, Some(call_id));
     }
