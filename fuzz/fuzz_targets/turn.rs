@@ -1,6 +1,7 @@
 //! Decode + core: a sequence of client datagrams/frames, peer datagrams, relay binds and
-//! timeouts driven through the TURN server, plus `frame_len` on every record. Nothing may
-//! panic, every ToPeer must be permitted, and the allocation cap must hold.
+//! timeouts and in-process datagrams from the SFU driven through the TURN server, plus
+//! `frame_len` on every record. Nothing may panic, every ToPeer must be permitted, data
+//! in-process goes only to the SFU, and the allocation cap must hold.
 #![no_main]
 use confab_turn::{frame_len, BindError, ClientKey, Output, RelayRequestId, Server, Transport};
 use libfuzzer_sys::fuzz_target;
@@ -29,7 +30,10 @@ fn peer(n: u8) -> SocketAddr {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let config = fuzz_config::fuzz_config();
+    let mut config = fuzz_config::fuzz_config();
+    // The SFU of the same process, reachable in-process only.
+    let sfu = SocketAddr::from(([198, 51, 100, 1], 7882));
+    config.local_services = vec![sfu];
     let max = config.max_allocations;
     let mut server = Server::new(config, 1);
     let t0 = Instant::now();
@@ -62,7 +66,13 @@ fuzz_target!(|data: &[u8]| {
             ),
             3 => {
                 if let Some(&relay) = relays.get(usize::from(who) % relays.len().max(1)) {
-                    server.handle_peer(relay, peer(who), body, now);
+                    if who & 0x80 != 0 {
+                        // The SFU answering a relayed address (or a stranger posing as it).
+                        let from = if who & 0x40 != 0 { sfu } else { peer(who) };
+                        server.handle_local(from, relay, body, now);
+                    } else {
+                        server.handle_peer(relay, peer(who), body, now);
+                    }
                 }
             }
             4 => {
@@ -95,6 +105,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Output::ToClient { data, .. } => assert!(!data.is_empty()),
                 Output::ReleaseRelay { .. } => {}
+                Output::ToLocal { to, .. } => assert_eq!(to, sfu, "in-process only to the SFU"),
             }
         }
         assert!(server.allocation_count() <= max);

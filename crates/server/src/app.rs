@@ -66,15 +66,17 @@ pub async fn run(
         tx: local_tx,
     });
     let turn = match (config.turn(), listeners.turn) {
-        (Some(settings), Some(sockets)) => Some(crate::turn::spawn(
-            sockets,
+        (Some(settings), Some(mut sockets)) => Some(crate::turn::spawn(
+            {
+                sockets.local = local;
+                sockets
+            },
             settings,
             &config.http,
             tls.clone(),
             &tracker,
             shutdown.clone(),
             metrics.clone(),
-            local,
         )?),
         _ => None,
     };

@@ -264,6 +264,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 Output::ReleaseRelay { relay } => {
                     prop_assert!(live.remove(relay), "released {relay} twice or never bound");
                 }
+                Output::ToLocal { .. } => prop_assert!(false, "no local services configured"),
                 Output::ToClient { data, key: to } => {
                     // Refresh the client's nonce from 401/438 answers, like a real client.
                     if let Ok(msg) = stun_types::message::Message::from_bytes(data) {

@@ -90,7 +90,7 @@ impl Driver {
                     Some(cmd) => self.command(cmd),
                     None => break,
                 },
-                Some(d) = recv_opt(&mut from_turn) => self.from_turn(d),
+                Some(d) = recv_opt(&mut from_turn) => self.relayed_in(d),
                 () = sleep_until_opt(deadline) => self.handle(Instant::now(), Input::Timeout),
                 () = shutdown.cancelled() => break,
             }
@@ -124,7 +124,7 @@ impl Driver {
     }
 
     /// A datagram a browser sent through confab's TURN, handed over in-process.
-    fn from_turn(&mut self, d: LocalDatagram) {
+    fn relayed_in(&mut self, d: LocalDatagram) {
         if self.via_turn.len() >= MAX_VIA_TURN && !self.via_turn.contains(&d.from) {
             self.via_turn.clear();
         }

@@ -33,6 +33,9 @@ pub struct TurnSockets {
     /// Where relay sockets bind ([`relay_ip`]), decided before start so that a host
     /// without a usable address refuses to start.
     pub relay_ip: IpAddr,
+    /// Services of this process that allocations may reach in-process (the SFU), set by
+    /// the caller before [`spawn`] (`local.rs`).
+    pub local: Option<LocalLink>,
 }
 
 /// Why TURN could not start.
@@ -108,6 +111,7 @@ impl TurnSockets {
             tcp,
             tls,
             relay_ip,
+            local: None,
         })
     }
 }
@@ -215,8 +219,8 @@ pub fn spawn(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
     metrics: crate::metrics::Metrics,
-    local: Option<LocalLink>,
 ) -> std::io::Result<TurnHandle> {
+    let local = sockets.local;
     let secret = match &settings.secret {
         Some(s) => s.expose().to_owned(),
         None => crate::random::hex::<16>(),
