@@ -1,7 +1,8 @@
 // Calls through the server's media router (SFU), five namespaced browsers: a mesh call of
 // four grows to five and moves to the router without any tile going black for a second;
 // then every page decodes every other page's video and receives its audio over its one
-// connection to the server, and a hang-up leaves the other four decoding each other.
+// connection to the server, a shared screen reaches all four others, and a hang-up
+// leaves the other four decoding each other.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -119,6 +120,23 @@ test('sfu: a call of four moves to the router when the fifth joins; everyone dec
     await sleep(300);
     await lab.screenshot(alice, 'sfu-call-5-phone');
     await alice.setViewportSize({ width: 1280, height: 800 });
+
+    // Alice shares her screen: everyone sees it in her tile (1280 wide; the camera is
+    // 640), through the router, without renegotiating; then her camera comes back.
+    const aliceWidth = (/** @type {Page} */ page) => page.evaluate((id) => {
+      const tile = /** @type {HTMLElement | null} */ (document.querySelector(`#stage .tile.remote[data-peer-id="${id}"]:not([hidden])`));
+      return tile?.querySelector('video')?.videoWidth ?? 0;
+    }, ids[0]);
+    const viewers = [bob, carol, dave, eve];
+    await alice.click('#screen-toggle');
+    await Promise.all(viewers.map((page, i) => pollUntil(async () => (await aliceWidth(page)) >= 1000,
+      { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's screen` })));
+    await lab.screenshot(carol, 'sfu-screen-share');
+    await alice.click('#screen-toggle');
+    await Promise.all(viewers.map((page, i) => pollUntil(async () => {
+      const w = await aliceWidth(page);
+      return w > 0 && w < 1000;
+    }, { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's camera again` })));
 
     // Bob hangs up: the other four keep decoding each other through the router.
     await bob.click('#hangup');

@@ -5,7 +5,8 @@
 // The move from mesh to router is seamless: the router's tile of each member stays
 // hidden, and that member's mesh connection open, until the router's video of them
 // plays; then the mesh connection closes. A member whose router video never comes is
-// moved anyway after `MOVE_TIMEOUT_MS`.
+// moved anyway after `MOVE_TIMEOUT_MS` (its mesh tile may then go black until the
+// router's video plays).
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./transport.js').Transport} Transport */
@@ -13,7 +14,7 @@
 /** @typedef {import('../net/protocol.js').MediaMode} MediaMode */
 
 /** How long a member's mesh connection waits for its router video before it closes anyway. */
-const MOVE_TIMEOUT_MS = 10_000;
+const MOVE_TIMEOUT_MS = 20_000;
 
 /**
  * @implements {Transport}
@@ -129,6 +130,11 @@ export class CallMedia {
   handleSignal(msg, isMember) {
     if (this.mode === 'sfu' && !this.mesh.has(msg.from)) return;
     this.mesh.handleSignal(msg, isMember);
+  }
+
+  /** The server says our SFU connection failed (`media_failed`): make a fresh one. */
+  sfuFailed() {
+    if (this.mode === 'sfu') this.sfu.failed();
   }
 
   /** @param {{type: 'sfuOffer' | 'sfuAnswer', sdp: string}} msg */

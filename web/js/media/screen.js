@@ -89,7 +89,7 @@ export class ScreenShare {
     } else if (this.incall.stream) {
       // We had no camera: stop sending video (the transceiver stays, nothing renegotiates).
       this.incall.stream.removeTrack(track);
-      await Promise.all(this.incall.calls().map((c) => c.replaceTrack('video', null).catch(() => {})));
+      await Promise.all(this.incall.senders().map((c) => c.replaceTrack('video', null).catch(() => {})));
     }
     this.incall.sendState();
     this.render();

@@ -49,6 +49,11 @@ export class InCall {
     this.handlers = new Map();
     /** @type {Array<(peerId: string, channel: RTCDataChannel) => void>} */
     this.channelHandlers = [];
+    /**
+     * Senders of our tracks besides the calls (see `addSender`).
+     * @type {{replaceTrack: (kind: 'audio' | 'video', track: MediaStreamTrack | null) => Promise<unknown>}[]}
+     */
+    this.extraSenders = [];
     /** @type {Array<() => void>} */
     this.changeHandlers = [];
   }
@@ -108,6 +113,23 @@ export class InCall {
   /** @returns {PeerCall[]} the live calls */
   calls() {
     return [...this.members.values()].map((m) => m.call).filter((c) => !c.closed);
+  }
+
+  /**
+   * Everything that sends our tracks: the live calls, and the connections registered
+   * with `addSender` (the SFU's, which carries our tracks to everyone at once).
+   * @returns {{replaceTrack: (kind: 'audio' | 'video', track: MediaStreamTrack | null) => Promise<unknown>}[]}
+   */
+  senders() {
+    return [...this.calls(), ...this.extraSenders];
+  }
+
+  /**
+   * Registers a sender of our tracks besides the calls (see `senders`).
+   * @param {{replaceTrack: (kind: 'audio' | 'video', track: MediaStreamTrack | null) => Promise<unknown>}} sender
+   */
+  addSender(sender) {
+    this.extraSenders.push(sender);
   }
 
   /** @param {string} peerId */
@@ -278,7 +300,7 @@ export class InCall {
     }
     stream.addTrack(track);
     await Promise.all(
-      this.calls().map((c) =>
+      this.senders().map((c) =>
         c.replaceTrack(kind, track).catch((err) => console.error(`confab: replacing the ${kind} track failed`, err)),
       ),
     );

@@ -206,6 +206,8 @@ const features = createCallFeatures({
     renderAll();
   },
 });
+// Screen sharing and device switches replace the tracks the SFU connection sends too.
+features.addSender(sfu);
 
 // ---------------------------------------------------------------------------------------
 // Errors and status

@@ -117,6 +117,12 @@ export function createCallFeatures(app) {
       /** @param {PeerCall} call @param {RTCDataChannel} ch */
       onDataChannel: (call, ch) => incall.dataChannel(call, ch),
     },
+    /**
+     * Another sender of our tracks (the SFU connection): screen sharing and device
+     * switching replace its tracks too.
+     * @param {{replaceTrack: (kind: 'audio' | 'video', track: MediaStreamTrack | null) => Promise<unknown>}} sender
+     */
+    addSender: (sender) => incall.addSender(sender),
     /** A call (and its tile) exists. @param {PeerCall} call @param {HTMLElement} tile */
     added: (call, tile) => incall.add(call, tile),
     /** The call with this peer ended. @param {string} peerId */

@@ -150,6 +150,12 @@ export function wireSignaling(sig, c) {
       return;
     }
     if (calls.onError(e)) return;
+    if (e.code === 'media_failed') {
+      // The SFU lost or refused our connection: a fresh one follows by itself.
+      console.warn(`confab: ${e.message}`);
+      transport.sfuFailed();
+      return;
+    }
     showError(say(describeServerError(e)));
   });
 
