@@ -78,6 +78,45 @@ fn a_mesh_call_moves_to_the_sfu_when_it_grows_past_mesh_max() {
 }
 
 #[test]
+fn under_the_sfu_policy_the_inviter_hears_callmode_when_the_call_forms() {
+    let mut h = harness(MediaPolicy::Sfu);
+    let (a, _) = h.joined(1, "r", "Ada");
+    let (b, idb) = h.joined(2, "r", "Bob");
+    h.frame(a, ClientMsg::Invite { to: idb });
+    let out = h.drain();
+    assert!(!to(&out, a)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::CallMode { .. })));
+    h.frame(b, ClientMsg::Accept { call: CallId(1) });
+    let out = h.drain();
+    let mode = ServerMsg::CallMode {
+        call: CallId(1),
+        media: MediaMode::Sfu,
+    };
+    // Before Bob's presence, so Ada never starts a mesh connection to him.
+    let got = to(&out, a);
+    let at = |f: &dyn Fn(&ServerMsg) -> bool| got.iter().position(f);
+    let mode_at = at(&|m| *m == mode).expect("callMode for Ada");
+    let presence_at = at(&|m| matches!(m, ServerMsg::Presence { .. })).expect("presence");
+    assert!(mode_at < presence_at, "{got:?}");
+    assert_eq!(call_joined_media(&out, b), Some(MediaMode::Sfu));
+    assert!(!to(&out, b).contains(&mode));
+    // A third member learns it from callJoined; nobody hears callMode again.
+    let (c, _) = h.joined(3, "r", "Cy");
+    h.drain();
+    h.frame(c, ClientMsg::JoinCall { call: CallId(1) });
+    let out = h.drain();
+    assert_eq!(call_joined_media(&out, c), Some(MediaMode::Sfu));
+    assert!(!out.iter().any(|o| matches!(
+        o,
+        Output::Send {
+            msg: ServerMsg::CallMode { .. },
+            ..
+        }
+    )));
+}
+
+#[test]
 fn sfu_signaling_is_refused_outside_an_sfu_call() {
     let mut h = harness(MediaPolicy::Auto { mesh_max: 4 });
     let [(a, _), _] = two_in_a_call(&mut h);

@@ -2,7 +2,9 @@
 //! one connection per member to the server's SFU), and the SFU signaling of its members.
 //!
 //! Rules:
-//! - A call starts as a mesh, unless the policy is [`MediaPolicy::Sfu`].
+//! - A call starts as a mesh, unless the policy is [`MediaPolicy::Sfu`]; then its
+//!   inviter hears `callMode {media: sfu}` when the first person joins it (the others
+//!   learn it from their `callJoined`).
 //! - Under [`MediaPolicy::Auto`], the member who makes a mesh call bigger than
 //!   `mesh_max` moves it to the SFU: the others hear `callMode {media: sfu}`, the joiner's
 //!   `callJoined` says `sfu`. A call never moves back (a call that shrinks keeps its
@@ -59,18 +61,22 @@ impl RoomCore {
 
     /// `call` just gained a member: under [`MediaPolicy::Auto`], a mesh grown past
     /// `mesh_max` moves to the SFU and its members except `joiner` (who learns it from
-    /// its `callJoined`) hear `callMode`.
+    /// its `callJoined`) hear `callMode`. Under [`MediaPolicy::Sfu`] the call was on the
+    /// SFU from the start, but its first member (the inviter) has not been told: it hears
+    /// `callMode` when the first person joins it.
     pub(crate) fn grow_media(&mut self, call: CallId, joiner: &PeerId) {
-        let MediaPolicy::Auto { mesh_max } = self.config.media else {
-            return;
-        };
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        if c.media != MediaMode::Mesh || c.members.len() <= mesh_max {
-            return;
+        match self.config.media {
+            MediaPolicy::Auto { mesh_max }
+                if c.media == MediaMode::Mesh && c.members.len() > mesh_max =>
+            {
+                c.media = MediaMode::Sfu;
+            }
+            MediaPolicy::Sfu if c.members.len() == 2 => {}
+            _ => return,
         }
-        c.media = MediaMode::Sfu;
         let to: Vec<PeerId> = c.members.iter().filter(|m| *m != joiner).cloned().collect();
         let msg = ServerMsg::CallMode {
             call,
