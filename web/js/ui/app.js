@@ -23,6 +23,7 @@ import { Mesh } from '../media/mesh.js';
 import { SfuLink } from '../media/sfu.js';
 import { Room } from '../room/room.js';
 import { Stage, initialOf } from './stage.js';
+import { Speakers } from './speakers.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js';
@@ -153,6 +154,8 @@ const sfu = new SfuLink(stage, {
 
 /** The call's transport (media/transport.js): the mesh, or the router once the server says so. */
 const transport = new CallMedia(mesh, sfu, stage);
+/** Who talks in a call through the router: marks their tiles (`activeSpeakers`). */
+const speakers = new Speakers(ui.stage);
 
 /** @type {Calls} */
 const calls = new Calls(
@@ -302,12 +305,15 @@ function reportMedia() {
 // ---------------------------------------------------------------------------------------
 // Signaling events (wire.js)
 
+/** What wire.js acts on. @returns {import('./wire.js').WireContext} */
+const wireContext = () => ({
+  app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
+  showError, renderAll, showOwnName, reportMedia, speakers,
+});
+
 /** @param {Signaling} sig */
 function wire(sig) {
-  wireSignaling(sig, {
-    app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
-    showError, renderAll, showOwnName, reportMedia,
-  });
+  wireSignaling(sig, wireContext());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -434,10 +440,7 @@ function startReconnector(first) {
  * @param {import('../net/protocol.js').WelcomeMsg} w
  */
 function onReconnected(sig, w) {
-  return rejoin(sig, w, {
-    app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
-    showError, renderAll, showOwnName, reportMedia,
-  });
+  return rejoin(sig, w, wireContext());
 }
 
 /**
@@ -578,6 +581,7 @@ installDebugHandle({
   chat: () => chat.messages,
   calls,
   transport,
+  speakers,
   signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 
