@@ -42,6 +42,7 @@ import { pollUntil, safeJson, slug, withTimeout } from './util.js';
  * @property {ReturnType<import('../../web/js/media/devices.js').Devices['snapshot']>} media
  * @property {Record<string, PeerMedia | null>} peerStates
  * @property {() => Promise<Record<string, Quality>>} quality
+ * @property {ReturnType<import('../../web/js/ui/speakers.js').Speakers['snapshot']>} speakers
  * @property {{connected: boolean, reconnects: number, rebound: number}} signaling
  */
 

@@ -172,6 +172,15 @@ pub enum ServerMsg {
         /// The session description.
         sdp: String,
     },
+    /// Who is talking in your call on the media router, loudest first: at most three
+    /// members, empty when nobody is. Sent to every member connected to the router when
+    /// the list changes, and to one whose media connection comes up.
+    ActiveSpeakers {
+        /// The call.
+        call: CallId,
+        /// The members talking, loudest first.
+        speakers: Vec<PeerId>,
+    },
     /// You were removed from the room by a host; you are in no room now (the connection
     /// stays open; `join` again unless the room is locked).
     Kicked {
@@ -244,6 +253,7 @@ impl ServerMsg {
             ServerMsg::CallMode { .. } => "callMode",
             ServerMsg::SfuOffer { .. } => "sfuOffer",
             ServerMsg::SfuAnswer { .. } => "sfuAnswer",
+            ServerMsg::ActiveSpeakers { .. } => "activeSpeakers",
             ServerMsg::Kicked { .. } => "kicked",
             ServerMsg::MuteRequest { .. } => "muteRequest",
             ServerMsg::RoomLocked { .. } => "roomLocked",
@@ -274,6 +284,7 @@ impl ServerMsg {
         "callMode",
         "sfuOffer",
         "sfuAnswer",
+        "activeSpeakers",
         "kicked",
         "muteRequest",
         "roomLocked",

@@ -378,6 +378,11 @@ impl Endpoint {
         let Some(pt) = writer.match_params(data.params) else {
             return false;
         };
+        // The publisher's audio level goes on, so receivers see who is loud too.
+        let writer = match (data.ext_vals.audio_level, data.ext_vals.voice_activity) {
+            (Some(level), voice) => writer.audio_level(level, voice.unwrap_or(false)),
+            (None, _) => writer,
+        };
         // An error is this receiver's problem only (e.g. a codec it refused); the
         // frame is dropped for it and the others still get theirs.
         let _ = writer.write(pt, data.network_time, data.time, data.data.clone());

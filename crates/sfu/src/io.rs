@@ -162,6 +162,15 @@ pub enum Output {
         /// Why.
         reason: DisconnectReason,
     },
+    /// The active speakers of `room` changed (see the crate docs): the labels of the
+    /// publishers talking now, loudest first, at most three; empty when nobody is. Made
+    /// at most once per room per round (every 300 ms), and only on a change.
+    ActiveSpeakers {
+        /// The room.
+        room: RoomId,
+        /// Their labels (what `Input::Join` named them), loudest first.
+        speakers: Vec<String>,
+    },
     /// An input about `endpoint` was refused; nothing changed.
     Rejected {
         /// The endpoint the input named.

@@ -40,6 +40,12 @@
 //!   renegotiate without its tracks. An endpoint whose ICE consent lapses, whose DTLS
 //!   closes, or from which nothing arrives for [`SfuConfig::idle_timeout`] is dropped
 //!   the same way and reported as [`Output::Disconnected`].
+//! - **Active speakers.** The audio level of every forwarded audio frame (RFC 6464,
+//!   which browsers send) feeds a moving average per publisher; every 300 ms each room's
+//!   list of speakers (loudest first, at most three, with hysteresis) is worked out again,
+//!   and a change is reported as [`Output::ActiveSpeakers`] with the publishers' labels.
+//!   See [`speakers`] for the measure and its constants. The level is also forwarded, so
+//!   receivers see it (`RTCRtpReceiver.getSynchronizationSources`).
 //! - **Cost.** The work per datagram does not grow with the number of endpoints or
 //!   rooms (hash maps, one deadline heap); a frame costs one write per receiver.
 //!
@@ -112,6 +118,7 @@ mod endpoint;
 mod io;
 mod router;
 mod sfu;
+pub mod speakers;
 
 pub use demux::{stun_local_ufrag, MAX_ADDRS};
 pub use io::{Datagram, DisconnectReason, EndpointId, Input, Output, SfuError};

@@ -59,7 +59,7 @@ impl Sfu {
             match work {
                 Work::TrackAdded { key, kind } => self.on_track_added(key, kind),
                 Work::TrackRemoved { key } => self.on_track_removed(key),
-                Work::Media { key, data } => self.on_media(key, &data),
+                Work::Media { key, data } => self.on_media(now, key, &data),
                 Work::Keyframe { key, kind } => self.on_keyframe(now, key, kind),
                 Work::Drop { id, reason } => {
                     if self.remove_endpoint(id) {
@@ -110,11 +110,12 @@ impl Sfu {
         }
     }
 
-    /// Forwards one frame to every other member of the publisher's room.
+    /// Forwards one frame to every other member of the publisher's room; an audio
+    /// frame's level goes to the room's active speakers.
     ///
     /// Simulcast is not chosen per receiver yet: of a publisher sending layers, only
     /// the top one (rid `h`, as browsers name it) is forwarded, as in str0m's `chat`.
-    fn on_media(&mut self, key: TrackKey, data: &MediaData) {
+    fn on_media(&mut self, now: Instant, key: TrackKey, data: &MediaData) {
         if data.rid.is_some_and(|rid| rid != Rid::from(TOP_LAYER)) {
             return;
         }
@@ -125,14 +126,19 @@ impl Sfu {
             work,
             timers,
             config,
+            speakers,
             ..
         } = self;
         if let Some(track) = router.tracks.get_mut(&key) {
             track.rid = data.rid;
         }
-        let Some(room) = endpoints.get(&key.0).map(|e| &e.room) else {
+        let Some(publisher) = endpoints.get(&key.0) else {
             return;
         };
+        let room = &publisher.room;
+        if let Some(level) = data.ext_vals.audio_level {
+            speakers.observe(now, room, key.0, &publisher.label, level);
+        }
         let Some(members) = router.rooms.get(room) else {
             return;
         };
@@ -232,6 +238,7 @@ impl Sfu {
         } = ep;
         self.demux.remove(&ufrag, &tuples);
         let others = self.router.others(&room, id);
+        self.speakers.remove(&room, id, others.is_empty());
         if others.is_empty() {
             self.router.rooms.remove(&room);
         } else if let Some(members) = self.router.rooms.get_mut(&room) {

@@ -5,6 +5,7 @@ use crate::demux::{Demux, Route};
 use crate::endpoint::{Endpoint, Work};
 use crate::io::{Datagram, DisconnectReason, EndpointId, Input, Output, SfuError};
 use crate::router::Router;
+use crate::speakers::Speakers;
 use crate::SfuConfig;
 use confab_proto::RoomId;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -33,6 +34,8 @@ pub struct Sfu {
     pub(crate) endpoints: HashMap<EndpointId, Endpoint>,
     pub(crate) demux: Demux,
     pub(crate) router: Router,
+    /// Audio levels and each room's active speakers (their own deadline: the tick).
+    pub(crate) speakers: Speakers,
     /// Endpoint deadlines (min-heap). An entry is live only while it equals its
     /// endpoint's `scheduled`; others are skipped when they come up. Each endpoint has
     /// one live entry; superseded ones are dropped as they come due.
@@ -59,6 +62,7 @@ impl Sfu {
             endpoints: HashMap::new(),
             demux: Demux::default(),
             router: Router::default(),
+            speakers: Speakers::default(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             work: VecDeque::new(),
@@ -118,10 +122,15 @@ impl Sfu {
     }
 
     /// When to call [`Sfu::handle`] with [`Input::Timeout`] if nothing arrives before:
-    /// the earliest endpoint deadline (str0m's timers, idle timeouts). `None` with no
-    /// endpoints. May be a little early, never late.
+    /// the earliest endpoint deadline (str0m's timers, idle timeouts) or the next round
+    /// of active speakers (while some room has audio levels). `None` with no endpoints.
+    /// May be a little early, never late.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
+        let endpoints = self.timers.peek().map(|Reverse((at, _))| *at);
+        match (endpoints, self.speakers.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// How many endpoints exist.
@@ -137,6 +146,12 @@ impl Sfu {
     /// The endpoints in a room, in join order (empty for a room that does not exist).
     pub fn members(&self, room: &RoomId) -> &[EndpointId] {
         self.router.rooms.get(room).map_or(&[], Vec::as_slice)
+    }
+
+    /// The active speakers of `room` as last reported ([`Output::ActiveSpeakers`]),
+    /// loudest first; empty for a room without any.
+    pub fn active_speakers(&self, room: &RoomId) -> &[EndpointId] {
+        self.speakers.listed(room)
     }
 
     /// Tracks of other endpoints that `endpoint` receives over a negotiated m-line.
@@ -362,6 +377,9 @@ impl Sfu {
             }
         }
         self.run_work(now);
+        let rooms = &self.router.rooms;
+        self.speakers
+            .tick(now, |room| rooms.contains_key(room), &mut self.out);
     }
 }
 

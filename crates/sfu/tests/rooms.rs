@@ -26,13 +26,13 @@ fn a_second_room_is_isolated() {
     // In retro: 4 gets 3's media, and nothing of standup's.
     let d = w.peer(4);
     assert!(d.frames_from(EndpointId(3), MediaKind::Video) > 30);
-    assert_eq!(d.live_sources(), ["ep3", "ep3"]);
+    assert_eq!(d.live_sources(), ["peer-3", "peer-3"]);
     // In standup: nothing of retro's.
     for id in [1, 2] {
         let p = w.peer(id);
         assert_eq!(p.frames_from(EndpointId(3), MediaKind::Audio), 0);
         assert_eq!(p.frames_from(EndpointId(3), MediaKind::Video), 0);
-        assert!(!p.live_sources().contains(&"ep3".to_string()));
+        assert!(!p.live_sources().contains(&"peer-3".to_string()));
     }
     assert!(w.peer(1).frames_from(EndpointId(2), MediaKind::Audio) > 50);
     // 3 gets nothing: the only other member of retro publishes nothing.

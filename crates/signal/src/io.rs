@@ -140,6 +140,15 @@ pub enum MediaEvent {
         /// The endpoint.
         endpoint: MediaEndpoint,
     },
+    /// The active speakers of SFU room `group` changed: the members talking now,
+    /// loudest first (at most three; empty when nobody is). Goes to every member of the
+    /// group's call holding an endpoint, as `activeSpeakers`.
+    Speakers {
+        /// The SFU room, as numbered in [`MediaCommand::Join`].
+        group: u64,
+        /// Their peer ids (the labels of their endpoints), loudest first.
+        speakers: Vec<PeerId>,
+    },
     /// A command was refused, or the endpoint's connection was lost; the member hears
     /// `media_failed` with `message`. `gone`: the SFU no longer has the endpoint (a
     /// refused join, a lost connection), so the member's next `sfuOffer` makes a new

@@ -48,6 +48,9 @@ enum Op {
     Sfu(u64, bool),
     /// The SFU fails endpoint 1..=8 (gone or not).
     SfuFailed(u64, bool),
+    /// The SFU reports group 1..=4's speakers (the peer id of a conn, or nobody), or
+    /// endpoint 1..=8 connected (false).
+    SfuNews(u64, Option<u64>, bool),
     /// `hello {resume}` on a conn with the last token another conn was given (or a
     /// bogus token when false).
     Resume(u64, u64, bool),
@@ -83,6 +86,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..ROOMS.len(), any::<bool>()).prop_map(|(r, s)| Op::History(r, s)),
         3 => (c, any::<bool>()).prop_map(|(c, o)| Op::Sfu(c, o)),
         1 => (1..9u64, any::<bool>()).prop_map(|(e, g)| Op::SfuFailed(e, g)),
+        1 => (1..9u64, prop::option::of(0..CONNS), any::<bool>())
+            .prop_map(|(n, c, s)| Op::SfuNews(n, c, s)),
     ]
 }
 
@@ -256,6 +261,16 @@ proptest! {
                     hub.handle(at, Input::Media(event));
                     (u64::MAX, false)
                 }
+                Op::SfuNews(n, c, speakers) => {
+                    let event = if *speakers {
+                        let speakers = c.and_then(|c| ids.get(&c).cloned()).into_iter().collect();
+                        MediaEvent::Speakers { group: n % 4 + 1, speakers }
+                    } else {
+                        MediaEvent::Connected { endpoint: MediaEndpoint(*n) }
+                    };
+                    hub.handle(at, Input::Media(event));
+                    (u64::MAX, false)
+                }
                 Op::Wait(_) => {
                     // The driver wakes at poll_timeout(); waking late or early is fine.
                     hub.handle(at, Input::Timeout);
@@ -278,7 +293,7 @@ proptest! {
                     known_before.contains(&target) || target == ConnId(actor),
                     "output to a connection that was not live: {o:?}"
                 );
-                if matches!(op, Op::SfuFailed(..)) {
+                if matches!(op, Op::SfuFailed(..) | Op::SfuNews(..)) {
                     continue; // the SFU's news reaches the endpoint's member, not an actor
                 }
                 if releasing {

@@ -82,6 +82,7 @@ mod limits;
 mod methods;
 mod policy;
 mod refusal;
+mod relay;
 mod reply;
 mod rest;
 mod rng;

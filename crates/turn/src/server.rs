@@ -4,7 +4,6 @@
 use crate::allocation::Allocation;
 use crate::auth::{authenticate, AuthFailure, Credentials, NonceMaker, OFFERED};
 use crate::config::TurnConfig;
-use crate::framing::{channel_data, parse_channel_data};
 use crate::limits::{ErrorBudget, Lockout};
 use crate::refusal::{method_name, Refusal, RefusalReason, MAX_QUEUED};
 use crate::reply::Reply;
@@ -20,14 +19,13 @@ use stun_types::attribute::{
 use stun_types::message::{
     Message, MessageClass, MessageHeader, StunParseError, TransactionId, BINDING,
 };
-use turn_types::attribute::{Data as DataAttr, XorPeerAddress};
-use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
+use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH, SEND};
 
 /// Requests longer than this get 400 without further parsing: no legitimate request comes
 /// close, and it keeps every integrity offset far from the codec's 16-bit arithmetic.
 const MAX_REQUEST_LEN: usize = 16 * 1024;
 /// Largest peer payload that still fits a Data indication (16-bit STUN length).
-const MAX_DATA_INDICATION_PAYLOAD: usize = 65_535 - 64;
+pub(crate) const MAX_DATA_INDICATION_PAYLOAD: usize = 65_535 - 64;
 
 /// The comprehension-required attributes we understand in requests. Others get 420.
 const KNOWN_REQUIRED: [u16; 20] = [
@@ -76,13 +74,13 @@ pub struct Server {
     pub(crate) user_counts: HashMap<String, usize>,
     timers: BinaryHeap<Reverse<(Instant, ClientKey)>>,
     pub(crate) next_request: u64,
-    outputs: VecDeque<Output>,
+    pub(crate) outputs: VecDeque<Output>,
     refusals: VecDeque<Refusal>,
     /// The time of the input being handled (every entry point sets it first).
     now: Option<Instant>,
     error_budget: ErrorBudget,
     lockout: Lockout,
-    in_process_bytes: u64,
+    pub(crate) in_process_bytes: u64,
 }
 
 impl std::fmt::Debug for Server {
@@ -149,56 +147,6 @@ impl Server {
             Some(0) => self.client_stun(key, data, now, unix_now),
             Some(1) => self.client_channel_data(key, data, now),
             _ => {}
-        }
-    }
-
-    /// A datagram that arrived on relay socket `relay` from `peer`: relayed to the client
-    /// as ChannelData if a live channel is bound to `peer`, else as a Data indication if
-    /// `peer`'s IP has a permission, else dropped.
-    pub fn handle_peer(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8], now: Instant) {
-        let Some(&key) = self.by_relay.get(&relay) else {
-            return;
-        };
-        self.deliver(key, peer, data, now);
-    }
-
-    /// A datagram from the service of this process at `from` (one of
-    /// [`TurnConfig::local_services`]) for the allocation whose relayed address (as its
-    /// client was told it) is `to`: relayed to that client by [`Server::handle_peer`]'s
-    /// rules. Anything else is dropped.
-    pub fn handle_local(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8], now: Instant) {
-        self.observe(now);
-        if !self.config.local_services.contains(&from) {
-            return;
-        }
-        if let Some(&key) = self.by_advertised.get(&to) {
-            self.in_process_bytes += data.len() as u64;
-            self.deliver(key, from, data, now);
-        }
-    }
-
-    /// Data from `peer` for `key`'s client, by [`Server::handle_peer`]'s rules.
-    fn deliver(&mut self, key: ClientKey, peer: SocketAddr, data: &[u8], now: Instant) {
-        let Some(alloc) = self.allocations.get(&key) else {
-            return;
-        };
-        if !alloc.is_live(now) || !alloc.has_permission(peer.ip(), now) {
-            return;
-        }
-        let frame = match alloc.channel_for_peer(peer, now) {
-            Some(number) => channel_data(number, data, key.transport.is_stream()),
-            None if data.len() <= MAX_DATA_INDICATION_PAYLOAD => {
-                let tid = TransactionId::from(self.rng.next_u128());
-                let mut reply = Reply::indication(DATA, tid);
-                reply
-                    .add(&XorPeerAddress::new(peer, tid))
-                    .add(&DataAttr::new(data));
-                reply.finish_bare()
-            }
-            None => None,
-        };
-        if let Some(data) = frame {
-            self.outputs.push_back(Output::ToClient { key, data });
         }
     }
 
@@ -548,54 +496,6 @@ impl Server {
         }
     }
 
-    /// Client ChannelData: to the channel's peer if bound, live and permitted.
-    fn client_channel_data(&mut self, key: ClientKey, data: &[u8], now: Instant) {
-        let Some((number, payload)) = parse_channel_data(data) else {
-            return;
-        };
-        let Some(alloc) = self.allocations.get(&key) else {
-            return;
-        };
-        let (Some(relay), Some(peer)) = (alloc.relay, alloc.peer_for_channel(number, now)) else {
-            return;
-        };
-        if !alloc.is_live(now) {
-            return;
-        }
-        if let Some(in_process_only) = alloc.permitted(peer.ip(), now) {
-            let from = alloc.advertised.unwrap_or(relay);
-            self.relay_out(relay, from, peer, payload, in_process_only, now);
-        }
-    }
-
-    /// Data from a client, permitted, out to `peer`: handed in-process to the allocation
-    /// whose relayed address `peer` is (arriving from the sender's relayed address
-    /// `from`), else sent from socket `relay` unless the permission is in-process only
-    /// (our own address that is no relayed address: never reachable).
-    pub(crate) fn relay_out(
-        &mut self,
-        relay: SocketAddr,
-        from: SocketAddr,
-        peer: SocketAddr,
-        data: &[u8],
-        in_process_only: bool,
-        now: Instant,
-    ) {
-        if let Some(&target) = self.by_advertised.get(&peer) {
-            self.in_process_bytes += data.len() as u64;
-            return self.deliver(target, from, data, now);
-        }
-        if self.config.local_services.contains(&peer) {
-            self.in_process_bytes += data.len() as u64;
-            let (to, data) = (peer, data.to_vec());
-            return self.outputs.push_back(Output::ToLocal { from, to, data });
-        }
-        if !in_process_only {
-            let data = data.to_vec();
-            self.outputs.push_back(Output::ToPeer { relay, peer, data });
-        }
-    }
-
     /// A request id for a new `BindRelay`.
     pub(crate) fn next_request_id(&mut self) -> RelayRequestId {
         self.next_request += 1;
@@ -607,6 +507,7 @@ impl Server {
 mod tests {
     use super::*;
     use stun_types::attribute::AttributeStaticType;
+    use turn_types::attribute::XorPeerAddress;
 
     #[test]
     fn known_required_are_required() {

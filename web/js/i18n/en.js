@@ -102,6 +102,7 @@ export default {
   'tile.click_to_hear': 'Click to hear',
   'tile.play_sound': 'Play sound from {name}',
   'tile.presenting': 'Presenting',
+  'tile.speaking': 'Speaking',
 
   // The device panel (media/devices.js)
   'devices.heading': 'Camera, microphone & speaker',

@@ -103,6 +103,7 @@ export default {
   'tile.click_to_hear': '点击收听',
   'tile.play_sound': '播放{name}的声音',
   'tile.presenting': '正在演示',
+  'tile.speaking': '正在发言',
 
   // The device panel
   'devices.heading': '摄像头、麦克风和扬声器',

@@ -137,6 +137,7 @@ const SERVER_CHECKS = {
   callMode: (m) => isUint(m.call) && isMediaMode(m.media),
   sfuOffer: (m) => isString(m.sdp),
   sfuAnswer: (m) => isString(m.sdp),
+  activeSpeakers: (m) => isUint(m.call) && isIdList(m.speakers),
   kicked: (m) => isValidRoom(m.room) && isString(m.by),
   muteRequest: (m) => isString(m.by),
   roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),

@@ -156,6 +156,11 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'callMode', call: number, media: MediaMode}} CallModeMsg */
 /** @typedef {{type: 'sfuOffer', sdp: string}} RemoteSfuOfferMsg */
 /** @typedef {{type: 'sfuAnswer', sdp: string}} RemoteSfuAnswerMsg */
+/**
+ * Who is talking in our call on the media router, loudest first (at most three; empty when
+ * nobody is).
+ * @typedef {{type: 'activeSpeakers', call: number, speakers: string[]}} ActiveSpeakersMsg
+ */
 /** @typedef {{type: 'kicked', room: string, by: string}} KickedMsg */
 /** @typedef {{type: 'muteRequest', by: string}} MuteRequestMsg */
 /** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
@@ -166,6 +171,6 @@ export const CloseCode = Object.freeze({
  * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
- *   RemoteSfuAnswerMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg | RoleChangedMsg | PongMsg |
- *   ErrorMsg} ServerMsg
+ *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
+ *   RoleChangedMsg | PongMsg | ErrorMsg} ServerMsg
  */

@@ -1,11 +1,11 @@
 // The confab web app: lobby, room, calls. All protocol details live in net/ (messages in
 // protocol.js, the WebSocket client in signaling.js), what we know about the room in
 // room/room.js (fed every server message here), camera/microphone handling in
-// media/local.js, per-peer WebRTC in media/call.js, the peer connections of our call in
-// media/callmedia.js (the transport: media/mesh.js or media/sfu.js) with their tiles in stage.js, invitations in calls.js,
-// the people panel in people.js and chat in chat.js; this module holds the connection
-// state and wires them to the page. The ids and classes it uses are a contract with the
-// browser tests: see docs/web-test-contract.md.
+// media/local.js, per-peer WebRTC in media/call.js, the connections of our call in the
+// transport (transport.js: media/mesh.js or media/sfu.js) with their tiles in stage.js,
+// invitations in calls.js, the people panel in people.js and chat in chat.js; this module
+// holds the connection state and wires them to the page. The ids and classes it uses
+// are a contract with the browser tests: see docs/web-test-contract.md.
 
 import { Signaling, SignalingError } from '../net/signaling.js';
 import {
@@ -18,11 +18,10 @@ import {
 import { startLocalMedia, stopMedia } from '../media/local.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
-import { CallMedia } from '../media/callmedia.js';
-import { Mesh } from '../media/mesh.js';
-import { SfuLink } from '../media/sfu.js';
+import { createTransport } from './transport.js';
 import { Room } from '../room/room.js';
 import { Stage, initialOf } from './stage.js';
+import { Speakers } from './speakers.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js';
@@ -121,38 +120,21 @@ const stage = new Stage(
   (peerId) => room.media(peerId),
 );
 
-/** The mesh transport: a peer connection per member of a small call. @type {Mesh} */
-const mesh = new Mesh(
-  stage,
-  {
-    signaling: () => app.signaling,
-    myId: () => room.myId,
-    iceServers: () => app.iceServers,
-    localStream: () => app.localStream,
-    joinedAt: () => app.joinedAt,
-    nameOf: (id) => nameOf(id),
-    onChange: () => renderAll(),
-    callOptions: () => features.callOptions,
-    onAdded: (call, tile) => features.added(call, tile),
-    onRemoved: (peerId) => features.removed(peerId),
-    isInRoom: (peerId) => room.peers.has(peerId),
-    onRebound: (peerId) => onRebound(peerId),
-  },
-);
-
-/** The router transport: one connection to the server's SFU, for big calls. */
-const sfu = new SfuLink(stage, {
+/** The call's transport (media/transport.js): the mesh, or the SFU once the server says so. */
+const { transport, sfu } = createTransport(stage, {
   signaling: () => app.signaling,
+  myId: () => room.myId,
   iceServers: () => app.iceServers,
   localStream: () => app.localStream,
   joinedAt: () => app.joinedAt,
   nameOf: (id) => nameOf(id),
+  isInRoom: (peerId) => room.peers.has(peerId),
   onChange: () => renderAll(),
-  onFirstFrame: (peerId) => transport.onFirstFrame(peerId),
+  features: () => features,
+  onRebound: (peerId) => onRebound(peerId),
 });
-
-/** The call's transport (media/transport.js): the mesh, or the router once the server says so. */
-const transport = new CallMedia(mesh, sfu, stage);
+/** Who talks in a call through the router: marks their tiles (`activeSpeakers`). */
+const speakers = new Speakers(ui.stage);
 
 /** @type {Calls} */
 const calls = new Calls(
@@ -304,12 +286,15 @@ function reportMedia() {
 // ---------------------------------------------------------------------------------------
 // Signaling events (wire.js)
 
+/** What wire.js acts on. @returns {import('./wire.js').WireContext} */
+const wireContext = () => ({
+  app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
+  showError, renderAll, showOwnName, reportMedia, speakers,
+});
+
 /** @param {Signaling} sig */
 function wire(sig) {
-  wireSignaling(sig, {
-    app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
-    showError, renderAll, showOwnName, reportMedia,
-  });
+  wireSignaling(sig, wireContext());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -436,10 +421,7 @@ function startReconnector(first) {
  * @param {import('../net/protocol.js').WelcomeMsg} w
  */
 function onReconnected(sig, w) {
-  return rejoin(sig, w, {
-    app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
-    showError, renderAll, showOwnName, reportMedia,
-  });
+  return rejoin(sig, w, wireContext());
 }
 
 /**
@@ -580,6 +562,7 @@ installDebugHandle({
   chat: () => chat.messages,
   calls,
   transport,
+  speakers,
   signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 

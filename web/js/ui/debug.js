@@ -13,6 +13,7 @@
  * @param {import('./calls.js').Calls} src.calls
  * @param {import('../media/callmedia.js').CallMedia} src.transport
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
+ * @param {import('./speakers.js').Speakers} src.speakers who talks in our call through the router
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
  *   connection: up or not, and how many replacement connections were opened
  */
@@ -47,6 +48,7 @@ export function installDebugHandle(src) {
         media: { enumerable: true, get: () => src.features.media() },
         peerStates: { enumerable: true, get: () => src.features.peerStates() },
         quality: { enumerable: true, value: () => src.features.quality() },
+        speakers: { enumerable: true, get: () => src.speakers.snapshot() },
         signaling: {
           enumerable: true,
           get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: transport.rebound }),

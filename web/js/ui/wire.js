@@ -25,6 +25,7 @@ import { SignalingError } from '../net/signaling.js';
  * @property {() => void} renderAll
  * @property {(name: string) => void} showOwnName
  * @property {() => void} reportMedia
+ * @property {import('./speakers.js').Speakers} speakers who talks, on the tiles
  */
 
 /**
@@ -32,7 +33,8 @@ import { SignalingError } from '../net/signaling.js';
  * @param {WireContext} c
  */
 export function wireSignaling(sig, c) {
-  const { app, room, calls, transport, moderation, chat, access, roomName, showError, renderAll, showOwnName, reportMedia } = c;
+  const { app, room, calls, transport, moderation, chat, access, roomName, showError, renderAll, showOwnName, reportMedia,
+    speakers } = c;
   const live = () => app.signaling === sig;
   // The room model hears roles and the lock before moderation says what changed.
   sig.on('roleChanged', (m) => live() && room.handle(m));
@@ -85,6 +87,7 @@ export function wireSignaling(sig, c) {
   sig.on('presence', (m) => {
     if (!live()) return;
     room.handle(m);
+    speakers.follow(room.myCall());
     calls.onPresence();
   });
 
@@ -117,6 +120,10 @@ export function wireSignaling(sig, c) {
   sig.on('callMode', (m) => {
     if (!live()) return;
     calls.onCallMode(m);
+  });
+
+  sig.on('activeSpeakers', (m) => {
+    if (live()) speakers.handle(m, room.myCall());
   });
 
   for (const type of /** @type {const} */ (['sfuOffer', 'sfuAnswer'])) {

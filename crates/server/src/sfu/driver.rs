@@ -4,7 +4,7 @@
 //! `try_send`), and never awaits anything but that wait.
 
 use crate::turn::{LocalDatagram, TurnLocal};
-use confab_proto::RoomId;
+use confab_proto::{PeerId, RoomId};
 use confab_sfu::{Datagram, DisconnectReason, EndpointId, Input, Output, Sfu, SfuConfig};
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent};
 use std::collections::HashSet;
@@ -234,6 +234,15 @@ impl Driver {
                         message: lost(reason).into(),
                         gone: true,
                     })
+                }
+                Output::ActiveSpeakers { room, speakers } => {
+                    // SFU rooms are named `g{group}` (see `command`); labels are peer ids.
+                    if let Some(group) = room.as_str().strip_prefix('g') {
+                        if let Ok(group) = group.parse() {
+                            let speakers = speakers.into_iter().map(PeerId::new).collect();
+                            self.event(MediaEvent::Speakers { group, speakers });
+                        }
+                    }
                 }
                 Output::Rejected { endpoint, error } => {
                     let gone = !self.sfu.contains(endpoint);

@@ -44,6 +44,9 @@ pub struct Peer {
     pub sending: Vec<(Mid, MediaKind)>,
     /// Frames received, by the stream id of the forwarded track (the publisher) and kind.
     pub frames: HashMap<(String, MediaKind), usize>,
+    /// The audio level (as str0m reads it: 0 down to -127) of the last frame received,
+    /// by the stream id of the forwarded track.
+    pub levels_in: HashMap<String, i8>,
     /// Frames received, by our mid.
     pub frames_by_mid: HashMap<Mid, usize>,
     /// Mids the SFU added to it (tracks of others), in order.
@@ -51,6 +54,9 @@ pub struct Peer {
     /// Keyframe requests that reached it as a publisher.
     pub keyframe_requests: usize,
     pub connected: bool,
+    /// The RFC 6464 level its audio frames carry, in -dBov (0 loudest, 127 silence);
+    /// `None`: no level at all.
+    pub audio_level: Option<u8>,
     next_audio: Instant,
     next_video: Instant,
 }
@@ -102,6 +108,8 @@ pub struct World {
     pub connected: Vec<EndpointId>,
     pub disconnected: Vec<(EndpointId, confab_sfu::DisconnectReason)>,
     pub rejected: Vec<(EndpointId, confab_sfu::SfuError)>,
+    /// Every `ActiveSpeakers` the SFU made: when (since the start), the room, the list.
+    pub speakers: Vec<(Duration, RoomId, Vec<String>)>,
     /// Offers the SFU made, per endpoint.
     pub offers: HashMap<EndpointId, usize>,
     /// Addresses cut off: their datagrams are lost both ways.
@@ -133,6 +141,7 @@ impl World {
             connected: Vec::new(),
             disconnected: Vec::new(),
             rejected: Vec::new(),
+            speakers: Vec::new(),
             offers: HashMap::new(),
             cut: HashSet::new(),
             hold: HashSet::new(),
@@ -186,9 +195,11 @@ impl World {
             sending,
             frames: HashMap::new(),
             frames_by_mid: HashMap::new(),
+            levels_in: HashMap::new(),
             added: Vec::new(),
             keyframe_requests: 0,
             connected: false,
+            audio_level: None,
             next_audio: self.now,
             next_video: self.now,
         };
@@ -334,6 +345,10 @@ impl World {
                     self.disconnected.push((endpoint, reason))
                 }
                 Output::Rejected { endpoint, error } => self.rejected.push((endpoint, error)),
+                Output::ActiveSpeakers { room, speakers } => {
+                    let at = self.now.duration_since(self.start);
+                    self.speakers.push((at, room, speakers));
+                }
                 other => signaling.push_back(other),
             }
         }
@@ -402,6 +417,9 @@ impl World {
                             continue;
                         };
                         let key = (media.stream_id().to_owned(), media.kind());
+                        if let Some(level) = d.ext_vals.audio_level {
+                            peer.levels_in.insert(key.0.clone(), level);
+                        }
                         *peer.frames.entry(key).or_default() += 1;
                         *peer.frames_by_mid.entry(d.mid).or_default() += 1;
                     }
@@ -431,8 +449,13 @@ impl World {
                     continue;
                 }
                 *next = now + every;
+                let level = peer.audio_level.filter(|_| kind == MediaKind::Audio);
                 let Some(writer) = peer.rtc.writer(mid) else {
                     continue;
+                };
+                let writer = match level {
+                    Some(l) => writer.audio_level(-(l.min(127) as i8), l < 127),
+                    None => writer,
                 };
                 let Some(pt) = writer
                     .payload_params()
@@ -523,6 +546,21 @@ impl World {
             self.sfu_handle(Input::Timeout);
         }
         self.write_media();
+    }
+
+    /// The last list of active speakers the SFU reported for `room_name`, if any.
+    pub fn speakers_in(&self, room_name: &str) -> Option<&[String]> {
+        let r = room(room_name);
+        self.speakers
+            .iter()
+            .rev()
+            .find(|(_, room, _)| *room == r)
+            .map(|(_, _, list)| list.as_slice())
+    }
+
+    /// Sets the level `id`'s audio frames carry from now on (see [`Peer::audio_level`]).
+    pub fn set_level(&mut self, id: u64, level: Option<u8>) {
+        self.peer_mut(id).audio_level = level;
     }
 
     /// A receiver asks for keyframes on every video track it receives.

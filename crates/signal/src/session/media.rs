@@ -8,6 +8,11 @@
 //! socket drops keeps its SFU connection (media does not go through the socket) and
 //! gets the SFU's messages again once it resumes.
 //!
+//! The SFU reports each group's active speakers ([`MediaEvent::Speakers`]); the group's
+//! entry names its call and its members with endpoints, so the list goes to them as
+//! `activeSpeakers`, and the last list goes to a member whose connection to the SFU
+//! comes up later. A group's entry lives exactly as long as it has endpoints.
+//!
 //! [`RoomEvent::Sfu`]: crate::room::RoomEvent::Sfu
 //! [`RoomEvent::SfuLeave`]: crate::room::RoomEvent::SfuLeave
 
@@ -23,8 +28,10 @@ use std::collections::HashMap;
 pub(crate) struct MediaLinks {
     by_peer: HashMap<PeerId, Link>,
     by_endpoint: HashMap<MediaEndpoint, PeerId>,
-    /// The SFU room of each SFU call with endpoints, and how many it has.
-    groups: HashMap<(RoomId, CallId), (u64, usize)>,
+    /// The SFU room (group) of each SFU call with endpoints.
+    groups: HashMap<(RoomId, CallId), u64>,
+    /// Each group's call and members: the reverse of `groups`, with the same keys.
+    by_group: HashMap<u64, Group>,
     last_endpoint: u64,
     last_group: u64,
 }
@@ -33,6 +40,18 @@ pub(crate) struct MediaLinks {
 struct Link {
     endpoint: MediaEndpoint,
     key: (RoomId, CallId),
+    group: u64,
+}
+
+/// One SFU room.
+#[derive(Debug)]
+struct Group {
+    /// Its call.
+    key: (RoomId, CallId),
+    /// The members with an endpoint in it, in the order they joined it (never empty).
+    members: Vec<PeerId>,
+    /// Its active speakers as the SFU last reported them.
+    speakers: Vec<PeerId>,
 }
 
 impl MediaLinks {
@@ -44,9 +63,10 @@ impl MediaLinks {
     fn unlink(&mut self, peer: &PeerId) -> Option<MediaEndpoint> {
         let link = self.by_peer.remove(peer)?;
         self.by_endpoint.remove(&link.endpoint);
-        if let Some((_, n)) = self.groups.get_mut(&link.key) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(group) = self.by_group.get_mut(&link.group) {
+            group.members.retain(|p| p != peer);
+            if group.members.is_empty() {
+                self.by_group.remove(&link.group);
                 self.groups.remove(&link.key);
             }
         }
@@ -85,12 +105,15 @@ impl Hub {
             *counts.entry(&link.key).or_default() += 1;
         }
         assert_eq!(counts.len(), m.groups.len());
+        assert_eq!(m.by_group.len(), m.groups.len());
         for (key, n) in counts {
-            assert_eq!(
-                m.groups.get(key).map(|g| g.1),
-                Some(n),
-                "endpoints of {key:?}"
-            );
+            let group = m.groups.get(key).and_then(|g| m.by_group.get(g));
+            let group = group.expect("a group both ways");
+            assert_eq!(&group.key, key);
+            assert_eq!(group.members.len(), n, "endpoints of {key:?}");
+            for peer in &group.members {
+                assert_eq!(m.by_peer.get(peer).map(|l| &l.key), Some(key));
+            }
         }
     }
 
@@ -138,19 +161,32 @@ impl Hub {
         let m = &mut self.media;
         m.last_endpoint += 1;
         let endpoint = MediaEndpoint(m.last_endpoint);
-        let group = match m.groups.get_mut(&key) {
-            Some((group, n)) => {
-                *n += 1;
-                *group
-            }
+        let group = match m.groups.get(&key) {
+            Some(&group) => group,
             None => {
                 m.last_group += 1;
-                m.groups.insert(key.clone(), (m.last_group, 1));
+                m.groups.insert(key.clone(), m.last_group);
                 m.last_group
             }
         };
+        m.by_group
+            .entry(group)
+            .or_insert_with(|| Group {
+                key: key.clone(),
+                members: Vec::new(),
+                speakers: Vec::new(),
+            })
+            .members
+            .push(peer.clone());
         m.by_endpoint.insert(endpoint, peer.clone());
-        m.by_peer.insert(peer.clone(), Link { endpoint, key });
+        m.by_peer.insert(
+            peer.clone(),
+            Link {
+                endpoint,
+                key,
+                group,
+            },
+        );
         MediaCommand::Join {
             endpoint,
             group,
@@ -176,6 +212,9 @@ impl Hub {
             | MediaEvent::Offer { endpoint, .. }
             | MediaEvent::Connected { endpoint }
             | MediaEvent::Failed { endpoint, .. } => *endpoint,
+            MediaEvent::Speakers { group, speakers } => {
+                return self.media_speakers(*group, speakers);
+            }
         };
         let Some(peer) = self.media.by_endpoint.get(&endpoint).cloned() else {
             return; // dropped by us meanwhile (the member left)
@@ -183,7 +222,23 @@ impl Hub {
         let msg = match event {
             MediaEvent::Answer { sdp, .. } => ServerMsg::SfuAnswer { sdp },
             MediaEvent::Offer { sdp, .. } => ServerMsg::SfuOffer { sdp },
-            MediaEvent::Connected { .. } => return,
+            MediaEvent::Speakers { .. } => return, // handled above
+            MediaEvent::Connected { .. } => {
+                // A member connected late hears who is talking already.
+                let Some(link) = self.media.by_peer.get(&peer) else {
+                    return;
+                };
+                let Some(group) = self.media.by_group.get(&link.group) else {
+                    return;
+                };
+                if group.speakers.is_empty() {
+                    return;
+                }
+                ServerMsg::ActiveSpeakers {
+                    call: group.key.1,
+                    speakers: group.speakers.clone(),
+                }
+            }
             MediaEvent::Failed { message, gone, .. } => {
                 if gone {
                     self.media.unlink(&peer);
@@ -197,6 +252,33 @@ impl Hub {
         };
         if let Some(&conn) = self.by_peer.get(&peer) {
             self.send(conn, msg);
+        }
+    }
+
+    /// The SFU's new list of active speakers in `group`: kept (for members who connect
+    /// later) and sent to every member of its call holding an endpoint there. Names that
+    /// are not such members (one who left since the SFU's round) are left out. A group
+    /// that is gone (its last endpoint left meanwhile) is ignored.
+    fn media_speakers(&mut self, group: u64, speakers: &[PeerId]) {
+        let Some(g) = self.media.by_group.get_mut(&group) else {
+            return;
+        };
+        g.speakers = speakers
+            .iter()
+            .filter(|p| g.members.contains(p))
+            .cloned()
+            .collect();
+        let msg = ServerMsg::ActiveSpeakers {
+            call: g.key.1,
+            speakers: g.speakers.clone(),
+        };
+        let conns: Vec<_> = g
+            .members
+            .iter()
+            .filter_map(|p| self.by_peer.get(p).copied())
+            .collect();
+        for conn in conns {
+            self.send(conn, msg.clone());
         }
     }
 }

@@ -1,0 +1,65 @@
+// Active speakers in calls through the media router: the server's `activeSpeakers` list
+// (loudest first, at most three; docs/protocol.md) marks the tiles of those talking with
+// the `speaking` class, the loudest also with `data-loudest`, and clears every other
+// remote tile. Tiles made after the message (the router's tile replacing a mesh tile, a
+// late video) are marked as they appear. A list of a call we are not in any more is
+// dropped, and leaving the call clears the marks (`follow`).
+//
+// The server measures who talks (crates/sfu/src/speakers.rs); this module only shows it.
+
+/** @typedef {import('../net/protocol.js').ActiveSpeakersMsg} ActiveSpeakersMsg */
+
+export class Speakers {
+  /** @param {HTMLElement} stage the element holding the tiles (`.tile.remote[data-peer-id]`) */
+  constructor(stage) {
+    this.stage = stage;
+    /** The call the list belongs to, or null. @type {number | null} */
+    this.call = null;
+    /** Peer ids talking now, loudest first. @type {string[]} */
+    this.list = [];
+    // Only the stage's own children: marking tiles changes attributes, not children, so
+    // this never feeds itself.
+    if (typeof MutationObserver === 'function') {
+      new MutationObserver(() => this.apply()).observe(stage, { childList: true });
+    }
+  }
+
+  /**
+   * The server's new list, if it is for the call we are in.
+   * @param {ActiveSpeakersMsg} msg
+   * @param {number | null} myCall
+   */
+  handle(msg, myCall) {
+    if (msg.call !== myCall) return;
+    this.call = msg.call;
+    this.list = [...msg.speakers];
+    this.apply();
+  }
+
+  /**
+   * Our call changed (or ended, `null`): a list for another call is dropped.
+   * @param {number | null} myCall
+   */
+  follow(myCall) {
+    if (this.call === null || this.call === myCall) return;
+    this.call = null;
+    this.list = [];
+    this.apply();
+  }
+
+  /** What the debug handle shows: the call and who talks in it, loudest first. */
+  snapshot() {
+    return { call: this.call, speakers: [...this.list] };
+  }
+
+  /** Marks the tiles of the speakers and clears the others. */
+  apply() {
+    for (const tile of /** @type {NodeListOf<HTMLElement>} */ (this.stage.querySelectorAll('.tile.remote'))) {
+      const id = tile.dataset.peerId ?? '';
+      const speaking = this.list.includes(id);
+      tile.classList.toggle('speaking', speaking);
+      if (speaking && this.list[0] === id) tile.dataset.loudest = '';
+      else delete tile.dataset.loudest;
+    }
+  }
+}
