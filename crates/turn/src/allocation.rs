@@ -54,7 +54,12 @@ pub(crate) enum BindConflict {
 /// One allocation, keyed by its client's 5-tuple in the server.
 #[derive(Debug)]
 pub(crate) struct Allocation {
+    /// The username that created it; every later request on it must use the same one.
     pub(crate) username: String,
+    /// The user it counts under (see `quota.rs`): the username, or a REST username's user.
+    pub(crate) user: String,
+    /// Created with a REST username: revoking its user deletes it.
+    pub(crate) revocable: bool,
     /// The bound relay socket; `None` while the driver is binding it.
     pub(crate) relay: Option<SocketAddr>,
     /// The outstanding `BindRelay` while `relay` is `None`.
@@ -85,6 +90,8 @@ impl Allocation {
         ipv4: bool,
     ) -> Self {
         Allocation {
+            user: username.clone(),
+            revocable: false,
             username,
             relay: None,
             pending: Some(pending),
@@ -98,6 +105,13 @@ impl Allocation {
             peer_channels: HashMap::new(),
             wake: expires,
         }
+    }
+
+    /// Counts it under `user` (`revocable` if that is a REST user) instead of its username.
+    pub(crate) fn owned_by(mut self, user: String, revocable: bool) -> Self {
+        self.user = user;
+        self.revocable = revocable;
+        self
     }
 
     /// Whether the allocation is bound and not expired: it may relay data.

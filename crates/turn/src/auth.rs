@@ -10,9 +10,17 @@
 //! `SHA-256(...)` of the same string for MESSAGE-INTEGRITY-SHA256, as stun-types derives
 //! them. The key algorithm follows the integrity attribute the client used; a
 //! PASSWORD-ALGORITHM attribute, when present, must agree with it.
+//!
+//! A TURN REST username is refused once its user was revoked ([`Known::revoked`]), and
+//! past its expiry, except on a request about the allocation that very username holds
+//! ([`Known::holds`]): the expiry limits who may *start* an allocation, not how long a
+//! running call may refresh it (coturn behaves alike: it keeps the key of a session once
+//! authenticated). Browsers keep the credentials an allocation began with, so a short
+//! credential lifetime would otherwise end every call at its expiry; what ends an
+//! allocation of a member who left is the revocation.
 
 use crate::config::TurnConfig;
-use crate::rest::{rest_expiry, rest_password};
+use crate::rest::{rest_expiry, rest_password, rest_user};
 use crate::{ClientKey, Transport};
 use hmac::{Hmac, Mac};
 use std::time::{Duration, Instant};
@@ -29,12 +37,30 @@ pub(crate) const OFFERED: [PasswordAlgorithmValue; 2] =
     [PasswordAlgorithmValue::MD5, PasswordAlgorithmValue::SHA256];
 
 /// A request's verified identity: the username and the key and algorithm that sign the
-/// response.
+/// response, and the user its allocations are counted under.
 #[derive(Clone, Debug)]
 pub(crate) struct Credentials {
     pub(crate) username: String,
     pub(crate) key: IntegrityKey,
     pub(crate) algorithm: IntegrityAlgorithm,
+    /// The quota key: a static username as it is, or the user of a REST username
+    /// ([`rest_user`]), so re-minted credentials share one quota.
+    pub(crate) user: String,
+    /// A REST username: its user can be revoked ([`crate::Server::handle_revoke`]).
+    pub(crate) revocable: bool,
+}
+
+/// What the server knows about users beyond its configuration, asked while a request is
+/// authenticated.
+pub(crate) struct Known<'a> {
+    /// Whether a static user is locked out for this client (asked before its password is
+    /// checked, so a locked-out guesser learns nothing).
+    pub(crate) locked: &'a dyn Fn(&str) -> bool,
+    /// Whether the user of a REST username (the part after the expiry) is revoked.
+    pub(crate) revoked: &'a dyn Fn(&str) -> bool,
+    /// Whether this exact username holds the live allocation the request is about (never
+    /// for an Allocate): then its REST expiry is not enforced.
+    pub(crate) holds: &'a dyn Fn(&str) -> bool,
 }
 
 /// Why a request did not authenticate; each maps to one error response.
@@ -46,6 +72,8 @@ pub(crate) enum AuthFailure {
     Challenge,
     /// 401 with a fresh NONCE: unknown or expired user.
     UnknownUser,
+    /// 401 with a fresh NONCE, password unchecked: the REST user was revoked.
+    Revoked,
     /// 401 with a fresh NONCE: a wrong HMAC; `static_user` names the static user whose
     /// password was wrong (for the lockout), `None` for a TURN REST username.
     WrongPassword {
@@ -154,27 +182,43 @@ fn hex(c: u8) -> u8 {
     }
 }
 
-/// The password for `username`: a static user first, else a REST username that has not
-/// expired (`expiry >= unix_now`) when a REST secret is configured.
-fn password_for(config: &TurnConfig, username: &str, unix_now: u64) -> Option<String> {
+/// The password for `username`: a static user first, else a REST username (when a REST
+/// secret is configured) whose user is not revoked and that has not expired (`expiry >=
+/// unix_now`) or holds the allocation asked about.
+fn password_for(
+    config: &TurnConfig,
+    username: &str,
+    unix_now: u64,
+    known: &Known<'_>,
+) -> Result<String, AuthFailure> {
     if let Some((_, password)) = config.static_users.iter().find(|(u, _)| u == username) {
-        return Some(password.clone());
+        return Ok(password.clone());
     }
-    let secret = config.rest_secret.as_ref()?;
-    let expiry = rest_expiry(username)?;
-    (expiry >= unix_now).then(|| rest_password(secret, username))
+    let secret = config
+        .rest_secret
+        .as_ref()
+        .ok_or(AuthFailure::UnknownUser)?;
+    let (Some(expiry), Some(user)) = (rest_expiry(username), rest_user(username)) else {
+        return Err(AuthFailure::UnknownUser);
+    };
+    if (known.revoked)(user) {
+        return Err(AuthFailure::Revoked);
+    }
+    if expiry < unix_now && !(known.holds)(username) {
+        return Err(AuthFailure::UnknownUser);
+    }
+    Ok(rest_password(secret, username))
 }
 
-/// Authenticate a request per RFC 8489 §9.2.4, in the RFC's order of checks. `locked`
-/// says whether a static username is locked out for this client (checked before its
-/// password, so a locked-out guesser learns nothing).
+/// Authenticate a request per RFC 8489 §9.2.4, in the RFC's order of checks, with what
+/// the server `known`s about lockouts, revocations and allocations.
 pub(crate) fn authenticate(
     config: &TurnConfig,
     nonces: &NonceMaker,
     msg: &Message<'_>,
     client: &ClientKey,
     (now, unix_now): (Instant, u64),
-    locked: &dyn Fn(&str) -> bool,
+    known: &Known<'_>,
 ) -> Result<Credentials, AuthFailure> {
     let mut username = None;
     let mut realm = None;
@@ -228,17 +272,23 @@ pub(crate) fn authenticate(
     }
     let username = username.username().to_string();
     let is_static = config.static_users.iter().any(|(u, _)| *u == username);
-    if is_static && locked(&username) {
+    if is_static && (known.locked)(&username) {
         return Err(AuthFailure::LockedOut);
     }
-    let password = password_for(config, &username, unix_now).ok_or(AuthFailure::UnknownUser)?;
+    let password = password_for(config, &username, unix_now, known)?;
     let long_term = LongTermKeyCredentials::new(username.clone(), password, config.realm.clone());
     let key = long_term.make_key(algorithm);
+    let user = match rest_user(&username) {
+        Some(user) if !is_static => user.to_owned(),
+        _ => username.clone(),
+    };
     match msg.validate_integrity_with_key(&key) {
         Ok(used) if used == algorithm => Ok(Credentials {
             username,
             key,
             algorithm,
+            user,
+            revocable: !is_static,
         }),
         _ => Err(AuthFailure::WrongPassword {
             static_user: is_static.then_some(username),
@@ -292,12 +342,42 @@ mod tests {
             static_users: vec![("ada".into(), "lovelace".into())],
             ..Default::default()
         };
-        assert_eq!(password_for(&config, "ada", 0).as_deref(), Some("lovelace"));
-        assert_eq!(password_for(&config, "grace", 0), None);
-        let p = password_for(&config, "100:grace", 100).unwrap();
+        let no = |_: &str| false;
+        let known = Known {
+            locked: &no,
+            revoked: &no,
+            holds: &no,
+        };
+        let lookup = |c: &TurnConfig, name: &str, unix: u64, k: &Known<'_>| {
+            password_for(c, name, unix, k).ok()
+        };
+        assert_eq!(
+            lookup(&config, "ada", 0, &known).as_deref(),
+            Some("lovelace")
+        );
+        assert_eq!(lookup(&config, "grace", 0, &known), None);
+        let p = lookup(&config, "100:grace", 100, &known).unwrap();
         assert_eq!(p, rest_password(b"s3cret", "100:grace"));
-        assert_eq!(password_for(&config, "100:grace", 101), None);
+        assert_eq!(lookup(&config, "100:grace", 101, &known), None);
         let no_secret = TurnConfig::default();
-        assert_eq!(password_for(&no_secret, "100:grace", 0), None);
+        assert_eq!(lookup(&no_secret, "100:grace", 0, &known), None);
+        // Expired, but it holds the allocation asked about: still accepted.
+        let yes = |_: &str| true;
+        let holding = Known {
+            holds: &yes,
+            ..known
+        };
+        assert_eq!(lookup(&config, "100:grace", 101, &holding), Some(p));
+        // Revoked: refused, whatever the expiry.
+        let grace = |u: &str| u == "grace";
+        let revoked = Known {
+            revoked: &grace,
+            ..holding
+        };
+        assert_eq!(
+            password_for(&config, "100:grace", 0, &revoked),
+            Err(AuthFailure::Revoked)
+        );
+        assert!(password_for(&config, "100:alan", 0, &revoked).is_ok());
     }
 }

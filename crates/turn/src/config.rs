@@ -29,8 +29,14 @@ pub struct TurnConfig {
     pub max_lifetime: Duration,
     /// How long a NONCE stays valid before 438 Stale Nonce (600 s).
     pub nonce_lifetime: Duration,
-    /// Allocations per username, pending ones included (10); more gets 486.
+    /// Allocations per user, pending ones included (16); more gets 486. A static user is
+    /// its username; a TURN REST username counts under its user (the part after the
+    /// expiry), so credentials minted again for the same user share the quota.
     pub user_quota: usize,
+    /// Allocations per client address (an IPv4 address, or an IPv6 /64), pending ones
+    /// included, whatever the user (256); more gets 486. One client cannot gather
+    /// allocations under many users until `max_allocations`.
+    pub ip_quota: usize,
     /// Allocations in all, pending ones included (10 000); more gets 508.
     pub max_allocations: usize,
     /// Which peers may be relayed to.
@@ -72,7 +78,8 @@ impl Default for TurnConfig {
             default_lifetime: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(3600),
             nonce_lifetime: Duration::from_secs(600),
-            user_quota: 10,
+            user_quota: 16,
+            ip_quota: 256,
             max_allocations: 10_000,
             peer_policy: PeerPolicy::default(),
             software: Some("confab".into()),

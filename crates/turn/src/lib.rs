@@ -24,10 +24,16 @@
 //!   way: [`Output::ToLocal`] out, [`Server::handle_local`] back.
 //! - Nonces are stateless (an HMAC over issue time and 5-tuple with a key derived from the
 //!   seed), so unauthenticated traffic creates no state.
-//! - Limits: `user_quota` allocations per username (486), `max_allocations` in all (508),
-//!   [`MAX_PERMISSIONS`] permissions and [`MAX_CHANNELS`] channels per allocation (508);
-//!   error replies to unauthenticated UDP requests per source prefix, and a lockout per
-//!   (source, static user) after wrong passwords ([`TurnConfig`]).
+//! - Limits: `user_quota` allocations per user (486; a TURN REST username counts under
+//!   its user, the part after the expiry), `ip_quota` per client address (486),
+//!   `max_allocations` in all (508), [`MAX_PERMISSIONS`] permissions and [`MAX_CHANNELS`]
+//!   channels per allocation (508); error replies to unauthenticated UDP requests per
+//!   source prefix, and a lockout per (source, static user) after wrong passwords
+//!   ([`TurnConfig`]).
+//! - A TURN REST username is accepted until its expiry to start an allocation, and for as
+//!   long as that allocation lives to refresh it and add permissions and channels. The
+//!   driver revokes a REST user with [`Server::handle_revoke`]: its allocations go at once
+//!   and its credentials are refused from then on.
 //! - Every refused request is reported as a [`Refusal`] ([`Server::poll_refusal`]).
 //!
 //! Not implemented (answered as documented): TCP relays (RFC 6062, 442), EVEN-PORT and
@@ -81,6 +87,7 @@ mod framing;
 mod limits;
 mod methods;
 mod policy;
+mod quota;
 mod refusal;
 mod relay;
 mod reply;

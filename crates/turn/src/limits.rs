@@ -21,6 +21,15 @@ fn prefix(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The address a client's allocations are counted under: an IPv4 address (also when it
+/// comes IPv4-mapped), or an IPv6 /64, since one host usually has a whole /64.
+pub(crate) fn prefix64(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
+    }
+}
+
 /// A token bucket: `burst` tokens, refilled at `rate` per second.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {

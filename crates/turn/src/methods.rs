@@ -6,6 +6,7 @@
 use crate::allocation::{Allocation, BindConflict};
 use crate::auth::Credentials;
 use crate::framing::CHANNEL_RANGE;
+use crate::refusal::RefusalReason;
 use crate::reply::Reply;
 use crate::server::{PendingBind, Server};
 use crate::{ClientKey, Output, RelayRequestId};
@@ -71,14 +72,14 @@ impl Server {
             Ok(even) => even,
             Err(code) => return self.reject(key, ALLOCATE, tid, code, &creds),
         };
-        if self.user_counts.get(&creds.username).copied().unwrap_or(0) >= self.config.user_quota {
-            return self.reject(
-                key,
-                ALLOCATE,
-                tid,
-                ErrorCode::ALLOCATION_QUOTA_REACHED,
-                &creds,
-            );
+        let quota = ErrorCode::ALLOCATION_QUOTA_REACHED;
+        if self.quotas.user_count(&creds.user) >= self.config.user_quota {
+            return self.reject(key, ALLOCATE, tid, quota, &creds);
+        }
+        if self.quotas.ip_count(key.client.ip()) >= self.config.ip_quota {
+            let mut reply = Reply::error(ALLOCATE, tid, quota);
+            reply.reason = Some(RefusalReason::IpQuota);
+            return self.send(key, reply, Some(&creds));
         }
         if self.allocations.len() >= self.config.max_allocations {
             return self.reject(key, ALLOCATE, tid, ErrorCode::INSUFFICIENT_CAPACITY, &creds);
@@ -89,7 +90,8 @@ impl Server {
         let lifetime = Duration::from_secs(u64::from(lifetime_secs));
         let request = self.next_request_id();
         let ipv4 = self.config.relay_ip.is_ipv4();
-        let alloc = Allocation::new(creds.username.clone(), request, now + lifetime, tid, ipv4);
+        let alloc = Allocation::new(creds.username.clone(), request, now + lifetime, tid, ipv4)
+            .owned_by(creds.user.clone(), creds.revocable);
         self.insert_allocation(key, alloc);
         self.pending.insert(
             request,

@@ -50,8 +50,14 @@ pub enum RefusalReason {
     UnsupportedTransport,
     /// 440/443: address family not supported or not matching.
     AddressFamily,
-    /// 486: the username holds its quota of allocations.
+    /// 486: the user (a static username, or the user of a REST username) holds its quota
+    /// of allocations.
     UserQuota,
+    /// 486: the client's address (IPv4, or IPv6 /64) holds its quota of allocations.
+    IpQuota,
+    /// 401, password unchecked: the user of this REST username was revoked (its member
+    /// left; see [`crate::Server::handle_revoke`]).
+    Revoked,
     /// 508: the server is full (allocations, relay ports, permissions, channels).
     Capacity,
     /// No reply at all: the source's prefix spent its budget of unauthenticated UDP
@@ -63,7 +69,7 @@ pub enum RefusalReason {
 
 impl RefusalReason {
     /// Every reason, in a stable order (metrics register them all up front).
-    pub const ALL: [RefusalReason; 15] = [
+    pub const ALL: [RefusalReason; 17] = [
         RefusalReason::Challenge,
         RefusalReason::BadCredentials,
         RefusalReason::LockedOut,
@@ -76,6 +82,8 @@ impl RefusalReason {
         RefusalReason::UnsupportedTransport,
         RefusalReason::AddressFamily,
         RefusalReason::UserQuota,
+        RefusalReason::IpQuota,
+        RefusalReason::Revoked,
         RefusalReason::Capacity,
         RefusalReason::RateLimited,
         RefusalReason::Other,
@@ -96,6 +104,8 @@ impl RefusalReason {
             RefusalReason::UnsupportedTransport => "unsupported_transport",
             RefusalReason::AddressFamily => "address_family",
             RefusalReason::UserQuota => "user_quota",
+            RefusalReason::IpQuota => "ip_quota",
+            RefusalReason::Revoked => "revoked",
             RefusalReason::Capacity => "capacity",
             RefusalReason::RateLimited => "rate_limited",
             RefusalReason::Other => "other",

@@ -1,7 +1,10 @@
 //! TURN REST API credentials (draft-uberti-behave-turn-rest-00), as coturn implements them:
 //! username `"<expiry unix secs>:<user>"`, password `base64(HMAC-SHA1(secret, username))`.
 //! Signaling mints them with [`rest_credentials`]; the TURN core recomputes the password
-//! from the username and rejects it once the expiry has passed.
+//! from the username and rejects it for a new allocation once the expiry has passed (an
+//! allocation it created may go on being refreshed with it: see `auth.rs`). Quotas and
+//! revocation count the *user*, the part after the expiry, so credentials minted again for
+//! the same user share its quota and its revocation ([`crate::Server::handle_revoke`]).
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -51,6 +54,13 @@ pub(crate) fn rest_expiry(username: &str) -> Option<u64> {
     stamp.parse().ok()
 }
 
+/// The user of a REST-style username: what follows the expiry and its `:` (empty for a
+/// bare timestamp). `None` if the name has no expiry ([`rest_expiry`]).
+pub(crate) fn rest_user(username: &str) -> Option<&str> {
+    rest_expiry(username)?;
+    Some(username.split_once(':').map_or("", |(_, user)| user))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +84,9 @@ mod tests {
         assert_eq!(rest_expiry(":ada"), None);
         assert_eq!(rest_expiry("+5:ada"), None);
         assert_eq!(rest_expiry("99999999999999999999999:ada"), None);
+        assert_eq!(rest_user("1700000000:ada"), Some("ada"));
+        assert_eq!(rest_user("1700000000:ada:x"), Some("ada:x"));
+        assert_eq!(rest_user("1700000000"), Some(""));
+        assert_eq!(rest_user("ada"), None);
     }
 }

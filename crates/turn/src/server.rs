@@ -2,9 +2,10 @@
 //! handlers in `methods.rs`.
 
 use crate::allocation::Allocation;
-use crate::auth::{authenticate, AuthFailure, Credentials, NonceMaker, OFFERED};
+use crate::auth::{authenticate, AuthFailure, Credentials, Known, NonceMaker, OFFERED};
 use crate::config::TurnConfig;
 use crate::limits::{ErrorBudget, Lockout};
+use crate::quota::Quotas;
 use crate::refusal::{method_name, Refusal, RefusalReason, MAX_QUEUED};
 use crate::reply::Reply;
 use crate::rng::SplitMix64;
@@ -71,7 +72,8 @@ pub struct Server {
     /// here is reached in-process, never through a socket.
     pub(crate) by_advertised: HashMap<SocketAddr, ClientKey>,
     pub(crate) pending: HashMap<RelayRequestId, PendingBind>,
-    pub(crate) user_counts: HashMap<String, usize>,
+    /// Allocations per user and per client address, and revoked users (`quota.rs`).
+    pub(crate) quotas: Quotas,
     timers: BinaryHeap<Reverse<(Instant, ClientKey)>>,
     pub(crate) next_request: u64,
     pub(crate) outputs: VecDeque<Output>,
@@ -126,7 +128,7 @@ impl Server {
             by_relay: HashMap::new(),
             by_advertised: HashMap::new(),
             pending: HashMap::new(),
-            user_counts: HashMap::new(),
+            quotas: Quotas::default(),
             timers: BinaryHeap::new(),
             next_request: 0,
             outputs: VecDeque::new(),
@@ -261,11 +263,6 @@ impl Server {
         self.allocations.get(&key).is_some_and(|a| now < a.expires)
     }
 
-    /// Allocations held by `username`, pending ones included (at most `user_quota`).
-    pub fn user_allocation_count(&self, username: &str) -> usize {
-        self.user_counts.get(username).copied().unwrap_or(0)
-    }
-
     /// Whether relay socket `relay` may send to `peer` at `now` (a live allocation with an
     /// unexpired permission for that IP). Every [`Output::ToPeer`] satisfies this.
     pub fn has_permission(&self, relay: SocketAddr, peer: IpAddr, now: Instant) -> bool {
@@ -322,9 +319,19 @@ impl Server {
         }
         let ip = key.client.ip();
         let lockout = &self.lockout;
-        let locked = |user: &str| lockout.is_locked(ip, user, now);
-        let creds = match authenticate(&self.config, &self.nonces, msg, &key, (now, unix), &locked)
-        {
+        let quotas = &self.quotas;
+        // The username of the live allocation a non-Allocate request is about.
+        let held = (method != ALLOCATE)
+            .then(|| self.allocations.get(&key))
+            .flatten()
+            .filter(|a| now < a.expires)
+            .map(|a| a.username.as_str());
+        let known = Known {
+            locked: &|user| lockout.is_locked(ip, user, now),
+            revoked: &|user| quotas.is_revoked(user),
+            holds: &|username| held == Some(username),
+        };
+        let creds = match authenticate(&self.config, &self.nonces, msg, &key, (now, unix), &known) {
             Ok(creds) => creds,
             Err(failure) => return self.auth_failure(key, msg, failure, now),
         };
@@ -371,6 +378,7 @@ impl Server {
                 (ErrorCode::UNAUTHORIZED, RefusalReason::BadCredentials)
             }
             AuthFailure::LockedOut => (ErrorCode::UNAUTHORIZED, RefusalReason::LockedOut),
+            AuthFailure::Revoked => (ErrorCode::UNAUTHORIZED, RefusalReason::Revoked),
             AuthFailure::StaleNonce => (ErrorCode::STALE_NONCE, RefusalReason::StaleNonce),
         };
         let mut reply = Reply::small_error(msg.method(), tid, code);
@@ -462,7 +470,7 @@ impl Server {
 
     /// Insert a new allocation and arm its timer.
     pub(crate) fn insert_allocation(&mut self, key: ClientKey, alloc: Allocation) {
-        *self.user_counts.entry(alloc.username.clone()).or_insert(0) += 1;
+        self.quotas.add(&alloc.user, key);
         let wake = alloc.next_deadline();
         self.allocations.insert(key, alloc);
         if let Some(alloc) = self.allocations.get_mut(&key) {
@@ -488,12 +496,7 @@ impl Server {
         if let Some(request) = alloc.pending {
             self.pending.remove(&request);
         }
-        if let Some(count) = self.user_counts.get_mut(&alloc.username) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.user_counts.remove(&alloc.username);
-            }
-        }
+        self.quotas.remove(&alloc.user, *key);
     }
 
     /// A request id for a new `BindRelay`.

@@ -253,12 +253,22 @@ fn rest_credentials_valid_expired_and_wrong_secret() {
     assert_eq!(reply.code(), 401);
     assert!(reply.nonce().is_some());
 
-    // Credentials expiring this very second are still good; one second later they are not.
+    // Credentials expiring this very second still start an allocation; one second later
+    // they start none, yet the allocation they started goes on being refreshed with them
+    // (see expired_credentials_keep_their_allocation_alive in members.rs).
     let (user, pass) = rest_credentials(SECRET, "edge", UNIX0, Duration::ZERO);
     let mut edge = Auth::new(&user, &pass);
     h.allocate(udp(4), &mut edge);
     h.advance(1);
     let reply = h.signed(udp(4), REFRESH, &[], &edge);
+    assert!(reply.is_success(), "{}", reply.code());
+    let mut elsewhere = edge.clone();
+    h.challenge(udp(5), &mut elsewhere);
+    let tid = h.tid();
+    let reply = h.ask(
+        udp(5),
+        &request(ALLOCATE, tid, &[&udp_transport()], Some(&elsewhere)),
+    );
     assert_eq!(reply.code(), 401);
 }
 
