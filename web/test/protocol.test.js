@@ -144,6 +144,8 @@ test('malformed server messages are rejected', () => {
     '{"version":1}',
     '{"type":"welcome","version":1,"peerId":7,"iceServers":[]}',
     '{"type":"welcome","version":1,"peerId":"a","iceServers":[{"urls":"stun:x"}]}',
+    '{"type":"iceServers"}',
+    '{"type":"iceServers","iceServers":[{"urls":["turn:x"],"credential":7}]}',
     '{"type":"joined","room":"bad room","you":{"id":"a","name":"A"},"peers":[]}',
     '{"type":"joined","room":"r","you":{"id":"a"},"peers":[]}',
     '{"type":"peerLeft","peerId":"a","reason":"bored"}',

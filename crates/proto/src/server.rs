@@ -12,13 +12,15 @@ use serde::{Deserialize, Serialize};
     rename_all_fields = "camelCase"
 )]
 pub enum ServerMsg {
-    /// Answer to `hello`: the connection's identity and the ICE servers to use.
+    /// Answer to `hello`: the connection's identity and the ICE servers anyone may use.
     Welcome {
         /// [`crate::PROTOCOL_VERSION`].
         version: u32,
         /// This connection's peer id.
         peer_id: PeerId,
-        /// ICE servers for `RTCPeerConnection`, possibly empty.
+        /// ICE servers for `RTCPeerConnection` that need no credentials (STUN), possibly
+        /// empty. TURN servers, with credentials, come to room members only, in
+        /// [`ServerMsg::IceServers`].
         ice_servers: Vec<IceServer>,
         /// Opaque, single-use secret for `hello {resume}` after a dropped connection.
         /// Absent from servers older than reconnection.
@@ -28,6 +30,14 @@ pub enum ServerMsg {
         /// snapshot of its room follows when it is in one.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         resumed: bool,
+    },
+    /// The ICE servers for `RTCPeerConnection` from now on, TURN credentials included,
+    /// which only room members get: sent right before the `joined` of a join or resume,
+    /// and again before the credentials expire while the member stays. Replaces the list
+    /// of `welcome` (and of any earlier `iceServers`) for new peer connections.
+    IceServers {
+        /// The whole list, with fresh credentials.
+        ice_servers: Vec<IceServer>,
     },
     /// Answer to `join`: a snapshot of the room.
     Joined {
@@ -236,6 +246,7 @@ impl ServerMsg {
     pub fn type_name(&self) -> &'static str {
         match self {
             ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::IceServers { .. } => "iceServers",
             ServerMsg::Joined { .. } => "joined",
             ServerMsg::Left { .. } => "left",
             ServerMsg::PeerJoined { .. } => "peerJoined",
@@ -267,6 +278,7 @@ impl ServerMsg {
     /// that every fixture's type is listed, so this list cannot drift from the enum.
     pub const TYPES: &'static [&'static str] = &[
         "welcome",
+        "iceServers",
         "joined",
         "left",
         "peerJoined",

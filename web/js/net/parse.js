@@ -112,6 +112,7 @@ const SERVER_CHECKS = {
     m.iceServers.every(isIceServer) &&
     (m.resumeToken === undefined || isString(m.resumeToken)) &&
     isOptBool(m.resumed),
+  iceServers: (m) => Array.isArray(m.iceServers) && m.iceServers.every(isIceServer),
   joined: (m) =>
     isOptRef(m.ref) &&
     isValidRoom(m.room) &&

@@ -55,6 +55,7 @@ import {
 /** @typedef {import('./protocol.js').RequestId} RequestId */
 /** @typedef {import('./protocol.js').ServerMsg} ServerMsg */
 /** @typedef {import('./protocol.js').WelcomeMsg} WelcomeMsg */
+/** @typedef {import('./protocol.js').IceServersMsg} IceServersMsg */
 
 // ---------------------------------------------------------------------------------------
 // Signaling client
@@ -100,6 +101,7 @@ import {
  * Events `Signaling` dispatches, by name.
  * @typedef {object} SignalingEvents
  * @property {WelcomeMsg} welcome
+ * @property {IceServersMsg} iceServers TURN credentials, for members (before `joined`)
  * @property {JoinedMsg} joined
  * @property {LeftMsg} left
  * @property {PeerJoinedMsg} peerJoined

@@ -126,8 +126,15 @@ export const CloseCode = Object.freeze({
  */
 
 /**
+ * `iceServers` here need no credentials (STUN): TURN comes to room members in
+ * `IceServersMsg`.
  * @typedef {{type: 'welcome', version: number, peerId: string, iceServers: IceServer[],
  *   resumeToken?: string, resumed?: boolean}} WelcomeMsg
+ */
+/**
+ * The ICE servers for new peer connections from now on, TURN credentials included: sent
+ * to a member before its `joined`, and again before the credentials expire.
+ * @typedef {{type: 'iceServers', iceServers: IceServer[]}} IceServersMsg
  */
 /**
  * `history` is always an array here: `validateServerMessage` fills in `[]` for servers
@@ -168,7 +175,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
- * @typedef {WelcomeMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
+ * @typedef {WelcomeMsg | IceServersMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
