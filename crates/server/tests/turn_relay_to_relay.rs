@@ -5,115 +5,12 @@
 //! `/metrics` shows the in-process bytes and the refusal (item 2).
 
 mod common;
-#[path = "../../turn/tests/common/mod.rs"]
-mod turn_client;
+mod turn_udp;
 
 use common::{TestServer, TURN_SECRET};
-use confab_turn::rest_credentials;
-use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
-use stun_types::attribute::AttributeWrite;
-use turn_client::{request, Auth, Reply};
-use turn_types::attribute::{Data, RequestedTransport, XorPeerAddress};
-use turn_types::message::{ALLOCATE, CREATE_PERMISSION, DATA, SEND};
-
-/// One UDP TURN client with its allocation.
-struct Client {
-    sock: UdpSocket,
-    auth: Auth,
-    relayed: SocketAddr,
-    tid: u128,
-}
-
-impl Client {
-    /// Sends `msg` (transaction `tid`) and waits for its response (2 s, retransmitting).
-    fn transact(&self, msg: &[u8], tid: u128) -> Reply {
-        let mut buf = vec![0u8; 2048];
-        for _ in 0..8 {
-            self.sock.send(msg).unwrap();
-            let until = Instant::now() + Duration::from_millis(250);
-            while Instant::now() < until {
-                if let Ok(n) = self.sock.recv(&mut buf) {
-                    let reply = Reply(buf[..n].to_vec());
-                    if stun_types::message::Message::from_bytes(&reply.0).is_ok()
-                        && reply.tid() == tid
-                    {
-                        return reply;
-                    }
-                }
-            }
-        }
-        panic!("no response to transaction {tid:x}");
-    }
-
-    /// Challenge, then Allocate with TURN REST credentials for `user`.
-    fn allocate(server: SocketAddr, user: &str, tid: u128) -> Client {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.connect(server).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let (username, password) =
-            rest_credentials(TURN_SECRET.as_bytes(), user, unix, Duration::from_secs(600));
-        let mut client = Client {
-            sock,
-            auth: Auth::new(&username, &password),
-            relayed: server,
-            tid,
-        };
-        let transport = RequestedTransport::new(RequestedTransport::UDP);
-        let challenge = client.transact(&request(ALLOCATE, tid, &[&transport], None), tid);
-        assert_eq!(challenge.code(), 401);
-        client.auth.nonce = challenge.nonce().unwrap();
-        client.auth.realm = challenge.realm().unwrap();
-        let tid = client.next_tid();
-        let msg = request(ALLOCATE, tid, &[&transport], Some(&client.auth));
-        let reply = client.transact(&msg, tid);
-        assert!(reply.is_success(), "Allocate: {}", reply.code());
-        client.relayed = reply.relayed();
-        client
-    }
-
-    fn next_tid(&mut self) -> u128 {
-        self.tid += 1;
-        self.tid
-    }
-
-    /// CreatePermission for `peer`; the response code (0 for success).
-    fn permit(&mut self, peer: SocketAddr) -> u16 {
-        let tid = self.next_tid();
-        let attr = XorPeerAddress::new(peer, tid.into());
-        let msg = request(CREATE_PERMISSION, tid, &[&attr], Some(&self.auth));
-        self.transact(&msg, tid).code()
-    }
-
-    fn send(&mut self, peer: SocketAddr, payload: &[u8]) {
-        let tid = self.next_tid();
-        let attrs: [&dyn AttributeWrite; 2] =
-            [&XorPeerAddress::new(peer, tid.into()), &Data::new(payload)];
-        self.sock
-            .send(&turn_client::indication(SEND, tid, &attrs))
-            .unwrap();
-    }
-
-    /// The next Data indication within 2 s: (peer, payload).
-    fn recv_data(&self) -> Option<(SocketAddr, Vec<u8>)> {
-        let mut buf = vec![0u8; 2048];
-        let until = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < until {
-            if let Ok(n) = self.sock.recv(&mut buf) {
-                let reply = Reply(buf[..n].to_vec());
-                if reply.msg().method() == DATA {
-                    return Some((reply.peer(), reply.data()));
-                }
-            }
-        }
-        None
-    }
-}
+use std::net::UdpSocket;
+use std::time::Duration;
+use turn_udp::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relay_only_clients_reach_each_other_in_process() {
@@ -127,8 +24,8 @@ async fn two_relay_only_clients_reach_each_other_in_process() {
         "{metrics_before}"
     );
     let check = tokio::task::spawn_blocking(move || {
-        let mut a = Client::allocate(turn, "alice", 0x1000);
-        let mut b = Client::allocate(turn, "bob", 0x2000);
+        let mut a = Client::allocate(turn, TURN_SECRET, "alice", 0x1000);
+        let mut b = Client::allocate(turn, TURN_SECRET, "bob", 0x2000);
         assert_eq!(a.relayed.ip(), turn.ip(), "relayed on the server's address");
         // Each names the other's relayed address: granted, though the IP is denied.
         assert_eq!(a.permit(b.relayed), 0, "A -> B's relayed address");
