@@ -3,7 +3,8 @@
 //! `spawn`, which returns a handle; this file only wires them, in order:
 //!
 //! 1. the chat store (`store/`), opened first so a broken one stops the start;
-//! 2. STUN/TURN (`turn/`), whose handle says how clients reach it;
+//! 2. STUN/TURN (`turn/`), whose handle says how clients reach it (and revokes a
+//!    departed member's credentials);
 //! 3. the signaling hub's owner task (`signal/`), with the ICE servers it hands out;
 //! 4. the HTTP(S) server (`http/`), which serves the web app and upgrades `/ws` into
 //!    connections of that hub.
@@ -81,7 +82,11 @@ pub async fn run(
         _ => None,
     };
     let turn_local = turn.as_ref().map(|t| (t.local.clone(), local_rx));
-    let ice = IceMinter::new(config.hub.ice_servers.0.clone(), turn.map(|t| t.advert));
+    let (advert, revoker) = match turn {
+        Some(t) => (Some(t.advert), Some(t.revoker)),
+        None => (None, None),
+    };
+    let ice = IceMinter::new(config.hub.ice_servers.0.clone(), advert);
     let hub_config = config.hub_config(ice.clone());
     let (media_tx, media_rx) = tokio::sync::mpsc::channel(crate::sfu::EVENT_QUEUE);
     let sfu = match listeners.sfu {
@@ -105,6 +110,7 @@ pub async fn run(
         metrics.clone(),
         store.map(|s| Persist::new(s, config.hub.chat_history)),
         sfu,
+        revoker,
     );
     let state = AppState::new(
         config,

@@ -216,6 +216,7 @@ deny_peer = ["192.0.2.0/24"]
 users = ["bob:pw"]
 realm = "test"
 user_quota = 3
+ip_quota = 5
 max_allocations = 9
 
 [sfu]
@@ -282,7 +283,7 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     );
     assert_eq!(*c.hub.resume_grace, Duration::from_secs(45));
     assert_eq!(c.hub.ice_servers.0[0].credential.as_deref(), Some("c"));
-    assert_eq!(c.turn.user_quota, 3);
+    assert_eq!((c.turn.user_quota, c.turn.ip_quota), (3, 5));
     assert_eq!(c.sfu.media, confab_server::config::MediaArg::Sfu);
     assert_eq!((c.sfu.mesh_max, c.sfu.ips.len()), (3, 1));
 }

@@ -44,9 +44,9 @@ fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every `credential` in the ICE servers of `welcome`.
-fn credentials(welcome: &Value) -> Vec<String> {
-    welcome["iceServers"]
+/// Every `credential` in the ICE servers of `welcome` or `iceServers`.
+fn credentials(msg: &Value) -> Vec<String> {
+    msg["iceServers"]
         .as_array()
         .into_iter()
         .flatten()
@@ -87,9 +87,14 @@ async fn nothing_secret_reaches_the_log_at_trace() {
     let w = ada.request(json!({"type":"hello","version":1})).await;
     secrets.extend(w["resumeToken"].as_str().map(str::to_owned));
     secrets.extend(credentials(&w));
-    let r = ada
+    let ice = ada
         .request(json!({"type":"join","room":"board","name":"Ada","password":PASSWORD}))
         .await;
+    assert_eq!(ice["type"], "iceServers", "{ice}");
+    let turn = credentials(&ice);
+    assert_eq!(turn.len(), 1, "{ice}");
+    secrets.extend(turn);
+    let r = ada.recv().await;
     assert_eq!(r["type"], "joined", "{r}");
     let r = ada.request(json!({"type":"chat","text":CHAT})).await;
     assert_eq!(r["type"], "chat", "{r}");
@@ -98,9 +103,11 @@ async fn nothing_secret_reaches_the_log_at_trace() {
     let w = grace.request(json!({"type":"hello","version":1})).await;
     let resume = w["resumeToken"].as_str().unwrap().to_owned();
     secrets.push(resume.clone());
-    let r = grace
+    let ice = grace
         .request(json!({"type":"join","room":"standup","name":"x","token":token}))
         .await;
+    secrets.extend(credentials(&ice));
+    let r = grace.recv().await;
     assert_eq!(r["type"], "joined", "{r}");
     drop(grace); // dropped: its place is held, and it resumes
     let mut again = s.raw_client().await;
@@ -109,7 +116,9 @@ async fn nothing_secret_reaches_the_log_at_trace() {
         .await;
     assert_eq!(w["resumed"], true, "{w}");
     secrets.extend(w["resumeToken"].as_str().map(str::to_owned));
-    secrets.extend(credentials(&w));
+    let ice = again.recv().await;
+    assert_eq!(ice["type"], "iceServers", "{ice}");
+    secrets.extend(credentials(&ice));
     assert_eq!(again.recv().await["type"], "joined");
     drop((ada, again));
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -100,8 +100,9 @@ struct TurnTarget {
 
 async fn target(allow_loopback: bool) -> TurnTarget {
     let server = TestServer::start_turn(|t| {
-        // uclient runs many allocations under one user name.
+        // uclient runs many allocations under one user name, from one address.
         t.user_quota = 1000;
+        t.ip_quota = 1000;
         if !allow_loopback {
             t.allow_peer.clear();
         }

@@ -29,7 +29,8 @@ pub enum Input {
         /// The driver's id for it.
         conn: ConnId,
         /// The host (no port) the browser reached us by, from the request: the host of
-        /// confab's own STUN/TURN URLs in its `welcome` when no fixed one is configured.
+        /// confab's own STUN/TURN URLs in its `welcome` and `iceServers` when no fixed one
+        /// is configured.
         host: Option<String>,
         /// The client's address, from the socket: places held for a resume are capped
         /// per address (see [`crate::HubConfig::max_detached_per_ip`]). `None` when the
@@ -207,6 +208,18 @@ pub enum Output {
     /// Pass this to the SFU (only with an SFU media policy, see
     /// [`crate::HubConfig::media`]); its answers come back as [`Input::Media`].
     Media(MediaCommand),
+    /// A room member whose ICE servers carried confab's TURN credentials left for good
+    /// (not a dropped connection held for a resume; that happens when its grace ends):
+    /// the driver tells its TURN server to free every allocation of TURN REST user `user`
+    /// at once and to refuse its credentials until `until_unix`
+    /// (`confab_turn::Server::handle_revoke`). Only when [`crate::HubConfig::ice`]
+    /// advertises confab's TURN; exactly once per membership.
+    RevokeTurnUser {
+        /// The member's TURN REST user (the part of its usernames after the expiry).
+        user: String,
+        /// The latest expiry minted for it, in unix seconds.
+        until_unix: u64,
+    },
     /// Something worth counting happened; for metrics, nothing to deliver.
     Event(Event),
 }

@@ -34,6 +34,9 @@
 //! - The work per input does not grow with the number of connections or rooms: timers
 //!   sit in a deadline heap, counts are kept up to date (see `timers.rs`).
 //! - Outputs come out in the order the hub produced them, per connection and overall.
+//! - TURN credentials go to room members only (`iceServers`, right before `joined`), for a
+//!   TURN user new with each membership; the membership's end (leave, kick, clean close,
+//!   the end of a resume grace) revokes them with [`Output::RevokeTurnUser`], once.
 //!
 //! [`ServerMsg::Error`]: confab_proto::ServerMsg::Error
 //!
@@ -131,8 +134,10 @@ pub struct HubConfig {
     /// with code 1013 ("try again later"). Places held for a resume do not count (see
     /// [`HubConfig::max_detached`]). Default 20 000.
     pub max_connections: usize,
-    /// The ICE servers every `welcome` carries, with TURN credentials minted for the
-    /// peer at that moment. Default: none.
+    /// The ICE servers: the public ones go in every `welcome`; room members get the full
+    /// list in `iceServers`, with TURN credentials minted for their membership when they
+    /// join or resume and again every half credential lifetime, revoked
+    /// ([`Output::RevokeTurnUser`]) when they leave for good. Default: none.
     pub ice: IceMinter,
     /// Chat messages a room keeps for the `joined` snapshot of late joiners (the most
     /// recent ones). In the hub the history lives as long as the room, i.e. until its

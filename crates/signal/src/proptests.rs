@@ -125,7 +125,14 @@ proptest! {
     #[test]
     fn random_operations_keep_invariants(
         ops in prop::collection::vec(op(), 1..120), seed in any::<[u8; 32]>(), persist_chat in any::<bool>(),
+        turn in any::<bool>(),
     ) {
+        // With confab's TURN, members get credentials renewed every second.
+        let advert = crate::TurnAdvert {
+            external_ip: None, listen: "127.0.0.1:3478".parse().unwrap(), tls_port: None,
+            fallback_host: "h".into(), secret: b"s3cret".to_vec(), ttl: Duration::from_secs(2),
+        };
+        let ice = crate::IceMinter::new(Vec::new(), turn.then_some(advert));
         let config = HubConfig {
             max_rooms: 1, max_peers_per_room: 4, max_connections: 5,
             chat_history: 4, chat_burst: 3, max_call_size: 3,
@@ -135,11 +142,13 @@ proptest! {
             // Small enough that random runs reach every bound: about 3 messages of
             // history by bytes, 4 chats per address, 5 per room, 7 relays per burst.
             chat_history_bytes: 250, chat_ip_burst: 4, chat_room_burst: 5,
-            relay_burst: 1_000, relay_rate: 1_000,
+            relay_burst: 1_000, relay_rate: 1_000, ice,
             // Calls of three move to the SFU: both kinds of call are exercised.
             media: MediaPolicy::Auto { mesh_max: 2 },
             ..HubConfig::default()
         };
+        // TURN users revoked so far: each once, and never given credentials again.
+        let mut revoked: HashSet<String> = HashSet::new();
         let mut hub = Hub::new(config.clone(), seed);
         let t0 = Instant::now();
         let mut ids: HashMap<u64, PeerId> = HashMap::new();
@@ -288,6 +297,21 @@ proptest! {
             let outputs: Vec<Output> = std::iter::from_fn(|| hub.poll_output()).collect();
             let mut error_code = None;
             for o in &outputs {
+                match o {
+                    Output::RevokeTurnUser { user, .. } => {
+                        prop_assert!(turn && revoked.insert(user.clone()), "{user} revoked twice");
+                    }
+                    Output::Send { to, msg: ServerMsg::IceServers { ice_servers } } => {
+                        // (A release replays parked frames: a leave may follow the join.)
+                        let member = hub.session(*to).is_some_and(|s| s.room.is_some());
+                        prop_assert!(releasing || member, "credentials for a non-member");
+                        for name in ice_servers.iter().filter_map(|s| s.username.as_deref()) {
+                            let user = name.split_once(':').map(|(_, u)| u).unwrap_or_default();
+                            prop_assert!(!revoked.contains(user), "credentials for a revoked user");
+                        }
+                    }
+                    _ => {}
+                }
                 let target = match o { Output::Send { to, .. } => *to, Output::Close { conn, .. } => *conn, _ => continue };
                 prop_assert!(
                     known_before.contains(&target) || target == ConnId(actor),
@@ -368,6 +392,8 @@ proptest! {
                     // and its call, which may end invitations it sent or received, and
                     // hand its host role on).
                     let timed_out = matches!(o, Output::Send { msg: ServerMsg::InviteEnded { .. }, .. }
+                        | Output::Send { msg: ServerMsg::IceServers { .. }, .. }
+                        | Output::RevokeTurnUser { .. }
                         | Output::Send { msg: ServerMsg::Presence { .. }, .. }
                         | Output::Send { msg: ServerMsg::RoleChanged { .. }, .. }
                         | Output::Send { msg: ServerMsg::PeerLeft { reason: confab_proto::LeaveReason::Disconnected, .. }, .. });

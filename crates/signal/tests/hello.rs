@@ -18,21 +18,19 @@ fn hello() -> ClientMsg {
 }
 
 #[test]
-fn welcome_carries_version_peer_id_and_configured_ice_servers() {
-    let ice = vec![
-        IceServer {
-            urls: vec!["stun:call.example.org:3478".into()],
-            username: None,
-            credential: None,
-        },
-        IceServer {
-            urls: vec!["turn:call.example.org:3478?transport=udp".into()],
-            username: Some("1700000000:ada".into()),
-            credential: Some("secret".into()),
-        },
-    ];
+fn welcome_carries_version_peer_id_and_the_public_ice_servers() {
+    let stun = IceServer {
+        urls: vec!["stun:call.example.org:3478".into()],
+        username: None,
+        credential: None,
+    };
+    let turn = IceServer {
+        urls: vec!["turn:call.example.org:3478?transport=udp".into()],
+        username: Some("1700000000:ada".into()),
+        credential: Some("secret".into()),
+    };
     let config = HubConfig {
-        ice: IceMinter::new(ice.clone(), None),
+        ice: IceMinter::new(vec![stun.clone(), turn], None),
         ..HubConfig::default()
     };
     let mut h = Harness::with_config(config);
@@ -52,7 +50,8 @@ fn welcome_carries_version_peer_id_and_configured_ice_servers() {
         }] => {
             assert_eq!(*to, c);
             assert_eq!(*version, PROTOCOL_VERSION);
-            assert_eq!(*ice_servers, ice);
+            // The configured server with credentials is for room members only.
+            assert_eq!(*ice_servers, vec![stun]);
             let id = peer_id.as_str();
             assert_eq!(id.len(), 12);
             assert!(
@@ -65,7 +64,7 @@ fn welcome_carries_version_peer_id_and_configured_ice_servers() {
 }
 
 #[test]
-fn welcome_turn_credentials_are_minted_for_the_peer_now_and_name_the_host_it_used() {
+fn welcome_names_confabs_stun_by_the_host_it_used_and_holds_no_turn_credentials() {
     let advert = TurnAdvert {
         external_ip: None,
         listen: "0.0.0.0:3478".parse().unwrap(),
@@ -87,21 +86,18 @@ fn welcome_turn_credentials_are_minted_for_the_peer_now_and_name_the_host_it_use
     h.frame(conn, hello());
     let out = h.drain();
     let [Output::Send {
-        msg:
-            ServerMsg::Welcome {
-                peer_id,
-                ice_servers,
-                ..
-            },
+        msg: ServerMsg::Welcome { ice_servers, .. },
         ..
     }] = out.as_slice()
     else {
         panic!("expected one welcome");
     };
-    assert_eq!(ice_servers[0].urls, vec!["stun:call.test:3478"]);
-    let expiry = h.wall_ms / 1000 + 600;
-    let username = format!("{expiry}:{peer_id}");
-    assert_eq!(ice_servers[1].username.as_deref(), Some(username.as_str()));
+    let stun = IceServer {
+        urls: vec!["stun:call.test:3478".into()],
+        username: None,
+        credential: None,
+    };
+    assert_eq!(*ice_servers, vec![stun], "STUN only: TURN is for members");
 }
 
 #[test]

@@ -21,7 +21,8 @@ fn defaults_are_as_documented() {
     assert_eq!(c.max_rooms, 10_000);
     assert_eq!(c.max_peers_per_room, 16);
     assert_eq!(c.max_connections, 20_000);
-    assert!(c.ice.servers_for("peer", None, 0).is_empty());
+    assert!(c.ice.public_servers(None).is_empty());
+    assert!(c.ice.member_servers("peer", None, 0).is_empty());
     assert_eq!(c.history_timeout, std::time::Duration::from_secs(2));
     assert_eq!(c.chat_history, 100);
     assert_eq!(c.chat_burst, 10);

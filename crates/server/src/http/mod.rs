@@ -194,13 +194,11 @@ pub(crate) fn host_from_header(value: &str) -> Option<String> {
     ok.then_some(host)
 }
 
-/// ICE servers for clients that do not use the WebSocket; the TURN user is `anonymous`.
+/// The public ICE servers (as in `welcome`: STUN, and configured servers without
+/// credentials). TURN credentials are never handed out here: anyone may call this, and
+/// they go to room members only, over the WebSocket (`iceServers`).
 async fn ice_servers(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
-    let servers = state.ice.servers_for(
-        "anonymous",
-        request_host(&headers).as_deref(),
-        crate::unix_now(),
-    );
+    let servers = state.ice.public_servers(request_host(&headers).as_deref());
     (
         [(header::CACHE_CONTROL, "no-store")],
         Json(serde_json::json!({ "iceServers": servers })),
@@ -365,6 +363,7 @@ mod tests {
             [1; 32],
             &tracker,
             metrics.clone(),
+            None,
             None,
             None,
         );

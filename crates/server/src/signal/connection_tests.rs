@@ -135,6 +135,7 @@ async fn run_with(
         settings.metrics.clone(),
         None,
         None,
+        None,
     );
     let tail: BoxStream<'static, Result<Message, String>> = if then_end {
         Box::pin(stream::empty())

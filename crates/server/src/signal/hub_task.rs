@@ -1,7 +1,7 @@
 //! The one task that owns the signaling [`Hub`]: connections send it commands over a
 //! bounded channel, it feeds them to the sans-IO core as [`Input`]s and performs the
 //! core's [`Output`]s: messages to each connection's bounded outbound queue, loads and
-//! writes to the chat store, events to the metrics.
+//! writes to the chat store, revocations to the TURN server, events to the metrics.
 //!
 //! Nothing here is shared behind a lock: the task owns the hub and the map of outbound
 //! queues, so there is no lock to hold across an `.await`. And it never awaits IO: a
@@ -11,6 +11,7 @@
 use crate::metrics::Metrics;
 use crate::sfu::{SfuBusy, SfuHandle};
 use crate::store::{Loaded, Persist};
+use crate::turn::TurnRevoker;
 use axum::extract::ws::Utf8Bytes;
 use confab_proto::{close, ClientFrame, Role, RoomId, ServerMsg};
 use confab_signal::{ConnId, Event, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output};
@@ -174,7 +175,8 @@ impl HubHandle {
 /// Starts the hub task on `tracker`; it ends when every handle is dropped. `seed`
 /// seeds the hub's CSPRNG (32 bytes from the OS in a server). With `persist` (a chat
 /// store and the receiver of its answers), rooms get their stored history when created
-/// and accepted chat messages are stored.
+/// and accepted chat messages are stored. With `turn` (the built-in TURN server), a
+/// member who leaves for good has its TURN user revoked there.
 pub fn spawn(
     mut config: HubConfig,
     seed: [u8; 32],
@@ -182,6 +184,7 @@ pub fn spawn(
     metrics: Metrics,
     persist: Option<(Persist, UnboundedReceiver<Loaded>)>,
     sfu: Option<(SfuHandle, mpsc::Receiver<MediaEvent>)>,
+    turn: Option<TurnRevoker>,
 ) -> HubHandle {
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
@@ -201,6 +204,7 @@ pub fn spawn(
         metrics,
         persist,
         sfu,
+        turn,
     };
     tracker.spawn(owner.run(rx, loaded, media));
     HubHandle { tx }
@@ -214,6 +218,7 @@ struct Owner {
     persist: Option<Persist>,
     /// The SFU, when calls may use it.
     sfu: Option<SfuHandle>,
+    turn: Option<TurnRevoker>,
 }
 
 impl Owner {
@@ -331,6 +336,12 @@ impl Owner {
                 Output::ChatStored { room, message } => {
                     if let Some(p) = self.persist.as_mut() {
                         p.stored(room, message);
+                    }
+                    continue;
+                }
+                Output::RevokeTurnUser { user, until_unix } => {
+                    if let Some(turn) = &self.turn {
+                        turn.revoke(&user, until_unix);
                     }
                     continue;
                 }

@@ -116,6 +116,7 @@ async fn a_store_that_takes_2_s_per_load_delays_no_message_in_another_room() {
         Metrics::new(false),
         persist,
         None,
+        None,
     );
 
     // Grace and Linus are in room "b" (its own load took 2 s).
@@ -174,7 +175,15 @@ async fn a_client_that_stops_reading_is_dropped_by_the_bytes_queued() {
         chat_burst: 100,
         ..HubConfig::default()
     };
-    let hub = spawn(config, [3; 32], &tracker, Metrics::new(false), None, None);
+    let hub = spawn(
+        config,
+        [3; 32],
+        &tracker,
+        Metrics::new(false),
+        None,
+        None,
+        None,
+    );
     let mut ada = Client::connect(&hub, 1).await;
     ada.join("r").await;
     for i in 0..20 {

@@ -204,6 +204,23 @@ pub struct TurnHandle {
     pub advert: TurnAdvert,
     /// Where services of this process send their answers to allocations.
     pub local: TurnLocal,
+    /// What the signaling hub's owner uses to revoke a member's TURN user.
+    pub revoker: TurnRevoker,
+}
+
+/// Revokes TURN users on the running server: the signaling hub's owner task performs its
+/// `Output::RevokeTurnUser` with it when a member leaves for good. Cheap to clone. A
+/// call takes the TURN lock briefly (synchronous work on the core, sends after it), so
+/// the owner task never awaits here.
+#[derive(Clone)]
+pub struct TurnRevoker(Arc<shared::Shared>);
+
+impl TurnRevoker {
+    /// Frees every allocation of TURN REST user `user` and refuses its credentials until
+    /// `until_unix` (unix seconds).
+    pub fn revoke(&self, user: &str, until_unix: u64) {
+        self.0.revoke(user, until_unix);
+    }
 }
 
 pub use local::{LocalDatagram, LocalLink, TurnLocal, LOCAL_QUEUE};
@@ -287,6 +304,7 @@ pub fn spawn(
         relay_ip,
         external_ip: settings.external_ip,
         user_quota: settings.user_quota,
+        ip_quota: settings.ip_quota,
         max_allocations: settings.max_allocations,
         peer_policy: policy,
         local_services: local
@@ -307,6 +325,7 @@ pub fn spawn(
         local.map(|l| l.tx),
     );
     let local = TurnLocal(shared.clone());
+    let revoker = TurnRevoker(shared.clone());
     tracker.spawn(shared::listener_reader(shared.clone()));
     {
         // Expiry needs only second precision; a tick keeps the timer out of the hot path.
@@ -353,7 +372,11 @@ pub fn spawn(
             shutdown,
         ));
     }
-    Ok(TurnHandle { advert, local })
+    Ok(TurnHandle {
+        advert,
+        local,
+        revoker,
+    })
 }
 
 #[cfg(test)]

@@ -80,13 +80,14 @@ pub struct TurnSettings {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<Secret>,
-    /// Validity of the TURN credentials handed to each client, in seconds.
+    /// Validity of the TURN credentials handed to room members, in seconds, for starting
+    /// allocations (running ones keep refreshing); members get new ones every half of it.
     #[arg(
         id = "turn.credential_ttl",
         long = "turn-credential-ttl",
         env = "CONFAB_TURN_CREDENTIAL_TTL",
         value_name = "SECS",
-        default_value = "86400"
+        default_value = "600"
     )]
     pub credential_ttl: Seconds,
     /// Allow relaying to this network even though it is denied by default (e.g.
@@ -129,15 +130,25 @@ pub struct TurnSettings {
         default_value = "confab"
     )]
     pub realm: String,
-    /// Most allocations per TURN user.
+    /// Most allocations per TURN user: per room member for the credentials confab hands
+    /// out, per name for a static user.
     #[arg(
         id = "turn.user_quota",
         long = "turn-user-quota",
         env = "CONFAB_TURN_USER_QUOTA",
         value_name = "N",
-        default_value_t = 10
+        default_value_t = 16
     )]
     pub user_quota: usize,
+    /// Most allocations per client address (IPv4, IPv6 /64), whatever the user.
+    #[arg(
+        id = "turn.ip_quota",
+        long = "turn-ip-quota",
+        env = "CONFAB_TURN_IP_QUOTA",
+        value_name = "N",
+        default_value_t = 256
+    )]
+    pub ip_quota: usize,
     /// Most TURN allocations at once.
     #[arg(
         id = "turn.max_allocations",

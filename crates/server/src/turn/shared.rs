@@ -218,6 +218,13 @@ impl Shared {
         self.with_core(|c| c.handle_host_addrs(addrs, now));
     }
 
+    /// Revokes TURN REST user `user` until `until_unix`: its allocations go now (see
+    /// `confab_turn::Server::handle_revoke`).
+    pub fn revoke(self: &Arc<Self>, user: &str, until_unix: u64) {
+        let (now, unix) = (Instant::now(), crate::unix_now());
+        self.with_core(|c| c.handle_revoke(user, until_unix, now, unix));
+    }
+
     /// Expires what is due.
     pub fn tick(self: &Arc<Self>) {
         let now = Instant::now();

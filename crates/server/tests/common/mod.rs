@@ -16,6 +16,19 @@ use tokio_util::sync::CancellationToken;
 /// The TURN REST secret of [`TestServer::start_turn`].
 pub const TURN_SECRET: &str = "test-secret-0123456789";
 
+/// The TURN settings of [`TestServer::start_turn`]: loopback, ephemeral ports, TLS off,
+/// relaying to loopback peers, REST secret [`TURN_SECRET`].
+pub fn turn_settings() -> confab_server::config::TurnSettings {
+    confab_server::config::TurnSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls_listen: confab_server::config::Listen::Off,
+        relay_ports: "40000-40999".parse().unwrap(),
+        secret: Some(TURN_SECRET.into()),
+        allow_peer: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    }
+}
+
 /// How long a test waits for an expected message.
 pub const WAIT: Duration = Duration::from_secs(3);
 
@@ -101,14 +114,7 @@ impl TestServer {
     pub async fn start_turn(
         tweak: impl FnOnce(&mut confab_server::config::TurnSettings),
     ) -> TestServer {
-        let mut t = confab_server::config::TurnSettings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            tls_listen: confab_server::config::Listen::Off,
-            relay_ports: "40000-40999".parse().unwrap(),
-            secret: Some(TURN_SECRET.into()),
-            allow_peer: vec!["127.0.0.0/8".parse().unwrap()],
-            ..Default::default()
-        };
+        let mut t = turn_settings();
         tweak(&mut t);
         Self::start_with(|c| c.turn = t).await
     }
@@ -132,12 +138,16 @@ impl TestServer {
         (c, id)
     }
 
-    /// A client that said hello and joined `room` as `name`.
+    /// A client that said hello and joined `room` as `name` (past the `iceServers` a
+    /// server with TURN sends first).
     pub async fn joined(&self, room: &str, name: &str) -> (Client, String) {
         let (mut c, id) = self.client().await;
-        let r = c
+        let mut r = c
             .request(json!({"type":"join","room":room,"name":name}))
             .await;
+        if r["type"] == "iceServers" {
+            r = c.recv().await;
+        }
         assert_eq!(r["type"], "joined", "{r}");
         (c, id)
     }

@@ -7,6 +7,7 @@
 //! outputs. Resumes are in `resume.rs`, parked joins in `park.rs` and deadlines in
 //! `timers.rs`; all are further `impl Hub` blocks over the state declared here.
 
+use super::credentials::TurnGrant;
 use super::ids::Rng;
 use super::media::MediaLinks;
 use super::park::{Parked, PendingRoom, Ready};
@@ -105,6 +106,9 @@ pub(crate) struct Session {
     pub(crate) peer_id: PeerId,
     /// The room it is in, if any; its display name is kept in the room's member list.
     pub(crate) room: Option<RoomId>,
+    /// Its membership's TURN credentials (`credentials.rs`): set exactly while it is in a
+    /// room and confab's TURN is advertised.
+    pub(crate) turn: Option<TurnGrant>,
 }
 
 impl Hub {
@@ -232,8 +236,9 @@ impl Hub {
         if let Some(parked) = &state.parked {
             self.unpark(conn, parked);
         }
-        if let Some(session) = state.session {
+        if let Some(mut session) = state.session {
             self.by_peer.remove(&session.peer_id);
+            self.revoke_turn(&mut session);
             if let Some(room) = session.room {
                 // The session is gone already, so the room's `Exited` finds nothing to
                 // update: count the member out here.
@@ -342,14 +347,15 @@ impl Hub {
         state.session = Some(Session {
             peer_id: peer_id.clone(),
             room: None,
+            turn: None,
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));
         self.welcome(conn, peer_id, resume_token, false);
     }
 
-    /// Sends `welcome`, with ICE servers whose TURN credentials are minted now for
-    /// `peer_id` and the host `conn` reached us by.
+    /// Sends `welcome`, with the public ICE servers (no credentials: those go to room
+    /// members, see `credentials.rs`) for the host `conn` reached us by.
     pub(crate) fn welcome(
         &mut self,
         conn: ConnId,
@@ -358,11 +364,7 @@ impl Hub {
         resumed: bool,
     ) {
         let host = self.conns.get(&conn).and_then(|c| c.host.as_deref());
-        let unix_secs = self.now.unix_ms / 1000;
-        let ice_servers = self
-            .config
-            .ice
-            .servers_for(peer_id.as_str(), host, unix_secs);
+        let ice_servers = self.config.ice.public_servers(host);
         let welcome = ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             peer_id,
@@ -490,10 +492,15 @@ impl Hub {
                 .expect("tokens belong to known connections");
             assert_eq!(c.resume_token.as_ref(), Some(token));
         }
+        let turn = self.config.ice.credential_ttl().is_some();
         for (conn, c) in &self.conns {
             if c.detached_until.is_some() {
                 let s = c.session.as_ref().expect("only helloed connections detach");
                 assert!(s.room.is_some(), "{conn} detached outside a room");
+            }
+            if let Some(s) = &c.session {
+                let granted = s.turn.is_some();
+                assert_eq!(granted, turn && s.room.is_some(), "{conn}'s TURN grant");
             }
         }
     }

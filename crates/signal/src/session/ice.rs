@@ -1,7 +1,13 @@
-//! The ICE server list each `welcome` carries: the configured static servers plus
-//! confab's own STUN/TURN URLs with fresh time-limited credentials (TURN REST API style,
-//! minted by [`confab_turn::rest_credentials`], which the TURN core checks). Pure: the
-//! time and the host come in as arguments.
+//! The ICE server lists: the public one (what `welcome` and `/api/ice-servers` carry: the
+//! configured servers that need no credentials and confab's own STUN URL) and a room
+//! member's (everything, with confab's TURN URLs and fresh time-limited credentials in the
+//! TURN REST API style, minted by [`confab_turn::rest_credentials`] for the member's TURN
+//! user, which the TURN core checks). Pure: the time, the host and the user come in as
+//! arguments.
+//!
+//! Why members only: credentials handed to whoever opens a WebSocket (or asks the HTTP
+//! API) made the relay open to anyone, also with `--require-token`; a member was admitted
+//! by the room's rules, and its credentials are revoked when it leaves (see `credentials.rs`).
 
 use confab_proto::IceServer;
 use std::net::IpAddr;
@@ -9,6 +15,9 @@ use std::time::Duration;
 
 /// Mints ICE server lists. Cheap to clone; held by the hub and the HTTP API. The default
 /// mints nothing (no ICE servers at all).
+///
+/// Contract: [`IceMinter::public_servers`] never holds a credential;
+/// [`IceMinter::member_servers`] is the public list plus the entries with credentials.
 #[derive(Clone, Debug, Default)]
 pub struct IceMinter {
     static_servers: Vec<IceServer>,
@@ -79,9 +88,47 @@ impl IceMinter {
         }
     }
 
-    /// The servers for one client. `user` names the client in the TURN username (for
-    /// quotas and logs); `request_host` is the host (no port) the browser reached us by.
-    pub fn servers_for(
+    /// The servers anyone may have (`welcome`, `/api/ice-servers`): the configured ones
+    /// without credentials, then confab's STUN URL. `request_host` is the host (no port)
+    /// the browser reached us by.
+    pub fn public_servers(&self, request_host: Option<&str>) -> Vec<IceServer> {
+        let mut out: Vec<IceServer> = self
+            .static_servers
+            .iter()
+            .filter(|s| s.username.is_none() && s.credential.is_none())
+            .cloned()
+            .collect();
+        if let Some(t) = &self.turn {
+            let host = t.host(request_host);
+            out.push(IceServer {
+                urls: vec![format!("stun:{host}:{}", t.port)],
+                username: None,
+                credential: None,
+            });
+        }
+        out
+    }
+
+    /// Whether a room member gets more than [`IceMinter::public_servers`]: confab's TURN
+    /// is advertised, or a configured server has credentials.
+    pub fn has_member_servers(&self) -> bool {
+        self.turn.is_some()
+            || self
+                .static_servers
+                .iter()
+                .any(|s| s.username.is_some() || s.credential.is_some())
+    }
+
+    /// How long minted TURN credentials are valid, when confab's TURN is advertised.
+    pub fn credential_ttl(&self) -> Option<Duration> {
+        self.turn.as_ref().map(|t| t.ttl)
+    }
+
+    /// The servers for a room member: every configured one, confab's STUN URL, and its
+    /// TURN URLs with credentials for the TURN REST `user` (the member's tag), valid until
+    /// `unix_now` + [`IceMinter::credential_ttl`]. `request_host` as for
+    /// [`IceMinter::public_servers`].
+    pub fn member_servers(
         &self,
         user: &str,
         request_host: Option<&str>,
@@ -89,11 +136,7 @@ impl IceMinter {
     ) -> Vec<IceServer> {
         let mut out = self.static_servers.clone();
         if let Some(t) = &self.turn {
-            let host = t
-                .fixed_host
-                .clone()
-                .or_else(|| request_host.map(str::to_owned))
-                .unwrap_or_else(|| t.fallback_host.clone());
+            let host = t.host(request_host);
             let (username, credential) =
                 confab_turn::rest_credentials(&t.secret, user, unix_now, t.ttl);
             let port = t.port;
@@ -116,6 +159,17 @@ impl IceMinter {
             });
         }
         out
+    }
+}
+
+impl TurnUrls {
+    /// The host for the URLs: the fixed one, else the one the browser used, else the
+    /// fallback name.
+    fn host(&self, request_host: Option<&str>) -> String {
+        self.fixed_host
+            .clone()
+            .or_else(|| request_host.map(str::to_owned))
+            .unwrap_or_else(|| self.fallback_host.clone())
     }
 }
 
@@ -145,32 +199,58 @@ mod tests {
     #[test]
     fn urls_use_external_ip_then_listen_ip_then_request_host() {
         let m = IceMinter::new(vec![], Some(advert("0.0.0.0:3478", Some("203.0.113.5"))));
-        let s = m.servers_for("u", Some("call.test"), 1000);
+        let s = m.member_servers("u", Some("call.test"), 1000);
         assert_eq!(s[0].urls, vec!["stun:203.0.113.5:3478"]);
         assert!(s[1]
             .urls
             .contains(&"turns:203.0.113.5:5349?transport=tcp".to_string()));
         let m = IceMinter::new(vec![], Some(advert("198.51.100.1:3478", None)));
         assert_eq!(
-            m.servers_for("u", Some("call.test"), 1000)[0].urls,
+            m.public_servers(Some("call.test"))[0].urls,
             vec!["stun:198.51.100.1:3478"]
         );
         let m = IceMinter::new(vec![], Some(advert("0.0.0.0:3478", None)));
         assert_eq!(
-            m.servers_for("u", Some("call.test"), 1000)[0].urls,
+            m.member_servers("u", Some("call.test"), 1000)[0].urls,
             vec!["stun:call.test:3478"]
         );
-        assert_eq!(
-            m.servers_for("u", None, 1000)[0].urls,
-            vec!["stun:myhost:3478"]
-        );
+        assert_eq!(m.public_servers(None)[0].urls, vec!["stun:myhost:3478"]);
     }
 
     #[test]
-    fn credentials_expire_after_the_ttl() {
+    fn credentials_name_the_user_and_expire_after_the_ttl() {
         let m = IceMinter::new(vec![], Some(advert("0.0.0.0:3478", None)));
-        let s = m.servers_for("peer1", None, 1000);
-        assert_eq!(s[1].username.as_deref(), Some("4600:peer1"));
+        let s = m.member_servers("m1", None, 1000);
+        assert_eq!(s[1].username.as_deref(), Some("4600:m1"));
         assert!(s[1].credential.as_ref().is_some_and(|c| !c.is_empty()));
+        assert_eq!(m.credential_ttl(), Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn only_members_get_credentials() {
+        let stun = IceServer {
+            urls: vec!["stun:stun.test:3478".into()],
+            username: None,
+            credential: None,
+        };
+        let turn = IceServer {
+            urls: vec!["turn:turn.test:3478".into()],
+            username: Some("u".into()),
+            credential: Some("c".into()),
+        };
+        let statics = vec![stun.clone(), turn.clone()];
+        let m = IceMinter::new(statics.clone(), Some(advert("0.0.0.0:3478", None)));
+        let public = m.public_servers(Some("h"));
+        assert!(public
+            .iter()
+            .all(|s| s.username.is_none() && s.credential.is_none()));
+        assert_eq!(public.len(), 2, "{public:?}");
+        assert_eq!(m.member_servers("m", Some("h"), 0)[..2], statics[..]);
+        assert!(m.has_member_servers());
+        let only_stun = IceMinter::new(vec![stun.clone()], None);
+        assert!(!only_stun.has_member_servers());
+        assert_eq!(only_stun.public_servers(None), vec![stun]);
+        assert!(IceMinter::new(vec![turn], None).has_member_servers());
+        assert_eq!(only_stun.credential_ttl(), None);
     }
 }

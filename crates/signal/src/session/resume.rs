@@ -10,8 +10,9 @@
 //! A new connection whose `hello` carries that token within the grace period takes the
 //! identity over: the hub points the peer id at the new [`ConnId`] (rooms know only peer
 //! ids, so nothing else changes),
-//! answers `welcome {resumed: true}` with a new token (tokens are single-use), sends a
-//! `joined` snapshot (no `ref`) of the room as it is now, and tells the room
+//! answers `welcome {resumed: true}` with a new token (tokens are single-use), sends
+//! fresh `iceServers` (see `credentials.rs`) and a `joined` snapshot (no `ref`) of the
+//! room as it is now, and tells the room
 //! `presence` with `reconnecting: false`. Nobody sees `peerLeft`/`peerJoined`.
 //! If the old connection is still attached (half-open: its socket has not timed out
 //! yet), it is closed with [`close::REPLACED`].
@@ -142,6 +143,10 @@ impl Hub {
         let resume_token = Some(self.issue_token(conn));
         self.welcome(conn, peer_id.clone(), resume_token, true);
         if let Some(room) = room {
+            if self.config.ice.has_member_servers() {
+                // Fresh credentials, for the same membership, before the snapshot.
+                self.send_member_servers(conn);
+            }
             let peer = peer_id;
             self.command(&room, RoomCommand::Reattach { peer, ref_ });
         }

@@ -259,14 +259,15 @@ impl Hub {
                 }
             }
             RoomEvent::Entered { peer } => {
-                let session = self
-                    .by_peer
-                    .get(&peer)
-                    .and_then(|c| self.conns.get_mut(c))
-                    .and_then(|c| c.session.as_mut());
+                let Some(&conn) = self.by_peer.get(&peer) else {
+                    return;
+                };
+                let session = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut());
                 if let Some(s) = session {
                     s.room = Some(room.clone());
                     self.peer_total += 1;
+                    // Before the room's `joined` (applied next): credentials come first.
+                    self.member_entered(conn);
                 }
             }
             RoomEvent::Exited { peer } => self.exited(room, &peer),
@@ -290,8 +291,9 @@ impl Hub {
         }
     }
 
-    /// `peer` is out of `room`: its session is in no room now. A place held for a resume
-    /// (the peer was kicked while away) has nothing left to resume: it goes for good.
+    /// `peer` is out of `room`: its session is in no room now, and its TURN user is
+    /// revoked. A place held for a resume (the peer was kicked while away) has nothing
+    /// left to resume: it goes for good.
     fn exited(&mut self, room: &RoomId, peer: &PeerId) {
         let Some(&conn) = self.by_peer.get(peer) else {
             return;
@@ -307,6 +309,11 @@ impl Hub {
         }
         session.room = None;
         self.peer_total -= 1;
+        if let Some(grant) = session.turn.take() {
+            let (user, until_unix) = (grant.user, grant.until);
+            self.out
+                .push_back(Output::RevokeTurnUser { user, until_unix });
+        }
         if state.detached_until.is_some() {
             self.remove_conn(conn, LeaveReason::Disconnected);
         }

@@ -1,6 +1,6 @@
 //! The hub's deadlines in one heap: rooms' next deadlines (ringing invitations, see
-//! [`crate::RoomCore::poll_timeout`]), resume grace periods, and parked joins waiting for
-//! their room's stored chat.
+//! [`crate::RoomCore::poll_timeout`]), resume grace periods, parked joins waiting for
+//! their room's stored chat, and members' TURN credentials due to be minted again.
 //!
 //! Why a heap: before it, every input scanned all rooms and all connections to find the
 //! next deadline, so the owner's work per message grew with the number of connections.
@@ -31,6 +31,8 @@ pub(crate) enum Timer {
     Grace { peer: PeerId },
     /// Joins parked for `room`'s stored chat stop waiting.
     History { room: RoomId },
+    /// `peer`'s TURN credentials are minted again (`credentials.rs`).
+    Credentials { peer: PeerId },
 }
 
 /// A min-heap of deadlines; ties fire in scheduling order.
@@ -85,13 +87,14 @@ impl Hub {
 
     /// Fires every deadline at or before `now` that still applies: invitations end
     /// with `timeout` (both sides told), detached peers leave their room, parked joins
-    /// go ahead without stored chat.
+    /// go ahead without stored chat, members get fresh TURN credentials.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some((at, timer)) = self.timers.pop_due(now) {
             match timer {
                 Timer::Room { room } => self.room_due(&room, at),
                 Timer::Grace { peer } => self.grace_over(&peer, at),
                 Timer::History { room } => self.history_wait_over(room, at),
+                Timer::Credentials { peer } => self.credentials_due(&peer, at),
             }
         }
     }
@@ -119,6 +122,10 @@ impl Hub {
                 .and_then(|c| self.conns.get(c))
                 .is_some_and(|c| c.detached_until == Some(at)),
             Timer::History { room } => self.pending.get(room).is_some_and(|p| p.until == at),
+            Timer::Credentials { peer } => self
+                .by_peer
+                .get(peer)
+                .is_some_and(|&c| self.credentials_timer_is_live(c, at)),
         }
     }
 
