@@ -38,6 +38,7 @@ class FakePC {
     /** @type {Map<string, any>} */
     this.statsReport = new Map();
     this.closed = false;
+    this.refuseConfiguration = false;
   }
   /** @param {string} s */
   setState(s) {
@@ -118,6 +119,15 @@ class FakePC {
   }
   restartIce() {
     this.log.push('restartIce');
+  }
+  getConfiguration() {
+    return { ...this.config };
+  }
+  /** @param {RTCConfiguration} config */
+  setConfiguration(config) {
+    if (this.refuseConfiguration) throw new Error('InvalidModificationError');
+    this.log.push('setConfiguration');
+    this.config = config;
   }
   close() {
     this.closed = true;
@@ -387,4 +397,22 @@ test('ICE disconnected: the polite side waits longer, and not at all if it recov
   t.mock.timers.tick(4000);
   assert.equal(call.iceRestarts, 1);
   call.close();
+});
+
+test('fresh ICE servers replace the old ones for later ICE restarts, and nothing else', async () => {
+  const { call, pc } = makeCall();
+  await settle();
+  const fresh = [{ urls: ['turn:127.0.0.1:3478?transport=udp'], username: '1700000600:m1', credential: 'c' }];
+  call.setIceServers(fresh);
+  assert.deepEqual(pc.config.iceServers, fresh);
+  assert.equal(pc.config.bundlePolicy, 'max-bundle', 'the rest of the configuration is kept');
+  assert.equal(pc.log.filter((l) => l === 'restartIce').length, 0, 'no restart of its own');
+  // A browser that refuses the change leaves the connection as it was.
+  pc.refuseConfiguration = true;
+  call.setIceServers([{ urls: ['stun:other:3478'] }]);
+  assert.deepEqual(pc.config.iceServers, fresh);
+  pc.refuseConfiguration = false;
+  call.close();
+  call.setIceServers([{ urls: ['stun:late:3478'] }]);
+  assert.deepEqual(pc.config.iceServers, fresh, 'ignored once closed');
 });

@@ -291,6 +291,22 @@ export class PeerCall {
     this.restartTimer = null;
   }
 
+  /**
+   * New ICE servers (fresh TURN credentials from the server's `iceServers`) for the ICE
+   * restarts to come: a restart gathers again, and the credentials this connection began
+   * with may have expired by then. Running allocations keep theirs. Ignored once closed,
+   * or if the browser refuses the change.
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    if (this.closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (err) {
+      console.warn(`confab: new ICE servers refused for ${this.peerId}`, err);
+    }
+  }
+
   /** Starts an ICE restart (renegotiates through signaling) and counts it. */
   restartIce() {
     if (this.closed) return;

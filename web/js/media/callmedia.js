@@ -147,6 +147,15 @@ export class CallMedia {
     this.sfu.resumeSignaling();
   }
 
+  /**
+   * Fresh ICE servers (new TURN credentials) for the mesh connections' ICE restarts. The
+   * SFU connection restarts no ICE: it takes `ctx.iceServers()` when it is made.
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    this.mesh.setIceServers(iceServers);
+  }
+
   /** @param {'audio' | 'video'} kind @param {MediaStreamTrack | null} track */
   replaceTrack(kind, track) {
     return Promise.all([this.mesh.replaceTrack(kind, track), this.sfu.replaceTrack(kind, track)]);

@@ -333,6 +333,15 @@ export class Mesh {
     this.ctx.onChange();
   }
 
+  /**
+   * Hands fresh ICE servers (new TURN credentials) to every connection, orphans too, for
+   * their ICE restarts; connections made from now on take them from `ctx.iceServers()`.
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    for (const [, entry] of this.allEntries()) entry.call.setIceServers(iceServers);
+  }
+
   /** Signaling is back: resend what may have been lost, restart ICE where it is down. */
   resumeSignaling() {
     for (const entry of this.calls.values()) entry.call.resumeSignaling();

@@ -29,6 +29,21 @@ import { SignalingError } from '../net/signaling.js';
  */
 
 /**
+ * The server's ICE servers as `RTCPeerConnection` takes them.
+ * @param {import('../net/types.js').IceServer[]} servers
+ * @returns {RTCIceServer[]}
+ */
+export function toRtcIceServers(servers) {
+  return servers.map((s) => {
+    /** @type {RTCIceServer} */
+    const out = { urls: s.urls };
+    if (s.username) out.username = s.username;
+    if (s.credential) out.credential = s.credential;
+    return out;
+  });
+}
+
+/**
  * @param {Signaling} sig
  * @param {WireContext} c
  */
@@ -45,13 +60,16 @@ export function wireSignaling(sig, c) {
     if (!live()) return;
     app.resumed = w.resumed === true;
     room.handle(w);
-    app.iceServers = w.iceServers.map((s) => {
-      /** @type {RTCIceServer} */
-      const out = { urls: s.urls };
-      if (s.username) out.username = s.username;
-      if (s.credential) out.credential = s.credential;
-      return out;
-    });
+    // STUN only: TURN credentials come to members, in `iceServers`.
+    app.iceServers = toRtcIceServers(w.iceServers);
+  });
+
+  // Before `joined`, and again before the credentials expire: new connections use them,
+  // and running ones get them for their ICE restarts.
+  sig.on('iceServers', (m) => {
+    if (!live()) return;
+    app.iceServers = toRtcIceServers(m.iceServers);
+    transport.setIceServers(app.iceServers);
   });
 
   sig.on('joined', (j) => {
