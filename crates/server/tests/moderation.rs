@@ -18,6 +18,7 @@ fn token(room: &str, name: &str, role: Role) -> String {
             role,
             exp: now + 600,
             iat: Some(now),
+            ..Claims::default()
         },
     )
 }
