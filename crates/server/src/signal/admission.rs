@@ -5,7 +5,8 @@
 use super::connection::ConnSettings;
 use super::hub_task::HubHandle;
 use axum::extract::ws::Message;
-use confab_proto::{ClientFrame, ClientMsg, DecodeError, ErrorCode, Role, ServerMsg};
+use confab_proto::{ClientFrame, ClientMsg, DecodeError, ErrorCode, ServerMsg};
+use confab_signal::Grant;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -38,7 +39,7 @@ pub(crate) struct Refused {
 
 /// Checks a `join`'s password or token (other frames pass) and takes both out of the
 /// frame, so the hub never holds a secret. A token's name replaces the requested one;
-/// its role is returned for the hub.
+/// its role and subject are returned for the hub.
 ///
 /// Nothing is checked before `hello` (`hello_required`, as the hub would say), nor for a
 /// locked room (`room_locked`, whatever the password: no right/wrong oracle, and no
@@ -47,7 +48,7 @@ pub(crate) struct Refused {
 pub(crate) async fn admit(
     frame: &mut ClientFrame,
     gate: Gate<'_>,
-) -> Result<Option<Role>, Refused> {
+) -> Result<Option<Grant>, Refused> {
     let ClientMsg::Join {
         room,
         name,
@@ -96,7 +97,10 @@ pub(crate) async fn admit(
             if let Some(n) = grant.name {
                 *name = n;
             }
-            Ok(grant.role)
+            Ok(grant.role.map(|role| {
+                let subject = grant.subject.unwrap_or_else(|| name.clone());
+                Grant::new(role, subject)
+            }))
         }
         Err(r) => {
             if r.code == ErrorCode::BadPassword {

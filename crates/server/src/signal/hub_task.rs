@@ -1,7 +1,7 @@
 //! The one task that owns the signaling [`Hub`]: connections send it commands over a
 //! bounded channel, it feeds them to the sans-IO core as [`Input`]s and performs the
 //! core's [`Output`]s: messages to each connection's bounded outbound queue, loads and
-//! writes to the chat store, events to the metrics.
+//! writes to the chat store (chat, and rooms' moderation), events to the metrics.
 //!
 //! Nothing here is shared behind a lock: the task owns the hub and the map of outbound
 //! queues, so there is no lock to hold across an `.await`. And it never awaits IO: a
@@ -12,8 +12,10 @@ use crate::metrics::Metrics;
 use crate::sfu::{SfuBusy, SfuHandle};
 use crate::store::{Loaded, Persist};
 use axum::extract::ws::Utf8Bytes;
-use confab_proto::{close, ClientFrame, Role, RoomId, ServerMsg};
-use confab_signal::{ConnId, Event, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output};
+use confab_proto::{close, ClientFrame, RoomId, ServerMsg};
+use confab_signal::{
+    ConnId, Event, Grant, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,8 +98,8 @@ pub struct Remote {
 enum Cmd {
     /// A new connection, and where it comes from.
     Connect(ConnId, ConnLink, Remote),
-    /// A decoded frame, and the role a join token granted.
-    Frame(ConnId, ClientFrame, Option<Role>, OwnedSemaphorePermit),
+    /// A decoded frame, and what a join token granted.
+    Frame(ConnId, ClientFrame, Option<Grant>, OwnedSemaphorePermit),
     /// A closed connection; `true` for a clean close (see `Input::Disconnect`).
     Disconnect(ConnId, bool),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
@@ -129,7 +131,7 @@ impl HubHandle {
             .await
             .map_err(|_| HubGone)
     }
-    /// Hands a decoded frame to the hub, with the role a join token granted (`grant`).
+    /// Hands a decoded frame to the hub, with what a join token granted (`grant`).
     /// The permit is released once the hub has processed the frame and queued its
     /// reply, which bounds a connection's requests in flight (and so the replies that
     /// can pile up in its queue).
@@ -137,7 +139,7 @@ impl HubHandle {
         &self,
         conn: ConnId,
         frame: ClientFrame,
-        grant: Option<Role>,
+        grant: Option<Grant>,
         permit: OwnedSemaphorePermit,
     ) -> Result<(), HubGone> {
         self.tx
@@ -336,6 +338,12 @@ impl Owner {
                 }
                 Output::Media(cmd) => {
                     self.media(cmd, now);
+                    continue;
+                }
+                Output::ModerationStored { room, moderation } => {
+                    if let Some(p) = self.persist.as_mut() {
+                        p.moderation(room, moderation);
+                    }
                     continue;
                 }
                 Output::Event(event) => {

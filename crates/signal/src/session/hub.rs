@@ -12,7 +12,7 @@ use super::media::MediaLinks;
 use super::park::{Parked, PendingRoom, Ready};
 use super::rate::{BucketMap, TokenBucket};
 use super::timers::Timers;
-use crate::room::{CallSnapshot, RoomCommand, RoomCore};
+use crate::room::{CallSnapshot, Identity, RoomCommand, RoomCore};
 use crate::{ConnId, HubConfig, Input, Now, Output};
 use confab_proto::{
     close, ChatMessage, ErrorCode, LeaveReason, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
@@ -37,7 +37,8 @@ pub struct Hub {
     pub(crate) rng: Rng,
     /// Every open connection; the single owner of per-connection state.
     pub(crate) conns: HashMap<ConnId, Conn>,
-    /// Every non-empty room; a room exists exactly while it has members.
+    /// Every room that has not ended: it has members, or seats held for members after a
+    /// restart (`room/saved.rs`).
     pub(crate) rooms: HashMap<RoomId, RoomSlot>,
     /// Rooms whose stored chat is loading, with the joins parked for them (`park.rs`).
     pub(crate) pending: HashMap<RoomId, PendingRoom>,
@@ -105,6 +106,13 @@ pub(crate) struct Session {
     pub(crate) peer_id: PeerId,
     /// The room it is in, if any; its display name is kept in the room's member list.
     pub(crate) room: Option<RoomId>,
+    /// Its identity in its room (a token's subject, else its session: see
+    /// `room/saved.rs`), set when it joins.
+    pub(crate) identity: Option<Identity>,
+    /// The session identity it had before a restart: the `hello` carried a resume token
+    /// this node does not know (it may have been issued before a restart). Proves
+    /// nothing by itself; a room holding a seat for that identity gives it back.
+    pub(crate) claim: Option<Identity>,
 }
 
 impl Hub {
@@ -255,7 +263,7 @@ impl Hub {
         self.conns.len() - self.detached_total
     }
 
-    /// Rooms with at least one member.
+    /// Rooms that have not ended (members, or seats held for them after a restart).
     pub fn room_count(&self) -> usize {
         self.rooms.len()
     }
@@ -301,7 +309,8 @@ impl Hub {
         self.rooms.get(room).is_some_and(|r| r.core.is_locked())
     }
 
-    /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
+    /// Whether `room` exists, i.e. has members or held seats (a `join` to it would not
+    /// create it).
     pub fn room_exists(&self, room: &RoomId) -> bool {
         self.rooms.contains_key(room)
     }
@@ -332,9 +341,10 @@ impl Hub {
             self.conns.remove(&conn);
             return;
         }
-        if let Some(old) = resume.and_then(|t| self.resumable(&t, conn)) {
+        if let Some(old) = resume.as_deref().and_then(|t| self.resumable(t, conn)) {
             return self.resume(conn, old, ref_);
         }
+        let claim = resume.as_deref().map(super::resume::session_identity);
         let peer_id = self.fresh_peer_id();
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
@@ -342,6 +352,8 @@ impl Hub {
         state.session = Some(Session {
             peer_id: peer_id.clone(),
             room: None,
+            identity: None,
+            claim,
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));
