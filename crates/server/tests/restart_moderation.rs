@@ -1,7 +1,8 @@
 //! Issue 12 item 20 over real servers: a room's lock, bans and host survive a restart on
 //! the same data dir. A kicked intruder who rejoins first is refused (or, in an unlocked
 //! room, is a guest that cannot lock), and the owner's browser, presenting its resume
-//! token as it reconnects, hosts again, through the lock.
+//! token as it reconnects, hosts again, through the lock. A stop is not everyone
+//! leaving: rooms alive at the stop come back even when no place could be held.
 
 mod common;
 use common::{Client, TestServer};
@@ -193,6 +194,22 @@ async fn an_intruder_first_back_in_an_unlocked_room_is_a_guest_and_cannot_lock_i
     );
     let r = reply(&mut mallory, "lock", json!({"type":"lock","locked":true})).await;
     assert_eq!(r["code"], "not_host", "{r}");
+    let (mut ada, _) = hello(&s, Some(&ta)).await;
+    assert_eq!(join(&mut ada, "Ada").await["you"]["role"], "host");
+}
+
+/// With no place held for anyone (`--max-detached 0`), clients cut off by a stop would
+/// leave at once and the room end, forgetting its lock, had the stop told the hub.
+#[tokio::test]
+async fn a_stop_is_not_everyone_leaving() {
+    let dir = TempDir::new("no-holds");
+    let s = start(&dir.0, 0).await;
+    let (clients, [ta, _, _]) = meeting(&s, true).await;
+    stop(s, clients).await;
+
+    let s = start(&dir.0, 0).await;
+    let (mut stranger, _) = hello(&s, None).await;
+    assert_eq!(join(&mut stranger, "Linus").await["code"], "room_locked");
     let (mut ada, _) = hello(&s, Some(&ta)).await;
     assert_eq!(join(&mut ada, "Ada").await["you"]["role"], "host");
 }
