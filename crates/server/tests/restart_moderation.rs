@@ -213,3 +213,53 @@ async fn a_stop_is_not_everyone_leaving() {
     let (mut ada, _) = hello(&s, Some(&ta)).await;
     assert_eq!(join(&mut ada, "Ada").await["you"]["role"], "host");
 }
+
+/// In a locked room with a password, admission's early "locked" answer (which spares
+/// the password check) must not keep out a member taking its place back.
+#[tokio::test]
+async fn a_member_gets_back_into_a_locked_room_with_a_password() {
+    use confab_proto::RoomId;
+    use confab_server::auth::password;
+    use confab_server::config::RoomPasswords;
+    let dir = TempDir::new("password");
+    let hash = password::hash("pw");
+    let start = || {
+        let (dir, hash) = (dir.0.clone(), hash.clone());
+        TestServer::start_with(move |c| {
+            c.data_dir = dir;
+            c.store.chat_retention_days = 30;
+            c.hub.resume_grace = Duration::from_secs(30).into();
+            let room = RoomId::parse("standup").unwrap();
+            c.auth.room_passwords = vec![RoomPasswords(vec![(room, hash)])];
+        })
+    };
+    let join_pw = |name: &str| json!({"type":"join","room":"standup","name":name,"password":"pw"});
+    let s = start().await;
+    let (mut ada, ta) = hello(&s, None).await;
+    assert_eq!(
+        reply(&mut ada, "j", join_pw("Ada")).await["you"]["role"],
+        "host"
+    );
+    let (mut grace, tg) = hello(&s, None).await;
+    assert_eq!(
+        reply(&mut grace, "j", join_pw("Grace")).await["type"],
+        "joined"
+    );
+    ada.send(json!({"type":"lock","locked":true})).await;
+    assert_eq!(grace.recv().await["type"], "roomLocked");
+    stop(s, vec![ada, grace]).await;
+
+    let s = start().await;
+    let (mut ada, _) = hello(&s, Some(&ta)).await;
+    assert_eq!(
+        reply(&mut ada, "j", join_pw("Ada")).await["you"]["role"],
+        "host"
+    );
+    // The room exists now; Grace's join meets admission's early check.
+    let (mut grace, _) = hello(&s, Some(&tg)).await;
+    let r = reply(&mut grace, "j", join_pw("Grace")).await;
+    assert_eq!(r["type"], "joined", "{r}");
+    let (mut stranger, _) = hello(&s, None).await;
+    let r = reply(&mut stranger, "j", join_pw("Linus")).await;
+    assert_eq!(r["code"], "room_locked", "{r}");
+}

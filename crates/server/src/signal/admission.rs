@@ -6,7 +6,7 @@ use super::connection::ConnSettings;
 use super::hub_task::HubHandle;
 use axum::extract::ws::Message;
 use confab_proto::{ClientFrame, ClientMsg, DecodeError, ErrorCode, ServerMsg};
-use confab_signal::Grant;
+use confab_signal::{ConnId, Grant};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -20,11 +20,13 @@ pub(crate) fn decode_error(e: DecodeError) -> Message {
     )
 }
 
-/// What admission knows besides the frame: the connection's settings, its client's
-/// address, whether it has sent `hello`, and the hub (to ask whether a room is locked).
+/// What admission knows besides the frame: the connection's settings, its id and its
+/// client's address, whether it has sent `hello`, and the hub (to ask whether a room is
+/// locked to it).
 pub(crate) struct Gate<'a> {
     pub(crate) settings: &'a ConnSettings,
     pub(crate) hub: &'a HubHandle,
+    pub(crate) conn: ConnId,
     pub(crate) ip: Option<IpAddr>,
     pub(crate) helloed: bool,
 }
@@ -74,7 +76,12 @@ pub(crate) async fn admit(
     }
     let auth = &gate.settings.auth;
     if token.is_none() && auth.has_password(room) {
-        if gate.hub.locked(room.clone()).await.unwrap_or(false) {
+        if gate
+            .hub
+            .locked(room.clone(), gate.conn)
+            .await
+            .unwrap_or(false)
+        {
             // The hub's own words for it.
             let message = format!("room {room} is locked by its host");
             return Err(answer(ErrorCode::RoomLocked, message));

@@ -310,6 +310,7 @@ where
         let gate = Gate {
             settings: &self.settings,
             hub: &self.hub,
+            conn: self.conn,
             ip: self.ip,
             helloed: self.hello_deadline.is_none(),
         };

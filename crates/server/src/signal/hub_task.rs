@@ -104,8 +104,9 @@ enum Cmd {
     Disconnect(ConnId, bool),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
-    /// Whether a room is locked, answered at once (see [`HubHandle::locked`]).
-    Locked(RoomId, oneshot::Sender<bool>),
+    /// Whether a room is locked to a connection, answered at once (see
+    /// [`HubHandle::locked`]).
+    Locked(RoomId, ConnId, oneshot::Sender<bool>),
 }
 
 /// Cheap, cloneable handle for sending to the hub task.
@@ -153,13 +154,14 @@ impl HubHandle {
     pub async fn disconnect(&self, conn: ConnId, clean: bool) {
         let _ = self.tx.send(Cmd::Disconnect(conn, clean)).await;
     }
-    /// Whether `room` is locked now. Admission asks before it verifies a password, so a
-    /// locked room never tells a right password from a wrong one (and costs no argon2).
-    /// A room locked after the answer still refuses the join in the hub.
-    pub async fn locked(&self, room: RoomId) -> Result<bool, HubGone> {
+    /// Whether `room` is locked now to a tokenless join from `conn` (a member taking its
+    /// place back after a restart is not). Admission asks before it verifies a password,
+    /// so a locked room never tells a right password from a wrong one (and costs no
+    /// argon2). A room locked after the answer still refuses the join in the hub.
+    pub async fn locked(&self, room: RoomId, conn: ConnId) -> Result<bool, HubGone> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Locked(room, tx))
+            .send(Cmd::Locked(room, conn, tx))
             .await
             .map_err(|_| HubGone)?;
         rx.await.map_err(|_| HubGone)
@@ -283,8 +285,8 @@ impl Owner {
                 let _ = tx.send(());
                 return None;
             }
-            Cmd::Locked(room, tx) => {
-                let _ = tx.send(self.hub.room_locked(&room));
+            Cmd::Locked(room, conn, tx) => {
+                let _ = tx.send(self.hub.room_locked_to(&room, conn));
                 return None;
             }
         })

@@ -303,10 +303,29 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// Whether `room` exists and a host has locked it: a driver checks this before it
-    /// verifies a password for it, so a locked room is no right/wrong oracle.
+    /// Whether `room` exists and a host has locked it. Before it verifies a password, a
+    /// driver asks [`Hub::room_locked_to`] instead, which lets members back in.
     pub fn room_locked(&self, room: &RoomId) -> bool {
         self.rooms.get(room).is_some_and(|r| r.core.is_locked())
+    }
+
+    /// Whether `room` exists and its lock keeps out a `join` without a token from
+    /// `conn`: a driver checks this before it verifies a password, so a locked room is
+    /// no right/wrong oracle. A member taking its place back after a restart (its
+    /// session claims a seat the room holds, `room/saved.rs`) is not kept out, so the
+    /// driver goes on to check its password.
+    pub fn room_locked_to(&self, room: &RoomId, conn: ConnId) -> bool {
+        let Some(r) = self.rooms.get(room).filter(|r| r.core.is_locked()) else {
+            return false;
+        };
+        let state = self.conns.get(&conn);
+        let identity = state
+            .and_then(|c| c.resume_token.as_deref())
+            .map(super::resume::session_identity);
+        let claim = state
+            .and_then(|c| c.session.as_ref())
+            .and_then(|s| s.claim.clone());
+        !r.core.has_seat(identity.as_ref(), claim.as_ref())
     }
 
     /// Whether `room` exists, i.e. has members or held seats (a `join` to it would not
