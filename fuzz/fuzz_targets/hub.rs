@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let mut skew = Duration::ZERO;
     let mut answers: Vec<(confab_proto::RoomId, Option<ChatSeed>)> = Vec::new();
     let mut late = Vec::new();
+    let mut saved = std::collections::HashMap::new();
     // Records are separated by 0xFF: first byte = connection and action, rest = frame.
     // Action 1 with an empty body disconnects; with a body, time jumps by body[0] x 100 ms
     // and the ring timer runs.
@@ -62,17 +63,19 @@ fuzz_target!(|data: &[u8]| {
                 let frame = std::str::from_utf8(body)
                     .ok()
                     .and_then(|t| confab_proto::decode_client(t).ok());
-                // Bits 3-5 of the head: 1 a host token, 2 a guest token, else none.
+                // Bits 3-5 of the head: 1 a host token, 2 a guest token, else none; bit 6
+                // picks one of two subjects.
                 let role = match (head >> 3) & 0x07 {
                     1 => Some(confab_proto::Role::Host),
                     2 => Some(confab_proto::Role::Guest),
                     _ => None,
                 };
+                let subject = if head & 0x40 != 0 { "u1" } else { "u2" };
                 if let Some(frame) = frame {
                     let input = Input::Frame {
                         conn,
                         frame,
-                        grant: role,
+                        grant: role.map(|r| confab_signal::Grant::new(r, subject)),
                     };
                     hub.handle(at(now), input);
                 }
@@ -85,10 +88,12 @@ fuzz_target!(|data: &[u8]| {
                 // Bits 3-4 of the head: 0 answer now (with a seed), 1 now (nothing), 2
                 // late, 3 never (the hub's timeout must release the joins).
                 Output::LoadHistory { room } => {
+                    // The moderation the room last reported, as a store gives it back.
                     let seed = ChatSeed {
                         room: room.clone(),
                         history: Vec::new(),
                         last_id: u64::from(head),
+                        moderation: saved.get(&room).cloned(),
                     };
                     match (head >> 3) & 0x03 {
                         0 => answers.push((room, Some(seed))),
@@ -96,6 +101,10 @@ fuzz_target!(|data: &[u8]| {
                         2 => late.push(room),
                         _ => {}
                     }
+                    continue;
+                }
+                Output::ModerationStored { room, moderation } => {
+                    saved.insert(room, moderation);
                     continue;
                 }
                 _ => continue,
@@ -107,6 +116,9 @@ fuzz_target!(|data: &[u8]| {
             while let Some(out) = hub.poll_output() {
                 if let Output::Send { to, .. } | Output::Close { conn: to, .. } = out {
                     assert!(ever.contains(&to), "output to a connection that never connected");
+                }
+                if let Output::ModerationStored { room, moderation } = out {
+                    saved.insert(room, moderation);
                 }
             }
         }

@@ -51,9 +51,14 @@ struct TokenArgs {
             .try_map(|s| s.parse::<confab_server::auth::token::Role>()),
     )]
     role: confab_server::auth::token::Role,
-    /// How long it is valid: seconds, or a number with s, m, h or d.
+    /// How long it is valid: seconds, or a number with s, m, h or d (at most the
+    /// server's --token-max-lifetime).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: u64,
+    /// Whom it names (`sub`, the application's user id); a kick bans it in the room.
+    /// Without it, the name stands for the holder.
+    #[arg(long)]
+    subject: Option<String>,
     /// Where the token key comes from: the same flags, env and file as `serve`.
     #[command(flatten)]
     serve: Config,
@@ -134,8 +139,14 @@ fn check_config(config: Config) -> anyhow::Result<()> {
 
 /// `confab token`: print a join token, and the link that uses it on stderr.
 fn token(args: TokenArgs) -> anyhow::Result<()> {
-    use confab_server::auth::token::{mint, Claims};
+    use confab_server::auth::token::{mint, Audience, Claims};
     let config = args.serve;
+    let max = config.auth.token_max_lifetime.as_secs();
+    anyhow::ensure!(
+        args.ttl <= max,
+        "--ttl {} s is longer than the server accepts (--token-max-lifetime {max} s)",
+        args.ttl
+    );
     let key = config.auth.token_key.as_ref().map(|k| k.expose()).context(
         "no token key: set --token-key, CONFAB_TOKEN_KEY or token_key in the [auth] table",
     )?;
@@ -151,6 +162,11 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
             role: args.role,
             exp: now + args.ttl,
             iat: Some(now),
+            sub: args.subject,
+            // What the server will check, so the token passes it.
+            aud: config.auth.token_audience.clone().map(Audience::One),
+            iss: config.auth.token_issuer.clone(),
+            nbf: None,
         },
     );
     println!("{token}");

@@ -21,6 +21,7 @@ fn token(key: &str, room: &str, name: &str, exp_from_now: i64) -> String {
             role: Role::Host,
             exp: (now + exp_from_now) as u64,
             iat: Some(now as u64),
+            ..Claims::default()
         },
     )
 }

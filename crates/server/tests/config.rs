@@ -228,6 +228,9 @@ ips = ["198.51.100.4"]
 [auth]
 token_key = "0123456789abcdef0123456789abcdef"
 token_public_key = "/etc/confab/token.pub.pem"
+token_max_lifetime = 3600
+token_audience = "confab.example.org"
+token_issuer = "https://app.example.org"
 require_token = true
 room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$nEJZNPqXxKDAPgiTr3SyTqzfhjSYQ2K1bcggEEHzj5I"]
 "#
@@ -259,6 +262,10 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!((c.store.chat_retention_days, c.hub.chat_history), (7, 50));
     assert!(c.auth.require_token);
     assert_eq!(c.auth.passwords().count(), 1);
+    let rules = c.auth.token_rules();
+    assert_eq!(rules.max_lifetime, Duration::from_secs(3600));
+    assert_eq!(rules.audience.as_deref(), Some("confab.example.org"));
+    assert_eq!(rules.issuer.as_deref(), Some("https://app.example.org"));
     assert_eq!(*c.http.handshake_timeout, Duration::from_secs(5));
     assert_eq!(*c.http.http_idle_timeout, Duration::from_secs(30));
     assert_eq!(

@@ -79,6 +79,7 @@ async fn nothing_secret_reaches_the_log_at_trace() {
             role: Role::Guest,
             exp: now + 600,
             iat: Some(now),
+            ..Claims::default()
         },
     );
     let mut secrets = vec![PASSWORD.to_owned(), token.clone(), CHAT.to_owned()];

@@ -175,6 +175,10 @@ async fn require_token_hands_turn_credentials_to_token_holders_only() {
         role: confab_server::auth::token::Role::Guest,
         exp: now + 600,
         iat: Some(now),
+        nbf: None,
+        sub: None,
+        iss: None,
+        aud: None,
     };
     let token = confab_server::auth::token::mint(KEY, &claims);
     let creds = join(&mut c, "r", json!({ "token": token })).await;

@@ -1,5 +1,6 @@
 //! The hub's one input type and one output type, and the time every input carries.
 
+use crate::room::Moderation;
 use crate::{ChatSeed, ConnId};
 use confab_proto::{CallId, ChatMessage, ClientFrame, PairType, PeerId, Role, RoomId, ServerMsg};
 use std::net::IpAddr;
@@ -16,6 +17,26 @@ pub struct Now {
     pub mono: Instant,
     /// The wall clock, in milliseconds since the Unix epoch.
     pub unix_ms: u64,
+}
+
+/// What a join token the driver verified says about its holder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// The role it fixes.
+    pub role: Role,
+    /// Whom it names (its `sub` claim, else its name): the holder's identity in a room
+    /// (what a kick bans; how it takes its seat back after a restart).
+    pub subject: String,
+}
+
+impl Grant {
+    /// A grant of `role` to `subject`.
+    pub fn new(role: Role, subject: impl Into<String>) -> Grant {
+        Grant {
+            role,
+            subject: subject.into(),
+        }
+    }
 }
 
 /// Everything that can happen to the hub, fed with [`crate::Hub::handle`].
@@ -44,10 +65,10 @@ pub enum Input {
         conn: ConnId,
         /// The frame, with any password or token already checked and removed.
         frame: ClientFrame,
-        /// For a `join` the driver admitted with a join token: the role it grants.
-        /// `None` is a join without a token (the hub picks the role, see
+        /// For a `join` the driver admitted with a join token: the role it grants and
+        /// whom it names. `None` is a join without a token (the hub picks the role, see
         /// `moderation.rs`). Other frames ignore it.
-        grant: Option<Role>,
+        grant: Option<Grant>,
     },
     /// `conn` closed (or the driver dropped it). A clean close leaves the room at once
     /// (`peerLeft` with reason `left`): the client said goodbye. Otherwise, if it is in
@@ -64,8 +85,8 @@ pub enum Input {
     /// Time has passed; due deadlines fire (see [`crate::Hub::poll_timeout`]). Feeding it
     /// early or twice is harmless.
     Timeout,
-    /// The stored chat of `room`, answering an [`Output::LoadHistory`]; `None` when the
-    /// store has nothing usable (failed, or too slow). Ignored unless joins for `room`
+    /// The stored chat (and moderation) of `room`, answering an [`Output::LoadHistory`];
+    /// `None` when the store has nothing usable (failed, or too slow). Ignored unless joins for `room`
     /// are still parked (e.g. after [`crate::HubConfig::history_timeout`]).
     History {
         /// The room asked for.
@@ -219,6 +240,17 @@ pub enum Output {
         user: String,
         /// The latest expiry minted for it, in unix seconds.
         until_unix: u64,
+    },
+    /// The moderation of `room` changed (lock, bans, who is in with which role): the
+    /// driver should store it in place of the last one, and give it back in the room's
+    /// next [`Input::History`] so a restart does not forget it. An empty one
+    /// ([`Moderation::is_empty`]) means the room ended: forget it. Only with
+    /// [`crate::HubConfig::persist_chat`], for rooms whose stored chat was loaded.
+    ModerationStored {
+        /// The room.
+        room: RoomId,
+        /// Its moderation now.
+        moderation: Moderation,
     },
     /// Something worth counting happened; for metrics, nothing to deliver.
     Event(Event),

@@ -28,6 +28,10 @@
 //!   hub asks for the room's stored chat with [`Output::LoadHistory`] and goes on serving
 //!   every other room; the driver answers later with [`Input::History`] (or the hub gives
 //!   up after [`HubConfig::history_timeout`]). The owner task never awaits a store.
+//!   Such a room also reports its moderation (lock, bans, who is in with which role)
+//!   with [`Output::ModerationStored`] whenever it changes, and comes back with it from
+//!   [`Input::History`] after a restart, holding its members' places for
+//!   [`HubConfig::resume_grace`] (see `room/saved.rs`).
 //! - Calls are hub state (see `calls.rs`): `invite` rings a peer until it answers, the
 //!   inviter cancels, or [`HubConfig::ring_timeout`] passes. Presence changes go to the
 //!   whole room as `presence`.
@@ -99,8 +103,8 @@ mod proptests;
 pub mod room;
 mod session;
 
-pub use io::{Event, Input, MediaCommand, MediaEndpoint, MediaEvent, Now, Output};
-pub use room::{CallSnapshot, ChatSeed, MediaPolicy, RoomCore, SfuSignal};
+pub use io::{Event, Grant, Input, MediaCommand, MediaEndpoint, MediaEvent, Now, Output};
+pub use room::{CallSnapshot, ChatSeed, Identity, MediaPolicy, Moderation, RoomCore, SfuSignal};
 pub use session::hub::Hub;
 pub use session::ice::{IceMinter, TurnAdvert};
 pub use session::rate;
@@ -197,7 +201,9 @@ pub struct HubConfig {
     /// cannot collide with stored ones). Default 2 s.
     pub history_timeout: Duration,
     /// How long a dropped connection that was in a room keeps its place (peer id, room,
-    /// presence, call) for a `hello {resume}`; zero removes it at once. Default 30 s.
+    /// presence, call) for a `hello {resume}`; zero removes it at once. Also how long a
+    /// room brought back from a store after a restart holds its members' seats (see
+    /// `room/saved.rs`). Default 30 s.
     pub resume_grace: Duration,
     /// Most places held for a resume at once (dropped connections, "ghosts"); a drop
     /// beyond it leaves at once. Ghosts are counted apart from open connections, so they

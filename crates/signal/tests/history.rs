@@ -73,6 +73,7 @@ fn seed(room_name: &str, ids: &[u64], last_id: u64) -> ChatSeed {
         room: room(room_name),
         history: ids.iter().map(|&i| msg(i)).collect(),
         last_id,
+        moderation: None,
     }
 }
 
@@ -228,10 +229,12 @@ fn frames_sent_after_a_parked_join_follow_its_joined() {
         .map(|o| match o {
             Output::Send { msg, .. } => msg_type(msg),
             Output::ChatStored { .. } => "stored",
+            Output::ModerationStored { .. } => "moderation",
             _ => "?",
         })
         .collect();
-    assert_eq!(types, vec!["joined", "chat", "stored", "other"], "{out:?}");
+    let expected = vec!["joined", "moderation", "chat", "stored", "other"];
+    assert_eq!(types, expected, "{out:?}");
     assert_eq!(stored(&out)[0].1.id, 11);
 }
 

@@ -30,6 +30,9 @@ pub struct Grant {
     pub name: Option<String>,
     /// The role from a token.
     pub role: Option<Role>,
+    /// Whom the token names (its `sub`, else its name): what a kick bans, and how its
+    /// holder takes its place back after a restart.
+    pub subject: Option<String>,
 }
 
 /// Why a `join` was refused: a protocol error code and a sentence for the person.
@@ -73,6 +76,7 @@ impl Auth {
             verifier: Verifier::new(
                 settings.token_key.as_ref().map(|k| k.expose()),
                 pem.as_deref(),
+                settings.token_rules(),
             )?,
             require_token: settings.require_token,
             passwords: settings
@@ -114,8 +118,8 @@ impl Auth {
             }
             let claims = self
                 .verifier
-                .verify(&token)
-                .map_err(|m| Refusal::new(ErrorCode::BadToken, m))?;
+                .verify(&token, crate::unix_now())
+                .map_err(|e| Refusal::new(ErrorCode::BadToken, e.to_string()))?;
             if claims.room != room.as_str() {
                 return Err(Refusal::new(
                     ErrorCode::BadToken,
@@ -126,6 +130,8 @@ impl Auth {
                 Refusal::new(ErrorCode::BadToken, format!("the token's name: {m}"))
             })?;
             return Ok(Grant {
+                // The name as shown (normalized) stands for a token without `sub`.
+                subject: Some(claims.sub.unwrap_or_else(|| name.clone())),
                 name: Some(name),
                 role: Some(claims.role),
             });

@@ -2,7 +2,8 @@
 //! `[auth]` table. Declared once (see `crate::config`): each field is its flag,
 //! environment variable, file key (`auth.` + the field's name) and default.
 
-use crate::config::{ConfigError, Secret};
+use super::token::TokenRules;
+use crate::config::{ConfigError, Seconds, Secret};
 use clap::Args;
 use confab_proto::RoomId;
 use serde::{Serialize, Serializer};
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Who may join which room. Rooms are open unless these say otherwise.
-#[derive(Args, Clone, Debug, Default, Serialize)]
+#[derive(Args, Clone, Debug, Serialize)]
 pub struct AuthSettings {
     /// Secret (HS256) that signs join tokens; `confab token` mints them with it, and an
     /// application's backend can too. At least 32 characters.
@@ -34,6 +35,36 @@ pub struct AuthSettings {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_public_key: Option<PathBuf>,
+    /// Longest a join token may be valid, in seconds: from its `iat` (or `nbf`) to its
+    /// `exp`, and from now to its `exp`. Longer ones are refused, so a leaked link
+    /// stops working within this.
+    #[arg(
+        id = "auth.token_max_lifetime",
+        long = "token-max-lifetime",
+        env = "CONFAB_TOKEN_MAX_LIFETIME",
+        value_name = "SECS",
+        default_value = "604800"
+    )]
+    pub token_max_lifetime: Seconds,
+    /// The `aud` every join token must include (tokens are then refused without it);
+    /// unset, a token that has an `aud` is refused.
+    #[arg(
+        id = "auth.token_audience",
+        long = "token-audience",
+        env = "CONFAB_TOKEN_AUDIENCE",
+        value_name = "AUD"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_audience: Option<String>,
+    /// The `iss` every join token must have (tokens are then refused without it).
+    #[arg(
+        id = "auth.token_issuer",
+        long = "token-issuer",
+        env = "CONFAB_TOKEN_ISSUER",
+        value_name = "ISS"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_issuer: Option<String>,
     /// Every join needs a valid token (rooms are open by default).
     #[arg(
         id = "auth.require_token",
@@ -53,7 +84,23 @@ pub struct AuthSettings {
     pub room_passwords: Vec<RoomPasswords>,
 }
 
+impl Default for AuthSettings {
+    /// The declared defaults (as `confab serve` with no flags).
+    fn default() -> Self {
+        crate::config::defaults()
+    }
+}
+
 impl AuthSettings {
+    /// What a join token must meet beyond its signature (see `token.rs`).
+    pub fn token_rules(&self) -> TokenRules {
+        TokenRules {
+            max_lifetime: *self.token_max_lifetime,
+            audience: self.token_audience.clone(),
+            issuer: self.token_issuer.clone(),
+        }
+    }
+
     /// Every room password: the room and its argon2 hash (PHC string).
     pub fn passwords(&self) -> impl Iterator<Item = &(RoomId, String)> {
         self.room_passwords.iter().flat_map(|p| &p.0)
@@ -71,6 +118,15 @@ impl AuthSettings {
         }
         if self.require_token && self.token_key.is_none() && self.token_public_key.is_none() {
             return invalid("require_token needs token_key or token_public_key");
+        }
+        if self.token_max_lifetime.as_secs() < 60 {
+            return invalid("token_max_lifetime must be at least 60 seconds");
+        }
+        if [&self.token_audience, &self.token_issuer]
+            .iter()
+            .any(|v| v.as_ref().is_some_and(|s| s.trim().is_empty()))
+        {
+            return invalid("token_audience and token_issuer must not be empty");
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 use super::connection::ConnSettings;
 use super::hub_task::HubHandle;
 use axum::extract::ws::Message;
-use confab_proto::{ClientFrame, ClientMsg, DecodeError, ErrorCode, Role, ServerMsg};
+use confab_proto::{ClientFrame, ClientMsg, DecodeError, ErrorCode, ServerMsg};
+use confab_signal::{ConnId, Grant};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -19,11 +20,13 @@ pub(crate) fn decode_error(e: DecodeError) -> Message {
     )
 }
 
-/// What admission knows besides the frame: the connection's settings, its client's
-/// address, whether it has sent `hello`, and the hub (to ask whether a room is locked).
+/// What admission knows besides the frame: the connection's settings, its id and its
+/// client's address, whether it has sent `hello`, and the hub (to ask whether a room is
+/// locked to it).
 pub(crate) struct Gate<'a> {
     pub(crate) settings: &'a ConnSettings,
     pub(crate) hub: &'a HubHandle,
+    pub(crate) conn: ConnId,
     pub(crate) ip: Option<IpAddr>,
     pub(crate) helloed: bool,
 }
@@ -38,7 +41,7 @@ pub(crate) struct Refused {
 
 /// Checks a `join`'s password or token (other frames pass) and takes both out of the
 /// frame, so the hub never holds a secret. A token's name replaces the requested one;
-/// its role is returned for the hub.
+/// its role and subject are returned for the hub.
 ///
 /// Nothing is checked before `hello` (`hello_required`, as the hub would say), nor for a
 /// locked room (`room_locked`, whatever the password: no right/wrong oracle, and no
@@ -47,7 +50,7 @@ pub(crate) struct Refused {
 pub(crate) async fn admit(
     frame: &mut ClientFrame,
     gate: Gate<'_>,
-) -> Result<Option<Role>, Refused> {
+) -> Result<Option<Grant>, Refused> {
     let ClientMsg::Join {
         room,
         name,
@@ -73,7 +76,12 @@ pub(crate) async fn admit(
     }
     let auth = &gate.settings.auth;
     if token.is_none() && auth.has_password(room) {
-        if gate.hub.locked(room.clone()).await.unwrap_or(false) {
+        if gate
+            .hub
+            .locked(room.clone(), gate.conn)
+            .await
+            .unwrap_or(false)
+        {
             // The hub's own words for it.
             let message = format!("room {room} is locked by its host");
             return Err(answer(ErrorCode::RoomLocked, message));
@@ -96,7 +104,10 @@ pub(crate) async fn admit(
             if let Some(n) = grant.name {
                 *name = n;
             }
-            Ok(grant.role)
+            Ok(grant.role.map(|role| {
+                let subject = grant.subject.unwrap_or_else(|| name.clone());
+                Grant::new(role, subject)
+            }))
         }
         Err(r) => {
             if r.code == ErrorCode::BadPassword {

@@ -203,8 +203,9 @@ where
         })
     }
 
-    /// Serves the connection until it ends. Always tells the hub it is gone, before the
-    /// closing handshake (so peers learn at once even if the goodbye stalls).
+    /// Serves the connection until it ends. Tells the hub it is gone (unless the server
+    /// is shutting down), before the closing handshake (so peers learn at once even if
+    /// the goodbye stalls).
     pub async fn run(mut self) -> Exit {
         let mut ping = tokio::time::interval_at(
             Instant::now() + self.settings.ping_interval,
@@ -245,7 +246,13 @@ where
                 Step::Exit(exit) => break exit,
             }
         };
-        self.hub.disconnect(self.conn, exit == Exit::Left).await;
+        // A server shutting down is not its clients leaving: the hub is not told, so no
+        // room ends (were the held places over their caps, members would leave at once
+        // and their rooms end) and a store keeps each room's moderation as it was at
+        // the stop, to give it back after the restart (`store/moderation.rs`).
+        if !self.shutdown.is_cancelled() {
+            self.hub.disconnect(self.conn, exit == Exit::Left).await;
+        }
         if let Exit::Close(code, reason) = &exit {
             self.goodbye(*code, reason).await;
         }
@@ -303,6 +310,7 @@ where
         let gate = Gate {
             settings: &self.settings,
             hub: &self.hub,
+            conn: self.conn,
             ip: self.ip,
             helloed: self.hello_deadline.is_none(),
         };

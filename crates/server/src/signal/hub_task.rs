@@ -1,7 +1,8 @@
 //! The one task that owns the signaling [`Hub`]: connections send it commands over a
 //! bounded channel, it feeds them to the sans-IO core as [`Input`]s and performs the
 //! core's [`Output`]s: messages to each connection's bounded outbound queue, loads and
-//! writes to the chat store, revocations to the TURN server, events to the metrics.
+//! writes to the chat store (chat, and rooms' moderation), revocations to the TURN
+//! server, events to the metrics.
 //!
 //! Nothing here is shared behind a lock: the task owns the hub and the map of outbound
 //! queues, so there is no lock to hold across an `.await`. And it never awaits IO: a
@@ -13,8 +14,10 @@ use crate::sfu::{SfuBusy, SfuHandle};
 use crate::store::{Loaded, Persist};
 use crate::turn::TurnRevoker;
 use axum::extract::ws::Utf8Bytes;
-use confab_proto::{close, ClientFrame, Role, RoomId, ServerMsg};
-use confab_signal::{ConnId, Event, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output};
+use confab_proto::{close, ClientFrame, RoomId, ServerMsg};
+use confab_signal::{
+    ConnId, Event, Grant, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,14 +100,15 @@ pub struct Remote {
 enum Cmd {
     /// A new connection, and where it comes from.
     Connect(ConnId, ConnLink, Remote),
-    /// A decoded frame, and the role a join token granted.
-    Frame(ConnId, ClientFrame, Option<Role>, OwnedSemaphorePermit),
+    /// A decoded frame, and what a join token granted.
+    Frame(ConnId, ClientFrame, Option<Grant>, OwnedSemaphorePermit),
     /// A closed connection; `true` for a clean close (see `Input::Disconnect`).
     Disconnect(ConnId, bool),
     /// Answered at once; `/readyz` uses it to see the task is alive and keeping up.
     Ready(oneshot::Sender<()>),
-    /// Whether a room is locked, answered at once (see [`HubHandle::locked`]).
-    Locked(RoomId, oneshot::Sender<bool>),
+    /// Whether a room is locked to a connection, answered at once (see
+    /// [`HubHandle::locked`]).
+    Locked(RoomId, ConnId, oneshot::Sender<bool>),
 }
 
 /// Cheap, cloneable handle for sending to the hub task.
@@ -130,7 +134,7 @@ impl HubHandle {
             .await
             .map_err(|_| HubGone)
     }
-    /// Hands a decoded frame to the hub, with the role a join token granted (`grant`).
+    /// Hands a decoded frame to the hub, with what a join token granted (`grant`).
     /// The permit is released once the hub has processed the frame and queued its
     /// reply, which bounds a connection's requests in flight (and so the replies that
     /// can pile up in its queue).
@@ -138,7 +142,7 @@ impl HubHandle {
         &self,
         conn: ConnId,
         frame: ClientFrame,
-        grant: Option<Role>,
+        grant: Option<Grant>,
         permit: OwnedSemaphorePermit,
     ) -> Result<(), HubGone> {
         self.tx
@@ -152,13 +156,14 @@ impl HubHandle {
     pub async fn disconnect(&self, conn: ConnId, clean: bool) {
         let _ = self.tx.send(Cmd::Disconnect(conn, clean)).await;
     }
-    /// Whether `room` is locked now. Admission asks before it verifies a password, so a
-    /// locked room never tells a right password from a wrong one (and costs no argon2).
-    /// A room locked after the answer still refuses the join in the hub.
-    pub async fn locked(&self, room: RoomId) -> Result<bool, HubGone> {
+    /// Whether `room` is locked now to a tokenless join from `conn` (a member taking its
+    /// place back after a restart is not). Admission asks before it verifies a password,
+    /// so a locked room never tells a right password from a wrong one (and costs no
+    /// argon2). A room locked after the answer still refuses the join in the hub.
+    pub async fn locked(&self, room: RoomId, conn: ConnId) -> Result<bool, HubGone> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Locked(room, tx))
+            .send(Cmd::Locked(room, conn, tx))
             .await
             .map_err(|_| HubGone)?;
         rx.await.map_err(|_| HubGone)
@@ -286,8 +291,8 @@ impl Owner {
                 let _ = tx.send(());
                 return None;
             }
-            Cmd::Locked(room, tx) => {
-                let _ = tx.send(self.hub.room_locked(&room));
+            Cmd::Locked(room, conn, tx) => {
+                let _ = tx.send(self.hub.room_locked_to(&room, conn));
                 return None;
             }
         })
@@ -347,6 +352,12 @@ impl Owner {
                 }
                 Output::Media(cmd) => {
                     self.media(cmd, now);
+                    continue;
+                }
+                Output::ModerationStored { room, moderation } => {
+                    if let Some(p) = self.persist.as_mut() {
+                        p.moderation(room, moderation);
+                    }
                     continue;
                 }
                 Output::Event(event) => {

@@ -1,5 +1,6 @@
-//! Chat history that outlives rooms and restarts: an embedded SQLite database,
-//! `<data dir>/confab.db`, written and read by ONE dedicated thread.
+//! Chat history that outlives rooms and restarts, and the moderation of rooms alive at
+//! a restart (`moderation.rs`): an embedded SQLite database, `<data dir>/confab.db`,
+//! written and read by ONE dedicated thread.
 //!
 //! Why a thread: SQLite calls block on the disk. The hub task hands writes over a
 //! bounded channel without waiting ([`ChatStore::store`]), so a slow disk never stalls
@@ -10,7 +11,9 @@
 //! room's last messages) comes back on a channel the hub task listens to, and the hub
 //! gives up on it after its `history_timeout` (2 s). The channel is FIFO and the thread
 //! commits pending writes before it answers a load, so a load always sees every message
-//! stored before it was asked.
+//! (and moderation report) stored before it was asked. A room's moderation travels the
+//! same way: reports are queued ([`Persist::moderation`]) and committed with the chat,
+//! and a load answers with the room's saved moderation besides its chat.
 //!
 //! Why load per room and not preload everything at start: memory stays proportional to
 //! the rooms in use (10,000 rooms × 100 messages × up to 2,000 characters would be GBs),
@@ -25,12 +28,13 @@
 //! error later (disk full, I/O error) is logged once, and from then on chat lives in
 //! memory only, as with `--chat-retention-days 0`; the server keeps serving.
 
+pub mod moderation;
 pub mod private;
 pub mod settings;
 pub mod sqlite;
 
 use confab_proto::{ChatMessage, RoomId};
-use confab_signal::ChatSeed;
+use confab_signal::{ChatSeed, Moderation};
 use sqlite::ChatDb;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,6 +75,7 @@ pub struct OpenError {
 
 enum Job {
     Insert(RoomId, ChatMessage),
+    Moderation(RoomId, Moderation),
     Load {
         room: RoomId,
         limit: usize,
@@ -167,6 +172,21 @@ impl ChatStore {
         }
     }
 
+    /// Queues `room`'s moderation report without waiting (an empty one: forget it);
+    /// returns whether it was queued. If the queue is full, the last report queued
+    /// stays the stored one, and a warning is logged.
+    pub fn moderation(&mut self, room: RoomId, report: Moderation) -> bool {
+        let Some(tx) = &self.tx else { return false };
+        match tx.try_send(Job::Moderation(room, report)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(Job::Moderation(room, _))) => {
+                tracing::warn!(%room, "chat store queue full; a room's moderation was not stored");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Queues a load of the last `limit` stored messages of `room` and its last id,
     /// answered on `reply`, without waiting. Returns false if it could not be queued
     /// (the store is far behind or has failed); no answer comes then.
@@ -197,6 +217,8 @@ impl ChatStore {
 struct Worker {
     /// `None` once a disk error made the store give up.
     db: Option<ChatDb>,
+    /// Moderation reports to commit with the next batch of chat.
+    reports: Vec<(RoomId, Moderation)>,
     retention: Duration,
     /// Added to every load, to play a slow disk in tests (zero otherwise).
     load_delay: Duration,
@@ -206,6 +228,7 @@ impl Worker {
     fn new(db: ChatDb, retention: Duration) -> Worker {
         Worker {
             db: Some(db),
+            reports: Vec::new(),
             retention,
             load_delay: Duration::ZERO,
         }
@@ -224,13 +247,14 @@ impl Worker {
                     self.prune();
                     continue;
                 }
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => return self.stop(),
             };
             // Take everything already queued: one transaction for all of it.
             let mut job = Some(first);
             while let Some(j) = job.take() {
                 match j {
                     Job::Insert(room, message) => batch.push((room, message)),
+                    Job::Moderation(room, report) => self.reports.push((room, report)),
                     Job::Load { room, limit, reply } => {
                         self.flush(&mut batch);
                         if !self.load_delay.is_zero() {
@@ -240,7 +264,7 @@ impl Worker {
                         let _ = reply.send((room, seed));
                     }
                 }
-                if batch.len() >= BATCH {
+                if batch.len() + self.reports.len() >= BATCH {
                     self.flush(&mut batch);
                 }
                 job = rx.try_recv().ok();
@@ -249,22 +273,30 @@ impl Worker {
         }
     }
 
+    /// Commits `batch` and the pending moderation reports in one transaction.
     fn flush(&mut self, batch: &mut Vec<(RoomId, ChatMessage)>) {
-        if batch.is_empty() {
+        if batch.is_empty() && self.reports.is_empty() {
             return;
         }
         if let Some(db) = &mut self.db {
-            match db.insert(batch) {
+            match db.write(batch, &self.reports, crate::unix_ms()) {
                 Ok(0) => {}
                 Ok(skipped) => tracing::warn!(skipped, "chat messages already stored"),
                 Err(e) => self.fail("write", &e),
             }
         }
         batch.clear();
+        self.reports.clear();
     }
 
+    /// `room`'s chat and saved moderation.
     fn load(&mut self, room: &RoomId, limit: usize) -> Option<ChatSeed> {
-        match self.db.as_ref()?.load(room, limit) {
+        let db = self.db.as_ref()?;
+        let loaded = db.load(room, limit).and_then(|mut seed| {
+            seed.moderation = db.moderation(room, crate::unix_ms())?;
+            Ok(seed)
+        });
+        match loaded {
             Ok(seed) => Some(seed),
             Err(e) => {
                 self.fail("read", &e);
@@ -275,10 +307,29 @@ impl Worker {
 
     fn prune(&mut self) {
         let Some(db) = &mut self.db else { return };
-        match db.prune(crate::unix_ms(), self.retention) {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old chat messages pruned"),
+        let now = crate::unix_ms();
+        match db
+            .prune(now, self.retention)
+            .and_then(|n| Ok((n, db.prune_moderation(now)?)))
+        {
+            Ok((0, 0)) => {}
+            Ok((pruned, moderation)) => {
+                tracing::info!(
+                    pruned,
+                    moderation,
+                    "old chat messages and moderation pruned"
+                );
+            }
             Err(e) => self.fail("prune", &e),
+        }
+    }
+
+    /// Every sender is gone (a clean stop): what is queued was committed; the rooms'
+    /// saved moderation counts from now (see `moderation.rs`).
+    fn stop(mut self) {
+        let Some(db) = &mut self.db else { return };
+        if let Err(e) = db.stamp_moderation(crate::unix_ms()) {
+            self.fail("write", &e);
         }
     }
 
@@ -344,6 +395,11 @@ impl Persist {
             s
         });
         (room, seed)
+    }
+
+    /// `room`'s moderation changed (`Output::ModerationStored`).
+    pub fn moderation(&mut self, room: RoomId, report: Moderation) {
+        self.store.moderation(room, report);
     }
 
     /// The hub accepted `message` in `room`.
@@ -456,6 +512,7 @@ mod tests {
             room: room("r"),
             history: vec![msg(7)],
             last_id: 7,
+            moderation: None,
         };
         let (_, seed) = p.answer((room("r"), Some(stored)));
         assert_eq!(seed.map(|s| s.last_id), Some(8));

@@ -1,28 +1,34 @@
 //! The chat tables in SQLite: plain blocking functions, called only from the store's
 //! own thread (see `mod.rs`), never from async code.
 //!
-//! Schema (version 1, kept in `PRAGMA user_version`):
+//! Schema (version 2, kept in `PRAGMA user_version`):
 //! - `chat_messages (room, id, sender, name, text, ts)`, primary key `(room, id)` (a
 //!   `WITHOUT ROWID` table, so the key is the index late-joiner loads walk backwards),
 //!   plus an index on `ts` for pruning;
 //! - `chat_rooms (room, last_id)`: the highest id each room has used. Pruning deletes
 //!   messages but never these rows, so ids keep increasing after old messages are gone
-//!   (a client that still shows an old message must never see its id reused).
+//!   (a client that still shows an old message must never see its id reused);
+//! - since version 2, `room_moderation` (see `moderation.rs`).
+//!
+//! [`ChatDb::open`] brings an older database up to date: each version's statements run
+//! once, in order, in one transaction with the new version number, so a version-1 file
+//! (chat only) gains the moderation table and keeps its chat.
 
 use confab_proto::{ChatMessage, PeerId, RoomId};
-use confab_signal::ChatSeed;
+use confab_signal::{ChatSeed, Moderation};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes; a database with a higher one is refused.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Rows deleted per statement when pruning, so one prune never holds the write lock
 /// for long.
 const PRUNE_CHUNK: i64 = 5_000;
 
-const SCHEMA: &str = "
+/// Version 1: chat.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS chat_messages (
     room   TEXT    NOT NULL,
     id     INTEGER NOT NULL,
@@ -38,6 +44,9 @@ CREATE TABLE IF NOT EXISTS chat_rooms (
     last_id INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
+
+/// Each version and what brings a database from the one before up to it, in order.
+const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, super::moderation::SCHEMA_V2)];
 
 /// An open chat database.
 pub struct ChatDb {
@@ -95,16 +104,38 @@ impl ChatDb {
         if found > SCHEMA_VERSION {
             return Err(DbError::NewerSchema { found });
         }
-        conn.execute_batch(SCHEMA)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        Ok(ChatDb { conn })
+        let mut db = ChatDb { conn };
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+            let tx = db.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+        }
+        Ok(db)
+    }
+
+    /// The connection, for the other tables' functions (`moderation.rs`).
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Stores `messages` in one transaction and raises each room's last id. A message
     /// whose `(room, id)` is already stored is skipped (it cannot be a different one:
     /// ids come from the hub, seeded from here); returns how many were skipped.
     pub fn insert(&mut self, messages: &[(RoomId, ChatMessage)]) -> Result<usize, DbError> {
+        self.write(messages, &[], 0)
+    }
+
+    /// [`ChatDb::insert`] of `messages` and the rooms' moderation `reports` (in order;
+    /// see `moderation.rs`), written at `now_ms`, all in one transaction.
+    pub fn write(
+        &mut self,
+        messages: &[(RoomId, ChatMessage)],
+        reports: &[(RoomId, Moderation)],
+        now_ms: u64,
+    ) -> Result<usize, DbError> {
         let tx = self.conn.transaction()?;
+        super::moderation::save(&tx, reports, now_ms)?;
         let mut skipped = 0;
         {
             let mut msg = tx.prepare_cached(
@@ -134,8 +165,9 @@ impl ChatDb {
         Ok(skipped)
     }
 
-    /// The last `limit` messages of `room` (oldest first) and its last id: what
-    /// `confab_signal::Input::History` needs. An unknown room gives an empty seed.
+    /// The last `limit` messages of `room` (oldest first) and its last id: the chat part
+    /// of what `confab_signal::Input::History` needs (its moderation is
+    /// [`ChatDb::moderation`]). An unknown room gives an empty seed.
     pub fn load(&self, room: &RoomId, limit: usize) -> Result<ChatSeed, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sender, name, text, ts FROM chat_messages
@@ -163,6 +195,7 @@ impl ChatDb {
             room: room.clone(),
             last_id: last_id.map_or(0, uint),
             history,
+            moderation: None,
         })
     }
 
@@ -370,6 +403,47 @@ pub(crate) mod tests {
         std::fs::write(&path, vec![b'x'; 4096]).unwrap();
         let e = ChatDb::open(&path).err().expect("refused");
         assert!(e.to_string().contains("not a database"), "{e}");
+    }
+
+    /// A database written by a confab before moderation was stored (schema version 1)
+    /// is brought up to version 2 at open, its chat kept.
+    #[test]
+    fn a_version_1_database_gains_the_moderation_table_and_keeps_its_chat() {
+        let dir = TempDir::new("v1");
+        let path = dir.0.join("confab.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO chat_messages VALUES ('r', 1, 'a8d2kq0n5v1c', 'Ada', 'old', 1)",
+                [],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO chat_rooms VALUES ('r', 1)", [])
+                .unwrap();
+        }
+        let mut db = ChatDb::open(&path).unwrap();
+        let version: i64 = db
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let seed = db.load(&room("r"), 10).unwrap();
+        assert_eq!((seed.last_id, seed.history[0].text.as_str()), (1, "old"));
+        assert_eq!(db.moderation(&room("r"), T0).unwrap(), None);
+        let m = confab_signal::Moderation {
+            seats: vec![confab_signal::room::Seat {
+                identity: confab_signal::Identity::Token("u1".into()),
+                role: confab_proto::Role::Host,
+            }],
+            ..Default::default()
+        };
+        db.write(&[], &[(room("r"), m.clone())], T0).unwrap();
+        drop(db);
+        // Opening again runs nothing twice.
+        let db = ChatDb::open(&path).unwrap();
+        assert_eq!(db.moderation(&room("r"), T0).unwrap(), Some(m));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use super::{RoomCore, RoomEvent};
 use confab_proto::{ChatMessage, PeerId, RequestId, RoomId, ServerMsg};
 
-/// A room's chat as a store remembers it, for [`crate::Input::History`].
+/// A room's chat (and its moderation) as a store remembers it, for [`crate::Input::History`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatSeed {
     /// The room it belongs to.
@@ -25,6 +25,9 @@ pub struct ChatSeed {
     /// The highest id the room ever used (also of messages no longer kept); the next
     /// message gets a greater one. Raised to the highest id in `history` if lower.
     pub last_id: u64,
+    /// The room's moderation as last reported while it lived, if the store kept one:
+    /// the room comes back with it (see `saved.rs`).
+    pub moderation: Option<super::Moderation>,
 }
 
 /// What one message costs the history's byte bound: its text, name and sender id plus

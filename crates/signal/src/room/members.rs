@@ -1,39 +1,54 @@
 //! Membership and presence: join, leave (for any reason), and a held place coming back.
 
-use super::{Member, RoomCore, RoomEvent};
-use confab_proto::{LeaveReason, PeerId, PeerInfo, PeerState, RequestId, Role, ServerMsg};
+use super::{Identity, Member, RoomCore, RoomEvent};
+use confab_proto::{
+    ErrorCode, LeaveReason, PeerId, PeerInfo, PeerState, RequestId, Role, ServerMsg,
+};
 
 impl RoomCore {
     /// `join`: answers `joined` with a snapshot of the others and the chat history, tells
-    /// them `peerJoined`, and reports [`RoomEvent::Entered`]; or refuses (full, locked).
-    /// In a full room, a member held for a resume gives up its place to the joiner.
-    /// The node checked that `peer` is in no room.
+    /// them `peerJoined`, and reports [`RoomEvent::Entered`]; or refuses (removed by a
+    /// host, full, locked). In a full room, a member held for a resume gives up its place
+    /// to the joiner. A joiner whose `identity` or `claim` matches a seat held after a
+    /// restart takes it back (see `saved.rs`). The node checked that `peer` is in no room.
     pub(crate) fn join(
         &mut self,
         peer: PeerId,
         name: String,
         grant: Option<Role>,
         ref_: Option<RequestId>,
+        identity: Option<Identity>,
+        claim: Option<Identity>,
     ) {
         if self.members.contains_key(&peer) {
             return; // a node bug, not client input: it is in already
         }
+        let (identity, claim) = (identity.as_ref(), claim.as_ref());
+        // A host token is the application's word: no ban keeps it out, as no lock does.
+        if grant != Some(Role::Host) && self.is_banned(&peer, identity, claim, grant.is_some()) {
+            let room = &self.id;
+            let message = format!("a host removed you from room {room}; you cannot join it again");
+            return self.error(&peer, ErrorCode::RoomLocked, message, ref_);
+        }
+        let seated = self.has_seat(identity, claim);
         let full = self.members.len() >= self.config.max_peers;
-        if full && self.lock_refusal(grant).is_none() {
+        if full && self.lock_refusal(grant, seated).is_none() {
             // A live joiner takes the place of one held for a resume.
             self.evict_a_ghost();
         }
-        if let Some((code, message)) = self.refusal(grant) {
+        if let Some((code, message)) = self.refusal(grant, seated) {
             return self.error(&peer, code, message, ref_);
         }
+        let seat = self.take_seat(identity, claim).map(|s| s.role);
         if grant.is_some() {
             self.demote_tokenless_hosts();
         }
+        self.changed = true;
         let you = PeerInfo {
             id: peer.clone(),
             name,
             state: PeerState::default(),
-            role: self.role_for_joiner(grant),
+            role: self.role_for_joiner(grant, seat),
         };
         let others: Vec<PeerId> = self.members.keys().cloned().collect();
         let joined = ServerMsg::Joined {
@@ -48,12 +63,14 @@ impl RoomCore {
             Member {
                 info: you.clone(),
                 fixed_role: grant.is_some(),
+                identity: identity.cloned(),
             },
         );
         self.emit(RoomEvent::Entered { peer: peer.clone() });
         self.send(&peer, joined);
-        if let Some(by) = self.locked_by.clone() {
-            // Only a host token gets into a locked room; it should know the room is locked.
+        if let Some(by) = self.lock.as_ref().map(|l| l.by.clone()) {
+            // Whoever gets into a locked room (a host token, a member taking its seat
+            // back) should know the room is locked.
             self.send(&peer, ServerMsg::RoomLocked { locked: true, by });
         }
         if !others.is_empty() {
@@ -81,6 +98,7 @@ impl RoomCore {
         let Some(gone) = self.members.shift_remove(peer) else {
             return;
         };
+        self.changed = true;
         self.emit(RoomEvent::Exited { peer: peer.clone() });
         if !self.members.is_empty() {
             self.broadcast(ServerMsg::PeerLeft {
@@ -109,8 +127,21 @@ impl RoomCore {
     }
 
     /// A held place is taken again: a `joined` snapshot of the room as it is now, and the
-    /// room sees the peer back.
-    pub(crate) fn reattach(&mut self, peer: &PeerId, ref_: Option<RequestId>) {
+    /// room sees the peer back. `identity` replaces the member's when the node gives one
+    /// (its session's resume token changed).
+    pub(crate) fn reattach(
+        &mut self,
+        peer: &PeerId,
+        ref_: Option<RequestId>,
+        identity: Option<Identity>,
+    ) {
+        let Some(me) = self.members.get_mut(peer) else {
+            return;
+        };
+        if identity.is_some() && me.identity != identity {
+            me.identity = identity;
+            self.changed = true;
+        }
         let Some(me) = self.members.get(peer) else {
             return;
         };

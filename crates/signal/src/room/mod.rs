@@ -8,7 +8,8 @@
 //!
 //! Members are an [`IndexMap`] by peer id: join order for snapshots and fan-out, O(1)
 //! lookup for everything else. Membership in `members.rs`, chat in `chat.rs`, calls in
-//! `calls.rs`, roles and moderation in `moderation.rs`, the relay in `relay.rs`.
+//! `calls.rs`, roles and moderation in `moderation.rs`, what moderation keeps across a
+//! restart in `saved.rs`, the relay in `relay.rs`.
 
 mod calls;
 mod chat;
@@ -16,17 +17,20 @@ mod media;
 mod members;
 mod moderation;
 mod relay;
+mod saved;
 mod seam;
 
 pub use calls::CallSnapshot;
 pub use chat::{chat_bytes, ChatSeed};
 pub use media::{MediaPolicy, SfuSignal};
+pub use saved::{Ban, Identity, Lock, Moderation, Seat, MAX_BANS};
 pub use seam::{CallOp, HostOp, Relayed, RoomCommand, RoomEvent};
 
 use crate::Now;
 use calls::Calls;
 use confab_proto::{ChatMessage, ErrorCode, PeerId, PeerInfo, RequestId, Role, RoomId, ServerMsg};
 use indexmap::IndexMap;
+use saved::Lock as LockState;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -45,6 +49,10 @@ pub struct RoomConfig {
     pub chat_history: usize,
     /// Most bytes of chat kept for it (by [`chat_bytes`]).
     pub chat_history_bytes: usize,
+    /// How long a room brought back from a store holds its members' seats for them (the
+    /// node's resume grace: a restart is a dropped connection for everyone); zero brings
+    /// no moderation back. See `saved.rs`.
+    pub hold: Duration,
 }
 
 /// One room (see the module docs).
@@ -66,10 +74,17 @@ pub struct RoomCore {
     pub(crate) calls: Calls,
     /// The id of the last call started here (0: none yet); never reused in this room.
     pub(crate) last_call_id: u64,
-    /// The host who locked the room, while it is locked (see `moderation.rs`).
-    pub(crate) locked_by: Option<PeerId>,
-    /// The lock was set by a token holder (a tokenless host's lock admits token holders).
-    pub(crate) lock_by_token: bool,
+    /// Who locked the room, while it is locked (see `moderation.rs`).
+    pub(crate) lock: Option<LockState>,
+    /// Kicked members, refused while the room lasts (see `saved.rs`), oldest first.
+    pub(crate) banned: VecDeque<saved::Ban>,
+    /// Seats held for members of a room brought back from a store, until `held_until`.
+    pub(crate) held: Vec<saved::Seat>,
+    pub(crate) held_until: Option<Instant>,
+    /// The moderation last reported in [`RoomEvent::ModerationStored`] (or restored).
+    pub(crate) saved: saved::Moderation,
+    /// Moderation may have changed since it was last reported.
+    pub(crate) changed: bool,
     /// The wall clock of the command being handled (chat `ts`).
     pub(crate) wall_clock_ms: u64,
     events: VecDeque<RoomEvent>,
@@ -82,13 +97,18 @@ pub(crate) struct Member {
     pub(crate) info: PeerInfo,
     /// Its role came from a join token, so it is never promoted (see `moderation.rs`).
     pub(crate) fixed_role: bool,
+    /// Who it is beyond this connection (see `saved.rs`), as the node said.
+    pub(crate) identity: Option<saved::Identity>,
 }
 
 impl RoomCore {
     /// An empty room, or one that continues a store's chat (`seed`; then every accepted
-    /// message comes out as [`RoomEvent::ChatStored`]). A room ends when it is empty:
-    /// the node drops it after the event that emptied it.
-    pub fn new(id: RoomId, config: RoomConfig, seed: Option<ChatSeed>) -> RoomCore {
+    /// message comes out as [`RoomEvent::ChatStored`], and every change of its
+    /// moderation as [`RoomEvent::ModerationStored`]). A seed's saved moderation comes
+    /// back with its members' seats held from `now` for [`RoomConfig::hold`]. A room
+    /// ends when it is empty (no members, no seats held): the node drops it after the
+    /// event that emptied it.
+    pub fn new(id: RoomId, config: RoomConfig, seed: Option<ChatSeed>, now: Instant) -> RoomCore {
         let mut room = RoomCore {
             id,
             config,
@@ -99,13 +119,22 @@ impl RoomCore {
             stored: false,
             calls: Calls::new(),
             last_call_id: 0,
-            locked_by: None,
-            lock_by_token: false,
+            lock: None,
+            banned: VecDeque::new(),
+            held: Vec::new(),
+            held_until: None,
+            saved: saved::Moderation::default(),
+            changed: false,
             wall_clock_ms: 0,
             events: VecDeque::new(),
         };
-        if let Some(seed) = seed {
+        if let Some(mut seed) = seed {
+            let moderation = seed.moderation.take();
             room.seed_chat(seed);
+            if let Some(m) = moderation {
+                let until = now + room.config.hold;
+                room.restore(m, until);
+            }
         }
         room
     }
@@ -120,10 +149,16 @@ impl RoomCore {
                 name,
                 grant,
                 ref_,
-            } => self.join(peer, name, grant, ref_),
+                identity,
+                claim,
+            } => self.join(peer, name, grant, ref_, identity, claim),
             RoomCommand::Leave { peer, reason, ref_ } => self.leave(&peer, reason, ref_),
             RoomCommand::Detach { peer } => self.update_state(&peer, |s| s.reconnecting = true),
-            RoomCommand::Reattach { peer, ref_ } => self.reattach(&peer, ref_),
+            RoomCommand::Reattach {
+                peer,
+                ref_,
+                identity,
+            } => self.reattach(&peer, ref_, identity),
             RoomCommand::Relay {
                 from,
                 to,
@@ -138,8 +173,12 @@ impl RoomCore {
                     self.sfu_signal(&from, signal, ref_);
                 }
             }
-            RoomCommand::Tick => self.ring_out_due(now),
+            RoomCommand::Tick => {
+                self.ring_out_due(now);
+                self.end_hold_if_due(now);
+            }
         }
+        self.report_moderation();
     }
 
     /// The next event, oldest first.
@@ -147,12 +186,13 @@ impl RoomCore {
         self.events.pop_front()
     }
 
-    /// When [`RoomCommand::Tick`] is due next: the earliest ringing invitation. O(calls
-    /// and invitations in this room).
+    /// When [`RoomCommand::Tick`] is due next: the earliest ringing invitation, or the
+    /// end of the hold on seats (`saved.rs`). O(calls and invitations in this room).
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.calls
             .values()
             .flat_map(|c| c.invites.iter().map(|i| i.deadline))
+            .chain(self.held_until)
             .min()
     }
 
@@ -161,9 +201,9 @@ impl RoomCore {
         &self.id
     }
 
-    /// No members: the room has ended.
+    /// No members and no seats held for any: the room has ended.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && self.held.is_empty()
     }
 
     /// How many members it has.
@@ -183,7 +223,7 @@ impl RoomCore {
 
     /// Whether a host has locked the room.
     pub fn is_locked(&self) -> bool {
-        self.locked_by.is_some()
+        self.lock.is_some()
     }
 
     /// The chat history a joiner would get, oldest first.
@@ -192,7 +232,8 @@ impl RoomCore {
     }
 
     /// Whether a `join` with this grant would be let in (not full, not locked to it).
-    pub(crate) fn refusal(&self, grant: Option<Role>) -> Option<(ErrorCode, String)> {
+    /// `seated`: it takes back a seat held for it, which the lock does not keep out.
+    pub(crate) fn refusal(&self, grant: Option<Role>, seated: bool) -> Option<(ErrorCode, String)> {
         let room = &self.id;
         if self.members.len() >= self.config.max_peers {
             let max = self.config.max_peers;
@@ -201,19 +242,28 @@ impl RoomCore {
                 format!("room {room} is full ({max} peers)"),
             ));
         }
-        self.lock_refusal(grant)
+        self.lock_refusal(grant, seated)
     }
 
     /// Whether the lock keeps a `join` with this grant out.
-    pub(crate) fn lock_refusal(&self, grant: Option<Role>) -> Option<(ErrorCode, String)> {
+    pub(crate) fn lock_refusal(
+        &self,
+        grant: Option<Role>,
+        seated: bool,
+    ) -> Option<(ErrorCode, String)> {
         let room = &self.id;
-        // A tokenless host's lock may not keep token holders out (see `moderation.rs`).
-        let admitted = match grant {
-            Some(Role::Host) => true,
-            Some(Role::Guest) => !self.lock_by_token,
-            None => false,
+        let Some(lock) = &self.lock else {
+            return None;
         };
-        if self.locked_by.is_some() && !admitted {
+        // A tokenless host's lock may not keep token holders out (see `moderation.rs`);
+        // a lock keeps newcomers out, not members taking their seat back.
+        let admitted = seated
+            || match grant {
+                Some(Role::Host) => true,
+                Some(Role::Guest) => !lock.by_token,
+                None => false,
+            };
+        if !admitted {
             let message = format!("room {room} is locked by its host");
             return Some((ErrorCode::RoomLocked, message));
         }
@@ -278,8 +328,8 @@ impl RoomCore {
         for (id, m) in &self.members {
             assert_eq!(id, &m.info.id, "members are keyed by their id");
         }
-        // With a token holder present, tokenless members are guests; without one,
-        // someone hosts.
+        // With a token holder present (or its seat held), tokenless members are guests;
+        // without one, someone hosts, or a host's seat is held for its return.
         if self.has_token_holder() {
             assert!(
                 self.members
@@ -290,8 +340,25 @@ impl RoomCore {
             );
         } else {
             assert!(
-                self.is_empty() || self.members.values().any(|m| m.info.role == Role::Host),
+                self.members.is_empty()
+                    || self.members.values().any(|m| m.info.role == Role::Host)
+                    || self.host_seat_held(),
                 "room {} has no host",
+                self.id
+            );
+        }
+        assert_eq!(
+            self.held.is_empty(),
+            self.held_until.is_none(),
+            "a hold ends"
+        );
+        assert!(self.banned.len() <= MAX_BANS);
+        if self.stored {
+            assert!(!self.changed, "moderation reported after every command");
+            assert_eq!(
+                self.moderation(),
+                self.saved,
+                "{}'s moderation is reported",
                 self.id
             );
         }

@@ -15,32 +15,42 @@
 //! always has a host; a room with token holders has one only if a token made one (the
 //! application then decided who moderates).
 //!
-//! A kicked peer is out of the room but keeps its connection, and may join again: to keep
-//! someone out, a host locks the room. A locked room refuses every new `join` with
-//! `room_locked`, except from holders of a host token (the organiser gets in), and from
-//! any token holder when a tokenless host locked it; it unlocks when it empties, since an
-//! empty room ends.
+//! A kicked peer is out of the room but keeps its connection. It may not join again while
+//! the room lasts (`room_locked`, saying it was removed): the room bans its identity
+//! (`saved.rs`: a token's subject, else its browser session) and its peer id. A host
+//! token is not banned (the application decided it hosts). A tokenless person can come
+//! back from a new tab or browser, which is a newcomer: to keep newcomers out, a host
+//! locks the room. A locked room refuses every new `join` with `room_locked`, except from
+//! holders of a host token (the organiser gets in), from any token holder when a tokenless
+//! host locked it, and from members taking back their seat after a restart; it unlocks
+//! when it ends (empty, no seat held), and its bans end with it.
+//!
+//! Roles, the lock and the bans outlive a restart for a room whose chat a store keeps
+//! (`saved.rs`): a host's seat is held for it, so nobody else becomes host meanwhile.
 //!
 //! [`RoomCommand::Join`]: super::RoomCommand::Join
 
-use super::{HostOp, RoomCore};
+use super::{HostOp, Lock, RoomCore};
 use confab_proto::{ErrorCode, LeaveReason, PeerId, RequestId, Role, ServerMsg};
 
 impl RoomCore {
-    /// The role of a peer joining now: the token's if it had one, else host when the
-    /// room has no host and no token holder.
-    pub(crate) fn role_for_joiner(&self, granted: Option<Role>) -> Role {
-        match granted {
-            Some(role) => role,
-            None if self.has_token_holder() => Role::Guest,
-            None if self.members.values().any(|m| m.info.role == Role::Host) => Role::Guest,
-            None => Role::Host,
+    /// The role of a peer joining now: the token's if it had one; else the one of the
+    /// seat it takes back (`seat`), as a guest while a token holder is in; else host
+    /// when the room has no host, no token holder and no host's seat held.
+    pub(crate) fn role_for_joiner(&self, granted: Option<Role>, seat: Option<Role>) -> Role {
+        match (granted, seat) {
+            (Some(role), _) => role,
+            _ if self.has_token_holder() => Role::Guest,
+            (None, Some(role)) => role,
+            _ if self.members.values().any(|m| m.info.role == Role::Host) => Role::Guest,
+            _ if self.host_seat_held() => Role::Guest,
+            (None, None) => Role::Host,
         }
     }
 
-    /// Whether a member's role came from a join token.
+    /// Whether a member's role came from a join token, or a token holder's seat is held.
     pub(crate) fn has_token_holder(&self) -> bool {
-        self.members.values().any(|m| m.fixed_role)
+        self.members.values().any(|m| m.fixed_role) || self.token_seat_held()
     }
 
     /// A token holder is entering: tokenless hosts become guests (each change told to
@@ -74,6 +84,7 @@ impl RoomCore {
         match op {
             HostOp::Kick { peer } => {
                 if self.other_member(from, &peer, "remove", &ref_) {
+                    self.ban(&peer);
                     // `kicked` first: the target's node hears why before it is let go.
                     let kicked = ServerMsg::Kicked {
                         room: self.id.clone(),
@@ -91,19 +102,26 @@ impl RoomCore {
                 }
             }
             HostOp::Lock { locked } => {
-                self.locked_by = locked.then(|| from.clone());
-                self.lock_by_token = by_token;
+                self.lock = locked.then(|| Lock {
+                    by: from.clone(),
+                    by_token,
+                });
+                self.changed = true;
                 let by = from.clone();
                 self.broadcast(ServerMsg::RoomLocked { locked, by });
             }
         }
     }
 
-    /// After a member left: if hosts remain, a token holder remains (a tokenless member
-    /// may not outrank it) or the room ended, nothing; else the longest-present member
-    /// becomes host, and everyone hears `roleChanged`.
+    /// After a member left (or seats stopped being held): if hosts remain, a host's
+    /// seat is held, a token holder remains (a tokenless member may not outrank it) or
+    /// the room ended, nothing; else the longest-present member becomes host, and
+    /// everyone hears `roleChanged`.
     pub(crate) fn promote_if_hostless(&mut self) {
-        if self.members.values().any(|m| m.info.role == Role::Host) || self.has_token_holder() {
+        if self.members.values().any(|m| m.info.role == Role::Host)
+            || self.host_seat_held()
+            || self.has_token_holder()
+        {
             return;
         }
         // Members are in join order: the first eligible one has been there longest.

@@ -11,7 +11,7 @@
 //! call rules) and answers every command with events, errors included, addressed to
 //! peers.
 
-use super::SfuSignal;
+use super::{Identity, Moderation, SfuSignal};
 use confab_proto::{
     CallId, ChatMessage, IceCandidate, LeaveReason, PeerId, RequestId, Role, ServerMsg,
 };
@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum RoomCommand {
     /// `peer` enters under `name`. `grant` is the role a join token fixed, if any. Answered
-    /// with `joined` and [`RoomEvent::Entered`], or an error (`room_full`, `room_locked`).
+    /// with `joined` and [`RoomEvent::Entered`], or an error (`room_full`, `room_locked`,
+    /// also for a peer a host removed).
     Join {
         /// Who.
         peer: PeerId,
@@ -37,6 +38,13 @@ pub enum RoomCommand {
         /// The `join`'s request id.
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,
+        /// Who it is beyond this connection (a token's subject, else its session).
+        #[serde(default)]
+        identity: Option<Identity>,
+        /// Who it says it was before a restart (its session's identity then), proven by
+        /// the node: it takes back a seat held for that identity.
+        #[serde(default)]
+        claim: Option<Identity>,
     },
     /// `peer` goes. With [`LeaveReason::Left`] it hears `left` (echoing `ref_`); the others
     /// hear `peerLeft` with `reason`. Ends with [`RoomEvent::Exited`].
@@ -62,6 +70,9 @@ pub enum RoomCommand {
         /// The resuming `hello`'s request id.
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,
+        /// Its identity from now on, if the resume changed it (a new resume token).
+        #[serde(default)]
+        identity: Option<Identity>,
     },
     /// One of the room's peers sends another one signaling (offer, answer, ...).
     Relay {
@@ -248,6 +259,12 @@ pub enum RoomEvent {
     ChatStored {
         /// The message as the members got it.
         message: ChatMessage,
+    },
+    /// The moderation of a room whose chat a store keeps changed: store it in place of
+    /// the last one (an empty one: the room ended, forget it). See `saved.rs`.
+    ModerationStored {
+        /// The room's moderation now.
+        moderation: Moderation,
     },
     /// A call started (its first invitation went out); for metrics.
     CallStarted {

@@ -13,7 +13,7 @@ use super::media::MediaLinks;
 use super::park::{Parked, PendingRoom, Ready};
 use super::rate::{BucketMap, TokenBucket};
 use super::timers::Timers;
-use crate::room::{CallSnapshot, RoomCommand, RoomCore};
+use crate::room::{CallSnapshot, Identity, RoomCommand, RoomCore};
 use crate::{ConnId, HubConfig, Input, Now, Output};
 use confab_proto::{
     close, ChatMessage, ErrorCode, LeaveReason, PeerId, PeerInfo, RequestId, RoomId, ServerMsg,
@@ -38,7 +38,8 @@ pub struct Hub {
     pub(crate) rng: Rng,
     /// Every open connection; the single owner of per-connection state.
     pub(crate) conns: HashMap<ConnId, Conn>,
-    /// Every non-empty room; a room exists exactly while it has members.
+    /// Every room that has not ended: it has members, or seats held for members after a
+    /// restart (`room/saved.rs`).
     pub(crate) rooms: HashMap<RoomId, RoomSlot>,
     /// Rooms whose stored chat is loading, with the joins parked for them (`park.rs`).
     pub(crate) pending: HashMap<RoomId, PendingRoom>,
@@ -109,6 +110,13 @@ pub(crate) struct Session {
     /// Its membership's TURN credentials (`credentials.rs`): set exactly while it is in a
     /// room and confab's TURN is advertised.
     pub(crate) turn: Option<TurnGrant>,
+    /// Its identity in its room (a token's subject, else its session: see
+    /// `room/saved.rs`), set when it joins.
+    pub(crate) identity: Option<Identity>,
+    /// The session identity it had before a restart: the `hello` carried a resume token
+    /// this node does not know (it may have been issued before a restart). Proves
+    /// nothing by itself; a room holding a seat for that identity gives it back.
+    pub(crate) claim: Option<Identity>,
 }
 
 impl Hub {
@@ -260,7 +268,7 @@ impl Hub {
         self.conns.len() - self.detached_total
     }
 
-    /// Rooms with at least one member.
+    /// Rooms that have not ended (members, or seats held for them after a restart).
     pub fn room_count(&self) -> usize {
         self.rooms.len()
     }
@@ -300,13 +308,33 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// Whether `room` exists and a host has locked it: a driver checks this before it
-    /// verifies a password for it, so a locked room is no right/wrong oracle.
+    /// Whether `room` exists and a host has locked it. Before it verifies a password, a
+    /// driver asks [`Hub::room_locked_to`] instead, which lets members back in.
     pub fn room_locked(&self, room: &RoomId) -> bool {
         self.rooms.get(room).is_some_and(|r| r.core.is_locked())
     }
 
-    /// Whether `room` exists, i.e. has members (a `join` to it would not create it).
+    /// Whether `room` exists and its lock keeps out a `join` without a token from
+    /// `conn`: a driver checks this before it verifies a password, so a locked room is
+    /// no right/wrong oracle. A member taking its place back after a restart (its
+    /// session claims a seat the room holds, `room/saved.rs`) is not kept out, so the
+    /// driver goes on to check its password.
+    pub fn room_locked_to(&self, room: &RoomId, conn: ConnId) -> bool {
+        let Some(r) = self.rooms.get(room).filter(|r| r.core.is_locked()) else {
+            return false;
+        };
+        let state = self.conns.get(&conn);
+        let identity = state
+            .and_then(|c| c.resume_token.as_deref())
+            .map(super::resume::session_identity);
+        let claim = state
+            .and_then(|c| c.session.as_ref())
+            .and_then(|s| s.claim.clone());
+        !r.core.has_seat(identity.as_ref(), claim.as_ref())
+    }
+
+    /// Whether `room` exists, i.e. has members or held seats (a `join` to it would not
+    /// create it).
     pub fn room_exists(&self, room: &RoomId) -> bool {
         self.rooms.contains_key(room)
     }
@@ -337,9 +365,10 @@ impl Hub {
             self.conns.remove(&conn);
             return;
         }
-        if let Some(old) = resume.and_then(|t| self.resumable(&t, conn)) {
+        if let Some(old) = resume.as_deref().and_then(|t| self.resumable(t, conn)) {
             return self.resume(conn, old, ref_);
         }
+        let claim = resume.as_deref().map(super::resume::session_identity);
         let peer_id = self.fresh_peer_id();
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
@@ -348,6 +377,8 @@ impl Hub {
             peer_id: peer_id.clone(),
             room: None,
             turn: None,
+            identity: None,
+            claim,
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));

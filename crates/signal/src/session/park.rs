@@ -20,8 +20,8 @@
 
 use super::hub::Hub;
 use super::timers::Timer;
-use crate::{ChatSeed, ConnId, Output};
-use confab_proto::{ClientFrame, ErrorCode, RequestId, Role, RoomId};
+use crate::{ChatSeed, ConnId, Grant, Output};
+use confab_proto::{ClientFrame, ErrorCode, RequestId, RoomId};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -42,13 +42,13 @@ pub(crate) struct PendingRoom {
 pub(crate) struct Parked {
     pub(crate) room: RoomId,
     name: String,
-    granted: Option<Role>,
+    granted: Option<Grant>,
     ref_: Option<RequestId>,
-    then: VecDeque<(ClientFrame, Option<Role>)>,
+    then: VecDeque<(ClientFrame, Option<Grant>)>,
 }
 
-/// The chat a room about to be created starts with, set only while parked joins are
-/// released (see [`Hub::release`]).
+/// The chat (and moderation) a room about to be created starts with, set only while
+/// parked joins are released (see [`Hub::release`]).
 #[derive(Debug)]
 pub(crate) struct Ready {
     pub(crate) room: RoomId,
@@ -64,7 +64,7 @@ impl Hub {
         conn: ConnId,
         room: RoomId,
         name: String,
-        granted: Option<Role>,
+        granted: Option<Grant>,
         ref_: Option<RequestId>,
         now: Instant,
     ) {
@@ -96,7 +96,7 @@ impl Hub {
     }
 
     /// Queues `frame` behind `conn`'s parked join (the caller checked it is parked).
-    pub(crate) fn park_frame(&mut self, conn: ConnId, frame: ClientFrame, grant: Option<Role>) {
+    pub(crate) fn park_frame(&mut self, conn: ConnId, frame: ClientFrame, grant: Option<Grant>) {
         let Some(parked) = self.conns.get_mut(&conn).and_then(|c| c.parked.as_mut()) else {
             return;
         };

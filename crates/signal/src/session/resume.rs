@@ -29,6 +29,15 @@
 //! Tokens are secrets: they are never logged and are compared only as map keys. They
 //! come from the hub's CSPRNG (`ids.rs`), seeded by the driver from the OS.
 //!
+//! A token is also what a tokenless member *is* to its room beyond one connection
+//! ([`Identity::Session`], `room/saved.rs`): its SHA-256, never the token itself, which
+//! a room may hand to a store. After a restart nobody's token is known, so a `hello`
+//! presenting one gets a fresh identity and keeps the hash as its *claim*: a room
+//! brought back from a store gives the seat it holds for that identity back to the
+//! browser that still has the token. A resume replaces the token, so the room hears the
+//! member's new identity with the reattach.
+//!
+//! [`Identity::Session`]: crate::Identity::Session
 //! [`HubConfig::resume_grace`]: crate::HubConfig::resume_grace
 //! [`HubConfig::max_connections`]: crate::HubConfig::max_connections
 //! [`HubConfig::max_detached`]: crate::HubConfig::max_detached
@@ -36,7 +45,7 @@
 
 use super::hub::Hub;
 use super::timers::Timer;
-use crate::room::RoomCommand;
+use crate::room::{Identity, RoomCommand};
 use crate::{ConnId, Event, Output};
 use confab_proto::{close, RequestId};
 use std::net::IpAddr;
@@ -138,17 +147,31 @@ impl Hub {
             return;
         };
         let (peer_id, room) = (session.peer_id.clone(), session.room.clone());
+        let by_session = matches!(session.identity, Some(Identity::Session(_)));
         self.conns.insert(conn, state);
         self.by_peer.insert(peer_id.clone(), conn);
-        let resume_token = Some(self.issue_token(conn));
-        self.welcome(conn, peer_id.clone(), resume_token, true);
+        let token = self.issue_token(conn);
+        // A tokenless member's identity follows its token (a token holder's is its
+        // subject, which does not change).
+        let identity = by_session.then(|| session_identity(&token));
+        if let Some(s) = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut()) {
+            if identity.is_some() {
+                s.identity.clone_from(&identity);
+            }
+        }
+        self.welcome(conn, peer_id.clone(), Some(token), true);
         if let Some(room) = room {
             if self.config.ice.has_member_servers() {
                 // Fresh credentials, for the same membership, before the snapshot.
                 self.send_member_servers(conn);
             }
             let peer = peer_id;
-            self.command(&room, RoomCommand::Reattach { peer, ref_ });
+            let cmd = RoomCommand::Reattach {
+                peer,
+                ref_,
+                identity,
+            };
+            self.command(&room, cmd);
         }
     }
 
@@ -184,6 +207,16 @@ impl Hub {
             }
         }
     }
+}
+
+/// The identity of a tokenless session whose resume token is `token`: its SHA-256 in
+/// hex. One-way, so a store that keeps it cannot give the token away; only the browser
+/// holding the token can claim it (see the module docs).
+pub(crate) fn session_identity(token: &str) -> Identity {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(token.as_bytes());
+    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Identity::Session(hex)
 }
 
 /// The address a client is counted under by per-address limits (held places here, and

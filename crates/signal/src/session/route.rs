@@ -12,21 +12,21 @@ use super::limits::relay_bytes;
 use super::park::Ready;
 use super::timers::Timer;
 use crate::room::{
-    CallOp, HostOp, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent, SfuSignal,
+    CallOp, HostOp, Identity, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent, SfuSignal,
 };
-use crate::{ConnId, Event, Output};
+use crate::{ConnId, Event, Grant, Output};
 use confab_proto::{
-    ClientFrame, ClientMsg, ErrorCode, LeaveReason, PeerId, RequestId, Role, RoomId, ServerMsg,
+    ClientFrame, ClientMsg, ErrorCode, LeaveReason, PeerId, RequestId, RoomId, ServerMsg,
 };
 use std::time::Instant;
 
 impl Hub {
-    /// One decoded frame from `conn`, with the role a join token granted (`grant`).
+    /// One decoded frame from `conn`, with what a join token granted (`grant`).
     pub(crate) fn handle_frame(
         &mut self,
         conn: ConnId,
         frame: ClientFrame,
-        grant: Option<Role>,
+        grant: Option<Grant>,
         now: Instant,
     ) {
         let Some(state) = self.conns.get_mut(&conn) else {
@@ -130,13 +130,14 @@ impl Hub {
     }
 
     /// `join`: checks what the node owns (hello, not in a room yet, the room limit,
-    /// parking for the store), creates the room if needed, and hands the join to it.
+    /// parking for the store), creates the room if needed, and hands the join to it with
+    /// the joiner's identity (a token's subject, else its session) and its claim.
     pub(crate) fn handle_join(
         &mut self,
         conn: ConnId,
         room: RoomId,
         name: String,
-        grant: Option<Role>,
+        grant: Option<Grant>,
         ref_: Option<RequestId>,
         now: Instant,
     ) {
@@ -162,19 +163,46 @@ impl Hub {
             if self.config.persist_chat && ready.is_none() {
                 return self.park_join(conn, room, name, grant, ref_, now);
             }
-            self.create_room(room.clone(), ready);
+            self.create_room(room.clone(), ready, now);
         }
+        let (identity, claim) = self.identify(conn, grant.as_ref());
         let cmd = RoomCommand::Join {
             peer,
             name,
-            grant,
+            grant: grant.map(|g| g.role),
             ref_,
+            identity,
+            claim,
         };
         self.command(&room, cmd);
     }
 
-    /// A new, empty room (with the store's chat when `ready` has some).
-    fn create_room(&mut self, room: RoomId, ready: Option<Ready>) {
+    /// Who `conn` is to a room it joins, and who it claims to have been before a
+    /// restart (see `resume.rs`); the session remembers the identity, so a resume can
+    /// renew it.
+    fn identify(
+        &mut self,
+        conn: ConnId,
+        grant: Option<&Grant>,
+    ) -> (Option<Identity>, Option<Identity>) {
+        let state = self.conns.get_mut(&conn);
+        let Some(state) = state else {
+            return (None, None);
+        };
+        let identity = match (grant, &state.resume_token) {
+            (Some(g), _) => Some(Identity::Token(g.subject.clone())),
+            (None, Some(token)) => Some(super::resume::session_identity(token)),
+            (None, None) => None,
+        };
+        let Some(session) = state.session.as_mut() else {
+            return (None, None);
+        };
+        session.identity.clone_from(&identity);
+        (identity, session.claim.clone())
+    }
+
+    /// A new, empty room (with the store's chat and moderation when `ready` has some).
+    fn create_room(&mut self, room: RoomId, ready: Option<Ready>, now: Instant) {
         let config = RoomConfig {
             max_peers: self.config.max_peers_per_room,
             max_call_size: self.config.max_call_size,
@@ -182,9 +210,10 @@ impl Hub {
             ring_timeout: self.config.ring_timeout,
             chat_history: self.config.chat_history,
             chat_history_bytes: self.config.chat_history_bytes,
+            hold: self.config.resume_grace,
         };
         let seed = ready.and_then(|r| r.seed);
-        let core = RoomCore::new(room.clone(), config, seed);
+        let core = RoomCore::new(room.clone(), config, seed, now);
         self.rooms.insert(room, RoomSlot { core, wake: None });
     }
 
@@ -282,6 +311,11 @@ impl Hub {
                 ref_,
             } => self.sfu_signal(room, peer, call, signal, ref_),
             RoomEvent::SfuLeave { peer } => self.sfu_leave(&peer),
+            RoomEvent::ModerationStored { moderation } => {
+                let room = room.clone();
+                let out = Output::ModerationStored { room, moderation };
+                self.out.push_back(out);
+            }
             RoomEvent::CallStarted { call } => {
                 self.calls_started += 1;
                 let room = room.clone();

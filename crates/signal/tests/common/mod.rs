@@ -198,7 +198,7 @@ impl Harness {
         self.tick(Input::Frame {
             conn,
             frame: ClientFrame { id: None, msg },
-            grant: Some(role),
+            grant: Some(confab_signal::Grant::new(role, name)),
         });
     }
 
