@@ -87,7 +87,7 @@ start_server() { # $1 = confab | node
   if [[ $1 == confab ]]; then
     rm -rf "$OUT/data"
     nice -n "$NICE" "$CONFAB" serve --insecure-http --listen "127.0.0.1:$CONFAB_PORT" \
-      --no-turn --data-dir "$OUT/data" --log warn \
+      --no-turn --media mesh --data-dir "$OUT/data" --log warn \
       --chat-burst 1000000 --chat-refill-ms 1 --chat-ip-burst 1000000 --chat-ip-refill-ms 1 --chat-room-burst 1000000 --chat-room-refill-ms 1 --relay-rate-bytes 0 --msg-rate 0 --chat-retention-days 0 \
       --max-connections $((CONNS + 1000)) --max-rooms $((CONNS + 1000)) \
       >>"$OUT/confab.log" 2>&1 &

@@ -59,7 +59,7 @@ trap stop_server EXIT
 run() { # $1 = clients, $2 = run number
   stop_server
   rm -rf "$OUT/data"
-  "$CONFAB" serve --insecure-http --listen "127.0.0.1:$PORT" --no-turn \
+  "$CONFAB" serve --insecure-http --listen "127.0.0.1:$PORT" --no-turn --media mesh \
     --data-dir "$OUT/data" --log warn --chat-burst 1000000 --chat-refill-ms 1 --chat-ip-burst 1000000 --chat-ip-refill-ms 1 --chat-room-burst 1000000 --chat-room-refill-ms 1 --relay-rate-bytes 0 \
     --msg-rate 0 --chat-retention-days 0 --max-connections $((LARGE + 1000)) \
     --max-rooms $((LARGE + 1000)) >>"$OUT/confab.log" 2>&1 &

@@ -75,7 +75,7 @@ class Server:
                    "--turn-listen", f"{HOST}:{port}", "--turns-listen", "off",
                    "--turn-relay-ports", "50000-59999", "--turn-allow-peer", f"{HOST}/32",
                    "--turn-secret", SECRET, "--turn-user-quota", "100000",
-                   "--turn-ip-quota", "100000", "--log", "warn"]
+                   "--turn-ip-quota", "100000", "--media", "mesh", "--log", "warn"]
         else:
             cmd = ["turnserver", "-n", f"--listening-ip={HOST}", f"--listening-port={port}",
                    f"--relay-ip={HOST}", "--min-port=60000", "--max-port=65000",

@@ -14,6 +14,8 @@ fn start(tweak: impl FnOnce(&mut Config)) -> (String, CancellationToken) {
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     config.http.insecure_http = true;
     config.turn.no_turn = true;
+    // Signaling only: no SFU (its default port would be shared by tests side by side).
+    config.sfu.media = confab_server::config::MediaArg::Mesh;
     // No chat store on disk, and no per-connection message rate limit: this test is
     // about the load tool, not about those.
     config.store.chat_retention_days = 0;
