@@ -114,6 +114,13 @@ test('sfu: a call of four moves to the router when the fifth joins; everyone dec
       const tiles = await page.locator('#stage .tile.remote:not([hidden]) .peer-name').allTextContents();
       assert.deepEqual(tiles.sort(), names.filter((_, j) => j !== i).sort(), `${names[i]}'s tiles carry names`);
     }
+    // The quality panel shows each member's share of the SFU connection.
+    const figures = await pollUntil(async () => {
+      const q = await alice.evaluate(() => window.confab.quality());
+      return others(0).every((id) => q[id]?.bitrateInKbps > 0 && q[id]?.fps !== null) ? q : null;
+    }, { timeout: 15_000, interval: 500, message: "Alice's quality panel has figures for all four" });
+    console.log(`sfu: Alice's quality figures: ${JSON.stringify(Object.values(figures).map((q) =>
+      ({ in: q.bitrateInKbps, fps: q.fps, w: q.width, path: q.candidateType })))}`);
     await sleep(500);
     await lab.screenshot(alice, 'sfu-call-5');
     await alice.setViewportSize({ width: 375, height: 740 });

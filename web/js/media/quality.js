@@ -8,6 +8,13 @@ import { t } from '../i18n/i18n.js';
 /** @typedef {import('./call.js').PeerCall} PeerCall */
 
 /**
+ * What the panel samples: a call, or one member's share of the SFU connection (sfu.js).
+ * The same object for as long as it lasts (samples are kept per source).
+ * @typedef {{peerId: string, pc: {getStats: () => Promise<RTCStatsReport | Map<string, any>>},
+ *   firstFrameAt: number | null, startedAt: number}} QualitySource
+ */
+
+/**
  * @typedef {object} Quality
  * @property {string} peerId
  * @property {number | null} setupMs from the call's start (we called, or accepted) to
@@ -101,8 +108,10 @@ export class QualityPanel {
   constructor(incall, ui) {
     this.incall = incall;
     this.ui = ui;
-    /** @type {Map<PeerCall, Sample>} */
+    /** @type {Map<QualitySource, Sample>} */
     this.last = new Map();
+    /** Sources besides the calls (the SFU's members), see `addSources`. @type {Array<() => QualitySource[]>} */
+    this.extra = [];
     /** @type {Map<string, Quality>} */
     this.figures = new Map();
     /** @type {ReturnType<typeof setInterval> | null} */
@@ -120,9 +129,23 @@ export class QualityPanel {
     if (open) this.render();
   }
 
-  /** @private */
+  /**
+   * Samples these too (the SFU connection's members); `changed` must be called when
+   * they change.
+   * @param {() => QualitySource[]} sources
+   */
+  addSources(sources) {
+    this.extra.push(sources);
+  }
+
+  /** @returns {QualitySource[]} the calls, then the other sources */
+  sources() {
+    return [...this.incall.calls(), ...this.extra.flatMap((f) => f())];
+  }
+
+  /** The calls or other sources changed. */
   callsChanged() {
-    const calls = this.incall.calls();
+    const calls = this.sources();
     if (calls.length > 0 && this.timer === null) {
       this.timer = setInterval(() => this.sample().catch(() => {}), INTERVAL_MS);
     } else if (calls.length === 0 && this.timer !== null) {
@@ -142,7 +165,7 @@ export class QualityPanel {
    */
   async sample() {
     await Promise.all(
-      this.incall.calls().map(async (call) => {
+      this.sources().map(async (call) => {
         const now = performance.now();
         const cur = { ...read(await call.pc.getStats()), at: now };
         const prev = this.last.get(call);
@@ -190,7 +213,7 @@ export class QualityPanel {
   /** @private */
   render() {
     if (this.ui.panel.hidden) return;
-    const calls = this.incall.calls();
+    const calls = this.sources();
     this.ui.empty.hidden = calls.length > 0;
     /** @type {Map<string, HTMLElement>} */
     const cards = new Map();

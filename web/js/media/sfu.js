@@ -33,6 +33,7 @@
  * @property {() => void} autoplayBlocked
  * @property {number | null} firstFrameAt performance.now() of its first decoded frame
  * @property {number} startedAt
+ * @property {import('./quality.js').QualitySource} [source] its quality panel source
  */
 
 /** Frames a member's router video must have decoded before its mesh tile gives way. */
@@ -402,6 +403,45 @@ export class SfuLink {
       ?? pc.getTransceivers().find((t) => t.sender.track === null && t.receiver.track.kind === kind
         && (t.direction === 'sendrecv' || t.direction === 'sendonly'))?.sender;
     if (sender) await sender.replaceTrack(track);
+  }
+
+  /**
+   * Each shown member's share of the connection, for the quality panel: its own inbound
+   * streams, with the connection's path and what we send. Stable objects per member.
+   * @returns {import('./quality.js').QualitySource[]}
+   */
+  qualitySources() {
+    /** @type {import('./quality.js').QualitySource[]} */
+    const out = [];
+    for (const [peerId, e] of this.entries) {
+      if (e.tile.hidden || !this.pc) continue;
+      e.source ??= {
+        peerId,
+        pc: { getStats: () => this.statsOf(peerId) },
+        get firstFrameAt() {
+          return e.firstFrameAt;
+        },
+        startedAt: e.startedAt,
+      };
+      out.push(e.source);
+    }
+    return out;
+  }
+
+  /**
+   * The connection's statistics without the inbound streams of other members.
+   * @private
+   * @param {string} peerId
+   */
+  async statsOf(peerId) {
+    /** @type {Map<string, any>} */
+    const out = new Map();
+    const report = await this.pc?.getStats();
+    report?.forEach((/** @type {any} */ s) => {
+      if (s.type === 'inbound-rtp' && this.trackOwner.get(s.trackIdentifier) !== peerId) return;
+      out.set(s.id, s);
+    });
+    return out;
   }
 
   /** @returns {Record<string, RTCPeerConnection>} the one connection, under each member */

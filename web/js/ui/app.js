@@ -188,8 +188,10 @@ const features = createCallFeatures({
     renderAll();
   },
 });
-// Screen sharing and device switches replace the tracks the SFU connection sends too.
+// Screen sharing and device switches replace the tracks the SFU connection sends too, and
+// the quality panel shows the SFU connection's members.
 features.addSender(sfu);
+features.addQualitySources(() => sfu.qualitySources());
 
 // ---------------------------------------------------------------------------------------
 // Errors and status

@@ -123,6 +123,14 @@ export function createCallFeatures(app) {
      * @param {{replaceTrack: (kind: 'audio' | 'video', track: MediaStreamTrack | null) => Promise<unknown>}} sender
      */
     addSender: (sender) => incall.addSender(sender),
+    /**
+     * More members to show in the quality panel (the SFU connection's), and a call to
+     * make when they change.
+     * @param {() => import('../media/quality.js').QualitySource[]} sources
+     */
+    addQualitySources: (sources) => quality.addSources(sources),
+    /** The SFU connection's members changed. */
+    transportChanged: () => quality.callsChanged(),
     /** A call (and its tile) exists. @param {PeerCall} call @param {HTMLElement} tile */
     added: (call, tile) => incall.add(call, tile),
     /** The call with this peer ended. @param {string} peerId */

@@ -47,7 +47,10 @@ export function createTransport(stage, d) {
     localStream: d.localStream,
     joinedAt: d.joinedAt,
     nameOf: d.nameOf,
-    onChange: d.onChange,
+    onChange: () => {
+      d.features().transportChanged();
+      d.onChange();
+    },
     onFirstFrame: (peerId) => transport.onFirstFrame(peerId),
   });
   const transport = new CallMedia(mesh, sfu, stage);
