@@ -332,7 +332,10 @@ impl Endpoint {
     /// it, then [`Endpoint::negotiate`] again (changes may have queued meanwhile). A
     /// refused answer consumes our offer all the same (str0m takes it by value): its
     /// changes are rolled back, to be offered again.
-    pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<(), SfuError> {
+    /// Applies the endpoint's answer to our offer. Returns the video tracks it opened:
+    /// their publishers are asked for a keyframe, so the new receiver shows a picture
+    /// at once instead of waiting for the publisher's next one.
+    pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<Vec<TrackKey>, SfuError> {
         let answer =
             SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
         let pending = self.pending.take().ok_or(SfuError::NoPendingOffer)?;
@@ -340,11 +343,15 @@ impl Endpoint {
             self.rollback();
             return Err(SfuError::BadSdp(e.to_string()));
         }
-        for track in self.tracks_out.values_mut() {
+        let mut opened = Vec::new();
+        for (key, track) in self.tracks_out.iter_mut() {
             if let OutState::Negotiating(m) = track.state {
                 track.state = if track.gone {
                     OutState::ToStop(m)
                 } else {
+                    if track.kind == MediaKind::Video {
+                        opened.push(*key);
+                    }
                     OutState::Open(m)
                 };
             }
@@ -358,7 +365,7 @@ impl Endpoint {
             }
             _ => true,
         });
-        Ok(())
+        Ok(opened)
     }
 
     /// Writes a frame of another endpoint's track, if it is negotiated here. True if the

@@ -15,6 +15,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::config::{CryptoProvider, DtlsCert};
+use str0m::media::KeyframeRequestKind;
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, IceCreds, Rtc};
 
@@ -285,9 +286,14 @@ impl Sfu {
         let Some(ep) = self.endpoints.get_mut(&id) else {
             return self.reject(id, SfuError::UnknownEndpoint);
         };
-        let result = ep.accept_answer(sdp);
-        if let Err(e) = result {
-            self.reject(id, e);
+        match ep.accept_answer(sdp) {
+            Ok(opened) => {
+                for key in opened {
+                    let kind = KeyframeRequestKind::Pli;
+                    self.work.push_back(Work::Keyframe { key, kind });
+                }
+            }
+            Err(e) => self.reject(id, e),
         }
         self.drain(id);
         // Tracks that came or went while the offer was out, or those of a refused
