@@ -71,7 +71,9 @@ async function throughRouter(page, others) {
 
 test('sfu: a call of four moves to the router when the fifth joins; everyone decodes everyone',
   { skip: SKIP, timeout: 240_000 }, async (t) => {
-    const lab = await startLab({ t, browsers: 5, confabArgs: ['--media', 'auto', '--mesh-max', '4'] });
+    // Eve's browser speaks Chinese: the SFU call is looked at in both languages.
+    const lab = await startLab({ t, browsers: [{}, {}, {}, {}, { locale: 'zh-CN' }],
+      confabArgs: ['--media', 'auto', '--mesh-max', '4'] });
     const pages = lab.pages;
     const names = ['Alice', 'Bob', 'Carol', 'Dave', 'Eve'];
     const room = roomName('sfu');
@@ -123,6 +125,7 @@ test('sfu: a call of four moves to the router when the fifth joins; everyone dec
       ({ in: q.bitrateInKbps, fps: q.fps, w: q.width, path: q.candidateType })))}`);
     await sleep(500);
     await lab.screenshot(alice, 'sfu-call-5');
+    await lab.screenshot(eve, 'sfu-call-5-zh');
     await alice.setViewportSize({ width: 375, height: 740 });
     await sleep(300);
     await lab.screenshot(alice, 'sfu-call-5-phone');

@@ -23,6 +23,7 @@ mod signal;
 pub mod store;
 pub mod tls;
 pub mod turn;
+mod wait;
 
 pub use app::{run, StartError};
 pub use listeners::{BindError, Listeners};

@@ -43,7 +43,8 @@ pub enum Input<'a> {
         room: RoomId,
         /// The media stream id its tracks carry to the others (`a=msid`), so a browser
         /// knows whose media a track is: the signaling layer's peer id. Only SDP token
-        /// characters are kept, at most 64 (RFC 8830); empty means the endpoint id.
+        /// characters are kept, at most 64 (RFC 8830, done by str0m); empty means the
+        /// endpoint id.
         label: String,
         /// The offer, as SDP text.
         offer: String,

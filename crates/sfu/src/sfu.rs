@@ -403,14 +403,13 @@ pub(crate) fn schedule(
     }
 }
 
-/// The stream id an endpoint's tracks carry: `label`'s SDP token characters (RFC 8830:
-/// `msid-id = 1*64token-char`), or the endpoint id when none are left.
+/// The stream id an endpoint's tracks carry: `label`, or the endpoint id when it is
+/// empty. str0m keeps only its SDP token characters, at most 64 (RFC 8830 `msid-id`),
+/// when it writes the offer.
 fn stream_label(id: EndpointId, label: &str) -> Arc<str> {
-    let token = |c: &char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`{|}~".contains(*c);
-    let kept: String = label.chars().filter(token).take(64).collect();
-    if kept.is_empty() {
+    if label.is_empty() {
         id.to_string().into()
     } else {
-        kept.into()
+        label.into()
     }
 }

@@ -439,16 +439,7 @@ export class PeerCall {
 
   /** @private */
   play() {
-    const video = this.video;
-    video.play().catch((err) => {
-      if (err && err.name === 'NotAllowedError' && !video.muted) {
-        // Autoplay with sound was refused: play muted so the picture shows, and let the
-        // UI offer an unmute button.
-        video.muted = true;
-        this.onAutoplayBlocked(this);
-        video.play().catch(() => {});
-      }
-    });
+    playRemote(this.video, () => this.onAutoplayBlocked(this));
   }
 
   /** @private */
@@ -507,19 +498,7 @@ export class PeerCall {
           selectedPairId = s.selectedCandidatePairId;
         }
       });
-      let pair = selectedPairId ? byId.get(selectedPairId) : undefined;
-      if (!pair) {
-        for (const s of byId.values()) {
-          if (s.type === 'candidate-pair' && ((s.state === 'succeeded' && s.nominated) || s.selected)) {
-            pair = s;
-            break;
-          }
-        }
-      }
-      if (pair) {
-        localCandidateType = byId.get(pair.localCandidateId)?.candidateType ?? null;
-        remoteCandidateType = byId.get(pair.remoteCandidateId)?.candidateType ?? null;
-      }
+      ({ localCandidateType, remoteCandidateType } = pairTypes(byId, selectedPairId));
     }
     return {
       iceConnectionState: pc.iceConnectionState,
@@ -556,6 +535,45 @@ export class PeerCall {
     pc.close();
     this.video.srcObject = null;
   }
+}
+
+/**
+ * Plays a remote stream's video element. When autoplay with sound is refused, it plays
+ * muted so the picture shows, and `onBlocked` lets the UI offer an unmute button.
+ * @param {HTMLVideoElement} video
+ * @param {() => void} onBlocked
+ */
+export function playRemote(video, onBlocked) {
+  video.play().catch((err) => {
+    if (err && err.name === 'NotAllowedError' && !video.muted) {
+      video.muted = true;
+      onBlocked();
+      video.play().catch(() => {});
+    }
+  });
+}
+
+/**
+ * The candidate types of a connection's selected pair: the transport's selected pair,
+ * else a nominated succeeded (or `selected`) one.
+ * @param {Map<string, any>} byId a getStats report by id
+ * @param {string | null} selectedPairId the transport's `selectedCandidatePairId`
+ * @returns {{localCandidateType: string | null, remoteCandidateType: string | null}}
+ */
+export function pairTypes(byId, selectedPairId) {
+  let pair = selectedPairId ? byId.get(selectedPairId) : undefined;
+  if (!pair) {
+    for (const s of byId.values()) {
+      if (s.type === 'candidate-pair' && ((s.state === 'succeeded' && s.nominated) || s.selected)) {
+        pair = s;
+        break;
+      }
+    }
+  }
+  return {
+    localCandidateType: pair ? byId.get(pair.localCandidateId)?.candidateType ?? null : null,
+    remoteCandidateType: pair ? byId.get(pair.remoteCandidateId)?.candidateType ?? null : null,
+  };
 }
 
 /**

@@ -9,6 +9,8 @@
 // Collisions: the router yields (it drops its own offer when ours crosses it and makes
 // it again later), so we ignore its offer while ours is outstanding.
 
+import { pairTypes, playRemote } from './call.js';
+
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./mesh.js').StageView} StageView */
 
@@ -233,13 +235,7 @@ export class SfuLink {
   play(peerId, stream) {
     const entry = this.entry(peerId);
     if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
-    entry.video.play().catch((err) => {
-      if (err && err.name === 'NotAllowedError' && !entry.video.muted) {
-        entry.video.muted = true;
-        entry.autoplayBlocked();
-        entry.video.play().catch(() => {});
-      }
-    });
+    playRemote(entry.video, entry.autoplayBlocked);
   }
 
   /**
@@ -476,11 +472,7 @@ export class SfuLink {
         else if (s.kind === 'audio') p.audioPacketsReceived += s.packetsReceived ?? 0;
         per.set(owner, p);
       });
-      const pair = pairId ? byId.get(pairId) : undefined;
-      if (pair) {
-        localCandidateType = byId.get(pair.localCandidateId)?.candidateType ?? null;
-        remoteCandidateType = byId.get(pair.remoteCandidateId)?.candidateType ?? null;
-      }
+      ({ localCandidateType, remoteCandidateType } = pairTypes(byId, pairId));
     }
     /** @type {Record<string, CallStats>} */
     const out = {};

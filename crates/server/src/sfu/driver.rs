@@ -4,6 +4,7 @@
 //! `try_send`), and never awaits anything but that wait.
 
 use crate::turn::{LocalDatagram, TurnLocal};
+use crate::wait::{recv_opt, sleep_until_opt};
 use confab_proto::{PeerId, RoomId};
 use confab_sfu::{Datagram, DisconnectReason, EndpointId, Input, Output, Sfu, SfuConfig};
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent};
@@ -311,19 +312,3 @@ fn lost(reason: DisconnectReason) -> &'static str {
 
 /// Relayed addresses remembered at once (one or two per relay-only browser).
 const MAX_VIA_TURN: usize = 10_000;
-
-/// The next datagram from TURN, or never without TURN.
-async fn recv_opt(rx: &mut Option<mpsc::Receiver<LocalDatagram>>) -> Option<LocalDatagram> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Sleeps until `deadline`, or forever when there is none.
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
-    }
-}

@@ -13,6 +13,7 @@ use crate::metrics::Metrics;
 use crate::sfu::{SfuBusy, SfuHandle};
 use crate::store::{Loaded, Persist};
 use crate::turn::TurnRevoker;
+use crate::wait::{recv_opt, recv_unbounded_opt, sleep_until_opt};
 use axum::extract::ws::Utf8Bytes;
 use confab_proto::{close, ClientFrame, RoomId, ServerMsg};
 use confab_signal::{
@@ -241,14 +242,14 @@ impl Owner {
                     Some(cmd) => self.command(cmd),
                     None => break,
                 },
-                Some(answer) = recv_opt(&mut loaded) => {
+                Some(answer) = recv_unbounded_opt(&mut loaded) => {
                     let (room, seed) = match &self.persist {
                         Some(p) => p.answer(answer),
                         None => answer,
                     };
                     Some((Input::History { room, seed }, None))
                 }
-                Some(event) = recv_media(&mut media) => Some((Input::Media(event), None)),
+                Some(event) = recv_opt(&mut media) => Some((Input::Media(event), None)),
                 () = sleep_until_opt(deadline) => Some((Input::Timeout, None)),
             };
             let Some((input, _permit)) = input else {
@@ -428,30 +429,6 @@ impl Owner {
             Event::HoldRefused => self.metrics.hold_refused(),
             other => tracing::debug!(?other, "hub event not counted"),
         }
-    }
-}
-
-/// The next answer on `rx`, or never when there is no store.
-async fn recv_opt(rx: &mut Option<UnboundedReceiver<Loaded>>) -> Option<Loaded> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next SFU event, or never when there is no SFU.
-async fn recv_media(rx: &mut Option<mpsc::Receiver<MediaEvent>>) -> Option<MediaEvent> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Sleeps until `deadline`, or forever when there is none.
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -201,14 +201,7 @@ impl RoomCore {
             // The caller of a call that starts on the SFU learns it here (the others
             // from their `callJoined`).
             if self.call_media(call_id) == Some(MediaMode::Sfu) {
-                let media = MediaMode::Sfu;
-                self.send(
-                    me,
-                    ServerMsg::CallMode {
-                        call: call_id,
-                        media,
-                    },
-                );
+                self.announce_sfu(call_id, vec![me.clone()]);
             }
         }
         self.set_status(&to, Status::Ringing, Some(call_id));

@@ -72,6 +72,11 @@ impl RoomCore {
         }
         c.media = MediaMode::Sfu;
         let to: Vec<PeerId> = c.members.iter().filter(|m| *m != joiner).cloned().collect();
+        self.announce_sfu(call, to);
+    }
+
+    /// Tells `to` that `call` carries its media through the SFU (`callMode`).
+    pub(crate) fn announce_sfu(&mut self, call: CallId, to: Vec<PeerId>) {
         let msg = ServerMsg::CallMode {
             call,
             media: MediaMode::Sfu,
