@@ -169,7 +169,8 @@ test('speakers: in a call through the router, the one talking is highlighted on 
       const fromOther = levels[who === 'Bob' ? idc : idb];
       assert.ok(fromAlice && fromOther, `${who} gets levels from both others`);
       assert.ok(fromAlice.max > 0.05, `Alice's level reaches ${who}: ${JSON.stringify(fromAlice)}`);
-      assert.ok(fromOther.max < 0.001, `the muted one is silent at ${who}: ${JSON.stringify(fromOther)}`);
+      // -60 dBov (0.001) or quieter: the tail of the last word can still be in the first sample.
+      assert.ok(fromOther.max <= 0.001, `the muted one is silent at ${who}: ${JSON.stringify(fromOther)}`);
     }
 
     // Alice keeps talking (with pauses between words): the highlight stays put.
