@@ -74,6 +74,12 @@ function construct(f) {
       return proto.mute(v.peer, v.id);
     case 'lock':
       return proto.lock(v.locked, v.id);
+    case 'broadcast':
+      return proto.broadcast(v.on, v.id);
+    case 'hand':
+      return proto.hand(v.up, v.id);
+    case 'stage':
+      return proto.stage(v.peer, v.on, v.id);
     case 'sfuOffer':
       return proto.sfuOffer(v.sdp, v.id);
     case 'sfuAnswer':
@@ -103,7 +109,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer']) {
+    'sfuOffer', 'sfuAnswer', 'broadcast', 'hand', 'stage']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

@@ -190,3 +190,29 @@ test('listeners hear every change with its message; kicked and reset forget the 
   room.handle(fixture('joined'));
   assert.equal(seen.length, 7);
 });
+
+test('broadcast: who may send media, a host alone is a running call, the stage and hands', () => {
+  // joined-broadcast.json: we are Alan, a viewer; Ada hosts, alone in call 1.
+  const room = new Room();
+  room.handle(fixture('joined-broadcast'));
+  assert.equal(room.broadcast, true);
+  assert.equal(room.role, 'viewer');
+  assert.equal(room.mayPublish(ALAN), false, 'a viewer does not send');
+  assert.equal(room.mayPublish(ADA), true, 'the host does');
+  assert.deepEqual(room.runningCall(), { call: 1, members: [ADA] }, 'the host alone is what we watch');
+
+  // On stage (presence-stage.json names Grace; here it is us): we may send.
+  room.handle(fixture('presence-stage', { peerId: ALAN }));
+  assert.equal(room.me.onStage, true);
+  assert.equal(room.me.hand, true);
+  assert.equal(room.mayPublish(ALAN), true);
+
+  // The broadcast stops: a guest may send again, a viewer only on stage.
+  const stopped = new Room();
+  stopped.handle(fixture('joined-broadcast', { you: { id: ALAN, name: 'Alan', state: { status: 'idle' } } }));
+  assert.equal(stopped.mayPublish(ALAN), false, 'a guest in a broadcast does not send');
+  stopped.handle(fixture('broadcast', { on: false }));
+  assert.equal(stopped.broadcast, false);
+  assert.equal(stopped.mayPublish(ALAN), true, 'a guest sends outside a broadcast');
+  assert.equal(stopped.runningCall(), null, 'a call of one is no running call outside a broadcast');
+});

@@ -137,6 +137,26 @@ pub enum ClientMsg {
         /// `true` to lock, `false` to unlock.
         locked: bool,
     },
+    /// Host only: turn broadcast mode on or off (see `docs/protocol.md`). In a broadcast
+    /// room only hosts and the members they bring on stage send media; everyone else
+    /// watches. Needs the server's media router (`no_media_server` without one).
+    Broadcast {
+        /// `true` to turn it on.
+        on: bool,
+    },
+    /// Raise or lower your hand; the room sees it in `presence` (`hand`).
+    Hand {
+        /// `true` to raise it.
+        up: bool,
+    },
+    /// Bring a member on stage (it may send media in a broadcast room) or back to the
+    /// audience. Host only, except that a member may step down itself (`on: false`).
+    Stage {
+        /// Who.
+        peer: PeerId,
+        /// `true`: on stage.
+        on: bool,
+    },
     /// An SDP offer for the server's media router (SFU), in a call whose `media` is
     /// `sfu`: the first one joins the call's media, later ones renegotiate (a track
     /// added or stopped). Answered by `sfuAnswer`.
@@ -243,6 +263,9 @@ impl ClientMsg {
             ClientMsg::CallStats { .. } => "callStats",
             ClientMsg::SfuOffer { .. } => "sfuOffer",
             ClientMsg::SfuAnswer { .. } => "sfuAnswer",
+            ClientMsg::Broadcast { .. } => "broadcast",
+            ClientMsg::Hand { .. } => "hand",
+            ClientMsg::Stage { .. } => "stage",
         }
     }
 
@@ -270,5 +293,8 @@ impl ClientMsg {
         "callStats",
         "sfuOffer",
         "sfuAnswer",
+        "broadcast",
+        "hand",
+        "stage",
     ];
 }

@@ -54,6 +54,9 @@ pub enum ServerMsg {
         /// history length, 100 by default). Absent from servers older than chat.
         #[serde(default)]
         history: Vec<ChatMessage>,
+        /// The room is in broadcast mode (absent: it is not).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        broadcast: bool,
     },
     /// Answer to `leave`.
     Left {
@@ -212,6 +215,14 @@ pub enum ServerMsg {
         /// The host who did it.
         by: PeerId,
     },
+    /// A host turned broadcast mode on or off (see `broadcast` in `docs/protocol.md`);
+    /// sent to every member.
+    Broadcast {
+        /// Whether the room is in broadcast mode now.
+        on: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
     /// A peer's role changed (the last host left and this peer took over, or a tokenless
     /// host became a guest because a token holder entered); sent to every member, the
     /// peer itself included.
@@ -269,6 +280,7 @@ impl ServerMsg {
             ServerMsg::MuteRequest { .. } => "muteRequest",
             ServerMsg::RoomLocked { .. } => "roomLocked",
             ServerMsg::RoleChanged { .. } => "roleChanged",
+            ServerMsg::Broadcast { .. } => "broadcast",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
         }
@@ -301,6 +313,7 @@ impl ServerMsg {
         "muteRequest",
         "roomLocked",
         "roleChanged",
+        "broadcast",
         "pong",
         "error",
     ];
@@ -329,8 +342,11 @@ pub enum Role {
     /// Takes part.
     #[default]
     Guest,
-    /// Takes part and moderates: `kick`, `mute`, `lock`.
+    /// Takes part and moderates: `kick`, `mute`, `lock`, `broadcast`, `stage`.
     Host,
+    /// Watches and listens: sends media only while a host has it on stage. Only a join
+    /// token makes a viewer; it never becomes host.
+    Viewer,
 }
 
 impl Role {
@@ -344,6 +360,7 @@ impl Role {
         match self {
             Role::Guest => "guest",
             Role::Host => "host",
+            Role::Viewer => "viewer",
         }
     }
 }
@@ -356,7 +373,8 @@ impl std::str::FromStr for Role {
         match s {
             "guest" => Ok(Role::Guest),
             "host" => Ok(Role::Host),
-            other => Err(format!("{other:?} is not a role (guest or host)")),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(format!("{other:?} is not a role (guest, host or viewer)")),
         }
     }
 }
@@ -380,6 +398,12 @@ pub struct PeerState {
     /// period; it keeps its room, call and id if it comes back in time.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reconnecting: bool,
+    /// Its hand is raised.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hand: bool,
+    /// A host brought it on stage: in a broadcast room it may send media.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_stage: bool,
 }
 
 /// A peer's call status.
@@ -547,4 +571,6 @@ pub enum ErrorCode {
     /// The media router refused an SDP, is full, or lost your connection to it; the
     /// message says which. Send a fresh `sfuOffer` to try again.
     MediaFailed,
+    /// `broadcast` on a server that runs no media router (`--media mesh`).
+    NoMediaServer,
 }

@@ -43,11 +43,11 @@ struct TokenArgs {
     /// The display name its holder appears under.
     #[arg(long)]
     name: String,
-    /// The holder's role.
+    /// The holder's role: guest, host, or viewer (watches a broadcast; sends media only on stage).
     #[arg(
         long,
         default_value = "guest",
-        value_parser = clap::builder::PossibleValuesParser::new(["guest", "host"])
+        value_parser = clap::builder::PossibleValuesParser::new(["guest", "host", "viewer"])
             .try_map(|s| s.parse::<confab_server::auth::token::Role>()),
     )]
     role: confab_server::auth::token::Role,

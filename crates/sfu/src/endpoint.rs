@@ -78,8 +78,10 @@ pub(crate) struct Endpoint {
     pub(crate) ufrag: String,
     /// The 5-tuples bound to it in the demux.
     pub(crate) tuples: Vec<Tuple>,
-    /// Mids of the tracks it publishes.
+    /// Mids of the tracks it sends.
     pub(crate) tracks_in: Vec<Mid>,
+    /// Whether its tracks go to the others (see `Input::Join`).
+    pub(crate) publish: bool,
     /// Tracks of others it receives, by publisher and publisher's mid (ordered, so mids
     /// are assigned in a stable order).
     tracks_out: BTreeMap<TrackKey, TrackOut>,
@@ -111,6 +113,7 @@ impl Endpoint {
             ufrag,
             tuples: Vec::new(),
             tracks_in: Vec::new(),
+            publish: true,
             tracks_out: BTreeMap::new(),
             out_by_mid: HashMap::new(),
             pending: None,

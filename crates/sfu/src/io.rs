@@ -48,6 +48,19 @@ pub enum Input<'a> {
         label: String,
         /// The offer, as SDP text.
         offer: String,
+        /// Whether its tracks go to the others. A non-publisher (a viewer in a
+        /// broadcast) only receives: whatever it sends is dropped, and nobody is offered
+        /// its tracks.
+        publish: bool,
+    },
+    /// An endpoint may publish from now on, or may no longer: its tracks are offered to
+    /// the others of its room, or stopped on them (both by renegotiation). Unknown ids
+    /// and no change are ignored.
+    Publish {
+        /// Whose right changes.
+        endpoint: EndpointId,
+        /// Whether its tracks go to the others from now on.
+        publish: bool,
     },
     /// An endpoint renegotiates (adds or removes a track of its own). Answered by
     /// [`Output::Answer`]. An offer that crosses one of ours wins: ours is dropped and

@@ -2,7 +2,8 @@
 //! endpoints produce (forward a frame, open or stop a track on the others, pass a
 //! keyframe request to the publisher, drop an endpoint).
 //!
-//! Everything a publisher sends goes to every other endpoint of its room; a room never
+//! Everything a publisher sends goes to every other endpoint of its room (an endpoint
+//! that may not publish sends to nobody: its tracks are known, never offered); a room never
 //! sees another room's tracks (the member list is per room, and the track key names the
 //! publisher, whose room is looked up once per frame).
 
@@ -74,11 +75,7 @@ impl Sfu {
     }
 
     fn on_track_added(&mut self, key: TrackKey, kind: MediaKind) {
-        let Some((room, stream)) = self
-            .endpoints
-            .get(&key.0)
-            .map(|e| (e.room.clone(), e.label.clone()))
-        else {
+        let Some(publish) = self.endpoints.get(&key.0).map(|e| e.publish) else {
             return;
         };
         self.router.tracks.insert(
@@ -89,6 +86,20 @@ impl Sfu {
                 rid: None,
             },
         );
+        if publish {
+            self.offer_track(key, kind);
+        }
+    }
+
+    /// Subscribes every other member of the publisher's room to `key`.
+    fn offer_track(&mut self, key: TrackKey, kind: MediaKind) {
+        let Some((room, stream)) = self
+            .endpoints
+            .get(&key.0)
+            .map(|e| (e.room.clone(), e.label.clone()))
+        else {
+            return;
+        };
         for other in self.router.others(&room, key.0) {
             if let Some(ep) = self.endpoints.get_mut(&other) {
                 ep.subscribe(key, kind, stream.clone());
@@ -99,6 +110,11 @@ impl Sfu {
 
     fn on_track_removed(&mut self, key: TrackKey) {
         self.router.tracks.remove(&key);
+        self.withdraw_track(key);
+    }
+
+    /// Stops `key` on every other member of the publisher's room.
+    fn withdraw_track(&mut self, key: TrackKey) {
         let Some(room) = self.endpoints.get(&key.0).map(|e| e.room.clone()) else {
             return;
         };
@@ -132,7 +148,7 @@ impl Sfu {
         if let Some(track) = router.tracks.get_mut(&key) {
             track.rid = data.rid;
         }
-        let Some(publisher) = endpoints.get(&key.0) else {
+        let Some(publisher) = endpoints.get(&key.0).filter(|p| p.publish) else {
             return;
         };
         let room = &publisher.room;
@@ -204,7 +220,7 @@ impl Sfu {
         };
         let mut keys = Vec::new();
         for other in self.router.others(&room, id) {
-            if let Some(ep) = self.endpoints.get(&other) {
+            if let Some(ep) = self.endpoints.get(&other).filter(|e| e.publish) {
                 let label = ep.label.clone();
                 keys.extend(
                     ep.tracks_in
@@ -221,6 +237,30 @@ impl Sfu {
             }
         }
         self.negotiate(id);
+    }
+
+    /// An endpoint may publish from now on (its tracks are offered to the others), or no
+    /// longer (they are stopped on the others).
+    pub(crate) fn set_publish(&mut self, id: EndpointId, publish: bool) {
+        let Some(ep) = self.endpoints.get_mut(&id) else {
+            return;
+        };
+        if ep.publish == publish {
+            return;
+        }
+        ep.publish = publish;
+        let mids = ep.tracks_in.clone();
+        for mid in mids {
+            let key = (id, mid);
+            let Some(kind) = self.router.tracks.get(&key).map(|t| t.kind) else {
+                continue;
+            };
+            if publish {
+                self.offer_track(key, kind);
+            } else {
+                self.withdraw_track(key);
+            }
+        }
     }
 
     /// Frees an endpoint: its demux entries, its room place, its tracks (stopped on

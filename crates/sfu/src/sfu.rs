@@ -83,7 +83,9 @@ impl Sfu {
                 room,
                 label,
                 offer,
-            } => self.handle_join(now, endpoint, room, &label, &offer),
+                publish,
+            } => self.handle_join(now, endpoint, room, &label, &offer, publish),
+            Input::Publish { endpoint, publish } => self.set_publish(endpoint, publish),
             Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
             Input::Leave { endpoint } => {
@@ -193,6 +195,7 @@ impl Sfu {
         room: RoomId,
         label: &str,
         offer: &str,
+        publish: bool,
     ) {
         if self.endpoints.contains_key(&id) {
             return self.reject(id, SfuError::EndpointExists);
@@ -220,6 +223,7 @@ impl Sfu {
             creds.ufrag,
             now,
         );
+        ep.publish = publish;
         // Nothing can come out of a new Rtc yet, so these drains only move its clock.
         let (mut out, mut work) = (VecDeque::new(), VecDeque::new());
         for addr in &self.config.candidates {

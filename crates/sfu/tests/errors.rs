@@ -18,6 +18,7 @@ fn bad_or_misaddressed_signaling_is_refused() {
         room: room("standup"),
         label: String::new(),
         offer: "v=0\r\nnonsense".into(),
+        publish: true,
     };
     let out = rejected(&mut w, join);
     assert!(

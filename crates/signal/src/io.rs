@@ -117,6 +117,15 @@ pub enum MediaCommand {
         label: PeerId,
         /// The SDP offer.
         offer: String,
+        /// Whether its media goes to the others (false: a viewer in a broadcast).
+        publish: bool,
+    },
+    /// The member's right to send media changed (brought on stage, or back).
+    Publish {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// Whether its media goes to the others from now on.
+        publish: bool,
     },
     /// A later `sfuOffer` of the endpoint's member (renegotiation).
     Offer {

@@ -44,6 +44,8 @@ enum Op {
     Kick(u64, Option<u64>),
     Mute(u64, Option<u64>),
     Lock(u64, bool),
+    /// `broadcast` (0), `hand` (1) or `stage` of the peer id of another conn (2), on or off.
+    Stage(u64, u8, Option<u64>, bool),
     /// Let this many milliseconds pass, then run the ring timer as the driver would.
     Wait(u16),
     /// `sfuOffer` (true) or `sfuAnswer` from a conn.
@@ -86,6 +88,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Kick(c, t)),
         1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Mute(c, t)),
         2 => (c.clone(), any::<bool>()).prop_map(|(c, l)| Op::Lock(c, l)),
+        3 => (c.clone(), 0..3u8, prop::option::weighted(0.9, 0..CONNS), any::<bool>())
+            .prop_map(|(c, k, t, on)| Op::Stage(c, k, t, on)),
         2 => (c.clone(), c.clone(), prop::bool::weighted(0.9)).prop_map(|(c, t, ok)| Op::Resume(c, t, ok)),
         2 => prop_oneof![0..2000u16, 4000..12000u16].prop_map(Op::Wait),
         2 => (0..ROOMS.len(), any::<bool>()).prop_map(|(r, s)| Op::History(r, s)),
@@ -251,7 +255,7 @@ proptest! {
                 }
                 Op::JoinAs(c, r, is_host) => {
                     let msg = ClientMsg::Join { room: room(*r), name: format!("n{c}"), password: None, token: None };
-                    let role = if *is_host { Role::Host } else { Role::Guest };
+                    let role = if *is_host { Role::Host } else if c % 3 == 0 { Role::Viewer } else { Role::Guest };
                     // Two subjects, so a kicked one may come back under another conn.
                     let grant = Some(Grant::new(role, format!("user{}", c % 2)));
                     hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(msg), grant });
@@ -266,6 +270,17 @@ proptest! {
                 }
                 Op::Lock(c, locked) => {
                     hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Lock { locked: *locked }), grant: None });
+                    (*c, false)
+                }
+                Op::Stage(c, kind, t, on) => {
+                    let peer = t.and_then(|t| ids.get(&t).cloned())
+                        .unwrap_or_else(|| PeerId::new("nobodyhere22"));
+                    let msg = match kind {
+                        0 => ClientMsg::Broadcast { on: *on },
+                        1 => ClientMsg::Hand { up: *on },
+                        _ => ClientMsg::Stage { peer, on: *on },
+                    };
+                    hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(msg), grant: None });
                     (*c, false)
                 }
                 Op::History(r, some) => {

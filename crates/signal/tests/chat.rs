@@ -107,6 +107,7 @@ fn a_late_joiner_gets_the_last_n_messages_oldest_first() {
                 you,
                 peers,
                 history,
+                broadcast: false,
                 ..
             },
     }) = out.first()

@@ -60,6 +60,7 @@ fn the_first_person_in_a_room_hosts_and_everyone_sees_it() {
         you: info(&idb, "Grace"),
         peers: vec![host(&ida, "Ada")],
         history: vec![],
+        broadcast: false,
     };
     let announce = ServerMsg::PeerJoined {
         peer: info(&idb, "Grace"),

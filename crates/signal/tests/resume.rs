@@ -119,6 +119,7 @@ fn resume_within_grace_keeps_id_room_and_history_without_leave_or_join() {
             you,
             peers,
             history,
+            broadcast: false,
             ..
         } => {
             assert_eq!(ref_, &Some(RequestId::Num(1)));

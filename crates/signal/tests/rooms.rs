@@ -28,6 +28,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         you: host(&ida, "Ada"),
         peers: vec![],
         history: vec![],
+        broadcast: false,
     };
     assert_eq!(h.drain(), vec![send(a, joined_a)]);
     assert_eq!(h.hub.room_count(), 1);
@@ -39,6 +40,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         you: info(&idb, "Grace"),
         peers: vec![host(&ida, "Ada")],
         history: vec![],
+        broadcast: false,
     };
     let announce_b = ServerMsg::PeerJoined {
         peer: info(&idb, "Grace"),
@@ -52,6 +54,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         you: info(&idc, "Linus"),
         peers: vec![host(&ida, "Ada"), info(&idb, "Grace")],
         history: vec![],
+        broadcast: false,
     };
     let announce_c = ServerMsg::PeerJoined {
         peer: info(&idc, "Linus"),

@@ -112,6 +112,7 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
         group: ga,
         label: la,
         offer: oa,
+        publish: true,
     }, MediaCommand::Join {
         endpoint: eb,
         group: gb,

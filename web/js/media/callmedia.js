@@ -156,6 +156,20 @@ export class CallMedia {
     this.mesh.setIceServers(iceServers);
   }
 
+  /**
+   * Our camera and microphone came (we were brought on stage): send them. Only calls on
+   * the router take tracks mid-call; a mesh call made without them stays without.
+   * @param {MediaStream} stream
+   */
+  publish(stream) {
+    if (this.mode === 'sfu') this.sfu.publish(stream);
+  }
+
+  /** We went back to the audience: stop sending our tracks. */
+  unpublish() {
+    if (this.mode === 'sfu') this.sfu.unpublish();
+  }
+
   /** @param {'audio' | 'video'} kind @param {MediaStreamTrack | null} track */
   replaceTrack(kind, track) {
     return Promise.all([this.mesh.replaceTrack(kind, track), this.sfu.replaceTrack(kind, track)]);

@@ -388,6 +388,26 @@ export class SfuLink {
   }
 
   /**
+   * Sends `stream`'s tracks too (brought on stage mid-call): new send-only m-lines, so
+   * the connection renegotiates.
+   * @param {MediaStream} stream
+   */
+  publish(stream) {
+    const pc = this.pc;
+    if (!pc) return;
+    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  }
+
+  /** Stops every m-line we send on (back in the audience); the router's stay. */
+  unpublish() {
+    const pc = this.pc;
+    if (!pc) return;
+    for (const t of pc.getTransceivers()) {
+      if (t.direction === 'sendonly' && t.currentDirection !== 'stopped') t.stop();
+    }
+  }
+
+  /**
    * Sends `track` instead of the current track of its kind (no renegotiation).
    * @param {'audio' | 'video'} kind
    * @param {MediaStreamTrack | null} track

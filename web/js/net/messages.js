@@ -3,6 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
+/** @import { BroadcastMsg, HandMsg, StageMsg } from './types.js' */
 /** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
@@ -264,6 +265,37 @@ export function mute(peer, id) {
  */
 export function lock(locked, id) {
   return withId({ type: /** @type {const} */ ('lock'), locked }, id);
+}
+
+/**
+ * `broadcast`: turn broadcast mode on or off (hosts only).
+ * @param {boolean} on
+ * @param {RequestId} [id]
+ * @returns {BroadcastMsg}
+ */
+export function broadcast(on, id) {
+  return withId({ type: /** @type {const} */ ('broadcast'), on }, id);
+}
+
+/**
+ * `hand`: raise or lower our hand.
+ * @param {boolean} up
+ * @param {RequestId} [id]
+ * @returns {HandMsg}
+ */
+export function hand(up, id) {
+  return withId({ type: /** @type {const} */ ('hand'), up }, id);
+}
+
+/**
+ * `stage`: bring a peer on stage or back to the audience (hosts; anyone for itself, off).
+ * @param {string} peer
+ * @param {boolean} on
+ * @param {RequestId} [id]
+ * @returns {StageMsg}
+ */
+export function stage(peer, on, id) {
+  return withId({ type: /** @type {const} */ ('stage'), peer, on }, id);
 }
 
 /**

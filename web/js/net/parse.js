@@ -48,10 +48,12 @@ const isPeerState = (v) =>
   (v.call === undefined || v.call === null || isUint(v.call)) &&
   isOptBool(v.audioMuted) &&
   isOptBool(v.videoMuted) &&
-  isOptBool(v.reconnecting);
+  isOptBool(v.reconnecting) &&
+  isOptBool(v.hand) &&
+  isOptBool(v.onStage);
 
 /** @param {unknown} v @returns {v is Role} */
-const isRole = (v) => v === 'host' || v === 'guest';
+const isRole = (v) => v === 'host' || v === 'guest' || v === 'viewer';
 
 /** @param {unknown} v @returns {v is PeerInfo} */
 const isPeerInfo = (v) =>
@@ -119,7 +121,8 @@ const SERVER_CHECKS = {
     isPeerInfo(m.you) &&
     Array.isArray(m.peers) &&
     m.peers.every(isPeerInfo) &&
-    (m.history === undefined || (Array.isArray(m.history) && m.history.every(isChatMessage))),
+    (m.history === undefined || (Array.isArray(m.history) && m.history.every(isChatMessage))) &&
+    isOptBool(m.broadcast),
   left: (m) => isOptRef(m.ref) && isValidRoom(m.room),
   peerJoined: (m) => isPeerInfo(m.peer),
   peerLeft: (m) => isString(m.peerId) && (m.reason === 'left' || m.reason === 'disconnected' || m.reason === 'kicked'),
@@ -143,6 +146,7 @@ const SERVER_CHECKS = {
   muteRequest: (m) => isString(m.by),
   roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),
   roleChanged: (m) => isString(m.peerId) && isRole(m.role),
+  broadcast: (m) => typeof m.on === 'boolean' && isString(m.by),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.
   error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),

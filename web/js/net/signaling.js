@@ -125,6 +125,8 @@ import {
  * @property {import('./protocol.js').MuteRequestMsg} muteRequest a host asks us to mute
  * @property {import('./protocol.js').RoomLockedMsg} roomLocked
  * @property {import('./protocol.js').RoleChangedMsg} roleChanged
+ * @property {import('./protocol.js').RemoteBroadcastMsg} broadcast a host started or stopped
+ *   a broadcast
  * @property {PongMsg} pong
  * @property {ErrorMsg} serverError an `error` that answered no pending request
  * @property {ProtocolError} protocolError the server sent something unreadable

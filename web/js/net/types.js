@@ -65,8 +65,10 @@ export const CloseCode = Object.freeze({
  * A peer's presence: idle, ringing (invited to `call`, not answered yet) or in `call`;
  * and its mute flags as its client reported them.
  * `reconnecting`: its connection dropped and the server holds its place for a resume.
+ * `hand`: its hand is raised. `onStage`: a host brought it on stage (it may send media in a
+ * broadcast).
  * @typedef {{status: 'idle' | 'ringing' | 'inCall', call?: number, audioMuted: boolean,
- *   videoMuted: boolean, reconnecting?: boolean}} PeerState
+ *   videoMuted: boolean, reconnecting?: boolean, hand?: boolean, onStage?: boolean}} PeerState
  */
 
 /**
@@ -75,7 +77,7 @@ export const CloseCode = Object.freeze({
  * @typedef {{id: string, name: string, state: PeerState, role?: Role}} PeerInfo
  */
 
-/** @typedef {'host' | 'guest'} Role */
+/** @typedef {'host' | 'guest' | 'viewer'} Role */
 
 /** @typedef {'accepted' | 'declined' | 'cancelled' | 'timeout' | 'left'} InviteEndReason */
 
@@ -92,7 +94,7 @@ export const CloseCode = Object.freeze({
  *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
  *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call' | 'password_required' |
  *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked' |
- *   'not_sfu_call' | 'media_failed'} ErrorCode
+ *   'not_sfu_call' | 'media_failed' | 'no_media_server'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId, resume?: string}} HelloMsg */
@@ -116,13 +118,16 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'kick', peer: string, id?: RequestId}} KickMsg */
 /** @typedef {{type: 'mute', peer: string, id?: RequestId}} MuteMsg */
 /** @typedef {{type: 'lock', locked: boolean, id?: RequestId}} LockMsg */
+/** @typedef {{type: 'broadcast', on: boolean, id?: RequestId}} BroadcastMsg */
+/** @typedef {{type: 'hand', up: boolean, id?: RequestId}} HandMsg */
+/** @typedef {{type: 'stage', peer: string, on: boolean, id?: RequestId}} StageMsg */
 /** @typedef {{type: 'sfuOffer', sdp: string, id?: RequestId}} SfuOfferMsg */
 /** @typedef {{type: 'sfuAnswer', sdp: string, id?: RequestId}} SfuAnswerMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg} ClientMsg
+ *   SfuAnswerMsg | BroadcastMsg | HandMsg | StageMsg} ClientMsg
  */
 
 /**
@@ -139,8 +144,9 @@ export const CloseCode = Object.freeze({
 /**
  * `history` is always an array here: `validateServerMessage` fills in `[]` for servers
  * that predate chat.
+ * `broadcast`: the room is in broadcast mode (absent: not).
  * @typedef {{type: 'joined', ref?: RequestId, room: string, you: PeerInfo, peers: PeerInfo[],
- *   history: ChatMessage[]}} JoinedMsg
+ *   history: ChatMessage[], broadcast?: boolean}} JoinedMsg
  */
 /** @typedef {{type: 'left', ref?: RequestId, room: string}} LeftMsg */
 /** @typedef {{type: 'peerJoined', peer: PeerInfo}} PeerJoinedMsg */
@@ -172,6 +178,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'muteRequest', by: string}} MuteRequestMsg */
 /** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
 /** @typedef {{type: 'roleChanged', peerId: string, role: Role}} RoleChangedMsg */
+/** @typedef {{type: 'broadcast', on: boolean, by: string}} RemoteBroadcastMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
@@ -179,5 +186,5 @@ export const CloseCode = Object.freeze({
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
- *   RoleChangedMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RoleChangedMsg | RemoteBroadcastMsg | PongMsg | ErrorMsg} ServerMsg
  */

@@ -50,6 +50,8 @@ export class Room {
     /** Our role in the room. @type {Role} */
     this.role = 'guest';
     this.locked = false;
+    /** The room is in broadcast mode: only hosts and those on stage send media. */
+    this.broadcast = false;
     /** Everyone else in the room, in join order. @type {Map<string, PeerInfo>} */
     this.peers = new Map();
     /** Names of peers seen in this room, kept after they leave. @type {Map<string, string>} */
@@ -119,6 +121,7 @@ export class Room {
         this.me = { ...msg.you.state };
         this.role = msg.you.role ?? 'guest';
         this.locked = false;
+        this.broadcast = msg.broadcast === true;
         this.peers.clear();
         for (const p of msg.peers) this.addPeer(p);
         if (again && chatHistoryContinues(this.chat, msg.history)) {
@@ -154,6 +157,9 @@ export class Room {
         break;
       case 'roomLocked':
         this.locked = msg.locked;
+        break;
+      case 'broadcast':
+        this.broadcast = msg.on;
         break;
       case 'invited':
         this.incoming = msg;
@@ -257,6 +263,18 @@ export class Room {
     return peer ? fromPresence(peer.state) : { micMuted: false, camOff: false, screen: false };
   }
 
+  /**
+   * Whether a peer (or we, for our own id) may send media: hosts, those on stage, and
+   * outside a broadcast every guest (the server's rule, docs/protocol.md).
+   * @param {string | null} id
+   */
+  mayPublish(id) {
+    const info = id === this.myId ? { role: this.role, state: this.me } : this.peers.get(id ?? '');
+    if (!info) return false;
+    const role = info.role ?? 'guest';
+    return role === 'host' || info.state.onStage === true || (!this.broadcast && role !== 'viewer');
+  }
+
   /** @param {string} id */
   nameOf(id) {
     return this.peers.get(id)?.name ?? this.names.get(id) ?? 'Someone';
@@ -307,7 +325,9 @@ export class Room {
     /** @type {{call: number, members: string[]} | null} */
     let best = null;
     for (const [call, members] of calls) {
-      if (members.length >= 2 && (!best || members.length > best.members.length)) best = { call, members };
+      // A broadcast's call may be its host alone, waiting for the audience.
+      const live = members.length >= 2 || this.broadcast;
+      if (live && (!best || members.length > best.members.length)) best = { call, members };
     }
     return best;
   }

@@ -15,7 +15,9 @@ import {
   roomError,
   trimName,
 } from '../net/protocol.js';
-import { startLocalMedia, stopMedia } from '../media/local.js';
+import { OwnMedia } from './ownmedia.js';
+import { Broadcast } from './broadcast.js';
+import { renderCallControls, renderView } from './view.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
 import { createTransport } from './transport.js';
@@ -149,7 +151,21 @@ const calls = new Calls(
     joinCall: $('join-call', HTMLButtonElement),
     notice: $('call-notice', HTMLElement),
   },
-  { signaling: () => app.signaling, room, transport, onChange: () => renderAll() },
+  { signaling: () => app.signaling, room, transport, onChange: () => renderAll(), ready: () => ownMedia.ready() },
+);
+
+/** Broadcast mode, raised hands and the stage. */
+const broadcastUi = new Broadcast(
+  {
+    toggle: $('broadcast-toggle', HTMLButtonElement),
+    tag: $('broadcast-tag', HTMLElement),
+    hand: $('hand-toggle', HTMLButtonElement),
+    menuHand: $('menu-hand', HTMLButtonElement),
+    list: ui.peerList,
+    viewers: $('viewer-count', HTMLElement),
+    meName: ui.meName,
+  },
+  { signaling: () => app.signaling, room, calls, notice: (text) => calls.setNotice(text), onChange: () => renderAll() },
 );
 
 /** Roles, the host's mute/remove/lock actions and what they did, in words. */
@@ -193,6 +209,12 @@ const features = createCallFeatures({
 features.addSender(sfu);
 features.addQualitySources(() => sfu.qualitySources());
 
+/** Our camera and microphone: asked for once the room lets us send media. */
+const ownMedia = new OwnMedia({
+  app, room, transport, localVideo: ui.localVideo, showError, reportMedia, renderAll,
+  streamChanged: (stream) => features.joined(stream),
+});
+
 // ---------------------------------------------------------------------------------------
 // Errors and status
 
@@ -219,41 +241,12 @@ function nameOf(id) {
   return calls.nameOf(id);
 }
 
-function renderStatus() {
-  ui.status.textContent =
-    app.state === 'connecting' ? t('status.connecting')
-      : app.state === 'lobby' ? ''
-        : app.disconnected ? t('status.reconnecting')
-          : calls.statusText();
-}
-
-// ---------------------------------------------------------------------------------------
-// Views
-
 function showView() {
-  const inLobby = app.state === 'lobby';
-  ui.lobby.hidden = !inLobby;
-  ui.roomView.hidden = inLobby;
-  ui.join.disabled = app.state === 'connecting';
-  document.title = inLobby || !app.room ? 'confab' : `${app.room} · confab`;
-  renderStatus();
+  renderView(ui, app, calls);
 }
 
 function renderControls() {
-  const audio = app.localStream?.getAudioTracks() ?? [];
-  const video = app.localStream?.getVideoTracks() ?? [];
-  const micOff = app.micMuted || audio.length === 0;
-  const camOff = app.camOff || video.length === 0;
-  ui.mic.setAttribute('aria-pressed', String(micOff));
-  ui.cam.setAttribute('aria-pressed', String(camOff));
-  ui.mic.disabled = audio.length === 0;
-  ui.cam.disabled = video.length === 0;
-  ui.mic.title = t(audio.length === 0 ? 'controls.no_mic' : app.micMuted ? 'controls.unmute' : 'controls.mute');
-  ui.cam.title = t(video.length === 0 ? 'controls.no_cam' : app.camOff ? 'controls.cam_on' : 'controls.cam_off');
-  ui.selfTile.classList.toggle('video-off', camOff);
-  ui.selfTile.classList.toggle('mic-off', micOff);
-  ui.hangup.disabled = calls.myCall() === null;
-  ui.hangup.title = t(calls.members().size > 1 ? 'controls.leave_call_title' : 'controls.end_call_title');
+  renderCallControls(ui, app, room, calls);
 }
 
 function renderAll() {
@@ -272,10 +265,12 @@ function renderAll() {
     app.disconnected,
   );
   moderation.render();
+  broadcastUi.render();
   calls.render();
   renderControls();
   transport.layout();
   ui.roomView.classList.toggle('in-call', calls.myCall() !== null);
+  ownMedia.sync();
 }
 
 /** Tells the room our microphone and camera state (shown in the people list). */
@@ -290,7 +285,7 @@ function reportMedia() {
 
 /** What wire.js acts on. @returns {import('./wire.js').WireContext} */
 const wireContext = () => ({
-  app, room, calls, transport, moderation, chat, access, roomName: ui.roomName,
+  app, room, calls, transport, moderation, broadcast: broadcastUi, chat, access, roomName: ui.roomName,
   showError, renderAll, showOwnName, reportMedia, speakers,
 });
 
@@ -322,7 +317,7 @@ async function joinRoom(rawName, roomId) {
   const name = trimName(rawName);
   rememberName(name);
   clearError();
-  const seq = ++app.joinSeq;
+  ++app.joinSeq;
   app.state = 'connecting';
   app.name = name;
   app.room = roomId;
@@ -336,20 +331,8 @@ async function joinRoom(rawName, roomId) {
   showOwnName(name);
   renderAll();
 
-  // Camera and microphone first: the call is negotiated with whatever we get.
-  ui.status.textContent = t('status.starting_media');
-  const media = await startLocalMedia();
-  if (app.state !== 'connecting' || app.joinSeq !== seq) {
-    stopMedia(media.stream); // left while the permission prompt was open
-    return;
-  }
-  app.localStream = media.stream;
-  ui.localVideo.muted = true; // never play our own microphone back
-  ui.localVideo.srcObject = media.stream;
-  features.joined(media.stream);
-  if (media.error) showError(media.error);
-  renderAll();
-
+  // Camera and microphone come after `joined` (ownmedia.js): a viewer of a broadcast is
+  // never asked for them.
   /** @type {Signaling} */
   let sig;
   try {
@@ -450,12 +433,11 @@ function resetToLobby() {
   calls.reset();
   features.left();
   if (sig) sig.close();
-  stopMedia(app.localStream);
-  app.localStream = null;
-  ui.localVideo.srcObject = null;
+  ownMedia.reset();
   app.state = 'lobby';
   room.reset();
   moderation.reset();
+  broadcastUi.reset();
   app.joinedAt = null;
   app.disconnected = false;
   chat.clear();

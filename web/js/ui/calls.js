@@ -32,6 +32,8 @@ import { listNames, locale, t } from '../i18n/i18n.js';
  * @property {Room} room
  * @property {CallMedia} transport the call's media: the mesh, or the server's router
  * @property {() => void} onChange call state changed: re-render
+ * @property {() => Promise<void>} ready resolves once our camera and microphone are
+ *   there (or refused): a call is negotiated with what we have then
  */
 
 /** How long an outcome ("Bob declined") stays on screen. */
@@ -122,7 +124,7 @@ export class Calls {
 
   /** Calls a peer (or invites them into our call). @param {string} peerId */
   invite(peerId) {
-    this.ctx.signaling()?.sendInvite(peerId);
+    this.ctx.ready().then(() => this.ctx.signaling()?.sendInvite(peerId));
   }
 
   /** @param {string} peerId */
@@ -131,7 +133,11 @@ export class Calls {
   }
 
   accept() {
-    if (this.incoming) this.ctx.signaling()?.sendAccept(this.incoming.call);
+    const call = this.incoming?.call;
+    if (call === undefined) return;
+    this.ctx.ready().then(() => {
+      if (this.incoming?.call === call) this.ctx.signaling()?.sendAccept(call);
+    });
   }
 
   decline() {
@@ -140,7 +146,7 @@ export class Calls {
 
   /** @param {number} call */
   join(call) {
-    this.ctx.signaling()?.sendJoinCall(call);
+    this.ctx.ready().then(() => this.ctx.signaling()?.sendJoinCall(call));
   }
 
   /** Hangs up: leave the call; the others stay connected to each other. */
@@ -202,7 +208,7 @@ export class Calls {
    */
   onCallJoined(members, media = 'mesh') {
     this.ctx.transport.setMode(media);
-    this.ctx.transport.joinCall(members);
+    this.ctx.transport.joinCall(members.filter((id) => this.shows(id)));
     this.sync();
   }
 
@@ -235,8 +241,18 @@ export class Calls {
   sync() {
     // Not in a call: no members, so the mesh closes everything but connections being
     // carried over a server restart (see Mesh.sync).
-    this.ctx.transport.sync(this.members());
+    this.ctx.transport.sync(new Set([...this.members()].filter((id) => this.shows(id))));
     this.ctx.onChange();
+  }
+
+  /**
+   * Whether a member of our call gets a tile: in a broadcast only those who send media
+   * (the audience has nothing to show).
+   * @param {string} id
+   */
+  shows(id) {
+    const room = this.ctx.room;
+    return !room.broadcast || room.mayPublish(id);
   }
 
   // ------------------------------------------------------------------ view
@@ -245,6 +261,13 @@ export class Calls {
   statusText() {
     const members = this.members();
     const names = (/** @type {Iterable<string>} */ ids) => listNames([...ids].map((id) => this.nameOf(id)));
+    const room = this.ctx.room;
+    if (this.myCall() !== null && room.broadcast) {
+      const speakers = [...members].filter((id) => room.mayPublish(id));
+      if (!room.mayPublish(room.myId) && speakers.length) return t('status.watching', { names: names(speakers) });
+      const count = [...members].filter((id) => !room.mayPublish(id)).length;
+      if (room.mayPublish(room.myId)) return t('status.broadcasting', { count });
+    }
     if (this.myCall() !== null && members.size > 0) return t('status.in_call_with', { names: names(members) });
     if (this.outgoing.size > 0) return t('status.calling', { names: names(this.outgoing.keys()) });
     if (this.incoming) return t('status.is_calling_you', { name: this.nameOf(this.incoming.from) });
@@ -301,7 +324,7 @@ export class Calls {
     ui.joinCall.hidden = !running;
     if (running) {
       const names = listNames(running.members.map((id) => this.nameOf(id)));
-      ui.joinCall.textContent = t('call.join');
+      ui.joinCall.textContent = t(this.ctx.room.broadcast ? 'call.watch' : 'call.join');
       ui.joinCall.title = t('call.join_title', { names });
       ui.joinCall.setAttribute('aria-label', t('call.join_aria', { names }));
     }

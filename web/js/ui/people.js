@@ -126,7 +126,9 @@ export function renderPeople(ui, room, calls, offline) {
   const me = calls.me;
   const inCall = calls.members();
   ui.meStatus.textContent =
-    me.status === 'inCall'
+    me.status === 'inCall' && room.broadcast
+      ? calls.statusText() // "Watching Ada", "You are broadcasting to 8 people": not 500 names
+      : me.status === 'inCall'
       ? inCall.size
         ? t('people.in_call_with', { names: listNames([...inCall].map((id) => calls.nameOf(id))) })
         : t('people.me_calling')

@@ -123,8 +123,10 @@ export class Stage {
     const stage = this.ui.stage;
     stage.dataset.count = String(remotes);
     // Alone: our own preview fills the stage. One other: they fill it and we float
-    // picture-in-picture. More: everyone, us included, shares a grid.
-    const n = remotes <= 1 ? 1 : remotes + 1;
+    // picture-in-picture. More: everyone, us included, shares a grid (a viewer of a
+    // broadcast has no tile of its own).
+    const self = this.ui.selfTile.checkVisibility ? this.ui.selfTile.checkVisibility() : true;
+    const n = remotes <= 1 ? 1 : remotes + (self ? 1 : 0);
     const gap = 8;
     const width = stage.clientWidth || window.innerWidth;
     const height = stage.clientHeight || window.innerHeight;

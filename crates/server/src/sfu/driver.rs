@@ -151,6 +151,7 @@ impl Driver {
                 group,
                 label,
                 offer,
+                publish,
             } => {
                 let Some(room) = RoomId::parse(&format!("g{group}")) else {
                     return;
@@ -160,8 +161,13 @@ impl Driver {
                     room,
                     label: label.as_str().to_owned(),
                     offer,
+                    publish,
                 }
             }
+            MediaCommand::Publish { endpoint, publish } => Input::Publish {
+                endpoint: id(endpoint),
+                publish,
+            },
             MediaCommand::Offer { endpoint, sdp } => Input::Offer {
                 endpoint: id(endpoint),
                 sdp,

@@ -410,6 +410,9 @@ impl Owner {
             MediaCommand::Offer { endpoint, .. } | MediaCommand::Answer { endpoint, .. } => {
                 (endpoint, false)
             }
+            // A lost change of the right to publish must not leave a viewer publishing:
+            // the member starts over with a fresh endpoint, which gets the right flag.
+            MediaCommand::Publish { endpoint, .. } => (endpoint, true),
             // The SFU's idle timeout frees it.
             MediaCommand::Leave { .. } => return,
         };

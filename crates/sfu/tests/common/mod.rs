@@ -121,6 +121,8 @@ pub struct World {
     pub lost: u64,
     /// Endpoints whose SFU offers the relay holds back (to make offers cross).
     hold: HashSet<EndpointId>,
+    /// Endpoints that join without the right to publish (`Input::Join`'s `publish`).
+    pub viewers: HashSet<EndpointId>,
     held: Vec<(EndpointId, String)>,
 }
 
@@ -145,6 +147,7 @@ impl World {
             offers: HashMap::new(),
             cut: HashSet::new(),
             hold: HashSet::new(),
+            viewers: HashSet::new(),
             held: Vec::new(),
             loss_every: None,
             rng: 0x9E37_79B9_7F4A_7C15,
@@ -211,6 +214,7 @@ impl World {
             room: room(room_name),
             label: format!("peer-{id}"),
             offer: offer.to_sdp_string(),
+            publish: !self.viewers.contains(&EndpointId(id)),
         };
         self.sfu_handle(input);
         idx
@@ -320,7 +324,7 @@ impl World {
         });
     }
 
-    fn sfu_handle(&mut self, input: Input<'_>) {
+    pub fn sfu_handle(&mut self, input: Input<'_>) {
         self.sfu.handle(self.now, input);
         self.drain_sfu();
     }

@@ -101,6 +101,38 @@ impl RoomCore {
         }
     }
 
+    /// Starts a call with `me` as its only member (its presence is the caller's business).
+    fn new_call(&mut self, me: &PeerId) -> CallId {
+        self.last_call_id += 1;
+        let id = CallId(self.last_call_id);
+        let media = self.initial_media();
+        let call = Call {
+            members: vec![me.clone()],
+            invites: Vec::new(),
+            media,
+        };
+        self.calls.insert(id, call);
+        self.emit(RoomEvent::CallStarted { call: id });
+        id
+    }
+
+    /// Puts idle `me` in a new call of its own (a broadcast's): `callJoined` with nobody
+    /// else in it, and its presence.
+    pub(crate) fn start_alone(&mut self, me: &PeerId) {
+        let call = self.new_call(me);
+        let media = self.call_media(call).unwrap_or_default();
+        let members = Vec::new();
+        let ref_ = None;
+        let joined = ServerMsg::CallJoined {
+            ref_,
+            call,
+            members,
+            media,
+        };
+        self.send(me, joined);
+        self.set_status(me, Status::InCall, Some(call));
+    }
+
     fn set_status(&mut self, peer: &PeerId, status: Status, call: Option<CallId>) {
         self.update_state(peer, |s| {
             s.status = status;
@@ -140,7 +172,7 @@ impl RoomCore {
             }
             Status::Idle => {}
         }
-        let max = self.config.max_call_size;
+        let max = self.call_cap();
         let size = my_call
             .and_then(|c| self.calls.get(&c))
             .map_or(1, |call| call.members.len() + call.invites.len());
@@ -156,23 +188,7 @@ impl RoomCore {
         }
         let call_id = match my_call {
             Some(c) => c,
-            None => {
-                self.last_call_id += 1;
-                let id = CallId(self.last_call_id);
-                let members = vec![me.clone()];
-                let invites = Vec::new();
-                let media = self.initial_media();
-                self.calls.insert(
-                    id,
-                    Call {
-                        members,
-                        invites,
-                        media,
-                    },
-                );
-                self.emit(RoomEvent::CallStarted { call: id });
-                id
-            }
+            None => self.new_call(me),
         };
         let deadline = now + self.config.ring_timeout;
         let Some(call) = self.calls.get_mut(&call_id) else {
@@ -264,7 +280,7 @@ impl RoomCore {
             // Joining the call we are being rung into is accepting the invitation.
             return self.accept(me, call, ref_);
         }
-        let max = self.config.max_call_size;
+        let max = self.call_cap();
         if size >= max {
             let message = format!("the call is full: a call holds at most {max} people");
             return self.error(me, ErrorCode::CallFull, message, ref_);
@@ -358,13 +374,14 @@ impl RoomCore {
         }
     }
 
-    /// A call with at most one member and no pending invitation ends; its last member
-    /// becomes idle.
-    fn end_call_if_over(&mut self, call: CallId) {
+    /// A call with at most one member and no pending invitation ends (in a broadcast
+    /// room: with none); its last member becomes idle.
+    pub(crate) fn end_call_if_over(&mut self, call: CallId) {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
-        if c.members.len() > 1 || !c.invites.is_empty() {
+        if c.members.len() > 1 || !c.invites.is_empty() || (self.broadcast && !c.members.is_empty())
+        {
             return;
         }
         let last = c.members.first().cloned();
@@ -426,7 +443,7 @@ impl RoomCore {
         for (id, call) in &self.calls {
             assert!(id.0 <= self.last_call_id && id.0 > 0);
             assert!(
-                call.members.len() >= 2 || !call.invites.is_empty(),
+                call.members.len() >= 2 || !call.invites.is_empty() || self.broadcast,
                 "{id} in {} has nobody to talk to",
                 self.id
             );
@@ -434,7 +451,9 @@ impl RoomCore {
                 !call.members.is_empty(),
                 "{id} has invitations but no members"
             );
-            assert!(call.members.len() + call.invites.len() <= self.config.max_call_size);
+            // A call that grew while broadcasting keeps its members when it stops.
+            let cap = self.config.max_call_size.max(self.config.max_peers);
+            assert!(call.members.len() + call.invites.len() <= cap);
             for m in &call.members {
                 assert!(placed.insert(m.clone()), "{m} in two calls (or twice)");
                 let st = &self.members.get(m).expect("member in room").info.state;

@@ -51,6 +51,9 @@ pub enum SfuSignal {
 impl RoomCore {
     /// How a call started now carries media.
     pub(crate) fn initial_media(&self) -> MediaMode {
+        if self.broadcast {
+            return MediaMode::Sfu;
+        }
         match self.config.media {
             MediaPolicy::Sfu => MediaMode::Sfu,
             MediaPolicy::Mesh | MediaPolicy::Auto { .. } => MediaMode::Mesh,
@@ -88,6 +91,9 @@ impl RoomCore {
     /// on the SFU, the node must drop its endpoint.
     pub(crate) fn left_media(&mut self, call: CallId, peer: &PeerId) {
         if self.calls.get(&call).map(|c| c.media) == Some(MediaMode::Sfu) {
+            if let Some(m) = self.members.get_mut(peer) {
+                m.told_publish = None;
+            }
             self.emit(RoomEvent::SfuLeave { peer: peer.clone() });
         }
     }
@@ -107,11 +113,19 @@ impl RoomCore {
                 return self.error(from, ErrorCode::NotSfuCall, message, ref_);
             }
         };
+        let publish = match self.members.get(from) {
+            Some(m) => self.may_publish(m),
+            None => return,
+        };
+        if let Some(m) = self.members.get_mut(from) {
+            m.told_publish = Some(publish);
+        }
         self.emit(RoomEvent::Sfu {
             peer: from.clone(),
             call,
             signal,
             ref_,
+            publish,
         });
     }
 

@@ -57,6 +57,7 @@ impl RoomCore {
             you: you.clone(),
             peers: self.peers(),
             history: self.chat_history(),
+            broadcast: self.broadcast,
         };
         self.members.insert(
             peer.clone(),
@@ -64,6 +65,7 @@ impl RoomCore {
                 info: you.clone(),
                 fixed_role: grant.is_some(),
                 identity: identity.cloned(),
+                told_publish: None,
             },
         );
         self.emit(RoomEvent::Entered { peer: peer.clone() });
@@ -160,6 +162,7 @@ impl RoomCore {
             you,
             peers,
             history: self.chat_history(),
+            broadcast: self.broadcast,
         };
         self.send(peer, joined);
         self.update_state(peer, |s| s.reconnecting = false);

@@ -11,6 +11,7 @@
 //! `calls.rs`, roles and moderation in `moderation.rs`, what moderation keeps across a
 //! restart in `saved.rs`, the relay in `relay.rs`.
 
+mod broadcast;
 mod calls;
 mod chat;
 mod media;
@@ -20,6 +21,7 @@ mod relay;
 mod saved;
 mod seam;
 
+pub use broadcast::StageOp;
 pub use calls::CallSnapshot;
 pub use chat::{chat_bytes, ChatSeed};
 pub use media::{MediaPolicy, SfuSignal};
@@ -85,6 +87,8 @@ pub struct RoomCore {
     pub(crate) saved: saved::Moderation,
     /// Moderation may have changed since it was last reported.
     pub(crate) changed: bool,
+    /// Broadcast mode is on (see `broadcast.rs`).
+    pub(crate) broadcast: bool,
     /// The wall clock of the command being handled (chat `ts`).
     pub(crate) wall_clock_ms: u64,
     events: VecDeque<RoomEvent>,
@@ -99,6 +103,9 @@ pub(crate) struct Member {
     pub(crate) fixed_role: bool,
     /// Who it is beyond this connection (see `saved.rs`), as the node said.
     pub(crate) identity: Option<saved::Identity>,
+    /// Whether it may publish, as last told to the node, while it is in an SFU call
+    /// (see `broadcast.rs`).
+    pub(crate) told_publish: Option<bool>,
 }
 
 impl RoomCore {
@@ -125,6 +132,7 @@ impl RoomCore {
             held_until: None,
             saved: saved::Moderation::default(),
             changed: false,
+            broadcast: false,
             wall_clock_ms: 0,
             events: VecDeque::new(),
         };
@@ -168,6 +176,7 @@ impl RoomCore {
             RoomCommand::Chat { from, text, ref_ } => self.chat(&from, text, ref_),
             RoomCommand::Call { from, op, ref_ } => self.call_op(&from, op, ref_, now),
             RoomCommand::Host { from, op, ref_ } => self.host_op(&from, op, ref_),
+            RoomCommand::Stage { from, op, ref_ } => self.stage_op(&from, op, ref_),
             RoomCommand::Sfu { from, signal, ref_ } => {
                 if self.members.contains_key(&from) {
                     self.sfu_signal(&from, signal, ref_);
@@ -179,6 +188,7 @@ impl RoomCore {
             }
         }
         self.report_moderation();
+        self.sync_publish();
     }
 
     /// The next event, oldest first.
@@ -260,7 +270,7 @@ impl RoomCore {
         let admitted = seated
             || match grant {
                 Some(Role::Host) => true,
-                Some(Role::Guest) => !lock.by_token,
+                Some(Role::Guest | Role::Viewer) => !lock.by_token,
                 None => false,
             };
         if !admitted {
@@ -327,6 +337,10 @@ impl RoomCore {
         assert!(self.members.len() <= self.config.max_peers);
         for (id, m) in &self.members {
             assert_eq!(id, &m.info.id, "members are keyed by their id");
+            // The node hears every change of the right to publish (see `broadcast.rs`).
+            if let Some(told) = m.told_publish {
+                assert_eq!(told, self.may_publish(m), "{id}'s right to publish is told");
+            }
         }
         // With a token holder present (or its seat held), tokenless members are guests;
         // without one, someone hosts, or a host's seat is held for its return.

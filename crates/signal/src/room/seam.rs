@@ -11,7 +11,7 @@
 //! call rules) and answers every command with events, errors included, addressed to
 //! peers.
 
-use super::{Identity, Moderation, SfuSignal};
+use super::{Identity, Moderation, SfuSignal, StageOp};
 use confab_proto::{
     CallId, ChatMessage, IceCandidate, LeaveReason, PeerId, RequestId, Role, ServerMsg,
 };
@@ -112,6 +112,16 @@ pub enum RoomCommand {
         from: PeerId,
         /// What it asks.
         op: HostOp,
+        /// Echoed by an error.
+        #[serde(rename = "ref")]
+        ref_: Option<RequestId>,
+    },
+    /// Broadcast mode, a raised hand, the stage (see `broadcast.rs`).
+    Stage {
+        /// The requester.
+        from: PeerId,
+        /// What it asks.
+        op: StageOp,
         /// Echoed by an error.
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,
@@ -283,10 +293,26 @@ pub enum RoomEvent {
         /// The request id of the member's frame (echoed by an error).
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,
+        /// Whether the SFU may forward `peer`'s media (see `broadcast.rs`).
+        #[serde(default = "yes")]
+        publish: bool,
+    },
+    /// `peer`'s right to send media in its SFU call changed: the SFU forwards its
+    /// tracks, or stops (see `broadcast.rs`).
+    SfuPublish {
+        /// Who.
+        peer: PeerId,
+        /// Whether the SFU may forward its media now.
+        publish: bool,
     },
     /// `peer` left its SFU call: its endpoint (if any) goes.
     SfuLeave {
         /// Who.
         peer: PeerId,
     },
+}
+
+/// The default of a missing `publish` (events from nodes before broadcast mode).
+fn yes() -> bool {
+    true
 }

@@ -39,6 +39,8 @@ pub(crate) struct MediaLinks {
 #[derive(Debug)]
 struct Link {
     endpoint: MediaEndpoint,
+    /// Whether the SFU was told to forward its media.
+    publish: bool,
     key: (RoomId, CallId),
     group: u64,
 }
@@ -125,8 +127,12 @@ impl Hub {
         call: CallId,
         signal: SfuSignal,
         ref_: Option<RequestId>,
+        publish: bool,
     ) {
         let key = (room.clone(), call);
+        if self.media.by_peer.get(&peer).is_some_and(|l| l.key == key) {
+            self.sfu_publish(&peer, publish);
+        }
         let existing = self
             .media
             .by_peer
@@ -144,7 +150,7 @@ impl Hub {
                 if stale.is_some() {
                     self.sfu_leave(&peer);
                 }
-                self.media_join(peer, key, sdp)
+                self.media_join(peer, key, sdp, publish)
             }
             (SfuSignal::Answer { .. }, _) => {
                 if let Some(&conn) = self.by_peer.get(&peer) {
@@ -157,7 +163,27 @@ impl Hub {
         self.out.push_back(Output::Media(cmd));
     }
 
-    fn media_join(&mut self, peer: PeerId, key: (RoomId, CallId), offer: String) -> MediaCommand {
+    /// `peer`'s right to send media: the SFU hears of a change.
+    pub(crate) fn sfu_publish(&mut self, peer: &PeerId, publish: bool) {
+        let Some(link) = self.media.by_peer.get_mut(peer) else {
+            return;
+        };
+        if link.publish == publish {
+            return;
+        }
+        link.publish = publish;
+        let endpoint = link.endpoint;
+        let cmd = MediaCommand::Publish { endpoint, publish };
+        self.out.push_back(Output::Media(cmd));
+    }
+
+    fn media_join(
+        &mut self,
+        peer: PeerId,
+        key: (RoomId, CallId),
+        offer: String,
+        publish: bool,
+    ) -> MediaCommand {
         let m = &mut self.media;
         m.last_endpoint += 1;
         let endpoint = MediaEndpoint(m.last_endpoint);
@@ -183,6 +209,7 @@ impl Hub {
             peer.clone(),
             Link {
                 endpoint,
+                publish,
                 key,
                 group,
             },
@@ -192,6 +219,7 @@ impl Hub {
             group,
             label: peer,
             offer,
+            publish,
         }
     }
 

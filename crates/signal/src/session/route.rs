@@ -13,6 +13,7 @@ use super::park::Ready;
 use super::timers::Timer;
 use crate::room::{
     CallOp, HostOp, Identity, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent, SfuSignal,
+    StageOp,
 };
 use crate::{ConnId, Event, Grant, Output};
 use confab_proto::{
@@ -73,6 +74,11 @@ impl Hub {
             ClientMsg::Kick { peer } => return self.host(conn, HostOp::Kick { peer }, id),
             ClientMsg::Mute { peer } => return self.host(conn, HostOp::Mute { peer }, id),
             ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
+            ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
+            ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
+            ClientMsg::Stage { peer, on } => {
+                return self.stage(conn, StageOp::Stage { peer, on }, id)
+            }
             ClientMsg::SfuOffer { sdp } => return self.sfu(conn, SfuSignal::Offer { sdp }, id),
             ClientMsg::SfuAnswer { sdp } => return self.sfu(conn, SfuSignal::Answer { sdp }, id),
             ClientMsg::CallStats { pair, setup_ms, .. } => {
@@ -126,6 +132,12 @@ impl Hub {
     fn host(&mut self, conn: ConnId, op: HostOp, ref_: Option<RequestId>) {
         if let Some((from, room)) = self.require_room(conn, &ref_, "join one first") {
             self.command(&room, RoomCommand::Host { from, op, ref_ });
+        }
+    }
+
+    fn stage(&mut self, conn: ConnId, op: StageOp, ref_: Option<RequestId>) {
+        if let Some((from, room)) = self.require_room(conn, &ref_, "join one first") {
+            self.command(&room, RoomCommand::Stage { from, op, ref_ });
         }
     }
 
@@ -309,7 +321,9 @@ impl Hub {
                 call,
                 signal,
                 ref_,
-            } => self.sfu_signal(room, peer, call, signal, ref_),
+                publish,
+            } => self.sfu_signal(room, peer, call, signal, ref_, publish),
+            RoomEvent::SfuPublish { peer, publish } => self.sfu_publish(&peer, publish),
             RoomEvent::SfuLeave { peer } => self.sfu_leave(&peer),
             RoomEvent::ModerationStored { moderation } => {
                 let room = room.clone();
