@@ -2,7 +2,8 @@
 # Installs what confab's tests need on a fresh Debian 12 machine (run as root):
 #   apt: chromium (browser E2E), fonts-noto-cjk + fonts-noto-color-emoji (Chinese and emoji in the
 #        browser tests and their screenshots), coturn (its turnutils_* clients for TURN interop), iproute2 + iptables (network namespaces), curl, openssl
-#   npm: playwright-core, typescript and @types/node, pinned in package-lock.json (`npm ci`)
+#   npm: playwright-core, typescript, @types/node, and for the WHIP test Eyevinn's WHIP
+#   client with esbuild to bundle it for the browser, pinned in package-lock.json (`npm ci`)
 #   cargo: cargo-fuzz (fuzz smoke; uses the nightly toolchain already on the machine)
 # Idempotent: skips what is already there.
 set -euo pipefail

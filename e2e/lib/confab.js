@@ -16,6 +16,20 @@ export function confabBin() {
     : join(REPO_ROOT, 'target/debug/confab');
 }
 
+/**
+ * A join token for `room` and `name`, minted by the binary's `confab token` with `key`
+ * (no network: it only signs).
+ * @param {string} room
+ * @param {string} name
+ * @param {{key: string, role?: 'host' | 'guest' | 'viewer'}} o
+ */
+export function mintToken(room, name, { key, role = 'guest' }) {
+  const args = ['token', '--room', room, '--name', name, '--role', role, '--ttl', '10m', '--token-key', key];
+  const r = spawnSync(confabBin(), args, { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`confab token failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** @type {{bin: string, text: string} | null} */
 let helpCache = null;
 /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { joinRoom, showPeople } from '../lib/call.js';
-import { confabBin } from '../lib/confab.js';
+import { confabBin, mintToken as mint } from '../lib/confab.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 /** @typedef {import('playwright-core').Page} Page */
@@ -34,8 +34,7 @@ function confab(args, input) {
  * @param {{key?: string, role?: 'host' | 'guest'}} [o]
  */
 function mintToken(room, name, { key = TOKEN_KEY, role = 'guest' } = {}) {
-  return confab(['token', '--room', room, '--name', name, '--role', role, '--ttl', '10m',
-    '--token-key', key]);
+  return mint(room, name, { key, role });
 }
 
 /**

@@ -78,6 +78,10 @@ test('broadcast: a teacher and eight viewers; a raised hand comes on stage and g
     await lab.screenshot(viewers[0], 'broadcast-viewer');
     const zh = viewers[4];
     await lab.screenshot(zh, 'broadcast-viewer-zh');
+    await zh.setViewportSize({ width: 375, height: 740 });
+    await sleep(300);
+    await lab.screenshot(zh, 'broadcast-viewer-zh-phone');
+    await zh.setViewportSize(small);
     assert.match(await zh.locator('#status').textContent() ?? '', /正在观看/, 'the Chinese viewer is told it watches');
 
     // Student 1 raises a hand; the teacher sees it and brings them on stage.

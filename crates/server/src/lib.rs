@@ -24,6 +24,7 @@ pub mod store;
 pub mod tls;
 pub mod turn;
 mod wait;
+pub mod whip;
 
 pub use app::{run, StartError};
 pub use listeners::{BindError, Listeners};

@@ -5,12 +5,14 @@ mod gate;
 mod idle;
 mod serve;
 pub mod settings;
+mod whip;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use confab_proto::RoomId;
 use confab_signal::ConnId;
@@ -32,6 +34,18 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{room}", get(room_page))
         .route("/ws", get(ws_upgrade))
         .route("/api/ice-servers", get(ice_servers))
+        .route(
+            "/whip/{room}",
+            post(whip::post)
+                .options(whip::options)
+                .layer(DefaultBodyLimit::max(whip::MAX_OFFER_BYTES)),
+        )
+        .route(
+            "/whip/{room}/{session}",
+            axum::routing::delete(whip::delete)
+                .patch(whip::patch)
+                .options(whip::options),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -89,6 +103,8 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         Some("/r/{room}") => "/r/{room}",
         Some("/ws") => "/ws",
         Some("/api/ice-servers") => "/api/ice-servers",
+        Some("/whip/{room}") => "/whip/{room}",
+        Some("/whip/{room}/{session}") => "/whip/{room}/{session}",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
         Some("/metrics") => "/metrics",

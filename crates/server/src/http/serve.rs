@@ -33,6 +33,8 @@ pub struct AppState {
     pub ice: IceMinter,
     /// This server's metrics registry (rendered at `/metrics`).
     pub metrics: Metrics,
+    /// The WHIP streams publishing into rooms.
+    pub whip: Arc<crate::whip::Sessions>,
 }
 
 impl AppState {
@@ -46,12 +48,22 @@ impl AppState {
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> AppState {
+        let auth = Arc::new(auth);
+        let next_conn = Arc::new(AtomicU64::new(1));
+        let whip = Arc::new(crate::whip::Sessions::new(
+            hub.clone(),
+            Arc::clone(&auth),
+            Arc::clone(&next_conn),
+            tracker.clone(),
+            shutdown.clone(),
+            config.sfu.enabled(),
+        ));
         let conn_settings = ConnSettings {
             idle_timeout: *config.ws.idle_timeout,
             ping_interval: config.ws.effective_ping_interval(),
             outbound_queue: config.ws.outbound_queue,
             outbound_queue_bytes: config.ws.max_queue_bytes,
-            auth: Arc::new(auth),
+            auth,
             throttle: Arc::default(),
             handshake_timeout: *config.http.handshake_timeout,
             msg_rate: config.ws.msg_rate,
@@ -62,11 +74,12 @@ impl AppState {
             config,
             hub,
             conn_settings,
-            next_conn: Arc::new(AtomicU64::new(1)),
+            next_conn,
             shutdown,
             tracker,
             ice,
             metrics,
+            whip,
         }
     }
 }

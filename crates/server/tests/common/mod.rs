@@ -154,9 +154,25 @@ impl TestServer {
 
     /// Plain HTTP GET; returns (status, headers text, body).
     pub async fn get(&self, path: &str) -> (u16, String, String) {
+        self.request("GET", path, &[], "").await
+    }
+
+    /// A plain HTTP request with extra `headers` and a `body`; returns (status, headers
+    /// text, body).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = TcpStream::connect(self.addr).await.unwrap();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
         s.write_all(req.as_bytes()).await.unwrap();
         let mut buf = Vec::new();
         tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
