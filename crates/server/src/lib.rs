@@ -21,10 +21,10 @@ pub mod random;
 pub mod sfu;
 mod signal;
 pub mod store;
+pub mod streams;
 pub mod tls;
 pub mod turn;
 mod wait;
-pub mod whip;
 
 pub use app::{run, StartError};
 pub use listeners::{BindError, Listeners};

@@ -9,7 +9,7 @@
 //! borrowed at once.
 
 use crate::demux::Tuple;
-use crate::io::{DisconnectReason, EndpointId, Output, SfuError};
+use crate::io::{DisconnectReason, EndpointId, EndpointKind, Output, SfuError};
 use confab_proto::RoomId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -35,6 +35,9 @@ pub(crate) enum Work {
         key: TrackKey,
         kind: KeyframeRequestKind,
     },
+    /// A player's m-line we send on came up (str0m announces m-lines once connected):
+    /// fill it with a track of the room.
+    SlotOpened { id: EndpointId },
     /// The endpoint is finished; drop it and tell the driver.
     Drop {
         id: EndpointId,
@@ -82,6 +85,10 @@ pub(crate) struct Endpoint {
     pub(crate) tracks_in: Vec<Mid>,
     /// Whether its tracks go to the others (see `Input::Join`).
     pub(crate) publish: bool,
+    /// What kind of peer it is (see [`EndpointKind`]).
+    pub(crate) kind: EndpointKind,
+    /// A player's m-lines we send on, in its offer's order, and the track each carries.
+    slots: Vec<(Mid, MediaKind, Option<TrackKey>)>,
     /// Tracks of others it receives, by publisher and publisher's mid (ordered, so mids
     /// are assigned in a stable order).
     tracks_out: BTreeMap<TrackKey, TrackOut>,
@@ -114,6 +121,8 @@ impl Endpoint {
             tuples: Vec::new(),
             tracks_in: Vec::new(),
             publish: true,
+            kind: EndpointKind::Browser,
+            slots: Vec::new(),
             tracks_out: BTreeMap::new(),
             out_by_mid: HashMap::new(),
             pending: None,
@@ -172,6 +181,13 @@ impl Endpoint {
                 id,
                 reason: DisconnectReason::Closed,
             }),
+            // A player's own m-lines, which we send on: its slots.
+            Event::MediaAdded(m)
+                if self.kind == EndpointKind::Player && m.direction.is_sending() =>
+            {
+                self.slots.push((m.mid, m.kind, None));
+                work.push_back(Work::SlotOpened { id });
+            }
             Event::MediaAdded(m) if m.direction.is_receiving() => {
                 self.tracks_in.push(m.mid);
                 work.push_back(Work::TrackAdded {
@@ -222,18 +238,66 @@ impl Endpoint {
         }
     }
 
-    /// Starts receiving a track of another endpoint (negotiated by the next offer).
+    /// Starts receiving a track of another endpoint: a browser by the next offer, a
+    /// player on a free m-line of that kind at once (none free: not at all); a publisher
+    /// never receives.
     pub(crate) fn subscribe(&mut self, key: TrackKey, kind: MediaKind, stream: Arc<str>) {
-        self.tracks_out.entry(key).or_insert(TrackOut {
-            kind,
-            stream,
-            state: OutState::ToOpen,
-            gone: false,
-        });
+        if self.tracks_out.contains_key(&key) {
+            return;
+        }
+        let state = match self.kind {
+            EndpointKind::Browser => OutState::ToOpen,
+            EndpointKind::Publisher => return,
+            EndpointKind::Player => {
+                let Some(slot) = self
+                    .slots
+                    .iter_mut()
+                    .find(|(_, k, held)| *k == kind && held.is_none())
+                else {
+                    return;
+                };
+                slot.2 = Some(key);
+                self.out_by_mid.insert(slot.0, key);
+                OutState::Open(slot.0)
+            }
+        };
+        self.tracks_out.insert(
+            key,
+            TrackOut {
+                kind,
+                stream,
+                state,
+                gone: false,
+            },
+        );
+    }
+
+    /// Whether it receives (or is about to receive) `key`.
+    pub(crate) fn receives(&self, key: TrackKey) -> bool {
+        self.tracks_out.contains_key(&key)
+    }
+
+    /// Whether it is a player with an m-line free for a track.
+    pub(crate) fn has_free_slot(&self) -> bool {
+        self.slots.iter().any(|(_, _, held)| held.is_none())
     }
 
     /// The track's publisher is gone: stop its m-line with the next offer.
     pub(crate) fn unsubscribe(&mut self, key: TrackKey) {
+        if self.kind == EndpointKind::Player {
+            // Its m-line stays (it cannot renegotiate) and takes the next publisher's.
+            if let Some(TrackOut {
+                state: OutState::Open(mid),
+                ..
+            }) = self.tracks_out.remove(&key)
+            {
+                self.out_by_mid.remove(&mid);
+                for slot in self.slots.iter_mut().filter(|s| s.0 == mid) {
+                    slot.2 = None;
+                }
+            }
+            return;
+        }
         let Some(track) = self.tracks_out.get_mut(&key) else {
             return;
         };
@@ -258,7 +322,7 @@ impl Endpoint {
     /// If tracks need adding or stopping and no offer is outstanding, makes the offer.
     /// A mutation of the `Rtc`: drain after it.
     pub(crate) fn negotiate(&mut self) -> Option<String> {
-        if self.pending.is_some() {
+        if self.pending.is_some() || self.kind != EndpointKind::Browser {
             return None;
         }
         let mut change = self.rtc.sdp_api();

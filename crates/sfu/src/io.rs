@@ -17,6 +17,22 @@ impl fmt::Display for EndpointId {
     }
 }
 
+/// What kind of peer an endpoint is: what it sends, what it gets, and whether it
+/// renegotiates. Participants are kinds: the room does not care which.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EndpointKind {
+    /// A browser: publishes its tracks, and is offered everyone else's by renegotiation.
+    #[default]
+    Browser,
+    /// A WHIP encoder: publishes only, and is never offered anything (it does not
+    /// renegotiate).
+    Publisher,
+    /// A WHEP player: receives only, on the m-lines of its own offer (each one the SFU
+    /// may send on carries one track of that kind: the room's first publisher of it,
+    /// then the next when that one goes); never renegotiates.
+    Player,
+}
+
 /// One UDP datagram that arrived on the SFU's socket, borrowed from the driver's receive
 /// buffer (the core copies nothing it does not keep).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +68,8 @@ pub enum Input<'a> {
         /// broadcast) only receives: whatever it sends is dropped, and nobody is offered
         /// its tracks.
         publish: bool,
+        /// What kind of peer it is.
+        kind: EndpointKind,
     },
     /// An endpoint may publish from now on, or may no longer: its tracks are offered to
     /// the others of its room, or stopped on them (both by renegotiation). Unknown ids

@@ -71,7 +71,7 @@
 //!
 //! ```
 //! use confab_proto::RoomId;
-//! use confab_sfu::{EndpointId, Input, Output, Sfu, SfuConfig, SfuError};
+//! use confab_sfu::{EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig, SfuError};
 //! use std::time::Instant;
 //! use str0m::change::SdpAnswer;
 //! use str0m::media::{Direction, MediaKind};
@@ -87,7 +87,7 @@
 //! let mut change = ada.sdp_api();
 //! change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
 //! let (offer, pending) = change.apply().unwrap();
-//! let join = Input::Join { endpoint: EndpointId(1), room: room.clone(), label: "ada".into(), offer: offer.to_sdp_string(), publish: true };
+//! let join = Input::Join { endpoint: EndpointId(1), room: room.clone(), label: "ada".into(), offer: offer.to_sdp_string(), publish: true, kind: EndpointKind::Browser };
 //! sfu.handle(now, join.clone());
 //!
 //! // The answer names the SFU's one address as the only candidate (it is ICE-lite).
@@ -121,7 +121,7 @@ mod sfu;
 pub mod speakers;
 
 pub use demux::{stun_local_ufrag, MAX_ADDRS};
-pub use io::{Datagram, DisconnectReason, EndpointId, Input, Output, SfuError};
+pub use io::{Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, SfuError};
 pub use sfu::Sfu;
 
 use std::net::SocketAddr;

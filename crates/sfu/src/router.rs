@@ -8,7 +8,7 @@
 //! publisher, whose room is looked up once per frame).
 
 use crate::endpoint::{Endpoint, TrackKey, Work};
-use crate::io::{EndpointId, Output};
+use crate::io::{EndpointId, EndpointKind, Output};
 use crate::sfu::Sfu;
 use confab_proto::RoomId;
 use std::collections::HashMap;
@@ -62,6 +62,7 @@ impl Sfu {
                 Work::TrackRemoved { key } => self.on_track_removed(key),
                 Work::Media { key, data } => self.on_media(now, key, &data),
                 Work::Keyframe { key, kind } => self.on_keyframe(now, key, kind),
+                Work::SlotOpened { id } => self.subscribe_all(id),
                 Work::Drop { id, reason } => {
                     if self.remove_endpoint(id) {
                         self.out.push_back(Output::Disconnected {
@@ -101,8 +102,11 @@ impl Sfu {
             return;
         };
         for other in self.router.others(&room, key.0) {
+            // A player takes tracks into its free m-lines in `negotiate`.
             if let Some(ep) = self.endpoints.get_mut(&other) {
-                ep.subscribe(key, kind, stream.clone());
+                if ep.kind != EndpointKind::Player {
+                    ep.subscribe(key, kind, stream.clone());
+                }
             }
             self.negotiate(other);
         }
@@ -202,11 +206,16 @@ impl Sfu {
         }
     }
 
-    /// Makes an offer to `id` if its tracks changed and none is outstanding.
+    /// Makes an offer to `id` if its tracks changed and none is outstanding; a player
+    /// with a free m-line takes the next track the room has for it instead.
     pub(crate) fn negotiate(&mut self, id: EndpointId) {
         let Some(ep) = self.endpoints.get_mut(&id) else {
             return;
         };
+        if ep.has_free_slot() {
+            self.subscribe_all(id);
+            return;
+        }
         if let Some(sdp) = ep.negotiate() {
             self.out.push_back(Output::Offer { endpoint: id, sdp });
             self.drain(id);
@@ -215,6 +224,12 @@ impl Sfu {
 
     /// Subscribes a new member to every track already published in its room.
     pub(crate) fn subscribe_to_room(&mut self, id: EndpointId) {
+        self.subscribe_all(id);
+        self.negotiate(id);
+    }
+
+    /// Subscribes `id` to every track published in its room, in join order.
+    fn subscribe_all(&mut self, id: EndpointId) {
         let Some(room) = self.endpoints.get(&id).map(|e| e.room.clone()) else {
             return;
         };
@@ -229,14 +244,22 @@ impl Sfu {
                 );
             }
         }
-        if let Some(ep) = self.endpoints.get_mut(&id) {
-            for (key, label) in keys {
-                if let Some(track) = self.router.tracks.get(&key) {
-                    ep.subscribe(key, track.kind, label);
-                }
+        let Some(ep) = self.endpoints.get_mut(&id) else {
+            return;
+        };
+        for (key, label) in keys {
+            let Some(track) = self.router.tracks.get(&key) else {
+                continue;
+            };
+            let had = ep.receives(key);
+            ep.subscribe(key, track.kind, label);
+            // A player's m-line took a (new) publisher's video: it needs a keyframe now.
+            let opened = !had && ep.kind == EndpointKind::Player && ep.receives(key);
+            if opened && track.kind == MediaKind::Video {
+                let kind = KeyframeRequestKind::Pli;
+                self.work.push_back(Work::Keyframe { key, kind });
             }
         }
-        self.negotiate(id);
     }
 
     /// An endpoint may publish from now on (its tracks are offered to the others), or no

@@ -3,7 +3,7 @@
 
 use crate::demux::{Demux, Route};
 use crate::endpoint::{Endpoint, Work};
-use crate::io::{Datagram, DisconnectReason, EndpointId, Input, Output, SfuError};
+use crate::io::{Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, SfuError};
 use crate::router::Router;
 use crate::speakers::Speakers;
 use crate::SfuConfig;
@@ -84,7 +84,8 @@ impl Sfu {
                 label,
                 offer,
                 publish,
-            } => self.handle_join(now, endpoint, room, &label, &offer, publish),
+                kind,
+            } => self.handle_join(now, endpoint, room, &label, &offer, (publish, kind)),
             Input::Publish { endpoint, publish } => self.set_publish(endpoint, publish),
             Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
@@ -195,7 +196,7 @@ impl Sfu {
         room: RoomId,
         label: &str,
         offer: &str,
-        publish: bool,
+        (publish, kind): (bool, EndpointKind),
     ) {
         if self.endpoints.contains_key(&id) {
             return self.reject(id, SfuError::EndpointExists);
@@ -223,7 +224,8 @@ impl Sfu {
             creds.ufrag,
             now,
         );
-        ep.publish = publish;
+        ep.publish = publish && kind != EndpointKind::Player;
+        ep.kind = kind;
         // Nothing can come out of a new Rtc yet, so these drains only move its clock.
         let (mut out, mut work) = (VecDeque::new(), VecDeque::new());
         for addr in &self.config.candidates {

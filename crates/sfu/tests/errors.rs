@@ -19,6 +19,7 @@ fn bad_or_misaddressed_signaling_is_refused() {
         label: String::new(),
         offer: "v=0\r\nnonsense".into(),
         publish: true,
+        kind: confab_sfu::EndpointKind::Browser,
     };
     let out = rejected(&mut w, join);
     assert!(

@@ -19,6 +19,20 @@ pub struct Now {
     pub unix_ms: u64,
 }
 
+/// What kind of participant a connection is (participants are kinds: the room does
+/// not care which). The driver knows; the SFU endpoint of its member follows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ParticipantKind {
+    /// A person's browser on the WebSocket.
+    #[default]
+    Browser,
+    /// A WHIP encoder: publishes, receives nothing, never renegotiates.
+    WhipPublisher,
+    /// A WHEP player: receives the broadcast on the m-lines of its own offer, sends
+    /// nothing, never renegotiates.
+    WhepPlayer,
+}
+
 /// What a join token the driver verified says about its holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
@@ -27,15 +41,23 @@ pub struct Grant {
     /// Whom it names (its `sub` claim, else its name): the holder's identity in a room
     /// (what a kick bans; how it takes its seat back after a restart).
     pub subject: String,
+    /// What kind of participant joins with it (a browser unless the driver says).
+    pub kind: ParticipantKind,
 }
 
 impl Grant {
-    /// A grant of `role` to `subject`.
+    /// A grant of `role` to `subject`, for a browser.
     pub fn new(role: Role, subject: impl Into<String>) -> Grant {
         Grant {
             role,
             subject: subject.into(),
+            kind: ParticipantKind::Browser,
         }
+    }
+
+    /// The same grant, for a participant of `kind`.
+    pub fn for_kind(self, kind: ParticipantKind) -> Grant {
+        Grant { kind, ..self }
     }
 }
 
@@ -119,6 +141,8 @@ pub enum MediaCommand {
         offer: String,
         /// Whether its media goes to the others (false: a viewer in a broadcast).
         publish: bool,
+        /// What kind of participant its member is.
+        kind: ParticipantKind,
     },
     /// The member's right to send media changed (brought on stage, or back).
     Publish {

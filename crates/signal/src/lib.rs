@@ -103,7 +103,9 @@ mod proptests;
 pub mod room;
 mod session;
 
-pub use io::{Event, Grant, Input, MediaCommand, MediaEndpoint, MediaEvent, Now, Output};
+pub use io::{
+    Event, Grant, Input, MediaCommand, MediaEndpoint, MediaEvent, Now, Output, ParticipantKind,
+};
 pub use room::{CallSnapshot, ChatSeed, Identity, MediaPolicy, Moderation, RoomCore, SfuSignal};
 pub use session::hub::Hub;
 pub use session::ice::{IceMinter, TurnAdvert};

@@ -249,3 +249,47 @@ fn a_viewer_token_publishes_only_on_stage_and_never_hosts() {
     assert_ne!(viewer.id, ida);
     assert_eq!(viewer.state.status, Status::Idle);
 }
+
+#[test]
+fn a_stream_grant_makes_its_kind_of_sfu_endpoint() {
+    use confab_proto::{ClientFrame, RoomId};
+    use confab_signal::{Grant, Input, ParticipantKind};
+    let mut h = harness(MediaPolicy::Sfu);
+    // The teacher holds a host token (a token holder entering demotes tokenless hosts).
+    let (t, _) = h.ready(1);
+    h.join_as(t, "class", "Teacher", Role::Host);
+    h.frame(t, ClientMsg::Broadcast { on: true });
+    h.drain();
+    // A WHEP player joins with a viewer token its driver marked as a player.
+    let (p, _) = h.ready(5);
+    let grant = Grant::new(Role::Viewer, "screen").for_kind(ParticipantKind::WhepPlayer);
+    let msg = ClientMsg::Join {
+        room: RoomId::parse("class").unwrap(),
+        name: "Lobby screen".into(),
+        password: None,
+        token: None,
+    };
+    h.tick(Input::Frame {
+        conn: p,
+        frame: ClientFrame { id: None, msg },
+        grant: Some(grant),
+    });
+    h.drain();
+    h.frame(p, ClientMsg::JoinCall { call: CallId(1) });
+    h.drain();
+    let kinds: Vec<_> = [t, p]
+        .into_iter()
+        .flat_map(|c| media(&offer(&mut h, c)))
+        .filter_map(|c| match c {
+            MediaCommand::Join { kind, publish, .. } => Some((kind, publish)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ParticipantKind::Browser, true),
+            (ParticipantKind::WhepPlayer, false)
+        ]
+    );
+}

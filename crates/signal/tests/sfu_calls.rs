@@ -7,6 +7,7 @@ use common::*;
 use confab_proto::{CallId, ClientMsg, ErrorCode, MediaMode, PeerId, ServerMsg};
 use confab_signal::{
     ConnId, HubConfig, Input, MediaCommand, MediaEndpoint, MediaEvent, MediaPolicy, Output,
+    ParticipantKind,
 };
 use std::time::Duration;
 
@@ -113,6 +114,7 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
         label: la,
         offer: oa,
         publish: true,
+        kind: ParticipantKind::Browser,
     }, MediaCommand::Join {
         endpoint: eb,
         group: gb,

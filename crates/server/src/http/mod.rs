@@ -5,7 +5,7 @@ mod gate;
 mod idle;
 mod serve;
 pub mod settings;
-mod whip;
+mod streams;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State, WebSocketUpgrade};
@@ -36,15 +36,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/ice-servers", get(ice_servers))
         .route(
             "/whip/{room}",
-            post(whip::post)
-                .options(whip::options)
-                .layer(DefaultBodyLimit::max(whip::MAX_OFFER_BYTES)),
+            post(streams::whip_post)
+                .options(streams::options)
+                .layer(DefaultBodyLimit::max(streams::MAX_OFFER_BYTES)),
         )
         .route(
             "/whip/{room}/{session}",
-            axum::routing::delete(whip::delete)
-                .patch(whip::patch)
-                .options(whip::options),
+            axum::routing::delete(streams::whip_delete)
+                .patch(streams::whip_patch)
+                .options(streams::options),
+        )
+        .route(
+            "/whep/{room}",
+            post(streams::whep_post)
+                .options(streams::options)
+                .layer(DefaultBodyLimit::max(streams::MAX_OFFER_BYTES)),
+        )
+        .route(
+            "/whep/{room}/{session}",
+            axum::routing::delete(streams::whep_delete)
+                .patch(streams::whep_patch)
+                .options(streams::options),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -105,6 +117,8 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         Some("/api/ice-servers") => "/api/ice-servers",
         Some("/whip/{room}") => "/whip/{room}",
         Some("/whip/{room}/{session}") => "/whip/{room}/{session}",
+        Some("/whep/{room}") => "/whep/{room}",
+        Some("/whep/{room}/{session}") => "/whep/{room}/{session}",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
         Some("/metrics") => "/metrics",

@@ -33,8 +33,8 @@ pub struct AppState {
     pub ice: IceMinter,
     /// This server's metrics registry (rendered at `/metrics`).
     pub metrics: Metrics,
-    /// The WHIP streams publishing into rooms.
-    pub whip: Arc<crate::whip::Sessions>,
+    /// The WHIP and WHEP streams in and out of rooms.
+    pub streams: Arc<crate::streams::Sessions>,
 }
 
 impl AppState {
@@ -50,7 +50,7 @@ impl AppState {
     ) -> AppState {
         let auth = Arc::new(auth);
         let next_conn = Arc::new(AtomicU64::new(1));
-        let whip = Arc::new(crate::whip::Sessions::new(
+        let streams = Arc::new(crate::streams::Sessions::new(
             hub.clone(),
             Arc::clone(&auth),
             Arc::clone(&next_conn),
@@ -79,7 +79,7 @@ impl AppState {
             tracker,
             ice,
             metrics,
-            whip,
+            streams,
         }
     }
 }

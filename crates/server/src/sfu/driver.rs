@@ -6,8 +6,10 @@
 use crate::turn::{LocalDatagram, TurnLocal};
 use crate::wait::{recv_opt, sleep_until_opt};
 use confab_proto::{PeerId, RoomId};
-use confab_sfu::{Datagram, DisconnectReason, EndpointId, Input, Output, Sfu, SfuConfig};
-use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent};
+use confab_sfu::{
+    Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig,
+};
+use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent, ParticipantKind};
 use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
@@ -152,6 +154,7 @@ impl Driver {
                 label,
                 offer,
                 publish,
+                kind,
             } => {
                 let Some(room) = RoomId::parse(&format!("g{group}")) else {
                     return;
@@ -162,6 +165,11 @@ impl Driver {
                     label: label.as_str().to_owned(),
                     offer,
                     publish,
+                    kind: match kind {
+                        ParticipantKind::Browser => EndpointKind::Browser,
+                        ParticipantKind::WhipPublisher => EndpointKind::Publisher,
+                        ParticipantKind::WhepPlayer => EndpointKind::Player,
+                    },
                 }
             }
             MediaCommand::Publish { endpoint, publish } => Input::Publish {

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use confab_proto::RoomId;
-use confab_sfu::{Datagram, EndpointId, Input, Output, Sfu, SfuConfig};
+use confab_sfu::{Datagram, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -123,6 +123,8 @@ pub struct World {
     hold: HashSet<EndpointId>,
     /// Endpoints that join without the right to publish (`Input::Join`'s `publish`).
     pub viewers: HashSet<EndpointId>,
+    /// Endpoints of another kind than a browser.
+    pub kinds: HashMap<EndpointId, EndpointKind>,
     held: Vec<(EndpointId, String)>,
 }
 
@@ -148,6 +150,7 @@ impl World {
             cut: HashSet::new(),
             hold: HashSet::new(),
             viewers: HashSet::new(),
+            kinds: HashMap::new(),
             held: Vec::new(),
             loss_every: None,
             rng: 0x9E37_79B9_7F4A_7C15,
@@ -179,7 +182,13 @@ impl World {
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut change = rtc.sdp_api();
         let mut sending = Vec::new();
+        let kind_of = self.kinds.get(&EndpointId(id)).copied().unwrap_or_default();
         for kind in kinds {
+            // A player offers to receive on its own m-lines, and sends nothing.
+            if kind_of == EndpointKind::Player {
+                change.add_media(*kind, Direction::RecvOnly, None, None, None);
+                continue;
+            }
             sending.push((
                 change.add_media(*kind, Direction::SendOnly, None, None, None),
                 *kind,
@@ -215,6 +224,7 @@ impl World {
             label: format!("peer-{id}"),
             offer: offer.to_sdp_string(),
             publish: !self.viewers.contains(&EndpointId(id)),
+            kind: kind_of,
         };
         self.sfu_handle(input);
         idx

@@ -117,6 +117,8 @@ pub(crate) struct Session {
     /// this node does not know (it may have been issued before a restart). Proves
     /// nothing by itself; a room holding a seat for that identity gives it back.
     pub(crate) claim: Option<Identity>,
+    /// What kind of participant it is (its join's grant says; a browser by default).
+    pub(crate) kind: crate::ParticipantKind,
 }
 
 impl Hub {
@@ -379,6 +381,7 @@ impl Hub {
             turn: None,
             identity: None,
             claim,
+            kind: crate::ParticipantKind::Browser,
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));

@@ -184,6 +184,13 @@ impl Hub {
         offer: String,
         publish: bool,
     ) -> MediaCommand {
+        let kind = self
+            .by_peer
+            .get(&peer)
+            .and_then(|c| self.conns.get(c))
+            .and_then(|s| s.session.as_ref())
+            .map(|s| s.kind)
+            .unwrap_or_default();
         let m = &mut self.media;
         m.last_endpoint += 1;
         let endpoint = MediaEndpoint(m.last_endpoint);
@@ -220,6 +227,7 @@ impl Hub {
             label: peer,
             offer,
             publish,
+            kind,
         }
     }
 

@@ -210,6 +210,7 @@ impl Hub {
             return (None, None);
         };
         session.identity.clone_from(&identity);
+        session.kind = grant.map(|g| g.kind).unwrap_or_default();
         (identity, session.claim.clone())
     }
 

@@ -1,5 +1,6 @@
-//! The headless client a WHIP session runs against the hub: the same messages a browser
-//! sends, over a connection id and bounded queue of its own (see the module docs).
+//! The headless client a stream session runs against the hub: the same messages a
+//! browser sends, over a connection id and bounded queue of its own (see the module
+//! docs).
 
 use super::{Origin, Refused};
 use crate::signal::hub_task::{ConnLink, Outbound, QueuedBytes};
@@ -8,7 +9,7 @@ use confab_proto::{
     CallId, ClientFrame, ClientMsg, ErrorCode, IceServer, PeerInfo, RequestId, RoomId, ServerMsg,
     Status, PROTOCOL_VERSION,
 };
-use confab_signal::{ConnId, Grant};
+use confab_signal::{ConnId, Grant, ParticipantKind};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -20,7 +21,7 @@ const QUEUE_BYTES: usize = 1 << 20;
 /// Requests in flight to the hub at once (it makes one at a time).
 const IN_FLIGHT: usize = 4;
 
-/// One WHIP session's member of the room.
+/// One stream session's member of the room.
 pub(super) struct Client {
     hub: HubHandle,
     conn: ConnId,
@@ -29,18 +30,20 @@ pub(super) struct Client {
     kill: CancellationToken,
     permits: Arc<Semaphore>,
     grant: Option<Grant>,
+    kind: ParticipantKind,
     name: String,
     next_id: u64,
 }
 
 impl Client {
-    /// Connects to the hub as `conn`, joins `room` with the token's `grant`, gets into the
-    /// broadcast call and has the SFU answer `offer`. On failure the connection is gone.
+    /// Connects to the hub as `conn`, joins `room` with the token's `grant` as a
+    /// participant of `kind`, gets into the broadcast call and has the SFU answer
+    /// `offer`. On failure the connection is gone.
     pub(super) async fn start(
         hub: HubHandle,
         conn: ConnId,
         origin: Origin,
-        grant: crate::auth::Grant,
+        (grant, kind): (crate::auth::Grant, ParticipantKind),
         room: RoomId,
         offer: String,
     ) -> Result<(Client, String, Vec<IceServer>), Refused> {
@@ -69,7 +72,10 @@ impl Client {
             queued,
             kill,
             permits: Arc::new(Semaphore::new(IN_FLIGHT)),
-            grant: grant.role.map(|role| Grant::new(role, subject)),
+            grant: grant
+                .role
+                .map(|role| Grant::new(role, subject).for_kind(kind)),
+            kind,
             name,
             next_id: 0,
         };
@@ -117,8 +123,17 @@ impl Client {
             })
             .await?;
         // Into the broadcast: the running call (made a broadcast if it is not one yet),
-        // or a call of our own, which starting the broadcast gives an idle host.
+        // or a call of our own, which starting the broadcast gives an idle host. A player
+        // only watches one that runs.
         let joined = |m: ServerMsg| matches!(m, ServerMsg::CallJoined { .. }).then_some(());
+        if self.kind == ParticipantKind::WhepPlayer {
+            let Some(call) = running.filter(|_| broadcast) else {
+                return Err(Refused::new(409, "this room is not broadcasting now"));
+            };
+            self.send(ClientMsg::JoinCall { call }).await?;
+            self.until(joined).await?;
+            return self.offer(offer, ice).await;
+        }
         match running {
             Some(call) => {
                 self.send(ClientMsg::JoinCall { call }).await?;
@@ -132,6 +147,15 @@ impl Client {
                 self.until(joined).await?;
             }
         }
+        self.offer(offer, ice).await
+    }
+
+    /// Sends the peer's offer to the SFU; its answer (and our ICE servers) come back.
+    async fn offer(
+        &mut self,
+        offer: String,
+        ice: Vec<IceServer>,
+    ) -> Result<(String, Vec<IceServer>), Refused> {
         self.send(ClientMsg::SfuOffer { sdp: offer }).await?;
         let answer = self
             .until(|m| match m {
@@ -164,7 +188,7 @@ impl Client {
                     message,
                     ..
                 }) => {
-                    tracing::info!(conn = %self.conn.0, %message, "WHIP stream ended by the media router");
+                    tracing::info!(conn = %self.conn.0, %message, "stream ended by the media router");
                     break;
                 }
                 _ => {}

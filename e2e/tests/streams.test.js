@@ -1,15 +1,17 @@
-// WHIP ingest (RFC 9725) with a third-party client: Eyevinn's WHIP web client publishes a
-// browser's fake camera into a room with a host token. The stream is a participant of the
-// room like a browser: it starts the room's broadcast, a viewer who was there watches it
-// by itself, one who comes later too, each decoding its video and audio through the SFU.
-// Ending the session (the client's DELETE) takes the participant out of the room.
+// Streams in and out with third-party clients. WHIP (RFC 9725): Eyevinn's WHIP web client
+// publishes a browser's fake camera into a room with a host token. The stream is a
+// participant of the room like a browser: it starts the room's broadcast, a viewer who was
+// there watches it by itself, one who comes later too, each decoding its video and audio
+// through the SFU. WHEP: Eyevinn's WebRTC player plays the room's broadcast into a plain
+// <video> with a viewer token (it is counted in the audience). Ending the WHIP session
+// (the client's DELETE) takes the stream out of the room.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callIsUp, joinRoom } from '../lib/call.js';
 import { mintToken } from '../lib/confab.js';
 import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
-import { publishWhip, whipState } from '../lib/whip.js';
+import { playWhep, publishWhip, whepVideo, whipState } from '../lib/streams.js';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -24,7 +26,7 @@ const TOKEN_KEY = 'e2e-whip-token-key-0123456789abcdef0123';
 const peerNamed = (page, name) => page.evaluate(
   (n) => window.confab.peers.find((/** @type {{name: string}} */ p) => p.name === n)?.id ?? null, name);
 
-test('whip: a third-party WHIP client broadcasts into a room; viewers before and after decode it',
+test('streams: a third-party WHIP client broadcasts into a room; viewers and a WHEP player decode it',
   { skip: SKIP, timeout: 180_000 }, async (t) => {
     const lab = await startLab({ t, browsers: 3, confabArgs: ['--media', 'auto', '--token-key', TOKEN_KEY] });
     const [encoder, early, late] = lab.pages;
@@ -55,6 +57,23 @@ test('whip: a third-party WHIP client broadcasts into a room; viewers before and
     assert.match(await late.locator('#status').textContent() ?? '', /Watching Camera 1/);
     await sleep(500);
     await lab.screenshot(late, 'whip-viewer');
+
+    // A WHEP player (a page of its own in the encoder's browser) plays the broadcast.
+    const player = await lab.browsers[0].context.newPage();
+    await player.goto(lab.url('/healthz'));
+    const viewerToken = mintToken(room, 'Lobby screen', { key: TOKEN_KEY, role: 'viewer' });
+    const playing = Date.now();
+    await playWhep(player, lab.url(`/whep/${room}`), viewerToken);
+    const first = await pollUntil(async () => {
+      const v = await whepVideo(player);
+      return v.width > 0 && v.time > 0 ? v : null;
+    }, { timeout: 20_000, interval: 100, message: 'the WHEP player shows the stream' });
+    console.log(`whep: load to a moving picture: ${Date.now() - playing} ms (${first.width} wide)`);
+    await sleep(1000);
+    const later = await whepVideo(player);
+    assert.ok(later.time > first.time, `the WHEP picture moves: ${first.time} -> ${later.time}`);
+    await pollUntil(async () => (await late.locator('#viewer-count').textContent())?.includes('3 people watching'),
+      { timeout: 10_000, message: 'the player is counted in the audience' });
 
     // The client ends its session: the stream leaves the room.
     await encoder.evaluate(() => /** @type {any} */ (window).__whip.destroy());

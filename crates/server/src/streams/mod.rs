@@ -1,23 +1,26 @@
-//! WHIP ingest (RFC 9725): an encoder (OBS, GStreamer's `simple-whip-client`) publishes
-//! into a room with one HTTP `POST` of its SDP offer.
+//! Streams in and out of rooms over HTTP: WHIP ingest (RFC 9725), where an encoder (OBS,
+//! a WHIP library) publishes into a room with one `POST` of its SDP offer, and WHEP
+//! playback, where a player receives a room's broadcast the same way.
 //!
-//! A WHIP publisher is a participant like a browser (participants are kinds): for each
-//! session this module runs a headless client against the hub, over the same
-//! [`HubHandle`] and bounded queue a WebSocket connection uses. It says `hello`, joins
-//! the room with the join token's grant (name and role), starts the room's broadcast or
-//! joins the running one, and sends the encoder's offer as `sfuOffer`; the SFU's
-//! `sfuAnswer` is the HTTP answer. So the room sees a member named by the token, on
-//! stage in the broadcast call, and viewers' browsers show its tile like anyone else's;
-//! the hub's rules (room size, locks, bans, rate limits) apply unchanged.
+//! A stream is a participant like a browser (participants are kinds): for each session
+//! this module runs a headless client against the hub, over the same [`HubHandle`] and
+//! bounded queue a WebSocket connection uses. It says `hello`, joins the room with the
+//! join token's grant (name, role, and its kind: [`ParticipantKind`]), gets into the
+//! broadcast call and sends the offer as `sfuOffer`; the SFU's `sfuAnswer` is the HTTP
+//! answer. So the room sees a member named by the token, and the hub's rules (room size,
+//! locks, bans, rate limits) apply unchanged.
 //!
 //! Rules:
-//! - the token must make its holder a host (a publisher decides to broadcast); the
-//!   server must run the SFU;
-//! - the encoder never renegotiates, so the router's offers of others' tracks go
-//!   unanswered and it is forwarded nothing;
-//! - the session ends with `DELETE` on its URL, when the SFU loses the encoder's
-//!   connection (`media_failed`), when a host removes it, or at shutdown; it leaves the
-//!   room cleanly;
+//! - the server must run the SFU;
+//! - a publisher's token must make it a host (publishing decides that the room
+//!   broadcasts): it starts the broadcast or joins the running one, on stage; the SFU
+//!   offers it nothing (it does not renegotiate);
+//! - a player's token may have any role; the room must be broadcasting (else `409`); it
+//!   joins the broadcast call as audience, and the SFU sends the broadcast on the
+//!   m-lines of its offer;
+//! - a session ends with `DELETE` on its URL, when the SFU loses the peer's connection
+//!   (`media_failed`), when a host removes it, or at shutdown; it leaves the room
+//!   cleanly;
 //! - at most [`MAX_SESSIONS`] at once on a server (each holds an SFU endpoint and a
 //!   member's place).
 
@@ -26,7 +29,7 @@ mod client;
 use crate::auth::Auth;
 use crate::signal::HubHandle;
 use confab_proto::{IceServer, RoomId};
-use confab_signal::ConnId;
+use confab_signal::{ConnId, ParticipantKind};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +38,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Most WHIP sessions a server holds at once.
+/// Most stream sessions (WHIP and WHEP) a server holds at once.
 pub const MAX_SESSIONS: usize = 32;
 
 /// How long a `POST` may take to get the SFU's answer (joining, then the SFU).
@@ -80,8 +83,15 @@ pub struct Sessions {
     tracker: TaskTracker,
     shutdown: CancellationToken,
     sfu: bool,
-    /// Each session's room and stop switch, by id.
-    live: Mutex<HashMap<String, (RoomId, CancellationToken)>>,
+    /// Each session's room, kind and stop switch, by id.
+    live: Mutex<HashMap<String, Live>>,
+}
+
+/// One running session, as the registry knows it.
+struct Live {
+    room: RoomId,
+    kind: ParticipantKind,
+    stop: CancellationToken,
 }
 
 /// Where a session's request came from.
@@ -114,9 +124,11 @@ impl Sessions {
         }
     }
 
-    /// Starts a session publishing `offer` into `room` for the holder of `token`.
-    pub async fn publish(
+    /// Starts a session of `kind` (a WHIP publisher or a WHEP player) in `room` for the
+    /// holder of `token`, with the peer's SDP `offer`.
+    pub async fn start(
         self: &Arc<Self>,
+        kind: ParticipantKind,
         room: RoomId,
         token: &str,
         offer: String,
@@ -125,7 +137,7 @@ impl Sessions {
         if !self.sfu {
             return Err(Refused::new(
                 503,
-                "this server runs no media router (--media mesh), so it takes no WHIP streams",
+                "this server runs no media router (--media mesh), so it takes no streams",
             ));
         }
         let grant = self
@@ -133,7 +145,8 @@ impl Sessions {
             .check_join(&room, None, Some(token.to_owned()))
             .await
             .map_err(|r| Refused::new(401, r.message))?;
-        if grant.role != Some(confab_proto::Role::Host) {
+        let publisher = kind == ParticipantKind::WhipPublisher;
+        if publisher && grant.role != Some(confab_proto::Role::Host) {
             return Err(Refused::new(
                 403,
                 "publishing a stream takes a host token (confab token --role host)",
@@ -142,17 +155,23 @@ impl Sessions {
         let id = hex(&crate::random::bytes::<16>());
         let stop = CancellationToken::new();
         {
-            let mut live = self.live.lock().expect("whip sessions");
+            let mut live = self.live.lock().expect("stream sessions");
             if live.len() >= MAX_SESSIONS {
                 return Err(Refused::new(
                     503,
-                    format!("this server holds {MAX_SESSIONS} WHIP streams already"),
+                    format!("this server holds {MAX_SESSIONS} WHIP and WHEP streams already"),
                 ));
             }
-            live.insert(id.clone(), (room.clone(), stop.clone()));
+            let entry = Live {
+                room: room.clone(),
+                kind,
+                stop: stop.clone(),
+            };
+            live.insert(id.clone(), entry);
         }
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let setup = client::Client::start(self.hub.clone(), conn, origin, grant, room, offer);
+        let setup =
+            client::Client::start(self.hub.clone(), conn, origin, (grant, kind), room, offer);
         let (client, answer, ice_servers) = match tokio::time::timeout(SETUP_TIMEOUT, setup).await {
             Ok(Ok(started)) => started,
             Ok(Err(refused)) => {
@@ -179,26 +198,27 @@ impl Sessions {
         })
     }
 
-    /// Ends session `id` of `room`; false if there is none.
-    pub fn end(&self, room: &RoomId, id: &str) -> bool {
-        let live = self.live.lock().expect("whip sessions");
+    /// Ends session `id` of `kind` in `room`; false if there is none.
+    pub fn end(&self, kind: ParticipantKind, room: &RoomId, id: &str) -> bool {
+        let live = self.live.lock().expect("stream sessions");
         match live.get(id) {
-            Some((r, stop)) if r == room => {
-                stop.cancel();
+            Some(l) if l.kind == kind && &l.room == room => {
+                l.stop.cancel();
                 true
             }
             _ => false,
         }
     }
 
-    /// Whether session `id` of `room` runs.
-    pub fn exists(&self, room: &RoomId, id: &str) -> bool {
-        let live = self.live.lock().expect("whip sessions");
-        live.get(id).is_some_and(|(r, _)| r == room)
+    /// Whether session `id` of `kind` in `room` runs.
+    pub fn exists(&self, kind: ParticipantKind, room: &RoomId, id: &str) -> bool {
+        let live = self.live.lock().expect("stream sessions");
+        live.get(id)
+            .is_some_and(|l| l.kind == kind && &l.room == room)
     }
 
     fn forget(&self, id: &str) {
-        self.live.lock().expect("whip sessions").remove(id);
+        self.live.lock().expect("stream sessions").remove(id);
     }
 }
 

@@ -1,9 +1,11 @@
-//! The WHIP endpoint (RFC 9725) over `crate::whip`'s sessions:
+//! The WHIP (RFC 9725) and WHEP endpoints over `crate::streams`' sessions; both work
+//! alike, `/whip/...` to publish into a room and `/whep/...` to play its broadcast:
 //!
-//! - `POST /whip/<room>`: `Authorization: Bearer <join token>` (a host token for that
-//!   room), `Content-Type: application/sdp`, the offer as body. `201 Created` with the
-//!   answer, `Location` (the session URL), `ETag`, and one `Link` per ICE server
-//!   (`rel="ice-server"`, TURN with fresh credentials). Refusals say why in text.
+//! - `POST /whip/<room>`, `POST /whep/<room>`: `Authorization: Bearer <join token>` (for
+//!   WHIP a host token for that room), `Content-Type: application/sdp`, the offer as
+//!   body. `201 Created` with the answer, `Location` (the session URL), `ETag`, and one
+//!   `Link` per ICE server (`rel="ice-server"`, TURN with fresh credentials). Refusals
+//!   say why in text.
 //! - `PATCH <session>` (`application/trickle-ice-sdpfrag`): `204`. The SFU is ICE-lite
 //!   and learns the encoder's addresses from its checks, so trickled candidates are not
 //!   needed; an ICE restart is not offered (`Accept-Patch` is not sent on `OPTIONS`).
@@ -11,18 +13,85 @@
 //! - `OPTIONS` on both, and CORS headers on every answer, so a page may publish.
 
 use super::{request_host, AppState, PeerIp};
-use crate::whip::{Origin, Refused};
+use crate::streams::{Origin, Refused};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use confab_proto::{IceServer, RoomId};
+use confab_signal::ParticipantKind;
 
 /// Largest offer taken (an encoder's offer is a few kilobytes).
 pub const MAX_OFFER_BYTES: usize = 64 * 1024;
 
-/// `POST /whip/<room>`: starts a session.
-pub(super) async fn post(
+/// The URL path segment of a kind's endpoint.
+fn prefix(kind: ParticipantKind) -> &'static str {
+    match kind {
+        ParticipantKind::WhepPlayer => "whep",
+        _ => "whip",
+    }
+}
+
+/// `POST /whip/<room>`: starts publishing.
+pub(super) async fn whip_post(
+    state: State<AppState>,
+    ip: PeerIp,
+    room: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post(
+        ParticipantKind::WhipPublisher,
+        state,
+        ip,
+        room,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// `POST /whep/<room>`: starts playing.
+pub(super) async fn whep_post(
+    state: State<AppState>,
+    ip: PeerIp,
+    room: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post(ParticipantKind::WhepPlayer, state, ip, room, headers, body).await
+}
+
+/// `DELETE /whip/<room>/<session>`.
+pub(super) async fn whip_delete(state: State<AppState>, path: Path<(String, String)>) -> Response {
+    delete(ParticipantKind::WhipPublisher, state, path)
+}
+
+/// `DELETE /whep/<room>/<session>`.
+pub(super) async fn whep_delete(state: State<AppState>, path: Path<(String, String)>) -> Response {
+    delete(ParticipantKind::WhepPlayer, state, path)
+}
+
+/// `PATCH /whip/<room>/<session>`.
+pub(super) async fn whip_patch(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    patch(ParticipantKind::WhipPublisher, state, path, headers)
+}
+
+/// `PATCH /whep/<room>/<session>`.
+pub(super) async fn whep_patch(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    patch(ParticipantKind::WhepPlayer, state, path, headers)
+}
+
+async fn post(
+    kind: ParticipantKind,
     State(state): State<AppState>,
     PeerIp(ip): PeerIp,
     Path(room): Path<String>,
@@ -61,14 +130,18 @@ pub(super) async fn post(
         host: request_host(&headers),
         ip,
     };
-    let started = match state.whip.publish(room.clone(), token, offer, origin).await {
+    let started = match state
+        .streams
+        .start(kind, room.clone(), token, offer, origin)
+        .await
+    {
         Ok(s) => s,
         Err(Refused { status, message }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT);
             return text(status, &message);
         }
     };
-    let location = format!("/whip/{room}/{}", started.id);
+    let location = format!("/{}/{room}/{}", prefix(kind), started.id);
     let mut res = (StatusCode::CREATED, started.answer).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -90,26 +163,30 @@ pub(super) async fn post(
     res
 }
 
-/// `DELETE /whip/<room>/<session>`: ends it.
-pub(super) async fn delete(
+/// `DELETE` on a session URL: ends it.
+fn delete(
+    kind: ParticipantKind,
     State(state): State<AppState>,
     Path((room, id)): Path<(String, String)>,
 ) -> Response {
     match RoomId::parse(&room) {
-        Some(room) if state.whip.end(&room, &id) => with_cors(StatusCode::OK.into_response()),
-        _ => text(StatusCode::NOT_FOUND, "no such WHIP session"),
+        Some(room) if state.streams.end(kind, &room, &id) => {
+            with_cors(StatusCode::OK.into_response())
+        }
+        _ => text(StatusCode::NOT_FOUND, "no such session"),
     }
 }
 
-/// `PATCH /whip/<room>/<session>`: trickled candidates, not needed (see the module docs).
-pub(super) async fn patch(
+/// `PATCH` on a session URL: trickled candidates, not needed (see the module docs).
+fn patch(
+    kind: ParticipantKind,
     State(state): State<AppState>,
     Path((room, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let known = RoomId::parse(&room).is_some_and(|room| state.whip.exists(&room, &id));
+    let known = RoomId::parse(&room).is_some_and(|room| state.streams.exists(kind, &room, &id));
     if !known {
-        return text(StatusCode::NOT_FOUND, "no such WHIP session");
+        return text(StatusCode::NOT_FOUND, "no such session");
     }
     let frag = headers
         .get(header::CONTENT_TYPE)
