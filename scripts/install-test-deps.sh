@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what confab's tests need on a fresh Debian 12 machine (run as root):
 #   apt: chromium (browser E2E), fonts-noto-cjk + fonts-noto-color-emoji (Chinese and emoji in the
-#        browser tests and their screenshots), coturn (its turnutils_* clients for TURN interop), iproute2 + iptables (network namespaces), curl, openssl
-#   npm: playwright-core, typescript, @types/node, and for the WHIP test Eyevinn's WHIP
-#   client with esbuild to bundle it for the browser, pinned in package-lock.json (`npm ci`)
+#        browser tests and their screenshots), coturn (its turnutils_* clients for TURN interop), iproute2 + iptables (network namespaces), curl, openssl,
+#        ffmpeg + mkvtoolnix (ffprobe and mkvinfo read the recordings; ffmpeg makes test media)
+#   npm: playwright-core, typescript, @types/node, and for the WHIP/WHEP test Eyevinn's
+#   WHIP client and WebRTC player with esbuild to bundle them for the browser, pinned in
+#   package-lock.json (`npm ci`)
 #   cargo: cargo-fuzz (fuzz smoke; uses the nightly toolchain already on the machine)
 # Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in chromium fonts-noto-cjk fonts-noto-color-emoji coturn iproute2 iptables curl openssl; do
+for pkg in chromium fonts-noto-cjk fonts-noto-color-emoji coturn iproute2 iptables curl openssl \
+  ffmpeg mkvtoolnix; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -78,6 +78,8 @@ function construct(f) {
       return proto.broadcast(v.on, v.id);
     case 'hand':
       return proto.hand(v.up, v.id);
+    case 'record':
+      return proto.record(v.on, v.id);
     case 'stage':
       return proto.stage(v.peer, v.on, v.id);
     case 'sfuOffer':
@@ -109,7 +111,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer', 'broadcast', 'hand', 'stage']) {
+    'sfuOffer', 'sfuAnswer', 'broadcast', 'hand', 'stage', 'record']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

@@ -144,6 +144,12 @@ pub enum ClientMsg {
         /// `true` to turn it on.
         on: bool,
     },
+    /// Host only: start or stop recording the room's calls on the server (one file per
+    /// track). Needs the server's media router (`no_media_server` without one).
+    Record {
+        /// `true` to start.
+        on: bool,
+    },
     /// Raise or lower your hand; the room sees it in `presence` (`hand`).
     Hand {
         /// `true` to raise it.
@@ -266,6 +272,7 @@ impl ClientMsg {
             ClientMsg::Broadcast { .. } => "broadcast",
             ClientMsg::Hand { .. } => "hand",
             ClientMsg::Stage { .. } => "stage",
+            ClientMsg::Record { .. } => "record",
         }
     }
 
@@ -296,5 +303,6 @@ impl ClientMsg {
         "broadcast",
         "hand",
         "stage",
+        "record",
     ];
 }

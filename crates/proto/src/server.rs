@@ -57,6 +57,9 @@ pub enum ServerMsg {
         /// The room is in broadcast mode (absent: it is not).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         broadcast: bool,
+        /// The room is being recorded: the host who started it (absent: it is not).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording: Option<PeerId>,
     },
     /// Answer to `leave`.
     Left {
@@ -223,6 +226,13 @@ pub enum ServerMsg {
         /// The host who did it.
         by: PeerId,
     },
+    /// A host started or stopped recording the room on the server; sent to every member.
+    Recording {
+        /// Whether the room is being recorded now.
+        on: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
     /// A peer's role changed (the last host left and this peer took over, or a tokenless
     /// host became a guest because a token holder entered); sent to every member, the
     /// peer itself included.
@@ -281,6 +291,7 @@ impl ServerMsg {
             ServerMsg::RoomLocked { .. } => "roomLocked",
             ServerMsg::RoleChanged { .. } => "roleChanged",
             ServerMsg::Broadcast { .. } => "broadcast",
+            ServerMsg::Recording { .. } => "recording",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
         }
@@ -314,6 +325,7 @@ impl ServerMsg {
         "roomLocked",
         "roleChanged",
         "broadcast",
+        "recording",
         "pong",
         "error",
     ];

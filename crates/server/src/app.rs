@@ -93,9 +93,11 @@ pub async fn run(
         Some(socket) => Some((
             crate::sfu::spawn(
                 socket,
-                hub_config.max_call_size,
+                // A broadcast's call holds as many as the room.
+                hub_config.max_call_size.max(hub_config.max_peers_per_room),
                 media_tx,
                 turn_local,
+                config.data_dir.join("recordings"),
                 &tracker,
                 shutdown.clone(),
             )?,

@@ -18,6 +18,7 @@ mod listeners;
 pub mod logging;
 pub mod metrics;
 pub mod random;
+pub mod record;
 pub mod sfu;
 mod signal;
 pub mod store;

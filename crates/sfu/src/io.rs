@@ -103,11 +103,57 @@ pub enum Input<'a> {
         /// Who leaves.
         endpoint: EndpointId,
     },
+    /// Start (or stop) copying every frame forwarded in `room` out as
+    /// [`Output::Recorded`], and ask its publishers for keyframes so video files start
+    /// at once. Unknown rooms are remembered: their frames are copied once they exist.
+    Record {
+        /// The room.
+        room: RoomId,
+        /// On or off.
+        on: bool,
+    },
     /// A datagram arrived on the SFU's UDP socket.
     Datagram(Datagram<'a>),
     /// Nothing arrived; time passed (the deadline from
     /// [`Sfu::poll_timeout`](crate::Sfu::poll_timeout), or any later time).
     Timeout,
+}
+
+/// A recorded frame's codec (what a muxer needs to know).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordedCodec {
+    /// VP8 video.
+    Vp8,
+    /// Opus audio.
+    Opus,
+    /// Anything else (H.264, VP9...): not written by today's recorder.
+    Other,
+}
+
+/// One frame of a recorded room, as its publisher sent it (the top simulcast layer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedFrame {
+    /// The room.
+    pub room: RoomId,
+    /// Its publisher's label (`Input::Join`'s).
+    pub label: String,
+    /// The track: its mid on the publisher's connection (one file per track).
+    pub track: String,
+    /// Audio (else video).
+    pub audio: bool,
+    /// The codec.
+    pub codec: RecordedCodec,
+    /// When its last packet arrived.
+    pub arrived: std::time::Instant,
+    /// Its RTP time, in ticks of `clock_rate` a second.
+    pub rtp_time: u64,
+    /// The clock rate of `rtp_time`.
+    pub clock_rate: u64,
+    /// A video frame that decodes alone (every audio frame does).
+    pub keyframe: bool,
+    /// The frame (depacketized: a whole VP8 frame, one Opus packet), shared with the
+    /// forwarding (no copy).
+    pub data: std::sync::Arc<[u8]>,
 }
 
 /// Why an endpoint was dropped without a [`Input::Leave`].
@@ -203,6 +249,8 @@ pub enum Output {
         /// Their labels (what `Input::Join` named them), loudest first.
         speakers: Vec<String>,
     },
+    /// A frame of a room being recorded (see [`Input::Record`]).
+    Recorded(Box<RecordedFrame>),
     /// An input about `endpoint` was refused; nothing changed.
     Rejected {
         /// The endpoint the input named.

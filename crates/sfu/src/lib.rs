@@ -121,7 +121,10 @@ mod sfu;
 pub mod speakers;
 
 pub use demux::{stun_local_ufrag, MAX_ADDRS};
-pub use io::{Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, SfuError};
+pub use io::{
+    Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, RecordedCodec,
+    RecordedFrame, SfuError,
+};
 pub use sfu::Sfu;
 
 use std::net::SocketAddr;

@@ -26,6 +26,8 @@ pub(crate) struct Track {
     last_keyframe_request: Option<Instant>,
     /// The simulcast layer forwarded (`None` without simulcast), for keyframe requests.
     rid: Option<Rid>,
+    /// A recording waits for its first keyframe: asked for (throttled) until it comes.
+    wants_keyframe: bool,
 }
 
 /// Rooms and tracks.
@@ -34,6 +36,8 @@ pub(crate) struct Router {
     /// Members of each room, in join order. Rooms with no members do not exist.
     pub(crate) rooms: HashMap<RoomId, Vec<EndpointId>>,
     pub(crate) tracks: HashMap<TrackKey, Track>,
+    /// Rooms whose frames are copied out (`Input::Record`).
+    pub(crate) recording: std::collections::HashSet<RoomId>,
 }
 
 impl Router {
@@ -85,6 +89,7 @@ impl Sfu {
                 kind,
                 last_keyframe_request: None,
                 rid: None,
+                wants_keyframe: false,
             },
         );
         if publish {
@@ -151,6 +156,13 @@ impl Sfu {
         } = self;
         if let Some(track) = router.tracks.get_mut(&key) {
             track.rid = data.rid;
+            if track.wants_keyframe {
+                track.wants_keyframe = !data.is_keyframe();
+                if track.wants_keyframe {
+                    let kind = KeyframeRequestKind::Pli;
+                    work.push_back(Work::Keyframe { key, kind });
+                }
+            }
         }
         let Some(publisher) = endpoints.get(&key.0).filter(|p| p.publish) else {
             return;
@@ -158,6 +170,10 @@ impl Sfu {
         let room = &publisher.room;
         if let Some(level) = data.ext_vals.audio_level {
             speakers.observe(now, room, key.0, &publisher.label, level);
+        }
+        if router.recording.contains(room) {
+            let frame = recorded(room, &publisher.label, key, data);
+            out.push_back(Output::Recorded(Box::new(frame)));
         }
         let Some(members) = router.rooms.get(room) else {
             return;
@@ -262,6 +278,28 @@ impl Sfu {
         }
     }
 
+    /// Starts or stops copying `room`'s frames out; starting asks each of its video
+    /// tracks' publishers for a keyframe (a video file starts at one), again each
+    /// keyframe interval until one comes (a request may cross the throttle, or be lost).
+    pub(crate) fn set_recording(&mut self, now: Instant, room: RoomId, on: bool) {
+        if !on {
+            self.router.recording.remove(&room);
+            return;
+        }
+        let members = self.router.rooms.get(&room).cloned().unwrap_or_default();
+        self.router.recording.insert(room);
+        let mut videos = Vec::new();
+        for (key, track) in self.router.tracks.iter_mut() {
+            if members.contains(&key.0) && track.kind == MediaKind::Video {
+                track.wants_keyframe = true;
+                videos.push(*key);
+            }
+        }
+        for key in videos {
+            self.on_keyframe(now, key, KeyframeRequestKind::Pli);
+        }
+    }
+
     /// An endpoint may publish from now on (its tracks are offered to the others), or no
     /// longer (they are stopped on the others).
     pub(crate) fn set_publish(&mut self, id: EndpointId, publish: bool) {
@@ -319,5 +357,27 @@ impl Sfu {
             self.negotiate(other);
         }
         true
+    }
+}
+
+/// The copy of a forwarded frame a recorder gets.
+fn recorded(room: &RoomId, label: &str, key: TrackKey, data: &MediaData) -> crate::RecordedFrame {
+    use str0m::format::Codec;
+    let codec = match data.params.spec().codec {
+        Codec::Vp8 => crate::RecordedCodec::Vp8,
+        Codec::Opus => crate::RecordedCodec::Opus,
+        _ => crate::RecordedCodec::Other,
+    };
+    crate::RecordedFrame {
+        room: room.clone(),
+        label: label.to_owned(),
+        track: key.1.to_string(),
+        audio: codec == crate::RecordedCodec::Opus,
+        codec,
+        arrived: data.network_time,
+        rtp_time: data.time.numer(),
+        clock_rate: data.time.denom().into(),
+        keyframe: codec == crate::RecordedCodec::Opus || data.is_keyframe(),
+        data: data.data.clone(),
     }
 }

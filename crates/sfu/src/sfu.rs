@@ -87,6 +87,7 @@ impl Sfu {
                 kind,
             } => self.handle_join(now, endpoint, room, &label, &offer, (publish, kind)),
             Input::Publish { endpoint, publish } => self.set_publish(endpoint, publish),
+            Input::Record { room, on } => self.set_recording(now, room, on),
             Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
             Input::Leave { endpoint } => {

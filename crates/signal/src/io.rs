@@ -144,6 +144,15 @@ pub enum MediaCommand {
         /// What kind of participant its member is.
         kind: ParticipantKind,
     },
+    /// Record SFU room `group` (a call of `room`) from now on, or stop: its files close.
+    Record {
+        /// The SFU room.
+        group: u64,
+        /// The signaling room it belongs to (recordings are filed by it).
+        room: confab_proto::RoomId,
+        /// On or off.
+        on: bool,
+    },
     /// The member's right to send media changed (brought on stage, or back).
     Publish {
         /// The endpoint.

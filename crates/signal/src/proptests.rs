@@ -44,7 +44,8 @@ enum Op {
     Kick(u64, Option<u64>),
     Mute(u64, Option<u64>),
     Lock(u64, bool),
-    /// `broadcast` (0), `hand` (1) or `stage` of the peer id of another conn (2), on or off.
+    /// `broadcast` (0), `hand` (1), `stage` of the peer id of another conn (2) or
+    /// `record` (3), on or off.
     Stage(u64, u8, Option<u64>, bool),
     /// Let this many milliseconds pass, then run the ring timer as the driver would.
     Wait(u16),
@@ -88,7 +89,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Kick(c, t)),
         1 => (c.clone(), prop::option::weighted(0.9, 0..CONNS)).prop_map(|(c, t)| Op::Mute(c, t)),
         2 => (c.clone(), any::<bool>()).prop_map(|(c, l)| Op::Lock(c, l)),
-        3 => (c.clone(), 0..3u8, prop::option::weighted(0.9, 0..CONNS), any::<bool>())
+        3 => (c.clone(), 0..4u8, prop::option::weighted(0.9, 0..CONNS), any::<bool>())
             .prop_map(|(c, k, t, on)| Op::Stage(c, k, t, on)),
         2 => (c.clone(), c.clone(), prop::bool::weighted(0.9)).prop_map(|(c, t, ok)| Op::Resume(c, t, ok)),
         2 => prop_oneof![0..2000u16, 4000..12000u16].prop_map(Op::Wait),
@@ -278,7 +279,8 @@ proptest! {
                     let msg = match kind {
                         0 => ClientMsg::Broadcast { on: *on },
                         1 => ClientMsg::Hand { up: *on },
-                        _ => ClientMsg::Stage { peer, on: *on },
+                        2 => ClientMsg::Stage { peer, on: *on },
+                        _ => ClientMsg::Record { on: *on },
                     };
                     hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(msg), grant: None });
                     (*c, false)

@@ -108,6 +108,7 @@ fn a_late_joiner_gets_the_last_n_messages_oldest_first() {
                 peers,
                 history,
                 broadcast: false,
+                recording: None,
                 ..
             },
     }) = out.first()

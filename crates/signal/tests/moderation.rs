@@ -61,6 +61,7 @@ fn the_first_person_in_a_room_hosts_and_everyone_sees_it() {
         peers: vec![host(&ida, "Ada")],
         history: vec![],
         broadcast: false,
+        recording: None,
     };
     let announce = ServerMsg::PeerJoined {
         peer: info(&idb, "Grace"),

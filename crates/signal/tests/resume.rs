@@ -120,6 +120,7 @@ fn resume_within_grace_keeps_id_room_and_history_without_leave_or_join() {
             peers,
             history,
             broadcast: false,
+            recording: None,
             ..
         } => {
             assert_eq!(ref_, &Some(RequestId::Num(1)));

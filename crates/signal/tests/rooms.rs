@@ -29,6 +29,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         peers: vec![],
         history: vec![],
         broadcast: false,
+        recording: None,
     };
     assert_eq!(h.drain(), vec![send(a, joined_a)]);
     assert_eq!(h.hub.room_count(), 1);
@@ -41,6 +42,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         peers: vec![host(&ida, "Ada")],
         history: vec![],
         broadcast: false,
+        recording: None,
     };
     let announce_b = ServerMsg::PeerJoined {
         peer: info(&idb, "Grace"),
@@ -55,6 +57,7 @@ fn join_answers_with_a_snapshot_and_announces_the_joiner_to_the_others() {
         peers: vec![host(&ida, "Ada"), info(&idb, "Grace")],
         history: vec![],
         broadcast: false,
+        recording: None,
     };
     let announce_c = ServerMsg::PeerJoined {
         peer: info(&idc, "Linus"),

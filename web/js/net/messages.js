@@ -3,7 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
-/** @import { BroadcastMsg, HandMsg, StageMsg } from './types.js' */
+/** @import { BroadcastMsg, HandMsg, RecordMsg, StageMsg } from './types.js' */
 /** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
@@ -275,6 +275,16 @@ export function lock(locked, id) {
  */
 export function broadcast(on, id) {
   return withId({ type: /** @type {const} */ ('broadcast'), on }, id);
+}
+
+/**
+ * `record`: start or stop recording the room on the server (hosts only).
+ * @param {boolean} on
+ * @param {RequestId} [id]
+ * @returns {RecordMsg}
+ */
+export function record(on, id) {
+  return withId({ type: /** @type {const} */ ('record'), on }, id);
 }
 
 /**

@@ -122,7 +122,8 @@ const SERVER_CHECKS = {
     Array.isArray(m.peers) &&
     m.peers.every(isPeerInfo) &&
     (m.history === undefined || (Array.isArray(m.history) && m.history.every(isChatMessage))) &&
-    isOptBool(m.broadcast),
+    isOptBool(m.broadcast) &&
+    (m.recording === undefined || isString(m.recording)),
   left: (m) => isOptRef(m.ref) && isValidRoom(m.room),
   peerJoined: (m) => isPeerInfo(m.peer),
   peerLeft: (m) => isString(m.peerId) && (m.reason === 'left' || m.reason === 'disconnected' || m.reason === 'kicked'),
@@ -147,6 +148,7 @@ const SERVER_CHECKS = {
   roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),
   roleChanged: (m) => isString(m.peerId) && isRole(m.role),
   broadcast: (m) => typeof m.on === 'boolean' && isString(m.by),
+  recording: (m) => typeof m.on === 'boolean' && isString(m.by),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.
   error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),

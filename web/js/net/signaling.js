@@ -127,6 +127,8 @@ import {
  * @property {import('./protocol.js').RoleChangedMsg} roleChanged
  * @property {import('./protocol.js').RemoteBroadcastMsg} broadcast a host started or stopped
  *   a broadcast
+ * @property {import('./protocol.js').RecordingMsg} recording a host started or stopped
+ *   recording the room
  * @property {PongMsg} pong
  * @property {ErrorMsg} serverError an `error` that answered no pending request
  * @property {ProtocolError} protocolError the server sent something unreadable

@@ -121,13 +121,14 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'broadcast', on: boolean, id?: RequestId}} BroadcastMsg */
 /** @typedef {{type: 'hand', up: boolean, id?: RequestId}} HandMsg */
 /** @typedef {{type: 'stage', peer: string, on: boolean, id?: RequestId}} StageMsg */
+/** @typedef {{type: 'record', on: boolean, id?: RequestId}} RecordMsg */
 /** @typedef {{type: 'sfuOffer', sdp: string, id?: RequestId}} SfuOfferMsg */
 /** @typedef {{type: 'sfuAnswer', sdp: string, id?: RequestId}} SfuAnswerMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | BroadcastMsg | HandMsg | StageMsg} ClientMsg
+ *   SfuAnswerMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg} ClientMsg
  */
 
 /**
@@ -144,9 +145,10 @@ export const CloseCode = Object.freeze({
 /**
  * `history` is always an array here: `validateServerMessage` fills in `[]` for servers
  * that predate chat.
- * `broadcast`: the room is in broadcast mode (absent: not).
+ * `broadcast`: the room is in broadcast mode (absent: not). `recording`: the host who
+ * started recording the room (absent: not recorded).
  * @typedef {{type: 'joined', ref?: RequestId, room: string, you: PeerInfo, peers: PeerInfo[],
- *   history: ChatMessage[], broadcast?: boolean}} JoinedMsg
+ *   history: ChatMessage[], broadcast?: boolean, recording?: string}} JoinedMsg
  */
 /** @typedef {{type: 'left', ref?: RequestId, room: string}} LeftMsg */
 /** @typedef {{type: 'peerJoined', peer: PeerInfo}} PeerJoinedMsg */
@@ -179,6 +181,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
 /** @typedef {{type: 'roleChanged', peerId: string, role: Role}} RoleChangedMsg */
 /** @typedef {{type: 'broadcast', on: boolean, by: string}} RemoteBroadcastMsg */
+/** @typedef {{type: 'recording', on: boolean, by: string}} RecordingMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
@@ -186,5 +189,5 @@ export const CloseCode = Object.freeze({
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
- *   RoleChangedMsg | RemoteBroadcastMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | PongMsg | ErrorMsg} ServerMsg
  */

@@ -52,6 +52,8 @@ export class Room {
     this.locked = false;
     /** The room is in broadcast mode: only hosts and those on stage send media. */
     this.broadcast = false;
+    /** Who started recording the room on the server, while it is recorded. @type {string | null} */
+    this.recordedBy = null;
     /** Everyone else in the room, in join order. @type {Map<string, PeerInfo>} */
     this.peers = new Map();
     /** Names of peers seen in this room, kept after they leave. @type {Map<string, string>} */
@@ -122,6 +124,7 @@ export class Room {
         this.role = msg.you.role ?? 'guest';
         this.locked = false;
         this.broadcast = msg.broadcast === true;
+        this.recordedBy = msg.recording ?? null;
         this.peers.clear();
         for (const p of msg.peers) this.addPeer(p);
         if (again && chatHistoryContinues(this.chat, msg.history)) {
@@ -160,6 +163,9 @@ export class Room {
         break;
       case 'broadcast':
         this.broadcast = msg.on;
+        break;
+      case 'recording':
+        this.recordedBy = msg.on ? msg.by : null;
         break;
       case 'invited':
         this.incoming = msg;

@@ -17,6 +17,7 @@ import {
 } from '../net/protocol.js';
 import { OwnMedia } from './ownmedia.js';
 import { Broadcast } from './broadcast.js';
+import { RecordingUi } from './recording.js';
 import { renderCallControls, renderView } from './view.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
@@ -154,6 +155,12 @@ const calls = new Calls(
   { signaling: () => app.signaling, room, transport, onChange: () => renderAll(), ready: () => ownMedia.ready() },
 );
 
+/** Recording on the server: the host's toggle, everyone's red dot. */
+const recordingUi = new RecordingUi(
+  { toggle: $('record-toggle', HTMLButtonElement), tag: $('recording-tag', HTMLElement) },
+  { signaling: () => app.signaling, room, notice: (text) => calls.setNotice(text), onChange: () => renderAll() },
+);
+
 /** Broadcast mode, raised hands and the stage. */
 const broadcastUi = new Broadcast(
   {
@@ -266,6 +273,7 @@ function renderAll() {
   );
   moderation.render();
   broadcastUi.render();
+  recordingUi.render();
   calls.render();
   renderControls();
   transport.layout();
@@ -285,7 +293,8 @@ function reportMedia() {
 
 /** What wire.js acts on. @returns {import('./wire.js').WireContext} */
 const wireContext = () => ({
-  app, room, calls, transport, moderation, broadcast: broadcastUi, chat, access, roomName: ui.roomName,
+  app, room, calls, transport, moderation, broadcast: broadcastUi, recording: recordingUi, chat, access,
+  roomName: ui.roomName,
   showError, renderAll, showOwnName, reportMedia, speakers,
 });
 

@@ -19,6 +19,7 @@ import { SignalingError } from '../net/signaling.js';
  * @property {import('../media/callmedia.js').CallMedia} transport the call's media
  * @property {import('./moderation.js').Moderation} moderation
  * @property {import('./broadcast.js').Broadcast} broadcast broadcast mode, hands, the stage
+ * @property {import('./recording.js').RecordingUi} recording recording on the server
  * @property {import('./chat.js').ChatPanel} chat
  * @property {import('./access.js').Access} access
  * @property {HTMLElement} roomName
@@ -49,14 +50,15 @@ export function toRtcIceServers(servers) {
  * @param {WireContext} c
  */
 export function wireSignaling(sig, c) {
-  const { app, room, calls, transport, moderation, broadcast, chat, access, roomName, showError, renderAll, showOwnName,
-    reportMedia, speakers } = c;
+  const { app, room, calls, transport, moderation, broadcast, recording, chat, access, roomName, showError, renderAll,
+    showOwnName, reportMedia, speakers } = c;
   const live = () => app.signaling === sig;
   // The room model hears roles and the lock before moderation says what changed.
   sig.on('roleChanged', (m) => live() && room.handle(m));
   sig.on('roomLocked', (m) => live() && room.handle(m));
   moderation.wire(sig, live); // first: it names departing peers before they are dropped
   broadcast.wire(sig, live); // before presence reaches the room model: it compares
+  recording.wire(sig, live);
 
   sig.on('welcome', (w) => {
     if (!live()) return;

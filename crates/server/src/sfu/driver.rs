@@ -3,6 +3,7 @@
 //! (datagrams out in `sendmmsg` batches, answers and failures to the hub with
 //! `try_send`), and never awaits anything but that wait.
 
+use crate::record::{Job, Recorder};
 use crate::turn::{LocalDatagram, TurnLocal};
 use crate::wait::{recv_opt, sleep_until_opt};
 use confab_proto::{PeerId, RoomId};
@@ -46,6 +47,10 @@ pub(super) struct Driver {
     via_turn: HashSet<SocketAddr>,
     /// Events the hub's queue refused (it was full): dropped, counted in the log.
     dropped_events: u64,
+    /// Writes recorded rooms' frames to files (`crate::record`), when recording works.
+    recorder: Option<Recorder>,
+    /// Recorded frames the recorder's queue refused (the disk is behind).
+    dropped_frames: u64,
 }
 
 impl Driver {
@@ -54,8 +59,11 @@ impl Driver {
         socket: UdpSocket,
         events: mpsc::Sender<MediaEvent>,
         turn: Option<TurnLocal>,
+        recorder: Option<Recorder>,
     ) -> Self {
         Driver {
+            recorder,
+            dropped_frames: 0,
             sfu: Sfu::new(config.clone(), crate::random::bytes()),
             local: config
                 .candidates
@@ -172,6 +180,33 @@ impl Driver {
                     },
                 }
             }
+            MediaCommand::Record { group, room, on } => {
+                let Some(sfu_room) = RoomId::parse(&format!("g{group}")) else {
+                    return;
+                };
+                if let Some(recorder) = &self.recorder {
+                    let unix_ms = crate::unix_ms();
+                    let job = if on {
+                        let at = now;
+                        Job::Start {
+                            group,
+                            room,
+                            at,
+                            unix_ms,
+                        }
+                    } else {
+                        Job::Stop { group, unix_ms }
+                    };
+                    if !recorder.send(job) {
+                        tracing::error!(
+                            group,
+                            on,
+                            "the recorder's queue is full: a recording start or stop was lost"
+                        );
+                    }
+                }
+                Input::Record { room: sfu_room, on }
+            }
             MediaCommand::Publish { endpoint, publish } => Input::Publish {
                 endpoint: id(endpoint),
                 publish,
@@ -259,6 +294,7 @@ impl Driver {
                         }
                     }
                 }
+                Output::Recorded(frame) => self.recorded(frame),
                 Output::Rejected { endpoint, error } => {
                     let gone = !self.sfu.contains(endpoint);
                     self.event(MediaEvent::Failed {
@@ -267,6 +303,31 @@ impl Driver {
                         gone,
                     })
                 }
+            }
+        }
+    }
+
+    /// A frame of a recorded room, for the recorder (dropped when it is behind).
+    fn recorded(&mut self, frame: Box<confab_sfu::RecordedFrame>) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        // SFU rooms are named `g{group}` (see `command`).
+        let Some(group) = frame
+            .room
+            .as_str()
+            .strip_prefix('g')
+            .and_then(|g| g.parse().ok())
+        else {
+            return;
+        };
+        if !recorder.send(Job::Frame(group, frame)) {
+            self.dropped_frames += 1;
+            if self.dropped_frames.is_power_of_two() {
+                tracing::warn!(
+                    dropped = self.dropped_frames,
+                    "recorded frames dropped: the disk is behind"
+                );
             }
         }
     }

@@ -154,6 +154,7 @@ pub fn spawn(
     max_room_size: usize,
     events: mpsc::Sender<MediaEvent>,
     turn: Option<(TurnLocal, mpsc::Receiver<LocalDatagram>)>,
+    recordings: std::path::PathBuf,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<SfuHandle, SfuStartError> {
@@ -189,7 +190,15 @@ pub fn spawn(
                 Some((t, rx)) => (Some(t), Some(rx)),
                 None => (None, None),
             };
-            let driver = driver::Driver::new(config, udp, events, turn);
+            // Without a recorder thread the server still runs; recordings do not.
+            let recorder = match crate::record::Recorder::spawn(recordings) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "the recorder did not start; recordings are off");
+                    None
+                }
+            };
+            let driver = driver::Driver::new(config, udp, events, turn, recorder);
             tracker.spawn(driver.run(rx, from_turn, shutdown));
             SfuHandle { tx }
         })

@@ -415,6 +415,14 @@ impl Owner {
             MediaCommand::Publish { endpoint, .. } => (endpoint, true),
             // The SFU's idle timeout frees it.
             MediaCommand::Leave { .. } => return,
+            MediaCommand::Record { group, on, .. } => {
+                tracing::error!(
+                    group,
+                    on,
+                    "the SFU's queue is full: a recording start or stop was lost"
+                );
+                return;
+            }
         };
         let message = "busy, try again".to_owned();
         let event = MediaEvent::Failed {

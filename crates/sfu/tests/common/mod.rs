@@ -125,6 +125,8 @@ pub struct World {
     pub viewers: HashSet<EndpointId>,
     /// Endpoints of another kind than a browser.
     pub kinds: HashMap<EndpointId, EndpointKind>,
+    /// Frames the SFU copied out of recorded rooms.
+    pub recorded: Vec<confab_sfu::RecordedFrame>,
     held: Vec<(EndpointId, String)>,
 }
 
@@ -151,6 +153,7 @@ impl World {
             hold: HashSet::new(),
             viewers: HashSet::new(),
             kinds: HashMap::new(),
+            recorded: Vec::new(),
             held: Vec::new(),
             loss_every: None,
             rng: 0x9E37_79B9_7F4A_7C15,
@@ -359,6 +362,7 @@ impl World {
                     self.disconnected.push((endpoint, reason))
                 }
                 Output::Rejected { endpoint, error } => self.rejected.push((endpoint, error)),
+                Output::Recorded(frame) => self.recorded.push(*frame),
                 Output::ActiveSpeakers { room, speakers } => {
                     let at = self.now.duration_since(self.start);
                     self.speakers.push((at, room, speakers));

@@ -22,7 +22,7 @@
 //! [`MediaPolicy::Mesh`]: super::MediaPolicy::Mesh
 
 use super::{MediaPolicy, Member, RoomCore, RoomEvent};
-use confab_proto::{ErrorCode, MediaMode, PeerId, RequestId, Role, ServerMsg, Status};
+use confab_proto::{ErrorCode, PeerId, RequestId, Role, ServerMsg, Status};
 use serde::{Deserialize, Serialize};
 
 /// Broadcast mode, hands and the stage (see the module docs).
@@ -45,6 +45,11 @@ pub enum StageOp {
         /// Who.
         peer: PeerId,
         /// On stage after this.
+        on: bool,
+    },
+    /// Host only: record the room on the server, or stop (see `recording.rs`).
+    Record {
+        /// Recording after this.
         on: bool,
     },
 }
@@ -95,6 +100,7 @@ impl RoomCore {
                     }
                 });
             }
+            StageOp::Record { on } => self.record(from, on, ref_),
             StageOp::Broadcast { on } => {
                 if !is_host {
                     let message = "only a host of the room can start or stop a broadcast";
@@ -115,18 +121,7 @@ impl RoomCore {
         let by = by.clone();
         self.broadcast(ServerMsg::Broadcast { on, by: by.clone() });
         if on {
-            let mesh: Vec<_> = self
-                .calls
-                .iter_mut()
-                .filter(|(_, c)| c.media == MediaMode::Mesh)
-                .map(|(id, c)| {
-                    c.media = MediaMode::Sfu;
-                    (*id, c.members.clone())
-                })
-                .collect();
-            for (call, members) in mesh {
-                self.announce_sfu(call, members);
-            }
+            self.move_calls_to_sfu();
             if self.state_of(&by).status == Status::Idle {
                 self.start_alone(&by);
             }

@@ -51,7 +51,7 @@ pub enum SfuSignal {
 impl RoomCore {
     /// How a call started now carries media.
     pub(crate) fn initial_media(&self) -> MediaMode {
-        if self.broadcast {
+        if self.broadcast || self.recording.is_some() {
             return MediaMode::Sfu;
         }
         match self.config.media {
@@ -76,6 +76,22 @@ impl RoomCore {
         c.media = MediaMode::Sfu;
         let to: Vec<PeerId> = c.members.iter().filter(|m| *m != joiner).cloned().collect();
         self.announce_sfu(call, to);
+    }
+
+    /// Every mesh call of the room moves to the SFU, its members told (`callMode`).
+    pub(crate) fn move_calls_to_sfu(&mut self) {
+        let mesh: Vec<_> = self
+            .calls
+            .iter_mut()
+            .filter(|(_, c)| c.media == MediaMode::Mesh)
+            .map(|(id, c)| {
+                c.media = MediaMode::Sfu;
+                (*id, c.members.clone())
+            })
+            .collect();
+        for (call, members) in mesh {
+            self.announce_sfu(call, members);
+        }
     }
 
     /// Tells `to` that `call` carries its media through the SFU (`callMode`).

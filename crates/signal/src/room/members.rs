@@ -58,6 +58,7 @@ impl RoomCore {
             peers: self.peers(),
             history: self.chat_history(),
             broadcast: self.broadcast,
+            recording: self.recording.clone(),
         };
         self.members.insert(
             peer.clone(),
@@ -163,6 +164,7 @@ impl RoomCore {
             peers,
             history: self.chat_history(),
             broadcast: self.broadcast,
+            recording: self.recording.clone(),
         };
         self.send(peer, joined);
         self.update_state(peer, |s| s.reconnecting = false);

@@ -17,6 +17,7 @@ mod chat;
 mod media;
 mod members;
 mod moderation;
+mod recording;
 mod relay;
 mod saved;
 mod seam;
@@ -89,6 +90,8 @@ pub struct RoomCore {
     pub(crate) changed: bool,
     /// Broadcast mode is on (see `broadcast.rs`).
     pub(crate) broadcast: bool,
+    /// Who started recording the room, while it is recorded (see `recording.rs`).
+    pub(crate) recording: Option<PeerId>,
     /// The wall clock of the command being handled (chat `ts`).
     pub(crate) wall_clock_ms: u64,
     events: VecDeque<RoomEvent>,
@@ -133,6 +136,7 @@ impl RoomCore {
             saved: saved::Moderation::default(),
             changed: false,
             broadcast: false,
+            recording: None,
             wall_clock_ms: 0,
             events: VecDeque::new(),
         };

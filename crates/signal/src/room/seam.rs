@@ -305,6 +305,12 @@ pub enum RoomEvent {
         /// Whether the SFU may forward its media now.
         publish: bool,
     },
+    /// The room's recording started or stopped: the node records its SFU calls (and any
+    /// that start while it lasts), or stops (see `recording.rs`).
+    Record {
+        /// Recording from now on.
+        on: bool,
+    },
     /// `peer` left its SFU call: its endpoint (if any) goes.
     SfuLeave {
         /// Who.

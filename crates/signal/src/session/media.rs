@@ -34,6 +34,8 @@ pub(crate) struct MediaLinks {
     by_group: HashMap<u64, Group>,
     last_endpoint: u64,
     last_group: u64,
+    /// Rooms being recorded: their SFU rooms are, including ones made later.
+    recording: std::collections::HashSet<RoomId>,
 }
 
 #[derive(Debug)]
@@ -62,17 +64,27 @@ impl MediaLinks {
         self.by_peer.len()
     }
 
-    fn unlink(&mut self, peer: &PeerId) -> Option<MediaEndpoint> {
+    /// Forgets `peer`'s endpoint; also returns its SFU room if that emptied and was
+    /// recorded (its recording must stop).
+    fn unlink(&mut self, peer: &PeerId) -> Option<(MediaEndpoint, Option<MediaCommand>)> {
         let link = self.by_peer.remove(peer)?;
         self.by_endpoint.remove(&link.endpoint);
+        let mut stop = None;
         if let Some(group) = self.by_group.get_mut(&link.group) {
             group.members.retain(|p| p != peer);
             if group.members.is_empty() {
                 self.by_group.remove(&link.group);
                 self.groups.remove(&link.key);
+                if self.recording.contains(&link.key.0) {
+                    stop = Some(MediaCommand::Record {
+                        group: link.group,
+                        room: link.key.0.clone(),
+                        on: false,
+                    });
+                }
             }
         }
-        Some(link.endpoint)
+        Some((link.endpoint, stop))
     }
 }
 
@@ -150,7 +162,18 @@ impl Hub {
                 if stale.is_some() {
                     self.sfu_leave(&peer);
                 }
-                self.media_join(peer, key, sdp, publish)
+                let fresh = !self.media.groups.contains_key(&key);
+                let join = self.media_join(peer, key.clone(), sdp, publish);
+                self.out.push_back(Output::Media(join));
+                // A new SFU room of a recorded room is recorded from its start.
+                if fresh && self.media.recording.contains(&key.0) {
+                    if let Some(&group) = self.media.groups.get(&key) {
+                        let (room, on) = (key.0, true);
+                        let cmd = MediaCommand::Record { group, room, on };
+                        self.out.push_back(Output::Media(cmd));
+                    }
+                }
+                return;
             }
             (SfuSignal::Answer { .. }, _) => {
                 if let Some(&conn) = self.by_peer.get(&peer) {
@@ -233,10 +256,43 @@ impl Hub {
 
     /// `peer` left its SFU call (or its room): its endpoint goes, if it has one.
     pub(crate) fn sfu_leave(&mut self, peer: &PeerId) {
-        if let Some(endpoint) = self.media.unlink(peer) {
+        if let Some((endpoint, stop)) = self.media.unlink(peer) {
             self.out
                 .push_back(Output::Media(MediaCommand::Leave { endpoint }));
+            if let Some(stop) = stop {
+                self.out.push_back(Output::Media(stop));
+            }
         }
+    }
+
+    /// `room`'s recording started or stopped: each of its SFU rooms is recorded, or not.
+    pub(crate) fn media_record(&mut self, room: &RoomId, on: bool) {
+        let changed = if on {
+            self.media.recording.insert(room.clone())
+        } else {
+            self.media.recording.remove(room)
+        };
+        if !changed {
+            return;
+        }
+        let mut groups: Vec<u64> = self
+            .media
+            .groups
+            .iter()
+            .filter(|((r, _), _)| r == room)
+            .map(|(_, g)| *g)
+            .collect();
+        groups.sort_unstable();
+        for group in groups {
+            let room = room.clone();
+            self.out
+                .push_back(Output::Media(MediaCommand::Record { group, room, on }));
+        }
+    }
+
+    /// `room` ended: it records nothing any more (its SFU rooms emptied already).
+    pub(crate) fn media_room_ended(&mut self, room: &RoomId) {
+        self.media.recording.remove(room);
     }
 
     /// Something the SFU says about one of our endpoints: relayed to its member's
@@ -277,7 +333,9 @@ impl Hub {
             }
             MediaEvent::Failed { message, gone, .. } => {
                 if gone {
-                    self.media.unlink(&peer);
+                    if let Some((_, Some(stop))) = self.media.unlink(&peer) {
+                        self.out.push_back(Output::Media(stop));
+                    }
                 }
                 ServerMsg::Error {
                     code: ErrorCode::MediaFailed,

@@ -76,6 +76,7 @@ impl Hub {
             ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
             ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
             ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
+            ClientMsg::Record { on } => return self.stage(conn, StageOp::Record { on }, id),
             ClientMsg::Stage { peer, on } => {
                 return self.stage(conn, StageOp::Stage { peer, on }, id)
             }
@@ -277,7 +278,8 @@ impl Hub {
             events.push(e);
         }
         let wake = slot.core.poll_timeout();
-        if slot.core.is_empty() {
+        let ended = slot.core.is_empty();
+        if ended {
             self.rooms.remove(room);
         } else if wake.is_some() && wake != slot.wake {
             slot.wake = wake;
@@ -287,6 +289,9 @@ impl Hub {
         }
         for event in events {
             self.apply(room, event);
+        }
+        if ended {
+            self.media_room_ended(room);
         }
     }
 
@@ -325,6 +330,7 @@ impl Hub {
                 publish,
             } => self.sfu_signal(room, peer, call, signal, ref_, publish),
             RoomEvent::SfuPublish { peer, publish } => self.sfu_publish(&peer, publish),
+            RoomEvent::Record { on } => self.media_record(room, on),
             RoomEvent::SfuLeave { peer } => self.sfu_leave(&peer),
             RoomEvent::ModerationStored { moderation } => {
                 let room = room.clone();

@@ -1,0 +1,168 @@
+//! The recorder: writes the frames the SFU copies out of recorded rooms to WebM files,
+//! one per track, on a thread of its own (file IO never blocks the SFU task).
+//!
+//! The SFU driver hands it `Start`/`Stop` for each recorded SFU room (a call) and every
+//! recorded frame, with `try_send` into a bounded queue: when the disk falls behind,
+//! frames are dropped (and counted) rather than slowing media. Each call's recording is a
+//! folder `<data dir>/recordings/<room>/<unix ms>-<call>/` holding
+//! `<peer>-<mid>-audio.webm` / `-video.webm` and, once stopped, `recording.json` (the
+//! room, start and stop times, and the files). Files are written as frames arrive
+//! (`confab-record`): a crash leaves them readable up to the last second; a clean stop
+//! also writes each file's duration.
+//!
+//! Timing: a track's first frame is placed at its arrival since the recording started,
+//! the next ones by their RTP time from there, so tracks line up with each other as they
+//! arrived and each runs as smoothly as its sender's clock.
+
+mod track;
+
+use confab_proto::RoomId;
+use confab_sfu::RecordedFrame;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::time::Instant;
+use track::TrackFile;
+
+/// Jobs queued for the recorder thread at most (about 20 s of one call's frames).
+pub const QUEUE: usize = 4096;
+
+/// What the recorder thread does.
+pub enum Job {
+    /// Start recording SFU room `group`, a call of `room`.
+    Start {
+        /// The SFU room.
+        group: u64,
+        /// Its signaling room.
+        room: RoomId,
+        /// When (monotonic), for the tracks' timing.
+        at: Instant,
+        /// When (wall clock, ms since the Unix epoch), for the folder and manifest.
+        unix_ms: u64,
+    },
+    /// Stop recording SFU room `group`: its files are finished and closed.
+    Stop {
+        /// The SFU room.
+        group: u64,
+        /// When (wall clock).
+        unix_ms: u64,
+    },
+    /// A frame of SFU room `group`.
+    Frame(u64, Box<RecordedFrame>),
+}
+
+/// The driver's side: queues jobs for the thread.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: SyncSender<Job>,
+}
+
+impl Recorder {
+    /// Starts the thread, writing under `dir`.
+    pub fn spawn(dir: PathBuf) -> std::io::Result<Recorder> {
+        let (tx, rx) = sync_channel(QUEUE);
+        std::thread::Builder::new()
+            .name("confab-recorder".into())
+            .spawn(move || run(dir, rx))?;
+        Ok(Recorder { tx })
+    }
+
+    /// Queues `job`; false if the queue is full (the job is dropped) or the thread is
+    /// gone.
+    pub fn send(&self, job: Job) -> bool {
+        match self.tx.try_send(job) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+/// One call being recorded.
+struct Session {
+    room: RoomId,
+    dir: PathBuf,
+    started: Instant,
+    unix_ms: u64,
+    tracks: HashMap<(String, String), TrackFile>,
+}
+
+fn run(dir: PathBuf, rx: Receiver<Job>) {
+    let mut sessions: HashMap<u64, Session> = HashMap::new();
+    // The queue closes when the SFU driver goes (shutdown): every file is finished.
+    while let Ok(job) = rx.recv() {
+        match job {
+            Job::Start {
+                group,
+                room,
+                at,
+                unix_ms,
+            } => {
+                let folder = dir.join(room.as_str()).join(format!("{unix_ms}-{group}"));
+                if let Err(e) = std::fs::create_dir_all(&folder) {
+                    tracing::error!(path = %folder.display(), error = %e, "cannot create the recording folder");
+                    continue;
+                }
+                tracing::info!(%room, path = %folder.display(), "recording started");
+                let session = Session {
+                    room,
+                    dir: folder,
+                    started: at,
+                    unix_ms,
+                    tracks: HashMap::new(),
+                };
+                sessions.insert(group, session);
+            }
+            Job::Stop { group, unix_ms } => {
+                if let Some(s) = sessions.remove(&group) {
+                    finish(s, unix_ms);
+                }
+            }
+            Job::Frame(group, frame) => {
+                let Some(s) = sessions.get_mut(&group) else {
+                    continue;
+                };
+                let key = (frame.label.clone(), frame.track.clone());
+                let track = match s.tracks.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        match TrackFile::create(&s.dir, &frame) {
+                            Some(t) => e.insert(t),
+                            None => continue,
+                        }
+                    }
+                };
+                track.write(s.started, &frame);
+            }
+        }
+    }
+    let now = crate::unix_ms();
+    for (_, s) in sessions.drain() {
+        finish(s, now);
+    }
+}
+
+/// Finishes a session's files and writes its manifest.
+fn finish(s: Session, stopped_ms: u64) {
+    let mut files = Vec::new();
+    for ((peer, _), track) in s.tracks {
+        if let Some(entry) = track.finish() {
+            files.push(serde_json::json!({
+                "file": entry.file,
+                "peer": peer,
+                "kind": entry.kind,
+                "frames": entry.frames,
+            }));
+        }
+    }
+    let manifest = serde_json::json!({
+        "room": s.room.as_str(),
+        "startedMs": s.unix_ms,
+        "stoppedMs": stopped_ms,
+        "files": files,
+    });
+    let path = s.dir.join("recording.json");
+    if let Err(e) = std::fs::write(&path, format!("{manifest:#}\n")) {
+        tracing::error!(path = %path.display(), error = %e, "cannot write the recording manifest");
+    }
+    tracing::info!(room = %s.room, path = %s.dir.display(), "recording stopped");
+}

@@ -1,0 +1,80 @@
+// Recording on the server: in a call through the router, the host presses Record; both
+// pages show the red "Recording" tag (the guest's says who records); after a few seconds
+// the host stops it. The server wrote one WebM file per track, which ffprobe and mkvinfo
+// (third-party tools) read: VP8 and Opus, each lasting the recorded wall time within 2 %.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/call.js';
+import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
+
+const SKIP = skipReason();
+
+/**
+ * ffprobe's view of a file: codec, and the duration in seconds.
+ * @param {string} path
+ */
+function probe(path) {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name',
+    '-of', 'default=noprint_wrappers=1', path], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `ffprobe ${path}: ${r.stderr}`);
+  const get = (/** @type {string} */ k) => r.stdout.match(new RegExp(`^${k}=(.*)$`, 'm'))?.[1] ?? '';
+  return { codec: get('codec_name'), duration: Number(get('duration')) };
+}
+
+test('recording: the host records a call through the router; ffprobe and mkvinfo read every track',
+  { skip: SKIP, timeout: 120_000 }, async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'confab-e2e-recording-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const lab = await startLab({ t, browsers: 2, dataDir, confabArgs: ['--media', 'sfu'] });
+    const [alice, bob] = lab.pages;
+    const room = roomName('rec');
+    await joinRoom(lab, alice, room, 'Alice');
+    const bobId = await joinRoom(lab, bob, room, 'Bob');
+    await invite(alice, bobId, { expect: 'Call' });
+    await waitForInvitation(bob);
+    await accept(bob);
+    const aliceId = await alice.evaluate(() => window.confab.peerId);
+    await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
+      { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+
+    await alice.click('#record-toggle');
+    for (const page of [alice, bob]) {
+      await page.locator('#recording-tag:not([hidden])').waitFor({ timeout: 10_000 });
+    }
+    assert.equal(await bob.locator('#recording-tag').getAttribute('title'), 'Alice is recording this room');
+    assert.ok(await bob.locator('#record-toggle').isHidden(), 'a guest has no record button');
+    await sleep(500);
+    await lab.screenshot(bob, 'recording-guest');
+    await sleep(4500);
+    await alice.click('#record-toggle');
+    for (const page of [alice, bob]) {
+      await page.locator('#recording-tag').waitFor({ state: 'hidden', timeout: 10_000 });
+    }
+
+    // The files: recordings/<room>/<start>-<call>/, with a manifest once stopped.
+    const base = join(dataDir, 'recordings', room);
+    const folder = await pollUntil(() => {
+      const dirs = readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory());
+      const done = dirs.map((d) => join(base, d.name)).find((d) => readdirSync(d).includes('recording.json'));
+      return done ?? null;
+    }, { timeout: 10_000, message: 'the recording is finished' });
+    const manifest = JSON.parse(readFileSync(join(folder, 'recording.json'), 'utf8'));
+    const wall = (manifest.stoppedMs - manifest.startedMs) / 1000;
+    console.log(`recording: ${wall} s recorded, files ${JSON.stringify(manifest.files)}`);
+    assert.equal(manifest.files.length, 4, 'audio and video of both');
+    for (const f of manifest.files) {
+      const path = join(folder, f.file);
+      const p = probe(path);
+      assert.equal(p.codec, f.kind === 'audio' ? 'opus' : 'vp8', f.file);
+      assert.ok(Math.abs(p.duration - wall) / wall <= 0.02, `${f.file} lasts ${p.duration} s of ${wall} s`);
+      const info = spawnSync('mkvinfo', [path], { encoding: 'utf8' });
+      assert.equal(info.status, 0, `mkvinfo ${f.file}: ${info.stdout}`);
+      assert.match(info.stdout, f.kind === 'audio' ? /A_OPUS/ : /V_VP8/);
+    }
+    for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
+  });
