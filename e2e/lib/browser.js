@@ -29,7 +29,7 @@ import { pollUntil, safeJson, slug, withTimeout } from './util.js';
  * @property {string | null} peerId own peer id
  * @property {Required<PeerInfo>[]} peers everyone else in the room (`role` always set)
  * @property {PeerState} me our own presence, as the server last told us
- * @property {'host' | 'guest'} role
+ * @property {'host' | 'guest' | 'viewer'} role
  * @property {boolean} locked
  * @property {'idle' | 'ringing' | 'in-call'} callState
  * @property {ReturnType<import('../../web/js/ui/calls.js').Calls['snapshot']>} call
@@ -43,6 +43,7 @@ import { pollUntil, safeJson, slug, withTimeout } from './util.js';
  * @property {Record<string, PeerMedia | null>} peerStates
  * @property {() => Promise<Record<string, Quality>>} quality
  * @property {ReturnType<import('../../web/js/ui/speakers.js').Speakers['snapshot']>} speakers
+ * @property {ReturnType<import('../../web/js/ui/layout.js').Layout['snapshot']>} layout
  * @property {{connected: boolean, reconnects: number, rebound: number}} signaling
  */
 

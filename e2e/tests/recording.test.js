@@ -38,7 +38,7 @@ test('recording: the host records a call through the router; ffprobe and mkvinfo
     await invite(alice, bobId, { expect: 'Call' });
     await waitForInvitation(bob);
     await accept(bob);
-    const aliceId = await alice.evaluate(() => window.confab.peerId);
+    const aliceId = /** @type {string} */ (await alice.evaluate(() => window.confab.peerId));
     await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
       { timeout: 30_000, message: 'Bob decodes Alice through the router' });
 

@@ -189,6 +189,35 @@ test('speakers: in a call through the router, the one talking is highlighted on 
     await sleep(300);
     await lab.screenshot(bob, 'speakers-bob');
 
+    // Bob's speaker view: Alice, who talks, fills the stage; pinning Carol makes her big
+    // although Alice talks; unpinning gives Alice back; the grid makes them equal again.
+    const layoutOf = (/** @type {Page} */ page) => page.evaluate(() => {
+      const tiles = [...document.querySelectorAll('#stage .tile.remote')].map((el) => {
+        const r = el.getBoundingClientRect();
+        return { id: /** @type {HTMLElement} */ (el).dataset.peerId, area: r.width * r.height };
+      }).sort((x, y) => y.area - x.area);
+      return { biggest: tiles[0]?.id, ratio: tiles[1]?.area ? tiles[0].area / tiles[1].area : 0, ...window.confab.layout };
+    });
+    const shows = (/** @type {string} */ id, /** @type {boolean} */ big, /** @type {string} */ what) => pollUntil(async () => {
+      const l = await layoutOf(bob);
+      return (big ? l.biggest === id && l.ratio > 4 : l.ratio < 1.5) ? l : null;
+    }, { timeout: 5_000, interval: 100, message: what });
+    await bob.click('#more-toggle');
+    await bob.click('#menu-layout');
+    await shows(ida, true, 'the speaker view shows Alice, who talks, big');
+    await sleep(300);
+    await lab.screenshot(bob, 'speaker-view');
+    const carolTile = `#stage .tile.remote[data-peer-id="${idc}"]`;
+    await bob.hover(carolTile);
+    await bob.click(`${carolTile} .pin-tile`);
+    const pinned = await shows(idc, true, 'pinned Carol is big while Alice talks');
+    assert.equal(pinned.pinned, idc);
+    await bob.click(`${carolTile} .pin-tile`);
+    await shows(ida, true, 'unpinned, the speaker is big again');
+    await bob.click('#more-toggle');
+    await bob.click('#menu-layout');
+    await shows(ida, false, 'the grid shows both alike');
+
     // Alice mutes as well: within a few seconds nobody is highlighted.
     await alice.click('#mic-toggle');
     const stopped = performance.now();

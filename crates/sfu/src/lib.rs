@@ -150,6 +150,11 @@ pub struct SfuConfig {
     /// Most endpoints in one room; a join beyond gets [`SfuError::RoomFull`].
     /// Default 100.
     pub max_room_size: usize,
+    /// In a room of more endpoints than this, audio goes out only from its active
+    /// speakers (the three loudest, see the speakers module): everyone else's is dropped
+    /// at the SFU, which saves every receiver's bandwidth and decoding of a crowd's
+    /// breathing. Default: 10. The cost: a new talker's first half second is not heard.
+    pub loudest_audio_above: usize,
 }
 
 impl Default for SfuConfig {
@@ -160,6 +165,7 @@ impl Default for SfuConfig {
             keyframe_interval: Duration::from_secs(1),
             max_endpoints: 2_000,
             max_room_size: 100,
+            loudest_audio_above: 10,
         }
     }
 }

@@ -154,7 +154,9 @@ impl Sfu {
             speakers,
             ..
         } = self;
+        let mut audio = false;
         if let Some(track) = router.tracks.get_mut(&key) {
+            audio = track.kind == MediaKind::Audio;
             track.rid = data.rid;
             if track.wants_keyframe {
                 track.wants_keyframe = !data.is_keyframe();
@@ -178,6 +180,13 @@ impl Sfu {
         let Some(members) = router.rooms.get(room) else {
             return;
         };
+        // A crowd's audio: only its active speakers are heard (see `SfuConfig`).
+        if audio
+            && members.len() > config.loudest_audio_above
+            && !speakers.listed(room).contains(&key.0)
+        {
+            return;
+        }
         for member in members {
             if *member == key.0 {
                 continue;

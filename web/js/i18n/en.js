@@ -374,4 +374,8 @@ export default {
   'rec.started': '{name} started recording this room.',
   'rec.you_stopped': 'You stopped the recording.',
   'rec.stopped': '{name} stopped the recording.',
+  'layout.speaker': 'Speaker view',
+  'layout.grid': 'Grid view',
+  'layout.pin': 'Pin {name} (show big)',
+  'layout.unpin': 'Unpin {name}',
 };

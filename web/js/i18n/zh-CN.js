@@ -376,4 +376,8 @@ export default {
   'rec.started': '{name}开始录制本房间。',
   'rec.you_stopped': '你停止了录制。',
   'rec.stopped': '{name}停止了录制。',
+  'layout.speaker': '演讲者视图',
+  'layout.grid': '网格视图',
+  'layout.pin': '固定 {name}（放大显示）',
+  'layout.unpin': '取消固定 {name}',
 };

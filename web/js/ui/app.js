@@ -25,6 +25,7 @@ import { createTransport } from './transport.js';
 import { Room } from '../room/room.js';
 import { Stage, initialOf } from './stage.js';
 import { Speakers } from './speakers.js';
+import { Layout } from './layout.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js';
@@ -138,6 +139,9 @@ const { transport, sfu } = createTransport(stage, {
 });
 /** Who talks in a call through the router: marks their tiles (`activeSpeakers`). */
 const speakers = new Speakers(ui.stage);
+/** The grid, or the speaker view (the loudest or the pinned tile big). */
+const layout = new Layout(ui.stage, speakers, $('menu-layout', HTMLButtonElement));
+speakers.onChange(() => layout.apply());
 
 /** @type {Calls} */
 const calls = new Calls(
@@ -447,6 +451,7 @@ function resetToLobby() {
   room.reset();
   moderation.reset();
   broadcastUi.reset();
+  layout.reset();
   app.joinedAt = null;
   app.disconnected = false;
   chat.clear();
@@ -556,6 +561,7 @@ installDebugHandle({
   calls,
   transport,
   speakers,
+  layout,
   signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 

@@ -14,6 +14,7 @@
  * @param {import('../media/callmedia.js').CallMedia} src.transport
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
  * @param {import('./speakers.js').Speakers} src.speakers who talks in our call through the router
+ * @param {import('./layout.js').Layout} src.layout the grid or the speaker view, and the pin
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
  *   connection: up or not, and how many replacement connections were opened
  */
@@ -49,6 +50,7 @@ export function installDebugHandle(src) {
         peerStates: { enumerable: true, get: () => src.features.peerStates() },
         quality: { enumerable: true, value: () => src.features.quality() },
         speakers: { enumerable: true, get: () => src.speakers.snapshot() },
+        layout: { enumerable: true, get: () => src.layout.snapshot() },
         signaling: {
           enumerable: true,
           get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: transport.rebound }),

@@ -17,6 +17,8 @@ export class Speakers {
     this.call = null;
     /** Peer ids talking now, loudest first. @type {string[]} */
     this.list = [];
+    /** Called after the list changed. @type {Array<() => void>} */
+    this.listeners = [];
     // Only the stage's own children: marking tiles changes attributes, not children, so
     // this never feeds itself.
     if (typeof MutationObserver === 'function') {
@@ -34,6 +36,12 @@ export class Speakers {
     this.call = msg.call;
     this.list = [...msg.speakers];
     this.apply();
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Calls `fn` after every change of the list. @param {() => void} fn */
+  onChange(fn) {
+    this.listeners.push(fn);
   }
 
   /**
@@ -45,6 +53,7 @@ export class Speakers {
     this.call = null;
     this.list = [];
     this.apply();
+    for (const fn of this.listeners) fn();
   }
 
   /** What the debug handle shows: the call and who talks in it, loudest first. */
