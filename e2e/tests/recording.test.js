@@ -2,10 +2,11 @@
 // pages show the red "Recording" tag (the guest's says who records); after a few seconds
 // the host stops it. The server wrote one WebM file per track, which ffprobe and mkvinfo
 // (third-party tools) read: VP8 and Opus, each lasting the recorded wall time within 2 %.
+// The host's list of recordings downloads each file through its signed link.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -76,5 +77,30 @@ test('recording: the host records a call through the router; ffprobe and mkvinfo
       assert.equal(info.status, 0, `mkvinfo ${f.file}: ${info.stdout}`);
       assert.match(info.stdout, f.kind === 'audio' ? /A_OPUS/ : /V_VP8/);
     }
+
+    // The host's list: the recording with its four files, each link downloading the file;
+    // a tampered link is refused; the guest has no list.
+    assert.ok(await bob.locator('#menu-recordings').isHidden(), 'a guest has no recordings list');
+    await alice.click('#more-toggle');
+    await alice.click('#menu-recordings');
+    const item = alice.locator(`#recordings-list li[data-recording-id="${folder.split('/').pop()}"]`);
+    await item.waitFor({ timeout: 10_000 });
+    assert.equal(await item.locator('.rec-file').count(), 4);
+    const fetched = await alice.evaluate(async () => {
+      const links = [...document.querySelectorAll('#recordings-list .rec-download')]
+        .map((a) => /** @type {HTMLAnchorElement} */ (a).href);
+      const got = [];
+      for (const href of links) {
+        const r = await fetch(href);
+        got.push({ status: r.status, type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength });
+      }
+      const bad = await fetch(links[0].replace(/sig=../, 'sig=00'));
+      return { got, bad: bad.status };
+    });
+    const sizes = manifest.files.map((/** @type {{file: string}} */ f) => statSync(join(folder, f.file)).size).sort();
+    assert.deepEqual(fetched.got.map((g) => g.bytes).sort(), sizes, 'each link downloads its whole file');
+    assert.ok(fetched.got.every((g) => g.status === 200 && /^(audio|video)\/webm$/.test(g.type ?? '')), JSON.stringify(fetched.got));
+    assert.equal(fetched.bad, 404, 'a tampered link is refused');
+    await lab.screenshot(alice, 'recordings-list');
     for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
   });

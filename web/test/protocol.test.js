@@ -80,6 +80,8 @@ function construct(f) {
       return proto.hand(v.up, v.id);
     case 'record':
       return proto.record(v.on, v.id);
+    case 'recordings':
+      return proto.recordings(v.id);
     case 'stage':
       return proto.stage(v.peer, v.on, v.id);
     case 'sfuOffer':
@@ -111,7 +113,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer', 'broadcast', 'hand', 'stage', 'record']) {
+    'sfuOffer', 'sfuAnswer', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

@@ -150,6 +150,9 @@ pub enum ClientMsg {
         /// `true` to start.
         on: bool,
     },
+    /// Host only: the room's recordings on the server, answered by `recordings` (with
+    /// download links that work for an hour).
+    Recordings,
     /// Raise or lower your hand; the room sees it in `presence` (`hand`).
     Hand {
         /// `true` to raise it.
@@ -273,6 +276,7 @@ impl ClientMsg {
             ClientMsg::Hand { .. } => "hand",
             ClientMsg::Stage { .. } => "stage",
             ClientMsg::Record { .. } => "record",
+            ClientMsg::Recordings => "recordings",
         }
     }
 
@@ -304,5 +308,6 @@ impl ClientMsg {
         "hand",
         "stage",
         "record",
+        "recordings",
     ];
 }

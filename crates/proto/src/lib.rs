@@ -33,7 +33,7 @@ pub use decode::{
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{
     ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, MediaMode, PeerInfo,
-    PeerState, Role, ServerMsg, Status,
+    PeerState, RecordedFile, RecordingInfo, Role, ServerMsg, Status,
 };
 
 /// The protocol version this crate speaks; sent in `hello` and `welcome`.

@@ -233,6 +233,14 @@ pub enum ServerMsg {
         /// The host who did it.
         by: PeerId,
     },
+    /// The answer to `recordings`: the room's recordings, newest first.
+    Recordings {
+        /// The `id` of the `recordings` request.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The recordings.
+        list: Vec<RecordingInfo>,
+    },
     /// A peer's role changed (the last host left and this peer took over, or a tokenless
     /// host became a guest because a token holder entered); sent to every member, the
     /// peer itself included.
@@ -292,6 +300,7 @@ impl ServerMsg {
             ServerMsg::RoleChanged { .. } => "roleChanged",
             ServerMsg::Broadcast { .. } => "broadcast",
             ServerMsg::Recording { .. } => "recording",
+            ServerMsg::Recordings { .. } => "recordings",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
         }
@@ -326,6 +335,7 @@ impl ServerMsg {
         "roleChanged",
         "broadcast",
         "recording",
+        "recordings",
         "pong",
         "error",
     ];
@@ -585,4 +595,36 @@ pub enum ErrorCode {
     MediaFailed,
     /// `broadcast` on a server that runs no media router (`--media mesh`).
     NoMediaServer,
+}
+
+/// One recording of a room's call (see `recordings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingInfo {
+    /// Its id (unique in the room).
+    pub id: String,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// When it stopped; absent while it runs (or when the server stopped without
+    /// finishing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_ms: Option<u64>,
+    /// Its files, one per track.
+    pub files: Vec<RecordedFile>,
+}
+
+/// One file of a recording.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedFile {
+    /// The file name.
+    pub name: String,
+    /// `audio` or `video`.
+    pub kind: String,
+    /// The peer id of whose track it is.
+    pub peer: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// A download link on this server (a path with a signature), valid for an hour.
+    pub url: String,
 }

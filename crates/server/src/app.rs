@@ -105,16 +105,25 @@ pub async fn run(
         )),
         None => None,
     };
+    // Recordings (and their download links) exist where the SFU runs.
+    let recordings = config.sfu.enabled().then(|| {
+        std::sync::Arc::new(crate::record::Links::new(
+            config.data_dir.join("recordings"),
+        ))
+    });
     let hub = crate::signal::spawn(
         hub_config,
         crate::random::bytes(),
         &tracker,
         metrics.clone(),
-        store.map(|s| Persist::new(s, config.hub.chat_history)),
-        sfu,
-        revoker,
+        crate::signal::Services {
+            persist: store.map(|s| Persist::new(s, config.hub.chat_history)),
+            sfu,
+            turn: revoker,
+            recordings: recordings.clone(),
+        },
     );
-    let state = AppState::new(
+    let mut state = AppState::new(
         config,
         hub,
         auth,
@@ -123,6 +132,7 @@ pub async fn run(
         tracker.clone(),
         shutdown.clone(),
     );
+    state.recordings = recordings;
     let served = crate::http::spawn(listeners.http, state, tls)?
         .stopped()
         .await;

@@ -233,6 +233,16 @@ pub enum MediaEvent {
 /// output, so a new one should fail to compile in the driver, not be ignored there.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
+    /// A host on `conn` asked for `room`'s recordings: the driver lists them (IO) and
+    /// answers `conn` with `recordings` (echoing `ref_`).
+    ListRecordings {
+        /// The host's connection.
+        conn: ConnId,
+        /// The room.
+        room: confab_proto::RoomId,
+        /// The request id.
+        ref_: Option<confab_proto::RequestId>,
+    },
     /// Deliver `msg` on connection `to`. The target may have disconnected since the
     /// message was queued; the driver then drops it.
     Send {

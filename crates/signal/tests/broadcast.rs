@@ -293,3 +293,40 @@ fn a_stream_grant_makes_its_kind_of_sfu_endpoint() {
         ]
     );
 }
+
+#[test]
+fn an_encoders_host_token_does_not_demote_the_tokenless_teacher() {
+    use confab_proto::{ClientFrame, RoomId};
+    use confab_signal::{Grant, Input, ParticipantKind};
+    let mut h = harness(MediaPolicy::Sfu);
+    let ((_, tid), _) = class(&mut h, 1);
+    h.drain();
+    // OBS joins with a host token its driver marked as a WHIP publisher.
+    let (obs, _) = h.ready(9);
+    let grant = Grant::new(Role::Host, "obs").for_kind(ParticipantKind::WhipPublisher);
+    let msg = ClientMsg::Join {
+        room: RoomId::parse("class").unwrap(),
+        name: "OBS".into(),
+        password: None,
+        token: None,
+    };
+    h.tick(Input::Frame {
+        conn: obs,
+        frame: ClientFrame { id: None, msg },
+        grant: Some(grant),
+    });
+    let out = h.drain();
+    assert!(
+        !out.iter().any(|o| matches!(
+            o,
+            Output::Send {
+                msg: ServerMsg::RoleChanged { .. },
+                ..
+            }
+        )),
+        "nobody's role changes: {out:?}"
+    );
+    let peers = h.hub.peers_in(&room("class"));
+    let teacher = peers.iter().find(|p| p.id == tid).expect("the teacher");
+    assert_eq!(teacher.role, Role::Host);
+}

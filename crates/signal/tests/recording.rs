@@ -100,3 +100,17 @@ fn the_recording_of_an_sfu_room_stops_when_it_empties() {
     let (a, _) = h.joined(1, "r", "Host");
     h.expect_error(a, ClientMsg::Record { on: true }, ErrorCode::NoMediaServer);
 }
+
+#[test]
+fn a_host_asks_for_the_recordings_and_a_guest_may_not() {
+    let mut h = harness(MediaPolicy::Sfu);
+    let (a, _) = h.joined(1, "r", "Host");
+    let (b, _) = h.joined(2, "r", "Guest");
+    h.expect_error(b, ClientMsg::Recordings, ErrorCode::NotHost);
+    h.frame(a, ClientMsg::Recordings);
+    let out = h.drain();
+    assert!(
+        matches!(&out[..], [Output::ListRecordings { conn, room, .. }] if *conn == a && room.as_str() == "r"),
+        "{out:?}"
+    );
+}

@@ -3,7 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
-/** @import { BroadcastMsg, HandMsg, RecordMsg, StageMsg } from './types.js' */
+/** @import { BroadcastMsg, HandMsg, RecordMsg, RecordingsMsg, StageMsg } from './types.js' */
 /** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
@@ -285,6 +285,15 @@ export function broadcast(on, id) {
  */
 export function record(on, id) {
   return withId({ type: /** @type {const} */ ('record'), on }, id);
+}
+
+/**
+ * `recordings`: the room's recordings on the server (hosts only).
+ * @param {RequestId} [id]
+ * @returns {RecordingsMsg}
+ */
+export function recordings(id) {
+  return withId({ type: /** @type {const} */ ('recordings') }, id);
 }
 
 /**

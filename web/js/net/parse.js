@@ -105,6 +105,14 @@ function isCandidateOrNull(v) {
 /** @param {unknown} v */
 const isMediaMode = (v) => v === 'mesh' || v === 'sfu';
 
+/** @param {unknown} v */
+const isRecordedFile = (v) => isObject(v) && isString(v.name) && (v.kind === 'audio' || v.kind === 'video')
+  && isString(v.peer) && isUint(v.bytes) && isString(v.url) && v.url.startsWith('/recordings/');
+
+/** @param {unknown} v */
+const isRecordingInfo = (v) => isObject(v) && isString(v.id) && isUint(v.startedMs)
+  && (v.stoppedMs === undefined || isUint(v.stoppedMs)) && Array.isArray(v.files) && v.files.every(isRecordedFile);
+
 /** @type {Record<ServerMsg['type'], (m: Record<string, unknown>) => boolean>} */
 const SERVER_CHECKS = {
   welcome: (m) =>
@@ -149,6 +157,7 @@ const SERVER_CHECKS = {
   roleChanged: (m) => isString(m.peerId) && isRole(m.role),
   broadcast: (m) => typeof m.on === 'boolean' && isString(m.by),
   recording: (m) => typeof m.on === 'boolean' && isString(m.by),
+  recordings: (m) => isOptRef(m.ref) && Array.isArray(m.list) && m.list.every(isRecordingInfo),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.
   error: (m) => isString(m.code) && isString(m.message) && isOptRef(m.ref),

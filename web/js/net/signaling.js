@@ -129,6 +129,8 @@ import {
  *   a broadcast
  * @property {import('./protocol.js').RecordingMsg} recording a host started or stopped
  *   recording the room
+ * @property {import('./protocol.js').RecordingListMsg} recordings the room's recordings
+ *   (the answer to `recordings`)
  * @property {PongMsg} pong
  * @property {ErrorMsg} serverError an `error` that answered no pending request
  * @property {ProtocolError} protocolError the server sent something unreadable

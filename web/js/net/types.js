@@ -122,13 +122,14 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'hand', up: boolean, id?: RequestId}} HandMsg */
 /** @typedef {{type: 'stage', peer: string, on: boolean, id?: RequestId}} StageMsg */
 /** @typedef {{type: 'record', on: boolean, id?: RequestId}} RecordMsg */
+/** @typedef {{type: 'recordings', id?: RequestId}} RecordingsMsg */
 /** @typedef {{type: 'sfuOffer', sdp: string, id?: RequestId}} SfuOfferMsg */
 /** @typedef {{type: 'sfuAnswer', sdp: string, id?: RequestId}} SfuAnswerMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg} ClientMsg
+ *   SfuAnswerMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
  */
 
 /**
@@ -182,6 +183,9 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'roleChanged', peerId: string, role: Role}} RoleChangedMsg */
 /** @typedef {{type: 'broadcast', on: boolean, by: string}} RemoteBroadcastMsg */
 /** @typedef {{type: 'recording', on: boolean, by: string}} RecordingMsg */
+/** @typedef {{name: string, kind: 'audio' | 'video', peer: string, bytes: number, url: string}} RecordedFile */
+/** @typedef {{id: string, startedMs: number, stoppedMs?: number, files: RecordedFile[]}} RecordingInfo */
+/** @typedef {{type: 'recordings', ref?: RequestId, list: RecordingInfo[]}} RecordingListMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */
 /**
@@ -189,5 +193,5 @@ export const CloseCode = Object.freeze({
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
- *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | PongMsg | ErrorMsg} ServerMsg
  */

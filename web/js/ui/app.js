@@ -17,7 +17,7 @@ import {
 } from '../net/protocol.js';
 import { OwnMedia } from './ownmedia.js';
 import { Broadcast } from './broadcast.js';
-import { RecordingUi } from './recording.js';
+import { RecordingUi, recordingParts } from './recording.js';
 import { renderCallControls, renderView } from './view.js';
 import { ChatPanel } from './chat.js';
 import { createCallFeatures } from './features.js';
@@ -161,7 +161,7 @@ const calls = new Calls(
 
 /** Recording on the server: the host's toggle, everyone's red dot. */
 const recordingUi = new RecordingUi(
-  { toggle: $('record-toggle', HTMLButtonElement), tag: $('recording-tag', HTMLElement) },
+  recordingParts(),
   { signaling: () => app.signaling, room, notice: (text) => calls.setNotice(text), onChange: () => renderAll() },
 );
 

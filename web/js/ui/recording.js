@@ -1,10 +1,14 @@
 // Recording on the server, on screen: the host's "Record" toggle, the red "Recording"
-// tag everyone sees while it runs (its title says who started it), and what happened in
-// words. The server records the room's calls through its media router (see
+// tag everyone sees while it runs (its title says who started it), what happened in
+// words, and for hosts the list of the room's recordings with a download and a play link
+// per file (`recordings`; the links are signed by the server for an hour). The server records the room's calls through its media router (see
 // docs/protocol.md, "record"); this module offers the action and says what it does.
 
-import { record } from '../net/protocol.js';
-import { t } from '../i18n/i18n.js';
+import { record, recordings } from '../net/protocol.js';
+import { locale, t } from '../i18n/i18n.js';
+import { $ } from './dom.js';
+
+/** @typedef {import('../net/protocol.js').RecordingInfo} RecordingInfo */
 
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
 /** @typedef {import('../room/room.js').Room} Room */
@@ -13,6 +17,11 @@ import { t } from '../i18n/i18n.js';
  * @typedef {object} RecordingUiParts
  * @property {HTMLButtonElement} toggle the host's record toggle
  * @property {HTMLElement} tag "Recording", for everyone
+ * @property {HTMLButtonElement} menuItem "Recordings" in the "more" menu (hosts)
+ * @property {HTMLElement} panel the list's panel
+ * @property {HTMLButtonElement} close its close button
+ * @property {HTMLOListElement} list one item per recording
+ * @property {HTMLElement} empty "No recordings of this room yet."
  */
 
 /**
@@ -23,6 +32,19 @@ import { t } from '../i18n/i18n.js';
  * @property {() => void} onChange
  */
 
+/** This module's elements in the page. @returns {RecordingUiParts} */
+export function recordingParts() {
+  return {
+    toggle: $('record-toggle', HTMLButtonElement),
+    tag: $('recording-tag', HTMLElement),
+    menuItem: $('menu-recordings', HTMLButtonElement),
+    panel: $('recordings', HTMLElement),
+    close: $('recordings-close', HTMLButtonElement),
+    list: $('recordings-list', HTMLOListElement),
+    empty: $('recordings-empty', HTMLElement),
+  };
+}
+
 export class RecordingUi {
   /**
    * @param {RecordingUiParts} ui
@@ -32,6 +54,13 @@ export class RecordingUi {
     this.ui = ui;
     this.ctx = ctx;
     ui.toggle.addEventListener('click', () => this.ctx.signaling()?.send(record(this.ctx.room.recordedBy === null)));
+    ui.menuItem.addEventListener('click', () => {
+      ui.panel.hidden = false;
+      this.ctx.signaling()?.send(recordings());
+    });
+    ui.close.addEventListener('click', () => {
+      ui.panel.hidden = true;
+    });
   }
 
   /**
@@ -49,6 +78,50 @@ export class RecordingUi {
       this.ctx.notice(t(key, { name: room.nameOf(m.by) }));
       this.ctx.onChange();
     });
+    sig.on('recordings', (m) => {
+      if (live()) this.showList(m.list);
+    });
+  }
+
+  /** @private @param {RecordingInfo[]} list */
+  showList(list) {
+    const { room } = this.ctx;
+    const ui = this.ui;
+    ui.empty.hidden = list.length > 0;
+    ui.list.replaceChildren(...list.map((r) => {
+      const li = document.createElement('li');
+      li.dataset.recordingId = r.id;
+      const when = new Date(r.startedMs).toLocaleString(locale());
+      const head = document.createElement('h3');
+      head.textContent = r.stoppedMs === undefined
+        ? t('rec.list_running', { when })
+        : t('rec.list_item', { when, duration: clock(r.stoppedMs - r.startedMs) });
+      li.append(head);
+      for (const f of r.files) {
+        const row = document.createElement('div');
+        row.className = 'rec-file';
+        row.dataset.kind = f.kind;
+        const text = document.createElement('span');
+        text.className = 'rec-file-text';
+        const name = f.peer === room.myId ? t('tile.you') : room.nameOf(f.peer);
+        text.textContent = t('rec.file', { name, kind: t(`rec.${f.kind}`), size: megabytes(f.bytes) });
+        text.title = f.name;
+        const play = document.createElement('a');
+        play.className = 'chip rec-play';
+        play.href = f.url;
+        play.target = '_blank';
+        play.rel = 'noopener';
+        play.textContent = t('rec.play');
+        const download = document.createElement('a');
+        download.className = 'chip rec-download';
+        download.href = f.url;
+        download.download = f.name;
+        download.textContent = t('rec.download');
+        row.append(text, play, download);
+        li.append(row);
+      }
+      return li;
+    }));
   }
 
   /** Shows the toggle (hosts) and the tag (everyone, while recording). */
@@ -57,6 +130,8 @@ export class RecordingUi {
     const on = room.recordedBy !== null;
     const ui = this.ui;
     ui.toggle.hidden = room.role !== 'host';
+    ui.menuItem.hidden = room.role !== 'host';
+    if (room.role !== 'host') ui.panel.hidden = true;
     ui.toggle.setAttribute('aria-pressed', String(on));
     /** @type {HTMLElement} */ (ui.toggle.querySelector('.chip-text')).textContent = t(on ? 'rec.stop' : 'rec.start');
     ui.toggle.title = t(on ? 'rec.stop_title' : 'rec.start_title');
@@ -67,4 +142,15 @@ export class RecordingUi {
       ui.tag.setAttribute('aria-label', by);
     }
   }
+}
+
+/** "4:05" for 245,000 ms. @param {number} ms */
+function clock(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** "1.2 MB" (or "0.1 MB" for a small file). @param {number} bytes */
+function megabytes(bytes) {
+  return `${Math.max(0.1, Math.round(bytes / 100_000) / 10)} MB`;
 }

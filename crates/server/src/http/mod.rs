@@ -3,6 +3,7 @@
 
 mod gate;
 mod idle;
+mod recordings;
 mod serve;
 pub mod settings;
 mod streams;
@@ -34,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{room}", get(room_page))
         .route("/ws", get(ws_upgrade))
         .route("/api/ice-servers", get(ice_servers))
+        .route(
+            "/recordings/{room}/{recording}/{file}",
+            get(recordings::download),
+        )
         .route(
             "/whip/{room}",
             post(streams::whip_post)
@@ -118,6 +123,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         Some("/whip/{room}") => "/whip/{room}",
         Some("/whip/{room}/{session}") => "/whip/{room}/{session}",
         Some("/whep/{room}") => "/whep/{room}",
+        Some("/recordings/{room}/{recording}/{file}") => "/recordings/{room}/{recording}/{file}",
         Some("/whep/{room}/{session}") => "/whep/{room}/{session}",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
@@ -393,9 +399,7 @@ mod tests {
             [1; 32],
             &tracker,
             metrics.clone(),
-            None,
-            None,
-            None,
+            crate::signal::Services::default(),
         );
         let shutdown = CancellationToken::new();
         let state = AppState::new(

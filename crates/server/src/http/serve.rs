@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The WHIP and WHEP streams in and out of rooms.
     pub streams: Arc<crate::streams::Sessions>,
+    /// The recordings hosts download through signed links, when recording works.
+    pub recordings: Option<Arc<crate::record::Links>>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             ice,
             metrics,
             streams,
+            recordings: None,
         }
     }
 }

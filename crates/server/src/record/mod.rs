@@ -14,7 +14,10 @@
 //! the next ones by their RTP time from there, so tracks line up with each other as they
 //! arrived and each runs as smoothly as its sender's clock.
 
+mod links;
 mod track;
+
+pub use links::{Links, LINK_TTL_SECS};
 
 use confab_proto::RoomId;
 use confab_sfu::RecordedFrame;

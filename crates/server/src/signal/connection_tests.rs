@@ -133,9 +133,7 @@ async fn run_with(
         [9; 32],
         &tracker,
         settings.metrics.clone(),
-        None,
-        None,
-        None,
+        hub_task::Services::default(),
     );
     let tail: BoxStream<'static, Result<Message, String>> = if then_end {
         Box::pin(stream::empty())

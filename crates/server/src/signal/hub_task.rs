@@ -15,7 +15,7 @@ use crate::store::{Loaded, Persist};
 use crate::turn::TurnRevoker;
 use crate::wait::{recv_opt, recv_unbounded_opt, sleep_until_opt};
 use axum::extract::ws::Utf8Bytes;
-use confab_proto::{close, ClientFrame, RoomId, ServerMsg};
+use confab_proto::{close, ClientFrame, RequestId, RoomId, ServerMsg};
 use confab_signal::{
     ConnId, Event, Grant, Hub, HubConfig, Input, MediaCommand, MediaEvent, Now, Output,
 };
@@ -178,20 +178,35 @@ impl HubHandle {
     }
 }
 
+/// The other subsystems the hub task works with, each optional.
+#[derive(Default)]
+pub struct Services {
+    /// A chat store and the receiver of its answers: rooms get their stored history
+    /// when created, and accepted chat messages are stored.
+    pub persist: Option<(Persist, UnboundedReceiver<Loaded>)>,
+    /// The SFU and the receiver of its events, when calls may use it.
+    pub sfu: Option<(SfuHandle, mpsc::Receiver<MediaEvent>)>,
+    /// The built-in TURN server: a member who leaves for good has its TURN user revoked.
+    pub turn: Option<TurnRevoker>,
+    /// The recordings hosts may list (with download links).
+    pub recordings: Option<Arc<crate::record::Links>>,
+}
+
 /// Starts the hub task on `tracker`; it ends when every handle is dropped. `seed`
-/// seeds the hub's CSPRNG (32 bytes from the OS in a server). With `persist` (a chat
-/// store and the receiver of its answers), rooms get their stored history when created
-/// and accepted chat messages are stored. With `turn` (the built-in TURN server), a
-/// member who leaves for good has its TURN user revoked there.
+/// seeds the hub's CSPRNG (32 bytes from the OS in a server).
 pub fn spawn(
     mut config: HubConfig,
     seed: [u8; 32],
     tracker: &TaskTracker,
     metrics: Metrics,
-    persist: Option<(Persist, UnboundedReceiver<Loaded>)>,
-    sfu: Option<(SfuHandle, mpsc::Receiver<MediaEvent>)>,
-    turn: Option<TurnRevoker>,
+    services: Services,
 ) -> HubHandle {
+    let Services {
+        persist,
+        sfu,
+        turn,
+        recordings,
+    } = services;
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
     config.persist_chat = persist.is_some();
@@ -204,6 +219,8 @@ pub fn spawn(
         Some((s, rx)) => (Some(s), Some(rx)),
         None => (None, None),
     };
+    // Answers worked out off the task (recordings listings: file IO), a few at a time.
+    let (answers_tx, answers) = mpsc::channel(16);
     let owner = Owner {
         hub,
         links: HashMap::new(),
@@ -211,8 +228,10 @@ pub fn spawn(
         persist,
         sfu,
         turn,
+        recordings,
+        answers: answers_tx,
     };
-    tracker.spawn(owner.run(rx, loaded, media));
+    tracker.spawn(owner.run(rx, loaded, media, answers));
     HubHandle { tx }
 }
 
@@ -225,6 +244,10 @@ struct Owner {
     /// The SFU, when calls may use it.
     sfu: Option<SfuHandle>,
     turn: Option<TurnRevoker>,
+    /// The recordings hosts may list and download, when recording works.
+    recordings: Option<Arc<crate::record::Links>>,
+    /// Where answers worked out off the task come back (see `run`).
+    answers: mpsc::Sender<(ConnId, ServerMsg)>,
 }
 
 impl Owner {
@@ -233,6 +256,7 @@ impl Owner {
         mut rx: mpsc::Receiver<Cmd>,
         mut loaded: Option<UnboundedReceiver<Loaded>>,
         mut media: Option<mpsc::Receiver<MediaEvent>>,
+        mut answers: mpsc::Receiver<(ConnId, ServerMsg)>,
     ) {
         loop {
             // The hub never reads the clock: this task wakes it at `poll_timeout`.
@@ -250,6 +274,11 @@ impl Owner {
                     Some((Input::History { room, seed }, None))
                 }
                 Some(event) = recv_opt(&mut media) => Some((Input::Media(event), None)),
+                Some((conn, msg)) = answers.recv() => {
+                    let now = Now { mono: Instant::now(), unix_ms: crate::unix_ms() };
+                    self.answer(conn, msg, now);
+                    None
+                }
                 () = sleep_until_opt(deadline) => Some((Input::Timeout, None)),
             };
             let Some((input, _permit)) = input else {
@@ -365,22 +394,57 @@ impl Owner {
                     self.event(event);
                     continue;
                 }
-            };
-            let Some(link) = self.links.get(&conn) else {
-                continue;
-            };
-            if link.queued.get() + item.bytes() > link.max_bytes {
-                self.drop_slow(conn, now, "outbound queue over its byte bound");
-                continue;
-            }
-            link.queued.added(&item);
-            match link.tx.try_send(item) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    self.drop_slow(conn, now, "outbound queue full");
+                Output::ListRecordings { conn, room, ref_ } => {
+                    self.list_recordings(conn, room, ref_);
+                    continue;
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            };
+            self.push(conn, item, now);
+        }
+    }
+
+    /// Lists `room`'s recordings off the task (file IO); the answer comes back through
+    /// `answers`. Without recording (no SFU), the list is empty.
+    fn list_recordings(&mut self, conn: ConnId, room: RoomId, ref_: Option<RequestId>) {
+        let Some(links) = self.recordings.clone() else {
+            let list = Vec::new();
+            let _ = self
+                .answers
+                .try_send((conn, ServerMsg::Recordings { ref_, list }));
+            return;
+        };
+        let answers = self.answers.clone();
+        tokio::task::spawn_blocking(move || {
+            let list = links.list(&room);
+            let _ = answers.blocking_send((conn, ServerMsg::Recordings { ref_, list }));
+        });
+    }
+
+    /// Sends an answer worked out off the task to `conn`, if it is still here.
+    fn answer(&mut self, conn: ConnId, msg: ServerMsg, now: Now) {
+        self.metrics.message_out(msg.type_name());
+        match serde_json::to_string(&msg) {
+            Ok(text) => self.push(conn, Outbound::Text(Utf8Bytes::from(text)), now),
+            Err(e) => tracing::error!(error = %e, "cannot serialize a server message"),
+        }
+    }
+
+    /// Queues `item` for `conn`; a queue over its bounds drops the connection.
+    fn push(&mut self, conn: ConnId, item: Outbound, now: Now) {
+        let Some(link) = self.links.get(&conn) else {
+            return;
+        };
+        if link.queued.get() + item.bytes() > link.max_bytes {
+            self.drop_slow(conn, now, "outbound queue over its byte bound");
+            return;
+        }
+        link.queued.added(&item);
+        match link.tx.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.drop_slow(conn, now, "outbound queue full");
             }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 

@@ -114,9 +114,10 @@ async fn a_store_that_takes_2_s_per_load_delays_no_message_in_another_room() {
         [3; 32],
         &tracker,
         Metrics::new(false),
-        persist,
-        None,
-        None,
+        Services {
+            persist,
+            ..Services::default()
+        },
     );
 
     // Grace and Linus are in room "b" (its own load took 2 s).
@@ -180,9 +181,7 @@ async fn a_client_that_stops_reading_is_dropped_by_the_bytes_queued() {
         [3; 32],
         &tracker,
         Metrics::new(false),
-        None,
-        None,
-        None,
+        Services::default(),
     );
     let mut ada = Client::connect(&hub, 1).await;
     ada.join("r").await;

@@ -16,4 +16,4 @@ pub mod settings;
 pub mod throttle;
 
 pub use connection::{serve, ConnSettings, HARD_FRAME_LIMIT, READ_BUFFER_BYTES};
-pub use hub_task::{spawn, HubHandle, Remote};
+pub use hub_task::{spawn, HubHandle, Remote, Services};

@@ -52,6 +52,8 @@ pub enum StageOp {
         /// Recording after this.
         on: bool,
     },
+    /// Host only: the room's recordings (see `recording.rs`).
+    ListRecordings,
 }
 
 impl RoomCore {
@@ -101,6 +103,7 @@ impl RoomCore {
                 });
             }
             StageOp::Record { on } => self.record(from, on, ref_),
+            StageOp::ListRecordings => self.list_recordings(from, ref_),
             StageOp::Broadcast { on } => {
                 if !is_host {
                     let message = "only a host of the room can start or stop a broadcast";

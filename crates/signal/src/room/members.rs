@@ -15,7 +15,7 @@ impl RoomCore {
         &mut self,
         peer: PeerId,
         name: String,
-        grant: Option<Role>,
+        (grant, stream): (Option<Role>, bool),
         ref_: Option<RequestId>,
         identity: Option<Identity>,
         claim: Option<Identity>,
@@ -40,7 +40,7 @@ impl RoomCore {
             return self.error(&peer, code, message, ref_);
         }
         let seat = self.take_seat(identity, claim).map(|s| s.role);
-        if grant.is_some() {
+        if grant.is_some() && !stream {
             self.demote_tokenless_hosts();
         }
         self.changed = true;
@@ -65,6 +65,7 @@ impl RoomCore {
             Member {
                 info: you.clone(),
                 fixed_role: grant.is_some(),
+                stream,
                 identity: identity.cloned(),
                 told_publish: None,
             },

@@ -104,6 +104,8 @@ pub(crate) struct Member {
     pub(crate) info: PeerInfo,
     /// Its role came from a join token, so it is never promoted (see `moderation.rs`).
     pub(crate) fixed_role: bool,
+    /// A stream participant (WHIP, WHEP): not a token holder for the demotion rule.
+    pub(crate) stream: bool,
     /// Who it is beyond this connection (see `saved.rs`), as the node said.
     pub(crate) identity: Option<saved::Identity>,
     /// Whether it may publish, as last told to the node, while it is in an SFU call
@@ -163,7 +165,8 @@ impl RoomCore {
                 ref_,
                 identity,
                 claim,
-            } => self.join(peer, name, grant, ref_, identity, claim),
+                stream,
+            } => self.join(peer, name, (grant, stream), ref_, identity, claim),
             RoomCommand::Leave { peer, reason, ref_ } => self.leave(&peer, reason, ref_),
             RoomCommand::Detach { peer } => self.update_state(&peer, |s| s.reconnecting = true),
             RoomCommand::Reattach {

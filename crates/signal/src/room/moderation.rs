@@ -13,7 +13,9 @@
 //! not keep token holders out. Otherwise an anonymous joiner could take over a room of
 //! guest-token holders, kick them and lock them out. So a room of tokenless members
 //! always has a host; a room with token holders has one only if a token made one (the
-//! application then decided who moderates).
+//! application then decided who moderates). A stream's token (a WHIP encoder, a WHEP
+//! player) fixes its role but does not count as a token holder here: an encoder with a
+//! host token does not turn the tokenless teacher it streams for into a guest.
 //!
 //! A kicked peer is out of the room but keeps its connection. It may not join again while
 //! the room lasts (`room_locked`, saying it was removed): the room bans its identity
@@ -50,7 +52,7 @@ impl RoomCore {
 
     /// Whether a member's role came from a join token, or a token holder's seat is held.
     pub(crate) fn has_token_holder(&self) -> bool {
-        self.members.values().any(|m| m.fixed_role) || self.token_seat_held()
+        self.members.values().any(|m| m.fixed_role && !m.stream) || self.token_seat_held()
     }
 
     /// A token holder is entering: tokenless hosts become guests (each change told to

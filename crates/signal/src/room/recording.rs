@@ -38,6 +38,17 @@ impl RoomCore {
         self.emit(RoomEvent::Record { on });
     }
 
+    /// `recordings` from `from`: a host's request goes to the node (the files are its
+    /// business), anyone else's gets `not_host`.
+    pub(crate) fn list_recordings(&mut self, from: &PeerId, ref_: Option<RequestId>) {
+        if self.members.get(from).map(|m| m.info.role) != Some(Role::Host) {
+            let message = "only a host of the room can see its recordings";
+            return self.error(from, ErrorCode::NotHost, message, ref_);
+        }
+        let peer = from.clone();
+        self.emit(RoomEvent::ListRecordings { peer, ref_ });
+    }
+
     /// Who started the recording that runs, if one does.
     pub fn recorded_by(&self) -> Option<&PeerId> {
         self.recording.as_ref()

@@ -277,6 +277,7 @@ mod tests {
             ref_: None,
             identity,
             claim,
+            stream: false,
         }
     }
 

@@ -45,6 +45,11 @@ pub enum RoomCommand {
         /// the node: it takes back a seat held for that identity.
         #[serde(default)]
         claim: Option<Identity>,
+        /// A stream (a WHIP encoder, a WHEP player), not a person: its token fixes its
+        /// role, but it does not make the room's tokenless hosts guests (see
+        /// `moderation.rs`), so an encoder's host token never demotes the teacher.
+        #[serde(default)]
+        stream: bool,
     },
     /// `peer` goes. With [`LeaveReason::Left`] it hears `left` (echoing `ref_`); the others
     /// hear `peerLeft` with `reason`. Ends with [`RoomEvent::Exited`].
@@ -310,6 +315,14 @@ pub enum RoomEvent {
     Record {
         /// Recording from now on.
         on: bool,
+    },
+    /// A host asked for the room's recordings: the node that holds the files answers it.
+    ListRecordings {
+        /// The host.
+        peer: PeerId,
+        /// Its request id.
+        #[serde(rename = "ref")]
+        ref_: Option<RequestId>,
     },
     /// `peer` left its SFU call: its endpoint (if any) goes.
     SfuLeave {

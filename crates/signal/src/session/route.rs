@@ -77,6 +77,7 @@ impl Hub {
             ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
             ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
             ClientMsg::Record { on } => return self.stage(conn, StageOp::Record { on }, id),
+            ClientMsg::Recordings => return self.stage(conn, StageOp::ListRecordings, id),
             ClientMsg::Stage { peer, on } => {
                 return self.stage(conn, StageOp::Stage { peer, on }, id)
             }
@@ -179,9 +180,13 @@ impl Hub {
             self.create_room(room.clone(), ready, now);
         }
         let (identity, claim) = self.identify(conn, grant.as_ref());
+        let stream = grant
+            .as_ref()
+            .is_some_and(|g| g.kind != crate::ParticipantKind::Browser);
         let cmd = RoomCommand::Join {
             peer,
             name,
+            stream,
             grant: grant.map(|g| g.role),
             ref_,
             identity,
@@ -331,6 +336,13 @@ impl Hub {
             } => self.sfu_signal(room, peer, call, signal, ref_, publish),
             RoomEvent::SfuPublish { peer, publish } => self.sfu_publish(&peer, publish),
             RoomEvent::Record { on } => self.media_record(room, on),
+            RoomEvent::ListRecordings { peer, ref_ } => {
+                if let Some(&conn) = self.by_peer.get(&peer) {
+                    let room = room.clone();
+                    let out = Output::ListRecordings { conn, room, ref_ };
+                    self.out.push_back(out);
+                }
+            }
             RoomEvent::SfuLeave { peer } => self.sfu_leave(&peer),
             RoomEvent::ModerationStored { moderation } => {
                 let room = room.clone();

@@ -1,0 +1,189 @@
+//! The recordings a host may see, and the download links it gets for them.
+//!
+//! A link is a path under `/recordings/` with an expiry and an HMAC-SHA256 signature by a
+//! key made at start (so links end with the process, or after [`LINK_TTL`]). The hub has
+//! already checked that the asker hosts the room; the link carries that decision to the
+//! HTTP handler, which checks the signature and serves the file. Nothing else under the
+//! data dir is reachable: names are checked against what a recording writes.
+
+use confab_proto::{RecordedFile, RecordingInfo, RoomId};
+use std::path::{Path, PathBuf};
+
+/// How long a download link works.
+pub const LINK_TTL_SECS: u64 = 3600;
+/// Most recordings a listing names (newest first).
+pub const MAX_LISTED: usize = 100;
+
+/// The recordings folder and the key links are signed with. Cheap to share (`Arc`).
+pub struct Links {
+    dir: PathBuf,
+    key: aws_lc_rs::hmac::Key,
+}
+
+impl Links {
+    /// Links to the recordings under `dir`, signed with a fresh random key.
+    pub fn new(dir: PathBuf) -> Links {
+        let secret: [u8; 32] = crate::random::bytes();
+        Links {
+            dir,
+            key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret),
+        }
+    }
+
+    fn sign(&self, path: &str, exp: u64) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.key, format!("{path}\n{exp}").as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The file a link names, if its signature is right, it has not expired and the
+    /// names are a recording's.
+    pub fn verify(
+        &self,
+        room: &str,
+        folder: &str,
+        file: &str,
+        exp: u64,
+        sig: &str,
+    ) -> Option<PathBuf> {
+        let ok_names = RoomId::parse(room).is_some() && is_folder(folder) && is_file(file);
+        if !ok_names || exp < crate::unix_now() {
+            return None;
+        }
+        let path = format!("{room}/{folder}/{file}");
+        let want = self.sign(&path, exp);
+        // Constant time: the signature is the secret here.
+        if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), sig.as_bytes())
+            .is_err()
+        {
+            return None;
+        }
+        Some(self.dir.join(room).join(folder).join(file))
+    }
+
+    /// `room`'s recordings, newest first, with download links (blocking file IO).
+    pub fn list(&self, room: &RoomId) -> Vec<RecordingInfo> {
+        let base = self.dir.join(room.as_str());
+        let Ok(entries) = std::fs::read_dir(&base) else {
+            return Vec::new();
+        };
+        let mut folders: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| is_folder(n))
+            .collect();
+        // Folder names start with the start time in ms: newest first.
+        folders.sort_by_key(|n| std::cmp::Reverse(started_ms(n)));
+        folders.truncate(MAX_LISTED);
+        let exp = crate::unix_now() + LINK_TTL_SECS;
+        folders
+            .into_iter()
+            .map(|folder| self.recording(room, &base.join(&folder), &folder, exp))
+            .collect()
+    }
+
+    fn recording(&self, room: &RoomId, path: &Path, folder: &str, exp: u64) -> RecordingInfo {
+        let manifest: Option<serde_json::Value> = std::fs::read(path.join("recording.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let stopped_ms = manifest
+            .as_ref()
+            .and_then(|m| m.get("stoppedMs"))
+            .and_then(|v| v.as_u64());
+        let mut files: Vec<RecordedFile> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                if !is_file(&name) {
+                    return None;
+                }
+                let bytes = e.metadata().ok()?.len();
+                let kind = if name.ends_with("-audio.webm") {
+                    "audio"
+                } else {
+                    "video"
+                };
+                let peer = name.split('-').next().unwrap_or_default().to_owned();
+                let link = format!("{}/{folder}/{name}", room.as_str());
+                let sig = self.sign(&link, exp);
+                let url = format!("/recordings/{link}?exp={exp}&sig={sig}");
+                Some(RecordedFile {
+                    name,
+                    kind: kind.to_owned(),
+                    peer,
+                    bytes,
+                    url,
+                })
+            })
+            .collect();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        RecordingInfo {
+            id: folder.to_owned(),
+            started_ms: started_ms(folder),
+            stopped_ms,
+            files,
+        }
+    }
+}
+
+/// A recording folder's name: `<start ms>-<call>`.
+fn is_folder(name: &str) -> bool {
+    name.split_once('-').is_some_and(|(ms, call)| {
+        !ms.is_empty()
+            && ms.bytes().all(|b| b.is_ascii_digit())
+            && !call.is_empty()
+            && call.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// A recording file's name: `<peer>-<mid>-<audio|video>.webm`, in safe characters.
+fn is_file(name: &str) -> bool {
+    (name.ends_with("-audio.webm") || name.ends_with("-video.webm"))
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !name.starts_with('.')
+}
+
+fn started_ms(folder: &str) -> u64 {
+    folder
+        .split_once('-')
+        .and_then(|(ms, _)| ms.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_name_only_recordings_and_need_their_signature() {
+        let links = Links::new(PathBuf::from("/data/recordings"));
+        let exp = crate::unix_now() + 60;
+        let sig = links.sign("class/1700000000000-3/ab12-1-video.webm", exp);
+        let path = links.verify("class", "1700000000000-3", "ab12-1-video.webm", exp, &sig);
+        assert_eq!(
+            path,
+            Some(PathBuf::from(
+                "/data/recordings/class/1700000000000-3/ab12-1-video.webm"
+            ))
+        );
+        // Another file, another room, a bad signature, an expired link, a path trick.
+        assert!(links
+            .verify("class", "1700000000000-3", "ab12-0-audio.webm", exp, &sig)
+            .is_none());
+        assert!(links
+            .verify("other", "1700000000000-3", "ab12-1-video.webm", exp, &sig)
+            .is_none());
+        assert!(links
+            .verify("class", "1700000000000-3", "ab12-1-video.webm", exp, "00")
+            .is_none());
+        let old = links.sign("class/1700000000000-3/ab12-1-video.webm", 5);
+        assert!(links
+            .verify("class", "1700000000000-3", "ab12-1-video.webm", 5, &old)
+            .is_none());
+        assert!(!is_folder("..") && !is_file("../confab.db") && !is_file("recording.json"));
+    }
+}
