@@ -97,7 +97,13 @@ pub async fn run(
                 hub_config.max_call_size.max(hub_config.max_peers_per_room),
                 media_tx,
                 turn_local,
-                config.data_dir.join("recordings"),
+                (
+                    config.data_dir.join("recordings"),
+                    crate::record::Limits::new(
+                        config.sfu.recording_retention_days,
+                        config.sfu.recording_quota_mb,
+                    ),
+                ),
                 &tracker,
                 shutdown.clone(),
             )?,

@@ -224,6 +224,8 @@ media = "sfu"
 mesh_max = 3
 listen = "127.0.0.1:7999"
 ips = ["198.51.100.4"]
+recording_retention_days = 7
+recording_quota_mb = 2048
 
 [auth]
 token_key = "0123456789abcdef0123456789abcdef"

@@ -15,9 +15,11 @@
 //! arrived and each runs as smoothly as its sender's clock.
 
 mod links;
+mod prune;
 mod track;
 
 pub use links::{Links, LINK_TTL_SECS};
+pub use prune::Limits;
 
 use confab_proto::RoomId;
 use confab_sfu::RecordedFrame;
@@ -29,6 +31,11 @@ use track::TrackFile;
 
 /// Jobs queued for the recorder thread at most (about 20 s of one call's frames).
 pub const QUEUE: usize = 4096;
+
+/// How often old recordings are deleted (see `prune.rs`), and how often a recording
+/// over the quota tries again to make room.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const RETRY_ROOM: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the recorder thread does.
 pub enum Job {
@@ -61,12 +68,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the thread, writing under `dir`.
-    pub fn spawn(dir: PathBuf) -> std::io::Result<Recorder> {
+    /// Starts the thread, writing under `dir` within `limits`.
+    pub fn spawn(dir: PathBuf, limits: Limits) -> std::io::Result<Recorder> {
         let (tx, rx) = sync_channel(QUEUE);
         std::thread::Builder::new()
             .name("confab-recorder".into())
-            .spawn(move || run(dir, rx))?;
+            .spawn(move || run(dir, limits, rx))?;
         Ok(Recorder { tx })
     }
 
@@ -87,12 +94,30 @@ struct Session {
     started: Instant,
     unix_ms: u64,
     tracks: HashMap<(String, String), TrackFile>,
+    /// It stopped writing: all recordings would not fit the quota.
+    full: bool,
 }
 
-fn run(dir: PathBuf, rx: Receiver<Job>) {
+fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
     let mut sessions: HashMap<u64, Session> = HashMap::new();
-    // The queue closes when the SFU driver goes (shutdown): every file is finished.
-    while let Ok(job) = rx.recv() {
+    let active = |s: &HashMap<u64, Session>| s.values().map(|s| s.dir.clone()).collect::<Vec<_>>();
+    let mut used = prune::prune(&dir, limits, crate::unix_ms(), &[]);
+    let mut pruned = Instant::now();
+    loop {
+        // The queue closes when the SFU driver goes (shutdown): every file is finished.
+        let job = match rx.recv_timeout(PRUNE_EVERY) {
+            Ok(job) => Some(job),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        let over = used > limits.quota_bytes && pruned.elapsed() >= RETRY_ROOM;
+        if over || pruned.elapsed() >= PRUNE_EVERY || matches!(job, Some(Job::Start { .. })) {
+            used = prune::prune(&dir, limits, crate::unix_ms(), &active(&sessions));
+            pruned = Instant::now();
+        }
+        let Some(job) = job else {
+            continue;
+        };
         match job {
             Job::Start {
                 group,
@@ -112,6 +137,7 @@ fn run(dir: PathBuf, rx: Receiver<Job>) {
                     started: at,
                     unix_ms,
                     tracks: HashMap::new(),
+                    full: false,
                 };
                 sessions.insert(group, session);
             }
@@ -124,6 +150,13 @@ fn run(dir: PathBuf, rx: Receiver<Job>) {
                 let Some(s) = sessions.get_mut(&group) else {
                     continue;
                 };
+                if used > limits.quota_bytes {
+                    if !s.full {
+                        s.full = true;
+                        tracing::error!(room = %s.room, "recordings are over --recording-quota-mb: this one stops writing");
+                    }
+                    continue;
+                }
                 let key = (frame.label.clone(), frame.track.clone());
                 let track = match s.tracks.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -134,7 +167,7 @@ fn run(dir: PathBuf, rx: Receiver<Job>) {
                         }
                     }
                 };
-                track.write(s.started, &frame);
+                used += track.write(s.started, &frame);
             }
         }
     }

@@ -67,11 +67,12 @@ impl TrackFile {
         }
     }
 
-    /// Appends `frame` (the recording started at `started`).
-    pub(super) fn write(&mut self, started: Instant, frame: &RecordedFrame) {
+    /// Appends `frame` (the recording started at `started`); returns the bytes written.
+    pub(super) fn write(&mut self, started: Instant, frame: &RecordedFrame) -> u64 {
         if self.failed {
-            return;
+            return 0;
         }
+        let mut written = 0;
         let keyframe = frame.keyframe;
         if self.writer.is_none() {
             let track = if self.audio {
@@ -80,13 +81,14 @@ impl TrackFile {
                 // A video file starts at a keyframe (its header needs the picture size):
                 // earlier frames cannot be decoded.
                 let Some((w, h)) = vp8_keyframe_size(&frame.data).filter(|_| keyframe) else {
-                    return;
+                    return 0;
                 };
                 Track::vp8(w, h)
             };
             let writer = WebmWriter::new(track);
             let header = writer.header();
             self.put(&header);
+            written += header.len() as u64;
             self.writer = Some(writer);
         }
         let (first_ms, first_rtp) = *self.first.get_or_insert_with(|| {
@@ -96,10 +98,11 @@ impl TrackFile {
         let ticks = frame.rtp_time.saturating_sub(first_rtp);
         let ms = first_ms + ticks * 1000 / frame.clock_rate.max(1);
         let Some(writer) = self.writer.as_mut() else {
-            return;
+            return written;
         };
         let bytes = writer.frame(ms, keyframe, &frame.data);
         self.put(&bytes);
+        written += bytes.len() as u64;
         self.frames += 1;
         if self.flushed.elapsed() >= FLUSH_EVERY {
             self.flushed = Instant::now();
@@ -107,6 +110,7 @@ impl TrackFile {
                 self.fail(&e);
             }
         }
+        written
     }
 
     fn put(&mut self, bytes: &[u8]) {

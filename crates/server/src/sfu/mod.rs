@@ -154,7 +154,7 @@ pub fn spawn(
     max_room_size: usize,
     events: mpsc::Sender<MediaEvent>,
     turn: Option<(TurnLocal, mpsc::Receiver<LocalDatagram>)>,
-    recordings: std::path::PathBuf,
+    recordings: (std::path::PathBuf, crate::record::Limits),
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<SfuHandle, SfuStartError> {
@@ -191,7 +191,7 @@ pub fn spawn(
                 None => (None, None),
             };
             // Without a recorder thread the server still runs; recordings do not.
-            let recorder = match crate::record::Recorder::spawn(recordings) {
+            let recorder = match crate::record::Recorder::spawn(recordings.0, recordings.1) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     tracing::error!(error = %e, "the recorder did not start; recordings are off");

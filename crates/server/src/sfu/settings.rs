@@ -67,6 +67,26 @@ pub struct SfuSettings {
     )]
     #[serde(serialize_with = "as_texts")]
     pub ips: Vec<IpAddr>,
+    /// Days a recording is kept (deleted at start and every hour after); 0 keeps them
+    /// until the quota takes them.
+    #[arg(
+        id = "sfu.recording_retention_days",
+        long = "recording-retention-days",
+        env = "CONFAB_RECORDING_RETENTION_DAYS",
+        value_name = "DAYS",
+        default_value_t = 30
+    )]
+    pub recording_retention_days: u32,
+    /// Most megabytes all recordings may take on disk: beyond it the oldest recordings
+    /// are deleted, and a recording that would still not fit stops writing.
+    #[arg(
+        id = "sfu.recording_quota_mb",
+        long = "recording-quota-mb",
+        env = "CONFAB_RECORDING_QUOTA_MB",
+        value_name = "MB",
+        default_value_t = 10_240
+    )]
+    pub recording_quota_mb: u64,
 }
 
 impl Default for SfuSettings {
