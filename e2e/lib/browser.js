@@ -44,6 +44,7 @@ import { pollUntil, safeJson, slug, withTimeout } from './util.js';
  * @property {() => Promise<Record<string, Quality>>} quality
  * @property {ReturnType<import('../../web/js/ui/speakers.js').Speakers['snapshot']>} speakers
  * @property {ReturnType<import('../../web/js/ui/layout.js').Layout['snapshot']>} layout
+ * @property {string[]} roomNotices every "joined" / "left" line shown, oldest first
  * @property {{connected: boolean, reconnects: number, rebound: number}} signaling
  */
 

@@ -74,6 +74,8 @@ test('call: closing a page removes that peer from the other side within 5 s',
     const bobId = ids[1];
     const peerIds = () => window.confab.peers.map((p) => p.id);
     assert.ok((await alice.evaluate(peerIds)).includes(bobId), 'Alice sees Bob before close');
+    const roomNotices = () => alice.evaluate(() => window.confab.roomNotices);
+    assert.deepEqual(await roomNotices(), ['Bob joined'], 'Alice was told Bob came in');
 
     const t0 = Date.now();
     await bob.close();
@@ -87,5 +89,7 @@ test('call: closing a page removes that peer from the other side within 5 s',
     }
     t.diagnostic(`Bob removed from Alice's peers ${elapsed} ms after page.close()`);
     assert.ok(elapsed < 5_000, `Bob removed after ${elapsed} ms (limit 5000)`);
+    assert.deepEqual(await roomNotices(), ['Bob joined', 'Bob left'], 'and that he left, in words');
+    assert.equal(await alice.locator('#room-notice').textContent(), 'Bob left');
     await lab.screenshot(alice, 'alice-after-bob-left');
   });

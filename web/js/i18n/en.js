@@ -388,4 +388,9 @@ export default {
   'rec.video': 'video',
   'rec.download': 'Download',
   'rec.play': 'Play',
+  'notice.joined': '{name} joined',
+  'notice.left': '{name} left',
+  'notice.lost': '{name} lost their connection and left',
+  'notice.reconnecting': '{name}’s connection dropped, reconnecting…',
+  'notice.back': '{name} is back',
 };

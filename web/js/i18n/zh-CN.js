@@ -390,4 +390,9 @@ export default {
   'rec.video': '视频',
   'rec.download': '下载',
   'rec.play': '播放',
+  'notice.joined': '{name}加入了',
+  'notice.left': '{name}离开了',
+  'notice.lost': '{name}断开了连接，已离开',
+  'notice.reconnecting': '{name}的连接中断了，正在重新连接…',
+  'notice.back': '{name}回来了',
 };

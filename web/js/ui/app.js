@@ -26,6 +26,7 @@ import { Room } from '../room/room.js';
 import { Stage, initialOf } from './stage.js';
 import { Speakers } from './speakers.js';
 import { Layout } from './layout.js';
+import { RoomNotices } from './notices.js';
 import { Calls } from './calls.js';
 import { renderPeople } from './people.js';
 import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js';
@@ -142,6 +143,8 @@ const speakers = new Speakers(ui.stage);
 /** The grid, or the speaker view (the loudest or the pinned tile big). */
 const layout = new Layout(ui.stage, speakers, $('menu-layout', HTMLButtonElement));
 speakers.onChange(() => layout.apply());
+/** "Bob joined", "Bob left", "Bob's connection dropped, reconnecting…". */
+const notices = new RoomNotices($('room-notice', HTMLElement), room);
 
 /** @type {Calls} */
 const calls = new Calls(
@@ -297,7 +300,7 @@ function reportMedia() {
 
 /** What wire.js acts on. @returns {import('./wire.js').WireContext} */
 const wireContext = () => ({
-  app, room, calls, transport, moderation, broadcast: broadcastUi, recording: recordingUi, chat, access,
+  app, room, calls, transport, moderation, broadcast: broadcastUi, recording: recordingUi, notices, chat, access,
   roomName: ui.roomName,
   showError, renderAll, showOwnName, reportMedia, speakers,
 });
@@ -452,6 +455,7 @@ function resetToLobby() {
   moderation.reset();
   broadcastUi.reset();
   layout.reset();
+  notices.reset();
   app.joinedAt = null;
   app.disconnected = false;
   chat.clear();
@@ -562,6 +566,7 @@ installDebugHandle({
   transport,
   speakers,
   layout,
+  roomNotices: () => notices.shown,
   signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 

@@ -15,6 +15,7 @@
  * @param {ReturnType<typeof import('./features.js').createCallFeatures>['debug']} src.features in-call features
  * @param {import('./speakers.js').Speakers} src.speakers who talks in our call through the router
  * @param {import('./layout.js').Layout} src.layout the grid or the speaker view, and the pin
+ * @param {() => string[]} src.roomNotices every "joined" / "left" line shown, oldest first
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
  *   connection: up or not, and how many replacement connections were opened
  */
@@ -51,6 +52,7 @@ export function installDebugHandle(src) {
         quality: { enumerable: true, value: () => src.features.quality() },
         speakers: { enumerable: true, get: () => src.speakers.snapshot() },
         layout: { enumerable: true, get: () => src.layout.snapshot() },
+        roomNotices: { enumerable: true, get: () => [...src.roomNotices()] },
         signaling: {
           enumerable: true,
           get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: transport.rebound }),

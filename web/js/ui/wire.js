@@ -20,6 +20,7 @@ import { SignalingError } from '../net/signaling.js';
  * @property {import('./moderation.js').Moderation} moderation
  * @property {import('./broadcast.js').Broadcast} broadcast broadcast mode, hands, the stage
  * @property {import('./recording.js').RecordingUi} recording recording on the server
+ * @property {import('./notices.js').RoomNotices} notices who comes and goes, in words
  * @property {import('./chat.js').ChatPanel} chat
  * @property {import('./access.js').Access} access
  * @property {HTMLElement} roomName
@@ -50,8 +51,8 @@ export function toRtcIceServers(servers) {
  * @param {WireContext} c
  */
 export function wireSignaling(sig, c) {
-  const { app, room, calls, transport, moderation, broadcast, recording, chat, access, roomName, showError, renderAll,
-    showOwnName, reportMedia, speakers } = c;
+  const { app, room, calls, transport, moderation, broadcast, recording, notices, chat, access, roomName, showError,
+    renderAll, showOwnName, reportMedia, speakers } = c;
   const live = () => app.signaling === sig;
   // The room model hears roles and the lock before moderation says what changed.
   sig.on('roleChanged', (m) => live() && room.handle(m));
@@ -59,6 +60,7 @@ export function wireSignaling(sig, c) {
   moderation.wire(sig, live); // first: it names departing peers before they are dropped
   broadcast.wire(sig, live); // before presence reaches the room model: it compares
   recording.wire(sig, live);
+  notices.wire(sig, live); // before the room model hears presence: it compares
 
   sig.on('welcome', (w) => {
     if (!live()) return;
