@@ -10,24 +10,6 @@ use confab_proto::{CallId, ClientMsg, ErrorCode, MediaMode, PeerId, Role, Server
 use confab_signal::{ConnId, HubConfig, MediaCommand, MediaPolicy, Output};
 use std::time::Duration;
 
-fn to(out: &[Output], conn: ConnId) -> Vec<ServerMsg> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Send { to, msg } if *to == conn => Some(msg.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn media(out: &[Output]) -> Vec<MediaCommand> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Media(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Each `Join`'s publish flag, and each `Publish` command, in order.
 fn publish_flags(out: &[Output]) -> Vec<bool> {
     media(out)

@@ -7,7 +7,7 @@ use confab_proto::{
     CallId, ClientMsg, ErrorCode, InviteEndReason, MediaMode, PeerId, PeerState, RequestId,
     ServerMsg, Status,
 };
-use confab_signal::{ConnId, HubConfig, Output};
+use confab_signal::HubConfig;
 use std::time::Duration;
 
 fn invite(to: &PeerId) -> ClientMsg {
@@ -15,15 +15,6 @@ fn invite(to: &PeerId) -> ClientMsg {
 }
 
 /// The messages `conn` received, in order.
-fn to(out: &[Output], conn: ConnId) -> Vec<ServerMsg> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Send { to, msg } if *to == conn => Some(msg.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn ended(call: u64, from: &PeerId, to: &PeerId, reason: InviteEndReason) -> ServerMsg {
     ServerMsg::InviteEnded {
         call: CallId(call),

@@ -11,24 +11,6 @@ use confab_signal::{
 };
 use std::time::Duration;
 
-fn to(out: &[Output], conn: ConnId) -> Vec<ServerMsg> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Send { to, msg } if *to == conn => Some(msg.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn media(out: &[Output]) -> Vec<MediaCommand> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Media(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn harness(media: MediaPolicy) -> Harness {
     Harness::with_config(HubConfig {
         resume_grace: Duration::ZERO,

@@ -10,15 +10,6 @@ use confab_proto::{CallId, ClientMsg, PeerId, ServerMsg};
 use confab_signal::{ConnId, HubConfig, Input, MediaCommand, MediaEvent, MediaPolicy, Output};
 use std::time::Duration;
 
-fn to(out: &[Output], conn: ConnId) -> Vec<ServerMsg> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Send { to, msg } if *to == conn => Some(msg.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The `Join`s in `out`: (endpoint, group) in order.
 fn joins(out: &[Output]) -> Vec<(confab_signal::MediaEndpoint, u64)> {
     out.iter()

@@ -172,6 +172,7 @@ const recordingUi = new RecordingUi(
 const broadcastUi = new Broadcast(
   {
     toggle: $('broadcast-toggle', HTMLButtonElement),
+    menuToggle: $('menu-broadcast', HTMLButtonElement),
     tag: $('broadcast-tag', HTMLElement),
     hand: $('hand-toggle', HTMLButtonElement),
     menuHand: $('menu-hand', HTMLButtonElement),

@@ -16,6 +16,7 @@ import { t } from '../i18n/i18n.js';
 /**
  * @typedef {object} BroadcastUi
  * @property {HTMLButtonElement} toggle the host's broadcast toggle
+ * @property {HTMLButtonElement} menuToggle the same, in the "more" menu (narrow screens)
  * @property {HTMLElement} tag "Broadcast", for everyone else
  * @property {HTMLButtonElement} hand our raise-hand button
  * @property {HTMLButtonElement} menuHand the same, in the "more" menu (narrow screens)
@@ -43,7 +44,9 @@ export class Broadcast {
     this.ctx = ctx;
     /** Broadcast calls we started watching by ourselves (each at most once). @type {Set<number>} */
     this.watched = new Set();
-    ui.toggle.addEventListener('click', () => this.ctx.signaling()?.send(broadcast(!this.ctx.room.broadcast)));
+    for (const b of [ui.toggle, ui.menuToggle]) {
+      b.addEventListener('click', () => this.ctx.signaling()?.send(broadcast(!this.ctx.room.broadcast)));
+    }
     for (const b of [ui.hand, ui.menuHand]) {
       b.addEventListener('click', () => this.ctx.signaling()?.send(hand(!this.ctx.room.me.hand)));
     }
@@ -102,6 +105,8 @@ export class Broadcast {
     const on = room.broadcast;
     const ui = this.ui;
     ui.toggle.hidden = !host;
+    ui.menuToggle.hidden = !host;
+    /** @type {HTMLElement} */ (ui.menuToggle.querySelector('span')).textContent = t(on ? 'bc.stop' : 'bc.start');
     ui.toggle.setAttribute('aria-pressed', String(on));
     const text = /** @type {HTMLElement} */ (ui.toggle.querySelector('.chip-text'));
     text.textContent = t(on ? 'bc.stop' : 'bc.start');

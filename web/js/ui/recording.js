@@ -16,6 +16,7 @@ import { $ } from './dom.js';
 /**
  * @typedef {object} RecordingUiParts
  * @property {HTMLButtonElement} toggle the host's record toggle
+ * @property {HTMLButtonElement} menuToggle the same, in the "more" menu (narrow screens)
  * @property {HTMLElement} tag "Recording", for everyone
  * @property {HTMLButtonElement} menuItem "Recordings" in the "more" menu (hosts)
  * @property {HTMLElement} panel the list's panel
@@ -36,6 +37,7 @@ import { $ } from './dom.js';
 export function recordingParts() {
   return {
     toggle: $('record-toggle', HTMLButtonElement),
+    menuToggle: $('menu-record', HTMLButtonElement),
     tag: $('recording-tag', HTMLElement),
     menuItem: $('menu-recordings', HTMLButtonElement),
     panel: $('recordings', HTMLElement),
@@ -53,7 +55,9 @@ export class RecordingUi {
   constructor(ui, ctx) {
     this.ui = ui;
     this.ctx = ctx;
-    ui.toggle.addEventListener('click', () => this.ctx.signaling()?.send(record(this.ctx.room.recordedBy === null)));
+    for (const b of [ui.toggle, ui.menuToggle]) {
+      b.addEventListener('click', () => this.ctx.signaling()?.send(record(this.ctx.room.recordedBy === null)));
+    }
     ui.menuItem.addEventListener('click', () => {
       ui.panel.hidden = false;
       this.ctx.signaling()?.send(recordings());
@@ -130,6 +134,8 @@ export class RecordingUi {
     const on = room.recordedBy !== null;
     const ui = this.ui;
     ui.toggle.hidden = room.role !== 'host';
+    ui.menuToggle.hidden = room.role !== 'host';
+    /** @type {HTMLElement} */ (ui.menuToggle.querySelector('span:last-child')).textContent = t(on ? 'rec.stop' : 'rec.start');
     ui.menuItem.hidden = room.role !== 'host';
     if (room.role !== 'host') ui.panel.hidden = true;
     ui.toggle.setAttribute('aria-pressed', String(on));

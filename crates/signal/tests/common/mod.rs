@@ -266,3 +266,23 @@ pub fn offer(to: &PeerId) -> ClientMsg {
 pub fn chat(text: &str) -> ClientMsg {
     ClientMsg::Chat { text: text.into() }
 }
+
+/// The messages `out` sends to `conn`, in order.
+pub fn to(out: &[Output], conn: ConnId) -> Vec<ServerMsg> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send { to, msg } if *to == conn => Some(msg.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The SFU commands in `out`, in order.
+pub fn media(out: &[Output]) -> Vec<confab_signal::MediaCommand> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Media(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
