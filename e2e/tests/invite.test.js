@@ -29,7 +29,9 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     const aliceId = await joinRoom(lab, alice, room, 'Alice');
     const bobId = await joinRoom(lab, bob, room, 'Bob');
 
-    // 1. Decline.
+    // 1. Decline. Bob has touched his page (as a person who typed a name and pressed Join
+    // has), so the browser lets it play the ring tone.
+    await bob.mouse.click(180, 300);
     await invite(alice, bobId, { expect: 'Call' });
     assert.equal(await waitForInvitation(bob), 'Alice is calling you');
     await waitFor(alice, () => document.querySelector('#outgoing li')?.textContent.includes('Calling Bob…'),
@@ -37,11 +39,19 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     await waitFor(alice, (id) => window.confab.peers.find((p) => p.id === id)?.state.status === 'ringing',
       { arg: bobId, message: "Alice's people list shows Bob ringing" });
     assert.equal((await bob.evaluate(() => window.confab.callState)), 'ringing');
+    // It rings: the tone plays (Web Audio running) and the title says who calls.
+    const ringing = await bob.evaluate(() => ({ ...window.confab.call, title: document.title }));
+    assert.equal(ringing.ringing, true);
+    assert.equal(ringing.tone, 'running', 'the ring tone plays');
+    assert.equal(ringing.title, '📞 Alice is calling…');
     await lab.screenshot(bob, 'incoming-invitation-phone');
     await lab.screenshot(alice, 'calling-bob');
     await decline(bob);
     await waitForNotice(alice, 'Bob declined');
     assert.ok(await bob.locator('#incoming').isHidden(), "Bob's dialog closed");
+    const quiet = await bob.evaluate(() => ({ ...window.confab.call, title: document.title }));
+    assert.deepEqual([quiet.ringing, quiet.tone], [false, 'none'], 'the ringing stops');
+    assert.match(quiet.title, /^invite-.* · confab$/, 'the title is the room again');
     await waitForIdle(alice, { label: 'Alice' });
     await waitForIdle(bob, { label: 'Bob' });
 
@@ -52,6 +62,7 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     await waitForNotice(bob, 'Alice cancelled the call');
     await bob.locator('#incoming').waitFor({ state: 'hidden', timeout: 5_000 });
     assert.deepEqual((await callOf(alice)).outgoing, [], 'Alice no longer calling');
+    assert.equal((await callOf(bob)).ringing, false, 'a cancelled call stops ringing');
 
     // 3. Nobody answers: both sides are told after the ring timeout, not before.
     await invite(alice, bobId, { expect: 'Call' });

@@ -393,4 +393,5 @@ export default {
   'notice.lost': '{name} lost their connection and left',
   'notice.reconnecting': '{name}’s connection dropped, reconnecting…',
   'notice.back': '{name} is back',
+  'ring.title': '📞 {name} is calling…',
 };

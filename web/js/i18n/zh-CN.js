@@ -395,4 +395,5 @@ export default {
   'notice.lost': '{name}断开了连接，已离开',
   'notice.reconnecting': '{name}的连接中断了，正在重新连接…',
   'notice.back': '{name}回来了',
+  'ring.title': '📞 {name}正在呼叫你…',
 };

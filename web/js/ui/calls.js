@@ -5,6 +5,7 @@
 // keeps the transport (media/transport.js) connected to exactly our call's members.
 
 import { initialOf } from './stage.js';
+import { Ringer } from './ringer.js';
 import { listNames, locale, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
@@ -56,6 +57,8 @@ export class Calls {
     this.ctx = ctx;
     /** Every outcome shown, oldest first (for tests). @type {string[]} */
     this.notices = [];
+    /** Rings while an invitation waits for us. */
+    this.ringer = new Ringer();
     /** @private @type {ReturnType<typeof setTimeout> | null} */
     this.noticeTimer = null;
 
@@ -283,6 +286,7 @@ export class Calls {
     const ui = this.ui;
     const inc = this.incoming;
     ui.incoming.hidden = !inc;
+    this.ringer.update(inc ? this.nameOf(inc.from) : null);
     if (inc) {
       const name = this.nameOf(inc.from);
       const others = inc.members.filter((id) => id !== inc.from).map((id) => this.nameOf(id));
@@ -339,6 +343,7 @@ export class Calls {
       members: [...this.members()],
       incoming: this.incoming ? { call: this.incoming.call, from: this.incoming.from } : null,
       outgoing: [...this.outgoing.keys()],
+      ...this.ringer.snapshot(),
     };
   }
 }
