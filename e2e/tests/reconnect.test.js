@@ -210,6 +210,8 @@ test('reconnect: a dropped WebSocket resumes the same identity; no chat message 
       await pollUntil(async () => /** @type {string} */ (await bob.locator(`#peer-list li[data-peer-id="${ids[0]}"] .peer-status`)
         .textContent().catch(() => '')).includes('Reconnecting'),
       { timeout: 10_000, message: 'Bob sees Alice reconnecting' });
+      const dropped = 'Alice’s connection dropped, reconnecting…';
+      assert.ok((await bob.evaluate(() => window.confab.roomNotices)).includes(dropped), 'and is told so in words');
       await say(bob, 'two');
       await say(bob, 'three');
       await pollUntil(async () => (await shownChat(bob)).some((m) => m.text === 'three'),
@@ -229,6 +231,8 @@ test('reconnect: a dropped WebSocket resumes the same identity; no chat message 
       assert.fail(`${/** @type {Error} */ (e).message}\nAlice: ${await describeConfab(alice)}\n${lab.where()}`);
     }
     assert.equal(await alice.evaluate(() => window.confab.peerId), ids[0], 'same peer id');
+    await pollUntil(async () => (await bob.evaluate(() => window.confab.roomNotices)).includes('Alice is back'),
+      { timeout: 5_000, message: 'Bob is told Alice is back' });
     assert.ok(await alice.evaluate(() => window.confab.signaling.reconnects >= 1));
     await say(alice, 'four');
     const want = ['one', 'two', 'three', 'four'];
