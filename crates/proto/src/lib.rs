@@ -22,7 +22,9 @@
 
 mod client;
 mod decode;
+mod errors;
 mod ids;
+mod peer;
 mod server;
 
 pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};

@@ -4,6 +4,9 @@ use crate::ids::{CallId, PeerId, RequestId, RoomId};
 use crate::IceCandidate;
 use serde::{Deserialize, Serialize};
 
+pub use crate::errors::ErrorCode;
+pub use crate::peer::{PeerInfo, PeerState, Role, Status};
+
 /// A server-to-client message, tagged by `"type"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(
@@ -341,106 +344,6 @@ impl ServerMsg {
     ];
 }
 
-/// A peer as others in the room see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerInfo {
-    /// Its peer id.
-    pub id: PeerId,
-    /// Its display name.
-    pub name: String,
-    /// Its presence: idle, ringing or in a call, and its mute flags. Absent from servers
-    /// older than calls (then idle).
-    #[serde(default)]
-    pub state: PeerState,
-    /// Host or guest; absent means guest.
-    #[serde(default, skip_serializing_if = "Role::is_guest")]
-    pub role: Role,
-}
-
-/// What a peer may do in its room.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Takes part.
-    #[default]
-    Guest,
-    /// Takes part and moderates: `kick`, `mute`, `lock`, `broadcast`, `stage`.
-    Host,
-    /// Watches and listens: sends media only while a host has it on stage. Only a join
-    /// token makes a viewer; it never becomes host.
-    Viewer,
-}
-
-impl Role {
-    /// Whether this is [`Role::Guest`] (the default, left out of JSON).
-    pub fn is_guest(&self) -> bool {
-        *self == Role::Guest
-    }
-
-    /// The wire name (`guest`, `host`), as in JSON and join tokens.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Guest => "guest",
-            Role::Host => "host",
-            Role::Viewer => "viewer",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-
-    /// Parses a wire name (`guest`, `host`), for command lines.
-    fn from_str(s: &str) -> Result<Role, String> {
-        match s {
-            "guest" => Ok(Role::Guest),
-            "host" => Ok(Role::Host),
-            "viewer" => Ok(Role::Viewer),
-            other => Err(format!("{other:?} is not a role (guest, host or viewer)")),
-        }
-    }
-}
-
-/// What a peer is doing, as the room sees it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PeerState {
-    /// Idle, ringing (an invitation waits for its answer) or in a call.
-    pub status: Status,
-    /// The call it is in (status `inCall`) or rung into (status `ringing`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call: Option<CallId>,
-    /// Its microphone is muted (as last reported by its client).
-    #[serde(default)]
-    pub audio_muted: bool,
-    /// Its camera is off (as last reported by its client).
-    #[serde(default)]
-    pub video_muted: bool,
-    /// Its connection dropped and the server holds its place for the resume grace
-    /// period; it keeps its room, call and id if it comes back in time.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub reconnecting: bool,
-    /// Its hand is raised.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub hand: bool,
-    /// A host brought it on stage: in a broadcast room it may send media.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub on_stage: bool,
-}
-
-/// A peer's call status.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Status {
-    /// In no call and not being rung.
-    #[default]
-    Idle,
-    /// An invitation to a call is waiting for its answer.
-    Ringing,
-    /// In a call (possibly alone, while its first invitations ring).
-    InCall,
-}
-
 /// How an invitation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -517,84 +420,6 @@ pub struct IceServer {
     /// TURN password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
-}
-
-/// Machine-readable error codes, sent as snake_case strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// The frame was not a JSON object (or was a binary frame).
-    BadJson,
-    /// `type` was missing, not a string, or not a known message type.
-    UnknownType,
-    /// A field was missing or of the wrong type.
-    BadField,
-    /// The frame exceeded [`crate::MAX_FRAME_BYTES`].
-    TooLarge,
-    /// The display name was empty, too long, or held control characters.
-    BadName,
-    /// The room id was empty, too long, or held characters outside `A-Za-z0-9_-`.
-    BadRoom,
-    /// An SDP was empty.
-    BadSdp,
-    /// A message other than `hello` (or `ping`) came before `hello`.
-    HelloRequired,
-    /// A second `hello` on one connection.
-    AlreadyHello,
-    /// `hello` named a version this server does not speak; the server then closes
-    /// the connection with code 4000.
-    UnsupportedVersion,
-    /// The request needs a joined room.
-    NotJoined,
-    /// `join` while already in a room; `leave` first.
-    AlreadyJoined,
-    /// The addressee is not a peer in your room (or is yourself).
-    UnknownPeer,
-    /// The room is at its peer limit.
-    RoomFull,
-    /// The server is at its room limit.
-    ServerFull,
-    /// A chat text was empty after trimming, too long, or held control characters
-    /// other than newline and tab.
-    BadText,
-    /// Too many chat messages too fast; this one was dropped (not stored, not sent).
-    RateLimited,
-    /// The invitee is already in another call or being rung into one.
-    Busy,
-    /// The call is at its size limit (members plus pending invitations).
-    CallFull,
-    /// The invitee is already in your call.
-    AlreadyInCall,
-    /// The invitee is already being rung into your call.
-    AlreadyInvited,
-    /// `joinCall` while in a call; leave it first.
-    InAnotherCall,
-    /// No such pending invitation (for `accept`, `decline` or `cancel`).
-    NoInvitation,
-    /// No such call running in your room (for `joinCall`).
-    UnknownCall,
-    /// `leaveCall` while in no call.
-    NotInCall,
-    /// The room needs a password and `join` had none.
-    PasswordRequired,
-    /// The password was wrong.
-    BadPassword,
-    /// The server (or room) admits only holders of a join token, and `join` had none.
-    TokenRequired,
-    /// The join token was malformed, badly signed, expired, or for another room.
-    BadToken,
-    /// `kick`, `mute` or `lock` from a peer that is not a host of its room.
-    NotHost,
-    /// `join` to a room a host has locked.
-    RoomLocked,
-    /// `sfuOffer` or `sfuAnswer` while not in a call whose media is `sfu`.
-    NotSfuCall,
-    /// The media router refused an SDP, is full, or lost your connection to it; the
-    /// message says which. Send a fresh `sfuOffer` to try again.
-    MediaFailed,
-    /// `broadcast` on a server that runs no media router (`--media mesh`).
-    NoMediaServer,
 }
 
 /// One recording of a room's call (see `recordings`).
