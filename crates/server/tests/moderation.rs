@@ -4,24 +4,13 @@
 
 mod common;
 use common::{Client, TestServer};
-use confab_server::auth::token::{mint, Claims, Role};
+use confab_server::auth::token::Role;
 use serde_json::{json, Value};
 
 const KEY: &str = "join-token-key-0123456789abcdef-0123";
 
 fn token(room: &str, name: &str, role: Role) -> String {
-    let now = confab_server::unix_now();
-    mint(
-        KEY,
-        &Claims {
-            room: room.into(),
-            name: name.into(),
-            role,
-            exp: now + 600,
-            iat: Some(now),
-            ..Claims::default()
-        },
-    )
+    common::join_token(KEY, room, name, role)
 }
 
 /// Joins `room` with `token`; returns the `joined` reply.

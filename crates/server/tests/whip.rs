@@ -5,7 +5,7 @@
 
 mod common;
 use common::{Client, TestServer};
-use confab_server::auth::token::{mint, Claims, Role};
+use confab_server::auth::token::Role;
 use confab_server::config::MediaArg;
 use serde_json::Value;
 use str0m::media::{Direction, MediaKind};
@@ -14,18 +14,7 @@ use str0m::{Candidate, Rtc};
 const KEY: &str = "whip-token-key-0123456789abcdef-0123";
 
 fn token(room: &str, name: &str, role: Role) -> String {
-    let now = confab_server::unix_now();
-    mint(
-        KEY,
-        &Claims {
-            room: room.into(),
-            name: name.into(),
-            role,
-            exp: now + 600,
-            iat: Some(now),
-            ..Claims::default()
-        },
-    )
+    common::join_token(KEY, room, name, role)
 }
 
 /// An encoder's offer: audio and video to send.

@@ -127,8 +127,8 @@ impl Links {
     }
 }
 
-/// A recording folder's name: `<start ms>-<call>`.
-fn is_folder(name: &str) -> bool {
+/// A recording folder's name: `<start ms>-<call>` (what `Recorder` makes).
+pub(super) fn is_folder(name: &str) -> bool {
     name.split_once('-').is_some_and(|(ms, call)| {
         !ms.is_empty()
             && ms.bytes().all(|b| b.is_ascii_digit())
@@ -147,7 +147,8 @@ fn is_file(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
-fn started_ms(folder: &str) -> u64 {
+/// When a recording folder's recording started (0 for another name).
+pub(super) fn started_ms(folder: &str) -> u64 {
     folder
         .split_once('-')
         .and_then(|(ms, _)| ms.parse().ok())

@@ -73,9 +73,10 @@ fn find(dir: &Path) -> Vec<Found> {
             .flatten()
         {
             let name = rec.file_name().to_string_lossy().into_owned();
-            let Some(started_ms) = name.split_once('-').and_then(|(ms, _)| ms.parse().ok()) else {
+            if !super::links::is_folder(&name) {
                 continue;
-            };
+            }
+            let started_ms = super::links::started_ms(&name);
             let bytes = std::fs::read_dir(rec.path())
                 .into_iter()
                 .flatten()
