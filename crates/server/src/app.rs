@@ -5,8 +5,9 @@
 //! 1. the chat store (`store/`), opened first so a broken one stops the start;
 //! 2. STUN/TURN (`turn/`), whose handle says how clients reach it (and revokes a
 //!    departed member's credentials);
-//! 3. the signaling hub's owner task (`signal/`), with the ICE servers it hands out;
-//! 4. the HTTP(S) server (`http/`), which serves the web app and upgrades `/ws` into
+//! 3. in cluster mode, the cluster task (`cluster/`), connected to Redis;
+//! 4. the signaling hub's owner task (`signal/`), with the ICE servers it hands out;
+//! 5. the HTTP(S) server (`http/`), which serves the web app and upgrades `/ws` into
 //!    connections of that hub.
 //!
 //! Shutdown is one [`CancellationToken`]; every task is on one [`TaskTracker`], which
@@ -39,6 +40,9 @@ pub enum StartError {
     /// The SFU could not start.
     #[error(transparent)]
     Sfu(#[from] crate::sfu::SfuStartError),
+    /// Cluster mode could not start (Redis unreachable).
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterStartError),
 }
 
 /// Serves on `listeners` until `shutdown` is cancelled, then drains.
@@ -117,6 +121,13 @@ pub async fn run(
             config.data_dir.join("recordings"),
         ))
     });
+    let cluster = match &config.cluster.redis_url {
+        Some(url) => {
+            let me = crate::cluster::node_id(&config.cluster);
+            Some(crate::cluster::spawn(url.expose(), me, &tracker, shutdown.clone()).await?)
+        }
+        None => None,
+    };
     let hub = crate::signal::spawn(
         hub_config,
         crate::random::bytes(),
@@ -127,6 +138,7 @@ pub async fn run(
             sfu,
             turn: revoker,
             recordings: recordings.clone(),
+            cluster,
         },
     );
     let mut state = AppState::new(

@@ -12,6 +12,7 @@
 
 mod app;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 mod http;
 mod listeners;

@@ -188,6 +188,9 @@ max_connections = 6
 max_detached = 100
 max_detached_per_ip = 4
 chat_retention_days = 7
+redis_url = "redis://:hunter2-redis@127.0.0.1:6379/0"
+node_id = "node-1"
+node_address = "203.0.113.8"
 chat_history = 50
 chat_burst = 7
 chat_refill_ms = 250
@@ -295,6 +298,15 @@ room_passwords = ["board=$argon2id$v=19$m=19456,t=2,p=1$TKNTEOORckKw2T76gMqmJw$n
     assert_eq!((c.turn.user_quota, c.turn.ip_quota), (3, 5));
     assert_eq!(c.sfu.media, confab_server::config::MediaArg::Sfu);
     assert_eq!((c.sfu.mesh_max, c.sfu.ips.len()), (3, 1));
+    assert!(c.cluster.enabled());
+    assert_eq!(c.cluster.node_id.as_deref(), Some("node-1"));
+    // The node's address is what its media ports advertise, over --external-ip.
+    assert_eq!(c.turn.external_ip, Some("203.0.113.8".parse().unwrap()));
+    let shown = c.to_toml_redacted();
+    assert!(
+        !shown.contains("hunter2-redis"),
+        "the Redis URL is a secret"
+    );
 }
 
 fn check_config(args: &[&str], env: &[(&str, &str)]) -> Output {

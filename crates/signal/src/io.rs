@@ -1,7 +1,7 @@
 //! The hub's one input type and one output type, and the time every input carries.
 
-use crate::room::Moderation;
-use crate::{ChatSeed, ConnId};
+use crate::room::{Moderation, RoomCommand, RoomEvent};
+use crate::{ChatSeed, ConnId, NodeId};
 use confab_proto::{CallId, ChatMessage, ClientFrame, PairType, PeerId, Role, RoomId, ServerMsg};
 use std::net::IpAddr;
 use std::time::Instant;
@@ -119,6 +119,80 @@ pub enum Input {
     /// The SFU answered or reported something about one of the endpoints the hub made
     /// with [`Output::Media`]. Events for endpoints the hub has dropped are ignored.
     Media(MediaEvent),
+    /// Another node of the cluster (see [`crate::HubConfig::cluster`]).
+    Cluster(ClusterIn),
+}
+
+/// What the other nodes of a cluster tell this one, passed on by the cluster driver
+/// (which has already put each node's messages in order and detected gaps).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClusterIn {
+    /// A session on node `from` acts in `room`, which this node owns (or is claiming:
+    /// then the command waits for the claim). A `join` for a room this node does not
+    /// have starts a claim, as a local one would.
+    Command {
+        /// The node that holds the acting peer's connection.
+        from: NodeId,
+        /// The room.
+        room: RoomId,
+        /// What the peer does.
+        cmd: RoomCommand,
+    },
+    /// The owner of `room` reports its events for the members this node holds, in the
+    /// room's order (deliveries, entries, exits).
+    Events {
+        /// The room's owner.
+        from: NodeId,
+        /// The room.
+        room: RoomId,
+        /// What happened.
+        events: Vec<RoomEvent>,
+    },
+    /// Answers an [`Output::LoadHistory`]: `owner` holds `room`'s lease, so the joins
+    /// parked for it go there (and so do the members' later commands).
+    Elsewhere {
+        /// The room.
+        room: RoomId,
+        /// The node that owns it.
+        owner: NodeId,
+    },
+    /// What `node` and this node told each other may have lost a message (a gap in the
+    /// sequence numbers, or `node` asked): every member of a room they share gets a
+    /// fresh `joined` snapshot, so nothing stays out of step.
+    Resync {
+        /// The other node.
+        node: NodeId,
+    },
+}
+
+/// What this node tells the other nodes of its cluster ([`Output::Cluster`]).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClusterOut {
+    /// A member held here acts in `room`, which node `to` owns.
+    Command {
+        /// The owner.
+        to: NodeId,
+        /// The room.
+        room: RoomId,
+        /// What the member does.
+        cmd: RoomCommand,
+    },
+    /// The events of `room` (owned here) for the members node `to` holds, in order.
+    Events {
+        /// The node holding those members.
+        to: NodeId,
+        /// The room.
+        room: RoomId,
+        /// What happened, each delivery trimmed to `to`'s members.
+        events: Vec<RoomEvent>,
+    },
+    /// `room`, owned here, ended: give its lease up.
+    Released {
+        /// The room.
+        room: RoomId,
+    },
 }
 
 /// One SFU endpoint (a member's peer connection to the SFU), numbered by the hub; never
@@ -306,6 +380,8 @@ pub enum Output {
     },
     /// Something worth counting happened; for metrics, nothing to deliver.
     Event(Event),
+    /// Tell another node of the cluster (only with [`crate::HubConfig::cluster`]).
+    Cluster(ClusterOut),
 }
 
 /// What the hub reports for metrics (see [`Output::Event`]).

@@ -104,7 +104,8 @@ pub mod room;
 mod session;
 
 pub use io::{
-    Event, Grant, Input, MediaCommand, MediaEndpoint, MediaEvent, Now, Output, ParticipantKind,
+    ClusterIn, ClusterOut, Event, Grant, Input, MediaCommand, MediaEndpoint, MediaEvent, Now,
+    Output, ParticipantKind,
 };
 pub use room::{CallSnapshot, ChatSeed, Identity, MediaPolicy, Moderation, RoomCore, SfuSignal};
 pub use session::hub::Hub;
@@ -119,6 +120,20 @@ use std::time::Duration;
 /// reuse a value while the hub may still know it (a counter is the simple choice).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
+
+/// One confab node of a cluster, by the name it registers under (unique among live
+/// nodes: a host name and a random suffix by default).
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct NodeId(pub String);
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -217,6 +232,13 @@ pub struct HubConfig {
     /// once, so one client cannot fill [`HubConfig::max_detached`] by vanishing over and
     /// over. Default 16.
     pub max_detached_per_ip: usize,
+    /// This node is one of several sharing rooms (see `session/cluster.rs`): a `join`
+    /// that would create a room is parked while the driver takes the room's lease
+    /// ([`Output::LoadHistory`]); the driver answers [`Input::History`] (this node owns
+    /// it now) or [`ClusterIn::Elsewhere`] (another does: commands go there as
+    /// [`ClusterOut::Command`]). A claim that times out refuses the joins rather than
+    /// risk two owners. Default off.
+    pub cluster: bool,
 }
 
 impl Default for HubConfig {
@@ -244,6 +266,7 @@ impl Default for HubConfig {
             resume_grace: Duration::from_secs(30),
             max_detached: 5_000,
             max_detached_per_ip: 16,
+            cluster: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Each section is one struct next to the component that uses it: [`HttpSettings`]
 //! (`http/settings.rs`), [`WsSettings`] and [`HubSettings`] (`signal/settings.rs`),
-//! [`StoreSettings`] (`store/settings.rs`), [`TurnSettings`] (`turn/settings.rs`),
+//! [`StoreSettings`] (`store/settings.rs`), [`ClusterSettings`] (`cluster/settings.rs`), [`TurnSettings`] (`turn/settings.rs`),
 //! [`AuthSettings`] (`auth/settings.rs`), and the few general settings here. A field
 //! *is* the setting: its doc line is the `--help` text, its clap attribute names the
 //! flag, the environment variable and the default, its name (or clap id, `turn.listen`)
@@ -15,6 +15,7 @@ mod layer;
 pub(crate) mod value;
 
 pub use crate::auth::settings::{AuthSettings, RoomPasswords};
+pub use crate::cluster::settings::ClusterSettings;
 pub use crate::http::settings::{HttpSettings, TlsMode};
 pub use crate::sfu::settings::{MediaArg, SfuSettings};
 pub use crate::signal::settings::{HubSettings, IceServers, WsSettings};
@@ -80,6 +81,10 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub store: StoreSettings,
+    /// Cluster mode: nodes sharing rooms over Redis.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub cluster: ClusterSettings,
     /// The `[turn]` table.
     #[command(flatten)]
     pub turn: TurnSettings,
@@ -153,6 +158,11 @@ impl Config {
         self.ws.finish()?;
         self.hub.finish(file)?;
         self.store.finish()?;
+        self.cluster.finish()?;
+        if let Some(ip) = self.cluster.node_address {
+            // What this node's SFU and TURN advertise, in place of --external-ip.
+            self.turn.external_ip = Some(ip);
+        }
         self.turn.finish(self.http.tls() == TlsMode::Off)?;
         self.auth.finish()?;
         self.sfu.finish()?;

@@ -9,6 +9,7 @@
 //! store load goes out as a request and comes back as one more thing the task selects
 //! on, so a slow disk delays only the room that waits for it.
 
+use crate::cluster::{ClusterBusy, ClusterHandle, ToHub};
 use crate::metrics::Metrics;
 use crate::sfu::{SfuBusy, SfuHandle};
 use crate::store::{Loaded, Persist};
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
@@ -190,6 +191,8 @@ pub struct Services {
     pub turn: Option<TurnRevoker>,
     /// The recordings hosts may list (with download links).
     pub recordings: Option<Arc<crate::record::Links>>,
+    /// Cluster mode: the cluster task and the receiver of what it tells the hub.
+    pub cluster: Option<(ClusterHandle, mpsc::Receiver<ToHub>)>,
 }
 
 /// Starts the hub task on `tracker`; it ends when every handle is dropped. `seed`
@@ -206,10 +209,16 @@ pub fn spawn(
         sfu,
         turn,
         recordings,
+        cluster,
     } = services;
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
     config.persist_chat = persist.is_some();
+    config.cluster = cluster.is_some();
+    let (cluster, from_cluster) = match cluster {
+        Some((c, rx)) => (Some(c), Some(rx)),
+        None => (None, None),
+    };
     let hub = Hub::new(config, seed);
     let (persist, loaded) = match persist {
         Some((p, rx)) => (Some(p), Some(rx)),
@@ -230,8 +239,10 @@ pub fn spawn(
         turn,
         recordings,
         answers: answers_tx,
+        cluster,
+        resynced: HashMap::new(),
     };
-    tracker.spawn(owner.run(rx, loaded, media, answers));
+    tracker.spawn(owner.run(rx, loaded, media, answers, from_cluster));
     HubHandle { tx }
 }
 
@@ -248,6 +259,10 @@ struct Owner {
     recordings: Option<Arc<crate::record::Links>>,
     /// Where answers worked out off the task come back (see `run`).
     answers: mpsc::Sender<(ConnId, ServerMsg)>,
+    /// The cluster task, in cluster mode.
+    cluster: Option<ClusterHandle>,
+    /// When each node's shared rooms were last resynchronised for a full queue.
+    resynced: HashMap<confab_signal::NodeId, Instant>,
 }
 
 impl Owner {
@@ -257,6 +272,7 @@ impl Owner {
         mut loaded: Option<UnboundedReceiver<Loaded>>,
         mut media: Option<mpsc::Receiver<MediaEvent>>,
         mut answers: mpsc::Receiver<(ConnId, ServerMsg)>,
+        mut from_cluster: Option<mpsc::Receiver<ToHub>>,
     ) {
         loop {
             // The hub never reads the clock: this task wakes it at `poll_timeout`.
@@ -274,6 +290,16 @@ impl Owner {
                     Some((Input::History { room, seed }, None))
                 }
                 Some(event) = recv_opt(&mut media) => Some((Input::Media(event), None)),
+                Some(said) = recv_opt(&mut from_cluster) => match said {
+                    ToHub::Input(input) => Some((Input::Cluster(input), None)),
+                    ToHub::Owned(room) => match self.persist.as_mut() {
+                        Some(p) => {
+                            p.load(room);
+                            None
+                        }
+                        None => Some((Input::History { room, seed: None }, None)),
+                    },
+                },
                 Some((conn, msg)) = answers.recv() => {
                     let now = Now { mono: Instant::now(), unix_ms: crate::unix_ms() };
                     self.answer(conn, msg, now);
@@ -363,9 +389,18 @@ impl Owner {
                 }
                 Output::Close { conn, code, reason } => (conn, Outbound::Close { code, reason }),
                 Output::LoadHistory { room } => {
-                    if let Some(p) = self.persist.as_mut() {
+                    // In a cluster the room's lease comes first; its chat once it is ours.
+                    if let Some(c) = &self.cluster {
+                        if !c.claim(room.clone()) {
+                            tracing::warn!(%room, "cluster queue full: the join will be refused");
+                        }
+                    } else if let Some(p) = self.persist.as_mut() {
                         p.load(room);
                     }
+                    continue;
+                }
+                Output::Cluster(out) => {
+                    self.cluster_out(out, now);
                     continue;
                 }
                 Output::ChatStored { room, message } => {
@@ -495,6 +530,32 @@ impl Owner {
             gone,
         };
         self.hub.handle(now, Input::Media(event));
+    }
+
+    /// Passes what the hub says to another node on; a full queue resynchronises the rooms
+    /// shared with that node instead (nothing is silently out of step).
+    fn cluster_out(&mut self, out: confab_signal::ClusterOut, now: Now) {
+        let Some(cluster) = &self.cluster else {
+            tracing::error!("the hub spoke to a cluster, which is not running");
+            return;
+        };
+        let Err(ClusterBusy(to)) = cluster.send(out) else {
+            return;
+        };
+        let Some(node) = to else {
+            tracing::warn!("cluster queue full: a lease release was dropped (it expires)");
+            return;
+        };
+        // At most once a second per node: the resync's own messages may meet a full
+        // queue too, and must not loop.
+        let last = self.resynced.get(&node);
+        if last.is_some_and(|at| now.mono.duration_since(*at) < Duration::from_secs(1)) {
+            return;
+        }
+        self.resynced.insert(node.clone(), now.mono);
+        tracing::warn!(%node, "cluster queue full: resynchronising the rooms shared with it");
+        let resync = confab_signal::ClusterIn::Resync { node };
+        self.hub.handle(now, Input::Cluster(resync));
     }
 
     fn event(&self, event: Event) {

@@ -2,6 +2,8 @@
 //! and real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use confab_server::config::Config;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};

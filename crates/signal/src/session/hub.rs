@@ -7,6 +7,7 @@
 //! outputs. Resumes are in `resume.rs`, parked joins in `park.rs` and deadlines in
 //! `timers.rs`; all are further `impl Hub` blocks over the state declared here.
 
+use super::cluster::RemoteRoom;
 use super::credentials::TurnGrant;
 use super::ids::Rng;
 use super::media::MediaLinks;
@@ -41,6 +42,8 @@ pub struct Hub {
     /// Every room that has not ended: it has members, or seats held for members after a
     /// restart (`room/saved.rs`).
     pub(crate) rooms: HashMap<RoomId, RoomSlot>,
+    /// Rooms other nodes own that members held here are in (`cluster.rs`).
+    pub(crate) remote_rooms: HashMap<RoomId, RemoteRoom>,
     /// Rooms whose stored chat is loading, with the joins parked for them (`park.rs`).
     pub(crate) pending: HashMap<RoomId, PendingRoom>,
     /// The chat of the room being created while parked joins are released.
@@ -76,6 +79,8 @@ pub(crate) struct RoomSlot {
     pub(crate) core: RoomCore,
     /// The room's [`RoomCore::poll_timeout`] when it was last scheduled.
     pub(crate) wake: Option<Instant>,
+    /// Its members whose connections are on other nodes, and where (`cluster.rs`).
+    pub(crate) remote: HashMap<PeerId, crate::NodeId>,
 }
 
 /// One open connection.
@@ -131,6 +136,7 @@ impl Hub {
             rng: Rng::new(seed),
             conns: HashMap::new(),
             rooms: HashMap::new(),
+            remote_rooms: HashMap::new(),
             pending: HashMap::new(),
             ready: None,
             by_peer: HashMap::new(),
@@ -162,6 +168,7 @@ impl Hub {
             Input::Timeout => self.handle_timeout(now),
             Input::History { room, seed } => self.history_arrived(room, seed, now),
             Input::Media(event) => self.handle_media(event),
+            Input::Cluster(input) => self.handle_cluster(input),
         }
         self.drop_stale_timers();
     }
@@ -254,7 +261,15 @@ impl Hub {
                 // update: count the member out here.
                 self.peer_total -= 1;
                 let (peer, ref_) = (session.peer_id, None);
-                self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
+                self.command(
+                    &room,
+                    RoomCommand::Leave {
+                        peer: peer.clone(),
+                        reason,
+                        ref_,
+                    },
+                );
+                self.remote_member_gone(&room, &peer);
             }
         }
     }
@@ -476,7 +491,10 @@ impl Hub {
     /// Panics if the state's internal invariants are broken; for tests.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        let members: usize = self.rooms.values().map(|r| r.core.len()).sum();
+        let remote: usize = self.rooms.values().map(|r| r.remote.len()).sum();
+        let held: usize = self.remote_rooms.values().map(|r| r.members.len()).sum();
+        let members: usize =
+            self.rooms.values().map(|r| r.core.len()).sum::<usize>() - remote + held;
         assert_eq!(members, self.peer_total, "peer_count matches the rooms");
         for (room_id, slot) in &self.rooms {
             let room = &slot.core;
@@ -486,7 +504,11 @@ impl Hub {
             if let Some(at) = room.poll_timeout() {
                 assert_eq!(slot.wake, Some(at), "{room_id}'s deadline is scheduled");
             }
-            for p in room.peers() {
+            for p in room
+                .peers()
+                .iter()
+                .filter(|p| !slot.remote.contains_key(&p.id))
+            {
                 let conn = self.by_peer.get(&p.id).expect("members have connections");
                 let s = self.session(*conn).expect("members are helloed");
                 assert_eq!(s.room.as_ref(), Some(room_id), "{conn} in its room");
@@ -513,6 +535,10 @@ impl Hub {
                 helloed += 1;
                 assert_eq!(self.by_peer.get(&s.peer_id), Some(conn));
                 if let Some(room) = &s.room {
+                    if let Some(remote) = self.remote_rooms.get(room) {
+                        assert!(remote.members.contains(&s.peer_id), "{conn} remote");
+                        continue;
+                    }
                     let r = self.rooms.get(room).expect("a session's room exists");
                     assert!(r.core.contains(&s.peer_id), "{conn} missing from its room");
                 }

@@ -176,11 +176,15 @@ impl Hub {
                 return;
             }
             (SfuSignal::Answer { .. }, _) => {
-                if let Some(&conn) = self.by_peer.get(&peer) {
-                    let message = "no offer from the media server to answer: send sfuOffer first";
-                    self.error(conn, ErrorCode::NotSfuCall, message, ref_);
-                }
-                return;
+                let message = "no offer from the media server to answer: send sfuOffer first";
+                let code = ErrorCode::NotSfuCall;
+                let message = message.into();
+                let error = ServerMsg::Error {
+                    code,
+                    message,
+                    ref_,
+                };
+                return self.send_member(room, &peer, error);
             }
         };
         self.out.push_back(Output::Media(cmd));
@@ -311,6 +315,9 @@ impl Hub {
         let Some(peer) = self.media.by_endpoint.get(&endpoint).cloned() else {
             return; // dropped by us meanwhile (the member left)
         };
+        let Some(room) = self.media.by_peer.get(&peer).map(|l| l.key.0.clone()) else {
+            return;
+        };
         let msg = match event {
             MediaEvent::Answer { sdp, .. } => ServerMsg::SfuAnswer { sdp },
             MediaEvent::Offer { sdp, .. } => ServerMsg::SfuOffer { sdp },
@@ -344,9 +351,7 @@ impl Hub {
                 }
             }
         };
-        if let Some(&conn) = self.by_peer.get(&peer) {
-            self.send(conn, msg);
-        }
+        self.send_member(&room, &peer, msg);
     }
 
     /// The SFU's new list of active speakers in `group`: kept (for members who connect
@@ -366,13 +371,9 @@ impl Hub {
             call: g.key.1,
             speakers: g.speakers.clone(),
         };
-        let conns: Vec<_> = g
-            .members
-            .iter()
-            .filter_map(|p| self.by_peer.get(p).copied())
-            .collect();
-        for conn in conns {
-            self.send(conn, msg.clone());
+        let (room, members) = (g.key.0.clone(), g.members.clone());
+        for peer in &members {
+            self.send_member(&room, peer, msg.clone());
         }
     }
 }

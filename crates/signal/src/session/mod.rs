@@ -3,6 +3,7 @@
 //! deadline heap. It reaches rooms only through `crate::room`'s commands and events
 //! (`route.rs`).
 
+mod cluster;
 mod credentials;
 pub(crate) mod hub;
 pub(crate) mod ice;

@@ -20,7 +20,8 @@
 
 use super::hub::Hub;
 use super::timers::Timer;
-use crate::{ChatSeed, ConnId, Grant, Output};
+use crate::room::RoomCommand;
+use crate::{ChatSeed, ConnId, Grant, NodeId, Output};
 use confab_proto::{ClientFrame, ErrorCode, RequestId, RoomId};
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -33,6 +34,8 @@ pub const MAX_PARKED_FRAMES: usize = 32;
 pub(crate) struct PendingRoom {
     /// Parked connections in arrival order.
     pub(crate) waiting: Vec<ConnId>,
+    /// Commands other nodes' members sent meanwhile (in a cluster), in arrival order.
+    pub(crate) remote: Vec<(NodeId, RoomCommand)>,
     /// When the hub stops waiting for the store.
     pub(crate) until: Instant,
 }
@@ -82,14 +85,39 @@ impl Hub {
             p.waiting.push(conn);
             return;
         }
+        self.start_loading(room, vec![conn], Vec::new(), now);
+    }
+
+    /// A `join` from another node's member for a room this node does not have: it waits
+    /// for the claim like a local one (see `cluster.rs`).
+    pub(crate) fn claim_for_remote(
+        &mut self,
+        room: RoomId,
+        from: NodeId,
+        cmd: RoomCommand,
+        now: Instant,
+    ) {
+        if self.rooms.len() + self.pending.len() >= self.config.max_rooms {
+            return; // the member's node hears nothing and its client's join times out
+        }
+        self.start_loading(room, Vec::new(), vec![(from, cmd)], now);
+    }
+
+    /// Asks for `room`'s chat (and, in a cluster, its lease), with these waiting.
+    fn start_loading(
+        &mut self,
+        room: RoomId,
+        waiting: Vec<ConnId>,
+        remote: Vec<(NodeId, RoomCommand)>,
+        now: Instant,
+    ) {
         let until = now + self.config.history_timeout;
-        self.pending.insert(
-            room.clone(),
-            PendingRoom {
-                waiting: vec![conn],
-                until,
-            },
-        );
+        let pending = PendingRoom {
+            waiting,
+            remote,
+            until,
+        };
+        self.pending.insert(room.clone(), pending);
         self.timers
             .schedule(until, Timer::History { room: room.clone() });
         self.out.push_back(Output::LoadHistory { room });
@@ -121,14 +149,34 @@ impl Hub {
 
     /// The history wait for `room` that was due at `at` is over: go ahead without it.
     pub(crate) fn history_wait_over(&mut self, room: RoomId, at: Instant) {
-        if self.pending.get(&room).is_some_and(|p| p.until == at) {
-            self.release(room, None, at);
+        if self.pending.get(&room).is_none_or(|p| p.until != at) {
+            return;
+        }
+        if self.config.cluster {
+            // Without the lease, a room made here could have a second owner.
+            return self.refuse_pending(room);
+        }
+        self.release(room, None, at);
+    }
+
+    /// The claim of `room` did not finish in time: its parked joins are refused (the
+    /// clients may try again) and other nodes' commands dropped.
+    fn refuse_pending(&mut self, room: RoomId) {
+        let Some(pending) = self.pending.remove(&room) else {
+            return;
+        };
+        for conn in pending.waiting {
+            let Some(parked) = self.conns.get_mut(&conn).and_then(|c| c.parked.take()) else {
+                continue;
+            };
+            let message = "the cluster did not answer in time; try joining again";
+            self.error(conn, ErrorCode::ServerFull, message, parked.ref_);
         }
     }
 
     /// Lets `room`'s parked joins go ahead, in order, the first creating the room with
     /// `seed`; each connection's later frames follow its join.
-    fn release(&mut self, room: RoomId, seed: Option<ChatSeed>, now: Instant) {
+    pub(crate) fn release(&mut self, room: RoomId, seed: Option<ChatSeed>, now: Instant) {
         let Some(pending) = self.pending.remove(&room) else {
             return;
         };
@@ -152,7 +200,19 @@ impl Hub {
                 self.handle_frame(conn, frame, grant, now);
             }
         }
+        let here = self.rooms.contains_key(&room) || self.remote_rooms.contains_key(&room);
+        if !pending.remote.is_empty() && !here {
+            let ready = self.ready.take();
+            self.create_room(room.clone(), ready, now);
+        }
         self.ready = None;
+        for (from, cmd) in pending.remote {
+            self.handle_cluster(crate::ClusterIn::Command {
+                from,
+                room: room.clone(),
+                cmd,
+            });
+        }
     }
 
     /// Forgets a parked `conn` (it disconnected before its room was ready).

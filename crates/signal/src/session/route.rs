@@ -162,7 +162,7 @@ impl Hub {
             let message = format!("already in room {current}; leave it first");
             return self.error(conn, ErrorCode::AlreadyJoined, message, ref_);
         }
-        if !self.rooms.contains_key(&room) {
+        if !self.rooms.contains_key(&room) && !self.remote_rooms.contains_key(&room) {
             if self.pending.contains_key(&room) {
                 return self.park_join(conn, room, name, grant, ref_, now);
             }
@@ -174,7 +174,7 @@ impl Hub {
                 return self.error(conn, ErrorCode::ServerFull, message, ref_);
             }
             let ready = self.ready.take_if(|r| r.room == room);
-            if self.config.persist_chat && ready.is_none() {
+            if (self.config.persist_chat || self.config.cluster) && ready.is_none() {
                 return self.park_join(conn, room, name, grant, ref_, now);
             }
             self.create_room(room.clone(), ready, now);
@@ -221,7 +221,7 @@ impl Hub {
     }
 
     /// A new, empty room (with the store's chat and moderation when `ready` has some).
-    fn create_room(&mut self, room: RoomId, ready: Option<Ready>, now: Instant) {
+    pub(crate) fn create_room(&mut self, room: RoomId, ready: Option<Ready>, now: Instant) {
         let config = RoomConfig {
             max_peers: self.config.max_peers_per_room,
             max_call_size: self.config.max_call_size,
@@ -233,7 +233,15 @@ impl Hub {
         };
         let seed = ready.and_then(|r| r.seed);
         let core = RoomCore::new(room.clone(), config, seed, now);
-        self.rooms.insert(room, RoomSlot { core, wake: None });
+        let remote = Default::default();
+        self.rooms.insert(
+            room,
+            RoomSlot {
+                core,
+                wake: None,
+                remote,
+            },
+        );
     }
 
     fn sfu(&mut self, conn: ConnId, signal: SfuSignal, ref_: Option<RequestId>) {
@@ -275,13 +283,24 @@ impl Hub {
     pub(crate) fn command(&mut self, room: &RoomId, cmd: RoomCommand) {
         let now = self.now;
         let Some(slot) = self.rooms.get_mut(room) else {
-            return;
+            return self.command_elsewhere(room, cmd);
         };
         slot.core.handle(now, cmd);
         let mut events = Vec::new();
         while let Some(e) = slot.core.poll_event() {
             events.push(e);
         }
+        let routed = if slot.remote.is_empty() {
+            Vec::new()
+        } else {
+            let routed = slot.route_remote(&events);
+            for e in &events {
+                if let RoomEvent::Exited { peer } = e {
+                    slot.remote.remove(peer);
+                }
+            }
+            routed
+        };
         let wake = slot.core.poll_timeout();
         let ended = slot.core.is_empty();
         if ended {
@@ -292,16 +311,26 @@ impl Hub {
                 self.timers.schedule(at, Timer::Room { room: room.clone() });
             }
         }
+        for (to, events) in routed {
+            let room = room.clone();
+            let out = crate::ClusterOut::Events { to, room, events };
+            self.out.push_back(Output::Cluster(out));
+        }
         for event in events {
             self.apply(room, event);
         }
         if ended {
             self.media_room_ended(room);
+            if self.config.cluster {
+                let room = room.clone();
+                let out = crate::ClusterOut::Released { room };
+                self.out.push_back(Output::Cluster(out));
+            }
         }
     }
 
     /// One event of `room`, on this node.
-    fn apply(&mut self, room: &RoomId, event: RoomEvent) {
+    pub(crate) fn apply(&mut self, room: &RoomId, event: RoomEvent) {
         match event {
             RoomEvent::Deliver { to, msg } => {
                 for peer in to {

@@ -64,8 +64,14 @@ impl Harness {
     }
 
     pub fn with_config(config: HubConfig) -> Self {
+        Self::seeded(config, [7; 32])
+    }
+
+    /// A hub whose peer ids and tokens come from `seed` (hubs of one cluster need
+    /// different ones, as real nodes have).
+    pub fn seeded(config: HubConfig, seed: [u8; 32]) -> Self {
         Harness {
-            hub: Hub::new(config, [7; 32]),
+            hub: Hub::new(config, seed),
             now: Instant::now(),
             wall_ms: WALL_START_MS,
         }

@@ -1,0 +1,183 @@
+//! Cluster mode against a real `redis-server`: clients on different nodes share a room
+//! (presence, chat, relay), each message arrives once, the room's lease is in Redis
+//! and goes when the room ends, and a gap in what one node publishes to another makes
+//! the other resynchronise its members.
+
+mod common;
+
+use common::redis_server::RedisServer;
+use common::{Client, TestServer, WAIT};
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+
+async fn node(redis: &RedisServer, id: &str) -> TestServer {
+    let (url, id) = (redis.url(), id.to_owned());
+    TestServer::start_with(move |c| {
+        c.cluster.redis_url = Some(url.into());
+        c.cluster.node_id = Some(id);
+    })
+    .await
+}
+
+async fn redis_conn(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(redis.url()).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// The next message of `kind`, skipping others (presence, ICE servers).
+async fn next(c: &mut Client, kind: &str) -> Value {
+    loop {
+        let m = c.recv().await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+#[tokio::test]
+async fn members_on_two_nodes_share_a_room() {
+    let redis = RedisServer::start();
+    let (a, b) = (node(&redis, "node-a").await, node(&redis, "node-b").await);
+    let (mut ada, ada_id) = a.joined("standup", "Ada").await;
+    let (mut grace, grace_id) = b.client().await;
+    let joined = grace
+        .request(json!({"type":"join","id":"j","room":"standup","name":"Grace"}))
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(joined["peers"][0]["id"], ada_id, "{joined}");
+    let peer = next(&mut ada, "peerJoined").await;
+    assert_eq!(peer["peer"]["id"], grace_id);
+
+    // The room lives on node a, which holds its lease.
+    let mut r = redis_conn(&redis).await;
+    let owner: Option<String> = r.get("confab:lease:standup").await.unwrap();
+    assert_eq!(owner.as_deref(), Some("node-a"));
+
+    // Chat from node b reaches both, once, with one id.
+    grace
+        .send(json!({"type":"chat","id":1,"text":"hello from b"}))
+        .await;
+    let (to_ada, to_grace) = (next(&mut ada, "chat").await, next(&mut grace, "chat").await);
+    assert_eq!(to_ada["message"]["text"], "hello from b");
+    assert_eq!(to_ada["message"]["id"], to_grace["message"]["id"]);
+    assert_eq!(to_grace["ref"], 1);
+    ada.expect_silence(200).await;
+
+    // An offer crosses nodes, stamped with its sender.
+    ada.send(json!({"type":"offer","to":grace_id,"sdp":"v=0\r\n"}))
+        .await;
+    assert_eq!(
+        next(&mut grace, "offer").await,
+        json!({"type":"offer","from":ada_id,"sdp":"v=0\r\n"})
+    );
+
+    // Grace leaves; then Ada, and the room's lease goes.
+    let left = grace.request(json!({"type":"leave","id":2})).await;
+    assert_eq!(left["type"], "left");
+    let gone = next(&mut ada, "peerLeft").await;
+    assert_eq!(gone["peerId"], grace_id);
+    ada.request(json!({"type":"leave","id":3})).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let owner: Option<String> = r.get("confab:lease:standup").await.unwrap();
+        if owner.is_none() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "lease still held");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn three_nodes_deliver_each_chat_once_to_everyone() {
+    let redis = RedisServer::start();
+    let nodes = [
+        node(&redis, "n1").await,
+        node(&redis, "n2").await,
+        node(&redis, "n3").await,
+    ];
+    let mut members = Vec::new();
+    for (i, n) in [1, 0, 2, 1, 2, 0].into_iter().enumerate() {
+        let (c, _) = nodes[n].joined("big", &format!("P{i}")).await;
+        members.push(c);
+    }
+    for (i, sender) in [0usize, 3, 4].into_iter().enumerate() {
+        members[sender]
+            .send(json!({"type":"chat","text":format!("m{i}")}))
+            .await;
+        for m in members.iter_mut() {
+            let chat = next(m, "chat").await;
+            assert_eq!(chat["message"]["text"], format!("m{i}"));
+        }
+    }
+    for m in members.iter_mut() {
+        m.expect_silence(150).await;
+    }
+}
+
+#[tokio::test]
+async fn a_gap_in_what_a_node_publishes_resynchronises_its_members() {
+    let redis = RedisServer::start();
+    let (a, b) = (node(&redis, "gap-a").await, node(&redis, "gap-b").await);
+    let (mut ada, _) = a.joined("r", "Ada").await;
+    let (mut grace, _) = b.joined("r", "Grace").await;
+    next(&mut ada, "peerJoined").await;
+    ada.send(json!({"type":"chat","text":"before"})).await;
+    next(&mut grace, "chat").await;
+
+    // Node b's subscription drops (Redis kills it): what node a publishes before it
+    // is back is lost. Node b subscribes again, sees the gap at node a's next message,
+    // and gives its members a fresh snapshot of the room, with the lost message in it.
+    let mut r = redis_conn(&redis).await;
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert!(killed >= 2, "both nodes subscribe");
+    ada.send(json!({"type":"chat","text":"lost"})).await;
+    next(&mut ada, "chat").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    ada.send(json!({"type":"chat","text":"after"})).await;
+    assert_eq!(next(&mut grace, "chat").await["message"]["text"], "after");
+    let snapshot = next(&mut grace, "joined").await;
+    assert_eq!(snapshot["room"], "r");
+    let texts: Vec<&str> = snapshot["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["before", "lost", "after"]);
+
+    // Junk on a node's channel is dropped; the node goes on.
+    let _: i64 = r.publish("confab:node:gap-b", "not json").await.unwrap();
+    ada.send(json!({"type":"chat","text":"still here"})).await;
+    assert_eq!(
+        next(&mut grace, "chat").await["message"]["text"],
+        "still here"
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_cannot_reach_redis_does_not_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = TestServer::start_with(move |c| {
+        c.cluster.redis_url = Some(format!("redis://127.0.0.1:{port}/0").into());
+    })
+    .await;
+    let mut s = s;
+    let task = s.task.take().unwrap();
+    let err = tokio::time::timeout(std::time::Duration::from_secs(10), task)
+        .await
+        .expect("fails fast")
+        .unwrap()
+        .expect_err("no Redis, no cluster node");
+    assert!(err.to_string().contains("Redis"), "{err}");
+}

@@ -1,0 +1,302 @@
+//! Rooms shared by several hubs (a cluster): members on different nodes see each
+//! other, chat, call and relay; the room's events reach each node once; a lost message
+//! is healed by a resync. The nodes are wired by a test network with a lease table, as
+//! the Redis driver would do it.
+
+mod common;
+
+use common::{room, Harness};
+use confab_proto::{ClientMsg, PeerId, RoomId, ServerMsg};
+use confab_signal::{ClusterIn, ClusterOut, ConnId, HubConfig, Input, NodeId, Output};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Hubs wired together: what each sends to another arrives, in order, unless a test
+/// drops it; the lease table gives each room to the first node that claims it.
+struct Cluster {
+    nodes: Vec<Harness>,
+    leases: HashMap<RoomId, usize>,
+    /// What each node's connections were sent, in order.
+    inbox: Vec<Vec<(ConnId, ServerMsg)>>,
+    /// Drop the next this many cluster messages (a lossy pub/sub).
+    drop_next: usize,
+}
+
+fn node(i: usize) -> NodeId {
+    NodeId(format!("node-{i}"))
+}
+
+fn index(node: &NodeId) -> usize {
+    node.0.trim_start_matches("node-").parse().unwrap()
+}
+
+impl Cluster {
+    fn new(n: usize) -> Cluster {
+        let config = HubConfig {
+            cluster: true,
+            resume_grace: Duration::ZERO,
+            ..HubConfig::default()
+        };
+        Cluster {
+            nodes: (0..n)
+                .map(|i| Harness::seeded(config.clone(), [i as u8; 32]))
+                .collect(),
+            leases: HashMap::new(),
+            inbox: vec![Vec::new(); n],
+            drop_next: 0,
+        }
+    }
+
+    /// Delivers every output until the cluster is quiet.
+    fn pump(&mut self) {
+        loop {
+            let mut work = Vec::new();
+            for (i, n) in self.nodes.iter_mut().enumerate() {
+                for out in n.drain() {
+                    work.push((i, out));
+                }
+            }
+            if work.is_empty() {
+                return;
+            }
+            for (i, out) in work {
+                self.perform(i, out);
+            }
+        }
+    }
+
+    fn perform(&mut self, i: usize, out: Output) {
+        match out {
+            Output::Send { to, msg } => self.inbox[i].push((to, msg)),
+            Output::LoadHistory { room } => {
+                let owner = *self.leases.entry(room.clone()).or_insert(i);
+                let input = if owner == i {
+                    Input::History { room, seed: None }
+                } else {
+                    let owner = node(owner);
+                    Input::Cluster(ClusterIn::Elsewhere { room, owner })
+                };
+                self.nodes[i].tick(input);
+            }
+            Output::Cluster(out) => {
+                if self.drop_next > 0 {
+                    self.drop_next -= 1;
+                    return;
+                }
+                let from = node(i);
+                let (to, input) = match out {
+                    ClusterOut::Command { to, room, cmd } => {
+                        (index(&to), ClusterIn::Command { from, room, cmd })
+                    }
+                    ClusterOut::Events { to, room, events } => {
+                        (index(&to), ClusterIn::Events { from, room, events })
+                    }
+                    ClusterOut::Released { room } => {
+                        if self.leases.get(&room) == Some(&i) {
+                            self.leases.remove(&room);
+                        }
+                        return;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                };
+                self.nodes[to].tick(Input::Cluster(input));
+            }
+            _ => {}
+        }
+    }
+
+    /// A helloed connection on node `n`.
+    fn ready(&mut self, n: usize, conn: u64) -> (ConnId, PeerId) {
+        let r = self.nodes[n].ready(conn);
+        self.pump();
+        r
+    }
+
+    fn frame(&mut self, n: usize, conn: ConnId, msg: ClientMsg) {
+        self.nodes[n].frame(conn, msg);
+        self.pump();
+    }
+
+    fn join(&mut self, n: usize, conn: ConnId, room: &str, name: &str) {
+        self.nodes[n].join(conn, room, name);
+        self.pump();
+    }
+
+    /// What node `n`'s connection `conn` got since the last call.
+    fn took(&mut self, n: usize, conn: ConnId) -> Vec<ServerMsg> {
+        let (mine, rest) = self.inbox[n].drain(..).partition(|(c, _)| *c == conn);
+        self.inbox[n] = rest;
+        mine.into_iter().map(|(_, m)| m).collect()
+    }
+}
+
+fn chat(text: &str) -> ClientMsg {
+    ClientMsg::Chat { text: text.into() }
+}
+
+#[test]
+fn members_on_two_nodes_see_each_other_chat_and_relay() {
+    let mut c = Cluster::new(2);
+    let (ada, ada_id) = c.ready(0, 1);
+    let (grace, grace_id) = c.ready(1, 1);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, grace, "r", "Grace");
+    assert_eq!(
+        c.leases.get(&room("r")),
+        Some(&0),
+        "the first to claim owns it"
+    );
+    assert_eq!(c.nodes[0].hub.room_count(), 1);
+    assert_eq!(c.nodes[1].hub.room_count(), 0, "node 1 runs no room core");
+
+    let got = c.took(1, grace);
+    let joined = got.iter().find_map(|m| match m {
+        ServerMsg::Joined { peers, .. } => Some(peers.clone()),
+        _ => None,
+    });
+    let peers = joined.expect("Grace gets joined through her node");
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].id, ada_id);
+    let ada_got = c.took(0, ada);
+    assert!(
+        ada_got
+            .iter()
+            .any(|m| matches!(m, ServerMsg::PeerJoined { peer } if peer.id == grace_id)),
+        "{ada_got:?}"
+    );
+
+    // Chat from the remote member reaches both, once each, with one id.
+    c.frame(1, grace, chat("hello from node 1"));
+    let ids = |msgs: Vec<ServerMsg>| -> Vec<u64> {
+        msgs.into_iter()
+            .filter_map(|m| match m {
+                ServerMsg::Chat { message, .. } => Some(message.id),
+                _ => None,
+            })
+            .collect()
+    };
+    let (a, g) = (ids(c.took(0, ada)), ids(c.took(1, grace)));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a, g);
+
+    // An offer crosses nodes, stamped with the sender.
+    let sdp = "v=0\r\n".to_owned();
+    c.frame(
+        0,
+        ada,
+        ClientMsg::Offer {
+            to: grace_id.clone(),
+            sdp: sdp.clone(),
+        },
+    );
+    assert_eq!(
+        c.took(1, grace),
+        vec![ServerMsg::Offer {
+            from: ada_id.clone(),
+            sdp
+        }]
+    );
+    assert!(c.took(0, ada).is_empty());
+
+    // Grace leaves: Ada hears it, node 1 forgets the room; the last one out releases it.
+    c.frame(1, grace, ClientMsg::Leave);
+    assert!(c
+        .took(1, grace)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Left { .. })));
+    assert!(c
+        .took(0, ada)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::PeerLeft { peer_id, .. } if *peer_id == grace_id)));
+    assert_eq!(c.nodes[1].hub.peer_count(), 0);
+    c.frame(0, ada, ClientMsg::Leave);
+    assert_eq!(c.nodes[0].hub.room_count(), 0);
+    assert!(c.leases.is_empty(), "an ended room gives its lease up");
+}
+
+#[test]
+fn a_remote_member_who_drops_leaves_the_owners_room() {
+    let mut c = Cluster::new(2);
+    let (ada, _) = c.ready(0, 1);
+    let (grace, grace_id) = c.ready(1, 1);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, grace, "r", "Grace");
+    c.took(0, ada);
+    c.nodes[1].disconnect(grace);
+    c.pump();
+    assert_eq!(c.nodes[0].hub.peers_in(&room("r")).len(), 1);
+    assert!(c
+        .took(0, ada)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::PeerLeft { peer_id, .. } if *peer_id == grace_id)));
+}
+
+#[test]
+fn three_nodes_share_one_room_and_each_member_gets_each_message_once() {
+    let mut c = Cluster::new(3);
+    let mut members = Vec::new();
+    for n in [1, 0, 2, 1, 2] {
+        let conn = 10 + members.len() as u64;
+        let (conn, _) = c.ready(n, conn);
+        c.join(n, conn, "big", &format!("P{conn}"));
+        members.push((n, conn));
+    }
+    assert_eq!(c.leases.get(&room("big")), Some(&1));
+    assert_eq!(c.nodes[1].hub.peers_in(&room("big")).len(), 5);
+    for &(n, conn) in &members {
+        c.took(n, conn);
+    }
+    let (n, conn) = members[2];
+    c.frame(n, conn, chat("one"));
+    for &(n, conn) in &members {
+        let chats: Vec<_> = c
+            .took(n, conn)
+            .into_iter()
+            .filter(|m| matches!(m, ServerMsg::Chat { .. }))
+            .collect();
+        assert_eq!(chats.len(), 1, "node {n} conn {conn}");
+    }
+}
+
+#[test]
+fn a_lost_message_is_healed_by_a_resync_snapshot() {
+    let mut c = Cluster::new(2);
+    let (ada, _) = c.ready(0, 1);
+    let (grace, _) = c.ready(1, 1);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, grace, "r", "Grace");
+    c.took(1, grace);
+    // Ada's chat reaches node 1 in a message that is lost.
+    c.drop_next = 1;
+    c.frame(0, ada, chat("lost on the way"));
+    assert!(c.took(1, grace).is_empty());
+    // The driver sees the gap at the next message and asks for a resync.
+    c.nodes[1].tick(Input::Cluster(ClusterIn::Resync { node: node(0) }));
+    c.pump();
+    let got = c.took(1, grace);
+    let history = got.iter().find_map(|m| match m {
+        ServerMsg::Joined { history, .. } => Some(history.clone()),
+        _ => None,
+    });
+    let history = history.expect("a fresh snapshot");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].text, "lost on the way");
+}
+
+#[test]
+fn a_join_that_reaches_a_former_owner_is_claimed_again() {
+    let mut c = Cluster::new(2);
+    let (ada, _) = c.ready(0, 1);
+    c.join(0, ada, "r", "Ada");
+    c.frame(0, ada, ClientMsg::Leave);
+    assert!(c.leases.is_empty());
+    // Node 1 still believes node 0 owns "r" (its answer crossed the release).
+    let (grace, _) = c.ready(1, 1);
+    c.leases.insert(room("r"), 0);
+    c.join(1, grace, "r", "Grace");
+    assert!(c
+        .took(1, grace)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Joined { .. })));
+    assert_eq!(c.nodes[0].hub.peers_in(&room("r")).len(), 1);
+}
