@@ -8,6 +8,8 @@ mod credentials;
 pub(crate) mod hub;
 pub(crate) mod ice;
 pub(crate) mod ids;
+#[cfg(test)]
+mod invariants;
 mod limits;
 pub(crate) mod media;
 mod park;
