@@ -3,8 +3,8 @@
 #   apt: chromium (browser E2E), fonts-noto-cjk + fonts-noto-color-emoji (Chinese and emoji in the
 #        browser tests and their screenshots), coturn (its turnutils_* clients for TURN interop), iproute2 + iptables (network namespaces), curl, openssl,
 #        ffmpeg + mkvtoolnix (ffprobe and mkvinfo read the recordings; ffmpeg makes test media),
-#        redis-server (the cluster tests start their own on loopback; the package's service
-#        is not started here: this machine has no systemd)
+#        redis-server + nginx (the cluster tests start their own, on loopback or in a lab namespace;
+#        the packages' own services are not started: this machine has no systemd)
 #   npm: playwright-core, typescript, @types/node, and for the WHIP/WHEP test Eyevinn's
 #   WHIP client and WebRTC player with esbuild to bundle them for the browser, pinned in
 #   package-lock.json (`npm ci`)
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in chromium fonts-noto-cjk fonts-noto-color-emoji coturn iproute2 iptables curl openssl \
-  ffmpeg mkvtoolnix redis-server; do
+  ffmpeg mkvtoolnix redis-server nginx; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -59,7 +59,7 @@ process.on('exit', () => {
  * @typedef {object} ConfabServer
  * @property {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable>} child
  * @property {number | undefined} pid
- * @property {string} url `https://<ip>:<port>`
+ * @property {string} url `https://<ip>:<port>` (`http:` for an `--insecure-http` server)
  * @property {string} ip
  * @property {number} port
  * @property {string} ns
@@ -81,14 +81,19 @@ process.on('exit', () => {
  * `dataDir`: an existing data dir the caller owns (kept at stop, so a restarted server
  * finds its state); default a fresh temp dir, removed at stop.
  *
+ * `logName`: the log's file name in `artifactsDir` (several servers in one test).
+ * With `--insecure-http` among `extraArgs` the server speaks plain HTTP, and is probed so.
+ *
  * @param {{lab: import('./netns.js').Lab, ns: string, ip: string, port?: number,
  *          probeNs?: string, artifactsDir: string, publicHost?: string,
- *          extraArgs?: string[], timeoutMs?: number, bin?: string, dataDir?: string}} o
+ *          extraArgs?: string[], timeoutMs?: number, bin?: string, dataDir?: string,
+ *          logName?: string}} o
  * @returns {Promise<ConfabServer>}
  */
 export async function startConfab({
   lab, ns, ip, port = 8443, probeNs = ns, artifactsDir, publicHost = 'call.test',
   extraArgs = [], timeoutMs = 15_000, bin = confabBin(), dataDir: givenDataDir,
+  logName = 'confab.log',
 }) {
   if (!existsSync(bin)) {
     throw new Error(`confab binary not found at ${bin}: run \`cargo build -p confab-server\` ` +
@@ -97,7 +102,7 @@ export async function startConfab({
   const ownsDataDir = !givenDataDir;
   const dataDir = givenDataDir || mkdtempSync(join(tmpdir(), 'confab-e2e-data-'));
   if (ownsDataDir) liveDataDirs.add(dataDir);
-  const logPath = join(artifactsDir, 'confab.log');
+  const logPath = join(artifactsDir, logName);
   const log = createWriteStream(logPath, { flags: 'a' });
   /** @type {string[]} */
   const tail = [];
@@ -127,7 +132,8 @@ export async function startConfab({
     log.write(`# exited code=${code} signal=${signal}\n`);
   });
 
-  const url = `https://${ip}:${port}`;
+  const scheme = extraArgs.includes('--insecure-http') ? 'http' : 'https';
+  const url = `${scheme}://${ip}:${port}`;
   /** @type {ConfabServer} */
   const server = {
     child, pid: child.pid, url, ip, port, ns, logPath, dataDir, ownsDataDir,

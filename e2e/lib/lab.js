@@ -79,7 +79,9 @@ export function roomName(tag = 'e2e') {
  *            locale?: string}} BrowserSpec
  * @param {{t?: import('node:test').TestContext, name?: string,
  *          browsers?: number | BrowserSpec[], confabArgs?: string[],
- *          net?: Net, artifactsDir?: string, dataDir?: string}} [opts]
+ *          net?: Net, artifactsDir?: string, dataDir?: string, confab?: boolean}} [opts]
+ * `confab: false`: start no server (the test starts its own, e.g. a cluster behind nginx,
+ * in `lab.net.serverNs` at `lab.serverIp`:8443).
  * `net`: a lab built by the caller (default: `createLanLab` with one client per browser);
  * startLab owns it from then on (close destroys it, also when startLab fails).
  * `artifactsDir`: an already prepared directory (default: a fresh one for the test).
@@ -90,7 +92,7 @@ export function roomName(tag = 'e2e') {
  * @returns {Promise<TestLab>}
  */
 export async function startLab({ t, name, browsers = 2, confabArgs = [], net: givenNet,
-  artifactsDir: givenDir, dataDir } = {}) {
+  artifactsDir: givenDir, dataDir, confab = true } = {}) {
   const testName = name || t?.name || 'lab';
   /** @type {(BrowserSpec & {name: string})[]} */
   const specs = (typeof browsers === 'number'
@@ -141,7 +143,7 @@ export async function startLab({ t, name, browsers = 2, confabArgs = [], net: gi
   if (t) t.after(() => lab.close());
 
   try {
-    lab.confab = await startConfab(confabOpts);
+    if (confab) lab.confab = await startConfab(confabOpts);
     lab.browsers = await Promise.all(specs.map((s, i) => launchBrowser({
       ns: net.clients[i].ns, name: s.name, artifactsDir, serverIp: net.serverIp,
       publicHost: PUBLIC_HOST, media: s.media, extraArgs: s.extraArgs, viewport: s.viewport,
