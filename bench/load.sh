@@ -21,7 +21,7 @@
 # --chat-refill-ms 1; the default allows 1 message/s per connection), its per-connection
 # message rate limit off (--msg-rate 0; the default is 50/s), chat kept in memory like
 # the Node relay does (--chat-retention-days 0, no SQLite writes), and its connection
-# and room caps raised to fit CONNS. The load tool shares the machine's cores with the
+# and room caps (per client address too: every client is on 127.0.0.x) raised to fit CONNS. The load tool shares the machine's cores with the
 # server. Only processes this script started are stopped (by PID).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +90,7 @@ start_server() { # $1 = confab | node
       --no-turn --media mesh --data-dir "$OUT/data" --log warn \
       --chat-burst 1000000 --chat-refill-ms 1 --chat-ip-burst 1000000 --chat-ip-refill-ms 1 --chat-room-burst 1000000 --chat-room-refill-ms 1 --relay-rate-bytes 0 --msg-rate 0 --chat-retention-days 0 \
       --max-connections $((CONNS + 1000)) --max-rooms $((CONNS + 1000)) \
+      --max-http-connections $((CONNS + 2000)) --max-http-connections-per-ip $((CONNS + 1000)) \
       >>"$OUT/confab.log" 2>&1 &
     SERVER_PID=$!
     PORT=$CONFAB_PORT

@@ -12,9 +12,11 @@ use std::path::PathBuf;
 #[derive(Parser, Clone, Debug)]
 #[command(name = "confab-load", version)]
 pub struct Opts {
-    /// WebSocket URL of the server's signaling endpoint.
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    pub url: String,
+    /// WebSocket URL of the server's signaling endpoint; several (comma-separated) are
+    /// the nodes of a cluster, used round-robin by client, so each room has members on
+    /// every node.
+    #[arg(long, value_delimiter = ',', default_value = "ws://127.0.0.1:8080/ws")]
+    pub url: Vec<String>,
     /// Clients to connect (each says hello and joins a room).
     #[arg(long, default_value_t = 100)]
     pub clients: u32,
@@ -61,9 +63,10 @@ pub struct Opts {
     /// Seconds to wait after everyone joined before reading the server's RSS.
     #[arg(long, default_value_t = 2.0)]
     pub settle: f64,
-    /// PID of the server process, to read its RSS from /proc/<pid>/status.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// PIDs of the server processes (comma-separated: a cluster's nodes), to read their
+    /// RSS and CPU time from /proc; figures are their sums.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Write the report as JSON here too.
     #[arg(long)]
     pub json: Option<PathBuf>,

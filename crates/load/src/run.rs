@@ -44,6 +44,23 @@ pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
+/// The sum of `f` over `pids`; `None` without pids.
+fn summed(pids: &[u32], f: fn(u32) -> anyhow::Result<f64>) -> anyhow::Result<Option<f64>> {
+    if pids.is_empty() {
+        return Ok(None);
+    }
+    let mut total = 0.0;
+    for &p in pids {
+        total += f(p)?;
+    }
+    Ok(Some(total))
+}
+
+/// The summed RSS of `pids` in KiB.
+fn rss_sum(pids: &[u32]) -> anyhow::Result<Option<u64>> {
+    Ok(summed(pids, |p| rss_kib(p).map(|k| k as f64))?.map(|k| k as u64))
+}
+
 /// Host and port of a `ws://host:port/...` URL, resolved.
 async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
     let rest = url
@@ -98,8 +115,11 @@ fn senders(opts: &Opts) -> Vec<u32> {
 /// Runs one load test as `opts` say. Bounded: every phase has a deadline.
 pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     opts.check()?;
-    let addr = resolve(&opts.url).await?;
-    let baseline_kib = opts.server_pid.map(rss_kib).transpose()?;
+    let mut addrs = Vec::with_capacity(opts.url.len());
+    for url in &opts.url {
+        addrs.push((url.clone(), resolve(url).await?));
+    }
+    let baseline_kib = rss_sum(&opts.server_pid)?;
     let (start_tx, start_rx) = watch::channel(false);
     let shared = Arc::new(Shared::new(start_rx, opts.max_messages, opts.relay_ratio));
     let sender_list = senders(opts);
@@ -127,12 +147,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         let src = (!opts.source_ip.is_empty())
             .then(|| opts.source_ip[idx as usize % opts.source_ip.len()]);
         let sending = sending_for.remove(&idx).unwrap_or(Sending::No);
-        let (sem, setup_tx, shared, url) = (
-            sem.clone(),
-            setup_tx.clone(),
-            shared.clone(),
-            opts.url.clone(),
-        );
+        let (url, addr) = addrs[idx as usize % addrs.len()].clone();
+        let (sem, setup_tx, shared) = (sem.clone(), setup_tx.clone(), shared.clone());
         tasks.spawn(async move {
             let permit = sem.acquire_owned().await.ok()?;
             let room = format!("load-{room}");
@@ -184,7 +200,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         .map_or(0.0, |d| d.as_secs_f64() * 1e3);
 
     tokio::time::sleep(Duration::from_secs_f64(opts.settle)).await;
-    let rss_joined_kib = opts.server_pid.map(rss_kib).transpose()?;
+    let rss_joined_kib = rss_sum(&opts.server_pid)?;
 
     let mut report = Report {
         label: opts.label.clone(),
@@ -210,7 +226,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
             &mut report,
         )
         .await;
-        report.rss_after_kib = opts.server_pid.map(rss_kib).transpose()?;
+        report.rss_after_kib = rss_sum(&opts.server_pid)?;
     }
     shared.finish.cancel();
     let mut results = Vec::new();
@@ -243,7 +259,7 @@ async fn traffic(
     report: &mut Report,
 ) {
     let t0 = shared.now_us();
-    let cpu_before = opts.server_pid.and_then(|p| cpu_secs(p).ok());
+    let cpu_before = summed(&opts.server_pid, cpu_secs).ok().flatten();
     shared
         .record_after_us
         .store(t0 + (opts.warmup * 1e6) as u64, Ordering::Relaxed);
@@ -270,7 +286,7 @@ async fn traffic(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let total_secs = started.elapsed().as_secs_f64();
-    let cpu_after = opts.server_pid.and_then(|p| cpu_secs(p).ok());
+    let cpu_after = summed(&opts.server_pid, cpu_secs).ok().flatten();
     report.server_cpu_secs = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
     let delivered = shared.delivered.load(Ordering::Relaxed);
     report.senders = sender_list.len() as u64;
