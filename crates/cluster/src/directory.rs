@@ -5,7 +5,7 @@
 //! the registry) is dead: reported once, when it is first seen so.
 
 use confab_signal::NodeId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Silence after which a node is dead.
@@ -24,6 +24,8 @@ pub struct Changes {
 #[derive(Debug, Default)]
 pub struct Directory {
     alive: HashMap<NodeId, u64>,
+    /// Nodes seen alive, then dead (and not back since).
+    dead: HashSet<NodeId>,
 }
 
 impl Directory {
@@ -48,6 +50,12 @@ impl Directory {
         }
         changes.down.sort();
         changes.up.sort();
+        for node in &changes.down {
+            self.dead.insert(node.clone());
+        }
+        for node in &changes.up {
+            self.dead.remove(node);
+        }
         self.alive = live.into_iter().map(|(n, at)| (n.clone(), at)).collect();
         changes
     }
@@ -55,6 +63,12 @@ impl Directory {
     /// Whether `node` was alive at the last reading.
     pub fn is_alive(&self, node: &NodeId) -> bool {
         self.alive.contains_key(node)
+    }
+
+    /// Whether `node` was seen alive and then dead (a node never seen is not dead: it
+    /// may have started since the last reading).
+    pub fn is_dead(&self, node: &NodeId) -> bool {
+        self.dead.contains(node)
     }
 
     /// The nodes alive at the last reading, by name.
@@ -80,6 +94,7 @@ mod tests {
         let c = d.read(14_001, &[(a.clone(), 14_000), (b.clone(), 9_000)]);
         assert_eq!(c.down, vec![b.clone()]);
         assert!(!d.is_alive(&b));
+        assert!(d.is_dead(&b) && !d.is_dead(&NodeId("never-seen".into())));
         let c = d.read(15_000, &[(a.clone(), 15_000)]);
         assert_eq!(c, Changes::default(), "reported once");
         assert_eq!(d.alive(), vec![a]);

@@ -53,6 +53,9 @@ use std::time::{Duration, Instant};
 
 /// How often a node writes its heartbeat and reads everyone's.
 pub const BEAT_EVERY: Duration = Duration::from_secs(1);
+/// How soon a claim that found a dead node's lease is tried again (the lease runs out
+/// within [`lease::LEASE_TTL`] of the node's death).
+pub const CLAIM_RETRY: Duration = Duration::from_millis(500);
 
 /// What happens to a node's cluster core.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +112,11 @@ pub enum Output {
         /// The room.
         room: RoomId,
     },
+    /// Claim `room` again (its lease was a dead node's), then answer [`Input::Claimed`].
+    Claim {
+        /// The room.
+        room: RoomId,
+    },
     /// Renew the lease of `room` (`PEXPIRE` if the key is still ours), then answer
     /// [`Input::Renewed`].
     Renew {
@@ -128,11 +136,6 @@ pub enum Output {
         /// The room.
         room: RoomId,
     },
-    /// A node fell silent ([`directory::DEAD_AFTER`]).
-    NodeDown {
-        /// The node.
-        node: NodeId,
-    },
     /// A message from another node was dropped: not an envelope, or a replay.
     Dropped {
         /// Why, in words (for the log).
@@ -149,6 +152,8 @@ pub struct Node {
     directory: Directory,
     leases: Leases,
     next_beat: Option<Instant>,
+    /// Claims to try again, and when.
+    retries: Vec<(Instant, RoomId)>,
     out: VecDeque<Output>,
 }
 
@@ -163,6 +168,7 @@ impl Node {
             directory: Directory::default(),
             leases: Leases::default(),
             next_beat: None,
+            retries: Vec::new(),
             out: VecDeque::new(),
         }
     }
@@ -181,6 +187,9 @@ impl Node {
                 if owner == self.me {
                     self.leases.granted(room.clone(), sent);
                     self.out.push_back(Output::Owned { room });
+                } else if self.directory.is_dead(&owner) {
+                    // Its lease outlives it by up to a TTL: wait that out, not the hub.
+                    self.retries.push((now.mono + CLAIM_RETRY, room));
                 } else {
                     self.out
                         .push_back(Output::ToHub(ClusterIn::Elsewhere { room, owner }));
@@ -194,8 +203,10 @@ impl Node {
             Input::Nodes { beats } => {
                 for node in self.directory.read(now.unix_ms, &beats).down {
                     if node != self.me {
+                        // Silent for `directory::DEAD_AFTER`: the hub takes over.
                         self.links.forget(&node);
-                        self.out.push_back(Output::NodeDown { node });
+                        let down = ClusterIn::NodeDown { node };
+                        self.out.push_back(Output::ToHub(down));
                     }
                 }
             }
@@ -211,11 +222,11 @@ impl Node {
 
     /// When to feed [`Input::Timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let lease = self.leases.poll_timeout();
-        match (lease, self.next_beat) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let retry = self.retries.iter().map(|(at, _)| *at).min();
+        [self.leases.poll_timeout(), self.next_beat, retry]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Whether this node may act as `room`'s owner at `now`.
@@ -299,6 +310,11 @@ impl Node {
         }
         for room in self.leases.due(now) {
             self.out.push_back(Output::Renew { room });
+        }
+        let (due, later) = self.retries.drain(..).partition(|(at, _)| *at <= now);
+        self.retries = later;
+        for (_, room) in due {
+            self.out.push_back(Output::Claim { room });
         }
     }
 }

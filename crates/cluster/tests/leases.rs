@@ -311,7 +311,7 @@ proptest! {
 }
 
 #[test]
-fn node_down_after_five_silent_seconds() {
+fn node_down_after_five_silent_seconds_and_its_leases_are_claimed_again() {
     let mut node = Node::new(name(0), 0);
     let base = Instant::now();
     let at = |ms: u64| Now {
@@ -331,10 +331,8 @@ fn node_down_after_five_silent_seconds() {
         },
     );
     let outs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
-    assert!(
-        !outs.iter().any(|o| matches!(o, Output::NodeDown { .. })),
-        "{outs:?}"
-    );
+    let down = |o: &Output| matches!(o, Output::ToHub(ClusterIn::NodeDown { .. }));
+    assert!(!outs.iter().any(down), "{outs:?}");
     node.handle(
         at(6_000),
         Input::Nodes {
@@ -342,10 +340,28 @@ fn node_down_after_five_silent_seconds() {
         },
     );
     let outs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
+    let down = Output::ToHub(ClusterIn::NodeDown { node: name(1) });
+    assert!(outs.contains(&down), "{outs:?}");
+    assert_eq!(node.alive(), vec![name(0)]);
+
+    // A claim that finds the dead node's lease is tried again, not handed to the hub.
+    let room = RoomId::parse("r").unwrap();
+    let sent = base + Duration::from_millis(6_000);
+    node.handle(
+        at(6_000),
+        Input::Claimed {
+            room: room.clone(),
+            owner: name(1),
+            sent,
+        },
+    );
+    let outs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
     assert!(
-        outs.contains(&Output::NodeDown { node: name(1) }),
+        !outs.iter().any(|o| matches!(o, Output::ToHub(_))),
         "{outs:?}"
     );
-    assert_eq!(node.alive(), vec![name(0)]);
-    let _ = ClusterIn::Resync { node: name(1) }; // the hub's side is tested in confab-signal
+    assert!(node.poll_timeout().unwrap() <= base + Duration::from_millis(6_500));
+    node.handle(at(6_500), Input::Timeout);
+    let outs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
+    assert!(outs.contains(&Output::Claim { room }), "{outs:?}");
 }

@@ -162,6 +162,54 @@ async fn a_gap_in_what_a_node_publishes_resynchronises_its_members() {
 }
 
 #[tokio::test]
+async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
+    let redis = RedisServer::start();
+    let a = node(&redis, "own-a").await;
+    let (b, c) = (node(&redis, "own-b").await, node(&redis, "own-c").await);
+    let (_ada, _) = a.joined("r", "Ada").await;
+    let (mut grace, grace_id) = b.joined("r", "Grace").await;
+    let (mut hank, hank_id) = c.joined("r", "Hank").await;
+    next(&mut grace, "peerJoined").await;
+    let mut r = redis_conn(&redis).await;
+    let owner: Option<String> = r.get("confab:lease:r").await.unwrap();
+    assert_eq!(owner.as_deref(), Some("own-a"));
+
+    // Node a stops (its lease is left to run out, as after a crash).
+    let started = std::time::Instant::now();
+    drop(a);
+    // Grace and Hank are in the room again, owned by a live node, each with its own
+    // peer id, each seeing the other.
+    for (who, other) in [(&mut grace, &hank_id), (&mut hank, &grace_id)] {
+        let joined = loop {
+            let m = who.recv_within(std::time::Duration::from_secs(20)).await;
+            if m["type"] == "joined" {
+                break m;
+            }
+        };
+        let peers: Vec<&Value> = joined["peers"].as_array().unwrap().iter().collect();
+        if !peers.iter().any(|p| p["id"] == *other) {
+            // The first one back sees the other come back after it.
+            let back = next(who, "peerJoined").await;
+            assert_eq!(back["peer"]["id"], *other, "{back}");
+        }
+    }
+    let took = started.elapsed();
+    assert!(took.as_secs() <= 15, "owned again after {took:?}");
+    let owner: Option<String> = r.get("confab:lease:r").await.unwrap();
+    assert!(
+        matches!(owner.as_deref(), Some("own-b" | "own-c")),
+        "{owner:?}"
+    );
+    grace
+        .send(json!({"type":"chat","text":"we are still here"}))
+        .await;
+    assert_eq!(
+        next(&mut hank, "chat").await["message"]["text"],
+        "we are still here"
+    );
+}
+
+#[tokio::test]
 async fn a_node_that_cannot_reach_redis_does_not_start() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -157,6 +157,14 @@ pub enum ClusterIn {
         /// The node that owns it.
         owner: NodeId,
     },
+    /// `node` is dead (silent for 5 s). Its members of rooms owned here are held as
+    /// `reconnecting` for [`crate::HubConfig::resume_grace`] (they may resume on another
+    /// node), then leave. Rooms it owned are gone: their members held here join them
+    /// again, through a new claim (which waits for the dead node's lease to run out).
+    NodeDown {
+        /// The dead node.
+        node: NodeId,
+    },
     /// What `node` and this node told each other may have lost a message (a gap in the
     /// sequence numbers, or `node` asked): every member of a room they share gets a
     /// fresh `joined` snapshot, so nothing stays out of step.

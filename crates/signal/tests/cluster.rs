@@ -20,6 +20,8 @@ struct Cluster {
     inbox: Vec<Vec<(ConnId, ServerMsg)>>,
     /// Drop the next this many cluster messages (a lossy pub/sub).
     drop_next: usize,
+    /// Nodes killed: they do nothing more, and what is sent to them is lost.
+    dead: Vec<bool>,
 }
 
 fn node(i: usize) -> NodeId {
@@ -32,9 +34,13 @@ fn index(node: &NodeId) -> usize {
 
 impl Cluster {
     fn new(n: usize) -> Cluster {
+        Cluster::with_grace(n, Duration::ZERO)
+    }
+
+    fn with_grace(n: usize, resume_grace: Duration) -> Cluster {
         let config = HubConfig {
             cluster: true,
-            resume_grace: Duration::ZERO,
+            resume_grace,
             ..HubConfig::default()
         };
         Cluster {
@@ -44,7 +50,33 @@ impl Cluster {
             leases: HashMap::new(),
             inbox: vec![Vec::new(); n],
             drop_next: 0,
+            dead: vec![false; n],
         }
+    }
+
+    /// Node `n` dies (`kill -9`): its leases run out, and the others learn it is dead.
+    fn kill(&mut self, n: usize) {
+        self.dead[n] = true;
+        self.nodes[n].drain();
+        self.leases.retain(|_, owner| *owner != n);
+        for i in 0..self.nodes.len() {
+            if !self.dead[i] {
+                let down = ClusterIn::NodeDown { node: node(n) };
+                self.nodes[i].tick(Input::Cluster(down));
+            }
+        }
+        self.pump();
+    }
+
+    /// Lets `by` pass on every live node (deadlines fire).
+    fn advance(&mut self, by: Duration) {
+        for i in 0..self.nodes.len() {
+            if !self.dead[i] {
+                self.nodes[i].advance(by);
+                self.nodes[i].input(Input::Timeout);
+            }
+        }
+        self.pump();
     }
 
     /// Delivers every output until the cluster is quiet.
@@ -52,6 +84,9 @@ impl Cluster {
         loop {
             let mut work = Vec::new();
             for (i, n) in self.nodes.iter_mut().enumerate() {
+                if self.dead[i] {
+                    continue;
+                }
                 for out in n.drain() {
                     work.push((i, out));
                 }
@@ -99,7 +134,9 @@ impl Cluster {
                     }
                     other => panic!("unexpected {other:?}"),
                 };
-                self.nodes[to].tick(Input::Cluster(input));
+                if !self.dead[to] {
+                    self.nodes[to].tick(Input::Cluster(input));
+                }
             }
             _ => {}
         }
@@ -299,4 +336,76 @@ fn a_join_that_reaches_a_former_owner_is_claimed_again() {
         .iter()
         .any(|m| matches!(m, ServerMsg::Joined { .. })));
     assert_eq!(c.nodes[0].hub.peers_in(&room("r")).len(), 1);
+}
+
+#[test]
+fn members_of_a_dead_node_are_held_reconnecting_then_leave() {
+    let grace = Duration::from_secs(30);
+    let mut c = Cluster::with_grace(2, grace);
+    let (ada, _) = c.ready(0, 1);
+    let (grace_conn, grace_id) = c.ready(1, 1);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, grace_conn, "r", "Grace");
+    c.took(0, ada);
+    c.kill(1);
+    let got = c.took(0, ada);
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, ServerMsg::Presence { peer_id, state }
+            if *peer_id == grace_id && state.reconnecting)),
+        "Ada sees Grace reconnecting: {got:?}"
+    );
+    assert_eq!(
+        c.nodes[0].hub.peers_in(&room("r")).len(),
+        2,
+        "her place is held"
+    );
+    c.advance(grace + Duration::from_secs(1));
+    assert!(c
+        .took(0, ada)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::PeerLeft { peer_id, .. } if *peer_id == grace_id)));
+    assert_eq!(c.nodes[0].hub.peers_in(&room("r")).len(), 1);
+}
+
+#[test]
+fn a_dead_owners_room_is_made_again_by_its_members_on_other_nodes() {
+    let mut c = Cluster::new(3);
+    let (ada, _) = c.ready(0, 1);
+    let (grace, grace_id) = c.ready(1, 1);
+    let (hank, hank_id) = c.ready(2, 1);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, grace, "r", "Grace");
+    c.join(2, hank, "r", "Hank");
+    c.took(1, grace);
+    c.took(2, hank);
+    c.kill(0);
+    // Both took their places again in a room a live node owns now, under their names.
+    let owner = *c.leases.get(&room("r")).expect("owned again");
+    assert_ne!(owner, 0);
+    let peers = c.nodes[owner].hub.peers_in(&room("r"));
+    let mut names: Vec<_> = peers.iter().map(|p| p.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Grace", "Hank"]);
+    let mut ids: Vec<_> = peers.iter().map(|p| p.id.clone()).collect();
+    ids.sort();
+    let mut want = vec![grace_id, hank_id];
+    want.sort();
+    assert_eq!(ids, want, "the same peer ids");
+    for (n, conn) in [(1, grace), (2, hank)] {
+        assert!(
+            c.took(n, conn)
+                .iter()
+                .any(|m| matches!(m, ServerMsg::Joined { .. })),
+            "node {n}'s member gets a fresh joined"
+        );
+    }
+    // And they go on: a chat reaches both.
+    c.frame(1, grace, chat("still here"));
+    for (n, conn) in [(1, grace), (2, hank)] {
+        assert!(c
+            .took(n, conn)
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Chat { .. })));
+    }
 }

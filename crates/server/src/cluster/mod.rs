@@ -210,8 +210,12 @@ impl Owner {
                 // Waiting here is backpressure from the hub task, which never waits for
                 // this one: no cycle.
                 Output::ToHub(input) => {
+                    if let ClusterIn::NodeDown { node } = &input {
+                        tracing::warn!(%node, "a cluster node fell silent: taking over");
+                    }
                     let _ = self.to_hub.send(ToHub::Input(input)).await;
                 }
+                Output::Claim { room } => self.claim(room),
                 Output::Owned { room } => {
                     let _ = self.to_hub.send(ToHub::Owned(room)).await;
                 }
@@ -221,7 +225,6 @@ impl Owner {
                 Output::Lost { room } => {
                     tracing::error!(%room, "lost the lease of a room this node runs");
                 }
-                Output::NodeDown { node } => tracing::warn!(%node, "a cluster node fell silent"),
                 Output::Dropped { why } => tracing::warn!(why, "dropped a cluster message"),
                 other => tracing::warn!(?other, "cluster output not handled"),
             }

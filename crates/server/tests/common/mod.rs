@@ -256,8 +256,13 @@ impl Client {
 
     /// The next JSON message (server pings are skipped); panics after [`WAIT`].
     pub async fn recv(&mut self) -> Value {
+        self.recv_within(WAIT).await
+    }
+
+    /// [`Client::recv`], waiting at most `wait`.
+    pub async fn recv_within(&mut self, wait: Duration) -> Value {
         loop {
-            let m = tokio::time::timeout(WAIT, self.ws.next())
+            let m = tokio::time::timeout(wait, self.ws.next())
                 .await
                 .expect("timed out waiting for a message")
                 .expect("connection ended")

@@ -14,10 +14,16 @@
 //! share a fresh `joined` snapshot.
 
 use super::hub::{Hub, RoomSlot};
-use crate::room::{RoomCommand, RoomEvent};
-use crate::{ClusterIn, ClusterOut, NodeId, Output};
-use confab_proto::{PeerId, RoomId, ServerMsg};
+use super::timers::Timer;
+use crate::room::{Identity, RoomCommand, RoomEvent};
+use crate::{ClusterIn, ClusterOut, Grant, NodeId, Output};
+use confab_proto::{LeaveReason, PeerId, Role, RoomId, ServerMsg};
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// How long joins parked to re-create a room whose owner died wait for the new claim:
+/// the dead node's lease must run out first (`confab_cluster::lease::LEASE_TTL`, 10 s).
+const REHOME_WAIT: Duration = Duration::from_secs(15);
 
 /// A room owned by another node that members held here are in (or joining).
 #[derive(Debug)]
@@ -26,6 +32,25 @@ pub(crate) struct RemoteRoom {
     pub(crate) owner: NodeId,
     /// Its members whose connections are here.
     pub(crate) members: HashSet<PeerId>,
+    /// How each member held here joined, to join again if the owner dies.
+    pub(crate) joins: HashMap<PeerId, Rejoin>,
+}
+
+impl RemoteRoom {
+    fn new(owner: NodeId) -> RemoteRoom {
+        RemoteRoom {
+            owner,
+            members: HashSet::new(),
+            joins: HashMap::new(),
+        }
+    }
+}
+
+/// What a member's `join` said, kept by its node for a rejoin.
+#[derive(Clone, Debug)]
+pub(crate) struct Rejoin {
+    name: String,
+    role: Option<Role>,
 }
 
 impl Hub {
@@ -36,13 +61,21 @@ impl Hub {
             ClusterIn::Events { from, room, events } => self.remote_events(from, room, events),
             ClusterIn::Elsewhere { room, owner } => self.owned_elsewhere(room, owner),
             ClusterIn::Resync { node } => self.resync(&node),
+            ClusterIn::NodeDown { node } => self.node_down(&node),
         }
     }
 
     /// A command for `room` that this node does not run: it goes to the room's owner
     /// if one is known, else it is dropped (its room has ended).
     pub(crate) fn command_elsewhere(&mut self, room: &RoomId, cmd: RoomCommand) {
-        if let Some(remote) = self.remote_rooms.get(room) {
+        if let Some(remote) = self.remote_rooms.get_mut(room) {
+            if let RoomCommand::Join {
+                peer, name, grant, ..
+            } = &cmd
+            {
+                let (name, role) = (name.clone(), *grant);
+                remote.joins.insert(peer.clone(), Rejoin { name, role });
+            }
             let to = remote.owner.clone();
             let room = room.clone();
             self.out
@@ -75,6 +108,7 @@ impl Hub {
             let joining = match &cmd {
                 RoomCommand::Join { peer, .. } | RoomCommand::Reattach { peer, .. } => {
                     slot.remote.insert(peer.clone(), from);
+                    self.remote_held.remove(peer);
                     Some(peer.clone())
                 }
                 _ => None,
@@ -109,13 +143,8 @@ impl Hub {
         for event in events {
             match &event {
                 RoomEvent::Entered { peer } if self.by_peer.contains_key(peer) => {
-                    let remote =
-                        self.remote_rooms
-                            .entry(room.clone())
-                            .or_insert_with(|| RemoteRoom {
-                                owner: from.clone(),
-                                members: HashSet::new(),
-                            });
+                    let remote = self.remote_rooms.entry(room.clone());
+                    let remote = remote.or_insert_with(|| RemoteRoom::new(from.clone()));
                     remote.owner = from.clone();
                     remote.members.insert(peer.clone());
                 }
@@ -131,6 +160,7 @@ impl Hub {
     pub(crate) fn remote_member_gone(&mut self, room: &RoomId, peer: &PeerId) {
         if let Some(remote) = self.remote_rooms.get_mut(room) {
             remote.members.remove(peer);
+            remote.joins.remove(peer);
             if remote.members.is_empty() {
                 self.remote_rooms.remove(room);
             }
@@ -143,17 +173,118 @@ impl Hub {
         if !self.pending.contains_key(&room) {
             return;
         }
-        let members = HashSet::new();
         let remote = self.remote_rooms.entry(room.clone());
-        let first = owner.clone();
-        remote
-            .or_insert(RemoteRoom {
-                owner: first,
-                members,
-            })
-            .owner = owner;
+        let first = RemoteRoom::new(owner.clone());
+        remote.or_insert(first).owner = owner;
         let now = self.now.mono;
         self.release(room, None, now);
+    }
+
+    /// `node` died: its members of rooms owned here are held (they may resume on
+    /// another node), and the rooms it owned are made again, by their members held
+    /// here joining anew.
+    fn node_down(&mut self, node: &NodeId) {
+        let mut held = Vec::new();
+        for (room, slot) in &self.rooms {
+            for (peer, at) in &slot.remote {
+                if at == node && !self.remote_held.contains_key(peer) {
+                    held.push((room.clone(), peer.clone()));
+                }
+            }
+        }
+        held.sort();
+        let until = self.now.mono + self.config.resume_grace;
+        for (room, peer) in held {
+            if self.config.resume_grace.is_zero() {
+                let reason = LeaveReason::Disconnected;
+                self.command(
+                    &room,
+                    RoomCommand::Leave {
+                        peer,
+                        reason,
+                        ref_: None,
+                    },
+                );
+                continue;
+            }
+            self.remote_held.insert(peer.clone(), (room.clone(), until));
+            self.timers
+                .schedule(until, Timer::RemoteHold { peer: peer.clone() });
+            self.command(&room, RoomCommand::Detach { peer });
+        }
+        let mut orphaned: Vec<RoomId> = self
+            .remote_rooms
+            .iter()
+            .filter(|(_, r)| &r.owner == node)
+            .map(|(room, _)| room.clone())
+            .collect();
+        orphaned.sort();
+        for room in orphaned {
+            self.rehome(room);
+        }
+    }
+
+    /// The place of a dead node's member that was held until `at` ends: it leaves.
+    pub(crate) fn remote_hold_over(&mut self, peer: &PeerId, at: std::time::Instant) {
+        if self.remote_held.get(peer).is_none_or(|h| h.1 != at) {
+            return;
+        }
+        if let Some((room, _)) = self.remote_held.remove(peer) {
+            let (peer, reason) = (peer.clone(), LeaveReason::Disconnected);
+            self.command(
+                &room,
+                RoomCommand::Leave {
+                    peer,
+                    reason,
+                    ref_: None,
+                },
+            );
+        }
+    }
+
+    /// `room`'s owner died: its members held here leave it and join it again as they
+    /// first did, parked until a live node owns it (waiting out the dead one's lease).
+    /// Each gets a fresh `joined` when the room is back.
+    fn rehome(&mut self, room: RoomId) {
+        let Some(remote) = self.remote_rooms.remove(&room) else {
+            return;
+        };
+        let now = self.now.mono;
+        let mut members: Vec<PeerId> = remote.members.into_iter().collect();
+        members.sort();
+        for peer in members {
+            let Some(&conn) = self.by_peer.get(&peer) else {
+                continue;
+            };
+            let live = self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.detached_until.is_none());
+            self.exited(&room, &peer);
+            let Some(join) = remote.joins.get(&peer) else {
+                continue;
+            };
+            if !live {
+                continue; // a dropped connection left with the room; its resume finds none
+            }
+            let grant = self.rejoin_grant(conn, join.role);
+            self.park_join(conn, room.clone(), join.name.clone(), grant, None, now);
+        }
+        if let Some(p) = self.pending.get_mut(&room) {
+            p.until = now + REHOME_WAIT;
+            let until = p.until;
+            self.timers.schedule(until, Timer::History { room });
+        }
+    }
+
+    /// The grant a member joined with, rebuilt from its session: a role a token fixed,
+    /// for the token's subject.
+    fn rejoin_grant(&self, conn: crate::ConnId, role: Option<Role>) -> Option<Grant> {
+        let session = self.conns.get(&conn)?.session.as_ref()?;
+        let Some(Identity::Token(subject)) = &session.identity else {
+            return None;
+        };
+        Some(Grant::new(role?, subject.clone()).for_kind(session.kind))
     }
 
     /// Every member this node shares with `node` gets a fresh `joined` snapshot: those

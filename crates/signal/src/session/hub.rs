@@ -44,6 +44,9 @@ pub struct Hub {
     pub(crate) rooms: HashMap<RoomId, RoomSlot>,
     /// Rooms other nodes own that members held here are in (`cluster.rs`).
     pub(crate) remote_rooms: HashMap<RoomId, RemoteRoom>,
+    /// Members of rooms owned here whose node died: their room and until when their
+    /// place is held (`cluster.rs`).
+    pub(crate) remote_held: HashMap<PeerId, (RoomId, Instant)>,
     /// Rooms whose stored chat is loading, with the joins parked for them (`park.rs`).
     pub(crate) pending: HashMap<RoomId, PendingRoom>,
     /// The chat of the room being created while parked joins are released.
@@ -137,6 +140,7 @@ impl Hub {
             conns: HashMap::new(),
             rooms: HashMap::new(),
             remote_rooms: HashMap::new(),
+            remote_held: HashMap::new(),
             pending: HashMap::new(),
             ready: None,
             by_peer: HashMap::new(),

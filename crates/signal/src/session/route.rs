@@ -390,7 +390,7 @@ impl Hub {
     /// `peer` is out of `room`: its session is in no room now, and its TURN user is
     /// revoked. A place held for a resume (the peer was kicked while away) has nothing
     /// left to resume: it goes for good.
-    fn exited(&mut self, room: &RoomId, peer: &PeerId) {
+    pub(crate) fn exited(&mut self, room: &RoomId, peer: &PeerId) {
         let Some(&conn) = self.by_peer.get(peer) else {
             return;
         };

@@ -33,6 +33,8 @@ pub(crate) enum Timer {
     History { room: RoomId },
     /// `peer`'s TURN credentials are minted again (`credentials.rs`).
     Credentials { peer: PeerId },
+    /// The place a dead node's member holds in a room owned here ends (`cluster.rs`).
+    RemoteHold { peer: PeerId },
 }
 
 /// A min-heap of deadlines; ties fire in scheduling order.
@@ -95,6 +97,7 @@ impl Hub {
                 Timer::Grace { peer } => self.grace_over(&peer, at),
                 Timer::History { room } => self.history_wait_over(room, at),
                 Timer::Credentials { peer } => self.credentials_due(&peer, at),
+                Timer::RemoteHold { peer } => self.remote_hold_over(&peer, at),
             }
         }
     }
@@ -126,6 +129,7 @@ impl Hub {
                 .by_peer
                 .get(peer)
                 .is_some_and(|&c| self.credentials_timer_is_live(c, at)),
+            Timer::RemoteHold { peer } => self.remote_held.get(peer).is_some_and(|h| h.1 == at),
         }
     }
 
