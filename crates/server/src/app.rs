@@ -56,9 +56,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let tracker = TaskTracker::new();
+    // In a cluster, chat lives in Redis (any node may own a room next), not in SQLite.
     let store = match config.store.chat_retention() {
-        Some(retention) => Some(ChatStore::open(&config.data_dir, retention)?),
-        None => None,
+        Some(retention) if !config.cluster.enabled() => {
+            Some(ChatStore::open(&config.data_dir, retention)?)
+        }
+        _ => None,
     };
     // One registry per server instance (see crate::metrics for why it is not global).
     let metrics = Metrics::new(listeners.turn.is_some());
@@ -124,7 +127,15 @@ pub async fn run(
     let cluster = match &config.cluster.redis_url {
         Some(url) => {
             let me = crate::cluster::node_id(&config.cluster);
-            Some(crate::cluster::spawn(url.expose(), me, &tracker, shutdown.clone()).await?)
+            let chat = config
+                .store
+                .chat_retention()
+                .map(|retention| crate::cluster::ChatKeeping {
+                    retention,
+                    history: config.hub.chat_history,
+                });
+            let url = url.expose();
+            Some(crate::cluster::spawn(url, me, chat, &tracker, shutdown.clone()).await?)
         }
         None => None,
     };

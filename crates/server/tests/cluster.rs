@@ -15,6 +15,8 @@ async fn node(redis: &RedisServer, id: &str) -> TestServer {
     TestServer::start_with(move |c| {
         c.cluster.redis_url = Some(url.into());
         c.cluster.node_id = Some(id);
+        // Chat kept (in Redis, in a cluster), so a room made again keeps it.
+        c.store.chat_retention_days = 1;
     })
     .await
 }
@@ -166,10 +168,13 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
     let redis = RedisServer::start();
     let a = node(&redis, "own-a").await;
     let (b, c) = (node(&redis, "own-b").await, node(&redis, "own-c").await);
-    let (_ada, _) = a.joined("r", "Ada").await;
+    let (mut ada, _) = a.joined("r", "Ada").await;
     let (mut grace, grace_id) = b.joined("r", "Grace").await;
     let (mut hank, hank_id) = c.joined("r", "Hank").await;
     next(&mut grace, "peerJoined").await;
+    ada.send(json!({"type":"chat","text":"before the crash"}))
+        .await;
+    next(&mut hank, "chat").await;
     let mut r = redis_conn(&redis).await;
     let owner: Option<String> = r.get("confab:lease:r").await.unwrap();
     assert_eq!(owner.as_deref(), Some("own-a"));
@@ -186,6 +191,8 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
                 break m;
             }
         };
+        // The chat is intact: it lives in Redis, not on the node that died.
+        assert_eq!(joined["history"][0]["text"], "before the crash", "{joined}");
         let peers: Vec<&Value> = joined["peers"].as_array().unwrap().iter().collect();
         if !peers.iter().any(|p| p["id"] == *other) {
             // The first one back sees the other come back after it.
@@ -203,9 +210,11 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
     grace
         .send(json!({"type":"chat","text":"we are still here"}))
         .await;
-    assert_eq!(
-        next(&mut hank, "chat").await["message"]["text"],
-        "we are still here"
+    let chat = next(&mut hank, "chat").await;
+    assert_eq!(chat["message"]["text"], "we are still here");
+    assert!(
+        chat["message"]["id"].as_u64() > Some(1),
+        "ids go on: {chat}"
     );
 }
 

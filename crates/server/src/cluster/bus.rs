@@ -2,12 +2,15 @@
 //! heartbeat, and publishing in order.
 //!
 //! Keys: `confab:lease:<room>` (the owner's node id, with a TTL), the hash
-//! `confab:nodes` (node id → its last heartbeat, unix ms). Channels:
-//! `confab:node:<id>`, one per node, carrying envelopes (`confab_cluster::envelope`).
+//! `confab:nodes` (node id → its last heartbeat, unix ms), `confab:chat:<room>` (a
+//! stream of the room's chat messages, JSON in field `m`, the last [`CHAT_KEPT`], gone
+//! after the retention without a new one), `confab:moderation:<room>` (the room's
+//! moderation, JSON). Channels: `confab:node:<id>`, one per node, carrying envelopes
+//! (`confab_cluster::envelope`).
 
 use confab_cluster::lease::LEASE_TTL;
-use confab_proto::RoomId;
-use confab_signal::NodeId;
+use confab_proto::{ChatMessage, RoomId};
+use confab_signal::{ChatSeed, Moderation, NodeId};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
@@ -120,14 +123,99 @@ pub(crate) async fn leave(conn: &mut ConnectionManager, me: &NodeId) -> redis::R
     conn.hdel("confab:nodes", &me.0).await
 }
 
-/// Publishes `batch` in order, in one pipeline.
-pub(crate) async fn publish(
+/// Chat messages a room's stream keeps (about; Redis trims in whole nodes).
+pub(crate) const CHAT_KEPT: usize = 1000;
+
+fn chat_key(room: &RoomId) -> String {
+    format!("confab:chat:{}", room.as_str())
+}
+
+fn moderation_key(room: &RoomId) -> String {
+    format!("confab:moderation:{}", room.as_str())
+}
+
+/// One write, in the order the node made it.
+#[derive(Debug)]
+pub(crate) enum Write {
+    /// An envelope for node `to`'s channel.
+    Publish(NodeId, Vec<u8>),
+    /// A chat message of a room owned here, as JSON.
+    Chat(RoomId, String),
+    /// A room's moderation as JSON, or `None`: the room ended, forget it.
+    Moderation(RoomId, Option<String>),
+}
+
+/// Performs `batch` in order, in one pipeline; chat and moderation live `retention_ms`
+/// after their last write.
+pub(crate) async fn write(
     conn: &mut ConnectionManager,
-    batch: &[(NodeId, Vec<u8>)],
+    batch: &[Write],
+    retention_ms: u64,
 ) -> redis::RedisResult<()> {
     let mut pipe = redis::pipe();
-    for (to, payload) in batch {
-        pipe.cmd("PUBLISH").arg(channel(to)).arg(payload).ignore();
+    for w in batch {
+        match w {
+            Write::Publish(to, payload) => {
+                pipe.cmd("PUBLISH").arg(channel(to)).arg(payload).ignore();
+            }
+            Write::Chat(room, json) => {
+                let key = chat_key(room);
+                pipe.cmd("XADD")
+                    .arg(&key)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(CHAT_KEPT)
+                    .arg("*")
+                    .arg("m")
+                    .arg(json)
+                    .ignore();
+                pipe.cmd("PEXPIRE").arg(&key).arg(retention_ms).ignore();
+            }
+            Write::Moderation(room, Some(json)) => {
+                pipe.cmd("SET")
+                    .arg(moderation_key(room))
+                    .arg(json)
+                    .arg("PX")
+                    .arg(retention_ms)
+                    .ignore();
+            }
+            Write::Moderation(room, None) => {
+                pipe.cmd("DEL").arg(moderation_key(room)).ignore();
+            }
+        }
     }
     pipe.query_async(conn).await
+}
+
+/// `room`'s last `history` chat messages and its moderation, as the hub seeds a room.
+/// Entries that do not parse are skipped (logged by the caller's count).
+pub(crate) async fn load_chat(
+    conn: &mut ConnectionManager,
+    room: &RoomId,
+    history: usize,
+) -> redis::RedisResult<ChatSeed> {
+    type Entry = (String, Vec<(String, String)>);
+    let entries: Vec<Entry> = redis::cmd("XREVRANGE")
+        .arg(chat_key(room))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(history.max(1))
+        .query_async(conn)
+        .await?;
+    let history: Vec<ChatMessage> = entries
+        .into_iter()
+        .flat_map(|(_, fields)| fields)
+        .filter(|(k, _)| k == "m")
+        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
+        .collect();
+    let moderation: Option<String> = conn.get(moderation_key(room)).await?;
+    let moderation = moderation.and_then(|m| serde_json::from_str::<Moderation>(&m).ok());
+    let last_id = history.iter().map(|m| m.id).max().unwrap_or(0);
+    Ok(ChatSeed {
+        room: room.clone(),
+        history,
+        last_id,
+        moderation,
+    })
 }

@@ -12,9 +12,10 @@ mod bus;
 pub mod settings;
 
 use crate::wait::sleep_until_opt;
+use bus::Write;
 use confab_cluster::{Input, Node, Output};
-use confab_proto::RoomId;
-use confab_signal::{ClusterIn, ClusterOut, NodeId, Now};
+use confab_proto::{ChatMessage, RoomId};
+use confab_signal::{ChatSeed, ClusterIn, ClusterOut, Moderation, NodeId, Now};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use std::time::{Duration, Instant};
@@ -37,6 +38,8 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 enum FromHub {
     Out(ClusterOut),
     Claim(RoomId),
+    Chat(RoomId, ChatMessage),
+    Moderation(RoomId, Moderation),
 }
 
 /// What the cluster task tells the hub task.
@@ -44,8 +47,19 @@ enum FromHub {
 pub enum ToHub {
     /// Feed it to the hub as `Input::Cluster`.
     Input(ClusterIn),
-    /// This node owns `room` now: load its chat and answer the hub's parked joins.
-    Owned(RoomId),
+    /// This node owns `room` now, with this chat (kept in Redis, when it keeps chat):
+    /// feed it to the hub as `Input::History`.
+    History(RoomId, Option<ChatSeed>),
+}
+
+/// Chat kept in Redis in cluster mode, where any node can load it (the SQLite store is
+/// one node's).
+#[derive(Clone, Copy, Debug)]
+pub struct ChatKeeping {
+    /// How long a room's chat lives after its last message.
+    pub retention: Duration,
+    /// Messages loaded for a room's history.
+    pub history: usize,
 }
 
 /// The hub task's handle on the cluster task.
@@ -53,6 +67,7 @@ pub enum ToHub {
 pub struct ClusterHandle {
     tx: mpsc::Sender<FromHub>,
     me: NodeId,
+    keeps_chat: bool,
 }
 
 /// The cluster queue is full (or the task gone): the message was not queued. Names
@@ -81,6 +96,30 @@ impl ClusterHandle {
     /// This node's name.
     pub fn node(&self) -> &NodeId {
         &self.me
+    }
+
+    /// Whether rooms' chat and moderation are kept in Redis (then the hub reports them
+    /// here, not to a local store).
+    pub fn keeps_chat(&self) -> bool {
+        self.keeps_chat
+    }
+
+    /// The hub accepted `message` in `room` (owned here): kept in Redis, in order.
+    pub fn chat(&self, room: RoomId, message: ChatMessage) {
+        if self.tx.try_send(FromHub::Chat(room, message)).is_err() {
+            tracing::warn!("cluster queue full: a chat message is not kept");
+        }
+    }
+
+    /// `room`'s moderation changed.
+    pub fn moderation(&self, room: RoomId, moderation: Moderation) {
+        if self
+            .tx
+            .try_send(FromHub::Moderation(room, moderation))
+            .is_err()
+        {
+            tracing::warn!("cluster queue full: a room's moderation is not kept");
+        }
     }
 }
 
@@ -111,6 +150,7 @@ pub fn node_id(settings: &settings::ClusterSettings) -> NodeId {
 pub async fn spawn(
     url: &str,
     me: NodeId,
+    chat: Option<ChatKeeping>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<(ClusterHandle, mpsc::Receiver<ToHub>), ClusterStartError> {
@@ -124,7 +164,10 @@ pub async fn spawn(
     let (tx, from_hub) = mpsc::channel(FROM_HUB_QUEUE);
     let (to_hub, rx) = mpsc::channel(FROM_HUB_QUEUE);
     let (publish, queue) = mpsc::channel(PUBLISH_QUEUE);
-    tracker.spawn(publisher(conn.clone(), queue));
+    let retention_ms = chat.map_or(0, |c| {
+        u64::try_from(c.retention.as_millis()).unwrap_or(u64::MAX)
+    });
+    tracker.spawn(writer(conn.clone(), queue, retention_ms));
     let (results_tx, results) = mpsc::unbounded_channel();
     let owner = Owner {
         node: Node::new(me.clone(), u64::from_le_bytes(crate::random::bytes::<8>())),
@@ -132,10 +175,12 @@ pub async fn spawn(
         to_hub,
         publish,
         results: results_tx,
+        chat,
     };
     tracing::info!(node = %me, "cluster mode: this node shares rooms over Redis");
     tracker.spawn(owner.run(from_hub, pubsub, results, client, shutdown));
-    Ok((ClusterHandle { tx, me }, rx))
+    let keeps_chat = chat.is_some();
+    Ok((ClusterHandle { tx, me, keeps_chat }, rx))
 }
 
 /// The cluster task's state.
@@ -143,9 +188,12 @@ struct Owner {
     node: Node,
     conn: ConnectionManager,
     to_hub: mpsc::Sender<ToHub>,
-    publish: mpsc::Sender<(NodeId, Vec<u8>)>,
+    /// Writes in order: envelopes, chat, moderation.
+    publish: mpsc::Sender<Write>,
     /// Where spawned Redis commands send their answers.
     results: mpsc::UnboundedSender<Input>,
+    /// Rooms' chat kept in Redis.
+    chat: Option<ChatKeeping>,
 }
 
 fn now() -> Now {
@@ -183,6 +231,18 @@ impl Owner {
                         self.claim(room);
                         continue;
                     }
+                    Some(FromHub::Chat(room, message)) => {
+                        match serde_json::to_string(&message) {
+                            Ok(json) => self.write(Write::Chat(room, json)),
+                            Err(e) => tracing::error!(error = %e, "cannot serialize chat"),
+                        }
+                        continue;
+                    }
+                    Some(FromHub::Moderation(room, m)) => {
+                        let json = (!m.is_empty()).then(|| serde_json::to_string(&m).ok()).flatten();
+                        self.write(Write::Moderation(room, json));
+                        continue;
+                    }
                     None => break,
                 },
                 Some(bytes) = inbox.recv() => Input::Received(bytes),
@@ -201,7 +261,11 @@ impl Owner {
         while let Some(out) = self.node.poll_output() {
             match out {
                 Output::Publish { to, payload } => {
-                    if self.publish.try_send((to.clone(), payload)).is_err() {
+                    if self
+                        .publish
+                        .try_send(Write::Publish(to.clone(), payload))
+                        .is_err()
+                    {
                         tracing::warn!(node = %to, "publish queue full: resynchronising");
                         let resync = ToHub::Input(ClusterIn::Resync { node: to });
                         let _ = self.to_hub.send(resync).await;
@@ -216,9 +280,7 @@ impl Owner {
                     let _ = self.to_hub.send(ToHub::Input(input)).await;
                 }
                 Output::Claim { room } => self.claim(room),
-                Output::Owned { room } => {
-                    let _ = self.to_hub.send(ToHub::Owned(room)).await;
-                }
+                Output::Owned { room } => self.load(room).await,
                 Output::Renew { room } => self.renew(room),
                 Output::Release { room } => self.release(room),
                 Output::Beat => self.beat(),
@@ -229,6 +291,33 @@ impl Owner {
                 other => tracing::warn!(?other, "cluster output not handled"),
             }
         }
+    }
+
+    /// Queues a write of chat or moderation (in order with the envelopes).
+    fn write(&self, w: Write) {
+        if self.publish.try_send(w).is_err() {
+            tracing::warn!("Redis write queue full: chat or moderation not kept");
+        }
+    }
+
+    /// `room` is owned here now: its chat from Redis (off this task) goes to the hub.
+    async fn load(&self, room: RoomId) {
+        let Some(chat) = self.chat else {
+            let _ = self.to_hub.send(ToHub::History(room, None)).await;
+            return;
+        };
+        let (mut conn, to_hub) = (self.conn.clone(), self.to_hub.clone());
+        tokio::spawn(async move {
+            let seed = match bus::load_chat(&mut conn, &room, chat.history).await {
+                Ok(seed) => Some(seed),
+                Err(e) => {
+                    // The room starts without it (and is then not kept: no id clash).
+                    tracing::error!(%room, error = %e, "cannot load a room's chat from Redis");
+                    None
+                }
+            };
+            let _ = to_hub.send(ToHub::History(room, seed)).await;
+        });
     }
 
     /// Runs `op` off the task; its answer (if any) comes back as an input.
@@ -337,13 +426,13 @@ async fn subscriber(
     }
 }
 
-/// Publishes envelopes in the order queued, as many at once as are waiting.
-async fn publisher(mut conn: ConnectionManager, mut queue: mpsc::Receiver<(NodeId, Vec<u8>)>) {
+/// Performs writes in the order queued, as many at once as are waiting.
+async fn writer(mut conn: ConnectionManager, mut queue: mpsc::Receiver<Write>, retention_ms: u64) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
-        if let Err(e) = bus::publish(&mut conn, &batch).await {
+        if let Err(e) = bus::write(&mut conn, &batch, retention_ms).await {
             // Lost: each addressee sees the gap at the next message and resynchronises.
-            tracing::warn!(error = %e, n = batch.len(), "cannot publish to other nodes");
+            tracing::warn!(error = %e, n = batch.len(), "cannot write to Redis");
         }
         batch.clear();
     }

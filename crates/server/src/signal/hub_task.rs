@@ -213,7 +213,8 @@ pub fn spawn(
     } = services;
     // Commands are small; the bound gives backpressure to readers if the hub falls behind.
     let (tx, rx) = mpsc::channel(4096);
-    config.persist_chat = persist.is_some();
+    let cluster_chat = cluster.as_ref().is_some_and(|(c, _)| c.keeps_chat());
+    config.persist_chat = persist.is_some() || cluster_chat;
     config.cluster = cluster.is_some();
     let (cluster, from_cluster) = match cluster {
         Some((c, rx)) => (Some(c), Some(rx)),
@@ -292,13 +293,7 @@ impl Owner {
                 Some(event) = recv_opt(&mut media) => Some((Input::Media(event), None)),
                 Some(said) = recv_opt(&mut from_cluster) => match said {
                     ToHub::Input(input) => Some((Input::Cluster(input), None)),
-                    ToHub::Owned(room) => match self.persist.as_mut() {
-                        Some(p) => {
-                            p.load(room);
-                            None
-                        }
-                        None => Some((Input::History { room, seed: None }, None)),
-                    },
+                    ToHub::History(room, seed) => Some((Input::History { room, seed }, None)),
                 },
                 Some((conn, msg)) = answers.recv() => {
                     let now = Now { mono: Instant::now(), unix_ms: crate::unix_ms() };
@@ -404,7 +399,9 @@ impl Owner {
                     continue;
                 }
                 Output::ChatStored { room, message } => {
-                    if let Some(p) = self.persist.as_mut() {
+                    if let Some(c) = self.cluster.as_ref().filter(|c| c.keeps_chat()) {
+                        c.chat(room, message);
+                    } else if let Some(p) = self.persist.as_mut() {
                         p.stored(room, message);
                     }
                     continue;
@@ -420,7 +417,9 @@ impl Owner {
                     continue;
                 }
                 Output::ModerationStored { room, moderation } => {
-                    if let Some(p) = self.persist.as_mut() {
+                    if let Some(c) = self.cluster.as_ref().filter(|c| c.keeps_chat()) {
+                        c.moderation(room, moderation);
+                    } else if let Some(p) = self.persist.as_mut() {
                         p.moderation(room, moderation);
                     }
                     continue;
