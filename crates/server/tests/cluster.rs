@@ -219,6 +219,61 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
 }
 
 #[tokio::test]
+async fn a_member_whose_node_stops_resumes_on_another_node() {
+    let redis = RedisServer::start();
+    let grace = |c: &mut confab_server::config::Config| {
+        c.hub.resume_grace = std::time::Duration::from_secs(30).into();
+    };
+    let with_grace = |id: &str| {
+        let (url, id) = (redis.url(), id.to_owned());
+        TestServer::start_with(move |c| {
+            c.cluster.redis_url = Some(url.into());
+            c.cluster.node_id = Some(id);
+            c.store.chat_retention_days = 1;
+            grace(c);
+        })
+    };
+    let (a, b, c) = (
+        with_grace("res-a").await,
+        with_grace("res-b").await,
+        with_grace("res-c").await,
+    );
+    let (mut ada, _) = a.joined("r", "Ada").await;
+    let mut grace_b = b.raw_client().await;
+    let welcome = grace_b.request(json!({"type":"hello","version":1})).await;
+    let (grace_id, token) = (welcome["peerId"].clone(), welcome["resumeToken"].clone());
+    let joined = grace_b
+        .request(json!({"type":"join","room":"r","name":"Grace"}))
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    next(&mut ada, "peerJoined").await;
+
+    // Node b stops; Grace's browser reconnects, to node c, with its resume token.
+    drop(b);
+    drop(grace_b);
+    let presence = next(&mut ada, "presence").await;
+    assert_eq!(presence["state"]["reconnecting"], true, "{presence}");
+    let mut grace_c = c.raw_client().await;
+    let welcome = grace_c
+        .request(json!({"type":"hello","id":"h","version":1,"resume":token}))
+        .await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["peerId"], grace_id);
+    let joined = next(&mut grace_c, "joined").await;
+    assert_eq!(joined["room"], "r");
+    let back = next(&mut ada, "presence").await;
+    assert_eq!(back["peerId"], grace_id);
+    assert_ne!(back["state"]["reconnecting"], true, "{back}");
+    grace_c
+        .send(json!({"type":"chat","text":"back, via c"}))
+        .await;
+    assert_eq!(
+        next(&mut ada, "chat").await["message"]["text"],
+        "back, via c"
+    );
+}
+
+#[tokio::test]
 async fn a_node_that_cannot_reach_redis_does_not_start() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -165,6 +165,14 @@ pub enum ClusterIn {
         /// The dead node.
         node: NodeId,
     },
+    /// The shared store's answer to [`ClusterOut::FindSession`] for `conn`'s resume:
+    /// the session's record, or `None` (unknown, or the store failed).
+    SessionFound {
+        /// The resuming connection.
+        conn: ConnId,
+        /// What the store keeps about the session.
+        record: Option<crate::SessionRecord>,
+    },
     /// What `node` and this node told each other may have lost a message (a gap in the
     /// sequence numbers, or `node` asked): every member of a room they share gets a
     /// fresh `joined` snapshot, so nothing stays out of step.
@@ -200,6 +208,22 @@ pub enum ClusterOut {
     Released {
         /// The room.
         room: RoomId,
+    },
+    /// Keep `record` in the shared store under `key` (a hash of a resume token), or
+    /// forget it (`None`): a session in a room, resumable on any node.
+    Session {
+        /// The key.
+        key: String,
+        /// The record, or `None` to delete it.
+        record: Option<crate::SessionRecord>,
+    },
+    /// Look up the record under `key` for `conn`'s resume; answer with
+    /// [`ClusterIn::SessionFound`] (always, `None` on failure: `conn` waits for it).
+    FindSession {
+        /// The resuming connection.
+        conn: ConnId,
+        /// The key.
+        key: String,
     },
 }
 

@@ -110,6 +110,7 @@ pub use io::{
 pub use room::{CallSnapshot, ChatSeed, Identity, MediaPolicy, Moderation, RoomCore, SfuSignal};
 pub use session::hub::Hub;
 pub use session::ice::{IceMinter, TurnAdvert};
+pub use session::moved::SessionRecord;
 pub use session::rate;
 pub use session::{address_key, MAX_PARKED_FRAMES};
 

@@ -7,7 +7,9 @@ mod common;
 
 use common::{room, Harness};
 use confab_proto::{ClientMsg, PeerId, RoomId, ServerMsg};
-use confab_signal::{ClusterIn, ClusterOut, ConnId, HubConfig, Input, NodeId, Output};
+use confab_signal::{
+    ClusterIn, ClusterOut, ConnId, HubConfig, Input, NodeId, Output, SessionRecord,
+};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -22,6 +24,8 @@ struct Cluster {
     drop_next: usize,
     /// Nodes killed: they do nothing more, and what is sent to them is lost.
     dead: Vec<bool>,
+    /// The shared store's session records.
+    sessions: HashMap<String, SessionRecord>,
 }
 
 fn node(i: usize) -> NodeId {
@@ -51,6 +55,7 @@ impl Cluster {
             inbox: vec![Vec::new(); n],
             drop_next: 0,
             dead: vec![false; n],
+            sessions: HashMap::new(),
         }
     }
 
@@ -131,6 +136,18 @@ impl Cluster {
                             self.leases.remove(&room);
                         }
                         return;
+                    }
+                    ClusterOut::Session { key, record } => {
+                        match record {
+                            Some(r) => self.sessions.insert(key, r),
+                            None => self.sessions.remove(&key),
+                        };
+                        return;
+                    }
+                    ClusterOut::FindSession { conn, key } => {
+                        let record = self.sessions.get(&key).cloned();
+                        let found = ClusterIn::SessionFound { conn, record };
+                        return self.nodes[i].tick(Input::Cluster(found));
                     }
                     other => panic!("unexpected {other:?}"),
                 };
@@ -408,4 +425,137 @@ fn a_dead_owners_room_is_made_again_by_its_members_on_other_nodes() {
             .iter()
             .any(|m| matches!(m, ServerMsg::Chat { .. })));
     }
+}
+
+impl Cluster {
+    /// A helloed connection on node `n`, resuming with `token` if given; returns it with
+    /// its welcome's peer id, resume token and `resumed` flag.
+    fn hello(
+        &mut self,
+        n: usize,
+        conn: u64,
+        token: Option<String>,
+    ) -> (ConnId, PeerId, String, bool) {
+        let c = self.nodes[n].connect(conn);
+        let hello = ClientMsg::Hello {
+            version: confab_proto::PROTOCOL_VERSION,
+            resume: token,
+        };
+        self.nodes[n].frame(c, hello);
+        self.pump();
+        let got = self.took(n, c);
+        let welcome = got.iter().find_map(|m| match m {
+            ServerMsg::Welcome {
+                peer_id,
+                resume_token,
+                resumed,
+                ..
+            } => Some((peer_id.clone(), resume_token.clone().unwrap(), *resumed)),
+            _ => None,
+        });
+        let (peer, token, resumed) = welcome.expect("a welcome");
+        // What came after the welcome stays for the test to read.
+        self.inbox[n].extend(
+            got.into_iter()
+                .filter(|m| !matches!(m, ServerMsg::Welcome { .. }))
+                .map(|m| (c, m)),
+        );
+        (c, peer, token, resumed)
+    }
+}
+
+#[test]
+fn a_member_whose_node_died_resumes_on_another_node_with_its_peer_id() {
+    let grace = Duration::from_secs(30);
+    let mut c = Cluster::with_grace(3, grace);
+    let (ada, _) = c.ready(0, 1);
+    let (g1, grace_id, token, _) = c.hello(1, 1, None);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, g1, "r", "Grace");
+    c.took(0, ada);
+    c.kill(1);
+    c.took(0, ada); // Grace is reconnecting
+
+    // Grace's browser reconnects through the load balancer, to node 2.
+    let (g2, peer, _, resumed) = c.hello(2, 7, Some(token));
+    assert!(resumed, "the session is taken over");
+    assert_eq!(peer, grace_id, "with its peer id");
+    let got = c.took(2, g2);
+    let joined = got.iter().find_map(|m| match m {
+        ServerMsg::Joined { room, peers, .. } => Some((room.clone(), peers.clone())),
+        _ => None,
+    });
+    let (joined_room, peers) = joined.expect("back in its room");
+    assert_eq!(joined_room, room("r"));
+    assert_eq!(peers.len(), 1);
+    let ada_got = c.took(0, ada);
+    assert!(
+        ada_got
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Presence { peer_id, state }
+            if *peer_id == grace_id && !state.reconnecting)),
+        "Ada sees Grace back: {ada_got:?}"
+    );
+    // The hold is over: Grace stays past the grace, and chats from her new node.
+    c.advance(grace + Duration::from_secs(1));
+    assert_eq!(c.nodes[0].hub.peers_in(&room("r")).len(), 2);
+    c.frame(2, g2, chat("back"));
+    assert!(c
+        .took(0, ada)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Chat { .. })));
+}
+
+#[test]
+fn a_node_a_session_left_cannot_act_for_it() {
+    let grace = Duration::from_secs(30);
+    let mut c = Cluster::with_grace(3, grace);
+    let (ada, _) = c.ready(0, 1);
+    let (g1, grace_id, token, _) = c.hello(1, 1, None);
+    c.join(0, ada, "r", "Ada");
+    c.join(1, g1, "r", "Grace");
+    // Grace's socket to node 1 drops (node 1 lives and holds her place), and her
+    // browser comes back through node 2 before node 1 notices anything else.
+    c.nodes[1].disconnect(g1);
+    c.pump();
+    let (g2, peer, _, resumed) = c.hello(2, 7, Some(token));
+    assert!(resumed);
+    assert_eq!(peer, grace_id);
+    c.took(2, g2);
+    // Node 1's hold ends and it sends her `leave`: the owner ignores it, since node 2
+    // holds her now.
+    c.advance(grace + Duration::from_secs(1));
+    let peers = c.nodes[0].hub.peers_in(&room("r"));
+    assert!(peers.iter().any(|p| p.id == grace_id), "{peers:?}");
+    c.frame(2, g2, chat("still mine"));
+    assert!(c
+        .took(0, ada)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Chat { .. })));
+}
+
+#[test]
+fn a_join_lost_with_a_dead_owner_is_made_again_too() {
+    let mut c = Cluster::new(2);
+    let (ada, _) = c.ready(0, 1);
+    c.join(0, ada, "r", "Ada");
+    let (grace, _) = c.ready(1, 1);
+    c.join(1, grace, "r", "Grace");
+    // Node 0 dies before anyone knows; Hank's join on node 1 goes to it, unanswered.
+    c.dead[0] = true;
+    let (hank, _) = c.ready(1, 2);
+    c.join(1, hank, "r", "Hank");
+    assert!(!c
+        .took(1, hank)
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Joined { .. })));
+    c.dead[0] = false;
+    c.kill(0);
+    assert!(
+        c.took(1, hank)
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Joined { .. })),
+        "Hank's join is made again with Grace's"
+    );
+    assert_eq!(c.nodes[1].hub.peers_in(&room("r")).len(), 2);
 }

@@ -5,7 +5,8 @@
 //! `confab:nodes` (node id → its last heartbeat, unix ms), `confab:chat:<room>` (a
 //! stream of the room's chat messages, JSON in field `m`, the last [`CHAT_KEPT`], gone
 //! after the retention without a new one), `confab:moderation:<room>` (the room's
-//! moderation, JSON). Channels: `confab:node:<id>`, one per node, carrying envelopes
+//! moderation, JSON), `confab:session:<hash of a resume token>` (a session in a room,
+//! JSON, for a resume on any node). Channels: `confab:node:<id>`, one per node, carrying envelopes
 //! (`confab_cluster::envelope`).
 
 use confab_cluster::lease::LEASE_TTL;
@@ -143,6 +144,24 @@ pub(crate) enum Write {
     Chat(RoomId, String),
     /// A room's moderation as JSON, or `None`: the room ended, forget it.
     Moderation(RoomId, Option<String>),
+    /// A session's record (JSON) under its key, or `None`: forget it.
+    Session(String, Option<String>),
+}
+
+/// How long a session's record lives without being written again: a member's resume
+/// on another node works while it is in its room, up to a day.
+const SESSION_TTL_MS: u64 = 86_400_000;
+
+fn session_key(key: &str) -> String {
+    format!("confab:session:{key}")
+}
+
+/// The record under `key`, as JSON.
+pub(crate) async fn find_session(
+    conn: &mut ConnectionManager,
+    key: &str,
+) -> redis::RedisResult<Option<String>> {
+    conn.get(session_key(key)).await
 }
 
 /// Performs `batch` in order, in one pipeline; chat and moderation live `retention_ms`
@@ -181,6 +200,17 @@ pub(crate) async fn write(
             }
             Write::Moderation(room, None) => {
                 pipe.cmd("DEL").arg(moderation_key(room)).ignore();
+            }
+            Write::Session(key, Some(json)) => {
+                pipe.cmd("SET")
+                    .arg(session_key(key))
+                    .arg(json)
+                    .arg("PX")
+                    .arg(SESSION_TTL_MS)
+                    .ignore();
+            }
+            Write::Session(key, None) => {
+                pipe.cmd("DEL").arg(session_key(key)).ignore();
             }
         }
     }

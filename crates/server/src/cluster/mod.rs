@@ -226,6 +226,15 @@ impl Owner {
             let deadline = self.node.poll_timeout();
             let input = tokio::select! {
                 cmd = from_hub.recv() => match cmd {
+                    Some(FromHub::Out(ClusterOut::Session { key, record })) => {
+                        let json = record.and_then(|r| serde_json::to_string(&r).ok());
+                        self.write(Write::Session(key, json));
+                        continue;
+                    }
+                    Some(FromHub::Out(ClusterOut::FindSession { conn, key })) => {
+                        self.find_session(conn, key);
+                        continue;
+                    }
                     Some(FromHub::Out(out)) => Input::Hub(out),
                     Some(FromHub::Claim(room)) => {
                         self.claim(room);
@@ -317,6 +326,23 @@ impl Owner {
                 }
             };
             let _ = to_hub.send(ToHub::History(room, seed)).await;
+        });
+    }
+
+    /// Looks up a session record for a resume (off this task); the hub always hears
+    /// back, `None` when Redis fails, so the connection does not wait forever.
+    fn find_session(&self, conn: confab_signal::ConnId, key: String) {
+        let (mut conn_r, to_hub) = (self.conn.clone(), self.to_hub.clone());
+        tokio::spawn(async move {
+            let record = match bus::find_session(&mut conn_r, &key).await {
+                Ok(json) => json.and_then(|j| serde_json::from_str(&j).ok()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot look up a resumed session");
+                    None
+                }
+            };
+            let found = ClusterIn::SessionFound { conn, record };
+            let _ = to_hub.send(ToHub::Input(found)).await;
         });
     }
 

@@ -10,7 +10,9 @@ impl RoomCore {
     /// them `peerJoined`, and reports [`RoomEvent::Entered`]; or refuses (removed by a
     /// host, full, locked). In a full room, a member held for a resume gives up its place
     /// to the joiner. A joiner whose `identity` or `claim` matches a seat held after a
-    /// restart takes it back (see `saved.rs`). The node checked that `peer` is in no room.
+    /// restart takes it back (see `saved.rs`). The node checked that `peer` is in no room
+    /// there; a `peer` in this room already moved to another node, and takes its place
+    /// back as with a resume.
     pub(crate) fn join(
         &mut self,
         peer: PeerId,
@@ -21,7 +23,10 @@ impl RoomCore {
         claim: Option<Identity>,
     ) {
         if self.members.contains_key(&peer) {
-            return; // a node bug, not client input: it is in already
+            // Its session moved to another node (a resume there, after its own node
+            // died): it takes its place back, and that node learns it is in.
+            self.emit(RoomEvent::Entered { peer: peer.clone() });
+            return self.reattach(&peer, ref_, identity);
         }
         let (identity, claim) = (identity.as_ref(), claim.as_ref());
         // A host token is the application's word: no ban keeps it out, as no lock does.

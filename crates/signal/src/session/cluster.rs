@@ -62,6 +62,7 @@ impl Hub {
             ClusterIn::Elsewhere { room, owner } => self.owned_elsewhere(room, owner),
             ClusterIn::Resync { node } => self.resync(&node),
             ClusterIn::NodeDown { node } => self.node_down(&node),
+            ClusterIn::SessionFound { conn, record } => self.session_found(conn, record),
         }
     }
 
@@ -107,13 +108,13 @@ impl Hub {
         if let Some(slot) = self.rooms.get_mut(&room) {
             let joining = match &cmd {
                 RoomCommand::Join { peer, .. } | RoomCommand::Reattach { peer, .. } => {
-                    slot.remote.insert(peer.clone(), from);
+                    slot.remote.insert(peer.clone(), from.clone());
                     self.remote_held.remove(peer);
                     Some(peer.clone())
                 }
                 _ => None,
             };
-            self.command(&room, cmd);
+            self.command_as(&room, cmd, Some(&from));
             if let (Some(peer), Some(slot)) = (joining, self.rooms.get_mut(&room)) {
                 if !slot.core.contains(&peer) {
                     slot.remote.remove(&peer);
@@ -195,22 +196,21 @@ impl Hub {
         held.sort();
         let until = self.now.mono + self.config.resume_grace;
         for (room, peer) in held {
+            // On the dead node's behalf: it held them.
             if self.config.resume_grace.is_zero() {
                 let reason = LeaveReason::Disconnected;
-                self.command(
-                    &room,
-                    RoomCommand::Leave {
-                        peer,
-                        reason,
-                        ref_: None,
-                    },
-                );
+                let cmd = RoomCommand::Leave {
+                    peer,
+                    reason,
+                    ref_: None,
+                };
+                self.command_as(&room, cmd, Some(node));
                 continue;
             }
             self.remote_held.insert(peer.clone(), (room.clone(), until));
             self.timers
                 .schedule(until, Timer::RemoteHold { peer: peer.clone() });
-            self.command(&room, RoomCommand::Detach { peer });
+            self.command_as(&room, RoomCommand::Detach { peer }, Some(node));
         }
         let mut orphaned: Vec<RoomId> = self
             .remote_rooms
@@ -230,15 +230,20 @@ impl Hub {
             return;
         }
         if let Some((room, _)) = self.remote_held.remove(peer) {
+            // On behalf of the dead node that still holds it (a resume elsewhere would
+            // have moved it, and ended the hold).
+            let holder = self
+                .rooms
+                .get(&room)
+                .and_then(|s| s.remote.get(peer))
+                .cloned();
             let (peer, reason) = (peer.clone(), LeaveReason::Disconnected);
-            self.command(
-                &room,
-                RoomCommand::Leave {
-                    peer,
-                    reason,
-                    ref_: None,
-                },
-            );
+            let cmd = RoomCommand::Leave {
+                peer,
+                reason,
+                ref_: None,
+            };
+            self.command_as(&room, cmd, holder.as_ref());
         }
     }
 
@@ -250,7 +255,13 @@ impl Hub {
             return;
         };
         let now = self.now.mono;
+        // Members, and those whose `join` went to the dead owner unanswered.
         let mut members: Vec<PeerId> = remote.members.into_iter().collect();
+        for joining in remote.joins.keys() {
+            if !members.contains(joining) {
+                members.push(joining.clone());
+            }
+        }
         members.sort();
         for peer in members {
             let Some(&conn) = self.by_peer.get(&peer) else {
@@ -318,6 +329,24 @@ impl Hub {
 }
 
 impl RoomSlot {
+    /// Whether node `from` (`None`: this one) holds the member `cmd` acts for, so the
+    /// room takes it. A `join` or resume is how a member moves, so those always pass.
+    pub(crate) fn holds(&self, cmd: &RoomCommand, from: Option<&NodeId>) -> bool {
+        let actor = match cmd {
+            RoomCommand::Join { .. } | RoomCommand::Reattach { .. } | RoomCommand::Tick => {
+                return true
+            }
+            RoomCommand::Leave { peer, .. } | RoomCommand::Detach { peer } => peer,
+            RoomCommand::Relay { from, .. }
+            | RoomCommand::Chat { from, .. }
+            | RoomCommand::Call { from, .. }
+            | RoomCommand::Host { from, .. }
+            | RoomCommand::Stage { from, .. }
+            | RoomCommand::Sfu { from, .. } => from,
+        };
+        self.remote.get(actor) == from
+    }
+
     /// Splits `events` of this room by the node holding each remote member they
     /// concern: deliveries trimmed to that node's addressees, entries and exits to the
     /// member's node. The rest (stores, metrics, the SFU) happen on the owner only.

@@ -44,6 +44,9 @@ pub struct Hub {
     pub(crate) rooms: HashMap<RoomId, RoomSlot>,
     /// Rooms other nodes own that members held here are in (`cluster.rs`).
     pub(crate) remote_rooms: HashMap<RoomId, RemoteRoom>,
+    /// Connections whose `hello {resume}` waits for the shared store (`moved.rs`): the
+    /// token and the hello's request id.
+    pub(crate) finding: HashMap<ConnId, (String, Option<RequestId>)>,
     /// Members of rooms owned here whose node died: their room and until when their
     /// place is held (`cluster.rs`).
     pub(crate) remote_held: HashMap<PeerId, (RoomId, Instant)>,
@@ -127,6 +130,9 @@ pub(crate) struct Session {
     pub(crate) claim: Option<Identity>,
     /// What kind of participant it is (its join's grant says; a browser by default).
     pub(crate) kind: crate::ParticipantKind,
+    /// In a cluster, how it joined its room (kept in the shared store for a resume on
+    /// another node, `moved.rs`).
+    pub(crate) joined_as: Option<super::moved::SessionRecord>,
 }
 
 impl Hub {
@@ -141,6 +147,7 @@ impl Hub {
             rooms: HashMap::new(),
             remote_rooms: HashMap::new(),
             remote_held: HashMap::new(),
+            finding: HashMap::new(),
             pending: HashMap::new(),
             ready: None,
             by_peer: HashMap::new(),
@@ -247,6 +254,10 @@ impl Hub {
     /// Forgets `conn` for good: its token, its peer id, its room membership (the room
     /// hears `peerLeft` with `reason`) and its call.
     pub(crate) fn remove_conn(&mut self, conn: ConnId, reason: LeaveReason) {
+        self.finding.remove(&conn);
+        if self.session(conn).is_some_and(|s| s.joined_as.is_some()) {
+            self.save_record(conn, None); // gone for good: not resumable anywhere
+        }
         self.revoke_token(conn);
         let Some(state) = self.conns.remove(&conn) else {
             return;
@@ -390,6 +401,20 @@ impl Hub {
             return self.resume(conn, old, ref_);
         }
         let claim = resume.as_deref().map(super::resume::session_identity);
+        match resume {
+            // Perhaps a session of another node (`moved.rs`).
+            Some(token) if self.config.cluster => {
+                if !self.finding.contains_key(&conn) {
+                    self.find_session(conn, token, ref_);
+                }
+            }
+            _ => self.new_session(conn, claim),
+        }
+    }
+
+    /// Gives `conn` a new session (a fresh peer id), remembering the identity it claims
+    /// to have had before a restart.
+    pub(crate) fn new_session(&mut self, conn: ConnId, claim: Option<Identity>) {
         let peer_id = self.fresh_peer_id();
         let Some(state) = self.conns.get_mut(&conn) else {
             return;
@@ -401,6 +426,7 @@ impl Hub {
             identity: None,
             claim,
             kind: crate::ParticipantKind::Browser,
+            joined_as: None,
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));

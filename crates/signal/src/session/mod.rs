@@ -12,6 +12,7 @@ pub(crate) mod ids;
 mod invariants;
 mod limits;
 pub(crate) mod media;
+pub(crate) mod moved;
 mod park;
 pub use park::MAX_PARKED_FRAMES;
 pub use resume::address_key;

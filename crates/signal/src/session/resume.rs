@@ -60,12 +60,20 @@ impl Hub {
                 break t;
             }
         };
+        let mut moved = None;
         if let Some(state) = self.conns.get_mut(&conn) {
+            let record = state.session.as_ref().and_then(|s| s.joined_as.clone());
             if let Some(old) = state.resume_token.replace(token.clone()) {
                 self.by_token.remove(&old);
+                moved = record.map(|r| (old, r));
             }
         }
         self.by_token.insert(token.clone(), conn);
+        if let Some((old, record)) = moved {
+            // The shared store's record follows the token (`moved.rs`).
+            self.forget_record(&old);
+            self.save_record(conn, Some(record));
+        }
         token
     }
 

@@ -15,7 +15,7 @@ use crate::room::{
     CallOp, HostOp, Identity, Relayed, RoomCommand, RoomConfig, RoomCore, RoomEvent, SfuSignal,
     StageOp,
 };
-use crate::{ConnId, Event, Grant, Output};
+use crate::{ConnId, Event, Grant, NodeId, Output};
 use confab_proto::{
     ClientFrame, ClientMsg, ErrorCode, LeaveReason, PeerId, RequestId, RoomId, ServerMsg,
 };
@@ -183,6 +183,19 @@ impl Hub {
         let stream = grant
             .as_ref()
             .is_some_and(|g| g.kind != crate::ParticipantKind::Browser);
+        if self.config.cluster {
+            let record = super::moved::SessionRecord {
+                peer: peer.clone(),
+                room: room.clone(),
+                name: name.clone(),
+                role: grant.as_ref().map(|g| g.role),
+                identity: identity.clone(),
+            };
+            if let Some(s) = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut()) {
+                s.joined_as = Some(record.clone());
+            }
+            self.save_record(conn, Some(record));
+        }
         let cmd = RoomCommand::Join {
             peer,
             name,
@@ -281,10 +294,20 @@ impl Hub {
     /// Hands `cmd` to `room` (if it exists), applies its events in order, drops the room
     /// if that emptied it, and keeps its deadline in the heap.
     pub(crate) fn command(&mut self, room: &RoomId, cmd: RoomCommand) {
+        self.command_as(room, cmd, None);
+    }
+
+    /// [`Hub::command`] on behalf of a member held by node `from` (`None`: this one). A
+    /// room owned here takes a member's commands only from the node that holds it now
+    /// (a `join` or resume moves it), so a node its session left cannot act for it.
+    pub(crate) fn command_as(&mut self, room: &RoomId, cmd: RoomCommand, from: Option<&NodeId>) {
         let now = self.now;
         let Some(slot) = self.rooms.get_mut(room) else {
             return self.command_elsewhere(room, cmd);
         };
+        if !slot.holds(&cmd, from) {
+            return;
+        }
         slot.core.handle(now, cmd);
         let mut events = Vec::new();
         while let Some(e) = slot.core.poll_event() {
@@ -405,12 +428,17 @@ impl Hub {
         }
         session.room = None;
         self.peer_total -= 1;
+        let recorded = session.joined_as.take().is_some();
         if let Some(grant) = session.turn.take() {
             let (user, until_unix) = (grant.user, grant.until);
             self.out
                 .push_back(Output::RevokeTurnUser { user, until_unix });
         }
-        if state.detached_until.is_some() {
+        let detached = state.detached_until.is_some();
+        if recorded {
+            self.save_record(conn, None);
+        }
+        if detached {
             self.remove_conn(conn, LeaveReason::Disconnected);
         }
     }
