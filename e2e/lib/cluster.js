@@ -18,6 +18,8 @@ import { sleep } from './util.js';
  * @property {(i: number) => Promise<number>} connections open WebSockets on node `i`
  *   (its `confab_connections` gauge)
  * @property {string} redisUrl
+ * @property {(room: string) => Promise<number>} owner the index of the node holding
+ *   `room`'s lease (-1: none)
  */
 
 /**
@@ -133,5 +135,11 @@ export async function startCluster({ lab, nodes: count = 2, confabArgs = [] }) {
     const line = (r.stdout || '').split('\n').find((l) => l.startsWith('confab_connections '));
     return line ? Number(line.split(' ')[1]) : NaN;
   };
-  return { nodes, connections, redisUrl };
+  const owner = async (/** @type {string} */ room) => {
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'redis-cli', '-p', '6379', 'GET',
+      `confab:lease:${room}`], { encoding: 'utf8' });
+    const id = (r.stdout || '').trim();
+    return nodes.findIndex((_, i) => id === `node-${i + 1}`);
+  };
+  return { nodes, connections, redisUrl, owner };
 }

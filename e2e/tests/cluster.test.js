@@ -7,9 +7,31 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { establishCall } from '../lib/call.js';
 import { startCluster } from '../lib/cluster.js';
-import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
+import { callStats, describeConfab, pollUntil, roomName, skipReason, sleep, startLab, waitFor }
+  from '../lib/lab.js';
 
 const SKIP = skipReason();
+
+/** @typedef {import('playwright-core').Page} Page */
+
+/**
+ * Video frames `page` has decoded from `peerId`.
+ * @param {Page} page
+ * @param {string} peerId
+ */
+async function frames(page, peerId) {
+  const s = await callStats(page);
+  return s?.[peerId]?.framesDecoded ?? 0;
+}
+
+/**
+ * The chat texts `page` shows, in order.
+ * @param {Page} page
+ */
+function chatTexts(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#chat-list li[data-msg-id] .chat-text')]
+    .map((el) => el.textContent));
+}
 
 /**
  * Sends `text` from `from`'s chat and waits until `to` shows it; returns its id there.
@@ -53,4 +75,69 @@ test('cluster: two browsers on two nodes behind nginx share a room, call and cha
     const id2 = await chatReaches(bob, alice, '你好，收到了');
     assert.ok(id2 > id1, 'one room, one sequence of chat ids');
     await lab.screenshot(bob, 'bob-chat-across-nodes');
+  });
+
+test('cluster: the node holding the room is killed; the call goes on, the people resume on the other node, chat intact',
+  { skip: SKIP, timeout: 180_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 2, confab: false });
+    const cluster = await startCluster({ lab, nodes: 2 });
+    const [alice, bob] = lab.pages;
+    const names = ['Alice', 'Bob'];
+    const room = roomName('failover');
+    const { ids } = await establishCall(lab, [alice, bob], room, names);
+    await chatReaches(bob, alice, 'before the crash');
+
+    // Kill (SIGKILL) the node that owns the room: the one Alice joined through.
+    const owner = await cluster.owner(room);
+    t.diagnostic(`room ${room} is owned by node ${owner + 1}`);
+    await cluster.nodes[owner].stop({ signal: 'SIGKILL' });
+    const downAt = Date.now();
+
+    // Media is peer to peer: it keeps flowing while the cluster heals.
+    const before = await Promise.all([frames(alice, ids[1]), frames(bob, ids[0])]);
+    await sleep(3000);
+    const during = await Promise.all([frames(alice, ids[1]), frames(bob, ids[0])]);
+    for (const i of [0, 1]) {
+      assert.ok(during[i] > before[i] + 10,
+        `${names[i]} keeps decoding while the owner is dead (${before[i]} -> ${during[i]})`);
+    }
+
+    // Both are back in the room, owned by the live node, under the same ids, in the call.
+    /**
+     * @param {Page} page
+     * @param {string} me
+     * @param {string} other
+     */
+    const settled = (page, me, other) => page.evaluate(([mine, theirs]) => {
+      const c = window.confab;
+      const peers = c.peers;
+      return c.signaling.connected && c.state === 'in-room' && c.peerId === mine
+        && peers.length === 1 && peers[0].id === theirs && !peers[0].state.reconnecting
+        && c.callState === 'in-call' && Object.keys(c.pcs()).length === 1 ? true : null;
+    }, [me, other]);
+    for (const [i, page] of [alice, bob].entries()) {
+      try {
+        await pollUntil(() => settled(page, ids[i], ids[1 - i]),
+          { timeout: 40_000, interval: 250, message: `${names[i]} back in the room and the call` });
+      } catch (e) {
+        assert.fail(`${/** @type {Error} */ (e).message}\n${names[i]}: ${await describeConfab(page)}\n${lab.where()}`);
+      }
+    }
+    t.diagnostic(`back ${Date.now() - downAt} ms after the kill`);
+    assert.equal(await cluster.owner(room), 1 - owner, 'the live node owns the room now');
+    const x0 = await Promise.all([frames(alice, ids[1]), frames(bob, ids[0])]);
+    await sleep(1500);
+    const x1 = await Promise.all([frames(alice, ids[1]), frames(bob, ids[0])]);
+    for (const i of [0, 1]) {
+      assert.ok(x1[i] > x0[i], `${names[i]} decodes on (${x0[i]} -> ${x1[i]})`);
+    }
+
+    // The chat is intact (once, not doubled) and goes on.
+    await chatReaches(alice, bob, 'after the crash');
+    for (const [i, page] of [alice, bob].entries()) {
+      const texts = await chatTexts(page);
+      assert.deepEqual(texts, ['before the crash', 'after the crash'], `${names[i]}'s chat`);
+    }
+    await lab.screenshot(alice, 'alice-after-failover');
+    await lab.screenshot(bob, 'bob-after-failover');
   });

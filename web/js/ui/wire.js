@@ -81,11 +81,20 @@ export function wireSignaling(sig, c) {
   sig.on('joined', (j) => {
     if (!live()) return;
     const again = app.state === 'in-room' && app.resumed;
+    // A room made again on another server node (its own died) has forgotten our call,
+    // while our peer connections carry on: re-create the call on them, as after a
+    // server restart (the ids are the same here, so each rebinds to its own peer).
+    const forgotten = app.state === 'in-room' && j.you.state.status === 'idle' && transport.size > 0;
     app.state = 'in-room';
     app.disconnected = false;
     app.room = j.room;
     if (!again || app.joinedAt === null) app.joinedAt = performance.now();
     room.handle(j);
+    if (forgotten) {
+      transport.orphanAll();
+      room.forgetInvitations();
+      transport.announce();
+    }
     access.joined();
     if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
     if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
