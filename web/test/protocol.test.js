@@ -51,7 +51,7 @@ function construct(f) {
     case 'ping':
       return proto.ping(v.id);
     case 'chat':
-      return proto.chat(v.text, v.id);
+      return proto.chat(v.text, v.id, v.key);
     case 'callStats':
       return proto.callStats(v.peer, v.setupMs, v.pair, v.id);
     case 'invite':
@@ -306,6 +306,7 @@ test('chat text rules mirror the server', () => {
 test('chat() sends the trimmed text', () => {
   assert.deepEqual(proto.chat('  hello \n', 5), { type: 'chat', text: 'hello', id: 5 });
   assert.deepEqual(proto.chat('a\nb'), { type: 'chat', text: 'a\nb' });
+  assert.deepEqual(proto.chat('once', 6, 'k1'), { type: 'chat', text: 'once', key: 'k1', id: 6 });
 });
 
 test('addChatMessage keeps id order and drops duplicates', () => {

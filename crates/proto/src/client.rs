@@ -85,6 +85,12 @@ pub enum ClientMsg {
         /// The text, trimmed, 1 to [`crate::MAX_CHAT_CHARS`] characters; no control
         /// characters other than `\n` and `\t`.
         text: String,
+        /// A key the client chose for this message (1 to [`crate::MAX_CHAT_KEY_LEN`]
+        /// characters of `A-Z a-z 0-9 _ -`), so that sending it again (after a lost
+        /// confirmation: the socket dropped, the server node died) delivers and keeps it
+        /// once: the room answers a repeat with the message it already has.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     /// Ring a peer in your room into your call (a new call when you are in none).
     Invite {

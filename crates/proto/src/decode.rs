@@ -264,7 +264,22 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
         {
             return Err((ErrorCode::BadSdp, "sdp must not be empty".into()));
         }
-        ClientMsg::Chat { text } => {
+        ClientMsg::Chat { text, key } => {
+            if let Some(k) = key {
+                let ok = !k.is_empty()
+                    && k.len() <= crate::MAX_CHAT_KEY_LEN
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !ok {
+                    return Err((
+                        ErrorCode::BadField,
+                        format!(
+                            "key must be 1-{} characters of A-Z a-z 0-9 _ -",
+                            crate::MAX_CHAT_KEY_LEN
+                        ),
+                    ));
+                }
+            }
             let trimmed = text.trim();
             let chars = trimmed.chars().count();
             if chars == 0 || chars > MAX_CHAT_CHARS {
@@ -405,7 +420,7 @@ mod tests {
         let text = |t: &str| {
             let json = serde_json::json!({"type": "chat", "text": t}).to_string();
             decode_client(&json).map(|f| match f.msg {
-                ClientMsg::Chat { text } => text,
+                ClientMsg::Chat { text, .. } => text,
                 other => panic!("{other:?}"),
             })
         };
@@ -485,7 +500,7 @@ mod tests {
             match decode_client(&json) {
                 Ok(f) => {
                     prop_assert!(ok);
-                    prop_assert_eq!(f.msg, ClientMsg::Chat { text: trimmed.to_owned() });
+                    prop_assert_eq!(f.msg, ClientMsg::Chat { text: trimmed.to_owned(), key: None });
                 }
                 Err(e) => {
                     prop_assert!(!ok);

@@ -50,6 +50,9 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Longest chat message, in Unicode scalar values, after trimming.
 pub const MAX_CHAT_CHARS: usize = 2000;
 
+/// Most characters of a chat message's idempotency key (`chat.key`).
+pub const MAX_CHAT_KEY_LEN: usize = 64;
+
 /// Longest room id, in bytes (room ids are ASCII).
 pub const MAX_ROOM_LEN: usize = 64;
 

@@ -375,6 +375,10 @@ pub struct ChatMessage {
     pub text: String,
     /// When the server received it, in milliseconds since the Unix epoch.
     pub ts: u64,
+    /// The key its sender chose (`chat.key`), if any: a client matches its own message
+    /// by it after a reconnect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// How a call carries media.

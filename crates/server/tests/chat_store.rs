@@ -95,6 +95,7 @@ fn msg(id: u64, text: &str, ts: u64) -> ChatMessage {
         name: "Ada".into(),
         text: text.into(),
         ts,
+        key: None,
     }
 }
 

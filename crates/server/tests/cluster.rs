@@ -175,6 +175,12 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
     ada.send(json!({"type":"chat","text":"before the crash"}))
         .await;
     next(&mut hank, "chat").await;
+    // Grace sends one with a key; suppose its confirmation is lost in the crash.
+    grace
+        .send(json!({"type":"chat","id":1,"text":"sent once","key":"g-1"}))
+        .await;
+    let sent = next(&mut hank, "chat").await;
+    next(&mut grace, "chat").await;
     let mut r = redis_conn(&redis).await;
     let owner: Option<String> = r.get("confab:lease:r").await.unwrap();
     assert_eq!(owner.as_deref(), Some("own-a"));
@@ -193,6 +199,7 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
         };
         // The chat is intact: it lives in Redis, not on the node that died.
         assert_eq!(joined["history"][0]["text"], "before the crash", "{joined}");
+        assert_eq!(joined["history"][1]["key"], "g-1", "{joined}");
         let peers: Vec<&Value> = joined["peers"].as_array().unwrap().iter().collect();
         if !peers.iter().any(|p| p["id"] == *other) {
             // The first one back sees the other come back after it.
@@ -207,6 +214,13 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
         matches!(owner.as_deref(), Some("own-b" | "own-c")),
         "{owner:?}"
     );
+    // Grace sends it again, same key: the room made again knows it (from Redis): she
+    // gets the same message, Hank nothing new.
+    let again = grace
+        .request(json!({"type":"chat","id":2,"text":"sent once","key":"g-1"}))
+        .await;
+    assert_eq!(again["ref"], 2);
+    assert_eq!(again["message"]["id"], sent["message"]["id"], "{again}");
     grace
         .send(json!({"type":"chat","text":"we are still here"}))
         .await;

@@ -228,7 +228,7 @@ proptest! {
                     (*c, true)
                 }
                 Op::Chat(c, _) => {
-                    hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Chat { text: format!("t{step}") }), grant: None });
+                    hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Chat { text: format!("t{step}"), key: None }), grant: None });
                     (*c, false)
                 }
                 Op::Disconnect(c, clean) => { hub.handle(at, Input::Disconnect { conn: ConnId(*c), clean: *clean }); (*c, false) }

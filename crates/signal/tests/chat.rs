@@ -39,6 +39,7 @@ fn chat_reaches_everyone_in_the_room_including_the_sender_with_ref() {
         name: "Ada".into(),
         text: "hello".into(),
         ts,
+        key: None,
     };
     assert_eq!(
         chats(&out),
@@ -307,4 +308,40 @@ fn the_history_is_bounded_in_bytes_as_well_as_count() {
     h.frame(a, chat(&"y".repeat(12_000)));
     assert_eq!(chats(&h.drain()).len(), 1);
     assert_eq!(h.hub.chat_history(&room("r")).len(), 4);
+}
+
+#[test]
+fn a_message_sent_again_with_its_key_is_delivered_and_kept_once() {
+    let mut h = Harness::new();
+    let (a, _) = h.joined(1, "r", "Ada");
+    let (b, _) = h.joined(2, "r", "Grace");
+    h.drain();
+    let keyed = |text: &str, key: &str| ClientMsg::Chat {
+        text: text.into(),
+        key: Some(key.into()),
+    };
+    h.frame_id(a, Some(RequestId::Num(1)), keyed("once", "k-1"));
+    let first = chats(&h.drain());
+    assert_eq!(first.len(), 2);
+    let original = first[0].2.clone();
+    assert_eq!(original.key.as_deref(), Some("k-1"), "the key is echoed");
+
+    // Its confirmation was lost: Ada sends it again, same key, new request id.
+    h.frame_id(a, Some(RequestId::Num(2)), keyed("once", "k-1"));
+    assert_eq!(
+        chats(&h.drain()),
+        vec![(1, Some(RequestId::Num(2)), original.clone())],
+        "only the sender hears, the same message"
+    );
+    assert_eq!(h.hub.chat_history(&room("r")), vec![original.clone()]);
+
+    // The key is the sender's own: Grace's message with the same key is hers, and new.
+    h.frame_id(b, None, keyed("mine", "k-1"));
+    let out = chats(&h.drain());
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].2.id, original.id + 1);
+    // A different key is a different message.
+    h.frame_id(a, None, keyed("once", "k-2"));
+    assert_eq!(chats(&h.drain()).len(), 2);
+    assert_eq!(h.hub.chat_history(&room("r")).len(), 3);
 }

@@ -185,7 +185,10 @@ impl Cluster {
 }
 
 fn chat(text: &str) -> ClientMsg {
-    ClientMsg::Chat { text: text.into() }
+    ClientMsg::Chat {
+        text: text.into(),
+        key: None,
+    }
 }
 
 #[test]

@@ -65,6 +65,7 @@ fn msg(id: u64) -> ChatMessage {
         name: "Grace".into(),
         text: format!("message {id}"),
         ts: 1_700_000_000_000 + id,
+        key: None,
     }
 }
 

@@ -141,13 +141,16 @@ export function hangup(to, id) {
 }
 
 /**
- * `chat`: a text message to everyone in the room (sent trimmed).
+ * `chat`: a text message to everyone in the room (sent trimmed), with our key for it
+ * (sending it again with the same key delivers it once).
  * @param {string} text
  * @param {RequestId} [id]
+ * @param {string} [key]
  * @returns {ChatMsg}
  */
-export function chat(text, id) {
-  return withId({ type: /** @type {const} */ ('chat'), text: trimChat(text) }, id);
+export function chat(text, id, key) {
+  const msg = { type: /** @type {const} */ ('chat'), text: trimChat(text) };
+  return withId(key === undefined ? msg : { ...msg, key }, id);
 }
 
 /**

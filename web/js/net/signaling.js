@@ -438,16 +438,18 @@ export class Signaling {
    * this connection's copy of the message (also dispatched as a 'chat' event, before
    * `reply` settles), or null when not connected; and `reply`, which resolves with the
    * stored message or rejects with a SignalingError (`bad_text`, `rate_limited`,
-   * `not_joined`, 'timeout' or 'closed').
+   * `not_joined`, 'timeout' or 'closed'). `key`: ours for this message; sent again with
+   * the same key, it is delivered once.
    * @param {string} text
+   * @param {string} [key]
    * @returns {{id: number | null, reply: Promise<ChatMessage>}}
    */
-  sendChat(text) {
+  sendChat(text, key) {
     /** @type {number | null} */
     let id = null;
     const reply = this.request('chat', (n) => {
       id = n;
-      return chat(text, n);
+      return chat(text, n, key);
     }).then((m) => m.message);
     return { id, reply };
   }

@@ -84,7 +84,7 @@ export const CloseCode = Object.freeze({
 /**
  * A chat message as the server stored it. `id` increases within a room; `ts` is the
  * server's time of receipt in Unix milliseconds.
- * @typedef {{id: number, from: string, name: string, text: string, ts: number}} ChatMessage
+ * @typedef {{id: number, from: string, name: string, text: string, ts: number, key?: string}} ChatMessage
  */
 
 /**
@@ -105,7 +105,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'candidate', to: string, candidate: IceCandidate | null, id?: RequestId}} CandidateMsg */
 /** @typedef {{type: 'hangup', to: string, id?: RequestId}} HangupMsg */
 /** @typedef {{type: 'ping', id?: RequestId}} PingMsg */
-/** @typedef {{type: 'chat', text: string, id?: RequestId}} ChatMsg */
+/** @typedef {{type: 'chat', text: string, id?: RequestId, key?: string}} ChatMsg */
 /** @typedef {{type: 'invite', to: string, id?: RequestId}} InviteMsg */
 /** @typedef {{type: 'cancel', to: string, id?: RequestId}} CancelMsg */
 /** @typedef {{type: 'accept', call: number, id?: RequestId}} AcceptMsg */

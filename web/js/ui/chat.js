@@ -4,7 +4,10 @@
 //
 // Own messages show at once as "Sending…" and are settled by the server's copy (matched
 // by request id, the `ref` it carries) or removed again if the server refuses them, with
-// the text put back in the composer and the reason shown under it.
+// the text put back in the composer and the reason shown under it. Each carries a key of
+// our own (`chat.key`): one whose confirmation was lost (the connection closed, the
+// request timed out) stays "Sending…" and is sent again, with the same key, when the
+// room is back; the server keeps and delivers it once either way.
 
 import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from '../net/protocol.js';
 import { SignalingError } from '../net/signaling.js';
@@ -13,9 +16,18 @@ import { formatDateTime, locale, say, t } from '../i18n/i18n.js';
 /** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
 /**
- * Sends a chat text; see `Signaling.sendChat`.
- * @typedef {(text: string) => {id: number | null, reply: Promise<ChatMessage>}} SendChat
+ * Sends a chat text with our key for it; see `Signaling.sendChat`.
+ * @typedef {(text: string, key?: string) => {id: number | null, reply: Promise<ChatMessage>}} SendChat
  */
+
+/** Failures after which a message may have arrived or not: it is sent again, same key. */
+const UNSETTLED = ['closed', 'timeout'];
+
+/** A fresh key for a message: 96 random bits, base 36. */
+function newKey() {
+  const words = crypto.getRandomValues(new Uint32Array(3));
+  return [...words].map((w) => w.toString(36)).join('-');
+}
 
 /**
  * The elements of the panel (ids in docs/web-test-contract.md).
@@ -87,6 +99,11 @@ export class ChatPanel {
     this.enabled = false;
     /** Own messages awaiting the server, by request id. @type {Map<number, HTMLLIElement>} */
     this.pending = new Map();
+    /**
+     * Own messages whose confirmation was lost, by key, to send again when the room is
+     * back. @type {Map<string, {li: HTMLLIElement, text: string}>}
+     */
+    this.unsent = new Map();
 
     el.toggle.addEventListener('click', () => this.setOpen(!this.open));
     el.close.addEventListener('click', () => this.setOpen(false));
@@ -116,6 +133,7 @@ export class ChatPanel {
    * @param {SendChat} sender
    */
   start(history, selfId, sender) {
+    const unsent = [...this.unsent];
     this.clear();
     this.selfId = selfId;
     this.sender = sender;
@@ -124,6 +142,7 @@ export class ChatPanel {
     this.setEnabled(true);
     this.renderBadge();
     this.scrollToEnd();
+    this.sendAgain(unsent, history);
   }
 
   /**
@@ -146,12 +165,30 @@ export class ChatPanel {
     this.selfId = selfId;
     this.setEnabled(true);
     this.renderBadge();
+    this.sendAgain([...this.unsent], history);
+  }
+
+  /**
+   * Sends again each message whose confirmation was lost, unless `history` has it (it
+   * did arrive): with its key, so the server delivers it once either way.
+   * @private
+   * @param {[string, {li: HTMLLIElement, text: string}][]} unsent
+   * @param {ChatMessage[]} history
+   */
+  sendAgain(unsent, history) {
+    this.unsent.clear();
+    for (const [key, { li, text }] of unsent) {
+      li.remove();
+      if (!history.some((m) => m.key === key)) this.send(text, key);
+    }
+    this.renderEmpty();
   }
 
   /** Back to the lobby: forget the room's messages. */
   clear() {
     this.messages = [];
     this.pending.clear();
+    this.unsent.clear();
     this.el.list.replaceChildren();
     this.selfId = null;
     this.sender = null;
@@ -194,6 +231,12 @@ export class ChatPanel {
    * @param {import('../net/protocol.js').RequestId} [ref]
    */
   receive(msg, ref) {
+    const unsent = msg.key && msg.from === this.selfId ? this.unsent.get(msg.key) : undefined;
+    if (unsent && msg.key) {
+      // Its confirmation was lost, but here it is.
+      unsent.li.remove();
+      this.unsent.delete(msg.key);
+    }
     const pendingLi = typeof ref === 'number' ? this.pending.get(ref) : undefined;
     if (!addChatMessage(this.messages, msg)) return; // already shown
     const stick = this.nearEnd() || msg.from === this.selfId;
@@ -226,14 +269,28 @@ export class ChatPanel {
       if (text.trim() !== '') this.showError(say(problem));
       return;
     }
-    const { id, reply } = this.sender(text);
-    if (id === null) {
-      this.showError(t('chat.send.closed'));
-      return;
-    }
     this.el.input.value = '';
     this.showError('');
     this.renderComposer();
+    this.send(text, newKey());
+  }
+
+  /**
+   * Shows `text` as "Sending…" and sends it with `key`; settled by the server's copy,
+   * taken back into the composer if refused, kept to send again if unsettled.
+   * @private
+   * @param {string} text
+   * @param {string} key
+   */
+  send(text, key) {
+    if (!this.sender) return;
+    const { id, reply } = this.sender(text, key);
+    if (id === null) {
+      this.showError(t('chat.send.closed'));
+      if (this.el.input.value.trim() === '') this.el.input.value = text;
+      this.renderComposer();
+      return;
+    }
     const li = this.item({ id: -1, from: this.selfId ?? '', name: '', text: trimChat(text), ts: Date.now() });
     li.classList.add('pending');
     delete li.dataset.msgId;
@@ -247,6 +304,13 @@ export class ChatPanel {
       (msg) => this.receive(msg, id), // normally already done by the 'chat' event
       (err) => {
         const li = this.pending.get(id);
+        const code = err instanceof SignalingError ? err.code : '';
+        if (li && UNSETTLED.includes(code)) {
+          // It may have arrived: keep it showing, and send it again when the room is back.
+          this.pending.delete(id);
+          this.unsent.set(key, { li, text });
+          return;
+        }
         if (li) {
           this.pending.delete(id);
           li.remove();
@@ -255,7 +319,6 @@ export class ChatPanel {
         // Give the text back so nothing typed is lost.
         if (this.el.input.value.trim() === '') this.el.input.value = text;
         this.renderComposer();
-        const code = err instanceof SignalingError ? err.code : '';
         this.showError(
           SEND_ERRORS.includes(code)
             ? t(`chat.send.${code}`)

@@ -97,8 +97,8 @@ export function wireSignaling(sig, c) {
     }
     access.joined();
     if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
-    if (again) chat.resume(j.history, j.you.id, (text) => sig.sendChat(text));
-    else chat.start(j.history, j.you.id, (text) => sig.sendChat(text));
+    if (again) chat.resume(j.history, j.you.id, (text, key) => sig.sendChat(text, key));
+    else chat.start(j.history, j.you.id, (text, key) => sig.sendChat(text, key));
     roomName.textContent = j.room;
     history.replaceState(null, '', `/r/${encodeURIComponent(j.room)}`);
     reportMedia();

@@ -144,6 +144,7 @@ async fn a_store_that_takes_2_s_per_load_delays_no_message_in_another_room() {
         grace
             .send(ClientMsg::Chat {
                 text: format!("m{i}"),
+                key: None,
             })
             .await;
         let got = linus.next_chat_or_joined().await;
@@ -187,7 +188,7 @@ async fn a_client_that_stops_reading_is_dropped_by_the_bytes_queued() {
     ada.join("r").await;
     for i in 0..20 {
         let text = format!("{i}{}", "x".repeat(1_999));
-        ada.send(ClientMsg::Chat { text }).await;
+        ada.send(ClientMsg::Chat { text, key: None }).await;
     }
     // About 42 KB per `joined`: the third one would go over 100 KB.
     let mut lurker = Client::connect_with(&hub, 2, 100_000).await;

@@ -434,6 +434,7 @@ mod tests {
             name: "Ada".into(),
             text: format!("m{id}"),
             ts: 1_700_000_000_000,
+            key: None,
         }
     }
 

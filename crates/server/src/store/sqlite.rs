@@ -182,6 +182,8 @@ impl ChatDb {
                     name: r.get(2)?,
                     text: r.get(3)?,
                     ts: uint(r.get(4)?),
+                    // Only the room's own history dedupes repeats (`room/chat.rs`).
+                    key: None,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -274,6 +276,7 @@ pub(crate) mod tests {
             name: "Ada ✓".into(),
             text: format!("line {id}\nwith 'quotes' and \"more\""),
             ts,
+            key: None,
         }
     }
 

@@ -81,11 +81,28 @@ impl RoomCore {
     }
 
     /// `chat` from a member: stamps the room's next id, keeps it in the history, and
-    /// sends it to every member, the sender's copy with `ref`.
-    pub(crate) fn chat(&mut self, from: &PeerId, text: String, ref_: Option<RequestId>) {
+    /// sends it to every member, the sender's copy with `ref`. A `key` the sender used
+    /// for a message the history still holds is a repeat (its confirmation was lost):
+    /// the sender gets that message again, and nobody else anything.
+    pub(crate) fn chat(
+        &mut self,
+        from: &PeerId,
+        text: String,
+        key: Option<String>,
+        ref_: Option<RequestId>,
+    ) {
         let Some(name) = self.members.get(from).map(|m| m.info.name.clone()) else {
             return;
         };
+        if let Some(k) = &key {
+            let sent = self
+                .history
+                .iter()
+                .find(|m| m.from == *from && m.key.as_ref() == Some(k));
+            if let Some(message) = sent.cloned() {
+                return self.send(from, ServerMsg::Chat { ref_, message });
+            }
+        }
         self.last_chat_id += 1;
         let message = ChatMessage {
             id: self.last_chat_id,
@@ -93,6 +110,7 @@ impl RoomCore {
             name,
             text,
             ts: self.wall_clock_ms,
+            key,
         };
         self.keep(&message);
         let others: Vec<PeerId> = self

@@ -180,7 +180,12 @@ impl RoomCore {
                 msg,
                 ref_,
             } => self.relay(from, to, msg, ref_),
-            RoomCommand::Chat { from, text, ref_ } => self.chat(&from, text, ref_),
+            RoomCommand::Chat {
+                from,
+                text,
+                key,
+                ref_,
+            } => self.chat(&from, text, key, ref_),
             RoomCommand::Call { from, op, ref_ } => self.call_op(&from, op, ref_, now),
             RoomCommand::Host { from, op, ref_ } => self.host_op(&from, op, ref_),
             RoomCommand::Stage { from, op, ref_ } => self.stage_op(&from, op, ref_),

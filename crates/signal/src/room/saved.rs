@@ -460,6 +460,7 @@ mod tests {
         let chat = RoomCommand::Chat {
             from: PeerId::new("a"),
             text: "hi".into(),
+            key: None,
             ref_: None,
         };
         stored.handle(at(t0, 1), chat);

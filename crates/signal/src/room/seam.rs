@@ -97,6 +97,9 @@ pub enum RoomCommand {
         from: PeerId,
         /// The text (validated and trimmed by the decoder).
         text: String,
+        /// The sender's idempotency key: a repeat is answered, not sent again.
+        #[serde(default)]
+        key: Option<String>,
         /// Echoed on the sender's copy.
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,

@@ -50,7 +50,7 @@ impl Hub {
                 return self.handle_join(conn, room, name, grant, id, now)
             }
             ClientMsg::Leave => return self.handle_leave(conn, id),
-            ClientMsg::Chat { text } => return self.handle_chat(conn, text, id, now),
+            ClientMsg::Chat { text, key } => return self.handle_chat(conn, text, key, id, now),
             ClientMsg::Offer { to, sdp } => relay(to, Relayed::Offer { sdp }),
             ClientMsg::Answer { to, sdp } => relay(to, Relayed::Answer { sdp }),
             ClientMsg::Candidate { to, candidate } => relay(to, Relayed::Candidate { candidate }),
@@ -278,6 +278,7 @@ impl Hub {
         &mut self,
         conn: ConnId,
         text: String,
+        key: Option<String>,
         ref_: Option<RequestId>,
         now: Instant,
     ) {
@@ -288,7 +289,13 @@ impl Hub {
         if !self.chat_allowed(conn, &room, &ref_, now) {
             return;
         }
-        self.command(&room, RoomCommand::Chat { from, text, ref_ });
+        let cmd = RoomCommand::Chat {
+            from,
+            text,
+            key,
+            ref_,
+        };
+        self.command(&room, cmd);
     }
 
     /// Hands `cmd` to `room` (if it exists), applies its events in order, drops the room

@@ -270,7 +270,10 @@ pub fn offer(to: &PeerId) -> ClientMsg {
 }
 
 pub fn chat(text: &str) -> ClientMsg {
-    ClientMsg::Chat { text: text.into() }
+    ClientMsg::Chat {
+        text: text.into(),
+        key: None,
+    }
 }
 
 /// The messages `out` sends to `conn`, in order.
