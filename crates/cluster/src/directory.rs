@@ -65,6 +65,13 @@ impl Directory {
         self.alive.contains_key(node)
     }
 
+    /// `node` said it is leaving: dead from now on (until it beats again).
+    pub fn gone(&mut self, node: &NodeId) {
+        if self.alive.remove(node).is_some() {
+            self.dead.insert(node.clone());
+        }
+    }
+
     /// Whether `node` was seen alive and then dead (a node never seen is not dead: it
     /// may have started since the last reading).
     pub fn is_dead(&self, node: &NodeId) -> bool {

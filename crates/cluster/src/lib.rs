@@ -89,6 +89,9 @@ pub enum Input {
         /// Node names and beats.
         beats: Vec<(NodeId, u64)>,
     },
+    /// This node stops (SIGTERM): the hub stops acting as an owner, every lease is given
+    /// up, and every live node is told, so they take the rooms over at once.
+    Drain,
     /// Time passed.
     Timeout,
 }
@@ -210,6 +213,7 @@ impl Node {
                     }
                 }
             }
+            Input::Drain => self.drain(),
             Input::Timeout => {}
         }
         self.timers(now.mono);
@@ -296,8 +300,41 @@ impl Node {
         let input = match env.body {
             Body::Command { room, cmd } => ClusterIn::Command { from, room, cmd },
             Body::Events { room, events } => ClusterIn::Events { from, room, events },
+            Body::Leaving => {
+                self.links.forget(&from);
+                self.directory.gone(&from);
+                ClusterIn::NodeDown { node: from }
+            }
         };
         self.out.push_back(Output::ToHub(input));
+    }
+
+    /// See [`Input::Drain`]: the hub first (no more owner work here), then the leases,
+    /// then the others.
+    fn drain(&mut self) {
+        self.out.push_back(Output::ToHub(ClusterIn::Draining));
+        let mut rooms: Vec<RoomId> = self.leases.rooms().cloned().collect();
+        rooms.sort();
+        for room in rooms {
+            self.leases.released(&room);
+            self.out.push_back(Output::Release { room });
+        }
+        for to in self.directory.alive() {
+            if to == self.me {
+                continue;
+            }
+            let seq = self.links.next_out(&to);
+            let (from, epoch) = (self.me.clone(), self.epoch);
+            let body = Body::Leaving;
+            let payload = Envelope {
+                from,
+                epoch,
+                seq,
+                body,
+            }
+            .encode();
+            self.out.push_back(Output::Publish { to, payload });
+        }
     }
 
     fn timers(&mut self, now: Instant) {

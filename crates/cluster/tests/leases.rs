@@ -365,3 +365,58 @@ fn node_down_after_five_silent_seconds_and_its_leases_are_claimed_again() {
     let outs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
     assert!(outs.contains(&Output::Claim { room }), "{outs:?}");
 }
+
+#[test]
+fn a_drained_node_gives_its_leases_up_and_the_others_take_over_at_once() {
+    let base = Instant::now();
+    let at = |ms: u64| Now {
+        mono: base + Duration::from_millis(ms),
+        unix_ms: ms,
+    };
+    let (mut a, mut b) = (Node::new(name(0), 1), Node::new(name(1), 2));
+    let beats = vec![(name(0), 1_000), (name(1), 1_000)];
+    for n in [&mut a, &mut b] {
+        n.handle(
+            at(1_000),
+            Input::Nodes {
+                beats: beats.clone(),
+            },
+        );
+        while n.poll_output().is_some() {}
+    }
+    let room = RoomId::parse("r").unwrap();
+    let sent = base + Duration::from_millis(1_000);
+    a.handle(
+        at(1_000),
+        Input::Claimed {
+            room: room.clone(),
+            owner: name(0),
+            sent,
+        },
+    );
+    while a.poll_output().is_some() {}
+    a.handle(at(2_000), Input::Drain);
+    let outs: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+    assert_eq!(
+        outs[0],
+        Output::ToHub(ClusterIn::Draining),
+        "the hub stops owning first"
+    );
+    assert!(outs.contains(&Output::Release { room: room.clone() }));
+    assert!(!a.owns(&room, base + Duration::from_millis(2_000)));
+    let Some(Output::Publish { to, payload }) = outs
+        .iter()
+        .find(|o| matches!(o, Output::Publish { .. }))
+        .cloned()
+    else {
+        panic!("the other node is told: {outs:?}");
+    };
+    assert_eq!(to, name(1));
+    b.handle(at(2_001), Input::Received(payload));
+    let outs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
+    assert!(
+        outs.contains(&Output::ToHub(ClusterIn::NodeDown { node: name(0) })),
+        "{outs:?}"
+    );
+    assert!(!b.alive().contains(&name(0)));
+}

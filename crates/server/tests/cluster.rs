@@ -164,7 +164,7 @@ async fn a_gap_in_what_a_node_publishes_resynchronises_its_members() {
 }
 
 #[tokio::test]
-async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
+async fn when_the_owner_is_drained_its_room_is_made_again_on_a_live_node_at_once() {
     let redis = RedisServer::start();
     let a = node(&redis, "own-a").await;
     let (b, c) = (node(&redis, "own-b").await, node(&redis, "own-c").await);
@@ -185,7 +185,9 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
     let owner: Option<String> = r.get("confab:lease:r").await.unwrap();
     assert_eq!(owner.as_deref(), Some("own-a"));
 
-    // Node a stops (its lease is left to run out, as after a crash).
+    // Node a is drained (SIGTERM): it gives its leases up and tells the others, so they
+    // need not wait for it to fall silent nor for its leases to run out (a crash, which
+    // takes about 10 s, is the browser test's `SIGKILL`).
     let started = std::time::Instant::now();
     drop(a);
     // Grace and Hank are in the room again, owned by a live node, each with its own
@@ -208,7 +210,7 @@ async fn when_the_owner_stops_its_room_is_made_again_on_a_live_node() {
         }
     }
     let took = started.elapsed();
-    assert!(took.as_secs() <= 15, "owned again after {took:?}");
+    assert!(took.as_millis() < 3000, "owned again after {took:?}");
     let owner: Option<String> = r.get("confab:lease:r").await.unwrap();
     assert!(
         matches!(owner.as_deref(), Some("own-b" | "own-c")),

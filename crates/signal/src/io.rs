@@ -165,6 +165,9 @@ pub enum ClusterIn {
         /// The dead node.
         node: NodeId,
     },
+    /// This node is stopping and has given its rooms up: it takes no more commands for
+    /// them (their members come back through other nodes).
+    Draining,
     /// The shared store's answer to [`ClusterOut::FindSession`] for `conn`'s resume:
     /// the session's record, or `None` (unknown, or the store failed).
     SessionFound {

@@ -257,11 +257,42 @@ impl Owner {
                 Some(bytes) = inbox.recv() => Input::Received(bytes),
                 Some(result) = results.recv() => result,
                 () = sleep_until_opt(deadline) => Input::Timeout,
-                () = shutdown.cancelled() => break,
+                () = shutdown.cancelled() => {
+                    self.drain().await;
+                    break;
+                }
             };
             self.handle(input).await;
         }
         let _ = tokio::time::timeout(REDIS_TIMEOUT, bus::leave(&mut self.conn, &me)).await;
+    }
+
+    /// This node stops: the hub stops owning, the leases are given up (waited for, so
+    /// they are gone before the process is), and the other nodes are told, so they take
+    /// the rooms over at once and this node's clients resume there.
+    async fn drain(&mut self) {
+        self.node.handle(now(), Input::Drain);
+        let me = self.node.id().clone();
+        let mut released = 0;
+        while let Some(out) = self.node.poll_output() {
+            match out {
+                Output::Release { room } => {
+                    let release = bus::release(&mut self.conn, &me, &room);
+                    if tokio::time::timeout(REDIS_TIMEOUT, release).await.is_ok() {
+                        released += 1;
+                    }
+                }
+                Output::Publish { to, payload } => self.write(Write::Publish(to, payload)),
+                Output::ToHub(input) => {
+                    let _ = self.to_hub.send(ToHub::Input(input)).await;
+                }
+                _ => {}
+            }
+        }
+        tracing::info!(
+            rooms = released,
+            "drained: rooms handed over to the other nodes"
+        );
     }
 
     /// Feeds `input` to the core and performs its outputs.

@@ -63,6 +63,7 @@ impl Hub {
             ClusterIn::Resync { node } => self.resync(&node),
             ClusterIn::NodeDown { node } => self.node_down(&node),
             ClusterIn::SessionFound { conn, record } => self.session_found(conn, record),
+            ClusterIn::Draining => self.draining = true,
         }
     }
 

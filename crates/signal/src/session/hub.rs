@@ -44,6 +44,8 @@ pub struct Hub {
     pub(crate) rooms: HashMap<RoomId, RoomSlot>,
     /// Rooms other nodes own that members held here are in (`cluster.rs`).
     pub(crate) remote_rooms: HashMap<RoomId, RemoteRoom>,
+    /// This node is stopping (`ClusterIn::Draining`): rooms owned here take no commands.
+    pub(crate) draining: bool,
     /// Connections whose `hello {resume}` waits for the shared store (`moved.rs`): the
     /// token and the hello's request id.
     pub(crate) finding: HashMap<ConnId, (String, Option<RequestId>)>,
@@ -148,6 +150,7 @@ impl Hub {
             remote_rooms: HashMap::new(),
             remote_held: HashMap::new(),
             finding: HashMap::new(),
+            draining: false,
             pending: HashMap::new(),
             ready: None,
             by_peer: HashMap::new(),

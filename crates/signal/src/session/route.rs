@@ -312,7 +312,7 @@ impl Hub {
         let Some(slot) = self.rooms.get_mut(room) else {
             return self.command_elsewhere(room, cmd);
         };
-        if !slot.holds(&cmd, from) {
+        if self.draining || !slot.holds(&cmd, from) {
             return;
         }
         slot.core.handle(now, cmd);
