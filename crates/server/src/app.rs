@@ -135,7 +135,8 @@ pub async fn run(
                     history: config.hub.chat_history,
                 });
             let url = url.expose();
-            Some(crate::cluster::spawn(url, me, chat, &tracker, shutdown.clone()).await?)
+            let ca = config.cluster.redis_ca.as_deref();
+            Some(crate::cluster::spawn(url, ca, me, chat, &tracker, shutdown.clone()).await?)
         }
         None => None,
     };

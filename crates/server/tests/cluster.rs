@@ -290,6 +290,41 @@ async fn a_member_whose_node_stops_resumes_on_another_node() {
 }
 
 #[tokio::test]
+async fn nodes_share_rooms_over_tls_to_a_redis_with_a_password() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let redis = RedisServer::start_tls("s3cret-pw");
+    let (ca, _) = redis.tls.clone().unwrap();
+    let tls_node = |id: &str| {
+        let (url, id, ca) = (redis.url(), id.to_owned(), ca.clone());
+        TestServer::start_with(move |c| {
+            c.cluster.redis_url = Some(url.into());
+            c.cluster.redis_ca = Some(ca);
+            c.cluster.node_id = Some(id);
+        })
+    };
+    let (a, b) = (tls_node("tls-a").await, tls_node("tls-b").await);
+    let (mut ada, _) = a.joined("r", "Ada").await;
+    let (mut grace, _) = b.joined("r", "Grace").await;
+    next(&mut ada, "peerJoined").await;
+    grace.send(json!({"type":"chat","text":"over TLS"})).await;
+    assert_eq!(next(&mut ada, "chat").await["message"]["text"], "over TLS");
+
+    // The wrong password: the node does not start, and says why.
+    let wrong = redis.url().replace("s3cret-pw", "nope");
+    let mut s = TestServer::start_with(move |c| {
+        c.cluster.redis_url = Some(wrong.into());
+        c.cluster.redis_ca = Some(ca);
+    })
+    .await;
+    let err = tokio::time::timeout(std::time::Duration::from_secs(10), s.task.take().unwrap())
+        .await
+        .expect("fails fast")
+        .unwrap()
+        .expect_err("a wrong password");
+    assert!(err.to_string().contains("Redis"), "{err}");
+}
+
+#[tokio::test]
 async fn a_node_that_cannot_reach_redis_does_not_start() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -149,12 +149,27 @@ pub fn node_id(settings: &settings::ClusterSettings) -> NodeId {
 /// publisher tasks on `tracker`. Fails if Redis cannot be reached.
 pub async fn spawn(
     url: &str,
+    ca: Option<&std::path::Path>,
     me: NodeId,
     chat: Option<ChatKeeping>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<(ClusterHandle, mpsc::Receiver<ToHub>), ClusterStartError> {
-    let client = redis::Client::open(url)?;
+    let client = match ca {
+        // A private CA: rustls trusts it (and only it) for this connection.
+        Some(path) => {
+            let root_cert = std::fs::read(path).map_err(|e| {
+                let detail = format!("{}: {e}", path.display());
+                redis::RedisError::from((redis::ErrorKind::Io, "cannot read --redis-ca", detail))
+            })?;
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            };
+            redis::Client::build_with_tls(url, certs)?
+        }
+        None => redis::Client::open(url)?,
+    };
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(REDIS_TIMEOUT))
         .set_response_timeout(Some(REDIS_TIMEOUT));

@@ -16,6 +16,11 @@ pub struct ClusterSettings {
     #[arg(long, env = "CONFAB_REDIS_URL", value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<Secret>,
+    /// PEM file of the certificate authority that signed Redis's TLS certificate, for a
+    /// `rediss://` URL to a Redis with a private CA. [default: the system's roots]
+    #[arg(long, env = "CONFAB_REDIS_CA", value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_ca: Option<std::path::PathBuf>,
     /// This node's name in the cluster, unique among live nodes. [default: the host
     /// name and a random suffix]
     #[arg(long, env = "CONFAB_NODE_ID", value_name = "NAME")]
@@ -42,6 +47,16 @@ impl ClusterSettings {
                     "redis_url must start with redis:// or rediss://".into(),
                 ));
             }
+        }
+        if self.redis_ca.is_some()
+            && !self
+                .redis_url
+                .as_ref()
+                .is_some_and(|u| u.expose().starts_with("rediss://"))
+        {
+            return Err(ConfigError::Invalid(
+                "redis_ca needs a rediss:// redis_url".into(),
+            ));
         }
         if let Some(id) = &self.node_id {
             let ok = !id.is_empty()

@@ -1,14 +1,16 @@
 //! The chat tables in SQLite: plain blocking functions, called only from the store's
 //! own thread (see `mod.rs`), never from async code.
 //!
-//! Schema (version 2, kept in `PRAGMA user_version`):
-//! - `chat_messages (room, id, sender, name, text, ts)`, primary key `(room, id)` (a
+//! Schema (version 3, kept in `PRAGMA user_version`):
+//! - `chat_messages (room, id, sender, name, text, ts, key)`, primary key `(room, id)` (a
 //!   `WITHOUT ROWID` table, so the key is the index late-joiner loads walk backwards),
 //!   plus an index on `ts` for pruning;
 //! - `chat_rooms (room, last_id)`: the highest id each room has used. Pruning deletes
 //!   messages but never these rows, so ids keep increasing after old messages are gone
 //!   (a client that still shows an old message must never see its id reused);
-//! - since version 2, `room_moderation` (see `moderation.rs`).
+//! - since version 2, `room_moderation` (see `moderation.rs`);
+//! - since version 3, `chat_messages.key`: the sender's idempotency key (`chat.key`),
+//!   kept with its message (NULL for older messages and messages sent without one).
 //!
 //! [`ChatDb::open`] brings an older database up to date: each version's statements run
 //! once, in order, in one transaction with the new version number, so a version-1 file
@@ -21,7 +23,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The schema version this code writes; a database with a higher one is refused.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Rows deleted per statement when pruning, so one prune never holds the write lock
 /// for long.
@@ -45,8 +47,15 @@ CREATE TABLE IF NOT EXISTS chat_rooms (
 ) WITHOUT ROWID;
 ";
 
+/// Version 3: each message's idempotency key.
+const SCHEMA_V3: &str = "ALTER TABLE chat_messages ADD COLUMN key TEXT;";
+
 /// Each version and what brings a database from the one before up to it, in order.
-const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, super::moderation::SCHEMA_V2)];
+const MIGRATIONS: [(i64, &str); 3] = [
+    (1, SCHEMA_V1),
+    (2, super::moderation::SCHEMA_V2),
+    (3, SCHEMA_V3),
+];
 
 /// An open chat database.
 pub struct ChatDb {
@@ -139,8 +148,8 @@ impl ChatDb {
         let mut skipped = 0;
         {
             let mut msg = tx.prepare_cached(
-                "INSERT OR IGNORE INTO chat_messages (room, id, sender, name, text, ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR IGNORE INTO chat_messages (room, id, sender, name, text, ts, key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             let mut last = tx.prepare_cached(
                 "INSERT INTO chat_rooms (room, last_id) VALUES (?1, ?2)
@@ -153,7 +162,8 @@ impl ChatDb {
                     m.from.as_str(),
                     m.name,
                     m.text,
-                    int(m.ts)
+                    int(m.ts),
+                    m.key
                 ])?;
                 if n == 0 {
                     skipped += 1;
@@ -170,7 +180,7 @@ impl ChatDb {
     /// [`ChatDb::moderation`]). An unknown room gives an empty seed.
     pub fn load(&self, room: &RoomId, limit: usize) -> Result<ChatSeed, DbError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, sender, name, text, ts FROM chat_messages
+            "SELECT id, sender, name, text, ts, key FROM chat_messages
              WHERE room = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -182,8 +192,7 @@ impl ChatDb {
                     name: r.get(2)?,
                     text: r.get(3)?,
                     ts: uint(r.get(4)?),
-                    // Only the room's own history dedupes repeats (`room/chat.rs`).
-                    key: None,
+                    key: r.get(5)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -299,6 +308,22 @@ pub(crate) mod tests {
         let none = db.load(&room("nobody"), 100).unwrap();
         assert_eq!((none.history.len(), none.last_id), (0, 0));
         assert_eq!(db.count().unwrap(), 6);
+    }
+
+    #[test]
+    fn a_message_keeps_its_sender_s_key() {
+        let dir = TempDir::new("key");
+        let mut db = ChatDb::open(&dir.0.join("confab.db")).unwrap();
+        let keyed = ChatMessage {
+            key: Some("k-1".into()),
+            ..msg(1, T0)
+        };
+        db.insert(&[(room("r"), keyed.clone()), (room("r"), msg(2, T0))])
+            .unwrap();
+        assert_eq!(
+            db.load(&room("r"), 10).unwrap().history,
+            vec![keyed, msg(2, T0)]
+        );
     }
 
     #[test]
