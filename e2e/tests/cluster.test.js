@@ -87,6 +87,10 @@ test('cluster: the node holding the room is killed; the call goes on, the people
     const { ids } = await establishCall(lab, [alice, bob], room, names);
     await chatReaches(bob, alice, 'before the crash');
 
+    /** @param {Page} page */
+    const joinLines = (page) => page.evaluate(() => window.confab.roomNotices.filter((l) => l.endsWith(' joined')));
+    const joinedBefore = await Promise.all([joinLines(alice), joinLines(bob)]);
+
     // Kill (SIGKILL) the node that owns the room: the one Alice joined through.
     const owner = await cluster.owner(room);
     t.diagnostic(`room ${room} is owned by node ${owner + 1}`);
@@ -131,6 +135,10 @@ test('cluster: the node holding the room is killed; the call goes on, the people
     for (const i of [0, 1]) {
       assert.ok(x1[i] > x0[i], `${names[i]} decodes on (${x0[i]} -> ${x1[i]})`);
     }
+
+    // Nobody is said to have joined: they were in the room all along.
+    assert.deepEqual([await joinLines(alice), await joinLines(bob)], joinedBefore,
+      'no "joined" notices for people who never left');
 
     // The chat is intact (once, not doubled) and goes on.
     await chatReaches(alice, bob, 'after the crash');

@@ -26,6 +26,11 @@ export class RoomNotices {
     this.shown = [];
     /** @private @type {ReturnType<typeof setTimeout> | null} */
     this.timer = null;
+    /**
+     * Who was in the room before a fresh `joined` of the same room (it was made again on
+     * another server node): coming back into it is not joining. @private @type {Set<string>}
+     */
+    this.before = new Set();
   }
 
   /**
@@ -36,8 +41,15 @@ export class RoomNotices {
    */
   wire(sig, live) {
     const room = this.room;
+    sig.on('joined', (j) => {
+      if (!live()) return;
+      const back = new Set(j.peers.map((p) => p.id));
+      const had = room.room === j.room ? [...room.peers.keys()] : [];
+      this.before = new Set(had.filter((id) => !back.has(id)));
+    });
     sig.on('peerJoined', ({ peer }) => {
-      if (live() && this.announces(peer.id, true)) this.show(t('notice.joined', { name: peer.name }));
+      if (!live() || this.before.delete(peer.id)) return;
+      if (this.announces(peer.id, true)) this.show(t('notice.joined', { name: peer.name }));
     });
     sig.on('peerLeft', ({ peerId, reason }) => {
       // A removal is said by moderation ("Alice removed Bob").
@@ -77,6 +89,7 @@ export class RoomNotices {
 
   /** Back to the lobby. */
   reset() {
+    this.before.clear();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.el.hidden = true;
