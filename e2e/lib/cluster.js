@@ -17,6 +17,7 @@ import { sleep } from './util.js';
  * @property {ConfabServer[]} nodes in order: node-1 on 127.0.0.1:8081, ...
  * @property {(i: number) => Promise<number>} connections open WebSockets on node `i`
  *   (its `confab_connections` gauge)
+ * @property {(i: number, name: string) => Promise<number>} metric node `i`'s metric `name`
  * @property {string} redisUrl
  * @property {(room: string) => Promise<number>} owner the index of the node holding
  *   `room`'s lease (-1: none)
@@ -76,10 +77,13 @@ export function labSiteConfig({ listen, nodes, cert, key }) {
 
 /**
  * Starts Redis, `nodes` confab nodes and nginx in `lab.net.serverNs`.
- * @param {{lab: import('./lab.js').TestLab, nodes?: number, confabArgs?: string[]}} o
+ * `media`: `mesh` (default: no SFU), or `sfu` (every call on the SFU of its room's owner;
+ * node i's on UDP 789i, offered at the lab's server address).
+ * @param {{lab: import('./lab.js').TestLab, nodes?: number, confabArgs?: string[],
+ *          media?: 'mesh' | 'sfu'}} o
  * @returns {Promise<Cluster>}
  */
-export async function startCluster({ lab, nodes: count = 2, confabArgs = [] }) {
+export async function startCluster({ lab, nodes: count = 2, confabArgs = [], media = 'mesh' }) {
   const net = lab.net;
   const ns = net.serverNs;
   const dir = join(lab.artifactsDir, 'cluster');
@@ -99,7 +103,9 @@ export async function startCluster({ lab, nodes: count = 2, confabArgs = [] }) {
       lab: net, ns, ip: '127.0.0.1', port: 8080 + i, artifactsDir: lab.artifactsDir,
       logName: `confab-node-${i}.log`, publicHost: 'call.test',
       extraArgs: ['--insecure-http', '--redis-url', redisUrl, '--node-id', `node-${i}`,
-        '--no-turn', '--media', 'mesh', ...confabArgs],
+        '--no-turn', '--media', media,
+        ...(media === 'sfu' ? ['--sfu-listen', `0.0.0.0:${7890 + i}`, '--sfu-ip', net.serverIp] : []),
+        ...confabArgs],
     }));
   }
   lab.onClose(() => Promise.all(nodes.map((n) => n.stop())));
@@ -129,17 +135,18 @@ export async function startCluster({ lab, nodes: count = 2, confabArgs = [] }) {
   { encoding: 'utf8' }).stdout?.trim() === '200';
   await until(healthy, 'nginx does not serve /healthz');
 
-  const connections = async (/** @type {number} */ i) => {
+  const metric = async (/** @type {number} */ i, /** @type {string} */ name) => {
     const r = spawnSync('ip', ['netns', 'exec', ns, 'curl', '-s', '--max-time', '2',
       `${nodes[i].url}/metrics`], { encoding: 'utf8' });
-    const line = (r.stdout || '').split('\n').find((l) => l.startsWith('confab_connections '));
+    const line = (r.stdout || '').split('\n').find((l) => l.startsWith(`${name} `));
     return line ? Number(line.split(' ')[1]) : NaN;
   };
+  const connections = (/** @type {number} */ i) => metric(i, 'confab_connections');
   const owner = async (/** @type {string} */ room) => {
     const r = spawnSync('ip', ['netns', 'exec', ns, 'redis-cli', '-p', '6379', 'GET',
       `confab:lease:${room}`], { encoding: 'utf8' });
     const id = (r.stdout || '').trim();
     return nodes.findIndex((_, i) => id === `node-${i + 1}`);
   };
-  return { nodes, connections, redisUrl, owner };
+  return { nodes, connections, metric, redisUrl, owner };
 }

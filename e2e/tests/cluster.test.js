@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { establishCall } from '../lib/call.js';
+import { accept, callIsUp, establishCall, invite, joinRoom, waitForInvitation } from '../lib/call.js';
 import { startCluster } from '../lib/cluster.js';
 import { callStats, describeConfab, pollUntil, roomName, skipReason, sleep, startLab, waitFor }
   from '../lib/lab.js';
@@ -148,4 +148,53 @@ test('cluster: the node holding the room is killed; the call goes on, the people
     }
     await lab.screenshot(alice, 'alice-after-failover');
     await lab.screenshot(bob, 'bob-after-failover');
+  });
+
+test('cluster: an SFU call whose node is killed is made again on the live node; frames again',
+  { skip: SKIP, timeout: 180_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 2, confab: false });
+    const cluster = await startCluster({ lab, nodes: 2, media: 'sfu' });
+    const [alice, bob] = lab.pages;
+    const names = ['Alice', 'Bob'];
+    const room = roomName('sfu-failover');
+    const ids = [await joinRoom(lab, alice, room, 'Alice'), await joinRoom(lab, bob, room, 'Bob')];
+    await invite(alice, ids[1]);
+    await waitForInvitation(bob);
+    await accept(bob);
+    /**
+     * Frames `page` decodes from the other, through the router, once the call is up.
+     * @param {Page} page
+     * @param {string} other
+     */
+    const routed = async (page, other) => {
+      const s = await callStats(page);
+      return callIsUp(s[other]) ? s[other].framesDecoded : null;
+    };
+    for (const [i, page] of [alice, bob].entries()) {
+      await pollUntil(() => routed(page, ids[1 - i]),
+        { timeout: 30_000, interval: 250, message: `${names[i]} decodes through the SFU` });
+    }
+    const owner = await cluster.owner(room);
+    t.diagnostic(`room ${room} and its SFU call are on node ${owner + 1}`);
+    assert.equal(await cluster.metric(owner, 'confab_sfu_endpoints'), 2, 'both through its SFU');
+    await cluster.nodes[owner].stop({ signal: 'SIGKILL' });
+    const downAt = Date.now();
+
+    // The call is made again on the live node's SFU, by the browsers themselves: frames
+    // flow again (fresh counters on the new connection).
+    for (const [i, page] of [alice, bob].entries()) {
+      try {
+        await pollUntil(async () => {
+          const f = await routed(page, ids[1 - i]);
+          const same = await page.evaluate((me) => window.confab.peerId === me, ids[i]);
+          return f !== null && f > 10 && same ? f : null;
+        }, { timeout: 45_000, interval: 250, message: `${names[i]} decodes again through the live node's SFU` });
+      } catch (e) {
+        assert.fail(`${/** @type {Error} */ (e).message}\n${names[i]}: ${await describeConfab(page)}\n${lab.where()}`);
+      }
+    }
+    t.diagnostic(`frames again ${Date.now() - downAt} ms after the kill`);
+    assert.equal(await cluster.owner(room), 1 - owner, 'the live node owns the room');
+    assert.equal(await cluster.metric(1 - owner, 'confab_sfu_endpoints'), 2, 'both through its SFU now');
+    await lab.screenshot(alice, 'alice-sfu-after-failover');
   });

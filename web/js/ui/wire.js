@@ -6,6 +6,7 @@
 import { describeClose, describeServerError } from '../net/protocol.js';
 import { say, t } from '../i18n/i18n.js';
 import { shouldReconnect } from '../net/reconnect.js';
+import { Recall } from './recall.js';
 import { SignalingError } from '../net/signaling.js';
 
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
@@ -54,6 +55,7 @@ export function wireSignaling(sig, c) {
   const { app, room, calls, transport, moderation, broadcast, recording, notices, chat, access, roomName, showError,
     renderAll, showOwnName, reportMedia, speakers } = c;
   const live = () => app.signaling === sig;
+  const recall = Recall.of(room, calls);
   // The room model hears roles and the lock before moderation says what changed.
   sig.on('roleChanged', (m) => live() && room.handle(m));
   sig.on('roomLocked', (m) => live() && room.handle(m));
@@ -85,6 +87,8 @@ export function wireSignaling(sig, c) {
     // while our peer connections carry on: re-create the call on them, as after a
     // server restart (the ids are the same here, so each rebinds to its own peer).
     const forgotten = app.state === 'in-room' && j.you.state.status === 'idle' && transport.size > 0;
+    // An SFU call's connection went with its router: the call is made again (recall.js).
+    const sfuPeers = forgotten && transport.mode === 'sfu' ? [...room.members()] : [];
     app.state = 'in-room';
     app.disconnected = false;
     app.room = j.room;
@@ -94,6 +98,7 @@ export function wireSignaling(sig, c) {
       transport.orphanAll();
       room.forgetInvitations();
       transport.announce();
+      recall.start(sfuPeers);
     }
     access.joined();
     if (j.you.name !== app.name) showOwnName(j.you.name); // a join token names us
@@ -108,6 +113,7 @@ export function wireSignaling(sig, c) {
   sig.on('peerJoined', (m) => {
     if (!live() || app.state !== 'in-room') return;
     room.handle(m);
+    recall.arrived(m.peer.id);
     renderAll();
   });
 
@@ -128,8 +134,9 @@ export function wireSignaling(sig, c) {
     if (!live()) return;
     room.handle(m);
     calls.onInvited();
-    // Re-creating a call that a server restart ended: the other side calls, we accept.
-    if (transport.isKept(m.from)) calls.accept();
+    // Re-creating a call that a server restart (or a node's death) ended: the other side
+    // calls, we accept.
+    if (transport.isKept(m.from) || recall.expects(m.from)) calls.accept();
   });
 
   sig.on('inviting', (m) => {
