@@ -11,8 +11,9 @@ use confab_proto::RoomId;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// How long a lease lives in Redis without renewal.
-pub const LEASE_TTL: Duration = Duration::from_secs(10);
+/// How long a lease lives in Redis without renewal: with the 5 s a dead node takes to
+/// be noticed, a dead owner's rooms are owned again within it (renewed every third).
+pub const LEASE_TTL: Duration = Duration::from_secs(8);
 /// What a node does not count on at the end of a lease (clock rates, scheduling).
 pub const LEASE_MARGIN: Duration = Duration::from_secs(1);
 

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// How long joins parked to re-create a room whose owner died wait for the new claim:
-/// the dead node's lease must run out first (`confab_cluster::lease::LEASE_TTL`, 10 s).
+/// the dead node's lease must run out first (`confab_cluster::lease::LEASE_TTL`, 8 s).
 const REHOME_WAIT: Duration = Duration::from_secs(15);
 
 /// A room owned by another node that members held here are in (or joining).
