@@ -256,9 +256,13 @@ impl Node {
                 return self.out.push_back(Output::Dropped { why });
             }
         };
+        self.publish(to, body);
+    }
+
+    /// Numbers `body` for `to` and queues it.
+    fn publish(&mut self, to: NodeId, body: Body) {
         let seq = self.links.next_out(&to);
-        let from = self.me.clone();
-        let epoch = self.epoch;
+        let (from, epoch) = (self.me.clone(), self.epoch);
         let payload = Envelope {
             from,
             epoch,
@@ -320,20 +324,9 @@ impl Node {
             self.out.push_back(Output::Release { room });
         }
         for to in self.directory.alive() {
-            if to == self.me {
-                continue;
+            if to != self.me {
+                self.publish(to, Body::Leaving);
             }
-            let seq = self.links.next_out(&to);
-            let (from, epoch) = (self.me.clone(), self.epoch);
-            let body = Body::Leaving;
-            let payload = Envelope {
-                from,
-                epoch,
-                seq,
-                body,
-            }
-            .encode();
-            self.out.push_back(Output::Publish { to, payload });
         }
     }
 

@@ -29,6 +29,17 @@ fn wait_for(port: u16) {
     }
 }
 
+/// `redis-server` with `args`, in the foreground, without persistence.
+fn spawn(args: &[&str]) -> Child {
+    Command::new("redis-server")
+        .args(args)
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (bash scripts/install-test-deps.sh)")
+}
+
 fn openssl(args: &[&str]) {
     let ok = Command::new("openssl")
         .args(args)
@@ -45,13 +56,7 @@ impl RedisServer {
     /// test command installs it.
     pub fn start() -> RedisServer {
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (bash scripts/install-test-deps.sh)");
+        let child = spawn(&["--port", &port.to_string(), "--bind", "127.0.0.1"]);
         let server = RedisServer {
             child,
             port,
@@ -130,39 +135,25 @@ impl RedisServer {
             &p("srv.pem"),
         ]);
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                "0",
-                "--tls-port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .args([
-                "--tls-cert-file",
-                &p("srv.pem"),
-                "--tls-key-file",
-                &p("srv.key"),
-            ])
-            .args([
-                "--tls-ca-cert-file",
-                &p("ca.pem"),
-                "--tls-auth-clients",
-                "no",
-            ])
-            .args([
-                "--requirepass",
-                password,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (bash scripts/install-test-deps.sh)");
+        let (port_s, cert, key, ca) = (port.to_string(), p("srv.pem"), p("srv.key"), p("ca.pem"));
+        let child = spawn(&[
+            "--port",
+            "0",
+            "--tls-port",
+            &port_s,
+            "--bind",
+            "127.0.0.1",
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca,
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            password,
+        ]);
         let server = RedisServer {
             child,
             port,
