@@ -143,7 +143,11 @@ test('cluster: the node holding the room is killed; the call goes on, the people
     // The chat is intact (once, not doubled) and goes on.
     await chatReaches(alice, bob, 'after the crash');
     for (const [i, page] of [alice, bob].entries()) {
-      const texts = await chatTexts(page);
+      // The sender's own copy may land a moment after the other's.
+      const texts = await pollUntil(async () => {
+        const shown = await chatTexts(page);
+        return shown.length >= 2 ? shown : null;
+      }, { timeout: 5_000, message: `${names[i]} shows both messages` });
       assert.deepEqual(texts, ['before the crash', 'after the crash'], `${names[i]}'s chat`);
     }
     await lab.screenshot(alice, 'alice-after-failover');
