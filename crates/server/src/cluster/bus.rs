@@ -13,34 +13,50 @@ use confab_cluster::lease::LEASE_TTL;
 use confab_proto::{ChatMessage, RoomId};
 use confab_signal::{ChatSeed, Moderation, NodeId};
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, FromRedisValue, Script};
+use std::sync::LazyLock;
 
 /// A beat older than this is removed from the registry by whoever reads it.
 const FORGET_AFTER_MS: u64 = 3_600_000;
 
+// The lease scripts, hashed once (the SHA1 `EVALSHA` sends); renewals run every few
+// seconds per room.
+
 /// Sets the lease to `me` if it is free, renews it if it is `me`'s already, and returns
 /// its holder (see `confab_cluster::Input::Claimed`).
-const CLAIM: &str = r"
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 local cur = redis.call('GET', KEYS[1])
 if (not cur) or cur == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return ARGV[1]
 end
-return cur";
+return cur",
+    )
+});
 
 /// Extends the lease only if it is still `me`'s: 1, else 0.
-const RENEW: &str = r"
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-return 0";
+return 0",
+    )
+});
 
 /// Deletes the lease only if it is still `me`'s.
-const RELEASE: &str = r"
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
-return 0";
+return 0",
+    )
+});
 
 /// The key of `room`'s lease.
 pub(crate) fn lease_key(room: &RoomId) -> String {
@@ -53,7 +69,22 @@ pub(crate) fn channel(node: &NodeId) -> String {
 }
 
 fn ttl_ms() -> u64 {
-    u64::try_from(LEASE_TTL.as_millis()).unwrap_or(10_000)
+    u64::try_from(LEASE_TTL.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs lease `script` on `room`'s key for `me` (with the TTL as its second argument).
+async fn lease<T: FromRedisValue>(
+    conn: &mut ConnectionManager,
+    script: &Script,
+    me: &NodeId,
+    room: &RoomId,
+) -> redis::RedisResult<T> {
+    script
+        .key(lease_key(room))
+        .arg(&me.0)
+        .arg(ttl_ms())
+        .invoke_async(conn)
+        .await
 }
 
 /// Claims `room` for `me`: its holder afterwards.
@@ -62,13 +93,7 @@ pub(crate) async fn claim(
     me: &NodeId,
     room: &RoomId,
 ) -> redis::RedisResult<NodeId> {
-    let owner: String = Script::new(CLAIM)
-        .key(lease_key(room))
-        .arg(&me.0)
-        .arg(ttl_ms())
-        .invoke_async(conn)
-        .await?;
-    Ok(NodeId(owner))
+    lease(conn, &CLAIM, me, room).await.map(NodeId)
 }
 
 /// Renews `me`'s lease of `room`: whether it was still `me`'s.
@@ -77,13 +102,7 @@ pub(crate) async fn renew(
     me: &NodeId,
     room: &RoomId,
 ) -> redis::RedisResult<bool> {
-    let n: i64 = Script::new(RENEW)
-        .key(lease_key(room))
-        .arg(&me.0)
-        .arg(ttl_ms())
-        .invoke_async(conn)
-        .await?;
-    Ok(n == 1)
+    lease::<i64>(conn, &RENEW, me, room).await.map(|n| n == 1)
 }
 
 /// Gives `me`'s lease of `room` up.
@@ -92,12 +111,7 @@ pub(crate) async fn release(
     me: &NodeId,
     room: &RoomId,
 ) -> redis::RedisResult<()> {
-    let _: i64 = Script::new(RELEASE)
-        .key(lease_key(room))
-        .arg(&me.0)
-        .invoke_async(conn)
-        .await?;
-    Ok(())
+    lease::<i64>(conn, &RELEASE, me, room).await.map(drop)
 }
 
 /// Writes `me`'s heartbeat and reads everyone's (forgetting beats an hour old).

@@ -66,7 +66,6 @@ pub struct ChatKeeping {
 #[derive(Clone, Debug)]
 pub struct ClusterHandle {
     tx: mpsc::Sender<FromHub>,
-    me: NodeId,
     keeps_chat: bool,
 }
 
@@ -91,11 +90,6 @@ impl ClusterHandle {
     /// when the queue is full (the hub's history timeout then refuses the joins).
     pub fn claim(&self, room: RoomId) -> bool {
         self.tx.try_send(FromHub::Claim(room)).is_ok()
-    }
-
-    /// This node's name.
-    pub fn node(&self) -> &NodeId {
-        &self.me
     }
 
     /// Whether rooms' chat and moderation are kept in Redis (then the hub reports them
@@ -195,7 +189,7 @@ pub async fn spawn(
     tracing::info!(node = %me, "cluster mode: this node shares rooms over Redis");
     tracker.spawn(owner.run(from_hub, pubsub, results, client, shutdown));
     let keeps_chat = chat.is_some();
-    Ok((ClusterHandle { tx, me, keeps_chat }, rx))
+    Ok((ClusterHandle { tx, keeps_chat }, rx))
 }
 
 /// The cluster task's state.
