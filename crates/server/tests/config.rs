@@ -454,6 +454,15 @@ fn check_config_fails_with_one_clean_line() {
         (vec!["--turn-secret", "short"], "at least 16"),
         (vec!["--log", "x=[["], "log filter"),
         (
+            vec!["--redis-url", "http://:pw-secret@10.0.0.5:6379"],
+            "redis_url must start with redis:// or rediss://",
+        ),
+        (vec!["--node-id", "node a"], "node_id must be 1 to 64"),
+        (
+            vec!["--redis-url", "redis://10.0.0.5", "--redis-ca", "/x.pem"],
+            "redis_ca needs a rediss://",
+        ),
+        (
             vec![
                 "--tls-cert",
                 "/nonexistent/c.pem",
@@ -471,6 +480,10 @@ fn check_config_fails_with_one_clean_line() {
         assert!(err.starts_with("confab: error: "), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            !err.contains("pw-secret"),
+            "a Redis password is never printed: {err}"
+        );
     }
     // A bad value for a typed flag is clap's usage error (exit 2), not a crash.
     let out = check_config(&["--log-format", "xml"], &[]);
