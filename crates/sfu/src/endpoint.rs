@@ -10,12 +10,14 @@
 
 use crate::demux::Tuple;
 use crate::io::{DisconnectReason, EndpointId, EndpointKind, Output, SfuError};
+use crate::layers::{Selection, View};
 use confab_proto::RoomId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
+use str0m::bwe::BweKind;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
 use str0m::{Event, IceConnectionState, Output as RtcOutput, Rtc};
 
 /// A published track: the publishing endpoint and the mid it arrives on there.
@@ -30,11 +32,16 @@ pub(crate) enum Work {
     TrackRemoved { key: TrackKey },
     /// A frame of a published track, to forward to the room.
     Media { key: TrackKey, data: Box<MediaData> },
-    /// A receiver of `key` (or the SFU itself, after loss) wants a keyframe.
+    /// A receiver of `key` (or the SFU itself, after loss or to switch a receiver's
+    /// layer) wants a keyframe: of simulcast layer `rid`, or of the track's only one.
     Keyframe {
         key: TrackKey,
         kind: KeyframeRequestKind,
+        rid: Option<Rid>,
     },
+    /// The endpoint's bandwidth estimate or views changed, or a track it receives
+    /// opened: choose its simulcast layers again.
+    Allocate { id: EndpointId },
     /// A player's m-line we send on came up (str0m announces m-lines once connected):
     /// fill it with a track of the room.
     SlotOpened { id: EndpointId },
@@ -68,6 +75,8 @@ struct TrackOut {
     state: OutState,
     /// The publisher went away while this track was being negotiated.
     gone: bool,
+    /// Its simulcast layer, when the publisher sends layers.
+    pub(crate) sel: Selection,
 }
 
 /// One peer connection to the SFU.
@@ -94,6 +103,13 @@ pub(crate) struct Endpoint {
     tracks_out: BTreeMap<TrackKey, TrackOut>,
     /// Our mid on this endpoint → the track it carries (for keyframe requests).
     out_by_mid: HashMap<Mid, TrackKey>,
+    /// str0m's estimate of the bandwidth to it, bits per second (as last allocated by).
+    pub(crate) estimate: Option<u64>,
+    /// Some track gets a lower layer than it wants, for want of bandwidth: the layer
+    /// round probes for more (see `Sfu::allocate`).
+    pub(crate) held_back: bool,
+    /// When its estimator was last made to probe.
+    pub(crate) probed: Option<Instant>,
     pending: Option<SdpPendingOffer>,
     /// When a datagram last arrived from it (or when it joined).
     pub(crate) last_rx: Instant,
@@ -125,6 +141,9 @@ impl Endpoint {
             slots: Vec::new(),
             tracks_out: BTreeMap::new(),
             out_by_mid: HashMap::new(),
+            estimate: None,
+            held_back: false,
+            probed: Some(now),
             pending: None,
             last_rx: now,
             rtc_due: now,
@@ -219,6 +238,7 @@ impl Endpoint {
                     work.push_back(Work::Keyframe {
                         key,
                         kind: KeyframeRequestKind::Fir,
+                        rid: data.rid,
                     });
                 }
                 work.push_back(Work::Media {
@@ -228,14 +248,38 @@ impl Endpoint {
             }
             Event::KeyframeRequest(req) => {
                 if let Some(key) = self.out_by_mid.get(&req.mid) {
+                    // Of the layer it gets (or is switching to).
+                    let rid = self
+                        .tracks_out
+                        .get(key)
+                        .and_then(|t| t.sel.target.or(t.sel.current));
                     work.push_back(Work::Keyframe {
                         key: *key,
                         kind: req.kind,
+                        rid,
                     });
                 }
             }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
+                if self.take_estimate(estimate.as_u64()) =>
+            {
+                work.push_back(Work::Allocate { id });
+            }
             _ => {}
         }
+    }
+
+    /// Takes str0m's new estimate of the bandwidth to it; true if its layers should be
+    /// chosen again. Small moves are noise (allocating walks its tracks).
+    fn take_estimate(&mut self, bps: u64) -> bool {
+        if self
+            .estimate
+            .is_some_and(|old| bps.abs_diff(old) * 20 <= old)
+        {
+            return false;
+        }
+        self.estimate = Some(bps);
+        true
     }
 
     /// Starts receiving a track of another endpoint: a browser by the next offer, a
@@ -268,6 +312,7 @@ impl Endpoint {
                 stream,
                 state,
                 gone: false,
+                sel: Selection::default(),
             },
         );
     }
@@ -435,17 +480,27 @@ impl Endpoint {
         Ok(opened)
     }
 
-    /// Writes a frame of another endpoint's track, if it is negotiated here. True if the
-    /// `Rtc` was mutated (then drain it).
+    /// Writes a frame of another endpoint's track, if it is negotiated here (and, of a
+    /// simulcast track, if it is of the layer this endpoint gets). True if the `Rtc`
+    /// was mutated (then drain it).
     pub(crate) fn forward(&mut self, key: TrackKey, data: &MediaData) -> bool {
-        let Some(TrackOut {
-            state: OutState::Open(mid),
-            ..
-        }) = self.tracks_out.get(&key)
-        else {
+        let Some(track) = self.tracks_out.get_mut(&key) else {
             return false;
         };
-        let Some(writer) = self.rtc.writer(*mid) else {
+        let OutState::Open(mid) = track.state else {
+            return false;
+        };
+        let time = match data.rid {
+            Some(rid) => {
+                let numer = data.time.numer();
+                match track.sel.admit(rid, numer, data.is_keyframe()) {
+                    Some(t) => MediaTime::new(t, data.time.frequency()),
+                    None => return false,
+                }
+            }
+            None => data.time,
+        };
+        let Some(writer) = self.rtc.writer(mid) else {
             return false;
         };
         // The receiver's payload type for the publisher's codec.
@@ -459,8 +514,43 @@ impl Endpoint {
         };
         // An error is this receiver's problem only (e.g. a codec it refused); the
         // frame is dropped for it and the others still get theirs.
-        let _ = writer.write(pt, data.network_time, data.time, data.data.clone());
+        let _ = writer.write(pt, data.network_time, time, data.data.clone());
         true
+    }
+
+    /// Sets how it shows the track on our m-line `mid`. True if that changed.
+    pub(crate) fn set_view(&mut self, mid: Mid, view: View) -> bool {
+        let Some(key) = self.out_by_mid.get(&mid) else {
+            return false;
+        };
+        let Some(track) = self.tracks_out.get_mut(key) else {
+            return false;
+        };
+        let changed = track.sel.view != Some(view);
+        track.sel.view = Some(view);
+        changed
+    }
+
+    /// Its open video tracks and how it shows them, for the allocator.
+    pub(crate) fn open_video(&self) -> Vec<(TrackKey, View)> {
+        self.tracks_out
+            .iter()
+            .filter(|(_, t)| matches!(t.state, OutState::Open(_)) && t.kind == MediaKind::Video)
+            .map(|(key, t)| (*key, t.sel.view.unwrap_or(View::Unknown)))
+            .collect()
+    }
+
+    /// Where it stands on track `key`'s layers.
+    pub(crate) fn selection(&mut self, key: TrackKey) -> Option<&mut Selection> {
+        self.tracks_out.get_mut(&key).map(|t| &mut t.sel)
+    }
+
+    /// How many audio tracks of others it receives over open m-lines.
+    pub(crate) fn open_audio(&self) -> usize {
+        self.tracks_out
+            .values()
+            .filter(|t| matches!(t.state, OutState::Open(_)) && t.kind == MediaKind::Audio)
+            .count()
     }
 
     /// Asks the endpoint for a keyframe of a track it publishes (of simulcast layer

@@ -112,11 +112,31 @@ pub enum Input<'a> {
         /// On or off.
         on: bool,
     },
+    /// How an endpoint shows the video tracks it receives, by our m-line's mid on its
+    /// connection: each simulcast track's layer follows (see the crate docs). Unknown
+    /// endpoints and mids are ignored.
+    View {
+        /// Whose views.
+        endpoint: EndpointId,
+        /// One per track it reports; tracks not named keep what they had.
+        views: Vec<TrackView>,
+    },
     /// A datagram arrived on the SFU's UDP socket.
     Datagram(Datagram<'a>),
     /// Nothing arrived; time passed (the deadline from
     /// [`Sfu::poll_timeout`](crate::Sfu::poll_timeout), or any later time).
     Timeout,
+}
+
+/// How a receiver shows one video track ([`Input::View`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackView {
+    /// The m-line's mid on the receiver's connection.
+    pub mid: String,
+    /// The tile's size in device pixels; 0 by 0 when it is not shown at all.
+    pub width: u32,
+    /// See `width`.
+    pub height: u32,
 }
 
 /// A recorded frame's codec (what a muxer needs to know).

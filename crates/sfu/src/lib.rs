@@ -46,6 +46,13 @@
 //!   and a change is reported as [`Output::ActiveSpeakers`] with the publishers' labels.
 //!   See [`speakers`] for the measure and its constants. The level is also forwarded, so
 //!   receivers see it (`RTCRtpReceiver.getSynchronizationSources`).
+//! - **Simulcast.** Of a publisher sending its video in layers (rids), each receiver
+//!   gets one layer: the smallest as tall as it shows that tile ([`Input::View`]; not
+//!   shown: none), stepped down while its tracks exceed str0m's bandwidth estimate
+//!   toward it (transport-cc). Switches wait for a keyframe of the new layer (asked for,
+//!   throttled per layer) and keep the receiver's RTP timeline; a receiver held back
+//!   probes its link every few seconds, so layers come back soon after a limit lifts.
+//!   A recording gets the top layer. See the `layers` module.
 //! - **Cost.** The work per datagram does not grow with the number of endpoints or
 //!   rooms (hash maps, one deadline heap); a frame costs one write per receiver.
 //!
@@ -56,10 +63,10 @@
 //! `chat` example does: str0m then owns sequence numbers, timestamps, SSRCs and
 //! payload-type mapping per receiver, which makes a late joiner, a receiver whose
 //! payload types differ from the publisher's, and a track stopped and replaced all
-//! correct with no code of ours. RTP mode is the plan (DESIGN.md) because simulcast
-//! layer switching wants packet-level control (rewriting sequence numbers and VP8
-//! picture ids across a switch, dropping layers without depacketizing); it needs that
-//! rewriting written and tested first, so it comes with simulcast, behind the same
+//! correct with no code of ours. Simulcast works in frame mode too: str0m numbers and
+//! packetizes each receiver's stream itself, so a layer switch only needs the RTP time
+//! carried over (done here). RTP mode (DESIGN.md) would save depacketizing the layers a
+//! receiver does not get; it stays a possible optimization behind the same
 //! `Input`/`Output`.
 //!
 //! # Example
@@ -113,9 +120,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod allocate;
 mod demux;
 mod endpoint;
 mod io;
+mod layers;
 mod router;
 mod sfu;
 pub mod speakers;
@@ -123,7 +132,7 @@ pub mod speakers;
 pub use demux::{stun_local_ufrag, MAX_ADDRS};
 pub use io::{
     Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, RecordedCodec,
-    RecordedFrame, SfuError,
+    RecordedFrame, SfuError, TrackView,
 };
 pub use sfu::Sfu;
 
@@ -155,6 +164,10 @@ pub struct SfuConfig {
     /// at the SFU, which saves every receiver's bandwidth and decoding of a crowd's
     /// breathing. Default: 10. The cost: a new talker's first half second is not heard.
     pub loudest_audio_above: usize,
+    /// The bandwidth estimate each receiver starts from, bits per second, until str0m's
+    /// estimator (transport-cc feedback, probing) knows better: it picks a newcomer's
+    /// first simulcast layers. Default 1 Mbit/s.
+    pub start_bitrate: u64,
 }
 
 impl Default for SfuConfig {
@@ -166,6 +179,7 @@ impl Default for SfuConfig {
             max_endpoints: 2_000,
             max_room_size: 100,
             loudest_audio_above: 10,
+            start_bitrate: 1_000_000,
         }
     }
 }

@@ -9,23 +9,22 @@
 
 use crate::endpoint::{Endpoint, TrackKey, Work};
 use crate::io::{EndpointId, EndpointKind, Output};
+use crate::layers::Layers;
 use crate::sfu::Sfu;
 use confab_proto::RoomId;
 use std::collections::HashMap;
 use std::time::Instant;
 use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Rid};
 
-/// The simulcast layer forwarded while layers are not chosen per receiver.
-const TOP_LAYER: &str = "h";
-
 /// One published track, as the router knows it.
 #[derive(Debug)]
 pub(crate) struct Track {
     pub(crate) kind: MediaKind,
-    /// When the publisher was last asked for a keyframe of it (the throttle).
-    last_keyframe_request: Option<Instant>,
-    /// The simulcast layer forwarded (`None` without simulcast), for keyframe requests.
-    rid: Option<Rid>,
+    /// When the publisher was last asked for a keyframe of each layer (the throttle;
+    /// `None`: a track without layers).
+    keyframe_asked: Vec<(Option<Rid>, Instant)>,
+    /// Its simulcast layers (none: it sends one stream).
+    pub(crate) layers: Layers,
     /// A recording waits for its first keyframe: asked for (throttled) until it comes.
     wants_keyframe: bool,
 }
@@ -65,7 +64,8 @@ impl Sfu {
                 Work::TrackAdded { key, kind } => self.on_track_added(key, kind),
                 Work::TrackRemoved { key } => self.on_track_removed(key),
                 Work::Media { key, data } => self.on_media(now, key, &data),
-                Work::Keyframe { key, kind } => self.on_keyframe(now, key, kind),
+                Work::Keyframe { key, kind, rid } => self.on_keyframe(now, key, kind, rid),
+                Work::Allocate { id } => self.allocate(now, id),
                 Work::SlotOpened { id } => self.subscribe_all(id),
                 Work::Drop { id, reason } => {
                     if self.remove_endpoint(id) {
@@ -87,8 +87,8 @@ impl Sfu {
             key,
             Track {
                 kind,
-                last_keyframe_request: None,
-                rid: None,
+                keyframe_asked: Vec::new(),
+                layers: Layers::default(),
                 wants_keyframe: false,
             },
         );
@@ -135,15 +135,10 @@ impl Sfu {
         }
     }
 
-    /// Forwards one frame to every other member of the publisher's room; an audio
-    /// frame's level goes to the room's active speakers.
-    ///
-    /// Simulcast is not chosen per receiver yet: of a publisher sending layers, only
-    /// the top one (rid `h`, as browsers name it) is forwarded, as in str0m's `chat`.
+    /// Forwards one frame to every other member of the publisher's room (of a simulcast
+    /// track, to those who get its layer); an audio frame's level goes to the room's
+    /// active speakers. A recording gets a simulcast track's top layer.
     fn on_media(&mut self, now: Instant, key: TrackKey, data: &MediaData) {
-        if data.rid.is_some_and(|rid| rid != Rid::from(TOP_LAYER)) {
-            return;
-        }
         let Sfu {
             endpoints,
             router,
@@ -154,15 +149,22 @@ impl Sfu {
             speakers,
             ..
         } = self;
-        let mut audio = false;
+        let (mut audio, mut top, mut relayer) = (false, true, false);
         if let Some(track) = router.tracks.get_mut(&key) {
             audio = track.kind == MediaKind::Audio;
-            track.rid = data.rid;
-            if track.wants_keyframe {
+            if let Some(rid) = data.rid {
+                relayer = track.layers.observe(now, rid, data);
+                top = track.layers.top() == Some(rid);
+            }
+            if track.wants_keyframe && top {
                 track.wants_keyframe = !data.is_keyframe();
                 if track.wants_keyframe {
                     let kind = KeyframeRequestKind::Pli;
-                    work.push_back(Work::Keyframe { key, kind });
+                    work.push_back(Work::Keyframe {
+                        key,
+                        kind,
+                        rid: data.rid,
+                    });
                 }
             }
         }
@@ -173,7 +175,7 @@ impl Sfu {
         if let Some(level) = data.ext_vals.audio_level {
             speakers.observe(now, room, key.0, &publisher.label, level);
         }
-        if router.recording.contains(room) {
+        if top && router.recording.contains(room) {
             let frame = recorded(room, &publisher.label, key, data);
             out.push_back(Output::Recorded(Box::new(frame)));
         }
@@ -194,6 +196,11 @@ impl Sfu {
             let Some(ep) = endpoints.get_mut(member) else {
                 continue;
             };
+            // The layers changed (one came, went, or moved): every receiver chooses
+            // again.
+            if relayer {
+                work.push_back(Work::Allocate { id: *member });
+            }
             if ep.forward(key, data) {
                 ep.drain(out, work);
                 crate::sfu::schedule(ep, timers, config.idle_timeout);
@@ -203,25 +210,31 @@ impl Sfu {
     }
 
     /// Passes a keyframe request to the publisher, at most one per
-    /// [`SfuConfig::keyframe_interval`](crate::SfuConfig::keyframe_interval) per track:
-    /// many receivers asking at once (a room joining, loss on a shared link) cost the
-    /// publisher one keyframe.
-    fn on_keyframe(&mut self, now: Instant, key: TrackKey, kind: KeyframeRequestKind) {
+    /// [`SfuConfig::keyframe_interval`](crate::SfuConfig::keyframe_interval) per track
+    /// and layer: many receivers asking at once (a room joining, loss on a shared link)
+    /// cost the publisher one keyframe. A request naming no layer, for a track with
+    /// layers, is for its top one.
+    fn on_keyframe(
+        &mut self,
+        now: Instant,
+        key: TrackKey,
+        kind: KeyframeRequestKind,
+        rid: Option<Rid>,
+    ) {
         let Some(track) = self.router.tracks.get_mut(&key) else {
             return;
         };
         if track.kind != MediaKind::Video {
             return;
         }
+        let rid = rid.or(track.layers.top());
         let interval = self.config.keyframe_interval;
-        if track
-            .last_keyframe_request
-            .is_some_and(|t| now.saturating_duration_since(t) < interval)
-        {
-            return;
+        let asked = track.keyframe_asked.iter_mut().find(|(r, _)| *r == rid);
+        match asked {
+            Some((_, at)) if now.saturating_duration_since(*at) < interval => return,
+            Some((_, at)) => *at = now,
+            None => track.keyframe_asked.push((rid, now)),
         }
-        track.last_keyframe_request = Some(now);
-        let rid = track.rid;
         let Some(ep) = self.endpoints.get_mut(&key.0) else {
             return;
         };
@@ -282,7 +295,8 @@ impl Sfu {
             let opened = !had && ep.kind == EndpointKind::Player && ep.receives(key);
             if opened && track.kind == MediaKind::Video {
                 let kind = KeyframeRequestKind::Pli;
-                self.work.push_back(Work::Keyframe { key, kind });
+                let rid = None;
+                self.work.push_back(Work::Keyframe { key, kind, rid });
             }
         }
     }
@@ -305,7 +319,7 @@ impl Sfu {
             }
         }
         for key in videos {
-            self.on_keyframe(now, key, KeyframeRequestKind::Pli);
+            self.on_keyframe(now, key, KeyframeRequestKind::Pli, None);
         }
     }
 

@@ -14,6 +14,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use str0m::bwe::Bitrate;
 use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::media::KeyframeRequestKind;
 use str0m::net::{DatagramRecv, Protocol, Receive};
@@ -48,6 +49,8 @@ pub struct Sfu {
     pub(crate) forwarded: u64,
     /// Keyframe requests passed on to publishers.
     pub(crate) keyframe_requests: u64,
+    /// When receivers held back by bandwidth are next allocated again.
+    pub(crate) next_layer_round: Option<Instant>,
 }
 
 impl Sfu {
@@ -69,6 +72,7 @@ impl Sfu {
             work: VecDeque::new(),
             forwarded: 0,
             keyframe_requests: 0,
+            next_layer_round: None,
         }
     }
 
@@ -88,6 +92,7 @@ impl Sfu {
             } => self.handle_join(now, endpoint, room, &label, &offer, (publish, kind)),
             Input::Publish { endpoint, publish } => self.set_publish(endpoint, publish),
             Input::Record { room, on } => self.set_recording(now, room, on),
+            Input::View { endpoint, views } => self.set_views(endpoint, &views),
             Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
             Input::Leave { endpoint } => {
@@ -132,10 +137,12 @@ impl Sfu {
     /// May be a little early, never late.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let endpoints = self.timers.peek().map(|Reverse((at, _))| *at);
-        match (endpoints, self.speakers.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let held_back = self.endpoints.values().any(|e| e.held_back);
+        let round = self.next_layer_round.filter(|_| held_back);
+        [endpoints, self.speakers.deadline(), round]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// How many endpoints exist.
@@ -181,6 +188,12 @@ impl Sfu {
         self.keyframe_requests
     }
 
+    /// The bandwidth estimate toward `endpoint` its layers were last chosen by, bits
+    /// per second (`None`: none yet, or no such endpoint).
+    pub fn estimate(&self, endpoint: EndpointId) -> Option<u64> {
+        self.endpoints.get(&endpoint).and_then(|e| e.estimate)
+    }
+
     /// Remote 5-tuples bound in the demultiplexer.
     pub fn bound_addresses(&self) -> usize {
         self.demux.tuples()
@@ -212,7 +225,9 @@ impl Sfu {
         let mut builder = Rtc::builder()
             .set_crypto_provider(self.crypto.clone())
             .set_ice_lite(true)
-            .set_local_ice_credentials(creds.clone());
+            .set_local_ice_credentials(creds.clone())
+            // The estimate of what reaches each receiver picks its simulcast layers.
+            .enable_bwe(Some(Bitrate::bps(self.config.start_bitrate)));
         if let Some(cert) = &self.cert {
             builder = builder.set_dtls_cert(cert.clone());
         }
@@ -295,10 +310,14 @@ impl Sfu {
         };
         match ep.accept_answer(sdp) {
             Ok(opened) => {
+                // A simulcast track's keyframe is asked for by the allocation, of the
+                // layer it picks.
                 for key in opened {
                     let kind = KeyframeRequestKind::Pli;
-                    self.work.push_back(Work::Keyframe { key, kind });
+                    let rid = None;
+                    self.work.push_back(Work::Keyframe { key, kind, rid });
                 }
+                self.work.push_back(Work::Allocate { id });
             }
             Err(e) => self.reject(id, e),
         }
@@ -389,6 +408,7 @@ impl Sfu {
                 schedule(ep, &mut self.timers, idle);
             }
         }
+        self.layer_round(now);
         self.run_work(now);
         let rooms = &self.router.rooms;
         self.speakers

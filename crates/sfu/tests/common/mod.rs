@@ -8,12 +8,15 @@
 
 use confab_proto::RoomId;
 use confab_sfu::{Datagram, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid};
+use str0m::media::{
+    Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
+};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Output as RtcOutput, Rtc};
 
@@ -59,6 +62,32 @@ pub struct Peer {
     pub audio_level: Option<u8>,
     next_audio: Instant,
     next_video: Instant,
+    /// It publishes its video in three simulcast layers ([`LAYERS`]).
+    pub simulcast: bool,
+    /// Layers (rid; `None`: all) a keyframe was asked for and not yet sent.
+    key_due: Vec<Option<Rid>>,
+    /// Keyframe requests that reached it, per layer asked for.
+    pub keyframe_requests_by_rid: HashMap<Option<Rid>, usize>,
+    /// Of each mid it receives on: the height of the last VP8 keyframe, bytes received,
+    /// and the RTP times' largest step forward and whether one ever went back.
+    pub height_by_mid: HashMap<Mid, u32>,
+    pub bytes_by_mid: HashMap<Mid, usize>,
+    pub last_time_by_mid: HashMap<Mid, u64>,
+    pub max_step_by_mid: HashMap<Mid, u64>,
+}
+
+/// The simulcast layers a simulcast peer sends: rid, picture height, bytes per frame
+/// (at 25 frames a second: about 128 kbit/s, 400 kbit/s and 1.2 Mbit/s).
+pub const LAYERS: [(&str, u16, usize); 3] = [("l", 180, 640), ("m", 360, 2000), ("h", 720, 6000)];
+
+/// A VP8 frame of `size` bytes: a keyframe declaring `height` (and a 16:9 width), or an
+/// interframe.
+pub fn vp8_frame(key: bool, height: u16, size: usize) -> Vec<u8> {
+    let mut f = vec![if key { 0x10 } else { 0x11 }, 0, 0, 0x9d, 0x01, 0x2a];
+    f.extend((height * 16 / 9).to_le_bytes());
+    f.extend(height.to_le_bytes());
+    f.resize(size, 0x42);
+    f
 }
 
 impl Peer {
@@ -84,6 +113,22 @@ impl Peer {
     }
 
     /// Mids on which it receives video.
+    /// The height of the layer `from`'s video arrives in (from its last keyframe).
+    pub fn height_from(&self, from: u64) -> Option<u32> {
+        let mid = self.mid_from(from, MediaKind::Video)?;
+        self.height_by_mid.get(&mid).copied()
+    }
+
+    /// Our mid that carries `from`'s track of `kind`.
+    pub fn mid_from(&self, from: u64, kind: MediaKind) -> Option<Mid> {
+        let stream = format!("peer-{from}");
+        self.added.iter().copied().find(|m| {
+            self.rtc
+                .media(*m)
+                .is_some_and(|m| m.kind() == kind && m.stream_id() == stream && !m.disabled())
+        })
+    }
+
     pub fn video_mids(&self) -> Vec<Mid> {
         self.added
             .iter()
@@ -97,14 +142,24 @@ impl Peer {
     }
 }
 
+/// A datagram on the wire: arrival, order sent, source, destination, bytes.
+type InFlight = (Instant, u64, SocketAddr, SocketAddr, Vec<u8>);
+
 /// The SFU, its peers, and the datagrams and signaling between them.
 pub struct World {
     pub start: Instant,
     pub now: Instant,
     pub sfu: Sfu,
     pub peers: Vec<Peer>,
-    /// Datagrams on the wire: (arrival, source, destination, bytes).
-    wire: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Datagrams on the wire, by arrival: (arrival, order sent, source, destination,
+    /// bytes).
+    wire: BinaryHeap<Reverse<InFlight>>,
+    sent: u64,
+    /// Links capped to a rate, by destination: bits per second, and when the link is
+    /// free again (a token bucket with a 100 ms queue, as `tc tbf ... latency 100ms`).
+    caps: HashMap<SocketAddr, (u64, Instant)>,
+    /// Datagrams a cap dropped.
+    pub capped: u64,
     pub connected: Vec<EndpointId>,
     pub disconnected: Vec<(EndpointId, confab_sfu::DisconnectReason)>,
     pub rejected: Vec<(EndpointId, confab_sfu::SfuError)>,
@@ -125,6 +180,8 @@ pub struct World {
     pub viewers: HashSet<EndpointId>,
     /// Endpoints of another kind than a browser.
     pub kinds: HashMap<EndpointId, EndpointKind>,
+    /// Endpoints that publish their video in simulcast layers ([`LAYERS`]).
+    pub simulcasters: HashSet<EndpointId>,
     /// Frames the SFU copied out of recorded rooms.
     pub recorded: Vec<confab_sfu::RecordedFrame>,
     held: Vec<(EndpointId, String)>,
@@ -143,7 +200,10 @@ impl World {
             now,
             sfu: Sfu::new(config, [9; 32]),
             peers: Vec::new(),
-            wire: VecDeque::new(),
+            wire: BinaryHeap::new(),
+            sent: 0,
+            caps: HashMap::new(),
+            capped: 0,
             connected: Vec::new(),
             disconnected: Vec::new(),
             rejected: Vec::new(),
@@ -153,6 +213,7 @@ impl World {
             hold: HashSet::new(),
             viewers: HashSet::new(),
             kinds: HashMap::new(),
+            simulcasters: HashSet::new(),
             recorded: Vec::new(),
             held: Vec::new(),
             loss_every: None,
@@ -192,8 +253,17 @@ impl World {
                 change.add_media(*kind, Direction::RecvOnly, None, None, None);
                 continue;
             }
+            let simulcast = (*kind == MediaKind::Video
+                && self.simulcasters.contains(&EndpointId(id)))
+            .then(|| Simulcast {
+                send: LAYERS
+                    .iter()
+                    .map(|(rid, ..)| SimulcastLayer::new(rid))
+                    .collect(),
+                recv: Vec::new(),
+            });
             sending.push((
-                change.add_media(*kind, Direction::SendOnly, None, None, None),
+                change.add_media(*kind, Direction::SendOnly, None, None, simulcast),
                 *kind,
             ));
         }
@@ -217,7 +287,16 @@ impl World {
             audio_level: None,
             next_audio: self.now,
             next_video: self.now,
+            simulcast: false,
+            key_due: Vec::new(),
+            keyframe_requests_by_rid: HashMap::new(),
+            height_by_mid: HashMap::new(),
+            bytes_by_mid: HashMap::new(),
+            last_time_by_mid: HashMap::new(),
+            max_step_by_mid: HashMap::new(),
         };
+        let mut peer = peer;
+        peer.simulcast = self.simulcasters.contains(&EndpointId(id));
         self.peers.push(peer);
         let idx = self.peers.len() - 1;
         self.drain_peer(idx);
@@ -353,8 +432,7 @@ impl World {
                 } => {
                     assert_eq!(source, sfu_addr());
                     if !self.cut.contains(&destination) {
-                        self.wire
-                            .push_back((self.now + LATENCY, source, destination, bytes));
+                        self.send(source, destination, bytes);
                     }
                 }
                 Output::Connected { endpoint } => self.connected.push(endpoint),
@@ -420,12 +498,10 @@ impl World {
                 }
                 RtcOutput::Transmit(t) => {
                     if !self.cut.contains(&t.source) {
-                        self.wire.push_back((
-                            now + LATENCY,
-                            t.source,
-                            t.destination,
-                            t.contents.into(),
-                        ));
+                        let at = now + LATENCY;
+                        self.sent += 1;
+                        let d = (at, self.sent, t.source, t.destination, t.contents.into());
+                        self.wire.push(Reverse(d));
                     }
                 }
                 RtcOutput::Event(e) => match e {
@@ -440,8 +516,24 @@ impl World {
                         }
                         *peer.frames.entry(key).or_default() += 1;
                         *peer.frames_by_mid.entry(d.mid).or_default() += 1;
+                        *peer.bytes_by_mid.entry(d.mid).or_default() += d.data.len();
+                        if d.is_keyframe() && d.data.len() >= 10 && d.data[3] == 0x9d {
+                            let h = u16::from_le_bytes([d.data[8], d.data[9]]);
+                            peer.height_by_mid.insert(d.mid, h.into());
+                        }
+                        let t = d.time.numer();
+                        if let Some(last) = peer.last_time_by_mid.insert(d.mid, t) {
+                            // A step back shows as a huge step (u64 wraps).
+                            let step = t.wrapping_sub(last);
+                            let max = peer.max_step_by_mid.entry(d.mid).or_default();
+                            *max = (*max).max(step);
+                        }
                     }
-                    Event::KeyframeRequest(_) => peer.keyframe_requests += 1,
+                    Event::KeyframeRequest(req) => {
+                        peer.keyframe_requests += 1;
+                        *peer.keyframe_requests_by_rid.entry(req.rid).or_default() += 1;
+                        peer.key_due.push(req.rid);
+                    }
                     Event::MediaAdded(m) => peer.added.push(m.mid),
                     _ => {}
                 },
@@ -486,11 +578,83 @@ impl World {
                     MediaKind::Audio => MediaTime::from_millis(elapsed.as_millis() as u64),
                     _ => MediaTime::from_90khz(elapsed.as_millis() as u64 * 90),
                 };
+                if kind == MediaKind::Video && peer.simulcast {
+                    self.write_layers(idx, mid, pt, time);
+                    continue;
+                }
                 // A VP8 payload whose first byte marks a keyframe (P bit clear).
                 writer.write(pt, now, time, vec![0x10; size]).unwrap();
                 self.drain_peer(idx);
             }
         }
+    }
+
+    /// A simulcast peer's video frame, in each layer: a keyframe where one was asked
+    /// for (or every 4 s), else an interframe. Each layer's RTP clock has its own
+    /// origin, as it may in a browser.
+    fn write_layers(&mut self, idx: usize, mid: Mid, pt: str0m::media::Pt, time: MediaTime) {
+        let now = self.now;
+        let periodic = time.numer() % (4 * 90_000) < 3_600;
+        for (n, (rid, height, size)) in LAYERS.iter().enumerate() {
+            let peer = &mut self.peers[idx];
+            let rid = Rid::from(*rid);
+            let asked = peer.key_due.iter().any(|r| r.is_none_or(|r| r == rid));
+            peer.key_due.retain(|r| r.is_some_and(|r| r != rid));
+            let key = asked || periodic;
+            let t = MediaTime::from_90khz(time.numer() + n as u64 * 1_000_000);
+            let Some(writer) = peer.rtc.writer(mid) else {
+                return;
+            };
+            writer
+                .rid(rid)
+                .write(pt, now, t, vp8_frame(key, *height, *size))
+                .unwrap();
+            self.drain_peer(idx);
+        }
+    }
+
+    /// Receiver `id` reports showing `from`'s video at `width` x `height` (0 x 0:
+    /// hidden).
+    pub fn view(&mut self, id: u64, from: u64, width: u32, height: u32) {
+        let mid = self
+            .peer(id)
+            .mid_from(from, MediaKind::Video)
+            .expect("no such track");
+        let views = vec![confab_sfu::TrackView {
+            mid: mid.to_string(),
+            width,
+            height,
+        }];
+        self.sfu_handle(Input::View {
+            endpoint: EndpointId(id),
+            views,
+        });
+    }
+
+    /// Caps the link to `addr` (what reaches it) at `bps`; `None` lifts the cap.
+    pub fn cap(&mut self, addr: &str, bps: Option<u64>) {
+        let addr: SocketAddr = addr.parse().unwrap();
+        match bps {
+            Some(bps) => self.caps.insert(addr, (bps, self.now)),
+            None => self.caps.remove(&addr),
+        };
+    }
+
+    /// Puts a datagram on the wire, through the destination's cap if it has one.
+    fn send(&mut self, source: SocketAddr, destination: SocketAddr, bytes: Vec<u8>) {
+        let mut at = self.now + LATENCY;
+        if let Some((bps, free)) = self.caps.get_mut(&destination) {
+            let start = (*free).max(self.now);
+            if start > self.now + Duration::from_millis(100) {
+                self.capped += 1;
+                return;
+            }
+            *free = start + Duration::from_nanos(bytes.len() as u64 * 8 * 1_000_000_000 / *bps);
+            at = *free + LATENCY;
+        }
+        self.sent += 1;
+        self.wire
+            .push(Reverse((at, self.sent, source, destination, bytes)));
     }
 
     /// Lets `dur` of simulated time pass.
@@ -508,7 +672,7 @@ impl World {
             if let Some(t) = self.sfu.poll_timeout() {
                 next = next.min(t);
             }
-            if let Some((t, ..)) = self.wire.front() {
+            if let Some(Reverse((t, ..))) = self.wire.peek() {
                 next = next.min(*t);
             }
             self.now = next.max(self.now + Duration::from_millis(1));
@@ -517,8 +681,12 @@ impl World {
 
     /// Everything due at `now`: arrivals, deadlines, media.
     fn step(&mut self) {
-        while self.wire.front().is_some_and(|(t, ..)| *t <= self.now) {
-            let (_, source, destination, bytes) = self.wire.pop_front().unwrap();
+        while self
+            .wire
+            .peek()
+            .is_some_and(|Reverse((t, ..))| *t <= self.now)
+        {
+            let Reverse((_, _, source, destination, bytes)) = self.wire.pop().unwrap();
             // xorshift64
             self.rng ^= self.rng << 13;
             self.rng ^= self.rng >> 7;
