@@ -85,6 +85,7 @@ impl Sfu {
             }
             sel.target = target;
             if target.is_some() && target != sel.current {
+                ep.switching = true;
                 let kind = KeyframeRequestKind::Pli;
                 let rid = target;
                 self.work.push_back(Work::Keyframe {
@@ -119,14 +120,28 @@ impl Sfu {
 }
 
 impl Sfu {
-    /// Every [`LAYER_ROUND`]: receivers held back by bandwidth are allocated again.
+    /// Every [`LAYER_ROUND`]: receivers held back by bandwidth are allocated again, and
+    /// a receiver still waiting to switch layers asks for the keyframe again (the first
+    /// request may have met the throttle, or been lost).
     pub(crate) fn layer_round(&mut self, now: Instant) {
         if self.next_layer_round.is_some_and(|t| t > now) {
             return;
         }
         self.next_layer_round = Some(now + LAYER_ROUND);
-        for ep in self.endpoints.values().filter(|e| e.held_back) {
-            self.work.push_back(Work::Allocate { id: ep.id });
+        for ep in self.endpoints.values_mut() {
+            if ep.held_back {
+                self.work.push_back(Work::Allocate { id: ep.id });
+            }
+            if !ep.switching {
+                continue;
+            }
+            let switches = ep.switches();
+            ep.switching = !switches.is_empty();
+            for (key, rid) in switches {
+                let kind = KeyframeRequestKind::Pli;
+                let rid = Some(rid);
+                self.work.push_back(Work::Keyframe { key, kind, rid });
+            }
         }
     }
 }

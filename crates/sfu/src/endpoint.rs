@@ -110,6 +110,9 @@ pub(crate) struct Endpoint {
     pub(crate) held_back: bool,
     /// When its estimator was last made to probe.
     pub(crate) probed: Option<Instant>,
+    /// Some track may be waiting to switch layers (set by the allocation, cleared by the
+    /// layer round once none is).
+    pub(crate) switching: bool,
     pending: Option<SdpPendingOffer>,
     /// When a datagram last arrived from it (or when it joined).
     pub(crate) last_rx: Instant,
@@ -144,6 +147,7 @@ impl Endpoint {
             estimate: None,
             held_back: false,
             probed: Some(now),
+            switching: false,
             pending: None,
             last_rx: now,
             rtc_due: now,
@@ -537,6 +541,17 @@ impl Endpoint {
             .iter()
             .filter(|(_, t)| matches!(t.state, OutState::Open(_)) && t.kind == MediaKind::Video)
             .map(|(key, t)| (*key, t.sel.view.unwrap_or(View::Unknown)))
+            .collect()
+    }
+
+    /// Tracks waiting for a keyframe of the layer they switch to, and that layer.
+    pub(crate) fn switches(&self) -> Vec<(TrackKey, Rid)> {
+        self.tracks_out
+            .iter()
+            .filter_map(|(key, t)| {
+                let target = t.sel.target?;
+                (t.sel.current != Some(target)).then_some((*key, target))
+            })
             .collect()
     }
 

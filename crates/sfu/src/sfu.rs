@@ -133,12 +133,14 @@ impl Sfu {
 
     /// When to call [`Sfu::handle`] with [`Input::Timeout`] if nothing arrives before:
     /// the earliest endpoint deadline (str0m's timers, idle timeouts) or the next round
-    /// of active speakers (while some room has audio levels). `None` with no endpoints.
+    /// of active speakers (while some room has audio levels), or the layer round (each
+    /// second). `None` with no endpoints.
     /// May be a little early, never late.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let endpoints = self.timers.peek().map(|Reverse((at, _))| *at);
-        let held_back = self.endpoints.values().any(|e| e.held_back);
-        let round = self.next_layer_round.filter(|_| held_back);
+        // The layer round, once a second while there are endpoints (a walk of them all
+        // here, on every poll, would cost more than the wakeup).
+        let round = self.next_layer_round.filter(|_| !self.endpoints.is_empty());
         [endpoints, self.speakers.deadline(), round]
             .into_iter()
             .flatten()
