@@ -3,7 +3,7 @@
 // an offer crossing ours is left to the router; tracks find their tiles by stream id.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SfuLink } from '../js/media/sfu.js';
+import { SIMULCAST, SfuLink, layersFor } from '../js/media/sfu.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -163,4 +163,14 @@ test('sfu: a track plays in the tile of the member its stream names, once that m
   sfu.closeAll();
   assert.equal(stage.tiles.size, 0);
   assert.equal(pc.signalingState, 'closed');
+});
+
+test('video goes out in the simulcast layers its size allows, smallest first', () => {
+  const heights = (/** @type {number} */ h) => layersFor(h).map((l) => l.rid);
+  assert.deepEqual(heights(720), ['l', 'm', 'h']);
+  assert.deepEqual(heights(540), ['l', 'm', 'h']);
+  assert.deepEqual(heights(480), ['m', 'h']);
+  assert.deepEqual(heights(360), ['m', 'h']);
+  assert.deepEqual(heights(240), []);
+  assert.ok(SIMULCAST.every((l, i) => i === 0 || l.maxBitrate > SIMULCAST[i - 1].maxBitrate));
 });

@@ -184,6 +184,14 @@ pub enum ClientMsg {
         /// The session description.
         sdp: String,
     },
+    /// How the client shows the video tracks it receives from the media router, so the
+    /// router sends each in the layer that fits (simulcast): by the m-line's `mid` on
+    /// the client's router connection, the tile's size in device pixels, `0` by `0` for a
+    /// tile not shown. No reply; send again when a size or visibility changes.
+    SfuView {
+        /// One entry per track, at most [`MAX_VIEWS`].
+        tracks: Vec<TrackView>,
+    },
     /// Report, once per peer connection, that media from `peer` is playing: how long the
     /// setup took and what kind of path it uses. Only counted in the server's metrics
     /// (`confab_call_setup_seconds`, `confab_calls_connected_total`); no reply.
@@ -196,6 +204,23 @@ pub enum ClientMsg {
         /// The selected ICE candidate pair's local candidate type.
         pair: PairType,
     },
+}
+
+/// Most entries one `sfuView` may carry (a call's size, with screens).
+pub const MAX_VIEWS: usize = 200;
+/// Longest `mid` an `sfuView` entry may name (str0m's are a few digits).
+pub const MAX_MID_LEN: usize = 16;
+
+/// How one received video track is shown (`sfuView`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackView {
+    /// The m-line's mid on the client's connection to the media router.
+    pub mid: String,
+    /// The tile's width in device pixels (0: not shown).
+    pub width: u32,
+    /// The tile's height in device pixels (0: not shown).
+    pub height: u32,
 }
 
 /// Longest call setup time a `callStats` may report (10 minutes).
@@ -278,6 +303,7 @@ impl ClientMsg {
             ClientMsg::CallStats { .. } => "callStats",
             ClientMsg::SfuOffer { .. } => "sfuOffer",
             ClientMsg::SfuAnswer { .. } => "sfuAnswer",
+            ClientMsg::SfuView { .. } => "sfuView",
             ClientMsg::Broadcast { .. } => "broadcast",
             ClientMsg::Hand { .. } => "hand",
             ClientMsg::Stage { .. } => "stage",
@@ -310,6 +336,7 @@ impl ClientMsg {
         "callStats",
         "sfuOffer",
         "sfuAnswer",
+        "sfuView",
         "broadcast",
         "hand",
         "stage",

@@ -250,6 +250,24 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
                 ));
             }
         }
+        ClientMsg::SfuView { tracks } => {
+            if tracks.len() > crate::MAX_VIEWS {
+                let message = format!("tracks: at most {} entries", crate::MAX_VIEWS);
+                return Err((ErrorCode::BadField, message));
+            }
+            let bad_mid = |m: &str| {
+                m.is_empty()
+                    || m.len() > crate::MAX_MID_LEN
+                    || !m.bytes().all(|b| b.is_ascii_graphic())
+            };
+            if tracks.iter().any(|t| bad_mid(&t.mid)) {
+                let message = format!(
+                    "mid: 1 to {} printable ASCII characters",
+                    crate::MAX_MID_LEN
+                );
+                return Err((ErrorCode::BadField, message));
+            }
+        }
         ClientMsg::CallStats { setup_ms, .. } if *setup_ms > crate::MAX_SETUP_MS => {
             return Err((
                 ErrorCode::BadField,

@@ -27,7 +27,9 @@ mod ids;
 mod peer;
 mod server;
 
-pub use client::{ClientFrame, ClientMsg, IceCandidate, PairType, MAX_SETUP_MS};
+pub use client::{
+    ClientFrame, ClientMsg, IceCandidate, PairType, TrackView, MAX_MID_LEN, MAX_SETUP_MS, MAX_VIEWS,
+};
 pub use decode::{
     decode_client, is_format_char, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES,
     MAX_SECRET_BYTES, MAX_TOKEN_BYTES,

@@ -283,6 +283,13 @@ pub enum MediaCommand {
         /// The SDP answer.
         sdp: String,
     },
+    /// The member's `sfuView`: how it shows the tracks it receives.
+    View {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// One entry per track.
+        tracks: Vec<confab_proto::TrackView>,
+    },
     /// The member left its SFU call (or the room, or the call ended): free the endpoint.
     Leave {
         /// The endpoint.

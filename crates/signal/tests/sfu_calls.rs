@@ -70,6 +70,10 @@ fn sfu_signaling_is_refused_outside_an_sfu_call() {
     h.drain();
     let sdp = "v=0\r\n".to_string();
     h.expect_error(d, ClientMsg::SfuAnswer { sdp }, ErrorCode::NotSfuCall);
+    // A view there is no call to size is dropped without a word.
+    h.frame(a, ClientMsg::SfuView { tracks: Vec::new() });
+    let out = h.drain();
+    assert!(to(&out, a).is_empty() && media(&out).is_empty(), "{out:?}");
 }
 
 #[test]
@@ -153,6 +157,27 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
             }
         ]
     );
+    // How Ada shows what she receives goes to her endpoint, as it is.
+    let tracks = vec![confab_proto::TrackView {
+        mid: "3".into(),
+        width: 320,
+        height: 180,
+    }];
+    h.frame(
+        a,
+        ClientMsg::SfuView {
+            tracks: tracks.clone(),
+        },
+    );
+    let out = h.drain();
+    assert_eq!(
+        media(&out),
+        [MediaCommand::View {
+            endpoint: ea,
+            tracks
+        }]
+    );
+    assert!(to(&out, a).is_empty(), "no reply");
     // Bob hangs up: his endpoint goes, and so does Ada's (the call ended with her).
     h.frame(b, ClientMsg::LeaveCall);
     let out = h.drain();

@@ -17,7 +17,8 @@ import { pairTypes, playRemote } from './call.js';
 /**
  * What the SFU transport needs from the app.
  * @typedef {object} SfuContext
- * @property {() => ({sendSfuOffer: (sdp: string) => unknown, sendSfuAnswer: (sdp: string) => unknown}) | null} signaling
+ * @property {() => ({sendSfuOffer: (sdp: string) => unknown, sendSfuAnswer: (sdp: string) => unknown,
+ *   sendSfuView?: (tracks: import('../net/types.js').TrackView[]) => unknown}) | null} signaling
  * @property {() => RTCIceServer[]} iceServers
  * @property {() => MediaStream | null} localStream
  * @property {() => number | null} joinedAt
@@ -46,6 +47,47 @@ const RETRY_MS = 2000;
 
 /** Fresh connections tried in a row before giving up (until the next call). */
 const MAX_RETRIES = 5;
+
+/**
+ * Video goes to the router in up to three sizes (simulcast, RFC 8853): a quarter, half
+ * and the whole of the picture, smallest first; the router sends each receiver the one
+ * its tile needs and its link carries (docs/sfu.md). Rates as LiveKit and Meet use them.
+ */
+export const SIMULCAST = [
+  { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'h', maxBitrate: 1_500_000 },
+];
+
+/**
+ * The layers for a picture `height` pixels tall: three from 540 up, the two larger from
+ * 360 (a quarter would be too small to be worth its encoding), none below. Browsers
+ * allow as many for those sizes (libwebrtc's simulcast table), and would otherwise
+ * drop the largest, the one a big tile needs.
+ * @param {number} height
+ */
+export function layersFor(height) {
+  if (height >= 540) return SIMULCAST;
+  if (height >= 360) return SIMULCAST.slice(1);
+  return [];
+}
+
+/** How often the tiles' sizes are looked at (and sent to the router when changed). */
+const VIEW_EVERY_MS = 1000;
+
+/**
+ * How a track is sent to the router: video in simulcast layers.
+ * @param {MediaStreamTrack} track
+ * @param {MediaStream[]} streams
+ * @returns {RTCRtpTransceiverInit}
+ */
+function sendInit(track, streams) {
+  /** @type {RTCRtpTransceiverInit} */
+  const init = { direction: 'sendonly', streams };
+  const layers = track.kind === 'video' ? layersFor(track.getSettings?.().height ?? 0) : [];
+  if (layers.length > 1) init.sendEncodings = layers.map((e) => ({ ...e }));
+  return init;
+}
 
 /**
  * Media of our call through the server's router; `CallMedia` (callmedia.js) puts it
@@ -83,6 +125,10 @@ export class SfuLink {
     this.retryTimer = null;
     /** @private @type {ReturnType<typeof setInterval> | null} */
     this.quietTimer = null;
+    /** @private @type {ReturnType<typeof setInterval> | null} */
+    this.viewTimer = null;
+    /** The views last sent, as JSON (sent again only when they change). @private */
+    this.lastViews = '';
   }
 
   get size() {
@@ -103,9 +149,7 @@ export class SfuLink {
     const stream = this.ctx.localStream();
     const tracks = stream ? stream.getTracks() : [];
     // Send-only: what we receive comes on m-lines the router adds by its own offers.
-    for (const track of tracks) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: stream ? [stream] : [] });
-    }
+    for (const track of tracks) pc.addTransceiver(track, sendInit(track, stream ? [stream] : []));
     // Nothing to send: still offer something, so the router has a session to add the
     // others' tracks to.
     if (tracks.length === 0) pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -118,6 +162,40 @@ export class SfuLink {
       this.renderTiles();
       this.ctx.onChange();
     };
+    this.viewTimer = setInterval(() => this.reportViews(), VIEW_EVERY_MS);
+    // Under Node (unit tests) the timer must not keep the process alive.
+    /** @type {any} */ (this.viewTimer).unref?.();
+  }
+
+  /**
+   * Tells the router how big each member's video shows here, in device pixels, so it
+   * sends the simulcast layer that fits: 0 by 0 for one not seen (the page hidden, the
+   * tile scrolled away), which then costs nothing. A tile waiting hidden for its first
+   * frames (the move from a mesh) is not reported: it must get them.
+   * @private
+   */
+  reportViews() {
+    const pc = this.pc;
+    if (!pc || typeof pc.getTransceivers !== 'function') return;
+    /** @type {import('../net/types.js').TrackView[]} */
+    const tracks = [];
+    const dpr = globalThis.devicePixelRatio || 1;
+    for (const t of pc.getTransceivers()) {
+      const track = t.receiver.track;
+      if (!t.mid || track.kind !== 'video' || t.currentDirection !== 'recvonly') continue;
+      const owner = this.trackOwner.get(track.id);
+      const entry = owner ? this.entries.get(owner) : undefined;
+      if (!owner || !entry || this.quiet.has(owner)) continue;
+      const r = entry.video.getBoundingClientRect();
+      const onScreen = r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
+      const seen = !document.hidden && !entry.tile.hidden && onScreen;
+      const [width, height] = seen ? [Math.round(r.width * dpr), Math.round(r.height * dpr)] : [0, 0];
+      tracks.push({ mid: t.mid, width, height });
+    }
+    const json = JSON.stringify(tracks);
+    if (json === this.lastViews) return;
+    this.lastViews = json;
+    this.ctx.signaling()?.sendSfuView?.(tracks);
   }
 
   /** @private @param {RTCPeerConnection} pc */
@@ -206,6 +284,9 @@ export class SfuLink {
     pc.ontrack = null;
     pc.onconnectionstatechange = null;
     pc.close();
+    if (this.viewTimer !== null) clearInterval(this.viewTimer);
+    this.viewTimer = null;
+    this.lastViews = '';
     this.trackOwner.clear();
     this.streams.clear();
     for (const e of this.entries.values()) e.video.srcObject = null;
@@ -395,7 +476,7 @@ export class SfuLink {
   publish(stream) {
     const pc = this.pc;
     if (!pc) return;
-    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    for (const track of stream.getTracks()) pc.addTransceiver(track, sendInit(track, [stream]));
   }
 
   /** Stops every m-line we send on (back in the audience); the router's stay. */

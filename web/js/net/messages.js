@@ -3,7 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
-/** @import { BroadcastMsg, HandMsg, RecordMsg, RecordingsMsg, StageMsg } from './types.js' */
+/** @import { BroadcastMsg, HandMsg, RecordMsg, RecordingsMsg, SfuViewMsg, StageMsg } from './types.js' */
 /** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
@@ -88,6 +88,17 @@ export function sfuOffer(sdp, id) {
  */
 export function sfuAnswer(sdp, id) {
   return withId({ type: /** @type {const} */ ('sfuAnswer'), sdp }, id);
+}
+
+/**
+ * `sfuView`: how we show each video track the router sends us (device pixels; 0 by 0:
+ * not shown), so it sends each in the simulcast layer that fits.
+ * @param {import('./types.js').TrackView[]} tracks
+ * @param {RequestId} [id]
+ * @returns {SfuViewMsg}
+ */
+export function sfuView(tracks, id) {
+  return withId({ type: /** @type {const} */ ('sfuView'), tracks }, id);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   parseServerMessage,
   ping,
   sfuAnswer,
+  sfuView,
   sfuOffer,
   toIceCandidate,
 } from './protocol.js';
@@ -467,6 +468,11 @@ export class Signaling {
   /** The answer to the media router's offer. @param {string} sdp */
   sendSfuAnswer(sdp) {
     return this.send(sfuAnswer(sdp));
+  }
+
+  /** How we show the router's video tracks. @param {import('./types.js').TrackView[]} tracks */
+  sendSfuView(tracks) {
+    return this.send(sfuView(tracks));
   }
 
   /** @param {string} to @param {string} sdp */

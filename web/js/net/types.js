@@ -125,11 +125,13 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'recordings', id?: RequestId}} RecordingsMsg */
 /** @typedef {{type: 'sfuOffer', sdp: string, id?: RequestId}} SfuOfferMsg */
 /** @typedef {{type: 'sfuAnswer', sdp: string, id?: RequestId}} SfuAnswerMsg */
+/** @typedef {{mid: string, width: number, height: number}} TrackView */
+/** @typedef {{type: 'sfuView', tracks: TrackView[], id?: RequestId}} SfuViewMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
+ *   SfuAnswerMsg | SfuViewMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
  */
 
 /**

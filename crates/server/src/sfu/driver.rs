@@ -219,6 +219,17 @@ impl Driver {
                 endpoint: id(endpoint),
                 sdp,
             },
+            MediaCommand::View { endpoint, tracks } => Input::View {
+                endpoint: id(endpoint),
+                views: tracks
+                    .into_iter()
+                    .map(|t| confab_sfu::TrackView {
+                        mid: t.mid,
+                        width: t.width,
+                        height: t.height,
+                    })
+                    .collect(),
+            },
             MediaCommand::Leave { endpoint } => {
                 self.live.remove(&id(endpoint));
                 Input::Leave {

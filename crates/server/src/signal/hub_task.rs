@@ -511,8 +511,8 @@ impl Owner {
             // A lost change of the right to publish must not leave a viewer publishing:
             // the member starts over with a fresh endpoint, which gets the right flag.
             MediaCommand::Publish { endpoint, .. } => (endpoint, true),
-            // The SFU's idle timeout frees it.
-            MediaCommand::Leave { .. } => return,
+            // The SFU's idle timeout frees it; a view is sent again on the next change.
+            MediaCommand::Leave { .. } | MediaCommand::View { .. } => return,
             MediaCommand::Record { group, on, .. } => {
                 tracing::error!(
                     group,

@@ -46,6 +46,11 @@ pub enum SfuSignal {
         /// SDP.
         sdp: String,
     },
+    /// How it shows the tracks it receives (`sfuView`): picks their simulcast layers.
+    View {
+        /// One entry per track.
+        tracks: Vec<confab_proto::TrackView>,
+    },
 }
 
 impl RoomCore {
@@ -124,6 +129,9 @@ impl RoomCore {
             {
                 call
             }
+            // A view outside an SFU call has nothing to size (a call just moved to
+            // mesh, say): not an error.
+            _ if matches!(signal, SfuSignal::View { .. }) => return,
             _ => {
                 let message = "you are not in a call that uses the media server";
                 return self.error(from, ErrorCode::NotSfuCall, message, ref_);

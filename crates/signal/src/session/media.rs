@@ -157,6 +157,11 @@ impl Hub {
             (SfuSignal::Answer { sdp }, Some((endpoint, true))) => {
                 MediaCommand::Answer { endpoint, sdp }
             }
+            (SfuSignal::View { tracks }, Some((endpoint, true))) => {
+                MediaCommand::View { endpoint, tracks }
+            }
+            // Before its first offer there is nothing to size.
+            (SfuSignal::View { .. }, _) => return,
             (SfuSignal::Offer { sdp }, stale) => {
                 // A first offer, or one from a call the peer has since left: a new endpoint.
                 if stale.is_some() {

@@ -83,6 +83,7 @@ impl Hub {
             }
             ClientMsg::SfuOffer { sdp } => return self.sfu(conn, SfuSignal::Offer { sdp }, id),
             ClientMsg::SfuAnswer { sdp } => return self.sfu(conn, SfuSignal::Answer { sdp }, id),
+            ClientMsg::SfuView { tracks } => return self.sfu(conn, SfuSignal::View { tracks }, id),
             ClientMsg::CallStats { pair, setup_ms, .. } => {
                 // Counted only from room members: media flows only between them.
                 if self.require_room(conn, &id, "join one first").is_some() {

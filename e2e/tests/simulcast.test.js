@@ -1,0 +1,114 @@
+// Simulcast through the router: Alice's page sends her camera in layers (a quarter, half
+// and the whole picture); Bob's page gets the layer its tile needs. His tile big: the
+// whole picture; his tile made thumbnail-sized: a smaller layer, still decoding; big
+// again: the whole picture back. What the router forwards follows the `sfuView` his page
+// sends, so this is what a person sees in speaker view's strip versus the stage.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/call.js';
+import { callStats, pollUntil, roomName, skipReason, startLab } from '../lib/lab.js';
+
+const SKIP = skipReason();
+
+/** @typedef {import('playwright-core').Page} Page */
+
+/**
+ * The video Bob's page receives from the router: the frame height and frames decoded
+ * (one inbound video stream in a two-person call).
+ * @param {Page} page
+ */
+function inboundVideo(page) {
+  return page.evaluate(async () => {
+    const pc = Object.values(window.confab.pcs())[0];
+    /** @type {{frameHeight: number, framesDecoded: number}} */
+    const got = { frameHeight: 0, framesDecoded: 0 };
+    (await pc.getStats()).forEach((/** @type {any} */ s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        got.frameHeight = s.frameHeight ?? 0;
+        got.framesDecoded = s.framesDecoded ?? 0;
+      }
+    });
+    return got;
+  });
+}
+
+/**
+ * Alice's outbound layers: rid, frame height, and why the encoder limits itself.
+ * @param {Page} page
+ */
+function outboundLayers(page) {
+  return page.evaluate(async () => {
+    const pc = Object.values(window.confab.pcs())[0];
+    /** @type {{rid: string, frameHeight: number, limitation: string}[]} */
+    const layers = [];
+    (await pc.getStats()).forEach((/** @type {any} */ s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        layers.push({ rid: s.rid ?? '', frameHeight: s.frameHeight ?? 0, limitation: s.qualityLimitationReason ?? '' });
+      }
+    });
+    return layers.sort((a, b) => a.rid.localeCompare(b.rid));
+  });
+}
+
+/**
+ * Sets the size Bob's page shows Alice's video at, in CSS pixels (null: as the layout
+ * has it).
+ * @param {Page} page
+ * @param {string} peerId
+ * @param {[number, number] | null} size
+ */
+function sizeTile(page, peerId, size) {
+  return page.evaluate(([id, wh]) => {
+    const video = /** @type {HTMLVideoElement} */ (document.querySelector(`#stage .tile[data-peer-id="${id}"] video`));
+    video.style.width = wh ? `${wh[0]}px` : '';
+    video.style.height = wh ? `${wh[1]}px` : '';
+  }, /** @type {const} */ ([peerId, size]));
+}
+
+test('simulcast: a thumbnail gets a smaller layer from the router, a big tile the whole picture',
+  { skip: SKIP, timeout: 120_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 2, confabArgs: ['--media', 'sfu'] });
+    {
+      const [alice, bob] = lab.pages;
+      const room = roomName('simulcast');
+      await joinRoom(lab, alice, room, 'Alice');
+      const bobId = await joinRoom(lab, bob, room, 'Bob');
+      await invite(alice, bobId, { expect: 'Call' });
+      await waitForInvitation(bob);
+      await accept(bob);
+      const aliceId = /** @type {string} */ (await alice.evaluate(() => window.confab.peerId));
+      await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
+        { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+
+      // Alice sends more than one layer (how many the browser allows for the camera's size).
+      const layers = await pollUntil(async () => {
+        const l = await outboundLayers(alice);
+        return l.filter((x) => x.frameHeight > 0).length >= 2 ? l : null;
+      }, { timeout: 20_000, message: 'Alice sends at least two layers' });
+      console.log('alice sends', JSON.stringify(layers));
+      const top = Math.max(...layers.map((l) => l.frameHeight));
+
+      // Bob's tile is big: he gets the whole picture (the router's estimate of his link
+      // grows to carry it within seconds).
+      await pollUntil(async () => (await inboundVideo(bob)).frameHeight === top,
+        { timeout: 20_000, message: `Bob gets Alice's top layer (${top} px tall)` });
+
+      // A thumbnail: a smaller layer, and it keeps decoding.
+      await sizeTile(bob, aliceId, [96, 54]);
+      const small = await pollUntil(async () => {
+        const v = await inboundVideo(bob);
+        return v.frameHeight > 0 && v.frameHeight <= top / 2 ? v : null;
+      }, { timeout: 15_000, message: 'Bob gets a smaller layer for a thumbnail' });
+      await pollUntil(async () => (await inboundVideo(bob)).framesDecoded > small.framesDecoded + 10,
+        { timeout: 10_000, message: 'the small layer decodes' });
+      await lab.screenshot(bob, 'simulcast-thumbnail');
+      console.log(`bob: ${top} px tall with a big tile, ${small.frameHeight} px as a thumbnail`);
+
+      // Big again: the whole picture back.
+      await sizeTile(bob, aliceId, null);
+      await pollUntil(async () => (await inboundVideo(bob)).frameHeight === top,
+        { timeout: 20_000, message: 'Bob gets the top layer back' });
+      assert.ok((await outboundLayers(alice)).length >= 2);
+    }
+  });
