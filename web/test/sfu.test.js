@@ -3,7 +3,8 @@
 // an offer crossing ours is left to the router; tracks find their tiles by stream id.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SIMULCAST, SfuLink, layersFor } from '../js/media/sfu.js';
+import { SfuLink } from '../js/media/sfu.js';
+import { SIMULCAST, layersFor } from '../js/media/layers.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use str0m::bwe::Bitrate;
 use str0m::media::{KeyframeRequestKind, Mid};
 
-/// What a video track without layers is counted as in a receiver's budget (it cannot
-/// be made cheaper, only the others around it).
+/// The least a video track without layers is counted as in a receiver's budget (it
+/// cannot be made cheaper, only the others around it), before its rate is measured.
 const SINGLE_VIDEO_BPS: u64 = 500_000;
 /// Least time between two probes of a receiver's link for a layer up.
 const PROBE_EVERY: Duration = Duration::from_secs(4);
@@ -48,15 +48,17 @@ impl Sfu {
         };
         let mut fixed = ep.open_audio() as u64 * AUDIO_BPS;
         let (mut keys, mut demands) = (Vec::new(), Vec::new());
-        for (key, view) in ep.open_video() {
-            let layers = self
-                .router
-                .tracks
-                .get(&key)
-                .map(|t| t.layers.ranked())
-                .unwrap_or_default();
+        let video = ep.open_video();
+        if video.is_empty() {
+            return;
+        }
+        for (key, view) in video {
+            let Some(track) = self.router.tracks.get(&key) else {
+                continue;
+            };
+            let layers = track.layers.ranked();
             if layers.is_empty() {
-                fixed += SINGLE_VIDEO_BPS;
+                fixed += track.meter.bps().max(SINGLE_VIDEO_BPS);
                 continue;
             }
             keys.push(key);
@@ -95,33 +97,30 @@ impl Sfu {
                 });
             }
         }
-        if !demands.is_empty() {
-            // No minimum: padding toward a layer would take the link out of str0m's
-            // application-limited state, whose periodic probes (every 5 s) are what
-            // find room for a layer up once a cap lifts.
-            ep.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
-            // Held back, and not probed for a while: str0m probes on its own only
-            // every few seconds, and then not far, so a link whose cap lifted would
-            // wait long for its layers. Restarting its estimator from where it is
-            // makes it probe upward at once, as at the start of a call; a limit that
-            // is still there is found again within a round trip or two.
-            let due = ep
-                .probed
-                .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY);
-            if ep.held_back && due {
-                if let Some(estimate) = ep.estimate {
-                    ep.rtc.bwe().reset(Bitrate::bps(estimate));
-                    ep.probed = Some(now);
-                }
+        // No minimum (no padding): finding room for a layer up is the restart's job.
+        ep.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
+        // Held back, and not probed for a while: str0m probes on its own only
+        // every few seconds, and then not far, so a link whose cap lifted would
+        // wait long for its layers. Restarting its estimator from where it is
+        // makes it probe upward at once, as at the start of a call; a limit that
+        // is still there is found again within a round trip or two.
+        let due = ep
+            .probed
+            .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY);
+        if ep.held_back && due {
+            if let Some(estimate) = ep.estimate {
+                ep.rtc.bwe().reset(Bitrate::bps(estimate));
+                ep.probed = Some(now);
             }
-            self.drain(id);
         }
+        self.drain(id);
     }
 }
 
 impl Sfu {
-    /// Every [`LAYER_ROUND`]: receivers held back by bandwidth are allocated again, and
-    /// a receiver still waiting to switch layers asks for the keyframe again (the first
+    /// Every [`LAYER_ROUND`]: every receiver is allocated again (the rates of what it
+    /// receives move, and its estimator should probe toward what it needs), and a
+    /// receiver still waiting to switch layers asks for the keyframe again (the first
     /// request may have met the throttle, or been lost).
     pub(crate) fn layer_round(&mut self, now: Instant) {
         if self.next_layer_round.is_some_and(|t| t > now) {
@@ -129,9 +128,7 @@ impl Sfu {
         }
         self.next_layer_round = Some(now + LAYER_ROUND);
         for ep in self.endpoints.values_mut() {
-            if ep.held_back {
-                self.work.push_back(Work::Allocate { id: ep.id });
-            }
+            self.work.push_back(Work::Allocate { id: ep.id });
             if !ep.switching {
                 continue;
             }

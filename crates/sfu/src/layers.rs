@@ -162,6 +162,32 @@ impl Layers {
     }
 }
 
+/// The bitrate of a track sent in one stream (no layers), measured as [`Layers`] measures
+/// each layer's: what a receiver's budget must count it at.
+#[derive(Debug, Default)]
+pub(crate) struct Meter {
+    bps: u64,
+    window: Option<(Instant, u64)>,
+}
+
+impl Meter {
+    /// Counts `bytes` arriving at `now`.
+    pub(crate) fn observe(&mut self, now: Instant, bytes: usize) {
+        let (start, sum) = self.window.get_or_insert((now, 0));
+        *sum += bytes as u64;
+        let elapsed = now.saturating_duration_since(*start);
+        if elapsed >= RATE_WINDOW {
+            self.bps = *sum * 8 * 1000 / (elapsed.as_millis() as u64).max(1);
+            self.window = Some((now, 0));
+        }
+    }
+
+    /// Bits per second over the last completed window (0 before one).
+    pub(crate) fn bps(&self) -> u64 {
+        self.bps
+    }
+}
+
 /// Where one receiver stands on one simulcast track.
 #[derive(Debug, Default)]
 pub(crate) struct Selection {

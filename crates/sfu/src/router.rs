@@ -9,7 +9,7 @@
 
 use crate::endpoint::{Endpoint, TrackKey, Work};
 use crate::io::{EndpointId, EndpointKind, Output};
-use crate::layers::Layers;
+use crate::layers::{Layers, Meter, Selection};
 use crate::sfu::Sfu;
 use confab_proto::RoomId;
 use std::collections::HashMap;
@@ -25,8 +25,14 @@ pub(crate) struct Track {
     keyframe_asked: Vec<(Option<Rid>, Instant)>,
     /// Its simulcast layers (none: it sends one stream).
     pub(crate) layers: Layers,
+    /// Its bitrate, if it sends one stream.
+    pub(crate) meter: Meter,
     /// A recording waits for its first keyframe: asked for (throttled) until it comes.
     wants_keyframe: bool,
+    /// The layer a recording of a simulcast track takes: the top one, switched to (as a
+    /// receiver would) on its keyframe, so a layer that appears later (the publisher's
+    /// bandwidth growing) does not cut in mid-picture.
+    recorded: Selection,
 }
 
 /// Rooms and tracks.
@@ -90,6 +96,8 @@ impl Sfu {
                 keyframe_asked: Vec::new(),
                 layers: Layers::default(),
                 wants_keyframe: false,
+                recorded: Selection::default(),
+                meter: Meter::default(),
             },
         );
         if publish {
@@ -149,23 +157,36 @@ impl Sfu {
             speakers,
             ..
         } = self;
-        let (mut audio, mut top, mut relayer) = (false, true, false);
+        let (mut audio, mut relayer) = (false, false);
+        let recording = endpoints
+            .get(&key.0)
+            .is_some_and(|p| router.recording.contains(&p.room));
+        // The RTP time a recording gets the frame at (`None`: not its layer).
+        let mut record_at = Some(data.time.numer()).filter(|_| recording);
         if let Some(track) = router.tracks.get_mut(&key) {
             audio = track.kind == MediaKind::Audio;
-            if let Some(rid) = data.rid {
-                relayer = track.layers.observe(now, rid, data);
-                top = track.layers.top() == Some(rid);
+            let keyframe = data.is_keyframe();
+            match data.rid {
+                Some(rid) => relayer = track.layers.observe(now, rid, data),
+                None => track.meter.observe(now, data.data.len()),
             }
-            if track.wants_keyframe && top {
-                track.wants_keyframe = !data.is_keyframe();
-                if track.wants_keyframe {
-                    let kind = KeyframeRequestKind::Pli;
-                    work.push_back(Work::Keyframe {
-                        key,
-                        kind,
-                        rid: data.rid,
-                    });
+            if let Some(rid) = data.rid.filter(|_| recording) {
+                let rec = &mut track.recorded;
+                rec.target = track.layers.top();
+                record_at = rec.admit(rid, data.time.numer(), keyframe);
+                if rec.target.is_some() && rec.target != rec.current {
+                    track.wants_keyframe = true;
                 }
+            }
+            // Only a recording waits for keyframes (one stopped while waiting, no more).
+            track.wants_keyframe &= recording;
+            if track.wants_keyframe && record_at.is_some() {
+                track.wants_keyframe = !keyframe;
+            }
+            if track.wants_keyframe {
+                let kind = KeyframeRequestKind::Pli;
+                let rid = track.recorded.target;
+                work.push_back(Work::Keyframe { key, kind, rid });
             }
         }
         let Some(publisher) = endpoints.get(&key.0).filter(|p| p.publish) else {
@@ -175,8 +196,8 @@ impl Sfu {
         if let Some(level) = data.ext_vals.audio_level {
             speakers.observe(now, room, key.0, &publisher.label, level);
         }
-        if top && router.recording.contains(room) {
-            let frame = recorded(room, &publisher.label, key, data);
+        if let Some(rtp_time) = record_at {
+            let frame = recorded(room, &publisher.label, key, data, rtp_time);
             out.push_back(Output::Recorded(Box::new(frame)));
         }
         let Some(members) = router.rooms.get(room) else {
@@ -384,7 +405,13 @@ impl Sfu {
 }
 
 /// The copy of a forwarded frame a recorder gets.
-fn recorded(room: &RoomId, label: &str, key: TrackKey, data: &MediaData) -> crate::RecordedFrame {
+fn recorded(
+    room: &RoomId,
+    label: &str,
+    key: TrackKey,
+    data: &MediaData,
+    rtp_time: u64,
+) -> crate::RecordedFrame {
     use str0m::format::Codec;
     let codec = match data.params.spec().codec {
         Codec::Vp8 => crate::RecordedCodec::Vp8,
@@ -398,7 +425,7 @@ fn recorded(room: &RoomId, label: &str, key: TrackKey, data: &MediaData) -> crat
         audio: codec == crate::RecordedCodec::Opus,
         codec,
         arrived: data.network_time,
-        rtp_time: data.time.numer(),
+        rtp_time,
         clock_rate: data.time.denom().into(),
         keyframe: codec == crate::RecordedCodec::Opus || data.is_keyframe(),
         data: data.data.clone(),

@@ -55,3 +55,27 @@ fn a_recorded_room_copies_its_frames_out_until_stopped() {
     w.run_for(Duration::from_secs(1));
     assert!(w.recorded.is_empty(), "nothing once stopped");
 }
+
+/// Of a simulcast publisher, a recording gets the top layer only, from a keyframe on
+/// (the layers' own RTP clocks never show: times keep increasing).
+#[test]
+fn a_recording_of_simulcast_video_takes_the_top_layer_from_a_keyframe() {
+    let mut w = World::new();
+    w.simulcasters.insert(confab_sfu::EndpointId(1));
+    w.join(1, "203.0.113.1:5000", "class", true);
+    w.join(2, "203.0.113.2:5000", "class", false);
+    w.run_for(Duration::from_secs(2));
+    w.sfu_handle(Input::Record {
+        room: common::room("class"),
+        on: true,
+    });
+    w.run_for(Duration::from_secs(3));
+    let video: Vec<_> = w.recorded.iter().filter(|f| !f.audio).collect();
+    assert!(video.len() > 60, "{} video frames in 3 s", video.len());
+    assert!(video[0].keyframe, "the file starts at a keyframe");
+    let top = common::LAYERS[2];
+    for f in &video {
+        assert_eq!(f.data.len(), top.2, "a frame of another layer was recorded");
+    }
+    assert!(video.windows(2).all(|p| p[0].rtp_time < p[1].rtp_time));
+}

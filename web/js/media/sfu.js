@@ -10,6 +10,7 @@
 // it again later), so we ignore its offer while ours is outstanding.
 
 import { pairTypes, playRemote } from './call.js';
+import { VIEW_EVERY_MS, screenLayers, sendInit, tileViews } from './layers.js';
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./mesh.js').StageView} StageView */
@@ -47,47 +48,6 @@ const RETRY_MS = 2000;
 
 /** Fresh connections tried in a row before giving up (until the next call). */
 const MAX_RETRIES = 5;
-
-/**
- * Video goes to the router in up to three sizes (simulcast, RFC 8853): a quarter, half
- * and the whole of the picture, smallest first; the router sends each receiver the one
- * its tile needs and its link carries (docs/sfu.md). Rates as LiveKit and Meet use them.
- */
-export const SIMULCAST = [
-  { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { rid: 'h', maxBitrate: 1_500_000 },
-];
-
-/**
- * The layers for a picture `height` pixels tall: three from 540 up, the two larger from
- * 360 (a quarter would be too small to be worth its encoding), none below. Browsers
- * allow as many for those sizes (libwebrtc's simulcast table), and would otherwise
- * drop the largest, the one a big tile needs.
- * @param {number} height
- */
-export function layersFor(height) {
-  if (height >= 540) return SIMULCAST;
-  if (height >= 360) return SIMULCAST.slice(1);
-  return [];
-}
-
-/** How often the tiles' sizes are looked at (and sent to the router when changed). */
-const VIEW_EVERY_MS = 1000;
-
-/**
- * How a track is sent to the router: video in simulcast layers.
- * @param {MediaStreamTrack} track
- * @param {MediaStream[]} streams
- * @returns {RTCRtpTransceiverInit}
- */
-function sendInit(track, streams) {
-  /** @type {RTCRtpTransceiverInit} */
-  const init = { direction: 'sendonly', streams };
-  const layers = track.kind === 'video' ? layersFor(track.getSettings?.().height ?? 0) : [];
-  if (layers.length > 1) init.sendEncodings = layers.map((e) => ({ ...e }));
-  return init;
-}
 
 /**
  * Media of our call through the server's router; `CallMedia` (callmedia.js) puts it
@@ -177,21 +137,11 @@ export class SfuLink {
   reportViews() {
     const pc = this.pc;
     if (!pc || typeof pc.getTransceivers !== 'function') return;
-    /** @type {import('../net/types.js').TrackView[]} */
-    const tracks = [];
-    const dpr = globalThis.devicePixelRatio || 1;
-    for (const t of pc.getTransceivers()) {
-      const track = t.receiver.track;
-      if (!t.mid || track.kind !== 'video' || t.currentDirection !== 'recvonly') continue;
+    const tracks = tileViews(pc, (track) => {
       const owner = this.trackOwner.get(track.id);
       const entry = owner ? this.entries.get(owner) : undefined;
-      if (!owner || !entry || this.quiet.has(owner)) continue;
-      const r = entry.video.getBoundingClientRect();
-      const onScreen = r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
-      const seen = !document.hidden && !entry.tile.hidden && onScreen;
-      const [width, height] = seen ? [Math.round(r.width * dpr), Math.round(r.height * dpr)] : [0, 0];
-      tracks.push({ mid: t.mid, width, height });
-    }
+      return owner && entry && !this.quiet.has(owner) ? entry : null;
+    });
     const json = JSON.stringify(tracks);
     if (json === this.lastViews) return;
     this.lastViews = json;
@@ -499,7 +449,9 @@ export class SfuLink {
     const sender = pc.getSenders().find((s) => s.track?.kind === kind)
       ?? pc.getTransceivers().find((t) => t.sender.track === null && t.receiver.track.kind === kind
         && (t.direction === 'sendrecv' || t.direction === 'sendonly'))?.sender;
-    if (sender) await sender.replaceTrack(track);
+    if (!sender) return;
+    await sender.replaceTrack(track);
+    if (kind === 'video') await screenLayers(sender, track);
   }
 
   /**
