@@ -2,7 +2,9 @@
 // and the whole picture); Bob's page gets the layer its tile needs. His tile big: the
 // whole picture; his tile made thumbnail-sized: a smaller layer, still decoding; big
 // again: the whole picture back. What the router forwards follows the `sfuView` his page
-// sends, so this is what a person sees in speaker view's strip versus the stage.
+// sends, so this is what a person sees in speaker view's strip versus the stage. Then his
+// link is capped with `tc tbf`: a smaller layer, still decoding; the cap lifted: the
+// whole picture again within 10 s (the router's bandwidth estimate of his link).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +12,9 @@ import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/ca
 import { callStats, pollUntil, roomName, skipReason, startLab } from '../lib/lab.js';
 
 const SKIP = skipReason();
+
+/** The cap on Bob's link: under Alice's top layer (about 1 Mbit/s), over her middle one. */
+const CAP_KBIT = 600;
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -66,7 +71,7 @@ function sizeTile(page, peerId, size) {
   }, /** @type {const} */ ([peerId, size]));
 }
 
-test('simulcast: a thumbnail gets a smaller layer from the router, a big tile the whole picture',
+test('simulcast: a thumbnail or a capped link gets a smaller layer from the router, a big tile the whole picture',
   { skip: SKIP, timeout: 120_000 }, async (t) => {
     const lab = await startLab({ t, browsers: 2, confabArgs: ['--media', 'sfu'] });
     {
@@ -110,5 +115,23 @@ test('simulcast: a thumbnail gets a smaller layer from the router, a big tile th
       await pollUntil(async () => (await inboundVideo(bob)).frameHeight === top,
         { timeout: 20_000, message: 'Bob gets the top layer back' });
       assert.ok((await outboundLayers(alice)).length >= 2);
+
+      // Bob's link capped (`tc tbf` on the server's side of his cable: what reaches him):
+      // the top layer no longer fits, he gets a smaller one that keeps decoding ...
+      const run = (/** @type {string[]} */ args) => lab.net.run(lab.net.serverNs, 'tc', args);
+      const dev = `v${lab.net.clients[1].role}`;
+      run(['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${CAP_KBIT}kbit`, 'burst', '20kb', 'latency', '100ms']);
+      const capped = await pollUntil(async () => {
+        const v = await inboundVideo(bob);
+        return v.frameHeight > 0 && v.frameHeight < top ? v : null;
+      }, { timeout: 30_000, message: `Bob gets a smaller layer under a ${CAP_KBIT} kbit/s cap` });
+      await pollUntil(async () => (await inboundVideo(bob)).framesDecoded > capped.framesDecoded + 10,
+        { timeout: 10_000, message: 'the smaller layer decodes under the cap' });
+      // ... and the top one within 10 s of the cap lifting.
+      run(['qdisc', 'del', 'dev', dev, 'root']);
+      const lifted = Date.now();
+      await pollUntil(async () => (await inboundVideo(bob)).frameHeight === top,
+        { timeout: 10_000, interval: 100, message: 'Bob gets the top layer back within 10 s of the cap lifting' });
+      console.log(`bob: ${capped.frameHeight} px tall under the cap, ${top} px again ${Date.now() - lifted} ms after it lifted`);
     }
   });
