@@ -42,6 +42,56 @@ export function initialOf(name) {
  * @property {string} name
  */
 
+/** Gap between tiles, in CSS pixels (the stage's `--gap`). */
+const GAP = 8;
+
+/** The narrowest a tile may be before the grid pages instead (a face still shows). */
+export const MIN_TILE_WIDTH = 200;
+
+/**
+ * The grid that makes `n` 16:9 tiles largest in `width` x `height`.
+ * @param {number} n
+ * @param {number} width
+ * @param {number} height
+ */
+export function bestGrid(n, width, height) {
+  let best = { cols: 1, rows: 1, area: -1, tileW: 0 };
+  for (let cols = 1; cols <= Math.max(n, 1); cols++) {
+    const rows = Math.ceil(n / cols);
+    const w = (width - GAP * (cols - 1)) / cols;
+    const h = (height - GAP * (rows - 1)) / rows;
+    const tileW = Math.min(w, (h * 16) / 9);
+    const area = tileW * ((tileW * 9) / 16);
+    if (area > best.area + 1) best = { cols, rows, area, tileW };
+  }
+  return best;
+}
+
+/**
+ * How many remote tiles one page holds: the most that, with our own `self` tiles, still
+ * get `MIN_TILE_WIDTH` (at least one).
+ * @param {number} width
+ * @param {number} height
+ * @param {number} self
+ */
+export function pageSize(width, height, self) {
+  let n = 1;
+  while (n < 100 && bestGrid(n + 1 + self, width, height).tileW >= MIN_TILE_WIDTH) n++;
+  return n;
+}
+
+/**
+ * Page `page` of `count` tiles, `perPage` a page (kept in range as tiles come and go).
+ * @param {number} count
+ * @param {number} perPage
+ * @param {number} page
+ */
+export function paging(count, perPage, page) {
+  const pages = Math.max(1, Math.ceil(count / Math.max(perPage, 1)));
+  const p = Math.min(Math.max(page, 0), pages - 1);
+  return { pages, page: p, start: p * perPage, end: Math.min(count, (p + 1) * perPage) };
+}
+
 export class Stage {
   /**
    * @param {{stage: HTMLElement, selfTile: HTMLElement, tileTemplate: HTMLTemplateElement}} ui
@@ -50,6 +100,23 @@ export class Stage {
   constructor(ui, media) {
     this.ui = ui;
     this.media = media;
+    /** The grid page shown (0-based). */
+    this.page = 0;
+    /** Pages at the last layout. */
+    this.pages = 1;
+    /** Remote tiles at the last layout. */
+    this.remotes = 0;
+    const q = (/** @type {string} */ id) => /** @type {HTMLElement | null} */ (ui.stage.querySelector(`#${id}`));
+    /** The pager (absent in tests' fake stages). */
+    this.pager = { nav: q('pager'), prev: q('page-prev'), next: q('page-next'), of: q('page-of') };
+    this.pager.prev?.addEventListener('click', () => this.turn(-1));
+    this.pager.next?.addEventListener('click', () => this.turn(1));
+  }
+
+  /** Shows the grid page `by` away. @param {number} by */
+  turn(by) {
+    this.page = Math.min(Math.max(this.page + by, 0), this.pages - 1);
+    this.layout(this.remotes);
   }
 
   /**
@@ -121,24 +188,29 @@ export class Stage {
    */
   layout(remotes) {
     const stage = this.ui.stage;
+    this.remotes = remotes;
     stage.dataset.count = String(remotes);
     // Alone: our own preview fills the stage. One other: they fill it and we float
     // picture-in-picture. More: everyone, us included, shares a grid (a viewer of a
-    // broadcast has no tile of its own).
+    // broadcast has no tile of its own), in pages of what fits at a useful size.
     const self = this.ui.selfTile.checkVisibility ? this.ui.selfTile.checkVisibility() : true;
-    const n = remotes <= 1 ? 1 : remotes + (self ? 1 : 0);
-    const gap = 8;
     const width = stage.clientWidth || window.innerWidth;
     const height = stage.clientHeight || window.innerHeight;
-    let best = { cols: 1, rows: 1, area: -1 };
-    for (let cols = 1; cols <= n; cols++) {
-      const rows = Math.ceil(n / cols);
-      const w = (width - gap * (cols - 1)) / cols;
-      const h = (height - gap * (rows - 1)) / rows;
-      const tileW = Math.min(w, (h * 16) / 9);
-      const area = tileW * ((tileW * 9) / 16);
-      if (area > best.area + 1) best = { cols, rows, area };
-    }
+    const tiles = /** @type {HTMLElement[]} */ ([...stage.querySelectorAll('.tile.remote')]).filter((x) => !x.hidden);
+    const speaker = stage.classList.contains('speaker-view');
+    const perPage = speaker ? tiles.length : pageSize(width, height, self ? 1 : 0);
+    const p = paging(tiles.length, perPage, this.page);
+    Object.assign(this, { page: p.page, pages: p.pages });
+    tiles.forEach((tile, i) => tile.classList.toggle('off-page', i < p.start || i >= p.end));
+    const { nav, prev, next, of } = this.pager;
+    if (nav) nav.hidden = p.pages <= 1;
+    if (of) of.textContent = t('pager.of', { page: p.page + 1, pages: p.pages });
+    if (prev) /** @type {HTMLButtonElement} */ (prev).disabled = p.page === 0;
+    if (next) /** @type {HTMLButtonElement} */ (next).disabled = p.page === p.pages - 1;
+    // Paged, every page is a grid with us in it (never the one-other layout).
+    const shown = p.pages > 1 ? p.end - p.start : remotes;
+    const n = p.pages === 1 && shown <= 1 ? 1 : shown + (self ? 1 : 0);
+    const best = bestGrid(n, width, height);
     stage.style.setProperty('--cols', String(best.cols));
     stage.style.setProperty('--rows', String(best.rows));
   }
