@@ -62,7 +62,7 @@ fn rss_sum(pids: &[u32]) -> anyhow::Result<Option<u64>> {
 }
 
 /// Host and port of a `ws://host:port/...` URL, resolved.
-async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
     let rest = url
         .strip_prefix("ws://")
         .context("only ws:// URLs are supported")?;
