@@ -32,20 +32,22 @@ const cell = (r, field, digits) => (r ? `${fmt(r[field], digits)}${r.held ? '' :
 const loads = [['meeting', MEETING], ...STEPS.map((n) => ['broadcast', n])];
 const lines = [];
 lines.push(
-  '| load | forwarded pkt/s confab / janus | server µs per packet confab / janus (target ≤ 9) | loss % confab / janus | server cores confab / janus | packets per CPU s confab / janus | ratio (target ≥ 1.5) | machine busy % confab / janus |',
+  '| load | forwarded pkt/s confab / janus | server µs per packet confab / janus (target ≤ 9) | loss % confab / janus | server cores confab / janus (kernel share) | packets per CPU s confab / janus | ratio (target ≥ 1.5) | machine busy % confab / janus |',
 );
 lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+const cores = (r) => (r ? `${fmt(r.serverCores, 2)} (${fmt(r.serverSysPct, 0)} %)` : '-');
 const ratios = [];
 const usFigures = [];
 for (const [shape, size] of loads) {
   const [c, j] = SERVERS.map((s) => run(s, shape, size));
   if (!c && !j) continue;
-  const label = shape === 'meeting' ? `meeting ${size}×${size - 1}` : `broadcast 1→${size}`;
+  const rooms = (c || j).rooms > 1 ? ` × ${(c || j).rooms} rooms` : '';
+  const label = shape === 'meeting' ? `meeting of ${size}${rooms}` : `broadcast 1→${size}${rooms}`;
   const ratio = c && j && c.held && j.held && c.packetsPerCpuSec && j.packetsPerCpuSec ? c.packetsPerCpuSec / j.packetsPerCpuSec : null;
   if (ratio != null) ratios.push([label, ratio]);
   if (c && c.held && c.cpuUsPerPacket != null) usFigures.push([label, c.cpuUsPerPacket]);
   lines.push(
-    `| ${label} | ${cell(c, 'forwardedPerS', 0)} / ${cell(j, 'forwardedPerS', 0)} | ${cell(c, 'cpuUsPerPacket', 2)} / ${cell(j, 'cpuUsPerPacket', 2)} | ${cell(c, 'lossPct', 3)} / ${cell(j, 'lossPct', 3)} | ${fmt(c?.serverCores, 2)} / ${fmt(j?.serverCores, 2)} | ${cell(c, 'packetsPerCpuSec', 0)} / ${cell(j, 'packetsPerCpuSec', 0)} | ${ratio == null ? '-' : fmt(ratio, 2) + '×'} | ${fmt(c?.machineBusyPct, 0)} / ${fmt(j?.machineBusyPct, 0)} |`,
+    `| ${label} | ${cell(c, 'forwardedPerS', 0)} / ${cell(j, 'forwardedPerS', 0)} | ${cell(c, 'cpuUsPerPacket', 2)} / ${cell(j, 'cpuUsPerPacket', 2)} | ${cell(c, 'lossPct', 3)} / ${cell(j, 'lossPct', 3)} | ${cores(c)} / ${cores(j)} | ${cell(c, 'packetsPerCpuSec', 0)} / ${cell(j, 'packetsPerCpuSec', 0)} | ${ratio == null ? '-' : fmt(ratio, 2) + '×'} | ${fmt(c?.machineBusyPct, 0)} / ${fmt(j?.machineBusyPct, 0)} |`,
   );
 }
 /** The biggest broadcast step held, and whether the steps ran out before a failure. */

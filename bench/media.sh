@@ -18,7 +18,8 @@
 #   packets per CPU s     forwarded / server CPU seconds (the ratio compares these)
 #   loss                  1 - received / sequence-number span, over all receivers
 # Loads, each on a fresh server process, confab then Janus:
-#   meeting:   MEETING members, each publishing and receiving the others
+#   meeting:   MEETING_ROOMS rooms of MEETING members, each publishing and receiving
+#              the others
 #   broadcast: 1 publisher to N receivers, N stepping through STEPS until a run does not
 #              hold (loss >= MAX_LOSS %, a receiver missing a source's video, or under
 #              99 % of the frames delivered); "most receivers held" is the last N held.
@@ -46,6 +47,7 @@ ROOT=$PWD
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 MEETING=${MEETING:-5}
+MEETING_ROOMS=${MEETING_ROOMS:-10}
 STEPS=${STEPS:-10 25 50 100 200 400}
 MAX_LOSS=${MAX_LOSS:-0.5}
 SERVERS=${SERVERS:-confab janus}
@@ -63,7 +65,7 @@ if [[ -z "${MEDIA_NETNS:-}" ]]; then
     echo "janus is not installed (Debian: apt-get install -y janus), or run SERVERS=confab" >&2
     exit 2
   fi
-  export DURATION WARMUP MEETING STEPS MAX_LOSS SERVERS SETUP_TIMEOUT FPS VIDEO_KBPS \
+  export DURATION WARMUP MEETING MEETING_ROOMS STEPS MAX_LOSS SERVERS SETUP_TIMEOUT FPS VIDEO_KBPS \
     JANUS_EVENT_LOOPS OUT
   mkdir -p "$OUT"
   LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -216,12 +218,12 @@ start_server() { # $1 = confab | janus; sets SERVER_PID and URL
   sleep 0.5
 }
 
-run() { # $1 = server, $2 = shape, $3 = size; returns the tool's status (0 = held)
-  local server=$1 shape=$2 size=$3 status=0
+run() { # $1 = server, $2 = shape, $3 = size, $4 = rooms; the tool's status (0 = held)
+  local server=$1 shape=$2 size=$3 rooms=${4:-1} status=0
   start_server "$server"
   echo "== $server $shape $size" >&2
   in_peers "$MEDIA" --server "$server" --url "$URL" --bind-ip "$PEER_IP" --server-pid "$SERVER_PID" \
-    --shape "$shape" --size "$size" --duration "$DURATION" --warmup "$WARMUP" \
+    --shape "$shape" --size "$size" --rooms "$rooms" --duration "$DURATION" --warmup "$WARMUP" \
     --setup-timeout "$SETUP_TIMEOUT" --max-loss-pct "$MAX_LOSS" --fps "$FPS" \
     --video-kbps "$VIDEO_KBPS" --json "$OUT/$server-$shape-$size.json" \
     >"$OUT/$server-$shape-$size.txt" 2>&1 || status=$?
@@ -232,7 +234,7 @@ run() { # $1 = server, $2 = shape, $3 = size; returns the tool's status (0 = hel
 
 [[ " $SERVERS " == *" janus "* ]] && janus_config
 for server in $SERVERS; do
-  run "$server" meeting "$MEETING" || true
+  run "$server" meeting "$MEETING" "$MEETING_ROOMS" || true
 done
 declare -A stepping
 for server in $SERVERS; do stepping[$server]=1; done

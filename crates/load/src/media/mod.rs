@@ -105,6 +105,19 @@ pub struct Roster {
     pub receivers: Vec<Receiver>,
 }
 
+impl Roster {
+    /// Adds another room's roster after this one's.
+    pub fn append(&mut self, other: Roster) {
+        let offset = self.peers.len();
+        self.peers.extend(other.peers);
+        self.receivers
+            .extend(other.receivers.into_iter().map(|r| Receiver {
+                peer: r.peer + offset,
+                sources: r.sources.iter().map(|s| s + offset).collect(),
+            }));
+    }
+}
+
 /// Unexpected events counted by description (server errors, failed setups).
 #[derive(Clone, Default)]
 pub struct Tally(Arc<Mutex<BTreeMap<String, u64>>>);

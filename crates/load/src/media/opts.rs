@@ -46,6 +46,9 @@ pub struct MediaOpts {
     /// Members of a meeting, or receivers of a broadcast.
     #[arg(long, default_value_t = 5)]
     pub size: u32,
+    /// Rooms of that shape, side by side (set up one after another).
+    #[arg(long, default_value_t = 1)]
+    pub rooms: u32,
     /// Seconds measured.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
@@ -102,6 +105,11 @@ impl MediaOpts {
     pub fn check(&self) -> anyhow::Result<()> {
         super::guard::check_bind(self.bind_ip)?;
         anyhow::ensure!((1..=2000).contains(&self.size), "--size must be 1..=2000");
+        anyhow::ensure!((1..=500).contains(&self.rooms), "--rooms must be 1..=500");
+        anyhow::ensure!(
+            u64::from(self.size + 1) * u64::from(self.rooms) <= 4000,
+            "at most 4,000 members in all (--size x --rooms)"
+        );
         anyhow::ensure!(
             self.shape == Shape::Broadcast || self.size >= 2,
             "a meeting needs --size 2 or more"

@@ -12,6 +12,8 @@ pub struct MediaReport {
     /// `meeting` or `broadcast`, and `--size`.
     pub shape: String,
     pub size: u32,
+    /// Rooms of that shape.
+    pub rooms: u32,
     /// Publishing members, receiving peers, and all peers.
     pub publishers: u64,
     pub receivers: u64,
@@ -41,8 +43,10 @@ pub struct MediaReport {
     pub video_tracks: u64,
     pub video_tracks_expected: u64,
     pub audio_tracks: u64,
-    /// Server CPU time (user + system) in the window, if its PID was given.
+    /// Server CPU time (user + system) in the window, if its PID was given, and the
+    /// system (kernel) part of it.
     pub server_cpu_secs: Option<f64>,
+    pub server_sys_secs: Option<f64>,
     /// This tool's CPU time in the window (it shares the machine).
     pub tool_cpu_secs: Option<f64>,
     /// Share of the machine's CPU time busy in the window, percent.
@@ -100,6 +104,12 @@ impl MediaReport {
         (cpu > 0.0).then(|| self.forwarded_packets as f64 / cpu)
     }
 
+    /// The kernel's share of the server's CPU time, percent.
+    pub fn server_sys_pct(&self) -> Option<f64> {
+        let (all, sys) = (self.server_cpu_secs?, self.server_sys_secs?);
+        (all > 0.0).then(|| sys * 100.0 / all)
+    }
+
     /// Cores the server kept busy on average.
     pub fn server_cores(&self) -> Option<f64> {
         let cpu = self.server_cpu_secs?;
@@ -121,6 +131,7 @@ impl MediaReport {
             "label": self.label,
             "shape": self.shape,
             "size": self.size,
+            "rooms": self.rooms,
             "publishers": self.publishers,
             "receivers": self.receivers,
             "peers": self.peers,
@@ -141,6 +152,8 @@ impl MediaReport {
             "videoTracksExpected": self.video_tracks_expected,
             "audioTracks": self.audio_tracks,
             "serverCpuSecs": self.server_cpu_secs,
+            "serverSysSecs": self.server_sys_secs,
+            "serverSysPct": self.server_sys_pct(),
             "serverCores": self.server_cores(),
             "cpuUsPerPacket": self.cpu_us_per_packet(),
             "packetsPerCpuSec": self.packets_per_cpu_sec(),
@@ -162,9 +175,14 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 impl fmt::Display for MediaReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rooms = if self.rooms > 1 {
+            format!(" x {} rooms", self.rooms)
+        } else {
+            String::new()
+        };
         writeln!(
             f,
-            "{} {} {}: {} publishers, {} receiving peers ({} peers)",
+            "{} {} {}{rooms}: {} publishers, {} receiving peers ({} peers)",
             self.label, self.shape, self.size, self.publishers, self.receivers, self.peers
         )?;
         writeln!(
@@ -191,9 +209,10 @@ impl fmt::Display for MediaReport {
         )?;
         writeln!(
             f,
-            "  server CPU {} s ({} cores): {} µs per forwarded packet, {} packets per CPU second",
+            "  server CPU {} s ({} cores, {} % in the kernel): {} µs per forwarded packet, {} packets per CPU second",
             opt(self.server_cpu_secs, 2),
             opt(self.server_cores(), 2),
+            opt(self.server_sys_pct(), 0),
             opt(self.cpu_us_per_packet(), 2),
             opt(self.packets_per_cpu_sec(), 0)
         )?;

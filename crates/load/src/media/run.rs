@@ -5,7 +5,7 @@
 
 use super::stats::Snapshot;
 use super::{confab, janus, Ctx, MediaOpts, MediaReport, Plan, Roster, ServerKind};
-use crate::run::cpu_secs;
+use crate::run::{cpu_secs, cpu_times};
 use anyhow::Context;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
@@ -21,29 +21,44 @@ pub async fn run(opts: &MediaOpts) -> anyhow::Result<MediaReport> {
     let mut tasks = JoinSet::new();
     let started = Instant::now();
     let url = opts.url();
-    let (roster, janus_room) = match opts.server {
-        ServerKind::Confab => {
-            let room = opts
-                .room
-                .clone()
-                .unwrap_or_else(|| format!("media-{}", unique()));
-            let roster =
-                confab::start(&ctx, &url, &room, &plan, opts.setup_concurrency, &mut tasks).await;
-            (roster, None)
-        }
-        ServerKind::Janus => {
-            let room = match &opts.room {
-                Some(r) => r.parse().context("a Janus room id is a number")?,
-                None => unique(),
-            };
-            match janus::start(&ctx, &url, room, &plan, opts.setup_concurrency, &mut tasks).await {
-                Ok((roster, room)) => (Ok(roster), Some(room)),
-                Err(e) => (Err(e), None),
+    let base = unique();
+    let janus_first: u64 = match (&opts.room, opts.server) {
+        (Some(id), ServerKind::Janus) => id.parse().context("a Janus room id is a number")?,
+        _ => base * 1000,
+    };
+    let mut roster = Roster::default();
+    let mut janus_rooms = Vec::new();
+    let mut setup = Ok(());
+    for r in 0..u64::from(opts.rooms) {
+        let one = match opts.server {
+            ServerKind::Confab => {
+                let room = match &opts.room {
+                    Some(name) if opts.rooms == 1 => name.clone(),
+                    Some(name) => format!("{name}-{r}"),
+                    None => format!("media-{base}-{r}"),
+                };
+                confab::start(&ctx, &url, &room, &plan, opts.setup_concurrency, &mut tasks).await
+            }
+            ServerKind::Janus => {
+                let conc = opts.setup_concurrency;
+                janus::start(&ctx, &url, janus_first + r, &plan, conc, &mut tasks)
+                    .await
+                    .map(|(roster, room)| {
+                        janus_rooms.push(room);
+                        roster
+                    })
+            }
+        };
+        match one {
+            Ok(one) => roster.append(one),
+            Err(e) => {
+                setup = Err(e);
+                break;
             }
         }
-    };
-    let result = match roster {
-        Ok(roster) => Ok(measure(opts, &plan, &roster, started).await),
+    }
+    let result = match setup {
+        Ok(()) => Ok(measure(opts, &plan, &roster, started).await),
         Err(e) => Err(e),
     };
     ctx.stop.cancel();
@@ -55,7 +70,7 @@ pub async fn run(opts: &MediaOpts) -> anyhow::Result<MediaReport> {
     {
         tasks.abort_all();
     }
-    if let Some(room) = janus_room {
+    for room in janus_rooms {
         if let Err(e) = room.cleanup().await {
             ctx.errors.count(format!("janus cleanup: {e:#}"));
         }
@@ -65,12 +80,12 @@ pub async fn run(opts: &MediaOpts) -> anyhow::Result<MediaReport> {
     Ok(report)
 }
 
-/// A number unique to this process and moment (room names and ids), below 2^50.
+/// A number unique to this process and moment (room names and ids), below 2^40.
 fn unique() -> u64 {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    (ms % 1_000_000_000_000) * 1000 + u64::from(std::process::id() % 1000)
+    (ms % 1_000_000_000) * 1000 + u64::from(std::process::id() % 1000)
 }
 
 /// Waits for readiness, warms up, measures the window.
@@ -98,7 +113,7 @@ async fn measure(opts: &MediaOpts, plan: &Plan, roster: &Roster, started: Instan
     let me = std::process::id();
     let before = snapshots(roster);
     let (cpu0, tool0, machine0) = (
-        pid.and_then(|p| cpu_secs(p).ok()),
+        pid.and_then(|p| cpu_times(p).ok()),
         cpu_secs(me).ok(),
         machine_ticks(),
     );
@@ -106,7 +121,7 @@ async fn measure(opts: &MediaOpts, plan: &Plan, roster: &Roster, started: Instan
     tokio::time::sleep(Duration::from_secs_f64(opts.duration)).await;
     let after = snapshots(roster);
     let (cpu1, tool1, machine1) = (
-        pid.and_then(|p| cpu_secs(p).ok()),
+        pid.and_then(|p| cpu_times(p).ok()),
         cpu_secs(me).ok(),
         machine_ticks(),
     );
@@ -116,14 +131,16 @@ async fn measure(opts: &MediaOpts, plan: &Plan, roster: &Roster, started: Instan
         label: opts.label(),
         shape: format!("{:?}", opts.shape).to_lowercase(),
         size: opts.size,
-        publishers: plan.publishers() as u64,
+        rooms: opts.rooms,
+        publishers: (plan.publishers() * opts.rooms as usize) as u64,
         receivers: roster.receivers.len() as u64,
         peers: roster.peers.len() as u64,
         setup_secs,
         ready: ready == roster.receivers.len(),
         ready_receivers: ready as u64,
         window_secs,
-        server_cpu_secs: cpu0.zip(cpu1).map(|(a, b)| b - a),
+        server_cpu_secs: cpu0.zip(cpu1).map(|(a, b)| (b.0 + b.1) - (a.0 + a.1)),
+        server_sys_secs: cpu0.zip(cpu1).map(|(a, b)| b.1 - a.1),
         tool_cpu_secs: tool0.zip(tool1).map(|(a, b)| b - a),
         machine_busy_pct: machine0.zip(machine1).and_then(|((b0, t0), (b1, t1))| {
             (t1 > t0).then(|| (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64)
