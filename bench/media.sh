@@ -16,13 +16,16 @@
 #   forwarded packets/s   unique RTP packets the receivers got, per second
 #   server µs per packet  server CPU time (utime + stime of its PID in /proc) / forwarded
 #   packets per CPU s     forwarded / server CPU seconds (the ratio compares these)
-#   loss                  1 - received / sequence-number span, over all receivers
+#   loss                  RTP: 1 - received / sequence-number span, over all receivers;
+#                         frames: 1 - video frames received / frames the sources sent
+#                         to them (end to end: confab numbers each receiver's packets
+#                         itself, so a frame it drops leaves no sequence gap)
 # Loads, each on a fresh server process, confab then Janus:
 #   meeting:   MEETING_ROOMS rooms of MEETING members, each publishing and receiving
 #              the others
 #   broadcast: 1 publisher to N receivers, N stepping through STEPS until a run does not
-#              hold (loss >= MAX_LOSS %, a receiver missing a source's video, or under
-#              99 % of the frames delivered); "most receivers held" is the last N held.
+#              hold (RTP or frame loss >= MAX_LOSS %, or a receiver missing a source's
+#              video); "most receivers held" is the last N held.
 #
 # Setup, stated because it matters. The benchmark runs in two network namespaces of its
 # own (unshare --net): the servers' (A) and the peers' (B), joined by one veth pair

@@ -2,8 +2,9 @@
 //! browser in an SFU call (see `docs/protocol.md`). Member 0 invites member 1, which
 //! starts the call (the server must run `--media sfu`); everyone else joins it with
 //! `joinCall`. Each member then sends its `sfuOffer` (publishers: send-only audio and
-//! video; receivers: a data channel), applies the `sfuAnswer`, and answers every
-//! `sfuOffer` the server sends as the others' tracks come. Clients read their socket
+//! video; receivers: one receive-only audio m-line, as a browser with nothing to
+//! send), applies the `sfuAnswer`, and answers every `sfuOffer` the server sends as
+//! the others' tracks come. Clients read their socket
 //! all along, so no server queue fills while others are still joining.
 
 use super::peer::PeerHandle;

@@ -88,8 +88,9 @@ pub struct MediaOpts {
     /// Bytes per Opus packet.
     #[arg(long, default_value_t = 100)]
     pub audio_bytes: usize,
-    /// A run holds its receivers when loss stays under this percentage (and every
-    /// receiver got video from every source, and 99 % of the frames sent reached them).
+    /// A run holds its receivers when every receiver got video from every source, and
+    /// both RTP loss (sequence gaps) and video frame loss (frames sent that did not
+    /// arrive) stay under this percentage.
     #[arg(long, default_value_t = 0.5)]
     pub max_loss_pct: f64,
     /// Write the report as JSON here too.

@@ -36,8 +36,8 @@ const RECV_BUFFER: usize = 2 << 20;
 pub struct PeerConfig {
     /// For logs and errors.
     pub name: String,
-    /// Sends audio and video (send-only m-lines in its offer); else its own offer only
-    /// opens a data channel, and it receives what the server offers.
+    /// Sends audio and video (send-only m-lines in its offer); else its own offer has
+    /// one receive-only audio m-line, and it receives what the server offers.
     pub publish: bool,
     /// The synthetic streams it sends when publishing.
     pub media: MediaSpec,
@@ -123,7 +123,8 @@ impl PeerHandle {
             .map_err(|_| anyhow!("peer {} stopped", self.name))?
     }
 
-    /// Our offer: send-only audio and video when publishing, else a data channel.
+    /// Our offer: send-only audio and video when publishing, else one receive-only
+    /// audio m-line.
     pub async fn create_offer(&self) -> anyhow::Result<String> {
         self.ask(Cmd::CreateOffer).await
     }
@@ -266,7 +267,10 @@ impl Driver {
                 ));
             }
         } else {
-            change.add_channel("load".into());
+            // What a browser with nothing to send offers (web/js/media/sfu.js): one
+            // receive-only audio m-line, and no data channel (whose SCTP would cost the
+            // SFU time a browser does not make it spend).
+            change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         }
         let (offer, pending) = change.apply().context("nothing to offer")?;
         self.sending

@@ -83,6 +83,19 @@ impl MediaReport {
         pct(self.frames_received, self.frames_expected)
     }
 
+    /// Video frames sent to the receivers that did not reach them, percent: end to end,
+    /// so it also counts frames an SFU drops before numbering its packets (confab
+    /// forwards frames and numbers each receiver's packets itself, which hides those
+    /// drops from sequence numbers). Can dip below 0 by frames in flight at the window's
+    /// edges.
+    pub fn frame_loss_pct(&self) -> f64 {
+        if self.frames_expected == 0 {
+            0.0
+        } else {
+            100.0 - self.frame_delivery_pct()
+        }
+    }
+
     /// Forwarded packets per second.
     pub fn forwarded_per_s(&self) -> f64 {
         if self.window_secs > 0.0 {
@@ -117,12 +130,13 @@ impl MediaReport {
     }
 
     /// The run held its receivers: all set up, every source's video at every receiver,
-    /// loss under `--max-loss-pct` and at least 99 % of the frames delivered.
+    /// RTP loss and video frame loss both under `--max-loss-pct`.
     pub fn held(&self) -> bool {
         self.ready
             && self.forwarded_packets > 0
             && self.loss_pct() < self.max_loss_pct
-            && self.frame_delivery_pct() >= 99.0
+            && self.frames_expected > 0
+            && self.frame_loss_pct() < self.max_loss_pct
     }
 
     /// Everything, for `bench/media-table.mjs`.
@@ -148,6 +162,7 @@ impl MediaReport {
             "framesExpected": self.frames_expected,
             "framesReceived": self.frames_received,
             "frameDeliveryPct": self.frame_delivery_pct(),
+            "frameLossPct": self.frame_loss_pct(),
             "videoTracks": self.video_tracks,
             "videoTracksExpected": self.video_tracks_expected,
             "audioTracks": self.audio_tracks,
@@ -198,7 +213,7 @@ impl fmt::Display for MediaReport {
         )?;
         writeln!(
             f,
-            "  window {:.1} s: sent {} packets, forwarded {} ({:.0}/s), loss {:.3} % (worst receiver {:.3} %), video frames delivered {:.2} %",
+            "  window {:.1} s: sent {} packets, forwarded {} ({:.0}/s), RTP loss {:.3} % (worst receiver {:.3} %), video frames delivered {:.2} %",
             self.window_secs,
             self.sent_packets,
             self.forwarded_packets,
@@ -232,10 +247,10 @@ impl fmt::Display for MediaReport {
             f,
             "  {}",
             if self.held() {
-                format!("HELD (loss under {} %)", self.max_loss_pct)
+                format!("HELD (RTP and frame loss under {} %)", self.max_loss_pct)
             } else {
                 format!(
-                    "NOT HELD (needs ready, loss under {} %, frames >= 99 %)",
+                    "NOT HELD (needs ready, RTP and frame loss under {} %)",
                     self.max_loss_pct
                 )
             }
@@ -255,7 +270,7 @@ mod tests {
             forwarded_packets: 99_000,
             expected_packets: 100_000,
             frames_expected: 1000,
-            frames_received: 995,
+            frames_received: 998,
             server_cpu_secs: Some(0.5),
             max_loss_pct: 0.5,
             ..MediaReport::default()
