@@ -9,23 +9,25 @@
 # What it measures. Headless str0m peers (one UDP socket each) publish synthetic VP8
 # (FPS frames/s, VIDEO_KBPS kbit/s, frames split into RTP packets of at most 1,100
 # bytes: 2 per frame by default) and Opus (a 100-byte packet every 20 ms), and receive
-# what the SFU forwards. Receivers count unique packets per RTP stream and the span of
-# sequence numbers, so loss is measured, and video frames received against frames sent.
-# After every receiver gets every source's video and WARMUP seconds more, a DURATION s
-# window is measured:
+# what the SFU forwards. Each video frame and audio packet carries its number in its
+# stream (a stamp in the payload); receivers count unique stamps and RTP sequence
+# numbers per stream, so loss is measured, not assumed. After every receiver gets
+# every source's video and WARMUP seconds more, a DURATION s window is measured:
 #   forwarded packets/s   unique RTP packets the receivers got, per second
 #   server µs per packet  server CPU time (utime + stime of its PID in /proc) / forwarded
 #   packets per CPU s     forwarded / server CPU seconds (the ratio compares these)
-#   loss                  RTP: 1 - received / sequence-number span, over all receivers;
-#                         frames: 1 - video frames received / frames the sources sent
-#                         to them (end to end: confab numbers each receiver's packets
-#                         itself, so a frame it drops leaves no sequence gap)
+#   loss, end to end      stamps missing from the span each receiver saw per stream (an
+#                         SFU that numbers each receiver's packets itself, as confab
+#                         does, leaves no sequence gap where it drops a frame)
+#   RTP loss              sequence numbers missing from each stream's span
+#   frames delivered      video frames received / frames the sources sent (a stall)
 # Loads, each on a fresh server process, confab then Janus:
 #   meeting:   MEETING_ROOMS rooms of MEETING members, each publishing and receiving
 #              the others
 #   broadcast: 1 publisher to N receivers, N stepping through STEPS until a run does not
-#              hold (RTP or frame loss >= MAX_LOSS %, or a receiver missing a source's
-#              video); "most receivers held" is the last N held.
+#              hold (loss or RTP loss >= MAX_LOSS %, a receiver missing a source's
+#              video, or under 98 % of the frames delivered); "most receivers held" is
+#              the last N held.
 #
 # Setup, stated because it matters. The benchmark runs in two network namespaces of its
 # own (unshare --net): the servers' (A) and the peers' (B), joined by one veth pair

@@ -8,7 +8,7 @@
 
 use super::guard;
 use super::stats::PeerStats;
-use super::synth::MediaSpec;
+use super::synth::{self, MediaSpec};
 use super::track::SeqTracker;
 use anyhow::{anyhow, bail, Context};
 use std::collections::HashMap;
@@ -169,6 +169,13 @@ fn raise_recv_buffer(socket: &std::net::UdpSocket) {
     }
 }
 
+/// One received stream.
+struct Track {
+    kind: MediaKind,
+    seq: SeqTracker,
+    stamps: SeqTracker,
+}
+
 /// One outgoing stream, once negotiated.
 struct Sending {
     kind: MediaKind,
@@ -187,8 +194,8 @@ struct Driver {
     pending: Option<SdpPendingOffer>,
     /// Mids we publish on (with their kind), and their streams once negotiated.
     sending: Vec<(Mid, MediaKind, Option<Sending>)>,
-    /// Received streams: kind and counters.
-    tracks: HashMap<Ssrc, (MediaKind, SeqTracker)>,
+    /// Received streams: kind, RTP sequence numbers and payload stamps.
+    tracks: HashMap<Ssrc, Track>,
     /// str0m's next deadline.
     due: Instant,
     next_video: Option<Instant>,
@@ -387,20 +394,35 @@ impl Driver {
                 MediaKind::Audio => &self.stats.rx_audio_tracks,
             };
             PeerStats::add(counter, 1);
-            self.tracks.insert(ssrc, (kind, SeqTracker::default()));
+            let track = Track {
+                kind,
+                seq: SeqTracker::default(),
+                stamps: SeqTracker::default(),
+            };
+            self.tracks.insert(ssrc, track);
         }
-        let Some((kind, tracker)) = self.tracks.get_mut(&ssrc) else {
+        let Some(t) = self.tracks.get_mut(&ssrc) else {
             return;
         };
-        let expected = tracker.expected;
-        if tracker.observe(*p.seq_no) {
+        let expected = t.seq.expected;
+        if t.seq.observe(*p.seq_no) {
             PeerStats::add(&self.stats.rx_packets, 1);
             PeerStats::add(&self.stats.rx_bytes, p.payload.len() as u64);
-            if *kind == MediaKind::Video && p.header.marker {
+            if t.kind == MediaKind::Video && p.header.marker {
                 PeerStats::add(&self.stats.rx_video_frames, 1);
             }
         }
-        PeerStats::add(&self.stats.rx_expected, tracker.expected - expected);
+        PeerStats::add(&self.stats.rx_expected, t.seq.expected - expected);
+        if let Some(n) = synth::stamp_of(&p.payload) {
+            let expected = t.stamps.expected;
+            if t.stamps.observe(n) {
+                PeerStats::add(&self.stats.rx_stamped, 1);
+            }
+            PeerStats::add(
+                &self.stats.rx_stamped_expected,
+                t.stamps.expected - expected,
+            );
+        }
     }
 
     /// The kind of a received stream: its m-line's, else its payload type's codec.

@@ -158,10 +158,12 @@ async fn measure(opts: &MediaOpts, plan: &Plan, roster: &Roster, started: Instan
     }
     for rx in &roster.receivers {
         let (a, b) = (&before[rx.peer], &after[rx.peer]);
-        let got = b.rx_packets - a.rx_packets;
-        let promised = b.rx_expected - a.rx_expected;
-        r.forwarded_packets += got;
-        r.expected_packets += promised;
+        r.forwarded_packets += b.rx_packets - a.rx_packets;
+        r.expected_packets += b.rx_expected - a.rx_expected;
+        let got = b.rx_stamped - a.rx_stamped;
+        let promised = b.rx_stamped_expected - a.rx_stamped_expected;
+        r.stamped_received += got;
+        r.stamped_expected += promised;
         if promised > 0 {
             let loss = promised.saturating_sub(got) as f64 * 100.0 / promised as f64;
             r.worst_loss_pct = r.worst_loss_pct.max(loss);

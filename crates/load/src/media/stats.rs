@@ -9,6 +9,8 @@ pub struct PeerStats {
     pub(super) connected: AtomicBool,
     pub(super) rx_packets: AtomicU64,
     pub(super) rx_expected: AtomicU64,
+    pub(super) rx_stamped: AtomicU64,
+    pub(super) rx_stamped_expected: AtomicU64,
     pub(super) rx_bytes: AtomicU64,
     pub(super) rx_video_frames: AtomicU64,
     pub(super) rx_video_tracks: AtomicU64,
@@ -29,6 +31,10 @@ pub struct Snapshot {
     pub rx_packets: u64,
     /// RTP packets the received sequence number spans say were sent to it.
     pub rx_expected: u64,
+    /// Stamped video frames and audio packets received (unique), and the span of their
+    /// numbers: loss end to end, whatever the SFU does to sequence numbers.
+    pub rx_stamped: u64,
+    pub rx_stamped_expected: u64,
     /// RTP payload bytes received.
     pub rx_bytes: u64,
     /// Video packets received with the marker bit (one per frame).
@@ -60,6 +66,8 @@ impl PeerStats {
             connected: self.connected.load(Ordering::Relaxed),
             rx_packets: g(&self.rx_packets),
             rx_expected: g(&self.rx_expected),
+            rx_stamped: g(&self.rx_stamped),
+            rx_stamped_expected: g(&self.rx_stamped_expected),
             rx_bytes: g(&self.rx_bytes),
             rx_video_frames: g(&self.rx_video_frames),
             rx_video_tracks: g(&self.rx_video_tracks),

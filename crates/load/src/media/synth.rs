@@ -1,7 +1,10 @@
 //! Synthetic media: what a publisher puts on the wire. VP8 frames of a fixed size split
 //! into near-equal RTP packets (a valid payload descriptor and frame tag, so SFUs that
 //! look inside, str0m's depacketizer and Janus's keyframe check, read them), and Opus
-//! packets of a fixed size. Nothing is encoded: the bytes after the headers are filler.
+//! packets of a fixed size. Nothing is encoded: after the headers come a stamp (the
+//! frame's or audio packet's number in its stream, [`stamp_of`]) and filler. The stamp
+//! survives an SFU that renumbers RTP packets per receiver, so receivers measure loss
+//! end to end, frames an SFU drops included.
 
 use std::time::Duration;
 
@@ -72,6 +75,8 @@ impl MediaSpec {
             p.push(if i == 0 { 0x10 } else { 0x00 });
             if i == 0 {
                 p.extend_from_slice(&vp8_frame_header(key, total as u32));
+                p.extend_from_slice(&STAMP);
+                p.extend_from_slice(&n.to_be_bytes());
             }
             let fill = (n as u8).wrapping_add(i as u8);
             p.resize(len.max(p.len()), fill);
@@ -84,9 +89,28 @@ impl MediaSpec {
     pub fn audio_packet(&self, n: u64) -> Vec<u8> {
         // TOC byte: config 31 (CELT fullband 20 ms), mono, one frame.
         let mut p = vec![0xf8];
-        p.resize(self.audio_bytes.max(2), n as u8);
+        p.extend_from_slice(&STAMP);
+        p.extend_from_slice(&n.to_be_bytes());
+        p.resize(self.audio_bytes.max(p.len()), n as u8);
         p
     }
+}
+
+/// Marks the number that follows it in a payload (filler bytes repeat one value, so
+/// they never spell it).
+const STAMP: [u8; 4] = *b"cfmb";
+
+/// Where in a payload the stamp may start at the latest (after a VP8 descriptor with
+/// every extension and a keyframe header).
+const STAMP_WITHIN: usize = 32;
+
+/// The number stamped in a payload: a video frame's (only in the frame's first packet)
+/// or an audio packet's.
+pub fn stamp_of(payload: &[u8]) -> Option<u64> {
+    let head = &payload[..payload.len().min(STAMP_WITHIN + STAMP.len() + 8)];
+    let at = head.windows(STAMP.len()).position(|w| w == STAMP)?;
+    let n = head.get(at + STAMP.len()..at + STAMP.len() + 8)?;
+    Some(u64::from_be_bytes(n.try_into().ok()?))
 }
 
 /// A VP8 frame tag (RFC 6386 9.1), and for a keyframe the start code and a 640x360
@@ -121,6 +145,11 @@ mod tests {
         let frame = spec.video_frame(7, false);
         let sizes: Vec<usize> = frame.iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![1041, 1042]);
+        assert_eq!(stamp_of(&frame[0]), Some(7));
+        assert_eq!(stamp_of(&frame[1]), None);
+        assert_eq!(stamp_of(&spec.video_frame(9, true)[0]), Some(9));
+        assert_eq!(stamp_of(&spec.audio_packet(1 << 40)), Some(1 << 40));
+        assert_eq!(spec.audio_packet(3).len(), 100);
         assert!((spec.packets_per_sec() - 110.0).abs() < 1e-9);
         let small = MediaSpec {
             packet_bytes: 700,
