@@ -7,8 +7,12 @@
 //! (unicast). Every payload carries the sender, a sequence number and the send time, so
 //! each receiver checks exactly-once in-order delivery per sender ([`seq`]) and records
 //! latency in an HDR histogram. See `bench/load.sh` for the benchmark built on it.
+//!
+//! [`media`] is the SFU media mode (`confab-media`): str0m publishers and subscribers
+//! against confab or Janus, server CPU per forwarded packet (`bench/media.sh`).
 
 pub mod client;
+pub mod media;
 pub mod opts;
 pub mod payload;
 pub mod report;

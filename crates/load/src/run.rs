@@ -32,6 +32,11 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 /// CPU time (user + system) `pid` has used, in seconds, from `/proc/<pid>/stat`
 /// (fields 14 and 15, in USER_HZ ticks, which Linux fixes at 100 for user space).
 pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    cpu_times(pid).map(|(user, sys)| user + sys)
+}
+
+/// User and system CPU time `pid` has used, in seconds (see [`cpu_secs`]).
+pub fn cpu_times(pid: u32) -> anyhow::Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
     // The command name (field 2) may hold spaces; fields after it follow its ')'.
@@ -41,7 +46,7 @@ pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
         Ok(fields.get(i).context("short stat")?.parse::<u64>()? as f64)
     };
     // `rest` starts at field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-    Ok((ticks(11)? + ticks(12)?) / 100.0)
+    Ok((ticks(11)? / 100.0, ticks(12)? / 100.0))
 }
 
 /// The sum of `f` over `pids`; `None` without pids.
@@ -62,7 +67,7 @@ fn rss_sum(pids: &[u32]) -> anyhow::Result<Option<u64>> {
 }
 
 /// Host and port of a `ws://host:port/...` URL, resolved.
-async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) async fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
     let rest = url
         .strip_prefix("ws://")
         .context("only ws:// URLs are supported")?;
