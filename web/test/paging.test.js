@@ -1,4 +1,4 @@
-// The grid's pages: how many tiles a page holds at a size, and which tiles a page shows.
+// The grid's pages (how many tiles a page holds at a size, which tiles a page shows) and the call timer's format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MIN_TILE_WIDTH, bestGrid, pageSize, paging } from '../js/ui/stage.js';
@@ -23,4 +23,12 @@ test('pages split the tiles in order and keep the page in range', () => {
   assert.deepEqual(paging(3, 2, 2), { pages: 2, page: 1, start: 2, end: 3 });
   assert.deepEqual(paging(0, 4, 1), { pages: 1, page: 0, start: 0, end: 0 });
   assert.deepEqual(paging(4, 4, 0), { pages: 1, page: 0, start: 0, end: 4 });
+});
+
+test('the call timer reads m:ss, then h:mm:ss', async () => {
+  const { formatDuration } = await import('../js/ui/basics.js');
+  assert.equal(formatDuration(0), '0:00');
+  assert.equal(formatDuration(65_400), '1:05');
+  assert.equal(formatDuration(3_600_000 + 2 * 60_000 + 3_000), '1:02:03');
+  assert.equal(formatDuration(-5), '0:00');
 });

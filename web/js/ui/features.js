@@ -9,6 +9,7 @@ import { ScreenShare } from '../media/screen.js';
 import { Devices } from '../media/devices.js';
 import { QualityPanel } from '../media/quality.js';
 import { $ } from './dom.js';
+import { setupMeetingBasics } from './basics.js';
 
 /** @typedef {import('../media/call.js').PeerCall} PeerCall */
 
@@ -21,6 +22,8 @@ import { $ } from './dom.js';
 export function createCallFeatures(app) {
   const incall = new InCall({ nameOf: app.nameOf, onPeerState: app.onPeerState });
   const stage = $('stage', HTMLElement);
+  setupMeetingBasics({ stage, timer: $('call-timer', HTMLElement), sheet: $('shortcuts', HTMLDialogElement),
+    sheetButton: $('menu-shortcuts', HTMLElement) });
   const selfTile = $('self-tile', HTMLElement);
 
   const files = new FileTransfers(incall, {
