@@ -90,6 +90,8 @@ function construct(f) {
       return proto.sfuAnswer(v.sdp, v.id);
     case 'sfuView':
       return proto.sfuView(v.tracks, v.id);
+    case 'react':
+      return proto.react(v.reaction, v.id);
     default:
       throw new Error(`${f.file}: no constructor for client message type ${v.type}`);
   }
@@ -115,7 +117,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer', 'sfuView', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
+    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

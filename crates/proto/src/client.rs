@@ -159,6 +159,12 @@ pub enum ClientMsg {
     /// Host only: the room's recordings on the server, answered by `recordings` (with
     /// download links that work for an hour).
     Recordings,
+    /// A reaction everyone in the room sees for a moment (`reacted`). Counted against
+    /// the chat rate limits: like a message, it goes to the whole room.
+    React {
+        /// Which one.
+        reaction: Reaction,
+    },
     /// Raise or lower your hand; the room sees it in `presence` (`hand`).
     Hand {
         /// `true` to raise it.
@@ -204,6 +210,25 @@ pub enum ClientMsg {
         /// The selected ICE candidate pair's local candidate type.
         pair: PairType,
     },
+}
+
+/// The reactions there are: a fixed set, so nothing but these few pictures can be
+/// flashed on everyone's screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reaction {
+    /// 👍
+    ThumbsUp,
+    /// 👏
+    Clap,
+    /// 😂
+    Laugh,
+    /// ❤️
+    Heart,
+    /// 🎉
+    Party,
+    /// 😮
+    Surprised,
 }
 
 /// Most entries one `sfuView` may carry (a call's size, with screens).
@@ -306,6 +331,7 @@ impl ClientMsg {
             ClientMsg::SfuView { .. } => "sfuView",
             ClientMsg::Broadcast { .. } => "broadcast",
             ClientMsg::Hand { .. } => "hand",
+            ClientMsg::React { .. } => "react",
             ClientMsg::Stage { .. } => "stage",
             ClientMsg::Record { .. } => "record",
             ClientMsg::Recordings => "recordings",
@@ -339,6 +365,7 @@ impl ClientMsg {
         "sfuView",
         "broadcast",
         "hand",
+        "react",
         "stage",
         "record",
         "recordings",

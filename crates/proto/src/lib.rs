@@ -28,7 +28,8 @@ mod peer;
 mod server;
 
 pub use client::{
-    ClientFrame, ClientMsg, IceCandidate, PairType, TrackView, MAX_MID_LEN, MAX_SETUP_MS, MAX_VIEWS,
+    ClientFrame, ClientMsg, IceCandidate, PairType, Reaction, TrackView, MAX_MID_LEN, MAX_SETUP_MS,
+    MAX_VIEWS,
 };
 pub use decode::{
     decode_client, is_format_char, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES,

@@ -229,6 +229,13 @@ pub enum ServerMsg {
         /// The host who did it.
         by: PeerId,
     },
+    /// A member reacted (`react`); sent to every member, the sender included.
+    Reacted {
+        /// Who.
+        peer: PeerId,
+        /// Which reaction.
+        reaction: crate::Reaction,
+    },
     /// A host started or stopped recording the room on the server; sent to every member.
     Recording {
         /// Whether the room is being recorded now.
@@ -303,6 +310,7 @@ impl ServerMsg {
             ServerMsg::RoleChanged { .. } => "roleChanged",
             ServerMsg::Broadcast { .. } => "broadcast",
             ServerMsg::Recording { .. } => "recording",
+            ServerMsg::Reacted { .. } => "reacted",
             ServerMsg::Recordings { .. } => "recordings",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
@@ -339,6 +347,7 @@ impl ServerMsg {
         "broadcast",
         "recording",
         "recordings",
+        "reacted",
         "pong",
         "error",
     ];

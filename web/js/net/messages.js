@@ -3,7 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
-/** @import { BroadcastMsg, HandMsg, RecordMsg, RecordingsMsg, SfuViewMsg, StageMsg } from './types.js' */
+/** @import { BroadcastMsg, HandMsg, ReactMsg, Reaction, RecordMsg, RecordingsMsg, SfuViewMsg, StageMsg } from './types.js' */
 /** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
@@ -88,6 +88,19 @@ export function sfuOffer(sdp, id) {
  */
 export function sfuAnswer(sdp, id) {
   return withId({ type: /** @type {const} */ ('sfuAnswer'), sdp }, id);
+}
+
+/** The reactions there are, in the order the picker shows them. */
+export const REACTIONS = /** @type {const} */ (['thumbsUp', 'clap', 'laugh', 'heart', 'party', 'surprised']);
+
+/**
+ * `react`: a reaction for everyone in the room.
+ * @param {Reaction} reaction
+ * @param {RequestId} [id]
+ * @returns {ReactMsg}
+ */
+export function react(reaction, id) {
+  return withId({ type: /** @type {const} */ ('react'), reaction }, id);
 }
 
 /**

@@ -4,6 +4,7 @@
 
 import { MAX_REQUEST_ID_LEN } from './types.js';
 import { isValidRoom } from './rules.js';
+import { REACTIONS } from './messages.js';
 /** @import { ChatMessage, IceCandidate, IceServer, PeerInfo, PeerState, RequestId, Role, ServerMsg } from './types.js' */
 
 // Server message parsing
@@ -157,6 +158,7 @@ const SERVER_CHECKS = {
   roleChanged: (m) => isString(m.peerId) && isRole(m.role),
   broadcast: (m) => typeof m.on === 'boolean' && isString(m.by),
   recording: (m) => typeof m.on === 'boolean' && isString(m.by),
+  reacted: (m) => isString(m.peer) && REACTIONS.includes(/** @type {any} */ (m.reaction)),
   recordings: (m) => isOptRef(m.ref) && Array.isArray(m.list) && m.list.every(isRecordingInfo),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.

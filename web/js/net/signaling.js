@@ -30,6 +30,7 @@ import {
   ping,
   sfuAnswer,
   sfuView,
+  react,
   sfuOffer,
   toIceCandidate,
 } from './protocol.js';
@@ -128,6 +129,7 @@ import {
  * @property {import('./protocol.js').RoleChangedMsg} roleChanged
  * @property {import('./protocol.js').RemoteBroadcastMsg} broadcast a host started or stopped
  *   a broadcast
+ * @property {import('./protocol.js').ReactedMsg} reacted a member reacted
  * @property {import('./protocol.js').RecordingMsg} recording a host started or stopped
  *   recording the room
  * @property {import('./protocol.js').RecordingListMsg} recordings the room's recordings
@@ -468,6 +470,11 @@ export class Signaling {
   /** The answer to the media router's offer. @param {string} sdp */
   sendSfuAnswer(sdp) {
     return this.send(sfuAnswer(sdp));
+  }
+
+  /** A reaction for the room. @param {import('./types.js').Reaction} reaction */
+  sendReact(reaction) {
+    return this.send(react(reaction));
   }
 
   /** How we show the router's video tracks. @param {import('./types.js').TrackView[]} tracks */

@@ -126,12 +126,14 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'sfuOffer', sdp: string, id?: RequestId}} SfuOfferMsg */
 /** @typedef {{type: 'sfuAnswer', sdp: string, id?: RequestId}} SfuAnswerMsg */
 /** @typedef {{mid: string, width: number, height: number}} TrackView */
+/** @typedef {'thumbsUp' | 'clap' | 'laugh' | 'heart' | 'party' | 'surprised'} Reaction */
+/** @typedef {{type: 'react', reaction: Reaction, id?: RequestId}} ReactMsg */
 /** @typedef {{type: 'sfuView', tracks: TrackView[], id?: RequestId}} SfuViewMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | SfuViewMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
+ *   SfuAnswerMsg | SfuViewMsg | ReactMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
  */
 
 /**
@@ -185,6 +187,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'roleChanged', peerId: string, role: Role}} RoleChangedMsg */
 /** @typedef {{type: 'broadcast', on: boolean, by: string}} RemoteBroadcastMsg */
 /** @typedef {{type: 'recording', on: boolean, by: string}} RecordingMsg */
+/** @typedef {{type: 'reacted', peer: string, reaction: Reaction}} ReactedMsg */
 /** @typedef {{name: string, kind: 'audio' | 'video', peer: string, bytes: number, url: string}} RecordedFile */
 /** @typedef {{id: string, startedMs: number, stoppedMs?: number, files: RecordedFile[]}} RecordingInfo */
 /** @typedef {{type: 'recordings', ref?: RequestId, list: RecordingInfo[]}} RecordingListMsg */
@@ -195,5 +198,5 @@ export const CloseCode = Object.freeze({
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
- *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | ReactedMsg | PongMsg | ErrorMsg} ServerMsg
  */

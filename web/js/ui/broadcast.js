@@ -6,6 +6,7 @@
 // docs/protocol.md, "Broadcast"); this module offers the actions and says what happened.
 
 import { broadcast, hand, stage } from '../net/protocol.js';
+import { setupReactions } from './reactions.js';
 import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
@@ -50,6 +51,8 @@ export class Broadcast {
     for (const b of [ui.hand, ui.menuHand]) {
       b.addEventListener('click', () => this.ctx.signaling()?.send(hand(!this.ctx.room.me.hand)));
     }
+    // Reactions sit with the hand: the audience's ways to speak up without a microphone.
+    setupReactions(() => this.ctx.signaling());
   }
 
   /** Back to the lobby. */

@@ -8,6 +8,7 @@ import { say, t } from '../i18n/i18n.js';
 import { shouldReconnect } from '../net/reconnect.js';
 import { Recall } from './recall.js';
 import { SignalingError } from '../net/signaling.js';
+import { showReaction } from './reactions.js';
 
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
 
@@ -164,6 +165,10 @@ export function wireSignaling(sig, c) {
 
   sig.on('activeSpeakers', (m) => {
     if (live()) speakers.handle(m, room.myCall());
+  });
+
+  sig.on('reacted', (m) => {
+    if (live()) showReaction(m, { myId: room.myId, nameOf: (id) => room.nameOf(id) });
   });
 
   for (const type of /** @type {const} */ (['sfuOffer', 'sfuAnswer'])) {

@@ -35,6 +35,11 @@ pub enum StageOp {
         /// On after this.
         on: bool,
     },
+    /// A reaction of the requester's, for everyone in the room.
+    React {
+        /// Which.
+        reaction: confab_proto::Reaction,
+    },
     /// Raise or lower the requester's hand.
     Hand {
         /// Raised after this.
@@ -86,6 +91,10 @@ impl RoomCore {
         let is_host = me.info.role == Role::Host;
         match op {
             StageOp::Hand { up } => self.update_state(from, |s| s.hand = up),
+            StageOp::React { reaction } => {
+                let peer = from.clone();
+                self.broadcast(ServerMsg::Reacted { peer, reaction });
+            }
             StageOp::Stage { peer, on } => {
                 let stepping_down = &peer == from && !on;
                 if !(is_host || stepping_down) {

@@ -76,6 +76,7 @@ impl Hub {
             ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
             ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
             ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
+            ClientMsg::React { reaction } => return self.handle_react(conn, reaction, id, now),
             ClientMsg::Record { on } => return self.stage(conn, StageOp::Record { on }, id),
             ClientMsg::Recordings => return self.stage(conn, StageOp::ListRecordings, id),
             ClientMsg::Stage { peer, on } => {
@@ -297,6 +298,24 @@ impl Hub {
             ref_,
         };
         self.command(&room, cmd);
+    }
+
+    /// `react`: goes to the whole room like a chat message, so it takes a token from the
+    /// same buckets (connection, address, room) and is refused the same way.
+    fn handle_react(
+        &mut self,
+        conn: ConnId,
+        reaction: confab_proto::Reaction,
+        ref_: Option<RequestId>,
+        now: Instant,
+    ) {
+        let Some((from, room)) = self.require_room(conn, &ref_, "join one before reacting") else {
+            return;
+        };
+        if self.chat_allowed(conn, &room, &ref_, now) {
+            let op = StageOp::React { reaction };
+            self.command(&room, RoomCommand::Stage { from, op, ref_ });
+        }
     }
 
     /// Hands `cmd` to `room` (if it exists), applies its events in order, drops the room
