@@ -1,7 +1,8 @@
 // Reactions: in a call, Alice picks 👏 from the reactions button; both pages show it
 // floating with her name (Bob's page in Chinese, where the picker's words are Chinese
 // too); a second reaction by Bob shows on both. A reaction reaches the room, not a call:
-// Carol, in the room but not in the call, sees them too.
+// Carol, in the room but not in the call, sees them too, and on a phone-sized page sends
+// one from the "more" menu.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -53,5 +54,15 @@ test('reactions: picked from the call controls, seen by everyone in the room wit
     await seen(alice, '❤️', 'Bob');
     await seen(bob, '❤️', '你');
     await lab.screenshot(alice, 'reaction');
+
+    // On a phone the bar has no room for the button: the "more" menu opens the picker.
+    await carol.setViewportSize({ width: 375, height: 740 });
+    assert.ok(await carol.locator('#react-toggle').isHidden(), 'no reactions button on a phone');
+    await carol.click('#more-toggle');
+    await carol.click('#menu-react');
+    await carol.locator('#react-menu .reaction-choice[data-reaction="party"]').click();
+    await seen(alice, '🎉', 'Carol');
+    await seen(carol, '🎉', 'You');
+    await lab.screenshot(carol, 'reaction-phone');
     for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
   });

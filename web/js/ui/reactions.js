@@ -16,13 +16,15 @@ const SHOW_MS = 4000;
 const MAX_SHOWN = 12;
 
 /**
- * Wires the picker (`#react-toggle`, `#react-menu`): a button per reaction, each sending
- * it and closing the picker.
+ * Wires the picker (`#react-menu`, opened by `#react-toggle`, or on narrow screens by
+ * the "more" menu's `#menu-react`): a button per reaction, each sending it and closing
+ * the picker.
  * @param {() => ({sendReact: (r: Reaction) => unknown}) | null} signaling
  */
 export function setupReactions(signaling) {
   const toggle = /** @type {HTMLButtonElement | null} */ (document.getElementById('react-toggle'));
   const menu = document.getElementById('react-menu');
+  const menuItem = document.getElementById('menu-react');
   if (!toggle || !menu) return;
   /** @param {boolean} open */
   const setOpen = (open) => {
@@ -45,12 +47,13 @@ export function setupReactions(signaling) {
     });
     menu.append(b);
   }
-  toggle.addEventListener('click', (ev) => {
-    ev.stopPropagation();
-    setOpen(menu.hidden);
-  });
+  toggle.addEventListener('click', () => setOpen(menu.hidden));
+  menuItem?.addEventListener('click', () => setOpen(true));
+  // A click anywhere else closes it (the openers' own clicks excepted).
+  const openers = [toggle, menuItem, menu];
   document.addEventListener('click', (ev) => {
-    if (!menu.hidden && ev.target instanceof Node && !menu.contains(ev.target)) setOpen(false);
+    const target = ev.target instanceof Node ? ev.target : null;
+    if (!menu.hidden && !openers.some((o) => o && target && o.contains(target))) setOpen(false);
   });
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && !menu.hidden) {
