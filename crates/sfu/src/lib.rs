@@ -166,7 +166,11 @@ pub struct SfuConfig {
     pub loudest_audio_above: usize,
     /// The bandwidth estimate each receiver starts from, bits per second, until str0m's
     /// estimator (transport-cc feedback, probing) knows better: it picks a newcomer's
-    /// first simulcast layers. Default 1 Mbit/s.
+    /// first simulcast layers, and paces what it is sent. Default 2.5 Mbit/s: a call's
+    /// lowest layers (four 240-line pictures, say) should fit from the first second, or
+    /// the pacer queues them while the estimate grows (with 1 Mbit/s, a call of five
+    /// moving to the SFU showed pictures frozen for seconds now and then); a slower link
+    /// shows itself within a second and the layers step down.
     pub start_bitrate: u64,
 }
 
@@ -179,7 +183,7 @@ impl Default for SfuConfig {
             max_endpoints: 2_000,
             max_room_size: 100,
             loudest_audio_above: 10,
-            start_bitrate: 1_000_000,
+            start_bitrate: 2_500_000,
         }
     }
 }

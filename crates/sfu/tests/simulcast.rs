@@ -9,8 +9,8 @@ use std::time::Duration;
 use str0m::media::{MediaKind, Rid};
 
 /// Publisher 1 (simulcast) and receive-only browsers 2 and 3, connected and flowing,
-/// their bandwidth estimates grown from the start value (1 Mbit/s: the middle layer)
-/// to carry the top layer (about 3.5 s, by probing).
+/// for 5 s (their bandwidth estimates settled: from the start value, 2.5 Mbit/s, or
+/// grown by probing).
 fn world() -> World {
     let mut w = World::new();
     w.simulcasters.insert(EndpointId(1));

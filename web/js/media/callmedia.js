@@ -17,6 +17,13 @@
 const MOVE_TIMEOUT_MS = 20_000;
 
 /**
+ * Once a member's router video plays here, how long its mesh connection stays open
+ * (hidden, silent) before it closes: the member's page may not be playing our router
+ * video yet, and closing at once would freeze our picture on its screen until it does.
+ */
+const MESH_GRACE_MS = 3000;
+
+/**
  * @implements {Transport}
  */
 export class CallMedia {
@@ -31,6 +38,8 @@ export class CallMedia {
     this.stage = stage;
     /** How our call carries media. @type {MediaMode} */
     this.mode = 'mesh';
+    /** Members whose mesh call is retired, closing after `MESH_GRACE_MS`. @type {Set<string>} */
+    this.retiring = new Set();
     /** Members whose mesh connection stays until their router video plays. @type {Set<string>} */
     this.moving = new Set();
     /** @private @type {ReturnType<typeof setTimeout> | null} */
@@ -65,7 +74,14 @@ export class CallMedia {
   onFirstFrame(peerId) {
     if (!this.moving.delete(peerId)) return;
     console.info(`confab: ${peerId}'s media now comes through the server`);
-    this.mesh.close(peerId);
+    const call = this.mesh.calls.get(peerId)?.call;
+    this.mesh.retire(peerId);
+    this.retiring.add(peerId);
+    setTimeout(() => {
+      this.retiring.delete(peerId);
+      // Unless the member's mesh call ended meanwhile, or is a new one.
+      if (call && this.mesh.calls.get(peerId)?.call === call) this.mesh.close(peerId);
+    }, MESH_GRACE_MS);
     if (this.moving.size === 0) this.finishMove();
   }
 
@@ -92,7 +108,8 @@ export class CallMedia {
   sync(members) {
     if (this.mode === 'sfu') {
       for (const id of this.moving) if (!members.has(id)) this.moving.delete(id);
-      this.mesh.sync(new Set([...this.moving].filter((id) => members.has(id))));
+      const keep = [...this.moving, ...this.retiring];
+      this.mesh.sync(new Set(keep.filter((id) => members.has(id))));
       this.sfu.sync(members);
     } else {
       this.mesh.sync(members);
@@ -113,6 +130,7 @@ export class CallMedia {
     this.moving.clear();
     if (this.moveTimer !== null) clearTimeout(this.moveTimer);
     this.moveTimer = null;
+    this.retiring.clear();
     this.mode = 'mesh';
   }
 

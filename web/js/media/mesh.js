@@ -112,8 +112,9 @@ export class Mesh {
     return this.calls.get(peerId)?.keep === true;
   }
 
+  /** Calls with a tile on show (a retired one's is hidden until it closes). */
   get size() {
-    return this.calls.size;
+    return [...this.calls.values()].filter((e) => !e.tile.hidden).length;
   }
 
   /** Forgets everything about past sessions (a new room). */
@@ -172,6 +173,20 @@ export class Mesh {
     this.renderTile(entry);
     this.ctx.onChange();
     return entry;
+  }
+
+  /**
+   * A member's call is about to close (its media comes another way now): its tile is
+   * hidden and silent, while we go on sending to it for a moment.
+   * @param {string} peerId
+   */
+  retire(peerId) {
+    const entry = this.calls.get(peerId);
+    if (!entry) return;
+    entry.tile.hidden = true;
+    const video = entry.tile.querySelector('video');
+    if (video) video.muted = true;
+    this.ctx.onChange();
   }
 
   /**
