@@ -19,6 +19,7 @@ pub mod report;
 pub mod run;
 pub mod seq;
 pub mod shared;
+pub mod tool;
 
 pub use opts::Opts;
 pub use report::Report;
