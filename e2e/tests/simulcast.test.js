@@ -3,18 +3,39 @@
 // whole picture; his tile made thumbnail-sized: a smaller layer, still decoding; big
 // again: the whole picture back. What the router forwards follows the `sfuView` his page
 // sends, so this is what a person sees in speaker view's strip versus the stage. Then his
-// link is capped with `tc tbf`: a smaller layer, still decoding; the cap lifted: the
-// whole picture again within 10 s (the router's bandwidth estimate of his link).
+// link is capped with `tc tbf` between the rates Alice's two layers have then: a smaller
+// layer, still decoding; the cap lifted: the whole picture again within 10 s (the
+// router's bandwidth estimate of his link).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/call.js';
-import { callStats, pollUntil, roomName, skipReason, startLab } from '../lib/lab.js';
+import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
 
 const SKIP = skipReason();
 
-/** The cap on Bob's link: under Alice's top layer (about 1 Mbit/s), over her middle one. */
-const CAP_KBIT = 600;
+/**
+ * What Alice sends in each layer now, kbit/s, over a second (by rid: `m`, `h`).
+ * @param {Page} page
+ */
+async function layerRates(page) {
+  const bytes = () => page.evaluate(async () => {
+    const pc = Object.values(window.confab.pcs())[0];
+    /** @type {Record<string, number>} */
+    const out = {};
+    (await pc.getStats()).forEach((/** @type {any} */ s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = s.bytesSent ?? 0;
+    });
+    return out;
+  });
+  const before = await bytes();
+  const t0 = Date.now();
+  await sleep(1000);
+  const after = await bytes();
+  const secs = (Date.now() - t0) / 1000;
+  const rate = (/** @type {string} */ rid) => Math.round(((after[rid] ?? 0) - (before[rid] ?? 0)) * 8 / secs / 1000);
+  return { m: rate('m'), h: rate('h') };
+}
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -116,15 +137,20 @@ test('simulcast: a thumbnail or a capped link gets a smaller layer from the rout
         { timeout: 20_000, message: 'Bob gets the top layer back' });
       assert.ok((await outboundLayers(alice)).length >= 2);
 
-      // Bob's link capped (`tc tbf` on the server's side of his cable: what reaches him):
-      // the top layer no longer fits, he gets a smaller one that keeps decoding ...
+      // Bob's link capped (`tc tbf` on the server's side of his cable: what reaches him)
+      // between what Alice's two layers need as she sends them now (a CPU-starved encoder
+      // sends less than its maximum): the top layer no longer fits, the smaller one does
+      // (the router budgets 85 % of its estimate, less 48 kbit/s of audio) ...
+      const rates = await layerRates(alice);
+      const cap = Math.round(((rates.m + rates.h) / 2 + 48) / 0.85);
+      console.log(`alice's layers: ${JSON.stringify(rates)} kbit/s; cap ${cap} kbit/s`);
       const run = (/** @type {string[]} */ args) => lab.net.run(lab.net.serverNs, 'tc', args);
       const dev = `v${lab.net.clients[1].role}`;
-      run(['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${CAP_KBIT}kbit`, 'burst', '20kb', 'latency', '100ms']);
+      run(['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${cap}kbit`, 'burst', '20kb', 'latency', '100ms']);
       const capped = await pollUntil(async () => {
         const v = await inboundVideo(bob);
         return v.frameHeight > 0 && v.frameHeight < top ? v : null;
-      }, { timeout: 30_000, message: `Bob gets a smaller layer under a ${CAP_KBIT} kbit/s cap` });
+      }, { timeout: 30_000, message: `Bob gets a smaller layer under a ${cap} kbit/s cap` });
       await pollUntil(async () => (await inboundVideo(bob)).framesDecoded > capped.framesDecoded + 10,
         { timeout: 10_000, message: 'the smaller layer decodes under the cap' });
       // ... and the top one within 10 s of the cap lifting.
