@@ -89,7 +89,7 @@ pub async fn connect(url: &str, addr: SocketAddr, src: Option<IpAddr>) -> anyhow
 }
 
 /// Reads the next server message, skipping control frames.
-async fn next_msg(ws: &mut Ws) -> anyhow::Result<ServerMsg> {
+pub(crate) async fn next_msg(ws: &mut Ws) -> anyhow::Result<ServerMsg> {
     loop {
         match ws.next().await {
             None => bail!("connection closed"),

@@ -9,10 +9,10 @@
 
 use super::peer::PeerHandle;
 use super::{Ctx, Plan, Receiver, Roster, Stage};
-use crate::client::{connect, Ws};
+use crate::client::{connect, next_msg, Ws};
 use anyhow::{bail, Context};
 use confab_proto::{CallId, MediaMode, ServerMsg};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -231,22 +231,6 @@ async fn wait_for<T: Clone>(ws: &mut Ws, rx: &mut watch::Receiver<Option<T>>) ->
 async fn send(ws: &mut Ws, v: Value) -> anyhow::Result<()> {
     ws.send(Message::Text(v.to_string().into())).await?;
     Ok(())
-}
-
-/// The next server message, skipping control frames.
-async fn next_msg(ws: &mut Ws) -> anyhow::Result<ServerMsg> {
-    loop {
-        match ws.next().await {
-            None => bail!("connection closed"),
-            Some(Err(e)) => return Err(e.into()),
-            Some(Ok(Message::Text(t))) => {
-                return serde_json::from_str(t.as_str())
-                    .with_context(|| format!("bad server message {t}"))
-            }
-            Some(Ok(Message::Close(f))) => bail!("closed by server: {f:?}"),
-            Some(Ok(_)) => continue,
-        }
-    }
 }
 
 /// An `error` fails the setup step that caused it.
