@@ -212,6 +212,7 @@ test('roles: the first person hosts, mutes and removes a guest, locks the room a
 
     // Remove: Bob is back in the lobby with the reason; Alice is told.
     await alice.click(`${bobRowAtAlice} .remove-peer`);
+    await alice.click('#confirm-ok'); // Remove asks first (defects.test.js)
     const why = await waitForText(bob, '#access-note', 'removed you', 'Bob');
     assert.equal(why, 'Alice removed you from the room.');
     assert.equal(await bob.evaluate(() => window.confab.state), 'lobby', 'Bob is back in the lobby');

@@ -12,6 +12,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { selfOverPicture } from '../lib/audit.js';
 import { establishCall } from '../lib/call.js';
 import { describeConfab, pollUntil, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
@@ -102,6 +103,13 @@ test('screen share: the peer sees the screen, then the camera again; the call ne
       { arg: aliceId, message: "Bob's tile says Alice is presenting" });
     await lab.screenshot(bob, 'screen-share-bob');
     await lab.screenshot(alice, 'screen-share-alice');
+    // Bob's own picture sits beside the screen, not on its corner; on a phone, below it.
+    assert.equal(await selfOverPicture(bob, aliceId), 0, "Bob's own tile covers none of Alice's screen");
+    await bob.setViewportSize({ width: 375, height: 740 });
+    await bob.waitForTimeout(300);
+    assert.equal(await selfOverPicture(bob, aliceId), 0, 'nor on a phone');
+    await lab.screenshot(bob, 'screen-share-bob-phone');
+    await bob.setViewportSize({ width: 1280, height: 800 });
 
     // Stop with our button: the camera comes back.
     await alice.click('#screen-toggle');

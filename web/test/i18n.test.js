@@ -46,7 +46,7 @@ test('zh-CN is Chinese: every text with words has Chinese characters', () => {
 
 test('t fills named parameters, nested texts and plural forms; unknown keys fall back', () => {
   setLocale('en');
-  assert.equal(t('name.too_long', { max: 64 }), 'Your name can be at most 64 characters long.');
+  assert.equal(t('name.too_long', { max: 64, over: 2 }), 'Your name can be at most 64 characters long; this one is 2 over.');
   assert.equal(t('chat.too_long', { max: 2000, over: 1 }), 'A message can be at most 2,000 characters long; this one is 1 over.');
   assert.equal(say({ key: 'close.rejoin', params: { why: { key: 'close.going_away' } } }),
     'The server is restarting. Leave and join again to reconnect.');

@@ -23,7 +23,7 @@ export default {
 
   // Names, rooms and chat texts (net/rules.js)
   'name.empty': 'Please enter your name.',
-  'name.too_long': 'Your name can be at most {max} characters long.',
+  'name.too_long': 'Your name can be at most {max} characters long; this one is {over} over.',
   'name.control': 'Your name must not contain control characters.',
   'name.format': 'Your name must not contain invisible formatting characters (such as direction marks or zero-width spaces).',
   'room.empty': 'Please enter a room name.',
@@ -48,6 +48,7 @@ export default {
   'chat.hide': 'Hide chat',
   'chat.unread': 'Chat ({count} unread)',
   'chat.sending': 'Sending…',
+  'chat.waiting': 'Waiting to send…',
   'chat.you': 'You',
 
   // Chat composer errors (ui/chat.js)
@@ -251,10 +252,13 @@ export default {
   'people.aria.ringing': '{name} is ringing',
   'people.mute': 'Mute',
   'people.muted': 'Muted',
+  'confirm.cancel': 'Cancel',
   'people.remove': 'Remove',
   'people.mute_aria': 'Mute {name}',
   'people.muted_aria': "{name}'s microphone is off",
   'people.remove_aria': 'Remove {name} from the room',
+  'people.remove_title': 'Remove {name} from the room?',
+  'people.remove_detail': 'They leave the room and its call at once. They can come back with the room link unless the room is locked.',
 
   // Server error codes (net/describe.js)
   'error.detailed': '{text} ({detail})',

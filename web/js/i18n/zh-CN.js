@@ -24,7 +24,7 @@ export default {
 
   // Names, rooms and chat texts (net/rules.js)
   'name.empty': '请输入你的名字。',
-  'name.too_long': '名字最多 {max} 个字符。',
+  'name.too_long': '名字最多 {max} 个字符，这个超出了 {over} 个。',
   'name.control': '名字不能包含控制字符。',
   'name.format': '名字不能包含不可见的格式字符（例如文字方向标记或零宽空格）。',
   'room.empty': '请输入房间名。',
@@ -49,6 +49,7 @@ export default {
   'chat.hide': '隐藏聊天',
   'chat.unread': '聊天（{count} 条未读）',
   'chat.sending': '发送中…',
+  'chat.waiting': '等待发送…',
   'chat.you': '你',
 
   // Chat composer errors (ui/chat.js)
@@ -252,10 +253,13 @@ export default {
   'people.aria.ringing': '{name}那边正在响铃',
   'people.mute': '静音',
   'people.muted': '已静音',
+  'confirm.cancel': '取消',
   'people.remove': '移出',
   'people.mute_aria': '将{name}静音',
   'people.muted_aria': '{name}的麦克风已关闭',
   'people.remove_aria': '将{name}移出房间',
+  'people.remove_title': '要将{name}移出房间吗？',
+  'people.remove_detail': '对方会立即离开房间和通话。除非房间已锁定，对方仍可通过房间链接重新加入。',
 
   // Server error codes (net/describe.js)
   // The server's detail is English ("room standup is full"): said only in English.

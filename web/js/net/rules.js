@@ -66,7 +66,7 @@ export function nameError(name) {
   const trimmed = trimName(name);
   const chars = [...trimmed].length;
   if (chars === 0) return { key: 'name.empty' };
-  if (chars > MAX_NAME_CHARS) return { key: 'name.too_long', params: { max: MAX_NAME_CHARS } };
+  if (chars > MAX_NAME_CHARS) return { key: 'name.too_long', params: { max: MAX_NAME_CHARS, over: chars - MAX_NAME_CHARS } };
   if (CONTROL_RE.test(trimmed)) return { key: 'name.control' };
   if (hasForbiddenFormatChar(trimmed)) return { key: 'name.format' };
   return null;

@@ -11,8 +11,6 @@ import { Signaling, SignalingError } from '../net/signaling.js';
 import {
   describeClose,
   describeServerError,
-  nameError,
-  roomError,
   trimName,
 } from '../net/protocol.js';
 import { OwnMedia } from './ownmedia.js';
@@ -32,6 +30,7 @@ import { renderPeople } from './people.js';
 import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js';
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
+import { LobbyErrors } from './lobbyform.js';
 import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
@@ -41,7 +40,6 @@ import { say, t } from '../i18n/i18n.js';
 
 // The language first: everything below words what it shows in it.
 initLanguage();
-
 
 // ---------------------------------------------------------------------------------------
 // DOM
@@ -57,6 +55,8 @@ const access = new Access({
   passwordNote: $('password-note', HTMLElement),
   note: $('access-note', HTMLElement),
 });
+const lobbyErrors = new LobbyErrors({ name: ui.name, room: ui.room,
+  nameError: $('name-error', HTMLElement), roomError: $('room-error', HTMLElement) });
 
 const chat = new ChatPanel(
   {
@@ -325,12 +325,8 @@ function signalingUrl() {
  */
 async function joinRoom(rawName, roomId) {
   if (app.state !== 'lobby') return;
-  const problem = nameError(rawName) ?? roomError(roomId);
-  if (problem) {
-    showError(say(problem));
-    (nameError(rawName) ? ui.name : ui.room).focus();
-    return;
-  }
+  const problem = lobbyErrors.check(rawName, roomId);
+  if (problem) return void app.errors.push(problem);
   const name = trimName(rawName);
   rememberName(name);
   clearError();
@@ -381,7 +377,7 @@ async function joinRoom(rawName, roomId) {
           : err instanceof Error
             ? t('join.failed', { detail: err.message })
             : t('join.failed_plain');
-    failJoin(message);
+    failJoin(message, err instanceof SignalingError ? err.code : '');
   }
 }
 
@@ -437,9 +433,11 @@ function onRebound(peerId) {
 }
 
 /** @param {string} message */
-function failJoin(message) {
-  showError(message);
+function failJoin(message, code = '') {
+  app.errors.push(message);
   resetToLobby();
+  // Next to the field it concerns, else next to the Join button; never a toast far away.
+  if (!lobbyErrors.refused(code, message)) access.say(message, true);
 }
 
 function resetToLobby() {

@@ -1,6 +1,7 @@
 // The room's chat panel: message list, composer, unread badge. app.js owns the
 // connection and hands this module what the server sends; the protocol rules live in
-// protocol.js. User text only ever reaches the page through `textContent`.
+// protocol.js. User text only ever reaches the page as text nodes; http(s) links in it
+// become anchors whose text is the link as typed (links.js).
 //
 // Own messages show at once as "Sending…" and are settled by the server's copy (matched
 // by request id, the `ref` it carries) or removed again if the server refuses them, with
@@ -12,6 +13,7 @@
 import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from '../net/protocol.js';
 import { SignalingError } from '../net/signaling.js';
 import { formatDateTime, locale, say, t } from '../i18n/i18n.js';
+import { splitLinks } from './links.js';
 
 /** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
@@ -19,6 +21,12 @@ import { formatDateTime, locale, say, t } from '../i18n/i18n.js';
  * Sends a chat text with our key for it; see `Signaling.sendChat`.
  * @typedef {(text: string, key?: string) => {id: number | null, reply: Promise<ChatMessage>}} SendChat
  */
+
+/** Most own messages waiting for the room's chat rate; beyond, the sender is told. */
+const MAX_WAITING = 50;
+/** How long a message refused as too fast waits before it is sent again (the server
+ * refills a sender's chat allowance by one a second). */
+const RETRY_MS = 1_000;
 
 /** Failures after which a message may have arrived or not: it is sent again, same key. */
 const UNSETTLED = ['closed', 'timeout'];
@@ -104,6 +112,13 @@ export class ChatPanel {
      * back. @type {Map<string, {li: HTMLLIElement, text: string}>}
      */
     this.unsent = new Map();
+    /**
+     * Own messages the server refused as too fast, or typed while those wait, in the
+     * order typed, to send one at a time. @type {{key: string, text: string, li: HTMLLIElement}[]}
+     */
+    this.waiting = [];
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.retryTimer = null;
 
     el.toggle.addEventListener('click', () => this.setOpen(!this.open));
     el.close.addEventListener('click', () => this.setOpen(false));
@@ -133,7 +148,7 @@ export class ChatPanel {
    * @param {SendChat} sender
    */
   start(history, selfId, sender) {
-    const unsent = [...this.unsent];
+    const unsent = [...this.unsent, ...this.takeWaiting()];
     this.clear();
     this.selfId = selfId;
     this.sender = sender;
@@ -165,7 +180,7 @@ export class ChatPanel {
     this.selfId = selfId;
     this.setEnabled(true);
     this.renderBadge();
-    this.sendAgain([...this.unsent], history);
+    this.sendAgain([...this.unsent, ...this.takeWaiting()], history);
   }
 
   /**
@@ -184,11 +199,23 @@ export class ChatPanel {
     this.renderEmpty();
   }
 
+  /**
+   * Empties the waiting queue, for `sendAgain`.
+   * @private
+   * @returns {[string, {li: HTMLLIElement, text: string}][]}
+   */
+  takeWaiting() {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    return this.waiting.splice(0).map(({ key, text, li }) => [key, { li, text }]);
+  }
+
   /** Back to the lobby: forget the room's messages. */
   clear() {
     this.messages = [];
     this.pending.clear();
     this.unsent.clear();
+    this.takeWaiting();
     this.el.list.replaceChildren();
     this.selfId = null;
     this.sender = null;
@@ -218,6 +245,7 @@ export class ChatPanel {
     if (open) {
       this.unread = 0;
       this.renderBadge();
+      this.renderComposer();
       this.scrollToEnd();
       // On touch screens focusing would pop up the keyboard over the messages.
       if (window.matchMedia('(pointer: fine)').matches) this.el.input.focus({ preventScroll: true });
@@ -272,36 +300,47 @@ export class ChatPanel {
     this.el.input.value = '';
     this.showError('');
     this.renderComposer();
+    if (this.waiting.length > 0 && this.waiting.length < MAX_WAITING) {
+      // Others wait for the room's rate: this one goes after them.
+      this.wait({ key: newKey(), text, li: this.pendingItem(text) });
+      this.scrollToEnd();
+      return;
+    }
     this.send(text, newKey());
   }
 
   /**
-   * Shows `text` as "Sending…" and sends it with `key`; settled by the server's copy,
-   * taken back into the composer if refused, kept to send again if unsettled.
+   * Shows `text` as "Sending…" (in `li`, made now if not given) and sends it with `key`;
+   * settled by the server's copy, queued to send again if the server says we are too
+   * fast, taken back into the composer if refused otherwise, kept to send again if
+   * unsettled.
    * @private
    * @param {string} text
    * @param {string} key
+   * @param {HTMLLIElement} [given]
+   * @returns {Promise<boolean>} once settled: whether the server has it
    */
-  send(text, key) {
-    if (!this.sender) return;
+  send(text, key, given) {
+    if (!this.sender) return Promise.resolve(false);
     const { id, reply } = this.sender(text, key);
     if (id === null) {
+      given?.remove();
+      this.renderEmpty();
       this.showError(t('chat.send.closed'));
       if (this.el.input.value.trim() === '') this.el.input.value = text;
       this.renderComposer();
-      return;
+      return Promise.resolve(false);
     }
-    const li = this.item({ id: -1, from: this.selfId ?? '', name: '', text: trimChat(text), ts: Date.now() });
-    li.classList.add('pending');
-    delete li.dataset.msgId;
+    const li = given ?? this.pendingItem(text);
+    li.classList.remove('waiting');
     /** @type {HTMLElement} */ (li.querySelector('.chat-time')).textContent = t('chat.sending');
     this.pending.set(id, li);
-    this.el.list.append(li);
-    this.regroup(li);
-    this.renderEmpty();
     this.scrollToEnd();
-    reply.then(
-      (msg) => this.receive(msg, id), // normally already done by the 'chat' event
+    return reply.then(
+      (msg) => {
+        this.receive(msg, id); // normally already done by the 'chat' event
+        return true;
+      },
       (err) => {
         const li = this.pending.get(id);
         const code = err instanceof SignalingError ? err.code : '';
@@ -309,7 +348,13 @@ export class ChatPanel {
           // It may have arrived: keep it showing, and send it again when the room is back.
           this.pending.delete(id);
           this.unsent.set(key, { li, text });
-          return;
+          return false;
+        }
+        if (li && code === 'rate_limited' && this.waiting.length < MAX_WAITING) {
+          // Typed faster than the room takes: it goes out in turn, nothing is dropped.
+          this.pending.delete(id);
+          this.wait({ key, text, li });
+          return false;
         }
         if (li) {
           this.pending.delete(id);
@@ -324,8 +369,70 @@ export class ChatPanel {
             ? t(`chat.send.${code}`)
             : t('chat.send.failed', { detail: err instanceof Error ? err.message : String(err) }),
         );
+        return false;
       },
     );
+  }
+
+  /**
+   * A new own message at the end of the list, "Sending…" until settled.
+   * @private
+   * @param {string} text
+   * @returns {HTMLLIElement}
+   */
+  pendingItem(text) {
+    const li = this.item({ id: -1, from: this.selfId ?? '', name: '', text: trimChat(text), ts: Date.now() });
+    li.classList.add('pending');
+    delete li.dataset.msgId;
+    this.el.list.append(li);
+    this.regroup(li);
+    this.renderEmpty();
+    return li;
+  }
+
+  /**
+   * Queues a message the server refused as too fast (or typed while others wait), shown
+   * as "Waiting to send…", in the order they were typed; the queue is sent one at a
+   * time as the room's rate allows.
+   * @private
+   * @param {{key: string, text: string, li: HTMLLIElement}} entry
+   */
+  wait(entry) {
+    entry.li.classList.add('waiting');
+    /** @type {HTMLElement} */ (entry.li.querySelector('.chat-time')).textContent = t('chat.waiting');
+    const order = [...this.el.list.children];
+    const at = this.waiting.findIndex((w) => order.indexOf(w.li) > order.indexOf(entry.li));
+    this.waiting.splice(at < 0 ? this.waiting.length : at, 0, entry);
+    this.scheduleWaiting(RETRY_MS);
+  }
+
+  /**
+   * @private
+   * @param {number} ms
+   */
+  scheduleWaiting(ms) {
+    if (this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.sendWaiting();
+    }, ms);
+  }
+
+  /**
+   * Sends the first waiting message; the next follows once the server has it.
+   * @private
+   */
+  sendWaiting() {
+    const first = this.waiting.shift();
+    if (!first) return;
+    if (!this.enabled || !this.sender) {
+      this.waiting.unshift(first);
+      return; // start() or resume() sends it when the room is back
+    }
+    // Delivered: the next at once; refused again: wait() has put it back and set a timer.
+    this.send(first.text, first.key, first.li).then((sent) => {
+      if (sent) this.sendWaiting();
+    });
   }
 
   /**
@@ -354,7 +461,19 @@ export class ChatPanel {
     meta.append(name, time);
     const text = document.createElement('div');
     text.className = 'chat-text';
-    text.textContent = msg.text;
+    for (const part of splitLinks(msg.text)) {
+      if (!part.href) {
+        text.append(part.text);
+        continue;
+      }
+      // A new tab that cannot reach back to this page, and tells the site nothing of it.
+      const a = document.createElement('a');
+      a.href = part.href;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer nofollow';
+      a.textContent = part.text;
+      text.append(a);
+    }
     li.append(meta, text);
     return li;
   }
@@ -402,7 +521,9 @@ export class ChatPanel {
     const input = this.el.input;
     this.el.send.disabled = !this.enabled || input.value.trim() === '';
     input.style.height = 'auto';
-    input.style.height = `${Math.min(input.scrollHeight, INPUT_MAX_PX)}px`;
+    // A closed panel lays nothing out (scrollHeight 0): keep the stylesheet's height
+    // rather than fixing the composer at zero; it is measured again when shown.
+    if (input.scrollHeight > 0) input.style.height = `${Math.min(input.scrollHeight, INPUT_MAX_PX)}px`;
   }
 
   /**

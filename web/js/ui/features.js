@@ -10,6 +10,7 @@ import { Devices } from '../media/devices.js';
 import { QualityPanel } from '../media/quality.js';
 import { $ } from './dom.js';
 import { setupMeetingBasics } from './basics.js';
+import { closePanelsOnEscape, menuItems, menuKeys } from './keys.js';
 
 /** @typedef {import('../media/call.js').PeerCall} PeerCall */
 
@@ -70,8 +71,11 @@ export function createCallFeatures(app) {
   const setMenu = (open) => {
     menu.hidden = !open;
     moreToggle.setAttribute('aria-expanded', String(open));
-    if (open) /** @type {HTMLElement | null} */ (menu.querySelector('button'))?.focus();
+    // The first item a person can use (the narrow screens' items are hidden on wide ones).
+    if (open) menuItems(menu)[0]?.focus();
   };
+  menuKeys(menu, () => setMenu(false));
+  closePanelsOnEscape();
   moreToggle.addEventListener('click', (ev) => {
     ev.stopPropagation();
     setMenu(menu.hidden);
@@ -81,6 +85,7 @@ export function createCallFeatures(app) {
   });
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && !menu.hidden) {
+      ev.preventDefault(); // one Escape closes one thing (keys.js)
       setMenu(false);
       moreToggle.focus();
     }

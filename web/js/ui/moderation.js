@@ -5,6 +5,7 @@
 // "Roles"); this module only offers the actions to hosts and explains the outcomes.
 
 import { kick, lock, mute } from '../net/protocol.js';
+import { confirmAction } from './confirm.js';
 import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
@@ -151,7 +152,16 @@ export class Moderation {
       removeButton.type = 'button';
       removeButton.className = 'chip remove-peer';
       removeButton.textContent = t('people.remove');
-      removeButton.addEventListener('click', () => this.ctx.signaling()?.send(kick(peer.id)));
+      removeButton.addEventListener('click', async () => {
+        // Removing cannot be undone from here: ask, in words naming the person.
+        const name = this.ctx.nameOf(peer.id);
+        const sure = await confirmAction({
+          title: t('people.remove_title', { name }),
+          detail: t('people.remove_detail'),
+          action: t('people.remove'),
+        });
+        if (sure) this.ctx.signaling()?.send(kick(peer.id));
+      });
       actions.append(muteButton, removeButton);
       li.append(actions);
     }

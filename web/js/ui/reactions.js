@@ -57,6 +57,7 @@ export function setupReactions(signaling) {
   });
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && !menu.hidden) {
+      ev.preventDefault(); // one Escape closes one thing (keys.js)
       setOpen(false);
       toggle.focus();
     }
