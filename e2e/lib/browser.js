@@ -45,6 +45,7 @@ import { pollUntil, safeJson, slug, withTimeout } from './util.js';
  * @property {ReturnType<import('../../web/js/ui/speakers.js').Speakers['snapshot']>} speakers
  * @property {ReturnType<import('../../web/js/ui/layout.js').Layout['snapshot']>} layout
  * @property {string[]} roomNotices every "joined" / "left" line shown, oldest first
+ * @property {{open: boolean, level: number, micOff: boolean, camOff: boolean} | null} prejoin the lobby's camera and microphone check
  * @property {{connected: boolean, reconnects: number, rebound: number}} signaling
  */
 

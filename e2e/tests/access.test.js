@@ -181,7 +181,11 @@ test('roles: the first person hosts, mutes and removes a guest, locks the room a
     assert.equal(await bob.locator('.host-actions:visible').count(), 0, 'a guest has no host actions');
     assert.ok(!(await bob.locator('#lock-room').isVisible()), 'a guest has no lock toggle');
 
-    // Mute: Bob's microphone goes off and he is told who did it; Alice sees it in presence.
+    // Mute: Bob turns his microphone on (nothing opens it on entering a room); the host
+    // mutes it, he is told who did it, and Alice sees it in presence.
+    await bob.click('#mic-toggle');
+    await waitFor(bob, () => document.querySelector('#mic-toggle')?.getAttribute('aria-pressed') === 'false',
+      { timeout: 10_000, message: "Bob's microphone is on" });
     await alice.click(`${bobRowAtAlice} .mute-peer`);
     await waitForText(bob, '#call-notice', 'Alice muted you', 'Bob');
     assert.equal(await bob.getAttribute('#mic-toggle', 'aria-pressed'), 'true', "Bob's mic button shows muted");

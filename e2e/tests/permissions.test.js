@@ -2,12 +2,12 @@
 //
 // Alice's Chromium runs without --use-fake-ui-for-media-stream and with
 // --deny-permission-prompts, so getUserMedia rejects with NotAllowedError (proven in
-// harness.test.js). Bob (granted) is in the room first, so Alice's client needs media
-// whether it asks at join time or at call time.
+// harness.test.js). Nothing asks for the camera on entering a room; Alice's call to Bob
+// does.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { call, joinRoom, waitForCall } from '../lib/call.js';
+import { call, invite, joinRoom, waitForCall } from '../lib/call.js';
 import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 const SKIP = skipReason();
@@ -18,8 +18,9 @@ test('permissions: camera denied shows a readable #error and records it in confa
     const lab = await startLab({ t, browsers: [{ name: 'Bob' }, { name: 'Alice', media: 'deny' }] });
     const [bob, alice] = lab.pages;
     const room = roomName('perm');
-    await joinRoom(lab, bob, room, 'Bob');
-    await alice.goto(lab.url(`/r/${room}?name=Alice&join=1`), { timeout: 15_000 });
+    const bobId = await joinRoom(lab, bob, room, 'Bob');
+    await joinRoom(lab, alice, room, 'Alice');
+    await invite(alice, bobId);
 
     const errorBox = alice.locator('#error');
     try {

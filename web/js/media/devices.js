@@ -21,6 +21,44 @@ import { t } from '../i18n/i18n.js';
  * @property {HTMLElement} stage where the remote <video>s are
  */
 
+const SPEAKER_KEY = 'confab.speaker';
+
+/** The speaker last chosen on this browser ('' = the system's). @returns {string} */
+export function rememberedSpeaker() {
+  try {
+    return localStorage.getItem(SPEAKER_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Remembers the chosen speaker ('' = the system's). @param {string} id */
+export function rememberSpeaker(id) {
+  try {
+    localStorage.setItem(SPEAKER_KEY, id);
+  } catch {
+    // No storage: the choice lasts as long as the page.
+  }
+}
+
+/**
+ * Fills a select with the devices of one kind, `current` selected; one disabled
+ * "none" entry when there are none.
+ * @param {HTMLSelectElement} sel
+ * @param {MediaDeviceInfo[]} devices
+ * @param {'videoinput' | 'audioinput' | 'audiooutput'} kind
+ * @param {string} current a deviceId
+ */
+export function fillDevices(sel, devices, kind, current) {
+  const list = devices.filter((d) => d.kind === kind && d.deviceId);
+  const none = { videoinput: 'devices.no_camera', audioinput: 'devices.no_microphone', audiooutput: 'devices.default_speaker' };
+  const nth = { videoinput: 'devices.camera_n', audioinput: 'devices.microphone_n', audiooutput: 'devices.speaker_n' };
+  sel.replaceChildren();
+  if (list.length === 0) sel.append(new Option(t(none[kind]), ''));
+  list.forEach((d, i) => sel.append(new Option(d.label || t(nth[kind], { n: i + 1 }), d.deviceId, false, d.deviceId === current)));
+  sel.disabled = list.length === 0;
+}
+
 export class Devices {
   /**
    * @param {InCall} incall
@@ -33,8 +71,8 @@ export class Devices {
     this.screen = screen;
     this.ui = ui;
     this.opts = opts;
-    /** The chosen audio output ('' = system default). */
-    this.sinkId = '';
+    /** The chosen audio output ('' = system default), as last chosen on this browser. */
+    this.sinkId = rememberedSpeaker();
     /** Device switches done, for tests and the debug handle. */
     this.switches = 0;
     /** @type {MediaDeviceInfo[]} */
@@ -81,22 +119,11 @@ export class Devices {
   async refresh() {
     if (!navigator.mediaDevices?.enumerateDevices) return;
     this.devices = await navigator.mediaDevices.enumerateDevices();
-    const fill = (/** @type {HTMLSelectElement} */ sel, /** @type {MediaDeviceKind} */ kind, /** @type {string} */ current, /** @type {string} */ none) => {
-      const list = this.devices.filter((d) => d.kind === kind && d.deviceId);
-      sel.replaceChildren();
-      if (list.length === 0) sel.append(new Option(none, ''));
-      list.forEach((d, i) => {
-        const label = d.label ||
-          t(kind === 'videoinput' ? 'devices.camera_n' : kind === 'audioinput' ? 'devices.microphone_n' : 'devices.speaker_n', { n: i + 1 });
-        sel.append(new Option(label, d.deviceId, false, d.deviceId === current));
-      });
-      sel.disabled = list.length === 0;
-    };
     const camId = this.current('video')?.getSettings().deviceId ?? '';
     const micId = this.current('audio')?.getSettings().deviceId ?? '';
-    fill(this.ui.camera, 'videoinput', camId, t('devices.no_camera'));
-    fill(this.ui.mic, 'audioinput', micId, t('devices.no_microphone'));
-    fill(this.ui.speaker, 'audiooutput', this.sinkId || 'default', t('devices.default_speaker'));
+    fillDevices(this.ui.camera, this.devices, 'videoinput', camId);
+    fillDevices(this.ui.mic, this.devices, 'audioinput', micId);
+    fillDevices(this.ui.speaker, this.devices, 'audiooutput', this.sinkId || 'default');
   }
 
   /** @private */
@@ -152,6 +179,7 @@ export class Devices {
    */
   async useSpeaker(sinkId) {
     this.sinkId = sinkId === 'default' ? '' : sinkId;
+    rememberSpeaker(this.sinkId);
     await this.applySink();
   }
 

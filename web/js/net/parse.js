@@ -207,3 +207,18 @@ export function parseServerMessage(text) {
   return validateServerMessage(value);
 }
 
+
+/**
+ * The server's ICE servers as `RTCPeerConnection` takes them.
+ * @param {IceServer[]} servers
+ * @returns {RTCIceServer[]}
+ */
+export function toRtcIceServers(servers) {
+  return servers.map((s) => {
+    /** @type {RTCIceServer} */
+    const out = { urls: s.urls };
+    if (s.username) out.username = s.username;
+    if (s.credential) out.credential = s.credential;
+    return out;
+  });
+}

@@ -31,6 +31,7 @@ import { copyRoomLink, launchParams, randomRoom, rememberName } from './lobby.js
 import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { LobbyErrors } from './lobbyform.js';
+import { PreJoin } from './prejoin.js';
 import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
@@ -55,6 +56,8 @@ const access = new Access({
   passwordNote: $('password-note', HTMLElement),
   note: $('access-note', HTMLElement),
 });
+/** The camera and microphone check before joining. */
+const prejoin = new PreJoin();
 const lobbyErrors = new LobbyErrors({ name: ui.name, room: ui.room,
   nameError: $('name-error', HTMLElement), roomError: $('room-error', HTMLElement) });
 
@@ -196,7 +199,7 @@ const moderation = new Moderation(
     room,
     nameOf: (id) => nameOf(id),
     notice: (text) => calls.setNotice(text),
-    muteMic: () => setMicMuted(true),
+    muteMic: () => ownMedia.setMicMuted(true),
     removed: (sentence) => {
       app.errors.push(sentence);
       resetToLobby();
@@ -227,6 +230,7 @@ features.addQualitySources(() => sfu.qualitySources());
 /** Our camera and microphone: asked for once the room lets us send media. */
 const ownMedia = new OwnMedia({
   app, room, transport, localVideo: ui.localVideo, showError, reportMedia, renderAll,
+  localStateChanged: () => features.localStateChanged(),
   streamChanged: (stream) => features.joined(stream),
 });
 
@@ -336,16 +340,19 @@ async function joinRoom(rawName, roomId) {
   app.room = roomId;
   room.reset();
   app.disconnected = false;
-  app.micMuted = false;
-  app.camOff = false;
+  // The lobby's check, if used: its stream and whether the camera or microphone is off.
+  const checked = prejoin.take();
+  app.micMuted = checked.micOff;
+  app.camOff = checked.camOff;
   app.joinedAt = null;
   calls.reset();
+  if (checked.stream) ownMedia.adopt(checked.stream);
   ui.roomName.textContent = roomId;
   showOwnName(name);
   renderAll();
 
-  // Camera and microphone come after `joined` (ownmedia.js): a viewer of a broadcast is
-  // never asked for them.
+  // Otherwise camera and microphone wait for the person to ask, after `joined`
+  // (ownmedia.js): a viewer of a broadcast is never asked for them.
   /** @type {Signaling} */
   let sig;
   try {
@@ -482,28 +489,8 @@ function leaveRoom() {
 // ---------------------------------------------------------------------------------------
 // Controls
 
-/**
- * Mutes or unmutes our microphone and tells the room.
- * @param {boolean} muted
- */
-function setMicMuted(muted) {
-  app.micMuted = muted;
-  for (const t of app.localStream?.getAudioTracks() ?? []) t.enabled = !app.micMuted;
-  features.localStateChanged();
-  reportMedia();
-  renderControls();
-}
-
-ui.mic.addEventListener('click', () => setMicMuted(!app.micMuted));
-
-ui.cam.addEventListener('click', () => {
-  app.camOff = !app.camOff;
-  for (const t of app.localStream?.getVideoTracks() ?? []) t.enabled = !app.camOff;
-  features.localStateChanged();
-  reportMedia();
-  renderControls();
-});
-
+ui.mic.addEventListener('click', () => ownMedia.setMicMuted(!app.micMuted));
+ui.cam.addEventListener('click', () => ownMedia.toggleCam());
 ui.hangup.addEventListener('click', () => calls.hangup());
 ui.leave.addEventListener('click', () => leaveRoom());
 ui.errorClose.addEventListener('click', () => clearError());
@@ -566,6 +553,7 @@ installDebugHandle({
   speakers,
   layout,
   roomNotices: () => notices.shown,
+  prejoin: () => prejoin.snapshot(),
   signaling: () => ({ connected: !app.disconnected, reconnects: app.reconnector?.reconnects ?? 0 }),
 });
 

@@ -18,6 +18,8 @@
  * @param {() => string[]} src.roomNotices every "joined" / "left" line shown, oldest first
  * @param {() => {connected: boolean, reconnects: number}} [src.signaling] the signaling
  *   connection: up or not, and how many replacement connections were opened
+ * @param {() => {open: boolean, level: number, micOff: boolean, camOff: boolean}} [src.prejoin]
+ *   the lobby's camera and microphone check
  */
 export function installDebugHandle(src) {
   const { calls, transport, room } = src;
@@ -53,6 +55,7 @@ export function installDebugHandle(src) {
         speakers: { enumerable: true, get: () => src.speakers.snapshot() },
         layout: { enumerable: true, get: () => src.layout.snapshot() },
         roomNotices: { enumerable: true, get: () => [...src.roomNotices()] },
+        prejoin: { enumerable: true, get: () => src.prejoin?.() ?? null },
         signaling: {
           enumerable: true,
           get: () => ({ ...(src.signaling?.() ?? { connected: true, reconnects: 0 }), rebound: transport.rebound }),

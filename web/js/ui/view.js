@@ -42,10 +42,13 @@ export function renderCallControls(ui, app, room, calls) {
   const camOff = app.camOff || video.length === 0;
   ui.mic.setAttribute('aria-pressed', String(micOff));
   ui.cam.setAttribute('aria-pressed', String(camOff));
-  ui.mic.disabled = audio.length === 0;
-  ui.cam.disabled = video.length === 0;
-  ui.mic.title = t(audio.length === 0 ? 'controls.no_mic' : app.micMuted ? 'controls.unmute' : 'controls.mute');
-  ui.cam.title = t(video.length === 0 ? 'controls.no_cam' : app.camOff ? 'controls.cam_on' : 'controls.cam_off');
+  // Before any media, the buttons ask for it (ownmedia.js); once asked, a missing device
+  // leaves its button disabled.
+  const none = !app.localStream;
+  ui.mic.disabled = !none && audio.length === 0;
+  ui.cam.disabled = !none && video.length === 0;
+  ui.mic.title = t(none ? 'controls.unmute' : audio.length === 0 ? 'controls.no_mic' : app.micMuted ? 'controls.unmute' : 'controls.mute');
+  ui.cam.title = t(none ? 'controls.cam_on' : video.length === 0 ? 'controls.no_cam' : app.camOff ? 'controls.cam_on' : 'controls.cam_off');
   ui.selfTile.classList.toggle('video-off', camOff);
   // A viewer of a broadcast sends nothing: no self tile, no microphone, camera or screen
   // buttons (broadcast.css).

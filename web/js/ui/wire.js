@@ -3,7 +3,7 @@
 // Events from a connection that is not the app's any more (replaced on reconnect, or
 // left) are ignored.
 
-import { describeClose, describeServerError } from '../net/protocol.js';
+import { describeClose, describeServerError, toRtcIceServers } from '../net/protocol.js';
 import { say, t } from '../i18n/i18n.js';
 import { shouldReconnect } from '../net/reconnect.js';
 import { Recall } from './recall.js';
@@ -32,21 +32,6 @@ import { showReaction } from './reactions.js';
  * @property {() => void} reportMedia
  * @property {import('./speakers.js').Speakers} speakers who talks, on the tiles
  */
-
-/**
- * The server's ICE servers as `RTCPeerConnection` takes them.
- * @param {import('../net/types.js').IceServer[]} servers
- * @returns {RTCIceServer[]}
- */
-export function toRtcIceServers(servers) {
-  return servers.map((s) => {
-    /** @type {RTCIceServer} */
-    const out = { urls: s.urls };
-    if (s.username) out.username = s.username;
-    if (s.credential) out.credential = s.credential;
-    return out;
-  });
-}
 
 /**
  * @param {Signaling} sig

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/r/{room}", get(room_page))
+        .route("/check", get(check_page))
         .route("/ws", get(ws_upgrade))
         .route("/api/ice-servers", get(ice_servers))
         .route(
@@ -118,6 +119,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
     let route = match req.extensions().get::<MatchedPath>().map(|p| p.as_str()) {
         Some("/") => "/",
         Some("/r/{room}") => "/r/{room}",
+        Some("/check") => "/check",
         Some("/ws") => "/ws",
         Some("/api/ice-servers") => "/api/ice-servers",
         Some("/whip/{room}") => "/whip/{room}",
@@ -190,6 +192,11 @@ async fn security_headers(State(tls): State<bool>, mut res: Response) -> Respons
 
 async fn index(State(state): State<AppState>) -> Response {
     asset(&state, "index.html").await
+}
+
+/// The connection check (camera, microphone, STUN and TURN from this network).
+async fn check_page(State(state): State<AppState>) -> Response {
+    asset(&state, "check.html").await
 }
 
 async fn room_page(State(state): State<AppState>, Path(room): Path<String>) -> Response {
