@@ -27,7 +27,10 @@ async fn serves_the_app_room_links_api_and_health() {
     assert_eq!(s.get("/r/bad%20room").await.0, 404);
     let (st, _, check) = s.get("/check").await;
     assert_eq!(st, 200);
-    assert!(check.contains("js/check/page.js"), "the connection check page");
+    assert!(
+        check.contains("js/check/page.js"),
+        "the connection check page"
+    );
     let (st, head, _) = s.get("/js/net/protocol.js").await;
     assert_eq!(st, 200);
     assert!(head.to_lowercase().contains("javascript"), "{head}");
