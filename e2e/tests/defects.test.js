@@ -71,6 +71,10 @@ test('lobby: problems under their field, long names said not cut, a full room in
     await bob.locator('#room-error').waitFor({ state: 'visible', timeout: 3_000 });
     assert.match(await bob.locator('#room-error').textContent() ?? '', /房间名/);
     await lab.screenshot(bob, 'lobby-room-error-zh');
+    // A suggested room name comes in the page's language (and is a valid one).
+    await bob.click('#random-room');
+    assert.match(await bob.inputValue('#room'), /^\p{Script=Han}+-\d{3}$/u, 'a Chinese suggestion');
+    await bob.locator('#room-error').waitFor({ state: 'hidden', timeout: 3_000 });
 
     // A full room: said in words next to the Join button, in each page's language.
     const room = roomName('full');

@@ -29,7 +29,8 @@ test('prejoin: nothing opens the camera until asked; the lobby check shows, meas
     const lab = await startLab({ t, browsers: [{ initScripts: [COUNT_GUM] },
       { initScripts: [COUNT_GUM], locale: 'zh-CN', viewport: { width: 375, height: 740 } }] });
     const [alice, bob] = lab.pages;
-    const room = roomName('prejoin');
+    // A room named in Chinese (issue 14 item 1): its link carries the name percent-encoded.
+    const room = `周一例会-${roomName('p').split('-').pop()}`;
 
     // Alice joins from a link: no prompt, self tile off, the buttons ask when pressed.
     await joinRoom(lab, alice, room, 'Alice');
@@ -38,10 +39,13 @@ test('prejoin: nothing opens the camera until asked; the lobby check shows, meas
     assert.ok(await alice.locator('#self-tile.video-off').count() === 1, 'her own tile says the camera is off');
     assert.equal(await alice.getAttribute('#cam-toggle', 'aria-pressed'), 'true');
     assert.equal(await alice.locator('#cam-toggle').isDisabled(), false, 'the camera button can ask');
+    assert.equal(await alice.evaluate(() => decodeURIComponent(location.pathname)), `/r/${room}`);
+    assert.equal(await alice.locator('#room-name').textContent(), room);
 
     // Bob checks in the lobby before joining.
     await bob.goto(lab.url(`/r/${room}?name=${encodeURIComponent('Bob')}`));
     await bob.locator('#prejoin-start').waitFor();
+    assert.equal(await bob.inputValue('#room'), room, 'the link fills in the Chinese room name');
     assert.equal(await gumCalls(bob), 0, 'the lobby asks for nothing by itself');
     assert.match(await bob.locator('#prejoin').innerText(), /摄像头和麦克风/);
     await bob.click('#prejoin-start');

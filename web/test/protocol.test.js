@@ -251,8 +251,8 @@ test('name rules mirror the server', () => {
 });
 
 test('room rules mirror the server', () => {
-  for (const ok of ['a', 'standup', 'A-Z_0-9', 'r'.repeat(64)]) assert.equal(proto.isValidRoom(ok), true, ok);
-  for (const bad of ['', 'r'.repeat(65), 'a b', 'a/b', 'café', 'a.b', 'a\n', null, 7]) {
+  for (const ok of ['a', 'standup', 'A-Z_0-9', 'r'.repeat(64), 'café', '会议室']) assert.equal(proto.isValidRoom(ok), true, ok);
+  for (const bad of ['', 'r'.repeat(65), 'a b', 'a/b', 'a.b', 'a\n', null, 7]) {
     assert.equal(proto.isValidRoom(bad), false, String(bad));
   }
 });

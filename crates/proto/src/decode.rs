@@ -227,7 +227,7 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
             if RoomId::parse(room.as_str()).is_none() {
                 return Err((
                     ErrorCode::BadRoom,
-                    "room must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'".into(),
+                    "room must be 1-64 letters or digits (any script), '_' or '-'".into(),
                 ));
             }
             *name = normalize_name(name)?;

@@ -17,7 +17,7 @@ pub enum ErrorCode {
     TooLarge,
     /// The display name was empty, too long, or held control characters.
     BadName,
-    /// The room id was empty, too long, or held characters outside `A-Za-z0-9_-`.
+    /// The room id was empty, too long, or held characters other than letters, digits, `_` and `-`.
     BadRoom,
     /// An SDP was empty.
     BadSdp,

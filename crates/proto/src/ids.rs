@@ -28,8 +28,12 @@ impl fmt::Display for PeerId {
     }
 }
 
-/// A room name: 1 to [`crate::MAX_ROOM_LEN`] characters of `A-Z a-z 0-9 _ -`, so it can
-/// appear unescaped in a `/r/<room>` link. Case-sensitive.
+/// A room name: 1 to [`crate::MAX_ROOM_LEN`] characters, each `_`, `-`, or a letter or
+/// digit of any script (Unicode Alphabetic or Numeric: `standup`, `会议室`, `встреча`,
+/// `café`), so people name rooms in their own language. Nothing else: no spaces,
+/// punctuation, symbols or format characters, so a name cannot hide or reorder text, and
+/// links carry it percent-encoded ([`RoomId::url_segment`]). Case-sensitive and compared
+/// as sent (the web client normalises to NFC first).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RoomId(String);
@@ -37,11 +41,28 @@ pub struct RoomId(String);
 impl RoomId {
     /// Validates `s` as a room id.
     pub fn parse(s: &str) -> Option<RoomId> {
-        let ok = !s.is_empty()
-            && s.len() <= crate::MAX_ROOM_LEN
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        ok.then(|| RoomId(s.to_owned()))
+        let mut chars = 0;
+        for c in s.chars() {
+            chars += 1;
+            if chars > crate::MAX_ROOM_LEN || !(c.is_alphanumeric() || c == '_' || c == '-') {
+                return None;
+            }
+        }
+        (chars > 0).then(|| RoomId(s.to_owned()))
+    }
+
+    /// The id as one path segment of a URL: ASCII letters, digits, `_` and `-` as they
+    /// are, every other byte of its UTF-8 percent-encoded (`会` is `%E4%BC%9A`).
+    pub fn url_segment(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        for b in self.0.bytes() {
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
     }
     /// The id as text.
     pub fn as_str(&self) -> &str {
@@ -89,5 +110,49 @@ pub struct CallId(pub u64);
 impl fmt::Display for CallId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "call {}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RoomId;
+
+    #[test]
+    fn room_ids_take_letters_and_digits_of_any_script() {
+        for ok in [
+            "standup",
+            "team_2-a",
+            "会议室",
+            "встреча",
+            "café",
+            "부산-회의",
+            "x".repeat(64).as_str(),
+            "会".repeat(64).as_str(),
+        ] {
+            assert!(RoomId::parse(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "",
+            "stand up",
+            "a/b",
+            "a.b",
+            "a%20",
+            "会议室。",
+            "a\u{200B}b",
+            "a\u{202E}b",
+            "e\u{301}",
+            "😀",
+            "x".repeat(65).as_str(),
+            "会".repeat(65).as_str(),
+        ] {
+            assert!(RoomId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn url_segments_percent_encode_all_but_the_ascii_safe_characters() {
+        let r = RoomId::parse("会议-a_1").unwrap();
+        assert_eq!(r.url_segment(), "%E4%BC%9A%E8%AE%AE-a_1");
+        assert_eq!(RoomId::parse("standup").unwrap().url_segment(), "standup");
     }
 }

@@ -56,7 +56,7 @@ pub const MAX_CHAT_CHARS: usize = 2000;
 /// Most characters of a chat message's idempotency key (`chat.key`).
 pub const MAX_CHAT_KEY_LEN: usize = 64;
 
-/// Longest room id, in bytes (room ids are ASCII).
+/// Longest room id, in characters (so at most 256 bytes of UTF-8).
 pub const MAX_ROOM_LEN: usize = 64;
 
 /// Longest client-chosen request id string.

@@ -25,6 +25,12 @@ async fn serves_the_app_room_links_api_and_health() {
     assert_eq!(st, 200);
     assert_eq!(room_body, body, "a room link serves the app");
     assert_eq!(s.get("/r/bad%20room").await.0, 404);
+    let (st, _, unicode) = s.get("/r/%E4%BC%9A%E8%AE%AE%E5%AE%A4").await;
+    assert_eq!(
+        (st, &unicode),
+        (200, &body),
+        "会议室: a room name in any script"
+    );
     let (st, _, check) = s.get("/check").await;
     assert_eq!(st, 200);
     assert!(

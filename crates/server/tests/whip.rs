@@ -113,20 +113,22 @@ async fn whip_requests_are_refused_in_words() {
 async fn a_whip_stream_broadcasts_into_the_room_until_delete() {
     let s = whip_server().await;
     // A browser is in the room already (it hosts the open room until the token comes).
-    let (mut watcher, _) = s.joined("class", "Watcher").await;
+    // The room is named in Chinese: its URLs carry the name percent-encoded.
+    let (mut watcher, _) = s.joined("课堂", "Watcher").await;
 
-    let bearer = format!("Bearer {}", token("class", "Camera 1", Role::Host));
+    let bearer = format!("Bearer {}", token("课堂", "Camera 1", Role::Host));
     let headers = [
         ("Content-Type", "application/sdp"),
         ("Authorization", bearer.as_str()),
     ];
-    let (status, head, body) = s.request("POST", "/whip/class", &headers, &offer()).await;
+    let path = "/whip/%E8%AF%BE%E5%A0%82";
+    let (status, head, body) = s.request("POST", path, &headers, &offer()).await;
     assert_eq!(status, 201, "{head}\n{body}");
     assert_eq!(header(&head, "content-type"), Some("application/sdp"));
     assert!(body.starts_with("v=0"), "{body}");
     let location = header(&head, "location").expect("Location").to_owned();
     let id = location
-        .strip_prefix("/whip/class/")
+        .strip_prefix(&format!("{path}/"))
         .expect("the session URL");
     assert_eq!(id.len(), 32);
     assert_eq!(header(&head, "etag"), Some(format!("\"{id}\"").as_str()));

@@ -7,7 +7,8 @@ import { MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ROOM_LEN } from './types.js';
 
 // Validators (mirroring crates/proto)
 
-const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Room ids: `_`, `-`, letters and digits of any script (the server's `RoomId`). */
+const ROOM_RE = /^[\p{Alphabetic}\p{N}_-]+$/u;
 // Rust's `str::trim` strips Unicode White_Space, which differs slightly from JS `trim()`
 // (JS also strips U+FEFF, Rust also strips U+0085), so spell the set out.
 const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
@@ -39,12 +40,12 @@ function hasForbiddenFormatChar(name) {
 }
 
 /**
- * Whether `room` is a valid room id: 1-64 characters of `A-Z a-z 0-9 _ -`.
+ * Whether `room` is a valid room id: 1-64 letters or digits of any script, `_` or `-`.
  * @param {unknown} room
  * @returns {room is string}
  */
 export function isValidRoom(room) {
-  return typeof room === 'string' && ROOM_RE.test(room);
+  return typeof room === 'string' && roomError(room) === null;
 }
 
 /**
@@ -88,7 +89,7 @@ export function isValidName(name) {
  */
 export function roomError(room) {
   if (typeof room !== 'string' || room.length === 0) return { key: 'room.empty' };
-  if (room.length > MAX_ROOM_LEN) return { key: 'room.too_long', params: { max: MAX_ROOM_LEN } };
+  if ([...room].length > MAX_ROOM_LEN) return { key: 'room.too_long', params: { max: MAX_ROOM_LEN } };
   if (!ROOM_RE.test(room)) return { key: 'room.chars' };
   return null;
 }

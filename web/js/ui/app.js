@@ -37,7 +37,7 @@ import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
 import { rejoin, wireSignaling } from './wire.js';
 import { initLanguage, onLanguageChange } from './language.js';
-import { say, t } from '../i18n/i18n.js';
+import { locale, say, t } from '../i18n/i18n.js';
 
 // The language first: everything below words what it shows in it.
 initLanguage();
@@ -521,11 +521,13 @@ ui.copyLink.addEventListener('click', () => {
 
 ui.form.addEventListener('submit', (ev) => {
   ev.preventDefault();
-  joinRoom(ui.name.value, ui.room.value.trim());
+  // NFC: "café" typed as e + a combining accent is the same room as the one-letter é.
+  joinRoom(ui.name.value, ui.room.value.trim().normalize('NFC'));
 });
 
 ui.randomRoom.addEventListener('click', () => {
-  ui.room.value = randomRoom();
+  ui.room.value = randomRoom(locale());
+  ui.room.dispatchEvent(new Event('input')); // what the field said about the old name goes
   ui.room.focus();
 });
 

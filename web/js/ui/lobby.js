@@ -5,14 +5,30 @@ import { t } from '../i18n/i18n.js';
 
 const NAME_KEY = 'confab.name';
 
-const ADJECTIVES = ['bright', 'calm', 'clever', 'cosy', 'eager', 'gentle', 'happy', 'jolly', 'lucky', 'quiet', 'sunny', 'swift', 'wise', 'brave', 'merry'];
-const NOUNS = ['otter', 'falcon', 'maple', 'harbor', 'comet', 'meadow', 'panda', 'river', 'cedar', 'lynx', 'orchid', 'pebble', 'heron', 'willow', 'badger'];
+/** Words for suggested room names, per language, and how they join. */
+const WORDS = {
+  en: {
+    adjectives: ['bright', 'calm', 'clever', 'cosy', 'eager', 'gentle', 'happy', 'jolly', 'lucky', 'quiet', 'sunny', 'swift', 'wise', 'brave', 'merry'],
+    nouns: ['otter', 'falcon', 'maple', 'harbor', 'comet', 'meadow', 'panda', 'river', 'cedar', 'lynx', 'orchid', 'pebble', 'heron', 'willow', 'badger'],
+    join: (/** @type {string} */ a, /** @type {string} */ n, /** @type {number} */ d) => `${a}-${n}-${d}`,
+  },
+  'zh-CN': {
+    adjectives: ['晴朗', '安静', '聪明', '温暖', '勇敢', '快乐', '幸运', '温柔', '明亮', '自在', '欢喜', '从容', '清新', '灵巧', '悠然'],
+    nouns: ['熊猫', '海豚', '松树', '星星', '河流', '竹林', '白鹭', '枫叶', '云朵', '山峰', '灯塔', '茶园', '锦鲤', '月光', '麋鹿'],
+    join: (/** @type {string} */ a, /** @type {string} */ n, /** @type {number} */ d) => `${a}的${n}-${d}`,
+  },
+};
 
-/** A room name like "sunny-otter-482". @returns {string} */
-export function randomRoom() {
+/**
+ * A room name in the page's language, like "sunny-otter-482" or "晴朗的熊猫-482".
+ * @param {string} [lang] a locale of the catalog (default English)
+ * @returns {string}
+ */
+export function randomRoom(lang = 'en') {
+  const words = lang in WORDS ? WORDS[/** @type {keyof typeof WORDS} */ (lang)] : WORDS.en;
   /** @param {string[]} a */
   const pick = (a) => a[Math.floor(Math.random() * a.length)];
-  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(100 + Math.random() * 900)}`;
+  return words.join(pick(words.adjectives), pick(words.nouns), Math.floor(100 + Math.random() * 900));
 }
 
 /**

@@ -203,7 +203,7 @@ async fn room_page(State(state): State<AppState>, Path(room): Path<String>) -> R
     if RoomId::parse(&room).is_none() {
         return (
             StatusCode::NOT_FOUND,
-            "room names are 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+            "room names are 1-64 letters or digits (any script), '_' or '-'",
         )
             .into_response();
     }

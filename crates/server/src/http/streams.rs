@@ -141,7 +141,7 @@ async fn post(
             return text(status, &message);
         }
     };
-    let location = format!("/{}/{room}/{}", prefix(kind), started.id);
+    let location = format!("/{}/{}/{}", prefix(kind), room.url_segment(), started.id);
     let mut res = (StatusCode::CREATED, started.answer).into_response();
     let h = res.headers_mut();
     h.insert(

@@ -107,7 +107,11 @@ impl Links {
                 let peer = name.split('-').next().unwrap_or_default().to_owned();
                 let link = format!("{}/{folder}/{name}", room.as_str());
                 let sig = self.sign(&link, exp);
-                let url = format!("/recordings/{link}?exp={exp}&sig={sig}");
+                // Signed as the server reads it back (decoded); sent percent-encoded.
+                let url = format!(
+                    "/recordings/{}/{folder}/{name}?exp={exp}&sig={sig}",
+                    room.url_segment()
+                );
                 Some(RecordedFile {
                     name,
                     kind: kind.to_owned(),
