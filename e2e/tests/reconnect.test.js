@@ -62,6 +62,9 @@ test('reconnect: confab killed and restarted mid-call: frames keep decoding thro
         `${names[i]} keeps decoding while confab is down (${before[i]} -> ${during[i]})`);
     }
     await lab.screenshot(alice, 'alice-server-down');
+    // Said plainly across the stage, and on our own row in the people list.
+    assert.match(await alice.locator('#server-lost').innerText(), /Lost the connection to the server/);
+    assert.equal(await alice.locator('#me-status').textContent(), 'Reconnecting to the server…');
 
     // Back on the same address and port (a fresh process: it knows nobody).
     lab.confab = await startConfab({
@@ -96,6 +99,7 @@ test('reconnect: confab killed and restarted mid-call: frames keep decoding thro
         assert.fail(`${/** @type {Error} */ (e).message}\n${names[i]}'s window.confab: ${await describeConfab(page)}\n${lab.where()}`);
       }
     }
+    assert.ok(await alice.locator('#server-lost').isHidden(), 'the server is back: nothing said of it');
     assert.equal(after[0].other, after[1].me, "Alice's Bob is Bob's new id");
     assert.equal(after[1].other, after[0].me, "Bob's Alice is Alice's new id");
     assert.notEqual(after[0].me, ids[0], 'a fresh identity after the restart');
@@ -130,7 +134,16 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
 
     // Alice's cable out: her bridge port in the server namespace goes down.
     const port = `v${lab.net.clients[0].role}`;
+    const aliceTile = `.tile.remote[data-peer-id="${ids[0]}"]`;
+    const cut = Date.now();
     lab.net.ip(lab.net.serverNs, 'link', 'set', port, 'down');
+    // Bob's tile of Alice says so at once, not "Connected" over a frozen picture.
+    await bob.locator(`${aliceTile}.stalled`).waitFor({ timeout: 5_000 });
+    const saidAfter = Date.now() - cut;
+    assert.equal(await bob.locator(`${aliceTile} .conn-text`).textContent(), 'Connection interrupted…');
+    t.diagnostic(`Bob's tile said "Connection interrupted" ${saidAfter} ms after the cut`);
+    assert.ok(saidAfter < 3_000, `within 3 s (${saidAfter} ms)`);
+    await lab.screenshot(bob, 'link-cut-stalled');
     let state = '';
     try {
       await pollUntil(async () => {
@@ -159,6 +172,8 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
         `Alice: ${await describeConfab(alice)}\n${lab.where()}`);
     }
     t.diagnostic(`ICE restarts: ${last.restarts}; Bob's frames ${cutFrames} -> ${last.bob}`);
+    await bob.locator(`${aliceTile}:not(.stalled)`).waitFor({ timeout: 5_000 });
+    assert.equal(await bob.locator(`${aliceTile} .conn-text`).textContent(), 'Connected', 'and back to normal');
     // Still the same people in the same call.
     assert.deepEqual(await bob.evaluate(() => window.confab.call.members), [ids[0]]);
   });

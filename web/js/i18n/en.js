@@ -96,6 +96,7 @@ export default {
   'tile.mic_off': 'Microphone off',
   'tile.drop': 'Drop to send to everyone in the call (or onto a person)',
   'tile.connecting': 'Connecting…',
+  'tile.stalled': 'Connection interrupted…',
   'tile.connected': 'Connected',
   'tile.reconnecting': 'Reconnecting…',
   'tile.failed': 'Connection failed',
@@ -222,6 +223,8 @@ export default {
 
   // The call bar and the status line (ui/calls.js, ui/app.js)
   'status.connecting': 'Connecting…',
+  'status.server_lost': 'Lost the connection to the server. Reconnecting… A call already running goes on if the network allows.',
+  'people.me_offline': 'Reconnecting to the server…',
   'status.reconnecting': 'Reconnecting…',
   'status.starting_media': 'Starting camera and microphone…',
   'status.in_call_with': 'In a call with {names}',

@@ -97,6 +97,7 @@ export default {
   'tile.mic_off': '麦克风已关闭',
   'tile.drop': '拖放到这里发送给通话中的所有人（或拖到某个人身上）',
   'tile.connecting': '正在连接…',
+  'tile.stalled': '连接中断…',
   'tile.connected': '已连接',
   'tile.reconnecting': '正在重新连接…',
   'tile.failed': '连接失败',
@@ -223,6 +224,8 @@ export default {
 
   // The call bar and the status line
   'status.connecting': '正在连接…',
+  'status.server_lost': '与服务器的连接断开了，正在重新连接…网络允许时，正在进行的通话会继续。',
+  'people.me_offline': '正在重新连接服务器…',
   'status.reconnecting': '正在重新连接…',
   'status.starting_media': '正在启动摄像头和麦克风…',
   'status.in_call_with': '正在与{names}通话',

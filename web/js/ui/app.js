@@ -126,6 +126,7 @@ const app = {
 const stage = new Stage(
   { stage: ui.stage, selfTile: ui.selfTile, tileTemplate: ui.tileTemplate },
   (peerId) => room.media(peerId),
+  (peerId) => room.peers.get(peerId)?.state.reconnecting === true,
 );
 
 /** The call's transport (media/transport.js): the mesh, or the SFU once the server says so. */

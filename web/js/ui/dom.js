@@ -39,6 +39,7 @@ export function shellElements() {
     peopleEmpty: $('people-empty', HTMLElement),
     peerList: $('peer-list', HTMLUListElement),
     meStatus: $('me-status', HTMLElement),
+    serverLost: $('server-lost', HTMLElement),
     mic: $('mic-toggle', HTMLButtonElement),
     cam: $('cam-toggle', HTMLButtonElement),
     hangup: $('hangup', HTMLButtonElement),

@@ -125,8 +125,9 @@ export function renderPeople(ui, room, calls, offline) {
   ui.badge.textContent = count > 0 ? String(count + 1) : '';
   const me = calls.me;
   const inCall = calls.members();
-  ui.meStatus.textContent =
-    me.status === 'inCall' && room.broadcast
+  ui.meStatus.textContent = offline
+    ? t('people.me_offline') // the room may have changed; we cannot know until we are back
+    : me.status === 'inCall' && room.broadcast
       ? calls.statusText() // "Watching Ada", "You are broadcasting to 8 people": not 500 names
       : me.status === 'inCall'
       ? inCall.size

@@ -42,6 +42,13 @@ export function initialOf(name) {
  * @property {string} name
  */
 
+/**
+ * A shown tile whose camera is on and that has had a picture but no new frame for this
+ * long says its connection is interrupted, at once, instead of "Connected" over a frozen
+ * picture (ICE itself takes seconds to notice).
+ */
+export const STALL_MS = 1_500;
+
 /** Gap between tiles, in CSS pixels (the stage's `--gap`). */
 const GAP = 8;
 
@@ -96,10 +103,17 @@ export class Stage {
   /**
    * @param {{stage: HTMLElement, selfTile: HTMLElement, tileTemplate: HTMLTemplateElement}} ui
    * @param {(peerId: string) => PeerMedia} media the peer's state, from the room model
+   * @param {(peerId: string) => boolean} [away] the server says the peer's connection
+   *   dropped (it holds their place for a resume)
    */
-  constructor(ui, media) {
+  constructor(ui, media, away = () => false) {
     this.ui = ui;
     this.media = media;
+    this.away = away;
+    /** When each video last showed a new frame (performance.now()). @type {WeakMap<HTMLVideoElement, number>} */
+    this.lastFrame = new WeakMap();
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.stallTimer = null;
     /** The grid page shown (0-based). */
     this.page = 0;
     /** Pages at the last layout. */
@@ -138,6 +152,8 @@ export class Stage {
       unmute.hidden = true;
     });
     this.ui.stage.insertBefore(tile, this.ui.selfTile);
+    this.countFrames(video);
+    this.stallTimer ??= setInterval(() => this.checkStalls(), 500);
     return {
       tile,
       video,
@@ -155,9 +171,8 @@ export class Stage {
   render(tile, s) {
     tile.dataset.peerId = s.peerId;
     tile.dataset.state = s.connectionState;
-    /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent =
-      CONNECTION_TEXT[s.connectionState] ? t(CONNECTION_TEXT[s.connectionState]) : s.connectionState;
     tile.classList.toggle('has-video', s.hasVideo);
+    this.sayConnection(tile);
     this.renderMedia(tile, s.peerId);
     /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = s.name;
     /** @type {HTMLElement} */ (tile.querySelector('.initial')).textContent = initialOf(s.name);
@@ -180,6 +195,54 @@ export class Stage {
   /** @param {HTMLElement} tile */
   remove(tile) {
     tile.remove();
+  }
+
+  /**
+   * What the tile's corner says: interrupted while stalled, else the connection state.
+   * @private
+   * @param {HTMLElement} tile
+   */
+  sayConnection(tile) {
+    const state = /** @type {RTCPeerConnectionState} */ (tile.dataset.state ?? 'new');
+    const key = tile.classList.contains('stalled') ? 'tile.stalled' : CONNECTION_TEXT[state];
+    /** @type {HTMLElement} */ (tile.querySelector('.conn-text')).textContent = key ? t(key) : state;
+  }
+
+  /**
+   * Notes each new frame `video` shows (requestVideoFrameCallback, where the browser has
+   * it; without it tiles never stall).
+   * @private
+   * @param {HTMLVideoElement} video
+   */
+  countFrames(video) {
+    if (typeof video.requestVideoFrameCallback !== 'function') return;
+    const onFrame = () => {
+      this.lastFrame.set(video, performance.now());
+      if (video.isConnected) video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  /**
+   * Marks tiles `stalled` (class and words) while the server says the peer dropped, or
+   * while a tile that should move (shown, on this page, camera on or a screen, a picture
+   * seen before) has shown no new frame for `STALL_MS`; unmarks them when frames come.
+   * @private
+   */
+  checkStalls() {
+    const now = performance.now();
+    for (const tile of /** @type {NodeListOf<HTMLElement>} */ (this.ui.stage.querySelectorAll('.tile.remote'))) {
+      const peerId = tile.dataset.peerId ?? '';
+      const video = /** @type {HTMLVideoElement | null} */ (tile.querySelector('video'));
+      const last = video ? this.lastFrame.get(video) : undefined;
+      const m = this.media(peerId);
+      const shouldMove = last !== undefined && (!m.camOff || m.screen) && !tile.hidden &&
+        !tile.classList.contains('off-page') && tile.dataset.state === 'connected' && document.visibilityState === 'visible';
+      const stalled = this.away(peerId) || (shouldMove && now - last > STALL_MS);
+      if (stalled === tile.classList.contains('stalled')) continue;
+      tile.classList.toggle('stalled', stalled);
+      this.sayConnection(tile);
+    }
   }
 
   /**

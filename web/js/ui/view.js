@@ -23,6 +23,8 @@ export function renderView(ui, app, calls) {
   const inLobby = app.state === 'lobby';
   ui.lobby.hidden = !inLobby;
   ui.roomView.hidden = inLobby;
+  // Losing the server is said plainly, not only in the status line.
+  ui.serverLost.hidden = inLobby || !app.disconnected;
   ui.join.disabled = app.state === 'connecting';
   document.title = inLobby || !app.room ? 'confab' : `${app.room} · confab`;
   renderStatus(ui, app, calls);
