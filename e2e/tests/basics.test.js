@@ -83,6 +83,24 @@ test('basics: call timer, keyboard shortcuts and their sheet, full screen and vo
     await alice.evaluate(() => document.exitFullscreen());
     await alice.waitForFunction(() => document.fullscreenElement === null, null, { timeout: 5_000 });
 
+    // Bob's picture floats picture-in-picture (where this Chromium has it), and back.
+    if (await alice.evaluate(() => document.pictureInPictureEnabled)) {
+      await bobTile.hover();
+      const pip = bobTile.locator('.pip-tile');
+      assert.equal(await pip.getAttribute('aria-label'), 'Show Bob in a floating window');
+      await pip.click();
+      await alice.waitForFunction((id) => document.pictureInPictureElement?.closest('.tile')?.getAttribute('data-peer-id') === id,
+        bobId, { timeout: 5_000 });
+      assert.equal(await pip.getAttribute('aria-pressed'), 'true');
+      await bobTile.hover();
+      await pip.click();
+      await alice.waitForFunction(() => document.pictureInPictureElement === null, null, { timeout: 5_000 });
+      assert.equal(await pip.getAttribute('aria-pressed'), 'false');
+    } else {
+      t.diagnostic('this Chromium has no picture-in-picture: the button stays hidden');
+      assert.ok(await bobTile.locator('.pip-tile').isHidden());
+    }
+
     // Ctrl+Shift+H ends the call; the timer goes.
     await alice.locator('body').click({ position: { x: 5, y: 5 } });
     await alice.keyboard.press('Control+Shift+H');

@@ -440,6 +440,8 @@ export default {
   'basics.key_help': 'Show this list',
   'basics.key_esc': 'Close a panel or this list',
   'basics.fullscreen': 'Show {name} full screen',
+  'basics.pip_title': 'Picture in picture',
+  'basics.pip': 'Show {name} in a floating window',
   'basics.fullscreen_title': 'Full screen',
   'basics.volume': 'Volume of {name}',
   'basics.volume_title': 'Volume',

@@ -442,6 +442,8 @@ export default {
   'basics.key_help': '显示此列表',
   'basics.key_esc': '关闭面板或此列表',
   'basics.fullscreen': '全屏显示 {name}',
+  'basics.pip_title': '画中画',
+  'basics.pip': '在浮动窗口中显示{name}',
   'basics.fullscreen_title': '全屏',
   'basics.volume': '{name} 的音量',
   'basics.volume_title': '音量',

@@ -1,6 +1,7 @@
 // Meeting basics people expect from Meet and Jitsi, all on this page (no protocol): a
-// call timer, keyboard shortcuts with a help sheet, a tile to fullscreen, and a volume
-// per person. Wired once by features.js; everything here reads the stage as it is.
+// call timer, keyboard shortcuts with a help sheet, a tile to fullscreen or float
+// picture-in-picture (over other windows, while you work elsewhere), and a volume per
+// person. Wired once by features.js; everything here reads the stage as it is.
 //
 // Shortcuts (not while typing in a field, and with no Ctrl, Alt or Meta except where
 // named): M microphone, V camera, H raise or lower your hand, ? this list, Ctrl+Shift+H
@@ -109,12 +110,27 @@ function tileTools(stage) {
   /** @type {Map<string, number>} */
   const volumes = new Map();
   stage.addEventListener('click', (ev) => {
-    const button = /** @type {HTMLElement} */ (ev.target).closest?.('.fullscreen-tile');
-    const tile = /** @type {HTMLElement | null} */ (button?.closest('.tile') ?? null);
-    if (!tile) return;
-    if (document.fullscreenElement === tile) document.exitFullscreen().catch(() => {});
-    else tile.requestFullscreen?.().catch(() => {});
+    const target = /** @type {HTMLElement} */ (ev.target);
+    const full = target.closest?.('.fullscreen-tile');
+    const tile = /** @type {HTMLElement | null} */ (full?.closest('.tile') ?? null);
+    if (tile) {
+      if (document.fullscreenElement === tile) document.exitFullscreen().catch(() => {});
+      else tile.requestFullscreen?.().catch(() => {});
+    }
+    const pip = target.closest?.('.pip-tile');
+    const video = /** @type {HTMLVideoElement | null} */ (pip?.closest('.tile')?.querySelector('video') ?? null);
+    if (video) {
+      if (document.pictureInPictureElement === video) document.exitPictureInPicture().catch(() => {});
+      else video.requestPictureInPicture().catch(() => {});
+    }
   });
+  const pipPressed = () => {
+    for (const b of stage.querySelectorAll('.pip-tile')) {
+      b.setAttribute('aria-pressed', String(b.closest('.tile')?.querySelector('video') === document.pictureInPictureElement));
+    }
+  };
+  stage.addEventListener('enterpictureinpicture', pipPressed, true);
+  stage.addEventListener('leavepictureinpicture', pipPressed, true);
   stage.addEventListener('input', (ev) => {
     const slider = /** @type {HTMLInputElement} */ (ev.target);
     if (!slider.classList?.contains('tile-volume')) return;
@@ -134,6 +150,11 @@ function tileTools(stage) {
       const slider = /** @type {HTMLInputElement | null} */ (tile.querySelector('.tile-volume'));
       slider?.setAttribute('aria-label', t('basics.volume', { name }));
       tile.querySelector('.fullscreen-tile')?.setAttribute('aria-label', t('basics.fullscreen', { name }));
+      const pip = /** @type {HTMLElement | null} */ (tile.querySelector('.pip-tile'));
+      if (pip) {
+        pip.hidden = !document.pictureInPictureEnabled;
+        pip.setAttribute('aria-label', t('basics.pip', { name }));
+      }
       const kept = volumes.get(peer);
       const video = tile.querySelector('video');
       if (kept !== undefined && slider && video && Number(slider.value) !== Math.round(kept * 100)) {
