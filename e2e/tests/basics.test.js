@@ -1,13 +1,13 @@
 // Meeting basics on the page: the call timer counts while someone else is in the call;
 // keyboard shortcuts press the buttons (M microphone, V camera, ? the list of keys,
-// Ctrl+Shift+H ends the call) but not while typing; a tile goes full screen and back;
-// each person has a volume. Bob's page speaks Chinese (the shortcuts sheet is looked at
-// in both languages).
+// Ctrl+Shift+H ends the call) but not while typing; a tile goes full screen and back, and
+// picture-in-picture; each person has a volume; Bob renames himself. Bob's page speaks
+// Chinese (the shortcuts sheet is looked at in both languages).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accept, invite, joinRoom, waitForCall, waitForIdle, waitForInvitation } from '../lib/call.js';
-import { pollUntil, roomName, skipReason, startLab } from '../lib/lab.js';
+import { accept, invite, joinRoom, showPeople, waitForCall, waitForIdle, waitForInvitation } from '../lib/call.js';
+import { pollUntil, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 const SKIP = skipReason();
 
@@ -100,6 +100,25 @@ test('basics: call timer, keyboard shortcuts and their sheet, full screen and vo
       t.diagnostic('this Chromium has no picture-in-picture: the button stays hidden');
       assert.ok(await bobTile.locator('.pip-tile').isHidden());
     }
+
+    // Bob renames himself (his page is in Chinese): Alice sees the new name in her list
+    // and on his tile; an empty name is refused under the field.
+    await showPeople(bob);
+    await bob.click('#rename-me');
+    await bob.locator('#rename').waitFor({ state: 'visible', timeout: 3_000 });
+    assert.equal(await bob.inputValue('#rename-input'), 'Bob');
+    await bob.fill('#rename-input', '  ');
+    await bob.click('#rename-save');
+    await bob.locator('#rename-error').waitFor({ state: 'visible', timeout: 3_000 });
+    await bob.fill('#rename-input', '罗伯特 Bob');
+    await lab.screenshot(bob, 'rename-zh');
+    await bob.click('#rename-save');
+    await bob.locator('#rename').waitFor({ state: 'hidden', timeout: 5_000 });
+    assert.equal(await bob.locator('#me-name').textContent(), '罗伯特 Bob');
+    await waitFor(alice, (id) => document.querySelector(`#peer-list li[data-peer-id="${id}"] .peer-name`)?.textContent === '罗伯特 Bob',
+      { arg: bobId, timeout: 5_000, message: "Alice's list shows Bob's new name" });
+    await waitFor(alice, (id) => document.querySelector(`.tile.remote[data-peer-id="${id}"] .peer-name`)?.textContent === '罗伯特 Bob',
+      { arg: bobId, timeout: 5_000, message: "and his tile" });
 
     // Ctrl+Shift+H ends the call; the timer goes.
     await alice.locator('body').click({ position: { x: 5, y: 5 } });

@@ -90,6 +90,8 @@ function construct(f) {
       return proto.sfuAnswer(v.sdp, v.id);
     case 'sfuView':
       return proto.sfuView(v.tracks, v.id);
+    case 'rename':
+      return proto.rename(v.name, v.id);
     case 'react':
       return proto.react(v.reaction, v.id);
     default:
@@ -117,7 +119,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
+    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'rename', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });
@@ -205,18 +207,19 @@ function joinFields(f) {
   } catch {
     return null;
   }
-  return v && typeof v === 'object' && v.type === 'join' ? v : null;
+  return v && typeof v === 'object' && (v.type === 'join' || v.type === 'rename') ? v : null;
 }
 
 test('invalid fixtures: bad names are rejected by the JS validators', () => {
   const names = invalidFixtures.filter((f) => f.value.code === 'bad_name');
-  assert.deepEqual(names.map((f) => f.file).sort(), ['control-name.json', 'empty-name.json', 'format-name.json', 'long-name.json']);
+  assert.deepEqual(names.map((f) => f.file).sort(),
+    ['control-name.json', 'empty-name.json', 'format-name.json', 'long-name.json', 'rename-empty-name.json']);
   for (const f of names) {
     const v = joinFields(f);
     assert.ok(v, f.file);
     assert.equal(proto.isValidName(v.name), false, f.file);
     assert.equal(typeof proto.nameError(v.name)?.key, 'string', f.file);
-    assert.equal(proto.isValidRoom(v.room), true, `${f.file}: its room is fine`);
+    if (v.type === 'join') assert.equal(proto.isValidRoom(v.room), true, `${f.file}: its room is fine`);
   }
 });
 

@@ -165,6 +165,13 @@ pub enum ClientMsg {
         /// Which one.
         reaction: Reaction,
     },
+    /// Change your display name in the room (same rules as `join`'s). Everyone hears
+    /// `renamed`; you with your request's `ref`. Refused with `name_fixed` when a join
+    /// token named you. Counted against the chat rate limits (it goes to the room).
+    Rename {
+        /// The new name.
+        name: String,
+    },
     /// Raise or lower your hand; the room sees it in `presence` (`hand`).
     Hand {
         /// `true` to raise it.
@@ -332,6 +339,7 @@ impl ClientMsg {
             ClientMsg::Broadcast { .. } => "broadcast",
             ClientMsg::Hand { .. } => "hand",
             ClientMsg::React { .. } => "react",
+            ClientMsg::Rename { .. } => "rename",
             ClientMsg::Stage { .. } => "stage",
             ClientMsg::Record { .. } => "record",
             ClientMsg::Recordings => "recordings",
@@ -366,6 +374,7 @@ impl ClientMsg {
         "broadcast",
         "hand",
         "react",
+        "rename",
         "stage",
         "record",
         "recordings",

@@ -250,6 +250,7 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
                 ));
             }
         }
+        ClientMsg::Rename { name } => *name = normalize_name(name)?,
         ClientMsg::SfuView { tracks } => {
             if tracks.len() > crate::MAX_VIEWS {
                 let message = format!("tracks: at most {} entries", crate::MAX_VIEWS);

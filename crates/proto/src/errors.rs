@@ -79,4 +79,6 @@ pub enum ErrorCode {
     MediaFailed,
     /// `broadcast` or `record` on a server that runs no media router (`--media mesh`).
     NoMediaServer,
+    /// `rename` by a member whose join token named it (the token's name is kept).
+    NameFixed,
 }

@@ -236,6 +236,17 @@ pub enum ServerMsg {
         /// Which reaction.
         reaction: crate::Reaction,
     },
+    /// A member changed its display name (`rename`); sent to every member, the sender
+    /// with its request's `ref`.
+    Renamed {
+        /// The `id` of the sender's `rename` (only in the copy sent to it).
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// Whose.
+        peer_id: PeerId,
+        /// The new name.
+        name: String,
+    },
     /// A host started or stopped recording the room on the server; sent to every member.
     Recording {
         /// Whether the room is being recorded now.
@@ -311,6 +322,7 @@ impl ServerMsg {
             ServerMsg::Broadcast { .. } => "broadcast",
             ServerMsg::Recording { .. } => "recording",
             ServerMsg::Reacted { .. } => "reacted",
+            ServerMsg::Renamed { .. } => "renamed",
             ServerMsg::Recordings { .. } => "recordings",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
@@ -348,6 +360,7 @@ impl ServerMsg {
         "recording",
         "recordings",
         "reacted",
+        "renamed",
         "pong",
         "error",
     ];

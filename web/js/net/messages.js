@@ -3,7 +3,7 @@
 
 import { PROTOCOL_VERSION } from './types.js';
 import { trimChat, trimName } from './rules.js';
-/** @import { BroadcastMsg, HandMsg, ReactMsg, Reaction, RecordMsg, RecordingsMsg, SfuViewMsg, StageMsg } from './types.js' */
+/** @import { BroadcastMsg, HandMsg, ReactMsg, Reaction, RecordMsg, RecordingsMsg, RenameMsg, SfuViewMsg, StageMsg } from './types.js' */
 /** @import { AcceptMsg, AnswerMsg, CallStatsMsg, CancelMsg, CandidateMsg, ChatMsg, DeclineMsg, HangupMsg, HelloMsg, IceCandidate, InviteMsg, JoinCallMsg, JoinMsg, KickMsg, LeaveCallMsg, LeaveMsg, LockMsg, MediaMsg, MuteMsg, OfferMsg, PairType, PingMsg, RequestId, SfuAnswerMsg, SfuOfferMsg } from './types.js' */
 
 // Client message constructors
@@ -101,6 +101,16 @@ export const REACTIONS = /** @type {const} */ (['thumbsUp', 'clap', 'laugh', 'he
  */
 export function react(reaction, id) {
   return withId({ type: /** @type {const} */ ('react'), reaction }, id);
+}
+
+/**
+ * `rename`: our new display name (trimmed like the server does).
+ * @param {string} name
+ * @param {import('./types.js').RequestId} [id]
+ * @returns {RenameMsg}
+ */
+export function rename(name, id) {
+  return withId({ type: /** @type {const} */ ('rename'), name: trimName(name) }, id);
 }
 
 /**

@@ -159,6 +159,7 @@ const SERVER_CHECKS = {
   broadcast: (m) => typeof m.on === 'boolean' && isString(m.by),
   recording: (m) => typeof m.on === 'boolean' && isString(m.by),
   reacted: (m) => isString(m.peer) && REACTIONS.includes(/** @type {any} */ (m.reaction)),
+  renamed: (m) => isOptRef(m.ref) && isString(m.peerId) && isString(m.name),
   recordings: (m) => isOptRef(m.ref) && Array.isArray(m.list) && m.list.every(isRecordingInfo),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.

@@ -31,6 +31,7 @@ import {
   sfuAnswer,
   sfuView,
   react,
+  rename,
   sfuOffer,
   toIceCandidate,
 } from './protocol.js';
@@ -130,6 +131,7 @@ import {
  * @property {import('./protocol.js').RemoteBroadcastMsg} broadcast a host started or stopped
  *   a broadcast
  * @property {import('./protocol.js').ReactedMsg} reacted a member reacted
+ * @property {import('./protocol.js').RenamedMsg} renamed a member changed its name
  * @property {import('./protocol.js').RecordingMsg} recording a host started or stopped
  *   recording the room
  * @property {import('./protocol.js').RecordingListMsg} recordings the room's recordings
@@ -308,7 +310,8 @@ export class Signaling {
       return;
     }
     if (
-      (msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong' || msg.type === 'chat') &&
+      (msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong' || msg.type === 'chat' ||
+        msg.type === 'renamed') &&
       msg.ref !== undefined
     ) {
       const p = this.pending.get(msg.ref);
@@ -388,7 +391,7 @@ export class Signaling {
 
   /**
    * @private
-   * @template {'joined' | 'left' | 'pong' | 'chat'} T
+   * @template {'joined' | 'left' | 'pong' | 'chat' | 'renamed'} T
    * @param {T} expect
    * @param {(id: number) => ClientMsg} build
    * @returns {Promise<Extract<ServerMsg, {type: T}>>}
@@ -470,6 +473,15 @@ export class Signaling {
   /** The answer to the media router's offer. @param {string} sdp */
   sendSfuAnswer(sdp) {
     return this.send(sfuAnswer(sdp));
+  }
+
+  /**
+   * Changes our display name; resolves with the `renamed` confirming it, or rejects with
+   * a SignalingError (`bad_name`, `name_fixed`, `rate_limited`, ...).
+   * @param {string} name
+   */
+  rename(name) {
+    return this.request('renamed', (id) => rename(name, id));
   }
 
   /** A reaction for the room. @param {import('./types.js').Reaction} reaction */

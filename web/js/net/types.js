@@ -94,7 +94,7 @@ export const CloseCode = Object.freeze({
  *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
  *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call' | 'password_required' |
  *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked' |
- *   'not_sfu_call' | 'media_failed' | 'no_media_server'} ErrorCode
+ *   'not_sfu_call' | 'media_failed' | 'no_media_server' | 'name_fixed'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId, resume?: string}} HelloMsg */
@@ -128,12 +128,13 @@ export const CloseCode = Object.freeze({
 /** @typedef {{mid: string, width: number, height: number}} TrackView */
 /** @typedef {'thumbsUp' | 'clap' | 'laugh' | 'heart' | 'party' | 'surprised'} Reaction */
 /** @typedef {{type: 'react', reaction: Reaction, id?: RequestId}} ReactMsg */
+/** @typedef {{type: 'rename', name: string, id?: RequestId}} RenameMsg */
 /** @typedef {{type: 'sfuView', tracks: TrackView[], id?: RequestId}} SfuViewMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | SfuViewMsg | ReactMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
+ *   SfuAnswerMsg | SfuViewMsg | ReactMsg | RenameMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
  */
 
 /**
@@ -188,6 +189,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'broadcast', on: boolean, by: string}} RemoteBroadcastMsg */
 /** @typedef {{type: 'recording', on: boolean, by: string}} RecordingMsg */
 /** @typedef {{type: 'reacted', peer: string, reaction: Reaction}} ReactedMsg */
+/** @typedef {{type: 'renamed', peerId: string, name: string, ref?: RequestId}} RenamedMsg */
 /** @typedef {{name: string, kind: 'audio' | 'video', peer: string, bytes: number, url: string}} RecordedFile */
 /** @typedef {{id: string, startedMs: number, stoppedMs?: number, files: RecordedFile[]}} RecordingInfo */
 /** @typedef {{type: 'recordings', ref?: RequestId, list: RecordingInfo[]}} RecordingListMsg */
@@ -198,5 +200,5 @@ export const CloseCode = Object.freeze({
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
- *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | ReactedMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | ReactedMsg | RenamedMsg | PongMsg | ErrorMsg} ServerMsg
  */

@@ -158,6 +158,15 @@ export class Room {
           if (peer) peer.role = msg.role;
         }
         break;
+      case 'renamed':
+        if (msg.peerId === this.myId) {
+          this.name = msg.name;
+        } else {
+          const peer = this.peers.get(msg.peerId);
+          if (peer) peer.name = msg.name;
+          this.names.set(msg.peerId, msg.name);
+        }
+        break;
       case 'roomLocked':
         this.locked = msg.locked;
         break;

@@ -32,6 +32,7 @@ import { installDebugHandle } from './debug.js';
 import { ACCESS_CODES, Access } from './access.js';
 import { LobbyErrors } from './lobbyform.js';
 import { PreJoin } from './prejoin.js';
+import { setupRename } from './rename.js';
 import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
@@ -210,6 +211,10 @@ const moderation = new Moderation(
   },
 );
 
+/** Renaming ourselves; a join token's name stays. */
+const renaming = setupRename({ signaling: () => app.signaling, current: () => app.name,
+  fixed: () => Boolean(app.room && access.credentials(app.room).token) });
+
 /** File transfer, screen share, devices, call quality: told about calls as they come and go. */
 const features = createCallFeatures({
   nameOf,
@@ -285,6 +290,7 @@ function renderAll() {
     app.disconnected,
   );
   moderation.render();
+  renaming.render();
   broadcastUi.render();
   recordingUi.render();
   calls.render();
@@ -309,6 +315,7 @@ const wireContext = () => ({
   app, room, calls, transport, moderation, broadcast: broadcastUi, recording: recordingUi, notices, chat, access,
   roomName: ui.roomName,
   showError, renderAll, showOwnName, reportMedia, speakers,
+  renameTile: (peerId, name) => stage.rename(peerId, name),
 });
 
 /** @param {Signaling} sig */

@@ -192,6 +192,19 @@ export class Stage {
     tile.dataset.screen = String(m.screen);
   }
 
+  /**
+   * A peer's new name on its tile (it renamed itself).
+   * @param {string} peerId
+   * @param {string} name
+   */
+  rename(peerId, name) {
+    for (const tile of /** @type {NodeListOf<HTMLElement>} */ (this.ui.stage.querySelectorAll('.tile.remote'))) {
+      if (tile.dataset.peerId !== peerId) continue;
+      /** @type {HTMLElement} */ (tile.querySelector('.peer-name')).textContent = name;
+      /** @type {HTMLElement} */ (tile.querySelector('.initial')).textContent = initialOf(name);
+    }
+  }
+
   /** @param {HTMLElement} tile */
   remove(tile) {
     tile.remove();

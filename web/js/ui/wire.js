@@ -31,6 +31,7 @@ import { showReaction } from './reactions.js';
  * @property {(name: string) => void} showOwnName
  * @property {() => void} reportMedia
  * @property {import('./speakers.js').Speakers} speakers who talks, on the tiles
+ * @property {(peerId: string, name: string) => void} renameTile a peer's tile shows its new name
  */
 
 /**
@@ -39,7 +40,7 @@ import { showReaction } from './reactions.js';
  */
 export function wireSignaling(sig, c) {
   const { app, room, calls, transport, moderation, broadcast, recording, notices, chat, access, roomName, showError,
-    renderAll, showOwnName, reportMedia, speakers } = c;
+    renderAll, showOwnName, reportMedia, speakers, renameTile } = c;
   const live = () => app.signaling === sig;
   const recall = Recall.of(room, calls);
   // The room model hears roles and the lock before moderation says what changed.
@@ -150,6 +151,14 @@ export function wireSignaling(sig, c) {
 
   sig.on('activeSpeakers', (m) => {
     if (live()) speakers.handle(m, room.myCall());
+  });
+
+  sig.on('renamed', (m) => {
+    if (!live()) return;
+    room.handle(m);
+    if (m.peerId === room.myId) showOwnName(m.name);
+    else renameTile(m.peerId, m.name);
+    renderAll();
   });
 
   sig.on('reacted', (m) => {

@@ -208,4 +208,37 @@ impl RoomCore {
             .map(|m| m.info.name.clone())
             .unwrap_or_default()
     }
+
+    /// `rename`: a member's new display name (the decoder checked it), told to everyone
+    /// (`renamed`; the requester's copy carries `ref_`). A join token's holder keeps the
+    /// name it joined with (`name_fixed`): the application that signed it named it.
+    /// Chat messages keep the name they were sent under.
+    pub(crate) fn rename(&mut self, from: &PeerId, name: String, ref_: Option<RequestId>) {
+        let Some(m) = self.members.get_mut(from) else {
+            return;
+        };
+        if m.fixed_role {
+            let message = "your join token names you; that name stays";
+            return self.error(from, ErrorCode::NameFixed, message, ref_);
+        }
+        m.info.name = name.clone();
+        let others: Vec<PeerId> = self
+            .members
+            .keys()
+            .filter(|p| *p != from)
+            .cloned()
+            .collect();
+        let renamed = |ref_| ServerMsg::Renamed {
+            ref_,
+            peer_id: from.clone(),
+            name: name.clone(),
+        };
+        self.send(from, renamed(ref_));
+        if !others.is_empty() {
+            self.emit(RoomEvent::Deliver {
+                to: others,
+                msg: renamed(None),
+            });
+        }
+    }
 }

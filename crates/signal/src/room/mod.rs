@@ -189,6 +189,7 @@ impl RoomCore {
             RoomCommand::Call { from, op, ref_ } => self.call_op(&from, op, ref_, now),
             RoomCommand::Host { from, op, ref_ } => self.host_op(&from, op, ref_),
             RoomCommand::Stage { from, op, ref_ } => self.stage_op(&from, op, ref_),
+            RoomCommand::Rename { from, name, ref_ } => self.rename(&from, name, ref_),
             RoomCommand::Sfu { from, signal, ref_ } => {
                 if self.members.contains_key(&from) {
                     self.sfu_signal(&from, signal, ref_);

@@ -124,6 +124,18 @@ pub enum RoomCommand {
         #[serde(rename = "ref")]
         ref_: Option<RequestId>,
     },
+    /// `from` changes its display name (validated by the decoder): everyone hears
+    /// `renamed`, `from` with `ref_`; refused with `name_fixed` when a join token named
+    /// it (see `members.rs`).
+    Rename {
+        /// The requester.
+        from: PeerId,
+        /// The new name.
+        name: String,
+        /// Echoed to the requester.
+        #[serde(rename = "ref")]
+        ref_: Option<RequestId>,
+    },
     /// Broadcast mode, a raised hand, the stage (see `broadcast.rs`).
     Stage {
         /// The requester.

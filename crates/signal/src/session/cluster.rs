@@ -343,6 +343,7 @@ impl RoomSlot {
             | RoomCommand::Call { from, .. }
             | RoomCommand::Host { from, .. }
             | RoomCommand::Stage { from, .. }
+            | RoomCommand::Rename { from, .. }
             | RoomCommand::Sfu { from, .. } => from,
         };
         self.remote.get(actor) == from

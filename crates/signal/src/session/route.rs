@@ -77,6 +77,7 @@ impl Hub {
             ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
             ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
             ClientMsg::React { reaction } => return self.handle_react(conn, reaction, id, now),
+            ClientMsg::Rename { name } => return self.handle_rename(conn, name, id, now),
             ClientMsg::Record { on } => return self.stage(conn, StageOp::Record { on }, id),
             ClientMsg::Recordings => return self.stage(conn, StageOp::ListRecordings, id),
             ClientMsg::Stage { peer, on } => {
@@ -315,6 +316,17 @@ impl Hub {
         if self.chat_allowed(conn, &room, &ref_, now) {
             let op = StageOp::React { reaction };
             self.command(&room, RoomCommand::Stage { from, op, ref_ });
+        }
+    }
+
+    /// `rename`: like a chat message, it goes to the whole room, so the chat limits
+    /// bound how often.
+    fn handle_rename(&mut self, conn: ConnId, name: String, ref_: Option<RequestId>, now: Instant) {
+        let Some((from, room)) = self.require_room(conn, &ref_, "join one before renaming") else {
+            return;
+        };
+        if self.chat_allowed(conn, &room, &ref_, now) {
+            self.command(&room, RoomCommand::Rename { from, name, ref_ });
         }
     }
 
