@@ -113,24 +113,15 @@ impl RoomCore {
             key,
         };
         self.keep(&message);
-        let others: Vec<PeerId> = self
-            .members
-            .keys()
-            .filter(|p| *p != from)
-            .cloned()
-            .collect();
         let mine = ServerMsg::Chat {
             ref_,
             message: message.clone(),
         };
-        self.send(from, mine);
-        if !others.is_empty() {
-            let msg = ServerMsg::Chat {
-                ref_: None,
-                message: message.clone(),
-            };
-            self.emit(RoomEvent::Deliver { to: others, msg });
-        }
+        let theirs = ServerMsg::Chat {
+            ref_: None,
+            message: message.clone(),
+        };
+        self.answer_and_tell(from, mine, theirs);
         if self.stored {
             self.emit(RoomEvent::ChatStored { message });
         }

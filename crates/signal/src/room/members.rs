@@ -222,23 +222,11 @@ impl RoomCore {
             return self.error(from, ErrorCode::NameFixed, message, ref_);
         }
         m.info.name = name.clone();
-        let others: Vec<PeerId> = self
-            .members
-            .keys()
-            .filter(|p| *p != from)
-            .cloned()
-            .collect();
         let renamed = |ref_| ServerMsg::Renamed {
             ref_,
             peer_id: from.clone(),
             name: name.clone(),
         };
-        self.send(from, renamed(ref_));
-        if !others.is_empty() {
-            self.emit(RoomEvent::Deliver {
-                to: others,
-                msg: renamed(None),
-            });
-        }
+        self.answer_and_tell(from, renamed(ref_), renamed(None));
     }
 }

@@ -305,6 +305,24 @@ impl RoomCore {
         });
     }
 
+    /// Sends `mine` to `from` (the requester's copy, carrying its `ref`) and `theirs` to
+    /// every other member, in join order.
+    pub(crate) fn answer_and_tell(&mut self, from: &PeerId, mine: ServerMsg, theirs: ServerMsg) {
+        let others: Vec<PeerId> = self
+            .members
+            .keys()
+            .filter(|p| *p != from)
+            .cloned()
+            .collect();
+        self.send(from, mine);
+        if !others.is_empty() {
+            self.emit(RoomEvent::Deliver {
+                to: others,
+                msg: theirs,
+            });
+        }
+    }
+
     /// Delivers `msg` to every member, in join order.
     pub(crate) fn broadcast(&mut self, msg: ServerMsg) {
         let to = self.members.keys().cloned().collect();
