@@ -2,6 +2,7 @@
 //! and real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod process;
 pub mod redis_server;
 
 use confab_server::config::Config;
