@@ -403,8 +403,16 @@ fn alpn_challenge(name: &str, digest: &[u8]) -> Result<Arc<rustls::sign::Certifi
         path: PathBuf::from(name),
         message: e.into(),
     })?;
-    let m = super::material(vec![cert.der().clone()], der_key, TlsOrigin::Files);
-    Ok(super::resolver::certified_key(&m)?)
+    // Not `resolver::certified_key`: its key check parses the certificate with webpki,
+    // which refuses the critical acmeIdentifier extension it does not know.
+    let signer = super::resolver::provider()
+        .key_provider
+        .load_private_key(der_key)
+        .map_err(TlsError::from)?;
+    Ok(Arc::new(rustls::sign::CertifiedKey::new(
+        vec![cert.der().clone()],
+        signer,
+    )))
 }
 
 #[cfg(test)]

@@ -85,9 +85,17 @@ impl ResolvesServerCert for CertResolver {
 
 /// `material` as rustls's signing form, checked: the key must match the leaf.
 pub fn certified_key(material: &TlsMaterial) -> Result<Arc<CertifiedKey>, TlsError> {
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-    let key = CertifiedKey::from_der(material.chain.clone(), material.key.clone_key(), &provider)?;
+    let key = CertifiedKey::from_der(
+        material.chain.clone(),
+        material.key.clone_key(),
+        &provider(),
+    )?;
     Ok(Arc::new(key))
+}
+
+/// The process's crypto provider (aws-lc, installed by `main`), or aws-lc's default.
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
 }
