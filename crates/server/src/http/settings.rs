@@ -116,7 +116,7 @@ pub struct HttpSettings {
 }
 
 impl HttpSettings {
-    /// TLS as the settings decide: `--insecure-http` wins over the certificate files
+    /// TLS as the settings decide: `--insecure-http` wins over the certificate settings
     /// (`finish` refuses files together with ACME).
     pub fn tls(&self) -> TlsMode {
         match (&self.tls_cert, &self.tls_key) {
@@ -144,9 +144,11 @@ impl HttpSettings {
             ));
         }
         self.acme.finish()?;
-        if self.acme.enabled() && (self.tls_cert.is_some() || self.insecure_http) {
+        if self.acme.enabled() && self.tls_cert.is_some() && !self.insecure_http {
             return Err(ConfigError::Invalid(
-                "acme_domain cannot be combined with tls_cert/tls_key or insecure_http".into(),
+                "acme_domain and tls_cert/tls_key are two sources of one certificate: \
+                 give one"
+                    .into(),
             ));
         }
         if *self.handshake_timeout < Duration::from_secs(1) {

@@ -209,7 +209,12 @@ impl Certificates {
     /// is where HTTP-01's redirects point.
     pub fn spawn(self, https_port: u16, shutdown: CancellationToken) -> std::io::Result<()> {
         match self.upkeep {
-            Upkeep::Nothing => {}
+            Upkeep::Nothing => {
+                tokio::spawn(reload::ignore_hangup(
+                    "the certificate is self-signed",
+                    shutdown,
+                ));
+            }
             Upkeep::Files { cert, key } => {
                 tokio::spawn(reload::watch_files(cert, key, self.resolver, shutdown));
             }
@@ -232,6 +237,10 @@ impl Certificates {
                         }
                     });
                 }
+                tokio::spawn(reload::ignore_hangup(
+                    "the ACME certificate renews on its own",
+                    shutdown.clone(),
+                ));
                 tokio::spawn(acme::maintain(config, self.resolver, current, shutdown));
             }
         }

@@ -92,3 +92,23 @@ pub fn reload(cert: &Path, key: &Path, resolver: &CertResolver, why: &str) -> bo
         }
     }
 }
+
+/// Logs SIGHUP and otherwise ignores it (`why` says why there is nothing to reload), so a
+/// habitual `kill -HUP` does not end a server whose certificate has no files to read.
+pub async fn ignore_hangup(why: &'static str, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = hup.recv() => tracing::info!("SIGHUP: nothing to reload ({why})"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (why, shutdown);
+}
