@@ -240,9 +240,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let shutdown = CancellationToken::new();
         tokio::spawn(signal_shutdown(shutdown.clone()));
         if let Some(certs) = certs {
-            certs
-                .spawn(https_port, shutdown.clone())
-                .context("cannot start certificate renewal")?;
+            certs.spawn(https_port, shutdown.clone());
         }
         confab_server::run(listeners, Arc::new(config), server_tls, shutdown)
             .await

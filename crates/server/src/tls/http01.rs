@@ -1,6 +1,10 @@
 //! The plain-HTTP listener of `--acme-http-listen` (port 80): answers the CA's HTTP-01
 //! validation at `/.well-known/acme-challenge/<token>` and redirects everything else
 //! to HTTPS on one of the certificate's names (never to a host the request made up).
+//!
+//! It is open to anyone, so it is kept small: HTTP/1 only, at most [`MAX_CONNECTIONS`]
+//! at once (more are closed at accept), each closed [`CONNECTION_LIFETIME`] after
+//! accept whatever it is doing (a validation or a redirect is one short request).
 
 use super::acme::Http01Tokens;
 use axum::extract::{Path, State};
@@ -9,7 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Connections the listener holds at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long one connection may stay open.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(10);
 
 struct Http01State {
     tokens: Http01Tokens,
@@ -38,9 +48,35 @@ pub async fn serve(
         .route("/.well-known/acme-challenge/{token}", get(challenge))
         .fallback(redirect)
         .with_state(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A full descriptor table or an aborted connection: not fatal.
+                Err(e) => {
+                    tracing::debug!("HTTP-01 listener accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            continue; // over the cap: dropped, so closed
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::timeout(CONNECTION_LIFETIME, conn) => {}
+            }
+            drop(slot);
+        });
+    }
 }
 
 async fn challenge(State(s): State<Arc<Http01State>>, Path(token): Path<String>) -> Response {

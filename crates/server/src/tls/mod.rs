@@ -207,7 +207,7 @@ impl Certificates {
     /// Starts what keeps the certificate current (the file watcher, or the ACME driver
     /// and its HTTP-01 listener) on the current runtime, until `shutdown`. `https_port`
     /// is where HTTP-01's redirects point.
-    pub fn spawn(self, https_port: u16, shutdown: CancellationToken) -> std::io::Result<()> {
+    pub fn spawn(self, https_port: u16, shutdown: CancellationToken) {
         match self.upkeep {
             Upkeep::Nothing => {
                 tokio::spawn(reload::ignore_hangup(
@@ -244,7 +244,6 @@ impl Certificates {
                 tokio::spawn(acme::maintain(config, self.resolver, current, shutdown));
             }
         }
-        Ok(())
     }
 }
 
