@@ -234,3 +234,36 @@ fn a_restart_reuses_the_stored_certificate_without_the_ca() {
         "asked the CA although the stored certificate is valid"
     );
 }
+
+#[test]
+fn a_ca_that_forgot_the_account_gets_a_new_one_and_issues_again() {
+    if !Pebble::available() {
+        return;
+    }
+    let dir = TempDir::new("acme-forgot");
+    let https = free_port();
+    // 30-second certificates, so the restarted confab must renew at once.
+    let mut pebble = Pebble::start("forgot", https, free_port(), 30);
+    let listen = format!("127.0.0.1:{https}");
+    let args: Vec<String> = acme_args(&pebble, &listen)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut confab = Confab::start(&dir.join("data"), &args);
+    let first = next_certificate(&mut confab, Duration::from_secs(30));
+    drop(confab);
+    // The same directory URL, but a CA with no accounts (and a new root).
+    pebble.restart();
+    std::thread::sleep(Duration::from_secs(20));
+    let mut confab = Confab::start(&dir.join("data"), &args);
+    confab.wait_log(Duration::from_secs(10), |v| {
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not know the stored ACME account"))
+    });
+    let second = next_certificate(&mut confab, Duration::from_secs(30));
+    assert_ne!(first, second);
+    let root = pebble.issuing_root();
+    assert_eq!(connect(listen.parse().unwrap(), &root).unwrap().1, second);
+}

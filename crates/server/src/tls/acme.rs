@@ -55,6 +55,18 @@ pub enum AcmeError {
     Timeout,
 }
 
+impl AcmeError {
+    /// Whether the CA says the stored account does not exist (a CA that lost or
+    /// deactivated it): then a new one must be registered.
+    pub fn account_gone(&self) -> bool {
+        matches!(
+            self,
+            AcmeError::Protocol(instant_acme::Error::Api(p))
+                if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:accountDoesNotExist")
+        )
+    }
+}
+
 /// HTTP-01 answers being validated: token to key authorization. Shared with the
 /// plain-HTTP listener that serves `/.well-known/acme-challenge/<token>`.
 #[derive(Clone, Debug, Default)]
@@ -133,6 +145,10 @@ impl AcmeStore {
     fn load_account(&self) -> Option<AccountCredentials> {
         let text = std::fs::read_to_string(self.path("account.json")).ok()?;
         serde_json::from_str(&text).ok()
+    }
+
+    fn forget_account(&self) {
+        let _ = std::fs::remove_file(self.path("account.json"));
     }
 
     fn save_account(&self, creds: &AccountCredentials) -> Result<(), TlsError> {
@@ -215,6 +231,14 @@ pub async fn maintain(
                 );
             }
             Err(e) => {
+                if e.account_gone() {
+                    account = None;
+                    config.store.forget_account();
+                    tracing::warn!(
+                        "{} does not know the stored ACME account: registering a new one",
+                        config.directory
+                    );
+                }
                 failures = failures.saturating_add(1);
                 last_failure = Some(SystemTime::now());
                 let keeping = match current {
@@ -452,6 +476,21 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn only_an_unknown_account_makes_a_new_one() {
+        let problem = |t: &str| {
+            AcmeError::Protocol(instant_acme::Error::Api(instant_acme::Problem {
+                r#type: Some(t.to_owned()),
+                detail: None,
+                status: Some(400),
+                subproblems: Vec::new(),
+            }))
+        };
+        assert!(problem("urn:ietf:params:acme:error:accountDoesNotExist").account_gone());
+        assert!(!problem("urn:ietf:params:acme:error:rateLimited").account_gone());
+        assert!(!AcmeError::Timeout.account_gone());
     }
 
     #[test]

@@ -13,15 +13,16 @@ use std::time::{Duration, Instant};
 
 /// A running Pebble and its DNS server.
 pub struct Pebble {
-    _pebble: ChildGuard,
-    _dns: ChildGuard,
+    pebble: ChildGuard,
+    dns: ChildGuard,
     /// The ACME directory URL.
     pub directory: String,
     /// The root that signed Pebble's own HTTPS certificate (for `--acme-ca-file`).
     pub https_ca: PathBuf,
     https_roots: Arc<rustls::RootCertStore>,
-    management: u16,
-    _dir: TempDir,
+    /// ACME, management, DNS, DNS management.
+    ports: (u16, u16, u16, u16),
+    dir: TempDir,
 }
 
 impl Pebble {
@@ -71,50 +72,74 @@ impl Pebble {
             "certificateValidityPeriod": validity,
         }});
         std::fs::write(dir.join("pebble.json"), config.to_string()).unwrap();
-        let dns_child = Command::new("pebble-challtestsrv")
-            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
-            .args(["-dns01", &format!("127.0.0.1:{dns}")])
-            .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-            .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pebble-challtestsrv runs");
-        let dns_child = ChildGuard(dns_child);
-        let pebble = Command::new("pebble")
-            .arg("-config")
-            .arg(dir.join("pebble.json"))
-            .args(["-dnsserver", &format!("127.0.0.1:{dns}"), "-strict=false"])
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env_remove("PEBBLE_VA_ALWAYS_VALID")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pebble runs");
-        let pebble = ChildGuard(pebble);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", acme)).is_err()
-            || TcpStream::connect(("127.0.0.1", management)).is_err()
-        {
-            assert!(Instant::now() < deadline, "pebble did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (pebble, dns_child) = launch(&dir.0, (acme, management, dns, dns_mgmt));
         Pebble {
-            _pebble: pebble,
-            _dns: dns_child,
+            pebble,
+            dns: dns_child,
             directory: format!("https://127.0.0.1:{acme}/dir"),
             https_ca,
             https_roots: Arc::new(roots),
-            management,
-            _dir: dir,
+            ports: (acme, management, dns, dns_mgmt),
+            dir,
         }
+    }
+
+    /// Stops Pebble and starts it again at the same address: a CA that forgot every
+    /// account and certificate (Pebble keeps them in memory), with a new root.
+    pub fn restart(&mut self) {
+        // The old processes stop before the new ones bind their ports.
+        for child in [&mut self.pebble.0, &mut self.dns.0] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        (self.pebble, self.dns) = launch(&self.dir.0, self.ports);
     }
 
     /// The root that issues confab's certificates (it changes with every Pebble start).
     pub fn issuing_root(&self) -> rustls::pki_types::CertificateDer<'static> {
         use rustls::pki_types::pem::PemObject;
-        let pem = https_get(self.management, &self.https_roots, "/roots/0");
+        let pem = https_get(self.ports.1, &self.https_roots, "/roots/0");
         rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).expect("a root")
+    }
+}
+
+/// Starts `pebble-challtestsrv` and Pebble with the config in `dir` on `ports`
+/// (ACME, management, DNS, DNS management) and waits until Pebble answers.
+fn launch(dir: &std::path::Path, ports: (u16, u16, u16, u16)) -> (ChildGuard, ChildGuard) {
+    let (_, _, dns, dns_mgmt) = ports;
+    let dns_child = Command::new("pebble-challtestsrv")
+        .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+        .args(["-dns01", &format!("127.0.0.1:{dns}")])
+        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pebble-challtestsrv runs");
+    let dns_child = ChildGuard(dns_child);
+    let pebble = Command::new("pebble")
+        .arg("-config")
+        .arg(dir.join("pebble.json"))
+        .args(["-dnsserver", &format!("127.0.0.1:{dns}"), "-strict=false"])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env_remove("PEBBLE_VA_ALWAYS_VALID")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pebble runs");
+    let pebble = ChildGuard(pebble);
+    wait_for(ports);
+    (pebble, dns_child)
+}
+
+/// Waits until Pebble's ACME and management ports accept connections.
+fn wait_for((acme, management, _, _): (u16, u16, u16, u16)) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", acme)).is_err()
+        || TcpStream::connect(("127.0.0.1", management)).is_err()
+    {
+        assert!(Instant::now() < deadline, "pebble did not start");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
