@@ -241,18 +241,37 @@ pub async fn maintain(
                 }
                 failures = failures.saturating_add(1);
                 last_failure = Some(SystemTime::now());
+                // The resolver is unchanged: whatever it served, it still serves.
                 let keeping = match current {
                     Some(v) if v.usable_at(SystemTime::now()) => "the current certificate",
-                    _ => "the temporary self-signed certificate",
+                    Some(_) => "the current certificate, which has EXPIRED",
+                    None => "the temporary self-signed certificate",
                 };
                 tracing::warn!(
-                    "could not get a certificate for {names}: {e}; still serving {keeping}, \
+                    "could not get a certificate for {names}: {}; still serving {keeping}, \
                      trying again in {} s",
+                    in_words(&e),
                     renew::retry_delay(failures).as_secs()
                 );
             }
         }
     }
+}
+
+/// `e` and its causes, outermost first ("client error (Connect): tcp connect error:
+/// Connection refused"), each said once.
+fn in_words(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 /// One issuance: account, order, validation, finalization; the new certificate is
