@@ -284,6 +284,11 @@ fn print_banner(config: &Config, certs: Option<&tls::Certificates>) {
         vec![ip.to_string()]
     };
     hosts.extend(config.http.public_host.iter().cloned());
+    for name in &config.http.acme.acme_domains {
+        if !hosts.contains(name) {
+            hosts.push(name.clone());
+        }
+    }
     println!(
         "confab {} listening on {}",
         env!("CARGO_PKG_VERSION"),
