@@ -223,10 +223,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
     if config.store.chat_retention().is_some() {
         confab_server::store::ChatStore::check(&config.data_dir)?;
     }
-    let tls = tls::load(&config)?;
-    let server_tls = tls.as_ref().map(tls::server_config).transpose()?;
+    let certs = tls::Certificates::prepare(&config)?;
+    let server_tls = certs.as_ref().map(tls::Certificates::server_config);
     let listeners = Listeners::bind(&config)?;
-    print_banner(&config, tls.as_ref());
+    print_banner(&config, certs.as_ref());
+    let https_port = listeners.http.local_addr()?.port();
     tracing::info!(
         listen = %listeners.http.local_addr().unwrap_or(config.http.listen),
         tls = config.http.tls() != TlsMode::Off,
@@ -238,6 +239,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(signal_shutdown(shutdown.clone()));
+        if let Some(certs) = certs {
+            certs.spawn(https_port, shutdown.clone());
+        }
         confab_server::run(listeners, Arc::new(config), server_tls, shutdown)
             .await
             .context("server failed")
@@ -261,7 +265,8 @@ async fn signal_shutdown(token: CancellationToken) {
 }
 
 /// Tells the operator where to point browsers and which certificate they will see.
-fn print_banner(config: &Config, tls: Option<&tls::TlsMaterial>) {
+fn print_banner(config: &Config, certs: Option<&tls::Certificates>) {
+    let tls = certs.map(|c| &c.material);
     let scheme = if config.http.tls() == TlsMode::Off {
         "http"
     } else {
@@ -279,6 +284,11 @@ fn print_banner(config: &Config, tls: Option<&tls::TlsMaterial>) {
         vec![ip.to_string()]
     };
     hosts.extend(config.http.public_host.iter().cloned());
+    for name in &config.http.acme.acme_domains {
+        if !hosts.contains(name) {
+            hosts.push(name.clone());
+        }
+    }
     println!(
         "confab {} listening on {}",
         env!("CARGO_PKG_VERSION"),
@@ -294,9 +304,19 @@ fn print_banner(config: &Config, tls: Option<&tls::TlsMaterial>) {
                 println!("  generated a self-signed certificate: {}", p.display())
             }
             TlsOrigin::Reused(p) => println!("  self-signed certificate: {}", p.display()),
+            TlsOrigin::Acme(p) => println!("  certificate from the ACME CA: {}", p.display()),
+        }
+        if certs.is_some_and(tls::Certificates::acme_pending) {
+            println!(
+                "  asking {} for a certificate for {}; the self-signed one serves until then",
+                config.http.acme.acme_directory,
+                config.http.acme.acme_domains.join(", ")
+            );
         }
         println!("  certificate SHA-256 fingerprint: {}", t.fingerprint);
-        if t.origin != TlsOrigin::Files {
+        if matches!(t.origin, TlsOrigin::Generated(_) | TlsOrigin::Reused(_))
+            && !certs.is_some_and(tls::Certificates::acme_pending)
+        {
             println!("  browsers will warn about it once; compare the fingerprint, then accept");
         }
     } else {

@@ -168,6 +168,11 @@ data_dir = "/tmp/confab-doc-test"
 tls_cert = "cert.pem"
 tls_key = "key.pem"
 insecure_http = true
+acme_domains = ["calls.example.org"]
+acme_email = "ops@example.org"
+acme_directory = "https://acme-staging-v02.api.letsencrypt.org/directory"
+acme_ca_file = "/etc/confab/acme-ca.pem"
+acme_http_listen = "0.0.0.0:80"
 public_host = ["a.test"]
 web_dir = "{web_dir}"
 ice_servers = [{{ urls = ["turn:t.test"], username = "u", credential = "c" }}]

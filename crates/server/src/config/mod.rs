@@ -215,6 +215,14 @@ impl Config {
                 self.data_dir.display()
             ));
         }
+        if self.http.tls() == TlsMode::Acme {
+            out.push_str(&format!(
+                "# TLS: a certificate for {} from {}, kept in {}\n",
+                self.http.acme.acme_domains.join(", "),
+                self.http.acme.acme_directory,
+                self.data_dir.join("tls").join("acme").display()
+            ));
+        }
         if self.http.web_dir.is_none() {
             out.push_str("# web_dir is not set: the embedded web client is served\n");
         }

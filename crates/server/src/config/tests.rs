@@ -133,3 +133,55 @@ fn insecure_http_wins_over_cert_files() {
         "TURN over TLS needs the certificate"
     );
 }
+
+#[test]
+fn acme_settings_choose_the_acme_mode_and_refuse_what_cannot_work() {
+    let c = resolve(&["--acme-domain", " Calls.Example.org. ,b.test"]).unwrap();
+    assert_eq!(c.http.tls(), TlsMode::Acme);
+    assert_eq!(
+        c.http.acme.acme_domains,
+        vec!["calls.example.org".to_string(), "b.test".into()]
+    );
+    assert_eq!(
+        c.http.acme.acme_directory,
+        crate::tls::settings::LETS_ENCRYPT
+    );
+    assert!(c
+        .to_toml_redacted()
+        .contains("# TLS: a certificate for calls.example.org"));
+    // --insecure-http wins, as over the certificate files.
+    let c = resolve(&["--acme-domain", "a.test", "--insecure-http"]).unwrap();
+    assert_eq!(c.http.tls(), TlsMode::Off);
+    for (flags, says) in [
+        (
+            &[
+                "--acme-domain",
+                "a.test",
+                "--tls-cert",
+                "c",
+                "--tls-key",
+                "k",
+            ][..],
+            "two sources",
+        ),
+        (&["--acme-email", "a@b.test"][..], "need acme_domain"),
+        (&["--acme-domain", "*.a.test"][..], "wildcards"),
+        (&["--acme-domain", "10.0.0.1"][..], "not a DNS name"),
+        (
+            &[
+                "--acme-domain",
+                "a.test",
+                "--acme-directory",
+                "http://ca.test/dir",
+            ][..],
+            "https://",
+        ),
+        (
+            &["--acme-domain", "a.test", "--acme-email", "nobody"][..],
+            "not an email",
+        ),
+    ] {
+        let e = resolve(flags).unwrap_err().to_string();
+        assert!(e.contains(says), "{flags:?}: {e}");
+    }
+}

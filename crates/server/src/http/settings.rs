@@ -14,7 +14,9 @@ use std::time::Duration;
 pub enum TlsMode {
     /// Generate (once) and reuse a self-signed certificate in the data dir.
     SelfSigned,
-    /// Operator-provided PEM files.
+    /// Obtained and renewed from an ACME CA, kept in the data dir.
+    Acme,
+    /// Operator-provided PEM files, reloaded on SIGHUP and when they change.
     Files {
         /// Certificate chain.
         cert: PathBuf,
@@ -45,7 +47,8 @@ pub struct HttpSettings {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key for --tls-cert.
+    /// PEM private key for --tls-cert. Both files are read again on SIGHUP and when
+    /// they change on disk.
     #[arg(
         long,
         env = "CONFAB_TLS_KEY",
@@ -106,13 +109,19 @@ pub struct HttpSettings {
         default_value = "2000"
     )]
     pub max_http_connections_per_ip: usize,
+    /// Certificates from an ACME CA.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub acme: crate::tls::settings::AcmeSettings,
 }
 
 impl HttpSettings {
-    /// TLS as the settings decide: `--insecure-http` wins over the certificate files.
+    /// TLS as the settings decide: `--insecure-http` wins over the certificate settings
+    /// (`finish` refuses files together with ACME).
     pub fn tls(&self) -> TlsMode {
         match (&self.tls_cert, &self.tls_key) {
             _ if self.insecure_http => TlsMode::Off,
+            _ if self.acme.enabled() => TlsMode::Acme,
             (Some(cert), Some(key)) => TlsMode::Files {
                 cert: cert.clone(),
                 key: key.clone(),
@@ -132,6 +141,14 @@ impl HttpSettings {
         if self.tls_cert.is_some() != self.tls_key.is_some() && !self.insecure_http {
             return Err(ConfigError::Invalid(
                 "tls_cert and tls_key must be given together".into(),
+            ));
+        }
+        self.acme.finish()?;
+        if self.acme.enabled() && self.tls_cert.is_some() && !self.insecure_http {
+            return Err(ConfigError::Invalid(
+                "acme_domain and tls_cert/tls_key are two sources of one certificate: \
+                 give one"
+                    .into(),
             ));
         }
         if *self.handshake_timeout < Duration::from_secs(1) {

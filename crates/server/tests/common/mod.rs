@@ -2,6 +2,8 @@
 //! and real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod pebble;
+pub mod process;
 pub mod redis_server;
 
 use confab_server::config::Config;

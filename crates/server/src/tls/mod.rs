@@ -1,11 +1,25 @@
-//! TLS material: operator-provided PEM files, or a self-signed certificate generated on
-//! first start and kept in the data dir so browsers' "accept the risk" survives restarts.
+//! TLS material: operator-provided PEM files (reloaded on SIGHUP and when they change,
+//! `reload.rs`), a certificate from an ACME CA (obtained and renewed, `acme.rs`, when to
+//! renew in `renew.rs`, HTTP-01 in `http01.rs`), or a self-signed certificate generated
+//! on first start and kept in the data dir so browsers' "accept the risk" survives
+//! restarts. Every TLS listener (HTTPS, TURN over TLS) presents the certificate of one
+//! shared [`CertResolver`] (`resolver.rs`), so a new one is swapped in for the next
+//! handshake without restarting a listener or dropping a connection.
+
+pub mod acme;
+pub mod http01;
+pub mod reload;
+pub mod renew;
+pub mod resolver;
+pub mod settings;
 
 use crate::config::{Config, TlsMode};
+pub use resolver::CertResolver;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// A certificate chain and key ready for rustls, plus what to tell the operator.
 pub struct TlsMaterial {
@@ -28,6 +42,8 @@ pub enum TlsOrigin {
     Generated(PathBuf),
     /// Self-signed, reused from an earlier start.
     Reused(PathBuf),
+    /// From the ACME CA, stored in the data dir at this path.
+    Acme(PathBuf),
 }
 
 /// Why TLS could not be set up.
@@ -58,9 +74,19 @@ pub enum TlsError {
     /// rustls refused the certificate and key (e.g. they do not match).
     #[error("the TLS certificate and key cannot be used together: {0}")]
     Rustls(#[from] rustls::Error),
+    /// A listener (`--acme-http-listen`) could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
-/// Loads or creates TLS material for `config`; `None` when TLS is off.
+/// Loads or creates the TLS material to start with; `None` when TLS is off. With ACME
+/// that is the stored certificate when it is still valid for the same names, else the
+/// self-signed one until the CA has issued.
 pub fn load(config: &Config) -> Result<Option<TlsMaterial>, TlsError> {
     match config.http.tls() {
         TlsMode::Off => Ok(None),
@@ -69,16 +95,156 @@ pub fn load(config: &Config) -> Result<Option<TlsMaterial>, TlsError> {
             Ok(Some(material(chain, key, TlsOrigin::Files)))
         }
         TlsMode::SelfSigned => self_signed(&config.data_dir, &subject_names(config)).map(Some),
+        TlsMode::Acme => match acme_store(config).load_cert(&config.http.acme.acme_domains) {
+            Some((m, _)) => Ok(Some(m)),
+            None => self_signed(&config.data_dir, &subject_names(config)).map(Some),
+        },
     }
 }
 
-/// Builds the rustls server configuration (HTTP/2 and HTTP/1.1 via ALPN).
-pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+fn acme_store(config: &Config) -> acme::AcmeStore {
+    acme::AcmeStore::new(&config.data_dir, &config.http.acme.acme_directory)
+}
+
+/// The rustls server configuration of every TLS listener: certificates from
+/// `resolver`, HTTP/2 and HTTP/1.1 via ALPN, and `acme-tls/1` when `acme` validation
+/// may come in (RFC 8737).
+pub fn server_config_with(resolver: Arc<CertResolver>, acme: bool) -> Arc<rustls::ServerConfig> {
     let mut sc = rustls::ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(m.chain.clone(), m.key.clone_key())?;
+        .with_cert_resolver(resolver);
     sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(sc))
+    if acme {
+        sc.alpn_protocols.push(resolver::ACME_TLS_ALPN.to_vec());
+    }
+    Arc::new(sc)
+}
+
+/// A server configuration that always presents `m` (tests, `check-config`).
+pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    Ok(server_config_with(Arc::new(CertResolver::new(m)?), false))
+}
+
+/// The TLS side of a running server: the certificate it starts with, the resolver all
+/// its TLS listeners share, and what keeps that certificate current.
+pub struct Certificates {
+    /// The certificate served at start (for the banner).
+    pub material: TlsMaterial,
+    /// Shared by every TLS listener.
+    pub resolver: Arc<CertResolver>,
+    upkeep: Upkeep,
+}
+
+enum Upkeep {
+    /// The self-signed certificate: nothing changes it while running.
+    Nothing,
+    /// Operator files, watched.
+    Files { cert: PathBuf, key: PathBuf },
+    /// The ACME CA; `current` is the stored certificate's validity when it is served.
+    Acme {
+        config: acme::AcmeConfig,
+        current: Option<renew::Validity>,
+        http01: Option<std::net::TcpListener>,
+    },
+}
+
+impl Certificates {
+    /// Reads or creates the starting certificate for `config` and binds the HTTP-01
+    /// listener if one is configured; `None` when TLS is off. Runs before the runtime.
+    pub fn prepare(config: &Config) -> Result<Option<Certificates>, TlsError> {
+        let Some(material) = load(config)? else {
+            return Ok(None);
+        };
+        let resolver = Arc::new(CertResolver::new(&material)?);
+        let upkeep = match config.http.tls() {
+            TlsMode::Files { cert, key } => Upkeep::Files { cert, key },
+            TlsMode::Acme => {
+                let a = &config.http.acme;
+                let http01 = a
+                    .acme_http_listen
+                    .map(|addr| {
+                        std::net::TcpListener::bind(addr)
+                            .map_err(|source| TlsError::Bind { addr, source })
+                    })
+                    .transpose()?;
+                let current = match &material.origin {
+                    TlsOrigin::Acme(_) => renew::Validity::of_der(&material.chain[0]).ok(),
+                    _ => None,
+                };
+                Upkeep::Acme {
+                    config: acme::AcmeConfig {
+                        domains: a.acme_domains.clone(),
+                        email: a.acme_email.clone(),
+                        directory: a.acme_directory.clone(),
+                        ca_file: a.acme_ca_file.clone(),
+                        store: acme_store(config),
+                        http01: http01.as_ref().map(|_| acme::Http01Tokens::default()),
+                    },
+                    current,
+                    http01,
+                }
+            }
+            TlsMode::SelfSigned | TlsMode::Off => Upkeep::Nothing,
+        };
+        Ok(Some(Certificates {
+            material,
+            resolver,
+            upkeep,
+        }))
+    }
+
+    /// The server configuration of every TLS listener.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let acme = matches!(self.upkeep, Upkeep::Acme { .. });
+        server_config_with(Arc::clone(&self.resolver), acme)
+    }
+
+    /// Whether the certificate will come from an ACME CA but has not yet.
+    pub fn acme_pending(&self) -> bool {
+        matches!(self.upkeep, Upkeep::Acme { current: None, .. })
+    }
+
+    /// Starts what keeps the certificate current (the file watcher, or the ACME driver
+    /// and its HTTP-01 listener) on the current runtime, until `shutdown`. `https_port`
+    /// is where HTTP-01's redirects point.
+    pub fn spawn(self, https_port: u16, shutdown: CancellationToken) {
+        match self.upkeep {
+            Upkeep::Nothing => {
+                tokio::spawn(reload::ignore_hangup(
+                    "the certificate is self-signed",
+                    shutdown,
+                ));
+            }
+            Upkeep::Files { cert, key } => {
+                tokio::spawn(reload::watch_files(cert, key, self.resolver, shutdown));
+            }
+            Upkeep::Acme {
+                config,
+                current,
+                http01,
+            } => {
+                if let (Some(listener), Some(tokens)) = (http01, config.http01.clone()) {
+                    let serve = http01::serve(
+                        listener,
+                        tokens,
+                        config.domains.clone(),
+                        https_port,
+                        shutdown.clone(),
+                    );
+                    tokio::spawn(async move {
+                        if let Err(e) = serve.await {
+                            tracing::error!("the ACME HTTP-01 listener stopped: {e}");
+                        }
+                    });
+                }
+                tokio::spawn(reload::ignore_hangup(
+                    "the ACME certificate renews on its own",
+                    shutdown.clone(),
+                ));
+                tokio::spawn(acme::maintain(config, self.resolver, current, shutdown));
+            }
+        }
+    }
 }
 
 /// The names a self-signed certificate covers: loopback, this host's name, and every
