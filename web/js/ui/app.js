@@ -497,7 +497,7 @@ function leaveRoom() {
 // ---------------------------------------------------------------------------------------
 // Controls
 
-ui.mic.addEventListener('click', () => ownMedia.setMicMuted(!app.micMuted));
+ui.mic.addEventListener('click', () => ownMedia.toggleMic());
 ui.cam.addEventListener('click', () => ownMedia.toggleCam());
 ui.hangup.addEventListener('click', () => calls.hangup());
 ui.leave.addEventListener('click', () => leaveRoom());

@@ -56,12 +56,24 @@ export class OwnMedia {
   }
 
   /**
-   * The microphone button: mute or unmute; with no media yet, asks for it (unmuted).
+   * The microphone button: mute or unmute; with no media yet, asks for it (the
+   * microphone on, the camera off: the person asked to talk, not to be seen).
+   */
+  toggleMic() {
+    const { app } = this.ctx;
+    if (!app.localStream) {
+      app.camOff = true;
+      return this.request();
+    }
+    this.setMicMuted(!app.micMuted);
+  }
+
+  /**
+   * Mutes or unmutes our microphone (the button, or a host's mute) and tells the room.
    * @param {boolean} muted
    */
   setMicMuted(muted) {
     const { app } = this.ctx;
-    if (!app.localStream && !muted) return this.request();
     app.micMuted = muted;
     for (const tr of app.localStream?.getAudioTracks() ?? []) tr.enabled = !muted;
     this.changed();
