@@ -48,6 +48,9 @@ pub(crate) enum Work {
     /// A receiver's m-line for a source's track opened, or the receiver connected with
     /// such m-lines open: send it the source's cached group of pictures.
     Prime { id: EndpointId, key: TrackKey },
+    /// A receiver asked for a keyframe of `key`: if a source's, it is sent the cached
+    /// group again (a camera cannot be asked).
+    Rekey { id: EndpointId, key: TrackKey },
     /// The endpoint is finished; drop it and tell the driver.
     Drop {
         id: EndpointId,
@@ -82,6 +85,8 @@ pub(crate) struct TrackOut {
     pub(crate) sel: Selection,
     /// A source's track: nothing is sent until a keyframe (the cached one, or the next).
     pub(crate) wait_key: bool,
+    /// When it was last sent a source's cached group again (`Work::Rekey`).
+    pub(crate) rekeyed: Option<Instant>,
 }
 
 /// One peer connection to the SFU.
@@ -275,6 +280,7 @@ impl Endpoint {
                         kind: req.kind,
                         rid,
                     });
+                    work.push_back(Work::Rekey { id, key: *key });
                 }
             }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
@@ -337,6 +343,7 @@ impl Endpoint {
                 gone: false,
                 sel: Selection::default(),
                 wait_key,
+                rekeyed: None,
             },
         );
     }

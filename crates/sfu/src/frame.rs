@@ -113,6 +113,26 @@ impl Endpoint {
         write(&mut self.rtc, mid, frame, time)
     }
 
+    /// A receiver asked for a keyframe of source track `key`: it waits for one again
+    /// (the cached group, sent next by the caller). False if it did so less than
+    /// `interval` ago, or does not receive the track.
+    pub(crate) fn restart_track(
+        &mut self,
+        key: TrackKey,
+        now: std::time::Instant,
+        interval: std::time::Duration,
+    ) -> bool {
+        let Some(track) = self.tracks_out.get_mut(&key) else {
+            return false;
+        };
+        if track.rekeyed.is_some_and(|at| now < at + interval) {
+            return false;
+        }
+        track.rekeyed = Some(now);
+        track.wait_key = true;
+        true
+    }
+
     /// Sends a source's cached group of pictures (keyframe first) on its open m-line,
     /// if the track still waits for a keyframe; a receiver not yet connected gets it
     /// once it is. True if the `Rtc` was mutated (then drain it).

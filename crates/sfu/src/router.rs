@@ -88,7 +88,8 @@ impl Sfu {
                 Work::Media { key, data } => self.on_media(now, key, &data),
                 Work::Keyframe { key, kind, rid } => self.on_keyframe(now, key, kind, rid),
                 Work::Allocate { id } => self.allocate(now, id),
-                Work::Prime { id, key } => self.prime(now, id, key),
+                Work::Prime { id, key } => self.prime(now, id, key, false),
+                Work::Rekey { id, key } => self.rekey(now, id, key),
                 Work::SlotOpened { id } => self.subscribe_all(id),
                 Work::Drop { id, reason } => {
                     if self.remove_endpoint(id) {

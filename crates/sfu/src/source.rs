@@ -90,16 +90,25 @@ impl Gop {
         self.bytes
     }
 
-    /// The group, keyframe first, each frame with the time a new receiver gets it at:
-    /// one tick apart, the last at its own time, so the group plays at once and the
-    /// live frames after it keep their times.
-    pub(crate) fn replay(&self) -> impl Iterator<Item = (u64, &Arc<[u8]>)> + '_ {
+    /// The group, keyframe first, each frame with the time a receiver gets it at: one
+    /// tick apart, so the group plays at once. For a new receiver (`again` false) the
+    /// last is at its own time, and the live frames after it keep theirs; for one that
+    /// had the newest frame already (`again`: it asked for a keyframe) the group starts
+    /// a tick after it, since a decoder drops a frame older than one it showed. (The
+    /// live frames stay ahead while the group holds fewer frames than a frame interval
+    /// has ticks: 3 000 at 30 frames a second on a 90 kHz clock.)
+    pub(crate) fn replay(&self, again: bool) -> impl Iterator<Item = (u64, &Arc<[u8]>)> + '_ {
         let n = self.frames.len() as u64;
         let last = self.frames.back().map_or(0, |f| f.0);
+        let first = if again {
+            last + 1
+        } else {
+            last.saturating_sub(n.saturating_sub(1))
+        };
         self.frames
             .iter()
             .enumerate()
-            .map(move |(i, (_, data))| (last.saturating_sub(n - 1 - i as u64), data))
+            .map(move |(i, (_, data))| (first + i as u64, data))
     }
 }
 
@@ -231,9 +240,25 @@ impl Sfu {
         self.forwarded += 1;
     }
 
+    /// A receiver asked for a keyframe of `key`: a source's track starts again from
+    /// the cached group (at most once per keyframe interval per receiver and track).
+    pub(crate) fn rekey(&mut self, now: Instant, id: EndpointId, key: TrackKey) {
+        if !self.is_source(key.0) {
+            return;
+        }
+        let interval = self.config.keyframe_interval;
+        let Some(ep) = self.endpoints.get_mut(&id) else {
+            return;
+        };
+        if ep.restart_track(key, now, interval) {
+            self.prime(now, id, key, true);
+        }
+    }
+
     /// Sends receiver `id` the cached group of source track `key` (see the module
-    /// docs); nothing if it is not a source's video or holds no group.
-    pub(crate) fn prime(&mut self, now: Instant, id: EndpointId, key: TrackKey) {
+    /// docs; `again`: see [`Gop::replay`]); nothing if it is not a source's video or
+    /// holds no group.
+    pub(crate) fn prime(&mut self, now: Instant, id: EndpointId, key: TrackKey, again: bool) {
         let Some(t) = self
             .sources
             .get(&key.0)
@@ -248,7 +273,7 @@ impl Sfu {
             return;
         };
         let (params, clock) = (t.params, t.clock);
-        let frames = gop.replay().enumerate().map(|(i, (time, data))| {
+        let frames = gop.replay(again).enumerate().map(|(i, (time, data))| {
             let time = MediaTime::new(time, clock);
             let frame = Frame {
                 params,
@@ -313,8 +338,10 @@ mod tests {
         for (t, key) in [(3000, true), (6000, false), (9000, false)] {
             gop.push(t, key, &bytes(100));
         }
-        let times: Vec<u64> = gop.replay().map(|(t, _)| t).collect();
+        let times: Vec<u64> = gop.replay(false).map(|(t, _)| t).collect();
         assert_eq!(times, [8998, 8999, 9000]);
+        let again: Vec<u64> = gop.replay(true).map(|(t, _)| t).collect();
+        assert_eq!(again, [9001, 9002, 9003]);
         gop.push(12000, true, &bytes(50));
         assert_eq!(gop.bytes(), 50);
     }

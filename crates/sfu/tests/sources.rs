@@ -2,7 +2,7 @@
 //! access units; they reach str0m receivers by the publishers' path. A receiver that
 //! joins in the middle of a 4 s group of pictures gets the cached group, keyframe
 //! first, at once; the cache is bounded in bytes; a source that leaves is stopped on
-//! its receivers.
+//! its receivers; a receiver that asks for a keyframe gets the cached group again.
 mod common;
 
 use common::World;
@@ -170,4 +170,32 @@ fn a_source_that_leaves_is_stopped_on_its_receivers() {
     cam.run(&mut w, Duration::from_secs(1));
     assert_eq!(w.peer(2).live_sources(), ["peer-4"]);
     assert!(w.peer(2).frames_from(EndpointId(4), MediaKind::Video) > 20);
+}
+
+#[test]
+fn a_receiver_asking_for_a_keyframe_gets_the_cached_group_again() {
+    let mut w = World::new();
+    w.join(2, "203.0.113.2:5000", "yard", false);
+    let mut cam = Camera::join(&mut w, 1, "yard");
+    cam.run(&mut w, Duration::from_secs(2));
+    let mid = w.peer(2).mid_from(1, MediaKind::Video).unwrap();
+    assert_eq!(w.peer(2).keys_by_mid[&mid], 1);
+    let before = w.peer(2).frames_by_mid[&mid];
+
+    // Mid-group (the camera's next keyframe is 2 s away), the receiver asks; asking
+    // again soon after is throttled (one replay per keyframe interval, 1 s).
+    w.request_keyframes(2);
+    cam.run(&mut w, Duration::from_millis(300));
+    w.request_keyframes(2);
+    cam.run(&mut w, Duration::from_millis(700));
+    let rx = w.peer(2);
+    assert_eq!(
+        rx.keys_by_mid[&mid], 2,
+        "the cached keyframe came again, once"
+    );
+    // The group (60 frames) again, and the live ones (30) behind it.
+    let n = rx.frames_by_mid[&mid];
+    assert!(n > before + 75, "and the group after it: {before} -> {n}");
+    // The replay starts after the newest frame it had: times never step back.
+    assert!(rx.max_step_by_mid[&mid] <= 2 * 90_000 / FPS);
 }
