@@ -160,7 +160,15 @@ impl Driver {
     /// A camera's member joined its SFU call: its source joins the SFU room, and the
     /// member hears its `sfuAnswer` (the description it offered, back: a camera has no
     /// SDP to answer).
-    fn camera_join(&mut self, now: Instant, endpoint: EndpointId, room: RoomId, offer: String) {
+    /// Its tracks carry its member's peer id (`label`), as a browser's do, so pages
+    /// put them on its tile.
+    fn camera_join(
+        &mut self,
+        now: Instant,
+        (endpoint, label): (EndpointId, String),
+        room: RoomId,
+        offer: String,
+    ) {
         let Some((name, tracks)) = camera::parse_description(&offer) else {
             let message = "a camera's offer must describe its tracks".into();
             let endpoint = MediaEndpoint(endpoint.0);
@@ -171,7 +179,6 @@ impl Driver {
                 gone,
             });
         };
-        let label = String::new();
         let input = Input::SourceJoin {
             endpoint,
             room,
@@ -223,7 +230,8 @@ impl Driver {
                     return;
                 };
                 if kind == ParticipantKind::Camera {
-                    return self.camera_join(now, id(endpoint), room, offer);
+                    let member = (id(endpoint), label.as_str().to_owned());
+                    return self.camera_join(now, member, room, offer);
                 }
                 Input::Join {
                     endpoint: id(endpoint),
