@@ -218,6 +218,10 @@ impl Sfu {
             gop.push(frame.rtp_time, keyframe, &frame.data);
         }
         let key = (id, t.mid);
+        // Its bitrate counts in receivers' allocations like a publisher's.
+        if let Some(track) = self.router.tracks.get_mut(&key) {
+            track.meter.observe(now, frame.data.len());
+        }
         let out = Frame {
             params: t.params,
             time: MediaTime::new(frame.rtp_time, t.clock),
