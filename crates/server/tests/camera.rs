@@ -1,7 +1,8 @@
 //! An IP camera over RTSP, for real on loopback: GStreamer's RTSP server
 //! (`tests/rtsp/server.py`, Debian's gir1.2-gst-rtsp-server-1.0) serves H.264 with a 4 s
 //! group of pictures and G.711 audio behind a password; confab pulls it as a
-//! `[[camera]]` into a room, where it shows as a member and broadcasts. A WHEP player
+//! `[[camera]]` into a room, where it shows as a member and broadcasts; a browser that
+//! watches is offered its tracks (H.264, PCMU) under its peer id. A WHEP player
 //! (a str0m peer over UDP) gets its first H.264 frame, a keyframe, within a second
 //! although the camera's next keyframe may be 4 s away (the SFU's cache of the last
 //! group); the figure is printed. The camera server killed, the camera leaves the room;
@@ -19,7 +20,7 @@ mod common;
 use common::{join_token, Client, TestServer};
 use confab_server::auth::token::Role;
 use confab_server::config::Cameras;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -285,8 +286,45 @@ async fn an_rtsp_camera_broadcasts_h264_into_its_room_and_comes_back_after_a_res
     assert_eq!(joined["peer"]["name"], "Yard cam", "{joined}");
     assert_eq!(joined["peer"]["role"], "host", "{joined}");
     let cam = joined["peer"]["id"].as_str().unwrap().to_owned();
-    let on = next(&mut watcher, "broadcast", Duration::from_secs(5)).await;
-    assert_eq!(on["on"], true, "{on}");
+    // ... in a call of its own, which it makes a broadcast (in either order).
+    let (mut broadcast, mut call) = (false, None);
+    while !broadcast || call.is_none() {
+        let m = tokio::time::timeout(Duration::from_secs(5), watcher.recv())
+            .await
+            .expect("the camera's broadcast and call");
+        match m["type"].as_str() {
+            Some("broadcast") => broadcast = m["on"] == true,
+            Some("presence") => {
+                let state = &m["state"];
+                if m["peerId"] == cam.as_str() && state["status"] == "inCall" {
+                    call = Some(state["call"].clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // A browser watching gets the camera's tracks under the camera's peer id (what a
+    // page puts them on the camera's tile by).
+    let call = call.unwrap();
+    watcher
+        .send(json!({"type": "joinCall", "call": call}))
+        .await;
+    next(&mut watcher, "callJoined", Duration::from_secs(5)).await;
+    let mut rtc = Rtc::new(Instant::now());
+    let mut change = rtc.sdp_api();
+    change.add_channel("signal".into());
+    let (offer, _) = change.apply().unwrap();
+    watcher
+        .send(json!({"type": "sfuOffer", "sdp": offer.to_sdp_string()}))
+        .await;
+    let tracks = next(&mut watcher, "sfuOffer", Duration::from_secs(5)).await;
+    let sdp = tracks["sdp"].as_str().unwrap();
+    assert!(sdp.contains(&format!("a=msid:{cam} ")), "{sdp}");
+    assert!(
+        sdp.contains("H264/90000") && sdp.contains("PCMU/8000"),
+        "{sdp}"
+    );
 
     // A viewer comes in the middle of a 4 s group of pictures.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
