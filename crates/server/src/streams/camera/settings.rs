@@ -132,8 +132,9 @@ impl Entry {
             ConfigError::Invalid(format!("[[camera]] name {:?}: {why}", self.name))
         })?;
         let bad = |why: &str| ConfigError::Invalid(format!("camera {name:?}: {why}"));
-        let room = RoomId::parse(&self.room)
-            .ok_or_else(|| bad("room must be 1-64 characters of A-Z a-z 0-9 _ - (a room id)"))?;
+        let room = RoomId::parse(&self.room).ok_or_else(|| {
+            bad("room is not a valid room id (see \"Room ids\" in docs/protocol.md)")
+        })?;
         // The URL's own error text could quote it, password and all: not shown.
         let mut url = url::Url::parse(&self.url)
             .map_err(|_| bad("url is not a valid URL (rtsp://user:password@host:port/path)"))?;
@@ -237,7 +238,7 @@ room = "r""#,
 name = "a"
 url = "rtsp://h/x"
 room = "no spaces""#,
-                "room must be",
+                "not a valid room id",
             ),
             (
                 r#"[[camera]]
