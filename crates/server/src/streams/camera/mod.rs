@@ -138,7 +138,9 @@ impl Task {
         loop {
             let started = Instant::now();
             let ended = self.session(&mut feed).await;
-            let ran = started.elapsed();
+            if started.elapsed() >= HEALTHY {
+                delay = BACKOFF_MIN;
+            }
             let camera = &self.camera.name;
             match ended {
                 Ended::Shutdown => return,
@@ -151,9 +153,6 @@ impl Task {
                 Ended::Member(why) => {
                     tracing::warn!(%camera, %why, retry_in = ?delay, "camera left its room")
                 }
-            }
-            if ran >= HEALTHY {
-                delay = BACKOFF_MIN;
             }
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
