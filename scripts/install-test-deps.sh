@@ -5,7 +5,10 @@
 #        ffmpeg + mkvtoolnix (ffprobe and mkvinfo read the recordings; ffmpeg makes test media),
 #        redis-server + nginx (the cluster tests start their own, on loopback or in a lab namespace;
 #        the packages' own services are not started: this machine has no systemd),
-#        pebble (Let's Encrypt's test CA and its DNS server, for the ACME tests on loopback)
+#        pebble (Let's Encrypt's test CA and its DNS server, for the ACME tests on loopback),
+#        python3-gi + gir1.2-gst-rtsp-server-1.0 + gstreamer1.0-plugins-{base,good,ugly,bad}
+#        (the IP camera test's RTSP server, crates/server/tests/rtsp/server.py: x264enc is in
+#        -ugly, the RTP payloaders and mulawenc in -good, x265enc in -bad)
 #   npm: playwright-core, typescript, @types/node, and for the WHIP/WHEP test Eyevinn's
 #   WHIP client and WebRTC player with esbuild to bundle them for the browser, pinned in
 #   package-lock.json (`npm ci`)
@@ -16,7 +19,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in chromium fonts-noto-cjk fonts-noto-color-emoji coturn iproute2 iptables curl openssl \
-  ffmpeg mkvtoolnix redis-server nginx pebble; do
+  ffmpeg mkvtoolnix redis-server nginx pebble \
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+  gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

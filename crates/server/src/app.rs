@@ -96,6 +96,9 @@ pub async fn run(
     let ice = IceMinter::new(config.hub.ice_servers.0.clone(), advert);
     let hub_config = config.hub_config(ice.clone());
     let (media_tx, media_rx) = tokio::sync::mpsc::channel(crate::sfu::EVENT_QUEUE);
+    // IP cameras hand their frames to the SFU driver (streams/camera).
+    let (camera_feed, camera_rx) = crate::streams::camera::channel();
+    let cameras = config.cameras.clone();
     let sfu = match listeners.sfu {
         Some(socket) => Some((
             crate::sfu::spawn(
@@ -103,7 +106,10 @@ pub async fn run(
                 // A broadcast's call holds as many as the room.
                 hub_config.max_call_size.max(hub_config.max_peers_per_room),
                 media_tx,
-                turn_local,
+                crate::sfu::Inlets {
+                    turn: turn_local,
+                    cameras: (!cameras.is_empty()).then_some(camera_rx),
+                },
                 (
                     config.data_dir.join("recordings"),
                     crate::record::Limits::new(
@@ -163,6 +169,13 @@ pub async fn run(
         shutdown.clone(),
     );
     state.recordings = recordings;
+    // Config checking refused cameras without the SFU.
+    let deps = crate::streams::camera::Deps {
+        hub: state.hub.clone(),
+        next_conn: state.next_conn.clone(),
+        feed: camera_feed,
+    };
+    crate::streams::camera::spawn(&cameras, deps, &tracker, shutdown.clone());
     let served = crate::http::spawn(listeners.http, state, tls)?
         .stopped()
         .await;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use str0m::bwe::BweKind;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 use str0m::{Event, IceConnectionState, Output as RtcOutput, Rtc};
 
 /// A published track: the publishing endpoint and the mid it arrives on there.
@@ -45,6 +45,12 @@ pub(crate) enum Work {
     /// A player's m-line we send on came up (str0m announces m-lines once connected):
     /// fill it with a track of the room.
     SlotOpened { id: EndpointId },
+    /// A receiver's m-line for a source's track opened, or the receiver connected with
+    /// such m-lines open: send it the source's cached group of pictures.
+    Prime { id: EndpointId, key: TrackKey },
+    /// A receiver asked for a keyframe of `key`: if a source's, it is sent the cached
+    /// group again (a camera cannot be asked).
+    Rekey { id: EndpointId, key: TrackKey },
     /// The endpoint is finished; drop it and tell the driver.
     Drop {
         id: EndpointId,
@@ -54,7 +60,7 @@ pub(crate) enum Work {
 
 /// Where one forwarded track stands in the receiving endpoint's SDP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum OutState {
+pub(crate) enum OutState {
     /// Needs an m-line: the next offer adds it.
     ToOpen,
     /// In our outstanding offer.
@@ -68,15 +74,19 @@ enum OutState {
 }
 
 #[derive(Debug)]
-struct TrackOut {
+pub(crate) struct TrackOut {
     kind: MediaKind,
     /// The stream id it carries: its publisher's label.
     stream: Arc<str>,
-    state: OutState,
+    pub(crate) state: OutState,
     /// The publisher went away while this track was being negotiated.
     gone: bool,
     /// Its simulcast layer, when the publisher sends layers.
     pub(crate) sel: Selection,
+    /// A source's track: nothing is sent until a keyframe (the cached one, or the next).
+    pub(crate) wait_key: bool,
+    /// When it was last sent a source's cached group again (`Work::Rekey`).
+    pub(crate) rekeyed: Option<Instant>,
 }
 
 /// One peer connection to the SFU.
@@ -92,6 +102,8 @@ pub(crate) struct Endpoint {
     pub(crate) tuples: Vec<Tuple>,
     /// Mids of the tracks it sends.
     pub(crate) tracks_in: Vec<Mid>,
+    /// Sources' tracks opened before it connected: primed once it does.
+    pub(crate) unprimed: Vec<TrackKey>,
     /// Whether its tracks go to the others (see `Input::Join`).
     pub(crate) publish: bool,
     /// What kind of peer it is (see [`EndpointKind`]).
@@ -100,7 +112,7 @@ pub(crate) struct Endpoint {
     slots: Vec<(Mid, MediaKind, Option<TrackKey>)>,
     /// Tracks of others it receives, by publisher and publisher's mid (ordered, so mids
     /// are assigned in a stable order).
-    tracks_out: BTreeMap<TrackKey, TrackOut>,
+    pub(crate) tracks_out: BTreeMap<TrackKey, TrackOut>,
     /// Our mid on this endpoint → the track it carries (for keyframe requests).
     out_by_mid: HashMap<Mid, TrackKey>,
     /// str0m's estimate of the bandwidth to it, bits per second (as last allocated by).
@@ -139,6 +151,7 @@ impl Endpoint {
             ufrag,
             tuples: Vec::new(),
             tracks_in: Vec::new(),
+            unprimed: Vec::new(),
             publish: true,
             kind: EndpointKind::Browser,
             slots: Vec::new(),
@@ -193,7 +206,12 @@ impl Endpoint {
     fn on_event(&mut self, event: Event, out: &mut VecDeque<Output>, work: &mut VecDeque<Work>) {
         let id = self.id;
         match event {
-            Event::Connected => out.push_back(Output::Connected { endpoint: id }),
+            Event::Connected => {
+                out.push_back(Output::Connected { endpoint: id });
+                for key in std::mem::take(&mut self.unprimed) {
+                    work.push_back(Work::Prime { id, key });
+                }
+            }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 work.push_back(Work::Drop {
                     id,
@@ -262,6 +280,7 @@ impl Endpoint {
                         kind: req.kind,
                         rid,
                     });
+                    work.push_back(Work::Rekey { id, key: *key });
                 }
             }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
@@ -288,8 +307,14 @@ impl Endpoint {
 
     /// Starts receiving a track of another endpoint: a browser by the next offer, a
     /// player on a free m-line of that kind at once (none free: not at all); a publisher
-    /// never receives.
-    pub(crate) fn subscribe(&mut self, key: TrackKey, kind: MediaKind, stream: Arc<str>) {
+    /// never receives. A source's track (`wait_key`) starts at a keyframe.
+    pub(crate) fn subscribe(
+        &mut self,
+        key: TrackKey,
+        kind: MediaKind,
+        stream: Arc<str>,
+        wait_key: bool,
+    ) {
         if self.tracks_out.contains_key(&key) {
             return;
         }
@@ -317,6 +342,8 @@ impl Endpoint {
                 state,
                 gone: false,
                 sel: Selection::default(),
+                wait_key,
+                rekeyed: None,
             },
         );
     }
@@ -482,44 +509,6 @@ impl Endpoint {
             _ => true,
         });
         Ok(opened)
-    }
-
-    /// Writes a frame of another endpoint's track, if it is negotiated here (and, of a
-    /// simulcast track, if it is of the layer this endpoint gets). True if the `Rtc`
-    /// was mutated (then drain it).
-    pub(crate) fn forward(&mut self, key: TrackKey, data: &MediaData) -> bool {
-        let Some(track) = self.tracks_out.get_mut(&key) else {
-            return false;
-        };
-        let OutState::Open(mid) = track.state else {
-            return false;
-        };
-        let time = match data.rid {
-            Some(rid) => {
-                let numer = data.time.numer();
-                match track.sel.admit(rid, numer, data.is_keyframe()) {
-                    Some(t) => MediaTime::new(t, data.time.frequency()),
-                    None => return false,
-                }
-            }
-            None => data.time,
-        };
-        let Some(writer) = self.rtc.writer(mid) else {
-            return false;
-        };
-        // The receiver's payload type for the publisher's codec.
-        let Some(pt) = writer.match_params(data.params) else {
-            return false;
-        };
-        // The publisher's audio level goes on, so receivers see who is loud too.
-        let writer = match (data.ext_vals.audio_level, data.ext_vals.voice_activity) {
-            (Some(level), voice) => writer.audio_level(level, voice.unwrap_or(false)),
-            (None, _) => writer,
-        };
-        // An error is this receiver's problem only (e.g. a codec it refused); the
-        // frame is dropped for it and the others still get theirs.
-        let _ = writer.write(pt, data.network_time, time, data.data.clone());
-        true
     }
 
     /// Sets how it shows the track on our m-line `mid`. True if that changed.

@@ -121,11 +121,65 @@ pub enum Input<'a> {
         /// One per track it reports; tracks not named keep what they had.
         views: Vec<TrackView>,
     },
+    /// A source joins `room`: a participant with no WebRTC connection (an IP camera
+    /// the driver pulls), whose frames come in as [`Input::SourceFrame`] and go to the
+    /// room's receivers exactly as a publisher's do. Answered by [`Output::Connected`]
+    /// (there is nothing to set up) or [`Output::Rejected`] (an id in use, a limit).
+    /// Leaves with [`Input::Leave`].
+    SourceJoin {
+        /// The caller-chosen id (from the same space as other endpoints' ids).
+        endpoint: EndpointId,
+        /// The room it joins.
+        room: RoomId,
+        /// The stream id its tracks carry (see `Join`); empty means the endpoint id.
+        label: String,
+        /// Its tracks, in order: [`Input::SourceFrame`]'s `track` indexes this list.
+        tracks: Vec<SourceCodec>,
+    },
+    /// One frame of a source's track. Unknown sources and tracks are ignored. The last
+    /// group of pictures of a video track (from its last keyframe, bounded by
+    /// [`SfuConfig::source_cache_bytes`](crate::SfuConfig::source_cache_bytes)) is kept,
+    /// so a receiver that opens the track gets a keyframe at once.
+    SourceFrame {
+        /// The source.
+        endpoint: EndpointId,
+        /// Its track, by position in `SourceJoin`'s `tracks`.
+        track: usize,
+        /// The frame.
+        frame: SourceFrame,
+    },
     /// A datagram arrived on the SFU's UDP socket.
     Datagram(Datagram<'a>),
     /// Nothing arrived; time passed (the deadline from
     /// [`Sfu::poll_timeout`](crate::Sfu::poll_timeout), or any later time).
     Timeout,
+}
+
+/// The codec of a source's track ([`Input::SourceJoin`]): what the SFU can pass through
+/// to browsers without transcoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceCodec {
+    /// H.264 video, clock 90 kHz, one access unit per frame in Annex B form (start
+    /// codes; a keyframe carries its SPS and PPS). Offered to receivers as
+    /// packetization-mode 1, profile-level-id 42e01f, whatever the camera's profile is:
+    /// browsers decode higher profiles behind that signal too.
+    H264,
+    /// G.711 mu-law audio (PCMU), clock 8 kHz.
+    Pcmu,
+    /// G.711 A-law audio (PCMA), clock 8 kHz.
+    Pcma,
+}
+
+/// One frame of a source's track ([`Input::SourceFrame`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFrame {
+    /// Its RTP time, in ticks of the codec's clock (90 kHz for video, 8 kHz for G.711);
+    /// it only has to grow with the frames.
+    pub rtp_time: u64,
+    /// A video frame that decodes alone (an IDR access unit); every audio frame is one.
+    pub keyframe: bool,
+    /// The frame: an access unit in Annex B form, or G.711 samples.
+    pub data: std::sync::Arc<[u8]>,
 }
 
 /// How a receiver shows one video track ([`Input::View`]).

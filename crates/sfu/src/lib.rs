@@ -53,6 +53,13 @@
 //!   throttled per layer) and keep the receiver's RTP timeline; a receiver held back
 //!   probes its link every few seconds, so layers come back soon after a limit lifts.
 //!   A recording gets the top layer. See the `layers` module.
+//! - **Sources.** A participant without a WebRTC connection (an IP camera) joins with
+//!   [`Input::SourceJoin`] and hands its frames in with [`Input::SourceFrame`]; they
+//!   reach receivers by the same path as a publisher's (str0m packetizes them per
+//!   receiver). Its video's last group of pictures is kept, bounded in bytes, and a
+//!   receiver whose m-line for it opens is sent that group first with its timestamps
+//!   squeezed together, so its first picture shows at once instead of at the camera's
+//!   next keyframe; until then nothing of the track is sent to it.
 //! - **Cost.** The work per datagram does not grow with the number of endpoints or
 //!   rooms (hash maps, one deadline heap); a frame costs one write per receiver.
 //!
@@ -123,16 +130,18 @@
 mod allocate;
 mod demux;
 mod endpoint;
+mod frame;
 mod io;
 mod layers;
 mod router;
 mod sfu;
+mod source;
 pub mod speakers;
 
 pub use demux::{stun_local_ufrag, MAX_ADDRS};
 pub use io::{
     Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, RecordedCodec,
-    RecordedFrame, SfuError, TrackView,
+    RecordedFrame, SfuError, SourceCodec, SourceFrame, TrackView,
 };
 pub use sfu::Sfu;
 
@@ -172,6 +181,11 @@ pub struct SfuConfig {
     /// moving to the SFU showed pictures frozen for seconds now and then); a slower link
     /// shows itself within a second and the layers step down.
     pub start_bitrate: u64,
+    /// Most bytes of a source's video kept from its last keyframe (the group of
+    /// pictures a new receiver is sent first, so its picture starts at once). A group
+    /// that grows past it is dropped, and receivers wait for the next keyframe.
+    /// Default 4 MiB (a 4 s group at 8 Mbit/s).
+    pub source_cache_bytes: usize,
 }
 
 impl Default for SfuConfig {
@@ -184,6 +198,7 @@ impl Default for SfuConfig {
             max_room_size: 100,
             loudest_audio_above: 10,
             start_bitrate: 2_500_000,
+            source_cache_bytes: 4 << 20,
         }
     }
 }

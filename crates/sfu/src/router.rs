@@ -8,13 +8,16 @@
 //! publisher, whose room is looked up once per frame).
 
 use crate::endpoint::{Endpoint, TrackKey, Work};
+use crate::frame::Frame;
 use crate::io::{EndpointId, EndpointKind, Output};
 use crate::layers::{Layers, Meter, Selection};
 use crate::sfu::Sfu;
 use confab_proto::RoomId;
-use std::collections::HashMap;
-use std::time::Instant;
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Rid};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 
 /// One published track, as the router knows it.
 #[derive(Debug)]
@@ -51,6 +54,19 @@ impl Router {
         self.rooms.get(room).map_or(0, Vec::len)
     }
 
+    /// Registers a published track of `kind`.
+    pub(crate) fn add_track(&mut self, key: TrackKey, kind: MediaKind) {
+        let track = Track {
+            kind,
+            keyframe_asked: Vec::new(),
+            layers: Layers::default(),
+            wants_keyframe: false,
+            recorded: Selection::default(),
+            meter: Meter::default(),
+        };
+        self.tracks.insert(key, track);
+    }
+
     /// The other members of `id`'s room (a copy: the caller mutates endpoints while
     /// walking it).
     fn others(&self, room: &RoomId, id: EndpointId) -> Vec<EndpointId> {
@@ -72,6 +88,8 @@ impl Sfu {
                 Work::Media { key, data } => self.on_media(now, key, &data),
                 Work::Keyframe { key, kind, rid } => self.on_keyframe(now, key, kind, rid),
                 Work::Allocate { id } => self.allocate(now, id),
+                Work::Prime { id, key } => self.prime(now, id, key, false),
+                Work::Rekey { id, key } => self.rekey(now, id, key),
                 Work::SlotOpened { id } => self.subscribe_all(id),
                 Work::Drop { id, reason } => {
                     if self.remove_endpoint(id) {
@@ -89,36 +107,34 @@ impl Sfu {
         let Some(publish) = self.endpoints.get(&key.0).map(|e| e.publish) else {
             return;
         };
-        self.router.tracks.insert(
-            key,
-            Track {
-                kind,
-                keyframe_asked: Vec::new(),
-                layers: Layers::default(),
-                wants_keyframe: false,
-                recorded: Selection::default(),
-                meter: Meter::default(),
-            },
-        );
+        self.router.add_track(key, kind);
         if publish {
             self.offer_track(key, kind);
         }
     }
 
+    /// The room and stream label of publisher or source `id`.
+    fn publisher(&self, id: EndpointId) -> Option<(RoomId, Arc<str>)> {
+        match self.endpoints.get(&id) {
+            Some(e) => Some((e.room.clone(), e.label.clone())),
+            None => self
+                .sources
+                .get(&id)
+                .map(|s| (s.room.clone(), s.label.clone())),
+        }
+    }
+
     /// Subscribes every other member of the publisher's room to `key`.
-    fn offer_track(&mut self, key: TrackKey, kind: MediaKind) {
-        let Some((room, stream)) = self
-            .endpoints
-            .get(&key.0)
-            .map(|e| (e.room.clone(), e.label.clone()))
-        else {
+    pub(crate) fn offer_track(&mut self, key: TrackKey, kind: MediaKind) {
+        let Some((room, stream)) = self.publisher(key.0) else {
             return;
         };
+        let source = self.is_source(key.0);
         for other in self.router.others(&room, key.0) {
             // A player takes tracks into its free m-lines in `negotiate`.
             if let Some(ep) = self.endpoints.get_mut(&other) {
                 if ep.kind != EndpointKind::Player {
-                    ep.subscribe(key, kind, stream.clone());
+                    ep.subscribe(key, kind, stream.clone(), source);
                 }
             }
             self.negotiate(other);
@@ -132,7 +148,7 @@ impl Sfu {
 
     /// Stops `key` on every other member of the publisher's room.
     fn withdraw_track(&mut self, key: TrackKey) {
-        let Some(room) = self.endpoints.get(&key.0).map(|e| e.room.clone()) else {
+        let Some((room, _)) = self.publisher(key.0) else {
             return;
         };
         for other in self.router.others(&room, key.0) {
@@ -210,23 +226,14 @@ impl Sfu {
         {
             return;
         }
-        for member in members {
-            if *member == key.0 {
-                continue;
-            }
-            let Some(ep) = endpoints.get_mut(member) else {
-                continue;
-            };
-            // The layers changed (one came, went, or moved): every receiver chooses
-            // again.
-            if relayer {
-                work.push_back(Work::Allocate { id: *member });
-            }
-            if ep.forward(key, data) {
-                ep.drain(out, work);
-                crate::sfu::schedule(ep, timers, config.idle_timeout);
-            }
-        }
+        let frame = (key, &Frame::of(data), relayer);
+        fan_out(
+            members,
+            endpoints,
+            (out, work, timers),
+            config.idle_timeout,
+            frame,
+        );
         self.forwarded += 1;
     }
 
@@ -299,22 +306,30 @@ impl Sfu {
                 keys.extend(
                     ep.tracks_in
                         .iter()
-                        .map(|mid| ((other, *mid), label.clone())),
+                        .map(|mid| ((other, *mid), label.clone(), false)),
+                );
+            } else if let Some(s) = self.sources.get(&other) {
+                keys.extend(
+                    s.mids()
+                        .map(|(mid, _)| ((other, mid), s.label.clone(), true)),
                 );
             }
         }
         let Some(ep) = self.endpoints.get_mut(&id) else {
             return;
         };
-        for (key, label) in keys {
+        for (key, label, source) in keys {
             let Some(track) = self.router.tracks.get(&key) else {
                 continue;
             };
             let had = ep.receives(key);
-            ep.subscribe(key, track.kind, label);
-            // A player's m-line took a (new) publisher's video: it needs a keyframe now.
+            ep.subscribe(key, track.kind, label, source);
+            // A player's m-line took a (new) publisher's video: it needs a keyframe now
+            // (a source's comes from its cache).
             let opened = !had && ep.kind == EndpointKind::Player && ep.receives(key);
-            if opened && track.kind == MediaKind::Video {
+            if opened && source {
+                self.work.push_back(Work::Prime { id, key });
+            } else if opened && track.kind == MediaKind::Video {
                 let kind = KeyframeRequestKind::Pli;
                 let rid = None;
                 self.work.push_back(Work::Keyframe { key, kind, rid });
@@ -382,25 +397,62 @@ impl Sfu {
             ..
         } = ep;
         self.demux.remove(&ufrag, &tuples);
-        let others = self.router.others(&room, id);
-        self.speakers.remove(&room, id, others.is_empty());
+        self.vacate(id, &room, &tracks_in);
+        true
+    }
+
+    /// Takes a departed endpoint or source out of its room: its place, its tracks
+    /// (`mids`), stopped on every other member by renegotiation.
+    pub(crate) fn vacate(&mut self, id: EndpointId, room: &RoomId, tracks_in: &[Mid]) {
+        let others = self.router.others(room, id);
+        self.speakers.remove(room, id, others.is_empty());
         if others.is_empty() {
-            self.router.rooms.remove(&room);
-        } else if let Some(members) = self.router.rooms.get_mut(&room) {
+            self.router.rooms.remove(room);
+        } else if let Some(members) = self.router.rooms.get_mut(room) {
             members.retain(|m| *m != id);
         }
-        for mid in &tracks_in {
+        for mid in tracks_in {
             self.router.tracks.remove(&(id, *mid));
         }
         for other in others {
             if let Some(ep) = self.endpoints.get_mut(&other) {
-                for mid in &tracks_in {
+                for mid in tracks_in {
                     ep.unsubscribe((id, *mid));
                 }
             }
             self.negotiate(other);
         }
-        true
+    }
+}
+
+/// The deadline heap of the SFU's endpoints.
+type Timers = BinaryHeap<Reverse<(Instant, EndpointId)>>;
+
+/// Writes one frame of track `key` (a publisher's or a source's) to every member of its
+/// room that receives it, each write followed by that receiver's drain; `relayer`: the
+/// track's simulcast layers changed, so every receiver chooses its layer again. The one
+/// path every forwarded frame takes.
+pub(crate) fn fan_out(
+    members: &[EndpointId],
+    endpoints: &mut HashMap<EndpointId, Endpoint>,
+    (out, work, timers): (&mut VecDeque<Output>, &mut VecDeque<Work>, &mut Timers),
+    idle: Duration,
+    (key, frame, relayer): (TrackKey, &Frame<'_>, bool),
+) {
+    for member in members {
+        if *member == key.0 {
+            continue;
+        }
+        let Some(ep) = endpoints.get_mut(member) else {
+            continue;
+        };
+        if relayer {
+            work.push_back(Work::Allocate { id: *member });
+        }
+        if ep.forward(key, frame) {
+            ep.drain(out, work);
+            crate::sfu::schedule(ep, timers, idle);
+        }
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Sfu {
     cert: Option<DtlsCert>,
     rng: ChaCha20Rng,
     pub(crate) endpoints: HashMap<EndpointId, Endpoint>,
+    /// Participants without a connection (cameras): see `source.rs`.
+    pub(crate) sources: HashMap<EndpointId, crate::source::Source>,
     pub(crate) demux: Demux,
     pub(crate) router: Router,
     /// Audio levels and each room's active speakers (their own deadline: the tick).
@@ -64,6 +66,7 @@ impl Sfu {
             crypto,
             rng: ChaCha20Rng::from_seed(seed),
             endpoints: HashMap::new(),
+            sources: HashMap::new(),
             demux: Demux::default(),
             router: Router::default(),
             speakers: Speakers::default(),
@@ -96,8 +99,21 @@ impl Sfu {
             Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
             Input::Leave { endpoint } => {
-                self.remove_endpoint(endpoint);
+                if !self.remove_endpoint(endpoint) {
+                    self.remove_source(endpoint);
+                }
             }
+            Input::SourceJoin {
+                endpoint,
+                room,
+                label,
+                tracks,
+            } => self.handle_source_join(endpoint, room, &label, &tracks),
+            Input::SourceFrame {
+                endpoint,
+                track,
+                frame,
+            } => self.handle_source_frame(now, endpoint, track, frame),
             Input::Datagram(d) => self.handle_datagram(now, d),
             Input::Timeout => {}
         }
@@ -152,9 +168,9 @@ impl Sfu {
         self.endpoints.len()
     }
 
-    /// Whether `endpoint` exists (joined, not yet left or dropped).
+    /// Whether `endpoint` exists (joined, not yet left or dropped), a source included.
     pub fn contains(&self, endpoint: EndpointId) -> bool {
-        self.endpoints.contains_key(&endpoint)
+        self.endpoints.contains_key(&endpoint) || self.sources.contains_key(&endpoint)
     }
 
     /// The endpoints in a room, in join order (empty for a room that does not exist).
@@ -214,10 +230,10 @@ impl Sfu {
         offer: &str,
         (publish, kind): (bool, EndpointKind),
     ) {
-        if self.endpoints.contains_key(&id) {
+        if self.endpoints.contains_key(&id) || self.sources.contains_key(&id) {
             return self.reject(id, SfuError::EndpointExists);
         }
-        if self.endpoints.len() >= self.config.max_endpoints {
+        if self.endpoints.len() + self.sources.len() >= self.config.max_endpoints {
             return self.reject(id, SfuError::Full);
         }
         if self.router.size(&room) >= self.config.max_room_size {
@@ -229,7 +245,11 @@ impl Sfu {
             .set_ice_lite(true)
             .set_local_ice_credentials(creds.clone())
             // The estimate of what reaches each receiver picks its simulcast layers.
-            .enable_bwe(Some(Bitrate::bps(self.config.start_bitrate)));
+            .enable_bwe(Some(Bitrate::bps(self.config.start_bitrate)))
+            // G.711, after Opus (what browsers send stays Opus): cameras' audio passes
+            // through to receivers in it (see `source.rs`).
+            .enable_pcmu(true, false)
+            .enable_pcma(true, false);
         if let Some(cert) = &self.cert {
             builder = builder.set_dtls_cert(cert.clone());
         }
@@ -315,6 +335,11 @@ impl Sfu {
                 // A simulcast track's keyframe is asked for by the allocation, of the
                 // layer it picks.
                 for key in opened {
+                    // A source's picture starts from its cache; a publisher is asked.
+                    if self.sources.contains_key(&key.0) {
+                        self.work.push_back(Work::Prime { id, key });
+                        continue;
+                    }
                     let kind = KeyframeRequestKind::Pli;
                     let rid = None;
                     self.work.push_back(Work::Keyframe { key, kind, rid });
@@ -435,7 +460,7 @@ pub(crate) fn schedule(
 /// The stream id an endpoint's tracks carry: `label`, or the endpoint id when it is
 /// empty. str0m keeps only its SDP token characters, at most 64 (RFC 8830 `msid-id`),
 /// when it writes the offer.
-fn stream_label(id: EndpointId, label: &str) -> Arc<str> {
+pub(crate) fn stream_label(id: EndpointId, label: &str) -> Arc<str> {
     if label.is_empty() {
         id.to_string().into()
     } else {

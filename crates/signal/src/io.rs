@@ -31,6 +31,10 @@ pub enum ParticipantKind {
     /// A WHEP player: receives the broadcast on the m-lines of its own offer, sends
     /// nothing, never renegotiates.
     WhepPlayer,
+    /// An IP camera the server pulls over RTSP: publishes like a WHIP encoder, but
+    /// has no WebRTC connection (its `sfuOffer` names its tracks, not SDP; the SFU
+    /// takes its frames from the server).
+    Camera,
 }
 
 /// What a join token the driver verified says about its holder.

@@ -8,8 +8,9 @@
 //! clap's, and a new setting needs nothing here.
 //!
 //! Keys that are not arguments are errors naming the key (typos are caught), as are
-//! values the argument's parser rejects. Two keys are not plain arguments: `ice_servers`
-//! (tables, read by the hub section) and `turn.enabled` (the inverse of `--no-turn`).
+//! values the argument's parser rejects. Three keys are not plain arguments: `ice_servers`
+//! (tables, read by the hub section), `camera` (`[[camera]]` tables, read by
+//! `streams/camera/settings.rs`) and `turn.enabled` (the inverse of `--no-turn`).
 
 use super::ConfigError;
 use clap::{ArgMatches, Command};
@@ -17,7 +18,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// File keys that are read with serde rather than being clap arguments.
-pub(super) const FILE_ONLY: &[&str] = &["ice_servers"];
+pub(super) const FILE_ONLY: &[&str] = &["ice_servers", crate::streams::camera::settings::KEY];
 
 /// Arguments that are no file key: `--config` itself, `--ice-server` (the file's
 /// `ice_servers` is its long form) and `--no-turn` (the file says `turn.enabled`).

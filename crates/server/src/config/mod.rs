@@ -20,6 +20,7 @@ pub use crate::http::settings::{HttpSettings, TlsMode};
 pub use crate::sfu::settings::{MediaArg, SfuSettings};
 pub use crate::signal::settings::{HubSettings, IceServers, WsSettings};
 pub use crate::store::settings::StoreSettings;
+pub use crate::streams::camera::Cameras;
 pub use crate::turn::settings::{TurnSettings, TurnUser};
 use clap::{Args, Command, FromArgMatches};
 pub use layer::{file_keys, parse};
@@ -94,6 +95,10 @@ pub struct Config {
     /// The `[auth]` table.
     #[command(flatten)]
     pub auth: AuthSettings,
+    /// The `[[camera]]` tables (file only): IP cameras pulled into rooms.
+    #[arg(skip)]
+    #[serde(rename = "camera", skip_serializing_if = "Cameras::is_empty")]
+    pub cameras: Cameras,
 }
 
 /// A configuration that cannot be used.
@@ -166,6 +171,12 @@ impl Config {
         self.turn.finish(self.http.tls() == TlsMode::Off)?;
         self.auth.finish()?;
         self.sfu.finish()?;
+        self.cameras = Cameras::from_file(file)?;
+        if !self.cameras.is_empty() && !self.sfu.enabled() {
+            return Err(ConfigError::Invalid(
+                "[[camera]] needs the media router: cameras reach rooms through it (--media is mesh)".into(),
+            ));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             return Err(ConfigError::Invalid(format!(
                 "log filter {:?} is invalid: {e}",

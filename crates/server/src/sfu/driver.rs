@@ -4,6 +4,7 @@
 //! `try_send`), and never awaits anything but that wait.
 
 use crate::record::{Job, Recorder};
+use crate::streams::camera::{self, CameraFrame};
 use crate::turn::{LocalDatagram, TurnLocal};
 use crate::wait::{recv_opt, sleep_until_opt};
 use confab_proto::{PeerId, RoomId};
@@ -11,11 +12,12 @@ use confab_sfu::{
     Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig,
 };
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent, ParticipantKind};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
@@ -51,6 +53,9 @@ pub(super) struct Driver {
     recorder: Option<Recorder>,
     /// Recorded frames the recorder's queue refused (the disk is behind).
     dropped_frames: u64,
+    /// The SFU source of each camera in a room now, by camera name (see
+    /// `streams/camera`): its frames arrive by name.
+    cameras: HashMap<Arc<str>, EndpointId>,
 }
 
 impl Driver {
@@ -78,6 +83,7 @@ impl Driver {
             turn,
             via_turn: HashSet::new(),
             dropped_events: 0,
+            cameras: HashMap::new(),
         }
     }
 
@@ -85,6 +91,7 @@ impl Driver {
         mut self,
         mut rx: mpsc::Receiver<MediaCommand>,
         mut from_turn: Option<mpsc::Receiver<LocalDatagram>>,
+        mut from_cameras: Option<mpsc::Receiver<CameraFrame>>,
         shutdown: CancellationToken,
     ) {
         let mut batch = confab_udp::RecvBatch::new();
@@ -102,6 +109,7 @@ impl Driver {
                     None => break,
                 },
                 Some(d) = recv_opt(&mut from_turn) => self.relayed_in(d),
+                Some(f) = recv_opt(&mut from_cameras) => self.camera_frame(f),
                 () = sleep_until_opt(deadline) => self.handle(Instant::now(), Input::Timeout),
                 () = shutdown.cancelled() => break,
             }
@@ -131,6 +139,60 @@ impl Driver {
                 // ICMP errors of earlier sends surface here; they concern one peer.
                 Err(_) => budget -= 1,
             }
+        }
+    }
+
+    /// A frame of a camera, for its SFU source (dropped when the camera is not in a
+    /// call: between its sessions, or before its join reached us).
+    fn camera_frame(&mut self, f: CameraFrame) {
+        f.taken();
+        if let Some(&endpoint) = self.cameras.get(&f.camera) {
+            let (track, frame) = (f.track, f.frame);
+            let input = Input::SourceFrame {
+                endpoint,
+                track,
+                frame,
+            };
+            self.handle(Instant::now(), input);
+        }
+    }
+
+    /// A camera's member joined its SFU call: its source joins the SFU room, and the
+    /// member hears its `sfuAnswer` (the description it offered, back: a camera has no
+    /// SDP to answer).
+    /// Its tracks carry its member's peer id (`label`), as a browser's do, so pages
+    /// put them on its tile.
+    fn camera_join(
+        &mut self,
+        now: Instant,
+        (endpoint, label): (EndpointId, String),
+        room: RoomId,
+        offer: String,
+    ) {
+        let Some((name, tracks)) = camera::parse_description(&offer) else {
+            let message = "a camera's offer must describe its tracks".into();
+            let endpoint = MediaEndpoint(endpoint.0);
+            let gone = true;
+            return self.event(MediaEvent::Failed {
+                endpoint,
+                message,
+                gone,
+            });
+        };
+        let input = Input::SourceJoin {
+            endpoint,
+            room,
+            label,
+            tracks,
+        };
+        self.handle(now, input);
+        if self.sfu.contains(endpoint) {
+            self.live.insert(endpoint);
+            self.cameras.insert(name.into(), endpoint);
+            self.event(MediaEvent::Answer {
+                endpoint: MediaEndpoint(endpoint.0),
+                sdp: offer,
+            });
         }
     }
 
@@ -167,6 +229,10 @@ impl Driver {
                 let Some(room) = RoomId::parse(&format!("g{group}")) else {
                     return;
                 };
+                if kind == ParticipantKind::Camera {
+                    let member = (id(endpoint), label.as_str().to_owned());
+                    return self.camera_join(now, member, room, offer);
+                }
                 Input::Join {
                     endpoint: id(endpoint),
                     room,
@@ -177,6 +243,8 @@ impl Driver {
                         ParticipantKind::Browser => EndpointKind::Browser,
                         ParticipantKind::WhipPublisher => EndpointKind::Publisher,
                         ParticipantKind::WhepPlayer => EndpointKind::Player,
+                        // Taken above.
+                        ParticipantKind::Camera => EndpointKind::Publisher,
                     },
                 }
             }
@@ -232,6 +300,7 @@ impl Driver {
             },
             MediaCommand::Leave { endpoint } => {
                 self.live.remove(&id(endpoint));
+                self.cameras.retain(|_, ep| *ep != id(endpoint));
                 Input::Leave {
                     endpoint: id(endpoint),
                 }
@@ -256,6 +325,7 @@ impl Driver {
         if catch_unwind(AssertUnwindSafe(|| sfu.handle(now, input))).is_err() {
             tracing::error!("the SFU core panicked; every SFU call restarts its media");
             self.sfu = Sfu::new(self.config.clone(), crate::random::bytes());
+            self.cameras.clear();
             for ep in std::mem::take(&mut self.live) {
                 self.event(MediaEvent::Failed {
                     endpoint: MediaEndpoint(ep.0),

@@ -145,15 +145,24 @@ impl SfuHandle {
     }
 }
 
+/// What reaches the SFU driver besides its socket and the hub's commands.
+pub struct Inlets {
+    /// confab's TURN, for browsers it relays: its in-process link and datagrams.
+    pub turn: Option<(TurnLocal, mpsc::Receiver<LocalDatagram>)>,
+    /// The IP cameras' frames (`streams/camera`), when cameras are configured.
+    pub cameras: Option<mpsc::Receiver<crate::streams::camera::CameraFrame>>,
+}
+
 /// Starts the SFU task on `tracker`: it serves `socket` until `shutdown` or until the
 /// handle is dropped, and reports to the hub on `events`. `max_room_size` is the call
-/// size limit. With `turn`, browsers relayed by confab's TURN reach it in-process: their
-/// datagrams arrive on the receiver, and answers to them go back through `TurnLocal`.
+/// size limit. With `inlets.turn`, browsers relayed by confab's TURN reach it
+/// in-process: their datagrams arrive on the receiver, and answers to them go back
+/// through `TurnLocal`; `inlets.cameras` brings the cameras' frames.
 pub fn spawn(
     socket: SfuSocket,
     max_room_size: usize,
     events: mpsc::Sender<MediaEvent>,
-    turn: Option<(TurnLocal, mpsc::Receiver<LocalDatagram>)>,
+    inlets: Inlets,
     recordings: (std::path::PathBuf, crate::record::Limits),
     tracker: &TaskTracker,
     shutdown: CancellationToken,
@@ -186,7 +195,8 @@ pub fn spawn(
                 candidates = ?socket.candidates,
                 "SFU listening (udp)"
             );
-            let (turn, from_turn) = match turn {
+            let cameras = inlets.cameras;
+            let (turn, from_turn) = match inlets.turn {
                 Some((t, rx)) => (Some(t), Some(rx)),
                 None => (None, None),
             };
@@ -199,7 +209,7 @@ pub fn spawn(
                 }
             };
             let driver = driver::Driver::new(config, udp, events, turn, recorder);
-            tracker.spawn(driver.run(rx, from_turn, shutdown));
+            tracker.spawn(driver.run(rx, from_turn, cameras, shutdown));
             SfuHandle { tx }
         })
 }

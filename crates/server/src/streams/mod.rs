@@ -24,6 +24,7 @@
 //! - at most [`MAX_SESSIONS`] at once on a server (each holds an SFU endpoint and a
 //!   member's place).
 
+pub mod camera;
 mod client;
 
 use crate::auth::Auth;

@@ -74,6 +74,11 @@ pub struct Peer {
     pub bytes_by_mid: HashMap<Mid, usize>,
     pub last_time_by_mid: HashMap<Mid, u64>,
     pub max_step_by_mid: HashMap<Mid, u64>,
+    /// Of each mid it receives on: when its first frame arrived, and whether that one
+    /// was a keyframe.
+    pub first_by_mid: HashMap<Mid, (Instant, bool)>,
+    /// Keyframes received, by mid.
+    pub keys_by_mid: HashMap<Mid, usize>,
 }
 
 /// The simulcast layers a simulcast peer sends: rid, picture height, bytes per frame
@@ -294,6 +299,8 @@ impl World {
             bytes_by_mid: HashMap::new(),
             last_time_by_mid: HashMap::new(),
             max_step_by_mid: HashMap::new(),
+            first_by_mid: HashMap::new(),
+            keys_by_mid: HashMap::new(),
         };
         let mut peer = peer;
         peer.simulcast = self.simulcasters.contains(&EndpointId(id));
@@ -516,6 +523,11 @@ impl World {
                         }
                         *peer.frames.entry(key).or_default() += 1;
                         *peer.frames_by_mid.entry(d.mid).or_default() += 1;
+                        let first = (now, d.is_keyframe());
+                        peer.first_by_mid.entry(d.mid).or_insert(first);
+                        if d.is_keyframe() {
+                            *peer.keys_by_mid.entry(d.mid).or_default() += 1;
+                        }
                         *peer.bytes_by_mid.entry(d.mid).or_default() += d.data.len();
                         if d.is_keyframe() && d.data.len() >= 10 && d.data[3] == 0x9d {
                             let h = u16::from_le_bytes([d.data[8], d.data[9]]);
