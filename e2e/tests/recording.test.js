@@ -16,15 +16,15 @@ import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../
 const SKIP = skipReason();
 
 /**
- * ffprobe's view of a file: codec, and the duration in seconds.
+ * ffprobe's view of a file: codec, its first frame's time and the duration, in seconds.
  * @param {string} path
  */
 function probe(path) {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name',
-    '-of', 'default=noprint_wrappers=1', path], { encoding: 'utf8' });
+  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries',
+    'format=duration:stream=codec_name,start_time', '-of', 'default=noprint_wrappers=1', path], { encoding: 'utf8' });
   assert.equal(r.status, 0, `ffprobe ${path}: ${r.stderr}`);
   const get = (/** @type {string} */ k) => r.stdout.match(new RegExp(`^${k}=(.*)$`, 'm'))?.[1] ?? '';
-  return { codec: get('codec_name'), duration: Number(get('duration')) };
+  return { codec: get('codec_name'), start: Number(get('start_time')), duration: Number(get('duration')) };
 }
 
 test('recording: the host records a call through the router; ffprobe and mkvinfo read every track',
@@ -68,14 +68,24 @@ test('recording: the host records a call through the router; ffprobe and mkvinfo
     const wall = (manifest.stoppedMs - manifest.startedMs) / 1000;
     console.log(`recording: ${wall} s recorded, files ${JSON.stringify(manifest.files)}`);
     assert.equal(manifest.files.length, 4, 'audio and video of both');
+    /** Each person's files' first frame times (s into the recording). @type {Map<string, Record<string, number>>} */
+    const starts = new Map();
     for (const f of manifest.files) {
       const path = join(folder, f.file);
       const p = probe(path);
+      starts.set(f.peer, { ...starts.get(f.peer), [f.kind]: p.start });
       assert.equal(p.codec, f.kind === 'audio' ? 'opus' : 'vp8', f.file);
       assert.ok(Math.abs(p.duration - wall) / wall <= 0.02, `${f.file} lasts ${p.duration} s of ${wall} s`);
       const info = spawnSync('mkvinfo', [path], { encoding: 'utf8' });
       assert.equal(info.status, 0, `mkvinfo ${f.file}: ${info.stdout}`);
       assert.match(info.stdout, f.kind === 'audio' ? /A_OPUS/ : /V_VP8/);
+    }
+
+    // Each person's audio and video start within 40 ms of each other (audio waits for
+    // the video's first keyframe).
+    for (const [peer, s] of starts) {
+      t.diagnostic(`${peer}: audio starts at ${s.audio} s, video at ${s.video} s`);
+      assert.ok(Math.abs(s.audio - s.video) <= 0.040, `${peer}: audio at ${s.audio} s, video at ${s.video} s`);
     }
 
     // The host's list: the recording with its four files, each link downloading the file;

@@ -12,8 +12,10 @@
 //!
 //! Timing: a track's first frame is placed at its arrival since the recording started,
 //! the next ones by their RTP time from there, so tracks line up with each other as they
-//! arrived and each runs as smoothly as its sender's clock.
+//! arrived and each runs as smoothly as its sender's clock. A person's audio waits for
+//! their video's first keyframe (`gate.rs`), so the two start together.
 
+mod gate;
 mod links;
 mod prune;
 mod track;
@@ -94,6 +96,8 @@ struct Session {
     started: Instant,
     unix_ms: u64,
     tracks: HashMap<(String, String), TrackFile>,
+    /// Whose audio may be written yet.
+    gate: gate::StartGate,
     /// It stopped writing: all recordings would not fit the quota.
     full: bool,
 }
@@ -137,6 +141,7 @@ fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
                     started: at,
                     unix_ms,
                     tracks: HashMap::new(),
+                    gate: gate::StartGate::default(),
                     full: false,
                 };
                 sessions.insert(group, session);
@@ -157,6 +162,9 @@ fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
                     }
                     continue;
                 }
+                if frame.audio && !s.gate.audio(&frame.label, frame.arrived) {
+                    continue;
+                }
                 let key = (frame.label.clone(), frame.track.clone());
                 let track = match s.tracks.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -168,6 +176,9 @@ fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
                     }
                 };
                 used += track.write(s.started, &frame);
+                if !frame.audio && track.started() {
+                    s.gate.video_started(&frame.label);
+                }
             }
         }
     }

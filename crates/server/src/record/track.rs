@@ -113,6 +113,11 @@ impl TrackFile {
         written
     }
 
+    /// Whether the file has its header and first frame (video: its first keyframe).
+    pub(super) fn started(&self) -> bool {
+        self.writer.is_some()
+    }
+
     fn put(&mut self, bytes: &[u8]) {
         if let Err(e) = self.file.write_all(bytes) {
             self.fail(&e);
