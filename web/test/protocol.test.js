@@ -90,6 +90,8 @@ function construct(f) {
       return proto.sfuAnswer(v.sdp, v.id);
     case 'sfuView':
       return proto.sfuView(v.tracks, v.id);
+    case 'localRecording':
+      return proto.localRecording(v.on, v.id);
     case 'rename':
       return proto.rename(v.name, v.id);
     case 'react':
@@ -119,7 +121,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'rename', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
+    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'rename', 'localRecording', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

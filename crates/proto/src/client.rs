@@ -172,6 +172,13 @@ pub enum ClientMsg {
         /// The new name.
         name: String,
     },
+    /// You started or stopped recording the call on your own device (the browser's
+    /// MediaRecorder); the room sees it in `presence` (`recordingLocally`), so nobody is
+    /// recorded without knowing.
+    LocalRecording {
+        /// `true` while recording.
+        on: bool,
+    },
     /// Raise or lower your hand; the room sees it in `presence` (`hand`).
     Hand {
         /// `true` to raise it.
@@ -340,6 +347,7 @@ impl ClientMsg {
             ClientMsg::Hand { .. } => "hand",
             ClientMsg::React { .. } => "react",
             ClientMsg::Rename { .. } => "rename",
+            ClientMsg::LocalRecording { .. } => "localRecording",
             ClientMsg::Stage { .. } => "stage",
             ClientMsg::Record { .. } => "record",
             ClientMsg::Recordings => "recordings",
@@ -375,6 +383,7 @@ impl ClientMsg {
         "hand",
         "react",
         "rename",
+        "localRecording",
         "stage",
         "record",
         "recordings",

@@ -89,6 +89,9 @@ pub struct PeerState {
     /// A host brought it on stage: in a broadcast room it may send media.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_stage: bool,
+    /// It records the call on its own device (`localRecording`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recording_locally: bool,
 }
 
 /// A peer's call status.

@@ -104,6 +104,16 @@ export function react(reaction, id) {
 }
 
 /**
+ * `localRecording`: we started or stopped recording the call on this device.
+ * @param {boolean} on
+ * @param {import('./types.js').RequestId} [id]
+ * @returns {import('./types.js').LocalRecordingMsg}
+ */
+export function localRecording(on, id) {
+  return withId({ type: /** @type {const} */ ('localRecording'), on }, id);
+}
+
+/**
  * `rename`: our new display name (trimmed like the server does).
  * @param {string} name
  * @param {import('./types.js').RequestId} [id]

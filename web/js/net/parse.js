@@ -51,7 +51,8 @@ const isPeerState = (v) =>
   isOptBool(v.videoMuted) &&
   isOptBool(v.reconnecting) &&
   isOptBool(v.hand) &&
-  isOptBool(v.onStage);
+  isOptBool(v.onStage) &&
+  isOptBool(v.recordingLocally);
 
 /** @param {unknown} v @returns {v is Role} */
 const isRole = (v) => v === 'host' || v === 'guest' || v === 'viewer';

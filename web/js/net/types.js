@@ -66,9 +66,10 @@ export const CloseCode = Object.freeze({
  * and its mute flags as its client reported them.
  * `reconnecting`: its connection dropped and the server holds its place for a resume.
  * `hand`: its hand is raised. `onStage`: a host brought it on stage (it may send media in a
- * broadcast).
+ * broadcast). `recordingLocally`: it records the call on its own device.
  * @typedef {{status: 'idle' | 'ringing' | 'inCall', call?: number, audioMuted: boolean,
- *   videoMuted: boolean, reconnecting?: boolean, hand?: boolean, onStage?: boolean}} PeerState
+ *   videoMuted: boolean, reconnecting?: boolean, hand?: boolean, onStage?: boolean,
+ *   recordingLocally?: boolean}} PeerState
  */
 
 /**
@@ -129,12 +130,13 @@ export const CloseCode = Object.freeze({
 /** @typedef {'thumbsUp' | 'clap' | 'laugh' | 'heart' | 'party' | 'surprised'} Reaction */
 /** @typedef {{type: 'react', reaction: Reaction, id?: RequestId}} ReactMsg */
 /** @typedef {{type: 'rename', name: string, id?: RequestId}} RenameMsg */
+/** @typedef {{type: 'localRecording', on: boolean, id?: RequestId}} LocalRecordingMsg */
 /** @typedef {{type: 'sfuView', tracks: TrackView[], id?: RequestId}} SfuViewMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | SfuViewMsg | ReactMsg | RenameMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
+ *   SfuAnswerMsg | SfuViewMsg | ReactMsg | RenameMsg | LocalRecordingMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
  */
 
 /**

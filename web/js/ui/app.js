@@ -8,11 +8,7 @@
 // are a contract with the browser tests: see docs/web-test-contract.md.
 
 import { Signaling, SignalingError } from '../net/signaling.js';
-import {
-  describeClose,
-  describeServerError,
-  trimName,
-} from '../net/protocol.js';
+import { describeClose, describeServerError, trimName } from '../net/protocol.js';
 import { OwnMedia } from './ownmedia.js';
 import { Broadcast } from './broadcast.js';
 import { RecordingUi, recordingParts } from './recording.js';
@@ -33,6 +29,7 @@ import { ACCESS_CODES, Access } from './access.js';
 import { LobbyErrors } from './lobbyform.js';
 import { PreJoin } from './prejoin.js';
 import { setupRename } from './rename.js';
+import { LocalRecording } from './localrec.js';
 import { Moderation } from './moderation.js';
 import { Reconnector } from '../net/reconnect.js';
 import { $, shellElements } from './dom.js';
@@ -211,6 +208,10 @@ const moderation = new Moderation(
   },
 );
 
+/** Recording the call on this device, the room told. */
+const localRec = new LocalRecording({ signaling: () => app.signaling, room, stage: ui.stage,
+  notice: (text) => calls.setNotice(text), roomName: () => app.room ?? '', inCall: () => calls.myCall() !== null });
+
 /** Renaming ourselves; a join token's name stays. */
 const renaming = setupRename({ signaling: () => app.signaling, current: () => app.name,
   fixed: () => Boolean(app.room && access.credentials(app.room).token) });
@@ -291,6 +292,7 @@ function renderAll() {
   );
   moderation.render();
   renaming.render();
+  localRec.render();
   broadcastUi.render();
   recordingUi.render();
   calls.render();
@@ -315,7 +317,7 @@ const wireContext = () => ({
   app, room, calls, transport, moderation, broadcast: broadcastUi, recording: recordingUi, notices, chat, access,
   roomName: ui.roomName,
   showError, renderAll, showOwnName, reportMedia, speakers,
-  renameTile: (peerId, name) => stage.rename(peerId, name),
+  renameTile: (peerId, name) => stage.rename(peerId, name), localRecording: localRec,
 });
 
 /** @param {Signaling} sig */
@@ -460,6 +462,7 @@ function resetToLobby() {
   app.signaling = null;
   app.reconnector?.stop();
   app.reconnector = null;
+  localRec.stop(); // saved before the room goes
   calls.reset();
   features.left();
   if (sig) sig.close();

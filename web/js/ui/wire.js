@@ -32,6 +32,7 @@ import { showReaction } from './reactions.js';
  * @property {() => void} reportMedia
  * @property {import('./speakers.js').Speakers} speakers who talks, on the tiles
  * @property {(peerId: string, name: string) => void} renameTile a peer's tile shows its new name
+ * @property {import('./localrec.js').LocalRecording} localRecording others recording on their devices
  */
 
 /**
@@ -40,7 +41,7 @@ import { showReaction } from './reactions.js';
  */
 export function wireSignaling(sig, c) {
   const { app, room, calls, transport, moderation, broadcast, recording, notices, chat, access, roomName, showError,
-    renderAll, showOwnName, reportMedia, speakers, renameTile } = c;
+    renderAll, showOwnName, reportMedia, speakers, renameTile, localRecording } = c;
   const live = () => app.signaling === sig;
   const recall = Recall.of(room, calls);
   // The room model hears roles and the lock before moderation says what changed.
@@ -50,6 +51,7 @@ export function wireSignaling(sig, c) {
   broadcast.wire(sig, live); // before presence reaches the room model: it compares
   recording.wire(sig, live);
   notices.wire(sig, live); // before the room model hears presence: it compares
+  localRecording.wire(sig, live); // the same
 
   sig.on('welcome', (w) => {
     if (!live()) return;

@@ -40,6 +40,11 @@ pub enum StageOp {
         /// Which.
         reaction: confab_proto::Reaction,
     },
+    /// The requester records the call on its own device, or stopped.
+    LocalRecording {
+        /// Recording after this.
+        on: bool,
+    },
     /// Raise or lower the requester's hand.
     Hand {
         /// Raised after this.
@@ -91,6 +96,7 @@ impl RoomCore {
         let is_host = me.info.role == Role::Host;
         match op {
             StageOp::Hand { up } => self.update_state(from, |s| s.hand = up),
+            StageOp::LocalRecording { on } => self.update_state(from, |s| s.recording_locally = on),
             StageOp::React { reaction } => {
                 let peer = from.clone();
                 self.broadcast(ServerMsg::Reacted { peer, reaction });

@@ -76,6 +76,9 @@ impl Hub {
             ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
             ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
             ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
+            ClientMsg::LocalRecording { on } => {
+                return self.stage(conn, StageOp::LocalRecording { on }, id)
+            }
             ClientMsg::React { reaction } => return self.handle_react(conn, reaction, id, now),
             ClientMsg::Rename { name } => return self.handle_rename(conn, name, id, now),
             ClientMsg::Record { on } => return self.stage(conn, StageOp::Record { on }, id),
