@@ -475,6 +475,18 @@ fn a_member_whose_node_died_resumes_on_another_node_with_its_peer_id() {
     let (g1, grace_id, token, _) = c.hello(1, 1, None);
     c.join(0, ada, "r", "Ada");
     c.join(1, g1, "r", "Grace");
+    // Grace renames herself: the record a resume elsewhere uses keeps the new name.
+    c.frame(
+        1,
+        g1,
+        ClientMsg::Rename {
+            name: "Grace H.".into(),
+        },
+    );
+    assert!(
+        c.sessions.values().any(|r| r.name == "Grace H."),
+        "the session record has the new name"
+    );
     c.took(0, ada);
     c.kill(1);
     c.took(0, ada); // Grace is reconnecting

@@ -329,6 +329,16 @@ impl Hub {
             return;
         };
         if self.chat_allowed(conn, &room, &ref_, now) {
+            // In a cluster a room made again elsewhere re-joins this session under its
+            // recorded name: keep that name current (a token holder's stays: the room
+            // refuses its rename).
+            let session = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut());
+            let record = session.and_then(|s| s.joined_as.as_mut().filter(|r| r.role.is_none()));
+            if let Some(r) = record {
+                r.name.clone_from(&name);
+                let r = r.clone();
+                self.save_record(conn, Some(r));
+            }
             self.command(&room, RoomCommand::Rename { from, name, ref_ });
         }
     }
