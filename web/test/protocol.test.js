@@ -90,6 +90,10 @@ function construct(f) {
       return proto.sfuAnswer(v.sdp, v.id);
     case 'sfuView':
       return proto.sfuView(v.tracks, v.id);
+    case 'waitingRoom':
+      return proto.waitingRoom(v.on, v.id);
+    case 'admit':
+      return proto.admit(v.peer, v.allow, v.id);
     case 'localRecording':
       return proto.localRecording(v.on, v.id);
     case 'rename':
@@ -121,7 +125,7 @@ test('every client message type has a fixture', () => {
   const types = new Set(clientFixtures.map((f) => f.value.type));
   for (const t of ['hello', 'join', 'leave', 'offer', 'answer', 'candidate', 'hangup', 'ping', 'chat',
     'invite', 'cancel', 'accept', 'decline', 'joinCall', 'leaveCall', 'media', 'kick', 'mute', 'lock',
-    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'rename', 'localRecording', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
+    'sfuOffer', 'sfuAnswer', 'sfuView', 'react', 'rename', 'localRecording', 'waitingRoom', 'admit', 'broadcast', 'hand', 'stage', 'record', 'recordings']) {
     assert.ok(types.has(t), `missing client fixture for ${t}`);
   }
 });

@@ -138,6 +138,20 @@ pub enum ClientMsg {
         /// The peer to mute.
         peer: PeerId,
     },
+    /// Host only: turn the waiting room on or off. While it is on (and a host is in the
+    /// room), a joiner without a host token waits (`waiting`) until a host admits or
+    /// denies it (`admit`); turning it off lets everyone waiting in.
+    WaitingRoom {
+        /// `true` to ask joiners to wait.
+        on: bool,
+    },
+    /// Host only: let `peer`, waiting to join (`knocking`), in (`allow`) or not.
+    Admit {
+        /// Who.
+        peer: PeerId,
+        /// In, or not.
+        allow: bool,
+    },
     /// Host only: lock the room (new joins are refused with `room_locked`) or unlock it.
     Lock {
         /// `true` to lock, `false` to unlock.
@@ -348,6 +362,8 @@ impl ClientMsg {
             ClientMsg::React { .. } => "react",
             ClientMsg::Rename { .. } => "rename",
             ClientMsg::LocalRecording { .. } => "localRecording",
+            ClientMsg::WaitingRoom { .. } => "waitingRoom",
+            ClientMsg::Admit { .. } => "admit",
             ClientMsg::Stage { .. } => "stage",
             ClientMsg::Record { .. } => "record",
             ClientMsg::Recordings => "recordings",
@@ -384,6 +400,8 @@ impl ClientMsg {
         "react",
         "rename",
         "localRecording",
+        "waitingRoom",
+        "admit",
         "stage",
         "record",
         "recordings",

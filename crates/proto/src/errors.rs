@@ -81,4 +81,6 @@ pub enum ErrorCode {
     NoMediaServer,
     /// `rename` by a member whose join token named it (the token's name is kept).
     NameFixed,
+    /// A host did not let you in from the waiting room (the answer to your `join`).
+    NotAdmitted,
 }

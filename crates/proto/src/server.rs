@@ -213,6 +213,37 @@ pub enum ServerMsg {
         /// The host who asked.
         by: PeerId,
     },
+    /// A host turned the waiting room on or off; sent to every member (also to a member
+    /// who joins while it is on, right after `joined`).
+    WaitingRoom {
+        /// Whether joiners wait to be admitted now.
+        on: bool,
+        /// The host who did it.
+        by: PeerId,
+    },
+    /// The answer to a `join` into a room whose waiting room is on: you wait until a
+    /// host lets you in (then `joined`, with the same `ref`) or not (`not_admitted`).
+    Waiting {
+        /// The `id` of the `join`.
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        ref_: Option<RequestId>,
+        /// The room.
+        room: RoomId,
+    },
+    /// To the room's hosts: `peer` waits to join under `name` (`admit` answers).
+    Knocking {
+        /// Who.
+        peer: PeerId,
+        /// The name it asked to join under.
+        name: String,
+    },
+    /// To the room's hosts: `peer` waits no more (`admitted`, or denied, or it left).
+    KnockEnded {
+        /// Who.
+        peer: PeerId,
+        /// Whether it was let in.
+        admitted: bool,
+    },
     /// A host locked or unlocked your room; sent to every member (also to a host who
     /// joins a locked room, right after `joined`).
     RoomLocked {
@@ -323,6 +354,10 @@ impl ServerMsg {
             ServerMsg::Recording { .. } => "recording",
             ServerMsg::Reacted { .. } => "reacted",
             ServerMsg::Renamed { .. } => "renamed",
+            ServerMsg::WaitingRoom { .. } => "waitingRoom",
+            ServerMsg::Waiting { .. } => "waiting",
+            ServerMsg::Knocking { .. } => "knocking",
+            ServerMsg::KnockEnded { .. } => "knockEnded",
             ServerMsg::Recordings { .. } => "recordings",
             ServerMsg::Pong { .. } => "pong",
             ServerMsg::Error { .. } => "error",
@@ -361,6 +396,10 @@ impl ServerMsg {
         "recordings",
         "reacted",
         "renamed",
+        "waitingRoom",
+        "waiting",
+        "knocking",
+        "knockEnded",
         "pong",
         "error",
     ];

@@ -10,7 +10,7 @@ const KNOWN_ERRORS = new Set([
   'not_joined', 'already_joined', 'too_large', 'bad_text', 'rate_limited', 'busy', 'call_full',
   'already_in_call', 'already_invited', 'in_another_call', 'no_invitation', 'unknown_call',
   'not_in_call', 'not_host', 'room_locked', 'password_required', 'bad_password',
-  'token_required', 'bad_token', 'not_sfu_call', 'media_failed', 'no_media_server', 'name_fixed',
+  'token_required', 'bad_token', 'not_sfu_call', 'media_failed', 'no_media_server', 'name_fixed', 'not_admitted',
 ]);
 
 /**

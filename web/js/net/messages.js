@@ -104,6 +104,27 @@ export function react(reaction, id) {
 }
 
 /**
+ * `waitingRoom`: host only, joiners wait to be admitted (`on`) or come straight in.
+ * @param {boolean} on
+ * @param {import('./types.js').RequestId} [id]
+ * @returns {import('./types.js').WaitingRoomMsg}
+ */
+export function waitingRoom(on, id) {
+  return withId({ type: /** @type {const} */ ('waitingRoom'), on }, id);
+}
+
+/**
+ * `admit`: host only, let `peer` (waiting to join) in or not.
+ * @param {string} peer
+ * @param {boolean} allow
+ * @param {import('./types.js').RequestId} [id]
+ * @returns {import('./types.js').AdmitMsg}
+ */
+export function admit(peer, allow, id) {
+  return withId({ type: /** @type {const} */ ('admit'), peer, allow }, id);
+}
+
+/**
  * `localRecording`: we started or stopped recording the call on this device.
  * @param {boolean} on
  * @param {import('./types.js').RequestId} [id]

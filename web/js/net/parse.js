@@ -161,6 +161,10 @@ const SERVER_CHECKS = {
   recording: (m) => typeof m.on === 'boolean' && isString(m.by),
   reacted: (m) => isString(m.peer) && REACTIONS.includes(/** @type {any} */ (m.reaction)),
   renamed: (m) => isOptRef(m.ref) && isString(m.peerId) && isString(m.name),
+  waitingRoom: (m) => typeof m.on === 'boolean' && isString(m.by),
+  waiting: (m) => isOptRef(m.ref) && isValidRoom(m.room),
+  knocking: (m) => isString(m.peer) && isString(m.name),
+  knockEnded: (m) => isString(m.peer) && typeof m.admitted === 'boolean',
   recordings: (m) => isOptRef(m.ref) && Array.isArray(m.list) && m.list.every(isRecordingInfo),
   pong: (m) => isOptRef(m.ref),
   // Unknown error codes are accepted: a newer server may add some.

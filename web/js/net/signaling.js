@@ -132,6 +132,12 @@ import {
  *   a broadcast
  * @property {import('./protocol.js').ReactedMsg} reacted a member reacted
  * @property {import('./protocol.js').RenamedMsg} renamed a member changed its name
+ * @property {import('./protocol.js').RemoteWaitingRoomMsg} waitingRoom a host turned the
+ *   waiting room on or off
+ * @property {import('./protocol.js').WaitingMsg} waiting our `join` waits for a host (the
+ *   join's promise settles when a host answers: no time limit meanwhile)
+ * @property {import('./protocol.js').KnockingMsg} knocking to hosts: someone waits to join
+ * @property {import('./protocol.js').KnockEndedMsg} knockEnded to hosts: someone waits no more
  * @property {import('./protocol.js').RecordingMsg} recording a host started or stopped
  *   recording the room
  * @property {import('./protocol.js').RecordingListMsg} recordings the room's recordings
@@ -308,6 +314,11 @@ export class Signaling {
         this.emit('serverError', msg);
       }
       return;
+    }
+    if (msg.type === 'waiting' && msg.ref !== undefined) {
+      // A host answers in their own time: the join keeps waiting, without a deadline.
+      const p = this.pending.get(msg.ref);
+      if (p) this.timers.clearTimeout(p.timer);
     }
     if (
       (msg.type === 'joined' || msg.type === 'left' || msg.type === 'pong' || msg.type === 'chat' ||

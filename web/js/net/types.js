@@ -95,7 +95,7 @@ export const CloseCode = Object.freeze({
  *   'rate_limited' | 'busy' | 'call_full' | 'already_in_call' | 'already_invited' |
  *   'in_another_call' | 'no_invitation' | 'unknown_call' | 'not_in_call' | 'password_required' |
  *   'bad_password' | 'token_required' | 'bad_token' | 'not_host' | 'room_locked' |
- *   'not_sfu_call' | 'media_failed' | 'no_media_server' | 'name_fixed'} ErrorCode
+ *   'not_sfu_call' | 'media_failed' | 'no_media_server' | 'name_fixed' | 'not_admitted'} ErrorCode
  */
 
 /** @typedef {{type: 'hello', version: number, id?: RequestId, resume?: string}} HelloMsg */
@@ -131,12 +131,14 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'react', reaction: Reaction, id?: RequestId}} ReactMsg */
 /** @typedef {{type: 'rename', name: string, id?: RequestId}} RenameMsg */
 /** @typedef {{type: 'localRecording', on: boolean, id?: RequestId}} LocalRecordingMsg */
+/** @typedef {{type: 'waitingRoom', on: boolean, id?: RequestId}} WaitingRoomMsg */
+/** @typedef {{type: 'admit', peer: string, allow: boolean, id?: RequestId}} AdmitMsg */
 /** @typedef {{type: 'sfuView', tracks: TrackView[], id?: RequestId}} SfuViewMsg */
 /**
  * @typedef {HelloMsg | JoinMsg | LeaveMsg | OfferMsg | AnswerMsg | CandidateMsg | HangupMsg |
  *   PingMsg | ChatMsg | InviteMsg | CancelMsg | AcceptMsg | DeclineMsg | JoinCallMsg |
  *   LeaveCallMsg | MediaMsg | CallStatsMsg | KickMsg | MuteMsg | LockMsg | SfuOfferMsg |
- *   SfuAnswerMsg | SfuViewMsg | ReactMsg | RenameMsg | LocalRecordingMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
+ *   SfuAnswerMsg | SfuViewMsg | ReactMsg | RenameMsg | LocalRecordingMsg | WaitingRoomMsg | AdmitMsg | BroadcastMsg | HandMsg | StageMsg | RecordMsg | RecordingsMsg} ClientMsg
  */
 
 /**
@@ -192,6 +194,10 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'recording', on: boolean, by: string}} RecordingMsg */
 /** @typedef {{type: 'reacted', peer: string, reaction: Reaction}} ReactedMsg */
 /** @typedef {{type: 'renamed', peerId: string, name: string, ref?: RequestId}} RenamedMsg */
+/** @typedef {{type: 'waitingRoom', on: boolean, by: string}} RemoteWaitingRoomMsg */
+/** @typedef {{type: 'waiting', ref?: RequestId, room: string}} WaitingMsg */
+/** @typedef {{type: 'knocking', peer: string, name: string}} KnockingMsg */
+/** @typedef {{type: 'knockEnded', peer: string, admitted: boolean}} KnockEndedMsg */
 /** @typedef {{name: string, kind: 'audio' | 'video', peer: string, bytes: number, url: string}} RecordedFile */
 /** @typedef {{id: string, startedMs: number, stoppedMs?: number, files: RecordedFile[]}} RecordingInfo */
 /** @typedef {{type: 'recordings', ref?: RequestId, list: RecordingInfo[]}} RecordingListMsg */
@@ -202,5 +208,6 @@ export const CloseCode = Object.freeze({
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
  *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
- *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | ReactedMsg | RenamedMsg | PongMsg | ErrorMsg} ServerMsg
+ *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | ReactedMsg | RenamedMsg | RemoteWaitingRoomMsg | WaitingMsg | KnockingMsg |
+ *   KnockEndedMsg | PongMsg | ErrorMsg} ServerMsg
  */

@@ -50,6 +50,10 @@ export class Room {
     /** Our role in the room. @type {Role} */
     this.role = 'guest';
     this.locked = false;
+    /** The waiting room is on: joiners wait for a host to let them in. */
+    this.waitingRoom = false;
+    /** Who waits to join, by peer id (told to hosts only). @type {Map<string, string>} */
+    this.knocks = new Map();
     /** The room is in broadcast mode: only hosts and those on stage send media. */
     this.broadcast = false;
     /** Who started recording the room on the server, while it is recorded. @type {string | null} */
@@ -123,6 +127,8 @@ export class Room {
         this.me = { ...msg.you.state };
         this.role = msg.you.role ?? 'guest';
         this.locked = false;
+        this.waitingRoom = false; // `waitingRoom` follows when it is on
+        this.knocks.clear(); // so do the knocks, for a host
         this.broadcast = msg.broadcast === true;
         this.recordedBy = msg.recording ?? null;
         this.peers.clear();
@@ -169,6 +175,15 @@ export class Room {
         break;
       case 'roomLocked':
         this.locked = msg.locked;
+        break;
+      case 'waitingRoom':
+        this.waitingRoom = msg.on;
+        break;
+      case 'knocking':
+        this.knocks.set(msg.peer, msg.name);
+        break;
+      case 'knockEnded':
+        this.knocks.delete(msg.peer);
         break;
       case 'broadcast':
         this.broadcast = msg.on;

@@ -199,6 +199,7 @@ const moderation = new Moderation(
     nameOf: (id) => nameOf(id),
     notice: (text) => calls.setNotice(text),
     muteMic: () => ownMedia.setMicMuted(true),
+    cancelWaiting: () => leaveRoom(),
     removed: (sentence) => {
       app.errors.push(sentence);
       resetToLobby();

@@ -6,6 +6,7 @@
 
 import { kick, lock, mute } from '../net/protocol.js';
 import { confirmAction } from './confirm.js';
+import { WaitingRoomUi } from './waiting.js';
 import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').PeerInfo} PeerInfo */
@@ -29,6 +30,7 @@ import { t } from '../i18n/i18n.js';
  * @property {(text: string) => void} notice shows a short status line (#call-notice)
  * @property {() => void} muteMic mutes our microphone, as its button would
  * @property {(sentence: string) => void} removed we were removed from the room
+ * @property {() => void} cancelWaiting we give up waiting to be let in
  * @property {() => void} onChange
  */
 
@@ -50,6 +52,8 @@ export class Moderation {
   constructor(ui, ctx) {
     this.ui = ui;
     this.ctx = ctx;
+    /** The waiting room: the host's side and the joiner's. */
+    this.waiting = new WaitingRoomUi(ctx);
     ui.lock.addEventListener('click', () => {
       this.ctx.signaling()?.send(lock(!this.locked));
     });
@@ -67,6 +71,7 @@ export class Moderation {
 
   /** Back to the lobby (the room model was reset): no role, no lock. */
   reset() {
+    this.waiting.reset();
     this.render();
   }
 
@@ -77,6 +82,7 @@ export class Moderation {
    * @param {() => boolean} live whether `sig` is still the app's connection
    */
   wire(sig, live) {
+    this.waiting.wire(sig, live);
     sig.on('peerLeft', ({ peerId, reason }) => {
       if (live() && reason === 'kicked') this.ctx.notice(t('mod.removed_other', { name: this.ctx.nameOf(peerId) }));
     });
@@ -106,6 +112,7 @@ export class Moderation {
 
   /** Shows roles, the lock state and (for hosts) the actions. Call after the people list renders. */
   render() {
+    this.waiting.render();
     const host = this.role === 'host';
     this.ui.meRole.hidden = !host;
     this.ui.lock.hidden = !host;

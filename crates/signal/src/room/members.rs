@@ -44,6 +44,17 @@ impl RoomCore {
         if let Some((code, message)) = self.refusal(grant, seated) {
             return self.error(&peer, code, message, ref_);
         }
+        if self.must_knock(grant, seated) {
+            let knock = super::waiting::Knock {
+                name,
+                grant,
+                stream,
+                ref_,
+                identity: identity.cloned(),
+                claim: claim.cloned(),
+            };
+            return self.knock(peer, knock);
+        }
         let seat = self.take_seat(identity, claim).map(|s| s.role);
         if grant.is_some() && !stream {
             self.demote_tokenless_hosts();
@@ -82,6 +93,16 @@ impl RoomCore {
             // back) should know the room is locked.
             self.send(&peer, ServerMsg::RoomLocked { locked: true, by });
         }
+        if let Some(by) = self.waiting_room.clone() {
+            self.send(&peer, ServerMsg::WaitingRoom { on: true, by });
+        }
+        if self
+            .members
+            .get(&peer)
+            .is_some_and(|m| m.info.role == Role::Host)
+        {
+            self.tell_new_host(&peer);
+        }
         if !others.is_empty() {
             let msg = ServerMsg::PeerJoined { peer: you };
             self.emit(RoomEvent::Deliver { to: others, msg });
@@ -92,6 +113,7 @@ impl RoomCore {
     /// lost host is replaced, and its call or invitation ends.
     pub(crate) fn leave(&mut self, peer: &PeerId, reason: LeaveReason, ref_: Option<RequestId>) {
         if !self.members.contains_key(peer) {
+            self.give_up_waiting(peer, reason, ref_);
             return;
         }
         if reason == LeaveReason::Left {
@@ -117,6 +139,10 @@ impl RoomCore {
         }
         // Also after a token holder left: the last one's leaving may free the role.
         self.promote_if_hostless();
+        if self.members.is_empty() {
+            // No one is left to answer the waiting room: they come in.
+            self.admit_all();
+        }
         // After `peerLeft`, so the others' clients drop the peer before its calls change.
         self.drop_from_calls(peer, &gone.info.state);
     }

@@ -21,6 +21,7 @@ mod recording;
 mod relay;
 mod saved;
 mod seam;
+mod waiting;
 
 pub use broadcast::StageOp;
 pub use calls::CallSnapshot;
@@ -90,6 +91,12 @@ pub struct RoomCore {
     pub(crate) changed: bool,
     /// Broadcast mode is on (see `broadcast.rs`).
     pub(crate) broadcast: bool,
+    /// The waiting room is on: the host who turned it on (see `waiting.rs`).
+    pub(crate) waiting_room: Option<PeerId>,
+    /// Joins waiting for a host's answer, in arrival order.
+    pub(crate) waiting: IndexMap<PeerId, waiting::Knock>,
+    /// An admitted join is being carried out (it passes the waiting room).
+    pub(crate) admitting: bool,
     /// Who started recording the room, while it is recorded (see `recording.rs`).
     pub(crate) recording: Option<PeerId>,
     /// The wall clock of the command being handled (chat `ts`).
@@ -138,6 +145,9 @@ impl RoomCore {
             saved: saved::Moderation::default(),
             changed: false,
             broadcast: false,
+            waiting_room: None,
+            waiting: IndexMap::new(),
+            admitting: false,
             recording: None,
             wall_clock_ms: 0,
             events: VecDeque::new(),
@@ -236,7 +246,7 @@ impl RoomCore {
 
     /// Whether `peer` is a member.
     pub fn contains(&self, peer: &PeerId) -> bool {
-        self.members.contains_key(peer)
+        self.members.contains_key(peer) || self.waiting.contains_key(peer)
     }
 
     /// The members in join order.

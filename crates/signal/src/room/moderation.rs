@@ -103,6 +103,8 @@ impl RoomCore {
                     self.send(&peer, ServerMsg::MuteRequest { by });
                 }
             }
+            HostOp::WaitingRoom { on } => self.set_waiting_room(from, on),
+            HostOp::Admit { peer, allow } => self.admit(from, peer, allow, ref_),
             HostOp::Lock { locked } => {
                 self.lock = locked.then(|| Lock {
                     by: from.clone(),
@@ -133,9 +135,10 @@ impl RoomCore {
         heir.info.role = Role::Host;
         let peer_id = heir.info.id.clone();
         self.broadcast(ServerMsg::RoleChanged {
-            peer_id,
+            peer_id: peer_id.clone(),
             role: Role::Host,
         });
+        self.tell_new_host(&peer_id);
     }
 
     /// Whether `peer` is another member than `from`; else `unknown_peer` is sent.

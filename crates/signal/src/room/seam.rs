@@ -259,6 +259,18 @@ pub enum HostOp {
         /// Locked after this.
         locked: bool,
     },
+    /// The waiting room on or off (see `waiting.rs`).
+    WaitingRoom {
+        /// On after this.
+        on: bool,
+    },
+    /// Let `peer`, waiting to join, in or not.
+    Admit {
+        /// Who.
+        peer: PeerId,
+        /// In, or not.
+        allow: bool,
+    },
 }
 
 /// What a room tells the nodes of its members, in order.
@@ -266,6 +278,12 @@ pub enum HostOp {
 #[serde(tag = "event", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum RoomEvent {
+    /// `peer`'s join waits in the waiting room (see `waiting.rs`): its node holds it as
+    /// waiting in this room until [`RoomEvent::Entered`] or [`RoomEvent::Exited`].
+    Waiting {
+        /// Who.
+        peer: PeerId,
+    },
     /// Deliver `msg` to each of `to` (members, in the room's order); a node delivers to
     /// those it holds a connection for.
     Deliver {

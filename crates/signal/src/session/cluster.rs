@@ -144,7 +144,9 @@ impl Hub {
     fn remote_events(&mut self, from: NodeId, room: RoomId, events: Vec<RoomEvent>) {
         for event in events {
             match &event {
-                RoomEvent::Entered { peer } if self.by_peer.contains_key(peer) => {
+                RoomEvent::Entered { peer } | RoomEvent::Waiting { peer }
+                    if self.by_peer.contains_key(peer) =>
+                {
                     let remote = self.remote_rooms.entry(room.clone());
                     let remote = remote.or_insert_with(|| RemoteRoom::new(from.clone()));
                     remote.owner = from.clone();
@@ -371,7 +373,9 @@ impl RoomSlot {
                             .push(RoomEvent::Deliver { to, msg });
                     }
                 }
-                RoomEvent::Entered { peer } | RoomEvent::Exited { peer } => {
+                RoomEvent::Entered { peer }
+                | RoomEvent::Exited { peer }
+                | RoomEvent::Waiting { peer } => {
                     if let Some(node) = self.remote.get(peer) {
                         by_node.entry(node).or_default().push(event.clone());
                     }

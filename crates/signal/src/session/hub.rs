@@ -135,6 +135,9 @@ pub(crate) struct Session {
     /// In a cluster, how it joined its room (kept in the shared store for a resume on
     /// another node, `moved.rs`).
     pub(crate) joined_as: Option<super::moved::SessionRecord>,
+    /// The room whose waiting room holds its join (`room/waiting.rs`), until it is let
+    /// in (then `room`) or not.
+    pub(crate) waiting: Option<RoomId>,
 }
 
 impl Hub {
@@ -274,6 +277,19 @@ impl Hub {
         if let Some(mut session) = state.session {
             self.by_peer.remove(&session.peer_id);
             self.revoke_turn(&mut session);
+            if let Some(room) = session.waiting {
+                // It gives up waiting: the room tells its hosts.
+                let (peer, reason, ref_) = (session.peer_id.clone(), reason, None);
+                self.command(
+                    &room,
+                    RoomCommand::Leave {
+                        peer: peer.clone(),
+                        reason,
+                        ref_,
+                    },
+                );
+                self.remote_member_gone(&room, &peer);
+            }
             if let Some(room) = session.room {
                 // The session is gone already, so the room's `Exited` finds nothing to
                 // update: count the member out here.
@@ -430,6 +446,7 @@ impl Hub {
             claim,
             kind: crate::ParticipantKind::Browser,
             joined_as: None,
+            waiting: None,
         });
         self.by_peer.insert(peer_id.clone(), conn);
         let resume_token = Some(self.issue_token(conn));
@@ -481,7 +498,11 @@ impl Hub {
         ref_: &Option<RequestId>,
     ) -> Option<(PeerId, Option<RoomId>)> {
         match self.session(conn) {
-            Some(s) => Some((s.peer_id.clone(), s.room.clone())),
+            // A join waiting to be admitted counts as being in that room.
+            Some(s) => Some((
+                s.peer_id.clone(),
+                s.room.clone().or_else(|| s.waiting.clone()),
+            )),
             None => {
                 let message = "send hello before any other message";
                 self.error(conn, ErrorCode::HelloRequired, message, ref_.clone());

@@ -102,6 +102,7 @@ impl Hub {
                 claim: None,
                 kind: crate::ParticipantKind::Browser,
                 joined_as: None,
+                waiting: None,
             });
         }
         self.by_peer.insert(peer_id.clone(), conn);

@@ -74,6 +74,12 @@ impl Hub {
             ClientMsg::Kick { peer } => return self.host(conn, HostOp::Kick { peer }, id),
             ClientMsg::Mute { peer } => return self.host(conn, HostOp::Mute { peer }, id),
             ClientMsg::Lock { locked } => return self.host(conn, HostOp::Lock { locked }, id),
+            ClientMsg::WaitingRoom { on } => {
+                return self.host(conn, HostOp::WaitingRoom { on }, id)
+            }
+            ClientMsg::Admit { peer, allow } => {
+                return self.host(conn, HostOp::Admit { peer, allow }, id)
+            }
             ClientMsg::Broadcast { on } => return self.stage(conn, StageOp::Broadcast { on }, id),
             ClientMsg::Hand { up } => return self.stage(conn, StageOp::Hand { up }, id),
             ClientMsg::LocalRecording { on } => {
@@ -271,6 +277,14 @@ impl Hub {
 
     /// `leave`: exits the current room; it answers `left` and tells the rest `peerLeft`.
     pub(crate) fn handle_leave(&mut self, conn: ConnId, ref_: Option<RequestId>) {
+        let waiting = self
+            .session(conn)
+            .and_then(|s| s.waiting.clone().map(|r| (s.peer_id.clone(), r)));
+        if let Some((peer, room)) = waiting {
+            // Giving up waiting to be let in.
+            let reason = LeaveReason::Left;
+            return self.command(&room, RoomCommand::Leave { peer, reason, ref_ });
+        }
         let Some((peer, room)) = self.require_room(conn, &ref_, "join one first") else {
             return;
         };
@@ -414,12 +428,21 @@ impl Hub {
                     }
                 }
             }
+            RoomEvent::Waiting { peer } => {
+                let Some(&conn) = self.by_peer.get(&peer) else {
+                    return;
+                };
+                if let Some(s) = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut()) {
+                    s.waiting = Some(room.clone());
+                }
+            }
             RoomEvent::Entered { peer } => {
                 let Some(&conn) = self.by_peer.get(&peer) else {
                     return;
                 };
                 let session = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut());
                 if let Some(s) = session {
+                    s.waiting = None;
                     s.room = Some(room.clone());
                     self.peer_total += 1;
                     // Before the room's `joined` (applied next): credentials come first.
@@ -475,6 +498,10 @@ impl Hub {
         let Some(session) = state.session.as_mut() else {
             return;
         };
+        if session.waiting.as_ref() == Some(room) {
+            session.waiting = None; // not let in, or gave up: it was never a member
+            return;
+        }
         if session.room.as_ref() != Some(room) {
             return;
         }
