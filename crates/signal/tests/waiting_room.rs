@@ -104,7 +104,7 @@ fn a_joiner_waits_until_a_host_lets_it_in() {
         "Bob's join is answered, with its ref: {out:?}"
     );
     assert!(
-        to(&out, bob).iter().any(|m| *m == &told),
+        to(&out, bob).contains(&told),
         "and he hears the waiting room is on"
     );
     assert_eq!(ended(&out, ada), [(bob_id.clone(), true)]);
