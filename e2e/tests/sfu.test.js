@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { accept, callIsUp, invite, joinRoom, waitForCall, waitForIdle, waitForInvitation } from '../lib/call.js';
-import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
+import { callStats, pollUntil, roomName, skipReason, sleep, startLab, waitFor } from '../lib/lab.js';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -97,6 +97,14 @@ test('sfu: a call of four moves to the router when the fifth joins; everyone dec
       const pcs = await page.evaluate(() => new Set(Object.values(window.confab.pcs())).size);
       assert.equal(pcs, 3, 'a mesh of four: three connections each');
     }
+
+    // Eve turns her camera on first (nothing opens it on entering a room; a camera that
+    // starts during the move itself would add its encoder's start to two loaded cores).
+    await eve.click('#cam-toggle');
+    await waitFor(eve, () => {
+      const v = /** @type {HTMLVideoElement | null} */ (document.getElementById('local-video'));
+      return v !== null && v.videoWidth > 0 && v.currentTime > 0;
+    }, { timeout: 10_000, message: "Eve's camera is on" });
 
     // Eve joins: the call moves to the router. Alice's three tiles keep showing moving
     // video all along: none missing or frozen for a second.
