@@ -277,32 +277,21 @@ impl Hub {
         if let Some(mut session) = state.session {
             self.by_peer.remove(&session.peer_id);
             self.revoke_turn(&mut session);
-            if let Some(room) = session.waiting {
-                // It gives up waiting: the room tells its hosts.
-                let (peer, reason, ref_) = (session.peer_id.clone(), reason, None);
-                self.command(
-                    &room,
-                    RoomCommand::Leave {
-                        peer: peer.clone(),
-                        reason,
-                        ref_,
-                    },
-                );
-                self.remote_member_gone(&room, &peer);
-            }
-            if let Some(room) = session.room {
+            if session.room.is_some() {
                 // The session is gone already, so the room's `Exited` finds nothing to
                 // update: count the member out here.
                 self.peer_total -= 1;
-                let (peer, ref_) = (session.peer_id, None);
-                self.command(
-                    &room,
-                    RoomCommand::Leave {
-                        peer: peer.clone(),
-                        reason,
-                        ref_,
-                    },
-                );
+            }
+            // A member leaves its room; a joiner waiting to be let in gives up (the room
+            // tells its hosts). A session is never both.
+            if let Some(room) = session.room.or(session.waiting) {
+                let peer = session.peer_id;
+                let cmd = RoomCommand::Leave {
+                    peer: peer.clone(),
+                    reason,
+                    ref_: None,
+                };
+                self.command(&room, cmd);
                 self.remote_member_gone(&room, &peer);
             }
         }
