@@ -61,8 +61,8 @@ fn next_certificate(confab: &mut Confab, limit: Duration) -> String {
     v["fingerprint"].as_str().unwrap().to_owned()
 }
 
-fn acme_args<'a>(pebble: &'a Pebble, listen: &'a str) -> Vec<&'a str> {
-    vec![
+fn acme_args(pebble: &Pebble, listen: &str) -> Vec<String> {
+    [
         "--listen",
         listen,
         "--acme-domain",
@@ -74,6 +74,8 @@ fn acme_args<'a>(pebble: &'a Pebble, listen: &'a str) -> Vec<&'a str> {
         "--acme-ca-file",
         pebble.https_ca.to_str().unwrap(),
     ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[test]
@@ -88,19 +90,22 @@ fn issues_over_tls_alpn_serves_turn_too_and_renews_without_a_failed_handshake() 
     let listen = format!("127.0.0.1:{https}");
     let (turn_listen, turns_listen) = (format!("127.0.0.1:{turn}"), format!("127.0.0.1:{turns}"));
     let mut args = acme_args(&pebble, &listen);
-    args.extend([
-        "--turn-listen",
-        &turn_listen,
-        "--turns-listen",
-        &turns_listen,
-        "--turn-relay-ip",
-        "127.0.0.1",
-        // The keep-alive connection below waits for the renewal between its requests.
-        "--handshake-timeout",
-        "60",
-        "--http-idle-timeout",
-        "120",
-    ]);
+    args.extend(
+        [
+            "--turn-listen",
+            &turn_listen,
+            "--turns-listen",
+            &turns_listen,
+            "--turn-relay-ip",
+            "127.0.0.1",
+            // The keep-alive connection below waits for the renewal between its requests.
+            "--handshake-timeout",
+            "60",
+            "--http-idle-timeout",
+            "120",
+        ]
+        .map(String::from),
+    );
     let mut confab = Confab::start(&dir.join("data"), &args);
     let first = next_certificate(&mut confab, Duration::from_secs(30));
     let root = pebble.issuing_root();
@@ -176,7 +181,7 @@ fn issues_over_http_01_and_redirects_plain_http() {
     let listen = format!("127.0.0.1:{https}");
     let http_listen = format!("127.0.0.1:{http}");
     let mut args = acme_args(&pebble, &listen);
-    args.extend(["--acme-http-listen", &http_listen]);
+    args.extend(["--acme-http-listen", &http_listen].map(String::from));
     let mut confab = Confab::start(&dir.join("data"), &args);
     let first = next_certificate(&mut confab, Duration::from_secs(30));
     let root = pebble.issuing_root();
@@ -209,11 +214,7 @@ fn a_restart_reuses_the_stored_certificate_without_the_ca() {
     let https = free_port();
     let pebble = Pebble::start("restart", https, free_port(), 3600);
     let listen = format!("127.0.0.1:{https}");
-    let args: Vec<String> = acme_args(&pebble, &listen)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args = acme_args(&pebble, &listen);
     let mut confab = Confab::start(&dir.join("data"), &args);
     let first = next_certificate(&mut confab, Duration::from_secs(30));
     let root = pebble.issuing_root();
@@ -245,11 +246,7 @@ fn a_ca_that_forgot_the_account_gets_a_new_one_and_issues_again() {
     // 30-second certificates, so the restarted confab must renew at once.
     let mut pebble = Pebble::start("forgot", https, free_port(), 30);
     let listen = format!("127.0.0.1:{https}");
-    let args: Vec<String> = acme_args(&pebble, &listen)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args = acme_args(&pebble, &listen);
     let mut confab = Confab::start(&dir.join("data"), &args);
     let first = next_certificate(&mut confab, Duration::from_secs(30));
     drop(confab);

@@ -17,6 +17,7 @@
 
 mod common;
 
+use common::process::free_port;
 use common::{join_token, Client, TestServer};
 use confab_server::auth::token::Role;
 use confab_server::config::Cameras;
@@ -48,20 +49,8 @@ fn have_gstreamer() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("CONFAB_REQUIRE_INTEROP").as_deref() != Ok("1"),
-            "GStreamer's RTSP server is required (scripts/install-test-deps.sh)"
-        );
-        eprintln!("!!! SKIPPED: GStreamer's RTSP server or x264enc is not installed (scripts/install-test-deps.sh)");
-    }
-    ok
-}
-
-/// A free TCP port on loopback (bound, then freed for the RTSP server).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    let what = "GStreamer's RTSP server with x264enc";
+    common::process::interop(ok, what, "scripts/install-test-deps.sh")
 }
 
 /// Starts the RTSP server on `port` and waits for it to listen.

@@ -10,19 +10,7 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 fn have_coturn() -> bool {
-    let ok = std::process::Command::new("turnutils_uclient")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        assert!(
-            std::env::var("CONFAB_REQUIRE_INTEROP").as_deref() != Ok("1"),
-            "coturn's turnutils are required (apt-get install coturn)"
-        );
-        eprintln!("!!! SKIPPED: coturn's turnutils_* not installed (apt-get install coturn)");
-    }
-    ok
+    common::process::have_tool("turnutils_uclient", "-h", "apt-get install coturn")
 }
 
 /// Runs a command with a hard time limit; returns (exit code, stdout + stderr).

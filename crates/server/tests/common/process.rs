@@ -8,8 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Whether `program` runs. When it does not: a loud skip note, or a failure when
-/// `CONFAB_REQUIRE_INTEROP=1` (the test script sets it).
+/// Whether `program` runs (see [`interop`]).
 pub fn have_tool(program: &str, arg: &str, install: &str) -> bool {
     let ok = Command::new(program)
         .arg(arg)
@@ -18,12 +17,19 @@ pub fn have_tool(program: &str, arg: &str, install: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok();
+    interop(ok, program, install)
+}
+
+/// The rule for a test that needs a third-party tool (`what`, found or not: `ok`): when
+/// it is missing, a loud skip note, or a failure when `CONFAB_REQUIRE_INTEROP=1` (the
+/// test script sets it). Returns `ok`.
+pub fn interop(ok: bool, what: &str, install: &str) -> bool {
     if !ok {
         assert!(
             std::env::var("CONFAB_REQUIRE_INTEROP").as_deref() != Ok("1"),
-            "{program} is required ({install})"
+            "{what} is required ({install})"
         );
-        eprintln!("!!! SKIPPED: {program} is not installed ({install})");
+        eprintln!("!!! SKIPPED: {what} is not installed ({install})");
     }
     ok
 }
@@ -59,13 +65,16 @@ impl Confab {
     /// Starts `confab serve` on 127.0.0.1 (ephemeral HTTPS port unless `args` says
     /// `--listen`) with `data_dir` and `args`, without TURN, the chat store or a public
     /// SFU port unless `args` asks; waits until it logs `serving`.
-    pub fn start(data_dir: &Path, args: &[&str]) -> Confab {
+    pub fn start<S: AsRef<str> + AsRef<std::ffi::OsStr>>(data_dir: &Path, args: &[S]) -> Confab {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_confab"));
         cmd.arg("serve");
-        if !args.contains(&"--listen") {
+        fn arg<S: AsRef<str>>(a: &S) -> &str {
+            a.as_ref()
+        }
+        if !args.iter().any(|a| arg(a) == "--listen") {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }
-        if !args.iter().any(|a| a.starts_with("--turn")) {
+        if !args.iter().any(|a| arg(a).starts_with("--turn")) {
             cmd.arg("--no-turn");
         }
         let mut child = cmd
