@@ -92,19 +92,17 @@ export class WaitingRoomUi {
       const who = document.createElement('span');
       who.className = 'knock-name';
       who.textContent = t('wait.wants_in', { name });
-      const yes = document.createElement('button');
-      yes.type = 'button';
-      yes.className = 'chip primary admit-peer';
-      yes.dataset.allow = 'true';
-      yes.textContent = t('wait.admit');
-      yes.setAttribute('aria-label', t('wait.admit_aria', { name }));
-      const no = document.createElement('button');
-      no.type = 'button';
-      no.className = 'chip deny-peer';
-      no.dataset.allow = 'false';
-      no.textContent = t('wait.deny');
-      no.setAttribute('aria-label', t('wait.deny_aria', { name }));
-      li.append(who, yes, no);
+      /** @param {boolean} allow */
+      const answer = (allow) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = allow ? 'chip primary admit-peer' : 'chip deny-peer';
+        b.dataset.allow = String(allow);
+        b.textContent = t(allow ? 'wait.admit' : 'wait.deny');
+        b.setAttribute('aria-label', t(allow ? 'wait.admit_aria' : 'wait.deny_aria', { name }));
+        return b;
+      };
+      li.append(who, answer(true), answer(false));
       return li;
     });
     this.list.replaceChildren(...rows);
