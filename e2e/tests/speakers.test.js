@@ -120,34 +120,46 @@ function shownSpeakers(page) {
   }));
 }
 
+/**
+ * Three browsers in one call (Alice calls Bob, Carol joins), Alice talking from a
+ * speech-like file: `media` is confab's `--media`. Waits until every page decodes both
+ * others.
+ * @param {import('node:test').TestContext} t
+ * @param {'sfu' | 'mesh'} media
+ */
+async function callOfThree(t, media) {
+  const artifactsDir = artifactsDirFor(t.name);
+  const wav = join(artifactsDir, 'speech.wav');
+  writeSpeechWav(wav, 12);
+  const lab = await startLab({
+    t,
+    artifactsDir,
+    browsers: [{ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }, {}, {}],
+    confabArgs: ['--media', media],
+  });
+  const [alice, bob, carol] = lab.pages;
+  const names = ['Alice', 'Bob', 'Carol'];
+  const room = roomName(`speakers-${media}`);
+  /** @type {string[]} */
+  const ids = [];
+  for (const [i, page] of lab.pages.entries()) ids.push(await joinRoom(lab, page, room, names[i]));
+  await invite(alice, ids[1], { expect: 'Call' });
+  await waitForInvitation(bob);
+  await accept(bob);
+  await carol.click('#join-call', { timeout: 10_000 });
+  const others = (/** @type {number} */ i) => ids.filter((_, j) => j !== i);
+  await Promise.all(lab.pages.map((page, i) => pollUntil(async () => {
+    const s = await callStats(page);
+    return others(i).every((id) => callIsUp(s[id])) ? s : null;
+  }, { timeout: 60_000, interval: 500, message: `${names[i]} decodes both others (${media})` })));
+  return { lab, names, ids };
+}
+
 test('speakers: in a call through the router, the one talking is highlighted on the others\' pages',
   { skip: SKIP, timeout: 180_000 }, async (t) => {
-    const artifactsDir = artifactsDirFor(t.name);
-    const wav = join(artifactsDir, 'speech.wav');
-    writeSpeechWav(wav, 12);
-    const lab = await startLab({
-      t,
-      artifactsDir,
-      browsers: [{ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }, {}, {}],
-      confabArgs: ['--media', 'sfu'],
-    });
+    const { lab, names, ids } = await callOfThree(t, 'sfu');
     const [alice, bob, carol] = lab.pages;
-    const names = ['Alice', 'Bob', 'Carol'];
-    const room = roomName('speakers');
-    /** @type {string[]} */
-    const ids = [];
-    for (const [i, page] of lab.pages.entries()) ids.push(await joinRoom(lab, page, room, names[i]));
     const [ida, idb, idc] = ids;
-
-    await invite(alice, idb, { expect: 'Call' });
-    await waitForInvitation(bob);
-    await accept(bob);
-    await carol.click('#join-call', { timeout: 10_000 });
-    const others = (/** @type {number} */ i) => ids.filter((_, j) => j !== i);
-    await Promise.all(lab.pages.map((page, i) => pollUntil(async () => {
-      const s = await callStats(page);
-      return others(i).every((id) => callIsUp(s[id])) ? s : null;
-    }, { timeout: 60_000, interval: 500, message: `${names[i]} decodes both others through the router` })));
 
     // Bob and Carol mute: within a few seconds both highlight Alice, and only her.
     await bob.click('#mic-toggle');
@@ -235,39 +247,19 @@ test('speakers: in a call through the router, the one talking is highlighted on 
 
 test('speakers: in a mesh call, each page works out who talks from the audio levels it receives',
   { skip: SKIP, timeout: 150_000 }, async (t) => {
-    const artifactsDir = artifactsDirFor(t.name);
-    const wav = join(artifactsDir, 'speech.wav');
-    writeSpeechWav(wav, 12);
-    const lab = await startLab({
-      t,
-      artifactsDir,
-      browsers: [{ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }, {}, {}],
-      confabArgs: ['--media', 'mesh'],
-    });
+    const { lab, ids: [ida] } = await callOfThree(t, 'mesh');
     const [alice, bob, carol] = lab.pages;
-    const names = ['Alice', 'Bob', 'Carol'];
-    const room = roomName('meshspeak');
-    /** @type {string[]} */
-    const ids = [];
-    for (const [i, page] of lab.pages.entries()) ids.push(await joinRoom(lab, page, room, names[i]));
-    const [ida, idb] = ids;
-    await invite(alice, idb, { expect: 'Call' });
-    await waitForInvitation(bob);
-    await accept(bob);
-    await carol.click('#join-call', { timeout: 10_000 });
-    const others = (/** @type {number} */ i) => ids.filter((_, j) => j !== i);
-    await Promise.all(lab.pages.map((page, i) => pollUntil(async () => {
-      const s = await callStats(page);
-      return others(i).every((id) => callIsUp(s[id])) ? s : null;
-    }, { timeout: 60_000, interval: 500, message: `${names[i]} decodes both others peer to peer` })));
-
     await bob.click('#mic-toggle');
     await carol.click('#mic-toggle');
     const muted = performance.now();
+    /** @type {Record<string, unknown>} */
+    const last = {};
     const highlighted = (/** @type {Page} */ page, /** @type {string} */ who) => pollUntil(async () => {
       const s = await shownSpeakers(page);
+      last[who] = { ...s, levels: await page.evaluate(() => window.confab.speakers) };
       return s.list.length === 1 && s.list[0] === ida && s.speaking.length === 1 ? s : null;
-    }, { timeout: 5_000, interval: 100, message: `${who} highlights Alice alone (mesh)` });
+    }, { timeout: 8_000, interval: 100, message: `${who} highlights Alice alone (mesh)` })
+      .catch((e) => assert.fail(`${e.message}; last seen: ${JSON.stringify(last)}`));
     const shown = await Promise.all([highlighted(bob, 'Bob'), highlighted(carol, 'Carol')]);
     console.log(`speakers (mesh): Bob and Carol highlight Alice alone ${Math.round(performance.now() - muted)} ms after muting`);
     for (const s of shown) assert.deepEqual(s, { list: [ida], speaking: [ida], loudest: [ida] });
