@@ -15,23 +15,37 @@ pub(super) const AUDIO_ALONE_AFTER: Duration = Duration::from_millis(1500);
 /// Which people's audio may be written yet (see the module docs). Pure: time comes in.
 #[derive(Default)]
 pub(super) struct StartGate {
-    video: HashSet<String>,
+    /// Whose audio is written from now on: their video started, or they waited long
+    /// enough without any (one lookup a frame from then on).
+    released: HashSet<String>,
+    /// When each person's first audio frame came, while it is held back.
     first_audio: HashMap<String, Instant>,
 }
 
 impl StartGate {
     /// Whether an audio frame of `person` that arrived `at` may be written.
     pub(super) fn audio(&mut self, person: &str, at: Instant) -> bool {
-        if self.video.contains(person) {
+        if self.released.contains(person) {
             return true;
         }
         let first = *self.first_audio.entry(person.to_owned()).or_insert(at);
-        at.saturating_duration_since(first) >= AUDIO_ALONE_AFTER
+        if at.saturating_duration_since(first) < AUDIO_ALONE_AFTER {
+            return false;
+        }
+        self.release(person);
+        true
     }
 
     /// `person`'s video file has started (it has its first keyframe).
     pub(super) fn video_started(&mut self, person: &str) {
-        self.video.insert(person.to_owned());
+        if !self.released.contains(person) {
+            self.release(person);
+        }
+    }
+
+    fn release(&mut self, person: &str) {
+        self.first_audio.remove(person);
+        self.released.insert(person.to_owned());
     }
 }
 
