@@ -6,7 +6,7 @@
 // lists, and when the device in use disappears (its track ends) we fall back to the
 // system default.
 
-import { AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS, describeMediaError } from './local.js';
+import { describeMediaError, openDevice } from './local.js';
 import { t } from '../i18n/i18n.js';
 
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
@@ -140,9 +140,6 @@ export class Devices {
    * @param {boolean} [fallback] the device in use went away
    */
   async useDevice(kind, deviceId, fallback = false) {
-    const base = kind === 'audio' ? { ...AUDIO_CONSTRAINTS } : { ...VIDEO_CONSTRAINTS };
-    /** @type {MediaTrackConstraints} */
-    const constraints = deviceId ? { ...base, deviceId: { exact: deviceId } } : base;
     const old = this.current(kind);
     if (old && deviceId && old.getSettings().deviceId === deviceId && old.readyState === 'live') return;
     /** @type {MediaStreamTrack} */
@@ -150,8 +147,7 @@ export class Devices {
     try {
       // A camera that cannot be opened twice must be released first; most can, and
       // keeping the old one until the new one works means a failed switch changes nothing.
-      const s = await navigator.mediaDevices.getUserMedia(kind === 'audio' ? { audio: constraints } : { video: constraints });
-      track = kind === 'audio' ? s.getAudioTracks()[0] : s.getVideoTracks()[0];
+      track = await openDevice(kind, deviceId);
     } catch (err) {
       const what = kind === 'audio' ? 'microphone' : 'camera';
       const problem = describeMediaError(err, what);

@@ -142,6 +142,21 @@ export async function startLocalMedia() {
 }
 
 /**
+ * Opens one camera ('video') or microphone ('audio'), `deviceId` or ('') the default,
+ * with the same constraints as `startLocalMedia`. Rejects as getUserMedia does.
+ * @param {'audio' | 'video'} kind
+ * @param {string} deviceId
+ * @returns {Promise<MediaStreamTrack>}
+ */
+export async function openDevice(kind, deviceId) {
+  const base = kind === 'audio' ? { ...AUDIO_CONSTRAINTS } : { ...VIDEO_CONSTRAINTS };
+  /** @type {MediaTrackConstraints} */
+  const constraints = deviceId ? { ...base, deviceId: { exact: deviceId } } : base;
+  const s = await gum(kind === 'audio' ? { audio: constraints } : { video: constraints });
+  return kind === 'audio' ? s.getAudioTracks()[0] : s.getVideoTracks()[0];
+}
+
+/**
  * Stops every track of a stream.
  * @param {MediaStream | null | undefined} stream
  */

@@ -4,7 +4,7 @@
 // and can turn the camera or microphone off before they join. Joining hands the open
 // stream and those choices to the room (`take`), so nobody is asked twice.
 
-import { AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS, describeMediaError, startLocalMedia, stopMedia } from '../media/local.js';
+import { describeMediaError, openDevice, startLocalMedia, stopMedia } from '../media/local.js';
 import { fillDevices, rememberSpeaker, rememberedSpeaker } from '../media/devices.js';
 import { LevelMeter, playTestSound } from '../media/meter.js';
 import { t } from '../i18n/i18n.js';
@@ -165,11 +165,8 @@ export class PreJoin {
   async useDevice(kind, deviceId) {
     const stream = this.stream;
     if (!stream) return;
-    const base = kind === 'audio' ? { ...AUDIO_CONSTRAINTS } : { ...VIDEO_CONSTRAINTS };
-    const constraints = deviceId ? { ...base, deviceId: { exact: deviceId } } : base;
     try {
-      const got = await navigator.mediaDevices.getUserMedia(kind === 'audio' ? { audio: constraints } : { video: constraints });
-      const track = got.getTracks()[0];
+      const track = await openDevice(kind, deviceId);
       const old = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
       if (old) {
         stream.removeTrack(old);
