@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import {
   accept, decline, invite, joinRoom, waitForCall, waitForIdle, waitForInvitation, waitForNotice,
 } from '../lib/call.js';
-import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
+import { describeConfab, pollUntil, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 const SKIP = skipReason();
 const RING_S = 3;
@@ -61,7 +61,9 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     await alice.click('#outgoing li .cancel-invite');
     await waitForNotice(bob, 'Alice cancelled the call');
     await bob.locator('#incoming').waitFor({ state: 'hidden', timeout: 5_000 });
-    assert.deepEqual((await callOf(alice)).outgoing, [], 'Alice no longer calling');
+    // Bob may hear the cancel before Alice's page has her own `inviteEnded`: wait for it.
+    await pollUntil(async () => (await callOf(alice)).outgoing.length === 0,
+      { timeout: 5_000, message: 'Alice no longer calling' });
     assert.equal((await callOf(bob)).ringing, false, 'a cancelled call stops ringing');
 
     // 3. Nobody answers: both sides are told after the ring timeout, not before.
