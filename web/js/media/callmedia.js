@@ -204,11 +204,6 @@ export class CallMedia {
   }
 
   /** @returns {Record<string, RTCPeerConnection>} */
-  /** The mesh's connections by peer while the call is a mesh, else null. */
-  meshPcs() {
-    return this.mode === 'mesh' ? this.mesh.pcs() : null;
-  }
-
   pcs() {
     return { ...this.mesh.pcs(), ...this.sfu.pcs() };
   }
