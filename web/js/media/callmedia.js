@@ -4,9 +4,11 @@
 //
 // The move from mesh to router is seamless: the router's tile of each member stays
 // hidden, and that member's mesh connection open, until the router's video of them
-// plays; then the mesh connection closes. A member whose router video never comes is
-// moved anyway after `MOVE_TIMEOUT_MS` (its mesh tile may then go black until the
-// router's video plays).
+// plays. The mesh connection carries both directions, so it closes only when both ends
+// have moved: each end tells the other over the call's control channel (`moved`) once
+// the router's video of the other plays there, and the end that knows both closes. A
+// member whose router video never comes is moved anyway after `MOVE_TIMEOUT_MS` (its
+// mesh tile may then go black until the router's video plays).
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./transport.js').Transport} Transport */
@@ -18,10 +20,21 @@ const MOVE_TIMEOUT_MS = 20_000;
 
 /**
  * Once a member's router video plays here, how long its mesh connection stays open
- * (hidden, silent) before it closes: the member's page may not be playing our router
- * video yet, and closing at once would freeze our picture on its screen until it does.
+ * (hidden, silent) at most while we wait for the member's `moved`: closing before its
+ * page plays our router video would freeze our picture on its screen until it does. A
+ * member whose note never comes (a lost control channel, an older page) is closed then.
  */
-const MESH_GRACE_MS = 3000;
+export const MESH_GRACE_MS = 10_000;
+
+/** The control message that says "your media reaches me through the router now". */
+export const MOVED = 'moved';
+
+/**
+ * How the two ends of a mesh call tell each other they moved (features' control channel).
+ * @typedef {object} MoveNotes
+ * @property {(peerId: string) => unknown} tell sends `moved` to the member (lost if its channel is closed)
+ * @property {(fn: (peerId: string) => void) => void} listen calls `fn` for each `moved` a member sends
+ */
 
 /**
  * @implements {Transport}
@@ -31,11 +44,17 @@ export class CallMedia {
    * @param {import('./mesh.js').Mesh} mesh
    * @param {import('./sfu.js').SfuLink} sfu
    * @param {{layout: (remotes: number) => void}} stage
+   * @param {MoveNotes} notes
    */
-  constructor(mesh, sfu, stage) {
+  constructor(mesh, sfu, stage, notes) {
     this.mesh = mesh;
     this.sfu = sfu;
     this.stage = stage;
+    this.notes = notes;
+    /** Whether `notes.listen` was called (once is enough). */
+    this.listening = false;
+    /** Members that told us our router video plays on their page. @type {Set<string>} */
+    this.theyMoved = new Set();
     /** How our call carries media. @type {MediaMode} */
     this.mode = 'mesh';
     /** Members whose mesh call is retired, closing after `MESH_GRACE_MS`. @type {Set<string>} */
@@ -63,6 +82,7 @@ export class CallMedia {
     if (mode === this.mode) return;
     this.mode = mode;
     if (mode !== 'sfu') return;
+    this.listen();
     const meshed = [...this.mesh.calls.keys()];
     this.moving = new Set(meshed);
     this.sfu.joinCall(meshed, true);
@@ -77,12 +97,32 @@ export class CallMedia {
     const call = this.mesh.calls.get(peerId)?.call;
     this.mesh.retire(peerId);
     this.retiring.add(peerId);
-    setTimeout(() => {
-      this.retiring.delete(peerId);
+    this.notes.tell(peerId);
+    if (this.theyMoved.has(peerId)) this.closeRetired(peerId);
+    else setTimeout(() => {
       // Unless the member's mesh call ended meanwhile, or is a new one.
-      if (call && this.mesh.calls.get(peerId)?.call === call) this.mesh.close(peerId);
+      if (call && this.mesh.calls.get(peerId)?.call === call) this.closeRetired(peerId);
     }, MESH_GRACE_MS);
     if (this.moving.size === 0) this.finishMove();
+  }
+
+  /**
+   * The member says our router video plays on its page (it may say so before the
+   * server's `callMode` reaches us): once its router video plays here too, the mesh
+   * connection has nothing left to carry.
+   * @param {string} peerId
+   */
+  peerMoved(peerId) {
+    if (!this.mesh.has(peerId)) return;
+    this.theyMoved.add(peerId);
+    if (this.retiring.has(peerId)) this.closeRetired(peerId);
+  }
+
+  /** @private @param {string} peerId */
+  closeRetired(peerId) {
+    this.retiring.delete(peerId);
+    this.theyMoved.delete(peerId);
+    this.mesh.close(peerId);
   }
 
   /** The move is over (or took too long): the router's tiles show, the mesh closes. @private */
@@ -98,8 +138,16 @@ export class CallMedia {
     }
   }
 
+  /** Hears members' `moved` notes from now on (the control channel exists once a call does). @private */
+  listen() {
+    if (this.listening) return;
+    this.listening = true;
+    this.notes.listen((peerId) => this.peerMoved(peerId));
+  }
+
   /** @param {string[]} members */
   joinCall(members) {
+    this.listen();
     if (this.mode === 'sfu') this.sfu.joinCall(members);
     else this.mesh.joinCall(members);
   }
@@ -119,6 +167,7 @@ export class CallMedia {
   /** @param {string} peerId */
   close(peerId) {
     this.moving.delete(peerId);
+    this.theyMoved.delete(peerId);
     this.mesh.close(peerId);
     this.sfu.close(peerId);
   }
@@ -131,6 +180,7 @@ export class CallMedia {
     if (this.moveTimer !== null) clearTimeout(this.moveTimer);
     this.moveTimer = null;
     this.retiring.clear();
+    this.theyMoved.clear();
     this.mode = 'mesh';
   }
 

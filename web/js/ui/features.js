@@ -158,6 +158,13 @@ export function createCallFeatures(app) {
       setDevicesOpen(false);
       renderAvailability();
     },
+    /** Control messages peer to peer over each mesh call's control channel (p2p/incall.js). */
+    control: {
+      /** @param {string} peerId @param {{type: string} & Record<string, unknown>} msg */
+      send: (peerId, msg) => incall.send(peerId, msg),
+      /** @param {string} type @param {(peerId: string) => void} fn */
+      on: (type, fn) => incall.on(type, (peerId) => fn(peerId)),
+    },
     /** We muted, unmuted, or turned the camera on or off: tell the peers. */
     localStateChanged: () => incall.sendState(),
     /** For the read-only debug handle. */

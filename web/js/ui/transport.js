@@ -3,7 +3,7 @@
 // the stage's tiles. app.js hands in what they read from the app, as functions, so the
 // state they see is always the current one.
 
-import { CallMedia } from '../media/callmedia.js';
+import { CallMedia, MOVED } from '../media/callmedia.js';
 import { Mesh } from '../media/mesh.js';
 import { SfuLink } from '../media/sfu.js';
 
@@ -53,6 +53,9 @@ export function createTransport(stage, d) {
     },
     onFirstFrame: (peerId) => transport.onFirstFrame(peerId),
   });
-  const transport = new CallMedia(mesh, sfu, stage);
+  const transport = new CallMedia(mesh, sfu, stage, {
+    tell: (peerId) => d.features().control.send(peerId, { type: MOVED }),
+    listen: (fn) => d.features().control.on(MOVED, fn),
+  });
   return { transport, sfu };
 }
