@@ -1,4 +1,5 @@
-// Active speakers in a call through the media router (SFU): three browsers in one call,
+// Active speakers in a call through the media router (SFU), and in a mesh call (the last
+// test: each page reads the levels itself, web/js/media/levels.js): three browsers in one call,
 // Bob and Carol mute their microphones, and within a few seconds Bob's and Carol's pages
 // highlight Alice's tile as the one speaking, and not each other's. When Alice mutes too,
 // the highlight goes.
@@ -242,4 +243,30 @@ test('speakers: in a call through the router, the one talking is highlighted on 
     }, { timeout: 5_000, interval: 100, message: `${who}'s highlight goes when Alice mutes` })));
     console.log(`speakers: the highlight went ${Math.round(performance.now() - stopped)} ms after Alice muted`);
     for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
+  });
+
+test('speakers: in a mesh call, each page works out who talks from the audio levels it receives',
+  { skip: SKIP, timeout: 150_000 }, async (t) => {
+    const { lab, ids: [ida] } = await callOfThree(t, 'mesh');
+    const [alice, bob, carol] = lab.pages;
+    await bob.click('#mic-toggle');
+    await carol.click('#mic-toggle');
+    const muted = performance.now();
+    /** @type {Record<string, unknown>} */
+    const last = {};
+    const highlighted = (/** @type {Page} */ page, /** @type {string} */ who) => pollUntil(async () => {
+      const s = await shownSpeakers(page);
+      last[who] = { ...s, levels: await page.evaluate(() => window.confab.speakers) };
+      return s.list.length === 1 && s.list[0] === ida && s.speaking.length === 1 ? s : null;
+    }, { timeout: 8_000, interval: 100, message: `${who} highlights Alice alone (mesh)` })
+      .catch((e) => assert.fail(`${e.message}; last seen: ${JSON.stringify(last)}`));
+    const shown = await Promise.all([highlighted(bob, 'Bob'), highlighted(carol, 'Carol')]);
+    console.log(`speakers (mesh): Bob and Carol highlight Alice alone ${Math.round(performance.now() - muted)} ms after muting`);
+    for (const s of shown) assert.deepEqual(s, { list: [ida], speaking: [ida], loudest: [ida] });
+    await lab.screenshot(bob, 'speakers-mesh-bob');
+
+    // Alice mutes too: nobody is highlighted.
+    await alice.click('#mic-toggle');
+    await pollUntil(async () => (await shownSpeakers(bob)).speaking.length === 0,
+      { timeout: 5_000, interval: 100, message: 'the highlight goes when Alice mutes' });
   });

@@ -253,6 +253,11 @@ export class CallMedia {
     this.stage.layout(this.size);
   }
 
+  /** The mesh's connections by peer while the call is a mesh, else null. */
+  meshPcs() {
+    return this.mode === 'mesh' ? this.mesh.pcs() : null;
+  }
+
   /** @returns {Record<string, RTCPeerConnection>} */
   pcs() {
     return { ...this.mesh.pcs(), ...this.sfu.pcs() };

@@ -141,7 +141,7 @@ const { transport, sfu } = createTransport(stage, {
   onRebound: (peerId) => onRebound(peerId),
 });
 /** Who talks in a call through the router: marks their tiles (`activeSpeakers`). */
-const speakers = new Speakers(ui.stage);
+const speakers = new Speakers(ui.stage, { meshPcs: () => transport.meshPcs(), myCall: () => room.myCall() });
 /** The grid, or the speaker view (the loudest or the pinned tile big). */
 const layout = new Layout(ui.stage, speakers, $('menu-layout', HTMLButtonElement));
 speakers.onChange(() => layout.apply());

@@ -1,18 +1,28 @@
-// Active speakers in calls through the media router: the server's `activeSpeakers` list
-// (loudest first, at most three; docs/protocol.md) marks the tiles of those talking with
-// the `speaking` class, the loudest also with `data-loudest`, and clears every other
-// remote tile. Tiles made after the message (the router's tile replacing a mesh tile, a
-// late video) are marked as they appear. A list of a call we are not in any more is
+// Active speakers: in calls through the media router the server's `activeSpeakers` list
+// (loudest first, at most three; docs/protocol.md), in mesh calls our own reading of the
+// audio levels each peer's packets carry (media/levels.js, every 250 ms while the page is
+// shown), marks the tiles of those talking with the `speaking` class, the loudest also
+// with `data-loudest`, and clears every other remote tile. Tiles made after the message
+// (the router's tile replacing a mesh tile, a late video) are marked as they appear. A list of a call we are not in any more is
 // dropped, and leaving the call clears the marks (`follow`).
 //
-// The server measures who talks (crates/sfu/src/speakers.rs); this module only shows it.
+// The server measures who talks through the router (crates/sfu/src/speakers.rs); peer to
+// peer, levels.js does the same on the page.
+
+import { LevelSpeakers, receiverLevels } from '../media/levels.js';
 
 /** @typedef {import('../net/protocol.js').ActiveSpeakersMsg} ActiveSpeakersMsg */
 
 export class Speakers {
-  /** @param {HTMLElement} stage the element holding the tiles (`.tile.remote[data-peer-id]`) */
-  constructor(stage) {
+  /**
+   * @param {HTMLElement} stage the element holding the tiles (`.tile.remote[data-peer-id]`)
+   * @param {{meshPcs: () => Record<string, RTCPeerConnection> | null, myCall: () => number | null}} [mesh]
+   *   our mesh call's connections by peer (null when the call goes through the router)
+   *   and the call we are in
+   */
+  constructor(stage, mesh) {
     this.stage = stage;
+    if (mesh) this.watchMesh(mesh);
     /** The call the list belongs to, or null. @type {number | null} */
     this.call = null;
     /** Peer ids talking now, loudest first. @type {string[]} */
@@ -37,6 +47,24 @@ export class Speakers {
     this.list = [...msg.speakers];
     this.apply();
     for (const fn of this.listeners) fn();
+  }
+
+  /**
+   * Reads the mesh call's audio levels every 250 ms and shows who talks.
+   * @private
+   * @param {{meshPcs: () => Record<string, RTCPeerConnection> | null, myCall: () => number | null}} mesh
+   */
+  watchMesh(mesh) {
+    const detector = new LevelSpeakers();
+    setInterval(() => {
+      const pcs = mesh.meshPcs();
+      const call = mesh.myCall();
+      if (!pcs || call === null || document.hidden) return;
+      const list = detector.update(receiverLevels(pcs));
+      if (list.join() !== this.list.join() || this.call !== call) {
+        this.handle({ type: 'activeSpeakers', call, speakers: list }, call);
+      }
+    }, 250);
   }
 
   /** Calls `fn` after every change of the list. @param {() => void} fn */
