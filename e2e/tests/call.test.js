@@ -57,6 +57,13 @@ test('call: two namespaced browsers connect over host candidates, then hang up',
     await alice.click('#hangup', { timeout: 5_000 });
     await waitForIdle(bob, { label: 'Bob' });
     await waitForIdle(alice, { label: 'Alice' });
+    // Both are told the call ended, and how long it lasted.
+    for (const [i, page] of [alice, bob].entries()) {
+      const said = await pollUntil(async () => (await page.evaluate(() => window.confab.notices))
+        .find((n) => /^The call ended \(\d+:\d\d\)$/.test(n)) ?? null,
+      { timeout: 5_000, interval: 100, message: `${names[i]} is told the call ended` });
+      t.diagnostic(`${names[i]}: ${said}`);
+    }
     await lab.screenshot(alice, 'after-hangup-alice');
     await lab.screenshot(bob, 'after-hangup-bob');
 

@@ -27,7 +27,14 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     const [alice, bob] = lab.pages;
     const room = roomName('invite');
     const aliceId = await joinRoom(lab, alice, room, 'Alice');
-    const bobId = await joinRoom(lab, bob, room, 'Bob');
+    // Bob comes by the room's link and presses Join in the lobby, as a person does: the
+    // page asks then whether it may notify him of calls while its tab is hidden.
+    await bob.goto(lab.url(`/r/${encodeURIComponent(room)}`));
+    await bob.fill('#name', 'Bob');
+    await bob.press('#name', 'Enter');
+    const bobId = await waitFor(bob, () => window.confab.state === 'in-room' && window.confab.peerId,
+      { message: 'Bob in the room' });
+    assert.equal((await callOf(bob)).notifyAsked, true, 'Join asked for the notification permission');
 
     // 1. Decline. Bob has touched his page (as a person who typed a name and pressed Join
     // has), so the browser lets it play the ring tone.
@@ -55,9 +62,13 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     await waitForIdle(alice, { label: 'Alice' });
     await waitForIdle(bob, { label: 'Bob' });
 
-    // 2. Cancel by the caller.
+    // 2. Cancel by the caller, while Bob's tab is hidden (he allowed notifications): a
+    // desktop notification says who calls, and goes with the call.
+    await bob.context().grantPermissions(['notifications']);
+    await bob.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
     await invite(alice, bobId, { expect: 'Call' });
     await waitForInvitation(bob);
+    assert.equal((await callOf(bob)).notification, '📞 Alice is calling…', 'a notification while the tab is hidden');
     await alice.click('#outgoing li .cancel-invite');
     await waitForNotice(bob, 'Alice cancelled the call');
     await bob.locator('#incoming').waitFor({ state: 'hidden', timeout: 5_000 });
@@ -65,6 +76,8 @@ test('invite: decline, cancel and timeout are told in words; accept starts the c
     await pollUntil(async () => (await callOf(alice)).outgoing.length === 0,
       { timeout: 5_000, message: 'Alice no longer calling' });
     assert.equal((await callOf(bob)).ringing, false, 'a cancelled call stops ringing');
+    assert.equal((await callOf(bob)).notification, null, 'and its notification goes');
+    await bob.evaluate(() => delete (/** @type {any} */ (document)).hidden);
 
     // 3. Nobody answers: both sides are told after the ring timeout, not before.
     await invite(alice, bobId, { expect: 'Call' });

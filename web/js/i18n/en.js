@@ -233,6 +233,7 @@ export default {
   'status.waiting': 'Waiting for others…',
   'status.in_a_call': '{names} are in a call',
   'status.here': { one: '{names} is here. Press Call to talk.', other: '{names} are here. Press Call to talk.' },
+  'call.ended': 'The call ended ({time})',
   'call.declined': '{name} declined',
   'call.no_answer': "{name} didn't answer",
   'call.left': '{name} left the room',

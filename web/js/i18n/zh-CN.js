@@ -234,6 +234,7 @@ export default {
   'status.waiting': '正在等待其他人加入…',
   'status.in_a_call': '{names}正在通话',
   'status.here': { other: '{names}在房间里。点击“呼叫”开始通话。' },
+  'call.ended': '通话已结束（{time}）',
   'call.declined': '{name}拒绝了通话',
   'call.no_answer': '{name}没有接听',
   'call.left': '{name}离开了房间',

@@ -5,7 +5,8 @@
 // keeps the transport (media/transport.js) connected to exactly our call's members.
 
 import { initialOf } from './stage.js';
-import { Ringer } from './ringer.js';
+import { Ringer, askToNotify } from './ringer.js';
+import { formatDuration } from './basics.js';
 import { listNames, locale, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
@@ -59,8 +60,11 @@ export class Calls {
     this.notices = [];
     /** Rings while an invitation waits for us. */
     this.ringer = new Ringer();
+    document.getElementById('join-form')?.addEventListener('submit', () => askToNotify());
     /** @private @type {ReturnType<typeof setTimeout> | null} */
     this.noticeTimer = null;
+    /** Since when someone else is in our call (Date.now()), or null. @private @type {number | null} */
+    this.together = null;
 
     ui.accept.addEventListener('click', () => this.accept());
     ui.decline.addEventListener('click', () => this.decline());
@@ -159,7 +163,22 @@ export class Calls {
     // The server confirms with our presence; stop sending media at once.
     this.ctx.room.leftCall();
     this.ctx.transport.closeAll();
+    this.noteCallEnd();
     this.ctx.onChange();
+  }
+
+  /**
+   * Says "The call ended (3:12)" when the last other member leaves our call or we hang
+   * up: the time since someone else first joined us, as the call bar's timer showed it.
+   * @private
+   */
+  noteCallEnd() {
+    const together = this.myCall() !== null && this.members().size > 0;
+    if (together && this.together === null) this.together = Date.now();
+    if (together || this.together === null) return;
+    const time = formatDuration(Date.now() - this.together);
+    this.together = null;
+    this.setNotice(t('call.ended', { time }));
   }
 
   // ------------------------------------------------------------------ server events
@@ -245,6 +264,7 @@ export class Calls {
     // Not in a call: no members, so the mesh closes everything but connections being
     // carried over a server restart (see Mesh.sync).
     this.ctx.transport.sync(new Set([...this.members()].filter((id) => this.shows(id))));
+    this.noteCallEnd();
     this.ctx.onChange();
   }
 

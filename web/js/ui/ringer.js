@@ -1,7 +1,8 @@
 // An incoming call rings: a tone made with Web Audio (a telephone's two tones, one second
 // on, two off), the page title changes ("Alice is calling…"), a phone vibrates, and a
 // desktop notification shows when the tab is hidden (if notifications were allowed for
-// this site). All of it stops the moment the call is answered, declined, cancelled or
+// this site: `askToNotify` asks when the person presses Join in the lobby; clicking the
+// notification brings the tab forward). All of it stops the moment the call is answered, declined, cancelled or
 // missed. The browser may keep the tone silent until the page has had a click (its
 // autoplay rule); the title and the dialog still show.
 
@@ -12,6 +13,20 @@ const RING_MS = 1000;
 const CYCLE_MS = 3000;
 /** Loud enough to hear, soft enough not to startle. */
 const VOLUME = 0.12;
+
+/** Whether this page asked for the notification permission (for the debug handle). */
+let asked = false;
+
+/**
+ * Asks whether this site may show notifications, so that a call reaches a person whose
+ * tab is hidden. Called on the lobby's Join, a click (browsers show the question only
+ * after one); once the person answered, the browser keeps the answer and nothing is asked.
+ */
+export function askToNotify() {
+  if (typeof Notification !== 'function' || Notification.permission !== 'default') return;
+  asked = true;
+  Notification.requestPermission().catch(() => {});
+}
 
 export class Ringer {
   constructor() {
@@ -47,7 +62,12 @@ export class Ringer {
     navigator.vibrate?.([400, 200, 400, 2000, 400, 200, 400]);
     if (typeof Notification === 'function' && Notification.permission === 'granted' && document.hidden) {
       try {
-        this.notification = new Notification(t('ring.title', { name: caller }), { tag: 'confab-call' });
+        const note = new Notification(t('ring.title', { name: caller }), { tag: 'confab-call', requireInteraction: true });
+        note.onclick = () => {
+          window.focus();
+          note.close();
+        };
+        this.notification = note;
       } catch {
         this.notification = null;
       }
@@ -93,8 +113,16 @@ export class Ringer {
     navigator.vibrate?.(0);
   }
 
-  /** What the debug handle shows: whether it rings, and the tone's state. */
+  /**
+   * What the debug handle shows: whether it rings, the tone's state, the notification
+   * on show (its title), and whether the page asked to notify.
+   */
   snapshot() {
-    return { ringing: this.caller !== null, tone: this.audio?.state ?? 'none' };
+    return {
+      ringing: this.caller !== null,
+      tone: this.audio?.state ?? 'none',
+      notification: this.notification?.title ?? null,
+      notifyAsked: asked,
+    };
   }
 }
