@@ -2,15 +2,16 @@
 // a 20 MiB random file; Bob accepts, both progress bars reach 100 %, Bob's SHA-256
 // check passes, and the file Bob saves (a real download) has the SHA-256 Node computed
 // from the file Alice picked. Then a bigger transfer is cancelled by the receiver in
-// the middle and both sides show it as cancelled.
+// the middle and both sides show it as cancelled. In a call through the server's media
+// router, a file still goes peer to peer, on a connection opened for it.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { establishCall } from '../lib/call.js';
-import { describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
+import { accept, callIsUp, establishCall, invite, joinRoom, waitForInvitation } from '../lib/call.js';
+import { callStats, describeConfab, pollUntil, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('../lib/browser.js').ConfabHandle['transfers'][number]} Transfer */
@@ -225,4 +226,40 @@ test('files: a 72 MiB file is streamed to a file the receiver picked, and is int
     assert.deepEqual(onDisk, { size, sha256: want });
     const atAlice = await waitTransfer(alice, 'Alice', (x) => x.state === 'done' || x.state === 'failed', 'sender finished');
     assert.equal(atAlice.state, 'done', /** @type {string | undefined} */ (atAlice.reason));
+  });
+
+test('files: in a call through the router, a file still goes peer to peer, on a connection made for it',
+  { skip: SKIP, timeout: 150_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 2, confabArgs: ['--media', 'sfu'] });
+    const [alice, bob] = lab.pages;
+    const room = roomName('sfufiles');
+    const aliceId = await joinRoom(lab, alice, room, 'Alice');
+    const bobId = await joinRoom(lab, bob, room, 'Bob');
+    await invite(alice, bobId, { expect: 'Call' });
+    await waitForInvitation(bob);
+    await accept(bob);
+    await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
+      { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+    const connections = (/** @type {Page} */ page) => page.evaluate(() => new Set(Object.values(window.confab.pcs())).size);
+    assert.equal(await connections(alice), 1, 'one connection: to the router');
+    await waitFor(alice, () => !(/** @type {HTMLButtonElement} */ (document.getElementById('send-file'))).disabled,
+      { timeout: 10_000, message: '"Send a file" is on offer in a call through the router' });
+
+    const path = join(lab.artifactsDir, 'slides.bin');
+    const size = 6 * MiB;
+    const want = randomFile(path, size);
+    await alice.setInputFiles('#file-input', path);
+    const offer = await waitTransfer(bob, 'Bob', (x) => x.direction === 'receive' && x.state === 'offered', 'an offer');
+    assert.equal(offer.size, size);
+    await bob.locator(`.transfer[data-transfer-id="${offer.id}"] .accept`).click();
+    const atBob = await waitTransfer(bob, 'Bob', (x) => x.state === 'done' || x.state === 'failed', 'transfer finished');
+    const atAlice = await waitTransfer(alice, 'Alice', (x) => x.state === 'done' || x.state === 'failed', 'sender finished');
+    assert.equal(atBob.state, 'done', `Bob: ${atBob.reason}`);
+    assert.equal(atAlice.state, 'done', `Alice: ${atAlice.reason}`);
+    assert.equal(atBob.localSha256, want, "Bob's SHA-256 of what arrived equals Node's hash of the file");
+    await lab.screenshot(bob, 'file-done-sfu-bob');
+
+    // The call's media stay on the router: one tile of Bob, decoding there.
+    assert.equal(await alice.locator('#stage .tile.remote:not([hidden])').count(), 1, 'Alice still sees one tile of Bob');
+    assert.ok(callIsUp((await callStats(bob))[aliceId]), 'Bob still decodes Alice through the router');
   });

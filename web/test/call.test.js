@@ -1,7 +1,7 @@
 // PeerCall's perfect negotiation and stats, against a fake RTCPeerConnection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DISCONNECTED_RESTART_MS, PeerCall, sessionIdOf } from '../js/media/call.js';
+import { DISCONNECTED_RESTART_MS, PeerCall, isDataOnly, sessionIdOf } from '../js/media/call.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -143,8 +143,8 @@ function fakeStream() {
   return { getTracks: () => tracks };
 }
 
-/** @param {{myId?: string, peerId?: string, waitForOfferMs?: number, stream?: unknown}} [opts] */
-function makeCall({ myId = 'a', peerId = 'b', waitForOfferMs = 0, stream = fakeStream() } = {}) {
+/** @param {{myId?: string, peerId?: string, waitForOfferMs?: number, stream?: unknown, dataOnly?: boolean}} [opts] */
+function makeCall({ myId = 'a', peerId = 'b', waitForOfferMs = 0, stream = fakeStream(), dataOnly = false } = {}) {
   /** @type {any[]} */
   const sent = [];
   const call = new PeerCall({
@@ -160,6 +160,7 @@ function makeCall({ myId = 'a', peerId = 'b', waitForOfferMs = 0, stream = fakeS
     video: /** @type {any} */ (fakeVideo()),
     joinedAt: 1,
     waitForOfferMs,
+    dataOnly,
     RTCPeerConnection: /** @type {any} */ (FakePC),
   });
   return { call, pc: /** @type {FakePC} */ (FakePC.last), sent };
@@ -338,6 +339,17 @@ test('close closes the connection and ignores later messages', async () => {
 test('sessionIdOf reads the o= line', () => {
   assert.equal(sessionIdOf('v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\n'), '4611731400430051336');
   assert.equal(sessionIdOf('v=0\r\n'), null);
+});
+
+test('a data-only call (files through the router) sends and asks for no media; its offer says so', async () => {
+  const { pc } = makeCall({ dataOnly: true });
+  await settle();
+  assert.deepEqual(pc.log.filter((l) => l.startsWith('addTrack') || l.startsWith('addTransceiver')), [],
+    'no tracks, no receive-only transceivers');
+  const data = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n';
+  assert.equal(isDataOnly(data), true);
+  assert.equal(isDataOnly(`${data}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n`), false, 'media too: a call');
+  assert.equal(isDataOnly('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n'), false);
 });
 
 test('replaceTrack swaps the sending track without renegotiating', async () => {

@@ -54,6 +54,8 @@
  *   the peer opened
  * @property {(call: PeerCall, peerId: string) => void} [onRebind] the peer told us its
  *   new peer id over the rebind channel (after a server restart; see mesh.js)
+ * @property {boolean} [dataOnly] no media at all, only data channels: the connection
+ *   opened on demand for files in a call whose media goes through the server's router
  * @property {typeof RTCPeerConnection} [RTCPeerConnection] for tests
  */
 
@@ -179,6 +181,8 @@ export class PeerCall {
 
     /** @private */
     this.localStream = opts.localStream;
+    /** Data channels only (see `PeerCallOptions.dataOnly`). */
+    this.dataOnly = opts.dataOnly === true;
     /** @private */
     this.mediaAdded = false;
     /** @private @type {ReturnType<typeof setTimeout> | null} */
@@ -212,7 +216,7 @@ export class PeerCall {
     const stream = this.localStream;
     // After the peer's offer was applied, addTrack reuses its transceivers, so the
     // answer sends on them.
-    if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    if (stream && !this.dataOnly) for (const track of stream.getTracks()) pc.addTrack(track, stream);
     if (typeof pc.createDataChannel === 'function') {
       this.control = pc.createDataChannel(CONTROL_CHANNEL.label, { negotiated: true, id: CONTROL_CHANNEL.id });
       this.onDataChannel(this, this.control);
@@ -229,7 +233,7 @@ export class PeerCall {
     }
     // Without a local track of a kind, still ask to receive that kind, so a receive-only
     // participant can start a call too.
-    for (const kind of /** @type {const} */ (['audio', 'video'])) {
+    for (const kind of /** @type {('audio' | 'video')[]} */ (this.dataOnly ? [] : ['audio', 'video'])) {
       const have = pc.getTransceivers().some((t) => t.receiver.track.kind === kind);
       if (!have) pc.addTransceiver(kind, { direction: 'recvonly' });
     }
@@ -584,4 +588,13 @@ export function pairTypes(byId, selectedPairId) {
 export function sessionIdOf(sdp) {
   const m = /^o=\S+ (\S+) /m.exec(sdp);
   return m ? m[1] : null;
+}
+
+/**
+ * Whether an SDP describes data channels only (no audio or video section): a peer
+ * opening the connection for files in a call through the router (`dataOnly`).
+ * @param {string} sdp
+ */
+export function isDataOnly(sdp) {
+  return /^m=application /m.test(sdp) && !/^m=(audio|video) /m.test(sdp);
 }

@@ -9,11 +9,16 @@
 // the router's video of the other plays there, and the end that knows both closes. A
 // member whose router video never comes is moved anyway after `MOVE_TIMEOUT_MS` (its
 // mesh tile may then go black until the router's video plays).
+//
+// Files stay peer to peer in calls through the router: `openData` opens a connection
+// with data channels only to the member, on demand, and the member answers in kind.
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./transport.js').Transport} Transport */
 /** @typedef {import('./transport.js').MediaSignal} MediaSignal */
 /** @typedef {import('../net/protocol.js').MediaMode} MediaMode */
+
+import { isDataOnly } from './call.js';
 
 /** How long a member's mesh connection waits for its router video before it closes anyway. */
 const MOVE_TIMEOUT_MS = 20_000;
@@ -156,7 +161,7 @@ export class CallMedia {
   sync(members) {
     if (this.mode === 'sfu') {
       for (const id of this.moving) if (!members.has(id)) this.moving.delete(id);
-      const keep = [...this.moving, ...this.retiring];
+      const keep = [...this.moving, ...this.retiring, ...this.mesh.dataPeers()];
       this.mesh.sync(new Set(keep.filter((id) => members.has(id))));
       this.sfu.sync(members);
     } else {
@@ -196,8 +201,20 @@ export class CallMedia {
    * @param {boolean} isMember
    */
   handleSignal(msg, isMember) {
-    if (this.mode === 'sfu' && !this.mesh.has(msg.from)) return;
+    const files = msg.type === 'offer' && isDataOnly(msg.sdp);
+    if (this.mode === 'sfu' && !this.mesh.has(msg.from) && !files) return;
     this.mesh.handleSignal(msg, isMember);
+  }
+
+  /**
+   * A connection for files with a member of our call: its mesh call, or in a call through
+   * the router one with data channels only, opened now (media stays on the router).
+   * @param {string} peerId
+   * @returns {boolean} whether there is one now (its control channel may still be opening)
+   */
+  openData(peerId) {
+    if (this.mesh.has(peerId)) return true;
+    return this.mode === 'sfu' && this.mesh.openData(peerId);
   }
 
   /** The server says our SFU connection failed (`media_failed`): make a fresh one. */

@@ -4,7 +4,7 @@
 // it is told to, routes their SDP and ICE, replaces connections that got stuck, and
 // carries connections over a server restart.
 
-import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
+import { PeerCall, WAIT_FOR_OFFER_MS, isDataOnly, sessionIdOf } from './call.js';
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./call.js').CallSignaling} CallSignaling */
@@ -26,6 +26,8 @@ import { PeerCall, WAIT_FOR_OFFER_MS, sessionIdOf } from './call.js';
  * @property {PeerCall} call
  * @property {HTMLElement} tile
  * @property {boolean} [reported] its setup time went to the server (`callStats`)
+ * @property {boolean} [dataOnly] data channels only (files in a call through the router):
+ *   its tile stays hidden
  * @property {boolean} [keep] carried over from before a server restart and rebound to
  *   the peer's new id: `sync` keeps it while the server call is being re-created
  */
@@ -130,9 +132,10 @@ export class Mesh {
    * @param {string} peerId
    * @param {'offer' | 'await-offer'} mode offer at once (we joined the call), or give the
    *   peer (the newcomer, who offers) the chance to offer first
+   * @param {boolean} [dataOnly] data channels only, no media (see `openData`)
    * @returns {CallEntry | null}
    */
-  connect(peerId, mode) {
+  connect(peerId, mode, dataOnly = false) {
     const existing = this.calls.get(peerId);
     if (existing) return existing;
     const sig = this.ctx.signaling();
@@ -147,6 +150,7 @@ export class Mesh {
       peerId,
       iceServers: this.ctx.iceServers(),
       localStream: this.ctx.localStream(),
+      dataOnly,
       // Through whatever signaling connection is current (it is replaced on reconnect),
       // and only while this call is ours (not orphaned by a server restart).
       signaling: {
@@ -166,13 +170,30 @@ export class Mesh {
       onStuck: () => this.replaceStuck(peerId, call),
       ...(this.ctx.callOptions?.() ?? {}),
     });
+    tile.hidden = dataOnly;
     /** @type {CallEntry} */
-    const entry = { call, tile };
+    const entry = { call, tile, dataOnly };
     this.calls.set(peerId, entry);
     this.ctx.onAdded?.(call, tile);
     this.renderTile(entry);
     this.ctx.onChange();
     return entry;
+  }
+
+  /**
+   * Opens a connection with data channels only to a member (files in a call whose media
+   * goes through the router), unless one exists. The member answers in kind (an offer
+   * without media is answered without: `handleOffer`).
+   * @param {string} peerId
+   * @returns {boolean} whether there is a connection with the member now
+   */
+  openData(peerId) {
+    return this.connect(peerId, 'offer', true) !== null;
+  }
+
+  /** Members with a data-only connection. @returns {string[]} */
+  dataPeers() {
+    return [...this.calls].filter(([, e]) => e.dataOnly).map(([id]) => id);
   }
 
   /**
@@ -393,7 +414,7 @@ export class Mesh {
       if (!isMember) return;
       const session = sessionIdOf(sdp);
       if (session && this.endedSessions.get(from)?.has(session)) return;
-      entry = this.connect(from, 'await-offer');
+      entry = this.connect(from, 'await-offer', isDataOnly(sdp));
       if (!entry) return;
     }
     entry.call.handleDescription({ type: 'offer', sdp });

@@ -140,7 +140,7 @@ export class QualityPanel {
 
   /** @returns {QualitySource[]} the calls, then the other sources */
   sources() {
-    return [...this.incall.calls(), ...this.extra.flatMap((f) => f())];
+    return [...this.incall.calls().filter((c) => !c.dataOnly), ...this.extra.flatMap((f) => f())];
   }
 
   /** The calls or other sources changed. */

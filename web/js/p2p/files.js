@@ -63,7 +63,20 @@ export { formatBytes } from '../ui/transfer-card.js';
  * @property {BlobSink | DiskSink | null} [sink]
  * @property {Blob | null} [blob]
  * @property {HTMLElement} [card]
+ * @property {boolean} [connecting] the offer waits for a connection to the peer
  */
+
+/**
+ * How files reach members of a call whose media goes through the server's router (they
+ * have no connection with us until one is opened for the files).
+ * @typedef {object} FileReach
+ * @property {() => string[]} members everyone else in our call
+ * @property {(peerId: string) => boolean} open opens a data connection to a member
+ *   (false: it cannot be done)
+ */
+
+/** How long an offer waits for a connection opened for it. */
+const CONNECT_MS = 15_000;
 
 /** @returns {string} a random transfer id */
 function newId() {
@@ -89,10 +102,12 @@ export class FileTransfers {
    * @param {InCall} incall
    * @param {{tray: HTMLElement, template: HTMLTemplateElement, input: HTMLInputElement,
    *   dropZone: HTMLElement}} ui
+   * @param {FileReach} [reach]
    */
-  constructor(incall, ui) {
+  constructor(incall, ui, reach) {
     this.incall = incall;
     this.ui = ui;
+    this.reach = reach;
     /** @type {Map<string, Transfer>} */
     this.transfers = new Map();
     /** Where the next picked file goes: one peer, or everyone (null). @type {string | null} */
@@ -129,13 +144,13 @@ export class FileTransfers {
     let depth = 0;
     const hasFiles = (/** @type {DragEvent} */ ev) => [...(ev.dataTransfer?.types ?? [])].includes('Files');
     zone.addEventListener('dragenter', (ev) => {
-      if (!hasFiles(ev) || this.incall.calls().length === 0) return;
+      if (!hasFiles(ev) || this.recipients().length === 0) return;
       ev.preventDefault();
       depth++;
       zone.classList.add('dropping');
     });
     zone.addEventListener('dragover', (ev) => {
-      if (!hasFiles(ev) || this.incall.calls().length === 0) return;
+      if (!hasFiles(ev) || this.recipients().length === 0) return;
       ev.preventDefault();
       if (ev.dataTransfer) ev.dataTransfer.dropEffect = 'copy';
     });
@@ -161,19 +176,47 @@ export class FileTransfers {
    * @param {string | null} to
    */
   sendFile(file, to) {
-    const peers = to ? [to] : this.incall.calls().map((c) => c.peerId);
+    const peers = to ? [to] : this.recipients();
     for (const peerId of peers) {
       /** @type {Transfer} */
       const t = {
         id: newId(), peerId, direction: 'send', name: cleanFileName(file.name), size: file.size,
         mime: file.type || 'application/octet-stream', state: 'offered', bytes: 0, sha256: null,
-        localSha256: null, reason: null, file, channel: null,
+        localSha256: null, reason: null, file, channel: null, connecting: true,
       };
       this.transfers.set(t.id, t);
-      const sent = this.incall.send(peerId, { type: 'file-offer', id: t.id, name: t.name, size: t.size, mime: t.mime });
-      if (!sent) this.end(t, 'failed', tr('files.not_connected'));
       this.render(t);
+      this.reachable(peerId).then((ok) => {
+        t.connecting = false;
+        if (t.state !== 'offered') return; // cancelled meanwhile
+        const sent = ok && this.incall.send(peerId, { type: 'file-offer', id: t.id, name: t.name, size: t.size, mime: t.mime });
+        if (!sent) this.end(t, 'failed', tr('files.not_connected'));
+      });
     }
+  }
+
+  /** Who a file for everyone goes to: the calls we have, and the call's other members. */
+  recipients() {
+    const ids = new Set(this.incall.calls().filter((c) => !c.dataOnly).map((c) => c.peerId));
+    for (const id of this.reach?.members() ?? []) ids.add(id);
+    return [...ids];
+  }
+
+  /**
+   * Resolves once `peerId`'s control channel is open, opening a connection for it if the
+   * call has none (through the router): false if none opens within `CONNECT_MS`.
+   * @private
+   * @param {string} peerId
+   */
+  async reachable(peerId) {
+    if (this.incall.controlOpen(peerId)) return true;
+    if (!this.reach?.open(peerId)) return false;
+    const until = performance.now() + CONNECT_MS;
+    while (performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (this.incall.controlOpen(peerId)) return true;
+    }
+    return false;
   }
 
   /**
@@ -457,7 +500,9 @@ export class FileTransfers {
   /** A peer's call ended: its transfers cannot go on. */
   peersChanged() {
     const live = new Set(this.incall.calls().map((c) => c.peerId));
-    for (const t of this.transfers.values()) if (!live.has(t.peerId)) this.end(t, 'failed', tr('files.call_ended'));
+    for (const t of this.transfers.values()) {
+      if (!live.has(t.peerId) && !t.connecting) this.end(t, 'failed', tr('files.call_ended'));
+    }
   }
 
   /** Saves a received file (Blob path) as a download. @param {Transfer} t */

@@ -229,9 +229,9 @@ const features = createCallFeatures({
     transport.renderTiles();
     renderAll();
   },
+  files: { members: () => [...room.members()], open: (peerId) => transport.openData(peerId) },
 });
-// Screen sharing and device switches replace the tracks the SFU connection sends too, and
-// the quality panel shows the SFU connection's members.
+// Screen sharing and device switches replace the SFU connection's tracks too; its members are in the quality panel.
 features.addSender(sfu);
 features.addQualitySources(() => sfu.qualitySources());
 

@@ -17,8 +17,10 @@ import { closePanelsOnEscape, menuItems, menuKeys } from './keys.js';
 /**
  * @param {{nameOf: (peerId: string) => string, showError: (message: string) => void,
  *   onLocalTracksChanged: () => void,
- *   onPeerState: (peerId: string, state: import('../p2p/incall.js').PeerState | null) => void}} app
- *   `onPeerState`: what a peer said about its media on the call's control channel
+ *   onPeerState: (peerId: string, state: import('../p2p/incall.js').PeerState | null) => void,
+ *   files: import('../p2p/files.js').FileReach}} app
+ *   `onPeerState`: what a peer said about its media on the call's control channel;
+ *   `files`: how files reach members of a call through the router
  */
 export function createCallFeatures(app) {
   const incall = new InCall({ nameOf: app.nameOf, onPeerState: app.onPeerState });
@@ -32,7 +34,7 @@ export function createCallFeatures(app) {
     template: $('transfer-card', HTMLTemplateElement),
     input: $('file-input', HTMLInputElement),
     dropZone: stage,
-  });
+  }, app.files);
   const screen = new ScreenShare(incall, {
     button: $('screen-toggle', HTMLButtonElement),
     menuItem: $('menu-screen', HTMLButtonElement),
@@ -109,9 +111,9 @@ export function createCallFeatures(app) {
   });
 
   const screenButton = $('screen-toggle', HTMLButtonElement);
-  /** Files can be sent once someone is in the call. */
+  /** Files can be sent once someone is in the call (through the router too). */
   const renderAvailability = () => {
-    const inCall = incall.calls().length > 0;
+    const inCall = files.recipients().length > 0;
     $('send-file', HTMLButtonElement).disabled = !inCall;
     screenButton.disabled = !incall.stream;
     $('menu-screen', HTMLButtonElement).disabled = !incall.stream;
@@ -138,7 +140,10 @@ export function createCallFeatures(app) {
      */
     addQualitySources: (sources) => quality.addSources(sources),
     /** The SFU connection's members changed. */
-    transportChanged: () => quality.callsChanged(),
+    transportChanged: () => {
+      quality.callsChanged();
+      renderAvailability();
+    },
     /** A call (and its tile) exists. @param {PeerCall} call @param {HTMLElement} tile */
     added: (call, tile) => incall.add(call, tile),
     /** The call with this peer ended. @param {string} peerId */
