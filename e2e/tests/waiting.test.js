@@ -24,6 +24,7 @@ test('waiting room: a host lets one joiner in and not another', { skip: SKIP, ti
   await bob.goto(lab.url(`/r/${room}?name=Bob&join=1`));
   await bob.locator('#waiting-note').waitFor({ state: 'visible', timeout: 10_000 });
   assert.match(await bob.locator('#waiting-note').innerText(), /主持人很快会让你进入/);
+  assert.equal(await bob.locator('#status').textContent(), '正在等待主持人让你加入…', 'his status line says he waits');
   await bob.waitForTimeout(1_000);
   assert.notEqual(await bob.evaluate(() => window.confab.state), 'in-room', 'Bob is not in yet');
   await lab.screenshot(bob, 'waiting-zh');

@@ -323,6 +323,7 @@ export default {
   'wait.admit_aria': 'Let {name} in',
   'wait.deny_aria': 'Do not let {name} in',
   'wait.list': 'Waiting to join',
+  'wait.status': 'Waiting for a host to let you in…',
   'wait.you_wait': 'The room asks people to wait: a host will let you in soon.',
   'rename.title': 'Change your name',
   'rename.label': 'How others see you in this room',

@@ -324,6 +324,7 @@ export default {
   'wait.admit_aria': '允许{name}加入',
   'wait.deny_aria': '拒绝{name}加入',
   'wait.list': '等待加入',
+  'wait.status': '正在等待主持人让你加入…',
   'wait.you_wait': '这个房间需要等候：主持人很快会让你进入。',
   'rename.title': '修改你的名字',
   'rename.label': '房间里其他人看到的名字',

@@ -83,6 +83,8 @@ export class WaitingRoomUi {
     /** @type {HTMLElement} */ (this.toggle.querySelector('span:last-child')).textContent =
       t(room.waitingRoom ? 'wait.turn_off' : 'wait.turn_on');
     this.note.hidden = !this.waiting;
+    // The status line (rendered before us) would say "Connecting…": we are connected, waiting.
+    if (this.waiting) $('status', HTMLElement).textContent = t('wait.status');
     const knocks = host ? [...room.knocks] : [];
     this.list.hidden = knocks.length === 0;
     const rows = knocks.map(([peer, name]) => {
