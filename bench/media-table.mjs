@@ -3,11 +3,14 @@
 // <dir>/<server>-<shape>-<size>.json for server in {confab, janus}, the meeting of
 // <meeting> members and the broadcast steps. Missing runs show as "-".
 //
-//   node bench/media-table.mjs <dir> <meeting> "<steps>" <max-loss-pct>
+//   node bench/media-table.mjs <dir> <meeting> "<steps>" <max-loss-pct> [<rec-meeting> <rec-kbps>]
+//
+// With the recording runs (<server>-meeting-<n>-norec.json and -rec.json), a second
+// table: what recording every room costs the server, per recorded person.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [dir, meetingArg, stepsArg, lossArg] = process.argv.slice(2);
+const [dir, meetingArg, stepsArg, lossArg, recMeetingArg, recKbpsArg] = process.argv.slice(2);
 const MEETING = Number(meetingArg || 5);
 const STEPS = (stepsArg || '10 25 50 100 200 400').split(/\s+/).filter(Boolean).map(Number);
 const MAX_LOSS = Number(lossArg || 0.5);
@@ -16,8 +19,8 @@ const US_TARGET = 9;
 const RATIO_TARGET = 1.5;
 
 /** @param {string} server @param {string} shape @param {number} size @returns {any} */
-function run(server, shape, size) {
-  const f = join(dir, `${server}-${shape}-${size}.json`);
+function run(server, shape, size, tag = '') {
+  const f = join(dir, `${server}-${shape}-${size}${tag}.json`);
   return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
 }
 
@@ -84,4 +87,38 @@ if (ratios.length) {
   console.log(
     `confab ≥ ${RATIO_TARGET}× Janus's packets per CPU second: ${verdict(ratios.every(([, v]) => v >= RATIO_TARGET))} (lowest: ${worst[0]}, ${fmt(worst[1], 2)}×)`,
   );
+}
+
+// ------------------------------------------------------------------ recording
+const REC_MEETING = Number(recMeetingArg || 4);
+const REC_KBPS = Number(recKbpsArg || 2000);
+const REC_TARGET = 5; // % of one core per recorded 2 Mbit/s video track
+const recRows = SERVERS.map((s) => {
+  const [off, on] = ['-norec', '-rec'].map((tag) => run(s, 'meeting', REC_MEETING, tag));
+  const read = (f) => (existsSync(join(dir, f)) ? Number(readFileSync(join(dir, f), 'utf8').trim()) : null);
+  if (!off || !on) return null;
+  const people = on.videoTracks != null ? (on.rooms ?? 1) * REC_MEETING : null;
+  const extra = on.serverCores != null && off.serverCores != null ? on.serverCores - off.serverCores : null;
+  const perPerson = extra != null && people ? (extra / people) * 100 : null;
+  const bytes = read(`${s}-rec-bytes.txt`);
+  return { server: s, off, on, people, perPerson, bytes, files: read(`${s}-rec-files.txt`) };
+});
+if (recRows.some(Boolean)) {
+  console.log('');
+  console.log(`Recording every room: ${REC_MEETING}-person meetings, VP8 at ${REC_KBPS} kbit/s + Opus per person.`);
+  console.log('');
+  console.log('| server | rooms × people recorded | server cores without / with recording | extra % of one core per recorded person (target < 5 per 2 Mbit/s) | loss % with recording | files, MB on disk |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of recRows) {
+    if (!r) continue;
+    console.log(`| ${r.server} | ${r.on.rooms ?? 1} × ${REC_MEETING} | ${cell(r.off, 'serverCores', 3)} / ${cell(r.on, 'serverCores', 3)} | ${fmt(r.perPerson, 2)} | ${fmt(r.on.lossPct, 2)} | ${r.files ?? '-'}, ${r.bytes == null ? '-' : fmt(r.bytes / 1e6, 1)} |`);
+  }
+  const [c, j] = recRows;
+  if (c?.perPerson != null) {
+    const scaled = c.perPerson * (2000 / REC_KBPS);
+    console.log(`confab < ${REC_TARGET} % of one core per recorded 2 Mbit/s video track: ${verdict(scaled < REC_TARGET)} (${fmt(scaled, 2)} %, scaled to 2 Mbit/s)`);
+  }
+  if (c?.perPerson != null && j?.perPerson != null && j.perPerson > 0) {
+    console.log(`recording's extra CPU, confab / Janus: ${fmt(c.perPerson / j.perPerson, 2)}× (Janus writes RTP as it comes, no muxing)`);
+  }
 }

@@ -5,6 +5,7 @@
 #   bash bench/media.sh                          # build, run everything, print the table
 #   DURATION=5 STEPS="10 25" bash bench/media.sh # shorter
 #   SERVERS=confab SKIP_BUILD=1 bash bench/media.sh
+#   RECORD=0 bash bench/media.sh                 # without the recording runs
 #
 # What it measures. Headless str0m peers (one UDP socket each) publish synthetic VP8
 # (FPS frames/s, VIDEO_KBPS kbit/s, frames split into RTP packets of at most 1,100
@@ -28,6 +29,10 @@
 #              hold (loss or RTP loss >= MAX_LOSS %, a receiver missing a source's
 #              video, or under 98 % of the frames delivered); "most receivers held" is
 #              the last N held.
+#   recording: REC_ROOMS rooms of REC_MEETING at REC_KBPS kbit/s, run without and with
+#              every room recorded (confab: its host sends `record`; Janus: rooms made
+#              with `record`); the extra server CPU per recorded person (one video and
+#              one audio track) is the cost of recording.
 #
 # Setup, stated because it matters. The benchmark runs in two network namespaces of its
 # own (unshare --net): the servers' (A) and the peers' (B), joined by one veth pair
@@ -60,6 +65,10 @@ SETUP_TIMEOUT=${SETUP_TIMEOUT:-60}
 FPS=${FPS:-30}
 VIDEO_KBPS=${VIDEO_KBPS:-500}
 JANUS_EVENT_LOOPS=${JANUS_EVENT_LOOPS:-}
+RECORD=${RECORD:-1}
+REC_MEETING=${REC_MEETING:-4}
+REC_ROOMS=${REC_ROOMS:-5}
+REC_KBPS=${REC_KBPS:-2000}
 OUT=${OUT:-$(mktemp -d /tmp/confab-media.XXXXXX)}
 
 if [[ -z "${MEDIA_NETNS:-}" ]]; then
@@ -71,7 +80,7 @@ if [[ -z "${MEDIA_NETNS:-}" ]]; then
     exit 2
   fi
   export DURATION WARMUP MEETING MEETING_ROOMS STEPS MAX_LOSS SERVERS SETUP_TIMEOUT FPS VIDEO_KBPS \
-    JANUS_EVENT_LOOPS OUT
+    JANUS_EVENT_LOOPS OUT RECORD REC_MEETING REC_ROOMS REC_KBPS
   mkdir -p "$OUT"
   LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
   # A private network namespace (unprivileged users map themselves to root in it).
@@ -79,7 +88,7 @@ if [[ -z "${MEDIA_NETNS:-}" ]]; then
   [[ $EUID -ne 0 ]] && userns=(--map-root-user)
   unshare --net "${userns[@]}" env MEDIA_NETNS=1 bash "$0" "$@"
   echo "raw results: $OUT" >&2
-  node bench/media-table.mjs "$OUT" "$MEETING" "$STEPS" "$MAX_LOSS"
+  node bench/media-table.mjs "$OUT" "$MEETING" "$STEPS" "$MAX_LOSS" "$REC_MEETING" "$REC_KBPS"
   echo
   echo "$(nproc) cores; load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
     "$DURATION s measured per run after $WARMUP s of warm-up; VP8 $VIDEO_KBPS kbit/s at $FPS fps + Opus 50 packets/s per publisher."
@@ -127,6 +136,11 @@ stop_server() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
+    # A recorded confab run: keep its files (its data dir goes at the next start).
+    if [[ -n "${CONFAB_REC_DIR:-}" && -d "$OUT/data/recordings" ]]; then
+      cp -r "$OUT/data/recordings/." "$CONFAB_REC_DIR/"
+      CONFAB_REC_DIR=
+    fi
   fi
 }
 
@@ -223,18 +237,40 @@ start_server() { # $1 = confab | janus; sets SERVER_PID and URL
   sleep 0.5
 }
 
-run() { # $1 = server, $2 = shape, $3 = size, $4 = rooms; the tool's status (0 = held)
-  local server=$1 shape=$2 size=$3 rooms=${4:-1} status=0
+run() { # $1 = server, $2 = shape, $3 = size, $4 = rooms, $5 = a name's tag, then more
+  # options for the tool; the tool's status (0 = held)
+  local server=$1 shape=$2 size=$3 rooms=${4:-1} tag=${5:-} status=0
+  shift 5 || shift $#
+  local name="$server-$shape-$size$tag"
   start_server "$server"
-  echo "== $server $shape $size" >&2
+  echo "== $name" >&2
   in_peers "$MEDIA" --server "$server" --url "$URL" --bind-ip "$PEER_IP" --server-pid "$SERVER_PID" \
     --shape "$shape" --size "$size" --rooms "$rooms" --duration "$DURATION" --warmup "$WARMUP" \
     --setup-timeout "$SETUP_TIMEOUT" --max-loss-pct "$MAX_LOSS" --fps "$FPS" \
-    --video-kbps "$VIDEO_KBPS" --json "$OUT/$server-$shape-$size.json" \
-    >"$OUT/$server-$shape-$size.txt" 2>&1 || status=$?
-  cat "$OUT/$server-$shape-$size.txt" >&2
+    --video-kbps "$VIDEO_KBPS" --json "$OUT/$name.json" "$@" \
+    >"$OUT/$name.txt" 2>&1 || status=$?
+  cat "$OUT/$name.txt" >&2
   stop_server
   return "$status"
+}
+
+# Recording: the same meeting load (REC_ROOMS rooms of REC_MEETING, VP8 at REC_KBPS)
+# with and without every room recorded; the difference in server CPU is what recording
+# costs. confab writes WebM files (crates/record) under its data dir; Janus, the
+# reference, writes each publisher's RTP as it comes (.mjr, no muxing). Bytes on disk are
+# counted after each run to show that it recorded.
+record_runs() { # $1 = server
+  local server=$1 saved=$VIDEO_KBPS dir
+  VIDEO_KBPS=$REC_KBPS
+  run "$server" meeting "$REC_MEETING" "$REC_ROOMS" "-norec" || true
+  dir=$OUT/rec-$server
+  rm -rf "$dir" && mkdir -p "$dir"
+  # confab's data dir is wiped at the next start: count its recordings before that.
+  CONFAB_REC_DIR=$dir
+  run "$server" meeting "$REC_MEETING" "$REC_ROOMS" "-rec" --record "$dir" || true
+  VIDEO_KBPS=$saved
+  du -sb "$dir" | cut -f1 >"$OUT/$server-rec-bytes.txt"
+  find "$dir" -type f | wc -l >"$OUT/$server-rec-files.txt"
 }
 
 [[ " $SERVERS " == *" janus "* ]] && janus_config
@@ -250,3 +286,6 @@ for n in $STEPS; do
     fi
   done
 done
+if [[ $RECORD == 1 ]]; then
+  for server in $SERVERS; do record_runs "$server"; done
+fi

@@ -5,7 +5,8 @@
 //! video; receivers: one receive-only audio m-line, as a browser with nothing to
 //! send), applies the `sfuAnswer`, and answers every `sfuOffer` the server sends as
 //! the others' tracks come. Clients read their socket
-//! all along, so no server queue fills while others are still joining.
+//! all along, so no server queue fills while others are still joining. With
+//! `--record`, whoever joins a room first (its host) starts recording it.
 
 use super::peer::PeerHandle;
 use super::{Ctx, Plan, Receiver, Roster, Stage};
@@ -132,10 +133,15 @@ impl Member {
         .await?;
         let join = json!({"type":"join","id":2,"room":self.room,"name":self.peer.name});
         send(&mut ws, join).await?;
-        until(&mut ws, |m| {
-            matches!(m, ServerMsg::Joined { .. }).then_some(())
+        let role_here = until(&mut ws, |m| match m {
+            ServerMsg::Joined { you, .. } => Some(you.role),
+            _ => None,
         })
         .await?;
+        if self.ctx.record.is_some() && role_here == confab_proto::Role::Host {
+            // The room's first member hosts it: it starts the recording.
+            send(&mut ws, json!({"type":"record","id":6,"on":true})).await?;
+        }
         drop(permit);
         self.stage.set("getting into the call");
         match role {

@@ -199,11 +199,16 @@ pub async fn start(
 ) -> anyhow::Result<(Roster, Room)> {
     let session = Session::create(url, ctx, tasks).await?;
     let control = session.attach().await?;
-    let create = json!({
+    let mut create = json!({
         "request": "create", "room": room, "publishers": plan.publishers().max(1),
         "videocodec": "vp8", "audiocodec": "opus", "bitrate": 0, "fir_freq": 0,
         "audiolevel_ext": true, "notify_joining": false, "permanent": false,
     });
+    if let Some(dir) = &ctx.record {
+        // Janus writes each publisher's RTP as it comes (.mjr files), no muxing.
+        create["record"] = json!(true);
+        create["rec_dir"] = json!(dir.display().to_string());
+    }
     let r = control.message(create, None).await?;
     let data = &r["plugindata"]["data"];
     if data["videoroom"] != "created" {

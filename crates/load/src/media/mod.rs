@@ -169,12 +169,16 @@ impl Stage {
     }
 }
 
-/// What adapters share: where peers bind, what they send, the run's stop token (every
-/// task ends when it is cancelled) and the error tally.
+/// What adapters share: where peers bind, what they send, whether the rooms are
+/// recorded, the run's stop token (every task ends when it is cancelled) and the error
+/// tally.
 #[derive(Clone)]
 pub struct Ctx {
     pub bind: IpAddr,
     pub media: MediaSpec,
+    /// Record every room on the server: confab's host sends `record`; Janus's rooms are
+    /// made with `record` into this folder.
+    pub record: Option<std::path::PathBuf>,
     pub stop: CancellationToken,
     pub errors: Tally,
     crypto: Arc<CryptoProvider>,
@@ -192,6 +196,7 @@ impl Ctx {
         Ok(Ctx {
             bind,
             media,
+            record: None,
             stop: CancellationToken::new(),
             errors: Tally::default(),
             crypto,

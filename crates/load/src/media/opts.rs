@@ -93,6 +93,11 @@ pub struct MediaOpts {
     /// under this percentage, and no stream stalls (98 % of the frames delivered).
     #[arg(long, default_value_t = 0.5)]
     pub max_loss_pct: f64,
+    /// Record every room on the server while it runs (confab: its host sends `record`
+    /// and the server writes under its data dir; Janus: rooms made with `record`, the
+    /// files in this folder, which must exist where Janus runs).
+    #[arg(long, value_name = "JANUS_REC_DIR")]
+    pub record: Option<PathBuf>,
     /// Write the report as JSON here too.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -16,7 +16,8 @@ const WIND_DOWN: Duration = Duration::from_secs(10);
 /// Runs one load as `opts` say. Bounded: every phase has a deadline.
 pub async fn run(opts: &MediaOpts) -> anyhow::Result<MediaReport> {
     opts.check()?;
-    let ctx = Ctx::new(opts.bind_ip, opts.media())?;
+    let mut ctx = Ctx::new(opts.bind_ip, opts.media())?;
+    ctx.record = opts.record.clone();
     let plan = Plan::new(opts.shape, opts.size);
     let mut tasks = JoinSet::new();
     let started = Instant::now();
