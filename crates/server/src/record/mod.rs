@@ -19,10 +19,12 @@
 mod gate;
 mod links;
 mod prune;
+mod replay;
 mod track;
 
 pub use links::{Links, LINK_TTL_SECS};
 pub use prune::Limits;
+pub use replay::{Replay, ReplayTrack};
 
 use confab_proto::RoomId;
 use confab_sfu::RecordedFrame;
