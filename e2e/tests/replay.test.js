@@ -28,10 +28,12 @@ function videos(page) {
     const v = /** @type {HTMLVideoElement | null} */ (f.querySelector('video'));
     return {
       name: f.querySelector('.replay-name')?.textContent ?? '',
-      time: v?.currentTime ?? -1,
+      // On the recording's clock (a player that starts files at zero shifts them).
+      time: (v?.currentTime ?? -1) + Number(v?.dataset.shift ?? 0),
       paused: v?.paused ?? true,
       frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
       width: v?.videoWidth ?? 0,
+      placed: `start ${v?.dataset.start} shift ${v?.dataset.shift}`,
     };
   }));
 }
@@ -92,6 +94,7 @@ test('replay: a recording\'s tracks play side by side, in sync, from the host\'s
     await page.goto(lab.url(href));
     await page.locator('#replay-controls:not([hidden])').waitFor({ timeout: 20_000 });
     const before = await videos(page);
+    t.diagnostic(`placed: ${before.map((v) => `${v.name}: ${v.placed}`).join('; ')}`);
     assert.deepEqual(before.map((v) => v.name).sort(), ['Alice', 'Bob'], 'a tile per person, with their name');
 
     // Play: both decode frames and keep within IN_SYNC_S of each other.

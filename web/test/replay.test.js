@@ -8,13 +8,15 @@ import { Clock, DRIFT_S, clockText, length, place, plan } from '../js/replay/syn
 import { checkReplay } from '../js/replay/tracks.js';
 
 test('a track is placed by its own timestamps, or by the recorded start where a player starts at zero', () => {
-  // Chromium: the file's first frame is at 2.5 s, and currentTime says so.
-  assert.deepEqual(place(2500, 2.5, 8), { start: 2.5, end: 8, shift: 0 });
-  // A player that starts every file at zero: the recorded start shifts it.
-  assert.deepEqual(place(2500, 0, 5.5), { start: 2.5, end: 8, shift: 2.5 });
+  // Chromium: the file runs 2.5 s to 8 s, and its duration says 8.
+  assert.deepEqual(place(2500, 8000, 8), { start: 2.5, end: 8, shift: 0 });
+  // A player that starts every file at zero: its duration is 5.5; the start shifts it.
+  assert.deepEqual(place(2500, 8000, 5.5), { start: 2.5, end: 8, shift: 2.5 });
+  // Without the end (an older manifest), the file's own clock.
+  assert.deepEqual(place(2500, 0, 8), { start: 2.5, end: 8, shift: 0 });
   // A file cut off by a crash has no duration: it runs to the end.
   assert.equal(place(0, 0, Infinity).end, Infinity);
-  assert.equal(place(0, 0, NaN).end, Infinity);
+  assert.equal(place(1000, 5000, NaN).end, Infinity);
 });
 
 test('the clock runs from play to pause, seeks, holds, and stops at the end', () => {
@@ -39,17 +41,19 @@ test('the clock runs from play to pause, seeks, holds, and stops at the end', ()
 
 test('each element is parked before its start, kept within the drift while on, and left after its end', () => {
   const p = { start: 2, end: 8, shift: 0 };
-  assert.deepEqual(plan(1, true, p, { time: 0 }), { phase: 'before', seekTo: 2, play: false });
-  assert.deepEqual(plan(1, true, p, { time: 2 }), { phase: 'before', seekTo: null, play: false });
-  assert.deepEqual(plan(5, true, p, { time: 5 + DRIFT_S / 2 }), { phase: 'on', seekTo: null, play: true });
-  assert.deepEqual(plan(5, true, p, { time: 5 + DRIFT_S * 1.5 }), { phase: 'on', seekTo: 5, play: true });
+  assert.deepEqual(plan(1, true, p, { paused: false, time: 0 }), { phase: 'before', seekTo: 2, play: false });
+  assert.deepEqual(plan(1, true, p, { paused: false, time: 2 }), { phase: 'before', seekTo: null, play: false });
+  assert.deepEqual(plan(5, true, p, { paused: false, time: 5 + DRIFT_S / 2 }), { phase: 'on', seekTo: null, play: true });
+  assert.deepEqual(plan(5, true, p, { paused: false, time: 5 + DRIFT_S * 1.5 }), { phase: 'on', seekTo: 5, play: true });
+  // An element about to start goes exactly where the clock is first.
+  assert.deepEqual(plan(5, true, p, { paused: true, time: 5.06 }), { phase: 'on', seekTo: 5, play: true });
   // Paused (a seek by the user), elements go exactly where the clock is.
-  assert.deepEqual(plan(5, false, p, { time: 5.06 }), { phase: 'on', seekTo: 5, play: false });
-  assert.deepEqual(plan(9, true, p, { time: 8 }), { phase: 'after', seekTo: null, play: false });
+  assert.deepEqual(plan(5, false, p, { paused: false, time: 5.06 }), { phase: 'on', seekTo: 5, play: false });
+  assert.deepEqual(plan(9, true, p, { paused: false, time: 8 }), { phase: 'after', seekTo: null, play: false });
   // A player starting at zero: element time is the clock minus the shift.
   const shifted = { start: 2, end: 8, shift: 2 };
-  assert.deepEqual(plan(5, true, shifted, { time: 0 }), { phase: 'on', seekTo: 3, play: true });
-  assert.deepEqual(plan(1, true, shifted, { time: 1 }), { phase: 'before', seekTo: 0, play: false });
+  assert.deepEqual(plan(5, true, shifted, { paused: false, time: 0 }), { phase: 'on', seekTo: 3, play: true });
+  assert.deepEqual(plan(1, true, shifted, { paused: false, time: 1 }), { phase: 'before', seekTo: 0, play: false });
 });
 
 test('the length is the longer of the recorded span and the last track end', () => {

@@ -81,8 +81,14 @@ impl WebmWriter {
     /// plus its length (taken as the gap before it).
     pub fn duration(&self) -> [u8; DURATION_BYTES] {
         let mut out = Vec::with_capacity(DURATION_BYTES);
-        ebml::float(&mut out, id::DURATION, (self.last + self.step) as f64);
+        ebml::float(&mut out, id::DURATION, self.end_ms() as f64);
         out.try_into().expect("a Duration element is 11 bytes")
+    }
+
+    /// Where the track ends, in ms into the recording: the last frame's time plus its
+    /// length (what [`WebmWriter::duration`] writes).
+    pub fn end_ms(&self) -> u64 {
+        self.last + self.step
     }
 
     fn tracks_len(&self) -> usize {

@@ -127,7 +127,10 @@ function addPerson(person) {
     /** @type {Player} */
     const player = { media, placed: null, failed: false, tile: track.kind === 'video' ? tile : null };
     media.addEventListener('loadedmetadata', () => {
-      player.placed = place(track.startMs, media.currentTime, media.duration);
+      player.placed = place(track.startMs, track.endMs, media.duration);
+      // Where it sits, for a look in the inspector (and the browser tests).
+      media.dataset.start = String(player.placed.start);
+      media.dataset.shift = String(player.placed.shift);
     }, { once: true });
     media.addEventListener('error', () => {
       player.failed = true;
@@ -160,22 +163,21 @@ async function loaded() {
 /** Puts every element where the clock says, and the controls with it. */
 function tick() {
   const now = performance.now();
-  let pos = clock.position(now);
-  // A playing element that is buffering holds the clock (at most MAX_HOLD_MS).
+  // A playing element that is buffering holds the clock where the last tick left it (at
+  // most MAX_HOLD_MS), so the others wait for it rather than leave it behind.
+  const was = clock.last;
   const buffering = clock.playing && players.some((p) => p.placed && !p.failed
-    && pos >= p.placed.start && pos < p.placed.end && (p.media.seeking || p.media.readyState < 3));
+    && was >= p.placed.start && was < p.placed.end && (p.media.seeking || p.media.readyState < 3));
   if (buffering) {
     holding ??= now;
-    if (now - holding < MAX_HOLD_MS) {
-      clock.hold(now);
-      pos = clock.position(now);
-    }
+    if (now - holding < MAX_HOLD_MS) clock.hold(now);
   } else {
     holding = null;
   }
+  const pos = clock.position(now);
   for (const p of players) {
     if (!p.placed || p.failed) continue;
-    const todo = plan(pos, clock.playing, p.placed, { time: p.media.currentTime });
+    const todo = plan(pos, clock.playing, p.placed, { time: p.media.currentTime, paused: p.media.paused });
     if (todo.seekTo !== null && !p.media.seeking) p.media.currentTime = todo.seekTo;
     if (todo.play && p.media.paused) p.media.play().catch(() => {});
     if (!todo.play && !p.media.paused) p.media.pause();

@@ -26,21 +26,25 @@ export const MAX_HOLD_MS = 3000;
  */
 
 /**
- * Places a track once its element knows its metadata. confab's files carry the
- * recording's clock in their timestamps (a track's first frame is at its start), and
- * Chromium shows that time (`currentTime` starts at the first frame's); a player that
- * starts every file at zero instead needs the recorded start. Both give one placement.
- * @param {number} startMs the track's start as the recording's manifest says (0 if not)
- * @param {number} originS the element's `currentTime` right after loading
+ * Places a track once its element knows its duration. confab's files carry the
+ * recording's clock in their timestamps (a track's first frame is at its start), and a
+ * player that follows the HTML spec's media timeline shows that time (Chromium does: its
+ * `duration` is then the track's end); a player that starts every file at zero instead
+ * (its `duration` is the end minus the start) needs the track shifted by its start.
+ * (`currentTime` right after loading would tell too, but Chromium says 0 there until it
+ * has read the first frame, so it cannot be trusted.)
+ * @param {number} startMs the track's start as the recording says (0 if not known)
+ * @param {number} endMs its end (0 if not known: its own clock is assumed)
  * @param {number} durationS the element's `duration` (NaN or Infinity if unknown)
  * @returns {Placement}
  */
-export function place(startMs, originS, durationS) {
-  const ownClock = originS > 0.05;
-  const shift = ownClock ? 0 : Math.max(0, startMs) / 1000;
-  const start = ownClock ? originS : shift;
-  const end = Number.isFinite(durationS) && durationS > 0 ? shift + durationS : Infinity;
-  return { start, end, shift };
+export function place(startMs, endMs, durationS) {
+  const known = Number.isFinite(durationS) && durationS > 0;
+  const start = Math.max(0, startMs) / 1000;
+  const fromZero = known && endMs > startMs
+    && Math.abs(durationS - (endMs - startMs) / 1000) + 0.02 < Math.abs(durationS - endMs / 1000);
+  const shift = fromZero ? start : 0;
+  return { start, end: known ? shift + durationS : Infinity, shift };
 }
 
 /**
@@ -55,7 +59,8 @@ export class Clock {
     this.playing = false;
     /** @private */ this.base = 0;
     /** @private */ this.at = 0;
-    /** @private the position last read */ this.last = 0;
+    /** The position last read. */
+    this.last = 0;
   }
 
   /** The position at `now`. @param {number} now */
@@ -106,11 +111,13 @@ export class Clock {
  */
 
 /**
- * The plan for an element placed at `p`, at clock position `pos`.
+ * The plan for an element placed at `p`, at clock position `pos`. An element about to
+ * start (paused while the clock runs: it just reached its start, or the user pressed
+ * play) is put exactly on the clock first, as a paused one is.
  * @param {number} pos
  * @param {boolean} playing the clock runs
  * @param {Placement} p
- * @param {{time: number}} el its `currentTime`
+ * @param {{time: number, paused: boolean}} el its `currentTime` and `paused`
  * @returns {Plan}
  */
 export function plan(pos, playing, p, el) {
@@ -121,7 +128,8 @@ export function plan(pos, playing, p, el) {
   if (pos >= p.end) return { phase: 'after', seekTo: null, play: false };
   const want = pos - p.shift;
   const off = Math.abs(el.time - want);
-  return { phase: 'on', seekTo: off > (playing ? DRIFT_S : PAUSED_DRIFT_S) ? want : null, play: playing };
+  const tolerance = playing && !el.paused ? DRIFT_S : PAUSED_DRIFT_S;
+  return { phase: 'on', seekTo: off > tolerance ? want : null, play: playing };
 }
 
 /**

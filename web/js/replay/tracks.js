@@ -8,6 +8,7 @@
  * @property {string} peer
  * @property {string} name their display name ('' if the recording does not say)
  * @property {number} startMs where its first frame sits in the recording
+ * @property {number} endMs where it ends (0 if the recording does not say)
  * @property {string} url its file's signed link (a path on this server)
  */
 
@@ -45,9 +46,10 @@ const isUint = (v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
 function checkTrack(v) {
   if (!isObject(v)) return null;
   const { kind, peer, name, startMs, url } = v;
+  const endMs = v.endMs ?? 0;
   if ((kind !== 'audio' && kind !== 'video') || typeof peer !== 'string' || typeof name !== 'string'
-    || !isUint(startMs) || typeof url !== 'string' || !url.startsWith('/recordings/')) return null;
-  return { kind, peer, name, startMs, url };
+    || !isUint(startMs) || !isUint(endMs) || typeof url !== 'string' || !url.startsWith('/recordings/')) return null;
+  return { kind, peer, name, startMs, endMs, url };
 }
 
 /**

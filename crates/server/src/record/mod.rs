@@ -7,7 +7,8 @@
 //! folder `<data dir>/recordings/<room>/<unix ms>-<call>/` holding
 //! `<peer>-<mid>-audio.webm` / `-video.webm` and, once stopped, `recording.json` (the
 //! room, start and stop times, and the files: each with its person's peer id and display
-//! name, and `startMs`, where its first frame sits in the recording). Files are written as frames arrive
+//! name, and `startMs` and `endMs`, where its first frame and its end sit in the
+//! recording). Files are written as frames arrive
 //! (`confab-record`): a crash leaves them readable up to the last second; a clean stop
 //! also writes each file's duration.
 //!
@@ -224,6 +225,7 @@ fn finish(s: Session, stopped_ms: u64) {
                 "kind": entry.kind,
                 "frames": entry.frames,
                 "startMs": entry.start_ms,
+                "endMs": entry.end_ms,
             }));
         }
     }

@@ -44,6 +44,10 @@ pub struct ReplayTrack {
     /// Where its first frame sits, in ms into the recording (its file's timestamps are
     /// on the recording's clock already; players that start files at zero need it).
     pub start_ms: u64,
+    /// Where it ends, in ms into the recording (0 when the manifest does not say). With
+    /// `start_ms`, it tells a player that starts files at zero from one that shows the
+    /// file's own timestamps (the file's duration is then `end_ms`, not the difference).
+    pub end_ms: u64,
     /// Its file's download link, signed until the replay link's expiry.
     pub url: String,
 }
@@ -118,6 +122,11 @@ impl Links {
             .into_iter()
             .map(|file| {
                 let e = entry(&file);
+                let number = |k: &str| {
+                    e.and_then(|e| e.get(k))
+                        .and_then(|v| v.as_u64())
+                        .unwrap_or(0)
+                };
                 let text = |k: &str| {
                     e.and_then(|e| e.get(k))
                         .and_then(|v| v.as_str())
@@ -132,10 +141,8 @@ impl Links {
                     peer: text("peer")
                         .unwrap_or_else(|| file.split('-').next().unwrap_or_default().to_owned()),
                     name: text("name").unwrap_or_default(),
-                    start_ms: e
-                        .and_then(|e| e.get("startMs"))
-                        .and_then(|v| v.as_u64())
-                        .unwrap_or(0),
+                    start_ms: number("startMs"),
+                    end_ms: number("endMs"),
                     url: self.file_url(room, folder, &file, exp),
                 }
             })
@@ -172,7 +179,7 @@ mod tests {
             "room": "class", "startedMs": 1_700_000_000_000u64, "stoppedMs": 1_700_000_009_000u64,
             "files": [
                 {"file": "ab12-1-video.webm", "peer": "ab12", "name": "Ada", "kind": "video", "startMs": 0},
-                {"file": "cd34-1-video.webm", "peer": "cd34", "name": "Bob", "kind": "video", "startMs": 2500},
+                {"file": "cd34-1-video.webm", "peer": "cd34", "name": "Bob", "kind": "video", "startMs": 2500, "endMs": 9000},
             ],
         });
         std::fs::write(at.join("recording.json"), manifest.to_string()).unwrap();
@@ -205,16 +212,16 @@ mod tests {
         let seen: Vec<_> = replay
             .tracks
             .iter()
-            .map(|t| (t.kind, t.name.as_str(), t.start_ms))
+            .map(|t| (t.kind, t.name.as_str(), t.start_ms, t.end_ms))
             .collect();
         // The audio file is not in the manifest (a crash before it was written): still
         // listed, by the peer its name starts with.
         assert_eq!(
             seen,
             [
-                ("audio", "", 0),
-                ("video", "Ada", 0),
-                ("video", "Bob", 2500)
+                ("audio", "", 0, 0),
+                ("video", "Ada", 0, 0),
+                ("video", "Bob", 2500, 9000)
             ]
         );
         assert_eq!(replay.tracks[0].peer, "ab12");

@@ -22,6 +22,8 @@ pub(super) struct Finished {
     /// Its first frame's time, in ms into the recording (the file's own timestamps are
     /// on the recording's clock too: its first block is at this time).
     pub(super) start_ms: u64,
+    /// Where it ends, in ms into the recording (its Duration).
+    pub(super) end_ms: u64,
 }
 
 pub(super) struct TrackFile {
@@ -157,6 +159,7 @@ impl TrackFile {
             frames: self.frames,
             name: self.person,
             start_ms: self.first.map_or(0, |(ms, _)| ms),
+            end_ms: writer.end_ms(),
         })
     }
 }
