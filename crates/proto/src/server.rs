@@ -501,6 +501,10 @@ pub struct RecordingInfo {
     pub stopped_ms: Option<u64>,
     /// Its files, one per track.
     pub files: Vec<RecordedFile>,
+    /// A link to the page that replays all its tracks together, signed for this
+    /// recording's files, valid as long as the files' links (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 /// One file of a recording.

@@ -1,6 +1,7 @@
 //! Pure muxers for confab's recordings: no IO, no clock. The server's recorder feeds
 //! frames as they arrive from the SFU and appends the bytes each call returns to a file;
 //! the formats are chosen so a file is valid at every point, even cut off by a crash.
+//! VP8 and Opus tracks make WebM files; H.264 and G.711 (IP cameras) make Matroska.
 //!
 //! ```
 //! use confab_record::{Track, WebmWriter};
@@ -15,6 +16,9 @@
 //! ```
 
 pub mod ebml;
+pub mod h264;
+mod track;
 mod webm;
 
-pub use webm::{vp8_keyframe_size, Codec, Track, WebmWriter};
+pub use track::{Codec, Track};
+pub use webm::{vp8_keyframe_size, WebmWriter};

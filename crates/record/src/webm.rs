@@ -1,4 +1,5 @@
-//! A WebM file of one track (VP8 video or Opus audio), written as frames arrive.
+//! A WebM file of one track (VP8 video or Opus audio), or a Matroska file of one H.264 or
+//! G.711 track (see [`crate::Track`]), written as frames arrive.
 //!
 //! The Segment and its Clusters have unknown sizes (see [`crate::ebml::UNKNOWN_SIZE`]),
 //! so nothing needs rewriting: a file cut off anywhere (the server killed) is read up to
@@ -10,49 +11,8 @@
 
 use crate::ebml;
 
-/// A track's codec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Codec {
-    /// VP8 video (`V_VP8`).
-    Vp8,
-    /// Opus audio (`A_OPUS`), 48 kHz.
-    Opus,
-}
-
-/// The one track of a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Track {
-    /// Its codec.
-    pub codec: Codec,
-    /// Video: the picture size (from the first keyframe, see [`vp8_keyframe_size`]).
-    pub width: u16,
-    /// Video: the picture height.
-    pub height: u16,
-    /// Audio: channels (Opus in WebRTC is 2).
-    pub channels: u8,
-}
-
-impl Track {
-    /// Opus audio, stereo as WebRTC negotiates it.
-    pub fn opus() -> Track {
-        Track {
-            codec: Codec::Opus,
-            width: 0,
-            height: 0,
-            channels: 2,
-        }
-    }
-
-    /// VP8 video of `width` x `height`.
-    pub fn vp8(width: u16, height: u16) -> Track {
-        Track {
-            codec: Codec::Vp8,
-            width,
-            height,
-            channels: 0,
-        }
-    }
-}
+use crate::track::{Codec, Track};
+use std::borrow::Cow;
 
 /// Longest a Cluster runs, in milliseconds.
 const MAX_CLUSTER_MS: u64 = 5_000;
@@ -78,17 +38,6 @@ mod id {
     pub const WRITING_APP: u32 = 0x5741;
     pub const TRACKS: u32 = 0x1654_AE6B;
     pub const TRACK_ENTRY: u32 = 0xAE;
-    pub const TRACK_NUMBER: u32 = 0xD7;
-    pub const TRACK_UID: u32 = 0x73C5;
-    pub const TRACK_TYPE: u32 = 0x83;
-    pub const CODEC_ID: u32 = 0x86;
-    pub const CODEC_PRIVATE: u32 = 0x63A2;
-    pub const VIDEO: u32 = 0xE0;
-    pub const PIXEL_WIDTH: u32 = 0xB0;
-    pub const PIXEL_HEIGHT: u32 = 0xBA;
-    pub const AUDIO: u32 = 0xE1;
-    pub const SAMPLING_FREQUENCY: u32 = 0xB5;
-    pub const CHANNELS: u32 = 0x9F;
     pub const CLUSTER: u32 = 0x1F43_B675;
     pub const TIMESTAMP: u32 = 0xE7;
     pub const SIMPLE_BLOCK: u32 = 0xA3;
@@ -132,8 +81,14 @@ impl WebmWriter {
     /// plus its length (taken as the gap before it).
     pub fn duration(&self) -> [u8; DURATION_BYTES] {
         let mut out = Vec::with_capacity(DURATION_BYTES);
-        ebml::float(&mut out, id::DURATION, (self.last + self.step) as f64);
+        ebml::float(&mut out, id::DURATION, self.end_ms() as f64);
         out.try_into().expect("a Duration element is 11 bytes")
+    }
+
+    /// Where the track ends, in ms into the recording: the last frame's time plus its
+    /// length (what [`WebmWriter::duration`] writes).
+    pub fn end_ms(&self) -> u64 {
+        self.last + self.step
     }
 
     fn tracks_len(&self) -> usize {
@@ -149,7 +104,7 @@ impl WebmWriter {
         ebml::uint(&mut head, id::EBML_READ_VERSION, 1);
         ebml::uint(&mut head, id::EBML_MAX_ID_LENGTH, 4);
         ebml::uint(&mut head, id::EBML_MAX_SIZE_LENGTH, 8);
-        ebml::string(&mut head, id::DOC_TYPE, "webm");
+        ebml::string(&mut head, id::DOC_TYPE, self.track.doc_type());
         ebml::uint(&mut head, id::DOC_TYPE_VERSION, 4);
         ebml::uint(&mut head, id::DOC_TYPE_READ_VERSION, 2);
         ebml::element(&mut out, id::EBML, &head);
@@ -167,58 +122,35 @@ impl WebmWriter {
 
     /// The Tracks element.
     fn tracks(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut entry = Vec::new();
-        ebml::uint(&mut entry, id::TRACK_NUMBER, 1);
-        ebml::uint(&mut entry, id::TRACK_UID, 1);
-        match self.track.codec {
-            Codec::Vp8 => {
-                ebml::uint(&mut entry, id::TRACK_TYPE, 1);
-                ebml::string(&mut entry, id::CODEC_ID, "V_VP8");
-                let mut video = Vec::new();
-                ebml::uint(&mut video, id::PIXEL_WIDTH, self.track.width.into());
-                ebml::uint(&mut video, id::PIXEL_HEIGHT, self.track.height.into());
-                ebml::element(&mut entry, id::VIDEO, &video);
-            }
-            Codec::Opus => {
-                ebml::uint(&mut entry, id::TRACK_TYPE, 2);
-                ebml::string(&mut entry, id::CODEC_ID, "A_OPUS");
-                ebml::element(
-                    &mut entry,
-                    id::CODEC_PRIVATE,
-                    &opus_head(self.track.channels),
-                );
-                let mut audio = Vec::new();
-                ebml::float(&mut audio, id::SAMPLING_FREQUENCY, 48_000.0);
-                ebml::uint(&mut audio, id::CHANNELS, self.track.channels.into());
-                ebml::element(&mut entry, id::AUDIO, &audio);
-            }
-        }
         let mut tracks = Vec::new();
-        ebml::element(&mut tracks, id::TRACK_ENTRY, &entry);
+        ebml::element(&mut tracks, id::TRACK_ENTRY, &self.track.entry());
+        let mut out = Vec::new();
         ebml::element(&mut out, id::TRACKS, &tracks);
         out
     }
 
     /// One frame at `ms` milliseconds into the recording (`keyframe`: a video frame
-    /// that decodes alone; every Opus frame does). Returns the bytes to append: the
+    /// that decodes alone; every audio frame does). Returns the bytes to append: the
     /// block, after a new Cluster when one is due. A time before the last frame's is
-    /// taken as the last frame's.
+    /// taken as the last frame's. H.264 comes in Annex B form (start codes) and is
+    /// written length-prefixed.
     pub fn frame(&mut self, ms: u64, keyframe: bool, data: &[u8]) -> Vec<u8> {
         let ms = ms.max(self.last);
         if self.cluster.is_some() {
             self.step = ms - self.last;
         }
         self.last = ms;
-        let keyframe = keyframe || self.track.codec == Codec::Opus;
+        let video = self.track.codec.is_video();
+        let keyframe = keyframe || !video;
+        let data: Cow<'_, [u8]> = match self.track.codec {
+            Codec::H264 => Cow::Owned(crate::h264::length_prefixed(data)),
+            _ => Cow::Borrowed(data),
+        };
         let mut out = Vec::with_capacity(data.len() + 32);
         let age = self.cluster.map(|start| ms - start);
         let due = match age {
             None => true,
-            Some(age) => {
-                age >= MAX_CLUSTER_MS
-                    || (keyframe && self.track.codec == Codec::Vp8 && age >= KEYFRAME_CLUSTER_MS)
-            }
+            Some(age) => age >= MAX_CLUSTER_MS || (keyframe && video && age >= KEYFRAME_CLUSTER_MS),
         };
         if due {
             ebml::open(&mut out, id::CLUSTER);
@@ -232,22 +164,9 @@ impl WebmWriter {
         out.push(0x81); // track number 1, as a one-byte EBML number
         out.extend_from_slice(&offset.to_be_bytes());
         out.push(if keyframe { 0x80 } else { 0x00 });
-        out.extend_from_slice(data);
+        out.extend_from_slice(&data);
         out
     }
-}
-
-/// The Opus identification header (RFC 7845 §5.1) a WebM Opus track carries as its
-/// CodecPrivate: no pre-skip, 48 kHz, no gain, mapping family 0.
-fn opus_head(channels: u8) -> Vec<u8> {
-    let mut head = b"OpusHead".to_vec();
-    head.push(1);
-    head.push(channels);
-    head.extend_from_slice(&0u16.to_le_bytes());
-    head.extend_from_slice(&48_000u32.to_le_bytes());
-    head.extend_from_slice(&0i16.to_le_bytes());
-    head.push(0);
-    head
 }
 
 /// Whether a VP8 frame is a keyframe, and its picture size if so (RFC 6386 §9.1: a

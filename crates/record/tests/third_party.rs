@@ -4,44 +4,13 @@
 //! cut off mid-block (a crash) still reads. Skipped with a loud note without ffmpeg and
 //! mkvtoolnix, unless CONFAB_REQUIRE_INTEROP=1 (the test script sets it).
 
+mod common;
+
+use common::{duration, ffmpeg, ffprobe, have, mkvinfo, tmp};
 use confab_record::{vp8_keyframe_size, Track, WebmWriter};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 const SECONDS: f64 = 4.0;
-
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        assert!(
-            std::env::var("CONFAB_REQUIRE_INTEROP").as_deref() != Ok("1"),
-            "{tool} is required (apt-get install ffmpeg mkvtoolnix)"
-        );
-        eprintln!("!!! SKIPPED: {tool} not installed (apt-get install ffmpeg mkvtoolnix)");
-    }
-    ok
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("confab-record-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn ffmpeg(args: &[&str], out: &Path) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .arg(out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "ffmpeg {args:?}");
-}
+const ENTRIES: &str = "format=duration:stream=codec_name,width,height,channels";
 
 /// One IVF frame: its presentation time in timebase units, and the frame.
 type IvfFrame = (u64, Vec<u8>);
@@ -82,40 +51,6 @@ fn ogg_packets(bytes: &[u8]) -> Vec<Vec<u8>> {
         at = body;
     }
     packets
-}
-
-fn ffprobe(path: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries"])
-        .arg("format=duration:stream=codec_name,width,height,channels")
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn duration(probe: &str) -> f64 {
-    probe
-        .lines()
-        .find_map(|l| l.strip_prefix("duration="))
-        .and_then(|d| d.parse().ok())
-        .unwrap_or_else(|| panic!("no duration in {probe}"))
-}
-
-fn mkvinfo(path: &Path) -> String {
-    let out = Command::new("mkvinfo").arg(path).output().unwrap();
-    assert!(
-        out.status.success(),
-        "mkvinfo: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
@@ -184,12 +119,12 @@ fn ffprobe_and_mkvinfo_read_our_vp8_and_opus_files() {
     let apath = tmp("audio.webm");
     std::fs::write(&apath, &afile).unwrap();
 
-    let vp = ffprobe(&vpath);
+    let vp = ffprobe(&vpath, ENTRIES);
     assert!(
         vp.contains("codec_name=vp8") && vp.contains("width=320") && vp.contains("height=240"),
         "{vp}"
     );
-    let ap = ffprobe(&apath);
+    let ap = ffprobe(&apath, ENTRIES);
     assert!(
         ap.contains("codec_name=opus") && ap.contains("channels=2"),
         "{ap}"
@@ -213,22 +148,7 @@ fn ffprobe_and_mkvinfo_read_our_vp8_and_opus_files() {
     // frames before the cut.
     let cut = tmp("cut.webm");
     std::fs::write(&cut, &cut_copy[..cut_copy.len() * 2 / 3 + 7]).unwrap();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_packets",
-            "-show_entries",
-            "stream=nb_read_packets",
-        ])
-        .args(["-of", "csv=p=0"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    let read: usize = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0);
+    let read = common::packets(&cut);
     assert!(
         read > frames.len() / 2 && read < frames.len(),
         "{read} of {} frames read from the cut file",

@@ -37,6 +37,14 @@ async fn serves_the_app_room_links_api_and_health() {
         check.contains("js/check/page.js"),
         "the connection check page"
     );
+    // A recording's replay page is served for any link (it is no secret: it says in
+    // words when the server refuses the link's recording, which a wrong link is).
+    let (st, head, replay) = s.get("/replay/standup/1700000000000-1?exp=1&sig=00").await;
+    assert_eq!(st, 200);
+    assert!(replay.contains("js/replay/page.js"), "the replay page");
+    assert!(head.to_lowercase().contains("content-security-policy"));
+    let wrong = "/recordings/standup/1700000000000-1?exp=99999999999&sig=00";
+    assert_eq!(s.get(wrong).await.0, 404);
     let (st, head, _) = s.get("/js/net/protocol.js").await;
     assert_eq!(st, 200);
     assert!(head.to_lowercase().contains("javascript"), "{head}");

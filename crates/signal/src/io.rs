@@ -250,6 +250,8 @@ pub enum MediaCommand {
         group: u64,
         /// The stream id its tracks carry to the others: the member's peer id.
         label: PeerId,
+        /// The member's display name when it joined (recordings label tracks with it).
+        name: String,
         /// The SDP offer.
         offer: String,
         /// Whether its media goes to the others (false: a viewer in a broadcast).

@@ -98,6 +98,7 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
         endpoint: ea,
         group: ga,
         label: la,
+        name: na,
         offer: oa,
         publish: true,
         kind: ParticipantKind::Browser,
@@ -105,12 +106,15 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
         endpoint: eb,
         group: gb,
         label: lb,
+        name: nb,
         ..
     }] = &media(&out)[..]
     else {
         panic!("{out:?}");
     };
     assert_eq!((la, lb, oa.as_str()), (&ida, &idb, "offer-a"));
+    // Their names go along: a recording labels their tracks with them.
+    assert_eq!((na.as_str(), nb.as_str()), ("Ada", "Bob"));
     assert_eq!(ga, gb, "one SFU room per call");
     assert_ne!(ea, eb);
     // The SFU's answer and its later offer reach the member; its answer goes back.

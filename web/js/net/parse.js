@@ -113,7 +113,8 @@ const isRecordedFile = (v) => isObject(v) && isString(v.name) && (v.kind === 'au
 
 /** @param {unknown} v */
 const isRecordingInfo = (v) => isObject(v) && isString(v.id) && isUint(v.startedMs)
-  && (v.stoppedMs === undefined || isUint(v.stoppedMs)) && Array.isArray(v.files) && v.files.every(isRecordedFile);
+  && (v.stoppedMs === undefined || isUint(v.stoppedMs)) && Array.isArray(v.files) && v.files.every(isRecordedFile)
+  && (v.replay === undefined || (isString(v.replay) && v.replay.startsWith('/replay/')));
 
 /** @type {Record<ServerMsg['type'], (m: Record<string, unknown>) => boolean>} */
 const SERVER_CHECKS = {

@@ -1,7 +1,7 @@
 // Recording on the server, on screen: the host's "Record" toggle, the red "Recording"
 // tag everyone sees while it runs (its title says who started it), what happened in
-// words, and for hosts the list of the room's recordings with a download and a play link
-// per file (`recordings`; the links are signed by the server for an hour). The server records the room's calls through its media router (see
+// words, and for hosts the list of the room's recordings with a replay link per recording
+// (replay.html: every track in sync) and a download and a play link per file (`recordings`; the links are signed by the server for an hour). The server records the room's calls through its media router (see
 // docs/protocol.md, "record"); this module offers the action and says what it does.
 
 import { record, recordings } from '../net/protocol.js';
@@ -101,6 +101,17 @@ export class RecordingUi {
         ? t('rec.list_running', { when })
         : t('rec.list_item', { when, duration: clock(r.stoppedMs - r.startedMs) });
       li.append(head);
+      if (r.replay) {
+        // All its tracks side by side, in sync, on a page of their own.
+        const replay = document.createElement('a');
+        replay.className = 'chip rec-replay';
+        replay.href = r.replay;
+        replay.target = '_blank';
+        replay.rel = 'noopener';
+        replay.textContent = t('rec.replay');
+        replay.title = t('rec.replay_title');
+        head.append(replay);
+      }
       for (const f of r.files) {
         const row = document.createElement('div');
         row.className = 'rec-file';

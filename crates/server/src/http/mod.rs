@@ -3,6 +3,7 @@
 
 mod gate;
 mod idle;
+mod ranges;
 mod recordings;
 mod serve;
 pub mod settings;
@@ -40,6 +41,8 @@ pub fn router(state: AppState) -> Router {
             "/recordings/{room}/{recording}/{file}",
             get(recordings::download),
         )
+        .route("/recordings/{room}/{recording}", get(recordings::replay))
+        .route("/replay/{room}/{recording}", get(replay_page))
         .route(
             "/whip/{room}",
             post(streams::whip_post)
@@ -126,6 +129,8 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         Some("/whip/{room}/{session}") => "/whip/{room}/{session}",
         Some("/whep/{room}") => "/whep/{room}",
         Some("/recordings/{room}/{recording}/{file}") => "/recordings/{room}/{recording}/{file}",
+        Some("/recordings/{room}/{recording}") => "/recordings/{room}/{recording}",
+        Some("/replay/{room}/{recording}") => "/replay/{room}/{recording}",
         Some("/whep/{room}/{session}") => "/whep/{room}/{session}",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
@@ -197,6 +202,13 @@ async fn index(State(state): State<AppState>) -> Response {
 /// The connection check (camera, microphone, STUN and TURN from this network).
 async fn check_page(State(state): State<AppState>) -> Response {
     asset(&state, "check.html").await
+}
+
+/// The replay page of a recording. The page itself is no secret: it trades its link's
+/// signature (in the query) for the recording's tracks at `/recordings/<room>/<id>`, and
+/// says in words when that is refused.
+async fn replay_page(State(state): State<AppState>) -> Response {
+    asset(&state, "replay.html").await
 }
 
 async fn room_page(State(state): State<AppState>, Path(room): Path<String>) -> Response {

@@ -30,7 +30,23 @@ impl Links {
         }
     }
 
-    fn sign(&self, path: &str, exp: u64) -> String {
+    /// The recordings folder.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A file's download link, signed until `exp`. Signed over the path as the server
+    /// reads it back (decoded); sent percent-encoded.
+    pub(super) fn file_url(&self, room: &RoomId, folder: &str, file: &str, exp: u64) -> String {
+        let sig = self.sign(&format!("{}/{folder}/{file}", room.as_str()), exp);
+        format!(
+            "/recordings/{}/{folder}/{file}?exp={exp}&sig={sig}",
+            room.url_segment()
+        )
+    }
+
+    /// The hex HMAC of `path` and `exp`.
+    pub(super) fn sign(&self, path: &str, exp: u64) -> String {
         let tag = aws_lc_rs::hmac::sign(&self.key, format!("{path}\n{exp}").as_bytes());
         tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -105,13 +121,7 @@ impl Links {
                     "video"
                 };
                 let peer = name.split('-').next().unwrap_or_default().to_owned();
-                let link = format!("{}/{folder}/{name}", room.as_str());
-                let sig = self.sign(&link, exp);
-                // Signed as the server reads it back (decoded); sent percent-encoded.
-                let url = format!(
-                    "/recordings/{}/{folder}/{name}?exp={exp}&sig={sig}",
-                    room.url_segment()
-                );
+                let url = self.file_url(room, folder, &name, exp);
                 Some(RecordedFile {
                     name,
                     kind: kind.to_owned(),
@@ -127,6 +137,7 @@ impl Links {
             started_ms: started_ms(folder),
             stopped_ms,
             files,
+            replay: Some(self.replay_url(room, folder, exp)),
         }
     }
 }
@@ -142,7 +153,7 @@ pub(super) fn is_folder(name: &str) -> bool {
 }
 
 /// A recording file's name: `<peer>-<mid>-<audio|video>.webm`, in safe characters.
-fn is_file(name: &str) -> bool {
+pub(super) fn is_file(name: &str) -> bool {
     (name.ends_with("-audio.webm") || name.ends_with("-video.webm"))
         && name.len() <= 200
         && name

@@ -6,7 +6,9 @@
 //! frames are dropped (and counted) rather than slowing media. Each call's recording is a
 //! folder `<data dir>/recordings/<room>/<unix ms>-<call>/` holding
 //! `<peer>-<mid>-audio.webm` / `-video.webm` and, once stopped, `recording.json` (the
-//! room, start and stop times, and the files). Files are written as frames arrive
+//! room, start and stop times, and the files: each with its person's peer id and display
+//! name, and `startMs` and `endMs`, where its first frame and its end sit in the
+//! recording). Files are written as frames arrive
 //! (`confab-record`): a crash leaves them readable up to the last second; a clean stop
 //! also writes each file's duration.
 //!
@@ -18,10 +20,12 @@
 mod gate;
 mod links;
 mod prune;
+mod replay;
 mod track;
 
 pub use links::{Links, LINK_TTL_SECS};
 pub use prune::Limits;
+pub use replay::{Replay, ReplayTrack};
 
 use confab_proto::RoomId;
 use confab_sfu::RecordedFrame;
@@ -61,7 +65,20 @@ pub enum Job {
     },
     /// A frame of SFU room `group`.
     Frame(u64, Box<RecordedFrame>),
+    /// The display name of the member whose tracks carry `label` (its peer id), told
+    /// when it joins an SFU call; the manifest names each file's person with it.
+    Name {
+        /// The peer id.
+        label: String,
+        /// Its display name then.
+        name: String,
+    },
 }
+
+/// Names kept for labels at most; past that the table starts again (a track takes its
+/// person's name when its file is made, so only people who joined before and have not
+/// sent a frame since lose theirs).
+const MAX_NAMES: usize = 4096;
 
 /// The driver's side: queues jobs for the thread.
 #[derive(Clone)]
@@ -104,6 +121,7 @@ struct Session {
 
 fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
     let mut sessions: HashMap<u64, Session> = HashMap::new();
+    let mut names: HashMap<String, String> = HashMap::new();
     let active = |s: &HashMap<u64, Session>| s.values().map(|s| s.dir.clone()).collect::<Vec<_>>();
     let mut used = prune::prune(&dir, limits, crate::unix_ms(), &[]);
     let mut pruned = Instant::now();
@@ -146,6 +164,12 @@ fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
                 };
                 sessions.insert(group, session);
             }
+            Job::Name { label, name } => {
+                if names.len() >= MAX_NAMES && !names.contains_key(&label) {
+                    names.clear();
+                }
+                names.insert(label, name);
+            }
             Job::Stop { group, unix_ms } => {
                 if let Some(s) = sessions.remove(&group) {
                     finish(s, unix_ms);
@@ -169,7 +193,8 @@ fn run(dir: PathBuf, limits: Limits, rx: Receiver<Job>) {
                 let track = match s.tracks.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        match TrackFile::create(&s.dir, &frame) {
+                        let name = names.get(&frame.label).cloned().unwrap_or_default();
+                        match TrackFile::create(&s.dir, &frame, name) {
                             Some(t) => e.insert(t),
                             None => continue,
                         }
@@ -196,8 +221,11 @@ fn finish(s: Session, stopped_ms: u64) {
             files.push(serde_json::json!({
                 "file": entry.file,
                 "peer": peer,
+                "name": entry.name,
                 "kind": entry.kind,
                 "frames": entry.frames,
+                "startMs": entry.start_ms,
+                "endMs": entry.end_ms,
             }));
         }
     }

@@ -17,10 +17,19 @@ pub(super) struct Finished {
     pub(super) file: String,
     pub(super) kind: &'static str,
     pub(super) frames: u64,
+    /// Its person's display name ("" if not told).
+    pub(super) name: String,
+    /// Its first frame's time, in ms into the recording (the file's own timestamps are
+    /// on the recording's clock too: its first block is at this time).
+    pub(super) start_ms: u64,
+    /// Where it ends, in ms into the recording (its Duration).
+    pub(super) end_ms: u64,
 }
 
 pub(super) struct TrackFile {
     name: String,
+    /// Its person's display name.
+    person: String,
     audio: bool,
     file: BufWriter<File>,
     /// The muxer, once the header is written (video: at the first keyframe).
@@ -35,7 +44,7 @@ pub(super) struct TrackFile {
 impl TrackFile {
     /// The file for `frame`'s track in `dir`; `None` for a codec the recorder does not
     /// write, or when the file cannot be made.
-    pub(super) fn create(dir: &Path, frame: &RecordedFrame) -> Option<TrackFile> {
+    pub(super) fn create(dir: &Path, frame: &RecordedFrame, person: String) -> Option<TrackFile> {
         if frame.codec == RecordedCodec::Other {
             tracing::warn!(peer = %frame.label, codec = ?frame.codec, "a track in a codec the recorder does not write (only VP8 and Opus) is not recorded");
             return None;
@@ -52,6 +61,7 @@ impl TrackFile {
         match File::create(&path) {
             Ok(f) => Some(TrackFile {
                 name,
+                person,
                 audio: frame.audio,
                 file: BufWriter::new(f),
                 writer: None,
@@ -147,6 +157,9 @@ impl TrackFile {
             file: self.name,
             kind: if self.audio { "audio" } else { "video" },
             frames: self.frames,
+            name: self.person,
+            start_ms: self.first.map_or(0, |(ms, _)| ms),
+            end_ms: writer.end_ms(),
         })
     }
 }

@@ -222,6 +222,7 @@ impl Driver {
                 endpoint,
                 group,
                 label,
+                name,
                 offer,
                 publish,
                 kind,
@@ -229,6 +230,12 @@ impl Driver {
                 let Some(room) = RoomId::parse(&format!("g{group}")) else {
                     return;
                 };
+                if let Some(recorder) = &self.recorder {
+                    // Before its frames: the recorder labels its files with the name. A
+                    // full queue loses only the label (the manifest then has no name).
+                    let label = label.as_str().to_owned();
+                    let _ = recorder.send(Job::Name { label, name });
+                }
                 if kind == ParticipantKind::Camera {
                     let member = (id(endpoint), label.as_str().to_owned());
                     return self.camera_join(now, member, room, offer);

@@ -144,8 +144,10 @@ impl RoomCore {
         if let Some(m) = self.members.get_mut(from) {
             m.told_publish = Some(publish);
         }
+        let name = self.name_of(from);
         self.emit(RoomEvent::Sfu {
             peer: from.clone(),
+            name,
             call,
             signal,
             ref_,

@@ -324,6 +324,9 @@ pub enum RoomEvent {
     Sfu {
         /// Who.
         peer: PeerId,
+        /// Their display name now (a recording labels their tracks with it).
+        #[serde(default)]
+        name: String,
         /// Its call (the SFU's room).
         call: CallId,
         /// The SDP.

@@ -131,11 +131,12 @@ impl Hub {
         }
     }
 
-    /// A member of SFU call `call` in `room` sends the SFU `signal`.
+    /// A member of SFU call `call` in `room` (`peer`, under its display name) sends the
+    /// SFU `signal`.
     pub(crate) fn sfu_signal(
         &mut self,
         room: &RoomId,
-        peer: PeerId,
+        (peer, name): (PeerId, String),
         call: CallId,
         signal: SfuSignal,
         ref_: Option<RequestId>,
@@ -168,7 +169,7 @@ impl Hub {
                     self.sfu_leave(&peer);
                 }
                 let fresh = !self.media.groups.contains_key(&key);
-                let join = self.media_join(peer, key.clone(), sdp, publish);
+                let join = self.media_join((peer, name), key.clone(), sdp, publish);
                 self.out.push_back(Output::Media(join));
                 // A new SFU room of a recorded room is recorded from its start.
                 if fresh && self.media.recording.contains(&key.0) {
@@ -211,7 +212,7 @@ impl Hub {
 
     fn media_join(
         &mut self,
-        peer: PeerId,
+        (peer, name): (PeerId, String),
         key: (RoomId, CallId),
         offer: String,
         publish: bool,
@@ -257,6 +258,7 @@ impl Hub {
             endpoint,
             group,
             label: peer,
+            name,
             offer,
             publish,
             kind,

@@ -456,11 +456,12 @@ impl Hub {
             }
             RoomEvent::Sfu {
                 peer,
+                name,
                 call,
                 signal,
                 ref_,
                 publish,
-            } => self.sfu_signal(room, peer, call, signal, ref_, publish),
+            } => self.sfu_signal(room, (peer, name), call, signal, ref_, publish),
             RoomEvent::SfuPublish { peer, publish } => self.sfu_publish(&peer, publish),
             RoomEvent::Record { on } => self.media_record(room, on),
             RoomEvent::ListRecordings { peer, ref_ } => {
