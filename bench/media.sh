@@ -6,6 +6,7 @@
 #   DURATION=5 STEPS="10 25" bash bench/media.sh # shorter
 #   SERVERS=confab SKIP_BUILD=1 bash bench/media.sh
 #   RECORD=0 bash bench/media.sh                 # without the recording runs
+#   SFU_SHARDS=2 bash bench/media.sh             # confab with two SFU shards (cores)
 #
 # What it measures. Headless str0m peers (one UDP socket each) publish synthetic VP8
 # (FPS frames/s, VIDEO_KBPS kbit/s, frames split into RTP packets of at most 1,100
@@ -65,6 +66,7 @@ SETUP_TIMEOUT=${SETUP_TIMEOUT:-60}
 FPS=${FPS:-30}
 VIDEO_KBPS=${VIDEO_KBPS:-500}
 JANUS_EVENT_LOOPS=${JANUS_EVENT_LOOPS:-}
+SFU_SHARDS=${SFU_SHARDS:-1}
 RECORD=${RECORD:-1}
 REC_MEETING=${REC_MEETING:-4}
 REC_ROOMS=${REC_ROOMS:-5}
@@ -80,7 +82,7 @@ if [[ -z "${MEDIA_NETNS:-}" ]]; then
     exit 2
   fi
   export DURATION WARMUP MEETING MEETING_ROOMS STEPS MAX_LOSS SERVERS SETUP_TIMEOUT FPS VIDEO_KBPS \
-    JANUS_EVENT_LOOPS OUT RECORD REC_MEETING REC_ROOMS REC_KBPS
+    JANUS_EVENT_LOOPS OUT RECORD REC_MEETING REC_ROOMS REC_KBPS SFU_SHARDS
   mkdir -p "$OUT"
   LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
   # A private network namespace (unprivileged users map themselves to root in it).
@@ -219,7 +221,8 @@ start_server() { # $1 = confab | janus; sets SERVER_PID and URL
   if [[ $1 == confab ]]; then
     rm -rf "$OUT/data"
     "$CONFAB" serve --insecure-http --listen "$SERVER_IP:$CONFAB_PORT" --no-turn \
-      --media sfu --sfu-listen "$SERVER_IP:$SFU_PORT" --data-dir "$OUT/data" --log warn \
+      --media sfu --sfu-listen "$SERVER_IP:$SFU_PORT" --sfu-shards "$SFU_SHARDS" \
+      --data-dir "$OUT/data" --log warn \
       --chat-retention-days 0 --max-peers-per-room 2000 --max-call-size 2000 \
       --max-connections 5000 --max-http-connections 5000 \
       --max-http-connections-per-ip 5000 --max-detached-per-ip 5000 \

@@ -207,3 +207,94 @@ async fn two_members_hear_each_other_through_the_sfu_and_hanging_up_frees_the_en
     let (_, _, metrics) = server.get("/metrics").await;
     assert!(metrics.contains("confab_sfu_endpoints 0"), "{metrics}");
 }
+
+/// Sets up a call of Ada and Bob in `room` on the SFU: the members' clients and peers,
+/// offers sent.
+async fn sfu_call(server: &TestServer, room: &str) -> (Client, Peer, String, Client, Peer, String) {
+    let (mut ada, ada_id) = server.joined(room, "Ada").await;
+    let (mut bob, bob_id) = server.joined(room, "Bob").await;
+    ada.send(json!({"type":"invite","to":bob_id})).await;
+    let call = loop {
+        let m = bob.recv().await;
+        if m["type"] == "invited" {
+            break m["call"].clone();
+        }
+    };
+    bob.send(json!({"type":"accept","call":call})).await;
+    loop {
+        if bob.recv().await["type"] == "callJoined" {
+            break;
+        }
+    }
+    let (pa, pb) = (Peer::new(), Peer::new());
+    (ada, pa, ada_id, bob, pb, bob_id)
+}
+
+/// The port of the SFU's candidate in an SDP.
+fn candidate_port(sdp: &str) -> u16 {
+    let line = sdp
+        .lines()
+        .find(|l| l.starts_with("a=candidate"))
+        .expect("a candidate");
+    line.split_whitespace().nth(5).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn with_two_shards_two_calls_are_forwarded_by_different_shards_on_their_own_ports() {
+    let server = TestServer::start_with(|c| {
+        c.sfu.media = MediaArg::Sfu;
+        c.sfu.shards = 2;
+    })
+    .await;
+    let (mut a1, mut p1, id1, mut b1, mut q1, jd1) = sfu_call(&server, "one").await;
+    let (mut a2, mut p2, id2, mut b2, mut q2, jd2) = sfu_call(&server, "two").await;
+    let mut ports = Vec::new();
+    for (client, peer) in [(&mut a1, &mut p1), (&mut a2, &mut p2)] {
+        client
+            .send(json!({"type":"sfuOffer","sdp":peer.offer()}))
+            .await;
+        let answer = loop {
+            let m = client.recv().await;
+            if m["type"] == "sfuAnswer" {
+                break m["sdp"].as_str().unwrap().to_owned();
+            }
+        };
+        ports.push(candidate_port(&answer));
+        peer.accept_answer(&answer);
+    }
+    assert_ne!(
+        ports[0], ports[1],
+        "the two calls are on two shards: {ports:?}"
+    );
+    b1.send(json!({"type":"sfuOffer","sdp":q1.offer()})).await;
+    b2.send(json!({"type":"sfuOffer","sdp":q2.offer()})).await;
+    run(
+        &mut [
+            (&mut a1, &mut p1),
+            (&mut b1, &mut q1),
+            (&mut a2, &mut p2),
+            (&mut b2, &mut q2),
+        ],
+        |p| {
+            let got = |i: usize, id: &str| p[i].1.frames.get(id).copied().unwrap_or(0) >= 25;
+            got(0, &jd1) && got(1, &id1) && got(2, &jd2) && got(3, &id2)
+        },
+    )
+    .await;
+    // Each call's members heard each other, and nobody of the other call.
+    assert_eq!(p1.frames.keys().collect::<Vec<_>>(), [&jd1]);
+    assert_eq!(q2.frames.keys().collect::<Vec<_>>(), [&id2]);
+    // Hanging up frees the endpoints on both shards.
+    for c in [&mut a1, &mut b1, &mut a2, &mut b2] {
+        c.send(json!({"type":"leaveCall"})).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, _, metrics) = server.get("/metrics").await;
+        if metrics.contains("confab_sfu_endpoints 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

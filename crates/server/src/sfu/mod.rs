@@ -1,5 +1,7 @@
-//! The SFU's IO driver: one UDP socket for every SFU call's media, and one task that
-//! owns the sans-IO [`confab_sfu::Sfu`] (`driver.rs`).
+//! The SFU's IO driver: per shard, one UDP socket for its SFU calls' media and one task
+//! that owns a sans-IO [`confab_sfu::Sfu`] (`driver.rs`). Shards own whole SFU calls
+//! (`shards.rs` routes each call, and everything for it, to one), so calls are forwarded
+//! on as many cores as there are shards; with one shard, one port carries every call.
 //!
 //! The hub asks for endpoints with [`MediaCommand`]s (through [`SfuHandle`]) and hears
 //! back [`MediaEvent`]s on the channel given to [`spawn`]; neither side ever waits for
@@ -7,6 +9,9 @@
 
 mod driver;
 pub mod settings;
+mod shards;
+
+pub use shards::SfuHandle;
 
 use crate::turn::{LocalDatagram, TurnLocal};
 use confab_signal::{MediaCommand, MediaEvent};
@@ -24,12 +29,20 @@ pub const COMMAND_QUEUE: usize = 1024;
 /// Events the SFU task may queue for the hub (answers, offers, failures).
 pub const EVENT_QUEUE: usize = 4096;
 
-/// The SFU's socket, bound before start (a busy port is a clean start-up error), and
-/// the addresses it is offered at.
+/// The SFU's sockets, one per shard, bound before start (a busy port is a clean
+/// start-up error), and the addresses they are offered at.
 pub struct SfuSocket {
-    /// The one UDP socket.
+    /// Each shard's socket and candidates.
+    pub shards: Vec<ShardSocket>,
+    /// Every shard's candidates: where browsers reach the SFU (see [`candidate_ips`]).
+    pub candidates: Vec<SocketAddr>,
+}
+
+/// One shard's UDP socket and its ICE candidates.
+pub struct ShardSocket {
+    /// The socket.
     pub udp: UdpSocket,
-    /// Its ICE candidates: where browsers reach it (see [`candidate_ips`]).
+    /// Its candidates (the SFU's addresses at this socket's port).
     pub candidates: Vec<SocketAddr>,
 }
 
@@ -58,26 +71,38 @@ pub enum SfuStartError {
 const SOCKET_BUFFER: usize = 4 << 20;
 
 impl SfuSocket {
-    /// Binds `settings.listen` and works out the candidates. `external_ip` is
-    /// `--external-ip`; `http_ip` the HTTP listen address.
+    /// Binds `settings.listen`, and the next ports for more shards (or a port of the
+    /// system's each, when the port is 0), and works out the candidates. `external_ip`
+    /// is `--external-ip`; `http_ip` the HTTP listen address.
     pub fn bind(
         settings: &SfuSettings,
         external_ip: Option<IpAddr>,
         http_ip: IpAddr,
     ) -> Result<SfuSocket, SfuStartError> {
-        let addr = settings.listen;
-        let err = |source| SfuStartError::Bind { addr, source };
-        let udp = crate::turn::bind_udp(addr, SOCKET_BUFFER).map_err(err)?;
-        let port = udp.local_addr().map_err(err)?.port();
         let ips = candidate_ips(settings, external_ip, http_ip, confab_udp::host_addrs);
         if ips.is_empty() {
-            return Err(SfuStartError::NoAddress { listen: addr });
+            return Err(SfuStartError::NoAddress {
+                listen: settings.listen,
+            });
         }
-        let candidates = ips
-            .into_iter()
-            .map(|ip| SocketAddr::new(ip, port))
+        let mut shards = Vec::with_capacity(settings.shards);
+        for i in 0..settings.shards.max(1) {
+            let mut addr = settings.listen;
+            if addr.port() != 0 {
+                // `finish` checked that the ports fit.
+                addr.set_port(addr.port().saturating_add(i as u16));
+            }
+            let err = |source| SfuStartError::Bind { addr, source };
+            let udp = crate::turn::bind_udp(addr, SOCKET_BUFFER).map_err(err)?;
+            let port = udp.local_addr().map_err(err)?.port();
+            let candidates = ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect();
+            shards.push(ShardSocket { udp, candidates });
+        }
+        let candidates = shards
+            .iter()
+            .flat_map(|s| s.candidates.iter().copied())
             .collect();
-        Ok(SfuSocket { udp, candidates })
+        Ok(SfuSocket { shards, candidates })
     }
 }
 
@@ -128,22 +153,9 @@ pub fn candidate_ips(
     ips
 }
 
-/// The running SFU, as the hub's owner task holds it.
-#[derive(Clone, Debug)]
-pub struct SfuHandle {
-    tx: mpsc::Sender<MediaCommand>,
-}
-
 /// The SFU task's command queue is full (or the task is gone).
 #[derive(Debug)]
 pub struct SfuBusy(pub MediaCommand);
-
-impl SfuHandle {
-    /// Queues `cmd` without waiting; a full queue gives it back.
-    pub fn command(&self, cmd: MediaCommand) -> Result<(), SfuBusy> {
-        self.tx.try_send(cmd).map_err(|e| SfuBusy(e.into_inner()))
-    }
-}
 
 /// What reaches the SFU driver besides its socket and the hub's commands.
 pub struct Inlets {
@@ -153,11 +165,12 @@ pub struct Inlets {
     pub cameras: Option<mpsc::Receiver<crate::streams::camera::CameraFrame>>,
 }
 
-/// Starts the SFU task on `tracker`: it serves `socket` until `shutdown` or until the
-/// handle is dropped, and reports to the hub on `events`. `max_room_size` is the call
-/// size limit. With `inlets.turn`, browsers relayed by confab's TURN reach it
-/// in-process: their datagrams arrive on the receiver, and answers to them go back
-/// through `TurnLocal`; `inlets.cameras` brings the cameras' frames.
+/// Starts the SFU's shard tasks on `tracker`: they serve `socket` until `shutdown` or
+/// until the handle is dropped, and report to the hub on `events`. `max_room_size` is
+/// the call size limit. With `inlets.turn`, browsers relayed by confab's TURN reach the
+/// SFU in-process: their datagrams arrive on the receiver (and go to the shard whose
+/// address they are for), and answers to them go back through `TurnLocal`;
+/// `inlets.cameras` brings the cameras' frames (each to the shard of its camera's call).
 pub fn spawn(
     socket: SfuSocket,
     max_room_size: usize,
@@ -167,51 +180,59 @@ pub fn spawn(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<SfuHandle, SfuStartError> {
-    let addr = socket
-        .udp
-        .local_addr()
-        .map_err(|source| SfuStartError::Bind {
-            addr: socket
-                .candidates
-                .first()
-                .copied()
-                .unwrap_or(([0, 0, 0, 0], 0).into()),
-            source,
-        })?;
-    socket
-        .udp
-        .set_nonblocking(true)
-        .and_then(|()| tokio::net::UdpSocket::from_std(socket.udp))
-        .map_err(|source| SfuStartError::Bind { addr, source })
-        .map(|udp| {
-            let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-            let config = confab_sfu::SfuConfig {
-                candidates: socket.candidates.clone(),
-                max_room_size,
-                ..confab_sfu::SfuConfig::default()
-            };
-            tracing::info!(
-                listen = %addr,
-                candidates = ?socket.candidates,
-                "SFU listening (udp)"
-            );
-            let cameras = inlets.cameras;
-            let (turn, from_turn) = match inlets.turn {
-                Some((t, rx)) => (Some(t), Some(rx)),
-                None => (None, None),
-            };
-            // Without a recorder thread the server still runs; recordings do not.
-            let recorder = match crate::record::Recorder::spawn(recordings.0, recordings.1) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    tracing::error!(error = %e, "the recorder did not start; recordings are off");
-                    None
-                }
-            };
-            let driver = driver::Driver::new(config, udp, events, turn, recorder);
-            tracker.spawn(driver.run(rx, from_turn, cameras, shutdown));
-            SfuHandle { tx }
-        })
+    let mut udps = Vec::with_capacity(socket.shards.len());
+    for shard in socket.shards {
+        let addr = shard
+            .udp
+            .local_addr()
+            .map_err(|source| SfuStartError::Bind {
+                addr: shard
+                    .candidates
+                    .first()
+                    .copied()
+                    .unwrap_or(([0, 0, 0, 0], 0).into()),
+                source,
+            })?;
+        let udp = shard
+            .udp
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::UdpSocket::from_std(shard.udp))
+            .map_err(|source| SfuStartError::Bind { addr, source })?;
+        tracing::info!(listen = %addr, candidates = ?shard.candidates, "SFU listening (udp)");
+        udps.push((udp, shard.candidates));
+    }
+    // Without a recorder thread the server still runs; recordings do not. One thread
+    // for every shard: it also prunes the folder.
+    let recorder = match crate::record::Recorder::spawn(recordings.0, recordings.1) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "the recorder did not start; recordings are off");
+            None
+        }
+    };
+    let (turn, from_turn) = match inlets.turn {
+        Some((t, rx)) => (Some(t), Some(rx)),
+        None => (None, None),
+    };
+    let candidates: Vec<_> = udps.iter().map(|(_, c)| c.clone()).collect();
+    let (handle, inboxes) = shards::split(
+        &candidates,
+        events,
+        from_turn,
+        inlets.cameras,
+        tracker,
+        &shutdown,
+    );
+    for ((udp, candidates), inbox) in udps.into_iter().zip(inboxes) {
+        let config = confab_sfu::SfuConfig {
+            candidates,
+            max_room_size,
+            ..confab_sfu::SfuConfig::default()
+        };
+        let driver = driver::Driver::new(config, udp, inbox.events, turn.clone(), recorder.clone());
+        tracker.spawn(driver.run(inbox.commands, inbox.turn, inbox.cameras, shutdown.clone()));
+    }
+    Ok(handle)
 }
 
 #[cfg(test)]

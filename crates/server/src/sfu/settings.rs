@@ -22,6 +22,9 @@ pub enum MediaArg {
     Sfu,
 }
 
+/// Most SFU shards (`--sfu-shards`): more than cores buys nothing.
+pub const MAX_SHARDS: usize = 64;
+
 /// The SFU (selective forwarding unit) and how calls choose it.
 #[derive(Args, Clone, Debug, Serialize)]
 pub struct SfuSettings {
@@ -55,6 +58,17 @@ pub struct SfuSettings {
         default_value = "0.0.0.0:7882"
     )]
     pub listen: SocketAddr,
+    /// SFU shards: each a task of its own with its own UDP port (--sfu-listen's port,
+    /// the next, and so on: open them all), owning whole SFU calls, so calls are
+    /// forwarded on as many cores. 1 keeps every call on one port and one task.
+    #[arg(
+        id = "sfu.shards",
+        long = "sfu-shards",
+        env = "CONFAB_SFU_SHARDS",
+        value_name = "N",
+        default_value_t = 1
+    )]
+    pub shards: usize,
     /// An address browsers reach the SFU at, offered as its ICE candidate. Repeatable.
     /// [default: --external-ip, else the SFU listen address, else the HTTP listen
     /// address, else every interface's]
@@ -115,6 +129,18 @@ impl SfuSettings {
     pub(crate) fn finish(&self) -> Result<(), ConfigError> {
         if self.mesh_max < 2 {
             return Err(ConfigError::Invalid("mesh_max must be at least 2".into()));
+        }
+        if !(1..=MAX_SHARDS).contains(&self.shards) {
+            return Err(ConfigError::Invalid(format!(
+                "sfu_shards must be 1 to {MAX_SHARDS}"
+            )));
+        }
+        let last = usize::from(self.listen.port()) + self.shards - 1;
+        if self.listen.port() != 0 && last > usize::from(u16::MAX) {
+            return Err(ConfigError::Invalid(format!(
+                "sfu_shards: ports {} to {last} do not fit",
+                self.listen.port()
+            )));
         }
         Ok(())
     }
