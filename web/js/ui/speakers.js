@@ -22,6 +22,8 @@ export class Speakers {
    */
   constructor(stage, mesh) {
     this.stage = stage;
+    /** Reads the mesh's levels (made by `watchMesh`). @type {LevelSpeakers | null} */
+    this.detector = null;
     if (mesh) this.watchMesh(mesh);
     /** The call the list belongs to, or null. @type {number | null} */
     this.call = null;
@@ -56,6 +58,7 @@ export class Speakers {
    */
   watchMesh(mesh) {
     const detector = new LevelSpeakers();
+    this.detector = detector;
     setInterval(() => {
       const pcs = mesh.meshPcs();
       const call = mesh.myCall();
@@ -84,9 +87,13 @@ export class Speakers {
     for (const fn of this.listeners) fn();
   }
 
-  /** What the debug handle shows: the call and who talks in it, loudest first. */
+  /**
+   * What the debug handle shows: the call and who talks in it, loudest first, and in a
+   * mesh call each peer's smoothed level as read here.
+   */
   snapshot() {
-    return { call: this.call, speakers: [...this.list] };
+    const levels = Object.fromEntries([...(this.detector?.smoothed ?? [])].map(([id, v]) => [id, Math.round(v * 1000) / 1000]));
+    return { call: this.call, speakers: [...this.list], levels };
   }
 
   /** Marks the tiles of the speakers and clears the others. */
