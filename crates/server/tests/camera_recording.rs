@@ -5,7 +5,8 @@
 //! named in `recording.json` with the camera's name; the video starts at once with the
 //! cached keyframe (not up to 4 s later at the next one); ffprobe reads it as h264 of
 //! the camera's size lasting the recorded wall time within 2 %, mkvinfo reads both
-//! files, and their signed links serve them as `video/x-matroska` / `audio/x-matroska`.
+//! files, and their signed links serve them as `video/x-matroska` / `audio/x-matroska`;
+//! `confab recording compose` makes one MP4 of it.
 //!
 //! Skipped with a loud note without GStreamer's RTSP server, ffprobe or mkvinfo, unless
 //! CONFAB_REQUIRE_INTEROP=1, where that is a failure.
@@ -210,4 +211,46 @@ async fn a_recorded_room_records_its_camera_as_h264_and_g711_in_matroska() {
     }
     drop(host);
     kill(camera).await;
+
+    // `confab recording compose` makes one file of it: one cell, its voice.
+    let id = folder.file_name().unwrap().to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_confab"))
+        .args(["recording", "compose", "yard", id, "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let composed = folder.join("composed.mp4");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        composed.to_str().unwrap()
+    );
+    let probe = ffprobe(&composed);
+    let kinds: Vec<&str> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{probe}");
+    assert!(
+        kinds.contains(&"video") && kinds.contains(&"audio"),
+        "{probe}"
+    );
+    let cell = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .map(|s| (s["width"].as_u64(), s["height"].as_u64()));
+    assert_eq!(cell, Some((Some(640), Some(360))), "one 640x360 cell");
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let longest = end_ms.max(audio["endMs"].as_u64().unwrap()) as f64 / 1000.0;
+    println!("composed: {duration:.3} s for tracks ending at {longest:.3} s");
+    assert!((duration - longest).abs() <= longest * 0.02, "{duration} s");
 }

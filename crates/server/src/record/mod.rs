@@ -19,6 +19,7 @@
 //! arrived and each runs as smoothly as its sender's clock. A person's audio waits for
 //! their video's first keyframe (`gate.rs`), so the two start together.
 
+pub mod compose;
 mod gate;
 mod links;
 mod names;
