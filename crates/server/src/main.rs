@@ -33,6 +33,34 @@ enum Command {
     /// Read a room password from stdin and print its argon2 hash, for
     /// `--room-password ROOM=HASH` or `room_passwords` in the `[auth]` table.
     HashPassword,
+    /// Work on a recording under the data dir: `compose` mixes its tracks into one
+    /// file with ffmpeg (a grid of the pictures, the voices mixed) and prints its path.
+    Recording(RecordingArgs),
+}
+
+#[derive(clap::Args)]
+struct RecordingArgs {
+    /// What to do: `compose` writes `<recording folder>/composed.mp4` (H.264 and AAC).
+    action: RecordingAction,
+    /// The room.
+    room: String,
+    /// The recording's id: its folder, `<start ms>-<call>`, as `recordings` lists it.
+    recording: String,
+    /// Stop ffmpeg after this long: seconds, or a number with s, m, h or d (default: a
+    /// minute plus three times the recording's length).
+    #[arg(long, value_parser = parse_ttl)]
+    timeout: Option<u64>,
+    /// Where the recordings are: the same flags, env and file as `serve` (`--data-dir`).
+    #[command(flatten)]
+    serve: Config,
+}
+
+/// What `confab recording` does (an argument rather than a subcommand, so the
+/// configuration file layers in as for every other command).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RecordingAction {
+    /// Mix the recording's tracks into one file.
+    Compose,
 }
 
 #[derive(clap::Args)]
@@ -103,6 +131,7 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config(args),
         Command::Token(args) => token(args),
         Command::HashPassword => hash_password(),
+        Command::Recording(args) => return recording(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,6 +150,7 @@ fn parse_cli() -> Result<Cli, ConfigError> {
     let config = match &mut cli.command {
         Command::Serve(c) | Command::CheckConfig(c) => c,
         Command::Token(t) => &mut t.serve,
+        Command::Recording(r) => &mut r.serve,
         Command::HashPassword => return Ok(cli),
     };
     *config = config.clone().finish(file.as_ref())?;
@@ -186,6 +216,36 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         config.http.listen.port()
     );
     Ok(())
+}
+
+/// `confab recording compose`: prints the composed file's path; errors in words, exit
+/// code 2 for what the operator can fix (see `ComposeError::exit_code`).
+fn recording(args: RecordingArgs) -> ExitCode {
+    use confab_server::record::compose;
+    let RecordingAction::Compose = args.action;
+    let dir = args.serve.data_dir.join("recordings");
+    let timeout = args.timeout.map(std::time::Duration::from_secs);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("confab: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let done = runtime.block_on(compose::compose(&dir, &args.room, &args.recording, timeout));
+    match done {
+        Ok(path) => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("confab: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
 /// `confab hash-password`: the argon2 hash of the first line of stdin.

@@ -18,12 +18,11 @@
 mod common;
 
 use common::process::free_port;
+use common::rtsp::{cameras, have_gstreamer, kill, rtsp_server, rtsp_server_of};
 use common::{join_token, Client, TestServer};
 use confab_server::auth::token::Role;
-use confab_server::config::Cameras;
 use serde_json::{json, Value};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,65 +30,8 @@ use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const KEY: &str = "camera-token-key-0123456789abcdef-0123";
-const PYTHON: &str = "/usr/bin/python3";
-const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rtsp/server.py");
-
-/// Whether Debian's Python can load GStreamer's RTSP server and x264.
-fn have_gstreamer() -> bool {
-    let probe = "import gi; gi.require_version('GstRtspServer', '1.0'); \
-                 from gi.repository import Gst, GstRtspServer; Gst.init(None); \
-                 assert Gst.ElementFactory.find('x264enc')";
-    let ok = std::process::Command::new(PYTHON)
-        .args(["-c", probe])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let what = "GStreamer's RTSP server with x264enc";
-    common::process::interop(ok, what, "scripts/install-test-deps.sh")
-}
-
-/// Starts the RTSP server on `port` and waits for it to listen.
-async fn rtsp_server(port: u16) -> Child {
-    rtsp_server_of(port, "h264").await
-}
-
-/// The same, its video in `codec` (`h264` or `h265`).
-async fn rtsp_server_of(port: u16, codec: &str) -> Child {
-    let mut child = Command::new(PYTHON)
-        .args([
-            SERVER,
-            &port.to_string(),
-            "viewer",
-            "s3cret",
-            "--codec",
-            codec,
-        ])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the RTSP server starts");
-    let out = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(out).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the RTSP server says ready")
-        .unwrap();
-    assert_eq!(line.as_deref(), Some("ready"));
-    child
-}
-
-/// Kills the RTSP server we started (by its PID) and reaps it.
-async fn kill(mut child: Child) {
-    let pid = child.id().expect("running");
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
-    eprintln!("killed the RTSP server (pid {pid})");
-}
 
 /// What a player saw.
 #[derive(Default)]
@@ -247,13 +189,6 @@ async fn next(c: &mut Client, kind: &str, limit: Duration) -> Value {
             return m;
         }
     }
-}
-
-fn cameras(port: u16) -> Cameras {
-    let text = format!(
-        "[[camera]]\nname = \"Yard cam\"\nurl = \"rtsp://viewer:s3cret@127.0.0.1:{port}/cam\"\nroom = \"yard\"\n"
-    );
-    Cameras::from_file(Some(&toml::from_str(&text).unwrap())).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

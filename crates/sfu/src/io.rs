@@ -105,7 +105,11 @@ pub enum Input<'a> {
     },
     /// Start (or stop) copying every frame forwarded in `room` out as
     /// [`Output::Recorded`], and ask its publishers for keyframes so video files start
-    /// at once. Unknown rooms are remembered: their frames are copied once they exist.
+    /// at once. A source's frames (H.264, G.711) are copied too; its video starts with
+    /// the cached group of pictures (keyframe first, squeezed a tick apart before the
+    /// frame that arrived, as a new receiver gets it), or at its next keyframe when the
+    /// cache holds none. Unknown rooms are remembered: their frames are copied once they
+    /// exist.
     Record {
         /// The room.
         room: RoomId,
@@ -200,7 +204,14 @@ pub enum RecordedCodec {
     Vp8,
     /// Opus audio.
     Opus,
-    /// Anything else (H.264, VP9...): not written by today's recorder.
+    /// H.264 video (an IP camera's): each frame an access unit in Annex B form, a
+    /// keyframe with its SPS and PPS.
+    H264,
+    /// G.711 mu-law audio (an IP camera's), 8 kHz.
+    Pcmu,
+    /// G.711 A-law audio (an IP camera's), 8 kHz.
+    Pcma,
+    /// Anything else (VP9, a browser's H.264...): not written by the recorder.
     Other,
 }
 
@@ -225,8 +236,8 @@ pub struct RecordedFrame {
     pub clock_rate: u64,
     /// A video frame that decodes alone (every audio frame does).
     pub keyframe: bool,
-    /// The frame (depacketized: a whole VP8 frame, one Opus packet), shared with the
-    /// forwarding (no copy).
+    /// The frame (depacketized: a whole VP8 frame, one Opus packet; a source's H.264
+    /// access unit or G.711 samples), shared with the forwarding (no copy).
     pub data: std::sync::Arc<[u8]>,
 }
 

@@ -341,6 +341,7 @@ impl Sfu {
     /// tracks' publishers for a keyframe (a video file starts at one), again each
     /// keyframe interval until one comes (a request may cross the throttle, or be lost).
     pub(crate) fn set_recording(&mut self, now: Instant, room: RoomId, on: bool) {
+        self.restart_source_recording(&room);
         if !on {
             self.router.recording.remove(&room);
             return;

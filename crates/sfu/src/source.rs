@@ -11,7 +11,9 @@
 
 use crate::endpoint::TrackKey;
 use crate::frame::Frame;
-use crate::io::{EndpointId, Output, SfuError, SourceCodec, SourceFrame};
+use crate::io::{
+    EndpointId, Output, RecordedCodec, RecordedFrame, SfuError, SourceCodec, SourceFrame,
+};
 use crate::sfu::Sfu;
 use confab_proto::RoomId;
 use std::collections::VecDeque;
@@ -38,6 +40,9 @@ pub(crate) struct SourceTrack {
     clock: Frequency,
     /// Video only: the frames since the last keyframe.
     gop: Option<Gop>,
+    /// A recording of its room has had this track's start (video: a keyframe, or the
+    /// cached group); cleared when a recording starts or stops.
+    recorded: bool,
 }
 
 impl Source {
@@ -178,6 +183,7 @@ impl Sfu {
                     params,
                     clock,
                     gop: (kind == MediaKind::Video).then(|| Gop::new(max)),
+                    recorded: false,
                 })
             })
             .collect();
@@ -232,6 +238,9 @@ impl Sfu {
             data: &frame.data,
         };
         let room = &source.room;
+        if self.router.recording.contains(room) {
+            record(&mut self.out, now, (room, &source.label), t, &frame);
+        }
         if let Some(members) = self.router.rooms.get(room) {
             crate::router::fan_out(
                 members,
@@ -296,6 +305,16 @@ impl Sfu {
         }
     }
 
+    /// A recording of `room` starts or stops: its sources' tracks start their files
+    /// again (video from a keyframe).
+    pub(crate) fn restart_source_recording(&mut self, room: &RoomId) {
+        for source in self.sources.values_mut().filter(|s| &s.room == room) {
+            for t in &mut source.tracks {
+                t.recorded = false;
+            }
+        }
+    }
+
     /// Whether `id` is a source (its tracks wait for a keyframe on each receiver).
     pub(crate) fn is_source(&self, id: EndpointId) -> bool {
         self.sources.contains_key(&id)
@@ -323,6 +342,57 @@ impl Sfu {
                 .sum()
         })
     }
+}
+
+/// Copies a source's frame (just handed in, and pushed into `t`'s group) out to a
+/// recording of its room. A video track's first frames are its cached group, keyframe
+/// first, squeezed one tick apart before this frame's time (so the file starts with the
+/// picture of now, not one from seconds ago); with no group, video waits for a keyframe.
+fn record(
+    out: &mut std::collections::VecDeque<Output>,
+    now: Instant,
+    (room, label): (&RoomId, &str),
+    t: &mut SourceTrack,
+    frame: &SourceFrame,
+) {
+    let codec = match t.params.spec().codec {
+        Codec::H264 => RecordedCodec::H264,
+        Codec::PCMU => RecordedCodec::Pcmu,
+        Codec::PCMA => RecordedCodec::Pcma,
+        _ => RecordedCodec::Other,
+    };
+    let audio = t.kind == MediaKind::Audio;
+    let copy = |rtp_time: u64, keyframe: bool, data: &Arc<[u8]>| {
+        Output::Recorded(Box::new(RecordedFrame {
+            room: room.clone(),
+            label: label.to_owned(),
+            track: t.mid.to_string(),
+            audio,
+            codec,
+            arrived: now,
+            rtp_time,
+            clock_rate: t.clock.get().into(),
+            keyframe: audio || keyframe,
+            data: data.clone(),
+        }))
+    };
+    if t.recorded || audio {
+        t.recorded = true;
+        out.push_back(copy(frame.rtp_time, frame.keyframe, &frame.data));
+        return;
+    }
+    // The group holds this frame as its last (or nothing: no keyframe yet, or past
+    // its bound).
+    let Some(gop) = t.gop.as_ref().filter(|g| g.bytes() > 0) else {
+        return;
+    };
+    let group: Vec<Output> = gop
+        .replay(false)
+        .enumerate()
+        .map(|(i, (time, data))| copy(time, i == 0, data))
+        .collect();
+    out.extend(group);
+    t.recorded = true;
 }
 
 #[cfg(test)]

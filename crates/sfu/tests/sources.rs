@@ -6,7 +6,9 @@
 mod common;
 
 use common::World;
-use confab_sfu::{EndpointId, EndpointKind, Input, SfuConfig, SourceCodec, SourceFrame};
+use confab_sfu::{
+    EndpointId, EndpointKind, Input, RecordedCodec, SfuConfig, SourceCodec, SourceFrame,
+};
 use std::time::Duration;
 use str0m::media::MediaKind;
 
@@ -198,4 +200,42 @@ fn a_receiver_asking_for_a_keyframe_gets_the_cached_group_again() {
     assert!(n > before + 75, "and the group after it: {before} -> {n}");
     // The replay starts after the newest frame it had: times never step back.
     assert!(rx.max_step_by_mid[&mid] <= 2 * 90_000 / FPS);
+}
+
+#[test]
+fn a_recording_started_mid_group_gets_a_source_from_its_cached_keyframe() {
+    let mut w = World::new();
+    let mut cam = Camera::join(&mut w, 1, "yard");
+    // 2 s into a 4 s group of pictures: the next keyframe is 2 s away.
+    cam.run(&mut w, Duration::from_secs(2));
+    assert!(w.recorded.is_empty(), "nothing before the recording");
+    let room = common::room("yard");
+    w.sfu_handle(Input::Record {
+        room: room.clone(),
+        on: true,
+    });
+    cam.run(&mut w, Duration::from_secs(1));
+    let frames = std::mem::take(&mut w.recorded);
+    let first = &frames[0];
+    assert_eq!((first.codec, first.audio), (RecordedCodec::H264, false));
+    assert!(first.keyframe, "the copy starts with the cached keyframe");
+    assert_eq!(first.label, "peer-1");
+    assert_eq!(first.clock_rate, 90_000);
+    // The group (60 frames), squeezed before the frame that came, then the live ones.
+    assert!(frames.len() > 85, "{} frames", frames.len());
+    assert_eq!(frames.iter().filter(|f| f.keyframe).count(), 1);
+    assert!(frames.windows(2).all(|p| p[0].rtp_time < p[1].rtp_time));
+    let squeezed = frames[60].rtp_time - first.rtp_time;
+    assert_eq!(squeezed, 60, "one tick apart: {squeezed}");
+
+    // Stopped, nothing; started again, the group again from its keyframe.
+    w.sfu_handle(Input::Record {
+        room: room.clone(),
+        on: false,
+    });
+    cam.run(&mut w, Duration::from_millis(200));
+    assert!(w.recorded.is_empty());
+    w.sfu_handle(Input::Record { room, on: true });
+    cam.run(&mut w, Duration::from_millis(100));
+    assert!(w.recorded[0].keyframe && w.recorded.len() > 90);
 }

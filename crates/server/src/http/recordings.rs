@@ -41,11 +41,7 @@ pub(super) async fn download(
     let Ok(len) = f.metadata().await.map(|m| m.len()) else {
         return not_found();
     };
-    let kind = if file.ends_with("-audio.webm") {
-        "audio/webm"
-    } else {
-        "video/webm"
-    };
+    let kind = crate::record::content_type(&file);
     let asked = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, end) = match ranges::parse(asked, len) {
         Ranged::Whole => (StatusCode::OK, 0, len.saturating_sub(1)),

@@ -6,6 +6,7 @@
 //! HTTP handler, which checks the signature and serves the file. Nothing else under the
 //! data dir is reachable: names are checked against what a recording writes.
 
+use super::names::is_file;
 use confab_proto::{RecordedFile, RecordingInfo, RoomId};
 use std::path::{Path, PathBuf};
 
@@ -115,11 +116,7 @@ impl Links {
                     return None;
                 }
                 let bytes = e.metadata().ok()?.len();
-                let kind = if name.ends_with("-audio.webm") {
-                    "audio"
-                } else {
-                    "video"
-                };
+                let kind = super::names::kind(&name);
                 let peer = name.split('-').next().unwrap_or_default().to_owned();
                 let url = self.file_url(room, folder, &name, exp);
                 Some(RecordedFile {
@@ -150,16 +147,6 @@ pub(super) fn is_folder(name: &str) -> bool {
             && !call.is_empty()
             && call.bytes().all(|b| b.is_ascii_digit())
     })
-}
-
-/// A recording file's name: `<peer>-<mid>-<audio|video>.webm`, in safe characters.
-pub(super) fn is_file(name: &str) -> bool {
-    (name.ends_with("-audio.webm") || name.ends_with("-video.webm"))
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        && !name.starts_with('.')
 }
 
 /// When a recording folder's recording started (0 for another name).

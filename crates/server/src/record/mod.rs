@@ -1,11 +1,13 @@
-//! The recorder: writes the frames the SFU copies out of recorded rooms to WebM files,
-//! one per track, on a thread of its own (file IO never blocks the SFU task).
+//! The recorder: writes the frames the SFU copies out of recorded rooms to files, one
+//! per track (WebM for browsers' VP8 and Opus, Matroska for IP cameras' H.264 and
+//! G.711; see `names.rs`), on a thread of its own (file IO never blocks the SFU task).
 //!
 //! The SFU driver hands it `Start`/`Stop` for each recorded SFU room (a call) and every
 //! recorded frame, with `try_send` into a bounded queue: when the disk falls behind,
 //! frames are dropped (and counted) rather than slowing media. Each call's recording is a
 //! folder `<data dir>/recordings/<room>/<unix ms>-<call>/` holding
-//! `<peer>-<mid>-audio.webm` / `-video.webm` and, once stopped, `recording.json` (the
+//! `<peer>-<mid>-audio.webm` / `-video.webm` (a camera's: `-audio.mka` / `-video.mkv`)
+//! and, once stopped, `recording.json` (the
 //! room, start and stop times, and the files: each with its person's peer id and display
 //! name, and `startMs` and `endMs`, where its first frame and its end sit in the
 //! recording). Files are written as frames arrive
@@ -17,13 +19,16 @@
 //! arrived and each runs as smoothly as its sender's clock. A person's audio waits for
 //! their video's first keyframe (`gate.rs`), so the two start together.
 
+pub mod compose;
 mod gate;
 mod links;
+mod names;
 mod prune;
 mod replay;
 mod track;
 
 pub use links::{Links, LINK_TTL_SECS};
+pub use names::{content_type, kind};
 pub use prune::Limits;
 pub use replay::{Replay, ReplayTrack};
 

@@ -98,10 +98,13 @@ fn find(dir: &Path) -> Vec<Found> {
 mod tests {
     use super::*;
 
+    /// A recording of `bytes`: half a browser's WebM, half a camera's Matroska (the
+    /// quota counts every file).
     fn recording(dir: &Path, room: &str, started_ms: u64, bytes: usize) -> PathBuf {
         let path = dir.join(room).join(format!("{started_ms}-1"));
         std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(path.join("p-0-audio.webm"), vec![0u8; bytes]).unwrap();
+        std::fs::write(path.join("p-0-audio.webm"), vec![0u8; bytes / 2]).unwrap();
+        std::fs::write(path.join("c-s0-video.mkv"), vec![0u8; bytes - bytes / 2]).unwrap();
         path
     }
 

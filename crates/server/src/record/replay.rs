@@ -5,7 +5,8 @@
 //! The recording's signature is made over `replay:<room>/<folder>`, which no file link
 //! signs (those are `<room>/<folder>/<file>`), so neither kind of link opens the other.
 
-use super::links::{is_file, is_folder, Links};
+use super::links::{is_folder, Links};
+use super::names::is_file;
 use confab_proto::RoomId;
 use serde::Serialize;
 use std::path::Path;
@@ -133,11 +134,7 @@ impl Links {
                         .map(str::to_owned)
                 };
                 ReplayTrack {
-                    kind: if file.ends_with("-audio.webm") {
-                        "audio"
-                    } else {
-                        "video"
-                    },
+                    kind: super::names::kind(&file),
                     peer: text("peer")
                         .unwrap_or_else(|| file.split('-').next().unwrap_or_default().to_owned()),
                     name: text("name").unwrap_or_default(),

@@ -45,17 +45,16 @@ impl TrackFile {
     /// The file for `frame`'s track in `dir`; `None` for a codec the recorder does not
     /// write, or when the file cannot be made.
     pub(super) fn create(dir: &Path, frame: &RecordedFrame, person: String) -> Option<TrackFile> {
-        if frame.codec == RecordedCodec::Other {
-            tracing::warn!(peer = %frame.label, codec = ?frame.codec, "a track in a codec the recorder does not write (only VP8 and Opus) is not recorded");
+        let Some(suffix) = super::names::suffix(frame.codec) else {
+            tracing::warn!(peer = %frame.label, codec = ?frame.codec, "a track in a codec the recorder does not write (only VP8, Opus, H.264 and G.711) is not recorded");
             return None;
-        }
-        let kind = if frame.audio { "audio" } else { "video" };
+        };
         let safe: String = frame
             .label
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect();
-        let name = format!("{safe}-{}-{kind}.webm", frame.track);
+        let name = format!("{safe}-{}{suffix}", frame.track);
         let path = dir.join(&name);
         tracing::debug!(path = %path.display(), "recording a track");
         match File::create(&path) {
@@ -83,17 +82,11 @@ impl TrackFile {
             return 0;
         }
         let mut written = 0;
-        let keyframe = frame.keyframe;
         if self.writer.is_none() {
-            let track = if self.audio {
-                Track::opus()
-            } else {
-                // A video file starts at a keyframe (its header needs the picture size):
-                // earlier frames cannot be decoded.
-                let Some((w, h)) = vp8_keyframe_size(&frame.data).filter(|_| keyframe) else {
-                    return 0;
-                };
-                Track::vp8(w, h)
+            // A video file starts at a keyframe (its header needs the picture size, and
+            // H.264 its SPS and PPS): earlier frames cannot be decoded.
+            let Some(track) = track_of(frame) else {
+                return 0;
             };
             let writer = WebmWriter::new(track);
             let header = writer.header();
@@ -110,7 +103,7 @@ impl TrackFile {
         let Some(writer) = self.writer.as_mut() else {
             return written;
         };
-        let bytes = writer.frame(ms, keyframe, &frame.data);
+        let bytes = writer.frame(ms, frame.keyframe, &frame.data);
         self.put(&bytes);
         written += bytes.len() as u64;
         self.frames += 1;
@@ -161,5 +154,22 @@ impl TrackFile {
             start_ms: self.first.map_or(0, |(ms, _)| ms),
             end_ms: writer.end_ms(),
         })
+    }
+}
+
+/// The track a file starts with, from its first frame: `None` for a video frame that is
+/// not a keyframe that says its size (or a codec the recorder does not write).
+fn track_of(frame: &RecordedFrame) -> Option<Track> {
+    let key = frame.keyframe;
+    match frame.codec {
+        RecordedCodec::Opus => Some(Track::opus()),
+        RecordedCodec::Pcmu => Some(Track::g711(false)),
+        RecordedCodec::Pcma => Some(Track::g711(true)),
+        RecordedCodec::Vp8 => {
+            let (w, h) = vp8_keyframe_size(&frame.data).filter(|_| key)?;
+            Some(Track::vp8(w, h))
+        }
+        RecordedCodec::H264 => Track::h264(&frame.data).filter(|_| key),
+        RecordedCodec::Other => None,
     }
 }

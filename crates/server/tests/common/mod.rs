@@ -5,6 +5,7 @@
 pub mod pebble;
 pub mod process;
 pub mod redis_server;
+pub mod rtsp;
 
 use confab_server::config::Config;
 use futures_util::{SinkExt, StreamExt};
