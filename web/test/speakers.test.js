@@ -37,7 +37,7 @@ test('the speakers of our call are marked, the loudest first; the others cleared
   assert.deepEqual(marks(), { speaking: ['ada', 'bob'], loudest: ['bob'] });
   s.handle({ type: 'activeSpeakers', call: 3, speakers: ['cy'] }, 3);
   assert.deepEqual(marks(), { speaking: ['cy'], loudest: ['cy'] });
-  assert.deepEqual(s.snapshot(), { call: 3, speakers: ['cy'] });
+  assert.deepEqual(s.snapshot(), { call: 3, speakers: ['cy'], levels: {} });
   s.handle({ type: 'activeSpeakers', call: 3, speakers: [] }, 3);
   assert.deepEqual(marks(), { speaking: [], loudest: [] });
 });
@@ -46,11 +46,11 @@ test('a list for another call is ignored; leaving the call clears the marks', ()
   const { stage, marks } = fakeStage(['ada', 'bob']);
   const s = new Speakers(stage);
   s.handle({ type: 'activeSpeakers', call: 4, speakers: ['ada'] }, 3);
-  assert.deepEqual(s.snapshot(), { call: null, speakers: [] });
+  assert.deepEqual(s.snapshot(), { call: null, speakers: [], levels: {} });
   s.handle({ type: 'activeSpeakers', call: 3, speakers: ['ada'] }, 3);
   s.follow(3); // still in it
   assert.deepEqual(marks().speaking, ['ada']);
   s.follow(null);
   assert.deepEqual(marks(), { speaking: [], loudest: [] });
-  assert.deepEqual(s.snapshot(), { call: null, speakers: [] });
+  assert.deepEqual(s.snapshot(), { call: null, speakers: [], levels: {} });
 });
