@@ -6,15 +6,20 @@
 //! never see a secret. Password checks are slow on purpose (argon2); they run on the
 //! blocking pool, at most [`PARALLEL_VERIFICATIONS`] at once, so a flood of guesses
 //! cannot starve the server, and each connection gets [`MAX_FAILURES`] wrong tries.
+//! In front of them, the per-room [`gate`] admits the password last verified right at
+//! once and bounds the checks one room may queue.
 
+pub mod gate;
 pub mod password;
 pub mod settings;
 pub mod token;
 
 use confab_proto::{normalize_name, ErrorCode, RoomId};
+use gate::{Decision, Digest, PasswordGate};
 use settings::AuthSettings;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use token::{Role, Verifier};
 use tokio::sync::Semaphore;
 
@@ -60,6 +65,8 @@ pub struct Auth {
     require_token: bool,
     passwords: HashMap<RoomId, Arc<str>>,
     slots: Semaphore,
+    /// A std mutex: each use is a map lookup and an HMAC, never across `.await`.
+    gate: Mutex<PasswordGate>,
 }
 
 impl Auth {
@@ -84,6 +91,7 @@ impl Auth {
                 .map(|(r, h)| (r.clone(), Arc::from(h.as_str())))
                 .collect(),
             slots: Semaphore::new(PARALLEL_VERIFICATIONS),
+            gate: Mutex::new(PasswordGate::new(crate::random::bytes())),
         })
     }
 
@@ -151,6 +159,27 @@ impl Auth {
                 "this room needs a password",
             ));
         };
+        let decision = lock(&self.gate).check(room, hash, &password, Instant::now());
+        let digest = match decision {
+            Decision::Remembered => return Ok(Grant::default()),
+            Decision::Wrong => return Err(wrong_password()),
+            Decision::Busy(wait) => {
+                return Err(Refusal::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many password attempts for this room; try again in {} s",
+                        wait.as_secs().max(1)
+                    ),
+                ))
+            }
+            Decision::Verify(digest) => digest,
+        };
+        // Frees the gate's place however this ends (also if the join is dropped).
+        let mut pending = Pending {
+            gate: &self.gate,
+            room,
+            digest: Some(digest),
+        };
         let Ok(_slot) = self.slots.acquire().await else {
             return Err(Refusal::new(ErrorCode::BadPassword, "server shutting down"));
         };
@@ -158,10 +187,41 @@ impl Auth {
         let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
             .await
             .unwrap_or(false);
+        pending.finish(ok);
         if ok {
             Ok(Grant::default())
         } else {
-            Err(Refusal::new(ErrorCode::BadPassword, "wrong password"))
+            Err(wrong_password())
         }
+    }
+}
+
+fn wrong_password() -> Refusal {
+    Refusal::new(ErrorCode::BadPassword, "wrong password")
+}
+
+fn lock(gate: &Mutex<PasswordGate>) -> std::sync::MutexGuard<'_, PasswordGate> {
+    // A panic while holding it leaves a count at worst one off: keep using it.
+    gate.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An argon2 check the gate allowed; tells the gate when it is over, however it ends.
+struct Pending<'a> {
+    gate: &'a Mutex<PasswordGate>,
+    room: &'a RoomId,
+    digest: Option<Digest>,
+}
+
+impl Pending<'_> {
+    fn finish(&mut self, right: bool) {
+        if let Some(d) = self.digest.take() {
+            lock(self.gate).finished(self.room, d, right);
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.finish(false);
     }
 }
