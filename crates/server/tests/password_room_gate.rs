@@ -1,9 +1,11 @@
 //! A room under password guessing from many addresses still admits its right password
 //! fast (issue 12 item 9): 64 guessers on 127.0.0.x, each reconnecting and guessing
 //! until its address is throttled, while a member joins again and again. The member's
-//! join latency under attack stays within twice its quiet latency (plus a small floor
-//! for scheduling noise on a shared machine), because the password last verified right
-//! is remembered (a keyed digest) and admitted without queueing behind argon2.
+//! join latency under attack stays within twice its quiet latency plus 100 ms (a floor
+//! for a debug build sharing two cores with 64 guessers; without the gate it waits
+//! behind their argon2 checks for seconds), because the password last verified right is
+//! remembered (a keyed digest) and admitted without queueing behind argon2.
+//! `bench/soak.sh` measures the same in a release build.
 
 mod common;
 use common::{Client, TestServer};
@@ -107,7 +109,7 @@ async fn a_right_password_joins_fast_while_many_addresses_guess() {
         answers.load(Ordering::Relaxed)
     );
     assert!(
-        a <= q * 2 + Duration::from_millis(25),
+        a <= q * 2 + Duration::from_millis(100),
         "under attack {a:?} vs quiet {q:?}"
     );
 }

@@ -38,5 +38,8 @@ fn overrides_and_invisible_characters_never_reach_the_room() {
     assert_eq!(h.hub.chat_history(&room("r"))[0].text, want, "and kept so");
 
     let invisible = r#"{"type":"chat","text":"\u200b\u202e\u2066"}"#;
-    assert_eq!(decode_client(invisible).unwrap_err().code, ErrorCode::BadText);
+    assert_eq!(
+        decode_client(invisible).unwrap_err().code,
+        ErrorCode::BadText
+    );
 }

@@ -10,10 +10,15 @@
 //!   without argon2 and without queueing; one that does not match is wrong, also
 //!   without argon2 (one hash admits one password). The digest covers the room's hash
 //!   too, so a changed hash forgets it. Compared in constant time.
-//! - while no password is remembered, bounds the argon2 checks of a room:
-//!   [`ROOM_IN_FLIGHT`] waiting or running at once and a bucket of [`ROOM_BURST`]
-//!   then one per [`ROOM_REFILL`]; and of all rooms together: [`TOTAL_IN_FLIGHT`].
-//!   Beyond, the join is refused (`rate_limited`) at once instead of queueing.
+//! - while no password is remembered (after a start), bounds the argon2 checks of a
+//!   room in two lanes. A client address with no recent wrong password (`clean`, from
+//!   the per-address throttle) takes the clean lane: [`CLEAN_IN_FLIGHT`] at once, run on
+//!   a verifier of its own, so a member's first join does not wait behind guessers.
+//!   Any other address: [`ROOM_IN_FLIGHT`] waiting or running at once and a bucket of
+//!   [`ROOM_BURST`] then one per [`ROOM_REFILL`]. All rooms together:
+//!   [`TOTAL_IN_FLIGHT`]. Beyond, the join is refused (`rate_limited`) at once instead of
+//!   queueing, and the refusal counts against the address like a wrong password, so a
+//!   guesser is clean for one try only, then waits its turn in the other lane.
 //!
 //! The gate bounds work, not guesses: a room under attack still admits its right
 //! password, so every answer tells a guesser "not this one", and guessing from many
@@ -26,8 +31,11 @@ use confab_signal::rate::TokenBucket;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Argon2 checks of one room waiting or running at once.
+/// Argon2 checks of one room waiting or running at once, for suspect addresses.
 pub const ROOM_IN_FLIGHT: u32 = 2;
+/// Argon2 checks of one room waiting or running at once, for clean addresses (several
+/// members may arrive together, as a meeting starts).
+pub const CLEAN_IN_FLIGHT: u32 = 4;
 /// Argon2 checks one room may start in a burst (while no password is remembered); more
 /// than one address's burst of wrong passwords, so one guesser alone cannot spend it.
 pub const ROOM_BURST: u32 = 32;
@@ -39,6 +47,23 @@ pub const TOTAL_IN_FLIGHT: u32 = 16;
 /// A keyed digest of (room hash, password).
 #[derive(Clone, Debug)]
 pub struct Digest(hmac::Tag);
+
+/// Which lane an argon2 check runs in (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// For addresses with no recent wrong password.
+    Clean,
+    /// For the others.
+    Suspect,
+}
+
+/// An argon2 check the gate allowed: hand it back to [`PasswordGate::finished`].
+#[derive(Debug)]
+pub struct Ticket {
+    digest: Digest,
+    /// The lane it runs in (a verifier of its own for [`Lane::Clean`]).
+    pub lane: Lane,
+}
 
 impl Digest {
     fn matches(&self, other: &Digest) -> bool {
@@ -53,9 +78,9 @@ pub enum Decision {
     Remembered,
     /// Not the remembered password: wrong, no argon2.
     Wrong,
-    /// Run argon2, then call [`PasswordGate::finished`] with this digest (always, also
+    /// Run argon2, then call [`PasswordGate::finished`] with this ticket (always, also
     /// when the check is abandoned: it frees the place).
-    Verify(Digest),
+    Verify(Ticket),
     /// Too many checks of this room or in total: refuse now, retry after the duration.
     Busy(Duration),
 }
@@ -65,6 +90,7 @@ pub enum Decision {
 struct RoomState {
     remembered: Option<Digest>,
     in_flight: u32,
+    clean_in_flight: u32,
     bucket: TokenBucket,
 }
 
@@ -86,12 +112,21 @@ impl PasswordGate {
         }
     }
 
-    /// Decides a join to `room` (whose argon2 hash is `hash`) with `password`.
-    pub fn check(&mut self, room: &RoomId, hash: &str, password: &str, now: Instant) -> Decision {
+    /// Decides a join to `room` (whose argon2 hash is `hash`) with `password`, from an
+    /// address that is `clean` (no recent wrong password).
+    pub fn check(
+        &mut self,
+        room: &RoomId,
+        hash: &str,
+        password: &str,
+        clean: bool,
+        now: Instant,
+    ) -> Decision {
         let digest = self.digest(hash, password);
         let state = self.rooms.entry(room.clone()).or_insert_with(|| RoomState {
             remembered: None,
             in_flight: 0,
+            clean_in_flight: 0,
             bucket: TokenBucket::full(ROOM_BURST, now),
         });
         if let Some(known) = &state.remembered {
@@ -101,25 +136,37 @@ impl PasswordGate {
                 Decision::Wrong
             };
         }
-        if state.in_flight >= ROOM_IN_FLIGHT || self.in_flight >= TOTAL_IN_FLIGHT {
+        if self.in_flight >= TOTAL_IN_FLIGHT {
             return Decision::Busy(ROOM_REFILL);
         }
-        if let Err(wait) = state.bucket.try_take(now, ROOM_BURST, ROOM_REFILL) {
-            return Decision::Busy(wait);
-        }
-        state.in_flight += 1;
+        let lane = if clean && state.clean_in_flight < CLEAN_IN_FLIGHT {
+            state.clean_in_flight += 1;
+            Lane::Clean
+        } else {
+            if state.in_flight >= ROOM_IN_FLIGHT {
+                return Decision::Busy(ROOM_REFILL);
+            }
+            if let Err(wait) = state.bucket.try_take(now, ROOM_BURST, ROOM_REFILL) {
+                return Decision::Busy(wait);
+            }
+            state.in_flight += 1;
+            Lane::Suspect
+        };
         self.in_flight += 1;
-        Decision::Verify(digest)
+        Decision::Verify(Ticket { digest, lane })
     }
 
     /// An argon2 check that [`check`](Self::check) allowed is over: `right` when the
     /// password verified (it is remembered), `false` when wrong or abandoned.
-    pub fn finished(&mut self, room: &RoomId, digest: Digest, right: bool) {
+    pub fn finished(&mut self, room: &RoomId, ticket: Ticket, right: bool) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(state) = self.rooms.get_mut(room) {
-            state.in_flight = state.in_flight.saturating_sub(1);
+            match ticket.lane {
+                Lane::Clean => state.clean_in_flight = state.clean_in_flight.saturating_sub(1),
+                Lane::Suspect => state.in_flight = state.in_flight.saturating_sub(1),
+            }
             if right {
-                state.remembered = Some(digest);
+                state.remembered = Some(ticket.digest);
             }
         }
     }
@@ -147,20 +194,26 @@ mod tests {
         let mut g = PasswordGate::new([7; 32]);
         let now = Instant::now();
         let r = room("board");
-        let Decision::Verify(d) = g.check(&r, "H", "secret", now) else {
+        let Decision::Verify(d) = g.check(&r, "H", "secret", false, now) else {
             panic!("first check runs argon2");
         };
         g.finished(&r, d, true);
         assert!(matches!(
-            g.check(&r, "H", "secret", now),
+            g.check(&r, "H", "secret", false, now),
             Decision::Remembered
         ));
-        assert!(matches!(g.check(&r, "H", "guess", now), Decision::Wrong));
+        assert!(matches!(
+            g.check(&r, "H", "guess", false, now),
+            Decision::Wrong
+        ));
         // A changed hash does not match what was remembered for the old one.
-        assert!(matches!(g.check(&r, "H2", "secret", now), Decision::Wrong));
+        assert!(matches!(
+            g.check(&r, "H2", "secret", false, now),
+            Decision::Wrong
+        ));
         // Another room knows nothing of it.
         assert!(matches!(
-            g.check(&room("other"), "H", "secret", now),
+            g.check(&room("other"), "H", "secret", false, now),
             Decision::Verify(_)
         ));
     }
@@ -172,15 +225,18 @@ mod tests {
         let r = room("board");
         let mut pending = Vec::new();
         for _ in 0..ROOM_IN_FLIGHT {
-            let Decision::Verify(d) = g.check(&r, "H", "guess", now) else {
+            let Decision::Verify(d) = g.check(&r, "H", "guess", false, now) else {
                 panic!("within the bound");
             };
             pending.push(d);
         }
-        assert!(matches!(g.check(&r, "H", "guess", now), Decision::Busy(_)));
+        assert!(matches!(
+            g.check(&r, "H", "guess", false, now),
+            Decision::Busy(_)
+        ));
         // Other rooms are not held up by this one.
         assert!(matches!(
-            g.check(&room("other"), "H", "x", now),
+            g.check(&room("other"), "H", "x", false, now),
             Decision::Verify(_)
         ));
         for d in pending.drain(..) {
@@ -188,18 +244,53 @@ mod tests {
         }
         // The rest of the burst, one at a time, then the bucket is empty.
         for _ in ROOM_IN_FLIGHT..ROOM_BURST {
-            let Decision::Verify(d) = g.check(&r, "H", "guess", now) else {
+            let Decision::Verify(d) = g.check(&r, "H", "guess", false, now) else {
                 panic!("within the burst");
             };
             g.finished(&r, d, false);
         }
-        let Decision::Busy(wait) = g.check(&r, "H", "guess", now) else {
+        let Decision::Busy(wait) = g.check(&r, "H", "guess", false, now) else {
             panic!("burst spent");
         };
         assert!(wait <= ROOM_REFILL, "{wait:?}");
         assert!(matches!(
-            g.check(&r, "H", "guess", now + ROOM_REFILL),
+            g.check(&r, "H", "guess", false, now + ROOM_REFILL),
             Decision::Verify(_)
+        ));
+    }
+
+    #[test]
+    fn clean_addresses_have_a_lane_of_their_own_while_guessers_fill_theirs() {
+        let mut g = PasswordGate::new([3; 32]);
+        let now = Instant::now();
+        let r = room("board");
+        for _ in 0..ROOM_IN_FLIGHT {
+            assert!(matches!(
+                g.check(&r, "H", "guess", false, now),
+                Decision::Verify(_)
+            ));
+        }
+        assert!(matches!(
+            g.check(&r, "H", "guess", false, now),
+            Decision::Busy(_)
+        ));
+        let mut clean = Vec::new();
+        for _ in 0..CLEAN_IN_FLIGHT {
+            let Decision::Verify(t) = g.check(&r, "H", "secret", true, now) else {
+                panic!("the clean lane is free");
+            };
+            assert_eq!(t.lane, Lane::Clean);
+            clean.push(t);
+        }
+        // A full clean lane overflows into the other one (full too here).
+        assert!(matches!(
+            g.check(&r, "H", "secret", true, now),
+            Decision::Busy(_)
+        ));
+        g.finished(&r, clean.pop().unwrap(), true);
+        assert!(matches!(
+            g.check(&r, "H", "secret", false, now),
+            Decision::Remembered
         ));
     }
 
@@ -209,13 +300,13 @@ mod tests {
         let now = Instant::now();
         let mut n = 0;
         for i in 0..TOTAL_IN_FLIGHT {
-            if let Decision::Verify(_) = g.check(&room(&format!("r{i}")), "H", "x", now) {
+            if let Decision::Verify(_) = g.check(&room(&format!("r{i}")), "H", "x", false, now) {
                 n += 1;
             }
         }
         assert_eq!(n, TOTAL_IN_FLIGHT);
         assert!(matches!(
-            g.check(&room("last"), "H", "x", now),
+            g.check(&room("last"), "H", "x", false, now),
             Decision::Busy(_)
         ));
     }

@@ -15,7 +15,7 @@ pub mod settings;
 pub mod token;
 
 use confab_proto::{normalize_name, ErrorCode, RoomId};
-use gate::{Decision, Digest, PasswordGate};
+use gate::{Decision, Lane, PasswordGate, Ticket};
 use settings::AuthSettings;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,8 @@ use std::time::Instant;
 use token::{Role, Verifier};
 use tokio::sync::Semaphore;
 
-/// Password verifications running at once, server-wide.
+/// Password verifications running at once, server-wide (and one more for clean
+/// addresses: see [`gate`]).
 pub const PARALLEL_VERIFICATIONS: usize = 2;
 /// Failed joins (wrong password, bad token) one connection may make before it is closed.
 pub const MAX_FAILURES: u32 = 5;
@@ -65,6 +66,8 @@ pub struct Auth {
     require_token: bool,
     passwords: HashMap<RoomId, Arc<str>>,
     slots: Semaphore,
+    /// The verifier of the gate's clean lane (one at a time).
+    clean_slot: Semaphore,
     /// A std mutex: each use is a map lookup and an HMAC, never across `.await`.
     gate: Mutex<PasswordGate>,
 }
@@ -91,6 +94,7 @@ impl Auth {
                 .map(|(r, h)| (r.clone(), Arc::from(h.as_str())))
                 .collect(),
             slots: Semaphore::new(PARALLEL_VERIFICATIONS),
+            clean_slot: Semaphore::new(1),
             gate: Mutex::new(PasswordGate::new(crate::random::bytes())),
         })
     }
@@ -109,13 +113,15 @@ impl Auth {
     /// - a valid token for this room admits (under the token's name and role), whatever
     ///   the room's password;
     /// - else, with `require_token`, nothing else does;
-    /// - else a room with a password needs the right one;
+    /// - else a room with a password needs the right one (`clean`: the client's address
+    ///   sent no wrong password lately, see [`gate`]);
     /// - else the room is open.
     pub async fn check_join(
         &self,
         room: &RoomId,
         password: Option<String>,
         token: Option<String>,
+        clean: bool,
     ) -> Result<Grant, Refusal> {
         if let Some(token) = token {
             if !self.verifier.is_configured() {
@@ -159,8 +165,8 @@ impl Auth {
                 "this room needs a password",
             ));
         };
-        let decision = lock(&self.gate).check(room, hash, &password, Instant::now());
-        let digest = match decision {
+        let decision = lock(&self.gate).check(room, hash, &password, clean, Instant::now());
+        let ticket = match decision {
             Decision::Remembered => return Ok(Grant::default()),
             Decision::Wrong => return Err(wrong_password()),
             Decision::Busy(wait) => {
@@ -172,15 +178,19 @@ impl Auth {
                     ),
                 ))
             }
-            Decision::Verify(digest) => digest,
+            Decision::Verify(ticket) => ticket,
+        };
+        let slots = match ticket.lane {
+            Lane::Clean => &self.clean_slot,
+            Lane::Suspect => &self.slots,
         };
         // Frees the gate's place however this ends (also if the join is dropped).
         let mut pending = Pending {
             gate: &self.gate,
             room,
-            digest: Some(digest),
+            ticket: Some(ticket),
         };
-        let Ok(_slot) = self.slots.acquire().await else {
+        let Ok(_slot) = slots.acquire().await else {
             return Err(Refusal::new(ErrorCode::BadPassword, "server shutting down"));
         };
         let hash = hash.clone();
@@ -209,13 +219,13 @@ fn lock(gate: &Mutex<PasswordGate>) -> std::sync::MutexGuard<'_, PasswordGate> {
 struct Pending<'a> {
     gate: &'a Mutex<PasswordGate>,
     room: &'a RoomId,
-    digest: Option<Digest>,
+    ticket: Option<Ticket>,
 }
 
 impl Pending<'_> {
     fn finish(&mut self, right: bool) {
-        if let Some(d) = self.digest.take() {
-            lock(self.gate).finished(self.room, d, right);
+        if let Some(t) = self.ticket.take() {
+            lock(self.gate).finished(self.room, t, right);
         }
     }
 }
