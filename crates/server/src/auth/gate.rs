@@ -12,11 +12,13 @@
 //!   too, so a changed hash forgets it. Compared in constant time.
 //! - while no password is remembered (after a start), bounds the argon2 checks of a
 //!   room in two lanes. A client address with no recent wrong password (`clean`, from
-//!   the per-address throttle) takes the clean lane: [`CLEAN_IN_FLIGHT`] at once, run on
-//!   a verifier of its own, so a member's first join does not wait behind guessers.
+//!   the per-address throttle) takes the clean lane: [`CLEAN_IN_FLIGHT`] waiting or
+//!   running at once ([`CLEAN_TOTAL`] in all rooms), run one at a time on a verifier of
+//!   its own, so a member's first join does not wait behind guessers. A check whose
+//!   turn comes after the room's password became known is decided by the digest
+//!   ([`PasswordGate::recheck`]), so members arriving together cost one argon2.
 //!   Any other address: [`ROOM_IN_FLIGHT`] waiting or running at once and a bucket of
-//!   [`ROOM_BURST`] then one per [`ROOM_REFILL`]. All rooms together:
-//!   [`TOTAL_IN_FLIGHT`]. Beyond, the join is refused (`rate_limited`) at once instead of
+//!   [`ROOM_BURST`] then one per [`ROOM_REFILL`]; [`TOTAL_IN_FLIGHT`] in all rooms. Beyond, the join is refused (`rate_limited`) at once instead of
 //!   queueing, and the refusal counts against the address like a wrong password, so a
 //!   guesser is clean for one try only, then waits its turn in the other lane.
 //!
@@ -33,15 +35,18 @@ use std::time::{Duration, Instant};
 
 /// Argon2 checks of one room waiting or running at once, for suspect addresses.
 pub const ROOM_IN_FLIGHT: u32 = 2;
-/// Argon2 checks of one room waiting or running at once, for clean addresses (several
-/// members may arrive together, as a meeting starts).
-pub const CLEAN_IN_FLIGHT: u32 = 4;
+/// Checks of one room waiting or running at once, for clean addresses (members arrive
+/// together as a meeting starts; all but the first are usually decided by the digest).
+pub const CLEAN_IN_FLIGHT: u32 = 32;
+/// Checks waiting or running at once for clean addresses, all rooms together.
+pub const CLEAN_TOTAL: u32 = 128;
 /// Argon2 checks one room may start in a burst (while no password is remembered); more
 /// than one address's burst of wrong passwords, so one guesser alone cannot spend it.
 pub const ROOM_BURST: u32 = 32;
 /// One more argon2 check per room per this interval.
 pub const ROOM_REFILL: Duration = Duration::from_millis(500);
-/// Argon2 checks waiting or running at once, all rooms together (2 run at a time).
+/// Argon2 checks waiting or running at once for other addresses, all rooms together (2
+/// run at a time).
 pub const TOTAL_IN_FLIGHT: u32 = 16;
 
 /// A keyed digest of (room hash, password).
@@ -100,6 +105,7 @@ pub struct PasswordGate {
     key: hmac::Key,
     rooms: HashMap<RoomId, RoomState>,
     in_flight: u32,
+    clean_in_flight: u32,
 }
 
 impl PasswordGate {
@@ -109,6 +115,7 @@ impl PasswordGate {
             key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             rooms: HashMap::new(),
             in_flight: 0,
+            clean_in_flight: 0,
         }
     }
 
@@ -136,30 +143,42 @@ impl PasswordGate {
                 Decision::Wrong
             };
         }
-        if self.in_flight >= TOTAL_IN_FLIGHT {
-            return Decision::Busy(ROOM_REFILL);
-        }
-        let lane = if clean && state.clean_in_flight < CLEAN_IN_FLIGHT {
+        let lane = if clean
+            && state.clean_in_flight < CLEAN_IN_FLIGHT
+            && self.clean_in_flight < CLEAN_TOTAL
+        {
             state.clean_in_flight += 1;
+            self.clean_in_flight += 1;
             Lane::Clean
         } else {
-            if state.in_flight >= ROOM_IN_FLIGHT {
+            if state.in_flight >= ROOM_IN_FLIGHT || self.in_flight >= TOTAL_IN_FLIGHT {
                 return Decision::Busy(ROOM_REFILL);
             }
             if let Err(wait) = state.bucket.try_take(now, ROOM_BURST, ROOM_REFILL) {
                 return Decision::Busy(wait);
             }
             state.in_flight += 1;
+            self.in_flight += 1;
             Lane::Suspect
         };
-        self.in_flight += 1;
         Decision::Verify(Ticket { digest, lane })
+    }
+
+    /// For a check about to run argon2: whether the room's password became known while
+    /// it waited (`Some(right)`: decided by the digest, finish it without argon2).
+    pub fn recheck(&self, room: &RoomId, ticket: &Ticket) -> Option<bool> {
+        let known = self.rooms.get(room)?.remembered.as_ref()?;
+        Some(known.matches(&ticket.digest))
     }
 
     /// An argon2 check that [`check`](Self::check) allowed is over: `right` when the
     /// password verified (it is remembered), `false` when wrong or abandoned.
     pub fn finished(&mut self, room: &RoomId, ticket: Ticket, right: bool) {
-        self.in_flight = self.in_flight.saturating_sub(1);
+        let total = match ticket.lane {
+            Lane::Clean => &mut self.clean_in_flight,
+            Lane::Suspect => &mut self.in_flight,
+        };
+        *total = total.saturating_sub(1);
         if let Some(state) = self.rooms.get_mut(room) {
             match ticket.lane {
                 Lane::Clean => state.clean_in_flight = state.clean_in_flight.saturating_sub(1),
@@ -287,11 +306,14 @@ mod tests {
             g.check(&r, "H", "secret", true, now),
             Decision::Busy(_)
         ));
+        assert_eq!(g.recheck(&r, &clean[0]), None, "not known yet");
         g.finished(&r, clean.pop().unwrap(), true);
         assert!(matches!(
             g.check(&r, "H", "secret", false, now),
             Decision::Remembered
         ));
+        // The checks still waiting are decided by the digest now.
+        assert_eq!(g.recheck(&r, &clean[0]), Some(true));
     }
 
     #[test]
