@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Prints bench/soak.sh's table from what it wrote in <dir>: quiet.json and attack.json
+// Prints bench/soak.sh's table from what it wrote in <dir>: first-joins.json, quiet.json
+// and attack.json
 // (confab-load), abuse.json (confab-abuse), samples.txt (one line a second: phase, the
 // server's RSS in KiB, its open descriptors).
 //
@@ -13,6 +14,7 @@ const load = (name) => {
   const f = join(dir, name);
   return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
 };
+const first = load('first-joins.json');
 const quiet = load('quiet.json');
 const attack = load('attack.json');
 const abuse = load('abuse.json');
@@ -40,6 +42,7 @@ const lost = (r) => (r ? (r.expected - r.delivered) + r.lost + r.badStreams : Na
 const errors = (r) => (r ? Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none' : '-');
 
 const rows = [
+  ['first joins after the start (argon2 once a room), p99 ms', fmt(first?.setupP99Ms, 1), '-', '-', '', ''],
   ['legitimate p99 join latency, ms', fmt(quiet?.setupP99Ms, 1), fmt(attack?.setupP99Ms, 1), '-', ratio(quiet?.setupP99Ms, attack?.setupP99Ms), 'within 2x'],
   ['legitimate p99 chat latency, ms', fmt(quiet?.p99Ms, 1), fmt(attack?.p99Ms, 1), '-', ratio(quiet?.p99Ms, attack?.p99Ms), 'within 2x'],
   ['legitimate p50 chat latency, ms', fmt(quiet?.p50Ms, 1), fmt(attack?.p50Ms, 1), '-', ratio(quiet?.p50Ms, attack?.p50Ms), ''],
