@@ -3,9 +3,10 @@
 //!
 //! The connection driver calls [`Auth::check_join`] before a `join` reaches the hub,
 //! and strips the password and token from it, so the hub, its logs and its metrics
-//! never see a secret. Password checks are slow on purpose (argon2); they run on the
-//! blocking pool, at most [`PARALLEL_VERIFICATIONS`] at once, so a flood of guesses
-//! cannot starve the server, and each connection gets [`MAX_FAILURES`] wrong tries.
+//! never see a secret. Password checks are slow on purpose (argon2); they run on
+//! threads of their own (`verifier.rs`), at most [`PARALLEL_VERIFICATIONS`] at once
+//! (and one for the gate's clean lane), so a flood of guesses cannot starve the server,
+//! and each connection gets [`MAX_FAILURES`] wrong tries.
 //! In front of them, the per-room [`gate`] admits the password last verified right at
 //! once and bounds the checks one room may queue.
 
@@ -13,6 +14,7 @@ pub mod gate;
 pub mod password;
 pub mod settings;
 pub mod token;
+mod verifier;
 
 use confab_proto::{normalize_name, ErrorCode, RoomId};
 use gate::{Decision, Lane, PasswordGate, Ticket};
@@ -26,6 +28,8 @@ use tokio::sync::Semaphore;
 /// Password verifications running at once, server-wide (and one more for clean
 /// addresses: see [`gate`]).
 pub const PARALLEL_VERIFICATIONS: usize = 2;
+// One verifier thread per permit: a caller holding a permit never finds them all busy.
+const _: () = assert!(verifier::VERIFIER_THREADS == PARALLEL_VERIFICATIONS + 1);
 /// Failed joins (wrong password, bad token) one connection may make before it is closed.
 pub const MAX_FAILURES: u32 = 5;
 
@@ -70,6 +74,7 @@ pub struct Auth {
     clean_slot: Semaphore,
     /// A std mutex: each use is a map lookup and an HMAC, never across `.await`.
     gate: Mutex<PasswordGate>,
+    verifiers: verifier::Verifiers,
 }
 
 impl Auth {
@@ -96,6 +101,7 @@ impl Auth {
             slots: Semaphore::new(PARALLEL_VERIFICATIONS),
             clean_slot: Semaphore::new(1),
             gate: Mutex::new(PasswordGate::new(crate::random::bytes())),
+            verifiers: verifier::Verifiers::start(),
         })
     }
 
@@ -206,10 +212,12 @@ impl Auth {
                 Err(wrong_password())
             };
         }
-        let hash = hash.clone();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
-            .await
-            .unwrap_or(false);
+        let Some(ok) = self.verifiers.verify(hash.clone(), password).await else {
+            return Err(Refusal::new(
+                ErrorCode::RateLimited,
+                "the server cannot check passwords now; try again",
+            ));
+        };
         pending.finish(ok);
         if ok {
             Ok(Grant::default())
