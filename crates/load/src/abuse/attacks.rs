@@ -104,7 +104,7 @@ pub(crate) async fn slow_reader(ctx: Arc<Ctx>) {
         ctx.tally.count("slow_reader", "connected");
         let mut sent = 0u64;
         while ctx.running() {
-            let msg = if sent % 2 == 0 {
+            let msg = if sent.is_multiple_of(2) {
                 json!({"type":"join","room":"flood","name":"slow"})
             } else {
                 json!({"type":"leave"})
