@@ -5,6 +5,7 @@
 #
 #   bash bench/soak.sh
 #   SKIP_BUILD=1 CLIENTS=100 DURATION=20 bash bench/soak.sh
+#   ABUSE_ARGS='--slow-readers 0' bash bench/soak.sh   # leave an attack out
 #
 # Legitimate: `confab-load` (crates/load), CLIENTS clients in rooms of ROOM (rooms
 # load-0… behind one password), each from an address of its own (127.0.2.x), chats paced
@@ -99,7 +100,7 @@ echo attack >"$PHASE_FILE"
 ABUSE_SECS=$(( RAMP + DURATION + 15 ))
 "$ABUSE" --url "ws://127.0.0.1:$PORT/ws" --turn "127.0.0.1:$TURN_PORT" \
   --duration "$ABUSE_SECS" --guessers "$GUESSERS" --rooms "$ROOMS" \
-  --json "$OUT/abuse.json" >"$OUT/abuse.txt" 2>&1 &
+  --json "$OUT/abuse.json" ${ABUSE_ARGS:-} >"$OUT/abuse.txt" 2>&1 &
 ABUSE_PID=$!
 sleep "$RAMP"
 legit attack "$DURATION"
