@@ -108,13 +108,14 @@ fn client_index(name: &str) -> Option<u32> {
     name.strip_prefix('c')?.parse().ok()
 }
 
-/// Connects, says hello and joins `room` as `c<idx>`.
+/// Connects, says hello and joins `room` as `c<idx>` (with `password`, if given).
 pub async fn join(
     url: &str,
     addr: SocketAddr,
     src: Option<IpAddr>,
     idx: u32,
     room: &str,
+    password: Option<&str>,
 ) -> anyhow::Result<Joined> {
     let started = std::time::Instant::now();
     let mut ws = connect(url, addr, src).await?;
@@ -124,7 +125,11 @@ pub async fn join(
         ServerMsg::Welcome { .. } => {}
         other => bail!("expected welcome, got {other:?}"),
     }
-    let join = json!({"type":"join","id":2,"room":room,"name":format!("c{idx}")}).to_string();
+    let mut join = json!({"type":"join","id":2,"room":room,"name":format!("c{idx}")});
+    if let Some(p) = password {
+        join["password"] = p.into();
+    }
+    let join = join.to_string();
     ws.send(Message::Text(join.into())).await?;
     let mut peers = HashMap::new();
     loop {

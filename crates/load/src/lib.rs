@@ -8,9 +8,12 @@
 //! each receiver checks exactly-once in-order delivery per sender ([`seq`]) and records
 //! latency in an HDR histogram. See `bench/load.sh` for the benchmark built on it.
 //!
+//! [`abuse`] is `confab-abuse`: issue 12's attacks at once, for `bench/soak.sh`.
+//!
 //! [`media`] is the SFU media mode (`confab-media`): str0m publishers and subscribers
 //! against confab or Janus, server CPU per forwarded packet (`bench/media.sh`).
 
+pub mod abuse;
 pub mod client;
 pub mod media;
 pub mod opts;

@@ -70,6 +70,10 @@ pub struct Opts {
     /// Write the report as JSON here too.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The room password every client joins with (rooms `load-0`, `load-1`, …, which
+    /// the server must know under this password).
+    #[arg(long)]
+    pub password: Option<String>,
     /// A label for the report (e.g. "confab" or "node-ws").
     #[arg(long, default_value = "server")]
     pub label: String,

@@ -154,12 +154,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         let sending = sending_for.remove(&idx).unwrap_or(Sending::No);
         let (url, addr) = addrs[idx as usize % addrs.len()].clone();
         let (sem, setup_tx, shared) = (sem.clone(), setup_tx.clone(), shared.clone());
+        let password = opts.password.clone();
         tasks.spawn(async move {
             let permit = sem.acquire_owned().await.ok()?;
             let room = format!("load-{room}");
             let joined = tokio::time::timeout_at(
                 connect_deadline.into(),
-                client::join(&url, addr, src, idx, &room),
+                client::join(&url, addr, src, idx, &room, password.as_deref()),
             )
             .await;
             drop(permit);

@@ -3,7 +3,8 @@
 use crate::client::{ClientFrame, ClientMsg};
 use crate::ids::{RequestId, RoomId};
 use crate::server::{ErrorCode, ServerMsg};
-use crate::{MAX_CHAT_CHARS, MAX_FRAME_BYTES, MAX_NAME_CHARS};
+use crate::text::{normalize_chat_text, normalize_name};
+use crate::MAX_FRAME_BYTES;
 use serde_json::Value;
 
 /// Why a client frame was rejected. Turn it into a [`ServerMsg::Error`] with `.into()`.
@@ -113,99 +114,6 @@ pub const MAX_TOKEN_BYTES: usize = 8192;
 /// Longest `hello.resume` accepted (the server's tokens are much shorter).
 pub const MAX_RESUME_TOKEN_BYTES: usize = 128;
 
-/// The Unicode format characters (general category Cf, Unicode 15.1) as inclusive
-/// ranges: bidi overrides, embeddings and isolates, zero-width spaces and joiners, the
-/// soft hyphen, the BOM, invisible operators, tags. Invisible or reordering, so in a
-/// name they let one person pass for another (`Ada` and `A\u{200B}da`) or reverse what
-/// follows it on screen.
-const FORMAT_CHARS: &[(u32, u32)] = &[
-    (0x00AD, 0x00AD),
-    (0x0600, 0x0605),
-    (0x061C, 0x061C),
-    (0x06DD, 0x06DD),
-    (0x070F, 0x070F),
-    (0x0890, 0x0891),
-    (0x08E2, 0x08E2),
-    (0x180E, 0x180E),
-    (0x200B, 0x200F),
-    (0x202A, 0x202E),
-    (0x2060, 0x2064),
-    (0x2066, 0x206F),
-    (0xFEFF, 0xFEFF),
-    (0xFFF9, 0xFFFB),
-    (0x110BD, 0x110BD),
-    (0x110CD, 0x110CD),
-    (0x13430, 0x1343F),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0001, 0xE0001),
-    (0xE0020, 0xE007F),
-];
-
-/// Whether `c` is a Unicode format character (category Cf; see [`FORMAT_CHARS`]).
-pub fn is_format_char(c: char) -> bool {
-    let c = u32::from(c);
-    FORMAT_CHARS
-        .binary_search_by(|&(lo, hi)| {
-            if hi < c {
-                std::cmp::Ordering::Less
-            } else if lo > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
-}
-
-/// Whether `name` holds a format character it may not: any [`is_format_char`] except a
-/// zero-width joiner or non-joiner (U+200D, U+200C) standing between two non-ASCII
-/// characters. Those two are part of how Persian, Arabic and Indic names are written and
-/// of emoji sequences (a family, a flag); between ASCII letters they only hide
-/// (`A\u{200D}da` passing for `Ada`).
-fn has_forbidden_format_char(name: &str) -> bool {
-    let chars: Vec<char> = name.chars().collect();
-    chars.iter().enumerate().any(|(i, &c)| {
-        if !is_format_char(c) {
-            return false;
-        }
-        let joiner = c == '\u{200C}' || c == '\u{200D}';
-        let visible = |j: Option<&char>| j.is_some_and(|&x| !x.is_ascii() && !is_format_char(x));
-        let between = i > 0 && visible(chars.get(i - 1)) && visible(chars.get(i + 1));
-        !(joiner && between)
-    })
-}
-
-/// A display name as the protocol accepts it: trimmed, 1 to [`MAX_NAME_CHARS`]
-/// characters, no control characters and no format characters ([`is_format_char`]:
-/// bidi overrides, zero-width spaces) beyond the joiners scripts and emoji need (see
-/// `has_forbidden_format_char`). Also used for names that come in join tokens.
-pub fn normalize_name(name: &str) -> Result<String, (ErrorCode, String)> {
-    let trimmed = name.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err((
-            ErrorCode::BadName,
-            format!("name must be 1-{MAX_NAME_CHARS} characters"),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err((
-            ErrorCode::BadName,
-            "name must not contain control characters".into(),
-        ));
-    }
-    if has_forbidden_format_char(trimmed) {
-        return Err((
-            ErrorCode::BadName,
-            "name must not contain invisible formatting characters (such as bidi \
-             overrides or zero-width spaces)"
-                .into(),
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
 /// Checks field contents that serde cannot, normalizing where the contract says so.
 fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
     match msg {
@@ -299,26 +207,7 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
                     ));
                 }
             }
-            let trimmed = text.trim();
-            let chars = trimmed.chars().count();
-            if chars == 0 || chars > MAX_CHAT_CHARS {
-                return Err((
-                    ErrorCode::BadText,
-                    format!("text must be 1-{MAX_CHAT_CHARS} characters after trimming"),
-                ));
-            }
-            if trimmed
-                .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
-            {
-                return Err((
-                    ErrorCode::BadText,
-                    "text must not contain control characters other than newline and tab".into(),
-                ));
-            }
-            if trimmed.len() != text.len() {
-                *text = trimmed.to_owned();
-            }
+            *text = normalize_chat_text(text)?;
         }
         _ => {}
     }
@@ -328,6 +217,7 @@ fn validate(msg: &mut ClientMsg) -> Result<(), (ErrorCode, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{is_format_char, MAX_CHAT_CHARS};
     use proptest::prelude::*;
 
     fn code(text: &str) -> ErrorCode {
@@ -393,44 +283,6 @@ mod tests {
         assert_eq!(
             code(r#"{"type":"chat","text":"a\u009bb"}"#),
             ErrorCode::BadText
-        );
-    }
-
-    #[test]
-    fn names_with_format_characters_are_refused() {
-        for bad in [
-            "Ada\u{202E}nimda",    // right-to-left override
-            "A\u{200B}da",         // zero-width space
-            "\u{2067}Ada",         // right-to-left isolate
-            "Ada\u{FEFF}",         // byte order mark
-            "Ad\u{00AD}a",         // soft hyphen
-            "Ada\u{E0041}",        // tag
-            "\u{200F}Ada\u{200E}", // direction marks
-            "A\u{200D}da",         // a joiner between ASCII letters only hides
-            "\u{200C}مریم",        // a joiner at the start joins nothing
-        ] {
-            let json = serde_json::json!({"type": "join", "room": "r", "name": bad}).to_string();
-            assert_eq!(code(&json), ErrorCode::BadName, "{bad:?}");
-            assert!(normalize_name(bad).is_err(), "{bad:?}");
-        }
-        // Joiners that scripts and emoji need stay: a Persian name with a ZWNJ, a family
-        // emoji built with ZWJs.
-        let persian = "می\u{200C}خواهم";
-        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} Ada";
-        for good in [
-            "Ada", "أحمد", "שרה", "李雷", "Zoë", "😀 Ada", persian, family,
-        ] {
-            assert!(normalize_name(good).is_ok(), "{good:?}");
-        }
-        // The table agrees with its neighbours (not format characters).
-        for c in [
-            '\u{00AC}', '\u{00AE}', '\u{200A}', '\u{2010}', '\u{2065}', '\u{2070}',
-        ] {
-            assert!(!is_format_char(c), "{c:?}");
-        }
-        assert!(
-            FORMAT_CHARS.windows(2).all(|w| w[0].1 < w[1].0),
-            "sorted, disjoint"
         );
     }
 
@@ -508,18 +360,31 @@ mod tests {
         }
 
         /// Any chat text is accepted exactly when it obeys the documented rules, and
-        /// what is accepted is the trimmed text.
+        /// what is accepted is the text without its format characters (but joiners
+        /// between non-ASCII characters), trimmed.
         #[test]
-        fn chat_text_follows_the_rules(t in prop_oneof![".{0,40}", "[ \t\n\r\u{0}-\u{1f}a-z\u{85}\u{3000}]{0,20}"]) {
+        fn chat_text_follows_the_rules(t in prop_oneof![
+            ".{0,40}",
+            "[ \t\n\r\u{0}-\u{1f}a-z\u{85}\u{3000}]{0,20}",
+            "[ a\u{e9}\u{3000}\u{1F468}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{FEFF}]{0,20}",
+        ]) {
             let json = serde_json::json!({"type": "chat", "text": t}).to_string();
-            let trimmed = t.trim();
-            let ok = !trimmed.is_empty()
-                && trimmed.chars().count() <= MAX_CHAT_CHARS
-                && !trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+            let visible: String = t.chars().filter(|&c| !is_format_char(c)).collect();
+            let visible = visible.trim();
+            let ok = !visible.is_empty()
+                && visible.chars().count() <= MAX_CHAT_CHARS
+                && !visible.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
             match decode_client(&json) {
                 Ok(f) => {
                     prop_assert!(ok);
-                    prop_assert_eq!(f.msg, ClientMsg::Chat { text: trimmed.to_owned(), key: None });
+                    let ClientMsg::Chat { text, key: None } = f.msg else {
+                        panic!("a chat");
+                    };
+                    let joiner = |c: char| c == '\u{200C}' || c == '\u{200D}';
+                    prop_assert!(text.chars().all(|c| !is_format_char(c) || joiner(c)));
+                    let shown: String = text.chars().filter(|&c| !is_format_char(c)).collect();
+                    prop_assert_eq!(shown.as_str(), visible);
+                    prop_assert_eq!(text.trim(), text.as_str());
                 }
                 Err(e) => {
                     prop_assert!(!ok);

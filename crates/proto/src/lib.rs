@@ -26,20 +26,21 @@ mod errors;
 mod ids;
 mod peer;
 mod server;
+mod text;
 
 pub use client::{
     ClientFrame, ClientMsg, IceCandidate, PairType, Reaction, TrackView, MAX_MID_LEN, MAX_SETUP_MS,
     MAX_VIEWS,
 };
 pub use decode::{
-    decode_client, is_format_char, normalize_name, DecodeError, MAX_RESUME_TOKEN_BYTES,
-    MAX_SECRET_BYTES, MAX_TOKEN_BYTES,
+    decode_client, DecodeError, MAX_RESUME_TOKEN_BYTES, MAX_SECRET_BYTES, MAX_TOKEN_BYTES,
 };
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use server::{
     ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, MediaMode, PeerInfo,
     PeerState, RecordedFile, RecordingInfo, Role, ServerMsg, Status,
 };
+pub use text::{is_format_char, normalize_chat_text, normalize_name};
 
 /// The protocol version this crate speaks; sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -227,6 +227,8 @@ realm = "test"
 user_quota = 3
 ip_quota = 5
 max_allocations = 9
+max_stream_connections = 99
+max_stream_connections_per_ip = 9
 
 [sfu]
 media = "sfu"

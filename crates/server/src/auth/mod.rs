@@ -3,23 +3,33 @@
 //!
 //! The connection driver calls [`Auth::check_join`] before a `join` reaches the hub,
 //! and strips the password and token from it, so the hub, its logs and its metrics
-//! never see a secret. Password checks are slow on purpose (argon2); they run on the
-//! blocking pool, at most [`PARALLEL_VERIFICATIONS`] at once, so a flood of guesses
-//! cannot starve the server, and each connection gets [`MAX_FAILURES`] wrong tries.
+//! never see a secret. Password checks are slow on purpose (argon2); they run on
+//! threads of their own (`verifier.rs`), at most [`PARALLEL_VERIFICATIONS`] at once
+//! (and one for the gate's clean lane), so a flood of guesses cannot starve the server,
+//! and each connection gets [`MAX_FAILURES`] wrong tries.
+//! In front of them, the per-room [`gate`] admits the password last verified right at
+//! once and bounds the checks one room may queue.
 
+pub mod gate;
 pub mod password;
 pub mod settings;
 pub mod token;
+mod verifier;
 
 use confab_proto::{normalize_name, ErrorCode, RoomId};
+use gate::{Decision, Lane, PasswordGate, Ticket};
 use settings::AuthSettings;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use token::{Role, Verifier};
 use tokio::sync::Semaphore;
 
-/// Password verifications running at once, server-wide.
+/// Password verifications running at once, server-wide (and one more for clean
+/// addresses: see [`gate`]).
 pub const PARALLEL_VERIFICATIONS: usize = 2;
+// One verifier thread per permit: a caller holding a permit never finds them all busy.
+const _: () = assert!(verifier::VERIFIER_THREADS == PARALLEL_VERIFICATIONS + 1);
 /// Failed joins (wrong password, bad token) one connection may make before it is closed.
 pub const MAX_FAILURES: u32 = 5;
 
@@ -60,6 +70,11 @@ pub struct Auth {
     require_token: bool,
     passwords: HashMap<RoomId, Arc<str>>,
     slots: Semaphore,
+    /// The verifier of the gate's clean lane (one at a time).
+    clean_slot: Semaphore,
+    /// A std mutex: each use is a map lookup and an HMAC, never across `.await`.
+    gate: Mutex<PasswordGate>,
+    verifiers: verifier::Verifiers,
 }
 
 impl Auth {
@@ -84,6 +99,9 @@ impl Auth {
                 .map(|(r, h)| (r.clone(), Arc::from(h.as_str())))
                 .collect(),
             slots: Semaphore::new(PARALLEL_VERIFICATIONS),
+            clean_slot: Semaphore::new(1),
+            gate: Mutex::new(PasswordGate::new(crate::random::bytes())),
+            verifiers: verifier::Verifiers::start(),
         })
     }
 
@@ -101,13 +119,15 @@ impl Auth {
     /// - a valid token for this room admits (under the token's name and role), whatever
     ///   the room's password;
     /// - else, with `require_token`, nothing else does;
-    /// - else a room with a password needs the right one;
+    /// - else a room with a password needs the right one (`clean`: the client's address
+    ///   sent no wrong password lately, see [`gate`]);
     /// - else the room is open.
     pub async fn check_join(
         &self,
         room: &RoomId,
         password: Option<String>,
         token: Option<String>,
+        clean: bool,
     ) -> Result<Grant, Refusal> {
         if let Some(token) = token {
             if !self.verifier.is_configured() {
@@ -151,17 +171,88 @@ impl Auth {
                 "this room needs a password",
             ));
         };
-        let Ok(_slot) = self.slots.acquire().await else {
+        let decision = lock(&self.gate).check(room, hash, &password, clean, Instant::now());
+        let ticket = match decision {
+            Decision::Remembered => return Ok(Grant::default()),
+            Decision::Wrong => return Err(wrong_password()),
+            Decision::Busy(wait) => {
+                return Err(Refusal::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many password attempts for this room; try again in {} s",
+                        wait.as_secs().max(1)
+                    ),
+                ))
+            }
+            Decision::Verify(ticket) => ticket,
+        };
+        let slots = match ticket.lane {
+            Lane::Clean => &self.clean_slot,
+            Lane::Suspect => &self.slots,
+        };
+        // Frees the gate's place however this ends (also if the join is dropped).
+        let mut pending = Pending {
+            gate: &self.gate,
+            room,
+            ticket: Some(ticket),
+        };
+        let Ok(_slot) = slots.acquire().await else {
             return Err(Refusal::new(ErrorCode::BadPassword, "server shutting down"));
         };
-        let hash = hash.clone();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
-            .await
-            .unwrap_or(false);
+        // Members who arrived together: the first one's check made the password known.
+        let known = pending
+            .ticket
+            .as_ref()
+            .and_then(|t| lock(&self.gate).recheck(room, t));
+        if let Some(right) = known {
+            pending.finish(right);
+            return if right {
+                Ok(Grant::default())
+            } else {
+                Err(wrong_password())
+            };
+        }
+        let Some(ok) = self.verifiers.verify(hash.clone(), password).await else {
+            return Err(Refusal::new(
+                ErrorCode::RateLimited,
+                "the server cannot check passwords now; try again",
+            ));
+        };
+        pending.finish(ok);
         if ok {
             Ok(Grant::default())
         } else {
-            Err(Refusal::new(ErrorCode::BadPassword, "wrong password"))
+            Err(wrong_password())
         }
+    }
+}
+
+fn wrong_password() -> Refusal {
+    Refusal::new(ErrorCode::BadPassword, "wrong password")
+}
+
+fn lock(gate: &Mutex<PasswordGate>) -> std::sync::MutexGuard<'_, PasswordGate> {
+    // A panic while holding it leaves a count at worst one off: keep using it.
+    gate.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An argon2 check the gate allowed; tells the gate when it is over, however it ends.
+struct Pending<'a> {
+    gate: &'a Mutex<PasswordGate>,
+    room: &'a RoomId,
+    ticket: Option<Ticket>,
+}
+
+impl Pending<'_> {
+    fn finish(&mut self, right: bool) {
+        if let Some(t) = self.ticket.take() {
+            lock(self.gate).finished(self.room, t, right);
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.finish(false);
     }
 }

@@ -2,6 +2,7 @@
 //! the WebSocket upgrade.
 
 mod gate;
+pub use gate::FD_RESERVE;
 mod idle;
 mod ranges;
 mod recordings;

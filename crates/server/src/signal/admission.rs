@@ -75,6 +75,7 @@ pub(crate) async fn admit(
         return Err(answer(ErrorCode::HelloRequired, message));
     }
     let auth = &gate.settings.auth;
+    let mut clean = false;
     if token.is_none() && auth.has_password(room) {
         if gate
             .hub
@@ -97,9 +98,11 @@ pub(crate) async fn admit(
                     ..answer(ErrorCode::RateLimited, message)
                 });
             }
+            clean = gate.settings.throttle.is_clean(gate.ip, Instant::now());
         }
     }
-    match auth.check_join(room, password, token).await {
+    let password_join = password.is_some() && token.is_none();
+    match auth.check_join(room, password, token, clean).await {
         Ok(grant) => {
             if let Some(n) = grant.name {
                 *name = n;
@@ -110,7 +113,11 @@ pub(crate) async fn admit(
             }))
         }
         Err(r) => {
-            if r.code == ErrorCode::BadPassword {
+            // A wrong password, or a check the room's gate had no room for: either
+            // spends one of the address's tries (so a guesser is clean once only).
+            if r.code == ErrorCode::BadPassword
+                || (password_join && r.code == ErrorCode::RateLimited)
+            {
                 gate.settings.throttle.failed(gate.ip, Instant::now());
             }
             Err(Refused {

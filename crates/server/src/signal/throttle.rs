@@ -46,6 +46,17 @@ impl PasswordThrottle {
         }
     }
 
+    /// Whether `ip` sent no wrong password lately (its bucket is full, or it has none):
+    /// the room gate's clean lane. An unknown address (`None`) is not clean.
+    pub fn is_clean(&self, ip: Option<IpAddr>, now: Instant) -> bool {
+        let Some(ip) = ip.map(confab_signal::address_key) else {
+            return false;
+        };
+        let mut map = self.lock();
+        map.get_mut(&ip)
+            .is_none_or(|b| b.is_full(now, BURST, REFILL))
+    }
+
     /// `ip` sent a wrong password: one token less.
     pub fn failed(&self, ip: Option<IpAddr>, now: Instant) {
         let Some(ip) = ip.map(confab_signal::address_key) else {
@@ -108,6 +119,9 @@ mod tests {
         let wait = t.check(ip("198.51.100.7"), now).unwrap_err();
         assert!(wait <= REFILL, "{wait:?}");
         assert_eq!(t.check(ip("203.0.113.1"), now), Ok(()), "another address");
+        assert!(t.is_clean(ip("203.0.113.1"), now));
+        assert!(!t.is_clean(ip("198.51.100.7"), now));
+        assert!(!t.is_clean(None, now));
         // The same /64 is the same client.
         for _ in 0..BURST {
             t.failed(ip("2001:db8::1"), now);

@@ -143,7 +143,7 @@ impl Sessions {
         }
         let grant = self
             .auth
-            .check_join(&room, None, Some(token.to_owned()))
+            .check_join(&room, None, Some(token.to_owned()), false)
             .await
             .map_err(|r| Refused::new(401, r.message))?;
         let publisher = kind == ParticipantKind::WhipPublisher;

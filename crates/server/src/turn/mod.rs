@@ -7,6 +7,7 @@
 //! with a non-blocking send, so a slow or unreachable peer never stalls the relay. Batched
 //! UDP reads and writes (`recvmmsg`/`sendmmsg`) come from the `confab-udp` crate.
 
+mod caps;
 mod local;
 pub mod settings;
 mod shared;
@@ -313,6 +314,15 @@ pub fn spawn(
             .unwrap_or_default(),
         ..confab_turn::TurnConfig::default()
     };
+    let caps = caps::StreamCaps::new(
+        caps::StreamLimits {
+            per_ip: settings.max_stream_connections_per_ip,
+            total: settings.max_stream_connections,
+            fd_ceiling: crate::listeners::nofile_limit()
+                .map(|l| l.saturating_sub(crate::http::FD_RESERVE)),
+        },
+        metrics.clone(),
+    );
     sockets.udp.set_nonblocking(true)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
     let core = confab_turn::Server::new(config, u64::from_le_bytes(crate::random::bytes()));
@@ -357,6 +367,7 @@ pub fn spawn(
         tcp,
         None,
         shared.clone(),
+        caps.clone(),
         tracker.clone(),
         shutdown.clone(),
     ));
@@ -368,6 +379,7 @@ pub fn spawn(
             l,
             Some(acceptor),
             shared,
+            caps,
             tracker.clone(),
             shutdown,
         ));

@@ -158,6 +158,25 @@ pub struct TurnSettings {
         default_value_t = 10_000
     )]
     pub max_allocations: usize,
+    /// Most TURN TCP/TLS connections open at once; more are closed at accept.
+    #[arg(
+        id = "turn.max_stream_connections",
+        long = "turn-max-stream-connections",
+        env = "CONFAB_TURN_MAX_STREAM_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub max_stream_connections: usize,
+    /// Most TURN TCP/TLS connections open at once per client address (IPv4, IPv6 /64);
+    /// more are closed at accept.
+    #[arg(
+        id = "turn.max_stream_connections_per_ip",
+        long = "turn-max-stream-connections-per-ip",
+        env = "CONFAB_TURN_MAX_STREAM_CONNECTIONS_PER_IP",
+        value_name = "N",
+        default_value_t = 256
+    )]
+    pub max_stream_connections_per_ip: usize,
 }
 
 impl Default for TurnSettings {
@@ -176,6 +195,11 @@ impl TurnSettings {
         if tls_off {
             // TURN over TLS uses the HTTPS certificate; without one there is none.
             self.tls_listen = Listen::Off;
+        }
+        if self.max_stream_connections == 0 || self.max_stream_connections_per_ip == 0 {
+            return Err(ConfigError::Invalid(
+                "turn max stream connections (in total and per ip) must be at least 1".into(),
+            ));
         }
         if *self.credential_ttl < Duration::from_secs(60) {
             return Err(ConfigError::Invalid(

@@ -1,8 +1,10 @@
 //! TCP and TLS listeners: each connection's byte stream is cut into STUN messages and
 //! ChannelData frames with [`confab_turn::frame_len`] and handed to the TURN core.
 
+use super::caps::StreamCaps;
 use super::shared::Shared;
 use confab_turn::{ClientKey, Transport};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -23,11 +25,13 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// was deleted). A browser allocates within its first two round trips.
 const ALLOCATION_GRACE: Duration = Duration::from_secs(5);
 
-/// Accepts connections until shutdown; `tls` makes it the TURN-over-TLS listener.
+/// Accepts connections until shutdown, within `caps` (a refused one is closed at once);
+/// `tls` makes it the TURN-over-TLS listener.
 pub async fn accept(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
+    caps: Arc<StreamCaps>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 ) {
@@ -46,6 +50,10 @@ pub async fn accept(
                 }
             },
         };
+        let fd = u64::try_from(tcp.as_raw_fd()).unwrap_or(u64::MAX);
+        let Ok(slot) = caps.admit(client.ip(), fd) else {
+            continue; // dropped: closed at once
+        };
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         let shutdown = shutdown.clone();
@@ -56,7 +64,10 @@ pub async fn accept(
                     client,
                     local,
                 };
-                tracker.spawn(serve(tcp, key, shared, shutdown));
+                tracker.spawn(async move {
+                    serve(tcp, key, shared, shutdown).await;
+                    drop(slot);
+                });
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
@@ -71,6 +82,7 @@ pub async fn accept(
                     {
                         serve(s, key, shared, shutdown).await;
                     }
+                    drop(slot);
                 });
             }
         }

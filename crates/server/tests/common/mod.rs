@@ -136,6 +136,17 @@ impl TestServer {
         Client { ws }
     }
 
+    /// A connected client from loopback address `from` (any of 127/8), no hello yet.
+    pub async fn raw_client_from(&self, from: std::net::IpAddr) -> Client {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(SocketAddr::new(from, 0)).unwrap();
+        let tcp = sock.connect(self.addr).await.expect("tcp connect");
+        let (ws, _) = tokio_tungstenite::client_async(self.ws_url(), MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("websocket connect");
+        Client { ws }
+    }
+
     /// A client that said hello; returns it with its peer id.
     pub async fn client(&self) -> (Client, String) {
         let mut c = self.raw_client().await;

@@ -19,6 +19,9 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use std::sync::Arc;
+use turn::TurnSeries;
+
+mod turn;
 
 /// The `type` label of `confab_messages_in_total` for frames that did not decode.
 pub const INVALID_TYPE: &str = "invalid";
@@ -55,8 +58,9 @@ struct Inner {
     turn: Option<TurnSeries>,
 }
 
-/// Why an HTTP(S) connection was closed at accept (the `reason` label of
-/// `confab_http_connections_refused_total`).
+/// Why an HTTP(S) or TURN TCP/TLS connection was closed at accept (the `reason` label
+/// of `confab_http_connections_refused_total` and
+/// `confab_turn_stream_connections_refused_total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnRefusal {
     /// Its client address (IPv4, IPv6 /64) had `--max-http-connections-per-ip` open.
@@ -111,15 +115,6 @@ impl ConnTimeout {
 /// Buckets of `confab_call_setup_seconds`: what people notice lies between a quarter of a
 /// second and a few seconds; past 30 s a call has effectively failed.
 const SETUP_BUCKETS: &[f64] = &[0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0];
-
-struct TurnSeries {
-    allocations: Gauge,
-    to_peer: Counter,
-    to_client: Counter,
-    in_process: Counter,
-    refusals: Vec<(confab_turn::RefusalReason, Counter)>,
-    stream_timeouts: Counter,
-}
 
 /// Which way relayed TURN bytes went (the `direction` label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,51 +232,7 @@ impl Metrics {
         };
         let mut in_types = ClientMsg::TYPES.to_vec();
         in_types.push(INVALID_TYPE);
-        let turn = turn.then(|| {
-            describe_gauge("confab_turn_allocations", "Live TURN allocations.");
-            describe_counter(
-                "confab_turn_relayed_bytes_total",
-                "Payload bytes relayed by TURN, by direction (`to_peer`, `to_client`, and \
-                 `in_process`: from one allocation straight to another of this server).",
-            );
-            describe_counter(
-                "confab_turn_refusals_total",
-                "TURN requests refused, by reason (`challenge` is the normal first 401 of \
-                 every allocation; `rate_limited` counts error replies not sent).",
-            );
-            let refusals = confab_turn::RefusalReason::ALL
-                .iter()
-                .map(|&r| {
-                    let key = Key::from_parts(
-                        "confab_turn_refusals_total",
-                        vec![Label::from_static_parts("reason", r.as_str())],
-                    );
-                    (r, recorder.register_counter(&key, &METADATA))
-                })
-                .collect();
-            let relayed = |dir: &'static str| {
-                let key = Key::from_parts(
-                    "confab_turn_relayed_bytes_total",
-                    vec![Label::from_static_parts("direction", dir)],
-                );
-                recorder.register_counter(&key, &METADATA)
-            };
-            describe_counter(
-                "confab_turn_stream_timeouts_total",
-                "TURN TCP/TLS connections closed for holding no live allocation.",
-            );
-            TurnSeries {
-                stream_timeouts: recorder.register_counter(
-                    &Key::from_name("confab_turn_stream_timeouts_total"),
-                    &METADATA,
-                ),
-                allocations: gauge("confab_turn_allocations"),
-                to_peer: relayed("to_peer"),
-                to_client: relayed("to_client"),
-                in_process: relayed("in_process"),
-                refusals,
-            }
-        });
+        let turn = turn.then(|| TurnSeries::register(&recorder));
         let inner = Inner {
             connections: gauge("confab_connections"),
             rooms: gauge("confab_rooms"),
@@ -436,40 +387,6 @@ impl Metrics {
             .register_counter(&key, &METADATA)
             .increment(1);
     }
-
-    /// Sets `confab_turn_allocations` to the TURN core's current count. No-op without
-    /// TURN.
-    pub fn set_turn_allocations(&self, n: usize) {
-        if let Some(t) = &self.inner.turn {
-            t.allocations.set(n as f64);
-        }
-    }
-
-    /// One TURN allocation created (alternative to [`Metrics::set_turn_allocations`]).
-    pub fn turn_allocation_opened(&self) {
-        if let Some(t) = &self.inner.turn {
-            t.allocations.increment(1.0);
-        }
-    }
-
-    /// One TURN allocation removed (expired, refreshed to 0, or its transport closed).
-    pub fn turn_allocation_closed(&self) {
-        if let Some(t) = &self.inner.turn {
-            t.allocations.decrement(1.0);
-        }
-    }
-
-    /// `bytes` of application data relayed in `direction` (payload only, not the
-    /// STUN/ChannelData framing).
-    pub fn turn_relayed(&self, direction: RelayDirection, bytes: usize) {
-        if let Some(t) = &self.inner.turn {
-            let c = match direction {
-                RelayDirection::ToPeer => &t.to_peer,
-                RelayDirection::ToClient => &t.to_client,
-            };
-            c.increment(bytes as u64);
-        }
-    }
 }
 
 impl Metrics {
@@ -489,29 +406,6 @@ impl Metrics {
     pub fn http_timed_out(&self, phase: ConnTimeout) {
         if let Some((_, c)) = self.inner.http_timeouts.iter().find(|(p, _)| *p == phase) {
             c.increment(1);
-        }
-    }
-
-    /// One TURN TCP/TLS connection closed for holding no live allocation.
-    pub fn turn_stream_timed_out(&self) {
-        if let Some(t) = &self.inner.turn {
-            t.stream_timeouts.increment(1);
-        }
-    }
-
-    /// One TURN request refused, by reason. No-op without TURN.
-    pub fn turn_refused(&self, reason: confab_turn::RefusalReason) {
-        if let Some(t) = &self.inner.turn {
-            if let Some((_, c)) = t.refusals.iter().find(|(r, _)| *r == reason) {
-                c.increment(1);
-            }
-        }
-    }
-
-    /// Sets the `in_process` relayed bytes to the TURN core's running total.
-    pub fn set_turn_in_process_bytes(&self, total: u64) {
-        if let Some(t) = &self.inner.turn {
-            t.in_process.absolute(total);
         }
     }
 }
