@@ -242,6 +242,7 @@ pub fn spawn(
         answers: answers_tx,
         cluster,
         resynced: HashMap::new(),
+        snapshots: super::snapshots::Snapshots::default(),
     };
     tracker.spawn(owner.run(rx, loaded, media, answers, from_cluster));
     HubHandle { tx }
@@ -264,6 +265,8 @@ struct Owner {
     cluster: Option<ClusterHandle>,
     /// When each node's shared rooms were last resynchronised for a full queue.
     resynced: HashMap<confab_signal::NodeId, Instant>,
+    /// Each room's chat history, encoded once for its `joined` snapshots.
+    snapshots: super::snapshots::Snapshots,
 }
 
 impl Owner {
@@ -359,7 +362,7 @@ impl Owner {
         let mut last: Option<(ServerMsg, Utf8Bytes)> = None;
         while let Some(out) = self.hub.poll_output() {
             let (conn, item) = match out {
-                Output::Send { to, msg } => {
+                Output::Send { to, mut msg } => {
                     if let confab_proto::ServerMsg::Error { code, .. } = &msg {
                         self.metrics.error(*code);
                     }
@@ -369,7 +372,7 @@ impl Owner {
                     self.metrics.message_out(msg.type_name());
                     match &last {
                         Some((m, text)) if *m == msg => (to, Outbound::Text(text.clone())),
-                        _ => match serde_json::to_string(&msg) {
+                        _ => match self.snapshots.encode(&mut msg) {
                             Ok(text) => {
                                 let text = Utf8Bytes::from(text);
                                 last = Some((msg, text.clone()));

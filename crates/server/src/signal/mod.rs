@@ -13,6 +13,7 @@ pub mod admission;
 pub mod connection;
 pub mod hub_task;
 pub mod settings;
+mod snapshots;
 pub mod throttle;
 
 pub use connection::{serve, ConnSettings, HARD_FRAME_LIMIT, READ_BUFFER_BYTES};
