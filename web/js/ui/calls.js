@@ -7,6 +7,7 @@
 import { initialOf } from './stage.js';
 import { Ringer, askToNotify } from './ringer.js';
 import { formatDuration } from './basics.js';
+import { showIsolated } from './bidi.js';
 import { listNames, locale, t } from '../i18n/i18n.js';
 
 /** @typedef {import('../net/protocol.js').InviteEndedMsg} InviteEndedMsg */
@@ -119,7 +120,7 @@ export class Calls {
   setNotice(text) {
     if (this.noticeTimer !== null) clearTimeout(this.noticeTimer);
     this.noticeTimer = null;
-    this.ui.notice.textContent = text;
+    showIsolated(this.ui.notice, text, this.ctx.room.names.values());
     this.ui.notice.hidden = !text;
     if (text) {
       this.notices.push(text);

@@ -5,6 +5,7 @@
 // arriving is not 500 lines.
 
 import { t } from '../i18n/i18n.js';
+import { showIsolated } from './bidi.js';
 
 /** @typedef {import('../room/room.js').Room} Room */
 /** @typedef {import('../net/signaling.js').Signaling} Signaling */
@@ -78,7 +79,7 @@ export class RoomNotices {
   /** @param {string} text */
   show(text) {
     this.shown.push(text);
-    this.el.textContent = text;
+    showIsolated(this.el, text, this.room.names.values());
     this.el.hidden = false;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
