@@ -192,3 +192,22 @@ export async function establishCall(lab, [pageA, pageB], room, [nameA, nameB] = 
   ]);
   return { ids: [idA, idB], stats: [sA, sB] };
 }
+
+/**
+ * Alice (`lab.pages[0]`) and Bob (`lab.pages[1]`) in a call through the router (a server
+ * run with `--media sfu`): they join `room`, Alice calls, Bob accepts, Bob decodes Alice.
+ * @param {TestLab} lab
+ * @param {string} room
+ * @returns {Promise<{aliceId: string, bobId: string}>}
+ */
+export async function sfuCallOfTwo(lab, room) {
+  const [alice, bob] = lab.pages;
+  const aliceId = await joinRoom(lab, alice, room, 'Alice');
+  const bobId = await joinRoom(lab, bob, room, 'Bob');
+  await invite(alice, bobId, { expect: 'Call' });
+  await waitForInvitation(bob);
+  await accept(bob);
+  await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
+    { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+  return { aliceId, bobId };
+}

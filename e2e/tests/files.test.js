@@ -10,8 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { accept, callIsUp, establishCall, invite, joinRoom, waitForInvitation } from '../lib/call.js';
-import { callStats, describeConfab, pollUntil, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
+import { callIsUp, establishCall, sfuCallOfTwo } from '../lib/call.js';
+import { callStats, describeConfab, roomName, skipReason, startLab, waitFor } from '../lib/lab.js';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('../lib/browser.js').ConfabHandle['transfers'][number]} Transfer */
@@ -232,14 +232,7 @@ test('files: in a call through the router, a file still goes peer to peer, on a 
   { skip: SKIP, timeout: 150_000 }, async (t) => {
     const lab = await startLab({ t, browsers: 2, confabArgs: ['--media', 'sfu'] });
     const [alice, bob] = lab.pages;
-    const room = roomName('sfufiles');
-    const aliceId = await joinRoom(lab, alice, room, 'Alice');
-    const bobId = await joinRoom(lab, bob, room, 'Bob');
-    await invite(alice, bobId, { expect: 'Call' });
-    await waitForInvitation(bob);
-    await accept(bob);
-    await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
-      { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+    const { aliceId } = await sfuCallOfTwo(lab, roomName('sfufiles'));
     const connections = (/** @type {Page} */ page) => page.evaluate(() => new Set(Object.values(window.confab.pcs())).size);
     assert.equal(await connections(alice), 1, 'one connection: to the router');
     await waitFor(alice, () => !(/** @type {HTMLButtonElement} */ (document.getElementById('send-file'))).disabled,

@@ -10,8 +10,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/call.js';
-import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
+import { sfuCallOfTwo } from '../lib/call.js';
+import { pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
 
 const SKIP = skipReason();
 
@@ -34,14 +34,7 @@ test('recording: the host records a call through the router; ffprobe and mkvinfo
     const lab = await startLab({ t, browsers: 2, dataDir, confabArgs: ['--media', 'sfu'] });
     const [alice, bob] = lab.pages;
     const room = roomName('rec');
-    await joinRoom(lab, alice, room, 'Alice');
-    const bobId = await joinRoom(lab, bob, room, 'Bob');
-    await invite(alice, bobId, { expect: 'Call' });
-    await waitForInvitation(bob);
-    await accept(bob);
-    const aliceId = /** @type {string} */ (await alice.evaluate(() => window.confab.peerId));
-    await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
-      { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+    await sfuCallOfTwo(lab, room);
 
     await alice.click('#record-toggle');
     for (const page of [alice, bob]) {

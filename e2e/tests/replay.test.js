@@ -10,8 +10,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/call.js';
-import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
+import { sfuCallOfTwo } from '../lib/call.js';
+import { pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
 
 const SKIP = skipReason();
 /** How far apart (s) the two videos' clocks may be while playing. */
@@ -52,16 +52,9 @@ test('replay: a recording\'s tracks play side by side, in sync, from the host\'s
     const dataDir = mkdtempSync(join(tmpdir(), 'confab-e2e-replay-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
     const lab = await startLab({ t, browsers: 2, dataDir, confabArgs: ['--media', 'sfu'] });
-    const [alice, bob] = lab.pages;
+    const [alice] = lab.pages;
     const room = roomName('replay');
-    await joinRoom(lab, alice, room, 'Alice');
-    const bobId = await joinRoom(lab, bob, room, 'Bob');
-    await invite(alice, bobId, { expect: 'Call' });
-    await waitForInvitation(bob);
-    await accept(bob);
-    const aliceId = /** @type {string} */ (await alice.evaluate(() => window.confab.peerId));
-    await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
-      { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+    await sfuCallOfTwo(lab, room);
     await alice.click('#record-toggle');
     await alice.locator('#recording-tag:not([hidden])').waitFor({ timeout: 10_000 });
     await sleep(6000);

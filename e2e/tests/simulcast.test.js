@@ -9,8 +9,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accept, callIsUp, invite, joinRoom, waitForInvitation } from '../lib/call.js';
-import { callStats, pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
+import { sfuCallOfTwo } from '../lib/call.js';
+import { pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
 
 const SKIP = skipReason();
 
@@ -97,15 +97,7 @@ test('simulcast: a thumbnail or a capped link gets a smaller layer from the rout
     const lab = await startLab({ t, browsers: 2, confabArgs: ['--media', 'sfu'] });
     {
       const [alice, bob] = lab.pages;
-      const room = roomName('simulcast');
-      await joinRoom(lab, alice, room, 'Alice');
-      const bobId = await joinRoom(lab, bob, room, 'Bob');
-      await invite(alice, bobId, { expect: 'Call' });
-      await waitForInvitation(bob);
-      await accept(bob);
-      const aliceId = /** @type {string} */ (await alice.evaluate(() => window.confab.peerId));
-      await pollUntil(async () => callIsUp((await callStats(bob))[aliceId]),
-        { timeout: 30_000, message: 'Bob decodes Alice through the router' });
+      const { aliceId } = await sfuCallOfTwo(lab, roomName('simulcast'));
 
       // Alice sends more than one layer (how many the browser allows for the camera's size).
       const layers = await pollUntil(async () => {

@@ -19,9 +19,9 @@ mod common;
 
 use common::process::free_port;
 use common::rtsp::{cameras, have_gstreamer, kill, rtsp_server, rtsp_server_of};
-use common::{join_token, Client, TestServer};
+use common::{join_token, TestServer};
 use confab_server::auth::token::Role;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -177,20 +177,6 @@ fn pump(mut rtc: Rtc, socket: UdpSocket, addr: SocketAddr, seen: &Mutex<Seen>, s
     }
 }
 
-/// The next message of `type` (others skipped), within `limit`.
-async fn next(c: &mut Client, kind: &str, limit: Duration) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let m = tokio::time::timeout(left, c.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {kind} within {limit:?}"));
-        if m["type"] == kind {
-            return m;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rtsp_camera_broadcasts_h264_into_its_room_and_comes_back_after_a_restart() {
     if !have_gstreamer() {
@@ -206,7 +192,7 @@ async fn an_rtsp_camera_broadcasts_h264_into_its_room_and_comes_back_after_a_res
     let (mut watcher, _) = s.joined("yard", "Watcher").await;
 
     // The camera shows up as a member of the room, a host, and starts the broadcast.
-    let joined = next(&mut watcher, "peerJoined", Duration::from_secs(15)).await;
+    let joined = watcher.next_of("peerJoined", Duration::from_secs(15)).await;
     assert_eq!(joined["peer"]["name"], "Yard cam", "{joined}");
     assert_eq!(joined["peer"]["role"], "host", "{joined}");
     let cam = joined["peer"]["id"].as_str().unwrap().to_owned();
@@ -234,7 +220,7 @@ async fn an_rtsp_camera_broadcasts_h264_into_its_room_and_comes_back_after_a_res
     watcher
         .send(json!({"type": "joinCall", "call": call}))
         .await;
-    next(&mut watcher, "callJoined", Duration::from_secs(5)).await;
+    watcher.next_of("callJoined", Duration::from_secs(5)).await;
     let mut rtc = Rtc::new(Instant::now());
     let mut change = rtc.sdp_api();
     change.add_channel("signal".into());
@@ -242,7 +228,7 @@ async fn an_rtsp_camera_broadcasts_h264_into_its_room_and_comes_back_after_a_res
     watcher
         .send(json!({"type": "sfuOffer", "sdp": offer.to_sdp_string()}))
         .await;
-    let tracks = next(&mut watcher, "sfuOffer", Duration::from_secs(5)).await;
+    let tracks = watcher.next_of("sfuOffer", Duration::from_secs(5)).await;
     let sdp = tracks["sdp"].as_str().unwrap();
     assert!(sdp.contains(&format!("a=msid:{cam} ")), "{sdp}");
     assert!(
@@ -284,13 +270,13 @@ async fn an_rtsp_camera_broadcasts_h264_into_its_room_and_comes_back_after_a_res
 
     // The camera goes away: it leaves the room (offline).
     kill(camera).await;
-    let left = next(&mut watcher, "peerLeft", Duration::from_secs(10)).await;
+    let left = watcher.next_of("peerLeft", Duration::from_secs(10)).await;
     assert_eq!(left["peerId"], cam.as_str(), "{left}");
     let before = player.seen(|s| s.video);
 
     // It comes back: in the room again, and a player gets its picture.
     let camera = rtsp_server(port).await;
-    let back = next(&mut watcher, "peerJoined", Duration::from_secs(15)).await;
+    let back = watcher.next_of("peerJoined", Duration::from_secs(15)).await;
     assert_eq!(back["peer"]["name"], "Yard cam", "{back}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let asked = Instant::now();

@@ -15,7 +15,7 @@ mod common;
 
 use common::process::{free_port, have_tool};
 use common::rtsp::{cameras, have_gstreamer, kill, rtsp_server};
-use common::{join_token, Client, TestServer};
+use common::{join_token, TestServer};
 use confab_server::auth::token::Role;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -23,20 +23,6 @@ use std::time::{Duration, Instant};
 
 const KEY: &str = "camrec-token-key-0123456789abcdef-01234";
 const INSTALL: &str = "scripts/install-test-deps.sh";
-
-/// The next message of `kind` (others skipped), within `limit`.
-async fn next(c: &mut Client, kind: &str, limit: Duration) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let m = tokio::time::timeout(left, c.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {kind} within {limit:?}"));
-        if m["type"] == kind {
-            return m;
-        }
-    }
-}
 
 /// ffprobe's JSON of `path`'s streams and format.
 fn ffprobe(path: &Path) -> Value {
@@ -120,7 +106,7 @@ async fn a_recorded_room_records_its_camera_as_h264_and_g711_in_matroska() {
         .as_array()
         .is_some_and(|p| p.iter().any(|p| p["name"] == "Yard cam"));
     if !in_room {
-        let joined = next(&mut host, "peerJoined", Duration::from_secs(15)).await;
+        let joined = host.next_of("peerJoined", Duration::from_secs(15)).await;
         assert_eq!(joined["peer"]["name"], "Yard cam", "{joined}");
     }
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -128,12 +114,12 @@ async fn a_recorded_room_records_its_camera_as_h264_and_g711_in_matroska() {
     let started = Instant::now();
     host.send(json!({"type": "record", "id": 1, "on": true}))
         .await;
-    next(&mut host, "recording", Duration::from_secs(5)).await;
+    host.next_of("recording", Duration::from_secs(5)).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     host.send(json!({"type": "record", "id": 2, "on": false}))
         .await;
     let wall = started.elapsed();
-    next(&mut host, "recording", Duration::from_secs(5)).await;
+    host.next_of("recording", Duration::from_secs(5)).await;
 
     let (folder, m) = manifest(&data.join("recordings").join("yard")).await;
     println!("{m:#}");
@@ -189,7 +175,7 @@ async fn a_recorded_room_records_its_camera_as_h264_and_g711_in_matroska() {
 
     // The host's list links both; each link serves its file as Matroska.
     host.send(json!({"type": "recordings", "id": 3})).await;
-    let list = next(&mut host, "recordings", Duration::from_secs(5)).await;
+    let list = host.next_of("recordings", Duration::from_secs(5)).await;
     let listed = list["list"][0]["files"].as_array().unwrap().clone();
     for (suffix, kind, content_type) in [
         ("-video.mkv", "video", "video/x-matroska"),

@@ -289,6 +289,21 @@ impl Client {
         }
     }
 
+    /// The next message of type `kind` (others skipped), within `limit` in all.
+    pub async fn next_of(&mut self, kind: &str, limit: Duration) -> Value {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "no {kind} within {limit:?}");
+            let m = tokio::time::timeout(left, self.recv_within(left))
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} within {limit:?}"));
+            if m["type"] == kind {
+                return m;
+            }
+        }
+    }
+
     /// Sends `v` and returns the next message.
     pub async fn request(&mut self, v: Value) -> Value {
         self.send(v).await;
