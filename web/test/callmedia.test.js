@@ -35,7 +35,7 @@ function fakeMesh(ids) {
   };
 }
 
-const fakeSfu = () => ({ offers: 0, joinCall() {}, reveal() {}, close() {}, closeAll() {}, sync() {}, visible: () => 0 });
+const fakeSfu = () => ({ offers: 0, joinCall() {}, reveal() {}, close() {}, closeAll() {}, sync() {}, visible: () => 0, quietReport: () => '' });
 
 /** A CallMedia in a call with `ids`, moved to the router. @param {string[]} ids */
 function moved(ids) {

@@ -136,7 +136,10 @@ export class CallMedia {
     this.moveTimer = null;
     const late = [...this.moving];
     this.moving.clear();
-    if (late.length) console.warn(`confab: moved without waiting for the server's video: ${late.join(', ')}`);
+    if (late.length) {
+      console.warn(`confab: moved without waiting for the server's video: ${late.join(', ')}; ` +
+        `the router's video seen: ${this.sfu.quietReport()}`);
+    }
     for (const id of late) {
       this.sfu.reveal(id);
       this.mesh.close(id);

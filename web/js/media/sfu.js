@@ -69,6 +69,8 @@ export class SfuLink {
     this.members = new Set();
     /** Remote track id -> member, for per-member statistics. @type {Map<string, string>} */
     this.trackOwner = new Map();
+    /** What the last check of hidden tiles saw (`quietReport`). @type {string[]} */
+    this.quietSeen = [];
     /** The router's stream of each member, by peer id (its stream id). @type {Map<string, MediaStream>} */
     this.streams = new Map();
     /** Peers whose tiles stay hidden until their first frame (the move from a mesh). @type {Set<string>} */
@@ -319,13 +321,24 @@ export class SfuLink {
       const report = await pc.getStats().catch(() => null);
       /** @type {string[]} */
       const settled = [];
+      /** @type {string[]} */
+      const seen = [];
       report?.forEach((/** @type {any} */ s) => {
-        if (s.type !== 'inbound-rtp' || s.kind !== 'video' || (s.framesDecoded ?? 0) < SETTLED_FRAMES) return;
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
         const owner = this.trackOwner.get(s.trackIdentifier);
+        seen.push(`${owner ?? `unknown track ${s.trackIdentifier}`}: ${s.packetsReceived ?? 0} packets, ` +
+          `${s.framesDecoded ?? 0} frames decoded (${s.keyFramesDecoded ?? 0} key), ${s.frameHeight ?? 0} tall`);
+        if ((s.framesDecoded ?? 0) < SETTLED_FRAMES) return;
         if (owner && this.quiet.has(owner)) settled.push(owner);
       });
+      this.quietSeen = seen;
       for (const id of settled) this.reveal(id);
     }, 250);
+  }
+
+  /** What the last check of the hidden tiles saw, per video track (for a move's log). */
+  quietReport() {
+    return this.quietSeen.join('; ') || 'no video track yet';
   }
 
   /** Shows a tile that waited hidden. @param {string} peerId */
