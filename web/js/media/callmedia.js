@@ -20,8 +20,13 @@
 
 import { isDataOnly } from './call.js';
 
-/** How long a member's mesh connection waits for its router video before it closes anyway. */
-const MOVE_TIMEOUT_MS = 20_000;
+/**
+ * How long a member's mesh connection waits for its router video before it closes
+ * anyway. Long: until then the member's picture keeps coming over the mesh, and a member
+ * whose machine is slow can take over 20 s to publish to the router (seen on two loaded
+ * cores); its tile would be black from the close until then.
+ */
+const MOVE_TIMEOUT_MS = 45_000;
 
 /**
  * Once a member's router video plays here, how long its mesh connection stays open
