@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::process::{free_port, have_tool};
+use common::process::{ffprobe, free_port, have_tool, probed_seconds};
 use common::rtsp::{cameras, have_gstreamer, kill, rtsp_server};
 use common::{join_token, TestServer};
 use confab_server::auth::token::Role;
@@ -23,29 +23,6 @@ use std::time::{Duration, Instant};
 
 const KEY: &str = "camrec-token-key-0123456789abcdef-01234";
 const INSTALL: &str = "scripts/install-test-deps.sh";
-
-/// ffprobe's JSON of `path`'s streams and format.
-fn ffprobe(path: &Path) -> Value {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// mkvinfo's text of `path` (it must read it).
 fn mkvinfo(path: &Path) -> String {
@@ -156,11 +133,7 @@ async fn a_recorded_room_records_its_camera_as_h264_and_g711_in_matroska() {
         (stream["width"].as_u64(), stream["height"].as_u64()),
         (Some(320), Some(240))
     );
-    let duration: f64 = probe["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let duration = probed_seconds(&probe);
     let want = recorded_ms as f64 / 1000.0;
     println!("ffprobe: {duration:.3} s of h264 for {want:.3} s recorded");
     assert!(
@@ -231,11 +204,7 @@ async fn a_recorded_room_records_its_camera_as_h264_and_g711_in_matroska() {
         .find(|s| s["codec_type"] == "video")
         .map(|s| (s["width"].as_u64(), s["height"].as_u64()));
     assert_eq!(cell, Some((Some(640), Some(360))), "one 640x360 cell");
-    let duration: f64 = probe["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let duration = probed_seconds(&probe);
     let longest = end_ms.max(audio["endMs"].as_u64().unwrap()) as f64 / 1000.0;
     println!("composed: {duration:.3} s for tracks ending at {longest:.3} s");
     assert!((duration - longest).abs() <= longest * 0.02, "{duration} s");

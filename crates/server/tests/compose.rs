@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::process::{have_tool, TempDir};
+use common::process::{ffprobe, have_tool, probed_seconds, TempDir};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -145,19 +145,7 @@ fn compose_mixes_a_recording_into_one_grid_and_one_voice() {
     assert_eq!(Path::new(&printed), folder.join("composed.mp4"));
     assert!(!folder.join("composed.mp4.part").exists());
 
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(&printed)
-        .output()
-        .unwrap();
-    let probe: Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let probe = ffprobe(Path::new(&printed));
     let streams = probe["streams"].as_array().unwrap();
     let video: Vec<&Value> = streams
         .iter()
@@ -174,11 +162,7 @@ fn compose_mixes_a_recording_into_one_grid_and_one_voice() {
     );
     assert_eq!(video[0]["codec_name"], "h264");
     assert_eq!(audio[0]["codec_name"], "aac");
-    let duration: f64 = probe["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let duration = probed_seconds(&probe);
     let want = longest_ms as f64 / 1000.0;
     println!("composed {duration:.3} s (the longest track ends at {want:.3} s) in {took:?}");
     assert!(

@@ -4,27 +4,11 @@
 
 mod common;
 
+use common::net::{closed_at_once, connect_from};
 use common::TestServer;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
-
-/// A connection to `server` from loopback address `from` (any of 127/8).
-async fn connect_from(from: &str, server: SocketAddr) -> TcpStream {
-    let sock = TcpSocket::new_v4().unwrap();
-    sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
-    sock.connect(server).await.unwrap()
-}
-
-/// Whether the server closes `c` within half a second.
-async fn closed_at_once(c: &mut TcpStream) -> bool {
-    let mut b = [0u8; 1];
-    matches!(
-        tokio::time::timeout(Duration::from_millis(500), c.read(&mut b)).await,
-        Ok(Ok(0) | Err(_))
-    )
-}
 
 /// GET `path` from `from` on a fresh connection; the response text.
 async fn get_from(from: &str, server: SocketAddr, path: &str) -> String {

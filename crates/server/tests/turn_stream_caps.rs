@@ -5,28 +5,9 @@
 
 mod common;
 
+use common::net::{closed_at_once, connect_from};
 use common::TestServer;
-use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpSocket, TcpStream};
-
-/// A TCP connection to `server` from loopback address `from` (any of 127/8).
-async fn connect_from(from: &str, server: SocketAddr) -> TcpStream {
-    let sock = TcpSocket::new_v4().unwrap();
-    sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
-    sock.connect(server).await.unwrap()
-}
-
-/// Whether the server closes `c` within half a second (its allocation grace is 5 s, so
-/// an admitted connection stays open that long).
-async fn closed_at_once(c: &mut TcpStream) -> bool {
-    let mut b = [0u8; 1];
-    matches!(
-        tokio::time::timeout(Duration::from_millis(500), c.read(&mut b)).await,
-        Ok(Ok(0) | Err(_))
-    )
-}
 
 #[tokio::test]
 async fn turn_tcp_connections_are_capped_per_address_and_in_total() {

@@ -2,6 +2,7 @@
 //! and real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod net;
 pub mod pebble;
 pub mod process;
 pub mod redis_server;
