@@ -4,37 +4,26 @@
 //! (as before the attacks).
 //! Keeps the soak benchmark's tools from rotting (`bench/soak.sh` runs them at scale).
 
+mod common;
+
 use clap::Parser;
 use confab_load::abuse::{self, AbuseOpts};
-use confab_server::config::{Config, Listen, RoomPasswords};
-use std::sync::Arc;
+use confab_server::config::{Listen, RoomPasswords};
 use tokio_util::sync::CancellationToken;
 
 /// Starts confab with TURN on loopback and `load-0` behind `secret`; returns the ws URL
 /// and the TURN address.
 fn start() -> (String, std::net::SocketAddr, CancellationToken) {
-    let mut config = Config::default();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.http.insecure_http = true;
+    let mut config = common::config();
     config.sfu.media = confab_server::config::MediaArg::Mesh;
-    config.store.chat_retention_days = 0;
     config.turn.listen = "127.0.0.1:0".parse().unwrap();
     config.turn.tls_listen = Listen::Off;
     config.turn.relay_ports = "41000-41999".parse().unwrap();
     let room = confab_proto::RoomId::parse("load-0").unwrap();
     let hash = confab_server::auth::password::hash("secret");
     config.auth.room_passwords = vec![RoomPasswords(vec![(room, hash)])];
-    let listeners = confab_server::Listeners::bind(&config).unwrap();
-    let addr = listeners.http.local_addr().unwrap();
-    let turn = listeners.turn.as_ref().unwrap().udp.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(confab_server::run(
-        listeners,
-        Arc::new(config),
-        None,
-        shutdown.clone(),
-    ));
-    (format!("ws://{addr}/ws"), turn, shutdown)
+    let (url, turn, shutdown) = common::serve(config);
+    (url, turn.expect("TURN runs"), shutdown)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

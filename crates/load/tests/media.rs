@@ -2,31 +2,21 @@
 //! receiver gets every source's video, packets are forwarded and loss is measured from
 //! sequence numbers; and the tool refuses to bind outside loopback on a host network.
 
+mod common;
+
 use clap::Parser;
 use confab_load::media::{run, MediaOpts};
-use confab_server::config::{Config, MediaArg};
-use std::sync::Arc;
+use confab_server::config::MediaArg;
 use tokio_util::sync::CancellationToken;
 
 /// Starts confab with every call on its SFU, all on 127.0.0.1 (port 0); its ws URL.
 fn start() -> (String, CancellationToken) {
-    let mut config = Config::default();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.http.insecure_http = true;
+    let mut config = common::config();
     config.turn.no_turn = true;
-    config.store.chat_retention_days = 0;
     config.sfu.media = MediaArg::Sfu;
     config.sfu.listen = "127.0.0.1:0".parse().unwrap();
-    let listeners = confab_server::Listeners::bind(&config).unwrap();
-    let addr = listeners.http.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(confab_server::run(
-        listeners,
-        Arc::new(config),
-        None,
-        shutdown.clone(),
-    ));
-    (format!("ws://{addr}/ws"), shutdown)
+    let (url, _, shutdown) = common::serve(config);
+    (url, shutdown)
 }
 
 fn opts(url: &str, shape: &str, size: &str) -> MediaOpts {

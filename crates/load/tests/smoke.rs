@@ -1,36 +1,25 @@
 //! The load tool against a real in-process confab server for about a second: everything
 //! arrives exactly once and in order, and a server that refuses messages is caught.
 
+mod common;
+
 use clap::Parser;
 use confab_load::{run, Opts};
 use confab_server::config::Config;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Starts confab on 127.0.0.1 (port 0) with `tweak` applied; returns its ws URL.
 fn start(tweak: impl FnOnce(&mut Config)) -> (String, CancellationToken) {
-    let mut config = Config::default();
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
-    config.http.insecure_http = true;
+    let mut config = common::config();
     config.turn.no_turn = true;
     // Signaling only: no SFU (its default port would be shared by tests side by side).
     config.sfu.media = confab_server::config::MediaArg::Mesh;
-    // No chat store on disk, and no per-connection message rate limit: this test is
-    // about the load tool, not about those.
-    config.store.chat_retention_days = 0;
+    // No per-connection message rate limit: this test is about the load tool.
     config.ws.msg_rate = 0;
     tweak(&mut config);
-    let listeners = confab_server::Listeners::bind(&config).unwrap();
-    let addr = listeners.http.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(confab_server::run(
-        listeners,
-        Arc::new(config),
-        None,
-        shutdown.clone(),
-    ));
-    (format!("ws://{addr}/ws"), shutdown)
+    let (url, _, shutdown) = common::serve(config);
+    (url, shutdown)
 }
 
 fn opts(url: &str, extra: &[&str]) -> Opts {
