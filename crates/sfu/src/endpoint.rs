@@ -39,6 +39,10 @@ pub(crate) enum Work {
         kind: KeyframeRequestKind,
         rid: Option<Rid>,
     },
+    /// The endpoint's tracks to receive changed: offer it the change once the work
+    /// queued before this is done (a publisher's audio and video, announced together,
+    /// go into one offer instead of two round trips).
+    Negotiate { id: EndpointId },
     /// The endpoint's bandwidth estimate or views changed, or a track it receives
     /// opened: choose its simulcast layers again.
     Allocate { id: EndpointId },

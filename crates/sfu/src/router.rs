@@ -88,6 +88,10 @@ impl Sfu {
                 Work::Media { key, data } => self.on_media(now, key, &data),
                 Work::Keyframe { key, kind, rid } => self.on_keyframe(now, key, kind, rid),
                 Work::Allocate { id } => self.allocate(now, id),
+                Work::Negotiate { id } => {
+                    self.to_negotiate.remove(&id);
+                    self.negotiate(id);
+                }
                 Work::Prime { id, key } => self.prime(now, id, key, false),
                 Work::Rekey { id, key } => self.rekey(now, id, key),
                 Work::SlotOpened { id } => self.subscribe_all(id),
@@ -137,7 +141,7 @@ impl Sfu {
                     ep.subscribe(key, kind, stream.clone(), source);
                 }
             }
-            self.negotiate(other);
+            self.negotiate_soon(other);
         }
     }
 
@@ -155,7 +159,7 @@ impl Sfu {
             if let Some(ep) = self.endpoints.get_mut(&other) {
                 ep.unsubscribe(key);
             }
-            self.negotiate(other);
+            self.negotiate_soon(other);
         }
     }
 
@@ -288,10 +292,18 @@ impl Sfu {
         }
     }
 
+    /// Queues [`Sfu::negotiate`] for `id` behind the work queued now, once however
+    /// many tracks change meanwhile.
+    pub(crate) fn negotiate_soon(&mut self, id: EndpointId) {
+        if self.to_negotiate.insert(id) {
+            self.work.push_back(Work::Negotiate { id });
+        }
+    }
+
     /// Subscribes a new member to every track already published in its room.
     pub(crate) fn subscribe_to_room(&mut self, id: EndpointId) {
         self.subscribe_all(id);
-        self.negotiate(id);
+        self.negotiate_soon(id);
     }
 
     /// Subscribes `id` to every track published in its room, in join order.
@@ -421,7 +433,7 @@ impl Sfu {
                     ep.unsubscribe((id, *mid));
                 }
             }
-            self.negotiate(other);
+            self.negotiate_soon(other);
         }
     }
 }

@@ -11,7 +11,7 @@ use confab_proto::RoomId;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::bwe::Bitrate;
@@ -46,6 +46,8 @@ pub struct Sfu {
     pub(crate) timers: BinaryHeap<Reverse<(Instant, EndpointId)>>,
     pub(crate) out: VecDeque<Output>,
     pub(crate) work: VecDeque<Work>,
+    /// Endpoints with a [`Work::Negotiate`] queued (each at most once).
+    pub(crate) to_negotiate: HashSet<EndpointId>,
     /// Frames taken from publishers and offered to their rooms (a counter for tests and
     /// metrics).
     pub(crate) forwarded: u64,
@@ -73,6 +75,7 @@ impl Sfu {
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             work: VecDeque::new(),
+            to_negotiate: HashSet::new(),
             forwarded: 0,
             keyframe_requests: 0,
             next_layer_round: None,

@@ -32,11 +32,16 @@ fn a_late_publisher_reaches_those_already_there() {
     w.join(2, "203.0.113.2:5000", "standup", false);
     w.join(3, "203.0.113.3:5000", "standup", false);
     w.run_for(Duration::from_secs(1));
+    let offers = |w: &World, rx: u64| w.offers.get(&EndpointId(rx)).copied().unwrap_or(0);
+    let before = [2, 3].map(|rx| offers(&w, rx));
     w.join(1, "203.0.113.1:5000", "standup", true);
     w.run_for(Duration::from_secs(2));
-    for rx in [2, 3] {
+    for (rx, before) in [2, 3].into_iter().zip(before) {
         assert_eq!(w.peer(rx).live_sources(), ["peer-1", "peer-1"]);
         assert!(w.peer(rx).frames_from(EndpointId(1), MediaKind::Video) > 30);
+        // Its audio and video, announced together, came in one offer: a receiver slow
+        // to answer waits one round trip for both, not two.
+        assert_eq!(offers(&w, rx) - before, 1, "offers to {rx}");
     }
 }
 
