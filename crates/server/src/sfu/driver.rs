@@ -3,6 +3,7 @@
 //! (datagrams out in `sendmmsg` batches, answers and failures to the hub with
 //! `try_send`), and never awaits anything but that wait.
 
+use super::trace::{trace_command, SdpSummary};
 use crate::record::{Job, Recorder};
 use crate::streams::camera::{self, CameraFrame};
 use crate::turn::{LocalDatagram, TurnLocal};
@@ -217,6 +218,7 @@ impl Driver {
 
     fn command(&mut self, cmd: MediaCommand) {
         let now = Instant::now();
+        trace_command(&cmd);
         let input = match cmd {
             MediaCommand::Join {
                 endpoint,
@@ -354,14 +356,20 @@ impl Driver {
                     }
                     _ => self.sends.push((destination, bytes)),
                 },
-                Output::Answer { endpoint, sdp } => self.event(MediaEvent::Answer {
-                    endpoint: MediaEndpoint(endpoint.0),
-                    sdp,
-                }),
-                Output::Offer { endpoint, sdp } => self.event(MediaEvent::Offer {
-                    endpoint: MediaEndpoint(endpoint.0),
-                    sdp,
-                }),
+                Output::Answer { endpoint, sdp } => {
+                    tracing::debug!(endpoint = endpoint.0, sdp = %SdpSummary(&sdp), "SFU answers");
+                    self.event(MediaEvent::Answer {
+                        endpoint: MediaEndpoint(endpoint.0),
+                        sdp,
+                    })
+                }
+                Output::Offer { endpoint, sdp } => {
+                    tracing::debug!(endpoint = endpoint.0, sdp = %SdpSummary(&sdp), "SFU offers");
+                    self.event(MediaEvent::Offer {
+                        endpoint: MediaEndpoint(endpoint.0),
+                        sdp,
+                    })
+                }
                 Output::Connected { endpoint } => self.event(MediaEvent::Connected {
                     endpoint: MediaEndpoint(endpoint.0),
                 }),
@@ -384,6 +392,7 @@ impl Driver {
                 }
                 Output::Recorded(frame) => self.recorded(frame),
                 Output::Rejected { endpoint, error } => {
+                    tracing::debug!(endpoint = endpoint.0, %error, "SFU refuses");
                     let gone = !self.sfu.contains(endpoint);
                     self.event(MediaEvent::Failed {
                         endpoint: MediaEndpoint(endpoint.0),

@@ -10,6 +10,7 @@
 mod driver;
 pub mod settings;
 mod shards;
+mod trace;
 
 pub use shards::SfuHandle;
 
@@ -63,6 +64,12 @@ pub enum SfuStartError {
     NoAddress {
         /// The listen address.
         listen: SocketAddr,
+    },
+    /// A shard's thread or its runtime could not be made.
+    #[error("cannot start an SFU thread: {source}")]
+    Thread {
+        /// Why.
+        source: std::io::Error,
     },
 }
 
@@ -185,6 +192,7 @@ pub fn spawn(
         let addr = shard
             .udp
             .local_addr()
+            .and_then(|addr| shard.udp.set_nonblocking(true).map(|()| addr))
             .map_err(|source| SfuStartError::Bind {
                 addr: shard
                     .candidates
@@ -193,13 +201,8 @@ pub fn spawn(
                     .unwrap_or(([0, 0, 0, 0], 0).into()),
                 source,
             })?;
-        let udp = shard
-            .udp
-            .set_nonblocking(true)
-            .and_then(|()| tokio::net::UdpSocket::from_std(shard.udp))
-            .map_err(|source| SfuStartError::Bind { addr, source })?;
         tracing::info!(listen = %addr, candidates = ?shard.candidates, "SFU listening (udp)");
-        udps.push((udp, shard.candidates));
+        udps.push((shard.udp, shard.candidates));
     }
     // Without a recorder thread the server still runs; recordings do not. One thread
     // for every shard: it also prunes the folder.
@@ -223,16 +226,52 @@ pub fn spawn(
         tracker,
         &shutdown,
     );
-    for ((udp, candidates), inbox) in udps.into_iter().zip(inboxes) {
+    for (n, ((udp, candidates), inbox)) in udps.into_iter().zip(inboxes).enumerate() {
         let config = confab_sfu::SfuConfig {
             candidates,
             max_room_size,
             ..confab_sfu::SfuConfig::default()
         };
-        let driver = driver::Driver::new(config, udp, inbox.events, turn.clone(), recorder.clone());
-        tracker.spawn(driver.run(inbox.commands, inbox.turn, inbox.cameras, shutdown.clone()));
+        let (turn, recorder, shutdown) = (turn.clone(), recorder.clone(), shutdown.clone());
+        let run = async move {
+            let udp = tokio::net::UdpSocket::from_std(udp)?;
+            let driver = driver::Driver::new(config, udp, inbox.events, turn, recorder);
+            driver
+                .run(inbox.commands, inbox.turn, inbox.cameras, shutdown)
+                .await;
+            Ok::<(), std::io::Error>(())
+        };
+        on_own_thread(format!("confab-sfu-{n}"), run, tracker)
+            .map_err(|source| SfuStartError::Thread { source })?;
     }
     Ok(handle)
+}
+
+/// Runs a shard on an OS thread of its own, with a single-threaded runtime: forwarding
+/// media is the server's heaviest work, and on the shared runtime a busy shard held
+/// back the signaling hub (seen: every WebSocket of a five-person call without a `pong`
+/// for 60 s while the shard forwarded, with a debug build on two loaded cores). The
+/// kernel now shares the cores between the two, as between any threads. `tracker` waits
+/// for the thread: a task of it ends when the thread does (however it ends).
+fn on_own_thread(
+    name: String,
+    run: impl std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+    tracker: &TaskTracker,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (done, ended) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new().name(name).spawn(move || {
+        if let Err(e) = runtime.block_on(run) {
+            tracing::error!(error = %e, "an SFU shard could not start: its calls get no media");
+        }
+        drop(done);
+    })?;
+    tracker.spawn(async move {
+        let _ = ended.await;
+    });
+    Ok(())
 }
 
 #[cfg(test)]
