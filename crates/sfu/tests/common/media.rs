@@ -66,6 +66,9 @@ impl World {
         let periodic = time.numer() % (4 * 90_000) < 3_600;
         for (n, (rid, height, size)) in LAYERS.iter().enumerate() {
             let peer = &mut self.peers[idx];
+            if peer.stopped.contains(rid) {
+                continue;
+            }
             let rid = Rid::from(*rid);
             let asked = peer.key_due.iter().any(|r| r.is_none_or(|r| r == rid));
             peer.key_due.retain(|r| r.is_some_and(|r| r != rid));

@@ -12,7 +12,9 @@ mod peer;
 pub use peer::*;
 
 use confab_proto::RoomId;
-use confab_sfu::{Datagram, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig};
+use confab_sfu::{
+    Datagram, EndpointId, EndpointKind, ForwardedTrack, Input, Output, Sfu, SfuConfig,
+};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -61,6 +63,8 @@ pub struct World {
     pub rejected: Vec<(EndpointId, confab_sfu::SfuError)>,
     /// Every `ActiveSpeakers` the SFU made: when (since the start), the room, the list.
     pub speakers: Vec<(Duration, RoomId, Vec<String>)>,
+    /// Every `Layers` report the SFU made: when (since the start), to whom, the list.
+    pub layers: Vec<(Duration, EndpointId, Vec<ForwardedTrack>)>,
     /// Offers the SFU made, per endpoint.
     pub offers: HashMap<EndpointId, usize>,
     /// Addresses cut off: their datagrams are lost both ways.
@@ -104,6 +108,7 @@ impl World {
             disconnected: Vec::new(),
             rejected: Vec::new(),
             speakers: Vec::new(),
+            layers: Vec::new(),
             offers: HashMap::new(),
             cut: HashSet::new(),
             hold: HashSet::new(),
@@ -184,6 +189,7 @@ impl World {
             next_audio: self.now,
             next_video: self.now,
             simulcast: false,
+            stopped: Vec::new(),
             key_due: Vec::new(),
             keyframe_requests_by_rid: HashMap::new(),
             height_by_mid: HashMap::new(),
@@ -342,6 +348,10 @@ impl World {
                 Output::ActiveSpeakers { room, speakers } => {
                     let at = self.now.duration_since(self.start);
                     self.speakers.push((at, room, speakers));
+                }
+                Output::Layers { endpoint, tracks } => {
+                    let at = self.now.duration_since(self.start);
+                    self.layers.push((at, endpoint, tracks));
                 }
                 other => signaling.push_back(other),
             }

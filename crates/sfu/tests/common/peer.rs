@@ -39,6 +39,8 @@ pub struct Peer {
     pub(super) next_video: Instant,
     /// It publishes its video in three simulcast layers ([`LAYERS`]).
     pub simulcast: bool,
+    /// Rids of the layers it stopped sending (a shared screen, a starved encoder).
+    pub stopped: Vec<&'static str>,
     /// Layers (rid; `None`: all) a keyframe was asked for and not yet sent.
     pub(super) key_due: Vec<Option<Rid>>,
     /// Keyframe requests that reached it, per layer asked for.
