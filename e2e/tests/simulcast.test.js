@@ -5,7 +5,9 @@
 // sends, so this is what a person sees in speaker view's strip versus the stage. Then his
 // link is capped with `tc tbf` between the rates Alice's two layers have then: a smaller
 // layer, still decoding; the cap lifted: the whole picture again within 10 s (the
-// router's bandwidth estimate of his link).
+// router's bandwidth estimate of his link). Bob's quality panel says which layer the
+// router sends him, as the server reports it (`layers`): the lower one under the cap
+// (in English and Chinese), the top one after.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -78,6 +80,37 @@ function outboundLayers(page) {
 }
 
 /**
+ * What the open quality panel shows of `peerId`'s video track (one, in a call of two):
+ * its layer's key (`data-layer`), the layer's words and the figures, or null before the
+ * line exists.
+ * @param {Page} page
+ * @param {string} peerId
+ */
+function panelTrack(page, peerId) {
+  return page.evaluate((id) => {
+    const line = /** @type {HTMLElement | null} */ (
+      document.querySelector(`.quality-peer[data-peer-id="${id}"] .quality-track`));
+    if (!line || line.offsetParent === null) return null;
+    const text = (/** @type {string} */ part) => line.querySelector(`.${part}`)?.textContent ?? '';
+    return { layer: line.dataset.layer ?? '', words: text('track-layer'), figures: text('track-figures') };
+  }, peerId);
+}
+
+/**
+ * Waits until the panel shows `peerId`'s track on a layer `ok` accepts; returns it.
+ * @param {Page} page
+ * @param {string} peerId
+ * @param {(layer: string) => boolean} ok
+ * @param {string} message
+ */
+function panelSays(page, peerId, ok, message) {
+  return pollUntil(async () => {
+    const shown = await panelTrack(page, peerId);
+    return shown && ok(shown.layer) ? shown : null;
+  }, { timeout: 15_000, interval: 250, message });
+}
+
+/**
  * Sets the size Bob's page shows Alice's video at, in CSS pixels (null: as the layout
  * has it).
  * @param {Page} page
@@ -129,6 +162,12 @@ test('simulcast: a thumbnail or a capped link gets a smaller layer from the rout
         { timeout: 20_000, message: 'Bob gets the top layer back' });
       assert.ok((await outboundLayers(alice)).length >= 2);
 
+      // Bob opens his quality panel: Alice's camera comes on the router's top layer.
+      await bob.click('#more-toggle');
+      await bob.click('#quality-toggle');
+      const high = await panelSays(bob, aliceId, (l) => l === 'high', "Bob's panel says the top layer");
+      assert.equal(high.words, 'Layer: high');
+
       // Bob's link capped (`tc tbf` on the server's side of his cable: what reaches him)
       // between what Alice's two layers need as she sends them now (a CPU-starved encoder
       // sends less than its maximum): the top layer no longer fits, the smaller one does
@@ -148,11 +187,36 @@ test('simulcast: a thumbnail or a capped link gets a smaller layer from the rout
       }, { timeout: 30_000, message: `Bob gets a smaller layer under a ${cap} kbit/s cap` });
       await pollUntil(async () => (await inboundVideo(bob)).framesDecoded > capped.framesDecoded + 10,
         { timeout: 10_000, message: 'the smaller layer decodes under the cap' });
+      // His panel says so: a lower layer (of Alice's two, the low one), in words; and
+      // window.confab.quality() the same.
+      const lower = await panelSays(bob, aliceId, (l) => l === 'low' || l === 'medium',
+        "Bob's panel says a lower layer under the cap");
+      assert.equal(lower.words, `Layer: ${lower.layer}`);
+      const figures = (await bob.evaluate(() => window.confab.quality()))[aliceId];
+      console.log(`bob's panel under the cap: ${JSON.stringify(lower)}; quality(): ${JSON.stringify(figures?.tracks)}`);
+      assert.equal(figures?.tracks?.[0]?.layer, lower.layer);
+      await lab.screenshot(bob, 'simulcast-quality-capped');
+      // The same in Chinese.
+      const language = (/** @type {string} */ lang) => bob.evaluate((l) => {
+        const select = /** @type {HTMLSelectElement} */ (document.querySelector('#language'));
+        select.value = l;
+        select.dispatchEvent(new Event('change'));
+      }, lang);
+      await language('zh-CN');
+      await pollUntil(async () => (await panelTrack(bob, aliceId))?.words.startsWith('画质层：') || null,
+        { timeout: 5_000, message: "Bob's panel in Chinese" });
+      await lab.screenshot(bob, 'simulcast-quality-capped-zh');
+      await language('en');
       // ... and the top one within 10 s of the cap lifting.
       run(['qdisc', 'del', 'dev', dev, 'root']);
       const lifted = Date.now();
       await pollUntil(async () => (await inboundVideo(bob)).frameHeight === top,
         { timeout: 10_000, interval: 100, message: 'Bob gets the top layer back within 10 s of the cap lifting' });
       console.log(`bob: ${capped.frameHeight} px tall under the cap, ${top} px again ${Date.now() - lifted} ms after it lifted`);
+      // His panel says the top layer again.
+      const again = await panelSays(bob, aliceId, (l) => l === 'high', "Bob's panel says the top layer after the cap");
+      assert.equal(again.words, 'Layer: high');
+      console.log(`bob's panel ${Date.now() - lifted} ms after the cap lifted: ${JSON.stringify(again)}`);
+      await lab.screenshot(bob, 'simulcast-quality-lifted');
     }
   });

@@ -198,6 +198,11 @@ test('malformed server messages are rejected', () => {
     '{"type":"inviting","call":1}',
     '{"type":"inviteEnded","call":1,"from":"a","to":"b","reason":"bored"}',
     '{"type":"callJoined","call":1,"members":[7]}',
+    '{"type":"layers","call":8}',
+    '{"type":"layers","call":8,"tracks":[{"mid":"3","from":"a","layer":2,"layers":2}]}',
+    '{"type":"layers","call":8,"tracks":[{"mid":"3","from":"a","layers":0}]}',
+    '{"type":"layers","call":8,"tracks":[{"mid":3,"from":"a","layers":1}]}',
+    '{"type":"layers","call":8,"tracks":[{"mid":"3","from":"a","layers":1,"height":-1}]}',
   ];
   for (const text of bad) {
     assert.throws(() => proto.parseServerMessage(text), proto.ProtocolError, text);

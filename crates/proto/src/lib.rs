@@ -24,6 +24,7 @@ mod client;
 mod decode;
 mod errors;
 mod ids;
+mod media;
 mod peer;
 mod server;
 mod text;
@@ -36,6 +37,7 @@ pub use decode::{
     decode_client, DecodeError, MAX_RESUME_TOKEN_BYTES, MAX_SECRET_BYTES, MAX_TOKEN_BYTES,
 };
 pub use ids::{CallId, PeerId, RequestId, RoomId};
+pub use media::LayerTrack;
 pub use server::{
     ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, MediaMode, PeerInfo,
     PeerState, RecordedFile, RecordingInfo, Role, ServerMsg, Status,

@@ -200,6 +200,15 @@ pub enum ServerMsg {
         /// The members talking, loudest first.
         speakers: Vec<PeerId>,
     },
+    /// Which layer of each video track you receive the media router forwards to you
+    /// (see `docs/protocol.md`): the whole list, sent when something in it changes, at
+    /// most once a second.
+    Layers {
+        /// Your call.
+        call: CallId,
+        /// One entry per video track you get something of.
+        tracks: Vec<crate::LayerTrack>,
+    },
     /// You were removed from the room by a host; you are in no room now (the connection
     /// stays open; `join` again unless the room is locked).
     Kicked {
@@ -346,6 +355,7 @@ impl ServerMsg {
             ServerMsg::SfuOffer { .. } => "sfuOffer",
             ServerMsg::SfuAnswer { .. } => "sfuAnswer",
             ServerMsg::ActiveSpeakers { .. } => "activeSpeakers",
+            ServerMsg::Layers { .. } => "layers",
             ServerMsg::Kicked { .. } => "kicked",
             ServerMsg::MuteRequest { .. } => "muteRequest",
             ServerMsg::RoomLocked { .. } => "roomLocked",
@@ -387,6 +397,7 @@ impl ServerMsg {
         "sfuOffer",
         "sfuAnswer",
         "activeSpeakers",
+        "layers",
         "kicked",
         "muteRequest",
         "roomLocked",

@@ -118,15 +118,17 @@ impl Sfu {
 }
 
 impl Sfu {
-    /// Every [`LAYER_ROUND`]: every receiver is allocated again (the rates of what it
-    /// receives move, and its estimator should probe toward what it needs), and a
-    /// receiver still waiting to switch layers asks for the keyframe again (the first
-    /// request may have met the throttle, or been lost).
+    /// Every [`LAYER_ROUND`]: browsers hear of the layers they got since the last
+    /// round (`Output::Layers`, see `forwarded.rs`), every receiver is allocated again
+    /// (the rates of what it receives move, and its estimator should probe toward what
+    /// it needs), and a receiver still waiting to switch layers asks for the keyframe
+    /// again (the first request may have met the throttle, or been lost).
     pub(crate) fn layer_round(&mut self, now: Instant) {
         if self.next_layer_round.is_some_and(|t| t > now) {
             return;
         }
         self.next_layer_round = Some(now + LAYER_ROUND);
+        self.report_layers();
         for ep in self.endpoints.values_mut() {
             self.work.push_back(Work::Allocate { id: ep.id });
             if !ep.switching {

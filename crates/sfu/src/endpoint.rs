@@ -79,9 +79,9 @@ pub(crate) enum OutState {
 
 #[derive(Debug)]
 pub(crate) struct TrackOut {
-    kind: MediaKind,
+    pub(crate) kind: MediaKind,
     /// The stream id it carries: its publisher's label.
-    stream: Arc<str>,
+    pub(crate) stream: Arc<str>,
     pub(crate) state: OutState,
     /// The publisher went away while this track was being negotiated.
     gone: bool,
@@ -129,6 +129,8 @@ pub(crate) struct Endpoint {
     /// Some track may be waiting to switch layers (set by the allocation, cleared by the
     /// layer round once none is).
     pub(crate) switching: bool,
+    /// What it was last told of the layers it gets (`Output::Layers`).
+    pub(crate) told: Vec<crate::forwarded::Told>,
     pending: Option<SdpPendingOffer>,
     /// When a datagram last arrived from it (or when it joined).
     pub(crate) last_rx: Instant,
@@ -165,6 +167,7 @@ impl Endpoint {
             held_back: false,
             probed: Some(now),
             switching: false,
+            told: Vec::new(),
             pending: None,
             last_rx: now,
             rtc_due: now,

@@ -197,6 +197,35 @@ pub struct TrackView {
     pub height: u32,
 }
 
+/// One video track a receiver gets, as [`Output::Layers`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardedTrack {
+    /// The m-line's mid on the receiver's connection (what [`TrackView`] names).
+    pub mid: String,
+    /// The publisher's label (`Input::Join`'s): the stream id the track carries.
+    pub from: String,
+    /// The layer forwarded; `None`: paused (the receiver does not show the track, so
+    /// nothing of it is sent).
+    pub layer: Option<ForwardedLayer>,
+    /// How many layers the publisher sends (every one seen on the track, one stalled or
+    /// turned off for now included); 1 for a track sent in one stream (no simulcast: it
+    /// is always forwarded as it comes).
+    pub layers: u32,
+}
+
+/// The layer of a track a receiver gets ([`ForwardedTrack`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardedLayer {
+    /// Its place among the layers the publisher sends, 0 the smallest; the top one
+    /// is `layers - 1`. By place, not by rid: rids are whatever the publisher named them.
+    pub index: u32,
+    /// Its rid (`None`: a track sent in one stream).
+    pub rid: Option<String>,
+    /// Its picture's width and height, from its last VP8 keyframe (`None`: none seen
+    /// yet, or another codec).
+    pub size: Option<(u32, u32)>,
+}
+
 /// A recorded frame's codec (what a muxer needs to know).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordedCodec {
@@ -333,6 +362,18 @@ pub enum Output {
         room: RoomId,
         /// Their labels (what `Input::Join` named them), loudest first.
         speakers: Vec<String>,
+    },
+    /// What `endpoint` (a browser) gets of the video tracks it receives changed: a track
+    /// opened or closed, the layer forwarded on one switched, paused or resumed, or its
+    /// publisher's layers changed. The whole list, made at most once per endpoint per
+    /// layer round (every second) and only on a change: whatever happened in between
+    /// (an estimate flapping across a layer's rate) is coalesced into one report.
+    Layers {
+        /// The receiver.
+        endpoint: EndpointId,
+        /// Each video track it gets something of, by publisher (in join order of their
+        /// tracks); a track opened but without a frame yet is left out until it has one.
+        tracks: Vec<ForwardedTrack>,
     },
     /// A frame of a room being recorded (see [`Input::Record`]).
     Recorded(Box<RecordedFrame>),

@@ -51,7 +51,8 @@ struct Layer {
     bps: u64,
     window_start: Instant,
     window_bytes: u64,
-    /// Its picture height, from its last VP8 keyframe (0: unknown).
+    /// Its picture size, from its last VP8 keyframe (0: unknown).
+    width: u32,
     height: u32,
     last_seen: Instant,
 }
@@ -71,6 +72,7 @@ pub(crate) struct Layers {
 pub(crate) struct LayerInfo {
     pub(crate) rid: Rid,
     pub(crate) bps: u64,
+    pub(crate) width: u32,
     pub(crate) height: u32,
 }
 
@@ -88,6 +90,7 @@ impl Layers {
                     bps: 0,
                     window_start: now,
                     window_bytes: 0,
+                    width: 0,
                     height: 0,
                     last_seen: now,
                 });
@@ -106,9 +109,10 @@ impl Layers {
             layer.window_bytes = 0;
         }
         if data.is_keyframe() {
-            if let Some((_, h)) = vp8_size(&data.data) {
+            if let Some((w, h)) = vp8_size(&data.data) {
                 changed |= layer.height != h;
                 layer.height = h;
+                layer.width = w;
             }
         }
         // Staleness is checked as frames of any layer arrive: a stopped layer shows
@@ -133,13 +137,26 @@ impl Layers {
     /// The live layers, lowest first: by height where every one is known, else by
     /// bitrate (a layer not measured yet counts as the nominal rate of its place).
     pub(crate) fn ranked(&self) -> Vec<LayerInfo> {
+        self.sorted(false)
+    }
+
+    /// Every layer seen, stale ones too, ordered as [`Layers::ranked`] orders the live
+    /// ones: where a receiver's layer stands among all the publisher sends, which does
+    /// not jump when its top layer stalls for a moment (a starved encoder), nor when a
+    /// shared screen turns the smaller ones off (`forwarded.rs`).
+    pub(crate) fn every(&self) -> Vec<LayerInfo> {
+        self.sorted(true)
+    }
+
+    fn sorted(&self, stale_too: bool) -> Vec<LayerInfo> {
         let mut live: Vec<LayerInfo> = self
             .layers
             .iter()
-            .filter(|l| !self.stale.contains(&l.rid))
+            .filter(|l| stale_too || !self.stale.contains(&l.rid))
             .map(|l| LayerInfo {
                 rid: l.rid,
                 bps: l.bps,
+                width: l.width,
                 height: l.height,
             })
             .collect();
@@ -168,6 +185,8 @@ impl Layers {
 pub(crate) struct Meter {
     bps: u64,
     window: Option<(Instant, u64)>,
+    /// Its picture size, from its last VP8 keyframe.
+    pub(crate) size: Option<(u32, u32)>,
 }
 
 impl Meter {
@@ -185,6 +204,11 @@ impl Meter {
     /// Bits per second over the last completed window (0 before one).
     pub(crate) fn bps(&self) -> u64 {
         self.bps
+    }
+
+    /// Whether anything came yet.
+    pub(crate) fn seen(&self) -> bool {
+        self.window.is_some()
     }
 }
 
@@ -323,6 +347,7 @@ mod tests {
             .map(|((bps, height), rid)| LayerInfo {
                 rid: Rid::from(rid),
                 bps: *bps,
+                width: height * 16 / 9,
                 height: *height,
             })
             .collect()

@@ -52,7 +52,9 @@
 //!   toward it (transport-cc). Switches wait for a keyframe of the new layer (asked for,
 //!   throttled per layer) and keep the receiver's RTP timeline; a receiver held back
 //!   probes its link every few seconds, so layers come back soon after a limit lifts.
-//!   A recording gets the top layer. See the `layers` module.
+//!   A recording gets the top layer. See the `layers` module. What each browser gets
+//!   (per video track: the layer's place among the publisher's, or paused) is reported
+//!   as [`Output::Layers`] when it changes, at most once a second per receiver.
 //! - **Sources.** A participant without a WebRTC connection (an IP camera) joins with
 //!   [`Input::SourceJoin`] and hands its frames in with [`Input::SourceFrame`]; they
 //!   reach receivers by the same path as a publisher's (str0m packetizes them per
@@ -130,6 +132,7 @@
 mod allocate;
 mod demux;
 mod endpoint;
+mod forwarded;
 mod frame;
 mod io;
 mod layers;
@@ -140,8 +143,8 @@ pub mod speakers;
 
 pub use demux::{stun_local_ufrag, MAX_ADDRS};
 pub use io::{
-    Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, RecordedCodec,
-    RecordedFrame, SfuError, SourceCodec, SourceFrame, TrackView,
+    Datagram, DisconnectReason, EndpointId, EndpointKind, ForwardedLayer, ForwardedTrack, Input,
+    Output, RecordedCodec, RecordedFrame, SfuError, SourceCodec, SourceFrame, TrackView,
 };
 pub use sfu::Sfu;
 

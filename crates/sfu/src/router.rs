@@ -10,7 +10,7 @@
 use crate::endpoint::{Endpoint, TrackKey, Work};
 use crate::frame::Frame;
 use crate::io::{EndpointId, EndpointKind, Output};
-use crate::layers::{Layers, Meter, Selection};
+use crate::layers::{vp8_size, Layers, Meter, Selection};
 use crate::sfu::Sfu;
 use confab_proto::RoomId;
 use std::cmp::Reverse;
@@ -189,6 +189,9 @@ impl Sfu {
             match data.rid {
                 Some(rid) => relayer = track.layers.observe(now, rid, data),
                 None => track.meter.observe(now, data.data.len()),
+            }
+            if data.rid.is_none() && keyframe {
+                track.meter.size = vp8_size(&data.data).or(track.meter.size);
             }
             if let Some(rid) = data.rid.filter(|_| recording) {
                 let rec = &mut track.recorded;

@@ -335,6 +335,15 @@ pub enum MediaEvent {
         /// Their peer ids (the labels of their endpoints), loudest first.
         speakers: Vec<PeerId>,
     },
+    /// What the endpoint gets of each video track it receives changed (a layer switch,
+    /// a pause, a track opened or closed): the whole list, which goes to its member as
+    /// `layers` (the SFU coalesces changes, at most one a second per endpoint).
+    Layers {
+        /// The endpoint.
+        endpoint: MediaEndpoint,
+        /// One entry per video track it gets something of.
+        tracks: Vec<confab_proto::LayerTrack>,
+    },
     /// A command was refused, or the endpoint's connection was lost; the member hears
     /// `media_failed` with `message`. `gone`: the SFU no longer has the endpoint (a
     /// refused join, a lost connection), so the member's next `sfuOffer` makes a new

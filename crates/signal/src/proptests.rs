@@ -6,8 +6,8 @@ use crate::{
     Moderation, Now, Output,
 };
 use confab_proto::{
-    CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, PeerId, RequestId, Role, RoomId,
-    ServerMsg, Status, PROTOCOL_VERSION,
+    CallId, ClientFrame, ClientMsg, ErrorCode, IceCandidate, LayerTrack, PeerId, RequestId, Role,
+    RoomId, ServerMsg, Status, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -306,8 +306,13 @@ proptest! {
                     let event = if *speakers {
                         let speakers = c.and_then(|c| ids.get(&c).cloned()).into_iter().collect();
                         MediaEvent::Speakers { group: n % 4 + 1, speakers }
-                    } else {
+                    } else if n % 2 == 0 {
                         MediaEvent::Connected { endpoint: MediaEndpoint(*n) }
+                    } else {
+                        let from = c.and_then(|c| ids.get(&c).cloned()).unwrap_or_else(|| PeerId::new("gone"));
+                        let (layer, layers, rid, width, height) = (Some(0), 1, None, None, None);
+                        let tracks = vec![LayerTrack { mid: "1".into(), from, layer, layers, rid, width, height }];
+                        MediaEvent::Layers { endpoint: MediaEndpoint(*n), tracks }
                     };
                     hub.handle(at, Input::Media(event));
                     (u64::MAX, false)

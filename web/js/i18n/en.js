@@ -183,6 +183,15 @@ export default {
   'quality.prflx': 'direct (prflx)',
   'quality.relay': 'relayed (TURN)',
   'quality.over': '{path} over {protocol}',
+  'quality.video': 'Video',
+  'quality.screen': 'Screen',
+  'quality.layer': 'Layer: {layer}',
+  'quality.layer_high': 'high',
+  'quality.layer_medium': 'medium',
+  'quality.layer_low': 'low',
+  'quality.layer_single': 'single stream',
+  'quality.layer_paused': 'paused',
+  'quality.layer_title': "Which of the sender's layers the media server forwards to you",
 
   // File transfers (p2p/files.js, ui/transfer-card.js)
   'files.list': 'File transfers',

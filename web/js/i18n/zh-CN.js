@@ -184,6 +184,15 @@ export default {
   'quality.prflx': '直连（prflx）',
   'quality.relay': '中继（TURN）',
   'quality.over': '{path}，经 {protocol}',
+  'quality.video': '视频',
+  'quality.screen': '屏幕',
+  'quality.layer': '画质层：{layer}',
+  'quality.layer_high': '高',
+  'quality.layer_medium': '中',
+  'quality.layer_low': '低',
+  'quality.layer_single': '单路',
+  'quality.layer_paused': '已暂停',
+  'quality.layer_title': '媒体服务器转发给你的是对方的哪一层画质',
 
   // File transfers
   'files.list': '文件传输',

@@ -235,6 +235,15 @@ export class CallMedia {
     return this.sfu.handleSfu(msg);
   }
 
+  /**
+   * Which layer of each track the router forwards us, for the quality panel.
+   * @param {import('../net/types.js').LayersMsg} msg
+   * @param {number | null} myCall
+   */
+  handleLayers(msg, myCall) {
+    this.sfu.forwarded.handle(msg, myCall);
+  }
+
   resumeSignaling() {
     this.mesh.resumeSignaling();
     this.sfu.resumeSignaling();

@@ -1,17 +1,24 @@
 // The call quality panel: per peer, figures from RTCPeerConnection.getStats sampled
-// once a second while in a call (rates are differences between two samples). The same
-// figures are what `window.confab.quality()` returns to tests.
+// once a second while in a call (rates are differences between two samples); through
+// the media router also a line per video track received, with the layer the router says
+// it forwards (forwarded.js). The same figures are what `window.confab.quality()`
+// returns to tests.
 
 import { t } from '../i18n/i18n.js';
+import { trackQuality } from './forwarded.js';
 
 /** @typedef {import('../p2p/incall.js').InCall} InCall */
 /** @typedef {import('./call.js').PeerCall} PeerCall */
+/** @typedef {import('./forwarded.js').TrackQuality} TrackQuality */
 
 /**
  * What the panel samples: a call, or one member's share of the SFU connection (sfu.js).
- * The same object for as long as it lasts (samples are kept per source).
+ * The same object for as long as it lasts (samples are kept per source). `layerOf`
+ * (the SFU's members): what the router says it forwards on a mid; with it, the member's
+ * figures list its video tracks.
  * @typedef {{peerId: string, pc: {getStats: () => Promise<RTCStatsReport | Map<string, any>>},
- *   firstFrameAt: number | null, startedAt: number}} QualitySource
+ *   firstFrameAt: number | null, startedAt: number,
+ *   layerOf?: (mid: string) => import('../net/types.js').LayerTrack | undefined}} QualitySource
  */
 
 /**
@@ -34,6 +41,8 @@ import { t } from '../i18n/i18n.js';
  *   host | srflx | prflx | relay
  * @property {string | null} remoteCandidateType
  * @property {string | null} relayProtocol udp | tcp | tls when relayed
+ * @property {TrackQuality[]} [tracks] through the media router: each video track received
+ *   from the member, with the layer the router forwards (mesh calls: absent)
  * @property {number} at performance.now() of the sample
  */
 
@@ -56,6 +65,7 @@ function read(report) {
     /** @type {number | null} */ rtt: null, /** @type {number | null} */ remoteRtt: null,
     /** @type {string | null} */ local: null, /** @type {string | null} */ remote: null,
     /** @type {string | null} */ relayProtocol: null,
+    /** @type {import('./forwarded.js').VideoIn[]} */ videos: [],
   };
   /** @type {any} */
   let pair = null;
@@ -69,6 +79,13 @@ function read(report) {
         if (typeof s.framesPerSecond === 'number') r.fps = s.framesPerSecond;
         if (typeof s.frameWidth === 'number') r.width = s.frameWidth;
         if (typeof s.frameHeight === 'number') r.height = s.frameHeight;
+        r.videos.push({
+          mid: typeof s.mid === 'string' ? s.mid : null,
+          width: typeof s.frameWidth === 'number' ? s.frameWidth : null,
+          height: typeof s.frameHeight === 'number' ? s.frameHeight : null,
+          fps: typeof s.framesPerSecond === 'number' ? s.framesPerSecond : null,
+          framesDecoded: s.framesDecoded ?? 0,
+        });
       }
     } else if (s.type === 'outbound-rtp') {
       r.bytesOut += s.bytesSent ?? 0;
@@ -197,6 +214,11 @@ export class QualityPanel {
           relayProtocol: cur.relayProtocol,
           at: now,
         };
+        const layerOf = call.layerOf;
+        if (layerOf) {
+          q.tracks = cur.videos.flatMap((v) => v.mid === null ? [] : [trackQuality({ ...v, mid: v.mid },
+            prev?.videos.find((p) => p.mid === v.mid), dt, layerOf(v.mid))]);
+        }
         // Until two samples exist, keep the rates of the previous figures (none at first).
         this.figures.set(call.peerId, q);
       }),
@@ -207,7 +229,8 @@ export class QualityPanel {
 
   /** @returns {Record<string, Quality>} */
   snapshot() {
-    return Object.fromEntries([...this.figures].map(([id, q]) => [id, { ...q }]));
+    return Object.fromEntries([...this.figures].map(([id, q]) =>
+      [id, q.tracks ? { ...q, tracks: q.tracks.map((tr) => ({ ...tr })) } : { ...q }]));
   }
 
   /** @private */
@@ -249,7 +272,45 @@ export class QualityPanel {
       set('path', q?.candidateType ? pathText(q) : dash);
       card.dataset.candidateType = q?.candidateType ?? '';
       card.dataset.grade = grade(q);
+      const screen = this.incall.peerState(call.peerId)?.screen === true;
+      renderTracks(/** @type {HTMLElement} */ (card.querySelector('.quality-tracks')), q?.tracks, screen);
     }
+  }
+}
+
+/**
+ * A member's video tracks through the router, one line each (kept by mid): what arrives
+ * and the layer the router forwards, in words. Hidden without tracks (a mesh call).
+ * @param {HTMLElement} list
+ * @param {TrackQuality[] | undefined} tracks
+ * @param {boolean} screen the member says it presents its screen
+ */
+function renderTracks(list, tracks, screen) {
+  list.hidden = !tracks || tracks.length === 0;
+  const mids = new Set((tracks ?? []).map((tr) => tr.mid));
+  for (const li of [...list.children]) if (!mids.has(/** @type {HTMLElement} */ (li).dataset.mid ?? '')) li.remove();
+  for (const tr of tracks ?? []) {
+    let li = /** @type {HTMLElement[]} */ ([...list.children]).find((el) => el.dataset.mid === tr.mid);
+    if (!li) {
+      li = document.createElement('li');
+      li.className = 'quality-track';
+      li.dataset.mid = tr.mid;
+      for (const part of ['track-name', 'track-figures', 'track-layer']) {
+        const span = document.createElement('span');
+        span.className = part;
+        li.append(span);
+      }
+      list.append(li);
+    }
+    const dash = '–';
+    const res = tr.width ? `${tr.width}×${tr.height}` : dash;
+    const fps = tr.fps !== null ? `${tr.fps} fps` : `${dash} fps`;
+    const [name, figures, layer] = /** @type {HTMLElement[]} */ ([...li.children]);
+    name.textContent = t(screen ? 'quality.screen' : 'quality.video');
+    figures.textContent = `${res} · ${fps}`;
+    layer.textContent = t('quality.layer', { layer: tr.layer ? t(`quality.layer_${tr.layer}`) : dash });
+    layer.title = t('quality.layer_title');
+    li.dataset.layer = tr.layer ?? '';
   }
 }
 

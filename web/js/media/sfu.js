@@ -11,6 +11,7 @@
 
 import { pairTypes, playRemote } from './call.js';
 import { VIEW_EVERY_MS, screenLayers, sendInit, tileViews } from './layers.js';
+import { ForwardedLayers } from './forwarded.js';
 
 /** @typedef {import('./call.js').CallStats} CallStats */
 /** @typedef {import('./mesh.js').StageView} StageView */
@@ -91,6 +92,8 @@ export class SfuLink {
     this.viewTimer = null;
     /** The views last sent, as JSON (sent again only when they change). @private */
     this.lastViews = '';
+    /** Which layer the router forwards on each of our mids (`layers`). */
+    this.forwarded = new ForwardedLayers();
   }
 
   get size() {
@@ -239,6 +242,7 @@ export class SfuLink {
     if (this.viewTimer !== null) clearInterval(this.viewTimer);
     this.viewTimer = null;
     this.lastViews = '';
+    this.forwarded.clear();
     this.trackOwner.clear();
     this.streams.clear();
     for (const e of this.entries.values()) e.video.srcObject = null;
@@ -484,6 +488,7 @@ export class SfuLink {
           return e.firstFrameAt;
         },
         startedAt: e.startedAt,
+        layerOf: (mid) => this.forwarded.get(mid),
       };
       out.push(e.source);
     }

@@ -54,6 +54,18 @@ const isPeerState = (v) =>
   isOptBool(v.onStage) &&
   isOptBool(v.recordingLocally);
 
+/** @param {unknown} v @returns {v is import('./types.js').LayerTrack} */
+const isLayerTrack = (v) =>
+  isObject(v) &&
+  isString(v.mid) &&
+  isString(v.from) &&
+  isUint(v.layers) &&
+  v.layers > 0 &&
+  (v.layer === undefined || (isUint(v.layer) && v.layer < v.layers)) &&
+  (v.rid === undefined || isString(v.rid)) &&
+  (v.width === undefined || isUint(v.width)) &&
+  (v.height === undefined || isUint(v.height));
+
 /** @param {unknown} v @returns {v is Role} */
 const isRole = (v) => v === 'host' || v === 'guest' || v === 'viewer';
 
@@ -154,6 +166,7 @@ const SERVER_CHECKS = {
   sfuOffer: (m) => isString(m.sdp),
   sfuAnswer: (m) => isString(m.sdp),
   activeSpeakers: (m) => isUint(m.call) && isIdList(m.speakers),
+  layers: (m) => isUint(m.call) && Array.isArray(m.tracks) && m.tracks.every(isLayerTrack),
   kicked: (m) => isValidRoom(m.room) && isString(m.by),
   muteRequest: (m) => isString(m.by),
   roomLocked: (m) => typeof m.locked === 'boolean' && isString(m.by),

@@ -124,6 +124,7 @@ import {
  * @property {import('./protocol.js').RemoteSfuAnswerMsg} sfuAnswer the media router's answer
  * @property {import('./protocol.js').ActiveSpeakersMsg} activeSpeakers who is talking in our
  *   call on the media router
+ * @property {import('./protocol.js').LayersMsg} layers the layer of each track the router sends us
  * @property {import('./protocol.js').KickedMsg} kicked a host removed us from the room
  * @property {import('./protocol.js').MuteRequestMsg} muteRequest a host asks us to mute
  * @property {import('./protocol.js').RoomLockedMsg} roomLocked

@@ -186,6 +186,17 @@ export const CloseCode = Object.freeze({
  * nobody is).
  * @typedef {{type: 'activeSpeakers', call: number, speakers: string[]}} ActiveSpeakersMsg
  */
+/**
+ * One video track we receive from the media router: `layer` is the forwarded layer's place
+ * among the `layers` its publisher sends (0 the smallest; absent: paused), `mid` our
+ * m-line's, `from` the publisher.
+ * @typedef {{mid: string, from: string, layer?: number, layers: number, rid?: string,
+ *   width?: number, height?: number}} LayerTrack
+ */
+/**
+ * Which layer of each video track the media router forwards to us (the whole list).
+ * @typedef {{type: 'layers', call: number, tracks: LayerTrack[]}} LayersMsg
+ */
 /** @typedef {{type: 'kicked', room: string, by: string}} KickedMsg */
 /** @typedef {{type: 'muteRequest', by: string}} MuteRequestMsg */
 /** @typedef {{type: 'roomLocked', locked: boolean, by: string}} RoomLockedMsg */
@@ -207,7 +218,7 @@ export const CloseCode = Object.freeze({
  * @typedef {WelcomeMsg | IceServersMsg | JoinedMsg | LeftMsg | PeerJoinedMsg | PeerLeftMsg | RemoteOfferMsg |
  *   RemoteAnswerMsg | RemoteCandidateMsg | RemoteHangupMsg | RemoteChatMsg | PresenceMsg |
  *   InvitedMsg | InvitingMsg | InviteEndedMsg | CallJoinedMsg | CallModeMsg | RemoteSfuOfferMsg |
- *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
+ *   RemoteSfuAnswerMsg | ActiveSpeakersMsg | LayersMsg | KickedMsg | MuteRequestMsg | RoomLockedMsg |
  *   RoleChangedMsg | RemoteBroadcastMsg | RecordingMsg | RecordingListMsg | ReactedMsg | RenamedMsg | RemoteWaitingRoomMsg | WaitingMsg | KnockingMsg |
  *   KnockEndedMsg | PongMsg | ErrorMsg} ServerMsg
  */

@@ -155,6 +155,10 @@ export function wireSignaling(sig, c) {
     if (live()) speakers.handle(m, room.myCall());
   });
 
+  sig.on('layers', (m) => {
+    if (live()) transport.handleLayers(m, room.myCall());
+  });
+
   sig.on('renamed', (m) => {
     if (!live()) return;
     room.handle(m);

@@ -8,9 +8,10 @@ use crate::record::{Job, Recorder};
 use crate::streams::camera::{self, CameraFrame};
 use crate::turn::{LocalDatagram, TurnLocal};
 use crate::wait::{recv_opt, sleep_until_opt};
-use confab_proto::{PeerId, RoomId};
+use confab_proto::{LayerTrack, PeerId, RoomId};
 use confab_sfu::{
-    Datagram, DisconnectReason, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig,
+    Datagram, DisconnectReason, EndpointId, EndpointKind, ForwardedTrack, Input, Output, Sfu,
+    SfuConfig,
 };
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent, ParticipantKind};
 use std::collections::{HashMap, HashSet};
@@ -390,6 +391,10 @@ impl Driver {
                         }
                     }
                 }
+                Output::Layers { endpoint, tracks } => self.event(MediaEvent::Layers {
+                    endpoint: MediaEndpoint(endpoint.0),
+                    tracks: tracks.into_iter().map(layer_track).collect(),
+                }),
                 Output::Recorded(frame) => self.recorded(frame),
                 Output::Rejected { endpoint, error } => {
                     tracing::debug!(endpoint = endpoint.0, %error, "SFU refuses");
@@ -473,6 +478,21 @@ fn id(e: MediaEndpoint) -> EndpointId {
 }
 
 /// A lost endpoint, in words for its member.
+/// A track as the SFU reports it, on the wire (labels are peer ids, see `command`).
+fn layer_track(t: ForwardedTrack) -> LayerTrack {
+    let layer = t.layer.as_ref();
+    let size = layer.and_then(|l| l.size);
+    LayerTrack {
+        mid: t.mid,
+        from: PeerId::new(t.from),
+        layer: layer.map(|l| l.index),
+        layers: t.layers,
+        rid: layer.and_then(|l| l.rid.clone()),
+        width: size.map(|s| s.0),
+        height: size.map(|s| s.1),
+    }
+}
+
 fn lost(reason: DisconnectReason) -> &'static str {
     match reason {
         DisconnectReason::IceDisconnected => "connection lost (no answer to connectivity checks)",

@@ -27,7 +27,8 @@ use tokio_util::task::TaskTracker;
 /// 64 MiB in the worst case, and the task takes each in well under a millisecond.
 pub const COMMAND_QUEUE: usize = 1024;
 
-/// Events the SFU task may queue for the hub (answers, offers, failures).
+/// Events the SFU task may queue for the hub (answers, offers, failures, and layer
+/// reports: at most one per endpoint a second, so a round of them fits).
 pub const EVENT_QUEUE: usize = 4096;
 
 /// The SFU's sockets, one per shard, bound before start (a busy port is a clean

@@ -6,19 +6,23 @@
 //! datagram takes [`LATENCY`]; a peer can be cut off (its datagrams, both ways, lost).
 #![allow(dead_code)]
 
+mod media;
+mod peer;
+
+pub use peer::*;
+
 use confab_proto::RoomId;
-use confab_sfu::{Datagram, EndpointId, EndpointKind, Input, Output, Sfu, SfuConfig};
+use confab_sfu::{
+    Datagram, EndpointId, EndpointKind, ForwardedTrack, Input, Output, Sfu, SfuConfig,
+};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::format::Codec;
-use str0m::media::{
-    Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
-};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Output as RtcOutput, Rtc};
+use str0m::{Candidate, Rtc};
 
 /// One-way delay of every datagram.
 pub const LATENCY: Duration = Duration::from_millis(5);
@@ -34,117 +38,6 @@ pub fn sfu_addr() -> SocketAddr {
 
 pub fn room(name: &str) -> RoomId {
     RoomId::parse(name).unwrap()
-}
-
-/// A str0m peer: what a browser would be.
-pub struct Peer {
-    pub id: EndpointId,
-    pub addr: SocketAddr,
-    pub rtc: Rtc,
-    pub due: Instant,
-    pending: Option<SdpPendingOffer>,
-    /// Mids it publishes on, with their kind.
-    pub sending: Vec<(Mid, MediaKind)>,
-    /// Frames received, by the stream id of the forwarded track (the publisher) and kind.
-    pub frames: HashMap<(String, MediaKind), usize>,
-    /// The audio level (as str0m reads it: 0 down to -127) of the last frame received,
-    /// by the stream id of the forwarded track.
-    pub levels_in: HashMap<String, i8>,
-    /// Frames received, by our mid.
-    pub frames_by_mid: HashMap<Mid, usize>,
-    /// Mids the SFU added to it (tracks of others), in order.
-    pub added: Vec<Mid>,
-    /// Keyframe requests that reached it as a publisher.
-    pub keyframe_requests: usize,
-    pub connected: bool,
-    /// The RFC 6464 level its audio frames carry, in -dBov (0 loudest, 127 silence);
-    /// `None`: no level at all.
-    pub audio_level: Option<u8>,
-    next_audio: Instant,
-    next_video: Instant,
-    /// It publishes its video in three simulcast layers ([`LAYERS`]).
-    pub simulcast: bool,
-    /// Layers (rid; `None`: all) a keyframe was asked for and not yet sent.
-    key_due: Vec<Option<Rid>>,
-    /// Keyframe requests that reached it, per layer asked for.
-    pub keyframe_requests_by_rid: HashMap<Option<Rid>, usize>,
-    /// Of each mid it receives on: the height of the last VP8 keyframe, bytes received,
-    /// and the RTP times' largest step forward and whether one ever went back.
-    pub height_by_mid: HashMap<Mid, u32>,
-    pub bytes_by_mid: HashMap<Mid, usize>,
-    pub last_time_by_mid: HashMap<Mid, u64>,
-    pub max_step_by_mid: HashMap<Mid, u64>,
-    /// Of each mid it receives on: when its first frame arrived, and whether that one
-    /// was a keyframe.
-    pub first_by_mid: HashMap<Mid, (Instant, bool)>,
-    /// Keyframes received, by mid.
-    pub keys_by_mid: HashMap<Mid, usize>,
-}
-
-/// The simulcast layers a simulcast peer sends: rid, picture height, bytes per frame
-/// (at 25 frames a second: about 128 kbit/s, 400 kbit/s and 1.2 Mbit/s).
-pub const LAYERS: [(&str, u16, usize); 3] = [("l", 180, 640), ("m", 360, 2000), ("h", 720, 6000)];
-
-/// A VP8 frame of `size` bytes: a keyframe declaring `height` (and a 16:9 width), or an
-/// interframe.
-pub fn vp8_frame(key: bool, height: u16, size: usize) -> Vec<u8> {
-    let mut f = vec![if key { 0x10 } else { 0x11 }, 0, 0, 0x9d, 0x01, 0x2a];
-    f.extend((height * 16 / 9).to_le_bytes());
-    f.extend(height.to_le_bytes());
-    f.resize(size, 0x42);
-    f
-}
-
-impl Peer {
-    /// Stream ids of the tracks the SFU added to it whose m-lines are not stopped, one
-    /// per track (a publisher of audio and video appears twice), sorted.
-    pub fn live_sources(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .added
-            .iter()
-            .filter_map(|mid| self.rtc.media(*mid))
-            .filter(|m| !m.disabled())
-            .map(|m| m.stream_id().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    pub fn frames_from(&self, from: EndpointId, kind: MediaKind) -> usize {
-        self.frames
-            .get(&(format!("peer-{}", from.0), kind))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Mids on which it receives video.
-    /// The height of the layer `from`'s video arrives in (from its last keyframe).
-    pub fn height_from(&self, from: u64) -> Option<u32> {
-        let mid = self.mid_from(from, MediaKind::Video)?;
-        self.height_by_mid.get(&mid).copied()
-    }
-
-    /// Our mid that carries `from`'s track of `kind`.
-    pub fn mid_from(&self, from: u64, kind: MediaKind) -> Option<Mid> {
-        let stream = format!("peer-{from}");
-        self.added.iter().copied().find(|m| {
-            self.rtc
-                .media(*m)
-                .is_some_and(|m| m.kind() == kind && m.stream_id() == stream && !m.disabled())
-        })
-    }
-
-    pub fn video_mids(&self) -> Vec<Mid> {
-        self.added
-            .iter()
-            .copied()
-            .filter(|m| {
-                self.rtc
-                    .media(*m)
-                    .is_some_and(|m| m.kind() == MediaKind::Video && !m.disabled())
-            })
-            .collect()
-    }
 }
 
 /// A datagram on the wire: arrival, order sent, source, destination, bytes.
@@ -170,6 +63,8 @@ pub struct World {
     pub rejected: Vec<(EndpointId, confab_sfu::SfuError)>,
     /// Every `ActiveSpeakers` the SFU made: when (since the start), the room, the list.
     pub speakers: Vec<(Duration, RoomId, Vec<String>)>,
+    /// Every `Layers` report the SFU made: when (since the start), to whom, the list.
+    pub layers: Vec<(Duration, EndpointId, Vec<ForwardedTrack>)>,
     /// Offers the SFU made, per endpoint.
     pub offers: HashMap<EndpointId, usize>,
     /// Addresses cut off: their datagrams are lost both ways.
@@ -213,6 +108,7 @@ impl World {
             disconnected: Vec::new(),
             rejected: Vec::new(),
             speakers: Vec::new(),
+            layers: Vec::new(),
             offers: HashMap::new(),
             cut: HashSet::new(),
             hold: HashSet::new(),
@@ -293,6 +189,7 @@ impl World {
             next_audio: self.now,
             next_video: self.now,
             simulcast: false,
+            stopped: Vec::new(),
             key_due: Vec::new(),
             keyframe_requests_by_rid: HashMap::new(),
             height_by_mid: HashMap::new(),
@@ -452,6 +349,10 @@ impl World {
                     let at = self.now.duration_since(self.start);
                     self.speakers.push((at, room, speakers));
                 }
+                Output::Layers { endpoint, tracks } => {
+                    let at = self.now.duration_since(self.start);
+                    self.layers.push((at, endpoint, tracks));
+                }
                 other => signaling.push_back(other),
             }
         }
@@ -492,181 +393,6 @@ impl World {
 
     fn index(&self, id: EndpointId) -> Option<usize> {
         self.peers.iter().position(|p| p.id == id)
-    }
-
-    fn drain_peer(&mut self, idx: usize) {
-        let now = self.now;
-        let peer = &mut self.peers[idx];
-        loop {
-            match peer.rtc.poll_output().unwrap() {
-                RtcOutput::Timeout(t) => {
-                    peer.due = t;
-                    break;
-                }
-                RtcOutput::Transmit(t) => {
-                    if !self.cut.contains(&t.source) {
-                        let at = now + LATENCY;
-                        self.sent += 1;
-                        let d = (at, self.sent, t.source, t.destination, t.contents.into());
-                        self.wire.push(Reverse(d));
-                    }
-                }
-                RtcOutput::Event(e) => match e {
-                    Event::Connected => peer.connected = true,
-                    Event::MediaData(d) => {
-                        let Some(media) = peer.rtc.media(d.mid) else {
-                            continue;
-                        };
-                        let key = (media.stream_id().to_owned(), media.kind());
-                        if let Some(level) = d.ext_vals.audio_level {
-                            peer.levels_in.insert(key.0.clone(), level);
-                        }
-                        *peer.frames.entry(key).or_default() += 1;
-                        *peer.frames_by_mid.entry(d.mid).or_default() += 1;
-                        let first = (now, d.is_keyframe());
-                        peer.first_by_mid.entry(d.mid).or_insert(first);
-                        if d.is_keyframe() {
-                            *peer.keys_by_mid.entry(d.mid).or_default() += 1;
-                        }
-                        *peer.bytes_by_mid.entry(d.mid).or_default() += d.data.len();
-                        if d.is_keyframe() && d.data.len() >= 10 && d.data[3] == 0x9d {
-                            let h = u16::from_le_bytes([d.data[8], d.data[9]]);
-                            peer.height_by_mid.insert(d.mid, h.into());
-                        }
-                        let t = d.time.numer();
-                        if let Some(last) = peer.last_time_by_mid.insert(d.mid, t) {
-                            // A step back shows as a huge step (u64 wraps).
-                            let step = t.wrapping_sub(last);
-                            let max = peer.max_step_by_mid.entry(d.mid).or_default();
-                            *max = (*max).max(step);
-                        }
-                    }
-                    Event::KeyframeRequest(req) => {
-                        peer.keyframe_requests += 1;
-                        *peer.keyframe_requests_by_rid.entry(req.rid).or_default() += 1;
-                        peer.key_due.push(req.rid);
-                    }
-                    Event::MediaAdded(m) => peer.added.push(m.mid),
-                    _ => {}
-                },
-            }
-        }
-    }
-
-    /// Publishers write the frames that are due (each write followed by a drain).
-    fn write_media(&mut self) {
-        let now = self.now;
-        let elapsed = now.duration_since(self.start);
-        for idx in 0..self.peers.len() {
-            if !self.peers[idx].connected {
-                continue;
-            }
-            for (mid, kind) in self.peers[idx].sending.clone() {
-                let peer = &mut self.peers[idx];
-                let (next, every, codec, size) = match kind {
-                    MediaKind::Audio => (&mut peer.next_audio, AUDIO_EVERY, Codec::Opus, 80),
-                    _ => (&mut peer.next_video, VIDEO_EVERY, Codec::Vp8, 1000),
-                };
-                if *next > now {
-                    continue;
-                }
-                *next = now + every;
-                let level = peer.audio_level.filter(|_| kind == MediaKind::Audio);
-                let Some(writer) = peer.rtc.writer(mid) else {
-                    continue;
-                };
-                let writer = match level {
-                    Some(l) => writer.audio_level(-(l.min(127) as i8), l < 127),
-                    None => writer,
-                };
-                let Some(pt) = writer
-                    .payload_params()
-                    .find(|p| p.spec().codec == codec)
-                    .map(|p| p.pt())
-                else {
-                    continue;
-                };
-                let time = match kind {
-                    MediaKind::Audio => MediaTime::from_millis(elapsed.as_millis() as u64),
-                    _ => MediaTime::from_90khz(elapsed.as_millis() as u64 * 90),
-                };
-                if kind == MediaKind::Video && peer.simulcast {
-                    self.write_layers(idx, mid, pt, time);
-                    continue;
-                }
-                // A VP8 payload whose first byte marks a keyframe (P bit clear).
-                writer.write(pt, now, time, vec![0x10; size]).unwrap();
-                self.drain_peer(idx);
-            }
-        }
-    }
-
-    /// A simulcast peer's video frame, in each layer: a keyframe where one was asked
-    /// for (or every 4 s), else an interframe. Each layer's RTP clock has its own
-    /// origin, as it may in a browser.
-    fn write_layers(&mut self, idx: usize, mid: Mid, pt: str0m::media::Pt, time: MediaTime) {
-        let now = self.now;
-        let periodic = time.numer() % (4 * 90_000) < 3_600;
-        for (n, (rid, height, size)) in LAYERS.iter().enumerate() {
-            let peer = &mut self.peers[idx];
-            let rid = Rid::from(*rid);
-            let asked = peer.key_due.iter().any(|r| r.is_none_or(|r| r == rid));
-            peer.key_due.retain(|r| r.is_some_and(|r| r != rid));
-            let key = asked || periodic;
-            let t = MediaTime::from_90khz(time.numer() + n as u64 * 1_000_000);
-            let Some(writer) = peer.rtc.writer(mid) else {
-                return;
-            };
-            writer
-                .rid(rid)
-                .write(pt, now, t, vp8_frame(key, *height, *size))
-                .unwrap();
-            self.drain_peer(idx);
-        }
-    }
-
-    /// Receiver `id` reports showing `from`'s video at `width` x `height` (0 x 0:
-    /// hidden).
-    pub fn view(&mut self, id: u64, from: u64, width: u32, height: u32) {
-        let mid = self
-            .peer(id)
-            .mid_from(from, MediaKind::Video)
-            .expect("no such track");
-        let views = vec![confab_sfu::TrackView {
-            mid: mid.to_string(),
-            width,
-            height,
-        }];
-        self.sfu_handle(Input::View {
-            endpoint: EndpointId(id),
-            views,
-        });
-    }
-
-    /// Caps the link to `addr` (what reaches it) at `bps`; `None` lifts the cap.
-    pub fn cap(&mut self, addr: &str, bps: Option<u64>) {
-        let addr: SocketAddr = addr.parse().unwrap();
-        match bps {
-            Some(bps) => self.caps.insert(addr, (bps, self.now)),
-            None => self.caps.remove(&addr),
-        };
-    }
-
-    /// Puts a datagram on the wire, through the destination's cap if it has one.
-    fn send(&mut self, source: SocketAddr, destination: SocketAddr, bytes: Vec<u8>) {
-        let mut at = self.now + LATENCY;
-        if let Some((bps, free)) = self.caps.get_mut(&destination) {
-            let start = (*free).max(self.now);
-            if start > self.now + Duration::from_millis(100) {
-                self.capped += 1;
-                return;
-            }
-            *free = start + Duration::from_nanos(bytes.len() as u64 * 8 * 1_000_000_000 / *bps);
-            at = *free + LATENCY;
-        }
-        self.sent += 1;
-        self.wire
-            .push(Reverse((at, self.sent, source, destination, bytes)));
     }
 
     /// Lets `dur` of simulated time pass.

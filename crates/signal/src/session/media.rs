@@ -11,7 +11,9 @@
 //! The SFU reports each group's active speakers ([`MediaEvent::Speakers`]); the group's
 //! entry names its call and its members with endpoints, so the list goes to them as
 //! `activeSpeakers`, and the last list goes to a member whose connection to the SFU
-//! comes up later. A group's entry lives exactly as long as it has endpoints.
+//! comes up later. A group's entry lives exactly as long as it has endpoints. What an
+//! endpoint gets of each track ([`MediaEvent::Layers`]) goes to its member alone, as
+//! `layers` with its call.
 //!
 //! [`RoomEvent::Sfu`]: crate::room::RoomEvent::Sfu
 //! [`RoomEvent::SfuLeave`]: crate::room::RoomEvent::SfuLeave
@@ -314,6 +316,7 @@ impl Hub {
             MediaEvent::Answer { endpoint, .. }
             | MediaEvent::Offer { endpoint, .. }
             | MediaEvent::Connected { endpoint }
+            | MediaEvent::Layers { endpoint, .. }
             | MediaEvent::Failed { endpoint, .. } => *endpoint,
             MediaEvent::Speakers { group, speakers } => {
                 return self.media_speakers(*group, speakers);
@@ -329,6 +332,15 @@ impl Hub {
             MediaEvent::Answer { sdp, .. } => ServerMsg::SfuAnswer { sdp },
             MediaEvent::Offer { sdp, .. } => ServerMsg::SfuOffer { sdp },
             MediaEvent::Speakers { .. } => return, // handled above
+            MediaEvent::Layers { tracks, .. } => {
+                let Some(link) = self.media.by_peer.get(&peer) else {
+                    return;
+                };
+                ServerMsg::Layers {
+                    call: link.key.1,
+                    tracks,
+                }
+            }
             MediaEvent::Connected { .. } => {
                 // A member connected late hears who is talking already.
                 let Some(link) = self.media.by_peer.get(&peer) else {
