@@ -477,7 +477,6 @@ fn id(e: MediaEndpoint) -> EndpointId {
     EndpointId(e.0)
 }
 
-/// A lost endpoint, in words for its member.
 /// A track as the SFU reports it, on the wire (labels are peer ids, see `command`).
 fn layer_track(t: ForwardedTrack) -> LayerTrack {
     let layer = t.layer.as_ref();
@@ -493,6 +492,7 @@ fn layer_track(t: ForwardedTrack) -> LayerTrack {
     }
 }
 
+/// A lost endpoint, in words for its member.
 fn lost(reason: DisconnectReason) -> &'static str {
     match reason {
         DisconnectReason::IceDisconnected => "connection lost (no answer to connectivity checks)",
