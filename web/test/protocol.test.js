@@ -198,6 +198,8 @@ test('malformed server messages are rejected', () => {
     '{"type":"inviting","call":1}',
     '{"type":"inviteEnded","call":1,"from":"a","to":"b","reason":"bored"}',
     '{"type":"callJoined","call":1,"members":[7]}',
+    '{"type":"recordings","list":[{"id":"1-1","startedMs":1,"files":[],"composed":{"name":"composed.mp4","bytes":1,"url":"https://elsewhere/x.mp4"}}]}',
+    '{"type":"recordings","list":[{"id":"1-1","startedMs":1,"files":[],"composed":{"name":"composed.mp4","url":"/recordings/r/1-1/composed.mp4"}}]}',
   ];
   for (const text of bad) {
     assert.throws(() => proto.parseServerMessage(text), proto.ProtocolError, text);
