@@ -5,7 +5,9 @@
 // a member of its room that broadcasts. A viewer's Chromium joins the room, watches, and
 // decodes the camera's H.264 and audio through the SFU; the time from joining the room to
 // the first decoded frame is printed (the SFU sends the camera's last group of pictures at
-// once, so it does not wait for the camera's next keyframe).
+// once, so it does not wait for the camera's next keyframe). The viewer holds a host
+// token: it records the room for a few seconds, and on the replay page its Recordings
+// list links, the camera's recorded H.264 (Matroska) decodes and plays.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,15 +16,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { joinRoom, setupTimeMs, waitForCall } from '../lib/call.js';
+import { setupTimeMs, waitForCall } from '../lib/call.js';
+import { mintToken } from '../lib/confab.js';
 import { createLanLab } from '../lib/netns.js';
-import { pollUntil, roomName, skipReason, startLab } from '../lib/lab.js';
+import { pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
 
 /** @typedef {import('playwright-core').Page} Page */
 
 const SERVER = fileURLToPath(new URL('../../crates/server/tests/rtsp/server.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const RTSP_PORT = 8554;
+const TOKEN_KEY = 'e2e-camera-token-key-0123456789abcdef01';
 
 /** Why the test cannot run without GStreamer's RTSP server, or false. */
 function gstreamerMissing() {
@@ -46,8 +50,22 @@ const SKIP = skipReason() || gstreamerMissing();
 const peerNamed = (page, name) => page.evaluate(
   (n) => window.confab.peers.find((/** @type {{name: string}} */ p) => p.name === n)?.id ?? null, name);
 
-test('camera: an RTSP camera broadcasts into its room and a viewer decodes its H.264',
-  { skip: SKIP, timeout: 120_000 }, async (t) => {
+/**
+ * The replay page's videos: the tile's name, frames decoded, width, and how far it played.
+ * @param {Page} page
+ */
+const replayVideos = (page) => page.evaluate(() => [...document.querySelectorAll('#replay-tiles figure')].map((f) => {
+  const v = /** @type {HTMLVideoElement | null} */ (f.querySelector('video'));
+  return {
+    name: f.querySelector('.replay-name')?.textContent ?? '',
+    frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
+    width: v?.videoWidth ?? 0,
+    time: v?.currentTime ?? 0,
+  };
+}));
+
+test('camera: an RTSP camera broadcasts into its room, a viewer decodes its H.264, and its recording replays',
+  { skip: SKIP, timeout: 180_000 }, async (t) => {
     const room = roomName('cam');
     const net = createLanLab({ clients: 1 });
     t.after(() => net.destroySync()); // startLab's close does it too (idempotent)
@@ -65,10 +83,15 @@ test('camera: an RTSP camera broadcasts into its room and a viewer decodes its H
     });
     const config = join(dir, 'confab.toml');
     writeFileSync(config, `[[camera]]\nname = "Yard cam"\nurl = "rtsp://viewer:s3cret@127.0.0.1:${RTSP_PORT}/cam"\nroom = "${room}"\n`);
-    const lab = await startLab({ t, net, browsers: 1, confabArgs: ['--media', 'auto', '--config', config] });
+    const lab = await startLab({ t, net, browsers: 1,
+      confabArgs: ['--media', 'auto', '--config', config, '--token-key', TOKEN_KEY] });
     const [viewer] = lab.pages;
 
-    await joinRoom(lab, viewer, room, 'Viewer');
+    // A host by its token (the camera, a host, is in the room first).
+    const token = mintToken(room, 'Viewer', { key: TOKEN_KEY, role: 'host' });
+    await viewer.goto(lab.url(`/r/${room}?token=${token}`));
+    await pollUntil(() => viewer.evaluate(() => window.confab?.state === 'in-room' || null),
+      { timeout: 15_000, message: 'the viewer is in the room' });
     const cam = await pollUntil(() => peerNamed(viewer, 'Yard cam'),
       { timeout: 20_000, message: 'the camera is a member of the room' });
     // A broadcast by a host: a viewer who came after it watches at once; one who was
@@ -83,5 +106,35 @@ test('camera: an RTSP camera broadcasts into its room and a viewer decodes its H
       + `(${s.videoWidth} wide, ${s.framesDecoded} frames decoded)`);
     assert.ok(s.videoWidth === 320, `the camera's picture: ${s.videoWidth} wide`);
     await lab.screenshot(viewer, 'camera-viewer');
+
+    // Recorded for 3 s: the camera's tracks are files of the recording (Matroska).
+    await viewer.click('#record-toggle');
+    await viewer.locator('#recording-tag:not([hidden])').waitFor({ timeout: 10_000 });
+    await sleep(3000);
+    await viewer.click('#record-toggle');
+    await viewer.locator('#recording-tag').waitFor({ state: 'hidden', timeout: 10_000 });
+    await viewer.click('#more-toggle');
+    await viewer.click('#menu-recordings');
+    const item = viewer.locator('#recordings-list li').first();
+    await item.locator('.rec-replay').waitFor({ timeout: 10_000 });
+    const names = await item.locator('.rec-file-text').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+    assert.ok(names.some((n) => n?.endsWith('-video.mkv')) && names.some((n) => n?.endsWith('-audio.mka')),
+      `the camera's H.264 and G.711 files: ${names}`);
+
+    // The replay page, as the host opens it from the list: the camera's tile (next to the
+    // host's own, which it sent on stage) plays, its H.264 decoding frame after frame.
+    const href = /** @type {string} */ (await item.locator('.rec-replay').getAttribute('href'));
+    const replay = await lab.browsers[0].context.newPage();
+    await replay.goto(lab.url(href));
+    await replay.locator('#replay-controls:not([hidden])').waitFor({ timeout: 20_000 });
+    await replay.click('#replay-play');
+    const played = await pollUntil(async () => {
+      const v = (await replayVideos(replay)).find((x) => x.name === 'Yard cam');
+      return v && v.frames > 10 && v.width > 0 && v.time > 0.5 ? v : null;
+    }, { timeout: 15_000, message: 'the camera\'s recorded video plays on the replay page' })
+      .catch(async (e) => assert.fail(`${e.message}: ${JSON.stringify(await replayVideos(replay))}`));
+    console.log(`camera replay: ${played.frames} frames decoded by ${played.time.toFixed(1)} s, ${played.width} wide`);
+    assert.equal(played.width, 320, 'the camera\'s picture');
+    await lab.screenshot(replay, 'camera-replay');
     assert.deepEqual(lab.browsers[0].pageErrors, [], 'no page errors');
   });

@@ -2,15 +2,19 @@
 // pages show the red "Recording" tag (the guest's says who records); after a few seconds
 // the host stops it. The server wrote one WebM file per track, which ffprobe and mkvinfo
 // (third-party tools) read: VP8 and Opus, each lasting the recorded wall time within 2 %.
-// The host's list of recordings downloads each file through its signed link.
+// The host's list of recordings downloads each file through its signed link. Composed
+// into one MP4 (`confab recording compose`, with ffmpeg), the recording's list item
+// offers that file too, in English and Chinese, and its link downloads exactly it.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sfuCallOfTwo } from '../lib/call.js';
+import { confabBin } from '../lib/confab.js';
 import { pollUntil, roomName, skipReason, sleep, startLab } from '../lib/lab.js';
 
 const SKIP = skipReason();
@@ -104,6 +108,48 @@ test('recording: the host records a call through the router; ffprobe and mkvinfo
     assert.deepEqual(fetched.got.map((g) => g.bytes).sort(), sizes, 'each link downloads its whole file');
     assert.ok(fetched.got.every((g) => g.status === 200 && /^(audio|video)\/webm$/.test(g.type ?? '')), JSON.stringify(fetched.got));
     assert.equal(fetched.bad, 404, 'a tampered link is refused');
+    assert.equal(await item.locator('.rec-composed').count(), 0, 'nothing composed yet');
     await lab.screenshot(alice, 'recordings-list');
+
+    // Composed into one MP4: listed again (the server reads the folder), first in the
+    // item, with a link that downloads exactly the file.
+    const id = /** @type {string} */ (folder.split('/').pop());
+    const composed = spawnSync(confabBin(), ['recording', 'compose', room, id, '--data-dir', dataDir],
+      { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(composed.status, 0, `confab recording compose: ${composed.stderr}`);
+    const mp4 = join(folder, 'composed.mp4');
+    assert.equal(composed.stdout.trim(), mp4);
+    const reopen = async () => {
+      await alice.click('#recordings-close');
+      await alice.click('#more-toggle');
+      await alice.click('#menu-recordings');
+    };
+    await reopen();
+    const row = item.locator('.rec-file:first-of-type.rec-composed');
+    await row.waitFor({ timeout: 10_000 });
+    const size = `${Math.max(0.1, Math.round(statSync(mp4).size / 100_000) / 10)} MB`;
+    assert.equal(await row.locator('.rec-file-text').textContent(), `Everyone in one video (MP4) · ${size}`);
+    assert.equal(await row.locator('.rec-download').getAttribute('download'), 'composed.mp4');
+    const got = await row.locator('.rec-download').evaluate(async (a) => {
+      const r = await fetch(/** @type {HTMLAnchorElement} */ (a).href);
+      const digest = await crypto.subtle.digest('SHA-256', await r.arrayBuffer());
+      const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      return { status: r.status, type: r.headers.get('content-type'), sha256: hex };
+    });
+    const want = createHash('sha256').update(readFileSync(mp4)).digest('hex');
+    assert.deepEqual(got, { status: 200, type: 'video/mp4', sha256: want }, 'the link downloads the composed file');
+    await lab.screenshot(alice, 'recordings-composed-en');
+    // In Chinese (the lobby's language select, switched as its change handler takes it;
+    // the list is worded when it arrives, so it is asked for again).
+    await alice.evaluate(() => {
+      const select = /** @type {HTMLSelectElement} */ (document.getElementById('language'));
+      select.value = 'zh-CN';
+      select.dispatchEvent(new Event('change'));
+    });
+    await reopen();
+    await pollUntil(async () => (await row.locator('.rec-file-text').textContent())?.startsWith('所有人合成一个视频（MP4）'),
+      { timeout: 10_000, message: 'the composed file in Chinese' });
+    assert.equal(await row.locator('.rec-download').textContent(), '下载');
+    await lab.screenshot(alice, 'recordings-composed-zh');
     for (const b of lab.browsers) assert.deepEqual(b.pageErrors, [], `${b.name}: no page errors`);
   });

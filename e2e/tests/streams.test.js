@@ -3,7 +3,8 @@
 // participant of the room like a browser: it starts the room's broadcast, a viewer who was
 // there (and hosts the room) joins it, one who comes later watches it by itself, each decoding its video and audio
 // through the SFU. WHEP: Eyevinn's WebRTC player plays the room's broadcast into a plain
-// <video> with a viewer token (it is counted in the audience). Ending the WHIP session
+// <video> with a viewer token (it is counted in the audience), and plays the stream alone
+// from its participant URL (/whep/<room>/participant/Camera%201). Ending the WHIP session
 // (the client's DELETE) takes the stream out of the room.
 
 import assert from 'node:assert/strict';
@@ -77,6 +78,19 @@ test('streams: a third-party WHIP client broadcasts into a room; viewers and a W
     assert.ok(later.time > first.time, `the WHEP picture moves: ${first.time} -> ${later.time}`);
     await pollUntil(async () => (await late.locator('#viewer-count').textContent())?.includes('2 people watching'),
       { timeout: 10_000, message: 'the player is counted in the audience (Early hosts, so it is on stage)' });
+
+    // The same player, of one participant: the stream by its name, percent-encoded.
+    const one = await lab.browsers[0].context.newPage();
+    await one.goto(lab.url('/healthz'));
+    const oneToken = mintToken(room, 'Door screen', { key: TOKEN_KEY, role: 'viewer' });
+    await playWhep(one, lab.url(`/whep/${room}/participant/${encodeURIComponent('Camera 1')}`), oneToken);
+    const oneFirst = await pollUntil(async () => {
+      const v = await whepVideo(one);
+      return v.width > 0 && v.time > 0 ? v : null;
+    }, { timeout: 20_000, interval: 100, message: 'the WHEP player of Camera 1 shows it' });
+    await sleep(1000);
+    assert.ok((await whepVideo(one)).time > oneFirst.time, 'the picture of Camera 1 moves');
+    await one.close();
 
     // The client ends its session: the stream leaves the room.
     await encoder.evaluate(() => /** @type {any} */ (window).__whip.destroy());

@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
     let mut ufrags = Vec::new();
     for (i, offer) in offers().iter().enumerate() {
         let endpoint = EndpointId(i as u64 + 1);
-        sfu.handle(now, Input::Join { endpoint, room: room.clone(), label: String::new(), offer: offer.clone(), publish: true, kind: confab_sfu::EndpointKind::Browser });
+        sfu.handle(now, Input::Join { endpoint, room: room.clone(), label: String::new(), name: String::new(), offer: offer.clone(), publish: true, kind: confab_sfu::EndpointKind::Browser, follow: None });
         while let Some(out) = sfu.poll_output() {
             if let Output::Answer { sdp, .. } = out {
                 let ufrag = sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap();

@@ -203,6 +203,8 @@ test('malformed server messages are rejected', () => {
     '{"type":"layers","call":8,"tracks":[{"mid":"3","from":"a","layers":0}]}',
     '{"type":"layers","call":8,"tracks":[{"mid":3,"from":"a","layers":1}]}',
     '{"type":"layers","call":8,"tracks":[{"mid":"3","from":"a","layers":1,"height":-1}]}',
+    '{"type":"recordings","list":[{"id":"1-1","startedMs":1,"files":[],"composed":{"name":"composed.mp4","bytes":1,"url":"https://elsewhere/x.mp4"}}]}',
+    '{"type":"recordings","list":[{"id":"1-1","startedMs":1,"files":[],"composed":{"name":"composed.mp4","url":"/recordings/r/1-1/composed.mp4"}}]}',
   ];
   for (const text of bad) {
     assert.throws(() => proto.parseServerMessage(text), proto.ProtocolError, text);

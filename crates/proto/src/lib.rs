@@ -39,8 +39,8 @@ pub use decode::{
 pub use ids::{CallId, PeerId, RequestId, RoomId};
 pub use media::LayerTrack;
 pub use server::{
-    ChatMessage, ErrorCode, IceServer, InviteEndReason, LeaveReason, MediaMode, PeerInfo,
-    PeerState, RecordedFile, RecordingInfo, Role, ServerMsg, Status,
+    ChatMessage, ComposedFile, ErrorCode, IceServer, InviteEndReason, LeaveReason, MediaMode,
+    PeerInfo, PeerState, RecordedFile, RecordingInfo, Role, ServerMsg, Status,
 };
 pub use text::{is_format_char, normalize_chat_text, normalize_name};
 

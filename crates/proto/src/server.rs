@@ -516,6 +516,22 @@ pub struct RecordingInfo {
     /// recording's files, valid as long as the files' links (absent from older servers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
+    /// Its tracks mixed into one MP4 by `confab recording compose`, once that was run
+    /// (absent otherwise, and from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composed: Option<ComposedFile>,
+}
+
+/// A recording mixed into one file (see [`RecordingInfo::composed`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComposedFile {
+    /// The file name (`composed.mp4`).
+    pub name: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// A download link on this server, signed like a track's (see [`RecordedFile::url`]).
+    pub url: String,
 }
 
 /// One file of a recording.

@@ -99,6 +99,10 @@ pub(crate) struct Endpoint {
     pub(crate) room: RoomId,
     /// The stream id its tracks carry to the others (see `Input::Join`).
     pub(crate) label: Arc<str>,
+    /// Its participant's name (see `Input::Join`).
+    pub(crate) name: Arc<str>,
+    /// A player's: the name of the only publishers it plays (see `Input::Join`).
+    pub(crate) follow: Option<Arc<str>>,
     pub(crate) rtc: Rtc,
     /// Our local ICE ufrag (the demux key).
     pub(crate) ufrag: String,
@@ -153,6 +157,8 @@ impl Endpoint {
             id,
             room,
             label,
+            name: Arc::from(""),
+            follow: None,
             rtc,
             ufrag,
             tuples: Vec::new(),

@@ -28,8 +28,9 @@ pub enum EndpointKind {
     /// renegotiate).
     Publisher,
     /// A WHEP player: receives only, on the m-lines of its own offer (each one the SFU
-    /// may send on carries one track of that kind: the room's first publisher of it,
-    /// then the next when that one goes); never renegotiates.
+    /// may send on carries one track of that kind: the room's first publisher of it, or
+    /// the first of the name it follows, then the next when that one goes); never
+    /// renegotiates.
     Player,
 }
 
@@ -62,6 +63,9 @@ pub enum Input<'a> {
         /// characters are kept, at most 64 (RFC 8830, done by str0m); empty means the
         /// endpoint id.
         label: String,
+        /// The participant's name (the signaling layer's display name of its member):
+        /// what a player's `follow` matches. May be empty.
+        name: String,
         /// The offer, as SDP text.
         offer: String,
         /// Whether its tracks go to the others. A non-publisher (a viewer in a
@@ -70,6 +74,12 @@ pub enum Input<'a> {
         publish: bool,
         /// What kind of peer it is.
         kind: EndpointKind,
+        /// A player only (ignored for other kinds): play only publishers and sources
+        /// whose `name` is this one, the first of them in join order, then the next when
+        /// that one goes, and one who joins later under the name (a camera back after a
+        /// reconnect) when none is left. `None`: every publisher of the room is a
+        /// candidate, in join order.
+        follow: Option<String>,
     },
     /// An endpoint may publish from now on, or may no longer: its tracks are offered to
     /// the others of its room, or stopped on them (both by renegotiation). Unknown ids
@@ -137,6 +147,8 @@ pub enum Input<'a> {
         room: RoomId,
         /// The stream id its tracks carry (see `Join`); empty means the endpoint id.
         label: String,
+        /// Its name: what a player's `follow` matches (see `Join`).
+        name: String,
         /// Its tracks, in order: [`Input::SourceFrame`]'s `track` indexes this list.
         tracks: Vec<SourceCodec>,
     },

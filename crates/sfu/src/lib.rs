@@ -103,7 +103,7 @@
 //! let mut change = ada.sdp_api();
 //! change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
 //! let (offer, pending) = change.apply().unwrap();
-//! let join = Input::Join { endpoint: EndpointId(1), room: room.clone(), label: "ada".into(), offer: offer.to_sdp_string(), publish: true, kind: EndpointKind::Browser };
+//! let join = Input::Join { endpoint: EndpointId(1), room: room.clone(), label: "ada".into(), name: "Ada".into(), offer: offer.to_sdp_string(), publish: true, kind: EndpointKind::Browser, follow: None };
 //! sfu.handle(now, join.clone());
 //!
 //! // The answer names the SFU's one address as the only candidate (it is ICE-lite).

@@ -309,21 +309,30 @@ impl Sfu {
         self.negotiate_soon(id);
     }
 
-    /// Subscribes `id` to every track published in its room, in join order.
+    /// Subscribes `id` to every track published in its room, in join order (a player
+    /// that follows a name: to those of publishers and sources of that name only).
     fn subscribe_all(&mut self, id: EndpointId) {
-        let Some(room) = self.endpoints.get(&id).map(|e| e.room.clone()) else {
+        let Some((room, follow)) = self
+            .endpoints
+            .get(&id)
+            .map(|e| (e.room.clone(), e.follow.clone()))
+        else {
             return;
         };
+        let followed = |name: &str| follow.as_deref().is_none_or(|f| f == name);
         let mut keys = Vec::new();
         for other in self.router.others(&room, id) {
-            if let Some(ep) = self.endpoints.get(&other).filter(|e| e.publish) {
+            if let Some(ep) = self.endpoints.get(&other) {
+                if !ep.publish || !followed(&ep.name) {
+                    continue;
+                }
                 let label = ep.label.clone();
                 keys.extend(
                     ep.tracks_in
                         .iter()
                         .map(|mid| ((other, *mid), label.clone(), false)),
                 );
-            } else if let Some(s) = self.sources.get(&other) {
+            } else if let Some(s) = self.sources.get(&other).filter(|s| followed(&s.name)) {
                 keys.extend(
                     s.mids()
                         .map(|(mid, _)| ((other, mid), s.label.clone(), true)),

@@ -92,10 +92,15 @@ impl Sfu {
                 endpoint,
                 room,
                 label,
+                name,
                 offer,
                 publish,
                 kind,
-            } => self.handle_join(now, endpoint, room, &label, &offer, (publish, kind)),
+                follow,
+            } => {
+                let who = (label.as_str(), name.as_str(), follow);
+                self.handle_join(now, endpoint, room, who, &offer, (publish, kind));
+            }
             Input::Publish { endpoint, publish } => self.set_publish(endpoint, publish),
             Input::Record { room, on } => self.set_recording(now, room, on),
             Input::View { endpoint, views } => self.set_views(endpoint, &views),
@@ -110,8 +115,9 @@ impl Sfu {
                 endpoint,
                 room,
                 label,
+                name,
                 tracks,
-            } => self.handle_source_join(endpoint, room, &label, &tracks),
+            } => self.handle_source_join(endpoint, room, (&label, &name), &tracks),
             Input::SourceFrame {
                 endpoint,
                 track,
@@ -229,7 +235,7 @@ impl Sfu {
         now: Instant,
         id: EndpointId,
         room: RoomId,
-        label: &str,
+        (label, name, follow): (&str, &str, Option<String>),
         offer: &str,
         (publish, kind): (bool, EndpointKind),
     ) {
@@ -267,6 +273,10 @@ impl Sfu {
         );
         ep.publish = publish && kind != EndpointKind::Player;
         ep.kind = kind;
+        ep.name = name.into();
+        ep.follow = follow
+            .filter(|_| kind == EndpointKind::Player)
+            .map(Arc::from);
         // Nothing can come out of a new Rtc yet, so these drains only move its clock.
         let (mut out, mut work) = (VecDeque::new(), VecDeque::new());
         for addr in &self.config.candidates {

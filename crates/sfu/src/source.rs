@@ -27,6 +27,8 @@ use str0m::media::{Frequency, MediaKind, MediaTime, Mid};
 pub(crate) struct Source {
     pub(crate) room: RoomId,
     pub(crate) label: Arc<str>,
+    /// Its name (see `Input::SourceJoin`).
+    pub(crate) name: Arc<str>,
     pub(crate) tracks: Vec<SourceTrack>,
 }
 
@@ -152,7 +154,7 @@ impl Sfu {
         &mut self,
         id: EndpointId,
         room: RoomId,
-        label: &str,
+        (label, name): (&str, &str),
         codecs: &[SourceCodec],
     ) {
         let refused = if self.endpoints.contains_key(&id) || self.sources.contains_key(&id) {
@@ -191,6 +193,7 @@ impl Sfu {
         let source = Source {
             room: room.clone(),
             label,
+            name: name.into(),
             tracks,
         };
         let keys: Vec<(TrackKey, MediaKind)> =

@@ -17,9 +17,11 @@ fn bad_or_misaddressed_signaling_is_refused() {
         endpoint: EndpointId(5),
         room: room("standup"),
         label: String::new(),
+        name: String::new(),
         offer: "v=0\r\nnonsense".into(),
         publish: true,
         kind: confab_sfu::EndpointKind::Browser,
+        follow: None,
     };
     let out = rejected(&mut w, join);
     assert!(

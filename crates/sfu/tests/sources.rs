@@ -2,7 +2,9 @@
 //! access units; they reach str0m receivers by the publishers' path. A receiver that
 //! joins in the middle of a 4 s group of pictures gets the cached group, keyframe
 //! first, at once; the cache is bounded in bytes; a source that leaves is stopped on
-//! its receivers; a receiver that asks for a keyframe gets the cached group again.
+//! its receivers; a receiver that asks for a keyframe gets the cached group again; a
+//! player following a camera's name gets no other camera, and the camera again after
+//! it reconnects.
 mod common;
 
 use common::World;
@@ -39,10 +41,16 @@ struct Camera {
 
 impl Camera {
     fn join(w: &mut World, id: u64, room: &str) -> Camera {
+        Camera::join_as(w, id, room, &format!("cam-{id}"))
+    }
+
+    /// The camera joins under `name` (one back after a reconnect has a new id).
+    fn join_as(w: &mut World, id: u64, room: &str, name: &str) -> Camera {
         w.sfu_handle(Input::SourceJoin {
             endpoint: EndpointId(id),
             room: common::room(room),
             label: format!("peer-{id}"),
+            name: name.into(),
             tracks: vec![SourceCodec::H264],
         });
         Camera { id, frame: 0 }
@@ -172,6 +180,37 @@ fn a_source_that_leaves_is_stopped_on_its_receivers() {
     cam.run(&mut w, Duration::from_secs(1));
     assert_eq!(w.peer(2).live_sources(), ["peer-4"]);
     assert!(w.peer(2).frames_from(EndpointId(4), MediaKind::Video) > 20);
+}
+
+#[test]
+fn a_player_following_a_camera_gets_it_back_after_a_reconnect_and_no_other() {
+    let mut w = World::new();
+    let mut door = Camera::join_as(&mut w, 1, "yard", "Door");
+    let gate = Camera::join_as(&mut w, 2, "yard", "Gate");
+    w.kinds.insert(EndpointId(3), EndpointKind::Player);
+    w.follows.insert(EndpointId(3), "Gate".into());
+    w.join_with(3, "203.0.113.3:5000", "yard", &[MediaKind::Video]);
+    let frames = |w: &World| -> usize { w.peer(3).frames_by_mid.values().sum() };
+    door.run(&mut w, Duration::from_secs(1));
+    assert_eq!(frames(&w), 0, "the first camera, Door, is not followed");
+    let mut gate = gate;
+    gate.run(&mut w, Duration::from_secs(1));
+    assert!(frames(&w) > 20, "Gate's picture: {}", frames(&w));
+
+    // Gate drops; Door goes on, and its picture stays off the player's m-line.
+    w.sfu_handle(Input::Leave {
+        endpoint: EndpointId(2),
+    });
+    door.run(&mut w, Duration::from_millis(100));
+    let before = frames(&w);
+    door.run(&mut w, Duration::from_secs(1));
+    assert_eq!(frames(&w), before);
+
+    // Gate reconnects (a new id, the same name): the player's m-line takes it again.
+    let mut gate = Camera::join_as(&mut w, 4, "yard", "Gate");
+    gate.run(&mut w, Duration::from_secs(1));
+    assert!(frames(&w) > before + 20, "{before} -> {}", frames(&w));
+    assert!(w.rejected.is_empty(), "{:?}", w.rejected);
 }
 
 #[test]

@@ -47,6 +47,9 @@ pub struct Grant {
     pub subject: String,
     /// What kind of participant joins with it (a browser unless the driver says).
     pub kind: ParticipantKind,
+    /// A WHEP player's: the name of the one participant it plays (its SFU endpoint
+    /// takes only the tracks of members of that name); `None`: the stage.
+    pub follow: Option<String>,
 }
 
 impl Grant {
@@ -56,12 +59,21 @@ impl Grant {
             role,
             subject: subject.into(),
             kind: ParticipantKind::Browser,
+            follow: None,
         }
     }
 
     /// The same grant, for a participant of `kind`.
     pub fn for_kind(self, kind: ParticipantKind) -> Grant {
         Grant { kind, ..self }
+    }
+
+    /// The same grant, for a player of the participant named `name` only.
+    pub fn following(self, name: Option<String>) -> Grant {
+        Grant {
+            follow: name,
+            ..self
+        }
     }
 }
 
@@ -258,6 +270,8 @@ pub enum MediaCommand {
         publish: bool,
         /// What kind of participant its member is.
         kind: ParticipantKind,
+        /// A WHEP player's: the name of the one participant it plays ([`Grant::follow`]).
+        follow: Option<String>,
     },
     /// Record SFU room `group` (a call of `room`) from now on, or stop: its files close.
     Record {

@@ -242,9 +242,12 @@ fn a_stream_grant_makes_its_kind_of_sfu_endpoint() {
     h.join_as(t, "class", "Teacher", Role::Host);
     h.frame(t, ClientMsg::Broadcast { on: true });
     h.drain();
-    // A WHEP player joins with a viewer token its driver marked as a player.
+    // A WHEP player joins with a viewer token its driver marked as a player of the
+    // teacher alone.
     let (p, _) = h.ready(5);
-    let grant = Grant::new(Role::Viewer, "screen").for_kind(ParticipantKind::WhepPlayer);
+    let grant = Grant::new(Role::Viewer, "screen")
+        .for_kind(ParticipantKind::WhepPlayer)
+        .following(Some("Teacher".into()));
     let msg = ClientMsg::Join {
         room: RoomId::parse("class").unwrap(),
         name: "Lobby screen".into(),
@@ -263,15 +266,20 @@ fn a_stream_grant_makes_its_kind_of_sfu_endpoint() {
         .into_iter()
         .flat_map(|c| media(&offer(&mut h, c)))
         .filter_map(|c| match c {
-            MediaCommand::Join { kind, publish, .. } => Some((kind, publish)),
+            MediaCommand::Join {
+                kind,
+                publish,
+                follow,
+                ..
+            } => Some((kind, publish, follow)),
             _ => None,
         })
         .collect();
     assert_eq!(
         kinds,
         [
-            (ParticipantKind::Browser, true),
-            (ParticipantKind::WhepPlayer, false)
+            (ParticipantKind::Browser, true, None),
+            (ParticipantKind::WhepPlayer, false, Some("Teacher".into()))
         ]
     );
 }

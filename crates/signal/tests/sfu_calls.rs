@@ -102,6 +102,7 @@ fn members_of_an_sfu_call_reach_the_sfu_through_the_hub() {
         offer: oa,
         publish: true,
         kind: ParticipantKind::Browser,
+        follow: None,
     }, MediaCommand::Join {
         endpoint: eb,
         group: gb,

@@ -508,6 +508,8 @@ export default {
   'rec.play': 'Play',
   'rec.replay': 'Replay',
   'rec.replay_title': 'Play everyone’s tracks of this recording side by side, in sync',
+  'rec.composed': 'Everyone in one video (MP4) · {size}',
+  'rec.composed_title': 'This recording mixed into one file on the server: the pictures in a grid, the voices together',
 
   // The replay page (replay.html, js/replay/)
   'replay.title': 'Recording',

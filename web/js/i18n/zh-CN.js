@@ -510,6 +510,8 @@ export default {
   'rec.play': '播放',
   'rec.replay': '回放',
   'rec.replay_title': '同步并排播放这次录制中每个人的音视频',
+  'rec.composed': '所有人合成一个视频（MP4）· {size}',
+  'rec.composed_title': '服务器把这次录制合成的一个文件：画面排成网格，声音混在一起',
 
   // 回放页面 (replay.html, js/replay/)
   'replay.title': '录制回放',

@@ -124,9 +124,14 @@ const isRecordedFile = (v) => isObject(v) && isString(v.name) && (v.kind === 'au
   && isString(v.peer) && isUint(v.bytes) && isString(v.url) && v.url.startsWith('/recordings/');
 
 /** @param {unknown} v */
+const isComposedFile = (v) => isObject(v) && isString(v.name) && isUint(v.bytes)
+  && isString(v.url) && v.url.startsWith('/recordings/');
+
+/** @param {unknown} v */
 const isRecordingInfo = (v) => isObject(v) && isString(v.id) && isUint(v.startedMs)
   && (v.stoppedMs === undefined || isUint(v.stoppedMs)) && Array.isArray(v.files) && v.files.every(isRecordedFile)
-  && (v.replay === undefined || (isString(v.replay) && v.replay.startsWith('/replay/')));
+  && (v.replay === undefined || (isString(v.replay) && v.replay.startsWith('/replay/')))
+  && (v.composed === undefined || isComposedFile(v.composed));
 
 /** @type {Record<ServerMsg['type'], (m: Record<string, unknown>) => boolean>} */
 const SERVER_CHECKS = {

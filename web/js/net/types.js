@@ -210,7 +210,8 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'knocking', peer: string, name: string}} KnockingMsg */
 /** @typedef {{type: 'knockEnded', peer: string, admitted: boolean}} KnockEndedMsg */
 /** @typedef {{name: string, kind: 'audio' | 'video', peer: string, bytes: number, url: string}} RecordedFile */
-/** @typedef {{id: string, startedMs: number, stoppedMs?: number, files: RecordedFile[], replay?: string}} RecordingInfo */
+/** The recording mixed into one MP4 by `confab recording compose`. @typedef {{name: string, bytes: number, url: string}} ComposedFile */
+/** @typedef {{id: string, startedMs: number, stoppedMs?: number, files: RecordedFile[], replay?: string, composed?: ComposedFile}} RecordingInfo */
 /** @typedef {{type: 'recordings', ref?: RequestId, list: RecordingInfo[]}} RecordingListMsg */
 /** @typedef {{type: 'pong', ref?: RequestId}} PongMsg */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref?: RequestId}} ErrorMsg */

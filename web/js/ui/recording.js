@@ -1,8 +1,11 @@
 // Recording on the server, on screen: the host's "Record" toggle, the red "Recording"
 // tag everyone sees while it runs (its title says who started it), what happened in
 // words, and for hosts the list of the room's recordings with a replay link per recording
-// (replay.html: every track in sync) and a download and a play link per file (`recordings`; the links are signed by the server for an hour). The server records the room's calls through its media router (see
-// docs/protocol.md, "record"); this module offers the action and says what it does.
+// (replay.html: every track in sync), a download and a play link per file, and the same
+// for the recording's one mixed MP4 once `confab recording compose` made it
+// (`recordings`; the links are signed by the server for an hour). The server records the
+// room's calls through its media router (see docs/protocol.md, "record"); this module
+// offers the action and says what it does.
 
 import { record, recordings } from '../net/protocol.js';
 import { locale, t } from '../i18n/i18n.js';
@@ -112,27 +115,19 @@ export class RecordingUi {
         replay.title = t('rec.replay_title');
         head.append(replay);
       }
+      if (r.composed) {
+        // Everyone in one file, first: the one most people want to hand on.
+        const c = r.composed;
+        const row = fileRow(t('rec.composed', { size: megabytes(c.bytes) }), t('rec.composed_title'), c);
+        row.classList.add('rec-composed');
+        row.dataset.kind = 'composed';
+        li.append(row);
+      }
       for (const f of r.files) {
-        const row = document.createElement('div');
-        row.className = 'rec-file';
-        row.dataset.kind = f.kind;
-        const text = document.createElement('span');
-        text.className = 'rec-file-text';
         const name = f.peer === room.myId ? t('tile.you') : room.nameOf(f.peer);
-        text.textContent = t('rec.file', { name, kind: t(`rec.${f.kind}`), size: megabytes(f.bytes) });
-        text.title = f.name;
-        const play = document.createElement('a');
-        play.className = 'chip rec-play';
-        play.href = f.url;
-        play.target = '_blank';
-        play.rel = 'noopener';
-        play.textContent = t('rec.play');
-        const download = document.createElement('a');
-        download.className = 'chip rec-download';
-        download.href = f.url;
-        download.download = f.name;
-        download.textContent = t('rec.download');
-        row.append(text, play, download);
+        const text = t('rec.file', { name, kind: t(`rec.${f.kind}`), size: megabytes(f.bytes) });
+        const row = fileRow(text, f.name, f);
+        row.dataset.kind = f.kind;
         li.append(row);
       }
       return li;
@@ -159,6 +154,34 @@ export class RecordingUi {
       ui.tag.setAttribute('aria-label', by);
     }
   }
+}
+
+/**
+ * One file's row: what it is, and its Play and Download links.
+ * @param {string} text
+ * @param {string} title the text's tooltip
+ * @param {{name: string, url: string}} file its name (the download's) and signed link
+ */
+function fileRow(text, title, file) {
+  const row = document.createElement('div');
+  row.className = 'rec-file';
+  const label = document.createElement('span');
+  label.className = 'rec-file-text';
+  label.textContent = text;
+  label.title = title;
+  const play = document.createElement('a');
+  play.className = 'chip rec-play';
+  play.href = file.url;
+  play.target = '_blank';
+  play.rel = 'noopener';
+  play.textContent = t('rec.play');
+  const download = document.createElement('a');
+  download.className = 'chip rec-download';
+  download.href = file.url;
+  download.download = file.name;
+  download.textContent = t('rec.download');
+  row.append(label, play, download);
+  return row;
 }
 
 /** "4:05" for 245,000 ms. @param {number} ms */

@@ -63,6 +63,12 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(streams::MAX_OFFER_BYTES)),
         )
         .route(
+            "/whep/{room}/participant/{name}",
+            post(streams::whep_participant_post)
+                .options(streams::options)
+                .layer(DefaultBodyLimit::max(streams::MAX_OFFER_BYTES)),
+        )
+        .route(
             "/whep/{room}/{session}",
             axum::routing::delete(streams::whep_delete)
                 .patch(streams::whep_patch)
@@ -129,6 +135,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         Some("/whip/{room}") => "/whip/{room}",
         Some("/whip/{room}/{session}") => "/whip/{room}/{session}",
         Some("/whep/{room}") => "/whep/{room}",
+        Some("/whep/{room}/participant/{name}") => "/whep/{room}/participant/{name}",
         Some("/recordings/{room}/{recording}/{file}") => "/recordings/{room}/{recording}/{file}",
         Some("/recordings/{room}/{recording}") => "/recordings/{room}/{recording}",
         Some("/replay/{room}/{recording}") => "/replay/{room}/{recording}",

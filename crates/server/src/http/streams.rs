@@ -6,6 +6,10 @@
 //!   body. `201 Created` with the answer, `Location` (the session URL), `ETag`, and one
 //!   `Link` per ICE server (`rel="ice-server"`, TURN with fresh credentials). Refusals
 //!   say why in text.
+//! - `POST /whep/<room>/participant/<name>` (the name percent-encoded): the same, playing
+//!   the one participant of that name (`404` if nobody of that name is on stage). Its
+//!   three segments after `/whep` keep it apart from a session URL's two; its session
+//!   URL is `/whep/<room>/<session>` like any player's.
 //! - `PATCH <session>` (`application/trickle-ice-sdpfrag`): `204`. The SFU is ICE-lite
 //!   and learns the encoder's addresses from its checks, so trickled candidates are not
 //!   needed; an ICE restart is not offered (`Accept-Patch` is not sent on `OPTIONS`).
@@ -40,15 +44,8 @@ pub(super) async fn whip_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    post(
-        ParticipantKind::WhipPublisher,
-        state,
-        ip,
-        room,
-        headers,
-        body,
-    )
-    .await
+    let kind = (ParticipantKind::WhipPublisher, None);
+    post(kind, state, ip, room, headers, body).await
 }
 
 /// `POST /whep/<room>`: starts playing.
@@ -59,7 +56,20 @@ pub(super) async fn whep_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    post(ParticipantKind::WhepPlayer, state, ip, room, headers, body).await
+    let kind = (ParticipantKind::WhepPlayer, None);
+    post(kind, state, ip, room, headers, body).await
+}
+
+/// `POST /whep/<room>/participant/<name>`: starts playing one participant.
+pub(super) async fn whep_participant_post(
+    state: State<AppState>,
+    ip: PeerIp,
+    Path((room, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kind = (ParticipantKind::WhepPlayer, Some(name));
+    post(kind, state, ip, Path(room), headers, body).await
 }
 
 /// `DELETE /whip/<room>/<session>`.
@@ -90,8 +100,10 @@ pub(super) async fn whep_patch(
     patch(ParticipantKind::WhepPlayer, state, path, headers)
 }
 
+/// Starts a session of `kind`, a player for the participant named by the second member
+/// alone if set.
 async fn post(
-    kind: ParticipantKind,
+    (kind, follow): (ParticipantKind, Option<String>),
     State(state): State<AppState>,
     PeerIp(ip): PeerIp,
     Path(room): Path<String>,
@@ -132,7 +144,7 @@ async fn post(
     };
     let started = match state
         .streams
-        .start(kind, room.clone(), token, offer, origin)
+        .start((kind, follow), room.clone(), token, offer, origin)
         .await
     {
         Ok(s) => s,

@@ -4,10 +4,11 @@
 //! key made at start (so links end with the process, or after [`LINK_TTL`]). The hub has
 //! already checked that the asker hosts the room; the link carries that decision to the
 //! HTTP handler, which checks the signature and serves the file. Nothing else under the
-//! data dir is reachable: names are checked against what a recording writes.
+//! data dir is reachable: names are checked against what a recording writes (its
+//! tracks, and the MP4 `confab recording compose` makes of them).
 
-use super::names::is_file;
-use confab_proto::{RecordedFile, RecordingInfo, RoomId};
+use super::names::{is_file, COMPOSED};
+use confab_proto::{ComposedFile, RecordedFile, RecordingInfo, RoomId};
 use std::path::{Path, PathBuf};
 
 /// How long a download link works.
@@ -62,7 +63,9 @@ impl Links {
         exp: u64,
         sig: &str,
     ) -> Option<PathBuf> {
-        let ok_names = RoomId::parse(room).is_some() && is_folder(folder) && is_file(file);
+        let ok_names = RoomId::parse(room).is_some()
+            && is_folder(folder)
+            && (is_file(file) || file == COMPOSED);
         if !ok_names || exp < crate::unix_now() {
             return None;
         }
@@ -129,12 +132,22 @@ impl Links {
             })
             .collect();
         files.sort_by(|a, b| a.name.cmp(&b.name));
+        // Written as `.part` and renamed when whole, so one that is here is complete.
+        let composed = std::fs::metadata(path.join(COMPOSED))
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| ComposedFile {
+                name: COMPOSED.to_owned(),
+                bytes: m.len(),
+                url: self.file_url(room, folder, COMPOSED, exp),
+            });
         RecordingInfo {
             id: folder.to_owned(),
             started_ms: started_ms(folder),
             stopped_ms,
             files,
             replay: Some(self.replay_url(room, folder, exp)),
+            composed,
         }
     }
 }
@@ -188,5 +201,34 @@ mod tests {
             .verify("class", "1700000000000-3", "ab12-1-video.webm", 5, &old)
             .is_none());
         assert!(!is_folder("..") && !is_file("../confab.db") && !is_file("recording.json"));
+    }
+
+    #[test]
+    fn a_composed_file_is_listed_with_a_link_once_it_is_there() {
+        let dir = std::env::temp_dir().join(format!("confab-links-{}", std::process::id()));
+        let folder = dir.join("class/1700000000000-3");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("ab12-1-video.webm"), b"webm").unwrap();
+        std::fs::write(folder.join("composed.mp4.part"), b"half").unwrap();
+        let links = Links::new(dir.clone());
+        let room = RoomId::parse("class").unwrap();
+        let listed = links.list(&room);
+        assert_eq!(listed[0].composed, None, "a .part is not listed");
+        assert_eq!(listed[0].files.len(), 1);
+
+        std::fs::rename(folder.join("composed.mp4.part"), folder.join(COMPOSED)).unwrap();
+        let listed = links.list(&room);
+        let composed = listed[0].composed.clone().expect("listed");
+        assert_eq!((composed.name.as_str(), composed.bytes), (COMPOSED, 4));
+        assert_eq!(listed[0].files.len(), 1, "not a track");
+        // Its link verifies to the file; a link to another name in its place does not.
+        let query = composed.url.split_once('?').unwrap().1;
+        let (exp, sig) = query.split_once("&sig=").unwrap();
+        let exp: u64 = exp.trim_start_matches("exp=").parse().unwrap();
+        let path = links.verify("class", "1700000000000-3", COMPOSED, exp, sig);
+        assert_eq!(path, Some(folder.join(COMPOSED)));
+        let other = links.verify("class", "1700000000000-3", "composed.mp4.part", exp, sig);
+        assert_eq!(other, None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

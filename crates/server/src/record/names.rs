@@ -3,7 +3,8 @@
 //!
 //! `<peer>-<mid>-<audio|video>.<ext>`: WebM for what browsers send (VP8, Opus), Matroska
 //! for what IP cameras send (H.264 as `.mkv`, G.711 as `.mka`; WebM does not allow
-//! them).
+//! them). Besides the tracks, [`COMPOSED`]: the one MP4 `confab recording compose`
+//! mixes them into, which links may name too (it is no track: not [`is_file`]).
 
 use confab_sfu::RecordedCodec;
 
@@ -37,6 +38,9 @@ const ENDINGS: [Ending; 4] = [
     },
 ];
 
+/// The composed file's name in its recording's folder (`crate::record::compose`).
+pub const COMPOSED: &str = "composed.mp4";
+
 fn ending(name: &str) -> Option<&'static Ending> {
     ENDINGS.iter().find(|e| name.ends_with(e.suffix))
 }
@@ -69,9 +73,12 @@ pub fn kind(name: &str) -> &'static str {
     ending(name).map_or("video", |e| e.kind)
 }
 
-/// The content type a recording file is served as (`application/octet-stream` for
-/// another name).
+/// The content type a recording file (a track's, or [`COMPOSED`]) is served as
+/// (`application/octet-stream` for another name).
 pub fn content_type(name: &str) -> &'static str {
+    if name == COMPOSED {
+        return "video/mp4";
+    }
     ending(name).map_or("application/octet-stream", |e| e.content_type)
 }
 
@@ -94,6 +101,8 @@ mod tests {
             assert_eq!((kind(&name), content_type(&name)), (k, t), "{name}");
         }
         assert_eq!(suffix(RecordedCodec::Other), None);
+        assert!(!is_file(COMPOSED), "the composed file is no track");
+        assert_eq!(content_type(COMPOSED), "video/mp4");
         for bad in [
             "recording.json",
             "a-video.mp4",

@@ -163,11 +163,12 @@ impl Driver {
     /// member hears its `sfuAnswer` (the description it offered, back: a camera has no
     /// SDP to answer).
     /// Its tracks carry its member's peer id (`label`), as a browser's do, so pages
-    /// put them on its tile.
+    /// put them on its tile; its member's name (`member`) is what a WHEP player of that
+    /// one participant follows.
     fn camera_join(
         &mut self,
         now: Instant,
-        (endpoint, label): (EndpointId, String),
+        (endpoint, label, member): (EndpointId, String, String),
         room: RoomId,
         offer: String,
     ) {
@@ -185,6 +186,7 @@ impl Driver {
             endpoint,
             room,
             label,
+            name: member,
             tracks,
         };
         self.handle(now, input);
@@ -229,6 +231,7 @@ impl Driver {
                 offer,
                 publish,
                 kind,
+                follow,
             } => {
                 let Some(room) = RoomId::parse(&format!("g{group}")) else {
                     return;
@@ -237,16 +240,19 @@ impl Driver {
                     // Before its frames: the recorder labels its files with the name. A
                     // full queue loses only the label (the manifest then has no name).
                     let label = label.as_str().to_owned();
+                    let name = name.clone();
                     let _ = recorder.send(Job::Name { label, name });
                 }
                 if kind == ParticipantKind::Camera {
-                    let member = (id(endpoint), label.as_str().to_owned());
+                    let member = (id(endpoint), label.as_str().to_owned(), name);
                     return self.camera_join(now, member, room, offer);
                 }
                 Input::Join {
                     endpoint: id(endpoint),
                     room,
                     label: label.as_str().to_owned(),
+                    name,
+                    follow,
                     offer,
                     publish,
                     kind: match kind {

@@ -237,6 +237,7 @@ mod tests {
             offer: String::new(),
             publish: true,
             kind: ParticipantKind::Browser,
+            follow: None,
         }
     }
 

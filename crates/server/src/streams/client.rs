@@ -31,19 +31,22 @@ pub(super) struct Client {
     permits: Arc<Semaphore>,
     grant: Option<Grant>,
     kind: ParticipantKind,
+    /// A player of one participant: that participant's name.
+    follow: Option<String>,
     name: String,
     next_id: u64,
 }
 
 impl Client {
     /// Connects to the hub as `conn`, joins `room` with the token's `grant` as a
-    /// participant of `kind`, gets into the broadcast call and has the SFU answer
-    /// `offer`. On failure the connection is gone.
+    /// participant of `kind` (a player: of the participant named `follow` alone, if
+    /// set, who must be on stage in the broadcast, else `404`), gets into the broadcast
+    /// call and has the SFU answer `offer`. On failure the connection is gone.
     pub(super) async fn start(
         hub: HubHandle,
         conn: ConnId,
         origin: Origin,
-        (grant, kind): (crate::auth::Grant, ParticipantKind),
+        (grant, kind, follow): (crate::auth::Grant, ParticipantKind, Option<String>),
         room: RoomId,
         offer: String,
     ) -> Result<(Client, String, Vec<IceServer>), Refused> {
@@ -72,10 +75,13 @@ impl Client {
             queued,
             kill,
             permits: Arc::new(Semaphore::new(IN_FLIGHT)),
-            grant: grant
-                .role
-                .map(|role| Grant::new(role, subject).for_kind(kind)),
+            grant: grant.role.map(|role| {
+                Grant::new(role, subject)
+                    .for_kind(kind)
+                    .following(follow.clone())
+            }),
             kind,
+            follow,
             name,
             next_id: 0,
         };
@@ -110,7 +116,7 @@ impl Client {
         })
         .await?;
         let mut ice = Vec::new();
-        let (broadcast, running) = self
+        let (broadcast, running, peers) = self
             .until(|m| match m {
                 ServerMsg::IceServers { ice_servers } => {
                     ice = ice_servers;
@@ -118,7 +124,7 @@ impl Client {
                 }
                 ServerMsg::Joined {
                     broadcast, peers, ..
-                } => Some((broadcast, running_call(&peers))),
+                } => Some((broadcast, running_call(&peers), peers)),
                 _ => None,
             })
             .await?;
@@ -130,6 +136,13 @@ impl Client {
             let Some(call) = running.filter(|_| broadcast) else {
                 return Err(Refused::new(409, "this room is not broadcasting now"));
             };
+            if let Some(name) = &self.follow {
+                if !on_stage(&peers, call, name) {
+                    let message =
+                        format!("nobody named \"{name}\" is on stage in this room's broadcast now");
+                    return Err(Refused::new(404, message));
+                }
+            }
             self.send(ClientMsg::JoinCall { call }).await?;
             self.until(joined).await?;
             return self.offer(offer, ice).await;
@@ -256,6 +269,17 @@ fn running_call(peers: &[PeerInfo]) -> Option<CallId> {
         }
     }
     sizes.into_iter().max_by_key(|(_, n)| *n).map(|(c, _)| c)
+}
+
+/// Whether someone named `name` publishes in broadcast call `call`: in it, and a host
+/// or on stage (who may send media in a broadcast).
+fn on_stage(peers: &[PeerInfo], call: CallId, name: &str) -> bool {
+    peers.iter().any(|p| {
+        p.name == name
+            && p.state.status == Status::InCall
+            && p.state.call == Some(call)
+            && (p.role == confab_proto::Role::Host || p.state.on_stage)
+    })
 }
 
 /// The HTTP status for a hub refusal during setup.

@@ -17,7 +17,9 @@
 //!   offers it nothing (it does not renegotiate);
 //! - a player's token may have any role; the room must be broadcasting (else `409`); it
 //!   joins the broadcast call as audience, and the SFU sends the broadcast on the
-//!   m-lines of its offer;
+//!   m-lines of its offer: the stage's first publisher, or, for a player of one
+//!   participant, the publisher of that name (who must be on stage when it starts,
+//!   else `404`; one who leaves and comes back under that name is played again);
 //! - a session ends with `DELETE` on its URL, when the SFU loses the peer's connection
 //!   (`media_failed`), when a host removes it, or at shutdown; it leaves the room
 //!   cleanly;
@@ -126,10 +128,12 @@ impl Sessions {
     }
 
     /// Starts a session of `kind` (a WHIP publisher or a WHEP player) in `room` for the
-    /// holder of `token`, with the peer's SDP `offer`.
+    /// holder of `token`, with the peer's SDP `offer`. A player with `follow` plays the
+    /// participant of that name alone (`404` if nobody of that name is on stage now),
+    /// else the stage.
     pub async fn start(
         self: &Arc<Self>,
-        kind: ParticipantKind,
+        (kind, follow): (ParticipantKind, Option<String>),
         room: RoomId,
         token: &str,
         offer: String,
@@ -171,8 +175,9 @@ impl Sessions {
             live.insert(id.clone(), entry);
         }
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let setup =
-            client::Client::start(self.hub.clone(), conn, origin, (grant, kind), room, offer);
+        let follow = follow.filter(|_| kind == ParticipantKind::WhepPlayer);
+        let member = (grant, kind, follow);
+        let setup = client::Client::start(self.hub.clone(), conn, origin, member, room, offer);
         let (client, answer, ice_servers) = match tokio::time::timeout(SETUP_TIMEOUT, setup).await {
             Ok(Ok(started)) => started,
             Ok(Err(refused)) => {

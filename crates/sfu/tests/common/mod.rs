@@ -80,6 +80,10 @@ pub struct World {
     pub viewers: HashSet<EndpointId>,
     /// Endpoints of another kind than a browser.
     pub kinds: HashMap<EndpointId, EndpointKind>,
+    /// Endpoints' names (`Input::Join`'s `name`; empty when not set).
+    pub names: HashMap<EndpointId, String>,
+    /// Players that follow a name (`Input::Join`'s `follow`).
+    pub follows: HashMap<EndpointId, String>,
     /// Endpoints that publish their video in simulcast layers ([`LAYERS`]).
     pub simulcasters: HashSet<EndpointId>,
     /// Frames the SFU copied out of recorded rooms.
@@ -114,6 +118,8 @@ impl World {
             hold: HashSet::new(),
             viewers: HashSet::new(),
             kinds: HashMap::new(),
+            names: HashMap::new(),
+            follows: HashMap::new(),
             simulcasters: HashSet::new(),
             recorded: Vec::new(),
             held: Vec::new(),
@@ -208,9 +214,11 @@ impl World {
             endpoint: EndpointId(id),
             room: room(room_name),
             label: format!("peer-{id}"),
+            name: self.names.get(&EndpointId(id)).cloned().unwrap_or_default(),
             offer: offer.to_sdp_string(),
             publish: !self.viewers.contains(&EndpointId(id)),
             kind: kind_of,
+            follow: self.follows.get(&EndpointId(id)).cloned(),
         };
         self.sfu_handle(input);
         idx

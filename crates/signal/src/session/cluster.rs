@@ -298,7 +298,8 @@ impl Hub {
         let Some(Identity::Token(subject)) = &session.identity else {
             return None;
         };
-        Some(Grant::new(role?, subject.clone()).for_kind(session.kind))
+        let grant = Grant::new(role?, subject.clone()).for_kind(session.kind);
+        Some(grant.following(session.follow.clone()))
     }
 
     /// Every member this node shares with `node` gets a fresh `joined` snapshot: those

@@ -132,6 +132,8 @@ pub(crate) struct Session {
     pub(crate) claim: Option<Identity>,
     /// What kind of participant it is (its join's grant says; a browser by default).
     pub(crate) kind: crate::ParticipantKind,
+    /// A WHEP player's: whom it plays (its join's grant says, [`crate::Grant::follow`]).
+    pub(crate) follow: Option<String>,
     /// In a cluster, how it joined its room (kept in the shared store for a resume on
     /// another node, `moved.rs`).
     pub(crate) joined_as: Option<super::moved::SessionRecord>,
@@ -434,6 +436,7 @@ impl Hub {
             identity: None,
             claim,
             kind: crate::ParticipantKind::Browser,
+            follow: None,
             joined_as: None,
             waiting: None,
         });

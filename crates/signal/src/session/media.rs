@@ -219,12 +219,12 @@ impl Hub {
         offer: String,
         publish: bool,
     ) -> MediaCommand {
-        let kind = self
+        let (kind, follow) = self
             .by_peer
             .get(&peer)
             .and_then(|c| self.conns.get(c))
             .and_then(|s| s.session.as_ref())
-            .map(|s| s.kind)
+            .map(|s| (s.kind, s.follow.clone()))
             .unwrap_or_default();
         let m = &mut self.media;
         m.last_endpoint += 1;
@@ -264,6 +264,7 @@ impl Hub {
             offer,
             publish,
             kind,
+            follow,
         }
     }
 

@@ -101,6 +101,7 @@ impl Hub {
                 identity: record.identity.clone(),
                 claim: None,
                 kind: crate::ParticipantKind::Browser,
+                follow: None,
                 joined_as: None,
                 waiting: None,
             });

@@ -242,6 +242,7 @@ impl Hub {
         };
         session.identity.clone_from(&identity);
         session.kind = grant.map(|g| g.kind).unwrap_or_default();
+        session.follow = grant.and_then(|g| g.follow.clone());
         (identity, session.claim.clone())
     }
 

@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 /// The composed file's name in its recording's folder.
-pub const OUTPUT: &str = "composed.mp4";
+pub const OUTPUT: &str = super::names::COMPOSED;
 /// Bytes of ffmpeg's stderr kept for an error message.
 const STDERR_KEPT: usize = 4096;
 /// Most bytes of `recording.json` read.

@@ -191,7 +191,7 @@ impl Task {
             hub,
             conn,
             Origin::default(),
-            (grant, ParticipantKind::Camera),
+            (grant, ParticipantKind::Camera, None),
             camera.room.clone(),
             offer,
         );
