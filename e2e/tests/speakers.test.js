@@ -261,7 +261,8 @@ test('speakers: in a mesh call, each page works out who talks from the audio lev
     }, { timeout: 8_000, interval: 100, message: `${who} highlights Alice alone (mesh)` })
       .catch((e) => assert.fail(`${e.message}; last seen: ${JSON.stringify(last)}`));
     const shown = await Promise.all([highlighted(bob, 'Bob'), highlighted(carol, 'Carol')]);
-    console.log(`speakers (mesh): Bob and Carol highlight Alice alone ${Math.round(performance.now() - muted)} ms after muting`);
+    console.log(`speakers (mesh): Bob and Carol highlight Alice alone ${Math.round(performance.now() - muted)} ms after muting;` +
+      ` smoothed levels at Bob: ${JSON.stringify((await bob.evaluate(() => window.confab.speakers)).levels)}`);
     for (const s of shown) assert.deepEqual(s, { list: [ida], speaking: [ida], loudest: [ida] });
     await lab.screenshot(bob, 'speakers-mesh-bob');
 

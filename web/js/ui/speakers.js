@@ -9,7 +9,7 @@
 // The server measures who talks through the router (crates/sfu/src/speakers.rs); peer to
 // peer, levels.js does the same on the page.
 
-import { LevelSpeakers, receiverLevels } from '../media/levels.js';
+import { LevelSpeakers, ReceivedLevels } from '../media/levels.js';
 
 /** @typedef {import('../net/protocol.js').ActiveSpeakersMsg} ActiveSpeakersMsg */
 
@@ -58,14 +58,23 @@ export class Speakers {
    */
   watchMesh(mesh) {
     const detector = new LevelSpeakers();
+    const levels = new ReceivedLevels();
     this.detector = detector;
-    setInterval(() => {
+    let reading = false;
+    setInterval(async () => {
       const pcs = mesh.meshPcs();
       const call = mesh.myCall();
-      if (!pcs || call === null || document.hidden) return;
-      const list = detector.update(receiverLevels(pcs));
-      if (list.join() !== this.list.join() || this.call !== call) {
-        this.handle({ type: 'activeSpeakers', call, speakers: list }, call);
+      if (!pcs || call === null || document.hidden || reading) return;
+      reading = true;
+      try {
+        const list = detector.update(await levels.read(pcs));
+        // The call may have ended while the stats were read.
+        if (mesh.myCall() !== call) return;
+        if (list.join() !== this.list.join() || this.call !== call) {
+          this.handle({ type: 'activeSpeakers', call, speakers: list }, call);
+        }
+      } finally {
+        reading = false;
       }
     }, 250);
   }
