@@ -143,9 +143,10 @@ export class Moderation {
     if (!tag) {
       tag = document.createElement('span');
       tag.className = 'role-tag';
-      tag.textContent = t('people.host');
       li.querySelector('.peer-name')?.after(tag);
     }
+    // Every time: the language may have changed since the tag was made.
+    tag.textContent = t('people.host');
     tag.hidden = peer.role !== 'host';
     let actions = /** @type {HTMLElement | null} */ (li.querySelector('.host-actions'));
     if (!actions) {
