@@ -183,14 +183,18 @@ test('sfu: a call of four moves to the router when the fifth joins; everyone dec
       return tile?.querySelector('video')?.videoWidth ?? 0;
     }, ids[0]);
     const viewers = [bob, carol, dave, eve];
+    // Her tile says she presents and shows the screen whole: the server's presence is
+    // the only way to know it through the router.
+    const presenting = (/** @type {Page} */ page) => page.evaluate((id) => document
+      .querySelector(`#stage .tile.remote[data-peer-id="${id}"]:not([hidden])`)?.classList.contains('presenting') ?? false, ids[0]);
     await alice.click('#screen-toggle');
-    await Promise.all(viewers.map((page, i) => pollUntil(async () => (await aliceWidth(page)) >= 1000,
-      { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's screen` })));
+    await Promise.all(viewers.map((page, i) => pollUntil(async () => (await aliceWidth(page)) >= 1000 && (await presenting(page)),
+      { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's screen, marked as presented` })));
     await lab.screenshot(carol, 'sfu-screen-share');
     await alice.click('#screen-toggle');
     await Promise.all(viewers.map((page, i) => pollUntil(async () => {
       const w = await aliceWidth(page);
-      return w > 0 && w < 1000;
+      return w > 0 && w < 1000 && !(await presenting(page));
     }, { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's camera again` })));
 
     // Bob hangs up: the other four keep decoding each other through the router.

@@ -67,7 +67,7 @@ function construct(f) {
     case 'leaveCall':
       return proto.leaveCall(v.id);
     case 'media':
-      return proto.media(v.audioMuted, v.videoMuted, v.id);
+      return proto.media(v.audioMuted, v.videoMuted, v.screen, v.id);
     case 'kick':
       return proto.kick(v.peer, v.id);
     case 'mute':

@@ -156,15 +156,24 @@ test('peer media: one answer from two reports, the newest wins', () => {
   room.handle(fixture('presence', { state: { status: 'inCall', call: 7, audioMuted: false, videoMuted: false } }));
   assert.equal(room.media(GRACE).micMuted, true);
   // ...then the server's echo of her `media` agrees.
-  room.handle(fixture('presence'));
+  room.handle(fixture('presence', { state: { status: 'inCall', call: 7, audioMuted: true, videoMuted: false, screen: true } }));
   assert.deepEqual(room.media(GRACE), { micMuted: true, camOff: false, screen: true });
   // She unmutes and turns the camera off through the server only (no channel any more).
   room.peerReported(GRACE, null);
-  assert.deepEqual(room.media(GRACE), { micMuted: true, camOff: false, screen: false });
+  assert.deepEqual(room.media(GRACE), { micMuted: true, camOff: false, screen: true }, 'the server\'s report stands');
   room.handle(fixture('presence', { state: { status: 'idle', audioMuted: false, videoMuted: true } }));
   assert.deepEqual(room.media(GRACE), { micMuted: false, camOff: true, screen: false });
   room.handle(fixture('peer-left'));
   assert.deepEqual(room.media(GRACE), { micMuted: false, camOff: false, screen: false });
+});
+
+test('peer media: in a call through the router only the server says a screen is shared', () => {
+  const room = joinedRoom();
+  room.handle(fixture('presence-screen', { peerId: GRACE }));
+  assert.deepEqual(room.media(GRACE), { micMuted: false, camOff: false, screen: true });
+  // She stops sharing: her next `media` says so.
+  room.handle(fixture('presence', { peerId: GRACE, state: { status: 'inCall', call: 7, audioMuted: false, videoMuted: false } }));
+  assert.equal(room.media(GRACE).screen, false);
 });
 
 test('listeners hear every change with its message; kicked and reset forget the room', () => {

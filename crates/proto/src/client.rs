@@ -125,6 +125,10 @@ pub enum ClientMsg {
         audio_muted: bool,
         /// The camera is off (or there is none).
         video_muted: bool,
+        /// Its screen, not its camera, is its outgoing video (absent: false). In calls
+        /// through the server's router this is how the others know to show it whole.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        screen: bool,
     },
     /// Host only: remove a peer from the room (it may come back unless the room is
     /// locked). Guests get `not_host`.

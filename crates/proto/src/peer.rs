@@ -92,6 +92,9 @@ pub struct PeerState {
     /// It records the call on its own device (`localRecording`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recording_locally: bool,
+    /// It shares its screen instead of its camera (as last reported by its client).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screen: bool,
 }
 
 /// A peer's call status.

@@ -251,7 +251,7 @@ proptest! {
                 }
                 Op::LeaveCall(c) => { hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::LeaveCall), grant: None }); (*c, false) }
                 Op::Media(c, a, v) => {
-                    hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Media { audio_muted: *a, video_muted: *v }), grant: None });
+                    hub.handle(at, Input::Frame { conn: ConnId(*c), frame: frame(ClientMsg::Media { audio_muted: *a, video_muted: *v, screen: *a && *v }), grant: None });
                     (*c, false)
                 }
                 Op::JoinAs(c, r, is_host) => {

@@ -264,11 +264,12 @@ fn media_flags_are_broadcast_once_per_change() {
     let media = ClientMsg::Media {
         audio_muted: true,
         video_muted: false,
+        screen: false,
     };
     h.frame(a, media.clone());
     let out = h.drain();
     let want = ServerMsg::Presence {
-        peer_id: ida,
+        peer_id: ida.clone(),
         state: PeerState {
             audio_muted: true,
             ..PeerState::default()
@@ -278,4 +279,23 @@ fn media_flags_are_broadcast_once_per_change() {
     assert_eq!(to(&out, a), vec![want]);
     h.frame(a, media);
     assert!(h.drain().is_empty());
+
+    // Sharing the screen is a change too: everyone learns it (calls through the router
+    // have no other way to know a picture is a screen).
+    let sharing = ClientMsg::Media {
+        audio_muted: true,
+        video_muted: false,
+        screen: true,
+    };
+    h.frame(a, sharing);
+    let out = h.drain();
+    let want = ServerMsg::Presence {
+        peer_id: ida,
+        state: PeerState {
+            audio_muted: true,
+            screen: true,
+            ..PeerState::default()
+        },
+    };
+    assert_eq!(to(&out, b), vec![want]);
 }

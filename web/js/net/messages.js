@@ -278,14 +278,17 @@ export function leaveCall(id) {
 }
 
 /**
- * `media`: report the microphone and camera state shown to the room.
+ * `media`: report the microphone and camera state shown to the room, and whether the
+ * screen is the outgoing video (`screen` only when true, as the protocol writes it).
  * @param {boolean} audioMuted
  * @param {boolean} videoMuted
+ * @param {boolean} [screen]
  * @param {RequestId} [id]
  * @returns {MediaMsg}
  */
-export function media(audioMuted, videoMuted, id) {
-  return withId({ type: /** @type {const} */ ('media'), audioMuted, videoMuted }, id);
+export function media(audioMuted, videoMuted, screen = false, id) {
+  const msg = { type: /** @type {const} */ ('media'), audioMuted, videoMuted };
+  return withId(screen ? { ...msg, screen: true } : msg, id);
 }
 
 /** Longest setup time a `callStats` may report, in milliseconds. */

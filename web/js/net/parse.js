@@ -52,7 +52,8 @@ const isPeerState = (v) =>
   isOptBool(v.reconnecting) &&
   isOptBool(v.hand) &&
   isOptBool(v.onStage) &&
-  isOptBool(v.recordingLocally);
+  isOptBool(v.recordingLocally) &&
+  isOptBool(v.screen);
 
 /** @param {unknown} v @returns {v is import('./types.js').LayerTrack} */
 const isLayerTrack = (v) =>

@@ -553,9 +553,9 @@ export class Signaling {
     return this.send(leaveCall(this.takeId()));
   }
 
-  /** @param {boolean} audioMuted @param {boolean} videoMuted */
-  sendMedia(audioMuted, videoMuted) {
-    return this.send(media(audioMuted, videoMuted));
+  /** @param {boolean} audioMuted @param {boolean} videoMuted @param {boolean} [screen] */
+  sendMedia(audioMuted, videoMuted, screen = false) {
+    return this.send(media(audioMuted, videoMuted, screen));
   }
 
   /**

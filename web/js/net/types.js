@@ -69,7 +69,7 @@ export const CloseCode = Object.freeze({
  * broadcast). `recordingLocally`: it records the call on its own device.
  * @typedef {{status: 'idle' | 'ringing' | 'inCall', call?: number, audioMuted: boolean,
  *   videoMuted: boolean, reconnecting?: boolean, hand?: boolean, onStage?: boolean,
- *   recordingLocally?: boolean}} PeerState
+ *   recordingLocally?: boolean, screen?: boolean}} PeerState
  */
 
 /**
@@ -113,7 +113,7 @@ export const CloseCode = Object.freeze({
 /** @typedef {{type: 'decline', call: number, id?: RequestId}} DeclineMsg */
 /** @typedef {{type: 'joinCall', call: number, id?: RequestId}} JoinCallMsg */
 /** @typedef {{type: 'leaveCall', id?: RequestId}} LeaveCallMsg */
-/** @typedef {{type: 'media', audioMuted: boolean, videoMuted: boolean, id?: RequestId}} MediaMsg */
+/** @typedef {{type: 'media', audioMuted: boolean, videoMuted: boolean, screen?: boolean, id?: RequestId}} MediaMsg */
 /** @typedef {'host' | 'srflx' | 'prflx' | 'relay'} PairType */
 /** @typedef {{type: 'callStats', peer: string, setupMs: number, pair: PairType, id?: RequestId}} CallStatsMsg */
 /** @typedef {{type: 'kick', peer: string, id?: RequestId}} KickMsg */

@@ -7,11 +7,11 @@
 // web/test/room.test.js).
 //
 // Peer media state has one path into the UI: `media(peerId)`. A peer reports its
-// microphone and camera twice, through the server (`media`, echoed in its `presence`)
-// and, while in a call with us, on the call's control channel (`state`, which also says
-// whether it presents its screen). Both are the peer's own report of the same thing; the
-// room keeps the newest of them (a presence counts as a report only when its mute flags
-// changed, since a presence is also sent for status changes with the flags it last had).
+// microphone, camera and screen twice, through the server (`media`, echoed in its
+// `presence`) and, while in a call with us, on the call's control channel (`state`).
+// Both are the peer's own report of the same thing; the room keeps the newest of them
+// (a presence counts as a report only when its flags changed, since a presence is also
+// sent for status changes with the flags it last had).
 
 import { addChatMessage, chatHistoryContinues } from '../net/rules.js';
 
@@ -31,7 +31,7 @@ import { addChatMessage, chatHistoryContinues } from '../net/rules.js';
 export const idleState = () => ({ status: 'idle', audioMuted: false, videoMuted: false });
 
 /** @param {PeerState} s @returns {PeerMedia} */
-const fromPresence = (s) => ({ micMuted: s.audioMuted, camOff: s.videoMuted, screen: false });
+const fromPresence = (s) => ({ micMuted: s.audioMuted, camOff: s.videoMuted, screen: s.screen === true });
 
 export class Room {
   constructor() {
@@ -223,7 +223,8 @@ export class Room {
   addPeer(peer) {
     this.peers.set(peer.id, peer);
     this.names.set(peer.id, peer.name);
-    this.mediaState.set(peer.id, { ...fromPresence(peer.state), screen: this.reported.get(peer.id)?.screen ?? false });
+    const fromServer = fromPresence(peer.state);
+    this.mediaState.set(peer.id, { ...fromServer, screen: this.reported.get(peer.id)?.screen ?? fromServer.screen });
   }
 
   /** @private @param {string} peerId @param {PeerState} state */
@@ -236,9 +237,10 @@ export class Room {
     if (!peer) return;
     const before = peer.state;
     peer.state = state;
-    if (before.audioMuted !== state.audioMuted || before.videoMuted !== state.videoMuted) {
+    if (before.audioMuted !== state.audioMuted || before.videoMuted !== state.videoMuted ||
+        (before.screen === true) !== (state.screen === true)) {
       const media = this.media(peerId);
-      this.mediaState.set(peerId, { ...media, micMuted: state.audioMuted, camOff: state.videoMuted });
+      this.mediaState.set(peerId, { ...media, micMuted: state.audioMuted, camOff: state.videoMuted, screen: state.screen === true });
     }
   }
 

@@ -221,7 +221,7 @@ const renaming = setupRename({ signaling: () => app.signaling, current: () => ap
 const features = createCallFeatures({
   nameOf,
   showError,
-  onLocalTracksChanged: () => renderControls(),
+  onLocalTracksChanged: () => { renderControls(); if (app.state === 'in-room') reportMedia(); },
   // A peer's own report on the call's control channel goes into the room model, the one
   // source of the peer's media state on screen (see room/room.js).
   onPeerState: (peerId, state) => {
@@ -303,11 +303,11 @@ function renderAll() {
   ownMedia.sync();
 }
 
-/** Tells the room our microphone and camera state (shown in the people list). */
+/** Tells the room our microphone, camera and screen state (people list; screens shown whole). */
 function reportMedia() {
   const audio = app.localStream?.getAudioTracks() ?? [];
   const video = app.localStream?.getVideoTracks() ?? [];
-  app.signaling?.sendMedia(app.micMuted || audio.length === 0, app.camOff || video.length === 0);
+  app.signaling?.sendMedia(app.micMuted || audio.length === 0, app.camOff || video.length === 0, features.sharingScreen());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -133,6 +133,8 @@ export function createCallFeatures(app) {
      * @param {{replaceTrack: (kind: 'audio' | 'video', track: MediaStreamTrack | null) => Promise<unknown>}} sender
      */
     addSender: (sender) => incall.addSender(sender),
+    /** Whether our outgoing video is our screen now. */
+    sharingScreen: () => incall.sharingScreen,
     /**
      * More members to show in the quality panel (the SFU connection's), and a call to
      * make when they change.

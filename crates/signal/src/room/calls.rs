@@ -94,9 +94,11 @@ impl RoomCore {
             CallOp::Media {
                 audio_muted,
                 video_muted,
+                screen,
             } => self.update_state(from, |s| {
                 s.audio_muted = audio_muted;
                 s.video_muted = video_muted;
+                s.screen = screen;
             }),
         }
     }

@@ -230,12 +230,15 @@ pub enum CallOp {
     },
     /// Hang up.
     LeaveCall,
-    /// The requester's mute flags.
+    /// The requester's mute flags, and whether it shares its screen.
     Media {
         /// Microphone muted.
         audio_muted: bool,
         /// Camera off.
         video_muted: bool,
+        /// Its screen is its outgoing video (absent from older nodes: false).
+        #[serde(default)]
+        screen: bool,
     },
 }
 

@@ -64,10 +64,12 @@ impl Hub {
             ClientMsg::Media {
                 audio_muted,
                 video_muted,
+                screen,
             } => {
                 let op = CallOp::Media {
                     audio_muted,
                     video_muted,
+                    screen,
                 };
                 return self.call(conn, op, id);
             }
