@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { establishCall } from '../lib/call.js';
+import { establishCall, sfuCallOfTwo } from '../lib/call.js';
 import { startConfab } from '../lib/confab.js';
 import { callStats, describeConfab, PORT, PUBLIC_HOST, pollUntil, roomName, skipReason, sleep, startLab }
   from '../lib/lab.js';
@@ -176,6 +176,46 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
     assert.equal(await bob.locator(`${aliceTile} .conn-text`).textContent(), 'Connected', 'and back to normal');
     // Still the same people in the same call.
     assert.deepEqual(await bob.evaluate(() => window.confab.call.members), [ids[0]]);
+  });
+
+test('reconnect: in a call through the router, a link cut for longer than the router waits: the call comes back',
+  { skip: SKIP, timeout: 150_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 2, confabArgs: ['--media', 'sfu'] });
+    const [alice, bob] = lab.pages;
+    const { aliceId, bobId } = await sfuCallOfTwo(lab, roomName('sfucut'));
+    await pollUntil(async () => (await frames(alice, bobId)) > 0,
+      { timeout: 30_000, message: 'Alice decodes Bob through the router' });
+
+    // Alice's cable out for 20 s: the router gives her connection up (its consent checks
+    // go unanswered), and so may her browser.
+    const port = `v${lab.net.clients[0].role}`;
+    lab.net.ip(lab.net.serverNs, 'link', 'set', port, 'down');
+    try {
+      await sleep(20_000);
+    } finally {
+      lab.net.ip(lab.net.serverNs, 'link', 'set', port, 'up');
+    }
+    const back = Date.now();
+    const [aliceBefore, bobBefore] = [await allFrames(alice), await allFrames(bob)];
+    /** @type {Record<string, unknown>} */
+    let last = {};
+    try {
+      await pollUntil(async () => {
+        const [a, b] = [await allFrames(alice), await allFrames(bob)];
+        last = { a, b };
+        return a > aliceBefore + 30 && b > bobBefore + 30 ? last : null;
+      }, { timeout: 60_000, interval: 500, message: 'both decode each other through the router again' });
+    } catch (e) {
+      assert.fail(`${/** @type {Error} */ (e).message}; last ${JSON.stringify(last)}\nAlice: ${await describeConfab(alice)}\n` +
+        `Bob: ${await describeConfab(bob)}\n${lab.where()}`);
+    }
+    t.diagnostic(`the call's video came back ${Date.now() - back} ms after the link`);
+    // Still the same two in the same call, on one connection each.
+    assert.deepEqual(await bob.evaluate(() => window.confab.call.members), [aliceId]);
+    assert.deepEqual(await alice.evaluate(() => window.confab.call.members), [bobId]);
+    for (const page of [alice, bob]) {
+      assert.equal(await page.evaluate(() => new Set(Object.values(window.confab.pcs())).size), 1, 'one router connection');
+    }
   });
 
 /**

@@ -19,6 +19,8 @@ class FakePC {
     this.iceConnectionState = 'new';
     /** @type {{type: string, sdp: string} | null} */
     this.localDescription = null;
+    /** @type {{type: string, sdp: string} | null} */
+    this.remoteDescription = null;
     /** @type {string[]} */
     this.log = [];
     /** @type {any[]} */
@@ -61,6 +63,7 @@ class FakePC {
     if (d.type === 'answer' && this.signalingState !== 'have-local-offer') throw new Error('no offer to answer');
     if (d.type === 'offer' && this.signalingState !== 'stable') throw new Error('glare');
     this.signalingState = d.type === 'offer' ? 'have-remote-offer' : 'stable';
+    this.remoteDescription = d;
     this.log.push(`remote ${d.type} ${d.sdp}`);
   }
   close() {
@@ -145,6 +148,48 @@ test('sfu: an offer of the router crossing ours is left alone (the router yields
   assert.deepEqual(sent, ['offer offer-1'], 'no answer to a crossing offer');
   await sfu.handleSfu({ type: 'sfuAnswer', sdp: 'ok' });
   assert.equal(pc.signalingState, 'stable');
+});
+
+test('sfu: a failure told while our new connection\'s offer is out is the old one\'s, unless no answer comes', async (t) => {
+  const { sfu } = link();
+  sfu.joinCall(['bob']);
+  const pc = /** @type {FakePC} */ (FakePC.last);
+  await tick();
+  await tick();
+  assert.equal(pc.signalingState, 'have-local-offer');
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  // Lets the promise chains run, moving the mocked clock a little each turn.
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) {
+      await Promise.resolve();
+      t.mock.timers.tick(5);
+    }
+  };
+  // The old connection's failure, then our offer's answer: the new connection stays.
+  sfu.failed();
+  const answered = sfu.handleSfu({ type: 'sfuAnswer', sdp: 'sfu-answer' });
+  await settle();
+  await answered;
+  t.mock.timers.tick(10_000);
+  assert.equal(FakePC.last, pc, 'no new connection');
+  assert.notEqual(pc.signalingState, 'closed');
+  t.mock.timers.reset();
+
+  // A new connection whose offer gets no answer after a failure: the router refused it.
+  sfu.reset();
+  sfu.joinCall(['bob']);
+  const refused = /** @type {FakePC} */ (FakePC.last);
+  await tick();
+  await tick();
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  sfu.failed();
+  for (let i = 0; i < 3; i++) {
+    t.mock.timers.tick(5_000);
+    await settle();
+  }
+  assert.equal(refused.signalingState, 'closed', 'given up');
+  assert.notEqual(FakePC.last, refused, 'and made again');
+  t.mock.timers.reset();
 });
 
 test('sfu: a track plays in the tile of the member its stream names, once that member is in our call', async () => {

@@ -103,6 +103,8 @@ pub(crate) struct Endpoint {
     pub(crate) name: Arc<str>,
     /// A player's: the name of the only publishers it plays (see `Input::Join`).
     pub(crate) follow: Option<Arc<str>>,
+    /// The DTLS fingerprint its joining offer named (see `replace.rs`).
+    pub(crate) fingerprint: Option<String>,
     pub(crate) rtc: Rtc,
     /// Our local ICE ufrag (the demux key).
     pub(crate) ufrag: String,
@@ -159,6 +161,7 @@ impl Endpoint {
             label,
             name: Arc::from(""),
             follow: None,
+            fingerprint: None,
             rtc,
             ufrag,
             tuples: Vec::new(),

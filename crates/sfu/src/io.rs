@@ -92,7 +92,9 @@ pub enum Input<'a> {
     },
     /// An endpoint renegotiates (adds or removes a track of its own). Answered by
     /// [`Output::Answer`]. An offer that crosses one of ours wins: ours is dropped and
-    /// made again after this one is answered (the SFU is the polite side).
+    /// made again after this one is answered (the SFU is the polite side). An offer from
+    /// a browser's new peer connection (another DTLS fingerprint than its join's) is a
+    /// join under the same id: the old endpoint goes without a [`Output::Disconnected`].
     Offer {
         /// Who offers.
         endpoint: EndpointId,

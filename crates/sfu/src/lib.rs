@@ -136,6 +136,7 @@ mod forwarded;
 mod frame;
 mod io;
 mod layers;
+mod replace;
 mod router;
 mod sfu;
 mod source;

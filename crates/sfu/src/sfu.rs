@@ -104,7 +104,7 @@ impl Sfu {
             Input::Publish { endpoint, publish } => self.set_publish(endpoint, publish),
             Input::Record { room, on } => self.set_recording(now, room, on),
             Input::View { endpoint, views } => self.set_views(endpoint, &views),
-            Input::Offer { endpoint, sdp } => self.handle_offer(endpoint, &sdp),
+            Input::Offer { endpoint, sdp } => self.handle_offer(now, endpoint, &sdp),
             Input::Answer { endpoint, sdp } => self.handle_answer(endpoint, &sdp),
             Input::Leave { endpoint } => {
                 if !self.remove_endpoint(endpoint) {
@@ -230,7 +230,7 @@ impl Sfu {
         self.out.push_back(Output::Rejected { endpoint, error });
     }
 
-    fn handle_join(
+    pub(crate) fn handle_join(
         &mut self,
         now: Instant,
         id: EndpointId,
@@ -289,6 +289,7 @@ impl Sfu {
             Ok(answer) => answer,
             Err(e) => return self.reject(id, e),
         };
+        ep.fingerprint = crate::replace::fingerprint(offer);
         self.demux.add_ufrag(&ep.ufrag, id);
         self.router.rooms.entry(room).or_default().push(id);
         self.endpoints.insert(id, ep);
@@ -321,7 +322,10 @@ impl Sfu {
             .collect()
     }
 
-    fn handle_offer(&mut self, id: EndpointId, sdp: &str) {
+    fn handle_offer(&mut self, now: Instant, id: EndpointId, sdp: &str) {
+        if self.is_new_connection(id, sdp) {
+            return self.replace_endpoint(now, id, sdp);
+        }
         let Some(ep) = self.endpoints.get_mut(&id) else {
             return self.reject(id, SfuError::UnknownEndpoint);
         };

@@ -86,3 +86,29 @@ fn a_track_the_publisher_stops_sending_leaves_the_room() {
         assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Audio) > audio + 40);
     }
 }
+
+#[test]
+fn an_offer_from_a_new_connection_replaces_the_endpoint_without_failing_it() {
+    let mut w = World::new();
+    w.join(1, "203.0.113.1:5000", "standup", true);
+    w.join(2, "203.0.113.2:5000", "standup", false);
+    w.run_for(Duration::from_secs(2));
+    let before = w.peer(2).frames_from(EndpointId(1), MediaKind::Video);
+    assert!(before > 30);
+
+    // 1's browser gave up its connection and made another, from another port; its
+    // signaling still held the endpoint, so the offer comes as a renegotiation.
+    w.reconnect(1, "203.0.113.1:5001", &[MediaKind::Audio, MediaKind::Video]);
+    w.run_for(Duration::from_secs(3));
+    assert!(w.rejected.is_empty(), "{:?}", w.rejected);
+    assert!(
+        w.disconnected.is_empty(),
+        "no failure told: {:?}",
+        w.disconnected
+    );
+    assert!(w.peer(1).connected, "the new connection is up");
+    // 2 was offered the new tracks and gets 1's picture again.
+    assert_eq!(w.peer(2).live_sources(), ["peer-1", "peer-1"]);
+    let after = w.peer(2).frames_from(EndpointId(1), MediaKind::Video);
+    assert!(after > before + 30, "{before} -> {after}");
+}

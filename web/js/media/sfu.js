@@ -49,6 +49,8 @@ const RETRY_MS = 2000;
 
 /** Fresh connections tried in a row before giving up (until the next call). */
 const MAX_RETRIES = 5;
+/** How long a new connection's offer may wait for its answer after a failure was told. */
+const ANSWER_WAIT_MS = 5000;
 
 /**
  * Media of our call through the server's router; `CallMedia` (callmedia.js) puts it
@@ -211,8 +213,20 @@ export class SfuLink {
     }
   }
 
-  /** The router said our connection failed (`media_failed`): start over shortly. */
+  /**
+   * The router said our connection failed (`media_failed`): start over shortly. Unless
+   * our offer of a new connection is out: then the failure was the old connection's
+   * (told when the link came back, just before the new one's answer), and only an
+   * offer left unanswered means the router refused the new one.
+   */
   failed() {
+    const pc = this.pc;
+    if (pc && !pc.remoteDescription && pc.signalingState === 'have-local-offer') {
+      setTimeout(() => {
+        if (this.pc === pc && !pc.remoteDescription) this.retry();
+      }, ANSWER_WAIT_MS);
+      return;
+    }
     this.retry();
   }
 

@@ -148,6 +148,35 @@ impl World {
         room_name: &str,
         kinds: &[MediaKind],
     ) -> usize {
+        let (idx, offer) = self.new_peer(id, addr, kinds);
+        let input = Input::Join {
+            endpoint: EndpointId(id),
+            room: room(room_name),
+            label: format!("peer-{id}"),
+            name: self.names.get(&EndpointId(id)).cloned().unwrap_or_default(),
+            offer,
+            publish: !self.viewers.contains(&EndpointId(id)),
+            kind: self.kinds.get(&EndpointId(id)).copied().unwrap_or_default(),
+            follow: self.follows.get(&EndpointId(id)).cloned(),
+        };
+        self.sfu_handle(input);
+        idx
+    }
+
+    /// Peer `id` gives up its connection and makes a new one (another `Rtc`, another
+    /// certificate, from `addr`), whose offer its signaling relays as a renegotiation of
+    /// the endpoint it still holds.
+    pub fn reconnect(&mut self, id: u64, addr: &str, kinds: &[MediaKind]) {
+        self.peers.retain(|p| p.id != EndpointId(id));
+        let (_, sdp) = self.new_peer(id, addr, kinds);
+        self.sfu_handle(Input::Offer {
+            endpoint: EndpointId(id),
+            sdp,
+        });
+    }
+
+    /// A new peer's `Rtc` and its offer (not sent).
+    fn new_peer(&mut self, id: u64, addr: &str, kinds: &[MediaKind]) -> (usize, String) {
         let addr: SocketAddr = addr.parse().unwrap();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
@@ -210,18 +239,7 @@ impl World {
         self.peers.push(peer);
         let idx = self.peers.len() - 1;
         self.drain_peer(idx);
-        let input = Input::Join {
-            endpoint: EndpointId(id),
-            room: room(room_name),
-            label: format!("peer-{id}"),
-            name: self.names.get(&EndpointId(id)).cloned().unwrap_or_default(),
-            offer: offer.to_sdp_string(),
-            publish: !self.viewers.contains(&EndpointId(id)),
-            kind: kind_of,
-            follow: self.follows.get(&EndpointId(id)).cloned(),
-        };
-        self.sfu_handle(input);
-        idx
+        (idx, offer.to_sdp_string())
     }
 
     /// Cuts an address off the network (before or after its peer joins).
