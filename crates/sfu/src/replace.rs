@@ -10,7 +10,7 @@
 //! 2 s, before one stayed. So an offer naming another certificate replaces the endpoint:
 //! the old one goes without a word, and the offer joins as a new one under the same id.
 
-use crate::io::{EndpointId, EndpointKind};
+use crate::io::{EndpointId, EndpointKind, Output};
 use crate::sfu::Sfu;
 use std::time::Instant;
 
@@ -35,8 +35,8 @@ impl Sfu {
         ep.kind == EndpointKind::Browser && was != now
     }
 
-    /// Drops `id` (the others renegotiate without its tracks) and joins `offer` under the
-    /// same id, room, name and right to publish (see the module docs).
+    /// Joins `offer` under `id`'s id, room, name and right to publish, in place of the
+    /// endpoint (the others renegotiate its tracks); a refused offer changes nothing.
     pub(crate) fn replace_endpoint(&mut self, now: Instant, id: EndpointId, offer: &str) {
         let Some(ep) = self.endpoints.get(&id) else {
             return;
@@ -45,15 +45,18 @@ impl Sfu {
         let (label, name) = (ep.label.to_string(), ep.name.to_string());
         let follow = ep.follow.as_deref().map(str::to_owned);
         let (publish, kind) = (ep.publish, ep.kind);
-        self.remove_endpoint(id);
-        self.handle_join(
-            now,
-            id,
-            room,
-            (&label, &name, follow),
-            offer,
-            (publish, kind),
-        );
+        // Made first: an offer the new endpoint refuses leaves the old one as it was.
+        let names = (label.as_str(), name.as_str(), follow);
+        match self.make_endpoint(now, id, room, names, offer, (publish, kind)) {
+            Ok(made) => {
+                self.remove_endpoint(id);
+                self.install(made);
+            }
+            Err(error) => self.out.push_back(Output::Rejected {
+                endpoint: id,
+                error,
+            }),
+        }
     }
 }
 

@@ -230,7 +230,7 @@ impl Sfu {
         self.out.push_back(Output::Rejected { endpoint, error });
     }
 
-    pub(crate) fn handle_join(
+    fn handle_join(
         &mut self,
         now: Instant,
         id: EndpointId,
@@ -248,6 +248,22 @@ impl Sfu {
         if self.router.size(&room) >= self.config.max_room_size {
             return self.reject(id, SfuError::RoomFull);
         }
+        match self.make_endpoint(now, id, room, (label, name, follow), offer, (publish, kind)) {
+            Ok(made) => self.install(made),
+            Err(e) => self.reject(id, e),
+        }
+    }
+
+    /// A new endpoint that has answered `offer`, not yet in the SFU (see `install`).
+    pub(crate) fn make_endpoint(
+        &mut self,
+        now: Instant,
+        id: EndpointId,
+        room: RoomId,
+        (label, name, follow): (&str, &str, Option<String>),
+        offer: &str,
+        (publish, kind): (bool, EndpointKind),
+    ) -> Result<Made, SfuError> {
         let creds = self.fresh_credentials();
         let mut builder = Rtc::builder()
             .set_crypto_provider(self.crypto.clone())
@@ -263,14 +279,7 @@ impl Sfu {
             builder = builder.set_dtls_cert(cert.clone());
         }
         let rtc = builder.build(now);
-        let mut ep = Endpoint::new(
-            id,
-            room.clone(),
-            stream_label(id, label),
-            rtc,
-            creds.ufrag,
-            now,
-        );
+        let mut ep = Endpoint::new(id, room, stream_label(id, label), rtc, creds.ufrag, now);
         ep.publish = publish && kind != EndpointKind::Player;
         ep.kind = kind;
         ep.name = name.into();
@@ -285,13 +294,22 @@ impl Sfu {
                 ep.drain(&mut out, &mut work);
             }
         }
-        let answer = match ep.accept_offer(offer) {
-            Ok(answer) => answer,
-            Err(e) => return self.reject(id, e),
-        };
+        let answer = ep.accept_offer(offer)?;
         ep.fingerprint = crate::replace::fingerprint(offer);
+        Ok(Made { ep, answer, out })
+    }
+
+    /// Puts a made endpoint in its room: its answer goes out, its tracks are announced
+    /// and it is offered the room's.
+    pub(crate) fn install(&mut self, made: Made) {
+        let Made { ep, answer, out } = made;
+        let id = ep.id;
         self.demux.add_ufrag(&ep.ufrag, id);
-        self.router.rooms.entry(room).or_default().push(id);
+        self.router
+            .rooms
+            .entry(ep.room.clone())
+            .or_default()
+            .push(id);
         self.endpoints.insert(id, ep);
         self.out.extend(out);
         self.out.push_back(Output::Answer {
@@ -477,6 +495,13 @@ pub(crate) fn schedule(
 /// The stream id an endpoint's tracks carry: `label`, or the endpoint id when it is
 /// empty. str0m keeps only its SDP token characters, at most 64 (RFC 8830 `msid-id`),
 /// when it writes the offer.
+/// An endpoint made for an offer, and what it has to say, before it joins its room.
+pub(crate) struct Made {
+    ep: Endpoint,
+    answer: String,
+    out: VecDeque<Output>,
+}
+
 pub(crate) fn stream_label(id: EndpointId, label: &str) -> Arc<str> {
     if label.is_empty() {
         id.to_string().into()

@@ -112,3 +112,22 @@ fn an_offer_from_a_new_connection_replaces_the_endpoint_without_failing_it() {
     let after = w.peer(2).frames_from(EndpointId(1), MediaKind::Video);
     assert!(after > before + 30, "{before} -> {after}");
 }
+
+#[test]
+fn a_refused_offer_of_a_new_connection_leaves_the_endpoint_as_it_was() {
+    let mut w = World::new();
+    w.join(1, "203.0.113.1:5000", "standup", true);
+    w.join(2, "203.0.113.2:5000", "standup", false);
+    w.run_for(Duration::from_secs(2));
+    // Another certificate, but not an offer str0m takes.
+    let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 AA:BB\r\n";
+    w.sfu_handle(confab_sfu::Input::Offer {
+        endpoint: EndpointId(1),
+        sdp: sdp.into(),
+    });
+    assert_eq!(w.rejected.len(), 1, "{:?}", w.rejected);
+    let before = w.peer(2).frames_from(EndpointId(1), MediaKind::Video);
+    w.run_for(Duration::from_secs(1));
+    assert!(w.disconnected.is_empty(), "{:?}", w.disconnected);
+    assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Video) > before + 15);
+}
