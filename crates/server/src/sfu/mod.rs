@@ -308,6 +308,18 @@ mod tests {
     }
 
     #[test]
+    fn shards_share_one_port_and_a_port_in_use_is_refused() {
+        let group = bind_shared("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        let addr = group[0].local_addr().unwrap();
+        assert_ne!(addr.port(), 0);
+        assert!(group.iter().all(|s| s.local_addr().unwrap() == addr));
+        // A second server on that port (even of the same user) is refused, not let in
+        // to take a share of the browsers.
+        assert!(bind_shared(addr, 2).is_err());
+        assert!(bind_shared(addr, 1).is_err());
+    }
+
+    #[test]
     fn candidates_follow_the_documented_order() {
         let none = || Ok(vec![]);
         let host = || {
