@@ -6,7 +6,7 @@
 #   DURATION=5 STEPS="10 25" bash bench/media.sh # shorter
 #   SERVERS=confab SKIP_BUILD=1 bash bench/media.sh
 #   RECORD=0 bash bench/media.sh                 # without the recording runs
-#   SFU_SHARDS=2 bash bench/media.sh             # confab with two SFU shards (cores)
+#   SFU_SHARDS=2 bash bench/media.sh             # confab with two SFU shards on its one port
 #
 # What it measures. Headless str0m peers (one UDP socket each) publish synthetic VP8
 # (FPS frames/s, VIDEO_KBPS kbit/s, frames split into RTP packets of at most 1,100

@@ -40,7 +40,7 @@ rust() { CONFAB_REQUIRE_INTEROP=1 cargo test --workspace; }
 web() { node --test web/test/*.test.js; }
 fuzz() {
   local t
-  for t in decode_client hub turn sfu_demux sfu_offer record cluster_envelope; do
+  for t in decode_client hub turn sfu_demux sfu_offer sfu_shard record cluster_envelope; do
     mkdir -p "fuzz/corpus/$t"
     (cd fuzz && cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- \
       -max_total_time="$FUZZ_SECONDS" -max_len=4096 -print_final_stats=1 -print_funcs=0) || return 1

@@ -6,7 +6,7 @@
 //! endpoint.
 #![no_main]
 use confab_proto::RoomId;
-use confab_sfu::{Datagram, EndpointId, Input, Output, Sfu, SfuConfig, MAX_ADDRS};
+use confab_sfu::{Datagram, EndpointId, Input, Output, ShardTag, Sfu, SfuConfig, MAX_ADDRS};
 use libfuzzer_sys::fuzz_target;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -63,7 +63,9 @@ fn stun(ufrag: &str, rest: &[u8]) -> Vec<u8> {
 
 fuzz_target!(|data: &[u8]| {
     let local: SocketAddr = LOCAL.parse().unwrap();
-    let config = SfuConfig { candidates: vec![local], ..SfuConfig::default() };
+    // A shard's SFU, as the server runs it: its ufrags open with its tag.
+    let shard = ShardTag::new(5);
+    let config = SfuConfig { candidates: vec![local], shard, ..SfuConfig::default() };
     let mut sfu = Sfu::new(config, [5; 32]);
     let t0 = Instant::now();
     let mut now = t0;
@@ -75,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
         while let Some(out) = sfu.poll_output() {
             if let Output::Answer { sdp, .. } = out {
                 let ufrag = sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap();
+                assert_eq!(ShardTag::of_ufrag(ufrag.trim().as_bytes()), shard);
                 ufrags.push(ufrag.trim().to_owned());
             }
         }
@@ -96,6 +99,12 @@ fuzz_target!(|data: &[u8]| {
         } else {
             rest
         };
+        // What the driver asks of every datagram first; a request wrapped for an
+        // endpoint names its shard.
+        let named = ShardTag::of_datagram(bytes);
+        if head & 0x04 != 0 {
+            assert_eq!(named, shard);
+        }
         let d = Datagram { source: source(head), destination: local, bytes };
         sfu.handle(now, Input::Datagram(d));
         while let Some(out) = sfu.poll_output() {

@@ -109,6 +109,7 @@ pub async fn run(
                 crate::sfu::Inlets {
                     turn: turn_local,
                     cameras: (!cameras.is_empty()).then_some(camera_rx),
+                    metrics: metrics.clone(),
                 },
                 (
                     config.data_dir.join("recordings"),

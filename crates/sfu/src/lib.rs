@@ -27,6 +27,8 @@
 //!   5-tuple is routed by the ICE ufrag in its STUN USERNAME, later ones by address:
 //!   two hash lookups at most, never a scan of endpoints. Datagrams for nobody are
 //!   dropped silently. [`Output::Transmit`] says what to send, from which local address.
+//!   Several SFUs may share one port: each opens its ufrags with its [`ShardTag`], and
+//!   [`ShardTag::of_datagram`] tells a driver which one a new address's request is for.
 //! - **Forwarding.** A publisher's tracks are offered to the rest of its room once its
 //!   connection is up (str0m announces them then). Every frame it sends on a track goes
 //!   to every other endpoint of its room that has negotiated that track; rooms are
@@ -139,6 +141,7 @@ mod layers;
 mod replace;
 mod router;
 mod sfu;
+mod shard;
 mod source;
 pub mod speakers;
 
@@ -148,6 +151,7 @@ pub use io::{
     Output, RecordedCodec, RecordedFrame, SfuError, SourceCodec, SourceFrame, TrackView,
 };
 pub use sfu::Sfu;
+pub use shard::{ShardTag, MAX_SHARDS};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -190,6 +194,10 @@ pub struct SfuConfig {
     /// that grows past it is dropped, and receivers wait for the next keyframe.
     /// Default 4 MiB (a 4 s group at 8 Mbit/s).
     pub source_cache_bytes: usize,
+    /// The shard this SFU is, when several share one UDP port: every ICE ufrag it makes
+    /// opens with the tag's character, so a driver can tell from a STUN request which
+    /// SFU it is for ([`ShardTag::of_datagram`]). Default `None`: ufrags carry no tag.
+    pub shard: Option<ShardTag>,
 }
 
 impl Default for SfuConfig {
@@ -203,6 +211,7 @@ impl Default for SfuConfig {
             loudest_audio_above: 10,
             start_bitrate: 2_500_000,
             source_cache_bytes: 4 << 20,
+            shard: None,
         }
     }
 }

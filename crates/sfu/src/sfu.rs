@@ -321,11 +321,19 @@ impl Sfu {
         self.subscribe_to_room(id);
     }
 
-    /// ICE credentials with a ufrag no endpoint has (the demux key). 16 base-36
-    /// characters of ufrag, 24 of password (RFC 8839 asks for at least 4 and 22).
+    /// ICE credentials with a ufrag no endpoint has (the demux key). 16 characters of
+    /// ufrag, base 36 but for the first, which is the shard's tag when there is one
+    /// (`shard.rs`); 24 of password (RFC 8839 asks for at least 4 and 22).
     fn fresh_credentials(&mut self) -> IceCreds {
         loop {
-            let ufrag = self.random_ice_chars(16);
+            let ufrag = match self.config.shard {
+                Some(tag) => {
+                    let mut ufrag = String::from(tag.char());
+                    ufrag.push_str(&self.random_ice_chars(15));
+                    ufrag
+                }
+                None => self.random_ice_chars(16),
+            };
             if !self.demux.has_ufrag(&ufrag) {
                 let pass = self.random_ice_chars(24);
                 return IceCreds { ufrag, pass };

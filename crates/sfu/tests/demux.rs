@@ -51,3 +51,61 @@ fn stray_datagrams_are_dropped() {
     assert_eq!(w.sfu.bound_addresses(), bound);
     assert_eq!(w.sfu.endpoints(), 1);
 }
+
+/// A shard's SFU opens every ufrag with its tag, so a STUN request to any of its
+/// endpoints names the shard; and str0m peers connect to such endpoints as to any.
+#[test]
+fn a_shards_ufrags_name_it_and_its_endpoints_connect() {
+    let tag = confab_sfu::ShardTag::new(37).unwrap();
+    let config = confab_sfu::SfuConfig {
+        shard: Some(tag),
+        candidates: vec![sfu_addr()],
+        ..confab_sfu::SfuConfig::default()
+    };
+    let mut sfu = confab_sfu::Sfu::new(config.clone(), [3; 32]);
+    let mut rtc = str0m::Rtc::new(std::time::Instant::now());
+    let mut change = rtc.sdp_api();
+    change.add_media(
+        MediaKind::Audio,
+        str0m::media::Direction::SendOnly,
+        None,
+        None,
+        None,
+    );
+    let offer = change.apply().unwrap().0.to_sdp_string();
+    let mut ufrags = std::collections::HashSet::new();
+    for id in 1..=50 {
+        sfu.handle(
+            std::time::Instant::now(),
+            Input::Join {
+                endpoint: EndpointId(id),
+                room: common::room("standup"),
+                label: String::new(),
+                name: String::new(),
+                offer: offer.clone(),
+                publish: true,
+                kind: confab_sfu::EndpointKind::Browser,
+                follow: None,
+            },
+        );
+        while let Some(out) = sfu.poll_output() {
+            if let Output::Answer { sdp, .. } = out {
+                let ufrag = sdp
+                    .lines()
+                    .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+                    .unwrap();
+                assert_eq!(ufrag.len(), 16, "{ufrag}");
+                assert_eq!(confab_sfu::ShardTag::of_ufrag(ufrag.as_bytes()), Some(tag));
+                ufrags.insert(ufrag.to_owned());
+            }
+        }
+    }
+    assert_eq!(ufrags.len(), 50, "every endpoint has a ufrag of its own");
+
+    let mut w = World::with_config(config);
+    w.join(1, "203.0.113.1:5000", "standup", true);
+    w.join(2, "203.0.113.2:5000", "standup", true);
+    w.run_for(Duration::from_secs(3));
+    assert!(w.peer(1).frames_from(EndpointId(2), MediaKind::Video) > 30);
+    assert!(w.peer(2).frames_from(EndpointId(1), MediaKind::Audio) > 30);
+}

@@ -14,7 +14,8 @@
 //! "send buffer full" as [`io::ErrorKind::WouldBlock`], so they fit inside tokio's
 //! `UdpSocket::try_io`. A datagram is returned whole or not at all.
 //!
-//! It also lists the host's interface addresses ([`host_addrs`], `getifaddrs(3)`) for the
+//! [`set_reuse_port`] lets several sockets share one address (the SFU's shards on one
+//! port). It also lists the host's interface addresses ([`host_addrs`], `getifaddrs(3)`) for the
 //! TURN peer policy.
 //!
 //! This crate holds all of the server's unsafe system-call code (the server crate forbids
@@ -57,7 +58,7 @@ pub use ifaddrs::host_addrs;
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 /// Most datagrams read by one `recvmmsg` call.
 pub const BATCH: usize = 32;
@@ -263,10 +264,55 @@ fn to_storage(addr: &SocketAddr, s: &mut libc::sockaddr_storage) -> libc::sockle
     }
 }
 
+/// Sets `SO_REUSEPORT` on socket `fd`, before it is bound: sockets that all set it may
+/// share one address, and Linux gives each remote address to one of them by a hash of
+/// the addresses (the SFU's shards on one port). Here rather than through socket2, which
+/// has it only under its `all` feature, and that feature would be turned on for every
+/// crate of the build that uses socket2.
+pub fn set_reuse_port(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `fd` is a socket kept open by the borrow for the call; the option value
+    // is a live c_int of the length passed, which setsockopt only reads.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn sockets_with_reuse_port_share_an_address() {
+        use socket2::{Domain, Socket, Type};
+        use std::os::fd::AsFd;
+        let bind = |addr: SocketAddr, reuse: bool| {
+            let s = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+            if reuse {
+                set_reuse_port(s.as_fd()).unwrap();
+            }
+            s.bind(&addr.into()).map(|()| s)
+        };
+        let first = bind("127.0.0.1:0".parse().unwrap(), true).unwrap();
+        let addr = first.local_addr().unwrap().as_socket().unwrap();
+        let second = bind(addr, true).unwrap();
+        assert_eq!(second.local_addr().unwrap().as_socket(), Some(addr));
+        assert!(
+            bind(addr, false).is_err(),
+            "without it, the address is taken"
+        );
+    }
 
     fn pair(ip: &str) -> (std::net::UdpSocket, std::net::UdpSocket) {
         let a = std::net::UdpSocket::bind(format!("{ip}:0")).unwrap();

@@ -46,6 +46,7 @@ struct Inner {
     peers: Gauge,
     detached: Gauge,
     sfu_endpoints: Gauge,
+    sfu_handoffs: Counter,
     holds_refused: Counter,
     messages_in: Vec<(&'static str, Counter)>,
     messages_out: Vec<(&'static str, Counter)>,
@@ -167,6 +168,11 @@ impl Metrics {
             "Members of SFU calls with a connection to the SFU.",
         );
         describe_counter(
+            "confab_sfu_handoffs_total",
+            "Datagrams an SFU shard's socket read for another shard's endpoint and handed \
+             to that shard (the kernel spreads addresses over the shards of one port).",
+        );
+        describe_counter(
             "confab_resume_holds_refused_total",
             "Dropped connections that left at once because the caps on held places \
              (in total, per client address) were reached.",
@@ -239,6 +245,8 @@ impl Metrics {
             peers: gauge("confab_peers"),
             detached: gauge("confab_detached_connections"),
             sfu_endpoints: gauge("confab_sfu_endpoints"),
+            sfu_handoffs: recorder
+                .register_counter(&Key::from_name("confab_sfu_handoffs_total"), &METADATA),
             holds_refused: recorder.register_counter(
                 &Key::from_name("confab_resume_holds_refused_total"),
                 &METADATA,
@@ -306,6 +314,11 @@ impl Metrics {
     /// Sets the gauge of SFU endpoints (the hub's `media_endpoints`).
     pub fn set_sfu_endpoints(&self, endpoints: usize) {
         self.inner.sfu_endpoints.set(endpoints as f64);
+    }
+
+    /// `n` datagrams went from one SFU shard to another (`sfu/steer.rs`).
+    pub fn sfu_handoffs(&self, n: u64) {
+        self.inner.sfu_handoffs.increment(n);
     }
 
     /// Sets the gauge of places held for a resume (the hub's `detached_count`).

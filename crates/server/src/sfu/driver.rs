@@ -3,6 +3,8 @@
 //! (datagrams out in `sendmmsg` batches, answers and failures to the hub with
 //! `try_send`), and never awaits anything but that wait.
 
+use super::shards::Inputs;
+use super::steer::{Handoff, Parcel};
 use super::trace::{trace_command, SdpSummary};
 use crate::record::{Job, Recorder};
 use crate::streams::camera::{self, CameraFrame};
@@ -45,6 +47,9 @@ pub(super) struct Driver {
     sends: Vec<(SocketAddr, Vec<u8>)>,
     /// confab's TURN, for answers to browsers it relays (`turn/local.rs`).
     turn: Option<TurnLocal>,
+    /// With several shards on the port: where this shard's socket sends what it read
+    /// for another shard's endpoints (`steer.rs`).
+    handoff: Option<Handoff>,
     /// Addresses (relayed addresses of confab's TURN) whose datagrams came in-process:
     /// what the SFU sends them goes back the same way. Bounded: cleared when full, and
     /// filled again by the next datagram of each.
@@ -83,19 +88,24 @@ impl Driver {
             live: HashSet::new(),
             sends: Vec::new(),
             turn,
+            handoff: None,
             via_turn: HashSet::new(),
             dropped_events: 0,
             cameras: HashMap::new(),
         }
     }
 
-    pub(super) async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<MediaCommand>,
-        mut from_turn: Option<mpsc::Receiver<LocalDatagram>>,
-        mut from_cameras: Option<mpsc::Receiver<CameraFrame>>,
-        shutdown: CancellationToken,
-    ) {
+    pub(super) async fn run(mut self, inputs: Inputs, shutdown: CancellationToken) {
+        let Inputs {
+            commands: mut rx,
+            turn: mut from_turn,
+            cameras: mut from_cameras,
+            handoff,
+        } = inputs;
+        let mut from_shards = handoff.map(|(handoff, rx)| {
+            self.handoff = Some(handoff);
+            rx
+        });
         let mut batch = confab_udp::RecvBatch::new();
         loop {
             let deadline = self.sfu.poll_timeout();
@@ -110,6 +120,7 @@ impl Driver {
                     Some(cmd) => self.command(cmd),
                     None => break,
                 },
+                Some(p) = recv_opt(&mut from_shards) => self.handed_in(&p),
                 Some(d) = recv_opt(&mut from_turn) => self.relayed_in(d),
                 Some(f) = recv_opt(&mut from_cameras) => self.camera_frame(f),
                 () = sleep_until_opt(deadline) => self.handle(Instant::now(), Input::Timeout),
@@ -129,6 +140,11 @@ impl Driver {
                     budget = budget.saturating_sub(n.max(1));
                     let now = Instant::now();
                     for (source, bytes) in batch.iter() {
+                        if let Some(handoff) = &mut self.handoff {
+                            if handoff.take(now, source, bytes) {
+                                continue;
+                            }
+                        }
                         let d = Datagram {
                             source,
                             destination: self.local,
@@ -136,11 +152,28 @@ impl Driver {
                         };
                         self.handle(now, Input::Datagram(d));
                     }
+                    if let Some(handoff) = &mut self.handoff {
+                        handoff.flush();
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 // ICMP errors of earlier sends surface here; they concern one peer.
                 Err(_) => budget -= 1,
             }
+        }
+    }
+
+    /// Datagrams another shard's socket read for this shard's endpoints: each as if
+    /// read here (all shards' sockets share one address), and never handed on again.
+    fn handed_in(&mut self, parcel: &Parcel) {
+        let now = Instant::now();
+        for (source, bytes) in parcel.iter() {
+            let d = Datagram {
+                source,
+                destination: self.local,
+                bytes,
+            };
+            self.handle(now, Input::Datagram(d));
         }
     }
 

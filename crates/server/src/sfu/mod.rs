@@ -1,7 +1,9 @@
-//! The SFU's IO driver: per shard, one UDP socket for its SFU calls' media and one task
-//! that owns a sans-IO [`confab_sfu::Sfu`] (`driver.rs`). Shards own whole SFU calls
+//! The SFU's IO driver: per shard, a socket on the SFU's one UDP port and one task that
+//! owns a sans-IO [`confab_sfu::Sfu`] (`driver.rs`). Shards own whole SFU calls
 //! (`shards.rs` routes each call, and everything for it, to one), so calls are forwarded
-//! on as many cores as there are shards; with one shard, one port carries every call.
+//! on as many cores as there are shards; the kernel spreads remote addresses over the
+//! shards' sockets, and a shard hands a datagram for another's endpoint to it
+//! (`steer.rs`), so one port carries every call however many shards run.
 //!
 //! The hub asks for endpoints with [`MediaCommand`]s (through [`SfuHandle`]) and hears
 //! back [`MediaEvent`]s on the channel given to [`spawn`]; neither side ever waits for
@@ -10,6 +12,7 @@
 mod driver;
 pub mod settings;
 mod shards;
+mod steer;
 mod trace;
 
 pub use shards::SfuHandle;
@@ -31,20 +34,12 @@ pub const COMMAND_QUEUE: usize = 1024;
 /// reports: at most one per endpoint a second, so a round of them fits).
 pub const EVENT_QUEUE: usize = 4096;
 
-/// The SFU's sockets, one per shard, bound before start (a busy port is a clean
-/// start-up error), and the addresses they are offered at.
+/// The SFU's sockets, one per shard and all on one address, bound before start (a busy
+/// port is a clean start-up error), and the addresses they are offered at.
 pub struct SfuSocket {
-    /// Each shard's socket and candidates.
-    pub shards: Vec<ShardSocket>,
-    /// Every shard's candidates: where browsers reach the SFU (see [`candidate_ips`]).
-    pub candidates: Vec<SocketAddr>,
-}
-
-/// One shard's UDP socket and its ICE candidates.
-pub struct ShardSocket {
-    /// The socket.
-    pub udp: UdpSocket,
-    /// Its candidates (the SFU's addresses at this socket's port).
+    /// Each shard's socket.
+    pub shards: Vec<UdpSocket>,
+    /// Where browsers reach the SFU, whichever shard: see [`candidate_ips`].
     pub candidates: Vec<SocketAddr>,
 }
 
@@ -79,9 +74,8 @@ pub enum SfuStartError {
 const SOCKET_BUFFER: usize = 4 << 20;
 
 impl SfuSocket {
-    /// Binds `settings.listen`, and the next ports for more shards (or a port of the
-    /// system's each, when the port is 0), and works out the candidates. `external_ip`
-    /// is `--external-ip`; `http_ip` the HTTP listen address.
+    /// Binds `settings.listen` once per shard (see [`bind_shared`]) and works out the
+    /// candidates. `external_ip` is `--external-ip`; `http_ip` the HTTP listen address.
     pub fn bind(
         settings: &SfuSettings,
         external_ip: Option<IpAddr>,
@@ -93,25 +87,39 @@ impl SfuSocket {
                 listen: settings.listen,
             });
         }
-        let mut shards = Vec::with_capacity(settings.shards);
-        for i in 0..settings.shards.max(1) {
-            let mut addr = settings.listen;
-            if addr.port() != 0 {
-                // `finish` checked that the ports fit.
-                addr.set_port(addr.port().saturating_add(i as u16));
-            }
-            let err = |source| SfuStartError::Bind { addr, source };
-            let udp = crate::turn::bind_udp(addr, SOCKET_BUFFER).map_err(err)?;
-            let port = udp.local_addr().map_err(err)?.port();
-            let candidates = ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect();
-            shards.push(ShardSocket { udp, candidates });
-        }
-        let candidates = shards
-            .iter()
-            .flat_map(|s| s.candidates.iter().copied())
-            .collect();
+        let addr = settings.listen;
+        let err = |source| SfuStartError::Bind { addr, source };
+        let shards = bind_shared(addr, settings.shard_count()).map_err(err)?;
+        let port = shards[0].local_addr().map_err(err)?.port();
+        let candidates = ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect();
         Ok(SfuSocket { shards, candidates })
     }
+}
+
+/// Binds `n` UDP sockets to `addr` (at least one). One is a plain socket. Several set
+/// `SO_REUSEPORT`, which lets them share the address (Linux then gives each remote
+/// address to one of them by a hash), on the port a plain socket got first: a port in
+/// use by anyone is then refused as with one socket, where a second server of the same
+/// user would otherwise join the group unseen and take a share of the browsers; and
+/// port 0 gets a port nobody holds (not one another group of ours holds).
+fn bind_shared(addr: SocketAddr, n: usize) -> std::io::Result<Vec<UdpSocket>> {
+    if n <= 1 {
+        return Ok(vec![crate::turn::bind_udp(addr, SOCKET_BUFFER)?]);
+    }
+    let addr = UdpSocket::bind(addr)?.local_addr()?;
+    (0..n).map(|_| bind_reuseport(addr)).collect()
+}
+
+/// One socket of a `SO_REUSEPORT` group, with enlarged buffers (best effort, as
+/// `turn::bind_udp`).
+fn bind_reuseport(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    confab_udp::set_reuse_port(std::os::fd::AsFd::as_fd(&socket))?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// The addresses the SFU is offered at, first match wins: `--sfu-ip` (with
@@ -165,20 +173,23 @@ pub fn candidate_ips(
 #[derive(Debug)]
 pub struct SfuBusy(pub MediaCommand);
 
-/// What reaches the SFU driver besides its socket and the hub's commands.
+/// What reaches the SFU driver besides its socket and the hub's commands, and where it
+/// counts.
 pub struct Inlets {
     /// confab's TURN, for browsers it relays: its in-process link and datagrams.
     pub turn: Option<(TurnLocal, mpsc::Receiver<LocalDatagram>)>,
     /// The IP cameras' frames (`streams/camera`), when cameras are configured.
     pub cameras: Option<mpsc::Receiver<crate::streams::camera::CameraFrame>>,
+    /// The server's metrics (datagrams handed between shards).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Starts the SFU's shard tasks on `tracker`: they serve `socket` until `shutdown` or
 /// until the handle is dropped, and report to the hub on `events`. `max_room_size` is
 /// the call size limit. With `inlets.turn`, browsers relayed by confab's TURN reach the
-/// SFU in-process: their datagrams arrive on the receiver (and go to the shard whose
-/// address they are for), and answers to them go back through `TurnLocal`;
-/// `inlets.cameras` brings the cameras' frames (each to the shard of its camera's call).
+/// SFU in-process: their datagrams arrive on the receiver (and go to the shard their
+/// endpoint is on), and answers to them go back through `TurnLocal`; `inlets.cameras`
+/// brings the cameras' frames (each to the shard of its camera's call).
 pub fn spawn(
     socket: SfuSocket,
     max_room_size: usize,
@@ -188,22 +199,29 @@ pub fn spawn(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<SfuHandle, SfuStartError> {
-    let mut udps = Vec::with_capacity(socket.shards.len());
-    for shard in socket.shards {
-        let addr = shard
-            .udp
+    let shards_len = socket.shards.len();
+    let mut udps = Vec::with_capacity(shards_len);
+    for udp in socket.shards {
+        let addr = udp
             .local_addr()
-            .and_then(|addr| shard.udp.set_nonblocking(true).map(|()| addr))
+            .and_then(|addr| udp.set_nonblocking(true).map(|()| addr))
             .map_err(|source| SfuStartError::Bind {
-                addr: shard
+                addr: socket
                     .candidates
                     .first()
                     .copied()
                     .unwrap_or(([0, 0, 0, 0], 0).into()),
                 source,
             })?;
-        tracing::info!(listen = %addr, candidates = ?shard.candidates, "SFU listening (udp)");
-        udps.push((shard.udp, shard.candidates));
+        if udps.is_empty() {
+            tracing::info!(
+                listen = %addr,
+                candidates = ?socket.candidates,
+                shards = shards_len,
+                "SFU listening (udp)"
+            );
+        }
+        udps.push(udp);
     }
     // Without a recorder thread the server still runs; recordings do not. One thread
     // for every shard: it also prunes the folder.
@@ -218,28 +236,26 @@ pub fn spawn(
         Some((t, rx)) => (Some(t), Some(rx)),
         None => (None, None),
     };
-    let candidates: Vec<_> = udps.iter().map(|(_, c)| c.clone()).collect();
     let (handle, inboxes) = shards::split(
-        &candidates,
+        udps.len(),
         events,
-        from_turn,
-        inlets.cameras,
+        (from_turn, inlets.cameras),
+        inlets.metrics,
         tracker,
         &shutdown,
     );
-    for (n, ((udp, candidates), inbox)) in udps.into_iter().zip(inboxes).enumerate() {
+    for (n, (udp, inbox)) in udps.into_iter().zip(inboxes).enumerate() {
         let config = confab_sfu::SfuConfig {
-            candidates,
+            candidates: socket.candidates.clone(),
             max_room_size,
+            shard: confab_sfu::ShardTag::new(n),
             ..confab_sfu::SfuConfig::default()
         };
         let (turn, recorder, shutdown) = (turn.clone(), recorder.clone(), shutdown.clone());
         let run = async move {
             let udp = tokio::net::UdpSocket::from_std(udp)?;
             let driver = driver::Driver::new(config, udp, inbox.events, turn, recorder);
-            driver
-                .run(inbox.commands, inbox.turn, inbox.cameras, shutdown)
-                .await;
+            driver.run(inbox.inputs, shutdown).await;
             Ok::<(), std::io::Error>(())
         };
         on_own_thread(format!("confab-sfu-{n}"), run, tracker)
@@ -289,6 +305,18 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn shards_share_one_port_and_a_port_in_use_is_refused() {
+        let group = bind_shared("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        let addr = group[0].local_addr().unwrap();
+        assert_ne!(addr.port(), 0);
+        assert!(group.iter().all(|s| s.local_addr().unwrap() == addr));
+        // A second server on that port (even of the same user) is refused, not let in
+        // to take a share of the browsers.
+        assert!(bind_shared(addr, 2).is_err());
+        assert!(bind_shared(addr, 1).is_err());
     }
 
     #[test]

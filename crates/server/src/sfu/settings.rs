@@ -22,8 +22,9 @@ pub enum MediaArg {
     Sfu,
 }
 
-/// Most SFU shards (`--sfu-shards`): more than cores buys nothing.
-pub const MAX_SHARDS: usize = 64;
+/// Most SFU shards (`--sfu-shards`): one per character that can open an ICE ufrag
+/// (`confab_sfu::ShardTag`), more than most servers have cores.
+pub const MAX_SHARDS: usize = confab_sfu::MAX_SHARDS;
 
 /// The SFU (selective forwarding unit) and how calls choose it.
 #[derive(Args, Clone, Debug, Serialize)]
@@ -58,17 +59,16 @@ pub struct SfuSettings {
         default_value = "0.0.0.0:7882"
     )]
     pub listen: SocketAddr,
-    /// SFU shards: each a task of its own with its own UDP port (--sfu-listen's port,
-    /// the next, and so on: open them all), owning whole SFU calls, so calls are
-    /// forwarded on as many cores. 1 keeps every call on one port and one task.
+    /// SFU shards: each an OS thread owning whole SFU calls, so calls are forwarded on
+    /// as many cores; all of them serve the one --sfu-listen port. [default: the number
+    /// of cores, at most 64]
     #[arg(
         id = "sfu.shards",
         long = "sfu-shards",
         env = "CONFAB_SFU_SHARDS",
-        value_name = "N",
-        default_value_t = 1
+        value_name = "N"
     )]
-    pub shards: usize,
+    pub shards: Option<usize>,
     /// An address browsers reach the SFU at, offered as its ICE candidate. Repeatable.
     /// [default: --external-ip, else the SFU listen address, else the HTTP listen
     /// address, else every interface's]
@@ -126,20 +126,21 @@ impl SfuSettings {
         }
     }
 
+    /// How many shards run: `--sfu-shards`, else one per core (at most [`MAX_SHARDS`]).
+    /// One port serves them all, so more shards cost the operator nothing to set up.
+    pub fn shard_count(&self) -> usize {
+        self.shards
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, MAX_SHARDS)
+    }
+
     pub(crate) fn finish(&self) -> Result<(), ConfigError> {
         if self.mesh_max < 2 {
             return Err(ConfigError::Invalid("mesh_max must be at least 2".into()));
         }
-        if !(1..=MAX_SHARDS).contains(&self.shards) {
+        if self.shards.is_some_and(|n| !(1..=MAX_SHARDS).contains(&n)) {
             return Err(ConfigError::Invalid(format!(
                 "sfu_shards must be 1 to {MAX_SHARDS}"
-            )));
-        }
-        let last = usize::from(self.listen.port()) + self.shards - 1;
-        if self.listen.port() != 0 && last > usize::from(u16::MAX) {
-            return Err(ConfigError::Invalid(format!(
-                "sfu_shards: ports {} to {last} do not fit",
-                self.listen.port()
             )));
         }
         Ok(())

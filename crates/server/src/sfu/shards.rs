@@ -1,18 +1,22 @@
 //! Which shard gets what. A shard owns whole SFU calls: a call (the hub's `group`) goes to
 //! shard `group % shards`, and so does everything for its endpoints (remembered at their
 //! `Join`, forgotten at their `Leave` or when the SFU drops them), for its recording, for
-//! the cameras in it, and the datagrams TURN relays in-process to the shard's address.
+//! the cameras in it, and the datagrams TURN relays in-process for its endpoints (steered
+//! like the sockets' datagrams, `steer.rs`: by the shard a STUN request names, then by
+//! the relayed address).
 //!
 //! With one shard nothing is routed: the shard's task reads the hub's, TURN's and the
 //! cameras' queues directly, as before sharding existed.
 
+use super::steer::{Handoff, Parcel, Steer, HANDOFF_QUEUE};
 use super::{SfuBusy, COMMAND_QUEUE, EVENT_QUEUE};
+use crate::metrics::Metrics;
 use crate::streams::camera::{self, CameraFrame};
 use crate::turn::{LocalDatagram, LOCAL_QUEUE};
 use confab_signal::{MediaCommand, MediaEndpoint, MediaEvent, ParticipantKind};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -89,26 +93,37 @@ fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
     routes.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What one shard's task reads.
+/// What one shard's task is given: where its events go, and what it reads.
 pub(super) struct Inbox {
-    pub commands: mpsc::Receiver<MediaCommand>,
     pub events: mpsc::Sender<MediaEvent>,
-    pub turn: Option<mpsc::Receiver<LocalDatagram>>,
-    pub cameras: Option<mpsc::Receiver<CameraFrame>>,
+    pub inputs: Inputs,
 }
 
-/// Splits the SFU's inputs among `candidates.len()` shards (each entry a shard's
-/// addresses): the handle for the hub, and each shard's inbox. With more than one shard
-/// it spawns the routing tasks on `tracker`, which end with `shutdown` or their input.
+/// What one shard's task reads besides its socket.
+pub(super) struct Inputs {
+    pub commands: mpsc::Receiver<MediaCommand>,
+    pub turn: Option<mpsc::Receiver<LocalDatagram>>,
+    pub cameras: Option<mpsc::Receiver<CameraFrame>>,
+    /// With several shards: the shard's hand-off to the others, and the datagrams the
+    /// others' sockets read for it.
+    pub handoff: Option<(Handoff, mpsc::Receiver<Parcel>)>,
+}
+
+/// Splits the SFU's inputs among `n` shards: the handle for the hub, and each shard's
+/// inbox. With more than one shard it spawns the routing tasks on `tracker`, which end
+/// with `shutdown` or their input; `metrics` counts the shards' hand-offs.
 pub(super) fn split(
-    candidates: &[Vec<SocketAddr>],
+    n: usize,
     events: mpsc::Sender<MediaEvent>,
-    from_turn: Option<mpsc::Receiver<LocalDatagram>>,
-    from_cameras: Option<mpsc::Receiver<CameraFrame>>,
+    (from_turn, from_cameras): (
+        Option<mpsc::Receiver<LocalDatagram>>,
+        Option<mpsc::Receiver<CameraFrame>>,
+    ),
+    metrics: Metrics,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> (SfuHandle, Vec<Inbox>) {
-    let n = candidates.len().max(1);
+    let n = n.max(1);
     let routes = Arc::new(Mutex::new(Routes::default()));
     let (senders, commands): (Vec<_>, Vec<_>) =
         (0..n).map(|_| mpsc::channel(COMMAND_QUEUE)).unzip();
@@ -118,21 +133,19 @@ pub(super) fn split(
     };
     if n == 1 {
         let inbox = commands.into_iter().next().map(|commands| Inbox {
-            commands,
             events,
-            turn: from_turn,
-            cameras: from_cameras,
+            inputs: Inputs {
+                commands,
+                turn: from_turn,
+                cameras: from_cameras,
+                handoff: None,
+            },
         });
         return (handle, inbox.into_iter().collect());
     }
     let turn = from_turn.map(|rx| {
         let (txs, rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(LOCAL_QUEUE)).unzip();
-        let by_addr: HashMap<SocketAddr, usize> = candidates
-            .iter()
-            .enumerate()
-            .flat_map(|(i, addrs)| addrs.iter().map(move |a| (*a, i)))
-            .collect();
-        tracker.spawn(route_turn(rx, txs, by_addr, shutdown.clone()));
+        tracker.spawn(route_turn(rx, txs, shutdown.clone()));
         rxs
     });
     let cams = from_cameras.map(|rx| {
@@ -140,38 +153,47 @@ pub(super) fn split(
         tracker.spawn(route_cameras(rx, txs, routes.clone(), shutdown.clone()));
         rxs
     });
+    let (queues, handed): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(HANDOFF_QUEUE)).unzip();
+    let queues: Arc<[mpsc::Sender<Parcel>]> = queues.into();
     let mut turn = turn.map(Vec::into_iter);
     let mut cams = cams.map(Vec::into_iter);
     let inboxes = commands
         .into_iter()
-        .map(|commands| {
+        .zip(handed)
+        .enumerate()
+        .map(|(shard, (commands, handed))| {
             let (tx, rx) = mpsc::channel(EVENT_QUEUE);
             tracker.spawn(forward_events(rx, events.clone(), routes.clone()));
+            let handoff = Handoff::new(shard, queues.clone(), metrics.clone());
             Inbox {
-                commands,
                 events: tx,
-                turn: turn.as_mut().and_then(Iterator::next),
-                cameras: cams.as_mut().and_then(Iterator::next),
+                inputs: Inputs {
+                    commands,
+                    turn: turn.as_mut().and_then(Iterator::next),
+                    cameras: cams.as_mut().and_then(Iterator::next),
+                    handoff: Some((handoff, handed)),
+                },
             }
         })
         .collect();
     (handle, inboxes)
 }
 
-/// Datagrams TURN relays in-process go to the shard whose address they are for (like
-/// datagrams on the wire, dropped when its queue is full).
+/// Datagrams TURN relays in-process go to the shard of their endpoint, steered like
+/// the sockets' datagrams (`steer.rs`; an address no request named yet goes to shard
+/// 0), and are dropped when its queue is full, like datagrams on the wire.
 async fn route_turn(
     mut rx: mpsc::Receiver<LocalDatagram>,
     shards: Vec<mpsc::Sender<LocalDatagram>>,
-    by_addr: HashMap<SocketAddr, usize>,
     shutdown: CancellationToken,
 ) {
+    let mut steer = Steer::new(0, shards.len());
     loop {
         let d = tokio::select! {
             d = rx.recv() => match d { Some(d) => d, None => return },
             () = shutdown.cancelled() => return,
         };
-        let shard = by_addr.get(&d.to).copied().unwrap_or(0);
+        let shard = steer.shard(Instant::now(), d.from, &d.data);
         let _ = shards[shard].try_send(d);
     }
 }
@@ -246,11 +268,8 @@ mod tests {
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
         let (events, _rx) = mpsc::channel(8);
-        let addrs = vec![
-            vec!["127.0.0.1:1".parse().unwrap()],
-            vec!["127.0.0.1:2".parse().unwrap()],
-        ];
-        let (handle, mut inboxes) = split(&addrs, events, None, None, &tracker, &stop);
+        let metrics = Metrics::new(false);
+        let (handle, mut inboxes) = split(2, events, (None, None), metrics, &tracker, &stop);
         handle.command(join(1, 10)).unwrap();
         handle.command(join(2, 11)).unwrap();
         let sdp = String::from("v=0");
@@ -266,7 +285,7 @@ mod tests {
         }
         // Call 10 on shard 0, call 11 on shard 1: each with its Join, Answer and Leave.
         for (shard, endpoint) in [(0, 1), (1, 2)] {
-            let rx = &mut inboxes[shard].commands;
+            let rx = &mut inboxes[shard].inputs.commands;
             let mut got = Vec::new();
             while let Ok(cmd) = rx.try_recv() {
                 got.push(cmd);

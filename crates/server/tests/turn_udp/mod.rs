@@ -123,6 +123,27 @@ impl Client {
             .unwrap();
     }
 
+    /// The client's own address (where it sends to the server from).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    /// A Data indication that has arrived, if any, without waiting: (peer, payload).
+    pub fn poll_data(&self) -> Option<(SocketAddr, Vec<u8>)> {
+        let mut buf = vec![0u8; 2048];
+        self.sock.set_nonblocking(true).unwrap();
+        let mut got = None;
+        while let Ok(n) = self.sock.recv(&mut buf) {
+            let reply = Reply(buf[..n].to_vec());
+            if reply.msg().method() == DATA {
+                got = Some((reply.peer(), reply.data()));
+                break;
+            }
+        }
+        self.sock.set_nonblocking(false).unwrap();
+        got
+    }
+
     /// The next Data indication within 2 s: (peer, payload).
     pub fn recv_data(&self) -> Option<(SocketAddr, Vec<u8>)> {
         let mut buf = vec![0u8; 2048];
