@@ -19,6 +19,7 @@
 mod common;
 
 use common::process::free_port;
+use common::rtc::receive;
 use common::rtsp::{cameras, have_gstreamer, kill, rtsp_server, rtsp_server_of};
 use common::{join_token, TestServer};
 use confab_server::auth::token::Role;
@@ -29,7 +30,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind};
-use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 const KEY: &str = "camera-token-key-0123456789abcdef-0123";
@@ -125,21 +125,7 @@ fn pump(mut rtc: Rtc, socket: UdpSocket, addr: SocketAddr, seen: &Mutex<Seen>, s
     while !stop.load(Ordering::Relaxed) && rtc.is_alive() {
         let now = Instant::now();
         while let Ok((n, source)) = socket.recv_from(&mut buf) {
-            let Ok(contents) = buf[..n].try_into() else {
-                continue;
-            };
-            let input = Input::Receive(
-                now,
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: addr,
-                    contents,
-                },
-            );
-            if rtc.accepts(&input) {
-                let _ = rtc.handle_input(input);
-            }
+            let _ = receive(&mut rtc, now, (source, addr), &buf[..n]);
         }
         let _ = rtc.handle_input(Input::Timeout(now));
         loop {

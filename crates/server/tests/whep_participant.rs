@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::rtc::receive;
 use common::TestServer;
 use confab_server::auth::token::Role;
 use std::collections::HashMap;
@@ -17,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 const KEY: &str = "whep-one-token-key-0123456789abcdef-01";
@@ -139,21 +139,7 @@ fn pump(
     while !stop.load(Ordering::Relaxed) && rtc.is_alive() {
         let now = Instant::now();
         while let Ok((n, source)) = socket.recv_from(&mut buf) {
-            let Ok(contents) = buf[..n].try_into() else {
-                continue;
-            };
-            let input = Input::Receive(
-                now,
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: addr,
-                    contents,
-                },
-            );
-            if rtc.accepts(&input) {
-                let _ = rtc.handle_input(input);
-            }
+            let _ = receive(&mut rtc, now, (source, addr), &buf[..n]);
         }
         let _ = rtc.handle_input(Input::Timeout(now));
         if let (true, Some((mid, marker))) = (connected, sending) {

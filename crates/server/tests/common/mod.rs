@@ -6,6 +6,7 @@ pub mod net;
 pub mod pebble;
 pub mod process;
 pub mod redis_server;
+pub mod rtc;
 pub mod rtsp;
 
 use confab_server::config::Config;

@@ -3,6 +3,7 @@
 //! and answers the server's SFU signaling for them.
 #![allow(dead_code)]
 
+use super::common::rtc::receive;
 use super::common::{Client, TestServer, TURN_SECRET};
 use super::turn_udp;
 use serde_json::json;
@@ -12,7 +13,6 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 /// A str0m peer on a loopback UDP socket, or behind a TURN allocation of confab's.
@@ -127,21 +127,7 @@ impl Peer {
         let mut buf = vec![0u8; 2000];
         let now = Instant::now();
         while let Some((source, n)) = self.recv(&mut buf) {
-            let Ok(contents) = buf[..n].try_into() else {
-                continue;
-            };
-            let input = Input::Receive(
-                now,
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: self.addr,
-                    contents,
-                },
-            );
-            if self.rtc.accepts(&input) {
-                self.rtc.handle_input(input).unwrap();
-            }
+            receive(&mut self.rtc, now, (source, self.addr), &buf[..n]).unwrap();
         }
         self.rtc.handle_input(Input::Timeout(now)).unwrap();
         if let (true, Some(mid)) = (self.connected, self.sending) {
