@@ -123,27 +123,30 @@ pub fn stun_local_ufrag(bytes: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// A STUN binding request carrying `attrs`, each padded to 4 bytes (the unit tests'
+/// stand-in for what a browser sends).
+#[cfg(test)]
+pub(crate) fn stun_with(attrs: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (kind, value) in attrs {
+        body.extend_from_slice(&kind.to_be_bytes());
+        body.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        body.extend_from_slice(value);
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+    }
+    let mut msg = vec![0x00, 0x01];
+    msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&MAGIC_COOKIE);
+    msg.extend_from_slice(&[7; 12]);
+    msg.extend_from_slice(&body);
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stun_with(attrs: &[(u16, &[u8])]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (kind, value) in attrs {
-            body.extend_from_slice(&kind.to_be_bytes());
-            body.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            body.extend_from_slice(value);
-            while body.len() % 4 != 0 {
-                body.push(0);
-            }
-        }
-        let mut msg = vec![0x00, 0x01];
-        msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        msg.extend_from_slice(&MAGIC_COOKIE);
-        msg.extend_from_slice(&[7; 12]);
-        msg.extend_from_slice(&body);
-        msg
-    }
 
     #[test]
     fn finds_the_local_ufrag_after_other_attributes() {

@@ -67,24 +67,9 @@ impl ShardTag {
 mod tests {
     use super::*;
 
-    /// A STUN binding request with USERNAME `user` (attributes as browsers send them
-    /// around it).
+    /// A STUN binding request with USERNAME `user` (after a PRIORITY, as browsers send).
     fn binding(user: &[u8]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (kind, value) in [(0x0024u16, &[0u8, 0, 0, 1][..]), (0x0006, user)] {
-            body.extend_from_slice(&kind.to_be_bytes());
-            body.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            body.extend_from_slice(value);
-            while body.len() % 4 != 0 {
-                body.push(0);
-            }
-        }
-        let mut msg = vec![0x00, 0x01];
-        msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        msg.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
-        msg.extend_from_slice(&[9; 12]);
-        msg.extend_from_slice(&body);
-        msg
+        crate::demux::stun_with(&[(0x0024, &[0, 0, 0, 1]), (0x0006, user)])
     }
 
     #[test]
