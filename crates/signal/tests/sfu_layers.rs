@@ -44,17 +44,7 @@ fn a_layers_report_reaches_its_member_alone() {
     let (a, ida) = h.joined(1, "r", "Ada");
     let (b, idb) = h.joined(2, "r", "Bob");
     let (c, _) = h.joined(3, "r", "Cy"); // in the room, not in the call
-    h.frame(a, ClientMsg::Invite { to: idb.clone() });
-    let out = h.drain();
-    let call = to(&out, b)
-        .into_iter()
-        .find_map(|m| match m {
-            ServerMsg::Invited { call, .. } => Some(call),
-            _ => None,
-        })
-        .expect("an invitation");
-    h.frame(b, ClientMsg::Accept { call });
-    h.drain();
+    let call = h.call(a, b, &idb);
     for conn in [a, b] {
         h.frame(conn, ClientMsg::SfuOffer { sdp: "o".into() });
     }

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use confab_proto::{CallId, ClientMsg, PeerId, ServerMsg};
-use confab_signal::{ConnId, HubConfig, Input, MediaCommand, MediaEvent, MediaPolicy, Output};
+use confab_signal::{HubConfig, Input, MediaCommand, MediaEvent, MediaPolicy, Output};
 use std::time::Duration;
 
 /// The `Join`s in `out`: (endpoint, group) in order.
@@ -29,28 +29,6 @@ fn speakers(call: u64, ids: &[&PeerId]) -> ServerMsg {
     }
 }
 
-/// `a` calls `b` (peer id `idb`) in their room and `b` accepts; returns the call id.
-fn call(h: &mut Harness, a: ConnId, b: ConnId, idb: &PeerId) -> CallId {
-    h.frame(a, ClientMsg::Invite { to: idb.clone() });
-    let out = h.drain();
-    let call = to(&out, b)
-        .into_iter()
-        .find_map(|m| match m {
-            ServerMsg::Invited { call, .. } => Some(call),
-            _ => None,
-        })
-        .expect("an invitation");
-    h.frame(b, ClientMsg::Accept { call });
-    let out = h.drain();
-    assert!(
-        to(&out, b)
-            .iter()
-            .any(|m| matches!(m, ServerMsg::CallJoined { call: c, .. } if *c == call)),
-        "{out:?}"
-    );
-    call
-}
-
 #[test]
 fn speakers_reach_the_members_of_their_call_with_endpoints() {
     let mut h = Harness::with_config(HubConfig {
@@ -62,14 +40,14 @@ fn speakers_reach_the_members_of_their_call_with_endpoints() {
     let (b, idb) = h.joined(2, "r", "Bob");
     let (c, idc) = h.joined(3, "r", "Cy");
     let (d, _) = h.joined(4, "r", "Dee"); // in the room, not in the call
-    let call1 = call(&mut h, a, b, &idb);
+    let call1 = h.call(a, b, &idb);
     assert_eq!(call1, CallId(1));
     h.frame(c, ClientMsg::JoinCall { call: call1 });
     h.drain();
     // Another room's SFU call: its own group.
     let (e, _) = h.joined(5, "s", "Eve");
     let (f, idf) = h.joined(6, "s", "Fay");
-    let call2 = call(&mut h, e, f, &idf);
+    let call2 = h.call(e, f, &idf);
     h.drain();
 
     // Ada, Bob, Eve and Fay connect to the SFU; Cy (in the call) has not yet.

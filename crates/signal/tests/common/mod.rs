@@ -209,6 +209,29 @@ impl Harness {
     }
 
     /// A ready connection joined to `room_name`, with its outputs drained.
+    /// `a` calls `b` (peer id `idb`) in their room and `b` accepts: the call's id, once `b`
+    /// is in it.
+    pub fn call(&mut self, a: ConnId, b: ConnId, idb: &PeerId) -> confab_proto::CallId {
+        self.frame(a, ClientMsg::Invite { to: idb.clone() });
+        let out = self.drain();
+        let call = to(&out, b)
+            .into_iter()
+            .find_map(|m| match m {
+                ServerMsg::Invited { call, .. } => Some(call),
+                _ => None,
+            })
+            .expect("an invitation");
+        self.frame(b, ClientMsg::Accept { call });
+        let out = self.drain();
+        assert!(
+            to(&out, b)
+                .iter()
+                .any(|m| matches!(m, ServerMsg::CallJoined { call: c, .. } if *c == call)),
+            "{out:?}"
+        );
+        call
+    }
+
     pub fn joined(&mut self, conn: u64, room_name: &str, name: &str) -> (ConnId, PeerId) {
         let (c, id) = self.ready(conn);
         self.join(c, room_name, name);
