@@ -12,7 +12,7 @@ mod turn_udp;
 use common::*;
 use confab_server::config::MediaArg;
 use serde_json::json;
-use sfu_peer::{run, sfu_call, Peer};
+use sfu_peer::{hear_partners, run, sfu_call, Peer};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -85,24 +85,11 @@ async fn with_two_shards_on_one_port_every_members_media_reaches_its_own_call() 
         members.push((a, Peer::new(), id));
         members.push((b, Peer::new(), jd));
     }
-    for (client, peer, _) in &mut members {
-        client
-            .send(json!({"type":"sfuOffer","sdp":peer.offer()}))
-            .await;
-    }
-    let ids: Vec<String> = members.iter().map(|m| m.2.clone()).collect();
-    // Member 2k and 2k+1 are a call: each hears the other.
-    let partner = |i: usize| ids[i ^ 1].clone();
-    let mut pairs: Vec<(&mut Client, &mut Peer)> =
-        members.iter_mut().map(|(c, p, _)| (c, p)).collect();
-    run(&mut pairs, |p| {
-        (0..p.len()).all(|i| p[i].1.frames.get(&partner(i)).copied().unwrap_or(0) >= 25)
-    })
-    .await;
+    let partners = hear_partners(&mut members).await;
     let mut ports = HashSet::new();
     for (i, (_, peer, _)) in members.iter().enumerate() {
         // Only its own call's member, and only ever one server port.
-        assert_eq!(peer.frames.keys().collect::<Vec<_>>(), [&partner(i)]);
+        assert_eq!(peer.frames.keys().collect::<Vec<_>>(), [&partners[i]]);
         ports.extend(peer.server_ports.iter().copied());
     }
     assert_eq!(ports.len(), 1, "every shard on one port: {ports:?}");

@@ -8,8 +8,7 @@ mod turn_udp;
 
 use common::*;
 use confab_server::config::MediaArg;
-use serde_json::json;
-use sfu_peer::{run, sfu_call, Peer};
+use sfu_peer::{hear_partners, sfu_call, Peer};
 use std::net::SocketAddr;
 
 #[tokio::test]
@@ -36,21 +35,9 @@ async fn relay_only_members_reach_calls_on_both_shards_through_turn() {
         members.push((a, relayed, id));
         members.push((b, Peer::new(), jd));
     }
-    for (client, peer, _) in &mut members {
-        client
-            .send(json!({"type":"sfuOffer","sdp":peer.offer()}))
-            .await;
-    }
-    let ids: Vec<String> = members.iter().map(|m| m.2.clone()).collect();
-    let partner = |i: usize| ids[i ^ 1].clone();
-    let mut pairs: Vec<(&mut Client, &mut Peer)> =
-        members.iter_mut().map(|(c, p, _)| (c, p)).collect();
-    run(&mut pairs, |p| {
-        (0..p.len()).all(|i| p[i].1.frames.get(&partner(i)).copied().unwrap_or(0) >= 25)
-    })
-    .await;
+    let partners = hear_partners(&mut members).await;
     for (i, (_, peer, _)) in members.iter().enumerate() {
-        assert_eq!(peer.frames.keys().collect::<Vec<_>>(), [&partner(i)]);
+        assert_eq!(peer.frames.keys().collect::<Vec<_>>(), [&partners[i]]);
     }
     // Nothing left TURN for the SFU over a socket: it all went in-process.
     let (_, _, metrics) = server.get("/metrics").await;

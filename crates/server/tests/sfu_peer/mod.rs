@@ -194,6 +194,26 @@ pub async fn run(
     }
 }
 
+/// Each member (its client, peer and peer id) offers to the SFU, and all run until each
+/// has 25 frames of its partner's: members 2k and 2k+1 are a call. Returns each member's
+/// partner's peer id.
+pub async fn hear_partners(members: &mut [(Client, Peer, String)]) -> Vec<String> {
+    for (client, peer, _) in members.iter_mut() {
+        client
+            .send(json!({"type":"sfuOffer","sdp":peer.offer()}))
+            .await;
+    }
+    let ids: Vec<String> = members.iter().map(|m| m.2.clone()).collect();
+    let partner = |i: usize| ids[i ^ 1].clone();
+    let mut pairs: Vec<(&mut Client, &mut Peer)> =
+        members.iter_mut().map(|(c, p, _)| (c, p)).collect();
+    run(&mut pairs, |p| {
+        (0..p.len()).all(|i| p[i].1.frames.get(&partner(i)).copied().unwrap_or(0) >= 25)
+    })
+    .await;
+    (0..ids.len()).map(partner).collect()
+}
+
 /// Sets up a call of Ada and Bob in `room` on the SFU: the members' clients and peer ids.
 pub async fn sfu_call(server: &TestServer, room: &str) -> (Client, String, Client, String) {
     let (mut ada, ada_id) = server.joined(room, "Ada").await;
