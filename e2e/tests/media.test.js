@@ -90,6 +90,10 @@ test('screen share: the peer sees the screen, then the camera again; the call ne
     const { ids: [aliceId] } = await establishCall(lab, [alice, bob], roomName('screen'), ['Alice', 'Bob']);
     const cam = await waitPicture(bob, aliceId, (p) => p.width > 0 && p.green > 0.9, "Bob sees Alice's camera");
     t.diagnostic(`camera at Bob: ${JSON.stringify(cam)}`);
+    // The camera again is told from the screen by its shape (4:3 against 16:9), not its
+    // size: a busy sender's encoder may scale the camera down (CI saw 480x360 for 640x480).
+    /** @param {Picture} p */
+    const isCamera = (p) => p.width > 0 && p.width < 1000 && Math.abs(p.width / p.height - cam.width / cam.height) < 0.02;
     const offersBefore = [await offers(alice), await offers(bob)];
 
     await alice.click('#screen-toggle');
@@ -113,8 +117,7 @@ test('screen share: the peer sees the screen, then the camera again; the call ne
 
     // Stop with our button: the camera comes back.
     await alice.click('#screen-toggle');
-    const back = await waitPicture(bob, aliceId, (p) => p.width === cam.width && p.height === cam.height,
-      "Bob sees Alice's camera again");
+    const back = await waitPicture(bob, aliceId, isCamera, "Bob sees Alice's camera again");
     t.diagnostic(`camera again at Bob: ${JSON.stringify(back)}`);
     await assertCallUp(alice, 'Alice');
     await assertCallUp(bob, 'Bob');
@@ -131,8 +134,7 @@ test('screen share: the peer sees the screen, then the camera again; the call ne
       track.stop();
       track.dispatchEvent(new Event('ended'));
     });
-    await waitPicture(bob, aliceId, (p) => p.width === cam.width && p.height === cam.height,
-      "camera after the browser's stop");
+    await waitPicture(bob, aliceId, isCamera, "camera after the browser's stop");
     assert.equal(await alice.getAttribute('#screen-toggle', 'aria-pressed'), 'false');
     await waitFor(bob, (id) => !document.querySelector(`.remote[data-peer-id="${id}"]`)?.classList.contains('presenting'),
       { arg: aliceId, message: "Bob's tile no longer says presenting" });
