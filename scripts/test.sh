@@ -6,13 +6,13 @@
 #               the e2e tests (tsconfig.node.json)
 #   rust        unit, property, scenario and integration tests (cargo test)
 #   web         the web client's unit tests (node --test), sharing fixtures with Rust
-#   fuzz        a short smoke run of every fuzz target (FUZZ_SECONDS each, default 30)
+#   fuzz        a short smoke run of every fuzz target (FUZZ_SECONDS each, default 20)
 #   e2e         real Chromium browsers in network namespaces against a real confab
 # Set SKIP_INSTALL=1 to skip the installer, STAGES="rust web" to run some stages only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STAGES=${STAGES:-"lint rust web fuzz e2e"}
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 [ "${SKIP_INSTALL:-0}" = 1 ] || bash scripts/install-test-deps.sh
 
