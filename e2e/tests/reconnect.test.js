@@ -210,6 +210,11 @@ test('reconnect: in a call through the router, a link cut for longer than the ro
         `Bob: ${await describeConfab(bob)}\n${lab.where()}`);
     }
     t.diagnostic(`the call's video came back ${Date.now() - back} ms after the link`);
+    // Alice's page gave up its silent WebSocket and opened another (liveness.js), rather
+    // than wait for the old one's TCP retries, 10 s or more apart by then.
+    const signaling = await alice.evaluate(() => window.confab.signaling);
+    t.diagnostic(`Alice's signaling: ${JSON.stringify(signaling)}`);
+    assert.ok(signaling.reconnects >= 1, 'a new signaling connection');
     // Still the same two in the same call, on one connection each.
     assert.deepEqual(await bob.evaluate(() => window.confab.call.members), [aliceId]);
     assert.deepEqual(await alice.evaluate(() => window.confab.call.members), [bobId]);

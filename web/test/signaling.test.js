@@ -161,13 +161,13 @@ test('malformed server messages raise protocolError and do not break the connect
   assert.equal(events.welcome.length, 1);
 });
 
-test('pings every 15 s with a request id, and stops when closed', async () => {
+test('pings every 5 s with a request id, and stops when closed', async () => {
   const { socket, timers, sig, events } = setup();
-  assert.equal(PING_INTERVAL_MS, 15_000);
+  assert.equal(PING_INTERVAL_MS, 5_000);
   socket.open();
   socket.receive(WELCOME);
   const pings = () => socket.sent.filter((m) => m.type === 'ping');
-  timers.tick(14_999);
+  timers.tick(4_999);
   assert.equal(pings().length, 0);
   timers.tick(1);
   assert.equal(pings().length, 1);
@@ -175,8 +175,8 @@ test('pings every 15 s with a request id, and stops when closed', async () => {
   assert.ok(first.id !== undefined, 'ping carries a request id');
   socket.receive({ type: 'pong', ref: first.id });
   assert.equal(events.pong.length, 1);
-  timers.tick(15_000);
-  timers.tick(15_000);
+  timers.tick(5_000);
+  timers.tick(5_000);
   assert.equal(pings().length, 3);
   assert.equal(new Set(pings().map((p) => p.id)).size, 3, 'each ping has its own id');
   sig.close();

@@ -80,6 +80,9 @@ pub mod close {
     /// A newer connection resumed this one's identity (`hello {resume}`); this one is
     /// obsolete. Clients must not reconnect on it.
     pub const REPLACED: u16 = 4004;
+    /// From a client: it heard nothing from the server (not even `pong`) for 12 s and
+    /// gave the connection up; like any drop, its place is held for a resume.
+    pub const SILENT: u16 = 4010;
     /// The client kept sending faster than its message rate limit (standard "policy
     /// violation").
     pub const FLOOD: u16 = 1008;

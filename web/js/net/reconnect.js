@@ -8,6 +8,7 @@
 // anything stateful (room, call) is re-established from the server's snapshot.
 
 import { CloseCode } from './protocol.js';
+import { watchLiveness } from './liveness.js';
 
 /** @typedef {import('./signaling.js').Signaling} Signaling */
 /** @typedef {import('./signaling.js').CloseInfo} CloseInfo */
@@ -54,8 +55,17 @@ export function shouldReconnect(info) {
  * @property {(delayMs: number, attempt: number) => void} [onWaiting] the connection is
  *   down; the next attempt is in `delayMs`
  * @property {(info: CloseInfo) => void} [onGiveUp] a close that must not be retried
- * @property {{setTimeout: (fn: () => void, ms: number) => unknown, clearTimeout: (h: any) => void}} [timers]
+ * @property {ReconnectTimers} [timers]
+ * @property {() => number} [now] ms, monotonic (the liveness watch's clock)
  * @property {() => number} [random]
+ */
+
+/**
+ * @typedef {object} ReconnectTimers
+ * @property {(fn: () => void, ms: number) => unknown} setTimeout
+ * @property {(h: any) => void} clearTimeout
+ * @property {(fn: () => void, ms: number) => unknown} setInterval
+ * @property {(h: any) => void} clearInterval
  */
 
 /**
@@ -70,7 +80,10 @@ export class Reconnector {
     this.timers = opts.timers ?? {
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimeout: (h) => globalThis.clearTimeout(h),
+      setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+      clearInterval: (h) => globalThis.clearInterval(h),
     };
+    this.now = opts.now ?? (() => performance.now());
     this.random = opts.random ?? Math.random;
     /** The resume token of the last welcome. Secret: never logged. @type {string | undefined} */
     this.token = undefined;
@@ -86,11 +99,13 @@ export class Reconnector {
   }
 
   /**
-   * Watches `sig` (the first connection, or a replacement).
+   * Watches `sig` (the first connection, or a replacement): reconnects when it drops,
+   * and gives it up when it goes silent (liveness.js).
    * @param {Signaling} sig
    */
   watch(sig) {
     this.current = sig;
+    watchLiveness(sig, this.timers, this.now);
     sig.on('welcome', (w) => {
       if (this.current !== sig) return;
       if (w.resumeToken !== undefined) this.token = w.resumeToken;

@@ -36,29 +36,14 @@ import {
   toIceCandidate,
 } from './protocol.js';
 
-/** @typedef {import('./protocol.js').Text} Text */
-/** @typedef {import('./protocol.js').CallJoinedMsg} CallJoinedMsg */
-/** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
-/** @typedef {import('./protocol.js').ClientMsg} ClientMsg */
-/** @typedef {import('./protocol.js').ErrorMsg} ErrorMsg */
-/** @typedef {import('./protocol.js').InviteEndedMsg} InviteEndedMsg */
-/** @typedef {import('./protocol.js').InvitedMsg} InvitedMsg */
-/** @typedef {import('./protocol.js').InvitingMsg} InvitingMsg */
-/** @typedef {import('./protocol.js').JoinedMsg} JoinedMsg */
-/** @typedef {import('./protocol.js').LeftMsg} LeftMsg */
-/** @typedef {import('./protocol.js').PeerJoinedMsg} PeerJoinedMsg */
-/** @typedef {import('./protocol.js').PeerLeftMsg} PeerLeftMsg */
-/** @typedef {import('./protocol.js').PongMsg} PongMsg */
-/** @typedef {import('./protocol.js').PresenceMsg} PresenceMsg */
-/** @typedef {import('./protocol.js').RemoteAnswerMsg} RemoteAnswerMsg */
-/** @typedef {import('./protocol.js').RemoteCandidateMsg} RemoteCandidateMsg */
-/** @typedef {import('./protocol.js').RemoteChatMsg} RemoteChatMsg */
-/** @typedef {import('./protocol.js').RemoteHangupMsg} RemoteHangupMsg */
-/** @typedef {import('./protocol.js').RemoteOfferMsg} RemoteOfferMsg */
-/** @typedef {import('./protocol.js').RequestId} RequestId */
-/** @typedef {import('./protocol.js').ServerMsg} ServerMsg */
-/** @typedef {import('./protocol.js').WelcomeMsg} WelcomeMsg */
-/** @typedef {import('./protocol.js').IceServersMsg} IceServersMsg */
+/**
+ * @import {
+ *   Text, CallJoinedMsg, ChatMessage, ClientMsg, ErrorMsg, InviteEndedMsg, InvitedMsg,
+ *   InvitingMsg, JoinedMsg, LeftMsg, PeerJoinedMsg, PeerLeftMsg, PongMsg, PresenceMsg,
+ *   RemoteAnswerMsg, RemoteCandidateMsg, RemoteChatMsg, RemoteHangupMsg, RemoteOfferMsg,
+ *   RequestId, ServerMsg, WelcomeMsg, IceServersMsg
+ * } from './protocol.js'
+ */
 
 // ---------------------------------------------------------------------------------------
 // Signaling client
@@ -216,6 +201,8 @@ export class Signaling {
     this.everOpened = false;
     /** @private @type {RequestId | null} */
     this.helloId = null;
+    /** Messages received so far, good or bad: what the liveness watch looks at (liveness.js). */
+    this.heard = 0;
 
     /** @private @type {(w: WelcomeMsg) => void} */
     this.resolveReady = () => {};
@@ -287,6 +274,7 @@ export class Signaling {
    * @param {unknown} data
    */
   onMessage(data) {
+    this.heard++;
     /** @type {ServerMsg} */
     let msg;
     try {
@@ -565,6 +553,23 @@ export class Signaling {
    */
   sendCallStats(peer, setupMs, pair) {
     return this.send(callStats(peer, setupMs, pair));
+  }
+
+  /**
+   * Gives up on a connection that stopped answering (liveness.js): closes the socket with
+   * `SILENT` (the server holds our place, as for a drop) and reports 'close' at once,
+   * not expected, so the reconnector opens another; a dead link would never carry the
+   * close handshake the browser waits for.
+   * @param {string} reason
+   */
+  abandon(reason) {
+    if (this.closed) return;
+    try {
+      this.socket.close(CloseCode.SILENT, reason);
+    } catch {
+      this.socket.close();
+    }
+    this.onClose(CloseCode.SILENT, reason, false);
   }
 
   /**

@@ -14,7 +14,7 @@ export const MAX_ROOM_LEN = 64;
 /** Longest string request id. */
 export const MAX_REQUEST_ID_LEN = 64;
 /** How often `Signaling` sends a keep-alive `ping`, in milliseconds. */
-export const PING_INTERVAL_MS = 15_000;
+export const PING_INTERVAL_MS = 5_000;
 /** How long a request (join, leave, ping, chat) may wait for its reply, in milliseconds. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -29,6 +29,8 @@ export const CloseCode = Object.freeze({
   SLOW_CONSUMER: 4002,
   HELLO_TIMEOUT: 4003,
   REPLACED: 4004,
+  /** Sent by a client: it heard nothing from the server for too long (liveness.js). */
+  SILENT: 4010,
 });
 
 // ---------------------------------------------------------------------------------------
