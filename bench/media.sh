@@ -126,7 +126,7 @@ in_peers ip link set mb1 up
 
 SERVER_IP=10.77.0.1
 PEER_IP=10.77.0.2
-CONFAB=$ROOT/target/release/confab
+CONFAB=${CONFAB:-$ROOT/target/release/confab}
 MEDIA=$ROOT/target/release/confab-media
 CONFAB_PORT=18090
 SFU_PORT=17882
