@@ -191,11 +191,19 @@ test('sfu: a call of four moves to the router when the fifth joins; everyone dec
     await Promise.all(viewers.map((page, i) => pollUntil(async () => (await aliceWidth(page)) >= 1000 && (await presenting(page)),
       { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's screen, marked as presented` })));
     await lab.screenshot(carol, 'sfu-screen-share');
+    // Carol's quality panel names Alice's track by what it carries.
+    await carol.click('#more-toggle');
+    await carol.click('#quality-toggle');
+    const trackName = () => carol.evaluate((id) => document
+      .querySelector(`.quality-peer[data-peer-id="${id}"] .quality-track .track-name`)?.textContent ?? '', ids[0]);
+    await pollUntil(async () => (await trackName()) === 'Screen', { timeout: 10_000, message: "Carol's panel: Alice's screen" });
     await alice.click('#screen-toggle');
     await Promise.all(viewers.map((page, i) => pollUntil(async () => {
       const w = await aliceWidth(page);
       return w > 0 && w < 1000 && !(await presenting(page));
     }, { timeout: 30_000, interval: 250, message: `${names[i + 1]} sees Alice's camera again` })));
+    await pollUntil(async () => (await trackName()) === 'Video', { timeout: 10_000, message: "Carol's panel: Alice's video again" });
+    await carol.click('#quality-close');
 
     // Bob hangs up: the other four keep decoding each other through the router.
     await bob.click('#hangup');

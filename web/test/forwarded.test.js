@@ -57,7 +57,7 @@ test('a track line: what arrives, with the layer the router says it sends', () =
 function panel() {
   const el = () => /** @type {any} */ ({ hidden: true, addEventListener() {}, setAttribute() {} });
   const ui = /** @type {any} */ ({ panel: el(), list: el(), empty: el(), toggle: el(), close: el(), template: el() });
-  return new QualityPanel(new InCall({ nameOf: (id) => id }), ui);
+  return new QualityPanel(new InCall({ nameOf: (id) => id }), ui, () => false);
 }
 
 /** getStats of one member: an inbound video stream on `mid` (and one without a mid). */

@@ -121,9 +121,12 @@ export class QualityPanel {
    * @param {InCall} incall
    * @param {{panel: HTMLElement, list: HTMLElement, empty: HTMLElement, toggle: HTMLButtonElement,
    *   close: HTMLButtonElement, template: HTMLTemplateElement}} ui
+   * @param {(peerId: string) => boolean} presenting whether a member shares its screen now
    */
-  constructor(incall, ui) {
+  constructor(incall, ui, presenting) {
     this.incall = incall;
+    /** Whether a member shares its screen (its tracks are named so). */
+    this.presenting = presenting;
     this.ui = ui;
     /** @type {Map<QualitySource, Sample>} */
     this.last = new Map();
@@ -272,7 +275,7 @@ export class QualityPanel {
       set('path', q?.candidateType ? pathText(q) : dash);
       card.dataset.candidateType = q?.candidateType ?? '';
       card.dataset.grade = grade(q);
-      const screen = this.incall.peerState(call.peerId)?.screen === true;
+      const screen = this.presenting(call.peerId);
       renderTracks(/** @type {HTMLElement} */ (card.querySelector('.quality-tracks')), q?.tracks, screen);
     }
   }

@@ -222,14 +222,14 @@ const features = createCallFeatures({
   nameOf,
   showError,
   onLocalTracksChanged: () => { renderControls(); if (app.state === 'in-room') reportMedia(); },
-  // A peer's own report on the call's control channel goes into the room model, the one
-  // source of the peer's media state on screen (see room/room.js).
+  // A peer's report on the call's control channel goes into the room model (room/room.js).
   onPeerState: (peerId, state) => {
     room.peerReported(peerId, state);
     transport.renderTiles();
     renderAll();
   },
   files: { members: () => [...room.members()], open: (peerId) => transport.openData(peerId) },
+  presenting: (peerId) => room.media(peerId).screen,
 });
 // Screen sharing and device switches replace the SFU connection's tracks too; its members are in the quality panel.
 features.addSender(sfu);

@@ -18,9 +18,10 @@ import { closePanelsOnEscape, menuItems, menuKeys } from './keys.js';
  * @param {{nameOf: (peerId: string) => string, showError: (message: string) => void,
  *   onLocalTracksChanged: () => void,
  *   onPeerState: (peerId: string, state: import('../p2p/incall.js').PeerState | null) => void,
- *   files: import('../p2p/files.js').FileReach}} app
+ *   files: import('../p2p/files.js').FileReach, presenting: (peerId: string) => boolean}} app
  *   `onPeerState`: what a peer said about its media on the call's control channel;
- *   `files`: how files reach members of a call through the router
+ *   `files`: how files reach members of a call through the router; `presenting`: whether
+ *   a member shares its screen, by whichever report is newest (room.js)
  */
 export function createCallFeatures(app) {
   const incall = new InCall({ nameOf: app.nameOf, onPeerState: app.onPeerState });
@@ -63,7 +64,7 @@ export function createCallFeatures(app) {
     toggle: qualityToggle,
     close: $('quality-close', HTMLButtonElement),
     template: $('quality-card', HTMLTemplateElement),
-  });
+  }, app.presenting);
 
   // The "more" menu: send a file, devices, call quality.
   const moreToggle = $('more-toggle', HTMLButtonElement);
