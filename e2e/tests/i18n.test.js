@@ -3,7 +3,8 @@
 // name, a room that needs a password, a wrong password) in Chinese too; the language
 // select switches to English at once, the choice survives a reload, and `<html lang>`
 // follows; in the room, the status line, people and chat panels and controls read in
-// Chinese too. Screenshots at desktop and phone sizes in the artifacts.
+// Chinese too, and the "more" menu switches the room to English and back. Screenshots at
+// desktop and phone sizes in the artifacts.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -65,6 +66,26 @@ async function waitForText(page, selector, want) {
     const now = await page.evaluate((sel) => document.querySelector(sel)?.textContent, selector);
     throw new Error(`${/** @type {Error} */ (e).message} (it says ${JSON.stringify(now)})\n${await describeConfab(page)}`);
   }
+}
+
+/**
+ * What the room view shows or reads out (text, accessible names, titles, placeholders of
+ * what is not hidden), without `strip` (what people typed: a name, a message, the room).
+ * @param {Page} page
+ * @param {string[]} strip
+ */
+function roomViewWords(page, strip) {
+  return page.evaluate((cut) => {
+    const view = /** @type {HTMLElement} */ (document.getElementById('room-view'));
+    const parts = [view.innerText];
+    for (const el of view.querySelectorAll('[aria-label], [title], [placeholder]')) {
+      if (/** @type {HTMLElement} */ (el).closest('[hidden]')) continue;
+      for (const a of ['aria-label', 'title', 'placeholder']) parts.push(el.getAttribute(a) ?? '');
+    }
+    let text = parts.join('\n');
+    for (const c of cut) text = text.split(c).join('');
+    return text;
+  }, strip);
 }
 
 test('i18n: a zh-CN browser gets the lobby and its errors in Chinese; the choice switches and is remembered',
@@ -156,15 +177,7 @@ test('i18n: a zh-CN browser gets the lobby and its errors in Chinese; the choice
     await li.fill('#chat-input', '大家好 👋');
     await li.press('#chat-input', 'Enter');
     await waitFor(li, () => window.confab.chat.length === 1 || null, { timeout: 10_000, message: 'the message is confirmed' });
-    const roomWords = await li.evaluate((roomId) => {
-      const view = /** @type {HTMLElement} */ (document.getElementById('room-view'));
-      const parts = [view.innerText];
-      for (const el of view.querySelectorAll('[aria-label], [title], [placeholder]')) {
-        if (/** @type {HTMLElement} */ (el).closest('[hidden]')) continue;
-        for (const a of ['aria-label', 'title', 'placeholder']) parts.push(el.getAttribute(a) ?? '');
-      }
-      return parts.join('\n').split(roomId).join('');
-    }, room);
+    const roomWords = await roomViewWords(li, [room]);
     assert.match(roomWords, HAN);
     const english = roomWords.match(/[A-Za-z]{3,}/g) ?? [];
     assert.deepEqual(english.filter((w) => w !== 'fps'), [], `English words in the room view: ${english.join(' ')}`);
@@ -173,5 +186,29 @@ test('i18n: a zh-CN browser gets the lobby and its errors in Chinese; the choice
       await lab.screenshot(li, `room-chat-zh-${size.width}`);
     }
     await li.setViewportSize(SIZES[0]);
+
+    // In the room the "more" menu switches the language; its item names English in English.
+    await li.click('#more-toggle');
+    assert.equal(await li.textContent('#menu-language span'), 'English');
+    assert.equal(await li.getAttribute('#menu-language span', 'lang'), 'en');
+    await li.setViewportSize(SIZES[1]);
+    await lab.screenshot(li, 'room-menu-language-zh-375');
+    await li.setViewportSize(SIZES[0]);
+    await li.click('#menu-language');
+    assert.equal(await li.evaluate(() => document.documentElement.lang), 'en');
+    await waitForText(li, '#status', /** @type {string} */ (en['status.waiting']));
+    assert.equal(await li.getAttribute('#chat-input', 'placeholder'), en['chat.placeholder']);
+    // Nothing Chinese left but what people wrote: the name and the message.
+    const switched = await roomViewWords(li, [room, '李雷', '大家好']);
+    assert.doesNotMatch(switched, HAN, `Chinese left in the room view after switching: ${switched.match(/\p{Script=Han}+/gu)}`);
+    for (const size of SIZES) {
+      await li.setViewportSize(size);
+      await lab.screenshot(li, `room-chat-switched-en-${size.width}`);
+    }
+    await li.setViewportSize(SIZES[0]);
+    await li.click('#more-toggle');
+    assert.equal(await li.textContent('#menu-language span'), '简体中文', 'and it offers Chinese back');
+    await li.click('#menu-language');
+    await waitForText(li, '#status', /** @type {string} */ (zh['status.waiting']));
     assert.deepEqual(/** @type {import('../lib/browser.js').Browser} */ (lab.browsers[0]).pageErrors, [], 'no page errors');
   });

@@ -1,5 +1,7 @@
 // The page's language: chosen from `navigator.languages` (zh* gives Simplified Chinese,
-// then English), switchable in the lobby (`#language`), remembered in localStorage;
+// then English), switchable in the lobby (`#language`) and in the room (the "more"
+// menu's `#menu-language`, which names the next language in that language), remembered
+// in localStorage;
 // `<html lang>` follows. Static texts in index.html carry their catalog key:
 // `data-i18n` (text), `data-i18n-placeholder`, `data-i18n-label` (aria-label),
 // `data-i18n-title`, `data-i18n-content` (a meta tag). The catalog is web/js/i18n/.
@@ -60,7 +62,36 @@ function use(l) {
   applyTexts();
   const select = /** @type {HTMLSelectElement | null} */ (document.getElementById('language'));
   if (select) select.value = locale();
+  const item = document.getElementById('menu-language');
+  const label = item?.querySelector('span');
+  if (item && label) {
+    // In the next language's own words and script: whoever cannot read this page can
+    // still find their language.
+    const next = nextLocale();
+    label.textContent = LOCALE_NAMES[next];
+    label.lang = next;
+    item.title = t('lobby.language');
+  }
   for (const f of listeners) f();
+}
+
+/** The language after the current one (with two: the other one). @returns {Locale} */
+function nextLocale() {
+  const i = LOCALES.indexOf(locale());
+  return /** @type {Locale} */ (LOCALES[(i + 1) % LOCALES.length]);
+}
+
+/**
+ * Switches to `l` and remembers the choice.
+ * @param {Locale} l
+ */
+function choose(l) {
+  try {
+    localStorage.setItem(LANG_KEY, l);
+  } catch {
+    // No storage: the choice lasts until the page is closed.
+  }
+  use(l);
 }
 
 /**
@@ -77,16 +108,9 @@ export function initLanguage() {
       opt.textContent = LOCALE_NAMES[/** @type {Locale} */ (l)];
       select.append(opt);
     }
-    select.addEventListener('change', () => {
-      const l = /** @type {Locale} */ (select.value);
-      try {
-        localStorage.setItem(LANG_KEY, l);
-      } catch {
-        // No storage: the choice lasts until the page is closed.
-      }
-      use(l);
-    });
+    select.addEventListener('change', () => choose(/** @type {Locale} */ (select.value)));
   }
+  document.getElementById('menu-language')?.addEventListener('click', () => choose(nextLocale()));
   use(remembered() ?? pickLocale(navigator.languages ?? [navigator.language]));
 }
 

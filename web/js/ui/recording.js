@@ -106,12 +106,7 @@ export class RecordingUi {
       li.append(head);
       if (r.replay) {
         // All its tracks side by side, in sync, on a page of their own.
-        const replay = document.createElement('a');
-        replay.className = 'chip rec-replay';
-        replay.href = r.replay;
-        replay.target = '_blank';
-        replay.rel = 'noopener';
-        replay.textContent = t('rec.replay');
+        const replay = chipLink('rec-replay', r.replay, t('rec.replay'), true);
         replay.title = t('rec.replay_title');
         head.append(replay);
       }
@@ -169,19 +164,31 @@ function fileRow(text, title, file) {
   label.className = 'rec-file-text';
   label.textContent = text;
   label.title = title;
-  const play = document.createElement('a');
-  play.className = 'chip rec-play';
-  play.href = file.url;
-  play.target = '_blank';
-  play.rel = 'noopener';
-  play.textContent = t('rec.play');
-  const download = document.createElement('a');
-  download.className = 'chip rec-download';
-  download.href = file.url;
+  const play = chipLink('rec-play', file.url, t('rec.play'), true);
+  const download = chipLink('rec-download', file.url, t('rec.download'), false);
   download.download = file.name;
-  download.textContent = t('rec.download');
   row.append(label, play, download);
   return row;
+}
+
+/**
+ * A link shaped as a chip; `newTab`: it opens a page of its own (a player), leaving the
+ * call where it is.
+ * @param {string} kind its class besides `chip`
+ * @param {string} href
+ * @param {string} text
+ * @param {boolean} newTab
+ */
+function chipLink(kind, href, text, newTab) {
+  const a = document.createElement('a');
+  a.className = `chip ${kind}`;
+  a.href = href;
+  a.textContent = text;
+  if (newTab) {
+    a.target = '_blank';
+    a.rel = 'noopener';
+  }
+  return a;
 }
 
 /** "4:05" for 245,000 ms. @param {number} ms */
