@@ -198,8 +198,8 @@ test('i18n: a zh-CN browser gets the lobby and its errors in Chinese; the choice
     assert.equal(await li.evaluate(() => document.documentElement.lang), 'en');
     await waitForText(li, '#status', /** @type {string} */ (en['status.waiting']));
     assert.equal(await li.getAttribute('#chat-input', 'placeholder'), en['chat.placeholder']);
-    // Nothing Chinese left but what people wrote: the name and the message.
-    const switched = await roomViewWords(li, [room, '李雷', '大家好']);
+    // Nothing Chinese left but what people wrote: the name (and its initial), the message.
+    const switched = await roomViewWords(li, [room, '李雷', '李', '大家好']);
     assert.doesNotMatch(switched, HAN, `Chinese left in the room view after switching: ${switched.match(/\p{Script=Han}+/gu)}`);
     for (const size of SIZES) {
       await li.setViewportSize(size);

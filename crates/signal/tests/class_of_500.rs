@@ -43,10 +43,13 @@ fn a_class_of_500_arrives_with_one_message_per_member_per_change() {
         let joining = tally(h.drain());
         h.frame(conn, ClientMsg::JoinCall { call: CallId(1) });
         let entering = tally(h.drain());
-        let room = i as usize + 1; // the others: the teacher and the students before
-        // `joined` to the joiner, `peerJoined` to each other; then `callJoined`, and the
-        // joiner's presence to each member.
-        assert!(joining <= room + 3, "join {i}: {joining} messages for a room of {room}");
+        // The others: the teacher and the students before. `joined` to the joiner,
+        // `peerJoined` to each other; then `callJoined`, and the joiner's presence to each.
+        let room = i as usize + 1;
+        assert!(
+            joining <= room + 3,
+            "join {i}: {joining} messages for a room of {room}"
+        );
         assert!(entering <= room + 3, "call join {i}: {entering} messages");
     }
     let most = received.values().max().copied().unwrap_or(0);

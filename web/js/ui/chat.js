@@ -14,6 +14,7 @@ import { addChatMessage, chatHistoryContinues, chatTextError, trimChat } from '.
 import { SignalingError } from '../net/signaling.js';
 import { formatDateTime, locale, say, t } from '../i18n/i18n.js';
 import { splitLinks } from './links.js';
+import { onLanguageChange } from './language.js';
 
 /** @typedef {import('../net/protocol.js').ChatMessage} ChatMessage */
 
@@ -139,6 +140,21 @@ export class ChatPanel {
     });
     this.renderComposer();
     this.renderBadge();
+    onLanguageChange(() => this.reword());
+  }
+
+  /** Words the messages shown again after a language switch: our own name, the times. @private */
+  reword() {
+    for (const li of this.el.list.querySelectorAll('li.chat-msg')) {
+      const ts = Number(/** @type {HTMLElement} */ (li).dataset.ts);
+      const name = li.querySelector('.chat-name');
+      if (name && li.classList.contains('mine')) name.textContent = t('chat.you');
+      const time = /** @type {HTMLElement | null} */ (li.querySelector('.chat-time'));
+      if (time && Number.isFinite(ts)) {
+        time.textContent = formatChatTime(ts);
+        time.title = formatDateTime(ts);
+      }
+    }
   }
 
   /**
