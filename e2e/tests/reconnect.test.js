@@ -154,6 +154,7 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
       await sleep(5000);
       lab.net.ip(lab.net.serverNs, 'link', 'set', port, 'up');
     }
+    const linkBack = Date.now();
     const cutFrames = await allFrames(bob);
 
     // Video comes back, and it took an ICE restart.
@@ -171,7 +172,7 @@ test('reconnect: a namespace link cut for a few seconds: an ICE restart recovers
       assert.fail(`${/** @type {Error} */ (e).message}\nlast: ${JSON.stringify(last)}\nBob: ${await describeConfab(bob)}\n` +
         `Alice: ${await describeConfab(alice)}\n${lab.where()}`);
     }
-    t.diagnostic(`ICE restarts: ${last.restarts}; Bob's frames ${cutFrames} -> ${last.bob}`);
+    t.diagnostic(`ICE restarts: ${last.restarts}; Bob's frames ${cutFrames} -> ${last.bob}, ${Date.now() - linkBack} ms after the link`);
     await bob.locator(`${aliceTile}:not(.stalled)`).waitFor({ timeout: 5_000 });
     assert.equal(await bob.locator(`${aliceTile} .conn-text`).textContent(), 'Connected', 'and back to normal');
     // Still the same people in the same call.
