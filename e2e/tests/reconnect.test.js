@@ -1,7 +1,8 @@
 // Reconnection, as a person in a call would live it: the server dies mid-call (the video
 // keeps playing, the page says "Reconnecting…", and when the server is back everyone is in
-// the room and the call again, with no ghosts), and a network link drops for a few
-// seconds (an ICE restart brings the video back).
+// the room and the call again, with no ghosts), a network link drops for a few
+// seconds (an ICE restart brings the video back), and a join over a network that
+// swallows everything is told in words within seconds.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -320,4 +321,36 @@ test('reconnect: a dropped WebSocket resumes the same identity; no chat message 
     const f0 = await frames(alice, ids[1]);
     await sleep(1000);
     assert.ok((await frames(alice, ids[1])) > f0, 'the call goes on');
+  });
+
+test('reconnect: joining over a network that swallows everything says so in words within seconds, and works once it is back',
+  { skip: SKIP, timeout: 90_000 }, async (t) => {
+    const lab = await startLab({ t, browsers: 1 });
+    const [ada] = lab.pages;
+    await ada.goto(lab.url(`/r/${roomName('blackhole')}`));
+    await ada.fill('#name', 'Ada');
+    // After the page loaded, a firewall starts dropping everything to the server's port:
+    // the WebSocket's SYNs go nowhere and nothing comes back to say so (no refusal, no
+    // reset, no unreachable host), so the browser's own connect would wait minutes.
+    const drop = (/** @type {string} */ op) => lab.net.run(lab.net.serverNs, 'iptables',
+      ['-w', '5', op, 'INPUT', '-p', 'tcp', '--dport', String(PORT), '-j', 'DROP']);
+    drop('-I');
+    let said = 0;
+    try {
+      const clicked = Date.now();
+      await ada.click('#join');
+      await ada.locator('#access-note', { hasText: 'Could not connect to the server' }).waitFor({ timeout: 20_000 });
+      said = Date.now() - clicked;
+      t.diagnostic(`"Could not connect" ${said} ms after Join: ${await ada.textContent('#access-note')}`);
+      assert.equal(await ada.evaluate(() => window.confab.state), 'lobby', 'back in the lobby, the form as it was');
+      assert.equal(await ada.inputValue('#name'), 'Ada');
+      await lab.screenshot(ada, 'join-blackholed');
+    } finally {
+      drop('-D');
+    }
+    // The page gives up on a connection without `welcome` after 8 s (liveness.js).
+    assert.ok(said < 15_000, `said within 15 s (${said} ms)`);
+    await ada.click('#join');
+    await pollUntil(async () => (await ada.evaluate(() => window.confab.state)) === 'in-room',
+      { timeout: 20_000, message: 'Ada joins once the network is back' });
   });
