@@ -11,19 +11,6 @@ use confab_sfu::{EndpointId, ForwardedTrack};
 use std::time::Duration;
 use str0m::media::MediaKind;
 
-/// Publisher 1 (simulcast) and receive-only browsers 2 and 3, connected and flowing for
-/// 5 s, as in `simulcast.rs`.
-fn world() -> World {
-    let mut w = World::new();
-    w.simulcasters.insert(EndpointId(1));
-    w.join(1, "203.0.113.1:5000", "class", true);
-    w.join(2, "203.0.113.2:5000", "class", false);
-    w.join(3, "203.0.113.3:5000", "class", false);
-    w.run_for(Duration::from_secs(5));
-    assert_eq!(w.connected.len(), 3);
-    w
-}
-
 /// The reports receiver `id` got, with when.
 fn reports(w: &World, id: u64) -> Vec<(Duration, &[ForwardedTrack])> {
     w.layers
@@ -60,7 +47,7 @@ fn at_most_one_a_second(w: &World, id: u64) {
 
 #[test]
 fn the_report_follows_the_layer_down_under_a_cap_and_back_up() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     // The top layer of three, named by the receiver's own mid, with its size.
     let t = told(&w, 2, 1).expect("told of peer 1's video");
     let mid = w.peer(2).mid_from(1, MediaKind::Video).unwrap();
@@ -107,7 +94,7 @@ fn the_report_follows_the_layer_down_under_a_cap_and_back_up() {
 
 #[test]
 fn a_hidden_tile_is_told_paused_and_a_track_without_layers_its_one_layer() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     // Publisher 4 sends one stream (no simulcast).
     w.join(4, "203.0.113.4:5000", "class", true);
     w.run_for(Duration::from_secs(3));
@@ -143,7 +130,7 @@ fn a_hidden_tile_is_told_paused_and_a_track_without_layers_its_one_layer() {
 
 #[test]
 fn a_layer_the_publisher_stops_still_counts() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     assert_eq!(place(&w, 2, 1), Some(2));
     // Publisher 1 stops its top layer (as a starved encoder may for a while): receivers
     // move to the middle one, which is told as the middle of three, not the top of two.
@@ -162,7 +149,7 @@ fn a_layer_the_publisher_stops_still_counts() {
 
 #[test]
 fn flipping_layers_make_at_most_one_report_a_second() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     let before = reports(&w, 2).len();
     // The tile flips between a thumbnail and full size every 100 ms for 4 s: the layer
     // forwarded flips too, as often as the keyframe throttle lets it (a second a layer).

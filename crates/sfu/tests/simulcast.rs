@@ -4,23 +4,8 @@
 mod common;
 
 use common::World;
-use confab_sfu::EndpointId;
 use std::time::Duration;
 use str0m::media::{MediaKind, Rid};
-
-/// Publisher 1 (simulcast) and receive-only browsers 2 and 3, connected and flowing,
-/// for 5 s (their bandwidth estimates settled: from the start value, 2.5 Mbit/s, or
-/// grown by probing).
-fn world() -> World {
-    let mut w = World::new();
-    w.simulcasters.insert(EndpointId(1));
-    w.join(1, "203.0.113.1:5000", "class", true);
-    w.join(2, "203.0.113.2:5000", "class", false);
-    w.join(3, "203.0.113.3:5000", "class", false);
-    w.run_for(Duration::from_secs(5));
-    assert_eq!(w.connected.len(), 3);
-    w
-}
 
 /// Video bytes receiver `id` got from publisher 1 over `dur`.
 fn bytes_over(w: &mut World, id: u64, dur: Duration) -> usize {
@@ -46,7 +31,7 @@ fn wait_height(w: &mut World, id: u64, height: u32, max: Duration) {
 
 #[test]
 fn each_receiver_gets_the_layer_its_tile_needs() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     // No view reported: the top layer.
     assert_eq!(w.peer(2).height_from(1), Some(720));
     assert_eq!(w.peer(3).height_from(1), Some(720));
@@ -91,7 +76,7 @@ fn each_receiver_gets_the_layer_its_tile_needs() {
 
 #[test]
 fn a_capped_link_gets_a_lower_layer_and_the_top_one_after() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     assert_eq!(w.peer(2).height_from(1), Some(720));
     // 700 kbit/s cannot carry the top layer (1.2 Mbit/s) but carries the middle one.
     w.cap("203.0.113.2:5000", Some(700_000));
@@ -133,7 +118,7 @@ fn a_capped_link_gets_a_lower_layer_and_the_top_one_after() {
 
 #[test]
 fn keyframe_requests_for_a_layer_are_throttled() {
-    let mut w = world();
+    let mut w = World::simulcast_class();
     let before = w.peer(1).keyframe_requests;
     // Receivers flip between layers every 100 ms for 3 s: each flip wants a keyframe.
     for n in 0..30 {

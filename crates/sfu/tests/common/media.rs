@@ -10,6 +10,20 @@ use str0m::format::Codec;
 use str0m::media::{MediaKind, MediaTime, Mid, Rid};
 
 impl World {
+    /// Publisher 1 (simulcast) and receive-only browsers 2 and 3 in room "class",
+    /// connected and flowing for 5 s (their bandwidth estimates settled: from the start
+    /// value, 2.5 Mbit/s, or grown by probing).
+    pub fn simulcast_class() -> World {
+        let mut w = World::new();
+        w.simulcasters.insert(EndpointId(1));
+        w.join(1, "203.0.113.1:5000", "class", true);
+        w.join(2, "203.0.113.2:5000", "class", false);
+        w.join(3, "203.0.113.3:5000", "class", false);
+        w.run_for(Duration::from_secs(5));
+        assert_eq!(w.connected.len(), 3);
+        w
+    }
+
     /// Publishers write the frames that are due (each write followed by a drain).
     pub(super) fn write_media(&mut self) {
         let now = self.now;
