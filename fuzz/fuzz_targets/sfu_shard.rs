@@ -4,27 +4,13 @@
 //! goes on with fuzzer bytes. Nothing may panic; raw bytes name a shard only through a
 //! STUN USERNAME; a wrapped request names exactly the shard whose tag opens it.
 #![no_main]
-use confab_sfu::{stun_local_ufrag, ShardTag, MAX_SHARDS};
+use confab_sfu::{stun_local_ufrag, stun_with, ShardTag, MAX_SHARDS};
 use libfuzzer_sys::fuzz_target;
 
 /// A STUN binding request: an attribute of fuzzer bytes first (type 0x8022,
 /// SOFTWARE), then USERNAME `user`.
 fn binding(before: &[u8], user: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (kind, value) in [(0x8022u16, before), (0x0006, user)] {
-        body.extend_from_slice(&kind.to_be_bytes());
-        body.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        body.extend_from_slice(value);
-        while body.len() % 4 != 0 {
-            body.push(0);
-        }
-    }
-    let mut msg = vec![0x00, 0x01];
-    msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    msg.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
-    msg.extend_from_slice(&[7; 12]);
-    msg.extend_from_slice(&body);
-    msg
+    stun_with(&[(0x8022, before), (0x0006, user)])
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -123,10 +123,10 @@ pub fn stun_local_ufrag(bytes: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// A STUN binding request carrying `attrs`, each padded to 4 bytes (the unit tests'
-/// stand-in for what a browser sends).
-#[cfg(test)]
-pub(crate) fn stun_with(attrs: &[(u16, &[u8])]) -> Vec<u8> {
+/// A STUN binding request carrying `attrs`, each padded to 4 bytes (the unit tests' and
+/// fuzz targets' stand-in for what a browser sends).
+#[doc(hidden)]
+pub fn stun_with(attrs: &[(u16, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (kind, value) in attrs {
         body.extend_from_slice(&kind.to_be_bytes());

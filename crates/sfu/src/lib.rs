@@ -145,7 +145,7 @@ mod shard;
 mod source;
 pub mod speakers;
 
-pub use demux::{stun_local_ufrag, MAX_ADDRS};
+pub use demux::{stun_local_ufrag, stun_with, MAX_ADDRS};
 pub use io::{
     Datagram, DisconnectReason, EndpointId, EndpointKind, ForwardedLayer, ForwardedTrack, Input,
     Output, RecordedCodec, RecordedFrame, SfuError, SourceCodec, SourceFrame, TrackView,
