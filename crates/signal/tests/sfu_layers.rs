@@ -6,10 +6,7 @@ mod common;
 
 use common::*;
 use confab_proto::{ClientMsg, LayerTrack, PeerId, ServerMsg};
-use confab_signal::{
-    HubConfig, Input, MediaCommand, MediaEndpoint, MediaEvent, MediaPolicy, Output,
-};
-use std::time::Duration;
+use confab_signal::{Input, MediaCommand, MediaEndpoint, MediaEvent, Output};
 
 /// The endpoints the `Join`s in `out` made, in order.
 fn joins(out: &[Output]) -> Vec<MediaEndpoint> {
@@ -36,11 +33,7 @@ fn middle(from: &PeerId) -> LayerTrack {
 
 #[test]
 fn a_layers_report_reaches_its_member_alone() {
-    let mut h = Harness::with_config(HubConfig {
-        resume_grace: Duration::ZERO,
-        media: MediaPolicy::Sfu,
-        ..HubConfig::default()
-    });
+    let mut h = Harness::sfu();
     let (a, ida) = h.joined(1, "r", "Ada");
     let (b, idb) = h.joined(2, "r", "Bob");
     let (c, _) = h.joined(3, "r", "Cy"); // in the room, not in the call

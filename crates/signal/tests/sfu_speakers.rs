@@ -7,8 +7,7 @@ mod common;
 
 use common::*;
 use confab_proto::{CallId, ClientMsg, PeerId, ServerMsg};
-use confab_signal::{HubConfig, Input, MediaCommand, MediaEvent, MediaPolicy, Output};
-use std::time::Duration;
+use confab_signal::{Input, MediaCommand, MediaEvent, Output};
 
 /// The `Join`s in `out`: (endpoint, group) in order.
 fn joins(out: &[Output]) -> Vec<(confab_signal::MediaEndpoint, u64)> {
@@ -31,11 +30,7 @@ fn speakers(call: u64, ids: &[&PeerId]) -> ServerMsg {
 
 #[test]
 fn speakers_reach_the_members_of_their_call_with_endpoints() {
-    let mut h = Harness::with_config(HubConfig {
-        resume_grace: Duration::ZERO,
-        media: MediaPolicy::Sfu,
-        ..HubConfig::default()
-    });
+    let mut h = Harness::sfu();
     let (a, ida) = h.joined(1, "r", "Ada");
     let (b, idb) = h.joined(2, "r", "Bob");
     let (c, idc) = h.joined(3, "r", "Cy");

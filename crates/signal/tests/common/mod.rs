@@ -67,6 +67,15 @@ impl Harness {
         Self::seeded(config, [7; 32])
     }
 
+    /// As [`Harness::new`], with every call on the SFU (`MediaPolicy::Sfu`).
+    pub fn sfu() -> Self {
+        Self::with_config(HubConfig {
+            resume_grace: Duration::ZERO,
+            media: confab_signal::MediaPolicy::Sfu,
+            ..HubConfig::default()
+        })
+    }
+
     /// A hub whose peer ids and tokens come from `seed` (hubs of one cluster need
     /// different ones, as real nodes have).
     pub fn seeded(config: HubConfig, seed: [u8; 32]) -> Self {
