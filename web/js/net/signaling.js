@@ -564,11 +564,7 @@ export class Signaling {
    */
   abandon(reason) {
     if (this.closed) return;
-    try {
-      this.socket.close(CloseCode.SILENT, reason);
-    } catch {
-      this.socket.close();
-    }
+    this.closeSocket(CloseCode.SILENT, reason);
     this.onClose(CloseCode.SILENT, reason, false);
   }
 
@@ -580,12 +576,22 @@ export class Signaling {
   close(code = CloseCode.NORMAL, reason = '') {
     this.closeRequested = true;
     this.stopPing();
-    if (this.socket.readyState === 0 || this.socket.readyState === 1) {
-      try {
-        this.socket.close(code, reason);
-      } catch {
-        this.socket.close();
-      }
+    this.closeSocket(code, reason);
+  }
+
+  /**
+   * Closes the socket if it is connecting or open; a code or reason the browser refuses
+   * (a reason over 123 bytes) closes it without them.
+   * @private
+   * @param {number} code
+   * @param {string} reason
+   */
+  closeSocket(code, reason) {
+    if (this.socket.readyState !== 0 && this.socket.readyState !== 1) return;
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.close();
     }
   }
 }

@@ -32,6 +32,16 @@ const RETRY_MS = 1_000;
 /** Failures after which a message may have arrived or not: it is sent again, same key. */
 const UNSETTLED = ['closed', 'timeout'];
 
+/**
+ * A message's time, short on the page and whole in its tooltip, in the page's language.
+ * @param {HTMLElement} el
+ * @param {number} ts ms since the epoch
+ */
+function wordTime(el, ts) {
+  el.textContent = formatChatTime(ts);
+  el.title = formatDateTime(ts);
+}
+
 /** A fresh key for a message: 96 random bits, base 36. */
 function newKey() {
   const words = crypto.getRandomValues(new Uint32Array(3));
@@ -146,14 +156,10 @@ export class ChatPanel {
   /** Words the messages shown again after a language switch: our own name, the times. @private */
   reword() {
     for (const li of this.el.list.querySelectorAll('li.chat-msg')) {
-      const ts = Number(/** @type {HTMLElement} */ (li).dataset.ts);
       const name = li.querySelector('.chat-name');
       if (name && li.classList.contains('mine')) name.textContent = t('chat.you');
       const time = /** @type {HTMLElement | null} */ (li.querySelector('.chat-time'));
-      if (time && Number.isFinite(ts)) {
-        time.textContent = formatChatTime(ts);
-        time.title = formatDateTime(ts);
-      }
+      if (time) wordTime(time, Number(/** @type {HTMLElement} */ (li).dataset.ts));
     }
   }
 
@@ -472,8 +478,7 @@ export class ChatPanel {
     const time = document.createElement('time');
     time.className = 'chat-time';
     time.dateTime = new Date(msg.ts).toISOString();
-    time.textContent = formatChatTime(msg.ts);
-    time.title = formatDateTime(msg.ts);
+    wordTime(time, msg.ts);
     meta.append(name, time);
     const text = document.createElement('div');
     text.className = 'chat-text';
